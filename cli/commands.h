@@ -1,0 +1,10 @@
+/* commands.h - runnel's subcommands, one file each (cmd_*.c). */
+#ifndef RUNNEL_CLI_COMMANDS_H
+#define RUNNEL_CLI_COMMANDS_H
+
+#include "options.h"
+
+/* Each returns the process exit code. */
+int cmd_run(cli_args *args);
+
+#endif

@@ -1,0 +1,39 @@
+/*
+ * event.h - where decoded events go: complete each event (runner_ident, the
+ * partial file of upstream's plugin, created), hand it to the event_handler,
+ * write its job_events file, and write its text to the console and the
+ * stdout artifact.
+ */
+#ifndef RUNNEL_EVENT_H
+#define RUNNEL_EVENT_H
+
+#include "decode.h"
+#include "plan.h"
+#include "runnel.h"
+#include "util.h"
+
+typedef struct rn_sink {
+	const runnel_config *cfg;
+	const rn_plan *plan;
+	char *events_dir;
+	int stdout_fd; /* the stdout artifact; -1 when suppressed */
+	rn_buf console; /* pending console output, flushed by rn_sink_flush() */
+	rn_buf file;    /* pending stdout artifact output */
+	rn_buf json;    /* scratch: one serialized event */
+	long emitted;
+	double last_event; /* rn_now() of the last event, for idle_timeout */
+} rn_sink;
+
+/* Open the stdout artifact (and stderr, empty with a pty). 0 or -1 with err. */
+int rn_sink_open(rn_sink *s, const runnel_config *cfg, const rn_plan *plan, runnel_error *err);
+
+/* The decoder's callback (rn_chunk_fn): userdata is the rn_sink. */
+int rn_sink_chunk(void *userdata, const rn_chunk *chunk);
+
+/* Write out pending console and stdout artifact text. */
+void rn_sink_flush(rn_sink *s);
+
+/* Flush and close. */
+void rn_sink_close(rn_sink *s);
+
+#endif

@@ -1,0 +1,396 @@
+/*
+ * run.c - runnel_run(): one job from start to end.
+ *
+ * The job is a child on a pty with two ends that close independently: the
+ * pty reaches EOF (EIO) and the child is reaped, in either order (tmux's
+ * job.c keeps the same two-state machine). The status and rc are written only
+ * when both are done, so the last events are never lost to that race
+ * (ansible-runner issue #1330).
+ *
+ * One poll() loop waits on the pty, a pidfd for the child, and the canceler's
+ * eventfd, so output, exit and cancel are all handled the moment they happen;
+ * timers (job_timeout, idle_timeout, the SIGTERM grace) set poll's timeout.
+ */
+#include "runnel.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/pidfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "artifacts.h"
+#include "decode.h"
+#include "event.h"
+#include "expect.h"
+#include "plan.h"
+#include "spawn.h"
+#include "shlex.h"
+#include "util.h"
+
+#define READ_SIZE (256 * 1024)
+/* cancel_callback is polled at least this often (seconds) */
+#define CANCEL_POLL 0.1
+/* after the child exits, how long to wait for the rest of its output when
+ * something else (a daemonized grandchild) still holds the pty open */
+#define DRAIN_AFTER_EXIT 0.25
+#define DEFAULT_GRACE 2.0
+
+struct runnel_canceler {
+	int fd; /* eventfd: written by runnel_cancel(), polled by the run loop */
+};
+
+runnel_canceler *runnel_canceler_new(runnel_error *err)
+{
+	int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (fd < 0) {
+		rn_fail(err, errno, "cannot create an eventfd: %s", strerror(errno));
+		return NULL;
+	}
+	runnel_canceler *c = rn_xmalloc(sizeof *c);
+	c->fd = fd;
+	return c;
+}
+
+void runnel_canceler_free(runnel_canceler *c)
+{
+	if (!c)
+		return;
+	close(c->fd);
+	free(c);
+}
+
+void runnel_cancel(runnel_canceler *c)
+{
+	uint64_t one = 1;
+	if (c)
+		(void)!write(c->fd, &one, sizeof one);
+}
+
+const char *runnel_version(void)
+{
+	return RUNNEL_VERSION;
+}
+
+const char *runnel_status_name(runnel_status s)
+{
+	switch (s) {
+	case RUNNEL_UNSTARTED:
+		return "unstarted";
+	case RUNNEL_STARTING:
+		return "starting";
+	case RUNNEL_RUNNING:
+		return "running";
+	case RUNNEL_SUCCESSFUL:
+		return "successful";
+	case RUNNEL_FAILED:
+		return "failed";
+	case RUNNEL_TIMEOUT:
+		return "timeout";
+	case RUNNEL_CANCELED:
+		return "canceled";
+	}
+	return "unknown";
+}
+
+/* Everything one run keeps while it goes. */
+typedef struct run_state {
+	const runnel_config *cfg;
+	rn_plan plan;
+	rn_sink sink;
+	rn_decoder *decoder;
+	rn_child child;
+	int pidfd;
+	bool pty_open;
+	bool child_alive;
+	int wait_status;
+	bool canceled, timed_out;
+	double started, term_sent_at, kill_at;
+	bool term_sent, kill_sent;
+	runnel_status status;
+} run_state;
+
+/* Tell the status_handler, as ansible-runner's status_callback does. */
+static void report_status(run_state *r, runnel_status st)
+{
+	r->status = st;
+	if (!r->cfg->status_handler)
+		return;
+	json_t *data = json_object();
+	json_object_set_new(data, "status", json_string(runnel_status_name(st)));
+	json_object_set_new(data, "runner_ident", json_string(r->plan.ident));
+	if (st == RUNNEL_STARTING) {
+		json_t *cmd = rn_artifacts_command_json(&r->plan);
+		json_object_update(data, cmd);
+		json_decref(cmd);
+	}
+	r->cfg->status_handler(data, r->cfg->userdata);
+	json_decref(data);
+}
+
+/* Start stopping the job: SIGTERM to its process group now, SIGKILL after
+ * the grace period if anything of it is still there. */
+static void terminate(run_state *r)
+{
+	if (r->term_sent)
+		return;
+	r->term_sent = true;
+	r->term_sent_at = rn_now();
+	double grace = r->cfg->cancel_grace_period > 0 ? r->cfg->cancel_grace_period : DEFAULT_GRACE;
+	json_t *g = json_object_get(r->plan.settings, "cancel_grace_period");
+	if (json_is_number(g))
+		grace = json_number_value(g);
+	r->kill_at = r->term_sent_at + grace;
+	if (r->child.pid > 0)
+		kill(-r->child.pid, SIGTERM);
+}
+
+/* Reap the child if it has exited. */
+static void reap(run_state *r)
+{
+	if (!r->child_alive)
+		return;
+	int st;
+	pid_t p = waitpid(r->child.pid, &st, WNOHANG);
+	if (p == r->child.pid) {
+		r->child_alive = false;
+		r->wait_status = st;
+	}
+}
+
+/* Read what the pty has (bounded per call so timers stay on time). */
+static void read_pty(run_state *r, char *buf)
+{
+	for (int rounds = 0; rounds < 16; rounds++) {
+		ssize_t n = read(r->child.master_fd, buf, READ_SIZE);
+		if (n > 0) {
+			rn_decoder_feed(r->decoder, buf, (size_t)n);
+			const char *answer = rn_expect_feed(r->plan.expect, buf, (size_t)n);
+			while (answer) {
+				rn_write_all(r->child.master_fd, answer, strlen(answer));
+				rn_write_all(r->child.master_fd, "\n", 1);
+				r->sink.last_event = rn_now();
+				answer = rn_expect_feed(r->plan.expect, "", 0);
+			}
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		/* EOF or EIO: every holder of the pty's other end is gone */
+		r->pty_open = false;
+		return;
+	}
+}
+
+/* Milliseconds until the earliest timer, capped at CANCEL_POLL. */
+static int next_timeout_ms(run_state *r, double now)
+{
+	double wait = CANCEL_POLL;
+	if (!r->child_alive && r->pty_open)
+		wait = DRAIN_AFTER_EXIT;
+	if (r->plan.job_timeout > 0 && !r->term_sent)
+		wait = wait < r->started + r->plan.job_timeout - now ? wait
+			: r->started + r->plan.job_timeout - now;
+	if (r->plan.idle_timeout > 0 && !r->term_sent) {
+		double idle = r->sink.last_event + r->plan.idle_timeout - now;
+		wait = wait < idle ? wait : idle;
+	}
+	if (r->term_sent && !r->kill_sent)
+		wait = wait < r->kill_at - now ? wait : r->kill_at - now;
+	if (wait < 0)
+		wait = 0;
+	return (int)(wait * 1000) + 1;
+}
+
+/* The loop: run until the child is reaped and the pty drained. */
+static void run_loop(run_state *r)
+{
+	char *buf = rn_xmalloc(READ_SIZE);
+	int cancel_fd = r->cfg->canceler ? r->cfg->canceler->fd : -1;
+	double child_exit_at = 0;
+	while (r->pty_open || r->child_alive) {
+		double now = rn_now();
+		struct pollfd pf[3] = {
+			{.fd = r->pty_open ? r->child.master_fd : -1, .events = POLLIN},
+			{.fd = r->child_alive ? r->pidfd : -1, .events = POLLIN},
+			{.fd = cancel_fd, .events = POLLIN},
+		};
+		int timeout = next_timeout_ms(r, now);
+		if (r->pidfd < 0 && r->child_alive && timeout > 20)
+			timeout = 20; /* no pidfd: poll for the exit */
+		int n = poll(pf, 3, timeout);
+		if (n < 0 && errno != EINTR)
+			break;
+		if (r->pty_open && (pf[0].revents & (POLLIN | POLLHUP | POLLERR)))
+			read_pty(r, buf);
+		reap(r);
+		now = rn_now();
+		if (!r->child_alive && child_exit_at == 0)
+			child_exit_at = now;
+
+		/* a child gone with the pty still held open elsewhere: drain a
+		 * little, then stop waiting for it */
+		if (!r->child_alive && r->pty_open && n == 0 && now - child_exit_at >= DRAIN_AFTER_EXIT)
+			r->pty_open = false;
+
+		if (!r->canceled && pf[2].revents & POLLIN) {
+			uint64_t v;
+			(void)!read(cancel_fd, &v, sizeof v);
+			r->canceled = true;
+		}
+		if (!r->canceled && !r->timed_out && r->cfg->cancel_callback &&
+		    r->cfg->cancel_callback(r->cfg->userdata))
+			r->canceled = true;
+		if (!r->canceled && !r->term_sent && r->plan.job_timeout > 0 &&
+		    now - r->started >= r->plan.job_timeout)
+			r->timed_out = true;
+		if (!r->canceled && !r->term_sent && r->plan.idle_timeout > 0 &&
+		    now - r->sink.last_event >= r->plan.idle_timeout)
+			r->timed_out = true;
+		if ((r->canceled || r->timed_out) && r->child_alive)
+			terminate(r);
+		if (r->term_sent && !r->kill_sent && now >= r->kill_at) {
+			r->kill_sent = true;
+			kill(-r->child.pid, SIGKILL);
+		}
+		rn_sink_flush(&r->sink);
+	}
+	/* whatever is left of the job's process group goes with it */
+	if (r->canceled || r->timed_out)
+		kill(-r->child.pid, SIGKILL);
+	free(buf);
+}
+
+/* Feed a message through the decoder as unmarked output (a verbose event). */
+static void feed_message(run_state *r, const char *msg)
+{
+	rn_decoder_feed(r->decoder, msg, strlen(msg));
+	rn_decoder_feed(r->decoder, "\n", 1);
+}
+
+/* Start the child; on failure the job ends as upstream's does: rc 127 and one
+ * verbose event naming the command. */
+static int spawn(run_state *r)
+{
+	char *path = rn_which(r->plan.argv[0], r->plan.env);
+	if (!path) {
+		char *msg = rn_xasprintf("The command was not found or was not executable: %s.",
+					 r->plan.argv[0]);
+		feed_message(r, msg);
+		free(msg);
+		return -1;
+	}
+	char **envp = rn_plan_envp(&r->plan);
+	runnel_error e = {0};
+	int rc = rn_pty_spawn(path, r->plan.argv, envp, r->plan.cwd, &r->child, &e);
+	rn_argv_free(envp);
+	free(path);
+	if (rc != 0) {
+		feed_message(r, e.code == ENOEXEC || e.code == EACCES || e.code == ENOENT
+					? "The command was not found or was not executable."
+					: e.message);
+		return -1;
+	}
+	r->pidfd = pidfd_open(r->child.pid, 0);
+	r->pty_open = true;
+	r->child_alive = true;
+	return 0;
+}
+
+/* The exit code as ansible-runner reports it. */
+static int exit_code(const run_state *r)
+{
+	if (r->canceled || r->timed_out)
+		return 254;
+	if (WIFEXITED(r->wait_status))
+		return WEXITSTATUS(r->wait_status);
+	return -1; /* killed by a signal we did not send: upstream's None */
+}
+
+int runnel_run(const runnel_config *cfg, runnel_run_result *result, runnel_error *err)
+{
+	run_state r;
+	memset(&r, 0, sizeof r);
+	r.cfg = cfg;
+	r.pidfd = -1;
+	r.child.master_fd = -1;
+	if (rn_plan_prepare(cfg, &r.plan, err) != 0)
+		return -1;
+
+	report_status(&r, RUNNEL_STARTING);
+	if (rn_artifacts_init(&r.plan, err) != 0 || rn_artifacts_write_command(&r.plan, err) != 0 ||
+	    rn_sink_open(&r.sink, cfg, &r.plan, err) != 0) {
+		rn_plan_clear(&r.plan);
+		return -1;
+	}
+	rn_artifacts_rotate(r.plan.artifact_root, r.plan.rotate_artifacts);
+	r.decoder = rn_decoder_new(rn_sink_chunk, &r.sink);
+
+	report_status(&r, RUNNEL_RUNNING);
+	r.started = rn_now();
+	r.sink.last_event = r.started;
+	int rc;
+	if (spawn(&r) == 0) {
+		run_loop(&r);
+		rc = exit_code(&r);
+	} else {
+		rc = 127;
+	}
+	rn_decoder_finish(r.decoder);
+	rn_sink_close(&r.sink);
+	if (r.child.master_fd >= 0)
+		close(r.child.master_fd);
+	if (r.pidfd >= 0)
+		close(r.pidfd);
+
+	runnel_status final = r.canceled ? RUNNEL_CANCELED
+			      : (rc == 0 && !r.timed_out) ? RUNNEL_SUCCESSFUL
+			      : r.timed_out ? RUNNEL_TIMEOUT
+					    : RUNNEL_FAILED;
+	report_status(&r, final);
+	char rcbuf[32];
+	if (rc == -1)
+		snprintf(rcbuf, sizeof rcbuf, "None");
+	else
+		snprintf(rcbuf, sizeof rcbuf, "%d", rc);
+	runnel_error werr = {0};
+	if (rn_artifacts_write_text(&r.plan, "status", runnel_status_name(final), &werr) != 0 ||
+	    rn_artifacts_write_text(&r.plan, "rc", rcbuf, &werr) != 0)
+		fprintf(stderr, "runnel: %s\n", werr.message);
+
+	if (cfg->artifacts_handler)
+		cfg->artifacts_handler(r.plan.artifact_dir, cfg->userdata);
+
+	runnel_run_result res = {
+		.status = final,
+		.rc = rc,
+		.events = rn_decoder_counter(r.decoder),
+		.ident = rn_xstrdup(r.plan.ident),
+		.artifact_dir = rn_xstrdup(r.plan.artifact_dir),
+	};
+	rn_decoder_free(r.decoder);
+	rn_plan_clear(&r.plan);
+	if (cfg->finished_callback)
+		cfg->finished_callback(&res, cfg->userdata);
+	if (result)
+		*result = res;
+	else
+		runnel_result_clear(&res);
+	return 0;
+}
+
+void runnel_result_clear(runnel_run_result *result)
+{
+	free((char *)result->ident);
+	free((char *)result->artifact_dir);
+	result->ident = NULL;
+	result->artifact_dir = NULL;
+}

@@ -1,0 +1,110 @@
+/*
+ * spawn.c - start a command on a pty (see spawn.h).
+ *
+ * The child reports a failed chdir or exec through a close-on-exec pipe, so
+ * the parent learns of it before it reads a single byte of output.
+ */
+#include "spawn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pty.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "util.h"
+
+/* In the child: become a session leader on the pty and exec. Never returns. */
+static void child_exec(int slave, int report_fd, const char *path, char *const argv[],
+		       char *const envp[], const char *cwd)
+{
+	int stage = 0; /* 0: setup/chdir, 1: exec */
+	setsid();
+	ioctl(slave, TIOCSCTTY, 0);
+	dup2(slave, 0);
+	dup2(slave, 1);
+	dup2(slave, 2);
+	if (slave > 2)
+		close(slave);
+
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (int s = 1; s < NSIG; s++)
+		signal(s, SIG_DFL);
+	signal(SIGHUP, SIG_IGN); /* pexpect's ignore_sighup=True */
+
+	if (cwd && chdir(cwd) != 0)
+		goto fail;
+	stage = 1;
+	execve(path, argv, envp);
+fail:;
+	int msg[2] = {stage, errno};
+	(void)!write(report_fd, msg, sizeof msg);
+	_exit(127);
+}
+
+int rn_pty_spawn(const char *path, char *const argv[], char *const envp[], const char *cwd,
+		 rn_child *child, runnel_error *err)
+{
+	int master, slave;
+	struct winsize ws = {.ws_row = 24, .ws_col = 80};
+	if (openpty(&master, &slave, NULL, NULL, &ws) != 0) {
+		int e = errno;
+		return rn_fail(err, e, "cannot open a pty: %s", strerror(e));
+	}
+	struct termios tio;
+	if (tcgetattr(slave, &tio) == 0) {
+		tio.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+		tcsetattr(slave, TCSANOW, &tio);
+	}
+	int report[2];
+	if (pipe2(report, O_CLOEXEC) != 0) {
+		int e = errno;
+		close(master);
+		close(slave);
+		return rn_fail(err, e, "cannot make a pipe: %s", strerror(e));
+	}
+	fcntl(master, F_SETFD, FD_CLOEXEC);
+
+	pid_t pid = fork();
+	if (pid < 0) {
+		int e = errno;
+		close(master);
+		close(slave);
+		close(report[0]);
+		close(report[1]);
+		return rn_fail(err, e, "cannot fork: %s", strerror(e));
+	}
+	if (pid == 0) {
+		close(master);
+		close(report[0]);
+		child_exec(slave, report[1], path, argv, envp, cwd);
+	}
+	close(slave);
+	close(report[1]);
+	int msg[2];
+	ssize_t n;
+	do
+		n = read(report[0], msg, sizeof msg);
+	while (n < 0 && errno == EINTR);
+	close(report[0]);
+	if (n == (ssize_t)sizeof msg) {
+		int status;
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+		close(master);
+		if (msg[0] == 0)
+			return rn_fail(err, msg[1], "cannot change directory to %s: %s", cwd,
+				       strerror(msg[1]));
+		return rn_fail(err, msg[1], "cannot execute %s: %s", path, strerror(msg[1]));
+	}
+	fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);
+	child->pid = pid;
+	child->master_fd = master;
+	return 0;
+}
