@@ -6,5 +6,8 @@
 
 /* Each returns the process exit code. */
 int cmd_run(cli_args *args);
+int cmd_transmit(cli_args *args);
+int cmd_worker(cli_args *args);
+int cmd_process(cli_args *args);
 
 #endif

@@ -58,6 +58,14 @@ static const option_spec options[] = {
 	{OPT_CONTAINER_IMAGE, NULL, "--container-image", ONE_VALUE, "container image"},
 	{OPT_CONTAINER_VOLUME, NULL, "--container-volume-mount", ONE_VALUE, "bind mounts (repeat)"},
 	{OPT_CONTAINER_OPTION, NULL, "--container-option", ONE_VALUE, "engine options (repeat)"},
+	{OPT_WORKER_PDD, NULL, "--private-data-dir", ONE_VALUE, "worker: where to unpack the job"},
+	{OPT_DELETE, NULL, "--delete", NO_VALUE, "worker: delete the private data dir first and after"},
+	{OPT_KEEPALIVE, NULL, "--keepalive-seconds", ONE_VALUE, "worker: keepalive interval"},
+	{OPT_WORKER_INFO, NULL, "--worker-info", NO_VALUE, "worker: print capacity information"},
+	{OPT_FILE_PATTERN, NULL, "--file-pattern", ONE_VALUE, "cleanup: glob of dirs to remove"},
+	{OPT_EXCLUDE_STRINGS, NULL, "--exclude-strings", MANY_VALUES,
+	 "cleanup: keep paths containing these"},
+	{OPT_GRACE_PERIOD, NULL, "--grace-period", ONE_VALUE, "cleanup: minutes a dir must be old"},
 };
 #define N_OPTIONS (sizeof options / sizeof options[0])
 
