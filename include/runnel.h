@@ -113,6 +113,24 @@ typedef struct runnel_config {
 	bool only_failed_event_data; /* RUNNER_ONLY_FAILED_EVENTS */
 	bool suppress_env_files;     /* do not persist CLI values into env/ */
 
+	const char *ssh_key;    /* private key text; default: env/ssh_key. Loaded into an
+				   ssh-agent through a FIFO, never written as a file */
+	const char *roles_path; /* sets ANSIBLE_ROLES_PATH */
+
+	/* Process isolation (env/settings keys of the same names win):
+	 * bubblewrap ("bwrap") sandboxes the job; "podman"/"docker" run it in a
+	 * container. NULL-terminated path lists. */
+	bool process_isolation;
+	const char *process_isolation_executable; /* default "podman", as upstream */
+	const char *process_isolation_path;       /* default "/tmp" */
+	const char *const *process_isolation_hide_paths;
+	const char *const *process_isolation_show_paths;
+	const char *const *process_isolation_ro_paths;
+	const char *directory_isolation_base_path; /* run a copy of the project made here */
+	const char *container_image; /* default quay.io/ansible/ansible-runner:devel */
+	const char *const *container_volume_mounts; /* "src:dst[:labels]" */
+	const char *const *container_options;
+
 	int timeout;               /* job_timeout in seconds, overriding settings; 0: none */
 	double cancel_grace_period; /* seconds between SIGTERM and SIGKILL; default 2 */
 

@@ -5,6 +5,7 @@
  */
 #include "plan.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,9 +13,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "agent.h"
 #include "command.h"
 #include "datafile.h"
 #include "expect.h"
+#include "isolation.h"
 #include "shlex.h"
 #include "util.h"
 
@@ -183,9 +186,15 @@ static json_t *merged_mapping(const json_t *api, const char *pdd, const char *na
 }
 
 /* Build the child's environment (RunnerConfig._prepare_env + prepare_env). */
-static void build_env(const runnel_config *cfg, rn_plan *plan, bool adhoc)
+static void build_env(const runnel_config *cfg, rn_plan *plan, bool adhoc, bool container,
+		      const char *engine)
 {
-	json_t *env = env_from_process();
+	/* a container's environment is only what the job sets: the engine gets
+	 * it through env.list */
+	json_t *env = container ? json_object() : env_from_process();
+	char *in_container = container ? rn_xasprintf("/runner/artifacts/%s", plan->ident) : NULL;
+	if (container && !strcmp(engine, "podman"))
+		env_set(env, "ANSIBLE_UNSAFE_WRITES", "1");
 	if (json_is_object(cfg->envvars))
 		env_merge(env, cfg->envvars);
 	json_t *file = load_env_mapping(plan->private_data_dir, "envvars");
@@ -201,10 +210,28 @@ static void build_env(const runnel_config *cfg, rn_plan *plan, bool adhoc)
 		lib = getenv("RUNNEL_PLUGIN_DIR");
 	if (!lib)
 		lib = RUNNEL_PLUGIN_DIR;
+	char *container_lib = NULL;
+	if (container) {
+		/* the plugin travels in the artifact dir, which the container mounts */
+		char *copy = rn_path_join(plan->artifact_dir, "callback");
+		char *src = rn_path_join(lib, "awx_display.py");
+		char *dst = rn_path_join(copy, "awx_display.py");
+		size_t len;
+		char *code = rn_read_file(src, &len, NULL);
+		if (code && rn_mkdirs(copy, 0700, NULL) == 0)
+			rn_write_file_atomic(dst, code, len, 0600, NULL);
+		free(code);
+		free(src);
+		free(dst);
+		free(copy);
+		container_lib = rn_xasprintf("%s/callback", in_container);
+		lib = container_lib;
+	}
 	const char *prev = json_string_value(json_object_get(env, "ANSIBLE_CALLBACK_PLUGINS"));
 	char *cb = prev && *prev ? rn_xasprintf("%s:%s", prev, lib) : rn_xstrdup(lib);
 	env_set(env, "ANSIBLE_CALLBACK_PLUGINS", cb);
 	free(cb);
+	free(container_lib);
 
 	const char *orig = json_string_value(json_object_get(env, "ANSIBLE_STDOUT_CALLBACK"));
 	if (orig && *orig)
@@ -218,11 +245,24 @@ static void build_env(const runnel_config *cfg, rn_plan *plan, bool adhoc)
 	env_set(env, "ANSIBLE_RETRY_FILES_ENABLED", "False");
 	if (!json_object_get(env, "ANSIBLE_HOST_KEY_CHECKING"))
 		env_set(env, "ANSIBLE_HOST_KEY_CHECKING", "False");
-	env_set(env, "AWX_ISOLATED_DATA_DIR", plan->artifact_dir);
+	if (container) {
+		env_set(env, "AWX_ISOLATED_DATA_DIR", in_container);
+		if (plan->fact_cache) {
+			char *fc = rn_xasprintf("%s/fact_cache", in_container);
+			env_set(env, "ANSIBLE_CACHE_PLUGIN_CONNECTION", fc);
+			free(fc);
+		}
+	} else {
+		env_set(env, "AWX_ISOLATED_DATA_DIR", plan->artifact_dir);
+	}
 	if (plan->fact_cache) {
 		env_set(env, "ANSIBLE_CACHE_PLUGIN", "jsonfile");
-		env_set(env, "ANSIBLE_CACHE_PLUGIN_CONNECTION", plan->fact_cache);
+		if (!container)
+			env_set(env, "ANSIBLE_CACHE_PLUGIN_CONNECTION", plan->fact_cache);
 	}
+	if (cfg->roles_path)
+		env_set(env, "ANSIBLE_ROLES_PATH", cfg->roles_path);
+	free(in_container);
 	env_set(env, "RUNNER_OMIT_EVENTS", cfg->omit_event_data ? "True" : "False");
 	env_set(env, "RUNNER_ONLY_FAILED_EVENTS", cfg->only_failed_event_data ? "True" : "False");
 	plan->env = env;
@@ -246,6 +286,7 @@ int rn_plan_prepare(const runnel_config *cfg, rn_plan *plan, runnel_error *err)
 	char *inventory = NULL, *raw_args = NULL, *cmdline_file = NULL;
 	char *args_path = NULL, *cmdline_path = NULL, *extravars_path = NULL;
 	json_t *passwords = NULL;
+	rn_isolation iso = {0};
 	int rc = -1, failed;
 
 	if (!cfg->private_data_dir || !*cfg->private_data_dir) {
@@ -302,6 +343,37 @@ int rn_plan_prepare(const runnel_config *cfg, rn_plan *plan, runnel_error *err)
 	if (!fc_type || !strcmp(fc_type, "jsonfile"))
 		plan->fact_cache = rn_path_join(plan->artifact_dir, fc_name ? fc_name : "fact_cache");
 
+	rn_isolation_load(cfg, plan->settings, &iso);
+	bool container = iso.enabled && rn_isolation_is_container(&iso);
+	plan->directory_isolation_cleanup =
+		setting_bool(plan->settings, "directory_isolation_cleanup", true);
+	if (container) {
+		/* the container name: ansible_runner_ + the ident, [^a-zA-Z0-9_-] → _ */
+		plan->container_name = rn_xasprintf("ansible_runner_%s", plan->ident);
+		for (char *c = plan->container_name; *c; c++)
+			if (!(isalnum((unsigned char)*c) || *c == '_' || *c == '-'))
+				*c = '_';
+	}
+
+	/* the ssh key: the API's, else env/ssh_key */
+	if (cfg->ssh_key && *cfg->ssh_key) {
+		plan->ssh_key = rn_xstrdup(cfg->ssh_key);
+	} else {
+		char *key_path = rn_path_join(pdd, "env/ssh_key");
+		plan->ssh_key = read_optional(key_path, err, &failed);
+		free(key_path);
+		if (failed)
+			goto out;
+		if (plan->ssh_key && !*plan->ssh_key) {
+			free(plan->ssh_key);
+			plan->ssh_key = NULL;
+		}
+	}
+
+	if (iso.enabled && !container && iso.directory_base &&
+	    rn_isolation_copy_project(&iso, plan, err) != 0)
+		goto out;
+
 	/* the command line */
 	args_path = rn_path_join(pdd, "args");
 	raw_args = read_optional(args_path, err, &failed);
@@ -315,7 +387,10 @@ int rn_plan_prepare(const runnel_config *cfg, rn_plan *plan, runnel_error *err)
 			goto out;
 		cmdline = cmdline_file;
 	}
-	if (!inventory) {
+	if (container) {
+		free(inventory);
+		inventory = rn_xstrdup("/runner/inventory/hosts");
+	} else if (!inventory) {
 		char *dflt = rn_path_join(pdd, "inventory");
 		if (rn_exists(dflt))
 			inventory = dflt;
@@ -326,6 +401,9 @@ int rn_plan_prepare(const runnel_config *cfg, rn_plan *plan, runnel_error *err)
 	if (!rn_is_file(extravars_path)) {
 		free(extravars_path);
 		extravars_path = NULL;
+	} else if (container) {
+		free(extravars_path);
+		extravars_path = rn_xstrdup("/runner/env/extravars");
 	}
 	rn_command_inputs in = {
 		.raw_args = raw_args,
@@ -344,13 +422,24 @@ int rn_plan_prepare(const runnel_config *cfg, rn_plan *plan, runnel_error *err)
 		goto out;
 
 	bool adhoc = !cfg->binary && cfg->module && !raw_args;
-	build_env(cfg, plan, adhoc);
+	build_env(cfg, plan, adhoc, container, iso.executable);
 
-	/* cwd: the private data dir for ad hoc runs or without a project dir */
+	/* cwd: the private data dir for ad hoc runs or without a project dir;
+	 * with directory isolation, upstream reports the base path here */
 	if (json_object_get(plan->env, "AD_HOC_COMMAND_ID") || !rn_is_dir(plan->project_dir))
 		plan->cwd = rn_xstrdup(pdd);
+	else if (iso.enabled && !container && iso.directory_base)
+		plan->cwd = rn_xstrdup(iso.directory_base);
 	else
 		plan->cwd = rn_xstrdup(plan->project_dir);
+
+	/* wrappers, in upstream's order: ssh-agent, then the sandbox or container */
+	if (plan->ssh_key && rn_agent_wrap(plan, err) != 0)
+		goto out;
+	if (iso.enabled && !container && rn_isolation_wrap_bwrap(&iso, plan, err) != 0)
+		goto out;
+	if (container && rn_isolation_wrap_container(&iso, plan, err) != 0)
+		goto out;
 	rc = 0;
 out:
 	free(inventory);
@@ -360,8 +449,11 @@ out:
 	free(cmdline_path);
 	free(extravars_path);
 	json_decref(passwords);
-	if (rc != 0)
+	rn_isolation_clear(&iso);
+	if (rc != 0) {
+		rn_isolation_cleanup(plan);
 		rn_plan_clear(plan);
+	}
 	return rc;
 }
 
@@ -378,6 +470,16 @@ void rn_plan_clear(rn_plan *plan)
 	json_decref(plan->env);
 	json_decref(plan->settings);
 	rn_expect_free(plan->expect);
+	if (plan->ssh_key) {
+		explicit_bzero(plan->ssh_key, strlen(plan->ssh_key));
+		free(plan->ssh_key);
+	}
+	if (plan->ssh_key_path)
+		unlink(plan->ssh_key_path);
+	free(plan->ssh_key_path);
+	free(plan->isolation_tmp);
+	free(plan->directory_isolation_path);
+	free(plan->container_name);
 	memset(plan, 0, sizeof *plan);
 }
 

@@ -45,6 +45,16 @@ typedef struct rn_plan {
 	bool suppress_ansible_output;
 	bool json_mode;
 	int rotate_artifacts;
+
+	char *ssh_key;      /* key text to load into ssh-agent; wiped when cleared */
+	char *ssh_key_path; /* the FIFO artifacts/<ident>/ssh_key_data */
+
+	bool sandboxed;                 /* bubblewrap */
+	char *isolation_tmp;            /* bwrap's temp dir, removed after the run */
+	char *directory_isolation_path; /* the project copy, or NULL */
+	bool directory_isolation_cleanup;
+	bool containerized;  /* podman / docker */
+	char *container_name;
 } rn_plan;
 
 /* Prepare a run. 0, or -1 with err naming the input at fault (nothing has

@@ -20,15 +20,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <sys/pidfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "agent.h"
 #include "artifacts.h"
 #include "decode.h"
 #include "event.h"
 #include "expect.h"
+#include "isolation.h"
 #include "plan.h"
 #include "spawn.h"
 #include "shlex.h"
@@ -114,6 +118,9 @@ typedef struct run_state {
 	double started, term_sent_at, kill_at;
 	bool term_sent, kill_sent;
 	runnel_status status;
+	rn_key_writer *key_writer;
+	pid_t *prior; /* our children before the job started */
+	size_t n_prior;
 } run_state;
 
 /* Tell the status_handler, as ansible-runner's status_callback does. */
@@ -288,9 +295,40 @@ static int spawn(run_state *r)
 		free(msg);
 		return -1;
 	}
-	char **envp = rn_plan_envp(&r->plan);
 	runnel_error e = {0};
-	int rc = rn_pty_spawn(path, r->plan.argv, envp, r->plan.cwd, &r->child, &e);
+	char **envp = rn_plan_envp(&r->plan);
+	/* a container engine runs here with our environment and the job's on
+	 * top; the job's cwd is inside the container */
+	const char *cwd = r->plan.containerized ? NULL : r->plan.cwd;
+	if (r->plan.containerized) {
+		json_t *saved = r->plan.env;
+		json_t *merged = json_object();
+		extern char **environ;
+		for (char **ev = environ; *ev; ev++) {
+			const char *eq = strchr(*ev, '=');
+			if (eq) {
+				char *k = rn_xstrndup(*ev, (size_t)(eq - *ev));
+				json_object_set_new(merged, k, json_stringn_nocheck(eq + 1, strlen(eq + 1)));
+				free(k);
+			}
+		}
+		json_object_update(merged, saved);
+		r->plan.env = merged;
+		rn_argv_free(envp);
+		envp = rn_plan_envp(&r->plan);
+		r->plan.env = saved;
+		json_decref(merged);
+	}
+	if (r->plan.ssh_key) {
+		r->key_writer = rn_key_writer_start(&r->plan, &e);
+		if (!r->key_writer) {
+			rn_argv_free(envp);
+			free(path);
+			feed_message(r, e.message);
+			return -1;
+		}
+	}
+	int rc = rn_pty_spawn(path, r->plan.argv, envp, cwd, &r->child, &e);
 	rn_argv_free(envp);
 	free(path);
 	if (rc != 0) {
@@ -303,6 +341,71 @@ static int spawn(run_state *r)
 	r->pty_open = true;
 	r->child_alive = true;
 	return 0;
+}
+
+/* Our live children, from /proc: a new array (free it) of *n pids. */
+static pid_t *list_children(size_t *n)
+{
+	pid_t self = getpid(), *out = NULL;
+	*n = 0;
+	DIR *d = opendir("/proc");
+	if (!d)
+		return NULL;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		pid_t pid = (pid_t)atoi(e->d_name);
+		if (pid <= 0)
+			continue;
+		char path[64], buf[512];
+		snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+		FILE *f = fopen(path, "re");
+		if (!f)
+			continue;
+		size_t len = fread(buf, 1, sizeof buf - 1, f);
+		fclose(f);
+		buf[len] = '\0';
+		char *paren = strrchr(buf, ')');
+		int ppid = 0;
+		char state = 0;
+		if (!paren || sscanf(paren + 2, "%c %d", &state, &ppid) != 2)
+			continue;
+		if (ppid != self || state == 'Z')
+			continue;
+		out = rn_xrealloc(out, (*n + 1) * sizeof *out);
+		out[(*n)++] = pid;
+	}
+	closedir(d);
+	return out;
+}
+
+/* End what the job left behind outside its process group: processes that
+ * daemonized (ssh-agent's agent, ssh ControlPersist masters) are reparented
+ * to us, the child subreaper, when their parents exit. They are our children
+ * now that were not our children before the job started. */
+static void sweep_orphans(run_state *r)
+{
+	for (int round = 0; round < 2; round++) {
+		size_t n;
+		pid_t *now = list_children(&n);
+		size_t killed = 0;
+		for (size_t i = 0; i < n; i++) {
+			bool before = now[i] == r->child.pid;
+			for (size_t k = 0; k < r->n_prior && !before; k++)
+				before = now[i] == r->prior[k];
+			if (before)
+				continue;
+			kill(now[i], round == 0 ? SIGTERM : SIGKILL);
+			now[killed++] = now[i];
+		}
+		if (killed) {
+			usleep(round == 0 ? 50000 : 10000);
+			for (size_t i = 0; i < killed; i++)
+				waitpid(now[i], NULL, WNOHANG);
+		}
+		free(now);
+		if (!killed)
+			break;
+	}
 }
 
 /* The exit code as ansible-runner reports it. */
@@ -337,6 +440,10 @@ int runnel_run(const runnel_config *cfg, runnel_run_result *result, runnel_error
 	report_status(&r, RUNNEL_RUNNING);
 	r.started = rn_now();
 	r.sink.last_event = r.started;
+	/* become the reaper of whatever the job daemonizes, so that it can be
+	 * ended with the job (see sweep_orphans) */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	r.prior = list_children(&r.n_prior);
 	int rc;
 	if (spawn(&r) == 0) {
 		run_loop(&r);
@@ -344,6 +451,9 @@ int runnel_run(const runnel_config *cfg, runnel_run_result *result, runnel_error
 	} else {
 		rc = 127;
 	}
+	rn_key_writer_finish(r.key_writer);
+	sweep_orphans(&r);
+	rn_isolation_cleanup(&r.plan);
 	rn_decoder_finish(r.decoder);
 	rn_sink_close(&r.sink);
 	if (r.child.master_fd >= 0)
@@ -378,6 +488,7 @@ int runnel_run(const runnel_config *cfg, runnel_run_result *result, runnel_error
 	};
 	rn_decoder_free(r.decoder);
 	rn_plan_clear(&r.plan);
+	free(r.prior);
 	if (cfg->finished_callback)
 		cfg->finished_callback(&res, cfg->userdata);
 	if (result)
