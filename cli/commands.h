@@ -6,6 +6,9 @@
 
 /* Each returns the process exit code. */
 int cmd_run(cli_args *args);
+int cmd_start(cli_args *args);
+int cmd_stop(cli_args *args);
+int cmd_is_alive(cli_args *args);
 int cmd_transmit(cli_args *args);
 int cmd_worker(cli_args *args);
 int cmd_process(cli_args *args);

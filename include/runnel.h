@@ -176,6 +176,144 @@ void runnel_cancel(runnel_canceler *c);
 /* Version of librunnel, e.g. "0.1.0". */
 const char *runnel_version(void);
 
+/* ==================================================================== *
+ * Streaming: transmit / worker / process                               *
+ * ==================================================================== *
+ *
+ * ansible-runner's streaming protocol, wire-compatible with ansible-runner
+ * (either side may be the real ansible-runner). A job crosses a pipe (ssh,
+ * receptor, ...) as JSON lines:
+ *
+ *   transmit -> worker:  {"kwargs": {...}}\n  {"zipfile": N}\n<base64 of a zip
+ *                        of the private data dir, no newline>{"eof": true}\n
+ *   worker -> process:   {"status": "starting", "command", "env", "cwd", ...}\n
+ *                        {"status": "running", ...}\n  one line per event
+ *                        {"status": "<final>", ...}\n  {"zipfile": N}\n<base64
+ *                        of a zip of the artifact dir>{"eof": true}\n
+ *
+ * with {"event": "keepalive", "counter": 0, "uuid": 0}\n lines from the worker
+ * when it has been idle for keepalive_seconds, and, when the worker cannot go
+ * on, {"status": "error", "job_explanation": "..."}\n{"eof": true}\n.
+ *
+ * Memory stays flat: zips are built in and read from temp files ($TMPDIR) and
+ * base64 goes through fixed buffers. Zips: deflate, names relative to the
+ * directory, modes in the external attributes, mtimes, symlinks as entries
+ * with S_IFLNK in the external attributes and the target as content, FIFOs
+ * skipped. Extraction restores modes (not set-id bits), mtimes and symlinks,
+ * and refuses entries that would land outside the target directory ("..",
+ * absolute names, paths through a symlink).
+ *
+ * The file descriptors are borrowed (never closed). The output descriptor of
+ * runnel_worker() must not be 1 if anything may print to stdout during the
+ * run (an env/settings suppress_ansible_output: false would): runnel worker
+ * moves its stream off fd 1 first.
+ */
+
+/*
+ * Write config's job as a transmit stream to out_fd: the run options as
+ * upstream's Transmitter sends them (ident, playbook, module, inventory, ...
+ * with their upstream names), the private data dir as a zip, eof. As
+ * upstream's transmit, values that persist into env/ (envvars, extravars,
+ * passwords, settings, cmdline, ssh_key) are written there first unless
+ * suppress_env_files, and then travel in the zip. Callbacks are not used.
+ * 0, or -1 with err.
+ */
+int runnel_transmit(const runnel_config *config, int out_fd, runnel_error *err);
+
+/* How a worker runs. Zero-initialize. */
+typedef struct runnel_worker_options {
+	/* where to unpack the job; NULL: a new temp dir, removed at the end */
+	const char *private_data_dir;
+	/* remove private_data_dir before unpacking and after the run */
+	bool delete_directory;
+	/* emit a keepalive line after this many idle seconds; 0: the value of
+	 * $ANSIBLE_RUNNER_KEEPALIVE_SECONDS, else none; < 0: none */
+	double keepalive_seconds;
+	/* cancels the job (runnel_cancel()); optional */
+	runnel_canceler *canceler;
+} runnel_worker_options;
+
+/*
+ * Read a transmit stream from in_fd, unpack it, run the job quietly with
+ * runnel_run() and write the result stream to out_fd. Returns 0 and fills
+ * *result (may be NULL; clear it with runnel_result_clear()) when the job
+ * ran, whatever its status. Returns -1 with err when it did not (a broken
+ * transmit stream, an unpackable zip, a job that could not be prepared): the
+ * error status line and eof have been written to out_fd then.
+ */
+int runnel_worker(int in_fd, int out_fd, const runnel_worker_options *options,
+		  runnel_run_result *result, runnel_error *err);
+
+/* What runnel_process() saw. */
+typedef struct runnel_process_result {
+	char status[32];     /* the last status of the stream: "successful",
+				"failed", ..., "error"; "unstarted" if none */
+	long events;         /* events received */
+	bool eof;            /* the stream ended with its eof line */
+	char artifact_dir[4096];
+	char job_explanation[1024]; /* with status "error" */
+} runnel_process_result;
+
+/*
+ * Consume a worker's result stream from in_fd, as ansible-runner's process:
+ * status lines go to config->status_handler; each event is printed (its
+ * stdout and a newline) unless config->quiet, handed to event_handler (true:
+ * write job_events/<counter>-<uuid>.json, 0600) ; the artifacts zip is
+ * extracted into the artifact dir and artifacts_handler called; at the end
+ * finished_callback (status mapped to the enum, "error" as failed; rc from
+ * the artifacts' rc file, -1 if none). The artifact dir is
+ * config->artifact_dir, else <private_data_dir>/artifacts/<ident>, else
+ * <private_data_dir>/artifacts (as upstream). Keepalive lines are ignored.
+ * Returns 0 when the stream ended with eof and no error status, else -1 with
+ * err (the status_handler has then seen {"status": "error", ...}).
+ */
+int runnel_process(int in_fd, const runnel_config *config, runnel_process_result *result,
+		   runnel_error *err);
+
+/*
+ * Fact cache (the jsonfile cache of a run: <artifact dir>/fact_cache/<host>).
+ *
+ * runnel_fact_cache_get: a new reference to the host's cached facts (an
+ *   object; an empty object when the host has none), or NULL with err.
+ * runnel_fact_cache_set: replace the host's cached facts (mode 0600, written
+ *   atomically). 0 or -1 with err. A host name holding '/' is refused.
+ */
+json_t *runnel_fact_cache_get(const char *fact_cache_dir, const char *host, runnel_error *err);
+int runnel_fact_cache_set(const char *fact_cache_dir, const char *host, const json_t *facts,
+			  runnel_error *err);
+
+/*
+ * Run one ansible tool (ansible-inventory, ansible-config, ansible-doc,
+ * ansible-galaxy, or any command) to completion with its output captured:
+ * no pty, stdout and stderr kept apart, as ansible-runner's run_command().
+ * The job service's inventory update is built on it.
+ */
+typedef struct runnel_tool {
+	const char *const *argv; /* NULL-terminated; argv[0] is looked up in PATH */
+	const char *cwd;         /* NULL: the current directory */
+	json_t *envvars;         /* object added to the environment, or NULL */
+	double timeout;          /* seconds; 0: none */
+	size_t max_output;       /* bytes kept of each stream; 0: 64 MiB */
+	runnel_canceler *canceler; /* optional */
+	double cancel_grace_period; /* seconds between SIGTERM and SIGKILL; default 2 */
+} runnel_tool;
+
+typedef struct runnel_tool_result {
+	int rc;              /* exit code; 127 not found; 254 timeout/cancel; -1 signal */
+	bool timed_out;
+	bool canceled;
+	char *out;           /* NUL-terminated, may hold other NULs; free() */
+	size_t out_len;
+	char *err;
+	size_t err_len;
+	bool truncated;      /* output beyond max_output was dropped */
+} runnel_tool_result;
+
+/* 0 when the tool ran (whatever its rc), -1 with err when it could not be
+ * started. Free the result with runnel_tool_result_clear(). */
+int runnel_tool_run(const runnel_tool *tool, runnel_tool_result *result, runnel_error *err);
+void runnel_tool_result_clear(runnel_tool_result *result);
+
 #ifdef __cplusplus
 }
 #endif

@@ -273,6 +273,22 @@ int rn_isolation_wrap_bwrap(const rn_isolation *iso, rn_plan *plan, runnel_error
 	}
 	free(ro);
 
+	/* the callback plugin must be visible to ansible inside the sandbox
+	 * (upstream's lives under /usr; runnel's may not) */
+	const char *cb = json_string_value(json_object_get(plan->env, "ANSIBLE_CALLBACK_PLUGINS"));
+	char *cbs = rn_xstrdup(cb ? cb : "");
+	for (char *save, *d = strtok_r(cbs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+		if (!rn_is_dir(d) || !strncmp(d, "/usr/", 5) || !strncmp(d, "/etc/", 5) ||
+		    !strncmp(d, "/opt/", 5))
+			continue;
+		char *path = real(d);
+		push(&argv, &argc, "--ro-bind");
+		push(&argv, &argc, path);
+		push(&argv, &argc, path);
+		free(path);
+	}
+	free(cbs);
+
 	json_t *show = json_array();
 	json_array_append_new(show, json_string(plan->private_data_dir));
 	json_array_extend(show, iso->show);

@@ -29,6 +29,7 @@
 
 #include "agent.h"
 #include "artifacts.h"
+#include "canceler.h"
 #include "decode.h"
 #include "event.h"
 #include "expect.h"
@@ -46,9 +47,6 @@
 #define DRAIN_AFTER_EXIT 0.25
 #define DEFAULT_GRACE 2.0
 
-struct runnel_canceler {
-	int fd; /* eventfd: written by runnel_cancel(), polled by the run loop */
-};
 
 runnel_canceler *runnel_canceler_new(runnel_error *err)
 {
