@@ -142,6 +142,16 @@ static int setup_role(cli_args *a, run_options *o)
 	return 0;
 }
 
+/* --logfile: one timestamped line per debug message. */
+static void log_to_file(const char *line, void *userdata)
+{
+	run_options *o = userdata;
+	char now[32];
+	rn_utc_isoformat(now);
+	fprintf(o->logfile, "%s %s\n", now, line);
+	fflush(o->logfile);
+}
+
 int run_options_build(cli_args *a, run_options *o)
 {
 	memset(o, 0, sizeof *o);
@@ -184,6 +194,17 @@ int run_options_build(cli_args *a, run_options *o)
 	c->only_failed_event_data = a->flag[OPT_ONLY_FAILED];
 	c->suppress_env_files = a->flag[OPT_OMIT_ENV_FILES];
 	c->roles_path = a->value[OPT_ROLES_PATH];
+	c->debug = a->flag[OPT_DEBUG] || a->value[OPT_LOGFILE];
+	if (a->value[OPT_LOGFILE]) {
+		o->logfile = fopen(a->value[OPT_LOGFILE], "ae");
+		if (!o->logfile) {
+			fprintf(stderr, "runnel: --logfile: cannot open %s: %s\n", a->value[OPT_LOGFILE],
+				strerror(errno));
+			return 1;
+		}
+		c->log_handler = log_to_file;
+		c->userdata = o;
+	}
 	c->process_isolation = a->flag[OPT_PI];
 	c->process_isolation_executable = a->value[OPT_PI_EXECUTABLE];
 	c->process_isolation_path = a->value[OPT_PI_PATH];
@@ -223,5 +244,7 @@ void run_options_clear(run_options *o)
 	free(o->ro);
 	free(o->mounts);
 	free(o->container_options);
+	if (o->logfile)
+		fclose(o->logfile);
 	memset(o, 0, sizeof *o);
 }

@@ -7,6 +7,8 @@
 #ifndef RUNNEL_CLI_RUN_OPTIONS_H
 #define RUNNEL_CLI_RUN_OPTIONS_H
 
+#include <stdio.h>
+
 #include "options.h"
 #include "runnel.h"
 
@@ -19,6 +21,7 @@ typedef struct run_options {
 	char *role_playbook;  /* the generated playbook, removed afterwards */
 	char *role_project;   /* the project dir, removed afterwards if we made it */
 	char *roles_path;
+	FILE *logfile; /* --logfile */
 } run_options;
 
 /* Validate and map. Returns 0, or the exit code to end with (after printing

@@ -69,6 +69,9 @@ typedef bool (*runnel_cancel_fn)(void *userdata);
 typedef void (*runnel_status_fn)(json_t *status_data, void *userdata);
 typedef void (*runnel_artifacts_fn)(const char *artifact_dir, void *userdata);
 typedef void (*runnel_finished_fn)(const runnel_run_result *result, void *userdata);
+/* Debug log lines (no newline), when config->debug is set. Secrets are
+ * redacted from them. NULL: lines go to stderr. */
+typedef void (*runnel_log_fn)(const char *line, void *userdata);
 
 /* A handle that cancels a run from another thread or a signal handler. */
 typedef struct runnel_canceler runnel_canceler;
@@ -142,6 +145,9 @@ typedef struct runnel_config {
 	void *userdata; /* passed to every callback */
 
 	runnel_canceler *canceler; /* optional, from runnel_canceler_new() */
+
+	bool debug;                /* log what the run does (--debug) */
+	runnel_log_fn log_handler; /* where debug lines go; NULL: stderr */
 } runnel_config;
 
 /* The outcome of a run. */

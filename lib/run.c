@@ -139,6 +139,32 @@ static void report_status(run_state *r, runnel_status st)
 	json_decref(data);
 }
 
+/* Debug log of what is about to run; secret values are not written. */
+static void log_plan(run_state *r)
+{
+	if (!r->cfg->debug)
+		return;
+	rn_buf b;
+	rn_buf_init(&b);
+	for (size_t i = 0; i < r->plan.argc; i++) {
+		char *q = rn_shlex_quote(r->plan.argv[i]);
+		if (i)
+			rn_buf_appendc(&b, ' ');
+		rn_buf_append(&b, q, strlen(q));
+		free(q);
+	}
+	rn_debug(r->cfg, "command: %s", b.data ? b.data : "");
+	rn_debug(r->cfg, "cwd: %s", r->plan.cwd);
+	rn_debug(r->cfg, "artifact dir: %s", r->plan.artifact_dir);
+	const char *k;
+	json_t *v;
+	json_object_foreach(r->plan.env, k, v)
+	{
+		rn_debug(r->cfg, "env: %s=%s", k, rn_is_secret_key(k) ? "**********" : json_string_value(v));
+	}
+	rn_buf_free(&b);
+}
+
 /* Start stopping the job: SIGTERM to its process group now, SIGKILL after
  * the grace period if anything of it is still there. */
 static void terminate(run_state *r)
@@ -154,6 +180,8 @@ static void terminate(run_state *r)
 	r->kill_at = r->term_sent_at + grace;
 	if (r->child.pid > 0)
 		kill(-r->child.pid, SIGTERM);
+	rn_debug(r->cfg, "%s: SIGTERM to process group %d, SIGKILL in %.1fs",
+		 r->canceled ? "canceled" : "timed out", (int)r->child.pid, grace);
 }
 
 /* Reap the child if it has exited. */
@@ -166,6 +194,8 @@ static void reap(run_state *r)
 	if (p == r->child.pid) {
 		r->child_alive = false;
 		r->wait_status = st;
+		rn_debug(r->cfg, "child %d ended: %s %d", (int)p, WIFEXITED(st) ? "exit" : "signal",
+			 WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
 	}
 }
 
@@ -336,6 +366,7 @@ static int spawn(run_state *r)
 		return -1;
 	}
 	r->pidfd = pidfd_open(r->child.pid, 0);
+	rn_debug(r->cfg, "started pid %d", (int)r->child.pid);
 	r->pty_open = true;
 	r->child_alive = true;
 	return 0;
@@ -435,6 +466,7 @@ int runnel_run(const runnel_config *cfg, runnel_run_result *result, runnel_error
 	rn_artifacts_rotate(r.plan.artifact_root, r.plan.rotate_artifacts);
 	r.decoder = rn_decoder_new(rn_sink_chunk, &r.sink);
 
+	log_plan(&r);
 	report_status(&r, RUNNEL_RUNNING);
 	r.started = rn_now();
 	r.sink.last_event = r.started;
@@ -464,6 +496,8 @@ int runnel_run(const runnel_config *cfg, runnel_run_result *result, runnel_error
 			      : r.timed_out ? RUNNEL_TIMEOUT
 					    : RUNNEL_FAILED;
 	report_status(&r, final);
+	rn_debug(cfg, "status %s, rc %d, %ld events", runnel_status_name(final), rc,
+		 rn_decoder_counter(r.decoder));
 	char rcbuf[32];
 	if (rc == -1)
 		snprintf(rcbuf, sizeof rcbuf, "None");

@@ -369,3 +369,30 @@ double rn_now(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
+
+/* Case-insensitive substring test. */
+static int contains_ci(const char *hay, const char *needle)
+{
+	return strcasestr(hay, needle) != NULL;
+}
+
+int rn_is_secret_key(const char *key)
+{
+	return contains_ci(key, "API") || contains_ci(key, "TOKEN") || contains_ci(key, "KEY") ||
+	       contains_ci(key, "SECRET") || contains_ci(key, "PASS");
+}
+
+void rn_debug(const runnel_config *cfg, const char *fmt, ...)
+{
+	if (!cfg || !cfg->debug)
+		return;
+	char line[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	if (cfg->log_handler)
+		cfg->log_handler(line, cfg->userdata);
+	else
+		fprintf(stderr, "runnel: debug: %s\n", line);
+}

@@ -70,6 +70,14 @@ void rn_uuid4(char out[37]);
  * "2024-01-02T03:04:05.123456" into out (32 bytes). */
 void rn_utc_isoformat(char out[32]);
 
+/* True for environment keys whose values are secrets (AWX's rule: the key
+ * matches /API|TOKEN|KEY|SECRET|PASS/i). */
+int rn_is_secret_key(const char *key);
+
+/* Write a debug line through config->log_handler or to stderr, if
+ * config->debug is set. */
+void rn_debug(const runnel_config *cfg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Monotonic clock in seconds. */
 double rn_now(void);
 
