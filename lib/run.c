@@ -315,38 +315,39 @@ static void feed_message(run_state *r, const char *msg)
  * verbose event naming the command. */
 static int spawn(run_state *r)
 {
-	char *path = rn_which(r->plan.argv[0], r->plan.env);
+	runnel_error e = {0};
+	/* a container engine runs here with our environment and the job's on
+	 * top; the job's cwd is inside the container */
+	json_t *env = json_incref(r->plan.env);
+	const char *cwd = r->plan.containerized ? NULL : r->plan.cwd;
+	if (r->plan.containerized) {
+		json_decref(env);
+		env = json_object();
+		extern char **environ;
+		for (char **ev = environ; *ev; ev++) {
+			const char *eq = strchr(*ev, '=');
+			if (eq) {
+				char *k = rn_xstrndup(*ev, (size_t)(eq - *ev));
+				json_object_set_new(env, k, json_stringn_nocheck(eq + 1, strlen(eq + 1)));
+				free(k);
+			}
+		}
+		json_object_update(env, r->plan.env);
+	}
+	char *path = rn_which(r->plan.argv[0], env);
 	if (!path) {
+		json_decref(env);
 		char *msg = rn_xasprintf("The command was not found or was not executable: %s.",
 					 r->plan.argv[0]);
 		feed_message(r, msg);
 		free(msg);
 		return -1;
 	}
-	runnel_error e = {0};
+	json_t *saved = r->plan.env;
+	r->plan.env = env;
 	char **envp = rn_plan_envp(&r->plan);
-	/* a container engine runs here with our environment and the job's on
-	 * top; the job's cwd is inside the container */
-	const char *cwd = r->plan.containerized ? NULL : r->plan.cwd;
-	if (r->plan.containerized) {
-		json_t *saved = r->plan.env;
-		json_t *merged = json_object();
-		extern char **environ;
-		for (char **ev = environ; *ev; ev++) {
-			const char *eq = strchr(*ev, '=');
-			if (eq) {
-				char *k = rn_xstrndup(*ev, (size_t)(eq - *ev));
-				json_object_set_new(merged, k, json_stringn_nocheck(eq + 1, strlen(eq + 1)));
-				free(k);
-			}
-		}
-		json_object_update(merged, saved);
-		r->plan.env = merged;
-		rn_argv_free(envp);
-		envp = rn_plan_envp(&r->plan);
-		r->plan.env = saved;
-		json_decref(merged);
-	}
+	r->plan.env = saved;
+	json_decref(env);
 	if (r->plan.ssh_key) {
 		r->key_writer = rn_key_writer_start(&r->plan, &e);
 		if (!r->key_writer) {
