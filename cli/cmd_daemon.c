@@ -55,8 +55,9 @@ static pid_state read_pidfile(const char *pidfile, pid_t *pid)
 /* Say that a pidfile is stale and remove it. */
 static void report_stale(const char *pidfile, pid_t pid)
 {
-	fprintf(stderr, "runnel: stale pidfile %s: process %d is not a running runnel daemon; removed\n",
-		pidfile, (int)pid);
+	fprintf(stderr,
+	        "runnel: stale pidfile %s: process %d is not a running runnel daemon; removed\n",
+	        pidfile, (int)pid);
 	unlink(pidfile);
 }
 
@@ -73,8 +74,8 @@ int cmd_start(cli_args *a)
 	pid_t old;
 	pid_state st = read_pidfile(pidfile, &old);
 	if (st == PID_ALIVE) {
-		fprintf(stderr, "runnel: a job is already running in %s (pid %d)\n", o.private_data_dir,
-			(int)old);
+		fprintf(stderr, "runnel: a job is already running in %s (pid %d)\n",
+		        o.private_data_dir, (int)old);
 		free(pidfile);
 		free(log);
 		run_options_clear(&o);
@@ -89,7 +90,7 @@ int cmd_start(cli_args *a)
 	int lfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (pfd < 0 || lfd < 0 || flock(pfd, LOCK_EX | LOCK_NB) != 0) {
 		fprintf(stderr, "runnel: cannot create %s: %s\n", pfd < 0 ? pidfile : log,
-			strerror(errno));
+		        strerror(errno));
 		return 1;
 	}
 	int ready[2];
@@ -223,6 +224,15 @@ int cmd_stop(cli_args *a)
 	return rc;
 }
 
+int daemon_is_running(const char *private_data_dir)
+{
+	char *pidfile = rn_path_join(private_data_dir, "pid");
+	pid_t pid;
+	pid_state st = read_pidfile(pidfile, &pid);
+	free(pidfile);
+	return st == PID_ALIVE;
+}
+
 int cmd_is_alive(cli_args *a)
 {
 	if (!a->private_data_dir) {
@@ -234,7 +244,8 @@ int cmd_is_alive(cli_args *a)
 	pid_t pid;
 	pid_state st = read_pidfile(pidfile, &pid);
 	if (st == PID_STALE)
-		fprintf(stderr, "runnel: stale pidfile %s: process %d is not running\n", pidfile, (int)pid);
+		fprintf(stderr, "runnel: stale pidfile %s: process %d is not running\n", pidfile,
+		        (int)pid);
 	free(pidfile);
 	free(pdd);
 	return st == PID_ALIVE ? 0 : 1;

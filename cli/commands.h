@@ -9,6 +9,13 @@ int cmd_run(cli_args *args);
 int cmd_start(cli_args *args);
 int cmd_stop(cli_args *args);
 int cmd_is_alive(cli_args *args);
+
+/* `runnel worker --worker-info` and `runnel worker cleanup` (cmd_worker_admin.c). */
+int worker_info(cli_args *args);
+int worker_cleanup(cli_args *args);
+
+/* True if a runnel daemon is running the job in this private data dir. */
+int daemon_is_running(const char *private_data_dir);
 int cmd_transmit(cli_args *args);
 int cmd_worker(cli_args *args);
 int cmd_process(cli_args *args);

@@ -14,13 +14,9 @@ typedef struct command_entry {
 
 /* The subcommands; the ones not listed are parsed but not available yet. */
 static const command_entry command_table[] = {
-	{"run", cmd_run},
-	{"start", cmd_start},
-	{"stop", cmd_stop},
-	{"is-alive", cmd_is_alive},
-	{"transmit", cmd_transmit},
-	{"worker", cmd_worker},
-	{"process", cmd_process},
+    {"run", cmd_run},           {"start", cmd_start},       {"stop", cmd_stop},
+    {"is-alive", cmd_is_alive}, {"transmit", cmd_transmit}, {"worker", cmd_worker},
+    {"process", cmd_process},
 };
 
 int main(int argc, char **argv)

@@ -76,8 +76,9 @@ static int setup_role(cli_args *a, run_options *o)
 		     item = strtok_r(NULL, " \t\n", &save)) {
 			char *eq = strchr(item, '=');
 			if (!eq || strchr(eq + 1, '=')) {
-				fprintf(stderr, "runnel: --role-vars: '%s' is not of the form key=value\n",
-					item);
+				fprintf(stderr,
+				        "runnel: --role-vars: '%s' is not of the form key=value\n",
+				        item);
 				free(copy);
 				json_decref(vars);
 				json_decref(role);
@@ -90,7 +91,8 @@ static int setup_role(cli_args *a, run_options *o)
 		json_object_set_new(role, "vars", vars);
 	}
 	json_t *play = json_object();
-	json_object_set_new(play, "hosts", json_string(a->value[OPT_HOSTS] ? a->value[OPT_HOSTS] : "all"));
+	json_object_set_new(play, "hosts",
+	                    json_string(a->value[OPT_HOSTS] ? a->value[OPT_HOSTS] : "all"));
 	json_object_set_new(play, "gather_facts", json_boolean(!a->flag[OPT_ROLE_SKIP_FACTS]));
 	json_t *roles = json_array();
 	json_array_append_new(roles, role);
@@ -101,7 +103,7 @@ static int setup_role(cli_args *a, run_options *o)
 	json_decref(plays);
 
 	char *project = a->value[OPT_PROJECT_DIR] ? rn_path_abs(a->value[OPT_PROJECT_DIR])
-						  : rn_path_join(o->private_data_dir, "project");
+	                                          : rn_path_join(o->private_data_dir, "project");
 	if (!rn_exists(project))
 		o->role_project = rn_xstrdup(project);
 	char hex[37], name[33];
@@ -114,9 +116,9 @@ static int setup_role(cli_args *a, run_options *o)
 	runnel_error err = {0};
 	o->role_playbook = rn_path_join(project, name);
 	int rc = rn_mkdirs(project, 0700, &err) == 0 &&
-				 rn_write_file_atomic(o->role_playbook, text, strlen(text), 0400, &err) == 0
-			 ? 0
-			 : 1;
+	                 rn_write_file_atomic(o->role_playbook, text, strlen(text), 0400, &err) == 0
+	             ? 0
+	             : 1;
 	free(text);
 	free(project);
 	if (rc) {
@@ -126,9 +128,12 @@ static int setup_role(cli_args *a, run_options *o)
 	o->cfg.playbook = o->role_playbook;
 
 	if (a->value[OPT_INVENTORY]) {
-		char *inv = rn_xasprintf("%s/inventory/%s", o->private_data_dir, a->value[OPT_INVENTORY]);
+		char *inv =
+		    rn_xasprintf("%s/inventory/%s", o->private_data_dir, a->value[OPT_INVENTORY]);
 		if (!rn_exists(inv)) {
-			fprintf(stderr, "runnel: location specified by --inventory does not exist: %s\n", inv);
+			fprintf(stderr,
+			        "runnel: location specified by --inventory does not exist: %s\n",
+			        inv);
 			free(inv);
 			return 1;
 		}
@@ -157,7 +162,8 @@ int run_options_build(cli_args *a, run_options *o)
 	memset(o, 0, sizeof *o);
 	if (!a->private_data_dir) {
 		cli_usage();
-		fprintf(stderr, "runnel: error: the following arguments are required: private_data_dir\n");
+		fprintf(stderr,
+		        "runnel: error: the following arguments are required: private_data_dir\n");
 		return 2;
 	}
 	if (a->value[OPT_HOSTS] && !(a->value[OPT_MODULE] || a->value[OPT_ROLE])) {
@@ -198,8 +204,8 @@ int run_options_build(cli_args *a, run_options *o)
 	if (a->value[OPT_LOGFILE]) {
 		o->logfile = fopen(a->value[OPT_LOGFILE], "ae");
 		if (!o->logfile) {
-			fprintf(stderr, "runnel: --logfile: cannot open %s: %s\n", a->value[OPT_LOGFILE],
-				strerror(errno));
+			fprintf(stderr, "runnel: --logfile: cannot open %s: %s\n",
+			        a->value[OPT_LOGFILE], strerror(errno));
 			return 1;
 		}
 		c->log_handler = log_to_file;

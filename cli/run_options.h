@@ -15,11 +15,11 @@
 /* What a config borrows that the command line did not hold as such. */
 typedef struct run_options {
 	runnel_config cfg;
-	char *private_data_dir; /* absolute */
+	char *private_data_dir;                                         /* absolute */
 	const char **hide, **show, **ro, **mounts, **container_options; /* NULL-terminated */
 	/* role mode */
-	char *role_playbook;  /* the generated playbook, removed afterwards */
-	char *role_project;   /* the project dir, removed afterwards if we made it */
+	char *role_playbook; /* the generated playbook, removed afterwards */
+	char *role_project;  /* the project dir, removed afterwards if we made it */
 	char *roles_path;
 	FILE *logfile; /* --logfile */
 } run_options;

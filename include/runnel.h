@@ -117,7 +117,7 @@ typedef struct runnel_config {
 	bool suppress_env_files;     /* do not persist CLI values into env/ */
 
 	const char *ssh_key;    /* private key text; default: env/ssh_key. Loaded into an
-				   ssh-agent through a FIFO, never written as a file */
+	                           ssh-agent through a FIFO, never written as a file */
 	const char *roles_path; /* sets ANSIBLE_ROLES_PATH */
 
 	/* Process isolation (env/settings keys of the same names win):
@@ -134,7 +134,7 @@ typedef struct runnel_config {
 	const char *const *container_volume_mounts; /* "src:dst[:labels]" */
 	const char *const *container_options;
 
-	int timeout;               /* job_timeout in seconds, overriding settings; 0: none */
+	int timeout;                /* job_timeout in seconds, overriding settings; 0: none */
 	double cancel_grace_period; /* seconds between SIGTERM and SIGKILL; default 2 */
 
 	runnel_event_fn event_handler;
@@ -248,14 +248,14 @@ typedef struct runnel_worker_options {
  * error status line and eof have been written to out_fd then.
  */
 int runnel_worker(int in_fd, int out_fd, const runnel_worker_options *options,
-		  runnel_run_result *result, runnel_error *err);
+                  runnel_run_result *result, runnel_error *err);
 
 /* What runnel_process() saw. */
 typedef struct runnel_process_result {
-	char status[32];     /* the last status of the stream: "successful",
-				"failed", ..., "error"; "unstarted" if none */
-	long events;         /* events received */
-	bool eof;            /* the stream ended with its eof line */
+	char status[32]; /* the last status of the stream: "successful",
+	                    "failed", ..., "error"; "unstarted" if none */
+	long events;     /* events received */
+	bool eof;        /* the stream ended with its eof line */
 	char artifact_dir[4096];
 	char job_explanation[1024]; /* with status "error" */
 } runnel_process_result;
@@ -274,7 +274,7 @@ typedef struct runnel_process_result {
  * err (the status_handler has then seen {"status": "error", ...}).
  */
 int runnel_process(int in_fd, const runnel_config *config, runnel_process_result *result,
-		   runnel_error *err);
+                   runnel_error *err);
 
 /*
  * Fact cache (the jsonfile cache of a run: <artifact dir>/fact_cache/<host>).
@@ -286,7 +286,7 @@ int runnel_process(int in_fd, const runnel_config *config, runnel_process_result
  */
 json_t *runnel_fact_cache_get(const char *fact_cache_dir, const char *host, runnel_error *err);
 int runnel_fact_cache_set(const char *fact_cache_dir, const char *host, const json_t *facts,
-			  runnel_error *err);
+                          runnel_error *err);
 
 /*
  * Run one ansible tool (ansible-inventory, ansible-config, ansible-doc,
@@ -295,24 +295,24 @@ int runnel_fact_cache_set(const char *fact_cache_dir, const char *host, const js
  * The job service's inventory update is built on it.
  */
 typedef struct runnel_tool {
-	const char *const *argv; /* NULL-terminated; argv[0] is looked up in PATH */
-	const char *cwd;         /* NULL: the current directory */
-	json_t *envvars;         /* object added to the environment, or NULL */
-	double timeout;          /* seconds; 0: none */
-	size_t max_output;       /* bytes kept of each stream; 0: 64 MiB */
-	runnel_canceler *canceler; /* optional */
+	const char *const *argv;    /* NULL-terminated; argv[0] is looked up in PATH */
+	const char *cwd;            /* NULL: the current directory */
+	json_t *envvars;            /* object added to the environment, or NULL */
+	double timeout;             /* seconds; 0: none */
+	size_t max_output;          /* bytes kept of each stream; 0: 64 MiB */
+	runnel_canceler *canceler;  /* optional */
 	double cancel_grace_period; /* seconds between SIGTERM and SIGKILL; default 2 */
 } runnel_tool;
 
 typedef struct runnel_tool_result {
-	int rc;              /* exit code; 127 not found; 254 timeout/cancel; -1 signal */
+	int rc; /* exit code; 127 not found; 254 timeout/cancel; -1 signal */
 	bool timed_out;
 	bool canceled;
-	char *out;           /* NUL-terminated, may hold other NULs; free() */
+	char *out; /* NUL-terminated, may hold other NULs; free() */
 	size_t out_len;
 	char *err;
 	size_t err_len;
-	bool truncated;      /* output beyond max_output was dropped */
+	bool truncated; /* output beyond max_output was dropped */
 } runnel_tool_result;
 
 /* 0 when the tool ran (whatever its rc), -1 with err when it could not be

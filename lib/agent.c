@@ -43,8 +43,8 @@ int rn_agent_wrap(rn_plan *plan, runnel_error *err)
 	plan->ssh_key_path = rn_path_join(plan->artifact_dir, "ssh_key_data");
 	unlink(plan->ssh_key_path); /* a FIFO left by an earlier run of this ident */
 	if (mkfifo(plan->ssh_key_path, 0600) != 0)
-		return rn_fail(err, errno, "cannot create the ssh key FIFO %s: %s", plan->ssh_key_path,
-			       strerror(errno));
+		return rn_fail(err, errno, "cannot create the ssh key FIFO %s: %s",
+		               plan->ssh_key_path, strerror(errno));
 	char *rm = rn_xasprintf("rm -f %s", plan->ssh_key_path);
 	char *trap_argv[] = {"trap", rm, "EXIT", NULL};
 	char *add_argv[] = {"ssh-add", plan->ssh_key_path, NULL};

@@ -27,7 +27,8 @@ json_t *rn_artifacts_command_json(const rn_plan *plan)
 {
 	json_t *argv = json_array();
 	for (size_t i = 0; i < plan->argc; i++)
-		json_array_append_new(argv, json_stringn_nocheck(plan->argv[i], strlen(plan->argv[i])));
+		json_array_append_new(argv,
+		                      json_stringn_nocheck(plan->argv[i], strlen(plan->argv[i])));
 	json_t *o = json_object();
 	json_object_set_new(o, "command", argv);
 	json_object_set_new(o, "cwd", json_string(plan->cwd));
@@ -48,7 +49,7 @@ int rn_artifacts_write_command(const rn_plan *plan, runnel_error *err)
 }
 
 int rn_artifacts_write_text(const rn_plan *plan, const char *name, const char *text,
-			    runnel_error *err)
+                            runnel_error *err)
 {
 	char *path = rn_path_join(plan->artifact_dir, name);
 	int rc = rn_write_file_atomic(path, text, strlen(text), 0600, err);

@@ -54,7 +54,7 @@ static char *extravars_arg(const json_t *extravars)
 }
 
 int rn_command_build(const runnel_config *cfg, const rn_command_inputs *in, char ***argv_out,
-		     size_t *argc_out, rn_exec_mode *mode, runnel_error *err)
+                     size_t *argc_out, rn_exec_mode *mode, runnel_error *err)
 {
 	char **argv = NULL;
 	size_t argc = 0;
@@ -140,7 +140,7 @@ int rn_command_build(const runnel_config *cfg, const rn_command_inputs *in, char
 		if (!in->playbook) {
 			rn_argv_free(argv);
 			return rn_fail(err, EINVAL,
-				       "Runner playbook required when running ansible-playbook");
+			               "Runner playbook required when running ansible-playbook");
 		}
 		argv_push(&argv, &argc, in->playbook);
 	} else if (*mode == RN_EXEC_ADHOC) {

@@ -46,7 +46,7 @@ int rn_sink_open(rn_sink *s, const runnel_config *cfg, const rn_plan *plan, runn
 	int rc = 0;
 	if (s->stdout_fd < 0 || efd < 0)
 		rc = rn_fail(err, e, "cannot create %s: %s", s->stdout_fd < 0 ? out : errp,
-			     strerror(e));
+		             strerror(e));
 	free(out);
 	free(errp);
 	return rc;
@@ -150,7 +150,7 @@ void rn_sink_flush(rn_sink *s)
 	if (s->file.len) {
 		if (rn_write_all(s->stdout_fd, s->file.data, s->file.len) != 0)
 			fprintf(stderr, "runnel: cannot write the stdout artifact: %s\n",
-				strerror(errno));
+			        strerror(errno));
 		rn_buf_reset(&s->file);
 	}
 }
@@ -165,4 +165,42 @@ void rn_sink_close(rn_sink *s)
 	rn_buf_free(&s->console);
 	rn_buf_free(&s->file);
 	rn_buf_free(&s->json);
+}
+
+int rn_event_write_complete(const char *events_dir, json_t *event, rn_buf *scratch)
+{
+	const char *uuid = json_string_value(json_object_get(event, "uuid"));
+	json_t *c = json_object_get(event, "counter");
+	char counter[64];
+	if (json_is_integer(c))
+		snprintf(counter, sizeof counter, "%lld", (long long)json_integer_value(c));
+	else if (json_is_string(c) && json_string_length(c) < sizeof counter &&
+	         !strchr(json_string_value(c), '/'))
+		snprintf(counter, sizeof counter, "%s", json_string_value(c));
+	else
+		uuid = NULL;
+	if (!uuid || !*uuid || strchr(uuid, '/')) {
+		errno = EINVAL;
+		return -1;
+	}
+	char *path = rn_xasprintf("%s/%s-%s.json", events_dir, counter, uuid);
+	char *tmp = rn_xasprintf("%s.tmp", path);
+	rn_buf_reset(scratch);
+	json_dump_callback(event, dump_to_buf, scratch, JSON_ENSURE_ASCII);
+	int rc = -1;
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		int bad = rn_write_all(fd, scratch->data, scratch->len);
+		int e = errno;
+		close(fd);
+		if (!bad && rename(tmp, path) == 0)
+			rc = 0;
+		else
+			errno = bad ? e : errno;
+		if (rc != 0)
+			unlink(tmp);
+	}
+	free(path);
+	free(tmp);
+	return rc;
 }

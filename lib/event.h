@@ -36,4 +36,11 @@ void rn_sink_flush(rn_sink *s);
 /* Flush and close. */
 void rn_sink_close(rn_sink *s);
 
+/* Write an event that is already complete (as `runnel process` receives it)
+ * to <events_dir>/<counter>-<uuid>.json atomically (tmp + rename), mode
+ * 0600, serialized like Python's json.dumps(); scratch is a reusable buffer.
+ * counter may be an integer or a string; a uuid holding '/' is refused.
+ * 0, or -1 with errno set. */
+int rn_event_write_complete(const char *events_dir, json_t *event, rn_buf *scratch);
+
 #endif

@@ -41,20 +41,22 @@ rn_expect *rn_expect_new(const json_t *passwords, const char *what)
 	{
 		int code;
 		PCRE2_SIZE off;
-		pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
-					       PCRE2_MULTILINE | PCRE2_UTF | PCRE2_MATCH_INVALID_UTF,
-					       &code, &off, NULL);
+		pcre2_code *re = pcre2_compile(
+		    (PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
+		    PCRE2_MULTILINE | PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &code, &off, NULL);
 		if (!re) {
 			PCRE2_UCHAR msg[256];
 			pcre2_get_error_message(code, msg, sizeof msg);
-			fprintf(stderr, "runnel: warning: %s: pattern '%s' does not compile (%s at offset %zu); skipped\n",
-				what, pattern, (char *)msg, (size_t)off);
+			fprintf(stderr,
+			        "runnel: warning: %s: pattern '%s' does not compile (%s at offset "
+			        "%zu); skipped\n",
+			        what, pattern, (char *)msg, (size_t)off);
 			continue;
 		}
 		/* upstream sends None (nothing) for a null answer */
 		char *a = json_is_string(answer) ? rn_xstrdup(json_string_value(answer))
-			  : json_is_null(answer) ? NULL
-						 : json_dumps(answer, JSON_ENCODE_ANY);
+		          : json_is_null(answer) ? NULL
+		                                 : json_dumps(answer, JSON_ENCODE_ANY);
 		x->prompts[x->n].re = re;
 		x->prompts[x->n].answer = a;
 		x->n++;
@@ -90,7 +92,7 @@ const char *rn_expect_feed(rn_expect *x, const char *text, size_t len)
 		rn_buf_consume(&x->window, x->window.len - EXPECT_WINDOW);
 	for (size_t i = 0; i < x->n; i++) {
 		int rc = pcre2_match(x->prompts[i].re, (PCRE2_SPTR)x->window.data, x->window.len, 0,
-				     0, x->md, NULL);
+		                     0, x->md, NULL);
 		if (rc < 0)
 			continue;
 		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(x->md);

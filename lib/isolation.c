@@ -40,7 +40,7 @@ static json_t *list_setting(const json_t *settings, const char *key, const char 
 
 /* A settings string, else the config's, else a default. */
 static const char *str_setting(const json_t *settings, const char *key, const char *cfg,
-			       const char *dflt)
+                               const char *dflt)
 {
 	const char *v = json_string_value(json_object_get(settings, key));
 	return v ? v : cfg ? cfg : dflt;
@@ -52,21 +52,21 @@ void rn_isolation_load(const runnel_config *cfg, const json_t *settings, rn_isol
 	json_t *pi = json_object_get(settings, "process_isolation");
 	iso->enabled = pi ? json_is_true(pi) : cfg->process_isolation;
 	iso->executable = str_setting(settings, "process_isolation_executable",
-				      cfg->process_isolation_executable, "podman");
-	iso->path = str_setting(settings, "process_isolation_path", cfg->process_isolation_path,
-				"/tmp");
+	                              cfg->process_isolation_executable, "podman");
+	iso->path =
+	    str_setting(settings, "process_isolation_path", cfg->process_isolation_path, "/tmp");
 	iso->hide = list_setting(settings, "process_isolation_hide_paths",
-				 cfg->process_isolation_hide_paths);
+	                         cfg->process_isolation_hide_paths);
 	iso->show = list_setting(settings, "process_isolation_show_paths",
-				 cfg->process_isolation_show_paths);
-	iso->ro = list_setting(settings, "process_isolation_ro_paths",
-			       cfg->process_isolation_ro_paths);
+	                         cfg->process_isolation_show_paths);
+	iso->ro =
+	    list_setting(settings, "process_isolation_ro_paths", cfg->process_isolation_ro_paths);
 	iso->directory_base = str_setting(settings, "directory_isolation_base_path",
-					  cfg->directory_isolation_base_path, NULL);
+	                                  cfg->directory_isolation_base_path, NULL);
 	iso->image = str_setting(settings, "container_image", cfg->container_image,
-				 "quay.io/ansible/ansible-runner:devel");
-	iso->volume_mounts = list_setting(settings, "container_volume_mounts",
-					  cfg->container_volume_mounts);
+	                         "quay.io/ansible/ansible-runner:devel");
+	iso->volume_mounts =
+	    list_setting(settings, "container_volume_mounts", cfg->container_volume_mounts);
 	iso->options = list_setting(settings, "container_options", cfg->container_options);
 }
 
@@ -148,8 +148,8 @@ static int copy_tree(const char *src, const char *dst, runnel_error *err)
 	free(q1);
 	free(q2);
 	if (rc != 0)
-		return rn_fail(err, EIO, "cannot copy the project %s to %s for directory isolation", src,
-			       dst);
+		return rn_fail(err, EIO, "cannot copy the project %s to %s for directory isolation",
+		               src, dst);
 	return 0;
 }
 
@@ -158,14 +158,16 @@ int rn_isolation_copy_project(const rn_isolation *iso, rn_plan *plan, runnel_err
 	if (!iso->directory_base)
 		return 0;
 	if (!rn_is_dir(iso->directory_base))
-		return rn_fail(err, ENOENT,
-			       "directory_isolation_base_path: %s does not exist or is not a directory",
-			       iso->directory_base);
+		return rn_fail(
+		    err, ENOENT,
+		    "directory_isolation_base_path: %s does not exist or is not a directory",
+		    iso->directory_base);
 	char *tmpl = rn_path_join(iso->directory_base, "runner_di_XXXXXX");
 	if (!mkdtemp(tmpl)) {
 		int e = errno;
-		rn_fail(err, e, "directory_isolation_base_path: cannot create a directory in %s: %s",
-			iso->directory_base, strerror(e));
+		rn_fail(err, e,
+		        "directory_isolation_base_path: cannot create a directory in %s: %s",
+		        iso->directory_base, strerror(e));
 		free(tmpl);
 		return -1;
 	}
@@ -178,13 +180,14 @@ int rn_isolation_copy_project(const rn_isolation *iso, rn_plan *plan, runnel_err
 int rn_isolation_wrap_bwrap(const rn_isolation *iso, rn_plan *plan, runnel_error *err)
 {
 	if (!rn_is_dir(iso->path))
-		return rn_fail(err, ENOENT, "process_isolation_path: %s does not exist or is not a directory",
-			       iso->path);
+		return rn_fail(err, ENOENT,
+		               "process_isolation_path: %s does not exist or is not a directory",
+		               iso->path);
 	char *tmp = rn_path_join(iso->path, "ansible_runner_pi_XXXXXX");
 	if (!mkdtemp(tmp)) {
 		int e = errno;
-		rn_fail(err, e, "process_isolation_path: cannot create a directory in %s: %s", iso->path,
-			strerror(e));
+		rn_fail(err, e, "process_isolation_path: cannot create a directory in %s: %s",
+		        iso->path, strerror(e));
 		free(tmp);
 		return -1;
 	}
@@ -194,8 +197,15 @@ int rn_isolation_wrap_bwrap(const rn_isolation *iso, rn_plan *plan, runnel_error
 	char **argv = NULL;
 	size_t argc = 0;
 	const char *fixed[] = {iso->executable ? iso->executable : "bwrap",
-			       "--die-with-parent", "--unshare-pid", "--dev-bind", "/dev", "dev",
-			       "--proc", "/proc", "--dir", "/tmp"};
+	                       "--die-with-parent",
+	                       "--unshare-pid",
+	                       "--dev-bind",
+	                       "/dev",
+	                       "dev",
+	                       "--proc",
+	                       "/proc",
+	                       "--dir",
+	                       "/tmp"};
 	for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
 		push(&argv, &argc, fixed[i]);
 	/* The system, read-only. Upstream binds /bin /etc /usr /opt and links
@@ -203,8 +213,8 @@ int rn_isolation_wrap_bwrap(const rn_isolation *iso, rn_plan *plan, runnel_error
 	 * /bin and /lib are symlinks into /usr, and /lib is missing). Mirror
 	 * each top-level entry as it is: a symlink stays a symlink, a directory
 	 * is bound read-only, an absent one is left out. */
-	static const char *system_dirs[] = {"/bin", "/etc", "/usr", "/opt", "/sbin",
-					    "/lib", "/lib32", "/lib64", "/libx32"};
+	static const char *system_dirs[] = {"/bin", "/etc",   "/usr",   "/opt",   "/sbin",
+	                                    "/lib", "/lib32", "/lib64", "/libx32"};
 	for (size_t i = 0; i < sizeof system_dirs / sizeof system_dirs[0]; i++) {
 		const char *d = system_dirs[i];
 		char target[4096];
@@ -225,8 +235,10 @@ int rn_isolation_wrap_bwrap(const rn_isolation *iso, rn_plan *plan, runnel_error
 	const char **hide = sorted_unique(iso->hide, &n);
 	for (size_t i = 0; i < n; i++) {
 		if (!rn_exists(hide[i])) {
-			fprintf(stderr, "runnel: warning: process_isolation_hide_paths: %s does not exist\n",
-				hide[i]);
+			fprintf(
+			    stderr,
+			    "runnel: warning: process_isolation_hide_paths: %s does not exist\n",
+			    hide[i]);
 			continue;
 		}
 		char *path = real(hide[i]);
@@ -261,8 +273,9 @@ int rn_isolation_wrap_bwrap(const rn_isolation *iso, rn_plan *plan, runnel_error
 	const char **ro = sorted_unique(iso->ro, &n);
 	for (size_t i = 0; i < n; i++) {
 		if (!rn_exists(ro[i])) {
-			fprintf(stderr, "runnel: warning: process_isolation_ro_paths: %s does not exist\n",
-				ro[i]);
+			fprintf(stderr,
+			        "runnel: warning: process_isolation_ro_paths: %s does not exist\n",
+			        ro[i]);
 			continue;
 		}
 		char *path = real(ro[i]);
@@ -295,8 +308,10 @@ int rn_isolation_wrap_bwrap(const rn_isolation *iso, rn_plan *plan, runnel_error
 	const char **shown = sorted_unique(show, &n);
 	for (size_t i = 0; i < n; i++) {
 		if (!rn_exists(shown[i])) {
-			fprintf(stderr, "runnel: warning: process_isolation_show_paths: %s does not exist\n",
-				shown[i]);
+			fprintf(
+			    stderr,
+			    "runnel: warning: process_isolation_show_paths: %s does not exist\n",
+			    shown[i]);
 			continue;
 		}
 		char *path = real(shown[i]);
@@ -310,7 +325,7 @@ int rn_isolation_wrap_bwrap(const rn_isolation *iso, rn_plan *plan, runnel_error
 
 	if (plan->mode == RN_EXEC_PLAYBOOK) {
 		char *dir = real(plan->directory_isolation_path ? plan->directory_isolation_path
-								: plan->project_dir);
+		                                                : plan->project_dir);
 		push(&argv, &argc, "--chdir");
 		push(&argv, &argc, dir);
 		free(dir);
@@ -339,17 +354,18 @@ static int safe_to_mount(const char *path, runnel_error *err)
 	while (l > 1 && p[l - 1] == '/')
 		l--;
 	int bad = (l == 1 && p[0] == '/') || (l == 5 && !strncmp(p, "/home", 5)) ||
-		  (l == 4 && !strncmp(p, "/usr", 4));
+	          (l == 4 && !strncmp(p, "/usr", 4));
 	free(dir);
 	if (bad)
-		return rn_fail(err, EINVAL,
-			       "When using containerized execution, cannot mount '/' or '/home' or '/usr'");
+		return rn_fail(
+		    err, EINVAL,
+		    "When using containerized execution, cannot mount '/' or '/home' or '/usr'");
 	return 0;
 }
 
 /* Add "-v src/:dst/[:labels]" the way upstream's _update_volume_mount_paths does. */
 static int add_mount(char ***argv, size_t *argc, const char *src, const char *dst,
-		     const char *labels, runnel_error *err)
+                     const char *labels, runnel_error *err)
 {
 	if (!src || !rn_exists(src))
 		return 0;
@@ -368,8 +384,8 @@ static int add_mount(char ***argv, size_t *argc, const char *src, const char *ds
 	if (safe_to_mount(*s ? s : "/", err) != 0 || safe_to_mount(*d ? d : "/", err) != 0) {
 		rc = -1;
 	} else {
-		char *m = rn_xasprintf("%s/:%s/%s%s", s, d,
-				       labels && labels[0] != ':' ? ":" : "", labels ? labels : "");
+		char *m = rn_xasprintf("%s/:%s/%s%s", s, d, labels && labels[0] != ':' ? ":" : "",
+		                       labels ? labels : "");
 		int seen = 0;
 		for (size_t i = 0; i < *argc; i++)
 			seen |= !strcmp((*argv)[i], m);
@@ -421,7 +437,9 @@ int rn_isolation_wrap_container(const rn_isolation *iso, rn_plan *plan, runnel_e
 				*labels++ = '\0';
 		}
 		char *lab = labels ? rn_xasprintf(":%s", labels) : NULL;
-		int rc = safe_to_mount(copy, err) == 0 ? add_mount(&argv, &argc, copy, dst, lab, err) : -1;
+		int rc = safe_to_mount(copy, err) == 0
+		             ? add_mount(&argv, &argc, copy, dst, lab, err)
+		             : -1;
 		free(lab);
 		free(copy);
 		if (rc != 0)

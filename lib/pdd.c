@@ -38,8 +38,7 @@ static json_t *load_env_mapping(const char *pdd, const char *name)
 
 /* Persist an API value into env/<name> (mode 0400) unless that file exists,
  * as ansible-runner's dump_artifacts() does. */
-static int persist_env_file(const char *pdd, const char *name, const char *text,
-			    runnel_error *err)
+static int persist_env_file(const char *pdd, const char *name, const char *text, runnel_error *err)
 {
 	char *dir = rn_path_join(pdd, "env");
 	char *path = rn_path_join(dir, name);
@@ -126,13 +125,14 @@ static bool setting_bool(const json_t *settings, const char *key, bool dflt)
 /* Persist the API's values into env/ as upstream's dump_artifacts() does, and
  * write an inventory given as text (not a path) into inventory/hosts. */
 static int dump_artifacts(const runnel_config *cfg, const char *pdd, char **inventory,
-			  bool *extravars_persisted, runnel_error *err)
+                          bool *extravars_persisted, runnel_error *err)
 {
 	if (cfg->inventory && !rn_exists(cfg->inventory)) {
 		char *dir = rn_path_join(pdd, "inventory");
 		char *path = rn_path_join(dir, "hosts");
 		if (rn_mkdirs(dir, 0700, err) != 0 ||
-		    rn_write_file_atomic(path, cfg->inventory, strlen(cfg->inventory), 0400, err) != 0) {
+		    rn_write_file_atomic(path, cfg->inventory, strlen(cfg->inventory), 0400, err) !=
+		        0) {
 			free(dir);
 			free(path);
 			return -1;
@@ -148,9 +148,9 @@ static int dump_artifacts(const runnel_config *cfg, const char *pdd, char **inve
 		const char *name;
 		json_t *obj;
 	} maps[] = {{"envvars", cfg->envvars},
-		    {"extravars", cfg->extravars},
-		    {"passwords", cfg->passwords},
-		    {"settings", cfg->settings}};
+	            {"extravars", cfg->extravars},
+	            {"passwords", cfg->passwords},
+	            {"settings", cfg->settings}};
 	for (size_t i = 0; i < sizeof maps / sizeof maps[0]; i++) {
 		if (!maps[i].obj || !json_is_object(maps[i].obj) || !json_object_size(maps[i].obj))
 			continue;
@@ -167,7 +167,8 @@ static int dump_artifacts(const runnel_config *cfg, const char *pdd, char **inve
 		if (rc != 0)
 			return -1;
 	}
-	if (cfg->cmdline && *cfg->cmdline && persist_env_file(pdd, "cmdline", cfg->cmdline, err) != 0)
+	if (cfg->cmdline && *cfg->cmdline &&
+	    persist_env_file(pdd, "cmdline", cfg->cmdline, err) != 0)
 		return -1;
 	return 0;
 }
@@ -187,7 +188,7 @@ static json_t *merged_mapping(const json_t *api, const char *pdd, const char *na
 
 /* Build the child's environment (RunnerConfig._prepare_env + prepare_env). */
 static void build_env(const runnel_config *cfg, rn_plan *plan, bool adhoc, bool container,
-		      const char *engine)
+                      const char *engine)
 {
 	/* a container's environment is only what the job sets: the engine gets
 	 * it through env.list */
@@ -307,8 +308,10 @@ int rn_plan_prepare(const runnel_config *cfg, rn_plan *plan, runnel_error *err)
 
 	char ident[37];
 	if (cfg->ident && *cfg->ident) {
-		if (strchr(cfg->ident, '/') || !strcmp(cfg->ident, ".") || !strcmp(cfg->ident, "..")) {
-			rn_fail(err, EINVAL, "ident: '%s' is not a valid directory name", cfg->ident);
+		if (strchr(cfg->ident, '/') || !strcmp(cfg->ident, ".") ||
+		    !strcmp(cfg->ident, "..")) {
+			rn_fail(err, EINVAL, "ident: '%s' is not a valid directory name",
+			        cfg->ident);
 			goto out;
 		}
 		plan->ident = rn_xstrdup(cfg->ident);
@@ -316,13 +319,13 @@ int rn_plan_prepare(const runnel_config *cfg, rn_plan *plan, runnel_error *err)
 		rn_uuid4(ident);
 		plan->ident = rn_xstrdup(ident);
 	}
-	plan->artifact_root = cfg->artifact_dir ? rn_path_abs(cfg->artifact_dir)
-						: rn_path_join(pdd, "artifacts");
+	plan->artifact_root =
+	    cfg->artifact_dir ? rn_path_abs(cfg->artifact_dir) : rn_path_join(pdd, "artifacts");
 	plan->artifact_dir = rn_path_join(plan->artifact_root, plan->ident);
 	if (rn_mkdirs(plan->artifact_dir, 0700, err) != 0)
 		goto out;
-	plan->project_dir = cfg->project_dir ? rn_path_abs(cfg->project_dir)
-					     : rn_path_join(pdd, "project");
+	plan->project_dir =
+	    cfg->project_dir ? rn_path_abs(cfg->project_dir) : rn_path_join(pdd, "project");
 	plan->rotate_artifacts = cfg->rotate_artifacts;
 	plan->json_mode = cfg->json_mode;
 
@@ -331,22 +334,23 @@ int rn_plan_prepare(const runnel_config *cfg, rn_plan *plan, runnel_error *err)
 	passwords = merged_mapping(cfg->passwords, pdd, "passwords");
 	plan->expect = rn_expect_new(passwords, "env/passwords");
 	plan->idle_timeout = setting_seconds(plan->settings, "idle_timeout");
-	plan->job_timeout = cfg->timeout > 0 ? cfg->timeout
-					     : setting_seconds(plan->settings, "job_timeout");
+	plan->job_timeout =
+	    cfg->timeout > 0 ? cfg->timeout : setting_seconds(plan->settings, "job_timeout");
 	plan->suppress_output_file = setting_bool(plan->settings, "suppress_output_file", false);
 	plan->suppress_ansible_output =
-		setting_bool(plan->settings, "suppress_ansible_output", cfg->quiet);
+	    setting_bool(plan->settings, "suppress_ansible_output", cfg->quiet);
 
 	/* fact cache: jsonfile under the artifact dir unless settings say otherwise */
 	const char *fc_type = json_string_value(json_object_get(plan->settings, "fact_cache_type"));
 	const char *fc_name = json_string_value(json_object_get(plan->settings, "fact_cache"));
 	if (!fc_type || !strcmp(fc_type, "jsonfile"))
-		plan->fact_cache = rn_path_join(plan->artifact_dir, fc_name ? fc_name : "fact_cache");
+		plan->fact_cache =
+		    rn_path_join(plan->artifact_dir, fc_name ? fc_name : "fact_cache");
 
 	rn_isolation_load(cfg, plan->settings, &iso);
 	bool container = iso.enabled && rn_isolation_is_container(&iso);
 	plan->directory_isolation_cleanup =
-		setting_bool(plan->settings, "directory_isolation_cleanup", true);
+	    setting_bool(plan->settings, "directory_isolation_cleanup", true);
 	if (container) {
 		/* the container name: ansible_runner_ + the ident, [^a-zA-Z0-9_-] → _ */
 		plan->container_name = rn_xasprintf("ansible_runner_%s", plan->ident);
@@ -406,17 +410,17 @@ int rn_plan_prepare(const runnel_config *cfg, rn_plan *plan, runnel_error *err)
 		extravars_path = rn_xstrdup("/runner/env/extravars");
 	}
 	rn_command_inputs in = {
-		.raw_args = raw_args,
-		.raw_args_path = args_path,
-		.cmdline = cmdline,
-		.cmdline_what = cmdline == cfg->cmdline ? "--cmdline" : cmdline_path,
-		.inventory = inventory,
-		.extravars_path = extravars_path,
-		/* extravars persisted into env/extravars are read back from there;
-		 * otherwise (suppressed, or the file was there already) the API's
-		 * value is passed as -e too, as upstream does */
-		.extravars = extravars_persisted ? NULL : cfg->extravars,
-		.playbook = cfg->playbook,
+	    .raw_args = raw_args,
+	    .raw_args_path = args_path,
+	    .cmdline = cmdline,
+	    .cmdline_what = cmdline == cfg->cmdline ? "--cmdline" : cmdline_path,
+	    .inventory = inventory,
+	    .extravars_path = extravars_path,
+	    /* extravars persisted into env/extravars are read back from there;
+	     * otherwise (suppressed, or the file was there already) the API's
+	     * value is passed as -e too, as upstream does */
+	    .extravars = extravars_persisted ? NULL : cfg->extravars,
+	    .playbook = cfg->playbook,
 	};
 	if (rn_command_build(cfg, &in, &plan->argv, &plan->argc, &plan->mode, err) != 0)
 		goto out;

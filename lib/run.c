@@ -45,8 +45,7 @@
 /* after the child exits, how long to wait for the rest of its output when
  * something else (a daemonized grandchild) still holds the pty open */
 #define DRAIN_AFTER_EXIT 0.25
-#define DEFAULT_GRACE 2.0
-
+#define DEFAULT_GRACE    2.0
 
 runnel_canceler *runnel_canceler_new(runnel_error *err)
 {
@@ -160,7 +159,8 @@ static void log_plan(run_state *r)
 	json_t *v;
 	json_object_foreach(r->plan.env, k, v)
 	{
-		rn_debug(r->cfg, "env: %s=%s", k, rn_is_secret_key(k) ? "**********" : json_string_value(v));
+		rn_debug(r->cfg, "env: %s=%s", k,
+		         rn_is_secret_key(k) ? "**********" : json_string_value(v));
 	}
 	rn_buf_free(&b);
 }
@@ -173,7 +173,8 @@ static void terminate(run_state *r)
 		return;
 	r->term_sent = true;
 	r->term_sent_at = rn_now();
-	double grace = r->cfg->cancel_grace_period > 0 ? r->cfg->cancel_grace_period : DEFAULT_GRACE;
+	double grace =
+	    r->cfg->cancel_grace_period > 0 ? r->cfg->cancel_grace_period : DEFAULT_GRACE;
 	json_t *g = json_object_get(r->plan.settings, "cancel_grace_period");
 	if (json_is_number(g))
 		grace = json_number_value(g);
@@ -181,7 +182,7 @@ static void terminate(run_state *r)
 	if (r->child.pid > 0)
 		kill(-r->child.pid, SIGTERM);
 	rn_debug(r->cfg, "%s: SIGTERM to process group %d, SIGKILL in %.1fs",
-		 r->canceled ? "canceled" : "timed out", (int)r->child.pid, grace);
+	         r->canceled ? "canceled" : "timed out", (int)r->child.pid, grace);
 }
 
 /* Reap the child if it has exited. */
@@ -195,7 +196,7 @@ static void reap(run_state *r)
 		r->child_alive = false;
 		r->wait_status = st;
 		rn_debug(r->cfg, "child %d ended: %s %d", (int)p, WIFEXITED(st) ? "exit" : "signal",
-			 WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+		         WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
 	}
 }
 
@@ -232,8 +233,9 @@ static int next_timeout_ms(run_state *r, double now)
 	if (!r->child_alive && r->pty_open)
 		wait = DRAIN_AFTER_EXIT;
 	if (r->plan.job_timeout > 0 && !r->term_sent)
-		wait = wait < r->started + r->plan.job_timeout - now ? wait
-			: r->started + r->plan.job_timeout - now;
+		wait = wait < r->started + r->plan.job_timeout - now
+		           ? wait
+		           : r->started + r->plan.job_timeout - now;
 	if (r->plan.idle_timeout > 0 && !r->term_sent) {
 		double idle = r->sink.last_event + r->plan.idle_timeout - now;
 		wait = wait < idle ? wait : idle;
@@ -254,9 +256,9 @@ static void run_loop(run_state *r)
 	while (r->pty_open || r->child_alive) {
 		double now = rn_now();
 		struct pollfd pf[3] = {
-			{.fd = r->pty_open ? r->child.master_fd : -1, .events = POLLIN},
-			{.fd = r->child_alive ? r->pidfd : -1, .events = POLLIN},
-			{.fd = cancel_fd, .events = POLLIN},
+		    {.fd = r->pty_open ? r->child.master_fd : -1, .events = POLLIN},
+		    {.fd = r->child_alive ? r->pidfd : -1, .events = POLLIN},
+		    {.fd = cancel_fd, .events = POLLIN},
 		};
 		int timeout = next_timeout_ms(r, now);
 		if (r->pidfd < 0 && r->child_alive && timeout > 20)
@@ -273,7 +275,8 @@ static void run_loop(run_state *r)
 
 		/* a child gone with the pty still held open elsewhere: drain a
 		 * little, then stop waiting for it */
-		if (!r->child_alive && r->pty_open && n == 0 && now - child_exit_at >= DRAIN_AFTER_EXIT)
+		if (!r->child_alive && r->pty_open && n == 0 &&
+		    now - child_exit_at >= DRAIN_AFTER_EXIT)
 			r->pty_open = false;
 
 		if (!r->canceled && pf[2].revents & POLLIN) {
@@ -328,7 +331,8 @@ static int spawn(run_state *r)
 			const char *eq = strchr(*ev, '=');
 			if (eq) {
 				char *k = rn_xstrndup(*ev, (size_t)(eq - *ev));
-				json_object_set_new(env, k, json_stringn_nocheck(eq + 1, strlen(eq + 1)));
+				json_object_set_new(env, k,
+				                    json_stringn_nocheck(eq + 1, strlen(eq + 1)));
 				free(k);
 			}
 		}
@@ -338,7 +342,7 @@ static int spawn(run_state *r)
 	if (!path) {
 		json_decref(env);
 		char *msg = rn_xasprintf("The command was not found or was not executable: %s.",
-					 r->plan.argv[0]);
+		                         r->plan.argv[0]);
 		feed_message(r, msg);
 		free(msg);
 		return -1;
@@ -362,8 +366,8 @@ static int spawn(run_state *r)
 	free(path);
 	if (rc != 0) {
 		feed_message(r, e.code == ENOEXEC || e.code == EACCES || e.code == ENOENT
-					? "The command was not found or was not executable."
-					: e.message);
+		                    ? "The command was not found or was not executable."
+		                    : e.message);
 		return -1;
 	}
 	r->pidfd = pidfd_open(r->child.pid, 0);
@@ -492,13 +496,13 @@ int runnel_run(const runnel_config *cfg, runnel_run_result *result, runnel_error
 	if (r.pidfd >= 0)
 		close(r.pidfd);
 
-	runnel_status final = r.canceled ? RUNNEL_CANCELED
-			      : (rc == 0 && !r.timed_out) ? RUNNEL_SUCCESSFUL
-			      : r.timed_out ? RUNNEL_TIMEOUT
-					    : RUNNEL_FAILED;
+	runnel_status final = r.canceled                  ? RUNNEL_CANCELED
+	                      : (rc == 0 && !r.timed_out) ? RUNNEL_SUCCESSFUL
+	                      : r.timed_out               ? RUNNEL_TIMEOUT
+	                                                  : RUNNEL_FAILED;
 	report_status(&r, final);
 	rn_debug(cfg, "status %s, rc %d, %ld events", runnel_status_name(final), rc,
-		 rn_decoder_counter(r.decoder));
+	         rn_decoder_counter(r.decoder));
 	char rcbuf[32];
 	if (rc == -1)
 		snprintf(rcbuf, sizeof rcbuf, "None");
@@ -513,11 +517,11 @@ int runnel_run(const runnel_config *cfg, runnel_run_result *result, runnel_error
 		cfg->artifacts_handler(r.plan.artifact_dir, cfg->userdata);
 
 	runnel_run_result res = {
-		.status = final,
-		.rc = rc,
-		.events = rn_decoder_counter(r.decoder),
-		.ident = rn_xstrdup(r.plan.ident),
-		.artifact_dir = rn_xstrdup(r.plan.artifact_dir),
+	    .status = final,
+	    .rc = rc,
+	    .events = rn_decoder_counter(r.decoder),
+	    .ident = rn_xstrdup(r.plan.ident),
+	    .artifact_dir = rn_xstrdup(r.plan.artifact_dir),
 	};
 	rn_decoder_free(r.decoder);
 	rn_plan_clear(&r.plan);

@@ -20,7 +20,7 @@
 
 /* In the child: become a session leader on the pty and exec. Never returns. */
 static void child_exec(int slave, int report_fd, const char *path, char *const argv[],
-		       char *const envp[], const char *cwd)
+                       char *const envp[], const char *cwd)
 {
 	int stage = 0; /* 0: setup/chdir, 1: exec */
 	setsid();
@@ -49,7 +49,7 @@ fail:;
 }
 
 int rn_pty_spawn(const char *path, char *const argv[], char *const envp[], const char *cwd,
-		 rn_child *child, runnel_error *err)
+                 rn_child *child, runnel_error *err)
 {
 	int master, slave;
 	struct winsize ws = {.ws_row = 24, .ws_col = 80};
@@ -100,7 +100,7 @@ int rn_pty_spawn(const char *path, char *const argv[], char *const envp[], const
 		close(master);
 		if (msg[0] == 0)
 			return rn_fail(err, msg[1], "cannot change directory to %s: %s", cwd,
-				       strerror(msg[1]));
+			               strerror(msg[1]));
 		return rn_fail(err, msg[1], "cannot execute %s: %s", path, strerror(msg[1]));
 	}
 	fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);

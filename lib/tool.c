@@ -88,7 +88,7 @@ int runnel_tool_run(const runnel_tool *t, runnel_tool_result *res, runnel_error 
 		rn_argv_free(envp);
 		res->rc = 127;
 		char *msg = rn_xasprintf("The command was not found or was not executable: %s.\n",
-					 t->argv[0]);
+		                         t->argv[0]);
 		res->err = msg;
 		res->err_len = strlen(msg);
 		res->out = rn_xstrdup("");
@@ -135,7 +135,7 @@ int runnel_tool_run(const runnel_tool *t, runnel_tool_result *res, runnel_error 
 		close(po[0]);
 		close(pe[0]);
 		return rn_fail(err, e, "cannot run %s%s%s: %s", t->argv[0], t->cwd ? " in " : "",
-			       t->cwd ? t->cwd : "", strerror(e));
+		               t->cwd ? t->cwd : "", strerror(e));
 	}
 	fcntl(po[0], F_SETFL, O_NONBLOCK);
 	fcntl(pe[0], F_SETFL, O_NONBLOCK);
@@ -149,8 +149,8 @@ int runnel_tool_run(const runnel_tool *t, runnel_tool_result *res, runnel_error 
 	double exited_at = 0;
 	while (out_open || err_open || alive) {
 		struct pollfd pf[3] = {{.fd = out_open ? po[0] : -1, .events = POLLIN},
-				       {.fd = err_open ? pe[0] : -1, .events = POLLIN},
-				       {.fd = cancel_fd, .events = POLLIN}};
+		                       {.fd = err_open ? pe[0] : -1, .events = POLLIN},
+		                       {.fd = cancel_fd, .events = POLLIN}};
 		poll(pf, 3, 20);
 		if (out_open && pf[0].revents)
 			out_open = drain(po[0], &out, max, &res->truncated);
@@ -234,8 +234,7 @@ json_t *runnel_fact_cache_get(const char *dir, const char *host, runnel_error *e
 	return facts;
 }
 
-int runnel_fact_cache_set(const char *dir, const char *host, const json_t *facts,
-			  runnel_error *err)
+int runnel_fact_cache_set(const char *dir, const char *host, const json_t *facts, runnel_error *err)
 {
 	char *path = fact_path(dir, host, err);
 	if (!path)

@@ -305,7 +305,7 @@ int rn_write_all(int fd, const void *data, size_t len)
 
 /* Write a file via a temporary name and rename, so readers never see half. */
 int rn_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
-			 runnel_error *err)
+                         runnel_error *err)
 {
 	char *tmp = rn_xasprintf("%s.tmp", path);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
@@ -355,10 +355,10 @@ void rn_utc_isoformat(char out[32])
 	long usec = ts.tv_nsec / 1000;
 	if (usec)
 		snprintf(tmp, sizeof tmp, "%04d-%02d-%02dT%02d:%02d:%02d.%06ld", tm.tm_year + 1900,
-			 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, usec);
+		         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, usec);
 	else
 		snprintf(tmp, sizeof tmp, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
-			 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+		         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 	snprintf(out, 32, "%.31s", tmp);
 }
 
