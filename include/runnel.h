@@ -49,14 +49,36 @@ const char *runnel_status_name(runnel_status status);
 typedef struct runnel_run_result runnel_run_result;
 
 /*
+ * An event, as the event_handler sees it. The runner keeps events as JSON
+ * text and parses one only when asked (runnel_event_object): parsing every
+ * event would cost more than everything else the runner does.
+ * Everything returned is borrowed and valid during the callback only.
+ */
+typedef struct runnel_event runnel_event;
+
+/* The event as JSON text (what its job_events file holds); *len if not NULL. */
+const char *runnel_event_json(runnel_event *ev, size_t *len);
+/* The event as an object, parsed on first use. Changes made to it are kept:
+ * they are written to the job_events file and seen by runnel_event_json(). */
+json_t *runnel_event_object(runnel_event *ev);
+/* Set a top-level key (takes the reference to value); cheap when the event
+ * has not been parsed. */
+void runnel_event_set(runnel_event *ev, const char *key, json_t *value);
+/* The counter (1, 2, ...), uuid and type ("runner_on_ok", "verbose", ...;
+ * NULL when it has none) of the event. */
+long runnel_event_counter(const runnel_event *ev);
+const char *runnel_event_uuid(const runnel_event *ev);
+const char *runnel_event_type(runnel_event *ev);
+
+/*
  * Callbacks, with the semantics of ansible-runner's interface.run().
  *
  * event_handler: called once per event, in counter order, with the complete
  *   event (uuid, counter, stdout, start_line, end_line, runner_ident, event,
- *   created, event_data, ...). The event is borrowed; the handler may add or
- *   change keys (they are written to the job_events file). Return true to
- *   write the job_events file, false to drop it (the event is still counted).
- *   NULL: every event is written.
+ *   created, event_data, ...). The handler may add or change keys (they are
+ *   written to the job_events file). Return true to write the job_events
+ *   file, false to drop it (the event is still counted). NULL: every event
+ *   is written.
  * cancel_callback: return true to cancel the run. Called whenever the run
  *   wakes up (output, a signal, runnel_cancel(), or at most every 100 ms).
  * status_handler: called with {"status", "runner_ident"} and, on "starting",
@@ -64,7 +86,7 @@ typedef struct runnel_run_result runnel_run_result;
  * artifacts_handler: called with the artifact dir once status and rc are written.
  * finished_callback: called last, with the result of the run.
  */
-typedef bool (*runnel_event_fn)(json_t *event, void *userdata);
+typedef bool (*runnel_event_fn)(runnel_event *event, void *userdata);
 typedef bool (*runnel_cancel_fn)(void *userdata);
 typedef void (*runnel_status_fn)(json_t *status_data, void *userdata);
 typedef void (*runnel_artifacts_fn)(const char *artifact_dir, void *userdata);

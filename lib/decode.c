@@ -10,6 +10,8 @@
  * place inside a failed candidate where a new marker can start. */
 #include "decode.h"
 
+#include "jscan.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +42,10 @@ struct rn_decoder {
 	void *userdata;
 	long counter;             /* events emitted so far */
 	long lines;               /* "\n" seen in emitted chunks so far */
-	json_t *current;          /* the current (begun, not yet emitted) event or NULL */
+	rn_buf current;           /* the current (begun, not yet emitted) event's JSON text */
+	int has_current;          /* whether there is a current event */
+	rn_jscan current_scan;    /* its top-level keys (pointers into `current`) */
+	rn_uuid_pool uuids;       /* verbose events' uuids, without a syscall each */
 	int state;                /* S_* */
 	int dead;                 /* the callback stopped us */
 	int finished;             /* rn_decoder_finish() ran */
@@ -106,6 +111,8 @@ rn_decoder *rn_decoder_new(rn_chunk_fn fn, void *userdata)
 	rn_buf_init(&d->cand);
 	rn_buf_init(&d->bin);
 	rn_buf_init(&d->con);
+	rn_buf_init(&d->current);
+	rn_uuid_pool_init(&d->uuids);
 	return d;
 }
 
@@ -114,7 +121,7 @@ void rn_decoder_free(rn_decoder *d)
 {
 	if (!d)
 		return;
-	json_decref(d->current);
+	rn_buf_free(&d->current);
 	rn_buf_free(&d->text);
 	rn_buf_free(&d->cand);
 	rn_buf_free(&d->bin);
@@ -266,31 +273,11 @@ static void u8_append(rn_decoder *d, const unsigned char *p, size_t n)
 	rn_buf_append(b, p + run, i - run);
 }
 
-/* True if p[0..n) is strict UTF-8 (what Python's bytes.decode accepts). */
-static int u8_valid(const unsigned char *p, size_t n)
-{
-	size_t i = 0;
-	while (i < n) {
-		i += ascii_prefix(p + i, n - i);
-		if (i >= n)
-			break;
-		unsigned char lo, hi;
-		int need = u8_lead(p[i], &lo, &hi);
-		if (need < 0 || n - i <= (size_t)need)
-			return 0;
-		for (int k = 1; k <= need; k++) {
-			unsigned char c = p[i + (size_t)k];
-			if (c < (k == 1 ? lo : 0x80) || c > (k == 1 ? hi : 0xbf))
-				return 0;
-		}
-		i += (size_t)need + 1;
-	}
-	return 1;
-}
-
-/* Report one event: set counter/stdout/start_line/end_line on ev from the
- * chunk, build its console text and call the callback. 0 or -1 (stopped). */
-static int emit(rn_decoder *d, json_t *ev, int verbose, const char *chunk, size_t n, int raw)
+/* Report one event: counter/stdout/start_line/end_line from the chunk, its
+ * console text, and the event's JSON text (payload) or, for a verbose event,
+ * its new uuid. 0 or -1 (stopped). */
+static int emit(rn_decoder *d, const char *payload, size_t payload_len, const rn_jscan *scan,
+		const char *uuid, const char *chunk, size_t n, int raw)
 {
 	long nl = 0;
 	const char *p = chunk, *end = chunk + n;
@@ -303,12 +290,8 @@ static int emit(rn_decoder *d, json_t *ev, int verbose, const char *chunk, size_
 		slen--;
 
 	d->counter++;
-	json_object_set_new(ev, "counter", json_integer(d->counter));
-	/* The text is valid UTF-8 by construction (u8_append). */
-	json_object_set_new(ev, "stdout", json_stringn_nocheck(chunk, slen));
-	json_object_set_new(ev, "start_line", json_integer(d->lines));
+	long start_line = d->lines;
 	d->lines += nl;
-	json_object_set_new(ev, "end_line", json_integer(d->lines));
 
 	rn_buf_reset(&d->con);
 	if (raw) {
@@ -319,8 +302,17 @@ static int emit(rn_decoder *d, json_t *ev, int verbose, const char *chunk, size_
 		rn_buf_appendc(&d->con, '\n');
 	}
 	rn_chunk c = {
-	    .event = ev,
-	    .verbose = verbose,
+	    .payload = payload,
+	    .payload_len = payload_len,
+	    .scan = scan,
+	    .uuid = uuid,
+	    .verbose = payload == NULL,
+	    .counter = d->counter,
+	    .start_line = start_line,
+	    .end_line = d->lines,
+	    /* the text is valid UTF-8 by construction (u8_append) */
+	    .stdout_text = chunk,
+	    .stdout_len = slen,
 	    .console = d->con.data ? d->con.data : "",
 	    .console_len = d->con.len,
 	    .console_is_raw = raw,
@@ -332,17 +324,12 @@ static int emit(rn_decoder *d, json_t *ev, int verbose, const char *chunk, size_
 	return 0;
 }
 
-/* Emit one verbose event (a new object with a fresh uuid) for a piece. */
+/* Emit one verbose event (a fresh uuid) for a piece. */
 static int emit_verbose(rn_decoder *d, const char *s, size_t n, int raw)
 {
 	char uuid[37];
-	rn_uuid4(uuid);
-	json_t *ev = json_object();
-	json_object_set_new(ev, "event", json_string("verbose"));
-	json_object_set_new(ev, "uuid", json_string(uuid));
-	int rc = emit(d, ev, 1, s, n, raw);
-	json_decref(ev);
-	return rc;
+	rn_uuid_pool_next(&d->uuids, uuid);
+	return emit(d, NULL, 0, NULL, uuid, s, n, raw);
 }
 
 /* Split s[0..n) like Python's str.splitlines(keepends=True) and emit one
@@ -388,12 +375,18 @@ static int emit_pieces(rn_decoder *d, const char *s, size_t n, int raw)
 static int flush_text(rn_decoder *d, int at_end)
 {
 	int rc = 0;
-	if (d->current) {
-		if (!at_end || d->text.len)
-			rc = emit(d, d->current, 0, d->text.data ? d->text.data : "", d->text.len,
-			          0);
-		json_decref(d->current);
-		d->current = NULL;
+	if (d->has_current) {
+		if (!at_end || d->text.len) {
+			char uuid[256];
+			size_t ul = d->current_scan.uuid_len < sizeof uuid - 1 ? d->current_scan.uuid_len
+									      : sizeof uuid - 1;
+			memcpy(uuid, d->current_scan.uuid, ul);
+			uuid[ul] = '\0';
+			rc = emit(d, d->current.data, d->current.len, &d->current_scan, uuid,
+				  d->text.data ? d->text.data : "", d->text.len, 0);
+		}
+		d->has_current = 0;
+		buf_drain(&d->current);
 	} else if (d->text.len) {
 		rc = emit_pieces(d, d->text.data, d->text.len, 0);
 	}
@@ -405,7 +398,7 @@ static int flush_text(rn_decoder *d, int at_end)
  * completed line is emitted as verbose pieces with the raw console text. */
 static int text_in(rn_decoder *d, const unsigned char *p, size_t n)
 {
-	if (d->current) {
+	if (d->has_current) {
 		u8_append(d, p, n);
 		return 0;
 	}
@@ -502,34 +495,33 @@ done:
 	return 0;
 }
 
-/* The JSON object a complete marker in `cand` carries; `{}` when it is not
- * valid base64 / UTF-8 / JSON or not an object. New reference. */
-static json_t *marker_object(rn_decoder *d)
+/* Decode the complete marker in `cand` into `bin`; true when it is valid
+ * base64 of a valid JSON object (then *scan describes it). Anything else
+ * counts as `{}` (an end marker). */
+static int marker_object(rn_decoder *d, rn_jscan *scan)
 {
-	json_t *obj = NULL;
-	if (marker_b64(d) == 0 && u8_valid((const unsigned char *)d->bin.data, d->bin.len))
-		obj = json_loadb(d->bin.data, d->bin.len, JSON_ALLOW_NUL, NULL);
-	if (obj && !json_is_object(obj)) {
-		json_decref(obj);
-		obj = NULL;
-	}
-	buf_drain(&d->bin);
-	return obj ? obj : json_object();
+	return marker_b64(d) == 0 && rn_jscan_object(d->bin.data, d->bin.len, scan);
 }
 
 /* A complete marker is in `cand`: emit the text before it, then make its
- * object the current event (begin marker) or end the current event. */
+ * object the current event (begin marker: an object with a non-empty string
+ * "uuid") or end the current event. */
 static int marker_done(rn_decoder *d)
 {
-	json_t *obj = marker_object(d);
+	rn_jscan scan;
+	int ok = marker_object(d, &scan);
 	buf_drain(&d->cand);
 	d->state = S_TEXT;
 	int rc = flush_text(d, 0);
-	const char *uuid = json_string_value(json_object_get(obj, "uuid"));
-	if (rc == 0 && uuid && *uuid)
-		d->current = obj;
-	else
-		json_decref(obj);
+	if (rc == 0 && ok && scan.uuid && scan.uuid_len > 0) {
+		/* keep the text; the scan's pointers move with it */
+		rn_buf tmp = d->current;
+		d->current = d->bin;
+		d->bin = tmp;
+		d->current_scan = scan; /* its pointers are into the same memory */
+		d->has_current = 1;
+	}
+	buf_drain(&d->bin);
 	return rc;
 }
 

@@ -32,11 +32,12 @@
  * hold several "\r"-terminated pieces) is held until its "\n", a marker, or
  * rn_decoder_finish().
  *
- * Per emitted event the decoder sets on the object: "counter" (1, 2, ...),
- * "stdout" (the chunk without its trailing "\r"/"\n" characters, Python's
+ * Per emitted event the decoder reports: "counter" (1, 2, ...), "stdout"
+ * (the chunk without its trailing "\r"/"\n" characters, Python's
  * rstrip('\n\r')), "start_line" (lines so far) and "end_line" (start_line +
- * the number of "\n" in the chunk); verbose events are new objects
- * {"event": "verbose", "uuid": <uuid4>, ...}. Existing keys keep their place.
+ * the number of "\n" in the chunk), and the begin marker's JSON text, checked
+ * but not parsed (parsing every event into a tree would cost more than
+ * everything else the runner does); verbose events get a fresh uuid4.
  *
  * Console text per event: a verbose piece emitted on its "\n" gives the raw
  * piece ("foo\r\n"; console_is_raw = 1). Everything else (marked events, text
@@ -66,7 +67,7 @@
  *  - Upstream treats any truthy "uuid" as a begin marker; runnel requires a
  *    non-empty string. Marker JSON that Python accepts but jansson does not
  *    (NaN/Infinity, numbers out of range such as 1e400 or integers beyond
- *    64 bits, lone surrogate escapes) is `{}`.
+ *    64 bits, lone surrogate escapes) is `{}`. The check is rn_jscan_object().
  *  - Marker digits are ASCII only (Python's str regex \d also takes other
  *    Unicode digits, e.g. U+0663, in "ESC[<n>D").
  *  - As upstream: a begin marker followed by the end of the stream with no
@@ -76,17 +77,25 @@
 #define RUNNEL_DECODE_H
 
 #include <stddef.h>
-#include <jansson.h>
+#include "jscan.h"
 
 typedef struct rn_decoder rn_decoder;
 
-/* One emitted event. */
+/* One emitted event. Everything is borrowed, valid during the callback only. */
 typedef struct rn_chunk {
-	/* The event object so far: borrowed, valid during the callback only
-	 * (the callback may json_incref it to keep it). */
-	json_t *event;
+	/* The begin marker's JSON object, as text (valid JSON), and what its top
+	 * level holds; NULL for a verbose event. */
+	const char *payload;
+	size_t payload_len;
+	const rn_jscan *scan;
+	/* The event's uuid: the payload's, or a new one for a verbose event. */
+	const char *uuid;
 	/* 1 if this is a verbose event made from unmarked text. */
 	int verbose;
+	long counter, start_line, end_line;
+	/* stdout: valid UTF-8 (may hold NULs), not NUL-terminated */
+	const char *stdout_text;
+	size_t stdout_len;
 	/* What goes to the console and the stdout artifact for this event
 	 * (may be empty); NUL-terminated, console_len bytes (may hold NULs). */
 	const char *console;

@@ -11,19 +11,13 @@
 #include <unistd.h>
 
 #include "datafile.h"
+#include "jscan.h"
 
 /* jansson dump callback appending to an rn_buf. */
 static int dump_to_buf(const char *p, size_t n, void *data)
 {
 	rn_buf_append(data, p, n);
 	return 0;
-}
-
-/* Serialize like Python's json.dumps(): ", " and ": " separators, ASCII only. */
-static void serialize(rn_sink *s, json_t *event)
-{
-	rn_buf_reset(&s->json);
-	json_dump_callback(event, dump_to_buf, &s->json, JSON_ENSURE_ASCII);
 }
 
 int rn_sink_open(rn_sink *s, const runnel_config *cfg, const rn_plan *plan, runnel_error *err)
@@ -69,20 +63,20 @@ static void merge_partial(rn_sink *s, json_t *event, const char *uuid)
 }
 
 /* Write job_events/<counter>-<uuid>.json atomically, mode 0600. */
-static void write_event_file(rn_sink *s, json_t *event, const char *uuid, long counter)
+static void write_event_file(rn_sink *s, const char *text, size_t len, const char *uuid,
+			     long counter)
 {
 	char path[4096], tmp[4100];
 	int n = snprintf(path, sizeof path, "%s/%ld-%s.json", s->events_dir, counter, uuid);
 	if (n < 0 || (size_t)n >= sizeof path || strchr(uuid, '/'))
 		return;
 	snprintf(tmp, sizeof tmp, "%s.tmp", path);
-	serialize(s, event);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		fprintf(stderr, "runnel: cannot write %s: %s\n", tmp, strerror(errno));
 		return;
 	}
-	int bad = rn_write_all(fd, s->json.data, s->json.len);
+	int bad = rn_write_all(fd, text, len);
 	close(fd);
 	if (bad || rename(tmp, path) != 0) {
 		fprintf(stderr, "runnel: cannot write %s: %s\n", path, strerror(errno));
@@ -101,40 +95,123 @@ static void emit_text(rn_sink *s, const char *text, size_t len)
 		rn_sink_flush(s);
 }
 
+/* Append `, "key": ` to an event text being built. */
+static void add_key(rn_buf *b, const char *key)
+{
+	rn_buf_append(b, ", \"", 3);
+	rn_buf_append(b, key, strlen(key));
+	rn_buf_append(b, "\": ", 3);
+}
+
+/* Append a decimal number. */
+static void add_long(rn_buf *b, long v)
+{
+	char num[24];
+	int n = snprintf(num, sizeof num, "%ld", v);
+	rn_buf_append(b, num, (size_t)n);
+}
+
+/* The fields the runner adds to every event, in upstream's order. */
+static void add_runner_fields(rn_sink *s, rn_buf *b, const rn_chunk *c, bool created)
+{
+	add_key(b, "counter");
+	add_long(b, c->counter);
+	add_key(b, "stdout");
+	rn_json_quote(b, c->stdout_text, c->stdout_len);
+	add_key(b, "start_line");
+	add_long(b, c->start_line);
+	add_key(b, "end_line");
+	add_long(b, c->end_line);
+	add_key(b, "runner_ident");
+	rn_json_quote(b, s->plan->ident, strlen(s->plan->ident));
+	if (created) {
+		rn_utc_isoformat(s->created);
+		add_key(b, "created");
+		rn_json_quote(b, s->created, strlen(s->created));
+	}
+}
+
+/* The slow path: the event as an object (upstream's uuid-only markers, or a
+ * payload holding keys the runner sets). */
+static void build_parsed(rn_sink *s, runnel_event *ev, const rn_chunk *c)
+{
+	json_t *obj = json_loadb(c->payload, c->payload_len, JSON_ALLOW_NUL, NULL);
+	if (!json_is_object(obj)) { /* cannot happen: jscan checked it */
+		json_decref(obj);
+		obj = json_object();
+	}
+	json_object_set_new(obj, "counter", json_integer(c->counter));
+	json_object_set_new(obj, "stdout", json_stringn_nocheck(c->stdout_text, c->stdout_len));
+	json_object_set_new(obj, "start_line", json_integer(c->start_line));
+	json_object_set_new(obj, "end_line", json_integer(c->end_line));
+	json_object_set_new(obj, "runner_ident", json_string(s->plan->ident));
+	if (!json_object_get(obj, "event"))
+		merge_partial(s, obj, c->uuid);
+	if (!json_object_get(obj, "created")) {
+		rn_utc_isoformat(s->created);
+		json_object_set_new(obj, "created", json_string(s->created));
+	}
+	rn_event_from_object(ev, obj, NULL, 0);
+	json_decref(obj);
+	const char *uuid = json_string_value(json_object_get(obj, "uuid"));
+	snprintf(ev->uuid, sizeof ev->uuid, "%s", uuid ? uuid : c->uuid);
+	ev->counter = c->counter;
+}
+
+/* Make the event of a decoded chunk, as text where possible. */
+static void build_event(rn_sink *s, const rn_chunk *c)
+{
+	runnel_event *ev = &s->event;
+	rn_buf *b = &s->json;
+	rn_buf_reset(b);
+	if (c->verbose) {
+		static const char head[] = "{\"event\": \"verbose\", \"uuid\": ";
+		rn_buf_append(b, head, sizeof head - 1);
+		rn_json_quote(b, c->uuid, strlen(c->uuid));
+		add_runner_fields(s, b, c, true);
+		rn_buf_appendc(b, '}');
+		rn_event_from_text(ev, b->data, b->len, c->counter, c->uuid);
+		return;
+	}
+	const unsigned runner_keys = RN_KEY_COUNTER | RN_KEY_STDOUT | RN_KEY_START_LINE |
+				     RN_KEY_END_LINE | RN_KEY_RUNNER_IDENT | RN_KEY_OTHER_ESCAPED;
+	if (!(c->scan->keys & RN_KEY_EVENT) || (c->scan->keys & runner_keys)) {
+		build_parsed(s, ev, c);
+		return;
+	}
+	/* the payload without its closing brace, then the runner's fields */
+	size_t n = c->payload_len;
+	while (n && c->payload[n - 1] != '}')
+		n--;
+	rn_buf_append(b, c->payload, n - 1);
+	add_runner_fields(s, b, c, !(c->scan->keys & RN_KEY_CREATED));
+	rn_buf_appendc(b, '}');
+	rn_event_from_text(ev, b->data, b->len, c->counter, c->uuid);
+}
+
 int rn_sink_chunk(void *userdata, const rn_chunk *c)
 {
 	rn_sink *s = userdata;
-	json_t *event = c->event;
 	s->last_event = rn_now();
-	const char *uuid = json_string_value(json_object_get(event, "uuid"));
-	if (uuid) {
-		long counter = (long)json_integer_value(json_object_get(event, "counter"));
-		json_object_set_new(event, "runner_ident", json_string(s->plan->ident));
-		if (!json_object_get(event, "event"))
-			merge_partial(s, event, uuid);
-		/* merging may have replaced the uuid string */
-		uuid = json_string_value(json_object_get(event, "uuid"));
-		if (!json_object_get(event, "created")) {
-			char now[32];
-			rn_utc_isoformat(now);
-			json_object_set_new(event, "created", json_string(now));
-		}
-		bool write = true;
-		if (s->cfg->event_handler)
-			write = s->cfg->event_handler(event, s->cfg->userdata);
-		s->emitted++;
-		if (write && uuid)
-			write_event_file(s, event, uuid, counter);
+	build_event(s, c);
+	runnel_event *ev = &s->event;
+	bool write = true;
+	if (s->cfg->event_handler)
+		write = s->cfg->event_handler(ev, s->cfg->userdata);
+	s->emitted++;
+	size_t len;
+	const char *text = NULL;
+	if (write) {
+		text = runnel_event_json(ev, &len);
+		write_event_file(s, text, len, ev->uuid, ev->counter);
 	}
-
 	if (c->console_is_raw || !s->plan->json_mode) {
 		emit_text(s, c->console, c->console_len);
 	} else {
-		serialize(s, event);
-		if (strcmp(s->json.data, "{}") != 0) {
-			rn_buf_appendc(&s->json, '\n');
-			emit_text(s, s->json.data, s->json.len);
-		}
+		if (!text)
+			text = runnel_event_json(ev, &len);
+		emit_text(s, text, len);
+		emit_text(s, "\n", 1);
 	}
 	return 0;
 }
@@ -165,6 +242,141 @@ void rn_sink_close(rn_sink *s)
 	rn_buf_free(&s->console);
 	rn_buf_free(&s->file);
 	rn_buf_free(&s->json);
+	rn_event_clear(&s->event);
+}
+
+void rn_event_from_text(runnel_event *ev, const char *text, size_t len, long counter,
+			const char *uuid)
+{
+	json_decref(ev->obj);
+	ev->obj = NULL;
+	ev->text_stale = false;
+	if (ev->text.data != text) {
+		rn_buf_reset(&ev->text);
+		rn_buf_append(&ev->text, text, len);
+	}
+	ev->counter = counter;
+	snprintf(ev->uuid, sizeof ev->uuid, "%s", uuid);
+	ev->type = NULL;
+	ev->type_known = false;
+}
+
+void rn_event_from_object(runnel_event *ev, json_t *obj, const char *text, size_t len)
+{
+	json_decref(ev->obj);
+	ev->obj = json_incref(obj);
+	rn_buf_reset(&ev->text);
+	ev->text_stale = text == NULL;
+	if (text)
+		rn_buf_append(&ev->text, text, len);
+	json_t *c = json_object_get(obj, "counter");
+	ev->counter = json_is_integer(c) ? (long)json_integer_value(c) : 0;
+	const char *u = json_string_value(json_object_get(obj, "uuid"));
+	snprintf(ev->uuid, sizeof ev->uuid, "%s", u ? u : "");
+	ev->type = NULL;
+	ev->type_known = false;
+}
+
+void rn_event_clear(runnel_event *ev)
+{
+	json_decref(ev->obj);
+	rn_buf_free(&ev->text);
+	memset(ev, 0, sizeof *ev);
+}
+
+const char *runnel_event_json(runnel_event *ev, size_t *len)
+{
+	if (ev->text_stale && ev->obj) {
+		rn_buf_reset(&ev->text);
+		json_dump_callback(ev->obj, dump_to_buf, &ev->text, JSON_ENSURE_ASCII);
+		ev->text_stale = false;
+	}
+	if (!ev->text.data)
+		rn_buf_append(&ev->text, "", 0);
+	if (len)
+		*len = ev->text.len;
+	return ev->text.data;
+}
+
+json_t *runnel_event_object(runnel_event *ev)
+{
+	if (!ev->obj) {
+		ev->obj = json_loadb(ev->text.data, ev->text.len, JSON_ALLOW_NUL, NULL);
+		if (!ev->obj)
+			ev->obj = json_object();
+	}
+	/* the caller may change it: the text is made again from the object */
+	ev->text_stale = true;
+	ev->type_known = false;
+	return ev->obj;
+}
+
+void runnel_event_set(runnel_event *ev, const char *key, json_t *value)
+{
+	if (!ev->obj && !rn_jscan_has_key(ev->text.data, ev->text.len, key)) {
+		/* splice `, "key": value` in before the closing brace */
+		char *v = json_dumps(value, JSON_ENCODE_ANY | JSON_ENSURE_ASCII);
+		json_decref(value);
+		if (!v)
+			return;
+		size_t n = ev->text.len;
+		while (n && ev->text.data[n - 1] != '}')
+			n--;
+		if (!n) {
+			free(v);
+			return;
+		}
+		ev->text.len = n - 1;
+		bool empty = false;
+		for (size_t i = ev->text.len; i > 0; i--) {
+			char ch = ev->text.data[i - 1];
+			if (ch == ' ' || ch == '\n' || ch == '\t' || ch == '\r')
+				continue;
+			empty = ch == '{';
+			break;
+		}
+		rn_buf_append(&ev->text, empty ? "\"" : ", \"", empty ? 1 : 3);
+		rn_buf_append(&ev->text, key, strlen(key));
+		rn_buf_append(&ev->text, "\": ", 3);
+		rn_buf_append(&ev->text, v, strlen(v));
+		rn_buf_appendc(&ev->text, '}');
+		free(v);
+		ev->type_known = false;
+		return;
+	}
+	json_object_set_new(runnel_event_object(ev), key, value);
+}
+
+long runnel_event_counter(const runnel_event *ev)
+{
+	return ev->counter;
+}
+
+const char *runnel_event_uuid(const runnel_event *ev)
+{
+	return ev->uuid;
+}
+
+const char *runnel_event_type(runnel_event *ev)
+{
+	if (ev->type_known)
+		return ev->type;
+	ev->type_known = true;
+	ev->type = NULL;
+	if (ev->obj) {
+		ev->type = json_string_value(json_object_get(ev->obj, "event"));
+		return ev->type;
+	}
+	rn_jscan scan;
+	if (ev->text.data && rn_jscan_object(ev->text.data, ev->text.len, &scan) && scan.event) {
+		/* terminate the type in a copy kept with the event */
+		size_t n = scan.event_len < sizeof ev->type_buf - 1 ? scan.event_len
+								   : sizeof ev->type_buf - 1;
+		memcpy(ev->type_buf, scan.event, n);
+		ev->type_buf[n] = '\0';
+		ev->type = ev->type_buf;
+	}
+	return ev->type;
 }
 
 int rn_event_write_complete(const char *events_dir, json_t *event, rn_buf *scratch)

@@ -12,6 +12,28 @@
 #include "runnel.h"
 #include "util.h"
 
+/* An event: JSON text, and the parsed object once somebody asked for it. */
+struct runnel_event {
+	rn_buf text;     /* the JSON text; stale while obj has changes not in it */
+	json_t *obj;     /* parsed (NULL until asked for) */
+	bool text_stale; /* obj changed after text was made */
+	long counter;
+	char uuid[64];
+	const char *type; /* type_buf or a string of obj; NULL when it has none */
+	char type_buf[64];
+	bool type_known;
+};
+
+/* Make ev hold the event of a JSON text (checked already); parse is not done.
+ * Reuses ev's memory. */
+void rn_event_from_text(runnel_event *ev, const char *text, size_t len, long counter,
+			const char *uuid);
+/* Make ev hold a parsed object (a reference is taken) and its text, if known
+ * (NULL: made from the object when needed). */
+void rn_event_from_object(runnel_event *ev, json_t *obj, const char *text, size_t len);
+/* Release what ev holds. */
+void rn_event_clear(runnel_event *ev);
+
 typedef struct rn_sink {
 	const runnel_config *cfg;
 	const rn_plan *plan;
@@ -19,7 +41,9 @@ typedef struct rn_sink {
 	int stdout_fd; /* the stdout artifact; -1 when suppressed */
 	rn_buf console; /* pending console output, flushed by rn_sink_flush() */
 	rn_buf file;    /* pending stdout artifact output */
-	rn_buf json;    /* scratch: one serialized event */
+	rn_buf json;    /* scratch */
+	runnel_event event; /* the event being handed out (memory reused) */
+	char created[32];   /* scratch for the created timestamp */
 	long emitted;
 	double last_event; /* rn_now() of the last event, for idle_timeout */
 } rn_sink;

@@ -165,15 +165,14 @@ int runnel_transmit(const runnel_config *cfg, int out_fd, runnel_error *err)
 
 	/* values upstream's dump_artifacts() persists into env/ (then they
 	 * travel in the zip); the ones it does not persist stay in kwargs */
-	const char *cmdline = cfg->cmdline && *cfg->cmdline ? cfg->cmdline : NULL;
-	if (cmdline && !cfg->suppress_env_files && rc == 0) {
-		int p = persist(pdd, "cmdline", cmdline, err);
+	json_object_set_new(kw, "cmdline", str_or_null(cfg->cmdline));
+	if (cfg->cmdline && *cfg->cmdline && !cfg->suppress_env_files && rc == 0) {
+		int p = persist(pdd, "cmdline", cfg->cmdline, err);
 		if (p < 0)
 			rc = -1;
 		else if (p > 0)
-			cmdline = NULL;
+			json_object_del(kw, "cmdline"); /* popped, as upstream */
 	}
-	json_object_set_new(kw, "cmdline", str_or_null(cmdline));
 	json_object_set_new(kw, "limit", str_or_null(cfg->limit));
 	json_object_set_new(kw, "suppress_env_files", json_boolean(cfg->suppress_env_files));
 
@@ -534,9 +533,19 @@ static void w_status(json_t *status, void *ud)
 	out_line(((worker_ctx *)ud)->out, status);
 }
 
-static bool w_event(json_t *event, void *ud)
+static bool w_event(runnel_event *event, void *ud)
 {
-	out_line(((worker_ctx *)ud)->out, event);
+	/* the event's own JSON text is the line: no parse, no re-serialization */
+	worker_out *w = ((worker_ctx *)ud)->out;
+	size_t len;
+	const char *text = runnel_event_json(event, &len);
+	pthread_mutex_lock(&w->lock);
+	rn_buf_reset(&w->line);
+	rn_buf_append(&w->line, text, len);
+	rn_buf_appendc(&w->line, '\n');
+	out_write_locked(w, w->line.data, w->line.len);
+	out_done_locked(w);
+	pthread_mutex_unlock(&w->lock);
 	return false; /* as upstream's worker: the events travel in the stream only */
 }
 
@@ -718,6 +727,7 @@ typedef struct processor {
 	char *events_dir;
 	rn_buf console;
 	rn_buf scratch;
+	runnel_event event; /* the event handed to event_handler (memory reused) */
 	char ident[256];
 } processor;
 
@@ -754,7 +764,26 @@ static void p_error(processor *p, const char *why)
 	json_decref(st);
 }
 
-static void p_event(processor *p, json_t *ev)
+/* The event file from the line as received: the worker wrote it with
+ * json.dumps() (or runnel's equivalent), which is what the file would hold
+ * after parsing and dumping it again, minus the cost. */
+static int write_raw_event(processor *p, json_t *ev, const char *raw, size_t len)
+{
+	const char *uuid = json_string_value(json_object_get(ev, "uuid"));
+	json_t *c = json_object_get(ev, "counter");
+	if (!json_is_integer(c) || !uuid || strchr(uuid, '/'))
+		return rn_event_write_complete(p->events_dir, ev, &p->scratch);
+	char *path = rn_xasprintf("%s/%lld-%s.json", p->events_dir, (long long)json_integer_value(c),
+				  uuid);
+	runnel_error e;
+	int rc = rn_write_file_atomic(path, raw, len, 0600, &e);
+	if (rc != 0)
+		errno = e.code;
+	free(path);
+	return rc;
+}
+
+static void p_event(processor *p, json_t *ev, const char *raw, size_t len)
 {
 	json_t *counter = json_object_get(ev, "counter");
 	const char *uuid = json_string_value(json_object_get(ev, "uuid"));
@@ -770,9 +799,18 @@ static void p_event(processor *p, json_t *ev)
 			flush_console(p);
 	}
 	bool write = true;
-	if (p->cfg->event_handler)
-		write = p->cfg->event_handler(ev, p->cfg->userdata);
-	if (write && rn_event_write_complete(p->events_dir, ev, &p->scratch) != 0)
+	int bad = 0;
+	if (p->cfg->event_handler) {
+		rn_event_from_object(&p->event, ev, raw, len);
+		write = p->cfg->event_handler(&p->event, p->cfg->userdata);
+		if (write && p->event.text_stale)
+			bad = rn_event_write_complete(p->events_dir, p->event.obj, &p->scratch);
+		else if (write)
+			bad = write_raw_event(p, ev, raw, len);
+	} else {
+		bad = write_raw_event(p, ev, raw, len);
+	}
+	if (bad)
 		fprintf(stderr, "runnel: cannot write the event file of %s in %s: %s\n", uuid,
 			p->events_dir, strerror(errno));
 }
@@ -867,7 +905,7 @@ int runnel_process(int in_fd, const runnel_config *cfg, runnel_process_result *r
 		} else if (!strcmp(json_string_value(json_object_get(data, "event")) ?: "", "keepalive")) {
 			/* ignored */
 		} else {
-			p_event(&p, data);
+			p_event(&p, data, line.data, line.len);
 		}
 		json_decref(data);
 	}
@@ -896,6 +934,7 @@ int runnel_process(int in_fd, const runnel_config *cfg, runnel_process_result *r
 	rn_buf_free(&line);
 	rn_buf_free(&p.console);
 	rn_buf_free(&p.scratch);
+	rn_event_clear(&p.event);
 	free(p.events_dir);
 	free(p.artifact_dir);
 	free(pdd);

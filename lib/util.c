@@ -10,6 +10,7 @@
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/random.h>
 #include <uuid/uuid.h>
 
 /* Fill *err with a code and message; always returns -1. */
@@ -342,6 +343,45 @@ void rn_uuid4(char out[37])
 	uuid_t u;
 	uuid_generate_random(u);
 	uuid_unparse_lower(u, out);
+}
+
+/* An empty pool: the first uuid fills it. */
+void rn_uuid_pool_init(rn_uuid_pool *p)
+{
+	p->used = sizeof p->bytes;
+}
+
+/* The next uuid4 from the pool, in lower-case canonical form. */
+void rn_uuid_pool_next(rn_uuid_pool *p, char out[37])
+{
+	if (p->used + 16 > sizeof p->bytes) {
+		size_t got = 0;
+		while (got < sizeof p->bytes) {
+			ssize_t n = getrandom(p->bytes + got, sizeof p->bytes - got, 0);
+			if (n > 0)
+				got += (size_t)n;
+			else if (errno != EINTR)
+				break;
+		}
+		if (got < sizeof p->bytes) { /* no getrandom(): libuuid's own source */
+			for (size_t i = 0; i + 16 <= sizeof p->bytes; i += 16)
+				uuid_generate_random(p->bytes + i);
+		}
+		p->used = 0;
+	}
+	unsigned char *u = p->bytes + p->used;
+	p->used += 16;
+	u[6] = (unsigned char)((u[6] & 0x0F) | 0x40); /* version 4 */
+	u[8] = (unsigned char)((u[8] & 0x3F) | 0x80); /* variant 10 */
+	static const char hex[] = "0123456789abcdef";
+	int o = 0;
+	for (int i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[o++] = '-';
+		out[o++] = hex[u[i] >> 4];
+		out[o++] = hex[u[i] & 15];
+	}
+	out[o] = '\0';
 }
 
 /* UTC now, formatted like Python's datetime.utcnow().isoformat(). */

@@ -66,6 +66,15 @@ int rn_write_all(int fd, const void *data, size_t len);
 /* A new random uuid4 in canonical text form into out (37 bytes). */
 void rn_uuid4(char out[37]);
 
+/* uuid4s from a buffer of random bytes refilled 4 KiB at a time: a syscall
+ * per uuid (libuuid) costs more than the rest of a verbose event. */
+typedef struct rn_uuid_pool {
+	unsigned char bytes[4096];
+	size_t used;
+} rn_uuid_pool;
+void rn_uuid_pool_init(rn_uuid_pool *p);
+void rn_uuid_pool_next(rn_uuid_pool *p, char out[37]);
+
 /* Current UTC time as Python's datetime.utcnow().isoformat() prints it:
  * "2024-01-02T03:04:05.123456" into out (32 bytes). */
 void rn_utc_isoformat(char out[32]);

@@ -378,11 +378,28 @@ static void rec_free(rec *r)
 static int rec_cb(void *ud, const rn_chunk *c)
 {
 	rec *r = ud;
-	assert_non_null(c->event);
-	assert_true(json_is_object(c->event));
+	/* the event as the runner builds it: the begin marker's object (or a
+	 * new verbose one) with the decoder's fields set on it */
+	json_t *event;
+	if (c->verbose) {
+		assert_null(c->payload);
+		event = json_pack("{s:s,s:s}", "event", "verbose", "uuid", c->uuid);
+	} else {
+		assert_non_null(c->payload);
+		assert_non_null(c->scan);
+		event = json_loadb(c->payload, c->payload_len, JSON_ALLOW_NUL, NULL);
+		assert_non_null(event);
+		assert_true(json_is_object(event));
+		assert_string_equal(json_string_value(json_object_get(event, "uuid")), c->uuid);
+	}
+	json_object_set_new(event, "counter", json_integer(c->counter));
+	json_object_set_new(event, "stdout", json_stringn(c->stdout_text, c->stdout_len));
+	assert_non_null(json_object_get(event, "stdout")); /* stdout is valid UTF-8 */
+	json_object_set_new(event, "start_line", json_integer(c->start_line));
+	json_object_set_new(event, "end_line", json_integer(c->end_line));
 	assert_non_null(c->console);
 	assert_int_equal(c->console[c->console_len], '\0');
-	json_t *so = json_object_get(c->event, "stdout");
+	json_t *so = json_object_get(event, "stdout");
 	assert_true(json_is_string(so));
 	const char *s = json_string_value(so);
 	size_t sl = json_string_length(so);
@@ -403,7 +420,7 @@ static int rec_cb(void *ud, const rn_chunk *c)
 	} else {
 		assert_int_equal(c->console_len, 0);
 	}
-	json_t *copy = json_deep_copy(c->event);
+	json_t *copy = event;
 	if (c->verbose) {
 		assert_string_equal(json_string_value(json_object_get(copy, "event")), "verbose");
 		const char *u = json_string_value(json_object_get(copy, "uuid"));

@@ -1,0 +1,48 @@
+/*
+ * jscan.h - check JSON text without building it, and find a few top-level
+ * keys of an object. The event path uses it so that an event carried in-band
+ * by the plugin can be validated and written out as text, without the cost
+ * of parsing it into a tree (which would be most of the runner's CPU time).
+ */
+#ifndef RUNNEL_JSCAN_H
+#define RUNNEL_JSCAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Top-level keys the event path cares about (bits of rn_jscan.keys). */
+enum {
+	RN_KEY_UUID = 1 << 0,
+	RN_KEY_EVENT = 1 << 1,
+	RN_KEY_CREATED = 1 << 2,
+	RN_KEY_COUNTER = 1 << 3,
+	RN_KEY_STDOUT = 1 << 4,
+	RN_KEY_START_LINE = 1 << 5,
+	RN_KEY_END_LINE = 1 << 6,
+	RN_KEY_RUNNER_IDENT = 1 << 7,
+	RN_KEY_OTHER_ESCAPED = 1 << 8, /* a top-level key with a backslash escape */
+};
+
+typedef struct rn_jscan {
+	unsigned keys;       /* RN_KEY_* seen at the top level */
+	const char *uuid;    /* the top-level "uuid" string's bytes, when it is a plain string */
+	size_t uuid_len;     /* (no escapes); else NULL */
+	const char *event;   /* the same for "event" */
+	size_t event_len;
+} rn_jscan;
+
+/* True if text[0..len) is exactly one JSON object (RFC 8259, strict UTF-8 in
+ * strings, nesting at most 512 deep, optional surrounding whitespace); then
+ * *out describes its top-level keys. */
+bool rn_jscan_object(const char *text, size_t len, rn_jscan *out);
+
+/* True if text[0..len) holds a top-level key `key` (plain, unescaped). Only
+ * for text that rn_jscan_object() accepted. */
+bool rn_jscan_has_key(const char *text, size_t len, const char *key);
+
+/* Append s[0..n) as a JSON string literal (quotes included) in Python's
+ * json.dumps(ensure_ascii=True) form. s must be valid UTF-8. */
+struct rn_buf;
+void rn_json_quote(struct rn_buf *b, const char *s, size_t n);
+
+#endif
