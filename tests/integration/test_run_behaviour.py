@@ -188,6 +188,7 @@ def test_idle_timeout_fires_after_silence(tmp_path):
     assert [e["stdout"] for e in a["events"]] == ["1", "2", "3"]
 
 
+@pytest.mark.asan
 def test_missing_binary(tmp_path):
     pdd = make_pdd(tmp_path, args="/nonexistent/bin/thing --flag")
     r = run(pdd, "-p", "unused.yml")
@@ -198,6 +199,7 @@ def test_missing_binary(tmp_path):
         ("verbose", "The command was not found or was not executable: /nonexistent/bin/thing.")]
 
 
+@pytest.mark.asan
 def test_password_prompt_is_answered(tmp_path):
     script = "import getpass; print('got', getpass.getpass('Secret password: ')[::-1])\n"
     (tmp_path / "ask.py").write_text(script)
