@@ -24,12 +24,10 @@ static void on_signal(int sig)
 
 int cmd_worker(cli_args *a)
 {
-	if (a->flag[OPT_WORKER_INFO] ||
-	    (a->private_data_dir && !strcmp(a->private_data_dir, "cleanup"))) {
-		fprintf(stderr, "runnel: %s is not available yet\n",
-		        a->flag[OPT_WORKER_INFO] ? "worker --worker-info" : "worker cleanup");
-		return 2;
-	}
+	if (a->flag[OPT_WORKER_INFO])
+		return worker_info(a);
+	if (a->private_data_dir && !strcmp(a->private_data_dir, "cleanup"))
+		return worker_cleanup(a);
 	if (a->private_data_dir) {
 		fprintf(stderr, "runnel: error: unrecognized arguments: %s\n", a->private_data_dir);
 		return 2;

@@ -342,3 +342,61 @@ def test_logfile_has_debug_lines_without_secrets(tmp_path):
     assert "command: true" in text and "status successful" in text
     assert "DB_PASSWORD=**********" in text
     assert "s3cr3t-value" not in text + r.stderr + r.stdout
+
+
+# -- worker info and cleanup -----------------------------------------------------------------
+
+def test_worker_info_shape_matches_upstream(tmp_path):
+    import yaml
+    env = dict(os.environ, HOME=str(tmp_path))
+    ours = yaml.safe_load(subprocess.run([RUNNEL, "worker", "--worker-info"], env=env,
+                                         capture_output=True, text=True, timeout=30).stdout)
+    assert set(ours) == {"cpu_count", "errors", "mem_in_bytes", "runner_version", "uuid"}
+    assert ours["errors"] == [] and ours["cpu_count"] == os.cpu_count()
+    assert isinstance(ours["mem_in_bytes"], int) and ours["mem_in_bytes"] > 0
+    saved = (tmp_path / ".ansible_runner_uuid").read_text().strip()
+    assert ours["uuid"] == saved  # persisted, as upstream
+    assert os.stat(tmp_path / ".ansible_runner_uuid").st_mode & 0o777 == 0o600
+    again = yaml.safe_load(subprocess.run([RUNNEL, "worker", "--worker-info"], env=env,
+                                          capture_output=True, text=True, timeout=30).stdout)
+    assert again["uuid"] == ours["uuid"]
+    if UPSTREAM:
+        theirs = yaml.safe_load(subprocess.run([UPSTREAM, "worker", "--worker-info"], env=env,
+                                               capture_output=True, text=True, timeout=60).stdout)
+        assert set(theirs) == set(ours)
+        assert theirs["uuid"] == ours["uuid"]  # one node, one identity
+        assert theirs["cpu_count"] == ours["cpu_count"]
+        assert theirs["mem_in_bytes"] == ours["mem_in_bytes"]
+
+
+def test_worker_cleanup(tmp_path):
+    old = [tmp_path / f".ansible-runner-{i}" for i in range(3)]
+    for d in old:
+        (d / "artifacts").mkdir(parents=True)
+        os.utime(d, (time.time() - 7200, time.time() - 7200))
+    fresh = tmp_path / ".ansible-runner-fresh"
+    fresh.mkdir()
+    excluded = tmp_path / ".ansible-runner-keepme"
+    excluded.mkdir()
+    os.utime(excluded, (time.time() - 7200, time.time() - 7200))
+    # a running daemon's private data dir is never removed
+    running = tmp_path / ".ansible-runner-running"
+    running.mkdir()
+    (running / "args").write_text("sleep 60\n")
+    assert subprocess.run([RUNNEL, "start", str(running), "-p", "x", "-i", "r"],
+                          timeout=30).returncode == 0
+    os.utime(running, (time.time() - 7200, time.time() - 7200))
+    try:
+        r = subprocess.run([RUNNEL, "worker", "cleanup", "--file-pattern",
+                            str(tmp_path / ".ansible-runner-*"), "--exclude-strings", "keepme",
+                            "--grace-period", "60"], capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, r.stderr
+        assert "Removed 3 private data dir(s)" in r.stdout and "(changed: True)" in r.stdout
+        assert "Excluding running project" in r.stdout
+        assert not any(d.exists() for d in old)
+        assert fresh.exists() and excluded.exists() and running.exists()
+    finally:
+        subprocess.run([RUNNEL, "stop", str(running)], timeout=30)
+    r = subprocess.run([RUNNEL, "worker", "cleanup", "--file-pattern", "/usr"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode != 0 and "Refusing to continue" in r.stderr
