@@ -10,6 +10,13 @@
  * called on the thread that called runnel_run(). runnel_cancel() may be called
  * from any thread and from a signal handler.
  *
+ * Processes: runnel_run() makes the calling process a child subreaper
+ * (PR_SET_CHILD_SUBREAPER) so that what a job daemonizes (ssh-agent, ssh
+ * ControlPersist masters, async tasks) comes back to it and is ended with
+ * the job. A child that the process forks on another thread while a run goes
+ * on cannot be told from the job's and is ended too: run jobs in a process
+ * that forks nothing else meanwhile (runneld runs one job per worker process).
+ *
  * Ownership: strings and JSON values in a runnel_config are borrowed: the
  * caller keeps them alive until runnel_run() returns. Objects returned by a
  * *_new() function are freed with the matching *_free().
@@ -186,8 +193,7 @@ struct runnel_run_result {
  * Run a job to its end. Returns 0 and fills *result (may be NULL) when the job
  * ran, whatever its status; returns -1 and fills *err when the run could not
  * be prepared (bad input: the message names the file or field at fault).
- * The strings in *result stay valid until the next runnel_run() on this thread
- * or runnel_result_clear().
+ * The strings in *result are the caller's: free them with runnel_result_clear().
  */
 int runnel_run(const runnel_config *config, runnel_run_result *result, runnel_error *err);
 

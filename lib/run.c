@@ -377,10 +377,46 @@ static int spawn(run_state *r)
 	return 0;
 }
 
-/* Our live children, from /proc: a new array (free it) of *n pids. */
+/* Append the pids listed in /proc/self/task/<tid>/children of every thread
+ * of ours. 0, or -1 when the kernel does not offer that file. */
+static int children_from_tasks(pid_t **out, size_t *n)
+{
+	DIR *d = opendir("/proc/self/task");
+	if (!d)
+		return -1;
+	struct dirent *e;
+	int rc = 0;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char path[320];
+		snprintf(path, sizeof path, "/proc/self/task/%s/children", e->d_name);
+		FILE *f = fopen(path, "re");
+		if (!f) {
+			rc = -1;
+			break;
+		}
+		int pid;
+		while (fscanf(f, "%d", &pid) == 1) {
+			*out = rn_xrealloc(*out, (*n + 1) * sizeof **out);
+			(*out)[(*n)++] = (pid_t)pid;
+		}
+		fclose(f);
+	}
+	closedir(d);
+	return rc;
+}
+
+/* Our live children: a new array (free it) of *n pids. */
 static pid_t *list_children(size_t *n)
 {
 	pid_t self = getpid(), *out = NULL;
+	*n = 0;
+	if (children_from_tasks(&out, n) == 0)
+		return out;
+	/* no .../children files: look at every process's parent */
+	free(out);
+	out = NULL;
 	*n = 0;
 	DIR *d = opendir("/proc");
 	if (!d)

@@ -22,10 +22,10 @@
 #include "artifacts.h"
 #include "event.h"
 
-#define ERR_PARSE_TRANSMIT "Failed to JSON parse a line from transmit stream."
-#define ERR_PARSE_WORKER "Failed to JSON parse a line from worker stream."
-#define ERR_EXTRACT "Failed to extract private data directory on worker."
-#define ERR_ARTIFACTS "Failed to extract the artifacts from the worker stream."
+#define ERR_PARSE_TRANSMIT      "Failed to JSON parse a line from transmit stream."
+#define ERR_PARSE_WORKER        "Failed to JSON parse a line from worker stream."
+#define ERR_EXTRACT             "Failed to extract private data directory on worker."
+#define ERR_ARTIFACTS           "Failed to extract the artifacts from the worker stream."
 #define DEFAULT_CONTAINER_IMAGE "quay.io/ansible/ansible-runner:devel"
 
 /* ================================================================ transmit */
@@ -70,9 +70,9 @@ static int persist(const char *pdd, const char *name, const char *text, runnel_e
 	int rc = 0;
 	if (!rn_exists(path)) {
 		rc = rn_mkdirs(dir, 0700, err) == 0 &&
-				     rn_write_file_atomic(path, text, strlen(text), 0400, err) == 0
-			     ? 1
-			     : -1;
+		             rn_write_file_atomic(path, text, strlen(text), 0400, err) == 0
+		         ? 1
+		         : -1;
 	}
 	free(path);
 	free(dir);
@@ -85,8 +85,8 @@ int runnel_transmit(const runnel_config *cfg, int out_fd, runnel_error *err)
 		return rn_fail(err, EINVAL, "private_data_dir is required");
 	char *pdd = rn_path_abs(cfg->private_data_dir);
 	if (!rn_is_dir(pdd)) {
-		rn_fail(err, ENOENT, "private_data_dir path is either invalid or does not exist: %s",
-			pdd);
+		rn_fail(err, ENOENT,
+		        "private_data_dir path is either invalid or does not exist: %s", pdd);
 		free(pdd);
 		return -1;
 	}
@@ -98,18 +98,20 @@ int runnel_transmit(const runnel_config *cfg, int out_fd, runnel_error *err)
 	if (cfg->ident)
 		json_object_set_new(kw, "ident", json_string(cfg->ident));
 	json_object_set_new(kw, "binary", str_or_null(cfg->binary));
-	json_object_set_new(kw, "playbook",
-			    str_or_null(cfg->playbook ? relative_to(cfg->playbook, project) : NULL));
+	json_object_set_new(
+	    kw, "playbook",
+	    str_or_null(cfg->playbook ? relative_to(cfg->playbook, project) : NULL));
 	json_object_set_new(kw, "module", str_or_null(cfg->module));
 	json_object_set_new(kw, "module_args", str_or_null(cfg->module_args));
 	json_object_set_new(kw, "host_pattern", str_or_null(cfg->host_pattern));
 	json_object_set_new(kw, "verbosity",
-			    cfg->verbosity ? json_integer(cfg->verbosity) : json_null());
+	                    cfg->verbosity ? json_integer(cfg->verbosity) : json_null());
 	json_object_set_new(kw, "quiet", json_boolean(cfg->quiet));
 	json_object_set_new(kw, "rotate_artifacts", json_integer(cfg->rotate_artifacts));
 	json_object_set_new(kw, "json_mode", json_boolean(cfg->json_mode));
 	json_object_set_new(kw, "omit_event_data", json_boolean(cfg->omit_event_data));
-	json_object_set_new(kw, "only_failed_event_data", json_boolean(cfg->only_failed_event_data));
+	json_object_set_new(kw, "only_failed_event_data",
+	                    json_boolean(cfg->only_failed_event_data));
 
 	json_t *inv = json_null();
 	if (cfg->inventory && !rn_exists(cfg->inventory)) {
@@ -117,14 +119,16 @@ int runnel_transmit(const runnel_config *cfg, int out_fd, runnel_error *err)
 		char *dir = rn_path_join(pdd, "inventory");
 		char *path = rn_path_join(dir, "hosts");
 		if (rn_mkdirs(dir, 0700, err) != 0 ||
-		    rn_write_file_atomic(path, cfg->inventory, strlen(cfg->inventory), 0400, err) != 0)
+		    rn_write_file_atomic(path, cfg->inventory, strlen(cfg->inventory), 0400, err) !=
+		        0)
 			rc = -1;
 		free(dir);
 		free(path);
 		inv = json_string("inventory/hosts");
 	} else if (cfg->inventory) {
 		char *abs = rn_path_abs(cfg->inventory);
-		inv = json_string(relative_to(abs, pdd) != abs ? relative_to(abs, pdd) : cfg->inventory);
+		inv = json_string(relative_to(abs, pdd) != abs ? relative_to(abs, pdd)
+		                                               : cfg->inventory);
 		free(abs);
 	}
 	json_object_set_new(kw, "inventory", inv);
@@ -145,23 +149,24 @@ int runnel_transmit(const runnel_config *cfg, int out_fd, runnel_error *err)
 	}
 	json_object_set_new(kw, "roles_path", roles);
 	json_object_set_new(kw, "process_isolation",
-			    cfg->process_isolation ? json_true() : json_null());
+	                    cfg->process_isolation ? json_true() : json_null());
 	json_object_set_new(kw, "process_isolation_executable",
-			    str_or_null(cfg->process_isolation_executable));
+	                    str_or_null(cfg->process_isolation_executable));
 	json_object_set_new(kw, "process_isolation_path", str_or_null(cfg->process_isolation_path));
 	json_object_set_new(kw, "process_isolation_hide_paths",
-			    list_or_null(cfg->process_isolation_hide_paths));
+	                    list_or_null(cfg->process_isolation_hide_paths));
 	json_object_set_new(kw, "process_isolation_show_paths",
-			    list_or_null(cfg->process_isolation_show_paths));
+	                    list_or_null(cfg->process_isolation_show_paths));
 	json_object_set_new(kw, "process_isolation_ro_paths",
-			    list_or_null(cfg->process_isolation_ro_paths));
-	json_object_set_new(kw, "container_image",
-			    json_string(cfg->container_image ? cfg->container_image
-							     : DEFAULT_CONTAINER_IMAGE));
-	json_object_set_new(kw, "container_volume_mounts", list_or_null(cfg->container_volume_mounts));
+	                    list_or_null(cfg->process_isolation_ro_paths));
+	json_object_set_new(
+	    kw, "container_image",
+	    json_string(cfg->container_image ? cfg->container_image : DEFAULT_CONTAINER_IMAGE));
+	json_object_set_new(kw, "container_volume_mounts",
+	                    list_or_null(cfg->container_volume_mounts));
 	json_object_set_new(kw, "container_options", list_or_null(cfg->container_options));
 	json_object_set_new(kw, "directory_isolation_base_path",
-			    str_or_null(cfg->directory_isolation_base_path));
+	                    str_or_null(cfg->directory_isolation_base_path));
 
 	/* values upstream's dump_artifacts() persists into env/ (then they
 	 * travel in the zip); the ones it does not persist stay in kwargs */
@@ -187,9 +192,9 @@ int runnel_transmit(const runnel_config *cfg, int out_fd, runnel_error *err)
 		const char *name;
 		json_t *obj;
 	} maps[] = {{"envvars", cfg->envvars},
-		    {"extravars", cfg->extravars},
-		    {"passwords", cfg->passwords},
-		    {"settings", cfg->settings}};
+	            {"extravars", cfg->extravars},
+	            {"passwords", cfg->passwords},
+	            {"settings", cfg->settings}};
 	rn_buf text;
 	rn_buf_init(&text);
 	for (size_t i = 0; rc == 0 && i < sizeof maps / sizeof maps[0]; i++) {
@@ -331,9 +336,9 @@ static void out_error(worker_out *w, const char *explanation, const char *detail
 
 typedef struct worker_job {
 	runnel_config cfg;
-	json_t *kwargs;     /* owns the strings cfg points to */
-	char *inventory;    /* update_paths()' joined inventory */
-	char *roles_path;   /* roles_path list joined with ':' */
+	json_t *kwargs;   /* owns the strings cfg points to */
+	char *inventory;  /* update_paths()' joined inventory */
+	char *roles_path; /* roles_path list joined with ':' */
 	const char **lists[5];
 	json_t *envvars;
 	char *playbook_file; /* a playbook given as data, dumped to project/ */
@@ -395,7 +400,8 @@ static int job_from_kwargs(worker_job *j, json_t *kw, const char *pdd, runnel_er
 	c->ident = kw_str(kw, "ident");
 	/* an ident may come as a number from other producers */
 	if (!c->ident && json_is_integer(json_object_get(kw, "ident"))) {
-		char *s = rn_xasprintf("%lld", (long long)json_integer_value(json_object_get(kw, "ident")));
+		char *s = rn_xasprintf("%lld",
+		                       (long long)json_integer_value(json_object_get(kw, "ident")));
 		json_object_set_new(kw, "ident", json_string(s));
 		free(s);
 		c->ident = kw_str(kw, "ident");
@@ -414,9 +420,10 @@ static int job_from_kwargs(worker_job *j, json_t *kw, const char *pdd, runnel_er
 		rn_json_py(plays, &text);
 		json_decref(plays);
 		int rc = rn_mkdirs(dir, 0700, err) == 0 &&
-				 rn_write_file_atomic(j->playbook_file, text.data, text.len, 0600, err) == 0
-			 ? 0
-			 : -1;
+		                 rn_write_file_atomic(j->playbook_file, text.data, text.len, 0600,
+		                                      err) == 0
+		             ? 0
+		             : -1;
 		rn_buf_free(&text);
 		free(dir);
 		if (rc)
@@ -446,10 +453,9 @@ static int job_from_kwargs(worker_job *j, json_t *kw, const char *pdd, runnel_er
 	c->process_isolation_path = kw_str(kw, "process_isolation_path");
 	c->directory_isolation_base_path = kw_str(kw, "directory_isolation_base_path");
 	c->container_image = kw_str(kw, "container_image");
-	static const char *list_keys[5] = {"process_isolation_hide_paths",
-					   "process_isolation_show_paths",
-					   "process_isolation_ro_paths", "container_volume_mounts",
-					   "container_options"};
+	static const char *list_keys[5] = {
+	    "process_isolation_hide_paths", "process_isolation_show_paths",
+	    "process_isolation_ro_paths", "container_volume_mounts", "container_options"};
 	for (int i = 0; i < 5; i++)
 		j->lists[i] = kw_list(kw, list_keys[i]);
 	c->process_isolation_hide_paths = j->lists[0];
@@ -492,7 +498,8 @@ static int job_from_kwargs(worker_job *j, json_t *kw, const char *pdd, runnel_er
 		const char *roles = json_string_value(json_object_get(ev, "ANSIBLE_ROLES_PATH"));
 		if (roles) {
 			char *dir = rn_path_join(pdd, "roles");
-			char *joined = roles[0] == '/' ? rn_xstrdup(roles) : rn_path_join(dir, roles);
+			char *joined =
+			    roles[0] == '/' ? rn_xstrdup(roles) : rn_path_join(dir, roles);
 			json_object_set_new(j->envvars, "ANSIBLE_ROLES_PATH", json_string(joined));
 			free(joined);
 			free(dir);
@@ -580,7 +587,7 @@ static bool w_cancel(void *ud)
 /* Read the transmit stream up to its eof line. 0 with *kwargs, or -1 after
  * the error payload has been written. */
 static int read_job(rn_reader *in, worker_out *out, const char *pdd, json_t **kwargs,
-		    runnel_error *err)
+                    runnel_error *err)
 {
 	rn_buf line;
 	rn_buf_init(&line);
@@ -605,10 +612,12 @@ static int read_job(rn_reader *in, worker_out *out, const char *pdd, json_t **kw
 			runnel_error e = {0};
 			if (!json_is_integer(z))
 				rn_fail(&e, EINVAL, "zipfile is not a byte count");
-			if (e.code || rn_unstream_dir(in, json_integer_value(z), pdd, NULL, &e) != 0) {
+			if (e.code ||
+			    rn_unstream_dir(in, json_integer_value(z), pdd, NULL, &e) != 0) {
 				json_decref(data);
 				out_error(out, ERR_EXTRACT, e.message);
-				rc = rn_fail(err, e.code ? e.code : EIO, "%s %s", ERR_EXTRACT, e.message);
+				rc = rn_fail(err, e.code ? e.code : EIO, "%s %s", ERR_EXTRACT,
+				             e.message);
 				break;
 			}
 		} else if (json_object_get(data, "eof")) {
@@ -626,7 +635,7 @@ static int read_job(rn_reader *in, worker_out *out, const char *pdd, json_t **kw
 }
 
 int runnel_worker(int in_fd, int out_fd, const runnel_worker_options *opts,
-		  runnel_run_result *result, runnel_error *err)
+                  runnel_run_result *result, runnel_error *err)
 {
 	runnel_worker_options none = {0};
 	if (!opts)
@@ -750,7 +759,7 @@ static void p_status(processor *p, json_t *data)
 	if (st && !strcmp(st, "error")) {
 		const char *why = json_string_value(json_object_get(data, "job_explanation"));
 		snprintf(p->res->job_explanation, sizeof p->res->job_explanation, "%s",
-			 why ? why : "");
+		         why ? why : "");
 	}
 	flush_console(p);
 	if (p->cfg->status_handler)
@@ -773,8 +782,8 @@ static int write_raw_event(processor *p, json_t *ev, const char *raw, size_t len
 	json_t *c = json_object_get(ev, "counter");
 	if (!json_is_integer(c) || !uuid || strchr(uuid, '/'))
 		return rn_event_write_complete(p->events_dir, ev, &p->scratch);
-	char *path = rn_xasprintf("%s/%lld-%s.json", p->events_dir, (long long)json_integer_value(c),
-				  uuid);
+	char *path =
+	    rn_xasprintf("%s/%lld-%s.json", p->events_dir, (long long)json_integer_value(c), uuid);
 	runnel_error e;
 	int rc = rn_write_file_atomic(path, raw, len, 0600, &e);
 	if (rc != 0)
@@ -788,7 +797,8 @@ static void p_event(processor *p, json_t *ev, const char *raw, size_t len)
 	json_t *counter = json_object_get(ev, "counter");
 	const char *uuid = json_string_value(json_object_get(ev, "uuid"));
 	/* as upstream 2.4: an event without counter or uuid is dropped */
-	if (!uuid || !*uuid || !counter || (json_is_integer(counter) && !json_integer_value(counter)))
+	if (!uuid || !*uuid || !counter ||
+	    (json_is_integer(counter) && !json_integer_value(counter)))
 		return;
 	p->res->events++;
 	json_t *out = json_object_get(ev, "stdout");
@@ -812,14 +822,14 @@ static void p_event(processor *p, json_t *ev, const char *raw, size_t len)
 	}
 	if (bad)
 		fprintf(stderr, "runnel: cannot write the event file of %s in %s: %s\n", uuid,
-			p->events_dir, strerror(errno));
+		        p->events_dir, strerror(errno));
 }
 
 static runnel_status status_enum(const char *s)
 {
-	static const runnel_status all[] = {RUNNEL_UNSTARTED, RUNNEL_STARTING,  RUNNEL_RUNNING,
-					    RUNNEL_SUCCESSFUL, RUNNEL_FAILED,  RUNNEL_TIMEOUT,
-					    RUNNEL_CANCELED};
+	static const runnel_status all[] = {RUNNEL_UNSTARTED,  RUNNEL_STARTING, RUNNEL_RUNNING,
+	                                    RUNNEL_SUCCESSFUL, RUNNEL_FAILED,   RUNNEL_TIMEOUT,
+	                                    RUNNEL_CANCELED};
 	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
 		if (!strcmp(s, runnel_status_name(all[i])))
 			return all[i];
@@ -827,7 +837,7 @@ static runnel_status status_enum(const char *s)
 }
 
 int runnel_process(int in_fd, const runnel_config *cfg, runnel_process_result *result,
-		   runnel_error *err)
+                   runnel_error *err)
 {
 	runnel_process_result local;
 	runnel_process_result *res = result ? result : &local;
@@ -888,10 +898,10 @@ int runnel_process(int in_fd, const runnel_config *cfg, runnel_process_result *r
 			json_t *z = json_object_get(data, "zipfile");
 			runnel_error e = {0};
 			flush_console(&p);
-			if (!json_is_integer(z) ||
-			    rn_unstream_dir(&in, json_integer_value(z), p.artifact_dir, NULL, &e) != 0) {
+			if (!json_is_integer(z) || rn_unstream_dir(&in, json_integer_value(z),
+			                                           p.artifact_dir, NULL, &e) != 0) {
 				fprintf(stderr, "runnel: %s\n",
-					e.code ? e.message : "zipfile is not a byte count");
+				        e.code ? e.message : "zipfile is not a byte count");
 				p_error(&p, ERR_ARTIFACTS);
 				json_decref(data);
 				break;
@@ -902,7 +912,8 @@ int runnel_process(int in_fd, const runnel_config *cfg, runnel_process_result *r
 			res->eof = true;
 			json_decref(data);
 			break;
-		} else if (!strcmp(json_string_value(json_object_get(data, "event")) ?: "", "keepalive")) {
+		} else if (!strcmp(json_string_value(json_object_get(data, "event")) ?: "",
+		                   "keepalive")) {
 			/* ignored */
 		} else {
 			p_event(&p, data, line.data, line.len);
@@ -915,17 +926,17 @@ int runnel_process(int in_fd, const runnel_config *cfg, runnel_process_result *r
 
 	if (rc == 0 && (!res->eof || !strcmp(res->status, "error")))
 		rc = rn_fail(err, EPROTO, "%s",
-			     res->job_explanation[0] ? res->job_explanation : ERR_PARSE_WORKER);
+		             res->job_explanation[0] ? res->job_explanation : ERR_PARSE_WORKER);
 
 	if (cfg->finished_callback) {
 		char *rcpath = rn_path_join(p.artifact_dir, "rc");
 		char *rctext = rn_read_file(rcpath, NULL, NULL);
 		runnel_run_result r = {
-			.status = status_enum(res->status),
-			.rc = rctext && *rctext >= '0' && *rctext <= '9' ? atoi(rctext) : -1,
-			.events = res->events,
-			.ident = p.ident,
-			.artifact_dir = p.artifact_dir,
+		    .status = status_enum(res->status),
+		    .rc = rctext && *rctext >= '0' && *rctext <= '9' ? atoi(rctext) : -1,
+		    .events = res->events,
+		    .ident = p.ident,
+		    .artifact_dir = p.artifact_dir,
 		};
 		cfg->finished_callback(&r, cfg->userdata);
 		free(rctext);

@@ -44,8 +44,9 @@ void rn_reader_free(rn_reader *r);
  * error or a line longer than max. */
 int rn_reader_line(rn_reader *r, rn_buf *line, size_t max);
 
-/* Write `{"zipfile": N}\n` and the base64 (no newlines) of a zip of dir to
- * write_fn(ctx, ...), piece by piece. The zip goes through a temp file. 0 or -1 with err. */
+/* Write `{"zipfile": N}\n` and the base64 (no newlines) of a zip of dir
+ * through write_fn(ctx, bytes, len), which returns 0 or -1 (errno). The zip
+ * goes through a temp file. 0 or -1 with err. */
 typedef int (*rn_write_fn)(void *ctx, const void *data, size_t len);
 int rn_stream_dir(const char *dir, rn_write_fn write_fn, void *ctx, runnel_error *err);
 
@@ -57,7 +58,7 @@ int rn_stream_dir(const char *dir, rn_write_fn write_fn, void *ctx, runnel_error
  * err. *consumed_ok is set when the whole base64 text was read (a failure
  * after that point is an extraction failure, not a cut stream). */
 int rn_unstream_dir(rn_reader *r, int64_t length, const char *target, bool *consumed_ok,
-		    runnel_error *err);
+                    runnel_error *err);
 
 /* Zip dir into the file zip_path (created/truncated) as upstream's
  * stream_dir() lays it out. 0 or -1 with err. */

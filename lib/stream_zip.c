@@ -30,7 +30,7 @@
 #include <zip.h>
 
 #define READER_SIZE (64 * 1024)
-#define B64_IN (48 * 1024) /* a multiple of 3: whole quads per block */
+#define B64_IN      (48 * 1024) /* a multiple of 3: whole quads per block */
 
 /* ------------------------------------------------------------------ reader */
 
@@ -238,7 +238,7 @@ static void b64_table(void)
 }
 
 int rn_unstream_dir(rn_reader *r, int64_t length, const char *target, bool *consumed_ok,
-		    runnel_error *err)
+                    runnel_error *err)
 {
 	if (consumed_ok)
 		*consumed_ok = false;
@@ -264,8 +264,9 @@ int rn_unstream_dir(rn_reader *r, int64_t length, const char *target, bool *cons
 			int f = reader_fill(r);
 			if (f <= 0) {
 				rc = rn_fail(err, f < 0 ? r->error : EPIPE,
-					     "the stream ended inside the zip (%lld base64 characters missing)",
-					     (long long)want);
+				             "the stream ended inside the zip (%lld base64 "
+				             "characters missing)",
+				             (long long)want);
 				goto out;
 			}
 		}
@@ -283,7 +284,8 @@ int rn_unstream_dir(rn_reader *r, int64_t length, const char *target, bool *cons
 			}
 			if (d == 64) {
 				if (qn < 2) {
-					rc = rn_fail(err, EINVAL, "invalid base64 padding in the zip data");
+					rc = rn_fail(err, EINVAL,
+					             "invalid base64 padding in the zip data");
 					r->start += i + 1;
 					goto out;
 				}
@@ -292,7 +294,7 @@ int rn_unstream_dir(rn_reader *r, int64_t length, const char *target, bool *cons
 			quad[qn++] = d == 64 ? 0 : d;
 			if (qn == 4) {
 				uint32_t v = (uint32_t)quad[0] << 18 | (uint32_t)quad[1] << 12 |
-					     (uint32_t)quad[2] << 6 | quad[3];
+				             (uint32_t)quad[2] << 6 | quad[3];
 				out[olen++] = (unsigned char)(v >> 16);
 				if (pads < 2)
 					out[olen++] = (unsigned char)(v >> 8);
@@ -301,8 +303,9 @@ int rn_unstream_dir(rn_reader *r, int64_t length, const char *target, bool *cons
 				qn = 0;
 				if (olen >= cap) {
 					if (rn_write_all(fd, out, olen) != 0) {
-						rc = rn_fail(err, errno, "cannot write a temp file: %s",
-							     strerror(errno));
+						rc = rn_fail(err, errno,
+						             "cannot write a temp file: %s",
+						             strerror(errno));
 						r->start += i + 1;
 						goto out;
 					}
@@ -322,7 +325,7 @@ int rn_unstream_dir(rn_reader *r, int64_t length, const char *target, bool *cons
 		*consumed_ok = true;
 	if (written != length) {
 		rc = rn_fail(err, EINVAL, "the zip data holds %lld bytes, not %lld",
-			     (long long)written, (long long)length);
+		             (long long)written, (long long)length);
 		goto out;
 	}
 	free(out);
@@ -351,8 +354,13 @@ static time_t dos_clamp(time_t t)
 		return mktime(&lo);
 	}
 	if (tm.tm_year > 207) {
-		struct tm hi = {.tm_year = 207, .tm_mon = 11, .tm_mday = 31, .tm_hour = 23,
-				.tm_min = 59, .tm_sec = 58, .tm_isdst = -1};
+		struct tm hi = {.tm_year = 207,
+		                .tm_mon = 11,
+		                .tm_mday = 31,
+		                .tm_hour = 23,
+		                .tm_min = 59,
+		                .tm_sec = 58,
+		                .tm_isdst = -1};
 		return mktime(&hi);
 	}
 	return t;
@@ -367,13 +375,14 @@ typedef struct zip_writer {
 static int zip_fail(zip_writer *w, const char *what, const char *name)
 {
 	return rn_fail(w->err, EIO, "cannot add %s to the zip (%s): %s", name, what,
-		       zip_strerror(w->za));
+	               zip_strerror(w->za));
 }
 
-static int zip_meta(zip_writer *w, zip_int64_t idx, const char *name, uint32_t attr,
-		    time_t mtime, bool deflate)
+static int zip_meta(zip_writer *w, zip_int64_t idx, const char *name, uint32_t attr, time_t mtime,
+                    bool deflate)
 {
-	if (zip_file_set_external_attributes(w->za, (zip_uint64_t)idx, 0, ZIP_OPSYS_UNIX, attr) != 0 ||
+	if (zip_file_set_external_attributes(w->za, (zip_uint64_t)idx, 0, ZIP_OPSYS_UNIX, attr) !=
+	        0 ||
 	    zip_file_set_mtime(w->za, (zip_uint64_t)idx, dos_clamp(mtime), 0) != 0)
 		return zip_fail(w, "attributes", name);
 	if (deflate && zip_set_file_compression(w->za, (zip_uint64_t)idx, ZIP_CM_DEFLATE, 6) != 0)
@@ -406,12 +415,14 @@ static int zip_walk(zip_writer *w, const char *abs, const char *rel)
 			ssize_t n = readlink(full, target, sizeof target);
 			if (n < 0) {
 				rc = rn_fail(w->err, errno, "cannot read link %s: %s", full,
-					     strerror(errno));
+				             strerror(errno));
 			} else {
 				char *copy = rn_xmalloc((size_t)n + 1);
 				memcpy(copy, target, (size_t)n);
-				zip_source_t *src = zip_source_buffer(w->za, copy, (zip_uint64_t)n, 1);
-				zip_int64_t idx = src ? zip_file_add(w->za, name, src, ZIP_FL_ENC_GUESS) : -1;
+				zip_source_t *src =
+				    zip_source_buffer(w->za, copy, (zip_uint64_t)n, 1);
+				zip_int64_t idx =
+				    src ? zip_file_add(w->za, name, src, ZIP_FL_ENC_GUESS) : -1;
 				if (idx < 0) {
 					if (src)
 						zip_source_free(src);
@@ -419,8 +430,9 @@ static int zip_walk(zip_writer *w, const char *abs, const char *rel)
 						free(copy);
 					rc = zip_fail(w, "symlink", name);
 				} else {
-					rc = zip_meta(w, idx, name, (uint32_t)(0777 | S_IFLNK) << 16,
-						      st.st_mtime, true);
+					rc =
+					    zip_meta(w, idx, name, (uint32_t)(0777 | S_IFLNK) << 16,
+					             st.st_mtime, true);
 				}
 			}
 		} else if (S_ISDIR(st.st_mode)) {
@@ -428,14 +440,15 @@ static int zip_walk(zip_writer *w, const char *abs, const char *rel)
 			subdirs[nsub++] = rn_xstrdup(de->d_name);
 		} else if (S_ISREG(st.st_mode)) {
 			zip_source_t *src = zip_source_file(w->za, full, 0, -1);
-			zip_int64_t idx = src ? zip_file_add(w->za, name, src, ZIP_FL_ENC_GUESS) : -1;
+			zip_int64_t idx =
+			    src ? zip_file_add(w->za, name, src, ZIP_FL_ENC_GUESS) : -1;
 			if (idx < 0) {
 				if (src)
 					zip_source_free(src);
 				rc = zip_fail(w, "file", name);
 			} else {
 				rc = zip_meta(w, idx, name, (uint32_t)(st.st_mode & 0xFFFF) << 16,
-					      st.st_mtime, true);
+				              st.st_mtime, true);
 			}
 		}
 		/* FIFOs (a leftover ssh_key_data), sockets and devices: skipped */
@@ -454,8 +467,8 @@ static int zip_walk(zip_writer *w, const char *abs, const char *rel)
 				rc = zip_fail(w, "directory", name);
 			else
 				rc = zip_meta(w, idx, name,
-					      (uint32_t)(st.st_mode & 0xFFFF) << 16 | 0x10, st.st_mtime,
-					      false);
+				              (uint32_t)(st.st_mode & 0xFFFF) << 16 | 0x10,
+				              st.st_mtime, false);
 		}
 		free(full);
 		free(name);
@@ -576,7 +589,7 @@ static int open_parent(unzipper *u, char *name, const char **leaf)
 			*slash = '/';
 			close(dfd);
 			return rn_fail(u->err, e, "cannot create the directory of %s: %s", name,
-				       strerror(e));
+			               strerror(e));
 		}
 		int nfd = openat(dfd, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		int e = errno;
@@ -584,8 +597,8 @@ static int open_parent(unzipper *u, char *name, const char **leaf)
 		close(dfd);
 		if (nfd < 0)
 			return rn_fail(u->err, e, "refusing %s: a part of it is %s", name,
-				       e == ELOOP || e == ENOTDIR ? "a symlink or not a directory"
-								  : strerror(e));
+			               e == ELOOP || e == ENOTDIR ? "a symlink or not a directory"
+			                                          : strerror(e));
 		dfd = nfd;
 		p = slash + 1;
 	}
@@ -596,14 +609,14 @@ static int copy_entry(unzipper *u, zip_uint64_t i, int fd, const char *name)
 	zip_file_t *zf = zip_fopen_index(u->za, i, 0);
 	if (!zf)
 		return rn_fail(u->err, EIO, "cannot read %s from the zip: %s", name,
-			       zip_strerror(u->za));
+		               zip_strerror(u->za));
 	char *buf = rn_xmalloc(64 * 1024);
 	int rc = 0;
 	for (;;) {
 		zip_int64_t n = zip_fread(zf, buf, 64 * 1024);
 		if (n < 0) {
 			rc = rn_fail(u->err, EIO, "cannot read %s from the zip: %s", name,
-				     zip_file_strerror(zf));
+			             zip_file_strerror(zf));
 			break;
 		}
 		if (n == 0)
@@ -636,7 +649,7 @@ static char *read_small(unzipper *u, zip_uint64_t i, zip_uint64_t size, const ch
 		zip_int64_t n = zip_fread(zf, buf + got, (zip_uint64_t)(PATH_MAX - got));
 		if (n < 0) {
 			rn_fail(u->err, EIO, "cannot read %s from the zip: %s", name,
-				zip_file_strerror(zf));
+			        zip_file_strerror(zf));
 			zip_fclose(zf);
 			free(buf);
 			return NULL;
@@ -662,7 +675,7 @@ static int extract_one(unzipper *u, zip_uint64_t i)
 	zip_stat_t zs;
 	if (zip_stat_index(u->za, i, 0, &zs) != 0 || !(zs.valid & ZIP_STAT_NAME))
 		return rn_fail(u->err, EIO, "bad zip entry %llu: %s", (unsigned long long)i,
-			       zip_strerror(u->za));
+		               zip_strerror(u->za));
 	const char *raw = zs.name;
 	zip_uint8_t opsys = 0;
 	zip_uint32_t attr = 0;
@@ -703,12 +716,13 @@ static int extract_one(unzipper *u, zip_uint64_t i)
 		if (exists && (S_ISDIR(st.st_mode) || S_ISLNK(st.st_mode)))
 			goto done; /* pre-existing dirs keep their mode, as upstream */
 		if (exists) {
-			rc = rn_fail(u->err, EEXIST, "cannot create directory %s: a file is there", name);
+			rc = rn_fail(u->err, EEXIST, "cannot create directory %s: a file is there",
+			             name);
 			goto done;
 		}
 		if (mkdirat(dfd, leaf, 0700) != 0) {
 			rc = rn_fail(u->err, errno, "cannot create directory %s: %s", name,
-				     strerror(errno));
+			             strerror(errno));
 			goto done;
 		}
 		u->dirs = rn_xrealloc(u->dirs, (u->ndirs + 1) * sizeof *u->dirs);
@@ -733,7 +747,7 @@ static int extract_one(unzipper *u, zip_uint64_t i)
 		}
 		if (symlinkat(target, dfd, leaf) != 0)
 			rc = rn_fail(u->err, errno, "cannot create symlink %s: %s", name,
-				     strerror(errno));
+			             strerror(errno));
 		else
 			utimensat(dfd, leaf, ts, AT_SYMLINK_NOFOLLOW);
 		free(target);
@@ -761,11 +775,13 @@ static void finish_dirs(unzipper *u)
 		made_dir *m = &u->dirs[k];
 		const char *leaf;
 		runnel_error ignored;
-		int dfd = open_parent(&(unzipper){.root = u->root, .err = &ignored}, m->name, &leaf);
+		int dfd =
+		    open_parent(&(unzipper){.root = u->root, .err = &ignored}, m->name, &leaf);
 		if (dfd >= 0) {
 			int fd = openat(dfd, leaf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (fd >= 0) {
-				struct timespec ts[2] = {{.tv_sec = m->mtime}, {.tv_sec = m->mtime}};
+				struct timespec ts[2] = {{.tv_sec = m->mtime},
+				                         {.tv_sec = m->mtime}};
 				(void)fchmod(fd, m->mode);
 				(void)futimens(fd, ts);
 				close(fd);
@@ -778,7 +794,7 @@ static void finish_dirs(unzipper *u)
 int rn_unzip_fd(int fd, const char *target, runnel_error *err)
 {
 	int zerr = 0;
-	zip_t *za = zip_fdopen(fd, ZIP_CHECKCONS, &zerr);
+	zip_t *za = zip_fdopen(fd, 0, &zerr);
 	if (!za) {
 		zip_error_t ze;
 		zip_error_init_with_code(&ze, zerr);
