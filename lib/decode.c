@@ -277,7 +277,7 @@ static void u8_append(rn_decoder *d, const unsigned char *p, size_t n)
  * console text, and the event's JSON text (payload) or, for a verbose event,
  * its new uuid. 0 or -1 (stopped). */
 static int emit(rn_decoder *d, const char *payload, size_t payload_len, const rn_jscan *scan,
-		const char *uuid, const char *chunk, size_t n, int raw)
+                const char *uuid, const char *chunk, size_t n, int raw)
 {
 	long nl = 0;
 	const char *p = chunk, *end = chunk + n;
@@ -378,12 +378,13 @@ static int flush_text(rn_decoder *d, int at_end)
 	if (d->has_current) {
 		if (!at_end || d->text.len) {
 			char uuid[256];
-			size_t ul = d->current_scan.uuid_len < sizeof uuid - 1 ? d->current_scan.uuid_len
-									      : sizeof uuid - 1;
+			size_t ul = d->current_scan.uuid_len < sizeof uuid - 1
+			                ? d->current_scan.uuid_len
+			                : sizeof uuid - 1;
 			memcpy(uuid, d->current_scan.uuid, ul);
 			uuid[ul] = '\0';
 			rc = emit(d, d->current.data, d->current.len, &d->current_scan, uuid,
-				  d->text.data ? d->text.data : "", d->text.len, 0);
+			          d->text.data ? d->text.data : "", d->text.len, 0);
 		}
 		d->has_current = 0;
 		buf_drain(&d->current);

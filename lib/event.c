@@ -64,7 +64,7 @@ static void merge_partial(rn_sink *s, json_t *event, const char *uuid)
 
 /* Write job_events/<counter>-<uuid>.json atomically, mode 0600. */
 static void write_event_file(rn_sink *s, const char *text, size_t len, const char *uuid,
-			     long counter)
+                             long counter)
 {
 	char path[4096], tmp[4100];
 	int n = snprintf(path, sizeof path, "%s/%ld-%s.json", s->events_dir, counter, uuid);
@@ -174,7 +174,7 @@ static void build_event(rn_sink *s, const rn_chunk *c)
 		return;
 	}
 	const unsigned runner_keys = RN_KEY_COUNTER | RN_KEY_STDOUT | RN_KEY_START_LINE |
-				     RN_KEY_END_LINE | RN_KEY_RUNNER_IDENT | RN_KEY_OTHER_ESCAPED;
+	                             RN_KEY_END_LINE | RN_KEY_RUNNER_IDENT | RN_KEY_OTHER_ESCAPED;
 	if (!(c->scan->keys & RN_KEY_EVENT) || (c->scan->keys & runner_keys)) {
 		build_parsed(s, ev, c);
 		return;
@@ -246,7 +246,7 @@ void rn_sink_close(rn_sink *s)
 }
 
 void rn_event_from_text(runnel_event *ev, const char *text, size_t len, long counter,
-			const char *uuid)
+                        const char *uuid)
 {
 	json_decref(ev->obj);
 	ev->obj = NULL;
@@ -371,7 +371,7 @@ const char *runnel_event_type(runnel_event *ev)
 	if (ev->text.data && rn_jscan_object(ev->text.data, ev->text.len, &scan) && scan.event) {
 		/* terminate the type in a copy kept with the event */
 		size_t n = scan.event_len < sizeof ev->type_buf - 1 ? scan.event_len
-								   : sizeof ev->type_buf - 1;
+		                                                    : sizeof ev->type_buf - 1;
 		memcpy(ev->type_buf, scan.event, n);
 		ev->type_buf[n] = '\0';
 		ev->type = ev->type_buf;

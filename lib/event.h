@@ -27,7 +27,7 @@ struct runnel_event {
 /* Make ev hold the event of a JSON text (checked already); parse is not done.
  * Reuses ev's memory. */
 void rn_event_from_text(runnel_event *ev, const char *text, size_t len, long counter,
-			const char *uuid);
+                        const char *uuid);
 /* Make ev hold a parsed object (a reference is taken) and its text, if known
  * (NULL: made from the object when needed). */
 void rn_event_from_object(runnel_event *ev, json_t *obj, const char *text, size_t len);
@@ -38,10 +38,10 @@ typedef struct rn_sink {
 	const runnel_config *cfg;
 	const rn_plan *plan;
 	char *events_dir;
-	int stdout_fd; /* the stdout artifact; -1 when suppressed */
-	rn_buf console; /* pending console output, flushed by rn_sink_flush() */
-	rn_buf file;    /* pending stdout artifact output */
-	rn_buf json;    /* scratch */
+	int stdout_fd;      /* the stdout artifact; -1 when suppressed */
+	rn_buf console;     /* pending console output, flushed by rn_sink_flush() */
+	rn_buf file;        /* pending stdout artifact output */
+	rn_buf json;        /* scratch */
 	runnel_event event; /* the event being handed out (memory reused) */
 	char created[32];   /* scratch for the created timestamp */
 	long emitted;

@@ -173,19 +173,22 @@ static const char *scan_literal(const char *p, const char *end, const char *lit)
 
 /* Record a top-level key and, for uuid/event, its plain string value. */
 static void note_key(rn_jscan *out, const char *k, size_t kl, int kesc, const char *v,
-		     const char *vend, int vesc)
+                     const char *vend, int vesc)
 {
 	static const struct {
 		const char *name;
 		unsigned bit;
 	} known[] = {{"uuid", RN_KEY_UUID},
-		     {"event", RN_KEY_EVENT},
-		     {"created", RN_KEY_CREATED},
-		     {"counter", RN_KEY_COUNTER},
-		     {"stdout", RN_KEY_STDOUT},
-		     {"start_line", RN_KEY_START_LINE},
-		     {"end_line", RN_KEY_END_LINE},
-		     {"runner_ident", RN_KEY_RUNNER_IDENT}};
+	             {"event", RN_KEY_EVENT},
+	             {"created", RN_KEY_CREATED},
+	             {"counter", RN_KEY_COUNTER},
+	             {"stdout", RN_KEY_STDOUT},
+	             {"start_line", RN_KEY_START_LINE},
+	             {"end_line", RN_KEY_END_LINE},
+	             {"runner_ident", RN_KEY_RUNNER_IDENT},
+	             {"status", RN_KEY_STATUS},
+	             {"zipfile", RN_KEY_ZIPFILE},
+	             {"eof", RN_KEY_EOF}};
 	if (kesc) {
 		out->keys |= RN_KEY_OTHER_ESCAPED;
 		return;
@@ -201,6 +204,12 @@ static void note_key(rn_jscan *out, const char *k, size_t kl, int kesc, const ch
 		} else if (known[i].bit == RN_KEY_EVENT) {
 			out->event = is_string ? v + 1 : NULL;
 			out->event_len = is_string ? (size_t)(vend - v - 2) : 0;
+		} else if (known[i].bit == RN_KEY_COUNTER) {
+			out->counter = v;
+			out->counter_len = v ? (size_t)(vend - v) : 0;
+		} else if (known[i].bit == RN_KEY_STDOUT) {
+			out->stdout_value = v;
+			out->stdout_len = v ? (size_t)(vend - v) : 0;
 		}
 	}
 }
@@ -253,7 +262,8 @@ bool rn_jscan_object(const char *text, size_t len, rn_jscan *out)
 				st = stack[depth - 1] == '{' ? KEY : VALUE;
 				continue;
 			}
-			if ((c == '}' && stack[depth - 1] == '{') || (c == ']' && stack[depth - 1] == '['))
+			if ((c == '}' && stack[depth - 1] == '{') ||
+			    (c == ']' && stack[depth - 1] == '['))
 				goto close;
 			return false;
 		}
@@ -334,6 +344,92 @@ bool rn_jscan_has_key(const char *text, size_t len, const char *key)
 	return false;
 }
 
+/* Append code point cp as UTF-8. */
+static void put_utf8(rn_buf *b, unsigned cp)
+{
+	char u[4];
+	size_t n;
+	if (cp < 0x80) {
+		u[0] = (char)cp;
+		n = 1;
+	} else if (cp < 0x800) {
+		u[0] = (char)(0xC0 | (cp >> 6));
+		u[1] = (char)(0x80 | (cp & 0x3F));
+		n = 2;
+	} else if (cp < 0x10000) {
+		u[0] = (char)(0xE0 | (cp >> 12));
+		u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+		u[2] = (char)(0x80 | (cp & 0x3F));
+		n = 3;
+	} else {
+		u[0] = (char)(0xF0 | (cp >> 18));
+		u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+		u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+		u[3] = (char)(0x80 | (cp & 0x3F));
+		n = 4;
+	}
+	rn_buf_append(b, u, n);
+}
+
+/* Four hex digits as a number (checked by the scanner already). */
+static unsigned hex4(const char *p)
+{
+	unsigned v = 0;
+	for (int i = 0; i < 4; i++)
+		v = v * 16 + (unsigned)hexval(p[i]);
+	return v;
+}
+
+void rn_json_unquote(rn_buf *b, const char *lit, size_t n)
+{
+	if (n < 2)
+		return;
+	const char *p = lit + 1, *end = lit + n - 1;
+	while (p < end) {
+		const char *run = p;
+		while (p < end && *p != '\\')
+			p++;
+		if (p > run)
+			rn_buf_append(b, run, (size_t)(p - run));
+		if (p >= end)
+			break;
+		char e = p[1];
+		p += 2;
+		switch (e) {
+		case 'n':
+			rn_buf_appendc(b, '\n');
+			break;
+		case 'r':
+			rn_buf_appendc(b, '\r');
+			break;
+		case 't':
+			rn_buf_appendc(b, '\t');
+			break;
+		case 'b':
+			rn_buf_appendc(b, '\b');
+			break;
+		case 'f':
+			rn_buf_appendc(b, '\f');
+			break;
+		case 'u': {
+			unsigned cp = hex4(p);
+			p += 4;
+			if (cp >= 0xD800 && cp <= 0xDBFF && end - p >= 6 && p[0] == '\\' &&
+			    p[1] == 'u') {
+				unsigned lo = hex4(p + 2);
+				cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+				p += 6;
+			}
+			put_utf8(b, cp);
+			break;
+		}
+		default:
+			rn_buf_appendc(b, e);
+			break;
+		}
+	}
+}
+
 void rn_json_quote(rn_buf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -357,8 +453,12 @@ void rn_json_quote(rn_buf *b, const char *s, size_t n)
 			rn_buf_append(b, esc, 2);
 			p++;
 		} else if (c < 0x20) {
-			const char *named = c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t"
-					  : c == '\b' ? "\\b" : c == '\f' ? "\\f" : NULL;
+			const char *named = c == '\n'   ? "\\n"
+			                    : c == '\r' ? "\\r"
+			                    : c == '\t' ? "\\t"
+			                    : c == '\b' ? "\\b"
+			                    : c == '\f' ? "\\f"
+			                                : NULL;
 			if (named) {
 				rn_buf_append(b, named, 2);
 			} else {
@@ -377,7 +477,8 @@ void rn_json_quote(rn_buf *b, const char *s, size_t n)
 			} else if (l == 2)
 				cp = ((p[0] & 0x1Fu) << 6) | (p[1] & 0x3Fu);
 			else if (l == 3)
-				cp = ((p[0] & 0x0Fu) << 12) | ((p[1] & 0x3Fu) << 6) | (p[2] & 0x3Fu);
+				cp =
+				    ((p[0] & 0x0Fu) << 12) | ((p[1] & 0x3Fu) << 6) | (p[2] & 0x3Fu);
 			else
 				cp = ((p[0] & 0x07u) << 18) | ((p[1] & 0x3Fu) << 12) |
 				     ((p[2] & 0x3Fu) << 6) | (p[3] & 0x3Fu);

@@ -21,14 +21,21 @@ enum {
 	RN_KEY_END_LINE = 1 << 6,
 	RN_KEY_RUNNER_IDENT = 1 << 7,
 	RN_KEY_OTHER_ESCAPED = 1 << 8, /* a top-level key with a backslash escape */
+	RN_KEY_STATUS = 1 << 9,
+	RN_KEY_ZIPFILE = 1 << 10,
+	RN_KEY_EOF = 1 << 11,
 };
 
 typedef struct rn_jscan {
-	unsigned keys;       /* RN_KEY_* seen at the top level */
-	const char *uuid;    /* the top-level "uuid" string's bytes, when it is a plain string */
-	size_t uuid_len;     /* (no escapes); else NULL */
-	const char *event;   /* the same for "event" */
+	unsigned keys;     /* RN_KEY_* seen at the top level */
+	const char *uuid;  /* the top-level "uuid" string's bytes, when it is a plain string */
+	size_t uuid_len;   /* (no escapes); else NULL */
+	const char *event; /* the same for "event" */
 	size_t event_len;
+	const char *counter; /* the raw text of the top-level "counter" value */
+	size_t counter_len;
+	const char *stdout_value; /* the raw text of the top-level "stdout" value, quotes */
+	size_t stdout_len;        /* included */
 } rn_jscan;
 
 /* True if text[0..len) is exactly one JSON object (RFC 8259, strict UTF-8 in
@@ -39,6 +46,11 @@ bool rn_jscan_object(const char *text, size_t len, rn_jscan *out);
 /* True if text[0..len) holds a top-level key `key` (plain, unescaped). Only
  * for text that rn_jscan_object() accepted. */
 bool rn_jscan_has_key(const char *text, size_t len, const char *key);
+
+/* Append the decoded bytes of a JSON string literal (quotes included, as
+ * rn_jscan_object() checked it) to b. */
+struct rn_buf;
+void rn_json_unquote(struct rn_buf *b, const char *lit, size_t n);
 
 /* Append s[0..n) as a JSON string literal (quotes included) in Python's
  * json.dumps(ensure_ascii=True) form. s must be valid UTF-8. */

@@ -21,6 +21,7 @@
 
 #include "artifacts.h"
 #include "event.h"
+#include "jscan.h"
 
 #define ERR_PARSE_TRANSMIT      "Failed to JSON parse a line from transmit stream."
 #define ERR_PARSE_WORKER        "Failed to JSON parse a line from worker stream."
@@ -825,6 +826,64 @@ static void p_event(processor *p, json_t *ev, const char *raw, size_t len)
 		        p->events_dir, strerror(errno));
 }
 
+/* The fast path of p_event for a line the scanner understood: no parse. */
+static void p_event_text(processor *p, const rn_jscan *sc, const char *raw, size_t len)
+{
+	char uuid[64], num[32];
+	if (sc->uuid_len == 0 || sc->uuid_len >= sizeof uuid || sc->counter_len >= sizeof num)
+		return;
+	memcpy(uuid, sc->uuid, sc->uuid_len);
+	uuid[sc->uuid_len] = '\0';
+	memcpy(num, sc->counter, sc->counter_len);
+	num[sc->counter_len] = '\0';
+	long counter = strtol(num, NULL, 10);
+	/* as upstream 2.4: an event without counter or uuid is dropped */
+	if (!counter)
+		return;
+	p->res->events++;
+	if (!p->cfg->quiet && sc->stdout_value && sc->stdout_value[0] == '"') {
+		rn_json_unquote(&p->console, sc->stdout_value, sc->stdout_len);
+		rn_buf_appendc(&p->console, '\n');
+		if (p->console.len >= 64 * 1024)
+			flush_console(p);
+	}
+	bool write = true;
+	rn_event_from_text(&p->event, raw, len, counter, uuid);
+	if (p->cfg->event_handler)
+		write = p->cfg->event_handler(&p->event, p->cfg->userdata);
+	if (!write)
+		return;
+	int bad;
+	if (p->event.text_stale) {
+		bad = rn_event_write_complete(p->events_dir, p->event.obj, &p->scratch);
+	} else {
+		char *path = rn_xasprintf("%s/%ld-%s.json", p->events_dir, counter, uuid);
+		runnel_error e;
+		bad = strchr(uuid, '/') ? -1 : rn_write_file_atomic(path, raw, len, 0600, &e);
+		if (bad)
+			errno = strchr(uuid, '/') ? EINVAL : e.code;
+		free(path);
+	}
+	if (bad)
+		fprintf(stderr, "runnel: cannot write the event file of %s in %s: %s\n", uuid,
+		        p->events_dir, strerror(errno));
+}
+
+/* True when the scanner says a line is an event we can take as text: an
+ * object with a plain uuid and an integer counter, an event that is not a
+ * keepalive, and none of the keys of the other kinds of line. */
+static bool is_plain_event(const rn_jscan *sc)
+{
+	if (!(sc->keys & RN_KEY_EVENT) || (sc->keys & (RN_KEY_STATUS | RN_KEY_ZIPFILE | RN_KEY_EOF)))
+		return false;
+	if (!sc->uuid || !sc->counter || !sc->event)
+		return false;
+	for (size_t i = 0; i < sc->counter_len; i++)
+		if (sc->counter[i] < '0' || sc->counter[i] > '9')
+			return false;
+	return !(sc->event_len == 9 && !memcmp(sc->event, "keepalive", 9));
+}
+
 static runnel_status status_enum(const char *s)
 {
 	static const runnel_status all[] = {RUNNEL_UNSTARTED,  RUNNEL_STARTING, RUNNEL_RUNNING,
@@ -885,6 +944,11 @@ int runnel_process(int in_fd, const runnel_config *cfg, runnel_process_result *r
 	while (rc == 0) {
 		json_t *data = NULL;
 		int got = rn_reader_line(&in, &line, RN_STREAM_MAX_LINE);
+		rn_jscan sc;
+		if (got > 0 && rn_jscan_object(line.data, line.len, &sc) && is_plain_event(&sc)) {
+			p_event_text(&p, &sc, line.data, line.len);
+			continue;
+		}
 		if (got > 0)
 			data = json_loadb(line.data, line.len, JSON_DECODE_ANY, NULL);
 		if (!json_is_object(data)) {

@@ -10,7 +10,7 @@
 /* Fill *err (if not NULL) with code and a printf-style message; return -1 so
  * callers can write `return rn_fail(err, ENOENT, "...", ...);`. */
 int rn_fail(runnel_error *err, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* malloc/realloc/strdup that abort on out-of-memory: the runner cannot do
  * anything useful without memory, and every caller checking would hide the
@@ -58,7 +58,7 @@ char *rn_read_file(const char *path, size_t *len, runnel_error *err);
 /* Write data to path atomically (path.tmp then rename) with the given mode.
  * 0 or -1 with err. */
 int rn_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
-			 runnel_error *err);
+                         runnel_error *err);
 
 /* write() all of it, retrying on EINTR and short writes. 0 or -1 (errno). */
 int rn_write_all(int fd, const void *data, size_t len);
