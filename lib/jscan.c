@@ -169,7 +169,7 @@ static const char *scan_literal(const char *p, const char *end, const char *lit)
 	return p + n;
 }
 
-#define MAX_DEPTH 512
+#define MAX_DEPTH 2048 /* as jansson */
 
 /* Record a top-level key and, for uuid/event, its plain string value. */
 static void note_key(rn_jscan *out, const char *k, size_t kl, int kesc, const char *v,

@@ -39,7 +39,7 @@ typedef struct rn_jscan {
 } rn_jscan;
 
 /* True if text[0..len) is exactly one JSON object (RFC 8259, strict UTF-8 in
- * strings, nesting at most 512 deep, optional surrounding whitespace); then
+ * strings, nesting at most 2048 deep, as jansson, optional surrounding whitespace); then
  * *out describes its top-level keys. */
 bool rn_jscan_object(const char *text, size_t len, rn_jscan *out);
 

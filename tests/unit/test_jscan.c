@@ -1,0 +1,171 @@
+/* test_jscan.c - the JSON scanner, quoting and unquoting, checked against jansson. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "jscan.h"
+#include "util.h"
+
+/* What jansson says of a text: a JSON object or not. */
+static int jansson_object(const char *s, size_t n)
+{
+	json_t *v = json_loadb(s, n, JSON_ALLOW_NUL, NULL);
+	int ok = json_is_object(v);
+	json_decref(v);
+	return ok;
+}
+
+static void test_accepts_and_rejects_like_jansson(void **state)
+{
+	(void)state;
+	static const char *cases[] = {
+		"{}", " { } ", "{\"a\":1}", "{\"a\":[1,2,{\"b\":null}],\"c\":true}",
+		"{\"a\":-0.5e+10}", "{\"a\":\"\\u00e9\\ud83d\\ude00\"}", "{\"a\":\"\\ud83d\"}",
+		"{\"a\":\"\\udc00\"}", "{\"a\":01}", "{\"a\":1.}", "{\"a\":.5}", "{\"a\":tru}",
+		"{\"a\":1,}", "{,}", "[]", "\"x\"", "1", "{\"a\" 1}", "{\"a\":1}}", "{\"a\":1} x",
+		"{\"a\":\"\t\"}", "{\"a\":\"\\x\"}", "{\"a\":\"\xc3\x28\"}", "{\"a\":\"\xe2\x82\xac\"}",
+		"{\"a\":\"\xed\xa0\x80\"}", "{\"a\":\"\xf4\x90\x80\x80\"}", "{\"a\":[}", "{\"a\":[1 2]}",
+		"{\"a\":{\"b\":{\"c\":[[[]]]}}}", "{\"a\":-}", "{\"a\":1e}", "{\"a\":\"\\u0000\"}",
+		"", "{", "{\"a\":nul}", "{\"a\":false,\"b\":null,\"c\":[true]}",
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		rn_jscan sc;
+		size_t n = strlen(cases[i]);
+		int ours = rn_jscan_object(cases[i], n, &sc);
+		if (ours != jansson_object(cases[i], n))
+			fail_msg("case %zu (%s): scanner %d, jansson %d", i, cases[i], ours, !ours);
+	}
+}
+
+static void test_random_mutations_agree_with_jansson(void **state)
+{
+	(void)state;
+	const char *base = "{\"event\": \"runner_on_ok\", \"uuid\": \"1234\", \"counter\": 5, "
+			   "\"event_data\": {\"res\": {\"msg\": \"h\\u00e9llo\\n\", \"n\": [1, 2.5, "
+			   "-3e2, true, false, null]}}, \"stdout\": \"ok: [x]\"}";
+	size_t n = strlen(base);
+	char *buf = rn_xmalloc(n + 2);
+	srand(42);
+	static const char alphabet[] = "{}[]\",:0123456789.-+eE\\u tfnrl\x80\xc3\xa9";
+	for (int round = 0; round < 20000; round++) {
+		memcpy(buf, base, n + 1);
+		int edits = 1 + rand() % 3;
+		size_t len = n;
+		for (int e = 0; e < edits; e++) {
+			size_t at = (size_t)rand() % len;
+			buf[at] = alphabet[(size_t)rand() % (sizeof alphabet - 1)];
+		}
+		rn_jscan sc;
+		int ours = rn_jscan_object(buf, len, &sc);
+		if (ours != jansson_object(buf, len))
+			fail_msg("round %d: scanner %d, jansson %d on: %s", round, ours, !ours, buf);
+	}
+	free(buf);
+}
+
+static void test_finds_top_level_keys(void **state)
+{
+	(void)state;
+	const char *s = "{\"event_data\": {\"uuid\": \"inner\", \"event\": \"no\"}, \"uuid\": \"u-1\", "
+			"\"event\": \"verbose\", \"counter\": 12, \"stdout\": \"a\\nb\", \"created\": \"t\"}";
+	rn_jscan sc;
+	assert_true(rn_jscan_object(s, strlen(s), &sc));
+	assert_int_equal(sc.uuid_len, 3);
+	assert_memory_equal(sc.uuid, "u-1", 3);
+	assert_int_equal(sc.event_len, 7);
+	assert_memory_equal(sc.event, "verbose", 7);
+	assert_int_equal(sc.counter_len, 2);
+	assert_memory_equal(sc.counter, "12", 2);
+	assert_true(sc.keys & RN_KEY_CREATED);
+	assert_false(sc.keys & RN_KEY_RUNNER_IDENT);
+	assert_true(rn_jscan_has_key(s, strlen(s), "created"));
+	assert_true(rn_jscan_has_key(s, strlen(s), "event_data"));
+	assert_false(rn_jscan_has_key(s, strlen(s), "inner"));
+	assert_false(rn_jscan_has_key(s, strlen(s), "missing"));
+	rn_buf b;
+	rn_buf_init(&b);
+	rn_json_unquote(&b, sc.stdout_value, sc.stdout_len);
+	assert_string_equal(b.data, "a\nb");
+	rn_buf_free(&b);
+	/* an escaped uuid value is not handed out as plain bytes */
+	const char *t = "{\"uuid\": \"a\\u0062\"}";
+	assert_true(rn_jscan_object(t, strlen(t), &sc));
+	assert_null(sc.uuid);
+	assert_true(sc.keys & RN_KEY_UUID);
+}
+
+static void test_quote_matches_python_and_round_trips(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in, *want;
+	} cases[] = {
+		{"plain", "\"plain\""},
+		{"tab\there \"q\" \\", "\"tab\\there \\\"q\\\" \\\\\""},
+		{"\x01\x1f", "\"\\u0001\\u001f\""},
+		{"caf\xc3\xa9", "\"caf\\u00e9\""},
+		{"\xf0\x9f\x98\x80", "\"\\ud83d\\ude00\""},
+		{"\r\n\b\f", "\"\\r\\n\\b\\f\""},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		rn_buf b, u;
+		rn_buf_init(&b);
+		rn_buf_init(&u);
+		rn_json_quote(&b, cases[i].in, strlen(cases[i].in));
+		assert_string_equal(b.data, cases[i].want);
+		rn_json_unquote(&u, b.data, b.len);
+		assert_string_equal(u.data, cases[i].in);
+		json_t *v = json_loadb(b.data, b.len, JSON_DECODE_ANY, NULL);
+		assert_string_equal(json_string_value(v), cases[i].in);
+		json_decref(v);
+		rn_buf_free(&b);
+		rn_buf_free(&u);
+	}
+	/* NUL bytes survive */
+	rn_buf b, u;
+	rn_buf_init(&b);
+	rn_buf_init(&u);
+	rn_json_quote(&b, "a\0b", 3);
+	assert_string_equal(b.data, "\"a\\u0000b\"");
+	rn_json_unquote(&u, b.data, b.len);
+	assert_int_equal(u.len, 3);
+	assert_memory_equal(u.data, "a\0b", 3);
+	rn_buf_free(&b);
+	rn_buf_free(&u);
+}
+
+static void test_deep_nesting_is_refused_not_crashed(void **state)
+{
+	(void)state;
+	size_t depth = 100000;
+	char *s = rn_xmalloc(depth * 2 + 16);
+	size_t o = 0;
+	s[o++] = '{';
+	memcpy(s + o, "\"a\":", 4);
+	o += 4;
+	for (size_t i = 0; i < depth; i++)
+		s[o++] = '[';
+	for (size_t i = 0; i < depth; i++)
+		s[o++] = ']';
+	s[o++] = '}';
+	rn_jscan sc;
+	assert_false(rn_jscan_object(s, o, &sc));
+	free(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_accepts_and_rejects_like_jansson),
+		cmocka_unit_test(test_random_mutations_agree_with_jansson),
+		cmocka_unit_test(test_finds_top_level_keys),
+		cmocka_unit_test(test_quote_matches_python_and_round_trips),
+		cmocka_unit_test(test_deep_nesting_is_refused_not_crashed),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
