@@ -45,6 +45,8 @@
 /* after the child exits, how long to wait for the rest of its output when
  * something else (a daemonized grandchild) still holds the pty open */
 #define DRAIN_AFTER_EXIT 0.25
+/* ... and how long at most, when it goes on writing */
+#define DRAIN_LIMIT      2.0
 #define DEFAULT_GRACE    2.0
 
 runnel_canceler *runnel_canceler_new(runnel_error *err)
@@ -275,8 +277,9 @@ static void run_loop(run_state *r)
 
 		/* a child gone with the pty still held open elsewhere: drain a
 		 * little, then stop waiting for it */
-		if (!r->child_alive && r->pty_open && n == 0 &&
-		    now - child_exit_at >= DRAIN_AFTER_EXIT)
+		if (!r->child_alive && r->pty_open &&
+		    ((n == 0 && now - child_exit_at >= DRAIN_AFTER_EXIT) ||
+		     now - child_exit_at >= DRAIN_LIMIT))
 			r->pty_open = false;
 
 		if (!r->canceled && pf[2].revents & POLLIN) {

@@ -241,3 +241,23 @@ def test_cli_validation(tmp_path, argv, code, message):
 def test_version():
     r = subprocess.run([RUNNEL, "--version"], capture_output=True, text=True, timeout=10)
     assert r.returncode == 0 and r.stdout.strip()
+
+
+def test_leftover_processes_that_keep_writing_are_ended(tmp_path):
+    """A job that exits leaving processes behind (one in its group, one in a
+    new session) that hold the pty and write forever: the run still ends, and
+    nothing of it is left alive."""
+    marker = f"runnel-leftover-{os.getpid()}"
+    script = (f"(while true; do echo {marker}-a; sleep 0.1; done) & "
+              f"setsid sh -c 'while true; do echo {marker}-b; sleep 0.1; done' & "
+              f"echo main; exit 0")
+    (tmp_path / "job.sh").write_text(script)
+    pdd = make_pdd(tmp_path, args=f"sh {tmp_path / 'job.sh'}")
+    t0 = time.monotonic()
+    r = run(pdd, "-p", "unused.yml", "-q", timeout=30)
+    assert time.monotonic() - t0 < 10
+    assert r.returncode == 0
+    time.sleep(0.3)
+    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    assert marker not in ps
+    assert artifacts(pdd)["events"][0]["stdout"] == "main"
