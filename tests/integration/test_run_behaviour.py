@@ -260,4 +260,4 @@ def test_leftover_processes_that_keep_writing_are_ended(tmp_path):
     time.sleep(0.3)
     ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
     assert marker not in ps
-    assert artifacts(pdd)["events"][0]["stdout"] == "main"
+    assert "main" in [e["stdout"] for e in artifacts(pdd)["events"]]
