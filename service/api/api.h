@@ -1,0 +1,180 @@
+/*
+ * api.h - the REST API of runneld: AWX's /api/v2 over libmicrohttpd.
+ *
+ * http.c owns the server: it reads a request (body capped at max_body),
+ * authenticates it, finds its route in the routing table (one table per
+ * resource family, each in its own file: routes are data), calls the
+ * handler and sends what the handler left in the api_response, with the
+ * headers AWX sends (X-API-Product-Name: AWX, X-API-Product-Version).
+ *
+ * Handlers run on the connection's thread; they read and write through the
+ * engine (engine_store() for plain reads and resource CRUD). They never
+ * touch libmicrohttpd, except to hand over a streaming body
+ * (api_response.stream).
+ */
+#ifndef RUNNELD_API_H
+#define RUNNELD_API_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <jansson.h>
+
+#include "engine.h"
+#include "store.h"
+
+/* The version AWX's clients compare against (the awx.awx collection warns
+ * when its major version differs). */
+#define API_PRODUCT_NAME "AWX"
+#define API_PRODUCT_VERSION "21.14.0"
+
+typedef struct api_server api_server;
+
+/* How the server runs. Zero-initialize. */
+typedef struct api_settings {
+	const char *listen;     /* "ADDR:PORT"; port 0 picks a free one; default 127.0.0.1:8052 */
+	size_t max_body;        /* bytes of a request body; 0: 1 MiB; larger: 413 */
+	int max_connections;    /* 0: 64 (one thread each) */
+	const char *web_dir;    /* the page's files (index.html, app.js, style.css) */
+	void (*log)(const char *line, void *userdata); /* one line of note, no newline */
+	void *log_userdata;
+} api_settings;
+
+/* Start serving on a thread of libmicrohttpd's. NULL with err. */
+api_server *api_server_start(engine *eng, const api_settings *settings, runnel_error *err);
+/* The port the server listens on (useful with port 0). */
+int api_server_port(const api_server *srv);
+/* Stop accepting new connections (the ones open finish). */
+void api_server_quiesce(api_server *srv);
+/* Stop the server and free it (NULL is fine). */
+void api_server_stop(api_server *srv);
+
+/* ------------------------------------------------------------------ */
+/* What the resource files see.                                          */
+
+/* A streaming body: read() fills buf with up to max bytes at pos and
+ * returns how many, 0 never, -1 at the end, -2 on error; free() releases
+ * the context. Memory stays flat whatever the size. */
+typedef struct api_stream {
+	ssize_t (*read)(void *ctx, uint64_t pos, char *buf, size_t max);
+	void (*free)(void *ctx);
+	void *ctx;
+} api_stream;
+
+/* One request, as a handler sees it. Everything is borrowed. */
+typedef struct api_request {
+	engine *eng;
+	store *st;
+	const char *method; /* "GET", "POST", ... (HEAD is served as GET) */
+	const char *path;   /* without the query string */
+	json_t *query;      /* query arguments: name -> string */
+	json_t *body;       /* the parsed JSON body (an object or any value), NULL if none */
+	long ids[4];        /* the {id}s of the route, in order */
+	json_t *user;       /* the authenticated user (NULL on public routes) */
+	long user_id;
+	void (*log)(const char *line, void *userdata);
+	void *log_userdata;
+} api_request;
+
+/* What a handler answers: a status and either json, text or a stream. */
+typedef struct api_response {
+	int status;
+	json_t *json;              /* owned: sent as application/json */
+	char *text;                /* owned: sent as content_type */
+	size_t text_len;
+	const char *content_type;  /* for text and stream; default text/plain */
+	char *disposition;         /* owned: Content-Disposition, if any */
+	api_stream stream;         /* when stream.read is set */
+	const char *allow;         /* Allow header for a 405 (static) */
+} api_response;
+
+typedef int (*api_handler)(api_request *rq, api_response *rs);
+
+/* One route: a path pattern ("/api/v2/jobs/{id}/cancel/", the trailing
+ * slash optional in requests) and a handler per method (NULL: 405).
+ * public: no authentication needed. */
+typedef struct api_route {
+	const char *pattern;
+	api_handler get, post, put, patch, del;
+	bool public;
+} api_route;
+
+/* The routing tables of the resource files (each ends with a NULL pattern). */
+extern const api_route api_routes_root[];      /* root.c: /api/, ping, config, me, tokens, users */
+extern const api_route api_routes_resources[]; /* resources.c: orgs, credentials, ... (plain CRUD) */
+extern const api_route api_routes_inventory[]; /* inventory.c: inventories, hosts, groups, sources */
+extern const api_route api_routes_projects[];  /* projects.c: projects and their updates */
+extern const api_route api_routes_templates[]; /* templates.c: job templates, launch */
+extern const api_route api_routes_jobs[];      /* jobs.c: unified jobs, stdout, events, cancel */
+
+/* ---- responses (util.c) ---- */
+
+/* Answer status with a new json body (stolen). Returns 0. */
+int api_json(api_response *rs, int status, json_t *body);
+/* Answer {"detail": msg}. Returns 0. */
+int api_detail(api_response *rs, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Answer 400 {field: [reason]}. Returns 0. */
+int api_field_error(api_response *rs, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Answer an error value as AWX would: ENOENT 404, EINVAL/EEXIST 400 with
+ * the field named, EACCES 403, else 500. Returns 0. */
+int api_error(api_response *rs, const runnel_error *err);
+/* 405 with an Allow header. Returns 0. */
+int api_not_allowed(api_response *rs, const char *method);
+
+/* ---- requests (util.c) ---- */
+
+/* A query argument, or NULL. */
+const char *api_arg(const api_request *rq, const char *name);
+/* A query argument as a long; def when missing; -1 and a 400 in rs when it
+ * is not an integer (then *ok is false). */
+long api_arg_long(const api_request *rq, api_response *rs, const char *name, long def, bool *ok);
+/* The body as an object: NULL body gives an empty object (new reference);
+ * a body that is not an object answers 400 and returns NULL. */
+json_t *api_body_object(api_request *rq, api_response *rs);
+/* Check that every key of body is one of allowed (NULL-terminated); else
+ * answer 400 naming the first unknown one and return false. */
+bool api_body_only(const json_t *body, const char *const *allowed, api_response *rs);
+
+/* ---- generic resource handling (util.c) ---- */
+
+/* How a list is narrowed beyond the query string. */
+typedef struct api_list_opts {
+	json_t *filters;   /* borrowed: extra filters (e.g. {"inventory": 5}), may be NULL */
+	store_rel rel;     /* a relation to list through, or STORE_REL_NONE */
+	long rel_parent;
+	bool rel_reverse;
+	bool events;       /* list the events of job rel_parent */
+	bool summaries;    /* list the host summaries of job rel_parent */
+	json_t *(*decorate)(api_request *rq, json_t *obj); /* each result through this, may be NULL */
+} api_list_opts;
+
+/* GET a list of kind: filters (?name=, ?status__in=, ?or__id=, ...),
+ * order_by, page, page_size; answers {count, next, previous, results}. */
+int api_list(api_request *rq, api_response *rs, store_kind kind, const api_list_opts *opts);
+/* GET one object. decorate may be NULL. */
+int api_get(api_request *rq, api_response *rs, store_kind kind, long id,
+            json_t *(*decorate)(api_request *, json_t *));
+/* POST a new object of kind from the body (forced: fields set over the
+ * body, may be NULL); 201 with it. Returns the new object's id in *id (may
+ * be NULL; 0 on failure). */
+int api_create(api_request *rq, api_response *rs, store_kind kind, const json_t *forced, long *id);
+/* PUT/PATCH an object from the body. */
+int api_update(api_request *rq, api_response *rs, store_kind kind, long id);
+/* DELETE an object: 204. */
+int api_delete(api_request *rq, api_response *rs, store_kind kind, long id);
+/* An association sub-list (AWX's SubListCreateAttachDetachAPIView):
+ * GET lists the related objects of kind; POST {"id": N} associates,
+ * {"id": N, "disassociate": true} disassociates (204); a POST without
+ * "id" creates a child of kind (forced fields) and associates it (201). */
+int api_sublist(api_request *rq, api_response *rs, store_kind kind, store_rel rel, long parent,
+                const json_t *forced);
+
+/* GET <unified job>/stdout/ of a job of kind (stdout.c). */
+int api_stdout(api_request *rq, api_response *rs, store_kind kind);
+
+/* One line to the daemon's log (printf-style, never a secret). */
+void api_logf(const api_request *rq, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

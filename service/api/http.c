@@ -1,0 +1,624 @@
+/*
+ * http.c - the HTTP server of runneld (libmicrohttpd, one thread per
+ * connection, a capped number of connections). It reads the request body
+ * (at most max_body bytes: beyond, 413), parses it as JSON (malformed: 400),
+ * authenticates (HTTP Basic against the store's users, or a Bearer token),
+ * finds the route in the routing tables of the resource files and sends the
+ * handler's answer with AWX's product headers. The web page's files are
+ * served from web_dir at /.
+ */
+#include "api.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+#include <sodium.h>
+
+#include "util.h"
+
+/* A Basic credential checked recently: argon2 costs ~0.1 s, and clients
+ * such as `requests` send Basic on every call. Keyed hash of user:password. */
+typedef struct auth_entry {
+	unsigned char hash[32];
+	long user_id;
+	double expires;
+} auth_entry;
+
+#define AUTH_CACHE 16
+#define AUTH_TTL 60.0
+
+struct api_server {
+	struct MHD_Daemon *daemon;
+	engine *eng;
+	store *st;
+	api_settings settings;
+	char *web_dir;
+	int port;
+	pthread_mutex_t auth_mu;
+	unsigned char auth_key[32];
+	auth_entry auth_cache[AUTH_CACHE];
+};
+
+/* The state of one request while its body arrives. */
+typedef struct request_ctx {
+	rn_buf body;
+	bool too_big;
+} request_ctx;
+
+/* The routing tables, in the order they are searched. */
+static const api_route *const route_tables[] = {
+	api_routes_root, api_routes_resources, api_routes_inventory, api_routes_projects,
+	api_routes_templates, api_routes_jobs, NULL,
+};
+
+/* Write a log line through the settings' logger. */
+static void server_log(api_server *srv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void server_log(api_server *srv, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	if (srv->settings.log)
+		srv->settings.log(line, srv->settings.log_userdata);
+	else
+		fprintf(stderr, "runneld: %s\n", line);
+}
+
+/* Match path against pattern; fills ids for {id} segments. A trailing
+ * slash is optional on the path. */
+static bool route_match(const char *pattern, const char *path, long ids[4])
+{
+	int nid = 0;
+	const char *p = pattern, *s = path;
+	while (*p) {
+		if (!strncmp(p, "{id}", 4)) {
+			if (*s < '0' || *s > '9')
+				return false;
+			char *end;
+			long v = strtol(s, &end, 10);
+			if (nid < 4)
+				ids[nid++] = v;
+			s = end;
+			p += 4;
+			continue;
+		}
+		if (*p != *s) {
+			/* "/api/v2/jobs" matches "/api/v2/jobs/" */
+			return *s == '\0' && p[0] == '/' && p[1] == '\0';
+		}
+		p++;
+		s++;
+	}
+	return *s == '\0';
+}
+
+/* Find the route of a path; NULL if none. */
+static const api_route *route_find(const char *path, long ids[4])
+{
+	for (int t = 0; route_tables[t]; t++)
+		for (const api_route *r = route_tables[t]; r->pattern; r++) {
+			memset(ids, 0, 4 * sizeof ids[0]);
+			if (route_match(r->pattern, path, ids))
+				return r;
+		}
+	return NULL;
+}
+
+/* The handler of a route for a method; NULL: 405. */
+static api_handler route_handler(const api_route *r, const char *method)
+{
+	if (!strcmp(method, "GET") || !strcmp(method, "HEAD"))
+		return r->get;
+	if (!strcmp(method, "POST"))
+		return r->post;
+	if (!strcmp(method, "PUT"))
+		return r->put;
+	if (!strcmp(method, "PATCH"))
+		return r->patch;
+	if (!strcmp(method, "DELETE"))
+		return r->del;
+	return NULL;
+}
+
+/* The Allow header of a route (static buffer per call site is not thread
+ * safe, so it is built into out). */
+static void route_allow(const api_route *r, char *out, size_t n)
+{
+	snprintf(out, n, "%s%s%s%s%sOPTIONS", r->get ? "GET, HEAD, " : "", r->post ? "POST, " : "",
+	         r->put ? "PUT, " : "", r->patch ? "PATCH, " : "", r->del ? "DELETE, " : "");
+}
+
+/* Collect a query argument into the request's query object. */
+static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	(void)kind;
+	json_t *q = cls;
+	if (key)
+		json_object_set_new(q, key, json_string(value ? value : ""));
+	return MHD_YES;
+}
+
+/* Decode standard base64 into out (at most n-1 bytes, NUL-terminated). */
+static bool b64_decode(const char *in, char *out, size_t n)
+{
+	size_t len = 0;
+	if (sodium_base642bin((unsigned char *)out, n - 1, in, strlen(in), " \t", &len, NULL,
+	                      sodium_base64_VARIANT_ORIGINAL) != 0)
+		return false;
+	out[len] = '\0';
+	return true;
+}
+
+/* A user id from the Basic cache, or 0. */
+static long auth_cache_get(api_server *srv, const unsigned char hash[32])
+{
+	long uid = 0;
+	double now = rn_now();
+	pthread_mutex_lock(&srv->auth_mu);
+	for (int i = 0; i < AUTH_CACHE; i++)
+		if (srv->auth_cache[i].user_id && srv->auth_cache[i].expires > now &&
+		    !sodium_memcmp(srv->auth_cache[i].hash, hash, 32))
+			uid = srv->auth_cache[i].user_id;
+	pthread_mutex_unlock(&srv->auth_mu);
+	return uid;
+}
+
+/* Remember a checked Basic credential. */
+static void auth_cache_put(api_server *srv, const unsigned char hash[32], long uid)
+{
+	double now = rn_now();
+	pthread_mutex_lock(&srv->auth_mu);
+	int slot = 0;
+	for (int i = 0; i < AUTH_CACHE; i++)
+		if (srv->auth_cache[i].expires < srv->auth_cache[slot].expires)
+			slot = i;
+	memcpy(srv->auth_cache[slot].hash, hash, 32);
+	srv->auth_cache[slot].user_id = uid;
+	srv->auth_cache[slot].expires = now + AUTH_TTL;
+	pthread_mutex_unlock(&srv->auth_mu);
+}
+
+/* The user an Authorization header names, or NULL (then *why says how it
+ * failed: 0 no credentials, 1 bad credentials). */
+static json_t *authenticate(api_server *srv, const char *header, int *why)
+{
+	*why = 0;
+	if (!header || !*header)
+		return NULL;
+	*why = 1;
+	runnel_error err = {0};
+	if (!strncasecmp(header, "Bearer ", 7)) {
+		const char *tok = header + 7;
+		while (*tok == ' ')
+			tok++;
+		return store_token_authenticate(srv->st, tok, &err);
+	}
+	if (strncasecmp(header, "Basic ", 6))
+		return NULL;
+	char plain[1024];
+	if (!b64_decode(header + 6, plain, sizeof plain))
+		return NULL;
+	char *colon = strchr(plain, ':');
+	if (!colon) {
+		sodium_memzero(plain, sizeof plain);
+		return NULL;
+	}
+	unsigned char hash[32];
+	crypto_generichash(hash, sizeof hash, (unsigned char *)plain, strlen(plain), srv->auth_key,
+	                   sizeof srv->auth_key);
+	long cached = auth_cache_get(srv, hash);
+	json_t *user = NULL;
+	if (cached) {
+		user = store_get(srv->st, STORE_USER, cached, &err);
+	} else {
+		*colon = '\0';
+		user = store_user_authenticate(srv->st, plain, colon + 1, &err);
+		if (user)
+			auth_cache_put(srv, hash, (long)json_integer_value(json_object_get(user, "id")));
+		else
+			server_log(srv, "authentication failed for user \"%.64s\"", plain);
+	}
+	sodium_memzero(plain, sizeof plain);
+	return user;
+}
+
+/* Add the headers every answer carries. */
+static void common_headers(struct MHD_Response *r)
+{
+	MHD_add_response_header(r, "X-API-Product-Name", API_PRODUCT_NAME);
+	MHD_add_response_header(r, "X-API-Product-Version", API_PRODUCT_VERSION);
+	MHD_add_response_header(r, "X-API-Node", "localhost");
+	MHD_add_response_header(r, "Cache-Control", "no-cache, no-store, must-revalidate");
+}
+
+/* Queue a JSON answer. */
+static enum MHD_Result send_json(struct MHD_Connection *c, int status, json_t *body)
+{
+	char *text = body ? json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+	size_t len = text ? strlen(text) : 0;
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, text ? text : (char *)"",
+	                                                         text ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+	common_headers(r);
+	if (text)
+		MHD_add_response_header(r, "Content-Type", "application/json");
+	if (status == 401)
+		MHD_add_response_header(r, "WWW-Authenticate", "Bearer realm=api authorization_url=/api/o/authorize/");
+	enum MHD_Result ok = MHD_queue_response(c, (unsigned)status, r);
+	MHD_destroy_response(r);
+	return ok;
+}
+
+/* Send {"detail": msg}. */
+static enum MHD_Result send_detail(struct MHD_Connection *c, int status, const char *msg)
+{
+	json_t *b = json_pack("{s:s}", "detail", msg);
+	enum MHD_Result ok = send_json(c, status, b);
+	json_decref(b);
+	return ok;
+}
+
+/* Adapt an api_stream to libmicrohttpd's reader. */
+static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	api_stream *s = cls;
+	ssize_t n = s->read(s->ctx, pos, buf, max);
+	if (n == -1)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	if (n < 0)
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	return n;
+}
+
+/* Free an adapted api_stream. */
+static void stream_free(void *cls)
+{
+	api_stream *s = cls;
+	if (s->free)
+		s->free(s->ctx);
+	free(s);
+}
+
+/* Send what a handler answered. */
+static enum MHD_Result send_response(struct MHD_Connection *c, api_response *rs)
+{
+	struct MHD_Response *r;
+	if (rs->stream.read) {
+		api_stream *s = rn_xmalloc(sizeof *s);
+		*s = rs->stream;
+		rs->stream.read = NULL;
+		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, stream_reader, s, stream_free);
+	} else if (rs->text) {
+		r = MHD_create_response_from_buffer(rs->text_len, rs->text, MHD_RESPMEM_MUST_FREE);
+		rs->text = NULL;
+	} else if (rs->json) {
+		return send_json(c, rs->status ? rs->status : 200, rs->json);
+	} else {
+		r = MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);
+	}
+	common_headers(r);
+	MHD_add_response_header(r, "Content-Type", rs->content_type ? rs->content_type : "text/plain; charset=utf-8");
+	if (rs->disposition)
+		MHD_add_response_header(r, "Content-Disposition", rs->disposition);
+	enum MHD_Result ok = MHD_queue_response(c, (unsigned)(rs->status ? rs->status : 200), r);
+	MHD_destroy_response(r);
+	return ok;
+}
+
+/* Release what a response holds. */
+static void response_clear(api_response *rs)
+{
+	json_decref(rs->json);
+	free(rs->text);
+	free(rs->disposition);
+	if (rs->stream.read && rs->stream.free)
+		rs->stream.free(rs->stream.ctx);
+	memset(rs, 0, sizeof *rs);
+}
+
+/* The content type of a web file by its name. */
+static const char *web_type(const char *name)
+{
+	const char *dot = strrchr(name, '.');
+	if (dot && !strcmp(dot, ".html"))
+		return "text/html; charset=utf-8";
+	if (dot && !strcmp(dot, ".js"))
+		return "application/javascript; charset=utf-8";
+	if (dot && !strcmp(dot, ".css"))
+		return "text/css; charset=utf-8";
+	return "application/octet-stream";
+}
+
+/* Serve a file of the web page (only plain names in web_dir). */
+static enum MHD_Result serve_web(api_server *srv, struct MHD_Connection *c, const char *path)
+{
+	const char *name = !strcmp(path, "/") ? "index.html" : path + 1;
+	if (!srv->web_dir || !*name || strchr(name, '/') || name[0] == '.')
+		return send_detail(c, 404, "The requested resource could not be found.");
+	char *file = rn_path_join(srv->web_dir, name);
+	size_t len = 0;
+	runnel_error err = {0};
+	char *data = rn_read_file(file, &len, &err);
+	free(file);
+	if (!data)
+		return send_detail(c, 404, "The requested resource could not be found.");
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+	common_headers(r);
+	MHD_add_response_header(r, "Content-Type", web_type(name));
+	enum MHD_Result ok = MHD_queue_response(c, 200, r);
+	MHD_destroy_response(r);
+	return ok;
+}
+
+/* Handle a complete request. */
+static enum MHD_Result handle(api_server *srv, struct MHD_Connection *c, const char *url,
+                              const char *method, request_ctx *ctx)
+{
+	if (strncmp(url, "/api", 4) || (url[4] != '/' && url[4] != '\0')) {
+		if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+			return send_detail(c, 405, "Method not allowed.");
+		return serve_web(srv, c, url);
+	}
+	if (ctx->too_big) {
+		char msg[128];
+		snprintf(msg, sizeof msg, "Request body is too large (more than %zu bytes).", srv->settings.max_body);
+		return send_detail(c, 413, msg);
+	}
+	long ids[4];
+	const api_route *route = route_find(url, ids);
+	if (!route)
+		return send_detail(c, 404, "The requested resource could not be found.");
+	if (!strcmp(method, "OPTIONS")) {
+		char allow[128];
+		route_allow(route, allow, sizeof allow);
+		json_t *b = json_pack("{s:s,s:[s],s:[s]}", "name", url, "renders", "application/json",
+		                      "parses", "application/json");
+		struct MHD_Response *r;
+		char *text = json_dumps(b, JSON_COMPACT);
+		json_decref(b);
+		r = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+		common_headers(r);
+		MHD_add_response_header(r, "Content-Type", "application/json");
+		MHD_add_response_header(r, "Allow", allow);
+		enum MHD_Result ok = MHD_queue_response(c, 200, r);
+		MHD_destroy_response(r);
+		return ok;
+	}
+	api_request rq = {
+	    .eng = srv->eng,
+	    .st = srv->st,
+	    .method = !strcmp(method, "HEAD") ? "GET" : method,
+	    .path = url,
+	    .log = srv->settings.log,
+	    .log_userdata = srv->settings.log_userdata,
+	};
+	memcpy(rq.ids, ids, sizeof ids);
+	if (!route->public) {
+		int why;
+		const char *hdr = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+		rq.user = authenticate(srv, hdr, &why);
+		if (!rq.user)
+			return send_detail(c, 401, why ? "Invalid username/password." :
+			                   "Authentication credentials were not provided.");
+		rq.user_id = (long)json_integer_value(json_object_get(rq.user, "id"));
+	}
+	api_handler h = route_handler(route, rq.method);
+	api_response rs = {0};
+	enum MHD_Result ok;
+	if (!h) {
+		char allow[128];
+		route_allow(route, allow, sizeof allow);
+		char msg[64];
+		snprintf(msg, sizeof msg, "Method \"%s\" not allowed.", method);
+		json_t *b = json_pack("{s:s}", "detail", msg);
+		char *text = json_dumps(b, JSON_COMPACT);
+		json_decref(b);
+		struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+		common_headers(r);
+		MHD_add_response_header(r, "Content-Type", "application/json");
+		MHD_add_response_header(r, "Allow", allow);
+		ok = MHD_queue_response(c, 405, r);
+		MHD_destroy_response(r);
+		json_decref(rq.user);
+		return ok;
+	}
+	rq.query = json_object();
+	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, rq.query);
+	if (ctx->body.len > 0) {
+		json_error_t je;
+		rq.body = json_loadb(ctx->body.data, ctx->body.len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
+		if (!rq.body) {
+			char msg[300];
+			snprintf(msg, sizeof msg, "JSON parse error - %s (line %d column %d)", je.text, je.line, je.column);
+			ok = send_detail(c, 400, msg);
+			json_decref(rq.query);
+			json_decref(rq.user);
+			return ok;
+		}
+	}
+	h(&rq, &rs);
+	if (rs.status == 405 && !rs.json)
+		api_not_allowed(&rs, method);
+	ok = send_response(c, &rs);
+	if (rs.status >= 500)
+		server_log(srv, "%s %s: %d", method, url, rs.status);
+	response_clear(&rs);
+	json_decref(rq.query);
+	json_decref(rq.body);
+	json_decref(rq.user);
+	return ok;
+}
+
+/* libmicrohttpd's access handler: gather the body, then handle. */
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                  const char *version, const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+	(void)version;
+	api_server *srv = cls;
+	request_ctx *ctx = *con_cls;
+	if (!ctx) {
+		ctx = rn_xmalloc(sizeof *ctx);
+		memset(ctx, 0, sizeof *ctx);
+		rn_buf_init(&ctx->body);
+		*con_cls = ctx;
+		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl && strtoull(cl, NULL, 10) > srv->settings.max_body)
+			ctx->too_big = true;
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		/* Past the cap the rest is read and dropped, so that the client
+		 * gets its 413 instead of a reset connection. */
+		if (!ctx->too_big && ctx->body.len + *upload_data_size > srv->settings.max_body) {
+			ctx->too_big = true;
+			rn_buf_free(&ctx->body);
+			rn_buf_init(&ctx->body);
+		}
+		if (!ctx->too_big)
+			rn_buf_append(&ctx->body, upload_data, *upload_data_size);
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	return handle(srv, c, url, method, ctx);
+}
+
+/* Free a request's state when it is done. */
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+	(void)cls, (void)c, (void)toe;
+	request_ctx *ctx = *con_cls;
+	if (ctx) {
+		rn_buf_free(&ctx->body);
+		free(ctx);
+		*con_cls = NULL;
+	}
+}
+
+/* libmicrohttpd's own error messages, into the log. */
+static void mhd_logger(void *cls, const char *fmt, va_list ap)
+{
+	api_server *srv = cls;
+	char line[512];
+	vsnprintf(line, sizeof line, fmt, ap);
+	size_t n = strlen(line);
+	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	server_log(srv, "http: %s", line);
+}
+
+/* Parse "ADDR:PORT" into an IPv4 socket address. */
+static int parse_listen(const char *listen, struct sockaddr_in *sa, runnel_error *err)
+{
+	memset(sa, 0, sizeof *sa);
+	sa->sin_family = AF_INET;
+	const char *colon = strrchr(listen, ':');
+	char host[64];
+	const char *port = listen;
+	if (colon) {
+		snprintf(host, sizeof host, "%.*s", (int)(colon - listen), listen);
+		port = colon + 1;
+	} else {
+		snprintf(host, sizeof host, "127.0.0.1");
+	}
+	if (!*host || !strcmp(host, "*"))
+		snprintf(host, sizeof host, "0.0.0.0");
+	if (!strcmp(host, "localhost"))
+		snprintf(host, sizeof host, "127.0.0.1");
+	char *end;
+	long p = strtol(port, &end, 10);
+	if (*end || p < 0 || p > 65535)
+		return rn_fail(err, EINVAL, "listen: bad port in \"%s\"", listen);
+	if (inet_pton(AF_INET, host, &sa->sin_addr) != 1)
+		return rn_fail(err, EINVAL, "listen: bad IPv4 address in \"%s\"", listen);
+	sa->sin_port = htons((uint16_t)p);
+	return 0;
+}
+
+/* Start serving. */
+api_server *api_server_start(engine *eng, const api_settings *settings, runnel_error *err)
+{
+	if (sodium_init() < 0) {
+		rn_fail(err, EIO, "libsodium failed to initialize");
+		return NULL;
+	}
+	api_server *srv = calloc(1, sizeof *srv);
+	if (!srv) {
+		rn_fail(err, ENOMEM, "out of memory");
+		return NULL;
+	}
+	srv->eng = eng;
+	srv->st = engine_store(eng);
+	srv->settings = *settings;
+	if (!srv->settings.listen)
+		srv->settings.listen = "127.0.0.1:8052";
+	if (!srv->settings.max_body)
+		srv->settings.max_body = 1024 * 1024;
+	if (srv->settings.max_connections <= 0)
+		srv->settings.max_connections = 64;
+	srv->web_dir = settings->web_dir ? rn_xstrdup(settings->web_dir) : NULL;
+	pthread_mutex_init(&srv->auth_mu, NULL);
+	randombytes_buf(srv->auth_key, sizeof srv->auth_key);
+	struct sockaddr_in sa;
+	if (parse_listen(srv->settings.listen, &sa, err) < 0) {
+		api_server_stop(srv);
+		return NULL;
+	}
+	srv->daemon = MHD_start_daemon(
+	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG,
+	    0, NULL, NULL, on_request, srv,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, srv,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)srv->settings.max_connections,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+	    MHD_OPTION_END);
+	if (!srv->daemon) {
+		rn_fail(err, EADDRINUSE, "cannot listen on %s", srv->settings.listen);
+		api_server_stop(srv);
+		return NULL;
+	}
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	srv->port = info ? info->port : ntohs(sa.sin_port);
+	return srv;
+}
+
+/* The port in use. */
+int api_server_port(const api_server *srv)
+{
+	return srv->port;
+}
+
+/* Stop accepting. */
+void api_server_quiesce(api_server *srv)
+{
+	if (srv && srv->daemon) {
+		MHD_socket fd = MHD_quiesce_daemon(srv->daemon);
+		if (fd != MHD_INVALID_SOCKET)
+			close(fd);
+	}
+}
+
+/* Stop and free. */
+void api_server_stop(api_server *srv)
+{
+	if (!srv)
+		return;
+	if (srv->daemon)
+		MHD_stop_daemon(srv->daemon);
+	pthread_mutex_destroy(&srv->auth_mu);
+	free(srv->web_dir);
+	free(srv);
+}

@@ -1,0 +1,452 @@
+/*
+ * util.c - what every resource file of the API shares: error answers in
+ * AWX's shapes, query and body helpers, and the generic list / get /
+ * create / update / delete / association handlers over the store.
+ */
+#include "api.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "model.h"
+#include "util.h"
+
+/* Answer status with body (stolen). */
+int api_json(api_response *rs, int status, json_t *body)
+{
+	json_decref(rs->json);
+	rs->status = status;
+	rs->json = body;
+	return 0;
+}
+
+/* Answer {"detail": msg}. */
+int api_detail(api_response *rs, int status, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	return api_json(rs, status, json_pack("{s:s}", "detail", msg));
+}
+
+/* Answer 400 {field: [reason]}. */
+int api_field_error(api_response *rs, const char *field, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	return api_json(rs, 400, json_pack("{s:[s]}", field, msg));
+}
+
+/* Split a store message "<field>: <reason>" into a 400 body. */
+static json_t *field_body(const char *message)
+{
+	const char *colon = strstr(message, ": ");
+	const char *p = message;
+	bool plain = colon != NULL;
+	for (; plain && p < colon; p++)
+		if (!(*p == '_' || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '.'))
+			plain = false;
+	if (!plain || colon == message)
+		return json_pack("{s:[s]}", "__all__", message);
+	char field[256];
+	snprintf(field, sizeof field, "%.*s", (int)(colon - message), message);
+	return json_pack("{s:[s]}", field, colon + 2);
+}
+
+/* Answer an error value as AWX would. */
+int api_error(api_response *rs, const runnel_error *err)
+{
+	switch (err->code) {
+	case ENOENT:
+		return api_detail(rs, 404, "Not found.");
+	case EINVAL:
+	case EEXIST:
+		return api_json(rs, 400, field_body(err->message));
+	case EACCES:
+		return api_detail(rs, 403, "You do not have permission to perform this action.");
+	default:
+		return api_detail(rs, 500, "A server error has occurred: %s", err->message);
+	}
+}
+
+/* 405 as Django REST framework words it. */
+int api_not_allowed(api_response *rs, const char *method)
+{
+	return api_detail(rs, 405, "Method \"%s\" not allowed.", method);
+}
+
+/* A query argument, or NULL. */
+const char *api_arg(const api_request *rq, const char *name)
+{
+	return json_string_value(json_object_get(rq->query, name));
+}
+
+/* A query argument as a long. */
+long api_arg_long(const api_request *rq, api_response *rs, const char *name, long def, bool *ok)
+{
+	*ok = true;
+	const char *v = api_arg(rq, name);
+	if (!v || !*v)
+		return def;
+	char *end;
+	errno = 0;
+	long n = strtol(v, &end, 10);
+	if (*end || errno) {
+		*ok = false;
+		api_field_error(rs, name, "A valid integer is required.");
+		return -1;
+	}
+	return n;
+}
+
+/* The body as an object (an absent body is an empty object). */
+json_t *api_body_object(api_request *rq, api_response *rs)
+{
+	if (!rq->body)
+		return json_object();
+	if (!json_is_object(rq->body)) {
+		api_field_error(rs, "__all__", "Invalid data. Expected a dictionary, but got %s.",
+		                json_is_array(rq->body) ? "list" : "a scalar");
+		return NULL;
+	}
+	return json_incref(rq->body);
+}
+
+/* Refuse a body with a key outside allowed. */
+bool api_body_only(const json_t *body, const char *const *allowed, api_response *rs)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach((json_t *)body, key, v) {
+		bool known = false;
+		for (int i = 0; allowed[i] && !known; i++)
+			known = !strcmp(key, allowed[i]);
+		if (!known) {
+			api_field_error(rs, key, "Unknown field.");
+			return false;
+		}
+	}
+	return true;
+}
+
+/* One line to the log. */
+void api_logf(const api_request *rq, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	if (rq->log)
+		rq->log(line, rq->log_userdata);
+	else
+		fprintf(stderr, "runneld: %s\n", line);
+}
+
+/* ------------------------------------------------------------------ */
+/* lists                                                                */
+
+/* Query arguments that are not filters. */
+static bool reserved_arg(const char *name)
+{
+	static const char *const names[] = {"page", "page_size", "order_by", "order", "format",
+	                                    "start_line", "end_line", "content_encoding", "dark",
+	                                    "_", NULL};
+	for (int i = 0; names[i]; i++)
+		if (!strcmp(name, names[i]))
+			return true;
+	return false;
+}
+
+/* Append s percent-encoded to b. */
+static void url_encode(rn_buf *b, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    c == '-' || c == '_' || c == '.' || c == '~' || c == ',') {
+			rn_buf_appendc(b, (char)c);
+		} else {
+			rn_buf_appendc(b, '%');
+			rn_buf_appendc(b, hex[c >> 4]);
+			rn_buf_appendc(b, hex[c & 15]);
+		}
+	}
+}
+
+/* The URL of another page of this list, as AWX links it (a new string). */
+static json_t *page_link(const api_request *rq, long page)
+{
+	rn_buf b;
+	rn_buf_init(&b);
+	rn_buf_append(&b, rq->path, strlen(rq->path));
+	char num[32];
+	snprintf(num, sizeof num, "%ld", page);
+	rn_buf_append(&b, "?page=", 6);
+	rn_buf_append(&b, num, strlen(num));
+	const char *key;
+	json_t *v;
+	json_object_foreach(rq->query, key, v) {
+		if (!strcmp(key, "page"))
+			continue;
+		rn_buf_appendc(&b, '&');
+		url_encode(&b, key);
+		rn_buf_appendc(&b, '=');
+		url_encode(&b, json_string_value(v) ? json_string_value(v) : "");
+	}
+	json_t *s = json_string(b.data);
+	rn_buf_free(&b);
+	return s;
+}
+
+/* Run one store list call of the kind opts asks for. */
+static int list_once(api_request *rq, store_kind kind, const api_list_opts *opts, store_query *q,
+                     store_page *out, runnel_error *err)
+{
+	if (opts && opts->events)
+		return store_events_list(rq->st, opts->rel_parent, q, out, err);
+	if (opts && opts->summaries)
+		return store_host_summaries_list(rq->st, opts->rel_parent, q, out, err);
+	return store_list(rq->st, kind, q, out, err);
+}
+
+/* GET a list. */
+int api_list(api_request *rq, api_response *rs, store_kind kind, const api_list_opts *opts)
+{
+	bool ok;
+	long page = api_arg_long(rq, rs, "page", 1, &ok);
+	if (!ok)
+		return 0;
+	long page_size = api_arg_long(rq, rs, "page_size", 25, &ok);
+	if (!ok)
+		return 0;
+	if (page < 1)
+		return api_detail(rs, 404, "Invalid page.");
+	if (page_size < 1)
+		page_size = 25;
+	if (page_size > 200)
+		page_size = 200;
+	json_t *filters = json_object();
+	json_t *ors = json_object();
+	if (opts && opts->filters)
+		json_object_update(filters, opts->filters);
+	const char *key;
+	json_t *v;
+	json_object_foreach(rq->query, key, v) {
+		if (reserved_arg(key))
+			continue;
+		if (!strncmp(key, "or__", 4))
+			json_object_set(ors, key + 4, v);
+		else if (!(opts && opts->filters && json_object_get(opts->filters, key)))
+			json_object_set(filters, key, v);
+	}
+	const char *order = api_arg(rq, "order_by");
+	if (!order)
+		order = api_arg(rq, "order");
+	store_query q = {
+	    .filters = filters,
+	    .order_by = order && *order ? order : NULL,
+	    .page = page,
+	    .page_size = page_size,
+	    .rel = opts ? opts->rel : STORE_REL_NONE,
+	    .rel_parent = opts ? opts->rel_parent : 0,
+	    .rel_reverse = opts ? opts->rel_reverse : false,
+	};
+	runnel_error err = {0};
+	store_page out = {0};
+	int rc = 0;
+	if (json_object_size(ors) == 0) {
+		rc = list_once(rq, kind, opts, &q, &out, &err);
+	} else {
+		/* or__a=x&or__b=y (the awx.awx collection's name-or-id lookup):
+		 * one query per alternative, merged by id on one page. */
+		out.results = json_array();
+		json_t *seen = json_object();
+		json_object_foreach(ors, key, v) {
+			json_t *f = json_deep_copy(filters);
+			json_object_set(f, key, v);
+			store_query q1 = q;
+			q1.filters = f;
+			q1.page = 1;
+			q1.page_size = 200;
+			store_page p1 = {0};
+			rc = list_once(rq, kind, opts, &q1, &p1, &err);
+			json_decref(f);
+			if (rc < 0)
+				break;
+			size_t i;
+			json_t *o;
+			json_array_foreach(p1.results, i, o) {
+				char id[32];
+				snprintf(id, sizeof id, "%lld", (long long)json_integer_value(json_object_get(o, "id")));
+				if (json_object_get(seen, id))
+					continue;
+				json_object_set_new(seen, id, json_true());
+				json_array_append(out.results, o);
+			}
+			store_page_clear(&p1);
+		}
+		json_decref(seen);
+		out.count = (long)json_array_size(out.results);
+	}
+	json_decref(filters);
+	json_decref(ors);
+	if (rc < 0) {
+		store_page_clear(&out);
+		return api_error(rs, &err);
+	}
+	if (page > 1 && (page - 1) * page_size >= out.count) {
+		store_page_clear(&out);
+		return api_detail(rs, 404, "Invalid page.");
+	}
+	if (opts && opts->decorate) {
+		size_t i;
+		json_t *o;
+		json_array_foreach(out.results, i, o)
+			json_array_set_new(out.results, i, opts->decorate(rq, json_incref(o)));
+	}
+	json_t *body = json_object();
+	json_object_set_new(body, "count", json_integer(out.count));
+	json_object_set_new(body, "next", page * page_size < out.count ? page_link(rq, page + 1) : json_null());
+	json_object_set_new(body, "previous", page > 1 ? page_link(rq, page - 1) : json_null());
+	json_object_set_new(body, "results", out.results);
+	return api_json(rs, 200, body);
+}
+
+/* GET one object. */
+int api_get(api_request *rq, api_response *rs, store_kind kind, long id,
+            json_t *(*decorate)(api_request *, json_t *))
+{
+	runnel_error err = {0};
+	json_t *o = store_get(rq->st, kind, id, &err);
+	if (!o)
+		return api_error(rs, &err);
+	return api_json(rs, 200, decorate ? decorate(rq, o) : o);
+}
+
+/* Drop the nulls the awx.awx collection sends for options left unset
+ * ("enabled": null) on fields that take no null: they mean "the default"
+ * on create and "unchanged" on update. */
+static void drop_unset(store_kind kind, json_t *fields)
+{
+	const char *key;
+	json_t *v;
+	void *tmp;
+	json_object_foreach_safe(fields, tmp, key, v) {
+		const model_field *f = model_field_find(kind, key);
+		if (json_is_null(v) && f && !(f->flags & MF_NULL) &&
+		    (f->type == MT_BOOL || f->type == MT_INT || f->type == MT_FLOAT))
+			json_object_del(fields, key);
+	}
+}
+
+/* POST a new object. */
+int api_create(api_request *rq, api_response *rs, store_kind kind, const json_t *forced, long *id)
+{
+	if (id)
+		*id = 0;
+	json_t *body = api_body_object(rq, rs);
+	if (!body)
+		return 0;
+	json_t *fields = json_deep_copy(body);
+	json_decref(body);
+	if (forced)
+		json_object_update(fields, (json_t *)forced);
+	drop_unset(kind, fields);
+	runnel_error err = {0};
+	json_t *o = store_create(rq->st, kind, fields, 0, &err);
+	json_decref(fields);
+	if (!o)
+		return api_error(rs, &err);
+	if (id)
+		*id = (long)json_integer_value(json_object_get(o, "id"));
+	return api_json(rs, 201, o);
+}
+
+/* PUT/PATCH an object. */
+int api_update(api_request *rq, api_response *rs, store_kind kind, long id)
+{
+	json_t *body = api_body_object(rq, rs);
+	if (!body)
+		return 0;
+	json_t *fields = json_deep_copy(body);
+	json_decref(body);
+	drop_unset(kind, fields);
+	runnel_error err = {0};
+	json_t *o = store_update(rq->st, kind, id, fields, 0, &err);
+	json_decref(fields);
+	if (!o)
+		return api_error(rs, &err);
+	return api_json(rs, 200, o);
+}
+
+/* DELETE an object. */
+int api_delete(api_request *rq, api_response *rs, store_kind kind, long id)
+{
+	runnel_error err = {0};
+	if (store_remove(rq->st, kind, id, &err) < 0)
+		return api_error(rs, &err);
+	rs->status = 204;
+	return 0;
+}
+
+/* An association sub-list. */
+int api_sublist(api_request *rq, api_response *rs, store_kind kind, store_rel rel, long parent,
+                const json_t *forced)
+{
+	if (!strcmp(rq->method, "GET")) {
+		api_list_opts o = {.rel = rel, .rel_parent = parent};
+		return api_list(rq, rs, kind, &o);
+	}
+	json_t *body = api_body_object(rq, rs);
+	if (!body)
+		return 0;
+	json_t *id = json_object_get(body, "id");
+	runnel_error err = {0};
+	if (!id) {
+		json_decref(body);
+		long child = 0;
+		api_create(rq, rs, kind, forced, &child);
+		if (child && store_associate(rq->st, rel, parent, child, &err) < 0)
+			return api_error(rs, &err);
+		return 0;
+	}
+	if (!json_is_integer(id)) {
+		json_decref(body);
+		return api_field_error(rs, "id", "A valid integer is required.");
+	}
+	static const char *const allowed[] = {"id", "disassociate", NULL};
+	if (!api_body_only(body, allowed, rs)) {
+		json_decref(body);
+		return 0;
+	}
+	json_t *dis = json_object_get(body, "disassociate");
+	if (dis && !json_is_boolean(dis) && !json_is_integer(dis)) {
+		json_decref(body);
+		return api_field_error(rs, "disassociate", "Must be a valid boolean.");
+	}
+	bool detach = dis && (json_is_true(dis) || (json_is_integer(dis) && json_integer_value(dis)));
+	long child = (long)json_integer_value(id);
+	json_decref(body);
+	json_t *probe = store_get(rq->st, kind, child, &err);
+	if (!probe)
+		return api_error(rs, &err);
+	json_decref(probe);
+	int rc = detach ? store_disassociate(rq->st, rel, parent, child, &err)
+	                : store_associate(rq->st, rel, parent, child, &err);
+	if (rc < 0)
+		return api_error(rs, &err);
+	rs->status = 204;
+	return 0;
+}

@@ -1,0 +1,270 @@
+/*
+ * main.c - runneld, the job service: settings (config.h), the engine
+ * (engine.h: store, dispatcher, receiver; it reaps the jobs a previous run
+ * left active), the superuser "admin" on first start, and the HTTP API
+ * (api/api.h). Logs to stderr, one line per event of note, never a secret.
+ * SIGTERM or SIGINT: stop taking work, cancel the running jobs with the
+ * shutdown explanation, exit.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "api/api.h"
+#include "config.h"
+#include "engine.h"
+#include "util.h"
+
+static int signal_pipe[2] = {-1, -1};
+static volatile sig_atomic_t signal_seen;
+
+/* Note a signal for the main loop (async-signal-safe). */
+static void on_signal(int sig)
+{
+	signal_seen = sig;
+	int saved = errno;
+	char c = (char)sig;
+	if (write(signal_pipe[1], &c, 1) < 0) {
+		/* the pipe is full: the main loop is already waking */
+	}
+	errno = saved;
+}
+
+/* One log line to stderr with a UTC timestamp, written at once. */
+static void log_line(const char *line, void *userdata)
+{
+	(void)userdata;
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	struct tm tm;
+	gmtime_r(&tv.tv_sec, &tm);
+	char buf[2300];
+	int n = snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ runneld: %s\n", tm.tm_year + 1900,
+	                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)tv.tv_usec / 1000, line);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof buf) {
+		n = sizeof buf - 1;
+		buf[n - 1] = '\n';
+	}
+	rn_write_all(STDERR_FILENO, buf, (size_t)n);
+}
+
+/* printf-style log_line. */
+static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void logf_(const char *fmt, ...)
+{
+	char line[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	log_line(line, NULL);
+}
+
+/* Create the superuser "admin" if the store has no user yet. The password
+ * is RUNNEL_ADMIN_PASSWORD's, or generated and printed once on stdout. */
+static int ensure_admin(store *st, runnel_error *err)
+{
+	store_query q = {.page = 1, .page_size = 1};
+	store_page page = {0};
+	if (store_list(st, STORE_USER, &q, &page, err) < 0)
+		return -1;
+	long users = page.count;
+	store_page_clear(&page);
+	if (users > 0)
+		return 0;
+	const char *given = getenv("RUNNEL_ADMIN_PASSWORD");
+	char generated[33];
+	const char *password = given;
+	if (!given || !*given) {
+		static const char alphabet[] = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+		for (size_t i = 0; i < 24; i++)
+			generated[i] = alphabet[randombytes_uniform(sizeof alphabet - 1)];
+		generated[24] = '\0';
+		password = generated;
+	}
+	json_t *f = json_pack("{s:s,s:s,s:b,s:s}", "username", "admin", "password", password, "is_superuser", 1,
+	                      "email", "admin@localhost");
+	json_t *u = store_create(st, STORE_USER, f, 0, err);
+	json_decref(f);
+	if (!u) {
+		sodium_memzero(generated, sizeof generated);
+		return -1;
+	}
+	json_decref(u);
+	if (password == generated) {
+		printf("runneld: created the superuser \"admin\"; its password (shown this once): %s\n", generated);
+		fflush(stdout);
+		logf_("created the superuser \"admin\" with a generated password (printed on stdout)");
+	} else {
+		logf_("created the superuser \"admin\" with the password of RUNNEL_ADMIN_PASSWORD");
+	}
+	sodium_memzero(generated, sizeof generated);
+	return 0;
+}
+
+/* Turn the settings into the engine's. Strings stay owned by cfg. */
+static int engine_settings_of(const config *cfg, engine_settings *es, runnel_error *err)
+{
+	memset(es, 0, sizeof *es);
+	es->state_dir = config_get(cfg, CFG_STATE_DIR);
+	es->store_backend = config_get(cfg, CFG_STORE);
+	const char *bus = config_get(cfg, CFG_BUS);
+	if (!bus || !strcmp(bus, "local")) {
+		es->bus_backend = "local";
+	} else if (!strncmp(bus, "redis://", 8) || !strncmp(bus, "unix://", 7) || !strcmp(bus, "redis")) {
+		es->bus_backend = "redis";
+		es->redis_url = strcmp(bus, "redis") ? bus : NULL;
+	} else {
+		return rn_fail(err, EINVAL, "bus: \"%s\" is not local or redis://HOST:PORT", bus);
+	}
+	es->redis_queue = config_get(cfg, CFG_REDIS_QUEUE);
+	es->isolation_base_path = config_get(cfg, CFG_ISOLATION_BASE_PATH);
+	es->cleanup_paths = config_get(cfg, CFG_CLEANUP_PATHS);
+	es->projects_root = config_get(cfg, CFG_PROJECTS_ROOT);
+	es->worker_path = config_get(cfg, CFG_WORKER_PATH);
+	long n;
+	double d;
+	if (config_int(cfg, CFG_CAPACITY, 8, &n, err) < 0)
+		return -1;
+	es->capacity = (int)n;
+	if (config_int(cfg, CFG_JOB_TIMEOUT, 0, &n, err) < 0)
+		return -1;
+	es->default_job_timeout = (int)n;
+	if (config_int(cfg, CFG_IDLE_TIMEOUT, 0, &n, err) < 0)
+		return -1;
+	es->default_idle_timeout = (int)n;
+	if (config_int(cfg, CFG_RECEIVER_BATCH, 1000, &n, err) < 0)
+		return -1;
+	es->receiver_batch = (int)n;
+	if (config_int(cfg, CFG_RECEIVER_FLUSH_MS, 1000, &n, err) < 0)
+		return -1;
+	es->receiver_flush_ms = (int)n;
+	if (config_double(cfg, CFG_CANCEL_GRACE_PERIOD, 0.5, &d, err) < 0)
+		return -1;
+	es->cancel_grace_period = d;
+	es->log = log_line;
+	return 0;
+}
+
+/* Wait for SIGTERM/SIGINT. */
+static int wait_for_signal(void)
+{
+	for (;;) {
+		struct pollfd p = {.fd = signal_pipe[0], .events = POLLIN};
+		int rc = poll(&p, 1, -1);
+		if (rc < 0 && errno != EINTR)
+			return -1;
+		if (signal_seen)
+			return signal_seen;
+	}
+}
+
+/* Install the signal handlers (reset to default in the workers by exec). */
+static int install_signals(runnel_error *err)
+{
+	if (pipe(signal_pipe) < 0)
+		return rn_fail(err, errno, "pipe: %s", strerror(errno));
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	return 0;
+}
+
+/* runneld. */
+int main(int argc, char **argv)
+{
+	config cfg;
+	runnel_error err = {0};
+	if (config_load(&cfg, argc, argv, &err) < 0) {
+		fprintf(stderr, "runneld: %s\n", err.message);
+		config_free(&cfg);
+		return 2;
+	}
+	if (cfg.help) {
+		config_usage(stdout);
+		config_free(&cfg);
+		return 0;
+	}
+	if (cfg.version) {
+		printf("runneld %s (librunnel %s, API as AWX %s)\n", RUNNEL_VERSION, runnel_version(), API_PRODUCT_VERSION);
+		config_free(&cfg);
+		return 0;
+	}
+	if (sodium_init() < 0) {
+		fprintf(stderr, "runneld: libsodium failed to initialize\n");
+		config_free(&cfg);
+		return 1;
+	}
+	int status = 1;
+	engine *eng = NULL;
+	api_server *srv = NULL;
+	engine_settings es;
+	long max_body = 0, max_conn = 0;
+	double shutdown_grace = 5;
+	if (engine_settings_of(&cfg, &es, &err) < 0 || config_int(&cfg, CFG_MAX_BODY, 1 << 20, &max_body, &err) < 0 ||
+	    config_int(&cfg, CFG_MAX_CONNECTIONS, 64, &max_conn, &err) < 0 ||
+	    config_double(&cfg, CFG_SHUTDOWN_GRACE, 5, &shutdown_grace, &err) < 0 || install_signals(&err) < 0) {
+		logf_("%s", err.message);
+		goto out;
+	}
+	logf_("starting (pid %d%s%s)", (int)getpid(), cfg.config_file ? ", config " : "",
+	      cfg.config_file ? cfg.config_file : "");
+	eng = engine_open(&es, &err);
+	if (!eng) {
+		logf_("cannot start the engine: %s", err.message);
+		goto out;
+	}
+	if (ensure_admin(engine_store(eng), &err) < 0) {
+		logf_("cannot create the superuser: %s", err.message);
+		goto out;
+	}
+	api_settings as = {
+	    .listen = config_get(&cfg, CFG_LISTEN),
+	    .max_body = (size_t)max_body,
+	    .max_connections = (int)max_conn,
+	    .web_dir = config_get(&cfg, CFG_WEB_DIR),
+	    .log = log_line,
+	};
+	srv = api_server_start(eng, &as, &err);
+	if (!srv) {
+		logf_("cannot serve the API: %s", err.message);
+		goto out;
+	}
+	{
+		char host[64];
+		const char *listen = as.listen ? as.listen : "127.0.0.1:8052";
+		const char *colon = strrchr(listen, ':');
+		snprintf(host, sizeof host, "%.*s", colon ? (int)(colon - listen) : 0, listen);
+		logf_("listening on http://%s:%d/ (API /api/v2/, page /)", *host ? host : "127.0.0.1",
+		      api_server_port(srv));
+	}
+	int sig = wait_for_signal();
+	logf_("%s: shutting down: no new work, canceling running jobs", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	api_server_quiesce(srv);
+	engine_shutdown(eng, shutdown_grace);
+	status = 0;
+out:
+	api_server_stop(srv);
+	engine_close(eng);
+	if (status == 0)
+		logf_("stopped");
+	config_free(&cfg);
+	return status;
+}
