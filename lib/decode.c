@@ -87,14 +87,29 @@ static inline int is_b64(unsigned char c)
 	return b64val[c] != 0 || c == '=';
 }
 
-/* Length of the run of marker alphabet bytes at the start of p[0..n). */
+/* 1 for the marker alphabet [A-Za-z0-9+/=], as one table for the run scan. */
+static const unsigned char b64alpha[256] = {
+    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1,
+    ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1,
+    ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
+    ['Y'] = 1, ['Z'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
+    ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1,
+    ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1,
+    ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1, ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1,
+    ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, ['+'] = 1, ['/'] = 1,
+    ['='] = 1,
+};
+
+/* Length of the run of marker alphabet bytes at the start of p[0..n): eight
+ * at a time with one branch (runs are 78 bytes long in the plugin's markers). */
 static inline size_t b64_run(const unsigned char *p, size_t n)
 {
 	size_t j = 0;
-	while (j + 4 <= n && is_b64(p[j]) && is_b64(p[j + 1]) && is_b64(p[j + 2]) &&
-	       is_b64(p[j + 3]))
-		j += 4;
-	while (j < n && is_b64(p[j]))
+	while (j + 8 <= n && (b64alpha[p[j]] & b64alpha[p[j + 1]] & b64alpha[p[j + 2]] &
+			      b64alpha[p[j + 3]] & b64alpha[p[j + 4]] & b64alpha[p[j + 5]] &
+			      b64alpha[p[j + 6]] & b64alpha[p[j + 7]]))
+		j += 8;
+	while (j < n && b64alpha[p[j]])
 		j++;
 	return j;
 }

@@ -3,6 +3,7 @@
  */
 #include "jscan.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include "util.h"
@@ -61,6 +62,19 @@ static int hexval(char c)
 	return -1;
 }
 
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+/* True if any byte of x is '"', '\\', below 0x20 or above 0x7f (SWAR: the
+ * classic has-zero-byte and has-less-than tests on eight bytes at once). */
+static inline int swar_special(uint64_t x)
+{
+	uint64_t quote = x ^ (ONES * '"');
+	uint64_t slash = x ^ (ONES * '\\');
+	uint64_t t = ((quote - ONES) & ~quote) | ((slash - ONES) & ~slash) | ((x - ONES * 0x20) & ~x) | x;
+	return (t & HIGHS) != 0;
+}
+
 /* Scan a string starting at the opening quote; return the position after the
  * closing quote or NULL. *escaped tells whether it held a backslash. */
 static const char *scan_string(const char *p, const char *end, int *escaped)
@@ -68,6 +82,17 @@ static const char *scan_string(const char *p, const char *end, int *escaped)
 	*escaped = 0;
 	p++;
 	while (p < end) {
+		/* skip 8 plain bytes at a time: none is '"', '\\', a control
+		 * character or the start of a multi-byte character */
+		while (end - p >= 8) {
+			uint64_t x;
+			memcpy(&x, p, 8);
+			if (swar_special(x))
+				break;
+			p += 8;
+		}
+		if (p >= end)
+			break;
 		unsigned char c = (unsigned char)*p;
 		if (c == '"')
 			return p + 1;
@@ -177,24 +202,25 @@ static void note_key(rn_jscan *out, const char *k, size_t kl, int kesc, const ch
 {
 	static const struct {
 		const char *name;
+		size_t len;
 		unsigned bit;
-	} known[] = {{"uuid", RN_KEY_UUID},
-	             {"event", RN_KEY_EVENT},
-	             {"created", RN_KEY_CREATED},
-	             {"counter", RN_KEY_COUNTER},
-	             {"stdout", RN_KEY_STDOUT},
-	             {"start_line", RN_KEY_START_LINE},
-	             {"end_line", RN_KEY_END_LINE},
-	             {"runner_ident", RN_KEY_RUNNER_IDENT},
-	             {"status", RN_KEY_STATUS},
-	             {"zipfile", RN_KEY_ZIPFILE},
-	             {"eof", RN_KEY_EOF}};
+	} known[] = {{"uuid", 4, RN_KEY_UUID},
+		     {"event", 5, RN_KEY_EVENT},
+		     {"created", 7, RN_KEY_CREATED},
+		     {"counter", 7, RN_KEY_COUNTER},
+		     {"stdout", 6, RN_KEY_STDOUT},
+		     {"start_line", 10, RN_KEY_START_LINE},
+		     {"end_line", 8, RN_KEY_END_LINE},
+		     {"runner_ident", 12, RN_KEY_RUNNER_IDENT},
+		     {"status", 6, RN_KEY_STATUS},
+		     {"zipfile", 7, RN_KEY_ZIPFILE},
+		     {"eof", 3, RN_KEY_EOF}};
 	if (kesc) {
 		out->keys |= RN_KEY_OTHER_ESCAPED;
 		return;
 	}
 	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
-		if (strlen(known[i].name) != kl || memcmp(known[i].name, k, kl) != 0)
+		if (known[i].len != kl || memcmp(known[i].name, k, kl) != 0)
 			continue;
 		out->keys |= known[i].bit;
 		int is_string = v && *v == '"' && !vesc;

@@ -121,14 +121,6 @@ void rn_buf_append(rn_buf *b, const void *p, size_t n)
 	b->data[b->len] = '\0';
 }
 
-/* Append one byte. */
-void rn_buf_appendc(rn_buf *b, char c)
-{
-	rn_buf_reserve(b, 1);
-	b->data[b->len++] = c;
-	b->data[b->len] = '\0';
-}
-
 /* Empty the buffer, keeping its memory. */
 void rn_buf_reset(rn_buf *b)
 {

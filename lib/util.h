@@ -33,7 +33,14 @@ void rn_buf_init(rn_buf *b);
 void rn_buf_free(rn_buf *b);
 void rn_buf_reserve(rn_buf *b, size_t extra);
 void rn_buf_append(rn_buf *b, const void *p, size_t n);
-void rn_buf_appendc(rn_buf *b, char c);
+/* Append one byte (inline: it is on the decoder's hot path). */
+static inline void rn_buf_appendc(rn_buf *b, char c)
+{
+	if (b->len + 2 > b->cap)
+		rn_buf_reserve(b, 1);
+	b->data[b->len++] = c;
+	b->data[b->len] = '\0';
+}
 void rn_buf_reset(rn_buf *b);
 /* Drop the first n bytes. */
 void rn_buf_consume(rn_buf *b, size_t n);
