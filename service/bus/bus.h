@@ -1,0 +1,80 @@
+/*
+ * bus.h - the event bus seam: job workers push events (one JSON object per
+ * message), the callback receiver takes them off. One struct of function
+ * pointers, one file per backend:
+ *
+ *   local  (default) a unix stream socket under the state dir: each worker
+ *          connects and writes newline-delimited JSON; the receiver accepts
+ *          and reads. Nothing to set up.
+ *   redis  exactly as AWX: producers RPUSH to the list "callback_tasks",
+ *          receivers BLPOP it (then LPOP in bulk).
+ *
+ * Back-pressure, not loss: push() returns once the message is handed to the
+ * bus (the socket buffer or Redis). When the receiver falls behind, a local
+ * push blocks in write() until it reads again; Redis buffers in its own
+ * memory. No message is ever dropped by the bus.
+ *
+ * A bus handle is used by one thread at a time. Errors are values (runnel_error).
+ */
+#ifndef RUNNELD_BUS_H
+#define RUNNELD_BUS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "runnel.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct bus bus;
+
+/* Called by receive() for each message (JSON text, not NUL-terminated in
+ * general; len bytes, borrowed until it returns). Return 0 to go on. */
+typedef int (*bus_message_fn)(const char *msg, size_t len, void *userdata);
+
+typedef struct bus_ops {
+	/* Close and free the handle. */
+	void (*close)(bus *b);
+	/* Producer: send one message (no newline inside). Blocks while the bus
+	 * is full. 0, or -1 with err (the bus is gone). */
+	int (*push)(bus *b, const char *msg, size_t len, runnel_error *err);
+	/* Consumer: wait up to timeout_ms for messages and hand up to max of
+	 * them to fn. Returns how many were handed (0 on timeout), or -1 with err. */
+	long (*receive)(bus *b, bus_message_fn fn, void *userdata, int timeout_ms, long max,
+	                runnel_error *err);
+} bus_ops;
+
+struct bus {
+	const bus_ops *ops;
+	void *impl;
+	char backend[16];
+};
+
+/* How to reach the bus. Zero-initialize. */
+typedef struct bus_settings {
+	const char *backend;     /* "local" (default) or "redis" */
+	const char *socket_path; /* local: the unix socket (required) */
+	const char *redis_url;   /* redis: "redis://HOST:PORT" or "unix:///PATH"; default redis://127.0.0.1:6379 */
+	const char *queue;       /* redis: the list; default "callback_tasks" */
+} bus_settings;
+
+/* A producer handle (a job worker's end). NULL with err. */
+bus *bus_open_producer(const bus_settings *settings, runnel_error *err);
+/* A consumer handle (the callback receiver's end); local: binds the socket
+ * (replacing a stale one). NULL with err. */
+bus *bus_open_consumer(const bus_settings *settings, runnel_error *err);
+
+/* The backends. */
+bus *bus_local_open(const bus_settings *settings, bool consumer, runnel_error *err);
+bus *bus_redis_open(const bus_settings *settings, bool consumer, runnel_error *err);
+
+static inline void bus_close(bus *b) { if (b) b->ops->close(b); }
+static inline int bus_push(bus *b, const char *m, size_t n, runnel_error *e) { return b->ops->push(b, m, n, e); }
+static inline long bus_receive(bus *b, bus_message_fn fn, void *ud, int t, long max, runnel_error *e) { return b->ops->receive(b, fn, ud, t, max, e); }
+
+#ifdef __cplusplus
+}
+#endif
+#endif

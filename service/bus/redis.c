@@ -1,0 +1,142 @@
+/*
+ * redis.c - the Redis bus, exactly as AWX uses it: producers RPUSH the event
+ * JSON to the list "callback_tasks"; receivers BLPOP it (blocking up to the
+ * timeout, AWX's 1 s flush tick) and then LPOP up to the batch size in one
+ * round trip. Redis holds the backlog, so producers never wait on the store.
+ */
+#include "bus.h"
+
+#include <errno.h>
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "util.h"
+
+typedef struct rbus {
+	redisContext *c;
+	char queue[128];
+} rbus;
+
+/* Close the connection. */
+static void redis_close(bus *b)
+{
+	rbus *r = b->impl;
+	if (r->c)
+		redisFree(r->c);
+	free(r);
+	free(b);
+}
+
+/* Fill err from a failed reply or a broken context. */
+static int redis_fail(rbus *r, redisReply *rep, runnel_error *err, const char *what)
+{
+	if (rep && rep->type == REDIS_REPLY_ERROR)
+		rn_fail(err, EIO, "bus: redis %s: %s", what, rep->str);
+	else
+		rn_fail(err, EIO, "bus: redis %s: %s", what, r->c->err ? r->c->errstr : "unexpected reply");
+	if (rep)
+		freeReplyObject(rep);
+	return -1;
+}
+
+/* RPUSH one message. */
+static int redis_push(bus *b, const char *msg, size_t len, runnel_error *err)
+{
+	rbus *r = b->impl;
+	const char *argv[3] = {"RPUSH", r->queue, msg};
+	size_t lens[3] = {5, strlen(r->queue), len};
+	redisReply *rep = redisCommandArgv(r->c, 3, argv, lens);
+	if (!rep || rep->type != REDIS_REPLY_INTEGER)
+		return redis_fail(r, rep, err, "RPUSH");
+	freeReplyObject(rep);
+	return 0;
+}
+
+/* BLPOP one (waiting up to timeout_ms), then LPOP the rest in bulk. */
+static long redis_receive(bus *b, bus_message_fn fn, void *ud, int timeout_ms, long max, runnel_error *err)
+{
+	rbus *r = b->impl;
+	if (max <= 0)
+		max = 1000;
+	char tmo[32];
+	snprintf(tmo, sizeof tmo, "%.3f", timeout_ms > 0 ? timeout_ms / 1000.0 : 0.001);
+	const char *argv[3] = {"BLPOP", r->queue, tmo};
+	size_t lens[3] = {5, strlen(r->queue), strlen(tmo)};
+	redisReply *rep = redisCommandArgv(r->c, 3, argv, lens);
+	if (!rep)
+		return redis_fail(r, NULL, err, "BLPOP");
+	if (rep->type == REDIS_REPLY_NIL) {
+		freeReplyObject(rep);
+		return 0;
+	}
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2)
+		return redis_fail(r, rep, err, "BLPOP");
+	fn(rep->element[1]->str, rep->element[1]->len, ud);
+	freeReplyObject(rep);
+	long n = 1;
+	if (n >= max)
+		return n;
+	char cnt[32];
+	snprintf(cnt, sizeof cnt, "%ld", max - n);
+	const char *a2[3] = {"LPOP", r->queue, cnt};
+	size_t l2[3] = {4, strlen(r->queue), strlen(cnt)};
+	rep = redisCommandArgv(r->c, 3, a2, l2);
+	if (!rep)
+		return redis_fail(r, NULL, err, "LPOP");
+	if (rep->type == REDIS_REPLY_ARRAY) {
+		for (size_t i = 0; i < rep->elements; i++, n++)
+			fn(rep->element[i]->str, rep->element[i]->len, ud);
+	} else if (rep->type != REDIS_REPLY_NIL) {
+		return redis_fail(r, rep, err, "LPOP");
+	}
+	freeReplyObject(rep);
+	return n;
+}
+
+static const bus_ops redis_ops = {redis_close, redis_push, redis_receive};
+
+/* Connect to the Redis of settings->redis_url. */
+bus *bus_redis_open(const bus_settings *settings, bool consumer, runnel_error *err)
+{
+	(void)consumer;
+	const char *url = settings && settings->redis_url ? settings->redis_url : "redis://127.0.0.1:6379";
+	struct timeval tv = {5, 0};
+	redisContext *c = NULL;
+	if (!strncmp(url, "unix://", 7)) {
+		c = redisConnectUnixWithTimeout(url + 7, tv);
+	} else {
+		const char *hp = !strncmp(url, "redis://", 8) ? url + 8 : url;
+		char host[256];
+		int port = 6379;
+		snprintf(host, sizeof host, "%s", hp);
+		char *colon = strrchr(host, ':');
+		if (colon) {
+			*colon = 0;
+			port = atoi(colon + 1);
+		}
+		char *slash = strchr(colon ? colon + 1 : host, '/');
+		if (slash)
+			*slash = 0;
+		c = redisConnectWithTimeout(host, port, tv);
+	}
+	if (!c || c->err) {
+		rn_fail(err, ECONNREFUSED, "bus: redis %s: %s", url, c ? c->errstr : "out of memory");
+		if (c)
+			redisFree(c);
+		return NULL;
+	}
+	/* BLPOP blocks server-side: no client read timeout. */
+	struct timeval none = {0, 0};
+	redisSetTimeout(c, none);
+	rbus *r = calloc(1, sizeof *r);
+	r->c = c;
+	snprintf(r->queue, sizeof r->queue, "%s", settings && settings->queue ? settings->queue : "callback_tasks");
+	bus *b = calloc(1, sizeof *b);
+	b->ops = &redis_ops;
+	b->impl = r;
+	snprintf(b->backend, sizeof b->backend, "redis");
+	return b;
+}

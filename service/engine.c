@@ -1,0 +1,690 @@
+/*
+ * engine.c - the engine API (engine.h): open/close, launches, cancel,
+ * relaunch. The work itself happens in dispatch.c (workers) and receiver.c
+ * (events); this file turns requests into unified job rows.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine_internal.h"
+#include "util.h"
+
+/* Log a line through settings->log or to stderr. */
+void engine_log(engine *e, const char *fmt, ...)
+{
+	char line[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	if (e->s.log)
+		e->s.log(line, e->s.log_userdata);
+	else
+		fprintf(stderr, "runneld: %s\n", line);
+}
+
+/* Own a copy of s (NULL stays NULL). */
+static const char *own(engine *e, int slot, const char *s)
+{
+	free(e->owned[slot]);
+	e->owned[slot] = s ? rn_xstrdup(s) : NULL;
+	return e->owned[slot];
+}
+
+/* The worker binary: settings, $RUNNELD_WORKER, next to this program, PATH. */
+static char *find_worker(const char *configured)
+{
+	if (configured && *configured)
+		return rn_xstrdup(configured);
+	const char *env = getenv("RUNNELD_WORKER");
+	if (env && *env)
+		return rn_xstrdup(env);
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n > 0) {
+		self[n] = 0;
+		char *slash = strrchr(self, '/');
+		if (slash) {
+			*slash = 0;
+			char *p = rn_path_join(self, "runneld-worker");
+			if (access(p, X_OK) == 0)
+				return p;
+			free(p);
+		}
+	}
+	return rn_xstrdup("runneld-worker");
+}
+
+/* Open the engine. */
+engine *engine_open(const engine_settings *settings, runnel_error *err)
+{
+	if (!settings || !settings->state_dir || !*settings->state_dir)
+		return rn_fail(err, EINVAL, "state_dir: required"), NULL;
+	engine *e = calloc(1, sizeof *e);
+	e->s = *settings;
+	pthread_mutex_init(&e->mu, NULL);
+	pthread_cond_init(&e->wake, NULL);
+	char *abs = rn_path_abs(settings->state_dir);
+	e->s.state_dir = own(e, 0, abs);
+	free(abs);
+	e->s.store_backend = own(e, 1, settings->store_backend ? settings->store_backend : "sqlite");
+	e->s.bus_backend = own(e, 2, settings->bus_backend ? settings->bus_backend : "local");
+	e->s.redis_url = own(e, 3, settings->redis_url);
+	e->s.redis_queue = own(e, 4, settings->redis_queue);
+	e->s.isolation_base_path = own(e, 5, settings->isolation_base_path ? settings->isolation_base_path : "/tmp");
+	char *pr = settings->projects_root ? rn_xstrdup(settings->projects_root) : rn_path_join(e->s.state_dir, "projects");
+	e->s.projects_root = own(e, 6, pr);
+	free(pr);
+	char *wp = find_worker(settings->worker_path);
+	e->s.worker_path = own(e, 7, wp);
+	free(wp);
+	if (e->s.capacity <= 0)
+		e->s.capacity = 8;
+	if (e->s.receiver_batch <= 0)
+		e->s.receiver_batch = 1000;
+	if (e->s.receiver_flush_ms <= 0)
+		e->s.receiver_flush_ms = 1000;
+	if (e->s.cancel_grace_period <= 0)
+		e->s.cancel_grace_period = 0.5;
+	const char *cp = settings->cleanup_paths ? settings->cleanup_paths : getenv("AWX_CLEANUP_PATHS");
+	e->cleanup = !(cp && (!strcasecmp(cp, "false") || !strcmp(cp, "0") || !strcasecmp(cp, "no")));
+	e->s.cleanup_paths = e->cleanup ? "true" : "false";
+	snprintf(e->bus_socket, sizeof e->bus_socket, "%s/bus.sock", e->s.state_dir);
+	if (strlen(e->s.state_dir) + 10 > sizeof e->bus_socket && !strcmp(e->s.bus_backend, "local")) {
+		rn_fail(err, ENAMETOOLONG, "state_dir: too long for the bus socket path (max %zu)", sizeof e->bus_socket - 10);
+		goto fail;
+	}
+	if (rn_mkdirs(e->s.state_dir, 0700, err) < 0 || rn_mkdirs(e->s.projects_root, 0700, err) < 0)
+		goto fail;
+	store_settings ss = {.backend = e->s.store_backend, .state_dir = e->s.state_dir};
+	e->st = store_open(&ss, err);
+	if (!e->st)
+		goto fail;
+	dispatch_reap_orphans(e);
+	bus_settings bs = {.backend = e->s.bus_backend, .socket_path = e->bus_socket, .redis_url = e->s.redis_url,
+	                   .queue = e->s.redis_queue};
+	e->consumer = bus_open_consumer(&bs, err);
+	if (!e->consumer)
+		goto fail;
+	if (pthread_create(&e->receiver, NULL, receiver_main, e)) {
+		rn_fail(err, EAGAIN, "__all__: cannot start the receiver thread");
+		goto fail;
+	}
+	e->receiver_started = true;
+	if (pthread_create(&e->dispatcher, NULL, dispatch_main, e)) {
+		rn_fail(err, EAGAIN, "__all__: cannot start the dispatcher thread");
+		goto fail;
+	}
+	e->dispatcher_started = true;
+	engine_log(e, "engine open: state dir %s, store %s, bus %s, capacity %d", e->s.state_dir,
+	           e->s.store_backend, e->s.bus_backend, e->s.capacity);
+	return e;
+fail:
+	engine_close(e);
+	return NULL;
+}
+
+/* Stop taking work, cancel running jobs (shutdown), drain, stop threads. */
+void engine_shutdown(engine *e, double grace)
+{
+	pthread_mutex_lock(&e->mu);
+	if (e->shut_down) {
+		pthread_mutex_unlock(&e->mu);
+		return;
+	}
+	e->shut_down = true;
+	e->stopping = true;
+	for (size_t i = 0; i < e->nworkers; i++) {
+		kill(e->workers[i].pid, SIGTERM);
+		engine_log(e, "job %ld: shutdown: SIGTERM to worker pid %d", e->workers[i].job_id, (int)e->workers[i].pid);
+	}
+	pthread_mutex_unlock(&e->mu);
+	double deadline = rn_now() + (grace > 0 ? grace : 0);
+	for (;;) {
+		pthread_mutex_lock(&e->mu);
+		size_t n = e->nworkers;
+		if (n && rn_now() >= deadline)
+			for (size_t i = 0; i < e->nworkers; i++)
+				kill(e->workers[i].pid, SIGKILL);
+		pthread_mutex_unlock(&e->mu);
+		if (!n || !e->dispatcher_started)
+			break;
+		struct timespec ts = {0, 20 * 1000000};
+		nanosleep(&ts, NULL);
+	}
+	pthread_mutex_lock(&e->mu);
+	e->dispatcher_stop = true;
+	pthread_cond_signal(&e->wake);
+	pthread_mutex_unlock(&e->mu);
+	if (e->dispatcher_started)
+		pthread_join(e->dispatcher, NULL);
+	e->dispatcher_started = false;
+	pthread_mutex_lock(&e->mu);
+	e->receiver_stop = true;
+	pthread_mutex_unlock(&e->mu);
+	if (e->receiver_started)
+		pthread_join(e->receiver, NULL);
+	e->receiver_started = false;
+	engine_log(e, "engine stopped");
+}
+
+/* Shut down and free. */
+void engine_close(engine *e)
+{
+	if (!e)
+		return;
+	if (e->dispatcher_started || e->receiver_started)
+		engine_shutdown(e, 5);
+	bus_close(e->consumer);
+	store_close(e->st);
+	free(e->workers);
+	for (size_t i = 0; i < sizeof e->owned / sizeof e->owned[0]; i++)
+		free(e->owned[i]);
+	pthread_mutex_destroy(&e->mu);
+	pthread_cond_destroy(&e->wake);
+	free(e);
+}
+
+/* The store. */
+store *engine_store(engine *e)
+{
+	return e->st;
+}
+
+/* The settings in effect. */
+const engine_settings *engine_get_settings(engine *e)
+{
+	return &e->s;
+}
+
+/* A project's directory. */
+char *engine_project_path(engine *e, long project_id, runnel_error *err)
+{
+	json_t *p = store_get(e->st, STORE_PROJECT, project_id, err);
+	if (!p)
+		return NULL;
+	const char *lp = json_string_value(json_object_get(p, "local_path"));
+	char *dir = NULL;
+	if (!lp || !*lp)
+		rn_fail(err, EINVAL, "project: The project has no local_path (a git project gets one on its first update).");
+	else
+		dir = lp[0] == '/' ? rn_xstrdup(lp) : rn_path_join(e->s.projects_root, lp);
+	json_decref(p);
+	return dir;
+}
+
+/* Check a playbook path against a project. */
+int engine_check_playbook(engine *e, long project_id, const char *playbook, runnel_error *err)
+{
+	if (!playbook || !*playbook)
+		return rn_fail(err, EINVAL, "playbook: This field is required.");
+	if (playbook[0] == '/' || !strcmp(playbook, "..") || !strncmp(playbook, "../", 3) || strstr(playbook, "/../") ||
+	    (strlen(playbook) >= 3 && !strcmp(playbook + strlen(playbook) - 3, "/..")))
+		return rn_fail(err, EINVAL, "playbook: Playbook %s is outside the project.", playbook);
+	char *dir = engine_project_path(e, project_id, err);
+	if (!dir)
+		return -1;
+	char *full = rn_path_join(dir, playbook);
+	char rdir[PATH_MAX], rfull[PATH_MAX];
+	int rc = 0;
+	if (!realpath(dir, rdir))
+		rc = rn_fail(err, EINVAL, "project: The project directory %s does not exist (not updated yet?).", dir);
+	else if (!realpath(full, rfull) || !rn_is_file(rfull))
+		rc = rn_fail(err, EINVAL, "playbook: Playbook %s not found in the project.", playbook);
+	else if (strncmp(rfull, rdir, strlen(rdir)) || rfull[strlen(rdir)] != '/')
+		rc = rn_fail(err, EINVAL, "playbook: Playbook %s is outside the project.", playbook);
+	free(full);
+	free(dir);
+	return rc;
+}
+
+/* Create a unified job of kind from fields (status new), relate credentials,
+ * make it pending and wake the dispatcher. Returns the job. */
+static json_t *enqueue(engine *e, store_kind kind, json_t *fields, json_t *credentials, runnel_error *err)
+{
+	json_t *job = store_create(e->st, kind, fields, STORE_SYSTEM, err);
+	if (!job)
+		return NULL;
+	long id = (long)json_integer_value(json_object_get(job, "id"));
+	size_t i;
+	json_t *c;
+	json_array_foreach(credentials, i, c) {
+		if (store_associate(e->st, STORE_REL_JOB_CREDENTIALS, id, (long)json_integer_value(c), err) < 0) {
+			store_remove(e->st, STORE_UNIFIED_JOB, id, NULL);
+			json_decref(job);
+			return NULL;
+		}
+	}
+	const char *from[] = {"new", NULL};
+	if (store_job_transition(e->st, id, from, "pending", NULL, err) < 0) {
+		json_decref(job);
+		return NULL;
+	}
+	json_decref(job);
+	engine_log(e, "job %ld: %s pending", id, store_kind_type(kind));
+	/* read it back before the dispatcher can move it: the caller sees "pending" */
+	job = store_get(e->st, STORE_UNIFIED_JOB, id, err);
+	dispatch_wake(e);
+	return job;
+}
+
+/* Launch-time overrides and the template flag that allows each. */
+static const struct {
+	const char *field;
+	const char *ask;
+} prompts[] = {
+	{"extra_vars", "ask_variables_on_launch"}, {"limit", "ask_limit_on_launch"},
+	{"job_tags", "ask_tags_on_launch"},        {"skip_tags", "ask_skip_tags_on_launch"},
+	{"inventory", "ask_inventory_on_launch"},  {"credentials", "ask_credential_on_launch"},
+	{"verbosity", "ask_verbosity_on_launch"},  {"diff_mode", "ask_diff_mode_on_launch"},
+	{"job_type", "ask_job_type_on_launch"},    {"forks", "ask_forks_on_launch"},
+	{"timeout", "ask_timeout_on_launch"},      {"scm_branch", "ask_scm_branch_on_launch"},
+	{NULL, NULL},
+};
+
+/* Merge two extra_vars texts/objects (b wins) into a JSON text. NULL with err. */
+static char *merge_vars(const char *a, const json_t *b, runnel_error *err)
+{
+	json_t *base = a && *a ? json_loads(a, 0, NULL) : json_object();
+	if (!json_is_object(base)) {
+		/* YAML on the template: keep it when nothing is added */
+		json_decref(base);
+		if (!b || (json_is_object(b) && !json_object_size(b)))
+			return rn_xstrdup(a);
+		if (json_is_string(b) && !*json_string_value(b))
+			return rn_xstrdup(a);
+		return rn_fail(err, EINVAL, "extra_vars: cannot merge launch extra_vars into YAML template extra_vars; "
+		                            "use JSON"), NULL;
+	}
+	json_t *add = NULL;
+	if (json_is_object(b))
+		add = json_incref((json_t *)b);
+	else if (json_is_string(b) && *json_string_value(b)) {
+		add = json_loads(json_string_value(b), 0, NULL);
+		if (!json_is_object(add)) {
+			json_decref(add);
+			json_decref(base);
+			return rn_fail(err, EINVAL, "extra_vars: must be a JSON object (or a JSON object as a string)"), NULL;
+		}
+	} else if (b && !json_is_null(b) && !(json_is_string(b))) {
+		json_decref(base);
+		return rn_fail(err, EINVAL, "extra_vars: must be an object"), NULL;
+	}
+	if (add)
+		json_object_update(base, add);
+	json_decref(add);
+	char *t = json_dumps(base, JSON_COMPACT);
+	json_decref(base);
+	return t;
+}
+
+/* Launch a job template. */
+json_t *engine_launch_job_template(engine *e, long jt_id, const json_t *overrides, const char *launch_type,
+                                   long created_by, json_t **ignored, runnel_error *err)
+{
+	if (ignored)
+		*ignored = NULL;
+	if (overrides && !json_is_object(overrides))
+		return rn_fail(err, EINVAL, "__all__: Invalid data. Expected a dictionary."), NULL;
+	json_t *jt = store_get(e->st, STORE_JOB_TEMPLATE, jt_id, err);
+	if (!jt)
+		return NULL;
+	json_t *ign = json_object();
+	json_t *take = json_object();
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *)overrides, k, v) {
+		int i;
+		for (i = 0; prompts[i].field; i++)
+			if (!strcmp(k, prompts[i].field))
+				break;
+		if (!prompts[i].field) {
+			json_decref(ign), json_decref(take), json_decref(jt);
+			return rn_fail(err, EINVAL, "%s: Unknown launch field.", k), NULL;
+		}
+		if (json_is_true(json_object_get(jt, prompts[i].ask)))
+			json_object_set(take, k, v);
+		else
+			json_object_set(ign, k, v);
+	}
+	json_t *f = json_object();
+	static const char *const copy[] = {"inventory", "project", "playbook", "limit", "forks", "verbosity",
+	                                   "job_tags", "skip_tags", "start_at_task", "timeout", "diff_mode",
+	                                   "become_enabled", "job_type", "scm_branch", "use_fact_cache", NULL};
+	for (int i = 0; copy[i]; i++) {
+		json_t *x = json_object_get(take, copy[i]);
+		json_object_set(f, copy[i], x ? x : json_object_get(jt, copy[i]));
+	}
+	json_t *credentials = NULL;
+	json_t *rc = NULL;
+	char *ev = merge_vars(json_string_value(json_object_get(jt, "extra_vars")), json_object_get(take, "extra_vars"), err);
+	if (!ev)
+		goto out;
+	json_object_set_new(f, "extra_vars", json_string(ev));
+	free(ev);
+	json_object_set_new(f, "name", json_incref(json_object_get(jt, "name")));
+	json_object_set_new(f, "type", json_string("job"));
+	json_object_set_new(f, "job_template", json_integer(jt_id));
+	json_object_set_new(f, "unified_job_template", json_integer(jt_id));
+	json_object_set_new(f, "launch_type", json_string(launch_type ? launch_type : "manual"));
+	if (created_by)
+		json_object_set_new(f, "created_by", json_integer(created_by));
+	if (json_is_null(json_object_get(f, "inventory"))) {
+		rn_fail(err, EINVAL, "inventory: Job Template 'inventory' is missing or undefined.");
+		goto out;
+	}
+	if (json_is_null(json_object_get(f, "project"))) {
+		rn_fail(err, EINVAL, "project: Job Template 'project' is missing or undefined.");
+		goto out;
+	}
+	const char *jtype = json_string_value(json_object_get(f, "job_type"));
+	if (jtype && strcmp(jtype, "run") && strcmp(jtype, "check")) {
+		rn_fail(err, EINVAL, "job_type: \"%s\" is not a valid choice.", jtype);
+		goto out;
+	}
+	if (engine_check_playbook(e, (long)json_integer_value(json_object_get(f, "project")),
+	                          json_string_value(json_object_get(f, "playbook")), err) < 0)
+		goto out;
+	if (json_object_get(take, "credentials")) {
+		credentials = json_deep_copy(json_object_get(take, "credentials"));
+		if (!json_is_array(credentials)) {
+			rn_fail(err, EINVAL, "credentials: Expected a list of ids.");
+			goto out;
+		}
+		size_t i;
+		json_array_foreach(credentials, i, v)
+			if (!json_is_integer(v)) {
+				rn_fail(err, EINVAL, "credentials: Expected a list of ids.");
+				goto out;
+			}
+	} else {
+		credentials = store_related_ids(e->st, STORE_REL_JOB_TEMPLATE_CREDENTIALS, jt_id, false, err);
+		if (!credentials)
+			goto out;
+	}
+	rc = enqueue(e, STORE_JOB, f, credentials, err);
+	if (rc) {
+		char now[32];
+		rn_utc_isoformat(now);
+		json_t *u = json_pack("{s:s+}", "last_job_run", now, "Z");
+		json_decref(store_update(e->st, STORE_JOB_TEMPLATE, jt_id, u, STORE_SYSTEM, NULL));
+		json_decref(u);
+	}
+out:
+	json_decref(f);
+	json_decref(take);
+	json_decref(jt);
+	json_decref(credentials);
+	if (rc && ignored && json_object_size(ign))
+		*ignored = json_incref(ign);
+	json_decref(ign);
+	return rc;
+}
+
+/* Launch an ad hoc command. */
+json_t *engine_launch_ad_hoc(engine *e, const json_t *fields, long created_by, runnel_error *err)
+{
+	if (!json_is_object(fields))
+		return rn_fail(err, EINVAL, "__all__: Invalid data. Expected a dictionary."), NULL;
+	static const char *const allowed[] = {"inventory", "module_name", "module_args", "limit", "credential",
+	                                      "verbosity", "forks", "become_enabled", "diff_mode", "job_type",
+	                                      "extra_vars", "timeout", NULL};
+	json_t *f = json_object();
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *)fields, k, v) {
+		int i;
+		for (i = 0; allowed[i]; i++)
+			if (!strcmp(k, allowed[i]))
+				break;
+		if (!allowed[i]) {
+			json_decref(f);
+			return rn_fail(err, EINVAL, "%s: Unknown field.", k), NULL;
+		}
+		json_object_set(f, k, v);
+	}
+	if (!json_object_get(f, "inventory") || json_is_null(json_object_get(f, "inventory"))) {
+		json_decref(f);
+		return rn_fail(err, EINVAL, "inventory: This field is required."), NULL;
+	}
+	const char *mod = json_string_value(json_object_get(f, "module_name"));
+	if (json_object_get(f, "module_name") && (!mod || !*mod)) {
+		json_decref(f);
+		return rn_fail(err, EINVAL, "module_name: This field may not be blank."), NULL;
+	}
+	json_t *evj = json_object_get(f, "extra_vars");
+	if (evj && !json_is_string(evj)) {
+		char *t = merge_vars("", evj, err);
+		if (!t) {
+			json_decref(f);
+			return NULL;
+		}
+		json_object_set_new(f, "extra_vars", json_string(t));
+		free(t);
+	}
+	if (!json_object_get(f, "limit"))
+		json_object_set_new(f, "limit", json_string("all"));
+	json_object_set_new(f, "type", json_string("ad_hoc_command"));
+	json_object_set_new(f, "name", json_string(mod ? mod : "command"));
+	if (created_by)
+		json_object_set_new(f, "created_by", json_integer(created_by));
+	json_t *r = enqueue(e, STORE_AD_HOC_COMMAND, f, NULL, err);
+	json_decref(f);
+	return r;
+}
+
+/* A file-name-safe form of a name: AWX's slugify for project paths. */
+static void slugify(const char *in, char *out, size_t n)
+{
+	size_t j = 0;
+	for (; *in && j + 1 < n; in++) {
+		char c = *in;
+		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')
+			out[j++] = c;
+		else if (c >= 'A' && c <= 'Z')
+			out[j++] = c - 'A' + 'a';
+		else if (j && out[j - 1] != '_')
+			out[j++] = '_';
+	}
+	out[j] = 0;
+}
+
+/* Launch a project update. */
+json_t *engine_launch_project_update(engine *e, long project_id, long created_by, runnel_error *err)
+{
+	json_t *p = store_get(e->st, STORE_PROJECT, project_id, err);
+	if (!p)
+		return NULL;
+	const char *lp = json_string_value(json_object_get(p, "local_path"));
+	const char *scm_type = json_string_value(json_object_get(p, "scm_type"));
+	if ((!lp || !*lp) && scm_type && *scm_type) {
+		/* AWX: an SCM project's checkout lives in _<id>__<slug> under PROJECTS_ROOT */
+		char slug[128], path[160];
+		slugify(json_string_value(json_object_get(p, "name")), slug, sizeof slug);
+		snprintf(path, sizeof path, "_%ld__%s", project_id, slug);
+		json_t *u = json_pack("{s:s}", "local_path", path);
+		json_t *np = store_update(e->st, STORE_PROJECT, project_id, u, STORE_SYSTEM, err);
+		json_decref(u);
+		if (!np) {
+			json_decref(p);
+			return NULL;
+		}
+		json_decref(p);
+		p = np;
+	}
+	json_t *f = json_pack("{s:s,s:s,s:I,s:I,s:O,s:O,s:O,s:O,s:O,s:s,s:s}", "name",
+	                      json_string_value(json_object_get(p, "name")), "type", "project_update", "project",
+	                      (json_int_t)project_id, "unified_job_template", (json_int_t)project_id, "scm_type",
+	                      json_object_get(p, "scm_type"), "scm_url", json_object_get(p, "scm_url"), "scm_branch",
+	                      json_object_get(p, "scm_branch"), "local_path", json_object_get(p, "local_path"),
+	                      "scm_clean", json_object_get(p, "scm_clean"), "job_type", "check", "launch_type", "manual");
+	json_object_set(f, "timeout", json_object_get(p, "timeout"));
+	if (created_by)
+		json_object_set_new(f, "created_by", json_integer(created_by));
+	json_t *r = enqueue(e, STORE_PROJECT_UPDATE, f, NULL, err);
+	if (r) {
+		json_t *u = json_pack("{s:s}", "status", "pending");
+		json_decref(store_update(e->st, STORE_PROJECT, project_id, u, STORE_SYSTEM, NULL));
+		json_decref(u);
+	}
+	json_decref(f);
+	json_decref(p);
+	return r;
+}
+
+/* Launch an inventory update. */
+json_t *engine_launch_inventory_update(engine *e, long source_id, long created_by, runnel_error *err)
+{
+	json_t *src = store_get(e->st, STORE_INVENTORY_SOURCE, source_id, err);
+	if (!src)
+		return NULL;
+	json_t *f = json_pack("{s:O,s:s,s:I,s:I,s:O,s:O,s:O,s:O,s:O,s:O,s:s}", "name", json_object_get(src, "name"),
+	                      "type", "inventory_update", "inventory_source", (json_int_t)source_id,
+	                      "unified_job_template", (json_int_t)source_id, "inventory",
+	                      json_object_get(src, "inventory"), "source", json_object_get(src, "source"),
+	                      "source_path", json_object_get(src, "source_path"), "source_project",
+	                      json_object_get(src, "source_project"), "overwrite", json_object_get(src, "overwrite"),
+	                      "verbosity", json_object_get(src, "verbosity"), "launch_type", "manual");
+	json_object_set(f, "timeout", json_object_get(src, "timeout"));
+	if (created_by)
+		json_object_set_new(f, "created_by", json_integer(created_by));
+	json_t *r = enqueue(e, STORE_INVENTORY_UPDATE, f, NULL, err);
+	json_decref(f);
+	json_decref(src);
+	return r;
+}
+
+/* Launch a system job. */
+json_t *engine_launch_system_job(engine *e, const char *job_type, const json_t *extra_vars, long created_by,
+                                 runnel_error *err)
+{
+	if (!job_type || strcmp(job_type, "cleanup_jobs"))
+		return rn_fail(err, EINVAL, "job_type: \"%s\" is not a valid choice (cleanup_jobs).",
+		               job_type ? job_type : ""), NULL;
+	char *ev = merge_vars("", extra_vars, err);
+	if (!ev)
+		return NULL;
+	json_t *f = json_pack("{s:s,s:s,s:s,s:s,s:s}", "name", "Cleanup Job Details", "type", "system_job", "job_type",
+	                      job_type, "extra_vars", ev, "launch_type", "manual");
+	free(ev);
+	if (created_by)
+		json_object_set_new(f, "created_by", json_integer(created_by));
+	json_t *r = enqueue(e, STORE_SYSTEM_JOB, f, NULL, err);
+	json_decref(f);
+	return r;
+}
+
+/* Relaunch a job with its parameters. */
+json_t *engine_relaunch(engine *e, long job_id, const char *hosts, long created_by, runnel_error *err)
+{
+	json_t *old = store_get(e->st, STORE_UNIFIED_JOB, job_id, err);
+	if (!old)
+		return NULL;
+	const char *type = json_string_value(json_object_get(old, "type"));
+	int kind = store_kind_from_job_type(type);
+	json_t *f = json_object();
+	json_t *r = NULL, *creds = NULL;
+	static const char *const skip[] = {"id", "type", "url", "related", "summary_fields", "created", "modified",
+	                                   "status", "failed", "started", "finished", "canceled_on", "elapsed",
+	                                   "job_explanation", "result_traceback", "cancel_flag", "job_args", "job_cwd",
+	                                   "job_env", "emitted_events", "artifacts", "execution_node",
+	                                   "controller_node", "worker_pid", "private_data_dir", "launched_by",
+	                                   "created_by", "event_processing_finished", "can_cancel", "stored_events",
+	                                   "host_status_counts", "scm_revision", "launch_type", NULL};
+	const char *k;
+	json_t *v;
+	json_object_foreach(old, k, v) {
+		int i;
+		for (i = 0; skip[i]; i++)
+			if (!strcmp(k, skip[i]))
+				break;
+		if (!skip[i])
+			json_object_set(f, k, v);
+	}
+	json_object_set_new(f, "type", json_string(type));
+	json_object_set_new(f, "launch_type", json_string("relaunch"));
+	if (created_by)
+		json_object_set_new(f, "created_by", json_integer(created_by));
+	if (hosts && !strcmp(hosts, "failed")) {
+		store_query q = {.filters = json_pack("{s:b}", "failed", 1), .page_size = 200};
+		store_page pg = {0};
+		if (store_host_summaries_list(e->st, job_id, &q, &pg, err) < 0) {
+			json_decref(q.filters);
+			goto out;
+		}
+		json_decref(q.filters);
+		rn_buf lim;
+		rn_buf_init(&lim);
+		size_t i;
+		json_t *h;
+		json_array_foreach(pg.results, i, h) {
+			const char *n = json_string_value(json_object_get(h, "host_name"));
+			if (lim.len)
+				rn_buf_appendc(&lim, ',');
+			rn_buf_append(&lim, n, strlen(n));
+		}
+		store_page_clear(&pg);
+		if (!lim.len) {
+			rn_buf_free(&lim);
+			rn_fail(err, EINVAL, "hosts: No failed hosts to relaunch on.");
+			goto out;
+		}
+		json_object_set_new(f, "limit", json_string(lim.data));
+		rn_buf_free(&lim);
+	} else if (hosts && strcmp(hosts, "all")) {
+		rn_fail(err, EINVAL, "hosts: \"%s\" is not a valid choice (all, failed).", hosts);
+		goto out;
+	}
+	creds = store_related_ids(e->st, STORE_REL_JOB_CREDENTIALS, job_id, false, err);
+	if (!creds)
+		goto out;
+	r = enqueue(e, (store_kind)kind, f, creds, err);
+out:
+	json_decref(creds);
+	json_decref(f);
+	json_decref(old);
+	return r;
+}
+
+/* Cancel a job. */
+int engine_cancel(engine *e, long job_id, runnel_error *err)
+{
+	json_t *job = store_get(e->st, STORE_UNIFIED_JOB, job_id, err);
+	if (!job)
+		return -1;
+	bool active = store_status_is_active(json_string_value(json_object_get(job, "status")));
+	pid_t stored_pid = (pid_t)json_integer_value(json_object_get(job, "worker_pid"));
+	json_decref(job);
+	if (!active)
+		return 0;
+	if (store_job_set_cancel_flag(e->st, job_id, err) < 0)
+		return -1;
+	const char *before_start[] = {"new", "pending", NULL};
+	char cur[32] = "";
+	int moved = store_job_transition(e->st, job_id, before_start, "canceled", cur, err);
+	if (moved < 0)
+		return -1;
+	if (moved == 1) {
+		engine_log(e, "job %ld: canceled before it started", job_id);
+		return 1;
+	}
+	if (!store_status_is_active(cur))
+		return 0;
+	if (dispatch_signal(e, job_id, SIGTERM)) {
+		engine_log(e, "job %ld: cancel: SIGTERM to its worker", job_id);
+	} else if (stored_pid > 0) {
+		/* not ours (another engine on this state dir): signal the recorded worker */
+		kill(stored_pid, SIGTERM);
+	}
+	/* a waiting job whose worker is not forked yet sees the flag when it starts */
+	return 1;
+}

@@ -1,0 +1,57 @@
+/* engine_internal.h - the engine's state, shared by engine.c, dispatch.c and
+ * receiver.c (not part of the API). */
+#ifndef RUNNELD_ENGINE_INTERNAL_H
+#define RUNNELD_ENGINE_INTERNAL_H
+
+#include <pthread.h>
+#include <sys/types.h>
+
+#include "bus.h"
+#include "engine.h"
+
+/* A job this engine's dispatcher started: its worker process. */
+typedef struct engine_worker {
+	long job_id;
+	pid_t pid;
+	double started; /* monotonic */
+	bool signaled;  /* SIGTERM sent at least once */
+} engine_worker;
+
+struct engine {
+	engine_settings s;     /* defaults filled; strings point into owned copies below */
+	char *owned[12];       /* the strings of s we own */
+	char bus_socket[108];
+	bool cleanup;          /* remove private data dirs (AWX_CLEANUP_PATHS) */
+	store *st;
+	bus *consumer;
+
+	pthread_mutex_t mu;    /* guards everything below */
+	pthread_cond_t wake;   /* the dispatcher waits on it */
+	engine_worker *workers;
+	size_t nworkers;
+	bool stopping;         /* no new work */
+	bool dispatcher_stop;
+	bool receiver_stop;
+	bool shut_down;
+	pthread_t dispatcher;
+	pthread_t receiver;
+	bool dispatcher_started, receiver_started;
+	long received;         /* events the receiver stored (for logs/benchmarks) */
+};
+
+/* Log one line of note. */
+void engine_log(engine *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The dispatcher thread (dispatch.c): reap workers, claim pending jobs. */
+void *dispatch_main(void *arg);
+/* Wake the dispatcher now. */
+void dispatch_wake(engine *e);
+/* SIGTERM the worker of job_id if this engine runs it; true if it does. */
+bool dispatch_signal(engine *e, long job_id, int sig);
+/* Reap jobs a previous run left waiting/running (engine_open). */
+void dispatch_reap_orphans(engine *e);
+
+/* The receiver thread (receiver.c): bus → batches → store. */
+void *receiver_main(void *arg);
+
+#endif

@@ -1,0 +1,80 @@
+/*
+ * model.h - the backend-neutral half of the store: which fields each kind
+ * has, their types and rules, validation of input and the AWX shape of
+ * output. A backend (sqlite.c) persists what model.c validated.
+ */
+#ifndef RUNNELD_STORE_MODEL_H
+#define RUNNELD_STORE_MODEL_H
+
+#include "store.h"
+
+typedef enum model_type {
+	MT_STR,    /* string */
+	MT_INT,    /* integer */
+	MT_FLOAT,  /* number */
+	MT_BOOL,   /* boolean */
+	MT_FK,     /* id of another kind (integer or null) */
+	MT_JSON,   /* any JSON value (object) */
+	MT_VARS,   /* variables: a JSON or YAML string (a JSON object is accepted and dumped) */
+} model_type;
+
+enum {
+	MF_REQUIRED = 1 << 0, /* must be given on create */
+	MF_RO = 1 << 1,       /* only STORE_SYSTEM writes it */
+	MF_NULL = 1 << 2,     /* null is accepted; default null */
+	MF_WO = 1 << 3,       /* write-only (user password): never shown */
+};
+
+/* Unified job type bits: which job types have a field. */
+enum {
+	JT_JOB = 1 << 0,
+	JT_PU = 1 << 1,
+	JT_IU = 1 << 2,
+	JT_AD = 1 << 3,
+	JT_SYS = 1 << 4,
+	JT_ALL = 0x1f,
+};
+
+typedef struct model_field {
+	const char *name;
+	model_type type;
+	unsigned flags;
+	const char *def; /* default as JSON text; NULL: "" for strings, 0, false, null */
+	store_kind fk;   /* for MT_FK */
+	unsigned jobs;   /* for unified jobs: JT_* bits; 0 = all */
+} model_field;
+
+/* The fields of a kind (NULL-name terminated). Unified job kinds share one list. */
+const model_field *model_fields(store_kind kind);
+/* A field of kind by name, or NULL. */
+const model_field *model_field_find(store_kind kind, const char *name);
+/* True if kind is one of the unified job kinds (STORE_UNIFIED_JOB .. STORE_SYSTEM_JOB). */
+bool model_is_job_kind(store_kind kind);
+/* The JT_* bit of a unified job type name, 0 if none. */
+unsigned model_job_bit(const char *type);
+
+/*
+ * Validate fields for create (creating: defaults filled) or update of kind
+ * into a new object *out holding only stored fields. Unknown fields, wrong
+ * types, missing required fields, read-only fields without STORE_SYSTEM:
+ * -1 with EINVAL "<field>: <reason>". FK existence is the backend's job.
+ */
+int model_validate(store_kind kind, const json_t *fields, unsigned flags, bool creating,
+                   json_t **out, runnel_error *err);
+
+/* Current UTC time as AWX prints it: "2024-01-02T03:04:05.123456Z" (32 bytes). */
+void model_now(char out[32]);
+
+/* The url of an object: "/api/v2/<plural>/<id>/" into out. */
+void model_url(store_kind kind, long id, char *out, size_t n);
+
+/* Secret input names of the built-in credential kinds (ssh, scm, vault). */
+bool model_input_is_secret(const json_t *credential_type_inputs, const char *name);
+
+/* The built-in credential types, as create() fields. A new array. */
+json_t *model_builtin_credential_types(void);
+
+/* Fail-set membership of an event name (runner_on_failed, ...). */
+bool model_event_is_failure(const char *event);
+
+#endif

@@ -1,0 +1,2687 @@
+/*
+ * sqlite.c - the embedded default store: one SQLite file (WAL) under the
+ * state dir, its schema created and migrated on open.
+ *
+ * Layout: one table per resource kind with the columns every kind has (id,
+ * created, modified, name) and the rest of the validated fields as a JSON
+ * text in `data` (filters and ordering reach into it with json_extract);
+ * `secret` holds what is never shown (password hash, token hash, encrypted
+ * credential inputs). Unified jobs share one table (one id space, as AWX) with
+ * type/status/timestamps as real columns. Events and host summaries are real
+ * tables: they are the hot path.
+ *
+ * One connection per handle, serialized by a mutex; several processes may
+ * open the same file (WAL, busy timeout).
+ */
+#include "model.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util.h"
+
+#define SCHEMA_VERSION 1
+#define STMT_CACHE 64
+
+typedef struct stmt_slot {
+	char *sql;
+	sqlite3_stmt *stmt;
+} stmt_slot;
+
+typedef struct sq {
+	sqlite3 *db;
+	pthread_mutex_t mu;
+	unsigned char key[crypto_secretbox_KEYBYTES];
+	stmt_slot cache[STMT_CACHE];
+	int ncache;
+	sqlite3_stmt *insert_event; /* the hot path's statement, outside the cache */
+} sq;
+
+static const store_ops sqlite_ops;
+
+#define SQ(st) ((sq *)(st)->impl)
+
+/* The table holding a kind. */
+static const char *table_of(store_kind kind)
+{
+	return model_is_job_kind(kind) ? "unified_jobs" : store_kind_plural(kind);
+}
+
+/* Fill err from the connection's last error. */
+static int db_fail(sq *s, runnel_error *err, const char *what)
+{
+	return rn_fail(err, EIO, "__all__: %s: %s", what, sqlite3_errmsg(s->db));
+}
+
+/* A prepared statement for sql from the cache (reset, bindings cleared), or NULL with err. */
+static sqlite3_stmt *prep(sq *s, const char *sql, runnel_error *err)
+{
+	for (int i = 0; i < s->ncache; i++) {
+		if (!strcmp(s->cache[i].sql, sql)) {
+			sqlite3_reset(s->cache[i].stmt);
+			sqlite3_clear_bindings(s->cache[i].stmt);
+			return s->cache[i].stmt;
+		}
+	}
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+		db_fail(s, err, "prepare");
+		return NULL;
+	}
+	if (s->ncache == STMT_CACHE) { /* full: drop the oldest */
+		sqlite3_finalize(s->cache[0].stmt);
+		free(s->cache[0].sql);
+		memmove(&s->cache[0], &s->cache[1], sizeof(stmt_slot) * (STMT_CACHE - 1));
+		s->ncache--;
+	}
+	s->cache[s->ncache].sql = rn_xstrdup(sql);
+	s->cache[s->ncache].stmt = st;
+	s->ncache++;
+	return st;
+}
+
+/* Run one statement with no result. 0 or -1 with err. */
+static int exec_sql(sq *s, const char *sql, runnel_error *err)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		rn_fail(err, EIO, "__all__: %s", msg ? msg : "sqlite error");
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* Bind a JSON scalar to parameter i. */
+static void bind_json(sqlite3_stmt *st, int i, const json_t *v)
+{
+	if (!v || json_is_null(v))
+		sqlite3_bind_null(st, i);
+	else if (json_is_integer(v))
+		sqlite3_bind_int64(st, i, json_integer_value(v));
+	else if (json_is_real(v))
+		sqlite3_bind_double(st, i, json_real_value(v));
+	else if (json_is_boolean(v))
+		sqlite3_bind_int(st, i, json_is_true(v));
+	else if (json_is_string(v))
+		sqlite3_bind_text(st, i, json_string_value(v), (int)json_string_length(v), SQLITE_TRANSIENT);
+	else {
+		char *d = json_dumps(v, JSON_COMPACT);
+		sqlite3_bind_text(st, i, d, -1, SQLITE_TRANSIENT);
+		free(d);
+	}
+}
+
+/* Text of column i, "" when NULL. */
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+	const char *t = (const char *)sqlite3_column_text(st, i);
+	return t ? t : "";
+}
+
+/* ------------------------------------------------------------------ */
+/* schema                                                               */
+
+/* Create the tables of schema version 1. */
+static int create_schema(sq *s, runnel_error *err)
+{
+	rn_buf b;
+	rn_buf_init(&b);
+	const char *head = "CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL);\n";
+	rn_buf_append(&b, head, strlen(head));
+	for (int k = 0; k < STORE_UNIFIED_JOB; k++) {
+		char *t = rn_xasprintf(
+		    "CREATE TABLE IF NOT EXISTS %s(id INTEGER PRIMARY KEY AUTOINCREMENT, created TEXT NOT NULL,"
+		    " modified TEXT NOT NULL, name TEXT NOT NULL DEFAULT '', data TEXT NOT NULL DEFAULT '{}',"
+		    " secret TEXT);\n",
+		    store_kind_plural(k));
+		rn_buf_append(&b, t, strlen(t));
+		free(t);
+	}
+	const char *rest =
+	    "CREATE UNIQUE INDEX IF NOT EXISTS users_username ON users(name);\n"
+	    "CREATE UNIQUE INDEX IF NOT EXISTS organizations_name ON organizations(name);\n"
+	    "CREATE UNIQUE INDEX IF NOT EXISTS credential_types_name ON credential_types(name);\n"
+	    "CREATE UNIQUE INDEX IF NOT EXISTS tokens_hash ON tokens(secret);\n"
+	    "CREATE INDEX IF NOT EXISTS hosts_inventory ON hosts(json_extract(data,'$.inventory'), name);\n"
+	    "CREATE INDEX IF NOT EXISTS groups_inventory ON groups(json_extract(data,'$.inventory'), name);\n"
+	    "CREATE TABLE IF NOT EXISTS unified_jobs(id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	    " created TEXT NOT NULL, modified TEXT NOT NULL, name TEXT NOT NULL DEFAULT '',"
+	    " data TEXT NOT NULL DEFAULT '{}', secret TEXT, type TEXT NOT NULL, status TEXT NOT NULL,"
+	    " started_ts REAL, finished_ts REAL, events_stored INTEGER NOT NULL DEFAULT 0);\n"
+	    "CREATE INDEX IF NOT EXISTS unified_jobs_status ON unified_jobs(status);\n"
+	    "CREATE INDEX IF NOT EXISTS unified_jobs_type ON unified_jobs(type, id);\n"
+	    "CREATE TABLE IF NOT EXISTS relations(rel INTEGER NOT NULL, parent INTEGER NOT NULL,"
+	    " child INTEGER NOT NULL, PRIMARY KEY(rel, parent, child)) WITHOUT ROWID;\n"
+	    "CREATE INDEX IF NOT EXISTS relations_child ON relations(rel, child);\n"
+	    "CREATE TABLE IF NOT EXISTS events(id INTEGER PRIMARY KEY, job_id INTEGER NOT NULL,"
+	    " counter INTEGER NOT NULL, event TEXT NOT NULL DEFAULT '', event_data TEXT NOT NULL DEFAULT '{}',"
+	    " failed INTEGER NOT NULL DEFAULT 0, changed INTEGER NOT NULL DEFAULT 0, uuid TEXT NOT NULL DEFAULT '',"
+	    " parent_uuid TEXT NOT NULL DEFAULT '', host_id INTEGER, host_name TEXT NOT NULL DEFAULT '',"
+	    " playbook TEXT NOT NULL DEFAULT '', play TEXT NOT NULL DEFAULT '', role TEXT NOT NULL DEFAULT '',"
+	    " task TEXT NOT NULL DEFAULT '', stdout TEXT NOT NULL DEFAULT '', start_line INTEGER NOT NULL DEFAULT 0,"
+	    " end_line INTEGER NOT NULL DEFAULT 0, verbosity INTEGER NOT NULL DEFAULT 0, created TEXT NOT NULL,"
+	    " modified TEXT NOT NULL, job_created TEXT NOT NULL DEFAULT '', UNIQUE(job_id, counter));\n"
+	    "CREATE INDEX IF NOT EXISTS events_start_line ON events(job_id, start_line);\n"
+	    "CREATE TABLE IF NOT EXISTS host_summaries(id INTEGER PRIMARY KEY, job_id INTEGER NOT NULL,"
+	    " host_id INTEGER, host_name TEXT NOT NULL, created TEXT NOT NULL, modified TEXT NOT NULL,"
+	    " changed INTEGER NOT NULL DEFAULT 0, dark INTEGER NOT NULL DEFAULT 0, failures INTEGER NOT NULL DEFAULT 0,"
+	    " ignored INTEGER NOT NULL DEFAULT 0, ok INTEGER NOT NULL DEFAULT 0, processed INTEGER NOT NULL DEFAULT 0,"
+	    " rescued INTEGER NOT NULL DEFAULT 0, skipped INTEGER NOT NULL DEFAULT 0, failed INTEGER NOT NULL DEFAULT 0,"
+	    " UNIQUE(job_id, host_name));\n";
+	rn_buf_append(&b, rest, strlen(rest));
+	int rc = exec_sql(s, b.data, err);
+	rn_buf_free(&b);
+	return rc;
+}
+
+/* Load the secret key from state_dir/secret.key, creating it (0600) on first use. */
+static int load_key(sq *s, const char *state_dir, runnel_error *err)
+{
+	char *path = rn_path_join(state_dir, "secret.key");
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		unsigned char k[crypto_secretbox_KEYBYTES];
+		crypto_secretbox_keygen(k);
+		int w = rn_write_all(fd, k, sizeof k);
+		close(fd);
+		sodium_memzero(k, sizeof k);
+		if (w < 0) {
+			unlink(path);
+			rn_fail(err, errno, "__all__: write %s: %s", path, strerror(errno));
+			free(path);
+			return -1;
+		}
+	} else if (errno != EEXIST) {
+		rn_fail(err, errno, "__all__: create %s: %s", path, strerror(errno));
+		free(path);
+		return -1;
+	}
+	size_t len = 0;
+	runnel_error e2;
+	char *data = NULL;
+	/* Another process may be between create and write: retry briefly. */
+	for (int i = 0; i < 50; i++) {
+		free(data);
+		data = rn_read_file(path, &len, &e2);
+		if (!data || len == sizeof s->key)
+			break;
+		usleep(10000);
+	}
+	if (!data || len != sizeof s->key) {
+		rn_fail(err, EIO, "__all__: %s: not a %zu-byte key", path, sizeof s->key);
+		free(data);
+		free(path);
+		return -1;
+	}
+	memcpy(s->key, data, sizeof s->key);
+	sodium_memzero(data, len);
+	free(data);
+	free(path);
+	return 0;
+}
+
+/* Encrypt text into base64(nonce || box). Caller frees. */
+static char *seal(sq *s, const char *text)
+{
+	size_t m = strlen(text);
+	size_t clen = crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + m;
+	unsigned char *c = rn_xmalloc(clen);
+	randombytes_buf(c, crypto_secretbox_NONCEBYTES);
+	crypto_secretbox_easy(c + crypto_secretbox_NONCEBYTES, (const unsigned char *)text, m, c, s->key);
+	size_t blen = sodium_base64_ENCODED_LEN(clen, sodium_base64_VARIANT_ORIGINAL);
+	char *b = rn_xmalloc(blen);
+	sodium_bin2base64(b, blen, c, clen, sodium_base64_VARIANT_ORIGINAL);
+	free(c);
+	return b;
+}
+
+/* Decrypt what seal() made. Caller frees; NULL if it does not open. */
+static char *unseal(sq *s, const char *b64)
+{
+	size_t max = strlen(b64);
+	unsigned char *c = rn_xmalloc(max + 1);
+	size_t clen = 0;
+	if (sodium_base642bin(c, max, b64, strlen(b64), NULL, &clen, NULL, sodium_base64_VARIANT_ORIGINAL) ||
+	    clen < crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES) {
+		free(c);
+		return NULL;
+	}
+	size_t m = clen - crypto_secretbox_NONCEBYTES - crypto_secretbox_MACBYTES;
+	char *out = rn_xmalloc(m + 1);
+	if (crypto_secretbox_open_easy((unsigned char *)out, c + crypto_secretbox_NONCEBYTES,
+	                               clen - crypto_secretbox_NONCEBYTES, c, s->key)) {
+		free(c);
+		free(out);
+		return NULL;
+	}
+	out[m] = 0;
+	free(c);
+	return out;
+}
+
+/* ------------------------------------------------------------------ */
+/* shaping                                                              */
+
+static json_t *get_locked(sq *s, store_kind kind, long id, runnel_error *err);
+
+/* {id, name} of an fk target, or NULL when it is gone. */
+static json_t *summary_of(sq *s, store_kind kind, long id)
+{
+	char sql[160];
+	snprintf(sql, sizeof sql, "SELECT name, data FROM %s WHERE id=?", table_of(kind));
+	runnel_error e;
+	sqlite3_stmt *st = prep(s, sql, &e);
+	if (!st)
+		return NULL;
+	sqlite3_bind_int64(st, 1, id);
+	json_t *r = NULL;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		r = json_pack("{s:I,s:s}", "id", (json_int_t)id, "name", col_text(st, 0));
+		if (kind == STORE_CREDENTIAL_TYPE || kind == STORE_CREDENTIAL) {
+			json_t *d = json_loads(col_text(st, 1), 0, NULL);
+			json_t *k = json_object_get(d, "kind");
+			if (k)
+				json_object_set(r, "kind", k);
+			json_decref(d);
+		}
+	}
+	sqlite3_reset(st);
+	return r;
+}
+
+/* Count rows of sql with one integer parameter. */
+static long count_where(sq *s, const char *sql, long p)
+{
+	runnel_error e;
+	sqlite3_stmt *st = prep(s, sql, &e);
+	if (!st)
+		return 0;
+	sqlite3_bind_int64(st, 1, p);
+	long n = sqlite3_step(st) == SQLITE_ROW ? (long)sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	return n;
+}
+
+/* Kind-specific extras of a shaped object (counts, related links, ...). */
+static void shape_extras(sq *s, store_kind kind, long id, json_t *o, json_t *related,
+                         const char *secret, long events_stored)
+{
+	char url[128];
+	model_url(kind, id, url, sizeof url);
+	switch (kind) {
+	case STORE_USER:
+		json_object_set_new(o, "password", json_string("$encrypted$"));
+		break;
+	case STORE_INVENTORY:
+		json_object_set_new(o, "total_hosts", json_integer(count_where(s,
+		    "SELECT count(*) FROM hosts WHERE json_extract(data,'$.inventory')=?", id)));
+		json_object_set_new(o, "total_groups", json_integer(count_where(s,
+		    "SELECT count(*) FROM groups WHERE json_extract(data,'$.inventory')=?", id)));
+		json_object_set_new(o, "has_inventory_sources", json_boolean(count_where(s,
+		    "SELECT count(*) FROM inventory_sources WHERE json_extract(data,'$.inventory')=?", id) > 0));
+		json_object_set_new(o, "pending_deletion", json_false());
+		for (const char *const *r = (const char *const[]){"hosts", "groups", "inventory_sources",
+		                                                  "variable_data", "job_templates", NULL};
+		     *r; r++)
+			json_object_set_new(related, *r, json_sprintf("%s%s/", url, *r));
+		break;
+	case STORE_GROUP:
+		for (const char *const *r = (const char *const[]){"hosts", "children", "variable_data", NULL}; *r; r++)
+			json_object_set_new(related, *r, json_sprintf("%s%s/", url, *r));
+		break;
+	case STORE_HOST:
+		for (const char *const *r = (const char *const[]){"groups", "variable_data", "job_host_summaries", NULL}; *r; r++)
+			json_object_set_new(related, *r, json_sprintf("%s%s/", url, *r));
+		break;
+	case STORE_CREDENTIAL: {
+		json_t *in = json_object_get(o, "inputs");
+		json_t *sec = secret ? json_loads(secret, 0, NULL) : NULL;
+		const char *k;
+		json_t *v;
+		json_object_foreach(sec, k, v)
+			json_object_set_new(in, k, json_string("$encrypted$"));
+		json_decref(sec);
+		break;
+	}
+	case STORE_PROJECT:
+		for (const char *const *r = (const char *const[]){"update", "project_updates", "playbooks", NULL}; *r; r++)
+			json_object_set_new(related, *r, json_sprintf("%s%s/", url, *r));
+		break;
+	case STORE_INVENTORY_SOURCE:
+		for (const char *const *r = (const char *const[]){"update", "inventory_updates", NULL}; *r; r++)
+			json_object_set_new(related, *r, json_sprintf("%s%s/", url, *r));
+		break;
+	case STORE_JOB_TEMPLATE:
+		for (const char *const *r = (const char *const[]){"launch", "jobs", "credentials", NULL}; *r; r++)
+			json_object_set_new(related, *r, json_sprintf("%s%s/", url, *r));
+		break;
+	default:
+		break;
+	}
+	if (model_is_job_kind(kind)) {
+		const char *type = json_string_value(json_object_get(o, "type"));
+		const char *status = json_string_value(json_object_get(o, "status"));
+		long emitted = (long)json_integer_value(json_object_get(o, "emitted_events"));
+		bool active = store_status_is_active(status);
+		json_object_set_new(o, "event_processing_finished",
+		                    json_boolean(!active && events_stored >= emitted));
+		json_object_set_new(o, "can_cancel", json_boolean(active));
+		json_object_set_new(o, "stored_events", json_integer(events_stored));
+		const char *evname = type && !strcmp(type, "job") ? "job_events" : "events";
+		json_object_set_new(related, evname, json_sprintf("%s%s/", url, evname));
+		json_object_set_new(related, "stdout", json_sprintf("%sstdout/", url));
+		json_object_set_new(related, "cancel", json_sprintf("%scancel/", url));
+		json_object_set_new(related, "relaunch", json_sprintf("%srelaunch/", url));
+		if (type && !strcmp(type, "job")) {
+			json_object_set_new(related, "job_host_summaries", json_sprintf("%sjob_host_summaries/", url));
+			json_object_set_new(related, "credentials", json_sprintf("%scredentials/", url));
+			/* host_status_counts, as AWX: ok/changed/failures/dark/skipped per host. */
+			json_t *hsc = json_object();
+			runnel_error e;
+			sqlite3_stmt *st = prep(s,
+			    "SELECT sum(CASE WHEN dark>0 THEN 1 ELSE 0 END),"
+			    " sum(CASE WHEN dark=0 AND failures>0 THEN 1 ELSE 0 END),"
+			    " sum(CASE WHEN dark=0 AND failures=0 AND changed>0 THEN 1 ELSE 0 END),"
+			    " sum(CASE WHEN dark=0 AND failures=0 AND changed=0 AND ok>0 THEN 1 ELSE 0 END),"
+			    " sum(CASE WHEN dark=0 AND failures=0 AND changed=0 AND ok=0 AND skipped>0 THEN 1 ELSE 0 END),"
+			    " count(*) FROM host_summaries WHERE job_id=?", &e);
+			if (st) {
+				sqlite3_bind_int64(st, 1, id);
+				if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 5) > 0) {
+					const char *names[] = {"dark", "failures", "changed", "ok", "skipped"};
+					for (int i = 0; i < 5; i++)
+						if (sqlite3_column_int64(st, i))
+							json_object_set_new(hsc, names[i], json_integer(sqlite3_column_int64(st, i)));
+				}
+				sqlite3_reset(st);
+			}
+			json_object_set_new(o, "host_status_counts", hsc);
+		}
+	}
+}
+
+/* The AWX shape of a row (id, created, modified, name, data, secret). */
+static json_t *shape_row(sq *s, store_kind kind, long id, const char *created, const char *modified,
+                         const char *name, const char *data, const char *secret, long events_stored)
+{
+	json_t *d = json_loads(data, 0, NULL);
+	if (!d)
+		d = json_object();
+	const char *type = store_kind_type(kind);
+	store_kind ukind = kind;
+	if (model_is_job_kind(kind)) {
+		const char *t = json_string_value(json_object_get(d, "type"));
+		int k = store_kind_from_job_type(t);
+		if (k >= 0) {
+			ukind = (store_kind)k;
+			type = t;
+		}
+	}
+	json_t *o = json_object();
+	json_object_set_new(o, "id", json_integer(id));
+	json_object_set_new(o, "type", json_string(type));
+	char url[128];
+	model_url(ukind, id, url, sizeof url);
+	json_object_set_new(o, "url", json_string(url));
+	json_t *related = json_object();
+	json_t *summary = json_object();
+	json_object_set_new(o, "related", related);
+	json_object_set_new(o, "summary_fields", summary);
+	json_object_set_new(o, "created", json_string(created));
+	json_object_set_new(o, "modified", json_string(modified));
+	if (kind != STORE_USER && kind != STORE_TOKEN)
+		json_object_set_new(o, "name", json_string(name));
+	unsigned bit = model_job_bit(type);
+	for (const model_field *f = model_fields(kind); f->name; f++) {
+		if (f->flags & MF_WO)
+			continue;
+		if (model_is_job_kind(kind) && f->jobs && !(f->jobs & bit))
+			continue;
+		if (!strcmp(f->name, "name") || !strcmp(f->name, "type"))
+			continue;
+		json_t *v = json_object_get(d, f->name);
+		json_object_set(o, f->name, v ? v : json_null());
+		if (f->type == MT_FK && json_is_integer(v)) {
+			json_t *sf = summary_of(s, f->fk, (long)json_integer_value(v));
+			if (sf) {
+				json_object_set_new(summary, f->name, sf);
+				char rurl[128];
+				model_url(f->fk, (long)json_integer_value(v), rurl, sizeof rurl);
+				json_object_set_new(related, f->name, json_string(rurl));
+			}
+		}
+	}
+	json_decref(d);
+	shape_extras(s, ukind, id, o, related, secret, events_stored);
+	return o;
+}
+
+/* Get one object; the caller holds the lock. */
+static json_t *get_locked(sq *s, store_kind kind, long id, runnel_error *err)
+{
+	char sql[200];
+	if (model_is_job_kind(kind))
+		snprintf(sql, sizeof sql,
+		         "SELECT created, modified, name, data, secret, events_stored, type FROM unified_jobs WHERE id=?");
+	else
+		snprintf(sql, sizeof sql, "SELECT created, modified, name, data, secret, 0, '' FROM %s WHERE id=?",
+		         table_of(kind));
+	sqlite3_stmt *st = prep(s, sql, err);
+	if (!st)
+		return NULL;
+	sqlite3_bind_int64(st, 1, id);
+	int rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		if (rc == SQLITE_DONE)
+			rn_fail(err, ENOENT, "__all__: Not found.");
+		else
+			db_fail(s, err, "get");
+		return NULL;
+	}
+	if (model_is_job_kind(kind) && kind != STORE_UNIFIED_JOB &&
+	    strcmp(col_text(st, 6), store_kind_type(kind))) {
+		sqlite3_reset(st);
+		rn_fail(err, ENOENT, "__all__: Not found.");
+		return NULL;
+	}
+	char *created = rn_xstrdup(col_text(st, 0)), *modified = rn_xstrdup(col_text(st, 1));
+	char *name = rn_xstrdup(col_text(st, 2)), *data = rn_xstrdup(col_text(st, 3));
+	char *secret = sqlite3_column_type(st, 4) == SQLITE_NULL ? NULL : rn_xstrdup(col_text(st, 4));
+	long evs = (long)sqlite3_column_int64(st, 5);
+	sqlite3_reset(st);
+	json_t *o = shape_row(s, kind, id, created, modified, name, data, secret, evs);
+	free(created), free(modified), free(name), free(data), free(secret);
+	return o;
+}
+
+/* ------------------------------------------------------------------ */
+/* generic CRUD                                                         */
+
+static void lock(sq *s) { pthread_mutex_lock(&s->mu); }
+static void unlock(sq *s) { pthread_mutex_unlock(&s->mu); }
+
+/* True if an object of kind with id exists. */
+static bool exists(sq *s, store_kind kind, long id)
+{
+	char sql[128];
+	snprintf(sql, sizeof sql, "SELECT 1 FROM %s WHERE id=?", table_of(kind));
+	runnel_error e;
+	sqlite3_stmt *st = prep(s, sql, &e);
+	if (!st)
+		return false;
+	sqlite3_bind_int64(st, 1, id);
+	bool r = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_reset(st);
+	return r;
+}
+
+/* Check that every fk in v (validated fields) points at an existing object. */
+static int check_fks(sq *s, store_kind kind, const json_t *v, runnel_error *err)
+{
+	const char *k;
+	json_t *x;
+	json_object_foreach((json_t *)v, k, x) {
+		const model_field *f = model_field_find(kind, k);
+		if (f && f->type == MT_FK && json_is_integer(x) && !exists(s, f->fk, (long)json_integer_value(x)))
+			return rn_fail(err, EINVAL, "%s: Invalid pk \"%lld\" - object does not exist.", k,
+			               (long long)json_integer_value(x));
+	}
+	return 0;
+}
+
+/* Split a credential's inputs into plain (kept in data) and sealed secrets
+ * (merged into *secret, a JSON object of name -> sealed text). */
+static int split_inputs(sq *s, json_t *v, long type_id, json_t *secret, runnel_error *err)
+{
+	json_t *in = json_object_get(v, "inputs");
+	if (!in)
+		return 0;
+	if (!json_is_object(in))
+		return rn_fail(err, EINVAL, "inputs: Must be an object.");
+	json_t *ct = get_locked(s, STORE_CREDENTIAL_TYPE, type_id, err);
+	if (!ct)
+		return -1;
+	json_t *tin = json_object_get(ct, "inputs");
+	json_t *plain = json_object();
+	const char *k;
+	json_t *x;
+	json_object_foreach(in, k, x) {
+		json_t *fl = json_object_get(tin, "fields");
+		bool known = false;
+		size_t i;
+		json_t *f;
+		json_array_foreach(fl, i, f) {
+			const char *id = json_string_value(json_object_get(f, "id"));
+			if (id && !strcmp(id, k))
+				known = true;
+		}
+		if (!known && json_array_size(fl)) {
+			json_decref(plain);
+			json_decref(ct);
+			return rn_fail(err, EINVAL, "inputs: Additional properties are not allowed ('%s' was unexpected)", k);
+		}
+		if (model_input_is_secret(tin, k)) {
+			if (!json_is_string(x)) {
+				json_decref(plain);
+				json_decref(ct);
+				return rn_fail(err, EINVAL, "inputs: %s must be a string", k);
+			}
+			const char *val = json_string_value(x);
+			if (!strcmp(val, "$encrypted$"))
+				continue; /* keep the stored value */
+			if (!*val) {
+				json_object_del(secret, k);
+				continue;
+			}
+			char *sealed = seal(s, val);
+			json_object_set_new(secret, k, json_string(sealed));
+			free(sealed);
+		} else {
+			json_object_set(plain, k, x);
+		}
+	}
+	json_object_set_new(v, "kind", json_incref(json_object_get(ct, "kind")));
+	json_object_set_new(v, "inputs", plain);
+	json_decref(ct);
+	return 0;
+}
+
+/* Current UTC time as epoch seconds. */
+static double epoch_now(void)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	return tv.tv_sec + tv.tv_usec / 1e6;
+}
+
+/* Write a new row for kind. The caller holds the lock. */
+static json_t *create_locked(sq *s, store_kind kind, const json_t *fields, unsigned flags, runnel_error *err)
+{
+	if (kind == STORE_UNIFIED_JOB)
+		return rn_fail(err, EINVAL, "type: Create a job of a concrete type."), NULL;
+	json_t *v;
+	if (model_validate(kind, fields, flags, true, &v, err) < 0)
+		return NULL;
+	if (check_fks(s, kind, v, err) < 0) {
+		json_decref(v);
+		return NULL;
+	}
+	char *secret = NULL;
+	const char *name = json_string_value(json_object_get(v, "name"));
+	if (kind == STORE_USER) {
+		name = json_string_value(json_object_get(v, "username"));
+		json_t *pw = json_object_get(v, "password");
+		if (json_is_string(pw) && *json_string_value(pw)) {
+			char h[crypto_pwhash_STRBYTES];
+			if (crypto_pwhash_str(h, json_string_value(pw), json_string_length(pw),
+			                      crypto_pwhash_OPSLIMIT_INTERACTIVE, crypto_pwhash_MEMLIMIT_INTERACTIVE)) {
+				json_decref(v);
+				return rn_fail(err, ENOMEM, "password: could not hash"), NULL;
+			}
+			secret = rn_xstrdup(h);
+		}
+		json_object_del(v, "password");
+	}
+	if (kind == STORE_CREDENTIAL) {
+		json_t *sec = json_object();
+		if (split_inputs(s, v, (long)json_integer_value(json_object_get(v, "credential_type")), sec, err) < 0) {
+			json_decref(sec);
+			json_decref(v);
+			return NULL;
+		}
+		secret = json_dumps(sec, JSON_COMPACT);
+		json_decref(sec);
+	}
+	if (model_is_job_kind(kind) && !json_object_get(fields, "type"))
+		json_object_set_new(v, "type", json_string(store_kind_type(kind)));
+	if (!name)
+		name = "";
+	char now[32];
+	model_now(now);
+	char *data = json_dumps(v, JSON_COMPACT);
+	char sql[256];
+	if (model_is_job_kind(kind))
+		snprintf(sql, sizeof sql, "INSERT INTO unified_jobs(created, modified, name, data, secret, type, status)"
+		                          " VALUES(?,?,?,?,?,?,?)");
+	else
+		snprintf(sql, sizeof sql, "INSERT INTO %s(created, modified, name, data, secret) VALUES(?,?,?,?,?)",
+		         table_of(kind));
+	sqlite3_stmt *st = prep(s, sql, err);
+	if (!st) {
+		free(data), free(secret), json_decref(v);
+		return NULL;
+	}
+	sqlite3_bind_text(st, 1, now, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, now, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 3, name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 4, data, -1, SQLITE_TRANSIENT);
+	if (secret)
+		sqlite3_bind_text(st, 5, secret, -1, SQLITE_TRANSIENT);
+	if (model_is_job_kind(kind)) {
+		sqlite3_bind_text(st, 6, json_string_value(json_object_get(v, "type")), -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 7, json_string_value(json_object_get(v, "status")), -1, SQLITE_TRANSIENT);
+	}
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	free(data), free(secret), json_decref(v);
+	if (rc == SQLITE_CONSTRAINT) {
+		const char *f = kind == STORE_USER ? "username" : "name";
+		return rn_fail(err, EEXIST, "%s: %s with this %s already exists.", f, store_kind_type(kind), f), NULL;
+	}
+	if (rc != SQLITE_DONE)
+		return db_fail(s, err, "insert"), NULL;
+	return get_locked(s, kind, (long)sqlite3_last_insert_rowid(s->db), err);
+}
+
+/* Create an object. */
+static json_t *sq_create(store *st, store_kind kind, const json_t *fields, unsigned flags, runnel_error *err)
+{
+	sq *s = SQ(st);
+	lock(s);
+	json_t *r = create_locked(s, kind, fields, flags, err);
+	unlock(s);
+	return r;
+}
+
+/* Get an object. */
+static json_t *sq_get(store *st, store_kind kind, long id, runnel_error *err)
+{
+	sq *s = SQ(st);
+	lock(s);
+	json_t *r = get_locked(s, kind, id, err);
+	unlock(s);
+	return r;
+}
+
+/* Read the raw data/secret of a row. The caller holds the lock; frees *data, *secret. */
+static int read_raw(sq *s, store_kind kind, long id, json_t **data, char **secret, runnel_error *err)
+{
+	char sql[160];
+	snprintf(sql, sizeof sql, "SELECT data, secret%s FROM %s WHERE id=?",
+	         model_is_job_kind(kind) ? ", type" : ", ''", table_of(kind));
+	sqlite3_stmt *st = prep(s, sql, err);
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) != SQLITE_ROW ||
+	    (model_is_job_kind(kind) && kind != STORE_UNIFIED_JOB && strcmp(col_text(st, 2), store_kind_type(kind)))) {
+		sqlite3_reset(st);
+		return rn_fail(err, ENOENT, "__all__: Not found.");
+	}
+	*data = json_loads(col_text(st, 0), 0, NULL);
+	if (!*data)
+		*data = json_object();
+	if (secret)
+		*secret = sqlite3_column_type(st, 1) == SQLITE_NULL ? NULL : rn_xstrdup(col_text(st, 1));
+	sqlite3_reset(st);
+	return 0;
+}
+
+/* Write data (and secret, when not NULL) of a row back; syncs the real columns. Lock held. */
+static int write_raw(sq *s, store_kind kind, long id, json_t *data, const char *secret, runnel_error *err)
+{
+	char now[32];
+	model_now(now);
+	const char *name = json_string_value(json_object_get(data, kind == STORE_USER ? "username" : "name"));
+	char *text = json_dumps(data, JSON_COMPACT);
+	char sql[256];
+	if (model_is_job_kind(kind))
+		snprintf(sql, sizeof sql, "UPDATE unified_jobs SET modified=?, name=coalesce(?, name), data=?,"
+		                          " secret=coalesce(?, secret), status=coalesce(?, status) WHERE id=?");
+	else
+		snprintf(sql, sizeof sql, "UPDATE %s SET modified=?1, name=coalesce(?2, name), data=?3,"
+		                          " secret=coalesce(?4, secret) WHERE id=?6",
+		         table_of(kind));
+	sqlite3_stmt *st = prep(s, sql, err);
+	if (!st) {
+		free(text);
+		return -1;
+	}
+	sqlite3_bind_text(st, 1, now, -1, SQLITE_TRANSIENT);
+	if (name)
+		sqlite3_bind_text(st, 2, name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 3, text, -1, SQLITE_TRANSIENT);
+	if (secret)
+		sqlite3_bind_text(st, 4, secret, -1, SQLITE_TRANSIENT);
+	const char *status = json_string_value(json_object_get(data, "status"));
+	if (status && model_is_job_kind(kind))
+		sqlite3_bind_text(st, 5, status, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 6, id);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	free(text);
+	if (rc == SQLITE_CONSTRAINT)
+		return rn_fail(err, EEXIST, "%s: %s with this name already exists.",
+		               kind == STORE_USER ? "username" : "name", store_kind_type(kind));
+	if (rc != SQLITE_DONE)
+		return db_fail(s, err, "update");
+	return 0;
+}
+
+/* Update an object (PATCH). */
+static json_t *sq_update(store *st, store_kind kind, long id, const json_t *fields, unsigned flags,
+                         runnel_error *err)
+{
+	sq *s = SQ(st);
+	json_t *v = NULL, *data = NULL, *r = NULL;
+	char *secret = NULL, *newsecret = NULL;
+	bool in_tx = false;
+	lock(s);
+	if (model_validate(kind, fields, flags, false, &v, err) < 0 || check_fks(s, kind, v, err) < 0)
+		goto out;
+	/* read-modify-write of the row in one transaction: another process (a
+	 * worker, the receiver) may write the same row meanwhile */
+	if (exec_sql(s, "BEGIN IMMEDIATE", err) < 0)
+		goto out;
+	in_tx = true;
+	if (read_raw(s, kind, id, &data, &secret, err) < 0)
+		goto out;
+	if (kind == STORE_USER) {
+		json_t *pw = json_object_get(v, "password");
+		if (json_is_string(pw) && *json_string_value(pw) && strcmp(json_string_value(pw), "$encrypted$")) {
+			char h[crypto_pwhash_STRBYTES];
+			if (crypto_pwhash_str(h, json_string_value(pw), json_string_length(pw),
+			                      crypto_pwhash_OPSLIMIT_INTERACTIVE, crypto_pwhash_MEMLIMIT_INTERACTIVE)) {
+				rn_fail(err, ENOMEM, "password: could not hash");
+				goto out;
+			}
+			newsecret = rn_xstrdup(h);
+		}
+		json_object_del(v, "password");
+	}
+	if (kind == STORE_CREDENTIAL && json_object_get(v, "inputs")) {
+		json_t *sec = secret ? json_loads(secret, 0, NULL) : NULL;
+		if (!sec)
+			sec = json_object();
+		json_t *ct = json_object_get(v, "credential_type");
+		if (!ct)
+			ct = json_object_get(data, "credential_type");
+		/* A PUT/PATCH of inputs replaces them: secrets not named are dropped
+		 * unless given as "$encrypted$". */
+		json_t *keep = json_object();
+		const char *k;
+		json_t *x;
+		json_object_foreach(json_object_get(v, "inputs"), k, x)
+			if (json_is_string(x) && !strcmp(json_string_value(x), "$encrypted$") && json_object_get(sec, k))
+				json_object_set(keep, k, json_object_get(sec, k));
+		if (split_inputs(s, v, (long)json_integer_value(ct), keep, err) < 0) {
+			json_decref(sec);
+			json_decref(keep);
+			goto out;
+		}
+		newsecret = json_dumps(keep, JSON_COMPACT);
+		json_decref(keep);
+		json_decref(sec);
+	}
+	json_object_update(data, v);
+	if (write_raw(s, kind, id, data, newsecret, err) < 0)
+		goto out;
+	if (exec_sql(s, "COMMIT", err) < 0)
+		goto out;
+	in_tx = false;
+	r = get_locked(s, kind, id, err);
+out:
+	if (in_tx)
+		exec_sql(s, "ROLLBACK", NULL);
+	unlock(s);
+	json_decref(v);
+	json_decref(data);
+	free(secret);
+	free(newsecret);
+	return r;
+}
+
+/* Run sql with one integer parameter; lock held. */
+static int exec_id(sq *s, const char *sql, long id, runnel_error *err)
+{
+	sqlite3_stmt *st = prep(s, sql, err);
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : db_fail(s, err, "delete");
+}
+
+/* Delete one unified job and what hangs off it; lock and transaction held. */
+static int delete_job_locked(sq *s, long id, runnel_error *err)
+{
+	char sql[128];
+	if (exec_id(s, "DELETE FROM events WHERE job_id=?", id, err) < 0 ||
+	    exec_id(s, "DELETE FROM host_summaries WHERE job_id=?", id, err) < 0)
+		return -1;
+	snprintf(sql, sizeof sql, "DELETE FROM relations WHERE rel=%d AND parent=?", STORE_REL_JOB_CREDENTIALS);
+	if (exec_id(s, sql, id, err) < 0)
+		return -1;
+	return exec_id(s, "DELETE FROM unified_jobs WHERE id=?", id, err);
+}
+
+/* Delete an object and its dependents. */
+static int sq_remove(store *st, store_kind kind, long id, runnel_error *err)
+{
+	sq *s = SQ(st);
+	int rc = -1;
+	lock(s);
+	json_t *o = get_locked(s, kind, id, err);
+	if (!o)
+		goto out;
+	json_decref(o);
+	if (exec_sql(s, "BEGIN IMMEDIATE", err) < 0)
+		goto out;
+	char sql[256];
+	if (model_is_job_kind(kind)) {
+		rc = delete_job_locked(s, id, err);
+	} else {
+		rc = 0;
+		if (kind == STORE_INVENTORY) {
+			static const char *const dep[] = {
+			    "DELETE FROM relations WHERE rel IN (3,4) AND parent IN (SELECT id FROM groups WHERE json_extract(data,'$.inventory')=?1)",
+			    "DELETE FROM relations WHERE rel=3 AND child IN (SELECT id FROM hosts WHERE json_extract(data,'$.inventory')=?1)",
+			    "DELETE FROM hosts WHERE json_extract(data,'$.inventory')=?",
+			    "DELETE FROM groups WHERE json_extract(data,'$.inventory')=?",
+			    "DELETE FROM inventory_sources WHERE json_extract(data,'$.inventory')=?", NULL};
+			for (int i = 0; dep[i] && rc == 0; i++)
+				rc = exec_id(s, dep[i], id, err);
+		} else if (kind == STORE_GROUP) {
+			rc = exec_id(s, "DELETE FROM relations WHERE rel IN (3,4) AND parent=?", id, err);
+			if (!rc)
+				rc = exec_id(s, "DELETE FROM relations WHERE rel=4 AND child=?", id, err);
+		} else if (kind == STORE_HOST) {
+			rc = exec_id(s, "DELETE FROM relations WHERE rel=3 AND child=?", id, err);
+		} else if (kind == STORE_JOB_TEMPLATE) {
+			rc = exec_id(s, "DELETE FROM relations WHERE rel=1 AND parent=?", id, err);
+		} else if (kind == STORE_CREDENTIAL) {
+			rc = exec_id(s, "DELETE FROM relations WHERE rel IN (1,2) AND child=?", id, err);
+		}
+		if (!rc) {
+			snprintf(sql, sizeof sql, "DELETE FROM %s WHERE id=?", table_of(kind));
+			rc = exec_id(s, sql, id, err);
+		}
+	}
+	if (rc == 0)
+		rc = exec_sql(s, "COMMIT", err);
+	else
+		exec_sql(s, "ROLLBACK", NULL);
+out:
+	unlock(s);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* queries                                                              */
+
+/* A column expression usable in WHERE/ORDER BY for field of kind, or NULL. */
+static char *field_expr(store_kind kind, const char *field, model_type *type)
+{
+	*type = MT_STR;
+	if (!strcmp(field, "id")) {
+		*type = MT_INT;
+		return rn_xstrdup("id");
+	}
+	if (!strcmp(field, "created") || !strcmp(field, "modified"))
+		return rn_xstrdup(field);
+	if (!strcmp(field, "name") || (kind == STORE_USER && !strcmp(field, "username")))
+		return rn_xstrdup("name");
+	if (model_is_job_kind(kind) && (!strcmp(field, "status") || !strcmp(field, "type")))
+		return rn_xstrdup(field);
+	if (model_is_job_kind(kind) && !strcmp(field, "unified_job_template")) {
+		*type = MT_INT;
+		return rn_xstrdup("json_extract(data,'$.unified_job_template')");
+	}
+	const model_field *f = model_field_find(kind, field);
+	if (!f || (f->flags & MF_WO))
+		return NULL;
+	*type = f->type;
+	for (const char *p = field; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '_')
+			return NULL;
+	return rn_xasprintf("json_extract(data,'$.%s')", field);
+}
+
+/* Column expressions of the events / host_summaries tables. */
+static char *event_expr(bool summaries, const char *field, model_type *type)
+{
+	static const char *const ev_int[] = {"id", "counter", "start_line", "end_line", "verbosity", NULL};
+	static const char *const ev_bool[] = {"failed", "changed", NULL};
+	static const char *const ev_str[] = {"event", "uuid", "parent_uuid", "host_name", "playbook", "play",
+	                                     "role", "task", "stdout", "created", "modified", NULL};
+	static const char *const hs_int[] = {"id", "changed", "dark", "failures", "ignored", "ok",
+	                                     "processed", "rescued", "skipped", NULL};
+	static const char *const hs_str[] = {"host_name", "created", "modified", NULL};
+	if (!strcmp(field, "host")) {
+		*type = MT_INT;
+		return rn_xstrdup("host_id");
+	}
+	const char *const *ints = summaries ? hs_int : ev_int;
+	const char *const *strs = summaries ? hs_str : ev_str;
+	for (int i = 0; ints[i]; i++)
+		if (!strcmp(field, ints[i])) {
+			*type = MT_INT;
+			return rn_xstrdup(field);
+		}
+	for (int i = 0; strs[i]; i++)
+		if (!strcmp(field, strs[i])) {
+			*type = MT_STR;
+			return rn_xstrdup(field);
+		}
+	if (!strcmp(field, "failed") || (!summaries && (!strcmp(field, ev_bool[0]) || !strcmp(field, ev_bool[1])))) {
+		*type = MT_BOOL;
+		return rn_xstrdup(field);
+	}
+	return NULL;
+}
+
+/* A filter value converted to the field's type (a new reference), or NULL. */
+static json_t *filter_value(model_type type, json_t *v)
+{
+	if (type == MT_INT || type == MT_FK) {
+		if (json_is_integer(v))
+			return json_incref(v);
+		if (json_is_string(v)) {
+			char *end;
+			long long n = strtoll(json_string_value(v), &end, 10);
+			if (*json_string_value(v) && !*end)
+				return json_integer(n);
+			if (!strcasecmp(json_string_value(v), "null") || !strcasecmp(json_string_value(v), "none"))
+				return json_null();
+		}
+		return json_is_null(v) ? json_null() : NULL;
+	}
+	if (type == MT_BOOL) {
+		if (json_is_boolean(v))
+			return json_integer(json_is_true(v));
+		if (json_is_integer(v))
+			return json_integer(json_integer_value(v) != 0);
+		if (json_is_string(v)) {
+			const char *s = json_string_value(v);
+			if (!strcasecmp(s, "true") || !strcmp(s, "1"))
+				return json_integer(1);
+			if (!strcasecmp(s, "false") || !strcmp(s, "0"))
+				return json_integer(0);
+		}
+		return NULL;
+	}
+	if (type == MT_FLOAT) {
+		if (json_is_number(v))
+			return json_real(json_number_value(v));
+		if (json_is_string(v)) {
+			char *end;
+			double d = strtod(json_string_value(v), &end);
+			return *end ? NULL : json_real(d);
+		}
+		return NULL;
+	}
+	if (json_is_string(v))
+		return json_incref(v);
+	if (json_is_integer(v))
+		return json_sprintf("%lld", (long long)json_integer_value(v));
+	if (json_is_boolean(v))
+		return json_incref(v);
+	return NULL;
+}
+
+/* Expression of a field: kind's (kind >= 0) or events'/summaries' (kind -1 / -2). */
+static char *any_expr(int kind, const char *field, model_type *type)
+{
+	if (kind >= 0)
+		return field_expr((store_kind)kind, field, type);
+	return event_expr(kind == -2, field, type);
+}
+
+/* Append " AND <cond>" clauses for filters to where, binds to binds. */
+static int build_filters(int kind, const json_t *filters, rn_buf *where, json_t *binds, runnel_error *err)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach((json_t *)filters, key, v) {
+		if (!strcmp(key, "search")) {
+			if (!json_is_string(v))
+				return rn_fail(err, EINVAL, "search: Must be a string.");
+			const char *col = kind >= 0 ? "name" : "stdout";
+			char *c = rn_xasprintf(" AND %s LIKE '%%' || ? || '%%'", col);
+			rn_buf_append(where, c, strlen(c));
+			free(c);
+			json_array_append(binds, v);
+			continue;
+		}
+		char field[96];
+		snprintf(field, sizeof field, "%s", key);
+		const char *op = "exact";
+		char *dd = strstr(field, "__");
+		if (dd) {
+			*dd = 0;
+			op = dd + 2;
+		}
+		if (!strcmp(field, "not") || !strcmp(field, "or"))
+			return rn_fail(err, EINVAL, "%s: Unsupported filter.", key);
+		model_type type;
+		char *expr = any_expr(kind, field, &type);
+		if (!expr)
+			return rn_fail(err, EINVAL, "%s: Invalid field name.", key);
+		char *cond = NULL;
+		if (!strcmp(op, "isnull")) {
+			json_t *b = filter_value(MT_BOOL, v);
+			if (!b) {
+				free(expr);
+				return rn_fail(err, EINVAL, "%s: Must be true or false.", key);
+			}
+			cond = rn_xasprintf(" AND %s IS %sNULL", expr, json_integer_value(b) ? "" : "NOT ");
+			json_decref(b);
+		} else if (!strcmp(op, "in")) {
+			json_t *items = json_array();
+			if (json_is_array(v)) {
+				json_array_extend(items, v);
+			} else if (json_is_string(v)) {
+				char *dup = rn_xstrdup(json_string_value(v)), *save = NULL;
+				for (char *t = strtok_r(dup, ",", &save); t; t = strtok_r(NULL, ",", &save))
+					json_array_append_new(items, json_string(t));
+				free(dup);
+			}
+			rn_buf b;
+			rn_buf_init(&b);
+			rn_buf_append(&b, " AND ", 5);
+			rn_buf_append(&b, expr, strlen(expr));
+			rn_buf_append(&b, " IN (", 5);
+			size_t i;
+			json_t *it;
+			json_array_foreach(items, i, it) {
+				json_t *cv = filter_value(type, it);
+				if (!cv) {
+					rn_buf_free(&b);
+					json_decref(items);
+					free(expr);
+					return rn_fail(err, EINVAL, "%s: Invalid value.", key);
+				}
+				json_array_append_new(binds, cv);
+				rn_buf_append(&b, i ? ",?" : "?", i ? 2 : 1);
+			}
+			if (!json_array_size(items))
+				rn_buf_append(&b, "NULL", 4);
+			rn_buf_appendc(&b, ')');
+			cond = rn_xstrdup(b.data);
+			rn_buf_free(&b);
+			json_decref(items);
+		} else {
+			bool textop = !strcmp(op, "contains") || !strcmp(op, "icontains") ||
+			              !strcmp(op, "startswith") || !strcmp(op, "istartswith") ||
+			              !strcmp(op, "endswith") || !strcmp(op, "iendswith") || !strcmp(op, "iexact");
+			json_t *cv = textop ? (json_is_string(v) ? json_incref(v) : NULL) : filter_value(type, v);
+			if (!cv) {
+				free(expr);
+				return rn_fail(err, EINVAL, "%s: Invalid value for this field.", key);
+			}
+			const char *fmt = NULL;
+			if (!strcmp(op, "exact"))
+				fmt = json_is_null(cv) ? " AND %s IS ?" : " AND %s = ?";
+			else if (!strcmp(op, "gt")) fmt = " AND %s > ?";
+			else if (!strcmp(op, "gte")) fmt = " AND %s >= ?";
+			else if (!strcmp(op, "lt")) fmt = " AND %s < ?";
+			else if (!strcmp(op, "lte")) fmt = " AND %s <= ?";
+			else if (!strcmp(op, "iexact")) fmt = " AND %s = ? COLLATE NOCASE";
+			else if (!strcmp(op, "contains")) fmt = " AND instr(%s, ?) > 0";
+			else if (!strcmp(op, "icontains")) fmt = " AND %s LIKE '%%' || ? || '%%'";
+			else if (!strcmp(op, "startswith") || !strcmp(op, "istartswith")) fmt = " AND %s LIKE ? || '%%'";
+			else if (!strcmp(op, "endswith") || !strcmp(op, "iendswith")) fmt = " AND %s LIKE '%%' || ?";
+			if (!fmt) {
+				json_decref(cv);
+				free(expr);
+				return rn_fail(err, EINVAL, "%s: Unsupported lookup '%s'.", key, op);
+			}
+			cond = rn_xasprintf(fmt, expr);
+			json_array_append_new(binds, cv);
+		}
+		free(expr);
+		rn_buf_append(where, cond, strlen(cond));
+		free(cond);
+	}
+	return 0;
+}
+
+/* ORDER BY clause for order_by (default def); NULL with err on an unknown field. */
+static char *build_order(int kind, const char *order_by, const char *def, runnel_error *err)
+{
+	if (!order_by || !*order_by)
+		order_by = def;
+	rn_buf b;
+	rn_buf_init(&b);
+	rn_buf_append(&b, " ORDER BY ", 10);
+	char *dup = rn_xstrdup(order_by), *save = NULL;
+	int n = 0;
+	for (char *t = strtok_r(dup, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		bool desc = *t == '-';
+		if (desc)
+			t++;
+		model_type type;
+		char *expr = any_expr(kind, t, &type);
+		if (!expr) {
+			rn_fail(err, EINVAL, "order_by: Invalid field name '%s'.", t);
+			free(dup);
+			rn_buf_free(&b);
+			return NULL;
+		}
+		if (n++)
+			rn_buf_append(&b, ", ", 2);
+		rn_buf_append(&b, expr, strlen(expr));
+		if (desc)
+			rn_buf_append(&b, " DESC", 5);
+		free(expr);
+	}
+	free(dup);
+	rn_buf_append(&b, ", id", 4);
+	return b.data;
+}
+
+/* Bind an array of values starting at parameter 1. */
+static void bind_all(sqlite3_stmt *st, const json_t *binds)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach((json_t *)binds, i, v)
+		bind_json(st, (int)i + 1, v);
+}
+
+/* Page limit/offset from a query. */
+static void page_of(const store_query *q, long *limit, long *offset)
+{
+	long page = q && q->page > 0 ? q->page : 1;
+	long size = q && q->page_size > 0 ? q->page_size : 25;
+	if (size > 200)
+		size = 200;
+	*limit = size;
+	*offset = (page - 1) * size;
+}
+
+/* List objects. */
+static int sq_list(store *st, store_kind kind, const store_query *q, store_page *out, runnel_error *err)
+{
+	sq *s = SQ(st);
+	out->count = 0;
+	out->results = NULL;
+	rn_buf where;
+	rn_buf_init(&where);
+	rn_buf_append(&where, " WHERE 1", 8);
+	json_t *binds = json_array();
+	if (model_is_job_kind(kind) && kind != STORE_UNIFIED_JOB) {
+		rn_buf_append(&where, " AND type = ?", 13);
+		json_array_append_new(binds, json_string(store_kind_type(kind)));
+	}
+	if (q && q->rel != STORE_REL_NONE) {
+		const char *c = q->rel_reverse ? " AND id IN (SELECT parent FROM relations WHERE rel=? AND child=?)"
+		                               : " AND id IN (SELECT child FROM relations WHERE rel=? AND parent=?)";
+		rn_buf_append(&where, c, strlen(c));
+		json_array_append_new(binds, json_integer(q->rel));
+		json_array_append_new(binds, json_integer(q->rel_parent));
+	}
+	char *order = NULL;
+	int rc = -1;
+	if (q && q->filters && build_filters(kind, q->filters, &where, binds, err) < 0)
+		goto out;
+	order = build_order(kind, q ? q->order_by : NULL, "id", err);
+	if (!order)
+		goto out;
+	long limit, offset;
+	page_of(q, &limit, &offset);
+	lock(s);
+	char *sql = rn_xasprintf("SELECT count(*) FROM %s%s", table_of(kind), where.data);
+	sqlite3_stmt *stm = prep(s, sql, err);
+	free(sql);
+	if (!stm) {
+		unlock(s);
+		goto out;
+	}
+	bind_all(stm, binds);
+	if (sqlite3_step(stm) != SQLITE_ROW) {
+		db_fail(s, err, "count");
+		sqlite3_reset(stm);
+		unlock(s);
+		goto out;
+	}
+	out->count = (long)sqlite3_column_int64(stm, 0);
+	sqlite3_reset(stm);
+	sql = rn_xasprintf("SELECT id FROM %s%s%s LIMIT %ld OFFSET %ld", table_of(kind), where.data, order,
+	                   limit, offset);
+	stm = prep(s, sql, err);
+	free(sql);
+	if (!stm) {
+		unlock(s);
+		goto out;
+	}
+	bind_all(stm, binds);
+	json_t *ids = json_array();
+	int step;
+	while ((step = sqlite3_step(stm)) == SQLITE_ROW)
+		json_array_append_new(ids, json_integer(sqlite3_column_int64(stm, 0)));
+	sqlite3_reset(stm);
+	out->results = json_array();
+	size_t i;
+	json_t *idv;
+	json_array_foreach(ids, i, idv) {
+		json_t *o = get_locked(s, kind, (long)json_integer_value(idv), err);
+		if (o)
+			json_array_append_new(out->results, o);
+	}
+	json_decref(ids);
+	rc = step == SQLITE_DONE ? 0 : db_fail(s, err, "list");
+	unlock(s);
+	if (rc < 0)
+		store_page_clear(out);
+out:
+	free(order);
+	rn_buf_free(&where);
+	json_decref(binds);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* relations                                                            */
+
+/* The kinds a relation joins. */
+static void rel_kinds(store_rel rel, store_kind *parent, store_kind *child)
+{
+	switch (rel) {
+	case STORE_REL_JOB_TEMPLATE_CREDENTIALS: *parent = STORE_JOB_TEMPLATE; *child = STORE_CREDENTIAL; break;
+	case STORE_REL_JOB_CREDENTIALS: *parent = STORE_UNIFIED_JOB; *child = STORE_CREDENTIAL; break;
+	case STORE_REL_GROUP_HOSTS: *parent = STORE_GROUP; *child = STORE_HOST; break;
+	case STORE_REL_GROUP_CHILDREN: *parent = STORE_GROUP; *child = STORE_GROUP; break;
+	default: *parent = *child = STORE_KIND_COUNT; break;
+	}
+}
+
+/* Insert or delete a relation row. */
+static int relate(store *st, store_rel rel, long parent, long child, bool add, runnel_error *err)
+{
+	sq *s = SQ(st);
+	store_kind pk, ck;
+	rel_kinds(rel, &pk, &ck);
+	if (pk == STORE_KIND_COUNT)
+		return rn_fail(err, EINVAL, "__all__: Unknown relation.");
+	lock(s);
+	int rc = -1;
+	if (!exists(s, pk, parent)) {
+		rn_fail(err, ENOENT, "__all__: Not found.");
+		goto out;
+	}
+	if (add && !exists(s, ck, child)) {
+		rn_fail(err, EINVAL, "id: Invalid pk \"%ld\" - object does not exist.", child);
+		goto out;
+	}
+	if (add && rel == STORE_REL_GROUP_CHILDREN && parent == child) {
+		rn_fail(err, EINVAL, "id: Cyclical group association.");
+		goto out;
+	}
+	sqlite3_stmt *stm = prep(s, add ? "INSERT OR IGNORE INTO relations(rel, parent, child) VALUES(?,?,?)"
+	                                : "DELETE FROM relations WHERE rel=? AND parent=? AND child=?", err);
+	if (!stm)
+		goto out;
+	sqlite3_bind_int(stm, 1, rel);
+	sqlite3_bind_int64(stm, 2, parent);
+	sqlite3_bind_int64(stm, 3, child);
+	rc = sqlite3_step(stm) == SQLITE_DONE ? 0 : db_fail(s, err, "relation");
+	sqlite3_reset(stm);
+out:
+	unlock(s);
+	return rc;
+}
+
+/* Relate parent and child. */
+static int sq_associate(store *st, store_rel rel, long parent, long child, runnel_error *err)
+{
+	return relate(st, rel, parent, child, true, err);
+}
+
+/* Unrelate parent and child. */
+static int sq_disassociate(store *st, store_rel rel, long parent, long child, runnel_error *err)
+{
+	return relate(st, rel, parent, child, false, err);
+}
+
+/* The ids related to id; lock held. */
+static json_t *related_locked(sq *s, store_rel rel, long id, bool reverse, runnel_error *err)
+{
+	sqlite3_stmt *stm = prep(s, reverse ? "SELECT parent FROM relations WHERE rel=? AND child=? ORDER BY parent"
+	                                    : "SELECT child FROM relations WHERE rel=? AND parent=? ORDER BY child", err);
+	if (!stm)
+		return NULL;
+	sqlite3_bind_int(stm, 1, rel);
+	sqlite3_bind_int64(stm, 2, id);
+	json_t *a = json_array();
+	while (sqlite3_step(stm) == SQLITE_ROW)
+		json_array_append_new(a, json_integer(sqlite3_column_int64(stm, 0)));
+	sqlite3_reset(stm);
+	return a;
+}
+
+/* The ids related to id. */
+static json_t *sq_related_ids(store *st, store_rel rel, long id, bool reverse, runnel_error *err)
+{
+	sq *s = SQ(st);
+	lock(s);
+	json_t *a = related_locked(s, rel, id, reverse, err);
+	unlock(s);
+	return a;
+}
+
+/* ------------------------------------------------------------------ */
+/* users, tokens, credentials                                           */
+
+/* Check a username/password. */
+static json_t *sq_user_authenticate(store *st, const char *username, const char *password, runnel_error *err)
+{
+	sq *s = SQ(st);
+	lock(s);
+	json_t *r = NULL;
+	sqlite3_stmt *stm = prep(s, "SELECT id, secret FROM users WHERE name=?", err);
+	if (!stm)
+		goto out;
+	sqlite3_bind_text(stm, 1, username, -1, SQLITE_TRANSIENT);
+	long id = 0;
+	char *hash = NULL;
+	if (sqlite3_step(stm) == SQLITE_ROW) {
+		id = (long)sqlite3_column_int64(stm, 0);
+		if (sqlite3_column_type(stm, 1) != SQLITE_NULL)
+			hash = rn_xstrdup(col_text(stm, 1));
+	}
+	sqlite3_reset(stm);
+	bool ok = hash && crypto_pwhash_str_verify(hash, password, strlen(password)) == 0;
+	free(hash);
+	if (!ok) {
+		rn_fail(err, EACCES, "__all__: Invalid username/password.");
+		goto out;
+	}
+	r = get_locked(s, STORE_USER, id, err);
+out:
+	unlock(s);
+	return r;
+}
+
+/* Hash a token for storage (hex of BLAKE2b-256). */
+static void token_hash(const char *token, char out[65])
+{
+	unsigned char h[32];
+	crypto_generichash(h, sizeof h, (const unsigned char *)token, strlen(token), NULL, 0);
+	sodium_bin2hex(out, 65, h, sizeof h);
+}
+
+/* Make a token for a user. */
+static json_t *sq_token_create(store *st, long user_id, const json_t *fields, runnel_error *err)
+{
+	sq *s = SQ(st);
+	json_t *f = fields ? json_deep_copy(fields) : json_object();
+	if (!json_is_object(f)) {
+		json_decref(f);
+		return rn_fail(err, EINVAL, "__all__: Invalid data. Expected a dictionary."), NULL;
+	}
+	json_object_set_new(f, "user", json_integer(user_id));
+	unsigned char raw[24];
+	randombytes_buf(raw, sizeof raw);
+	char tok[49];
+	sodium_bin2hex(tok, sizeof tok, raw, sizeof raw);
+	char hash[65];
+	token_hash(tok, hash);
+	lock(s);
+	json_t *o = create_locked(s, STORE_TOKEN, f, STORE_SYSTEM, err);
+	json_decref(f);
+	if (o) {
+		sqlite3_stmt *stm = prep(s, "UPDATE tokens SET secret=? WHERE id=?", err);
+		if (stm) {
+			sqlite3_bind_text(stm, 1, hash, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_int64(stm, 2, json_integer_value(json_object_get(o, "id")));
+			sqlite3_step(stm);
+			sqlite3_reset(stm);
+		}
+		json_object_set_new(o, "token", json_string(tok));
+		json_object_set_new(o, "refresh_token", json_null());
+	}
+	unlock(s);
+	return o;
+}
+
+/* The user of a token. */
+static json_t *sq_token_authenticate(store *st, const char *token, runnel_error *err)
+{
+	sq *s = SQ(st);
+	char hash[65];
+	token_hash(token, hash);
+	lock(s);
+	json_t *r = NULL;
+	sqlite3_stmt *stm = prep(s, "SELECT json_extract(data,'$.user') FROM tokens WHERE secret=?", err);
+	if (stm) {
+		sqlite3_bind_text(stm, 1, hash, -1, SQLITE_TRANSIENT);
+		long uid = sqlite3_step(stm) == SQLITE_ROW ? (long)sqlite3_column_int64(stm, 0) : 0;
+		sqlite3_reset(stm);
+		if (uid)
+			r = get_locked(s, STORE_USER, uid, err);
+		else
+			rn_fail(err, EACCES, "__all__: Authentication credentials were not provided.");
+	}
+	unlock(s);
+	return r;
+}
+
+/* A credential's inputs with secrets decrypted. */
+static json_t *sq_credential_inputs(store *st, long id, runnel_error *err)
+{
+	sq *s = SQ(st);
+	json_t *data = NULL;
+	char *secret = NULL;
+	lock(s);
+	if (read_raw(s, STORE_CREDENTIAL, id, &data, &secret, err) < 0) {
+		unlock(s);
+		return NULL;
+	}
+	unlock(s);
+	json_t *in = json_deep_copy(json_object_get(data, "inputs"));
+	if (!json_is_object(in)) {
+		json_decref(in);
+		in = json_object();
+	}
+	json_t *sec = secret ? json_loads(secret, 0, NULL) : NULL;
+	const char *k;
+	json_t *v;
+	json_object_foreach(sec, k, v) {
+		char *plain = unseal(s, json_string_value(v) ? json_string_value(v) : "");
+		if (!plain) {
+			json_decref(sec), json_decref(in), json_decref(data), free(secret);
+			return rn_fail(err, EIO, "inputs: %s does not decrypt with this state dir's secret.key", k), NULL;
+		}
+		json_object_set_new(in, k, json_string(plain));
+		sodium_memzero(plain, strlen(plain));
+		free(plain);
+	}
+	json_object_set(in, "__kind", json_object_get(data, "kind"));
+	json_decref(sec);
+	json_decref(data);
+	free(secret);
+	return in;
+}
+
+/* ------------------------------------------------------------------ */
+/* inventories                                                          */
+
+/* Variables text (JSON or YAML-ish) as an object; YAML that is not JSON is
+ * kept as {"__yaml": text} so nothing is lost (the worker writes it as YAML). */
+static json_t *vars_object(const char *text)
+{
+	if (!text || !*text)
+		return json_object();
+	json_t *o = json_loads(text, 0, NULL);
+	if (json_is_object(o))
+		return o;
+	json_decref(o);
+	return json_pack("{s:s}", "__yaml", text);
+}
+
+/* The inventory as ansible-inventory --list prints it. */
+static json_t *sq_inventory_script(store *st, long inv, runnel_error *err)
+{
+	sq *s = SQ(st);
+	lock(s);
+	json_t *invobj = get_locked(s, STORE_INVENTORY, inv, err);
+	if (!invobj) {
+		unlock(s);
+		return NULL;
+	}
+	json_t *out = json_object();
+	json_t *hostvars = json_object();
+	json_t *ids = json_object();
+	json_t *all = json_pack("{s:[],s:o}", "children", "vars",
+	                        vars_object(json_string_value(json_object_get(invobj, "variables"))));
+	json_decref(invobj);
+	json_t *gnames = json_object(); /* id -> name */
+	sqlite3_stmt *stm = prep(s, "SELECT id, name, json_extract(data,'$.variables') FROM groups"
+	                            " WHERE json_extract(data,'$.inventory')=? ORDER BY name", err);
+	if (stm) {
+		sqlite3_bind_int64(stm, 1, inv);
+		while (sqlite3_step(stm) == SQLITE_ROW) {
+			char idk[32];
+			snprintf(idk, sizeof idk, "%lld", (long long)sqlite3_column_int64(stm, 0));
+			json_object_set_new(gnames, idk, json_string(col_text(stm, 1)));
+			json_object_set_new(out, col_text(stm, 1),
+			                    json_pack("{s:[],s:[],s:o}", "hosts", "children", "vars",
+			                              vars_object(col_text(stm, 2))));
+		}
+		sqlite3_reset(stm);
+	}
+	json_t *hnames = json_object();
+	stm = prep(s, "SELECT id, name, json_extract(data,'$.variables') FROM hosts"
+	              " WHERE json_extract(data,'$.inventory')=? AND json_extract(data,'$.enabled') ORDER BY name", err);
+	if (stm) {
+		sqlite3_bind_int64(stm, 1, inv);
+		while (sqlite3_step(stm) == SQLITE_ROW) {
+			char idk[32];
+			snprintf(idk, sizeof idk, "%lld", (long long)sqlite3_column_int64(stm, 0));
+			json_object_set_new(hnames, idk, json_string(col_text(stm, 1)));
+			json_object_set_new(hostvars, col_text(stm, 1), vars_object(col_text(stm, 2)));
+			json_object_set_new(ids, col_text(stm, 1), json_integer(sqlite3_column_int64(stm, 0)));
+		}
+		sqlite3_reset(stm);
+	}
+	/* memberships */
+	json_t *has_parent = json_object();
+	json_t *grouped = json_object();
+	const char *gid;
+	json_t *gname;
+	json_object_foreach(gnames, gid, gname) {
+		json_t *g = json_object_get(out, json_string_value(gname));
+		json_t *hs = related_locked(s, STORE_REL_GROUP_HOSTS, atol(gid), false, err);
+		json_t *cs = related_locked(s, STORE_REL_GROUP_CHILDREN, atol(gid), false, err);
+		size_t i;
+		json_t *x;
+		json_array_foreach(hs, i, x) {
+			char k[32];
+			snprintf(k, sizeof k, "%lld", (long long)json_integer_value(x));
+			json_t *hn = json_object_get(hnames, k);
+			if (hn) {
+				json_array_append(json_object_get(g, "hosts"), hn);
+				json_object_set_new(grouped, json_string_value(hn), json_true());
+			}
+		}
+		json_array_foreach(cs, i, x) {
+			char k[32];
+			snprintf(k, sizeof k, "%lld", (long long)json_integer_value(x));
+			json_t *cn = json_object_get(gnames, k);
+			if (cn) {
+				json_array_append(json_object_get(g, "children"), cn);
+				json_object_set_new(has_parent, json_string_value(cn), json_true());
+			}
+		}
+		json_decref(hs);
+		json_decref(cs);
+	}
+	json_object_foreach(gnames, gid, gname)
+		if (!json_object_get(has_parent, json_string_value(gname)))
+			json_array_append(json_object_get(all, "children"), gname);
+	json_t *ungrouped = json_pack("{s:[]}", "hosts");
+	const char *hn;
+	json_t *hv;
+	json_object_foreach(hostvars, hn, hv)
+		if (!json_object_get(grouped, hn))
+			json_array_append_new(json_object_get(ungrouped, "hosts"), json_string(hn));
+	if (json_array_size(json_object_get(ungrouped, "hosts"))) {
+		json_object_set_new(out, "ungrouped", ungrouped);
+		json_array_append_new(json_object_get(all, "children"), json_string("ungrouped"));
+	} else {
+		json_decref(ungrouped);
+	}
+	json_object_set_new(out, "all", all);
+	json_object_set_new(out, "_meta", json_pack("{s:o}", "hostvars", hostvars));
+	json_object_set_new(out, "__host_ids", ids);
+	json_decref(gnames);
+	json_decref(hnames);
+	json_decref(has_parent);
+	json_decref(grouped);
+	unlock(s);
+	return out;
+}
+
+/* The id of a host/group named name in inventory inv (lock held), creating
+ * it (with vars) or updating its vars. 0 with err on failure. */
+static long upsert_member(sq *s, store_kind kind, long inv, const char *name, json_t *vars, runnel_error *err)
+{
+	char sql[160];
+	snprintf(sql, sizeof sql, "SELECT id FROM %s WHERE json_extract(data,'$.inventory')=? AND name=?",
+	         table_of(kind));
+	sqlite3_stmt *stm = prep(s, sql, err);
+	if (!stm)
+		return 0;
+	sqlite3_bind_int64(stm, 1, inv);
+	sqlite3_bind_text(stm, 2, name, -1, SQLITE_TRANSIENT);
+	long id = sqlite3_step(stm) == SQLITE_ROW ? (long)sqlite3_column_int64(stm, 0) : 0;
+	sqlite3_reset(stm);
+	char *vtext = vars ? json_dumps(vars, JSON_COMPACT) : rn_xstrdup("{}");
+	if (id) {
+		json_t *data;
+		if (read_raw(s, kind, id, &data, NULL, err) < 0) {
+			free(vtext);
+			return 0;
+		}
+		json_object_set_new(data, "variables", json_string(vtext));
+		int rc = write_raw(s, kind, id, data, NULL, err);
+		json_decref(data);
+		free(vtext);
+		return rc < 0 ? 0 : id;
+	}
+	json_t *f = json_pack("{s:s,s:I,s:s}", "name", name, "inventory", (json_int_t)inv, "variables", vtext);
+	free(vtext);
+	json_t *o = create_locked(s, kind, f, STORE_SYSTEM, err);
+	json_decref(f);
+	if (!o)
+		return 0;
+	id = (long)json_integer_value(json_object_get(o, "id"));
+	json_decref(o);
+	return id;
+}
+
+/* Import ansible-inventory --list output. */
+static int sq_inventory_import(store *st, long inv, const json_t *data, bool overwrite, long *nhosts,
+                               long *ngroups, runnel_error *err)
+{
+	sq *s = SQ(st);
+	if (!json_is_object(data))
+		return rn_fail(err, EINVAL, "__all__: inventory data is not an object");
+	lock(s);
+	if (!exists(s, STORE_INVENTORY, inv)) {
+		unlock(s);
+		return rn_fail(err, ENOENT, "__all__: Not found.");
+	}
+	if (exec_sql(s, "BEGIN IMMEDIATE", err) < 0) {
+		unlock(s);
+		return -1;
+	}
+	json_t *hostvars = json_object_get(json_object_get(data, "_meta"), "hostvars");
+	json_t *hostids = json_object(), *groupids = json_object();
+	long nh = 0, ng = 0;
+	int rc = 0;
+	/* hosts: every host named anywhere */
+	const char *gname;
+	json_t *g;
+	json_t *hostnames = json_object();
+	json_object_foreach((json_t *)data, gname, g) {
+		size_t i;
+		json_t *h;
+		json_array_foreach(json_object_get(g, "hosts"), i, h)
+			if (json_is_string(h))
+				json_object_set_new(hostnames, json_string_value(h), json_true());
+	}
+	const char *hn;
+	json_t *hv;
+	json_object_foreach(hostvars, hn, hv)
+		json_object_set_new(hostnames, hn, json_true());
+	json_object_foreach(hostnames, hn, hv) {
+		long id = upsert_member(s, STORE_HOST, inv, hn, json_object_get(hostvars, hn), err);
+		if (!id) {
+			rc = -1;
+			break;
+		}
+		json_object_set_new(hostids, hn, json_integer(id));
+		nh++;
+	}
+	/* groups */
+	json_object_foreach((json_t *)data, gname, g) {
+		if (rc < 0)
+			break;
+		if (!strcmp(gname, "_meta") || !strcmp(gname, "ungrouped") || !json_is_object(g))
+			continue;
+		if (!strcmp(gname, "all")) { /* all's vars are the inventory's variables */
+			json_t *v = json_object_get(g, "vars");
+			if (json_object_size(v)) {
+				json_t *d;
+				if (read_raw(s, STORE_INVENTORY, inv, &d, NULL, err) == 0) {
+					char *t = json_dumps(v, JSON_COMPACT);
+					json_object_set_new(d, "variables", json_string(t));
+					free(t);
+					rc = write_raw(s, STORE_INVENTORY, inv, d, NULL, err);
+					json_decref(d);
+				}
+			}
+			continue;
+		}
+		long id = upsert_member(s, STORE_GROUP, inv, gname, json_object_get(g, "vars"), err);
+		if (!id) {
+			rc = -1;
+			break;
+		}
+		json_object_set_new(groupids, gname, json_integer(id));
+		ng++;
+	}
+	/* memberships: replace each imported group's hosts and children */
+	json_object_foreach(groupids, gname, hv) {
+		if (rc < 0)
+			break;
+		long gid = (long)json_integer_value(hv);
+		rc = exec_id(s, "DELETE FROM relations WHERE rel IN (3,4) AND parent=?", gid, err);
+		json_t *gd = json_object_get(data, gname);
+		size_t i;
+		json_t *x;
+		sqlite3_stmt *ins = rc ? NULL : prep(s, "INSERT OR IGNORE INTO relations(rel, parent, child) VALUES(?,?,?)", err);
+		if (!ins) {
+			rc = -1;
+			break;
+		}
+		json_array_foreach(json_object_get(gd, "hosts"), i, x) {
+			json_t *hid = json_is_string(x) ? json_object_get(hostids, json_string_value(x)) : NULL;
+			if (!hid)
+				continue;
+			sqlite3_reset(ins);
+			sqlite3_bind_int(ins, 1, STORE_REL_GROUP_HOSTS);
+			sqlite3_bind_int64(ins, 2, gid);
+			sqlite3_bind_int64(ins, 3, json_integer_value(hid));
+			sqlite3_step(ins);
+		}
+		json_array_foreach(json_object_get(gd, "children"), i, x) {
+			json_t *cid = json_is_string(x) ? json_object_get(groupids, json_string_value(x)) : NULL;
+			if (!cid)
+				continue;
+			sqlite3_reset(ins);
+			sqlite3_bind_int(ins, 1, STORE_REL_GROUP_CHILDREN);
+			sqlite3_bind_int64(ins, 2, gid);
+			sqlite3_bind_int64(ins, 3, json_integer_value(cid));
+			sqlite3_step(ins);
+		}
+		sqlite3_reset(ins);
+	}
+	if (rc == 0 && overwrite) {
+		/* drop what the source no longer has */
+		for (int pass = 0; pass < 2 && rc == 0; pass++) {
+			store_kind k = pass ? STORE_GROUP : STORE_HOST;
+			json_t *keep = pass ? groupids : hostids;
+			char sql[160];
+			snprintf(sql, sizeof sql, "SELECT id, name FROM %s WHERE json_extract(data,'$.inventory')=?",
+			         table_of(k));
+			sqlite3_stmt *sel = prep(s, sql, err);
+			json_t *gone = json_array();
+			if (sel) {
+				sqlite3_bind_int64(sel, 1, inv);
+				while (sqlite3_step(sel) == SQLITE_ROW)
+					if (!json_object_get(keep, col_text(sel, 1)))
+						json_array_append_new(gone, json_integer(sqlite3_column_int64(sel, 0)));
+				sqlite3_reset(sel);
+			}
+			size_t i;
+			json_t *x;
+			json_array_foreach(gone, i, x) {
+				long id = (long)json_integer_value(x);
+				if (pass) {
+					exec_id(s, "DELETE FROM relations WHERE rel IN (3,4) AND parent=?", id, err);
+					exec_id(s, "DELETE FROM relations WHERE rel=4 AND child=?", id, err);
+					rc = exec_id(s, "DELETE FROM groups WHERE id=?", id, err);
+				} else {
+					exec_id(s, "DELETE FROM relations WHERE rel=3 AND child=?", id, err);
+					rc = exec_id(s, "DELETE FROM hosts WHERE id=?", id, err);
+				}
+			}
+			json_decref(gone);
+		}
+	}
+	if (rc == 0)
+		rc = exec_sql(s, "COMMIT", err);
+	else
+		exec_sql(s, "ROLLBACK", NULL);
+	unlock(s);
+	json_decref(hostids);
+	json_decref(groupids);
+	json_decref(hostnames);
+	if (nhosts)
+		*nhosts = nh;
+	if (ngroups)
+		*ngroups = ng;
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* unified jobs                                                         */
+
+/* Move a job's status when it is in one of from. */
+static int sq_job_transition(store *st, long id, const char *const *from, const char *status, char *current,
+                             runnel_error *err)
+{
+	sq *s = SQ(st);
+	lock(s);
+	int rc = -1;
+	json_t *data = NULL;
+	if (exec_sql(s, "BEGIN IMMEDIATE", err) < 0)
+		goto out_unlock;
+	if (read_raw(s, STORE_UNIFIED_JOB, id, &data, NULL, err) < 0)
+		goto rollback;
+	const char *cur = json_string_value(json_object_get(data, "status"));
+	if (!cur)
+		cur = "new";
+	if (current)
+		snprintf(current, 32, "%s", cur);
+	bool ok = !from;
+	for (int i = 0; from && from[i]; i++)
+		if (!strcmp(cur, from[i]))
+			ok = true;
+	if (!ok) {
+		rc = 0;
+		goto rollback;
+	}
+	char now[32];
+	model_now(now);
+	double t = epoch_now();
+	json_object_set_new(data, "status", json_string(status));
+	const char *tcol = NULL;
+	if (!strcmp(status, "running") && json_is_null(json_object_get(data, "started"))) {
+		json_object_set_new(data, "started", json_string(now));
+		tcol = "started_ts";
+	}
+	if (!store_status_is_active(status)) {
+		json_object_set_new(data, "finished", json_string(now));
+		if (!strcmp(status, "canceled") && json_is_null(json_object_get(data, "canceled_on")))
+			json_object_set_new(data, "canceled_on", json_string(now));
+		json_object_set_new(data, "failed", json_boolean(strcmp(status, "successful") != 0));
+		tcol = "finished_ts";
+	}
+	if (write_raw(s, STORE_UNIFIED_JOB, id, data, NULL, err) < 0)
+		goto rollback;
+	if (tcol) {
+		char sql[128];
+		snprintf(sql, sizeof sql, "UPDATE unified_jobs SET %s=? WHERE id=?", tcol);
+		sqlite3_stmt *stm = prep(s, sql, err);
+		if (!stm)
+			goto rollback;
+		sqlite3_bind_double(stm, 1, t);
+		sqlite3_bind_int64(stm, 2, id);
+		sqlite3_step(stm);
+		sqlite3_reset(stm);
+		if (!strcmp(tcol, "finished_ts")) {
+			/* elapsed = finished - started (0 when it never started) */
+			stm = prep(s, "UPDATE unified_jobs SET data=json_set(data,'$.elapsed',"
+			              " round(coalesce(finished_ts - started_ts, 0), 3)) WHERE id=?", err);
+			if (!stm)
+				goto rollback;
+			sqlite3_bind_int64(stm, 1, id);
+			sqlite3_step(stm);
+			sqlite3_reset(stm);
+		}
+	}
+	if (exec_sql(s, "COMMIT", err) < 0)
+		goto rollback;
+	rc = 1;
+	goto out_unlock;
+rollback:
+	exec_sql(s, "ROLLBACK", NULL);
+out_unlock:
+	unlock(s);
+	json_decref(data);
+	return rc;
+}
+
+/* Append a line to job_explanation / result_traceback. */
+static int sq_job_append(store *st, long id, const char *field, const char *text, runnel_error *err)
+{
+	if (strcmp(field, "job_explanation") && strcmp(field, "result_traceback"))
+		return rn_fail(err, EINVAL, "%s: Only job_explanation and result_traceback are appended.", field);
+	sq *s = SQ(st);
+	lock(s);
+	json_t *data = NULL;
+	int rc = exec_sql(s, "BEGIN IMMEDIATE", err);
+	if (rc == 0)
+		rc = read_raw(s, STORE_UNIFIED_JOB, id, &data, NULL, err);
+	if (rc == 0) {
+		const char *old = json_string_value(json_object_get(data, field));
+		/* the same reason twice says nothing new */
+		if (!(old && strstr(old, text))) {
+			char *nv = old && *old ? rn_xasprintf("%s\n%s", old, text) : rn_xstrdup(text);
+			json_object_set_new(data, field, json_string(nv));
+			free(nv);
+			rc = write_raw(s, STORE_UNIFIED_JOB, id, data, NULL, err);
+		}
+	}
+	if (rc == 0)
+		rc = exec_sql(s, "COMMIT", err);
+	if (rc < 0)
+		exec_sql(s, "ROLLBACK", NULL);
+	json_decref(data);
+	unlock(s);
+	return rc;
+}
+
+/* Set cancel_flag once. */
+static int sq_job_set_cancel_flag(store *st, long id, runnel_error *err)
+{
+	sq *s = SQ(st);
+	lock(s);
+	json_t *data = NULL;
+	int rc = exec_sql(s, "BEGIN IMMEDIATE", err);
+	if (rc == 0)
+		rc = read_raw(s, STORE_UNIFIED_JOB, id, &data, NULL, err);
+	if (rc == 0 && !json_is_true(json_object_get(data, "cancel_flag"))) {
+		json_object_set_new(data, "cancel_flag", json_true());
+		rc = write_raw(s, STORE_UNIFIED_JOB, id, data, NULL, err) < 0 ? -1 : 1;
+	}
+	if (rc >= 0 && exec_sql(s, "COMMIT", err) < 0)
+		rc = -1;
+	if (rc < 0)
+		exec_sql(s, "ROLLBACK", NULL);
+	json_decref(data);
+	unlock(s);
+	return rc;
+}
+
+/* Delete finished jobs older than days. */
+static int sq_jobs_cleanup(store *st, double days, long *deleted, runnel_error *err)
+{
+	sq *s = SQ(st);
+	double cutoff = epoch_now() - days * 86400.0;
+	lock(s);
+	json_t *ids = json_array();
+	sqlite3_stmt *stm = prep(s, "SELECT id FROM unified_jobs WHERE finished_ts IS NOT NULL AND finished_ts < ?"
+	                            " AND status NOT IN ('new','pending','waiting','running')", err);
+	if (!stm) {
+		unlock(s);
+		json_decref(ids);
+		return -1;
+	}
+	sqlite3_bind_double(stm, 1, cutoff);
+	while (sqlite3_step(stm) == SQLITE_ROW)
+		json_array_append_new(ids, json_integer(sqlite3_column_int64(stm, 0)));
+	sqlite3_reset(stm);
+	int rc = exec_sql(s, "BEGIN IMMEDIATE", err);
+	size_t i;
+	json_t *x;
+	json_array_foreach(ids, i, x)
+		if (rc == 0)
+			rc = delete_job_locked(s, (long)json_integer_value(x), err);
+	if (rc == 0)
+		rc = exec_sql(s, "COMMIT", err);
+	else
+		exec_sql(s, "ROLLBACK", NULL);
+	unlock(s);
+	if (deleted)
+		*deleted = rc == 0 ? (long)json_array_size(ids) : 0;
+	json_decref(ids);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* events                                                               */
+
+static const char *const job_id_keys[] = {"job_id", "project_update_id", "inventory_update_id",
+                                          "ad_hoc_command_id", "system_job_id", NULL};
+
+/* The unified job id of an event (0 if none). */
+static long event_job_id(const json_t *ev)
+{
+	for (int i = 0; job_id_keys[i]; i++) {
+		json_t *v = json_object_get(ev, job_id_keys[i]);
+		if (json_is_integer(v))
+			return (long)json_integer_value(v);
+	}
+	return 0;
+}
+
+/* A string field of an event (top level, else event_data), "" if none. */
+static const char *ev_str(const json_t *ev, const json_t *data, const char *key)
+{
+	const char *v = json_string_value(json_object_get(ev, key));
+	if (!v)
+		v = json_string_value(json_object_get(data, key));
+	return v ? v : "";
+}
+
+/* A copy of s (length n) without NUL bytes. Caller frees. */
+static char *strip_nul(const char *s, size_t n)
+{
+	char *o = rn_xmalloc(n + 1);
+	size_t j = 0;
+	for (size_t i = 0; i < n; i++)
+		if (s[i])
+			o[j++] = s[i];
+	o[j] = 0;
+	return o;
+}
+
+/* Remove every "\u0000" escape from dumped JSON text in place. */
+static void strip_nul_escapes(char *t)
+{
+	char *w = t;
+	for (char *r = t; *r;) {
+		if (r[0] == '\\' && r[1] == '\\') {
+			*w++ = *r++;
+			*w++ = *r++;
+		} else if (!strncmp(r, "\\u0000", 6)) {
+			r += 6;
+		} else {
+			*w++ = *r++;
+		}
+	}
+	*w = 0;
+}
+
+/* Host summaries from a playbook_on_stats event; lock and transaction held. */
+static int store_stats(sq *s, long job_id, const json_t *data, const char *created, runnel_error *err)
+{
+	static const char *const cols[] = {"changed", "dark", "failures", "ignored", "ok",
+	                                   "processed", "rescued", "skipped"};
+	json_t *hosts = json_object();
+	for (int c = 0; c < 8; c++) {
+		const char *h;
+		json_t *n;
+		json_object_foreach(json_object_get(data, cols[c]), h, n)
+			json_object_set_new(hosts, h, json_true());
+	}
+	long inv = 0;
+	sqlite3_stmt *q = prep(s, "SELECT json_extract(data,'$.inventory') FROM unified_jobs WHERE id=?", err);
+	if (q) {
+		sqlite3_bind_int64(q, 1, job_id);
+		if (sqlite3_step(q) == SQLITE_ROW)
+			inv = (long)sqlite3_column_int64(q, 0);
+		sqlite3_reset(q);
+	}
+	const char *h;
+	json_t *unused;
+	int rc = 0;
+	json_object_foreach(hosts, h, unused) {
+		long v[8];
+		for (int c = 0; c < 8; c++)
+			v[c] = (long)json_integer_value(json_object_get(json_object_get(data, cols[c]), h));
+		long host_id = 0;
+		q = prep(s, "SELECT id FROM hosts WHERE json_extract(data,'$.inventory')=? AND name=?", err);
+		if (q) {
+			sqlite3_bind_int64(q, 1, inv);
+			sqlite3_bind_text(q, 2, h, -1, SQLITE_TRANSIENT);
+			if (sqlite3_step(q) == SQLITE_ROW)
+				host_id = (long)sqlite3_column_int64(q, 0);
+			sqlite3_reset(q);
+		}
+		sqlite3_stmt *ins = prep(s,
+		    "INSERT INTO host_summaries(job_id, host_id, host_name, created, modified, changed, dark,"
+		    " failures, ignored, ok, processed, rescued, skipped, failed) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+		    " ON CONFLICT(job_id, host_name) DO UPDATE SET changed=excluded.changed, dark=excluded.dark,"
+		    " failures=excluded.failures, ignored=excluded.ignored, ok=excluded.ok,"
+		    " processed=excluded.processed, rescued=excluded.rescued, skipped=excluded.skipped,"
+		    " failed=excluded.failed, modified=excluded.modified", err);
+		if (!ins)
+			return -1;
+		sqlite3_bind_int64(ins, 1, job_id);
+		if (host_id)
+			sqlite3_bind_int64(ins, 2, host_id);
+		sqlite3_bind_text(ins, 3, h, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(ins, 4, created, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(ins, 5, created, -1, SQLITE_TRANSIENT);
+		for (int c = 0; c < 8; c++)
+			sqlite3_bind_int64(ins, 6 + c, v[c]);
+		bool failed = v[1] > 0 || v[2] > 0;
+		sqlite3_bind_int(ins, 14, failed);
+		if (sqlite3_step(ins) != SQLITE_DONE)
+			rc = db_fail(s, err, "host summary");
+		sqlite3_reset(ins);
+		if (host_id) {
+			sqlite3_stmt *up = prep(s, "UPDATE hosts SET data=json_set(data,'$.last_job',?,"
+			                           "'$.has_active_failures',json(?)) WHERE id=?", err);
+			if (up) {
+				sqlite3_bind_int64(up, 1, job_id);
+				sqlite3_bind_text(up, 2, failed ? "true" : "false", -1, SQLITE_STATIC);
+				sqlite3_bind_int64(up, 3, host_id);
+				sqlite3_step(up);
+				sqlite3_reset(up);
+			}
+		}
+	}
+	json_decref(hosts);
+	/* parents: tasks of failed/changed events, then plays of those tasks */
+	static const char *const prop[] = {
+	    "UPDATE events SET failed=1 WHERE job_id=?1 AND failed=0 AND uuid IN"
+	    " (SELECT parent_uuid FROM events WHERE job_id=?1 AND failed=1 AND parent_uuid<>'')",
+	    "UPDATE events SET changed=1 WHERE job_id=?1 AND changed=0 AND uuid IN"
+	    " (SELECT parent_uuid FROM events WHERE job_id=?1 AND changed=1 AND parent_uuid<>'')",
+	    NULL};
+	for (int pass = 0; pass < 2 && rc == 0; pass++)
+		for (int i = 0; prop[i] && rc == 0; i++)
+			rc = exec_id(s, prop[i], job_id, err);
+	return rc;
+}
+
+/* Insert one event; lock and transaction held. Returns 1 stored, 0 duplicate, -1 error. */
+static int insert_one(sq *s, const json_t *ev, json_t *per_job, const char *now, runnel_error *err)
+{
+	long job_id = event_job_id(ev);
+	json_t *ctr = json_object_get(ev, "counter");
+	if (!job_id || !json_is_integer(ctr))
+		return rn_fail(err, EINVAL, "event: no job id or counter");
+	const char *event = ev_str(ev, NULL, "event");
+	json_t *data = json_object_get(ev, "event_data");
+	if (!json_is_object(data))
+		data = NULL;
+	bool failed = model_event_is_failure(event) && !json_is_true(json_object_get(data, "ignore_errors"));
+	bool changed = json_is_true(json_object_get(json_object_get(data, "res"), "changed"));
+	if (!strcmp(event, "playbook_on_stats")) {
+		const char *h;
+		json_t *n;
+		json_object_foreach(json_object_get(data, "failures"), h, n)
+			if (json_integer_value(n) > 0)
+				failed = true;
+		json_object_foreach(json_object_get(data, "dark"), h, n)
+			if (json_integer_value(n) > 0)
+				failed = true;
+		json_object_foreach(json_object_get(data, "changed"), h, n)
+			if (json_integer_value(n) > 0)
+				changed = true;
+	}
+	if (!s->insert_event &&
+	    sqlite3_prepare_v3(s->db,
+	        "INSERT OR IGNORE INTO events(job_id, counter, event, event_data, failed, changed, uuid, parent_uuid,"
+	        " host_id, host_name, playbook, play, role, task, stdout, start_line, end_line, verbosity, created,"
+	        " modified, job_created) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	        -1, SQLITE_PREPARE_PERSISTENT, &s->insert_event, NULL) != SQLITE_OK)
+		return db_fail(s, err, "prepare");
+	sqlite3_stmt *st = s->insert_event;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	char *dtext = data ? json_dumps(data, JSON_COMPACT) : rn_xstrdup("{}");
+	strip_nul_escapes(dtext);
+	json_t *so = json_object_get(ev, "stdout");
+	char *stdout_text = json_is_string(so) ? strip_nul(json_string_value(so), json_string_length(so)) : rn_xstrdup("");
+	const char *host_name = ev_str(ev, data, "host_name");
+	if (!*host_name)
+		host_name = ev_str(NULL, data, "host");
+	const char *created = ev_str(ev, NULL, "created");
+	char created_z[40];
+	if (*created && !strchr(created, 'Z') && !strchr(created + 10, '+'))
+		snprintf(created_z, sizeof created_z, "%sZ", created);
+	else
+		snprintf(created_z, sizeof created_z, "%s", *created ? created : now);
+	sqlite3_bind_int64(st, 1, job_id);
+	sqlite3_bind_int64(st, 2, json_integer_value(ctr));
+	sqlite3_bind_text(st, 3, event, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 4, dtext, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 5, failed);
+	sqlite3_bind_int(st, 6, changed);
+	sqlite3_bind_text(st, 7, ev_str(ev, NULL, "uuid"), -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 8, ev_str(ev, data, "parent_uuid"), -1, SQLITE_TRANSIENT);
+	json_t *hid = json_object_get(ev, "host_id");
+	if (json_is_integer(hid))
+		sqlite3_bind_int64(st, 9, json_integer_value(hid));
+	sqlite3_bind_text(st, 10, host_name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 11, ev_str(ev, data, "playbook"), -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 12, ev_str(ev, data, "play"), -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 13, ev_str(ev, data, "role"), -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 14, ev_str(ev, data, "task"), -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 15, stdout_text, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 16, json_integer_value(json_object_get(ev, "start_line")));
+	sqlite3_bind_int64(st, 17, json_integer_value(json_object_get(ev, "end_line")));
+	sqlite3_bind_int64(st, 18, json_integer_value(json_object_get(ev, "verbosity")));
+	sqlite3_bind_text(st, 19, created_z, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 20, now, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 21, ev_str(ev, NULL, "job_created"), -1, SQLITE_TRANSIENT);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	free(dtext);
+	free(stdout_text);
+	if (rc != SQLITE_DONE)
+		return db_fail(s, err, "insert event");
+	if (sqlite3_changes(s->db) == 0)
+		return 0;
+	char k[32];
+	snprintf(k, sizeof k, "%ld", job_id);
+	json_object_set_new(per_job, k, json_integer(json_integer_value(json_object_get(per_job, k)) + 1));
+	if (!strcmp(event, "playbook_on_stats") && data && store_stats(s, job_id, data, created_z, err) < 0)
+		return -1;
+	return 1;
+}
+
+/* Add the per-job counts of stored events to unified_jobs.events_stored; lock held. */
+static int bump_counts(sq *s, json_t *per_job, runnel_error *err)
+{
+	const char *k;
+	json_t *n;
+	json_object_foreach(per_job, k, n) {
+		sqlite3_stmt *st = prep(s, "UPDATE unified_jobs SET events_stored=events_stored+? WHERE id=?", err);
+		if (!st)
+			return -1;
+		sqlite3_bind_int64(st, 1, json_integer_value(n));
+		sqlite3_bind_int64(st, 2, atol(k));
+		int rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE)
+			return db_fail(s, err, "count events");
+	}
+	return 0;
+}
+
+/* Store a batch of events. */
+static int sq_events_insert(store *st, const json_t *events, long *stored, long *dropped, runnel_error *err)
+{
+	sq *s = SQ(st);
+	long nst = 0, ndrop = 0;
+	char now[32];
+	model_now(now); /* one "modified" for the batch */
+	lock(s);
+	json_t *per_job = json_object();
+	int rc = exec_sql(s, "BEGIN IMMEDIATE", err);
+	if (rc < 0)
+		goto out;
+	size_t i;
+	json_t *ev;
+	json_array_foreach((json_t *)events, i, ev) {
+		int r = insert_one(s, ev, per_job, now, err);
+		if (r < 0) {
+			rc = -1;
+			break;
+		}
+		nst += r;
+	}
+	if (rc == 0 && bump_counts(s, per_job, err) == 0 && exec_sql(s, "COMMIT", err) == 0)
+		goto out;
+	/* The batch failed: roll back and store what can be stored one by one. */
+	exec_sql(s, "ROLLBACK", NULL);
+	nst = 0;
+	rc = 0;
+	json_array_foreach((json_t *)events, i, ev) {
+		json_object_clear(per_job);
+		runnel_error e1;
+		if (exec_sql(s, "BEGIN IMMEDIATE", &e1) < 0) {
+			if (err)
+				*err = e1;
+			rc = -1;
+			break;
+		}
+		int r = insert_one(s, ev, per_job, now, &e1);
+		if (r >= 0 && bump_counts(s, per_job, &e1) == 0 && exec_sql(s, "COMMIT", &e1) == 0) {
+			nst += r;
+			continue;
+		}
+		exec_sql(s, "ROLLBACK", NULL);
+		if (err)
+			*err = e1;
+		ndrop++;
+	}
+out:
+	unlock(s);
+	json_decref(per_job);
+	if (stored)
+		*stored = nst;
+	if (dropped)
+		*dropped = ndrop;
+	return rc;
+}
+
+/* The key that names an event's job in the API ("job", "project_update", ...). */
+static const char *job_key_of(const char *type)
+{
+	return type && *type ? type : "job";
+}
+
+/* The type of a unified job (lock held) into out (32 bytes); "" if none. */
+static void job_type_of(sq *s, long id, char out[32])
+{
+	out[0] = 0;
+	runnel_error e;
+	sqlite3_stmt *st = prep(s, "SELECT type FROM unified_jobs WHERE id=?", &e);
+	if (!st)
+		return;
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		snprintf(out, 32, "%s", col_text(st, 0));
+	sqlite3_reset(st);
+}
+
+/* AWX's event_display names for the common events. */
+static const char *event_display(const char *event)
+{
+	static const char *const map[][2] = {
+	    {"playbook_on_start", "Playbook Started"}, {"playbook_on_play_start", "Play Started"},
+	    {"playbook_on_task_start", "Task Started"}, {"playbook_on_stats", "Playbook Complete"},
+	    {"runner_on_ok", "Host OK"}, {"runner_on_failed", "Host Failed"},
+	    {"runner_on_unreachable", "Host Unreachable"}, {"runner_on_skipped", "Host Skipped"},
+	    {"runner_on_start", "Host Started"}, {"verbose", "Verbose"}, {"playbook_on_include", "Including File"},
+	    {"runner_item_on_ok", "Item OK"}, {"runner_item_on_failed", "Item Failed"},
+	    {"runner_item_on_skipped", "Item Skipped"}, {"playbook_on_no_hosts_matched", "No Hosts Matched"},
+	    {"playbook_on_no_hosts_remaining", "No Hosts Remaining"}, {"debug", "Debug"}, {"warning", "Warning"},
+	    {"error", "Error"}, {"runner_on_async_ok", "Host Async OK"}, {"runner_on_async_failed", "Host Async Failure"},
+	    {NULL, NULL}};
+	for (int i = 0; map[i][0]; i++)
+		if (!strcmp(event, map[i][0]))
+			return map[i][1];
+	return event;
+}
+
+/* The AWX shape of an events row (columns in the SELECT order of events_list). */
+static json_t *shape_event(sqlite3_stmt *st, long job_id, const char *type)
+{
+	json_t *o = json_object();
+	long id = (long)sqlite3_column_int64(st, 0);
+	char t[48];
+	snprintf(t, sizeof t, "%s_event", job_key_of(type));
+	json_object_set_new(o, "id", json_integer(id));
+	json_object_set_new(o, "type", json_string(t));
+	json_object_set_new(o, "url", json_sprintf("/api/v2/%ss/%ld/", t, id));
+	int kind = store_kind_from_job_type(job_key_of(type));
+	char jurl[128];
+	model_url(kind < 0 ? STORE_JOB : (store_kind)kind, job_id, jurl, sizeof jurl);
+	json_t *related = json_pack("{s:s}", job_key_of(type), jurl);
+	json_t *summary = json_object();
+	json_object_set_new(summary, job_key_of(type), json_pack("{s:I}", "id", (json_int_t)job_id));
+	if (sqlite3_column_type(st, 9) != SQLITE_NULL) {
+		long hid = (long)sqlite3_column_int64(st, 9);
+		json_object_set_new(related, "host", json_sprintf("/api/v2/hosts/%ld/", hid));
+		json_object_set_new(summary, "host", json_pack("{s:I,s:s}", "id", (json_int_t)hid, "name", col_text(st, 10)));
+	}
+	json_object_set_new(o, "related", related);
+	json_object_set_new(o, "summary_fields", summary);
+	json_object_set_new(o, "created", json_string(col_text(st, 19)));
+	json_object_set_new(o, "modified", json_string(col_text(st, 20)));
+	json_object_set_new(o, job_key_of(type), json_integer(job_id));
+	const char *event = col_text(st, 2);
+	json_object_set_new(o, "event", json_string(event));
+	json_object_set_new(o, "counter", json_integer(sqlite3_column_int64(st, 1)));
+	json_object_set_new(o, "event_display", json_string(event_display(event)));
+	json_t *d = json_loads(col_text(st, 3), 0, NULL);
+	json_object_set_new(o, "event_data", d ? d : json_object());
+	int level = !strcmp(event, "playbook_on_start") || !strcmp(event, "playbook_on_stats") ? 0
+	            : !strncmp(event, "playbook_on_play", 16) ? 1
+	            : !strncmp(event, "playbook_on", 11) ? 2 : 3;
+	json_object_set_new(o, "event_level", json_integer(level));
+	json_object_set_new(o, "failed", json_boolean(sqlite3_column_int(st, 4)));
+	json_object_set_new(o, "changed", json_boolean(sqlite3_column_int(st, 5)));
+	json_object_set_new(o, "uuid", json_string(col_text(st, 6)));
+	json_object_set_new(o, "parent_uuid", json_string(col_text(st, 7)));
+	json_object_set_new(o, "host", sqlite3_column_type(st, 9) == SQLITE_NULL ? json_null()
+	                                                                         : json_integer(sqlite3_column_int64(st, 9)));
+	json_object_set_new(o, "host_name", json_string(col_text(st, 10)));
+	json_object_set_new(o, "playbook", json_string(col_text(st, 11)));
+	json_object_set_new(o, "play", json_string(col_text(st, 12)));
+	json_object_set_new(o, "task", json_string(col_text(st, 14)));
+	json_object_set_new(o, "role", json_string(col_text(st, 13)));
+	json_object_set_new(o, "stdout", json_string(col_text(st, 15)));
+	json_object_set_new(o, "start_line", json_integer(sqlite3_column_int64(st, 16)));
+	json_object_set_new(o, "end_line", json_integer(sqlite3_column_int64(st, 17)));
+	json_object_set_new(o, "verbosity", json_integer(sqlite3_column_int64(st, 18)));
+	json_object_set_new(o, "job_created", json_string(col_text(st, 21)));
+	return o;
+}
+
+/* A paginated list of events or host summaries of a job. */
+static int list_job_rows(store *st, bool summaries, long job_id, const store_query *q, store_page *out,
+                         runnel_error *err)
+{
+	sq *s = SQ(st);
+	out->count = 0;
+	out->results = NULL;
+	rn_buf where;
+	rn_buf_init(&where);
+	rn_buf_append(&where, " WHERE job_id = ?", 17);
+	json_t *binds = json_pack("[I]", (json_int_t)job_id);
+	char *order = NULL;
+	int rc = -1;
+	if (q && q->filters && build_filters(summaries ? -2 : -1, q->filters, &where, binds, err) < 0)
+		goto out;
+	order = build_order(summaries ? -2 : -1, q ? q->order_by : NULL, summaries ? "host_name" : "counter", err);
+	if (!order)
+		goto out;
+	long limit, offset;
+	page_of(q, &limit, &offset);
+	const char *table = summaries ? "host_summaries" : "events";
+	lock(s);
+	char type[32];
+	job_type_of(s, job_id, type);
+	if (!*type) {
+		unlock(s);
+		rn_fail(err, ENOENT, "__all__: Not found.");
+		goto out;
+	}
+	char *sql = rn_xasprintf("SELECT count(*) FROM %s%s", table, where.data);
+	sqlite3_stmt *stm = prep(s, sql, err);
+	free(sql);
+	if (!stm) {
+		unlock(s);
+		goto out;
+	}
+	bind_all(stm, binds);
+	out->count = sqlite3_step(stm) == SQLITE_ROW ? (long)sqlite3_column_int64(stm, 0) : 0;
+	sqlite3_reset(stm);
+	if (summaries)
+		sql = rn_xasprintf("SELECT id, host_id, host_name, created, modified, changed, dark, failures, ignored,"
+		                   " ok, processed, rescued, skipped, failed FROM host_summaries%s%s LIMIT %ld OFFSET %ld",
+		                   where.data, order, limit, offset);
+	else
+		sql = rn_xasprintf("SELECT id, counter, event, event_data, failed, changed, uuid, parent_uuid, job_id,"
+		                   " host_id, host_name, playbook, play, role, task, stdout, start_line, end_line,"
+		                   " verbosity, created, modified, job_created FROM events%s%s LIMIT %ld OFFSET %ld",
+		                   where.data, order, limit, offset);
+	stm = prep(s, sql, err);
+	free(sql);
+	if (!stm) {
+		unlock(s);
+		goto out;
+	}
+	bind_all(stm, binds);
+	out->results = json_array();
+	int step;
+	while ((step = sqlite3_step(stm)) == SQLITE_ROW) {
+		if (!summaries) {
+			json_array_append_new(out->results, shape_event(stm, job_id, type));
+			continue;
+		}
+		static const char *const cols[] = {"changed", "dark", "failures", "ignored", "ok",
+		                                   "processed", "rescued", "skipped"};
+		long id = (long)sqlite3_column_int64(stm, 0);
+		json_t *o = json_pack("{s:I,s:s,s:s}", "id", (json_int_t)id, "type", "job_host_summary", "url", "");
+		json_object_set_new(o, "url", json_sprintf("/api/v2/job_host_summaries/%ld/", id));
+		json_t *hostv = sqlite3_column_type(stm, 1) == SQLITE_NULL ? json_null()
+		                                                          : json_integer(sqlite3_column_int64(stm, 1));
+		json_t *related = json_pack("{s:s}", "job", "");
+		json_object_set_new(related, "job", json_sprintf("/api/v2/jobs/%ld/", job_id));
+		json_t *summary = json_pack("{s:{s:I}}", "job", "id", (json_int_t)job_id);
+		if (!json_is_null(hostv)) {
+			json_object_set_new(related, "host", json_sprintf("/api/v2/hosts/%lld/", (long long)json_integer_value(hostv)));
+			json_object_set_new(summary, "host", json_pack("{s:O,s:s}", "id", hostv, "name", col_text(stm, 2)));
+		}
+		json_object_set_new(o, "related", related);
+		json_object_set_new(o, "summary_fields", summary);
+		json_object_set_new(o, "created", json_string(col_text(stm, 3)));
+		json_object_set_new(o, "modified", json_string(col_text(stm, 4)));
+		json_object_set_new(o, "job", json_integer(job_id));
+		json_object_set_new(o, "host", hostv);
+		json_object_set_new(o, "host_name", json_string(col_text(stm, 2)));
+		for (int c = 0; c < 8; c++)
+			json_object_set_new(o, cols[c], json_integer(sqlite3_column_int64(stm, 5 + c)));
+		json_object_set_new(o, "failed", json_boolean(sqlite3_column_int(stm, 13)));
+		json_array_append_new(out->results, o);
+	}
+	rc = step == SQLITE_DONE ? 0 : db_fail(s, err, "list");
+	sqlite3_reset(stm);
+	unlock(s);
+	if (rc < 0)
+		store_page_clear(out);
+out:
+	free(order);
+	rn_buf_free(&where);
+	json_decref(binds);
+	return rc;
+}
+
+/* The events of a job. */
+static int sq_events_list(store *st, long job_id, const store_query *q, store_page *out, runnel_error *err)
+{
+	return list_job_rows(st, false, job_id, q, out, err);
+}
+
+/* The host summaries of a job. */
+static int sq_host_summaries_list(store *st, long job_id, const store_query *q, store_page *out,
+                                  runnel_error *err)
+{
+	return list_job_rows(st, true, job_id, q, out, err);
+}
+
+/* Stream a job's stdout. Reads in pages of 500 events so that the lock is
+ * never held across a slow consumer for long and memory stays flat. */
+static int sq_stdout_read(store *st, long job_id, long start_line, long end_line, store_stdout_fn fn,
+                          void *userdata, long *absolute_end, runnel_error *err)
+{
+	sq *s = SQ(st);
+	lock(s);
+	char type[32];
+	job_type_of(s, job_id, type);
+	if (!*type) {
+		unlock(s);
+		return rn_fail(err, ENOENT, "__all__: Not found.");
+	}
+	if (absolute_end) {
+		*absolute_end = count_where(s, "SELECT coalesce(max(end_line),0) FROM events WHERE job_id=?", job_id);
+	}
+	unlock(s);
+	long after_line = start_line - 1, after_counter = -1;
+	rn_buf chunk;
+	rn_buf_init(&chunk);
+	for (;;) {
+		json_t *page = json_array();
+		lock(s);
+		sqlite3_stmt *stm = prep(s,
+		    "SELECT stdout, start_line, counter FROM events WHERE job_id=?1 AND stdout<>''"
+		    " AND (start_line > ?2 OR (start_line = ?2 AND counter > ?3)) AND (?4 < 0 OR start_line < ?4)"
+		    " ORDER BY start_line, counter LIMIT 500", err);
+		if (!stm) {
+			unlock(s);
+			json_decref(page);
+			rn_buf_free(&chunk);
+			return -1;
+		}
+		sqlite3_bind_int64(stm, 1, job_id);
+		sqlite3_bind_int64(stm, 2, after_line);
+		sqlite3_bind_int64(stm, 3, after_counter);
+		sqlite3_bind_int64(stm, 4, end_line);
+		while (sqlite3_step(stm) == SQLITE_ROW) {
+			json_array_append_new(page, json_pack("[s,I,I]", col_text(stm, 0),
+			                                      (json_int_t)sqlite3_column_int64(stm, 1),
+			                                      (json_int_t)sqlite3_column_int64(stm, 2)));
+		}
+		sqlite3_reset(stm);
+		unlock(s);
+		size_t n = json_array_size(page);
+		for (size_t i = 0; i < n; i++) {
+			json_t *r = json_array_get(page, i);
+			json_t *text = json_array_get(r, 0);
+			rn_buf_reset(&chunk);
+			rn_buf_append(&chunk, json_string_value(text), json_string_length(text));
+			rn_buf_appendc(&chunk, '\n');
+			int frc = fn(chunk.data, chunk.len, userdata);
+			if (frc) {
+				json_decref(page);
+				rn_buf_free(&chunk);
+				return frc;
+			}
+			after_line = (long)json_integer_value(json_array_get(r, 1));
+			after_counter = (long)json_integer_value(json_array_get(r, 2));
+		}
+		json_decref(page);
+		if (n < 500)
+			break;
+	}
+	rn_buf_free(&chunk);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* open / close                                                         */
+
+/* Close the store. */
+static void sq_close(store *st)
+{
+	sq *s = SQ(st);
+	sqlite3_finalize(s->insert_event);
+	for (int i = 0; i < s->ncache; i++) {
+		sqlite3_finalize(s->cache[i].stmt);
+		free(s->cache[i].sql);
+	}
+	sqlite3_close(s->db);
+	sodium_memzero(s->key, sizeof s->key);
+	pthread_mutex_destroy(&s->mu);
+	free(s);
+	free(st);
+}
+
+/* Migrate to SCHEMA_VERSION and seed the built-in credential types. */
+static int migrate(sq *s, runnel_error *err)
+{
+	if (exec_sql(s, "BEGIN IMMEDIATE", err) < 0)
+		return -1;
+	if (create_schema(s, err) < 0)
+		goto fail;
+	long v = count_where(s, "SELECT coalesce(max(version),0) FROM schema_version WHERE ?1 IS NOT NULL", 0);
+	if (v < 1) {
+		json_t *types = model_builtin_credential_types();
+		size_t i;
+		json_t *t;
+		json_array_foreach(types, i, t) {
+			json_object_set_new(t, "managed", json_true());
+			json_t *o = create_locked(s, STORE_CREDENTIAL_TYPE, t, STORE_SYSTEM, err);
+			if (!o) {
+				json_decref(types);
+				goto fail;
+			}
+			json_decref(o);
+		}
+		json_decref(types);
+		if (exec_sql(s, "INSERT INTO schema_version(version) VALUES(1)", err) < 0)
+			goto fail;
+	}
+	return exec_sql(s, "COMMIT", err);
+fail:
+	exec_sql(s, "ROLLBACK", NULL);
+	return -1;
+}
+
+/* Open the SQLite store under settings->state_dir. */
+store *store_sqlite_open(const store_settings *settings, runnel_error *err)
+{
+	if (!settings || !settings->state_dir)
+		return rn_fail(err, EINVAL, "__all__: store: no state dir"), NULL;
+	if (sodium_init() < 0)
+		return rn_fail(err, EIO, "__all__: libsodium does not initialize"), NULL;
+	if (rn_mkdirs(settings->state_dir, 0700, err) < 0)
+		return NULL;
+	sq *s = calloc(1, sizeof *s);
+	pthread_mutex_init(&s->mu, NULL);
+	char *path = rn_path_join(settings->state_dir, "runneld.db");
+	int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX /* our mutex serializes */, NULL);
+	if (rc != SQLITE_OK) {
+		rn_fail(err, EIO, "__all__: open %s: %s", path, s->db ? sqlite3_errmsg(s->db) : "out of memory");
+		free(path);
+		sqlite3_close(s->db);
+		free(s);
+		return NULL;
+	}
+	chmod(path, 0600);
+	free(path);
+	sqlite3_busy_timeout(s->db, settings->busy_timeout_ms > 0 ? settings->busy_timeout_ms : 10000);
+	store *st = calloc(1, sizeof *st);
+	st->ops = &sqlite_ops;
+	st->impl = s;
+	snprintf(st->backend, sizeof st->backend, "sqlite");
+	if (exec_sql(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF;", err) < 0 ||
+	    load_key(s, settings->state_dir, err) < 0 || migrate(s, err) < 0) {
+		sq_close(st);
+		return NULL;
+	}
+	return st;
+}
+
+/* Open the store named by settings->backend. */
+store *store_open(const store_settings *settings, runnel_error *err)
+{
+	const char *b = settings && settings->backend ? settings->backend : "sqlite";
+	if (!strcmp(b, "sqlite"))
+		return store_sqlite_open(settings, err);
+	return rn_fail(err, EINVAL, "__all__: unknown store backend '%s' (known: sqlite)", b), NULL;
+}
+
+static const store_ops sqlite_ops = {
+	.close = sq_close,
+	.create = sq_create,
+	.get = sq_get,
+	.update = sq_update,
+	.remove = sq_remove,
+	.list = sq_list,
+	.associate = sq_associate,
+	.disassociate = sq_disassociate,
+	.related_ids = sq_related_ids,
+	.user_authenticate = sq_user_authenticate,
+	.token_create = sq_token_create,
+	.token_authenticate = sq_token_authenticate,
+	.credential_inputs = sq_credential_inputs,
+	.inventory_script = sq_inventory_script,
+	.inventory_import = sq_inventory_import,
+	.job_transition = sq_job_transition,
+	.job_append = sq_job_append,
+	.job_set_cancel_flag = sq_job_set_cancel_flag,
+	.jobs_cleanup = sq_jobs_cleanup,
+	.events_insert = sq_events_insert,
+	.events_list = sq_events_list,
+	.stdout_read = sq_stdout_read,
+	.host_summaries_list = sq_host_summaries_list,
+};

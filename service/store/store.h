@@ -1,0 +1,324 @@
+/*
+ * store.h - the store seam of runneld: the data model AWX users know, behind
+ * one struct of function pointers. One file per backend (sqlite.c now; a
+ * PostgreSQL backend can follow without touching the code above this seam).
+ *
+ * Everything goes in and out as jansson objects shaped as AWX's /api/v2
+ * returns them: id, type, url, related, summary_fields (cheap ones), created,
+ * modified, then the resource's own fields with AWX's names. The HTTP layer
+ * can hand a returned object to the client as is.
+ *
+ * Errors are values: every call that can fail takes a runnel_error *err and
+ * fills it. Codes:
+ *   ENOENT  no such object (the API's 404)
+ *   EINVAL  bad input; message is "<field>: <reason>" so the API can answer
+ *           400 {"<field>": ["<reason>"]} (field "__all__" when none fits)
+ *   EEXIST  a unique constraint (a name already taken): "<field>: <reason>"
+ *   EACCES  bad user name / password / token
+ *   EIO     the backend failed (message from the backend)
+ *
+ * Ownership: json_t arguments are borrowed; every json_t returned is a new
+ * reference the caller json_decref()s. Strings returned are malloc()ed.
+ *
+ * Threads and processes: one store handle may be used from several threads
+ * (calls are serialized inside). Several processes may open the same state
+ * dir at once (the engine, its workers, a CLI); writes are transactions.
+ */
+#ifndef RUNNELD_STORE_H
+#define RUNNELD_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <jansson.h>
+
+#include "runnel.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The resources. Every kind has a table and an /api/v2/<plural>/ endpoint.
+ * The unified job kinds share one id space (as AWX's unified jobs):
+ * STORE_UNIFIED_JOB sees all of them, STORE_JOB only those of type "job", ... */
+typedef enum store_kind {
+	STORE_ORGANIZATION = 0,
+	STORE_USER,
+	STORE_TOKEN, /* OAuth2-like personal tokens (see store_token_* below) */
+	STORE_CREDENTIAL_TYPE,
+	STORE_CREDENTIAL,
+	STORE_INVENTORY,
+	STORE_GROUP,
+	STORE_HOST,
+	STORE_INVENTORY_SOURCE,
+	STORE_PROJECT,
+	STORE_JOB_TEMPLATE,
+	STORE_UNIFIED_JOB,
+	STORE_JOB,
+	STORE_PROJECT_UPDATE,
+	STORE_INVENTORY_UPDATE,
+	STORE_AD_HOC_COMMAND,
+	STORE_SYSTEM_JOB,
+	STORE_KIND_COUNT
+} store_kind;
+
+/* The plural of a kind as it appears in URLs: "job_templates", "ad_hoc_commands". */
+const char *store_kind_plural(store_kind kind);
+/* The singular "type" of a kind: "job_template", "ad_hoc_command", "unified_job". */
+const char *store_kind_type(store_kind kind);
+/* The kind of a plural ("jobs") or singular ("job") name; -1 if none. */
+int store_kind_from_name(const char *name);
+/* The unified job kind of a unified job "type" ("project_update" -> STORE_PROJECT_UPDATE); -1 if none. */
+int store_kind_from_job_type(const char *type);
+
+/*
+ * Many-to-many relations, for store_query.rel and the associate calls.
+ *   JOB_TEMPLATE_CREDENTIALS  job_template -> credential
+ *   JOB_CREDENTIALS           unified job (job, ad hoc, ...) -> credential
+ *   GROUP_HOSTS               group -> host
+ *   GROUP_CHILDREN            group -> group (child)
+ */
+typedef enum store_rel {
+	STORE_REL_NONE = 0,
+	STORE_REL_JOB_TEMPLATE_CREDENTIALS,
+	STORE_REL_JOB_CREDENTIALS,
+	STORE_REL_GROUP_HOSTS,
+	STORE_REL_GROUP_CHILDREN,
+} store_rel;
+
+/*
+ * What a list call returns. Zero-initialize.
+ *
+ * filters: object of field -> value, as AWX's query string: "name",
+ *   "name__icontains", "id__in" ("1,2,3" or an array), "created__gt",
+ *   "status__in", "failed" (true/false/"true"/"1"), "inventory" (an fk id),
+ *   "search" (name contains), "<field>__isnull", __gt __gte __lt __lte
+ *   __contains __icontains __startswith __iexact __in __exact. Values may be
+ *   strings (as from a URL) or JSON values. An unknown field: EINVAL.
+ * order_by: "name", "-id", "status,-created"; NULL: "id" (events: "counter").
+ * page: 1-based; 0 means 1. page_size: 0 means 25; at most 200.
+ * rel/rel_parent: list only the objects related to rel_parent by rel
+ *   (GROUP_HOSTS + group 5: the hosts of group 5). rel_reverse: the other
+ *   way (GROUP_HOSTS + host 9 reversed: the groups of host 9).
+ */
+typedef struct store_query {
+	json_t *filters;
+	const char *order_by;
+	long page;
+	long page_size;
+	store_rel rel;
+	long rel_parent;
+	bool rel_reverse;
+} store_query;
+
+/* One page of a list: count is the total matching, results the page (a new
+ * array the caller json_decref()s). */
+typedef struct store_page {
+	long count;
+	json_t *results;
+} store_page;
+
+/* Flags of create/update. */
+enum {
+	/* Internal callers (engine, dispatcher, workers) may write read-only
+	 * fields (status, job_args, scm_revision, ...); the API must not pass it. */
+	STORE_SYSTEM = 1 << 0,
+};
+
+/* One chunk of stdout handed to a store_stdout_fn: the text of one event
+ * (its stdout plus a "\n" when non-empty, as AWX joins them). Borrowed. */
+typedef int (*store_stdout_fn)(const char *text, size_t len, void *userdata);
+
+typedef struct store store;
+
+/*
+ * The vtable. Call through the store_* inline wrappers below.
+ */
+typedef struct store_ops {
+	/* Close the store and free it. */
+	void (*close)(store *st);
+
+	/* ---- generic resources ---- */
+
+	/* Create an object of kind from fields (validated: required fields,
+	 * types, fks that exist, unknown fields refused). Returns the new object
+	 * as AWX shapes it, or NULL with err. Users: "password" is hashed
+	 * (crypto_pwhash_str). Credentials: secret inputs are encrypted. */
+	json_t *(*create)(store *st, store_kind kind, const json_t *fields, unsigned flags,
+	                  runnel_error *err);
+	/* The object of kind with id, or NULL with err (ENOENT). Secrets are
+	 * "$encrypted$"; unified jobs include job_args, job_env,
+	 * event_processing_finished, host_status_counts, artifacts, ... */
+	json_t *(*get)(store *st, store_kind kind, long id, runnel_error *err);
+	/* Update some fields (PATCH semantics); returns the updated object or
+	 * NULL with err. A credential input given as "$encrypted$" keeps its
+	 * stored value. */
+	json_t *(*update)(store *st, store_kind kind, long id, const json_t *fields, unsigned flags,
+	                  runnel_error *err);
+	/* Delete an object (and what depends on it: a job's events, an
+	 * inventory's hosts and groups, relations). 0, or -1 with err. */
+	int (*remove)(store *st, store_kind kind, long id, runnel_error *err);
+	/* List objects of kind matching q. 0 and *out filled, or -1 with err. */
+	int (*list)(store *st, store_kind kind, const store_query *q, store_page *out,
+	            runnel_error *err);
+
+	/* Relate / unrelate parent and child by rel (idempotent). 0 or -1. */
+	int (*associate)(store *st, store_rel rel, long parent, long child, runnel_error *err);
+	int (*disassociate)(store *st, store_rel rel, long parent, long child, runnel_error *err);
+	/* The child ids of parent by rel (reverse: the parent ids of a child),
+	 * as a new array of integers, or NULL with err. */
+	json_t *(*related_ids)(store *st, store_rel rel, long id, bool reverse, runnel_error *err);
+
+	/* ---- users and tokens ---- */
+
+	/* The user whose username and password match, or NULL with EACCES. */
+	json_t *(*user_authenticate)(store *st, const char *username, const char *password,
+	                             runnel_error *err);
+	/* A new token for user_id: returns the token object, whose "token" field
+	 * holds the secret (shown this once; only a hash is stored). */
+	json_t *(*token_create)(store *st, long user_id, const json_t *fields, runnel_error *err);
+	/* The user a bearer token belongs to (not expired), or NULL with EACCES. */
+	json_t *(*token_authenticate)(store *st, const char *token, runnel_error *err);
+
+	/* ---- credentials ---- */
+
+	/* The decrypted inputs of a credential (for workers only; never an API
+	 * answer), with "kind" ("ssh", "scm", "vault", ...) added under
+	 * "__kind". NULL with err. */
+	json_t *(*credential_inputs)(store *st, long credential_id, runnel_error *err);
+
+	/* ---- inventories ---- */
+
+	/* The inventory as `ansible-inventory --list` prints it:
+	 * {"_meta": {"hostvars": {...}}, "all": {"children": [...], "vars": {}},
+	 *  "<group>": {"hosts": [...], "children": [...], "vars": {...}}, ...}
+	 * plus "__host_ids": {"<host name>": id}. NULL with err. */
+	json_t *(*inventory_script)(store *st, long inventory_id, runnel_error *err);
+	/* Import `ansible-inventory --list` output into an inventory (hosts,
+	 * groups, children, variables) in one transaction; overwrite: delete the
+	 * hosts/groups not in data. Fills *hosts / *groups (may be NULL) with the
+	 * counts imported. 0 or -1 with err. */
+	int (*inventory_import)(store *st, long inventory_id, const json_t *data, bool overwrite,
+	                        long *hosts, long *groups, runnel_error *err);
+
+	/* ---- unified jobs ---- */
+
+	/*
+	 * Move a unified job to status if its current status is one of from (a
+	 * NULL-terminated list; NULL: any). Sets started on "running", finished
+	 * and elapsed and failed on a final status, and clears nothing.
+	 * Returns 1 when moved, 0 when the job was in another status (*current,
+	 * if not NULL, gets it: 32 bytes), -1 with err.
+	 */
+	int (*job_transition)(store *st, long job_id, const char *const *from, const char *status,
+	                      char *current, runnel_error *err);
+	/* Append a line to job_explanation or result_traceback (field), never
+	 * overwriting what is there. 0 or -1. */
+	int (*job_append)(store *st, long job_id, const char *field, const char *text,
+	                  runnel_error *err);
+	/* Set cancel_flag if not yet set. 1 when it was set now, 0 when it was
+	 * already set, -1 with err. */
+	int (*job_set_cancel_flag)(store *st, long job_id, runnel_error *err);
+	/* Delete finished unified jobs (and their events and summaries) finished
+	 * more than days ago; *deleted gets the count. 0 or -1. */
+	int (*jobs_cleanup)(store *st, double days, long *deleted, runnel_error *err);
+
+	/* ---- events (the callback receiver writes, the API reads) ---- */
+
+	/*
+	 * Store a batch of events in one transaction. Each event is runner's event
+	 * JSON plus the unified job id key ("job_id", "project_update_id",
+	 * "inventory_update_id", "ad_hoc_command_id", "system_job_id"), host_name,
+	 * host_id, job_created. Derives failed (event in the failed set and not
+	 * ignore_errors), changed (res.changed), host summaries from
+	 * playbook_on_stats (then marks parent task/play events failed/changed),
+	 * strips NUL bytes. An event already stored (same job and counter) is
+	 * skipped. *stored (may be NULL) gets the number newly stored. On a
+	 * failed batch it retries the events one by one; events that still fail
+	 * are counted in *dropped (may be NULL) with their error in err. Returns
+	 * 0, or -1 when the backend is unusable.
+	 */
+	int (*events_insert)(store *st, const json_t *events, long *stored, long *dropped,
+	                     runnel_error *err);
+	/* The events of a unified job, filtered (event, host_name, failed,
+	 * changed, task, play, counter, counter__gt, start_line__gte,
+	 * end_line__lte, uuid, parent_uuid, ...), ordered by counter by default,
+	 * paginated. */
+	int (*events_list)(store *st, long job_id, const store_query *q, store_page *out,
+	                   runnel_error *err);
+	/* The job's stdout: the stdout of its events in start_line order, each
+	 * handed to fn as it is read (flat memory), restricted to events with
+	 * start_line in [start_line, end_line) (end_line < 0: to the end).
+	 * *absolute_end (may be NULL) gets the job's last end_line.
+	 * Returns 0, a non-zero value fn returned (which stops the read), or -1
+	 * with err. */
+	int (*stdout_read)(store *st, long job_id, long start_line, long end_line,
+	                   store_stdout_fn fn, void *userdata, long *absolute_end, runnel_error *err);
+	/* The host summaries of a unified job (job_host_summaries): filters host,
+	 * host_name, failed, ...; ordered by host_name by default. */
+	int (*host_summaries_list)(store *st, long job_id, const store_query *q, store_page *out,
+	                           runnel_error *err);
+} store_ops;
+
+/* A store: the vtable and the backend's state. */
+struct store {
+	const store_ops *ops;
+	void *impl;
+	char backend[16];
+};
+
+/* How to open a store. Zero-initialize. */
+typedef struct store_settings {
+	const char *backend;   /* "sqlite" (default) */
+	const char *state_dir; /* required: holds runneld.db and secret.key */
+	int busy_timeout_ms;   /* sqlite: wait this long for another writer; 0: 10000 */
+} store_settings;
+
+/* Open (and create or migrate) the store. NULL with err. */
+store *store_open(const store_settings *settings, runnel_error *err);
+/* The SQLite backend (what store_open uses for "sqlite"). */
+store *store_sqlite_open(const store_settings *settings, runnel_error *err);
+
+/* The wrappers: call the backend through the vtable. */
+static inline void store_close(store *st) { if (st) st->ops->close(st); }
+static inline json_t *store_create(store *st, store_kind k, const json_t *f, unsigned fl, runnel_error *e) { return st->ops->create(st, k, f, fl, e); }
+static inline json_t *store_get(store *st, store_kind k, long id, runnel_error *e) { return st->ops->get(st, k, id, e); }
+static inline json_t *store_update(store *st, store_kind k, long id, const json_t *f, unsigned fl, runnel_error *e) { return st->ops->update(st, k, id, f, fl, e); }
+static inline int store_remove(store *st, store_kind k, long id, runnel_error *e) { return st->ops->remove(st, k, id, e); }
+static inline int store_list(store *st, store_kind k, const store_query *q, store_page *o, runnel_error *e) { return st->ops->list(st, k, q, o, e); }
+static inline int store_associate(store *st, store_rel r, long p, long c, runnel_error *e) { return st->ops->associate(st, r, p, c, e); }
+static inline int store_disassociate(store *st, store_rel r, long p, long c, runnel_error *e) { return st->ops->disassociate(st, r, p, c, e); }
+static inline json_t *store_related_ids(store *st, store_rel r, long id, bool rev, runnel_error *e) { return st->ops->related_ids(st, r, id, rev, e); }
+static inline json_t *store_user_authenticate(store *st, const char *u, const char *p, runnel_error *e) { return st->ops->user_authenticate(st, u, p, e); }
+static inline json_t *store_token_create(store *st, long uid, const json_t *f, runnel_error *e) { return st->ops->token_create(st, uid, f, e); }
+static inline json_t *store_token_authenticate(store *st, const char *t, runnel_error *e) { return st->ops->token_authenticate(st, t, e); }
+static inline json_t *store_credential_inputs(store *st, long id, runnel_error *e) { return st->ops->credential_inputs(st, id, e); }
+static inline json_t *store_inventory_script(store *st, long id, runnel_error *e) { return st->ops->inventory_script(st, id, e); }
+static inline int store_inventory_import(store *st, long id, const json_t *d, bool ow, long *h, long *g, runnel_error *e) { return st->ops->inventory_import(st, id, d, ow, h, g, e); }
+static inline int store_job_transition(store *st, long id, const char *const *from, const char *s, char *cur, runnel_error *e) { return st->ops->job_transition(st, id, from, s, cur, e); }
+static inline int store_job_append(store *st, long id, const char *f, const char *t, runnel_error *e) { return st->ops->job_append(st, id, f, t, e); }
+static inline int store_job_set_cancel_flag(store *st, long id, runnel_error *e) { return st->ops->job_set_cancel_flag(st, id, e); }
+static inline int store_jobs_cleanup(store *st, double days, long *n, runnel_error *e) { return st->ops->jobs_cleanup(st, days, n, e); }
+static inline int store_events_insert(store *st, const json_t *ev, long *n, long *d, runnel_error *e) { return st->ops->events_insert(st, ev, n, d, e); }
+static inline int store_events_list(store *st, long id, const store_query *q, store_page *o, runnel_error *e) { return st->ops->events_list(st, id, q, o, e); }
+static inline int store_stdout_read(store *st, long id, long s, long en, store_stdout_fn fn, void *ud, long *ae, runnel_error *e) { return st->ops->stdout_read(st, id, s, en, fn, ud, ae, e); }
+static inline int store_host_summaries_list(store *st, long id, const store_query *q, store_page *o, runnel_error *e) { return st->ops->host_summaries_list(st, id, q, o, e); }
+
+/* Free what a list call put in *page (safe on a zeroed page). */
+void store_page_clear(store_page *page);
+
+/* The active statuses (new, pending, waiting, running), NULL-terminated. */
+extern const char *const store_active_statuses[];
+/* True if status is one of new/pending/waiting/running. */
+bool store_status_is_active(const char *status);
+
+/* The built-in credential type ids, created on first open. */
+enum {
+	STORE_CREDENTIAL_TYPE_MACHINE = 1, /* kind "ssh" */
+	STORE_CREDENTIAL_TYPE_SCM = 2,     /* kind "scm": Source Control */
+	STORE_CREDENTIAL_TYPE_VAULT = 3,   /* kind "vault" */
+};
+
+#ifdef __cplusplus
+}
+#endif
+#endif

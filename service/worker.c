@@ -1,0 +1,940 @@
+/*
+ * worker.c - runneld-worker: runs ONE unified job in its own process, as
+ * AWX's BaseTask.run() does (spec/service.md §1, §2):
+ *
+ *   1. refuse a job that is not active; canceled if its cancel flag is set
+ *   2. running; the private data dir: mkdtemp <base>/<type>_<id>_XXXXXX, 0700
+ *   3. cancel check; the type's prepare(): credentials, passwords,
+ *      env/extravars (with awx_* vars), args, env, inventory, env/settings
+ *   4. runnel_run() with event_handler / status_handler / cancel_callback /
+ *      finished_callback (or the type's own run())
+ *   5. map the result: timeout/error → failed with explanation; canceled
+ *      without the cancel flag → failed (shutdown); prepare errors → error
+ *   6. final status + emitted_events; remove the dir unless cleanup is off
+ *
+ * Cancel is a signal: SIGTERM/SIGINT set a flag and cancel the runner at once
+ * (runnel_cancel is async-signal-safe). The engine's dispatcher sends it; if
+ * the engine dies, PR_SET_PDEATHSIG sends it too.
+ *
+ * Usage: runneld-worker --state-dir D --job ID [--bus local|redis]
+ *        [--bus-socket P] [--redis-url U] [--redis-queue Q] [--store sqlite]
+ *        [--isolation-base P] [--cleanup 0|1] [--projects-root P]
+ *        [--job-timeout S] [--idle-timeout S] [--cancel-grace S]
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "datafile.h"
+#include "tasks/task.h"
+#include "util.h"
+
+static volatile sig_atomic_t got_signal;
+static runnel_canceler *the_canceler;
+
+/* The signal watcher: remember and stop the runner now. */
+static void on_signal(int sig)
+{
+	(void)sig;
+	got_signal = 1;
+	if (the_canceler)
+		runnel_cancel(the_canceler);
+}
+
+typedef struct worker {
+	store *st;
+	bus *bus;
+	const char *id_key;
+	const char *job_created;
+	long emitted; /* events dispatched to the bus */
+	long counter; /* last counter seen (synthetic events continue it) */
+	long end_line;
+	bool eof_sent;
+	bool bus_broken;
+	char ident[64];
+} worker;
+
+/* The options of the worker, as data. */
+typedef struct wopts {
+	const char *state_dir, *bus, *bus_socket, *redis_url, *redis_queue, *store_backend;
+	const char *isolation_base, *projects_root;
+	long job;
+	int cleanup, job_timeout, idle_timeout;
+	double cancel_grace;
+} wopts;
+
+static const struct option long_opts[] = {
+	{"state-dir", required_argument, NULL, 's'},   {"job", required_argument, NULL, 'j'},
+	{"bus", required_argument, NULL, 'b'},         {"bus-socket", required_argument, NULL, 'S'},
+	{"redis-url", required_argument, NULL, 'r'},   {"redis-queue", required_argument, NULL, 'q'},
+	{"store", required_argument, NULL, 'd'},       {"isolation-base", required_argument, NULL, 'i'},
+	{"cleanup", required_argument, NULL, 'c'},     {"projects-root", required_argument, NULL, 'p'},
+	{"job-timeout", required_argument, NULL, 't'}, {"idle-timeout", required_argument, NULL, 'I'},
+	{"cancel-grace", required_argument, NULL, 'g'}, {NULL, 0, NULL, 0},
+};
+
+/* ------------------------------------------------------------------ */
+/* helpers for the task types                                           */
+
+/* Keep s until the end of the task. */
+const char *task_keep(task *t, char *s)
+{
+	if (t->nstrings < (int)(sizeof t->strings / sizeof t->strings[0]))
+		t->strings[t->nstrings++] = s;
+	return s;
+}
+
+/* A string field of the job ("" if absent). */
+const char *task_str(task *t, const char *field)
+{
+	const char *s = json_string_value(json_object_get(t->job, field));
+	return s ? s : "";
+}
+
+/* An integer field of the job (0 if absent). */
+long task_int(task *t, const char *field)
+{
+	return (long)json_integer_value(json_object_get(t->job, field));
+}
+
+/* A boolean field of the job. */
+bool task_bool(task *t, const char *field)
+{
+	return json_is_true(json_object_get(t->job, field));
+}
+
+/* Parse variables text (JSON first, then YAML, as ansible-runner's loader). */
+json_t *task_parse_vars(task *t, const char *field, const char *text, runnel_error *err)
+{
+	if (!text || !*text)
+		return json_object();
+	json_t *o = json_loads(text, 0, NULL);
+	if (!o) {
+		char *path = rn_path_join(t->pdd, ".vars.tmp");
+		runnel_error e2;
+		if (rn_write_file_atomic(path, text, strlen(text), 0600, &e2) == 0)
+			o = rn_datafile_load(path, &e2);
+		unlink(path);
+		free(path);
+		if (!o)
+			return rn_fail(err, EINVAL, "%s: not valid JSON or YAML: %s", field, e2.message), NULL;
+	}
+	if (json_is_null(o)) {
+		json_decref(o);
+		return json_object();
+	}
+	if (!json_is_object(o)) {
+		json_decref(o);
+		return rn_fail(err, EINVAL, "%s: must be a mapping", field), NULL;
+	}
+	return o;
+}
+
+/* Turn a stored variables object ({"__yaml": text} for YAML) into a mapping. */
+static json_t *vars_resolve(task *t, json_t *v, runnel_error *err)
+{
+	json_t *y = json_object_get(v, "__yaml");
+	if (json_is_string(y) && json_object_size(v) == 1)
+		return task_parse_vars(t, "variables", json_string_value(y), err);
+	return json_incref(v);
+}
+
+/* Write inventory/hosts from the stored inventory. */
+int task_write_inventory(task *t, long inventory_id, runnel_error *err)
+{
+	json_t *script = store_inventory_script(t->st, inventory_id, err);
+	if (!script)
+		return -1;
+	json_decref(t->host_ids);
+	t->host_ids = json_incref(json_object_get(script, "__host_ids"));
+	/* In YAML inventory form (JSON is YAML): {all: {hosts, vars, children: {...}}} */
+	json_t *hostvars = json_object_get(json_object_get(script, "_meta"), "hostvars");
+	json_t *groups = json_object();
+	const char *name;
+	json_t *g;
+	int rc = 0;
+	json_object_foreach(script, name, g) {
+		if (!strcmp(name, "_meta") || !strcmp(name, "__host_ids") || !strcmp(name, "all"))
+			continue;
+		json_t *out = json_object();
+		json_t *hosts = json_object();
+		size_t i;
+		json_t *h;
+		json_array_foreach(json_object_get(g, "hosts"), i, h)
+			json_object_set_new(hosts, json_string_value(h), json_null());
+		json_object_set_new(out, "hosts", hosts);
+		json_t *vars = json_object_get(g, "vars");
+		if (vars) {
+			json_t *rv = vars_resolve(t, vars, err);
+			if (!rv) {
+				json_decref(out);
+				rc = -1;
+				break;
+			}
+			json_object_set_new(out, "vars", rv);
+		}
+		json_t *children = json_object();
+		json_array_foreach(json_object_get(g, "children"), i, h)
+			json_object_set_new(children, json_string_value(h), json_object());
+		json_object_set_new(out, "children", children);
+		json_object_set_new(groups, name, out);
+	}
+	json_t *all = json_object();
+	json_t *allhosts = json_object();
+	json_t *hv;
+	json_object_foreach(hostvars, name, hv) {
+		json_t *rv = rc ? NULL : vars_resolve(t, hv, err);
+		if (!rv) {
+			rc = -1;
+			break;
+		}
+		json_object_set_new(allhosts, name, rv);
+	}
+	json_object_set_new(all, "hosts", allhosts);
+	json_t *avars = json_object_get(json_object_get(script, "all"), "vars");
+	json_t *rav = rc ? NULL : avars ? vars_resolve(t, avars, err) : json_object();
+	if (!rav)
+		rc = -1;
+	else
+		json_object_set_new(all, "vars", rav);
+	json_object_set_new(all, "children", groups);
+	json_t *doc = json_pack("{s:o}", "all", all);
+	json_decref(script);
+	if (rc == 0) {
+		char *text = json_dumps(doc, JSON_INDENT(1));
+		char *path = rn_path_join(t->pdd, "inventory/hosts");
+		rc = rn_write_file_atomic(path, text, strlen(text), 0600, err);
+		free(path);
+		free(text);
+	}
+	json_decref(doc);
+	return rc;
+}
+
+/* Add a word to the command line. */
+static void arg(task *t, const char *w)
+{
+	json_array_append_new(t->args, json_string(w));
+}
+
+/* Remember a secret (for redaction) and return it. */
+static const char *secret(task *t, const char *s)
+{
+	if (s && *s)
+		json_array_append_new(t->secrets, json_string(s));
+	return s;
+}
+
+/* Apply one credential (AWX's build_args / build_passwords_prompts). */
+int task_add_credential(task *t, long id, bool become_enabled, runnel_error *err)
+{
+	json_t *in = store_credential_inputs(t->st, id, err);
+	if (!in)
+		return -1;
+	const char *kind = json_string_value(json_object_get(in, "__kind"));
+	const char *k;
+	json_t *v;
+	json_object_foreach(in, k, v)
+		if (strcmp(k, "__kind") && json_is_string(v) &&
+		    (strstr(k, "password") || strstr(k, "ssh_key") || strstr(k, "unlock")))
+			secret(t, json_string_value(v));
+#define IN(name) (json_string_value(json_object_get(in, name)) ? json_string_value(json_object_get(in, name)) : "")
+	if (kind && !strcmp(kind, "ssh")) {
+		if (*IN("username")) {
+			arg(t, "-u");
+			arg(t, IN("username"));
+		}
+		if (*IN("password")) {
+			arg(t, "--ask-pass");
+			json_object_set_new(t->passwords, "SSH password:\\s*?$", json_string(IN("password")));
+			json_object_set_new(t->passwords, "Password:\\s*?$", json_string(IN("password")));
+		}
+		if (*IN("ssh_key_data")) {
+			free(t->ssh_key);
+			t->ssh_key = rn_xstrdup(IN("ssh_key_data"));
+		}
+		if (*IN("ssh_key_unlock")) {
+			json_object_set_new(t->passwords, "Enter passphrase for .*:\\s*?$", json_string(IN("ssh_key_unlock")));
+			json_object_set_new(t->passwords, "Bad passphrase, try again for .*:\\s*?$", json_string(""));
+		}
+		if (become_enabled) {
+			arg(t, "--become");
+			if (*IN("become_method")) {
+				arg(t, "--become-method");
+				arg(t, IN("become_method"));
+			}
+			if (*IN("become_username")) {
+				arg(t, "--become-user");
+				arg(t, IN("become_username"));
+			}
+			if (*IN("become_password")) {
+				arg(t, "--ask-become-pass");
+				const char *m = *IN("become_method") ? IN("become_method") : "sudo";
+				char *re = rn_xasprintf("%s password.*:\\s*?$", m);
+				json_object_set_new(t->passwords, re, json_string(IN("become_password")));
+				free(re);
+				json_object_set_new(t->passwords, "BECOME password.*:\\s*?$", json_string(IN("become_password")));
+			}
+		}
+	} else if (kind && !strcmp(kind, "vault")) {
+		const char *vid = IN("vault_id");
+		if (*vid) {
+			char *w = rn_xasprintf("%s@prompt", vid);
+			arg(t, "--vault-id");
+			arg(t, w);
+			free(w);
+			char *re = rn_xasprintf("Vault password \\(%s\\):\\s*?$", vid);
+			json_object_set_new(t->passwords, re, json_string(IN("vault_password")));
+			free(re);
+		} else if (*IN("vault_password")) {
+			arg(t, "--ask-vault-pass");
+			json_object_set_new(t->passwords, "Vault password:\\s*?$", json_string(IN("vault_password")));
+		}
+	} else if (kind && !strcmp(kind, "scm")) {
+		if (*IN("ssh_key_data")) {
+			free(t->ssh_key);
+			t->ssh_key = rn_xstrdup(IN("ssh_key_data"));
+		}
+		if (*IN("ssh_key_unlock"))
+			json_object_set_new(t->passwords, "Enter passphrase for .*:\\s*?$", json_string(IN("ssh_key_unlock")));
+	}
+#undef IN
+	json_decref(in);
+	return 0;
+}
+
+/* A project's directory. */
+char *task_project_dir(task *t, long project_id, runnel_error *err)
+{
+	json_t *p = store_get(t->st, STORE_PROJECT, project_id, err);
+	if (!p)
+		return NULL;
+	const char *lp = json_string_value(json_object_get(p, "local_path"));
+	char *dir = NULL;
+	if (!lp || !*lp)
+		rn_fail(err, EINVAL, "project: the project has no local_path (never updated?)");
+	else if (lp[0] == '/')
+		dir = rn_xstrdup(lp);
+	else
+		dir = rn_path_join(t->projects_root, lp);
+	json_decref(p);
+	return dir;
+}
+
+/* Check that rel stays inside dir and exists. */
+int task_path_inside(const char *dir, const char *rel, const char *field, runnel_error *err)
+{
+	if (!rel || !*rel)
+		return rn_fail(err, EINVAL, "%s: This field is required.", field);
+	if (rel[0] == '/')
+		return rn_fail(err, EINVAL, "%s: must be a path relative to the project, not %s", field, rel);
+	char *full = rn_path_join(dir, rel);
+	char rdir[PATH_MAX], rfull[PATH_MAX];
+	if (!realpath(dir, rdir)) {
+		free(full);
+		return rn_fail(err, EINVAL, "%s: project directory %s: %s", field, dir, strerror(errno));
+	}
+	if (!realpath(full, rfull)) {
+		free(full);
+		return rn_fail(err, EINVAL, "%s: %s not found in the project", field, rel);
+	}
+	free(full);
+	size_t n = strlen(rdir);
+	if (strncmp(rfull, rdir, n) || (rfull[n] != '/' && rfull[n] != 0))
+		return rn_fail(err, EINVAL, "%s: %s is outside the project", field, rel);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* the callbacks                                                        */
+
+/* Push a message to the bus; a broken bus is remembered, not fatal (the
+ * runner must be able to finish and record its status). */
+static bool push(worker *w, json_t *msg)
+{
+	if (w->bus_broken)
+		return false;
+	char *text = json_dumps(msg, JSON_COMPACT);
+	runnel_error err;
+	if (bus_push(w->bus, text, strlen(text), &err) < 0) {
+		fprintf(stderr, "runneld-worker: %s\n", err.message);
+		w->bus_broken = true;
+	}
+	free(text);
+	return !w->bus_broken;
+}
+
+/* event_handler: add the job's keys and the host id, dispatch to the bus. */
+static bool on_event_json(json_t *event, void *ud)
+{
+	task *t = ud;
+	worker *w = t->worker;
+	const char *name = json_string_value(json_object_get(event, "event"));
+	if (name && !strcmp(name, "keepalive"))
+		return false;
+	json_object_set_new(event, w->id_key, json_integer(t->job_id));
+	json_object_set_new(event, "job_created", json_string(w->job_created));
+	json_t *data = json_object_get(event, "event_data");
+	const char *host = json_string_value(json_object_get(data, "host"));
+	if (host) {
+		json_object_set_new(event, "host_name", json_string(host));
+		json_t *hid = json_object_get(t->host_ids, host);
+		if (hid)
+			json_object_set(event, "host_id", hid);
+	}
+	if (name && !strcmp(name, "playbook_on_stats")) {
+		json_t *ad = json_object_get(data, "artifact_data");
+		if (json_is_object(ad))
+			json_object_update(t->artifacts, ad);
+	}
+	if (name && !strcmp(name, "runner_on_ok")) {
+		json_decref(t->last_ok_res);
+		t->last_ok_res = json_incref(json_object_get(data, "res"));
+	}
+	json_t *c = json_object_get(event, "counter");
+	if (json_is_integer(c) && json_integer_value(c) > w->counter)
+		w->counter = (long)json_integer_value(c);
+	json_t *el = json_object_get(event, "end_line");
+	if (json_is_integer(el) && json_integer_value(el) > w->end_line)
+		w->end_line = (long)json_integer_value(el);
+	/* emitted_events counts what reached the bus: with a broken bus the
+	 * job still finishes, and event_processing_finished does not wait
+	 * forever for events that were never sent */
+	if (push(w, event))
+		w->emitted++;
+	return false; /* the events live in the store; no job_events files */
+}
+
+/* The runner's event_handler: the event as an object, then on_event_json(). */
+static bool on_event(runnel_event *event, void *ud)
+{
+	return on_event_json(runnel_event_object(event), ud);
+}
+
+/* Emit a synthetic verbose event. */
+void task_emit(task *t, const char *text)
+{
+	worker *w = t->worker;
+	long lines = 1;
+	for (const char *p = text; *p; p++)
+		lines += *p == '\n';
+	char uuid[37], created[32];
+	rn_uuid4(uuid);
+	rn_utc_isoformat(created);
+	json_t *ev = json_pack("{s:s,s:I,s:s,s:s,s:I,s:I,s:s,s:s,s:{}}", "event", "verbose",
+	                       "counter", (json_int_t)(w->counter + 1), "uuid", uuid, "stdout", text,
+	                       "start_line", (json_int_t)w->end_line, "end_line", (json_int_t)(w->end_line + lines),
+	                       "runner_ident", w->ident, "created", created, "event_data");
+	on_event_json(ev, t);
+	json_decref(ev);
+}
+
+/* Mask the password of scheme://user:pass@host in s (in place). */
+static void mask_url_password(char *s)
+{
+	for (char *p = strstr(s, "://"); p; p = strstr(p + 3, "://")) {
+		char *start = p + 3;
+		char *at = strpbrk(start, "@/ ");
+		if (!at || *at != '@')
+			continue;
+		char *colon = memchr(start, ':', at - start);
+		if (!colon)
+			continue;
+		char *rest = rn_xstrdup(at);
+		strcpy(colon + 1, "**********");
+		strcat(colon + 1, rest);
+		free(rest);
+	}
+}
+
+/* The environment with secrets redacted (spec §2). A new object. */
+static json_t *redact_env(const json_t *env, const json_t *secrets)
+{
+	json_t *out = json_object();
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *)env, k, v) {
+		bool ansible = !strncmp(k, "ANSIBLE_", 8) && strncmp(k, "ANSIBLE_NET", 11) &&
+		               strncmp(k, "ANSIBLE_GALAXY_SERVER", 21);
+		if (!ansible && rn_is_secret_key(k)) {
+			json_object_set_new(out, k, json_string("**********"));
+			continue;
+		}
+		char *val = rn_xstrdup(json_is_string(v) ? json_string_value(v) : "");
+		mask_url_password(val);
+		size_t i;
+		json_t *s;
+		json_array_foreach((json_t *)secrets, i, s) {
+			const char *sv = json_string_value(s);
+			char *hit;
+			while (sv && *sv && (hit = strstr(val, sv))) {
+				char *nv = rn_xasprintf("%.*s**********%s", (int)(hit - val), val, hit + strlen(sv));
+				free(val);
+				val = nv;
+			}
+		}
+		json_object_set_new(out, k, json_string(val));
+		free(val);
+	}
+	return out;
+}
+
+/* status_handler: on "starting" save job_args, job_cwd and job_env (redacted). */
+static void on_status(json_t *status, void *ud)
+{
+	task *t = ud;
+	worker *w = t->worker;
+	const char *s = json_string_value(json_object_get(status, "status"));
+	if (!s || strcmp(s, "starting"))
+		return;
+	json_t *cmd = json_object_get(status, "command");
+	json_t *cmdcopy = json_array();
+	size_t i;
+	json_t *c;
+	json_array_foreach(cmd, i, c) {
+		/* a secret never reaches job_args either */
+		json_t *in = json_pack("{s:O}", "x", c);
+		json_t *one = redact_env(in, t->secrets);
+		json_array_append(cmdcopy, json_object_get(one, "x"));
+		json_decref(one);
+		json_decref(in);
+	}
+	char *args = json_dumps(cmdcopy, JSON_COMPACT);
+	json_decref(cmdcopy);
+	json_t *env = redact_env(json_object_get(status, "env"), t->secrets);
+	const char *cwd = json_string_value(json_object_get(status, "cwd"));
+	json_t *f = json_pack("{s:s,s:s,s:o}", "job_args", args, "job_cwd", cwd ? cwd : "", "job_env", env);
+	free(args);
+	runnel_error err;
+	json_t *o = store_update(w->st, STORE_UNIFIED_JOB, t->job_id, f, STORE_SYSTEM, &err);
+	if (!o)
+		fprintf(stderr, "runneld-worker: job %ld: save job_args: %s\n", t->job_id, err.message);
+	json_decref(o);
+	json_decref(f);
+}
+
+/* cancel_callback: true once a signal came. */
+static bool on_cancel(void *ud)
+{
+	(void)ud;
+	return got_signal != 0;
+}
+
+/* Push the EOF control event (once). */
+static void send_eof(task *t)
+{
+	worker *w = t->worker;
+	if (w->eof_sent)
+		return;
+	w->eof_sent = true;
+	json_t *eof = json_pack("{s:s,s:I,s:I}", "event", "EOF", "final_counter", (json_int_t)w->emitted,
+	                        w->id_key, (json_int_t)t->job_id);
+	push(w, eof);
+	json_decref(eof);
+}
+
+/* finished_callback: the EOF control event with final_counter. */
+static void on_finished(const runnel_run_result *r, void *ud)
+{
+	(void)r;
+	send_eof(ud);
+}
+
+/* ------------------------------------------------------------------ */
+/* the run                                                              */
+
+/* The id key of a job type ("job" → "job_id"). */
+static const char *id_key_of(const char *type)
+{
+	static const char *const keys[][2] = {{"job", "job_id"}, {"project_update", "project_update_id"},
+	                                      {"inventory_update", "inventory_update_id"},
+	                                      {"ad_hoc_command", "ad_hoc_command_id"},
+	                                      {"system_job", "system_job_id"}, {NULL, NULL}};
+	for (int i = 0; keys[i][0]; i++)
+		if (!strcmp(type, keys[i][0]))
+			return keys[i][1];
+	return "job_id";
+}
+
+/* Remove one file or directory (nftw callback). */
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb, (void)flag, (void)ftw;
+	return remove(path);
+}
+
+/* Append a line to the job's job_explanation or result_traceback. */
+static void explain(store *st, long id, const char *field, const char *text)
+{
+	runnel_error err;
+	if (store_job_append(st, id, field, text, &err) < 0)
+		fprintf(stderr, "runneld-worker: job %ld: %s\n", id, err.message);
+}
+
+/* Write a JSON object as a file in the pdd's env/. */
+static int write_env_file(const char *pdd, const char *name, json_t *obj, runnel_error *err)
+{
+	char *text = json_dumps(obj, JSON_INDENT(1));
+	char *path = rn_xasprintf("%s/env/%s", pdd, name);
+	int rc = rn_write_file_atomic(path, text, strlen(text), 0600, err);
+	free(path);
+	free(text);
+	return rc;
+}
+
+/* A shell-quoted word for env/cmdline. Caller frees. */
+static char *shquote(const char *s)
+{
+	rn_buf b;
+	rn_buf_init(&b);
+	rn_buf_appendc(&b, '\'');
+	for (; *s; s++) {
+		if (*s == '\'')
+			rn_buf_append(&b, "'\\''", 4);
+		else
+			rn_buf_appendc(&b, *s);
+	}
+	rn_buf_appendc(&b, '\'');
+	return b.data;
+}
+
+/* Run the job; returns the process exit code. */
+static int run_job(const wopts *o)
+{
+	runnel_error err = {0};
+	store_settings ss = {.backend = o->store_backend, .state_dir = o->state_dir};
+	store *st = store_open(&ss, &err);
+	if (!st) {
+		fprintf(stderr, "runneld-worker: store: %s\n", err.message);
+		return 2;
+	}
+	json_t *job = store_get(st, STORE_UNIFIED_JOB, o->job, &err);
+	if (!job) {
+		fprintf(stderr, "runneld-worker: job %ld: %s\n", o->job, err.message);
+		store_close(st);
+		return 2;
+	}
+	const char *type = json_string_value(json_object_get(job, "type"));
+	long id = o->job;
+	/* 1. refuse what is not active; canceled before it started */
+	if (!store_status_is_active(json_string_value(json_object_get(job, "status")))) {
+		json_decref(job);
+		store_close(st);
+		return 0;
+	}
+	if (json_is_true(json_object_get(job, "cancel_flag")) || got_signal) {
+		store_job_transition(st, id, store_active_statuses, "canceled", NULL, &err);
+		json_decref(job);
+		store_close(st);
+		return 0;
+	}
+	/* 2. running */
+	const char *from[] = {"new", "pending", "waiting", NULL};
+	if (store_job_transition(st, id, from, "running", NULL, &err) != 1) {
+		json_decref(job);
+		store_close(st);
+		return 0;
+	}
+	char host[256] = "localhost";
+	gethostname(host, sizeof host);
+	json_t *f = json_pack("{s:i,s:s,s:s}", "worker_pid", (int)getpid(), "execution_node", host,
+	                      "controller_node", host);
+	json_decref(store_update(st, STORE_UNIFIED_JOB, id, f, STORE_SYSTEM, &err));
+	json_decref(f);
+
+	worker w = {.st = st, .id_key = id_key_of(type),
+	            .job_created = json_string_value(json_object_get(job, "created"))};
+	snprintf(w.ident, sizeof w.ident, "%ld", id);
+	task t = {.st = st, .job_id = id, .job = job, .type = type, .projects_root = o->projects_root,
+	          .default_job_timeout = o->job_timeout, .default_idle_timeout = o->idle_timeout,
+	          .worker = &w};
+	t.extravars = json_object();
+	t.envvars = json_object();
+	t.passwords = json_object();
+	t.settings = json_object();
+	t.args = json_array();
+	t.host_ids = json_object();
+	t.secrets = json_array();
+	t.artifacts = json_object();
+
+	const char *status = "error";
+	bool keep = o->cleanup == 0;
+	char *pdd = rn_xasprintf("%s/%s_%ld_XXXXXX", o->isolation_base, type, id);
+	runnel_run_result res = {0};
+	bool ran = false;
+	int prep_rc = -1;
+
+	if (rn_mkdirs(o->isolation_base, 0700, &err) < 0 || !mkdtemp(pdd)) {
+		if (!err.message[0])
+			rn_fail(&err, errno, "private data dir %s: %s", pdd, strerror(errno));
+		explain(st, id, "job_explanation", "Could not create the private data dir.");
+		explain(st, id, "result_traceback", err.message);
+		free(pdd);
+		pdd = NULL;
+		goto finish;
+	}
+	chmod(pdd, 0700);
+	t.pdd = pdd;
+	{
+		char *d = rn_path_join(pdd, "env");
+		mkdir(d, 0700);
+		free(d);
+		d = rn_path_join(pdd, "inventory");
+		mkdir(d, 0700);
+		free(d);
+	}
+	bus_settings bs = {.backend = o->bus, .socket_path = o->bus_socket, .redis_url = o->redis_url,
+	                   .queue = o->redis_queue};
+	w.bus = bus_open_producer(&bs, &err);
+	if (!w.bus) {
+		explain(st, id, "job_explanation", "Could not reach the event bus.");
+		explain(st, id, "result_traceback", err.message);
+		goto finish;
+	}
+	/* 3. cancel check, then the type builds its part of the private data dir */
+	if (got_signal)
+		goto finish;
+	static const struct {
+		const char *type;
+		int (*prepare)(task *, runnel_error *);
+	} types[] = {{"job", task_job_prepare}, {"ad_hoc_command", task_adhoc_prepare},
+	             {"project_update", task_project_update_prepare},
+	             {"inventory_update", task_inventory_update_prepare},
+	             {"system_job", task_system_job_prepare}, {NULL, NULL}};
+	for (int i = 0; types[i].type; i++)
+		if (!strcmp(types[i].type, type))
+			prep_rc = types[i].prepare(&t, &err);
+	if (prep_rc < 0) {
+		/* bad input of the job (a playbook outside the project, bad vars):
+		 * failed with the reason, as AWX reports launch-time problems */
+		status = "failed";
+		explain(st, id, "job_explanation", err.message);
+		task_emit(&t, err.message);
+		goto finish;
+	}
+	/* awx_* meta vars (AWX's build_extra_vars_file) */
+	json_object_set_new(t.extravars, "awx_job_id", json_integer(id));
+	json_object_set_new(t.extravars, "tower_job_id", json_integer(id));
+	json_object_set_new(t.extravars, "awx_job_launch_type", json_string(task_str(&t, "launch_type")));
+	json_object_set_new(t.extravars, "tower_job_launch_type", json_string(task_str(&t, "launch_type")));
+	json_object_set_new(t.extravars, "awx_execution_node", json_string(host));
+	if (task_int(&t, "created_by")) {
+		json_object_set_new(t.extravars, "awx_user_id", json_integer(task_int(&t, "created_by")));
+		json_t *u = store_get(st, STORE_USER, task_int(&t, "created_by"), &err);
+		if (u)
+			json_object_set(t.extravars, "awx_user_name", json_object_get(u, "username"));
+		json_decref(u);
+	}
+	/* env (AWX's build_env) */
+	char idbuf[32];
+	snprintf(idbuf, sizeof idbuf, "%ld", id);
+	json_object_set_new(t.envvars, "JOB_ID", json_string(idbuf));
+	json_object_set_new(t.envvars, "AWX_PRIVATE_DATA_DIR", json_string(pdd));
+	json_object_set_new(t.envvars, "ANSIBLE_RETRY_FILES_ENABLED", json_string("False"));
+	json_object_set_new(t.envvars, "ANSIBLE_HOST_KEY_CHECKING", json_string("False"));
+	json_object_set_new(t.envvars, "ANSIBLE_FORCE_COLOR", json_string("True"));
+	json_object_set_new(t.envvars, "MAX_EVENT_RES", json_string("700000"));
+	json_object_set_new(t.envvars, "PYTHONUNBUFFERED", json_string("1"));
+	if (task_int(&t, "inventory")) {
+		snprintf(idbuf, sizeof idbuf, "%ld", task_int(&t, "inventory"));
+		json_object_set_new(t.envvars, "INVENTORY_ID", json_string(idbuf));
+	}
+	/* env/settings */
+	int timeout = t.cfg.timeout ? t.cfg.timeout : o->job_timeout;
+	if (timeout > 0)
+		json_object_set_new(t.settings, "job_timeout", json_integer(timeout));
+	if (o->idle_timeout > 0)
+		json_object_set_new(t.settings, "idle_timeout", json_integer(o->idle_timeout));
+	json_object_set_new(t.settings, "suppress_ansible_output", json_true());
+	json_object_set_new(t.settings, "cancel_grace_period", json_real(o->cancel_grace));
+	if (write_env_file(pdd, "extravars", t.extravars, &err) < 0 ||
+	    write_env_file(pdd, "settings", t.settings, &err) < 0) {
+		explain(st, id, "result_traceback", err.message);
+		goto finish;
+	}
+	/* env/cmdline: the extra words, shell-quoted */
+	rn_buf cmdline;
+	rn_buf_init(&cmdline);
+	size_t i;
+	json_t *a;
+	json_array_foreach(t.args, i, a) {
+		char *q = shquote(json_string_value(a));
+		if (cmdline.len)
+			rn_buf_appendc(&cmdline, ' ');
+		rn_buf_append(&cmdline, q, strlen(q));
+		free(q);
+	}
+	if (cmdline.len) {
+		char *path = rn_path_join(pdd, "env/cmdline");
+		rn_write_file_atomic(path, cmdline.data, cmdline.len, 0600, &err);
+		free(path);
+	}
+	rn_buf_free(&cmdline);
+	if (got_signal)
+		goto finish;
+
+	/* 4. run */
+	t.cfg.private_data_dir = pdd;
+	t.cfg.ident = w.ident;
+	t.cfg.quiet = true;
+	t.cfg.suppress_env_files = true;
+	t.cfg.envvars = t.envvars;
+	t.cfg.passwords = json_object_size(t.passwords) ? t.passwords : NULL;
+	t.cfg.ssh_key = t.ssh_key;
+	t.cfg.timeout = timeout;
+	t.cfg.cancel_grace_period = o->cancel_grace;
+	t.cfg.event_handler = on_event;
+	t.cfg.status_handler = on_status;
+	t.cfg.cancel_callback = on_cancel;
+	t.cfg.finished_callback = on_finished;
+	t.cfg.canceler = the_canceler;
+	t.cfg.userdata = &t;
+	int rrc;
+	if (t.run)
+		rrc = t.run(&t, &res, &err);
+	else
+		rrc = runnel_run(&t.cfg, &res, &err);
+	ran = rrc == 0;
+	if (!ran) {
+		explain(st, id, "job_explanation", "The job could not be started.");
+		explain(st, id, "result_traceback", err.message);
+		status = "error";
+		goto finish;
+	}
+	/* 5. map the result */
+	json_t *now = store_get(st, STORE_UNIFIED_JOB, id, &err);
+	bool cancel_flag = now && json_is_true(json_object_get(now, "cancel_flag"));
+	json_decref(now);
+	switch (res.status) {
+	case RUNNEL_SUCCESSFUL:
+		status = "successful";
+		break;
+	case RUNNEL_TIMEOUT:
+		status = "failed";
+		explain(st, id, "job_explanation", "Job terminated due to timeout");
+		break;
+	case RUNNEL_CANCELED:
+		if (cancel_flag) {
+			status = "canceled";
+		} else {
+			status = "failed";
+			explain(st, id, "job_explanation", "Task was canceled due to receiving a shutdown signal.");
+		}
+		break;
+	default:
+		status = "failed";
+		if (res.rc != 0) {
+			char why[96];
+			snprintf(why, sizeof why, "ansible exited with rc %d", res.rc);
+			explain(st, id, "result_traceback", why);
+		}
+		break;
+	}
+	if (t.after && t.after(&t, &res, &err) < 0) {
+		if (!strcmp(status, "successful"))
+			status = "failed";
+		explain(st, id, "job_explanation", err.message);
+		task_emit(&t, err.message);
+	}
+
+finish:
+	if (got_signal && !strcmp(status, "error")) {
+		json_t *now2 = store_get(st, STORE_UNIFIED_JOB, id, &err);
+		bool cf = now2 && json_is_true(json_object_get(now2, "cancel_flag"));
+		json_decref(now2);
+		status = cf ? "canceled" : "failed";
+		if (!cf)
+			explain(st, id, "job_explanation", "Task was canceled due to receiving a shutdown signal.");
+	}
+	if (w.bus)
+		send_eof(&t);
+	/* 6. final status, emitted_events, the private data dir */
+	json_t *fin = json_pack("{s:I,s:O}", "emitted_events", (json_int_t)w.emitted, "artifacts", t.artifacts);
+	if (pdd && keep)
+		json_object_set_new(fin, "private_data_dir", json_string(pdd));
+	json_decref(store_update(st, STORE_UNIFIED_JOB, id, fin, STORE_SYSTEM, &err));
+	json_decref(fin);
+	if (pdd && !keep)
+		nftw(pdd, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	store_job_transition(st, id, store_active_statuses, status, NULL, &err);
+	if (ran)
+		runnel_result_clear(&res);
+	bus_close(w.bus);
+	for (int k = 0; k < t.nstrings; k++)
+		free(t.strings[k]);
+	free(t.ssh_key);
+	json_decref(t.extravars), json_decref(t.envvars), json_decref(t.passwords);
+	json_decref(t.settings), json_decref(t.args), json_decref(t.host_ids);
+	json_decref(t.secrets), json_decref(t.artifacts), json_decref(t.last_ok_res);
+	free(pdd);
+	json_decref(job);
+	store_close(st);
+	return 0;
+}
+
+/* runneld-worker main: parse the options (a table), watch signals, run. */
+int main(int argc, char **argv)
+{
+	wopts o = {.bus = "local", .store_backend = "sqlite", .isolation_base = "/tmp", .cleanup = 1,
+	           .cancel_grace = 0.5};
+	int c;
+	while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
+		switch (c) {
+		case 's': o.state_dir = optarg; break;
+		case 'j': o.job = atol(optarg); break;
+		case 'b': o.bus = optarg; break;
+		case 'S': o.bus_socket = optarg; break;
+		case 'r': o.redis_url = optarg; break;
+		case 'q': o.redis_queue = optarg; break;
+		case 'd': o.store_backend = optarg; break;
+		case 'i': o.isolation_base = optarg; break;
+		case 'c': o.cleanup = atoi(optarg); break;
+		case 'p': o.projects_root = optarg; break;
+		case 't': o.job_timeout = atoi(optarg); break;
+		case 'I': o.idle_timeout = atoi(optarg); break;
+		case 'g': o.cancel_grace = atof(optarg); break;
+		default:
+			fprintf(stderr, "usage: runneld-worker --state-dir D --job ID [options]\n");
+			return 2;
+		}
+	}
+	if (!o.state_dir || o.job <= 0) {
+		fprintf(stderr, "usage: runneld-worker --state-dir D --job ID [options]\n");
+		return 2;
+	}
+	char *proj = NULL;
+	if (!o.projects_root)
+		o.projects_root = proj = rn_path_join(o.state_dir, "projects");
+	runnel_error err;
+	the_canceler = runnel_canceler_new(&err);
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	/* the engine going away is a shutdown signal for its jobs */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() == 1)
+		got_signal = 1;
+	int rc = run_job(&o);
+	/* no signal may reach a freed canceler */
+	sigset_t block;
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigprocmask(SIG_BLOCK, &block, NULL);
+	runnel_canceler *canceler = the_canceler;
+	the_canceler = NULL;
+	runnel_canceler_free(canceler);
+	free(proj);
+	return rc;
+}

@@ -1,0 +1,624 @@
+/* test_service_store.c - the SQLite store: CRUD, validation, pagination,
+ * secrets at rest, relations, inventories, job transitions, events with their
+ * derived fields, host summaries and stdout assembly. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "store.h"
+
+typedef struct fixture {
+	char dir[64];
+	store *st;
+} fixture;
+
+/* A fresh store in a new temp dir. */
+static int setup(void **state)
+{
+	fixture *f = calloc(1, sizeof *f);
+	snprintf(f->dir, sizeof f->dir, "/tmp/test_store_XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	store_settings ss = {.state_dir = f->dir};
+	runnel_error err = {0};
+	f->st = store_open(&ss, &err);
+	if (!f->st)
+		fail_msg("open: %s", err.message);
+	*state = f;
+	return 0;
+}
+
+/* Close and remove the store. */
+static int teardown(void **state)
+{
+	fixture *f = *state;
+	store_close(f->st);
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+/* Create from JSON text, failing the test on error; returns the new id. */
+static long mk(store *st, store_kind kind, const char *json, unsigned flags)
+{
+	json_error_t je;
+	json_t *in = json_loads(json, 0, &je);
+	if (!in)
+		fail_msg("bad test json: %s", je.text);
+	runnel_error err = {0};
+	json_t *o = store_create(st, kind, in, flags, &err);
+	json_decref(in);
+	if (!o)
+		fail_msg("create %s: %s", store_kind_type(kind), err.message);
+	long id = (long)json_integer_value(json_object_get(o, "id"));
+	json_decref(o);
+	return id;
+}
+
+/* The built-in credential types exist and are managed. */
+static void test_builtin_credential_types(void **state)
+{
+	fixture *f = *state;
+	runnel_error err;
+	json_t *m = store_get(f->st, STORE_CREDENTIAL_TYPE, STORE_CREDENTIAL_TYPE_MACHINE, &err);
+	assert_non_null(m);
+	assert_string_equal(json_string_value(json_object_get(m, "name")), "Machine");
+	assert_string_equal(json_string_value(json_object_get(m, "kind")), "ssh");
+	assert_true(json_is_true(json_object_get(m, "managed")));
+	json_decref(m);
+	json_t *v = store_get(f->st, STORE_CREDENTIAL_TYPE, STORE_CREDENTIAL_TYPE_VAULT, &err);
+	assert_string_equal(json_string_value(json_object_get(v, "kind")), "vault");
+	json_decref(v);
+}
+
+/* Create / get / update / delete, with the AWX shape. */
+static void test_crud_shape(void **state)
+{
+	fixture *f = *state;
+	runnel_error err;
+	long org = mk(f->st, STORE_ORGANIZATION, "{\"name\":\"Default\"}", 0);
+	char js[256];
+	snprintf(js, sizeof js, "{\"name\":\"inv\",\"organization\":%ld,\"variables\":\"a: 1\"}", org);
+	long inv = mk(f->st, STORE_INVENTORY, js, 0);
+	json_t *o = store_get(f->st, STORE_INVENTORY, inv, &err);
+	assert_non_null(o);
+	assert_string_equal(json_string_value(json_object_get(o, "type")), "inventory");
+	char url[64];
+	snprintf(url, sizeof url, "/api/v2/inventories/%ld/", inv);
+	assert_string_equal(json_string_value(json_object_get(o, "url")), url);
+	assert_string_equal(json_string_value(json_object_get(
+	                        json_object_get(json_object_get(o, "summary_fields"), "organization"), "name")),
+	                    "Default");
+	assert_non_null(json_object_get(o, "created"));
+	assert_int_equal(json_integer_value(json_object_get(o, "total_hosts")), 0);
+	json_decref(o);
+
+	json_t *patch = json_pack("{s:s}", "description", "d");
+	o = store_update(f->st, STORE_INVENTORY, inv, patch, 0, &err);
+	json_decref(patch);
+	assert_non_null(o);
+	assert_string_equal(json_string_value(json_object_get(o, "description")), "d");
+	assert_string_equal(json_string_value(json_object_get(o, "name")), "inv");
+	json_decref(o);
+
+	assert_int_equal(store_remove(f->st, STORE_INVENTORY, inv, &err), 0);
+	assert_null(store_get(f->st, STORE_INVENTORY, inv, &err));
+	assert_int_equal(err.code, ENOENT);
+	assert_int_equal(store_remove(f->st, STORE_INVENTORY, inv, &err), -1);
+	assert_int_equal(err.code, ENOENT);
+}
+
+/* Bad input is EINVAL naming the field. */
+static void test_validation(void **state)
+{
+	fixture *f = *state;
+	runnel_error err;
+	json_t *in = json_pack("{s:s}", "description", "no name");
+	assert_null(store_create(f->st, STORE_ORGANIZATION, in, 0, &err));
+	assert_int_equal(err.code, EINVAL);
+	assert_string_equal(err.message, "name: This field is required.");
+	json_decref(in);
+	in = json_pack("{s:s,s:s}", "name", "x", "bogus", "y");
+	assert_null(store_create(f->st, STORE_ORGANIZATION, in, 0, &err));
+	assert_string_equal(err.message, "bogus: Unknown field.");
+	json_decref(in);
+	in = json_pack("{s:s,s:s}", "name", "x", "max_hosts", "many");
+	assert_null(store_create(f->st, STORE_ORGANIZATION, in, 0, &err));
+	assert_int_equal(strncmp(err.message, "max_hosts:", 10), 0);
+	json_decref(in);
+	in = json_pack("{s:s,s:i}", "name", "h", "inventory", 999);
+	assert_null(store_create(f->st, STORE_HOST, in, 0, &err));
+	assert_int_equal(err.code, EINVAL);
+	assert_int_equal(strncmp(err.message, "inventory: Invalid pk", 21), 0);
+	json_decref(in);
+	mk(f->st, STORE_ORGANIZATION, "{\"name\":\"dup\"}", 0);
+	in = json_pack("{s:s}", "name", "dup");
+	assert_null(store_create(f->st, STORE_ORGANIZATION, in, 0, &err));
+	assert_int_equal(err.code, EEXIST);
+	json_decref(in);
+	/* read-only fields are ignored from the API, written by the system */
+	long p = mk(f->st, STORE_PROJECT, "{\"name\":\"p\",\"scm_revision\":\"abc\"}", 0);
+	json_t *o = store_get(f->st, STORE_PROJECT, p, &err);
+	assert_string_equal(json_string_value(json_object_get(o, "scm_revision")), "");
+	json_decref(o);
+	in = json_pack("{s:s}", "scm_revision", "abc");
+	o = store_update(f->st, STORE_PROJECT, p, in, STORE_SYSTEM, &err);
+	assert_string_equal(json_string_value(json_object_get(o, "scm_revision")), "abc");
+	json_decref(o);
+	json_decref(in);
+}
+
+/* Filters, ordering, pagination. */
+static void test_list_pagination(void **state)
+{
+	fixture *f = *state;
+	runnel_error err;
+	for (int i = 0; i < 30; i++) {
+		char js[64];
+		snprintf(js, sizeof js, "{\"name\":\"org%02d\",\"max_hosts\":%d}", i, i % 3);
+		mk(f->st, STORE_ORGANIZATION, js, 0);
+	}
+	store_page pg = {0};
+	store_query q = {.page = 2, .page_size = 10, .order_by = "-name"};
+	assert_int_equal(store_list(f->st, STORE_ORGANIZATION, &q, &pg, &err), 0);
+	assert_int_equal(pg.count, 30);
+	assert_int_equal(json_array_size(pg.results), 10);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(pg.results, 0), "name")), "org19");
+	store_page_clear(&pg);
+
+	q = (store_query){.filters = json_pack("{s:s}", "max_hosts", "2")};
+	assert_int_equal(store_list(f->st, STORE_ORGANIZATION, &q, &pg, &err), 0);
+	assert_int_equal(pg.count, 10);
+	store_page_clear(&pg);
+	json_decref(q.filters);
+
+	q = (store_query){.filters = json_pack("{s:s,s:s}", "name__icontains", "ORG1", "id__in", "1,2,3,11,12")};
+	assert_int_equal(store_list(f->st, STORE_ORGANIZATION, &q, &pg, &err), 0);
+	assert_int_equal(pg.count, 2); /* org10 (id 11), org11 (id 12) */
+	store_page_clear(&pg);
+	json_decref(q.filters);
+
+	q = (store_query){.filters = json_pack("{s:s}", "nope", "1")};
+	assert_int_equal(store_list(f->st, STORE_ORGANIZATION, &q, &pg, &err), -1);
+	assert_int_equal(err.code, EINVAL);
+	json_decref(q.filters);
+	q = (store_query){.order_by = "nope"};
+	assert_int_equal(store_list(f->st, STORE_ORGANIZATION, &q, &pg, &err), -1);
+	assert_int_equal(err.code, EINVAL);
+	/* page size is capped at 200 */
+	q = (store_query){.page_size = 1000};
+	assert_int_equal(store_list(f->st, STORE_ORGANIZATION, &q, &pg, &err), 0);
+	assert_int_equal(json_array_size(pg.results), 30);
+	store_page_clear(&pg);
+}
+
+/* Users: hashed password, authentication, tokens. */
+static void test_users_tokens(void **state)
+{
+	fixture *f = *state;
+	runnel_error err;
+	long uid = mk(f->st, STORE_USER, "{\"username\":\"admin\",\"password\":\"s3cret\",\"is_superuser\":true}", 0);
+	json_t *u = store_get(f->st, STORE_USER, uid, &err);
+	assert_string_equal(json_string_value(json_object_get(u, "password")), "$encrypted$");
+	assert_string_equal(json_string_value(json_object_get(u, "username")), "admin");
+	json_decref(u);
+	u = store_user_authenticate(f->st, "admin", "s3cret", &err);
+	assert_non_null(u);
+	json_decref(u);
+	assert_null(store_user_authenticate(f->st, "admin", "wrong", &err));
+	assert_int_equal(err.code, EACCES);
+	assert_null(store_user_authenticate(f->st, "nobody", "s3cret", &err));
+	json_t *t = store_token_create(f->st, uid, NULL, &err);
+	assert_non_null(t);
+	const char *tok = json_string_value(json_object_get(t, "token"));
+	assert_non_null(tok);
+	u = store_token_authenticate(f->st, tok, &err);
+	assert_non_null(u);
+	assert_int_equal(json_integer_value(json_object_get(u, "id")), uid);
+	json_decref(u);
+	json_decref(t);
+	assert_null(store_token_authenticate(f->st, "deadbeef", &err));
+}
+
+/* Credential secrets: encrypted at rest, "$encrypted$" out, decrypted for workers. */
+static void test_credential_secrets(void **state)
+{
+	fixture *f = *state;
+	runnel_error err;
+	long c = mk(f->st, STORE_CREDENTIAL,
+	            "{\"name\":\"m\",\"credential_type\":1,\"inputs\":{\"username\":\"bob\",\"password\":\"PLANTED-SECRET-42\"}}", 0);
+	json_t *o = store_get(f->st, STORE_CREDENTIAL, c, &err);
+	json_t *in = json_object_get(o, "inputs");
+	assert_string_equal(json_string_value(json_object_get(in, "username")), "bob");
+	assert_string_equal(json_string_value(json_object_get(in, "password")), "$encrypted$");
+	assert_string_equal(json_string_value(json_object_get(o, "kind")), "ssh");
+	json_decref(o);
+	/* a PATCH that sends "$encrypted$" back keeps the secret */
+	json_t *p = json_pack("{s:{s:s,s:s}}", "inputs", "username", "alice", "password", "$encrypted$");
+	o = store_update(f->st, STORE_CREDENTIAL, c, p, 0, &err);
+	assert_non_null(o);
+	json_decref(o);
+	json_decref(p);
+	json_t *plain = store_credential_inputs(f->st, c, &err);
+	assert_non_null(plain);
+	assert_string_equal(json_string_value(json_object_get(plain, "password")), "PLANTED-SECRET-42");
+	assert_string_equal(json_string_value(json_object_get(plain, "username")), "alice");
+	assert_string_equal(json_string_value(json_object_get(plain, "__kind")), "ssh");
+	json_decref(plain);
+	/* not in the database file in clear */
+	char cmd[256];
+	snprintf(cmd, sizeof cmd, "grep -qa PLANTED-SECRET-42 %s/runneld.db %s/runneld.db-wal 2>/dev/null", f->dir, f->dir);
+	assert_int_not_equal(system(cmd), 0);
+	/* the key file is 0600 */
+	char path[128];
+	snprintf(path, sizeof path, "%s/secret.key", f->dir);
+	struct stat sb;
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	assert_int_equal(sb.st_size, 32);
+	/* unknown inputs are refused */
+	json_t *bad = json_pack("{s:s,s:i,s:{s:s}}", "name", "x", "credential_type", 1, "inputs", "nope", "1");
+	assert_null(store_create(f->st, STORE_CREDENTIAL, bad, 0, &err));
+	assert_int_equal(err.code, EINVAL);
+	json_decref(bad);
+}
+
+/* Groups, hosts, relations, the inventory script and import. */
+static void test_inventory(void **state)
+{
+	fixture *f = *state;
+	runnel_error err;
+	long inv = mk(f->st, STORE_INVENTORY, "{\"name\":\"i\"}", 0);
+	char js[256];
+	snprintf(js, sizeof js, "{\"name\":\"web\",\"inventory\":%ld,\"variables\":\"{\\\"x\\\": 1}\"}", inv);
+	long g = mk(f->st, STORE_GROUP, js, 0);
+	snprintf(js, sizeof js, "{\"name\":\"h1\",\"inventory\":%ld,\"variables\":{\"ansible_connection\":\"local\"}}", inv);
+	long h1 = mk(f->st, STORE_HOST, js, 0);
+	snprintf(js, sizeof js, "{\"name\":\"h2\",\"inventory\":%ld}", inv);
+	mk(f->st, STORE_HOST, js, 0);
+	assert_int_equal(store_associate(f->st, STORE_REL_GROUP_HOSTS, g, h1, &err), 0);
+	assert_int_equal(store_associate(f->st, STORE_REL_GROUP_HOSTS, g, h1, &err), 0); /* idempotent */
+	store_page pg = {0};
+	store_query q = {.rel = STORE_REL_GROUP_HOSTS, .rel_parent = g};
+	assert_int_equal(store_list(f->st, STORE_HOST, &q, &pg, &err), 0);
+	assert_int_equal(pg.count, 1);
+	store_page_clear(&pg);
+	q = (store_query){.rel = STORE_REL_GROUP_HOSTS, .rel_parent = h1, .rel_reverse = true};
+	assert_int_equal(store_list(f->st, STORE_GROUP, &q, &pg, &err), 0);
+	assert_int_equal(pg.count, 1);
+	store_page_clear(&pg);
+
+	json_t *s = store_inventory_script(f->st, inv, &err);
+	assert_non_null(s);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(json_object_get(s, "web"), "hosts"), 0)), "h1");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(s, "web"), "vars") ? json_object_get(json_object_get(json_object_get(s, "web"), "vars"), "x") : NULL), 1);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(json_object_get(s, "_meta"), "hostvars"), "h1"), "ansible_connection")), "local");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(json_object_get(s, "ungrouped"), "hosts"), 0)), "h2");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(s, "__host_ids"), "h1")), h1);
+	json_decref(s);
+
+	/* import with overwrite: h2 goes, db and its group come */
+	json_t *data = json_loads("{\"_meta\":{\"hostvars\":{\"h1\":{\"a\":1},\"db1\":{\"b\":2}}},"
+	                          "\"all\":{\"children\":[\"ungrouped\",\"dbs\",\"web\"]},"
+	                          "\"dbs\":{\"hosts\":[\"db1\"],\"vars\":{\"port\":5432}},"
+	                          "\"web\":{\"hosts\":[\"h1\"],\"children\":[\"dbs\"]}}", 0, NULL);
+	long nh = 0, ng = 0;
+	assert_int_equal(store_inventory_import(f->st, inv, data, true, &nh, &ng, &err), 0);
+	json_decref(data);
+	assert_int_equal(nh, 2);
+	assert_int_equal(ng, 2);
+	json_t *io = store_get(f->st, STORE_INVENTORY, inv, &err);
+	assert_int_equal(json_integer_value(json_object_get(io, "total_hosts")), 2);
+	assert_int_equal(json_integer_value(json_object_get(io, "total_groups")), 2);
+	json_decref(io);
+	s = store_inventory_script(f->st, inv, &err);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(json_object_get(s, "web"), "children"), 0)), "dbs");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(json_object_get(s, "dbs"), "vars"), "port")), 5432);
+	json_decref(s);
+	/* deleting the inventory takes its hosts and groups */
+	assert_int_equal(store_remove(f->st, STORE_INVENTORY, inv, &err), 0);
+	q = (store_query){0};
+	assert_int_equal(store_list(f->st, STORE_HOST, &q, &pg, &err), 0);
+	assert_int_equal(pg.count, 0);
+	store_page_clear(&pg);
+}
+
+/* A job row made by the system. */
+static long mkjob(store *st, const char *type)
+{
+	char js[128];
+	snprintf(js, sizeof js, "{\"name\":\"j\",\"type\":\"%s\"}", type);
+	int k = store_kind_from_job_type(type);
+	return mk(st, (store_kind)k, js, STORE_SYSTEM);
+}
+
+/* Status transitions, explanations appended, cancel flag once. */
+static void test_job_lifecycle(void **state)
+{
+	fixture *f = *state;
+	runnel_error err;
+	long j = mkjob(f->st, "job");
+	json_t *o = store_get(f->st, STORE_JOB, j, &err);
+	assert_string_equal(json_string_value(json_object_get(o, "status")), "new");
+	assert_string_equal(json_string_value(json_object_get(o, "url")), "/api/v2/jobs/1/");
+	json_decref(o);
+	/* a job is not a project update */
+	assert_null(store_get(f->st, STORE_PROJECT_UPDATE, j, &err));
+	assert_int_equal(err.code, ENOENT);
+	const char *from_new[] = {"new", NULL};
+	const char *from_pending[] = {"pending", NULL};
+	char cur[32];
+	assert_int_equal(store_job_transition(f->st, j, from_new, "pending", cur, &err), 1);
+	assert_int_equal(store_job_transition(f->st, j, from_new, "waiting", cur, &err), 0);
+	assert_string_equal(cur, "pending");
+	assert_int_equal(store_job_transition(f->st, j, from_pending, "running", cur, &err), 1);
+	assert_int_equal(store_job_set_cancel_flag(f->st, j, &err), 1);
+	assert_int_equal(store_job_set_cancel_flag(f->st, j, &err), 0);
+	assert_int_equal(store_job_append(f->st, j, "job_explanation", "first", &err), 0);
+	assert_int_equal(store_job_append(f->st, j, "job_explanation", "second", &err), 0);
+	assert_int_equal(store_job_transition(f->st, j, store_active_statuses, "canceled", cur, &err), 1);
+	o = store_get(f->st, STORE_JOB, j, &err);
+	assert_string_equal(json_string_value(json_object_get(o, "job_explanation")), "first\nsecond");
+	assert_true(json_is_true(json_object_get(o, "failed")));
+	assert_true(json_is_string(json_object_get(o, "started")));
+	assert_true(json_is_string(json_object_get(o, "finished")));
+	assert_true(json_is_true(json_object_get(o, "cancel_flag")));
+	assert_false(json_is_true(json_object_get(o, "can_cancel")));
+	assert_true(json_is_true(json_object_get(o, "event_processing_finished")));
+	json_decref(o);
+	/* lists by type */
+	mkjob(f->st, "project_update");
+	store_page pg = {0};
+	assert_int_equal(store_list(f->st, STORE_JOB, NULL, &pg, &err), 0);
+	assert_int_equal(pg.count, 1);
+	store_page_clear(&pg);
+	assert_int_equal(store_list(f->st, STORE_UNIFIED_JOB, NULL, &pg, &err), 0);
+	assert_int_equal(pg.count, 2);
+	store_page_clear(&pg);
+	store_query q = {.filters = json_pack("{s:s}", "status", "canceled")};
+	assert_int_equal(store_list(f->st, STORE_UNIFIED_JOB, &q, &pg, &err), 0);
+	assert_int_equal(pg.count, 1);
+	store_page_clear(&pg);
+	json_decref(q.filters);
+	/* cleanup of jobs finished more than 0 days ago takes the finished one */
+	long n = -1;
+	usleep(10000);
+	assert_int_equal(store_jobs_cleanup(f->st, 0, &n, &err), 0);
+	assert_int_equal(n, 1);
+}
+
+/* An event as the worker sends it. */
+static json_t *ev(long job, int counter, const char *event, const char *uuid, const char *parent,
+                  const char *host, const char *stdout_text, int start, int end, const char *extra_data)
+{
+	json_t *d = extra_data ? json_loads(extra_data, 0, NULL) : json_object();
+	if (parent)
+		json_object_set_new(d, "parent_uuid", json_string(parent));
+	if (host)
+		json_object_set_new(d, "host", json_string(host));
+	json_object_set_new(d, "task", json_string("t1"));
+	return json_pack("{s:I,s:i,s:s,s:s,s:s,s:i,s:i,s:o,s:s}", "job_id", (json_int_t)job, "counter", counter,
+	                 "event", event, "uuid", uuid, "stdout", stdout_text, "start_line", start, "end_line", end,
+	                 "event_data", d, "created", "2024-01-01T00:00:00.000001");
+}
+
+/* Store a play: derived failed/changed, parents marked, summaries, stdout joined. */
+static void test_events(void **state)
+{
+	fixture *f = *state;
+	runnel_error err;
+	long inv = mk(f->st, STORE_INVENTORY, "{\"name\":\"i\"}", 0);
+	char js[128];
+	snprintf(js, sizeof js, "{\"name\":\"ok1\",\"inventory\":%ld}", inv);
+	long hid = mk(f->st, STORE_HOST, js, 0);
+	snprintf(js, sizeof js, "{\"name\":\"j\",\"type\":\"job\",\"inventory\":%ld}", inv);
+	long j = mk(f->st, STORE_JOB, js, STORE_SYSTEM);
+	json_t *batch = json_array();
+	json_array_append_new(batch, ev(j, 1, "playbook_on_start", "u1", NULL, NULL, "", 0, 0, NULL));
+	json_array_append_new(batch, ev(j, 2, "playbook_on_play_start", "u2", "u1", NULL, "PLAY [all]", 0, 1, NULL));
+	json_array_append_new(batch, ev(j, 3, "playbook_on_task_start", "u3", "u2", NULL, "TASK [t1]", 1, 2, NULL));
+	json_array_append_new(batch, ev(j, 4, "runner_on_ok", "u4", "u3", "ok1", "ok: [ok1]", 2, 3,
+	                                "{\"res\":{\"changed\":true}}"));
+	json_array_append_new(batch, ev(j, 5, "runner_on_failed", "u5", "u3", "bad1", "fatal: [bad1]", 3, 4, NULL));
+	/* a NUL byte inside stdout is stripped */
+	json_object_set_new(json_array_get(batch, 4), "stdout", json_stringn("fatal: [bad1]\0!", 15));
+	json_array_append_new(batch, ev(j, 6, "runner_on_failed", "u6", "u3", "ign1", "...ignoring", 4, 5,
+	                                "{\"ignore_errors\":true}"));
+	json_array_append_new(batch, ev(j, 7, "runner_on_unreachable", "u7", "u3", "dark1", "unreachable", 5, 6, NULL));
+	json_array_append_new(batch, ev(j, 8, "playbook_on_stats", "u8", NULL, NULL, "PLAY RECAP", 6, 7,
+	    "{\"ok\":{\"ok1\":1,\"ign1\":1},\"changed\":{\"ok1\":1},\"failures\":{\"bad1\":1},\"dark\":{\"dark1\":1},"
+	    "\"ignored\":{\"ign1\":1},\"processed\":{\"ok1\":1,\"bad1\":1,\"ign1\":1,\"dark1\":1}}"));
+	json_object_set_new(json_array_get(batch, 3), "host_id", json_integer(hid));
+	long stored = -1, dropped = -1;
+	assert_int_equal(store_events_insert(f->st, batch, &stored, &dropped, &err), 0);
+	assert_int_equal(stored, 8);
+	assert_int_equal(dropped, 0);
+	/* the same batch again stores nothing (unique per job and counter) */
+	assert_int_equal(store_events_insert(f->st, batch, &stored, &dropped, &err), 0);
+	assert_int_equal(stored, 0);
+	json_decref(batch);
+
+	store_page pg = {0};
+	store_query q = {.page_size = 100};
+	assert_int_equal(store_events_list(f->st, j, &q, &pg, &err), 0);
+	assert_int_equal(pg.count, 8);
+	json_t *e4 = json_array_get(pg.results, 3);
+	assert_true(json_is_true(json_object_get(e4, "changed")));
+	assert_false(json_is_true(json_object_get(e4, "failed")));
+	assert_int_equal(json_integer_value(json_object_get(e4, "host")), hid);
+	assert_string_equal(json_string_value(json_object_get(e4, "host_name")), "ok1");
+	assert_int_equal(json_integer_value(json_object_get(e4, "job")), j);
+	assert_string_equal(json_string_value(json_object_get(e4, "type")), "job_event");
+	assert_string_equal(json_string_value(json_object_get(e4, "task")), "t1");
+	assert_true(json_is_true(json_object_get(json_array_get(pg.results, 4), "failed")));
+	assert_string_equal(json_string_value(json_object_get(json_array_get(pg.results, 4), "stdout")), "fatal: [bad1]!");
+	assert_false(json_is_true(json_object_get(json_array_get(pg.results, 5), "failed"))); /* ignore_errors */
+	assert_true(json_is_true(json_object_get(json_array_get(pg.results, 6), "failed")));  /* unreachable */
+	/* parents: task and play marked failed and changed */
+	assert_true(json_is_true(json_object_get(json_array_get(pg.results, 2), "failed")));
+	assert_true(json_is_true(json_object_get(json_array_get(pg.results, 1), "failed")));
+	assert_true(json_is_true(json_object_get(json_array_get(pg.results, 1), "changed")));
+	assert_true(json_is_true(json_object_get(json_array_get(pg.results, 7), "failed")));
+	store_page_clear(&pg);
+
+	/* filters */
+	q = (store_query){.filters = json_pack("{s:s}", "failed", "true")};
+	assert_int_equal(store_events_list(f->st, j, &q, &pg, &err), 0);
+	assert_int_equal(pg.count, 5); /* bad1, dark1, task, play, stats */
+	store_page_clear(&pg);
+	json_decref(q.filters);
+	q = (store_query){.filters = json_pack("{s:s,s:s}", "event", "runner_on_failed", "host_name", "bad1")};
+	assert_int_equal(store_events_list(f->st, j, &q, &pg, &err), 0);
+	assert_int_equal(pg.count, 1);
+	store_page_clear(&pg);
+	json_decref(q.filters);
+	q = (store_query){.filters = json_pack("{s:s}", "counter__gt", "6")};
+	assert_int_equal(store_events_list(f->st, j, &q, &pg, &err), 0);
+	assert_int_equal(pg.count, 2);
+	store_page_clear(&pg);
+	json_decref(q.filters);
+
+	/* host summaries */
+	assert_int_equal(store_host_summaries_list(f->st, j, NULL, &pg, &err), 0);
+	assert_int_equal(pg.count, 4);
+	json_t *bad = json_array_get(pg.results, 0); /* ordered by host_name: bad1, dark1, ign1, ok1 */
+	assert_string_equal(json_string_value(json_object_get(bad, "host_name")), "bad1");
+	assert_true(json_is_true(json_object_get(bad, "failed")));
+	assert_int_equal(json_integer_value(json_object_get(bad, "failures")), 1);
+	json_t *dark = json_array_get(pg.results, 1);
+	assert_true(json_is_true(json_object_get(dark, "failed")));
+	assert_int_equal(json_integer_value(json_object_get(dark, "dark")), 1);
+	json_t *okh = json_array_get(pg.results, 3);
+	assert_false(json_is_true(json_object_get(okh, "failed")));
+	assert_int_equal(json_integer_value(json_object_get(okh, "host")), hid);
+	store_page_clear(&pg);
+
+	/* the job: event counts and host_status_counts */
+	json_t *patch = json_pack("{s:i}", "emitted_events", 8);
+	json_decref(store_update(f->st, STORE_JOB, j, patch, STORE_SYSTEM, &err));
+	json_decref(patch);
+	const char *any[] = {"new", NULL};
+	assert_int_equal(store_job_transition(f->st, j, any, "failed", NULL, &err), 1);
+	json_t *jo = store_get(f->st, STORE_JOB, j, &err);
+	assert_true(json_is_true(json_object_get(jo, "event_processing_finished")));
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(jo, "host_status_counts"), "dark")), 1);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(jo, "host_status_counts"), "failures")), 1);
+	json_decref(jo);
+}
+
+/* Collects stdout chunks. */
+static int collect(const char *text, size_t len, void *ud)
+{
+	char *buf = ud;
+	strncat(buf, text, len);
+	return 0;
+}
+
+/* Stdout is the events' stdout in start_line order, each with a newline, in ranges. */
+static void test_stdout(void **state)
+{
+	fixture *f = *state;
+	runnel_error err;
+	long j = mkjob(f->st, "ad_hoc_command");
+	json_t *batch = json_array();
+	/* inserted out of order: the stdout comes back ordered by start_line */
+	json_array_append_new(batch, ev(j, 3, "runner_on_ok", "c", NULL, "h", "line3", 2, 3, NULL));
+	json_array_append_new(batch, ev(j, 1, "playbook_on_start", "a", NULL, NULL, "", 0, 0, NULL));
+	json_array_append_new(batch, ev(j, 2, "verbose", "b", NULL, NULL, "line1\nline2", 0, 2, NULL));
+	json_array_append_new(batch, ev(j, 4, "verbose", "d", NULL, NULL, "line4", 3, 4, NULL));
+	for (size_t i = 0; i < json_array_size(batch); i++) {
+		json_t *e = json_array_get(batch, i);
+		json_object_set(e, "ad_hoc_command_id", json_object_get(e, "job_id"));
+		json_object_del(e, "job_id");
+	}
+	long stored;
+	assert_int_equal(store_events_insert(f->st, batch, &stored, NULL, &err), 0);
+	assert_int_equal(stored, 4);
+	json_decref(batch);
+	char buf[256] = "";
+	long end = 0;
+	assert_int_equal(store_stdout_read(f->st, j, 0, -1, collect, buf, &end, &err), 0);
+	assert_string_equal(buf, "line1\nline2\nline3\nline4\n");
+	assert_int_equal(end, 4);
+	buf[0] = 0;
+	assert_int_equal(store_stdout_read(f->st, j, 2, 3, collect, buf, NULL, &err), 0);
+	assert_string_equal(buf, "line3\n");
+	store_page pg = {0};
+	assert_int_equal(store_events_list(f->st, j, NULL, &pg, &err), 0);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(pg.results, 0), "type")),
+	                    "ad_hoc_command_event");
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(pg.results, 0), "ad_hoc_command")), j);
+	store_page_clear(&pg);
+	assert_int_equal(store_stdout_read(f->st, 999, 0, -1, collect, buf, NULL, &err), -1);
+	assert_int_equal(err.code, ENOENT);
+}
+
+/* A batch with a bad event stores the good ones (retry one by one). */
+static void test_events_bad_batch(void **state)
+{
+	fixture *f = *state;
+	runnel_error err;
+	long j = mkjob(f->st, "job");
+	json_t *batch = json_array();
+	json_array_append_new(batch, ev(j, 1, "verbose", "a", NULL, NULL, "x", 0, 1, NULL));
+	json_array_append_new(batch, json_pack("{s:s}", "event", "no job id"));
+	json_array_append_new(batch, ev(j, 2, "verbose", "b", NULL, NULL, "y", 1, 2, NULL));
+	long stored = 0, dropped = 0;
+	assert_int_equal(store_events_insert(f->st, batch, &stored, &dropped, &err), 0);
+	assert_int_equal(stored, 2);
+	assert_int_equal(dropped, 1);
+	json_decref(batch);
+	json_t *o = store_get(f->st, STORE_JOB, j, &err);
+	assert_int_equal(json_integer_value(json_object_get(o, "stored_events")), 2);
+	json_decref(o);
+}
+
+/* Two handles on one state dir (the engine and a worker) see each other's writes. */
+static void test_two_handles(void **state)
+{
+	fixture *f = *state;
+	runnel_error err;
+	store_settings ss = {.state_dir = f->dir};
+	store *other = store_open(&ss, &err);
+	assert_non_null(other);
+	long id = mk(f->st, STORE_ORGANIZATION, "{\"name\":\"shared\"}", 0);
+	json_t *o = store_get(other, STORE_ORGANIZATION, id, &err);
+	assert_non_null(o);
+	json_decref(o);
+	/* and the secret key is the same: a credential made by one opens in the other */
+	long c = mk(f->st, STORE_CREDENTIAL, "{\"name\":\"v\",\"credential_type\":3,\"inputs\":{\"vault_password\":\"vp\"}}", 0);
+	json_t *in = store_credential_inputs(other, c, &err);
+	assert_non_null(in);
+	assert_string_equal(json_string_value(json_object_get(in, "vault_password")), "vp");
+	json_decref(in);
+	store_close(other);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_builtin_credential_types, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_crud_shape, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_validation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list_pagination, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_users_tokens, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_credential_secrets, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_inventory, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_job_lifecycle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_events, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stdout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_events_bad_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_two_handles, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
