@@ -3,7 +3,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 PY := /usr/bin/python3
 
-.PHONY: all deps build test unit integration check-asan demo bench format clean
+.PHONY: all deps build test unit integration check-asan demo demo-runner bench format clean
 
 all: build
 
@@ -28,7 +28,12 @@ check-asan: deps
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 		$(PY) scripts/run-tests --build $(ASAN_BUILD) --asan
 
+# The job service end to end: runneld, a template launched through the API.
 demo: build
+	@/usr/bin/python3 scripts/demo-service
+
+# The runner alone: `runnel run` on the bundled private data dir.
+demo-runner: build
 	@scripts/demo
 
 bench: build
