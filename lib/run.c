@@ -457,28 +457,39 @@ static pid_t *list_children(size_t *n)
  * now that were not our children before the job started. */
 static void sweep_orphans(run_state *r)
 {
-	for (int round = 0; round < 2; round++) {
-		size_t n;
-		pid_t *now = list_children(&n);
-		size_t killed = 0;
-		for (size_t i = 0; i < n; i++) {
-			bool before = now[i] == r->child.pid;
-			for (size_t k = 0; k < r->n_prior && !before; k++)
-				before = now[i] == r->prior[k];
-			if (before)
-				continue;
-			kill(now[i], round == 0 ? SIGTERM : SIGKILL);
-			now[killed++] = now[i];
+	size_t n;
+	pid_t *left = list_children(&n);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		bool before = left[i] == r->child.pid;
+		for (size_t p = 0; p < r->n_prior && !before; p++)
+			before = left[i] == r->prior[p];
+		if (!before) {
+			kill(left[i], SIGTERM);
+			left[k++] = left[i];
 		}
-		if (killed) {
-			usleep(round == 0 ? 50000 : 10000);
-			for (size_t i = 0; i < killed; i++)
-				waitpid(now[i], NULL, WNOHANG);
-		}
-		free(now);
-		if (!killed)
-			break;
 	}
+	/* reap them as they go, for up to 200 ms; what is still there then is
+	 * killed outright */
+	double deadline = rn_now() + 0.2;
+	while (k > 0) {
+		size_t alive = 0;
+		for (size_t i = 0; i < k; i++)
+			if (waitpid(left[i], NULL, WNOHANG) == 0)
+				left[alive++] = left[i];
+		k = alive;
+		if (k == 0)
+			break;
+		if (rn_now() >= deadline) {
+			for (size_t i = 0; i < k; i++) {
+				kill(left[i], SIGKILL);
+				waitpid(left[i], NULL, 0);
+			}
+			break;
+		}
+		usleep(1000);
+	}
+	free(left);
 }
 
 /* The exit code as ansible-runner reports it. */
