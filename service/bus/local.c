@@ -24,6 +24,7 @@
 #include "util.h"
 
 #define SOCKBUF (4 << 20)
+#define READ_MAX (256 * 1024) /* bytes read from one client at a time */
 
 typedef struct client {
 	int fd;
@@ -35,6 +36,11 @@ typedef struct local {
 	bool consumer;
 	client *clients;
 	size_t nclients;
+	size_t rr;       /* consumer: the client drained first next time */
+	struct pollfd *pf;
+	size_t npf;
+	rn_buf out;      /* producer: queued messages, newline-terminated */
+	size_t nqueued;
 	char path[108];
 } local;
 
@@ -58,6 +64,10 @@ static void local_close(bus *b)
 		rn_buf_free(&l->clients[i].in);
 	}
 	free(l->clients);
+	free(l->pf);
+	if (!l->consumer && l->out.len)
+		(void)rn_write_all(l->fd, l->out.data, l->out.len);
+	rn_buf_free(&l->out);
 	if (l->fd >= 0)
 		close(l->fd);
 	if (l->consumer)
@@ -66,12 +76,14 @@ static void local_close(bus *b)
 	free(b);
 }
 
-/* Send msg and a newline, all of it (blocking: back-pressure). */
-static int local_push(bus *b, const char *msg, size_t len, runnel_error *err)
+/* Write iov[0..n) all of it (blocking: back-pressure). */
+static int send_all(local *l, struct iovec *iov, int n, runnel_error *err)
 {
-	local *l = b->impl;
-	struct iovec iov[2] = {{(void *)msg, len}, {"\n", 1}};
-	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
+	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = n};
+	while (mh.msg_iovlen && !mh.msg_iov[0].iov_len) {
+		mh.msg_iov++;
+		mh.msg_iovlen--;
+	}
 	while (mh.msg_iovlen) {
 		ssize_t w = sendmsg(l->fd, &mh, MSG_NOSIGNAL);
 		if (w < 0) {
@@ -92,14 +104,52 @@ static int local_push(bus *b, const char *msg, size_t len, runnel_error *err)
 	return 0;
 }
 
-/* Hand complete lines buffered from clients to fn, up to max. */
+/* Send what is queued. */
+static int local_flush(bus *b, runnel_error *err)
+{
+	local *l = b->impl;
+	if (!l->out.len)
+		return 0;
+	struct iovec iov[1] = {{l->out.data, l->out.len}};
+	int rc = send_all(l, iov, 1, err);
+	rn_buf_reset(&l->out);
+	l->nqueued = 0;
+	return rc;
+}
+
+/* Queue msg and a newline; send once the queue is big. */
+static int local_queue(bus *b, const char *msg, size_t len, runnel_error *err)
+{
+	local *l = b->impl;
+	rn_buf_append(&l->out, msg, len);
+	rn_buf_appendc(&l->out, '\n');
+	l->nqueued++;
+	if (l->out.len >= BUS_QUEUE_BYTES || l->nqueued >= BUS_QUEUE_MESSAGES)
+		return local_flush(b, err);
+	return 0;
+}
+
+/* Send what is queued, then msg and a newline, all of it (blocking: back-pressure). */
+static int local_push(bus *b, const char *msg, size_t len, runnel_error *err)
+{
+	local *l = b->impl;
+	struct iovec iov[3] = {{l->out.data, l->out.len}, {(void *)msg, len}, {"\n", 1}};
+	int rc = send_all(l, iov, 3, err);
+	rn_buf_reset(&l->out);
+	l->nqueued = 0;
+	return rc;
+}
+
+/* Hand complete lines buffered from clients to fn, up to max; the client
+ * served first turns round, so that no client waits behind the others. */
 static long drain(local *l, bus_message_fn fn, void *ud, long max)
 {
 	long n = 0;
-	for (size_t i = 0; i < l->nclients && n < max; i++) {
-		rn_buf *in = &l->clients[i].in;
+	size_t nc = l->nclients;
+	for (size_t j = 0; j < nc && n < max; j++) {
+		rn_buf *in = &l->clients[(l->rr + j) % nc].in;
 		size_t off = 0;
-		while (n < max) {
+		while (n < max && off < in->len) {
 			char *nl = memchr(in->data + off, '\n', in->len - off);
 			if (!nl)
 				break;
@@ -111,6 +161,8 @@ static long drain(local *l, bus_message_fn fn, void *ud, long max)
 		if (off)
 			rn_buf_consume(in, off);
 	}
+	if (nc)
+		l->rr = (l->rr + 1) % nc;
 	return n;
 }
 
@@ -122,7 +174,9 @@ static void drop_client(local *l, size_t i)
 	l->clients[i] = l->clients[--l->nclients];
 }
 
-/* Accept, read and hand over messages. */
+/* Accept, read and hand over messages. A client whose undelivered lines
+ * already fill READ_MAX is not read until they are delivered: its socket
+ * fills and its writer waits (back-pressure, never unbounded memory here). */
 static long local_receive(bus *b, bus_message_fn fn, void *ud, int timeout_ms, long max, runnel_error *err)
 {
 	local *l = b->impl;
@@ -131,30 +185,45 @@ static long local_receive(bus *b, bus_message_fn fn, void *ud, int timeout_ms, l
 	long n = drain(l, fn, ud, max);
 	if (n >= max)
 		return n;
-	struct pollfd *pf = rn_xmalloc(sizeof *pf * (l->nclients + 1));
+	if (l->npf < l->nclients + 1) {
+		l->npf = l->nclients + 16;
+		l->pf = rn_xrealloc(l->pf, sizeof *l->pf * l->npf);
+	}
+	struct pollfd *pf = l->pf;
 	pf[0] = (struct pollfd){.fd = l->fd, .events = POLLIN};
 	for (size_t i = 0; i < l->nclients; i++)
-		pf[i + 1] = (struct pollfd){.fd = l->clients[i].fd, .events = POLLIN};
+		pf[i + 1] = (struct pollfd){.fd = l->clients[i].in.len >= READ_MAX ? -1 : l->clients[i].fd,
+		                            .events = POLLIN};
 	size_t npf = l->nclients + 1;
 	int r = poll(pf, npf, n ? 0 : timeout_ms);
-	if (r < 0 && errno != EINTR) {
-		free(pf);
+	if (r < 0 && errno != EINTR)
 		return rn_fail(err, errno, "bus: poll: %s", strerror(errno));
-	}
 	/* read ready clients (backwards: drop_client moves the last one) */
 	for (size_t i = npf - 1; r > 0 && i >= 1; i--) {
 		if (!(pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
 			continue;
 		client *c = &l->clients[i - 1];
-		rn_buf_reserve(&c->in, 65536);
-		ssize_t got = read(c->fd, c->in.data + c->in.len, 65536);
+		rn_buf_reserve(&c->in, READ_MAX);
+		ssize_t got = read(c->fd, c->in.data + c->in.len, READ_MAX);
 		if (got > 0) {
 			c->in.len += got;
 			c->in.data[c->in.len] = 0;
 		} else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
-			/* EOF: deliver what is complete first */
-			n += drain(l, fn, ud, max - n);
+			/* EOF: deliver every complete line first (all of them, beyond
+			 * max: the client goes and its lines must not go with it) */
+			rn_buf *in = &c->in;
+			size_t off = 0;
+			char *nl;
+			while ((nl = memchr(in->data + off, '\n', in->len - off))) {
+				size_t len = nl - (in->data + off);
+				if (len)
+					fn(in->data + off, len, ud), n++;
+				off += len + 1;
+			}
 			drop_client(l, i - 1);
+			if (l->rr >= l->nclients)
+				l->rr = 0;
+			continue;
 		}
 	}
 	if (r > 0 && (pf[0].revents & POLLIN)) {
@@ -168,11 +237,10 @@ static long local_receive(bus *b, bus_message_fn fn, void *ud, int timeout_ms, l
 			l->nclients++;
 		}
 	}
-	free(pf);
 	return n + drain(l, fn, ud, max - n);
 }
 
-static const bus_ops local_ops = {local_close, local_push, local_receive};
+static const bus_ops local_ops = {local_close, local_push, local_receive, local_queue, local_flush};
 
 /* Open the local bus: connect (producer) or bind and listen (consumer). */
 bus *bus_local_open(const bus_settings *settings, bool consumer, runnel_error *err)
@@ -199,6 +267,7 @@ bus *bus_local_open(const bus_settings *settings, bool consumer, runnel_error *e
 		return NULL;
 	}
 	local *l = calloc(1, sizeof *l);
+	rn_buf_init(&l->out);
 	l->fd = fd;
 	l->consumer = consumer;
 	snprintf(l->path, sizeof l->path, "%s", sa.sun_path);
