@@ -78,8 +78,7 @@ static void env_merge(json_t *env, const json_t *vars)
 	}
 }
 
-/* The process environment as an object. */
-static json_t *env_from_process(void)
+json_t *rn_env_from_process(void)
 {
 	json_t *env = json_object();
 	for (char **e = environ; *e; e++) {
@@ -192,7 +191,7 @@ static void build_env(const runnel_config *cfg, rn_plan *plan, bool adhoc, bool 
 {
 	/* a container's environment is only what the job sets: the engine gets
 	 * it through env.list */
-	json_t *env = container ? json_object() : env_from_process();
+	json_t *env = container ? json_object() : rn_env_from_process();
 	char *in_container = container ? rn_xasprintf("/runner/artifacts/%s", plan->ident) : NULL;
 	if (container && !strcmp(engine, "podman"))
 		env_set(env, "ANSIBLE_UNSAFE_WRITES", "1");

@@ -68,6 +68,10 @@ void rn_plan_clear(rn_plan *plan);
  * rn_argv_free(). */
 char **rn_plan_envp(const rn_plan *plan);
 
+/* The process environment as an object of strings (values kept as bytes,
+ * even when they are not UTF-8). New reference. */
+json_t *rn_env_from_process(void);
+
 /* Resolve a command the way pexpect's which() does: a name with a '/' must be
  * an executable file; otherwise search PATH of the child's environment.
  * Returns a new string or NULL when not found. */

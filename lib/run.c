@@ -328,17 +328,7 @@ static int spawn(run_state *r)
 	const char *cwd = r->plan.containerized ? NULL : r->plan.cwd;
 	if (r->plan.containerized) {
 		json_decref(env);
-		env = json_object();
-		extern char **environ;
-		for (char **ev = environ; *ev; ev++) {
-			const char *eq = strchr(*ev, '=');
-			if (eq) {
-				char *k = rn_xstrndup(*ev, (size_t)(eq - *ev));
-				json_object_set_new(env, k,
-				                    json_stringn_nocheck(eq + 1, strlen(eq + 1)));
-				free(k);
-			}
-		}
+		env = rn_env_from_process();
 		json_object_update(env, r->plan.env);
 	}
 	char *path = rn_which(r->plan.argv[0], env);

@@ -18,20 +18,10 @@
 #include "shlex.h"
 #include "util.h"
 
-extern char **environ;
-
 /* The environment for the tool: ours with envvars on top, as "K=V" strings. */
 static char **tool_envp(const json_t *envvars, json_t **env_out)
 {
-	json_t *env = json_object();
-	for (char **e = environ; *e; e++) {
-		const char *eq = strchr(*e, '=');
-		if (!eq)
-			continue;
-		char *k = rn_xstrndup(*e, (size_t)(eq - *e));
-		json_object_set_new(env, k, json_stringn_nocheck(eq + 1, strlen(eq + 1)));
-		free(k);
-	}
+	json_t *env = rn_env_from_process();
 	const char *k;
 	json_t *v;
 	json_object_foreach((json_t *)envvars, k, v)
