@@ -27,6 +27,13 @@ int rn_sink_open(rn_sink *s, const runnel_config *cfg, const rn_plan *plan, runn
 	s->plan = plan;
 	s->stdout_fd = -1;
 	s->events_dir = rn_path_join(plan->artifact_dir, "job_events");
+	s->events_fd = open(s->events_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->events_fd < 0) {
+		rn_fail(err, errno, "cannot open %s: %s", s->events_dir, strerror(errno));
+		free(s->events_dir);
+		s->events_dir = NULL;
+		return -1;
+	}
 	s->last_event = rn_now();
 	if (plan->suppress_output_file)
 		return 0;
@@ -62,25 +69,51 @@ static void merge_partial(rn_sink *s, json_t *event, const char *uuid)
 	free(path);
 }
 
-/* Write job_events/<counter>-<uuid>.json atomically, mode 0600. */
-static void write_event_file(rn_sink *s, const char *text, size_t len, const char *uuid,
-                             long counter)
+/* Format "<counter>-<uuid>.json" (and ".tmp" when tmp) into name without
+ * printf: this runs once per event. Returns the length, or 0 if too long. */
+static size_t event_file_name(char *name, size_t size, long counter, const char *uuid, int tmp)
 {
-	char path[4096], tmp[4100];
-	int n = snprintf(path, sizeof path, "%s/%ld-%s.json", s->events_dir, counter, uuid);
-	if (n < 0 || (size_t)n >= sizeof path || strchr(uuid, '/'))
+	char digits[24];
+	size_t nd = 0;
+	unsigned long c = counter < 0 ? 0 : (unsigned long)counter;
+	do
+		digits[nd++] = (char)('0' + c % 10);
+	while ((c /= 10) != 0);
+	size_t ul = strlen(uuid), need = nd + 1 + ul + 5 + (tmp ? 4 : 0);
+	if (need + 1 > size)
+		return 0;
+	size_t o = 0;
+	while (nd)
+		name[o++] = digits[--nd];
+	name[o++] = '-';
+	memcpy(name + o, uuid, ul);
+	o += ul;
+	memcpy(name + o, tmp ? ".json.tmp" : ".json", tmp ? 10 : 6);
+	return need;
+}
+
+/* Write job_events/<counter>-<uuid>.json atomically (tmp + rename), mode
+ * 0600, by names relative to the job_events dir: resolving the full path
+ * twice per event costs more than the write itself on tmpfs. */
+static void write_event_file(rn_sink *s, const char *text, size_t len, const char *uuid,
+			     long counter)
+{
+	char name[512], tmp[512];
+	if (strchr(uuid, '/') || !event_file_name(name, sizeof name, counter, uuid, 0) ||
+	    !event_file_name(tmp, sizeof tmp, counter, uuid, 1))
 		return;
-	snprintf(tmp, sizeof tmp, "%s.tmp", path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int fd = openat(s->events_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		fprintf(stderr, "runnel: cannot write %s: %s\n", tmp, strerror(errno));
+		fprintf(stderr, "runnel: cannot write %s/%s: %s\n", s->events_dir, tmp,
+			strerror(errno));
 		return;
 	}
 	int bad = rn_write_all(fd, text, len);
 	close(fd);
-	if (bad || rename(tmp, path) != 0) {
-		fprintf(stderr, "runnel: cannot write %s: %s\n", path, strerror(errno));
-		unlink(tmp);
+	if (bad || renameat(s->events_fd, tmp, s->events_fd, name) != 0) {
+		fprintf(stderr, "runnel: cannot write %s/%s: %s\n", s->events_dir, name,
+			strerror(errno));
+		unlinkat(s->events_fd, tmp, 0);
 	}
 }
 
@@ -239,6 +272,9 @@ void rn_sink_close(rn_sink *s)
 		close(s->stdout_fd);
 	s->stdout_fd = -1;
 	free(s->events_dir);
+	if (s->events_fd >= 0)
+		close(s->events_fd);
+	s->events_fd = -1;
 	rn_buf_free(&s->console);
 	rn_buf_free(&s->file);
 	rn_buf_free(&s->json);

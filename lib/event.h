@@ -38,6 +38,7 @@ typedef struct rn_sink {
 	const runnel_config *cfg;
 	const rn_plan *plan;
 	char *events_dir;
+	int events_fd; /* job_events/, opened once */
 	int stdout_fd;      /* the stdout artifact; -1 when suppressed */
 	rn_buf console;     /* pending console output, flushed by rn_sink_flush() */
 	rn_buf file;        /* pending stdout artifact output */
