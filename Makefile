@@ -37,7 +37,7 @@ demo-runner: build
 	@scripts/demo
 
 bench: build
-	@bench/run
+	@bench/all
 
 format:
 	clang-format -i include/*.h lib/*.[ch] cli/*.[ch] tests/unit/*.c bench/*.c
