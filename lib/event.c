@@ -12,6 +12,7 @@
 
 #include "datafile.h"
 #include "jscan.h"
+#include "writer.h"
 
 /* jansson dump callback appending to an rn_buf. */
 static int dump_to_buf(const char *p, size_t n, void *data)
@@ -35,6 +36,7 @@ int rn_sink_open(rn_sink *s, const runnel_config *cfg, const rn_plan *plan, runn
 		return -1;
 	}
 	s->last_event = rn_now();
+	s->writer = rn_writer_start(s->events_fd, s->events_dir);
 	if (plan->suppress_output_file)
 		return 0;
 	char *out = rn_path_join(plan->artifact_dir, "stdout");
@@ -69,9 +71,9 @@ static void merge_partial(rn_sink *s, json_t *event, const char *uuid)
 	free(path);
 }
 
-/* Format "<counter>-<uuid>.json" (and ".tmp" when tmp) into name without
- * printf: this runs once per event. Returns the length, or 0 if too long. */
-static size_t event_file_name(char *name, size_t size, long counter, const char *uuid, int tmp)
+/* Format "<counter>-<uuid>.json" into name without printf: this runs once
+ * per event. Returns the length, or 0 if too long. */
+static size_t event_file_name(char *name, size_t size, long counter, const char *uuid)
 {
 	char digits[24];
 	size_t nd = 0;
@@ -79,7 +81,7 @@ static size_t event_file_name(char *name, size_t size, long counter, const char 
 	do
 		digits[nd++] = (char)('0' + c % 10);
 	while ((c /= 10) != 0);
-	size_t ul = strlen(uuid), need = nd + 1 + ul + 5 + (tmp ? 4 : 0);
+	size_t ul = strlen(uuid), need = nd + 1 + ul + 5;
 	if (need + 1 > size)
 		return 0;
 	size_t o = 0;
@@ -88,33 +90,23 @@ static size_t event_file_name(char *name, size_t size, long counter, const char 
 	name[o++] = '-';
 	memcpy(name + o, uuid, ul);
 	o += ul;
-	memcpy(name + o, tmp ? ".json.tmp" : ".json", tmp ? 10 : 6);
+	memcpy(name + o, ".json", 6);
 	return need;
 }
 
-/* Write job_events/<counter>-<uuid>.json atomically (tmp + rename), mode
- * 0600, by names relative to the job_events dir: resolving the full path
- * twice per event costs more than the write itself on tmpfs. */
+/* Write job_events/<counter>-<uuid>.json: through the writer thread when
+ * there is one, else now (tmp + rename, mode 0600, names relative to the
+ * open job_events dir). */
 static void write_event_file(rn_sink *s, const char *text, size_t len, const char *uuid,
-			     long counter)
+                             long counter)
 {
-	char name[512], tmp[512];
-	if (strchr(uuid, '/') || !event_file_name(name, sizeof name, counter, uuid, 0) ||
-	    !event_file_name(tmp, sizeof tmp, counter, uuid, 1))
+	char name[512];
+	if (strchr(uuid, '/') || !event_file_name(name, sizeof name, counter, uuid))
 		return;
-	int fd = openat(s->events_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		fprintf(stderr, "runnel: cannot write %s/%s: %s\n", s->events_dir, tmp,
-			strerror(errno));
-		return;
-	}
-	int bad = rn_write_all(fd, text, len);
-	close(fd);
-	if (bad || renameat(s->events_fd, tmp, s->events_fd, name) != 0) {
-		fprintf(stderr, "runnel: cannot write %s/%s: %s\n", s->events_dir, name,
-			strerror(errno));
-		unlinkat(s->events_fd, tmp, 0);
-	}
+	if (s->writer)
+		rn_writer_put(s->writer, name, text, len);
+	else
+		rn_write_event_file(s->events_fd, s->events_dir, name, text, len);
 }
 
 /* Queue text for the console and the stdout artifact. */
@@ -267,6 +259,8 @@ void rn_sink_flush(rn_sink *s)
 
 void rn_sink_close(rn_sink *s)
 {
+	rn_writer_finish(s->writer);
+	s->writer = NULL;
 	rn_sink_flush(s);
 	if (s->stdout_fd >= 0)
 		close(s->stdout_fd);

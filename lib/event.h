@@ -38,13 +38,14 @@ typedef struct rn_sink {
 	const runnel_config *cfg;
 	const rn_plan *plan;
 	char *events_dir;
-	int events_fd; /* job_events/, opened once */
-	int stdout_fd;      /* the stdout artifact; -1 when suppressed */
-	rn_buf console;     /* pending console output, flushed by rn_sink_flush() */
-	rn_buf file;        /* pending stdout artifact output */
-	rn_buf json;        /* scratch */
-	runnel_event event; /* the event being handed out (memory reused) */
-	char created[32];   /* scratch for the created timestamp */
+	int events_fd;            /* job_events/, opened once */
+	struct rn_writer *writer; /* the file writer thread, or NULL */
+	int stdout_fd;            /* the stdout artifact; -1 when suppressed */
+	rn_buf console;           /* pending console output, flushed by rn_sink_flush() */
+	rn_buf file;              /* pending stdout artifact output */
+	rn_buf json;              /* scratch */
+	runnel_event event;       /* the event being handed out (memory reused) */
+	char created[32];         /* scratch for the created timestamp */
 	long emitted;
 	double last_event; /* rn_now() of the last event, for idle_timeout */
 } rn_sink;
