@@ -31,10 +31,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "datafile.h"
+#include "evscan.h"
+#include "jscan.h"
 #include "tasks/task.h"
 #include "util.h"
 
@@ -56,11 +59,17 @@ typedef struct worker {
 	const char *id_key;
 	const char *job_created;
 	long emitted; /* events dispatched to the bus */
+	long pending; /* events queued in the bus handle, not sent yet */
+	size_t pending_bytes;
 	long counter; /* last counter seen (synthetic events continue it) */
 	long end_line;
 	bool eof_sent;
 	bool bus_broken;
+	bool want_ok_res; /* the type reads last_ok_res (project updates) */
 	char ident[64];
+	char *created_json; /* job_created as a JSON string literal */
+	rn_buf msg;         /* the message being built */
+	rn_buf scratch;
 } worker;
 
 /* The options of the worker, as data. */
@@ -368,7 +377,11 @@ static bool push(worker *w, json_t *msg)
 	if (bus_push(w->bus, text, strlen(text), &err) < 0) {
 		fprintf(stderr, "runneld-worker: %s\n", err.message);
 		w->bus_broken = true;
+	} else {
+		w->emitted += w->pending; /* the queued events went first */
 	}
+	w->pending = 0;
+	w->pending_bytes = 0;
 	free(text);
 	return !w->bus_broken;
 }
@@ -414,10 +427,112 @@ static bool on_event_json(json_t *event, void *ud)
 	return false; /* the events live in the store; no job_events files */
 }
 
-/* The runner's event_handler: the event as an object, then on_event_json(). */
+/* Send the queued events; emitted counts them once they are on the bus. */
+static void flush_msgs(worker *w)
+{
+	runnel_error err;
+	if (!w->bus || w->bus_broken || !w->pending)
+		return;
+	if (bus_flush(w->bus, &err) < 0) {
+		fprintf(stderr, "runneld-worker: %s\n", err.message);
+		w->bus_broken = true;
+	} else {
+		w->emitted += w->pending;
+	}
+	w->pending = 0;
+	w->pending_bytes = 0;
+}
+
+/* Queue a message on the bus: sent at the next flush (on_cancel, whenever
+ * the runner wakes up), or here once half the handle's queue is used (so
+ * that the handle never flushes behind our back and emitted stays exact). */
+static void queue_msg(worker *w, const char *text, size_t len)
+{
+	runnel_error err;
+	if (w->bus_broken)
+		return;
+	if (bus_queue(w->bus, text, len, &err) < 0) {
+		fprintf(stderr, "runneld-worker: %s\n", err.message);
+		w->bus_broken = true;
+		return;
+	}
+	w->pending++;
+	w->pending_bytes += len + 1;
+	if (w->pending >= BUS_QUEUE_MESSAGES / 2 || w->pending_bytes >= BUS_QUEUE_BYTES / 2)
+		flush_msgs(w);
+}
+
+/* The runner's event_handler, without parsing the event: the text gets the
+ * job's keys and the host spliced in before its closing brace, and goes to
+ * the bus as it is. Only what needs the tree (playbook_on_stats for the
+ * artifacts, runner_on_ok when the type reads its res) takes on_event_json(). */
 static bool on_event(runnel_event *event, void *ud)
 {
-	return on_event_json(runnel_event_object(event), ud);
+	task *t = ud;
+	worker *w = t->worker;
+	const char *name = runnel_event_type(event);
+	if (name && (!strcmp(name, "keepalive") || !strcmp(name, "playbook_on_stats") ||
+	             (w->want_ok_res && !strcmp(name, "runner_on_ok"))))
+		return on_event_json(runnel_event_object(event), ud);
+	size_t len;
+	const char *text = runnel_event_json(event, &len);
+	evs_span obj = {text, len};
+	while (obj.n && obj.p[obj.n - 1] != '}')
+		obj.n--;
+	evs_iter it;
+	const char *k;
+	size_t kl;
+	evs_span v, data = {0}, end_line = {0};
+	bool taken = false; /* a key we add is there already: the tree decides */
+	size_t idl = strlen(w->id_key);
+	if (!evs_begin(&it, obj))
+		return on_event_json(runnel_event_object(event), ud);
+	while (evs_next(&it, &k, &kl, &v)) {
+		if (kl == 10 && !memcmp(k, "event_data", 10))
+			data = v;
+		else if (kl == 8 && !memcmp(k, "end_line", 8))
+			end_line = v;
+		else if ((kl == idl && !memcmp(k, w->id_key, idl)) || (kl == 11 && !memcmp(k, "job_created", 11)) ||
+		         (kl == 9 && !memcmp(k, "host_name", 9)) || (kl == 7 && !memcmp(k, "host_id", 7)))
+			taken = true;
+	}
+	if (taken)
+		return on_event_json(runnel_event_object(event), ud);
+	evs_span host = evs_get(data, "host");
+	long c = runnel_event_counter(event);
+	if (c > w->counter)
+		w->counter = c;
+	long long el;
+	if (evs_integer(end_line, &el) && el > w->end_line)
+		w->end_line = (long)el;
+	/* text without its closing brace, then the keys, then the brace */
+	rn_buf *m = &w->msg;
+	rn_buf_reset(m);
+	size_t body = obj.n - 1;
+	while (body && (obj.p[body - 1] == ' ' || obj.p[body - 1] == '\n' || obj.p[body - 1] == '\t' ||
+	                obj.p[body - 1] == '\r'))
+		body--;
+	bool empty = body && obj.p[body - 1] == '{';
+	rn_buf_append(m, obj.p, body);
+	char num[96];
+	int nn = snprintf(num, sizeof num, "%s\"%s\": %ld, \"job_created\": ", empty ? "" : ", ", w->id_key,
+	                  t->job_id);
+	rn_buf_append(m, num, (size_t)nn);
+	rn_buf_append(m, w->created_json, strlen(w->created_json));
+	if (evs_is_string(host)) {
+		rn_buf_append(m, ", \"host_name\": ", 14);
+		rn_buf_append(m, host.p, host.n);
+		size_t hl;
+		const char *hn = evs_string(host, &w->scratch, &hl);
+		json_t *hid = json_object_getn(t->host_ids, hn, hl);
+		if (json_is_integer(hid)) {
+			nn = snprintf(num, sizeof num, ", \"host_id\": %lld", (long long)json_integer_value(hid));
+			rn_buf_append(m, num, (size_t)nn);
+		}
+	}
+	rn_buf_appendc(m, '}');
+	queue_msg(w, m->data, m->len);
+	return false; /* the events live in the store; no job_events files */
 }
 
 /* Emit a synthetic verbose event. */
@@ -522,10 +637,13 @@ static void on_status(json_t *status, void *ud)
 	json_decref(f);
 }
 
-/* cancel_callback: true once a signal came. */
+/* cancel_callback: called whenever the runner wakes up (after each read of
+ * ansible's output, at least every 100 ms): sends the events queued since
+ * the last call; true once a signal came. */
 static bool on_cancel(void *ud)
 {
-	(void)ud;
+	task *t = ud;
+	flush_msgs(t->worker);
 	return got_signal != 0;
 }
 
@@ -536,7 +654,7 @@ static void send_eof(task *t)
 	if (w->eof_sent)
 		return;
 	w->eof_sent = true;
-	json_t *eof = json_pack("{s:s,s:I,s:I}", "event", "EOF", "final_counter", (json_int_t)w->emitted,
+	json_t *eof = json_pack("{s:s,s:I,s:I}", "event", "EOF", "final_counter", (json_int_t)(w->emitted + w->pending),
 	                        w->id_key, (json_int_t)t->job_id);
 	push(w, eof);
 	json_decref(eof);
@@ -652,7 +770,17 @@ static int run_job(const wopts *o)
 	json_decref(f);
 
 	worker w = {.st = st, .id_key = id_key_of(type),
-	            .job_created = json_string_value(json_object_get(job, "created"))};
+	            .job_created = json_string_value(json_object_get(job, "created")),
+	            .want_ok_res = !strcmp(type, "project_update")};
+	rn_buf_init(&w.msg);
+	rn_buf_init(&w.scratch);
+	{
+		rn_buf q;
+		rn_buf_init(&q);
+		const char *jc = w.job_created ? w.job_created : "";
+		rn_json_quote(&q, jc, strlen(jc));
+		w.created_json = q.data ? q.data : rn_xstrdup("\"\"");
+	}
 	snprintf(w.ident, sizeof w.ident, "%ld", id);
 	task t = {.st = st, .job_id = id, .job = job, .type = type, .projects_root = o->projects_root,
 	          .default_job_timeout = o->job_timeout, .default_idle_timeout = o->idle_timeout,
@@ -869,6 +997,9 @@ finish:
 	if (ran)
 		runnel_result_clear(&res);
 	bus_close(w.bus);
+	rn_buf_free(&w.msg);
+	rn_buf_free(&w.scratch);
+	free(w.created_json);
 	for (int k = 0; k < t.nstrings; k++)
 		free(t.strings[k]);
 	free(t.ssh_key);
@@ -923,6 +1054,13 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	/* the engine going away is a shutdown signal for its jobs */
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	/* the job (this worker, then ansible) runs below the control plane: when
+	 * the machine is saturated, runneld's receiver and API keep their pace
+	 * and the jobs wait on back-pressure, instead of events piling up in the
+	 * bus behind a starved receiver (freshness) */
+	if (setpriority(PRIO_PROCESS, 0, getpriority(PRIO_PROCESS, 0) + 5) < 0) {
+		/* not fatal: the job runs at runneld's priority */
+	}
 	if (getppid() == 1)
 		got_signal = 1;
 	int rc = run_job(&o);

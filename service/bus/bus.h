@@ -6,8 +6,9 @@
  *   local  (default) a unix stream socket under the state dir: each worker
  *          connects and writes newline-delimited JSON; the receiver accepts
  *          and reads. Nothing to set up.
- *   redis  exactly as AWX: producers RPUSH to the list "callback_tasks",
- *          receivers BLPOP it (then LPOP in bulk).
+ *   redis  exactly as AWX: producers RPUSH to the list "callback_tasks"
+ *          (one RPUSH may carry several events: each is one list element,
+ *          as AWX leaves them), receivers BLPOP it (then LPOP in bulk).
  *
  * Back-pressure, not loss: push() returns once the message is handed to the
  * bus (the socket buffer or Redis). When the receiver falls behind, a local
@@ -44,7 +45,20 @@ typedef struct bus_ops {
 	 * them to fn. Returns how many were handed (0 on timeout), or -1 with err. */
 	long (*receive)(bus *b, bus_message_fn fn, void *userdata, int timeout_ms, long max,
 	                runnel_error *err);
+	/* Producer: queue one message in the handle (no system call); it goes
+	 * out with the next flush() or push(), or once the handle holds
+	 * BUS_QUEUE_BYTES / BUS_QUEUE_MESSAGES (then it blocks as push does).
+	 * Order is kept: queued messages go before a later push(). The worker
+	 * flushes whenever the runner wakes up (at least every 100 ms), so one
+	 * read of ansible's output costs one write (local) or one RPUSH of many
+	 * values (redis) instead of one per event. 0, or -1 with err. */
+	int (*queue)(bus *b, const char *msg, size_t len, runnel_error *err);
+	/* Producer: send what is queued. 0, or -1 with err. */
+	int (*flush)(bus *b, runnel_error *err);
 } bus_ops;
+
+#define BUS_QUEUE_BYTES (256 * 1024)
+#define BUS_QUEUE_MESSAGES 1000
 
 struct bus {
 	const bus_ops *ops;
@@ -72,6 +86,8 @@ bus *bus_redis_open(const bus_settings *settings, bool consumer, runnel_error *e
 
 static inline void bus_close(bus *b) { if (b) b->ops->close(b); }
 static inline int bus_push(bus *b, const char *m, size_t n, runnel_error *e) { return b->ops->push(b, m, n, e); }
+static inline int bus_queue(bus *b, const char *m, size_t n, runnel_error *e) { return b->ops->queue(b, m, n, e); }
+static inline int bus_flush(bus *b, runnel_error *e) { return b->ops->flush(b, e); }
 static inline long bus_receive(bus *b, bus_message_fn fn, void *ud, int t, long max, runnel_error *e) { return b->ops->receive(b, fn, ud, t, max, e); }
 
 #ifdef __cplusplus

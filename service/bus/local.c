@@ -5,7 +5,7 @@
  * receiver accepts any number of workers and reads whatever is ready. When
  * the receiver is slow the kernel socket buffer fills and the worker's send
  * blocks: back-pressure, never loss (the runner waits; ansible's output then
- * waits on the pty). The buffer is raised to 4 MiB so short stalls (a store
+ * waits on the pty). The buffer is raised to 1 MiB so short stalls (a store
  * flush) do not reach the producers at all.
  */
 #include "bus.h"
@@ -23,7 +23,7 @@
 
 #include "util.h"
 
-#define SOCKBUF (4 << 20)
+#define SOCKBUF (1 << 20)
 #define READ_MAX (256 * 1024) /* bytes read from one client at a time */
 
 typedef struct client {

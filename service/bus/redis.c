@@ -18,14 +18,26 @@
 typedef struct rbus {
 	redisContext *c;
 	char queue[128];
+	/* producer: queued messages, back to back */
+	rn_buf out;
+	size_t *lens;
+	size_t nq, capq;
+	/* consumer: the last receive found a backlog (LPOP first, no BLPOP) */
+	bool backlog;
 } rbus;
 
 /* Close the connection. */
 static void redis_close(bus *b)
 {
 	rbus *r = b->impl;
+	if (r->nq) {
+		runnel_error e;
+		(void)b->ops->flush(b, &e);
+	}
 	if (r->c)
 		redisFree(r->c);
+	rn_buf_free(&r->out);
+	free(r->lens);
 	free(r);
 	free(b);
 }
@@ -42,25 +54,99 @@ static int redis_fail(rbus *r, redisReply *rep, runnel_error *err, const char *w
 	return -1;
 }
 
-/* RPUSH one message. */
-static int redis_push(bus *b, const char *msg, size_t len, runnel_error *err)
+/* RPUSH what is queued, plus msg (when not NULL), in one command: each
+ * message is one element of the list, in order. */
+static int rpush_all(rbus *r, const char *msg, size_t len, runnel_error *err)
 {
-	rbus *r = b->impl;
-	const char *argv[3] = {"RPUSH", r->queue, msg};
-	size_t lens[3] = {5, strlen(r->queue), len};
-	redisReply *rep = redisCommandArgv(r->c, 3, argv, lens);
+	size_t n = r->nq + (msg ? 1 : 0);
+	if (!n)
+		return 0;
+	const char **argv = rn_xmalloc(sizeof *argv * (n + 2));
+	size_t *lens = rn_xmalloc(sizeof *lens * (n + 2));
+	argv[0] = "RPUSH", lens[0] = 5;
+	argv[1] = r->queue, lens[1] = strlen(r->queue);
+	size_t off = 0;
+	for (size_t i = 0; i < r->nq; i++) {
+		argv[2 + i] = r->out.data + off;
+		lens[2 + i] = r->lens[i];
+		off += r->lens[i];
+	}
+	if (msg) {
+		argv[2 + r->nq] = msg;
+		lens[2 + r->nq] = len;
+	}
+	redisReply *rep = redisCommandArgv(r->c, (int)(n + 2), argv, lens);
+	free(argv);
+	free(lens);
+	r->nq = 0;
+	rn_buf_reset(&r->out);
 	if (!rep || rep->type != REDIS_REPLY_INTEGER)
 		return redis_fail(r, rep, err, "RPUSH");
 	freeReplyObject(rep);
 	return 0;
 }
 
-/* BLPOP one (waiting up to timeout_ms), then LPOP the rest in bulk. */
+/* RPUSH what is queued, then msg. */
+static int redis_push(bus *b, const char *msg, size_t len, runnel_error *err)
+{
+	return rpush_all(b->impl, msg, len, err);
+}
+
+/* RPUSH what is queued. */
+static int redis_flush(bus *b, runnel_error *err)
+{
+	return rpush_all(b->impl, NULL, 0, err);
+}
+
+/* Queue one message; RPUSH once the queue is big. */
+static int redis_queue(bus *b, const char *msg, size_t len, runnel_error *err)
+{
+	rbus *r = b->impl;
+	if (r->nq == r->capq) {
+		r->capq = r->capq ? r->capq * 2 : 64;
+		r->lens = rn_xrealloc(r->lens, sizeof *r->lens * r->capq);
+	}
+	rn_buf_append(&r->out, msg, len);
+	r->lens[r->nq++] = len;
+	if (r->out.len >= BUS_QUEUE_BYTES || r->nq >= BUS_QUEUE_MESSAGES)
+		return rpush_all(r, NULL, 0, err);
+	return 0;
+}
+
+/* LPOP up to count messages to fn (one round trip). How many, or -1. */
+static long lpop_many(rbus *r, bus_message_fn fn, void *ud, long count, runnel_error *err)
+{
+	char cnt[32];
+	snprintf(cnt, sizeof cnt, "%ld", count);
+	const char *a2[3] = {"LPOP", r->queue, cnt};
+	size_t l2[3] = {4, strlen(r->queue), strlen(cnt)};
+	redisReply *rep = redisCommandArgv(r->c, 3, a2, l2);
+	if (!rep)
+		return redis_fail(r, NULL, err, "LPOP");
+	long n = 0;
+	if (rep->type == REDIS_REPLY_ARRAY) {
+		for (size_t i = 0; i < rep->elements; i++, n++)
+			fn(rep->element[i]->str, rep->element[i]->len, ud);
+	} else if (rep->type != REDIS_REPLY_NIL) {
+		return redis_fail(r, rep, err, "LPOP");
+	}
+	freeReplyObject(rep);
+	return n;
+}
+
+/* While there is a backlog, LPOP up to max in one round trip; otherwise
+ * BLPOP one (waiting up to timeout_ms), then LPOP the rest in bulk. */
 static long redis_receive(bus *b, bus_message_fn fn, void *ud, int timeout_ms, long max, runnel_error *err)
 {
 	rbus *r = b->impl;
 	if (max <= 0)
 		max = 1000;
+	if (r->backlog) {
+		long n = lpop_many(r, fn, ud, max, err);
+		r->backlog = n == max;
+		if (n != 0)
+			return n;
+	}
 	char tmo[32];
 	snprintf(tmo, sizeof tmo, "%.3f", timeout_ms > 0 ? timeout_ms / 1000.0 : 0.001);
 	const char *argv[3] = {"BLPOP", r->queue, tmo};
@@ -79,24 +165,14 @@ static long redis_receive(bus *b, bus_message_fn fn, void *ud, int timeout_ms, l
 	long n = 1;
 	if (n >= max)
 		return n;
-	char cnt[32];
-	snprintf(cnt, sizeof cnt, "%ld", max - n);
-	const char *a2[3] = {"LPOP", r->queue, cnt};
-	size_t l2[3] = {4, strlen(r->queue), strlen(cnt)};
-	rep = redisCommandArgv(r->c, 3, a2, l2);
-	if (!rep)
-		return redis_fail(r, NULL, err, "LPOP");
-	if (rep->type == REDIS_REPLY_ARRAY) {
-		for (size_t i = 0; i < rep->elements; i++, n++)
-			fn(rep->element[i]->str, rep->element[i]->len, ud);
-	} else if (rep->type != REDIS_REPLY_NIL) {
-		return redis_fail(r, rep, err, "LPOP");
-	}
-	freeReplyObject(rep);
-	return n;
+	long more = lpop_many(r, fn, ud, max - n, err);
+	if (more < 0)
+		return -1;
+	r->backlog = more == max - n;
+	return n + more;
 }
 
-static const bus_ops redis_ops = {redis_close, redis_push, redis_receive};
+static const bus_ops redis_ops = {redis_close, redis_push, redis_receive, redis_queue, redis_flush};
 
 /* Connect to the Redis of settings->redis_url. */
 bus *bus_redis_open(const bus_settings *settings, bool consumer, runnel_error *err)
@@ -132,6 +208,7 @@ bus *bus_redis_open(const bus_settings *settings, bool consumer, runnel_error *e
 	struct timeval none = {0, 0};
 	redisSetTimeout(c, none);
 	rbus *r = calloc(1, sizeof *r);
+	rn_buf_init(&r->out);
 	r->c = c;
 	snprintf(r->queue, sizeof r->queue, "%s", settings && settings->queue ? settings->queue : "callback_tasks");
 	bus *b = calloc(1, sizeof *b);

@@ -24,11 +24,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "evscan.h"
+#include "jscan.h"
 #include "util.h"
 
 #define SCHEMA_VERSION 1
@@ -46,6 +49,14 @@ typedef struct sq {
 	stmt_slot cache[STMT_CACHE];
 	int ncache;
 	sqlite3_stmt *insert_event; /* the hot path's statement, outside the cache */
+	char *path;                 /* the database file */
+	/* the checkpointer: a thread with its own connection that copies the
+	 * WAL into the database, so that the events' writer does not (started
+	 * by the first event batch; see start_checkpointer) */
+	pthread_t ckpt_thread;
+	pthread_mutex_t ckpt_mu;
+	pthread_cond_t ckpt_cv;
+	bool ckpt_started, ckpt_want, ckpt_stop;
 } sq;
 
 static const store_ops sqlite_ops;
@@ -174,6 +185,9 @@ static int create_schema(sq *s, runnel_error *err)
 	    " end_line INTEGER NOT NULL DEFAULT 0, verbosity INTEGER NOT NULL DEFAULT 0, created TEXT NOT NULL,"
 	    " modified TEXT NOT NULL, job_created TEXT NOT NULL DEFAULT '', UNIQUE(job_id, counter));\n"
 	    "CREATE INDEX IF NOT EXISTS events_start_line ON events(job_id, start_line);\n"
+	    "CREATE INDEX IF NOT EXISTS events_parents ON events(job_id, uuid) WHERE substr(event,1,11)='playbook_on';\n"
+	    "CREATE INDEX IF NOT EXISTS events_failed ON events(job_id, parent_uuid) WHERE failed=1;\n"
+	    "CREATE INDEX IF NOT EXISTS events_changed ON events(job_id, parent_uuid) WHERE changed=1;\n"
 	    "CREATE TABLE IF NOT EXISTS host_summaries(id INTEGER PRIMARY KEY, job_id INTEGER NOT NULL,"
 	    " host_id INTEGER, host_name TEXT NOT NULL, created TEXT NOT NULL, modified TEXT NOT NULL,"
 	    " changed INTEGER NOT NULL DEFAULT 0, dark INTEGER NOT NULL DEFAULT 0, failures INTEGER NOT NULL DEFAULT 0,"
@@ -2114,16 +2128,43 @@ static int store_stats(sq *s, long job_id, const json_t *data, const char *creat
 	}
 	json_decref(hosts);
 	/* parents: tasks of failed/changed events, then plays of those tasks */
+	/* Parents are task, play and playbook events (playbook_on_*, as AWX's
+	 * tasks and plays). Both sides go through partial indexes (events_parents,
+	 * events_failed, events_changed), so that this costs the flagged events
+	 * and the parents, not a scan of every event of the job. */
 	static const char *const prop[] = {
-	    "UPDATE events SET failed=1 WHERE job_id=?1 AND failed=0 AND uuid IN"
+	    "UPDATE events SET failed=1 WHERE job_id=?1 AND substr(event,1,11)='playbook_on' AND failed=0 AND uuid IN"
 	    " (SELECT parent_uuid FROM events WHERE job_id=?1 AND failed=1 AND parent_uuid<>'')",
-	    "UPDATE events SET changed=1 WHERE job_id=?1 AND changed=0 AND uuid IN"
+	    "UPDATE events SET changed=1 WHERE job_id=?1 AND substr(event,1,11)='playbook_on' AND changed=0 AND uuid IN"
 	    " (SELECT parent_uuid FROM events WHERE job_id=?1 AND changed=1 AND parent_uuid<>'')",
 	    NULL};
 	for (int pass = 0; pass < 2 && rc == 0; pass++)
 		for (int i = 0; prop[i] && rc == 0; i++)
 			rc = exec_id(s, prop[i], job_id, err);
 	return rc;
+}
+
+/* The prepared INSERT of the events hot path (made once per handle). */
+static sqlite3_stmt *event_stmt(sq *s, runnel_error *err)
+{
+	if (!s->insert_event &&
+	    sqlite3_prepare_v3(s->db,
+	        "INSERT OR IGNORE INTO events(job_id, counter, event, event_data, failed, changed, uuid, parent_uuid,"
+	        " host_id, host_name, playbook, play, role, task, stdout, start_line, end_line, verbosity, created,"
+	        " modified, job_created) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	        -1, SQLITE_PREPARE_PERSISTENT, &s->insert_event, NULL) != SQLITE_OK) {
+		db_fail(s, err, "prepare");
+		return NULL;
+	}
+	return s->insert_event;
+}
+
+/* One more event stored for job_id (per_job: "id" -> count). */
+static void count_stored(json_t *per_job, long job_id)
+{
+	char k[32];
+	snprintf(k, sizeof k, "%ld", job_id);
+	json_object_set_new(per_job, k, json_integer(json_integer_value(json_object_get(per_job, k)) + 1));
 }
 
 /* Insert one event; lock and transaction held. Returns 1 stored, 0 duplicate, -1 error. */
@@ -2152,14 +2193,9 @@ static int insert_one(sq *s, const json_t *ev, json_t *per_job, const char *now,
 			if (json_integer_value(n) > 0)
 				changed = true;
 	}
-	if (!s->insert_event &&
-	    sqlite3_prepare_v3(s->db,
-	        "INSERT OR IGNORE INTO events(job_id, counter, event, event_data, failed, changed, uuid, parent_uuid,"
-	        " host_id, host_name, playbook, play, role, task, stdout, start_line, end_line, verbosity, created,"
-	        " modified, job_created) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-	        -1, SQLITE_PREPARE_PERSISTENT, &s->insert_event, NULL) != SQLITE_OK)
-		return db_fail(s, err, "prepare");
-	sqlite3_stmt *st = s->insert_event;
+	sqlite3_stmt *st = event_stmt(s, err);
+	if (!st)
+		return -1;
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	char *dtext = data ? json_dumps(data, JSON_COMPACT) : rn_xstrdup("{}");
@@ -2206,11 +2242,165 @@ static int insert_one(sq *s, const json_t *ev, json_t *per_job, const char *now,
 		return db_fail(s, err, "insert event");
 	if (sqlite3_changes(s->db) == 0)
 		return 0;
-	char k[32];
-	snprintf(k, sizeof k, "%ld", job_id);
-	json_object_set_new(per_job, k, json_integer(json_integer_value(json_object_get(per_job, k)) + 1));
+	count_stored(per_job, job_id);
 	if (!strcmp(event, "playbook_on_stats") && data && store_stats(s, job_id, data, created_z, err) < 0)
 		return -1;
+	return 1;
+}
+
+/* ---- the same from JSON texts, without a tree (the receiver's hot path) ---- */
+
+/* The fields insert_text_one reads: top-level keys, then event_data's. */
+enum { TK_EVENT, TK_COUNTER, TK_UUID, TK_PARENT_UUID, TK_HOST_ID, TK_HOST_NAME, TK_PLAYBOOK, TK_PLAY,
+       TK_ROLE, TK_TASK, TK_STDOUT, TK_START_LINE, TK_END_LINE, TK_VERBOSITY, TK_CREATED, TK_JOB_CREATED,
+       TK_EVENT_DATA, TK_JOB_ID, TK_PROJECT_UPDATE_ID, TK_INVENTORY_UPDATE_ID, TK_AD_HOC_COMMAND_ID,
+       TK_SYSTEM_JOB_ID, TK_COUNT };
+static const char *const top_keys[TK_COUNT] = {
+    "event", "counter", "uuid", "parent_uuid", "host_id", "host_name", "playbook", "play", "role", "task",
+    "stdout", "start_line", "end_line", "verbosity", "created", "job_created", "event_data", "job_id",
+    "project_update_id", "inventory_update_id", "ad_hoc_command_id", "system_job_id"};
+enum { DK_PARENT_UUID, DK_HOST_NAME, DK_HOST, DK_PLAYBOOK, DK_PLAY, DK_ROLE, DK_TASK, DK_IGNORE_ERRORS, DK_RES,
+       DK_COUNT };
+static const char *const data_keys[DK_COUNT] = {"parent_uuid", "host_name", "host", "playbook", "play",
+                                                "role", "task", "ignore_errors", "res"};
+
+/* Fill spans[i] with the value of keys[i] in obj (the last one wins, as jansson). */
+static void collect_keys(evs_span obj, const char *const *keys, int nkeys, evs_span *spans)
+{
+	evs_iter it;
+	const char *k;
+	size_t kl;
+	evs_span v;
+	if (!evs_begin(&it, obj))
+		return;
+	while (evs_next(&it, &k, &kl, &v)) {
+		for (int i = 0; i < nkeys; i++) {
+			if (keys[i][0] == k[0] && strlen(keys[i]) == kl && !memcmp(keys[i], k, kl)) {
+				spans[i] = v;
+				break;
+			}
+		}
+	}
+}
+
+/* Scratch buffers of one text insert (decoded strings live until the step). */
+typedef struct text_scratch {
+	rn_buf b[12];
+	int used;
+} text_scratch;
+
+/* A string field: the top-level one, else event_data's, else "" (as ev_str). */
+static const char *span_str(text_scratch *sc, evs_span top, evs_span data, size_t *len)
+{
+	evs_span v = evs_is_string(top) ? top : data;
+	if (!evs_is_string(v)) {
+		*len = 0;
+		return "";
+	}
+	rn_buf *b = &sc->b[sc->used < 11 ? sc->used++ : 11];
+	return evs_string(v, b, len);
+}
+
+/* Insert one event given as text; lock and transaction held. 1 stored, 0
+ * duplicate, -1 error. Events that need the tree (playbook_on_stats, NUL
+ * escapes) go through insert_one. */
+static int insert_text_one(sq *s, const char *text, size_t len, json_t *per_job, const char *now,
+                           text_scratch *sc, runnel_error *err)
+{
+	evs_span obj = {text, len};
+	while (obj.n && obj.p[0] != '{')
+		obj.p++, obj.n--;
+	while (obj.n && obj.p[obj.n - 1] != '}')
+		obj.n--;
+	evs_span t[TK_COUNT] = {{0}}, d[DK_COUNT] = {{0}};
+	collect_keys(obj, top_keys, TK_COUNT, t);
+	size_t evlen = 0;
+	sc->used = 0;
+	const char *event = span_str(sc, t[TK_EVENT], (evs_span){0}, &evlen);
+	if (memmem(text, len, "\\u0000", 6) || (evlen == 17 && !memcmp(event, "playbook_on_stats", 17))) {
+		json_t *ev = json_loadb(text, len, JSON_ALLOW_NUL, NULL);
+		if (!json_is_object(ev)) {
+			json_decref(ev);
+			return rn_fail(err, EINVAL, "event: not a JSON object");
+		}
+		int r = insert_one(s, ev, per_job, now, err);
+		json_decref(ev);
+		return r;
+	}
+	long long job_id = 0, counter;
+	for (int k = TK_JOB_ID; k <= TK_SYSTEM_JOB_ID && !job_id; k++)
+		if (!evs_integer(t[k], &job_id))
+			job_id = 0;
+	if (!job_id || !evs_integer(t[TK_COUNTER], &counter))
+		return rn_fail(err, EINVAL, "event: no job id or counter");
+	evs_span data = evs_is_object(t[TK_EVENT_DATA]) ? t[TK_EVENT_DATA] : (evs_span){0};
+	collect_keys(data, data_keys, DK_COUNT, d);
+	/* event names are plain strings in practice; a decoded one is copied */
+	char evname[64];
+	snprintf(evname, sizeof evname, "%.*s", (int)(evlen < 63 ? evlen : 63), event);
+	bool failed = model_event_is_failure(evname) && !evs_is_true(d[DK_IGNORE_ERRORS]);
+	bool changed = evs_is_true(evs_get(d[DK_RES], "changed"));
+	sqlite3_stmt *st = event_stmt(s, err);
+	if (!st)
+		return -1;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	size_t n;
+	const char *v;
+	sqlite3_bind_int64(st, 1, job_id);
+	sqlite3_bind_int64(st, 2, counter);
+	sqlite3_bind_text(st, 3, event, (int)evlen, SQLITE_STATIC);
+	if (data.p)
+		sqlite3_bind_text(st, 4, data.p, (int)data.n, SQLITE_STATIC);
+	else
+		sqlite3_bind_text(st, 4, "{}", 2, SQLITE_STATIC);
+	sqlite3_bind_int(st, 5, failed);
+	sqlite3_bind_int(st, 6, changed);
+	v = span_str(sc, t[TK_UUID], (evs_span){0}, &n);
+	sqlite3_bind_text(st, 7, v, (int)n, SQLITE_STATIC);
+	v = span_str(sc, t[TK_PARENT_UUID], d[DK_PARENT_UUID], &n);
+	sqlite3_bind_text(st, 8, v, (int)n, SQLITE_STATIC);
+	long long hid;
+	if (evs_integer(t[TK_HOST_ID], &hid))
+		sqlite3_bind_int64(st, 9, hid);
+	v = span_str(sc, t[TK_HOST_NAME], d[DK_HOST_NAME], &n);
+	if (!n)
+		v = span_str(sc, (evs_span){0}, d[DK_HOST], &n);
+	sqlite3_bind_text(st, 10, v, (int)n, SQLITE_STATIC);
+	v = span_str(sc, t[TK_PLAYBOOK], d[DK_PLAYBOOK], &n);
+	sqlite3_bind_text(st, 11, v, (int)n, SQLITE_STATIC);
+	v = span_str(sc, t[TK_PLAY], d[DK_PLAY], &n);
+	sqlite3_bind_text(st, 12, v, (int)n, SQLITE_STATIC);
+	v = span_str(sc, t[TK_ROLE], d[DK_ROLE], &n);
+	sqlite3_bind_text(st, 13, v, (int)n, SQLITE_STATIC);
+	v = span_str(sc, t[TK_TASK], d[DK_TASK], &n);
+	sqlite3_bind_text(st, 14, v, (int)n, SQLITE_STATIC);
+	v = span_str(sc, t[TK_STDOUT], (evs_span){0}, &n);
+	sqlite3_bind_text(st, 15, v, (int)n, SQLITE_STATIC);
+	long long iv;
+	sqlite3_bind_int64(st, 16, evs_integer(t[TK_START_LINE], &iv) ? iv : 0);
+	sqlite3_bind_int64(st, 17, evs_integer(t[TK_END_LINE], &iv) ? iv : 0);
+	sqlite3_bind_int64(st, 18, evs_integer(t[TK_VERBOSITY], &iv) ? iv : 0);
+	size_t cn;
+	const char *created = span_str(sc, t[TK_CREATED], (evs_span){0}, &cn);
+	char created_z[40];
+	if (cn && cn < 32 && !memchr(created, 'Z', cn) && !(cn > 10 && memchr(created + 10, '+', cn - 10)))
+		snprintf(created_z, sizeof created_z, "%.*sZ", (int)cn, created);
+	else if (cn)
+		snprintf(created_z, sizeof created_z, "%.*s", (int)cn, created);
+	else
+		snprintf(created_z, sizeof created_z, "%s", now);
+	sqlite3_bind_text(st, 19, created_z, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 20, now, -1, SQLITE_STATIC);
+	v = span_str(sc, t[TK_JOB_CREATED], (evs_span){0}, &n);
+	sqlite3_bind_text(st, 21, v, (int)n, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return db_fail(s, err, "insert event");
+	if (sqlite3_changes(s->db) == 0)
+		return 0;
+	count_stored(per_job, (long)job_id);
 	return 1;
 }
 
@@ -2233,22 +2423,115 @@ static int bump_counts(sq *s, json_t *per_job, runnel_error *err)
 	return 0;
 }
 
-/* Store a batch of events. */
-static int sq_events_insert(store *st, const json_t *events, long *stored, long *dropped, runnel_error *err)
+/* WAL pages after which the checkpointer is woken (SQLite's own default
+ * autocheckpoint is 1000). */
+#define CKPT_PAGES 1000
+
+/* After each commit of the events' connection: wake the checkpointer once
+ * the WAL is long enough. Replaces SQLite's autocheckpoint on this connection. */
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	(void)db, (void)name;
+	sq *s = arg;
+	if (pages >= CKPT_PAGES) {
+		pthread_mutex_lock(&s->ckpt_mu);
+		s->ckpt_want = true;
+		pthread_cond_signal(&s->ckpt_cv);
+		pthread_mutex_unlock(&s->ckpt_mu);
+	}
+	return SQLITE_OK;
+}
+
+/* The checkpointer thread: PASSIVE checkpoints (never waits for readers or
+ * the writer) on its own connection, whenever woken. */
+static void *checkpointer(void *arg)
+{
+	sq *s = arg;
+	prctl(PR_SET_NAME, "rn-checkpoint");
+	sqlite3 *db = NULL;
+	if (sqlite3_open_v2(s->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		sqlite3_close(db);
+		db = NULL;
+	} else {
+		sqlite3_busy_timeout(db, 1000);
+		/* a fresh connection is in WAL mode once it has read the file */
+		sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
+	}
+	pthread_mutex_lock(&s->ckpt_mu);
+	for (;;) {
+		while (!s->ckpt_want && !s->ckpt_stop)
+			pthread_cond_wait(&s->ckpt_cv, &s->ckpt_mu);
+		if (s->ckpt_stop)
+			break;
+		s->ckpt_want = false;
+		pthread_mutex_unlock(&s->ckpt_mu);
+		if (db) {
+			/* copy the bulk while the writer goes on (pass after pass, each
+			 * up to where the WAL ended when it began), until a pass finds
+			 * few new frames; then, between two of the writer's
+			 * transactions (the handle's lock), those few: with every frame
+			 * copied, its next transaction starts the WAL over instead of
+			 * growing it without end */
+			int prev = -1;
+			for (int pass = 0; pass < 16; pass++) {
+				int nlog = 0, nckpt = 0;
+				if (sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &nlog, &nckpt) != SQLITE_OK)
+					break;
+				if (prev >= 0 && nlog - prev < CKPT_PAGES / 4) {
+					lock(s);
+					sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+					unlock(s);
+					break;
+				}
+				prev = nlog;
+			}
+		}
+		pthread_mutex_lock(&s->ckpt_mu);
+	}
+	pthread_mutex_unlock(&s->ckpt_mu);
+	if (db) {
+		sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		sqlite3_close(db);
+	}
+	return NULL;
+}
+
+/* Start the checkpointer (once; lock held): the handle that stores events
+ * writes most of the database, and copying the WAL back is about as much
+ * work as writing it; on another core it is off the receiver's path. If the
+ * thread cannot start, SQLite's autocheckpoint stays in place. */
+static void start_checkpointer(sq *s)
+{
+	if (s->ckpt_started || !s->path)
+		return;
+	if (pthread_create(&s->ckpt_thread, NULL, checkpointer, s) != 0)
+		return;
+	s->ckpt_started = true;
+	sqlite3_wal_hook(s->db, wal_hook, s);
+	/* the writer keeps the tops of its B-trees (events and their indexes) */
+	exec_sql(s, "PRAGMA cache_size=-8192", NULL);
+}
+
+/* Insert the i-th event of a batch; lock and transaction held. 1, 0 or -1 (insert_one). */
+typedef int (*insert_fn)(sq *s, size_t i, void *ctx, json_t *per_job, const char *now, runnel_error *err);
+
+/* Store a batch of n events in one transaction; if it fails, roll back and
+ * store what can be stored one by one (each in its own transaction). */
+static int insert_batch(store *st, size_t n, insert_fn fn, void *ctx, long *stored, long *dropped,
+                        runnel_error *err)
 {
 	sq *s = SQ(st);
 	long nst = 0, ndrop = 0;
 	char now[32];
 	model_now(now); /* one "modified" for the batch */
 	lock(s);
+	start_checkpointer(s);
 	json_t *per_job = json_object();
 	int rc = exec_sql(s, "BEGIN IMMEDIATE", err);
 	if (rc < 0)
 		goto out;
-	size_t i;
-	json_t *ev;
-	json_array_foreach((json_t *)events, i, ev) {
-		int r = insert_one(s, ev, per_job, now, err);
+	for (size_t i = 0; i < n; i++) {
+		int r = fn(s, i, ctx, per_job, now, err);
 		if (r < 0) {
 			rc = -1;
 			break;
@@ -2261,7 +2544,7 @@ static int sq_events_insert(store *st, const json_t *events, long *stored, long 
 	exec_sql(s, "ROLLBACK", NULL);
 	nst = 0;
 	rc = 0;
-	json_array_foreach((json_t *)events, i, ev) {
+	for (size_t i = 0; i < n; i++) {
 		json_object_clear(per_job);
 		runnel_error e1;
 		if (exec_sql(s, "BEGIN IMMEDIATE", &e1) < 0) {
@@ -2270,7 +2553,7 @@ static int sq_events_insert(store *st, const json_t *events, long *stored, long 
 			rc = -1;
 			break;
 		}
-		int r = insert_one(s, ev, per_job, now, &e1);
+		int r = fn(s, i, ctx, per_job, now, &e1);
 		if (r >= 0 && bump_counts(s, per_job, &e1) == 0 && exec_sql(s, "COMMIT", &e1) == 0) {
 			nst += r;
 			continue;
@@ -2287,6 +2570,45 @@ out:
 		*stored = nst;
 	if (dropped)
 		*dropped = ndrop;
+	return rc;
+}
+
+/* insert_fn over a JSON array of event objects. */
+static int insert_json_at(sq *s, size_t i, void *ctx, json_t *per_job, const char *now, runnel_error *err)
+{
+	return insert_one(s, json_array_get(ctx, i), per_job, now, err);
+}
+
+/* Store a batch of events. */
+static int sq_events_insert(store *st, const json_t *events, long *stored, long *dropped, runnel_error *err)
+{
+	return insert_batch(st, json_array_size(events), insert_json_at, (void *)events, stored, dropped, err);
+}
+
+typedef struct text_batch {
+	const char *const *texts;
+	const size_t *lens;
+	text_scratch sc;
+} text_batch;
+
+/* insert_fn over JSON texts (checked by sq_events_insert_text). */
+static int insert_text_at(sq *s, size_t i, void *ctx, json_t *per_job, const char *now, runnel_error *err)
+{
+	text_batch *tb = ctx;
+	return insert_text_one(s, tb->texts[i], tb->lens[i], per_job, now, &tb->sc, err);
+}
+
+/* Store a batch of events given as JSON texts (each checked by the caller
+ * with rn_jscan_object: the bus's receiver does it once per message). */
+static int sq_events_insert_text(store *st, const char *const *texts, const size_t *lens, size_t n, long *stored,
+                                 long *dropped, runnel_error *err)
+{
+	text_batch tb = {.texts = texts, .lens = lens};
+	for (int i = 0; i < 12; i++)
+		rn_buf_init(&tb.sc.b[i]);
+	int rc = insert_batch(st, n, insert_text_at, &tb, stored, dropped, err);
+	for (int i = 0; i < 12; i++)
+		rn_buf_free(&tb.sc.b[i]);
 	return rc;
 }
 
@@ -2573,6 +2895,17 @@ static int sq_stdout_read(store *st, long job_id, long start_line, long end_line
 static void sq_close(store *st)
 {
 	sq *s = SQ(st);
+	if (s->ckpt_started) {
+		pthread_mutex_lock(&s->ckpt_mu);
+		s->ckpt_stop = true;
+		pthread_cond_signal(&s->ckpt_cv);
+		pthread_mutex_unlock(&s->ckpt_mu);
+		pthread_join(s->ckpt_thread, NULL);
+		sqlite3_wal_hook(s->db, NULL, NULL);
+	}
+	pthread_mutex_destroy(&s->ckpt_mu);
+	pthread_cond_destroy(&s->ckpt_cv);
+	free(s->path);
 	sqlite3_finalize(s->insert_event);
 	for (int i = 0; i < s->ncache; i++) {
 		sqlite3_finalize(s->cache[i].stmt);
@@ -2627,6 +2960,8 @@ store *store_sqlite_open(const store_settings *settings, runnel_error *err)
 		return NULL;
 	sq *s = calloc(1, sizeof *s);
 	pthread_mutex_init(&s->mu, NULL);
+	pthread_mutex_init(&s->ckpt_mu, NULL);
+	pthread_cond_init(&s->ckpt_cv, NULL);
 	char *path = rn_path_join(settings->state_dir, "runneld.db");
 	int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX /* our mutex serializes */, NULL);
 	if (rc != SQLITE_OK) {
@@ -2637,7 +2972,7 @@ store *store_sqlite_open(const store_settings *settings, runnel_error *err)
 		return NULL;
 	}
 	chmod(path, 0600);
-	free(path);
+	s->path = path;
 	sqlite3_busy_timeout(s->db, settings->busy_timeout_ms > 0 ? settings->busy_timeout_ms : 10000);
 	store *st = calloc(1, sizeof *st);
 	st->ops = &sqlite_ops;
@@ -2681,6 +3016,7 @@ static const store_ops sqlite_ops = {
 	.job_set_cancel_flag = sq_job_set_cancel_flag,
 	.jobs_cleanup = sq_jobs_cleanup,
 	.events_insert = sq_events_insert,
+	.events_insert_text = sq_events_insert_text,
 	.events_list = sq_events_list,
 	.stdout_read = sq_stdout_read,
 	.host_summaries_list = sq_host_summaries_list,
