@@ -22,16 +22,6 @@
 #include "run_options.h"
 #include "../lib/util.h"
 
-/* The canceler the daemon's signal handler pokes. */
-static runnel_canceler *daemon_canceler;
-
-/* SIGTERM / SIGINT in the daemon: cancel the job. */
-static void on_signal(int sig)
-{
-	(void)sig;
-	runnel_cancel(daemon_canceler);
-}
-
 typedef enum pid_state { PID_NONE, PID_STALE, PID_ALIVE } pid_state;
 
 /* Look at PDD/pid: is the daemon there? Sets *pid when a pidfile exists. */
@@ -134,19 +124,12 @@ int cmd_start(cli_args *a)
 	close(ready[1]);
 
 	runnel_error err = {0};
-	runnel_canceler *canceler = runnel_canceler_new(&err);
+	runnel_canceler *canceler = cli_cancel_on_signals();
 	if (!canceler)
 		_exit(1);
 	o.cfg.canceler = canceler;
 	o.cfg.quiet = true;
-	daemon_canceler = canceler;
-	struct sigaction sa = {0};
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
 	signal(SIGHUP, SIG_IGN);
-	signal(SIGPIPE, SIG_IGN);
 
 	runnel_run_result res = {0};
 	rc = 1;
@@ -159,7 +142,7 @@ int cmd_start(cli_args *a)
 	}
 	unlink(pidfile);
 	close(pfd);
-	runnel_canceler_free(canceler);
+	cli_cancel_on_signals_end(canceler);
 	free(pidfile);
 	free(log);
 	run_options_clear(&o);

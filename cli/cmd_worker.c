@@ -14,14 +14,6 @@
 #include "commands.h"
 #include "runnel.h"
 
-static runnel_canceler *signal_canceler;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	runnel_cancel(signal_canceler);
-}
-
 int cmd_worker(cli_args *a)
 {
 	if (a->flag[OPT_WORKER_INFO])
@@ -63,19 +55,10 @@ int cmd_worker(cli_args *a)
 	}
 
 	runnel_error err = {0};
-	runnel_canceler *canceler = runnel_canceler_new(&err);
-	if (!canceler) {
-		fprintf(stderr, "runnel: %s\n", err.message);
+	runnel_canceler *canceler = cli_cancel_on_signals();
+	if (!canceler)
 		return 1;
-	}
 	opts.canceler = canceler;
-	signal_canceler = canceler;
-	struct sigaction sa = {0};
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
 
 	runnel_run_result res;
 	int rc;
@@ -86,9 +69,7 @@ int cmd_worker(cli_args *a)
 		rc = res.rc >= 0 ? res.rc : 1;
 		runnel_result_clear(&res);
 	}
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGINT, SIG_DFL);
-	runnel_canceler_free(canceler);
+	cli_cancel_on_signals_end(canceler);
 	close(out);
 	return rc;
 }

@@ -36,17 +36,16 @@ static json_t *load_env_mapping(const char *pdd, const char *name)
 	return obj;
 }
 
-/* Persist an API value into env/<name> (mode 0400) unless that file exists,
- * as ansible-runner's dump_artifacts() does. */
-static int persist_env_file(const char *pdd, const char *name, const char *text, runnel_error *err)
+int rn_persist_env_file(const char *pdd, const char *name, const char *text, runnel_error *err)
 {
 	char *dir = rn_path_join(pdd, "env");
 	char *path = rn_path_join(dir, name);
 	int rc = 0;
 	if (!rn_exists(path)) {
-		if (rn_mkdirs(dir, 0700, err) != 0 ||
-		    rn_write_file_atomic(path, text, strlen(text), 0400, err) != 0)
-			rc = -1;
+		rc = rn_mkdirs(dir, 0700, err) == 0 &&
+				     rn_write_file_atomic(path, text, strlen(text), 0400, err) == 0
+			     ? 1
+			     : -1;
 	}
 	free(path);
 	free(dir);
@@ -161,13 +160,13 @@ static int dump_artifacts(const runnel_config *cfg, const char *pdd, char **inve
 		if (maps[i].obj == cfg->extravars)
 			*extravars_persisted = true;
 		char *text = py_json_dumps(maps[i].obj);
-		int rc = persist_env_file(pdd, maps[i].name, text, err);
+		int rc = rn_persist_env_file(pdd, maps[i].name, text, err) < 0 ? -1 : 0;
 		free(text);
 		if (rc != 0)
 			return -1;
 	}
 	if (cfg->cmdline && *cfg->cmdline &&
-	    persist_env_file(pdd, "cmdline", cfg->cmdline, err) != 0)
+	    rn_persist_env_file(pdd, "cmdline", cfg->cmdline, err) < 0)
 		return -1;
 	return 0;
 }

@@ -68,6 +68,11 @@ void rn_plan_clear(rn_plan *plan);
  * rn_argv_free(). */
 char **rn_plan_envp(const rn_plan *plan);
 
+/* Persist a value into <pdd>/env/<name> (mode 0400) unless that file
+ * exists, as ansible-runner's dump_artifacts() does. 1 if written, 0 if the
+ * file was there, -1 with err. */
+int rn_persist_env_file(const char *pdd, const char *name, const char *text, runnel_error *err);
+
 /* The process environment as an object of strings (values kept as bytes,
  * even when they are not UTF-8). New reference. */
 json_t *rn_env_from_process(void);

@@ -21,6 +21,7 @@
 
 #include "artifacts.h"
 #include "event.h"
+#include "plan.h"
 #include "jscan.h"
 
 #define ERR_PARSE_TRANSMIT      "Failed to JSON parse a line from transmit stream."
@@ -59,25 +60,6 @@ static const char *relative_to(const char *path, const char *base)
 	if (path[0] == '/' && !strncmp(path, base, n) && path[n] == '/')
 		return path + n + 1;
 	return path;
-}
-
-/* Persist a value into <pdd>/env/<name> (0400) unless the file exists, as
- * upstream's dump_artifacts() does on the transmit side. 1 if written (the
- * value then travels in the zip, not in kwargs), 0 if not, -1 on error. */
-static int persist(const char *pdd, const char *name, const char *text, runnel_error *err)
-{
-	char *dir = rn_path_join(pdd, "env");
-	char *path = rn_path_join(dir, name);
-	int rc = 0;
-	if (!rn_exists(path)) {
-		rc = rn_mkdirs(dir, 0700, err) == 0 &&
-		             rn_write_file_atomic(path, text, strlen(text), 0400, err) == 0
-		         ? 1
-		         : -1;
-	}
-	free(path);
-	free(dir);
-	return rc;
 }
 
 int runnel_transmit(const runnel_config *cfg, int out_fd, runnel_error *err)
@@ -173,7 +155,7 @@ int runnel_transmit(const runnel_config *cfg, int out_fd, runnel_error *err)
 	 * travel in the zip); the ones it does not persist stay in kwargs */
 	json_object_set_new(kw, "cmdline", str_or_null(cfg->cmdline));
 	if (cfg->cmdline && *cfg->cmdline && !cfg->suppress_env_files && rc == 0) {
-		int p = persist(pdd, "cmdline", cfg->cmdline, err);
+		int p = rn_persist_env_file(pdd, "cmdline", cfg->cmdline, err);
 		if (p < 0)
 			rc = -1;
 		else if (p > 0)
@@ -204,7 +186,7 @@ int runnel_transmit(const runnel_config *cfg, int out_fd, runnel_error *err)
 		int p = 0;
 		if (!cfg->suppress_env_files) {
 			rn_json_py(maps[i].obj, &text);
-			p = persist(pdd, maps[i].name, text.data, err);
+			p = rn_persist_env_file(pdd, maps[i].name, text.data, err);
 		}
 		if (p < 0)
 			rc = -1;
@@ -212,7 +194,7 @@ int runnel_transmit(const runnel_config *cfg, int out_fd, runnel_error *err)
 			json_object_set(kw, maps[i].name, maps[i].obj);
 	}
 	if (rc == 0 && cfg->ssh_key && *cfg->ssh_key) {
-		int p = cfg->suppress_env_files ? 0 : persist(pdd, "ssh_key", cfg->ssh_key, err);
+		int p = cfg->suppress_env_files ? 0 : rn_persist_env_file(pdd, "ssh_key", cfg->ssh_key, err);
 		if (p < 0)
 			rc = -1;
 		else if (p == 0)
