@@ -288,6 +288,7 @@ def upstream_stream(source, stream_file):
                    env=child_env(), timeout=60)
 
 
+@pytest.mark.asan
 def test_zip_roundtrip_with_upstream_both_ways(tmp_path):
     root = fancy_tree(tmp_path / "pdd")
     want = {k: v for k, v in tree(root).items() if k != "project/fifo"}
@@ -373,6 +374,7 @@ ESCAPES = {
 
 
 @pytest.mark.parametrize("case", list(ESCAPES))
+@pytest.mark.asan
 def test_worker_refuses_escapes(case, tmp_path):
     outside = tmp_path / "outside"
     outside.mkdir()
@@ -439,6 +441,7 @@ GARBAGE = [
 ]
 
 
+@pytest.mark.asan
 def test_worker_garbage_ends_with_error(tmp_path):
     rng = random.Random(7)
     cases = GARBAGE + [bytes(rng.randrange(256) for _ in range(rng.randrange(1, 5000)))
@@ -452,6 +455,7 @@ def test_worker_garbage_ends_with_error(tmp_path):
         assert rc != 0
 
 
+@pytest.mark.asan
 def test_process_cut_and_garbage_never_hang(tmp_path):
     src = make_pdd(tmp_path / "src")
     rc, data, err = sh(f"{RUNNEL} transmit {src} -p play.yml -i x | {RUNNEL} worker", timeout=180)
