@@ -414,17 +414,23 @@ int rn_is_secret_key(const char *key)
 	       contains_ci(key, "SECRET") || contains_ci(key, "PASS");
 }
 
+void rn_log_vline(void (*fn)(const char *line, void *userdata), void *userdata,
+		  const char *prefix, const char *fmt, va_list ap)
+{
+	char line[2048];
+	vsnprintf(line, sizeof line, fmt, ap);
+	if (fn)
+		fn(line, userdata);
+	else
+		fprintf(stderr, "%s%s\n", prefix, line);
+}
+
 void rn_debug(const runnel_config *cfg, const char *fmt, ...)
 {
 	if (!cfg || !cfg->debug)
 		return;
-	char line[2048];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof line, fmt, ap);
+	rn_log_vline(cfg->log_handler, cfg->userdata, "runnel: debug: ", fmt, ap);
 	va_end(ap);
-	if (cfg->log_handler)
-		cfg->log_handler(line, cfg->userdata);
-	else
-		fprintf(stderr, "runnel: debug: %s\n", line);
 }

@@ -21,15 +21,10 @@
 /* Log a line through settings->log or to stderr. */
 void engine_log(engine *e, const char *fmt, ...)
 {
-	char line[2048];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof line, fmt, ap);
+	rn_log_vline(e->s.log, e->s.log_userdata, "runneld: ", fmt, ap);
 	va_end(ap);
-	if (e->s.log)
-		e->s.log(line, e->s.log_userdata);
-	else
-		fprintf(stderr, "runneld: %s\n", line);
 }
 
 /* Own a copy of s (NULL stays NULL). */

@@ -66,15 +66,10 @@ static const api_route *const route_tables[] = {
 static void server_log(api_server *srv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void server_log(api_server *srv, const char *fmt, ...)
 {
-	char line[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof line, fmt, ap);
+	rn_log_vline(srv->settings.log, srv->settings.log_userdata, "runneld: ", fmt, ap);
 	va_end(ap);
-	if (srv->settings.log)
-		srv->settings.log(line, srv->settings.log_userdata);
-	else
-		fprintf(stderr, "runneld: %s\n", line);
 }
 
 /* Match path against pattern; fills ids for {id} segments. A trailing

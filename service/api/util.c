@@ -142,15 +142,10 @@ bool api_body_only(const json_t *body, const char *const *allowed, api_response 
 /* One line to the log. */
 void api_logf(const api_request *rq, const char *fmt, ...)
 {
-	char line[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof line, fmt, ap);
+	rn_log_vline(rq->log, rq->log_userdata, "runneld: ", fmt, ap);
 	va_end(ap);
-	if (rq->log)
-		rq->log(line, rq->log_userdata);
-	else
-		fprintf(stderr, "runneld: %s\n", line);
 }
 
 /* ------------------------------------------------------------------ */
