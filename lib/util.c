@@ -414,8 +414,8 @@ int rn_is_secret_key(const char *key)
 	       contains_ci(key, "SECRET") || contains_ci(key, "PASS");
 }
 
-void rn_log_vline(void (*fn)(const char *line, void *userdata), void *userdata,
-		  const char *prefix, const char *fmt, va_list ap)
+void rn_log_vline(void (*fn)(const char *line, void *userdata), void *userdata, const char *prefix,
+                  const char *fmt, va_list ap)
 {
 	char line[2048];
 	vsnprintf(line, sizeof line, fmt, ap);

@@ -92,8 +92,8 @@ int rn_is_secret_key(const char *key);
 
 /* Format one log line (at most 2 KiB) and hand it to fn(line, userdata), or
  * print it to stderr behind `prefix` when fn is NULL. */
-void rn_log_vline(void (*fn)(const char *line, void *userdata), void *userdata,
-		  const char *prefix, const char *fmt, va_list ap);
+void rn_log_vline(void (*fn)(const char *line, void *userdata), void *userdata, const char *prefix,
+                  const char *fmt, va_list ap);
 
 /* Write a debug line through config->log_handler or to stderr, if
  * config->debug is set. */
