@@ -240,9 +240,13 @@ static void note_key(rn_jscan *out, const char *k, size_t kl, int kesc, const ch
 	}
 }
 
-bool rn_jscan_object(const char *text, size_t len, rn_jscan *out)
+/* The one checker behind rn_jscan_object() and rn_jscan_walk(): out (may be
+ * NULL) gets the top-level keys the event path knows; fn (may be NULL) every
+ * member of the top-level object and of the objects that are its values. */
+static inline bool scan_object(const char *text, size_t len, rn_jscan *out, rn_jscan_member_fn fn, void *ud)
 {
-	memset(out, 0, sizeof *out);
+	if (out)
+		memset(out, 0, sizeof *out);
 	const char *p = text, *end = text + len;
 	char stack[MAX_DEPTH]; /* '{' or '[' */
 	int depth = 0;
@@ -251,9 +255,11 @@ bool rn_jscan_object(const char *text, size_t len, rn_jscan *out)
 		return false;
 	/* the state machine: expecting a value, or a key, or , / close */
 	enum { VALUE, KEY_OR_CLOSE, KEY, COLON, COMMA_OR_CLOSE, VALUE_OR_CLOSE } st = VALUE;
-	const char *key = NULL, *val = NULL;
-	size_t keylen = 0;
-	int keyesc = 0, valesc = 0;
+	/* the key being read at depth 1 and 2, and where a container value at
+	 * those depths began (for fn) */
+	rn_jmember m[3] = {{0}};
+	const char *cstart[3] = {NULL, NULL, NULL};
+	int valesc = 0;
 	while (1) {
 		p = skip_ws(p, end);
 		if (p >= end)
@@ -264,12 +270,14 @@ bool rn_jscan_object(const char *text, size_t len, rn_jscan *out)
 				goto close;
 			if (c != '"')
 				return false;
+			int keyesc;
 			const char *q = scan_string(p, end, &keyesc);
 			if (!q)
 				return false;
-			if (depth == 1) {
-				key = p + 1;
-				keylen = (size_t)(q - p - 2);
+			if (depth <= 2) {
+				m[depth].key = p + 1;
+				m[depth].key_len = (size_t)(q - p - 2);
+				m[depth].key_escaped = keyesc;
 			}
 			p = q;
 			st = COLON;
@@ -301,8 +309,8 @@ bool rn_jscan_object(const char *text, size_t len, rn_jscan *out)
 		if (c == '{' || c == '[') {
 			if (depth == MAX_DEPTH)
 				return false;
-			if (depth == 1)
-				note_key(out, key, keylen, keyesc, NULL, NULL, 0);
+			if (depth <= 2)
+				cstart[depth] = p;
 			stack[depth++] = c;
 			p++;
 			st = c == '{' ? KEY_OR_CLOSE : VALUE_OR_CLOSE;
@@ -322,9 +330,15 @@ bool rn_jscan_object(const char *text, size_t len, rn_jscan *out)
 			p = scan_number(p, end);
 		if (!p)
 			return false;
-		val = start;
-		if (depth == 1)
-			note_key(out, key, keylen, keyesc, val, p, valesc);
+		if (depth == 1 && out)
+			note_key(out, m[1].key, m[1].key_len, m[1].key_escaped, start, p, valesc);
+		if (fn && (depth == 1 || (depth == 2 && stack[1] == '{'))) {
+			m[depth].value = start;
+			m[depth].value_len = (size_t)(p - start);
+			m[depth].value_escaped = valesc;
+			m[depth].parent = depth == 2 ? &m[1] : NULL;
+			fn(&m[depth], ud);
+		}
 		st = COMMA_OR_CLOSE;
 		continue;
 	close:
@@ -334,8 +348,27 @@ bool rn_jscan_object(const char *text, size_t len, rn_jscan *out)
 			p = skip_ws(p, end);
 			return p == end;
 		}
+		if (depth == 1 && out)
+			note_key(out, m[1].key, m[1].key_len, m[1].key_escaped, NULL, NULL, 0);
+		if (fn && (depth == 1 || (depth == 2 && stack[1] == '{'))) {
+			m[depth].value = cstart[depth];
+			m[depth].value_len = (size_t)(p - cstart[depth]);
+			m[depth].value_escaped = 0;
+			m[depth].parent = depth == 2 ? &m[1] : NULL;
+			fn(&m[depth], ud);
+		}
 		st = COMMA_OR_CLOSE;
 	}
+}
+
+bool rn_jscan_object(const char *text, size_t len, rn_jscan *out)
+{
+	return scan_object(text, len, out, NULL, NULL);
+}
+
+bool rn_jscan_walk(const char *text, size_t len, rn_jscan_member_fn fn, void *userdata)
+{
+	return scan_object(text, len, NULL, fn, userdata);
 }
 
 bool rn_jscan_has_key(const char *text, size_t len, const char *key)

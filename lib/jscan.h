@@ -43,6 +43,30 @@ typedef struct rn_jscan {
  * *out describes its top-level keys. */
 bool rn_jscan_object(const char *text, size_t len, rn_jscan *out);
 
+/* A member of an object, as rn_jscan_walk() hands it out: the raw bytes of
+ * its key (no quotes, escapes kept) and the raw text of its value (a string
+ * with its quotes, an object with its braces, ...). */
+typedef struct rn_jmember {
+	/* the top-level member whose value holds this one (only its key is
+	 * set: its value is still being read); NULL for a top-level member */
+	const struct rn_jmember *parent;
+	const char *key;
+	size_t key_len;
+	int key_escaped;   /* the key holds a backslash escape */
+	const char *value;
+	size_t value_len;
+	int value_escaped; /* a string value holding a backslash escape */
+} rn_jmember;
+
+typedef void (*rn_jscan_member_fn)(const rn_jmember *m, void *userdata);
+
+/* rn_jscan_object()'s check, in the same one pass handing fn every member of
+ * the top-level object and of the objects that are its members' values
+ * (depth 1 and 2), each once its value is checked (so the members of an
+ * object come before the member that holds it). Members are handed out as
+ * the scan goes: a false return (not valid JSON) may come after some. */
+bool rn_jscan_walk(const char *text, size_t len, rn_jscan_member_fn fn, void *userdata);
+
 /* True if text[0..len) holds a top-level key `key` (plain, unescaped). Only
  * for text that rn_jscan_object() accepted. */
 bool rn_jscan_has_key(const char *text, size_t len, const char *key);

@@ -68,6 +68,95 @@ static void test_random_mutations_agree_with_jansson(void **state)
 	free(buf);
 }
 
+/* What rn_jscan_walk hands out, rebuilt: the top-level members into top,
+ * the members of each top-level object value into nested[key]. */
+typedef struct walked {
+	json_t *top, *nested;
+	int bad; /* a member whose text jansson does not read */
+} walked;
+
+/* A key's raw bytes (escapes kept, no quotes), decoded by jansson. */
+static json_t *load_key(const char *s, size_t n)
+{
+	char *k = rn_xmalloc(n + 3);
+	k[0] = '"';
+	memcpy(k + 1, s, n);
+	k[n + 1] = '"';
+	json_t *v = json_loadb(k, n + 2, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+	free(k);
+	return v;
+}
+
+static void on_member(const rn_jmember *m, void *ud)
+{
+	walked *w = ud;
+	json_t *key = load_key(m->key, m->key_len);
+	json_t *val = json_loadb(m->value, m->value_len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+	if (!json_is_string(key) || !val) {
+		w->bad++;
+		json_decref(key);
+		json_decref(val);
+		return;
+	}
+	if (!m->parent) {
+		json_object_set_new(w->top, json_string_value(key), val);
+	} else {
+		json_t *pk = load_key(m->parent->key, m->parent->key_len);
+		json_t *obj = json_object_get(w->nested, json_string_value(pk));
+		if (!obj) {
+			obj = json_object();
+			json_object_set_new(w->nested, json_string_value(pk), obj);
+		}
+		json_object_set_new(obj, json_string_value(key), val);
+		json_decref(pk);
+	}
+	json_decref(key);
+}
+
+static void test_walk_hands_out_what_jansson_reads(void **state)
+{
+	(void)state;
+	const char *base = "{\"event\": \"runner_on_ok\", \"uuid\": \"12\\\"34\", \"counter\": 5, "
+			   "\"event_data\": {\"res\": {\"msg\": \"h\\u00e9llo\\n\", \"n\": [1, 2.5, "
+			   "-3e2, true, false, null]}, \"host\": \"x\", \"e\": {}}, \"list\": [{\"a\": 1}], "
+			   "\"stdout\": \"ok: [x]\"}";
+	size_t n = strlen(base);
+	char *buf = rn_xmalloc(n + 2);
+	srand(7);
+	static const char alphabet[] = "{}[]\",:0123456789.-+eE\\u tfnrl";
+	int checked = 0;
+	for (int round = 0; round < 20000; round++) {
+		memcpy(buf, base, n + 1);
+		int edits = round ? 1 + rand() % 2 : 0;
+		for (int e = 0; e < edits; e++)
+			buf[(size_t)rand() % n] = alphabet[(size_t)rand() % (sizeof alphabet - 1)];
+		json_t *ref = json_loadb(buf, n, JSON_ALLOW_NUL, NULL);
+		walked w = {json_object(), json_object(), 0};
+		int ok = rn_jscan_walk(buf, n, on_member, &w);
+		if (ok != json_is_object(ref))
+			fail_msg("round %d: walk %d, jansson %d on: %s", round, ok, !ok, buf);
+		if (ok) {
+			checked++;
+			if (w.bad || !json_equal(w.top, ref))
+				fail_msg("round %d: top-level members differ on: %s", round, buf);
+			const char *k;
+			json_t *v;
+			json_object_foreach(ref, k, v) {
+				json_t *got = json_object_get(w.nested, k);
+				if (json_is_object(v) && json_object_size(v) && !json_equal(got, v))
+					fail_msg("round %d: members of '%s' differ on: %s", round, k, buf);
+				if (!json_is_object(v) && got)
+					fail_msg("round %d: members handed out for non-object '%s': %s", round, k, buf);
+			}
+		}
+		json_decref(ref);
+		json_decref(w.top);
+		json_decref(w.nested);
+	}
+	assert_true(checked > 1000);
+	free(buf);
+}
+
 static void test_finds_top_level_keys(void **state)
 {
 	(void)state;
@@ -163,6 +252,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_accepts_and_rejects_like_jansson),
 		cmocka_unit_test(test_random_mutations_agree_with_jansson),
+		cmocka_unit_test(test_walk_hands_out_what_jansson_reads),
 		cmocka_unit_test(test_finds_top_level_keys),
 		cmocka_unit_test(test_quote_matches_python_and_round_trips),
 		cmocka_unit_test(test_deep_nesting_is_refused_not_crashed),
