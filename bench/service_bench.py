@@ -50,7 +50,7 @@ for i, a in enumerate(args):
     if a == '--only' and i + 1 < len(args):
         ONLY = set(args[i + 1].split(','))
 
-RX_EVENTS = 100000 if QUICK else 1000000   # receiver alone
+RX_EVENTS = int(os.environ.get('RX_EVENTS', 100000 if QUICK else 1000000))   # receiver alone
 RX_JOBS = 20
 E2E_JOBS = 50
 E2E_PER_JOB = 1000 if QUICK else 10000      # producer events per job
@@ -472,7 +472,9 @@ def bench_receiver(results):
         # drain: start the engine (runneld-ctl: the engine with its receiver, no HTTP)
         ldavg = load()
         t_start = time.monotonic()
-        p = subprocess.Popen([CTL, '--state-dir', state, '--bus', 'redis', '--redis-url', rd.url],
+        # BENCH_WRAP="perf record -g -o /tmp/rx.data" profiles the drain
+        wrap = os.environ.get('BENCH_WRAP', '').split()
+        p = subprocess.Popen(wrap + [CTL, '--state-dir', state, '--bus', 'redis', '--redis-url', rd.url],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         assert json.loads(p.stdout.readline())['ok']
         t_ready = time.monotonic()

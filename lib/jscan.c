@@ -62,7 +62,7 @@ static int hexval(char c)
 	return -1;
 }
 
-#define ONES 0x0101010101010101ULL
+#define ONES  0x0101010101010101ULL
 #define HIGHS 0x8080808080808080ULL
 
 /* True if any byte of x is '"', '\\', below 0x20 or above 0x7f (SWAR: the
@@ -71,7 +71,8 @@ static inline int swar_special(uint64_t x)
 {
 	uint64_t quote = x ^ (ONES * '"');
 	uint64_t slash = x ^ (ONES * '\\');
-	uint64_t t = ((quote - ONES) & ~quote) | ((slash - ONES) & ~slash) | ((x - ONES * 0x20) & ~x) | x;
+	uint64_t t =
+	    ((quote - ONES) & ~quote) | ((slash - ONES) & ~slash) | ((x - ONES * 0x20) & ~x) | x;
 	return (t & HIGHS) != 0;
 }
 
@@ -205,16 +206,16 @@ static void note_key(rn_jscan *out, const char *k, size_t kl, int kesc, const ch
 		size_t len;
 		unsigned bit;
 	} known[] = {{"uuid", 4, RN_KEY_UUID},
-		     {"event", 5, RN_KEY_EVENT},
-		     {"created", 7, RN_KEY_CREATED},
-		     {"counter", 7, RN_KEY_COUNTER},
-		     {"stdout", 6, RN_KEY_STDOUT},
-		     {"start_line", 10, RN_KEY_START_LINE},
-		     {"end_line", 8, RN_KEY_END_LINE},
-		     {"runner_ident", 12, RN_KEY_RUNNER_IDENT},
-		     {"status", 6, RN_KEY_STATUS},
-		     {"zipfile", 7, RN_KEY_ZIPFILE},
-		     {"eof", 3, RN_KEY_EOF}};
+	             {"event", 5, RN_KEY_EVENT},
+	             {"created", 7, RN_KEY_CREATED},
+	             {"counter", 7, RN_KEY_COUNTER},
+	             {"stdout", 6, RN_KEY_STDOUT},
+	             {"start_line", 10, RN_KEY_START_LINE},
+	             {"end_line", 8, RN_KEY_END_LINE},
+	             {"runner_ident", 12, RN_KEY_RUNNER_IDENT},
+	             {"status", 6, RN_KEY_STATUS},
+	             {"zipfile", 7, RN_KEY_ZIPFILE},
+	             {"eof", 3, RN_KEY_EOF}};
 	if (kesc) {
 		out->keys |= RN_KEY_OTHER_ESCAPED;
 		return;
@@ -243,7 +244,8 @@ static void note_key(rn_jscan *out, const char *k, size_t kl, int kesc, const ch
 /* The one checker behind rn_jscan_object() and rn_jscan_walk(): out (may be
  * NULL) gets the top-level keys the event path knows; fn (may be NULL) every
  * member of the top-level object and of the objects that are its values. */
-static inline bool scan_object(const char *text, size_t len, rn_jscan *out, rn_jscan_member_fn fn, void *ud)
+static inline bool scan_object(const char *text, size_t len, rn_jscan *out, rn_jscan_member_fn fn,
+                               void *ud)
 {
 	if (out)
 		memset(out, 0, sizeof *out);

@@ -52,7 +52,7 @@ typedef struct rn_jmember {
 	const struct rn_jmember *parent;
 	const char *key;
 	size_t key_len;
-	int key_escaped;   /* the key holds a backslash escape */
+	int key_escaped; /* the key holds a backslash escape */
 	const char *value;
 	size_t value_len;
 	int value_escaped; /* a string value holding a backslash escape */

@@ -1,22 +1,35 @@
 /*
  * receiver.c - the callback receiver (AWX's CallbackBrokerWorker): takes
- * events off the bus, buffers them, and stores them in batches — one
- * transaction per batch, flushed when it holds receiver_batch events (1000)
- * or receiver_flush_ms (1 s) passed since the last flush, as AWX does. The
- * store derives failed/changed, host summaries and parent flags, skips
- * duplicates and retries a failed batch one by one.
+ * events off the bus and stores them in batches, one transaction per batch.
+ *
+ * Two threads, so that reading the bus and writing the store overlap:
+ *
+ *   rn-receiver  reads the bus, checks each message and reads it into a row
+ *                (store_event_batch_add: one pass over the text), and hands
+ *                the batch over;
+ *   rn-store     stores the batch it was handed (the store derives host
+ *                summaries and parent flags, skips duplicates, retries a
+ *                failed batch one by one), then applies its EOFs.
+ *
+ * A batch is handed over when it holds receiver_batch events (1000) or
+ * receiver_flush_ms (1 s) passed, as AWX flushes — and also as soon as the
+ * storing thread is idle: under a light load every event is stored at once,
+ * under a heavy one batches grow while the store is busy. There are two
+ * batches, one filling and one storing: memory stays bounded.
  *
  * The EOF control event {"event": "EOF", "final_counter": N, "<type>_id": id}
- * flushes at once and records N as the job's emitted_events, so that
- * event_processing_finished (job done and stored == emitted) turns true as
- * soon as the last event is stored.
+ * hands its batch over at once; once the events before it are stored, N is
+ * recorded as the job's emitted_events, so event_processing_finished (job
+ * done and stored == emitted) turns true as soon as the last event is stored.
  *
- * Producers are never blocked by the store here: the bus buffers (1 MiB
- * socket buffers, or Redis), and the receiver reads while it is not
- * flushing. If the store is slower than the producers for long, the local
- * bus pushes back on them (it never drops); Redis keeps the backlog.
+ * Producers are never blocked by the store here for short stalls: the bus
+ * buffers (socket buffers, or Redis). If the store is slower than the
+ * producers for long, the reading thread waits for the storing one, the
+ * local bus then pushes back on the workers (it never drops); Redis keeps
+ * the backlog.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,90 +37,95 @@
 #include <time.h>
 
 #include "engine_internal.h"
-#include "jscan.h"
 #include "util.h"
+
+/* A batch on its way: rows, then the EOF control events that came after them. */
+typedef struct rx_batch {
+	store_event_batch rows;
+	json_t *eofs;
+} rx_batch;
 
 typedef struct rx {
 	engine *e;
-	rn_buf text;    /* the batch: event texts, back to back */
-	size_t *offs;   /* where each starts in text */
-	size_t *lens;
-	size_t n, cap;
-	json_t *eofs;   /* EOF control events */
-	long bad;       /* messages that were not JSON objects */
+	rx_batch slots[2];
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	rx_batch *full; /* handed to the storing thread; NULL once it took and stored it */
+	bool storing;   /* the storing thread has a batch in hand */
+	bool done;      /* the reading thread stopped: store what is left, then end */
+	long bad;       /* messages that were not events */
 } rx;
-
-/* Number of events in the batch. */
-static size_t batch_size(const rx *r)
-{
-	return r->n;
-}
-
-/* Take one message off the bus into the batch. Events stay text: the one
- * check of the JSON (rn_jscan_object, no tree) also names the event; the
- * store reads the fields it needs from the text; only the rare EOF control
- * event is parsed. */
-static int on_message(const char *msg, size_t len, void *ud)
-{
-	rx *r = ud;
-	rn_jscan scan;
-	if (!rn_jscan_object(msg, len, &scan)) {
-		r->bad++;
-		return 0;
-	}
-	if (scan.event && scan.event_len == 3 && !memcmp(scan.event, "EOF", 3)) {
-		json_t *ev = json_loadb(msg, len, JSON_ALLOW_NUL, NULL);
-		if (json_is_object(ev)) {
-			json_array_append_new(r->eofs, ev);
-			return 0;
-		}
-		json_decref(ev);
-	}
-	if (r->n == r->cap) {
-		r->cap = r->cap ? r->cap * 2 : 1024;
-		r->offs = rn_xrealloc(r->offs, sizeof *r->offs * r->cap);
-		r->lens = rn_xrealloc(r->lens, sizeof *r->lens * r->cap);
-	}
-	r->offs[r->n] = r->text.len;
-	r->lens[r->n] = len;
-	r->n++;
-	rn_buf_append(&r->text, msg, len);
-	return 0;
-}
 
 /* The unified job id an EOF names. */
 static long eof_job(const json_t *ev)
 {
-	static const char *const keys[] = {"job_id", "project_update_id", "inventory_update_id",
-	                                   "ad_hoc_command_id", "system_job_id", NULL};
+	static const char *const keys[] = {"job_id",
+	                                   "project_update_id",
+	                                   "inventory_update_id",
+	                                   "ad_hoc_command_id",
+	                                   "system_job_id",
+	                                   NULL};
 	for (int i = 0; keys[i]; i++)
 		if (json_is_integer(json_object_get(ev, keys[i])))
 			return (long)json_integer_value(json_object_get(ev, keys[i]));
 	return 0;
 }
 
-/* Store the batch, then apply the EOFs it carried. */
-static void flush(rx *r)
+/* The EOF control event msg is, or NULL. EOFs are small: anything longer is
+ * an event and skips the parse. */
+static json_t *as_eof(const char *msg, size_t len)
+{
+	if (len > 512 || !memmem(msg, len, "\"EOF\"", 5))
+		return NULL;
+	json_t *ev = json_loadb(msg, len, 0, NULL);
+	const char *name = json_string_value(json_object_get(ev, "event"));
+	if (name && !strcmp(name, "EOF"))
+		return ev;
+	json_decref(ev);
+	return NULL;
+}
+
+/* Take one message off the bus into the batch being filled. */
+static int on_message(const char *msg, size_t len, void *ud)
+{
+	void **ctx = ud;
+	rx *r = ctx[0];
+	rx_batch *b = ctx[1];
+	json_t *eof = as_eof(msg, len);
+	if (eof) {
+		json_array_append_new(b->eofs, eof);
+		return 0;
+	}
+	runnel_error err;
+	if (!store_event_batch_add(&b->rows, msg, len, &err)) {
+		r->bad++;
+		if ((r->bad & (r->bad - 1)) == 0) /* the 1st, 2nd, 4th, ... */
+			engine_log(r->e, "receiver: message %ld not stored (%zu bytes): %s", r->bad,
+			           len, err.message);
+	}
+	return 0;
+}
+
+/* Store a batch, then apply the EOFs it carried (the storing thread). */
+static void store_batch(rx *r, rx_batch *b)
 {
 	engine *e = r->e;
-	if (r->n) {
+	if (b->rows.n) {
 		long stored = 0, dropped = 0;
 		runnel_error err = {0};
-		const char **texts = rn_xmalloc(sizeof *texts * r->n);
-		for (size_t k = 0; k < r->n; k++)
-			texts[k] = r->text.data + r->offs[k];
-		if (store_events_insert_text(e->st, texts, r->lens, r->n, &stored, &dropped, &err) < 0 || dropped)
-			engine_log(e, "receiver: %ld of %zu events not stored: %s", dropped, r->n, err.message);
-		free(texts);
+		if (store_events_insert_rows(e->st, b->rows.rows, b->rows.n, &stored, &dropped,
+		                             &err) < 0 ||
+		    dropped)
+			engine_log(e, "receiver: %ld of %zu events not stored: %s", dropped,
+			           b->rows.n, err.message);
 		pthread_mutex_lock(&e->mu);
 		e->received += stored;
 		pthread_mutex_unlock(&e->mu);
-		r->n = 0;
-		rn_buf_reset(&r->text);
 	}
 	size_t i;
 	json_t *ev;
-	json_array_foreach(r->eofs, i, ev) {
+	json_array_foreach(b->eofs, i, ev)
+	{
 		long id = eof_job(ev);
 		json_t *fc = json_object_get(ev, "final_counter");
 		if (!id || !json_is_integer(fc))
@@ -118,13 +136,61 @@ static void flush(rx *r)
 		if (!o)
 			engine_log(e, "receiver: job %ld: EOF: %s", id, err.message);
 		else
-			engine_log(e, "job %ld: events received (final_counter %lld, stored %lld)", id,
-			           (long long)json_integer_value(fc),
-			           (long long)json_integer_value(json_object_get(o, "stored_events")));
+			engine_log(
+			    e, "job %ld: events received (final_counter %lld, stored %lld)", id,
+			    (long long)json_integer_value(fc),
+			    (long long)json_integer_value(json_object_get(o, "stored_events")));
 		json_decref(o);
 		json_decref(f);
 	}
-	json_array_clear(r->eofs);
+	json_array_clear(b->eofs);
+	store_event_batch_reset(&b->rows);
+}
+
+/* The storing thread. */
+static void *storer_main(void *arg)
+{
+	rx *r = arg;
+	prctl(PR_SET_NAME, "rn-store");
+	pthread_mutex_lock(&r->mu);
+	for (;;) {
+		while (!r->full && !r->done)
+			pthread_cond_wait(&r->cv, &r->mu);
+		if (!r->full)
+			break;
+		rx_batch *b = r->full;
+		r->storing = true;
+		pthread_mutex_unlock(&r->mu);
+		store_batch(r, b);
+		pthread_mutex_lock(&r->mu);
+		r->full = NULL;
+		r->storing = false;
+		pthread_cond_broadcast(&r->cv);
+	}
+	pthread_mutex_unlock(&r->mu);
+	return NULL;
+}
+
+/* Hand b to the storing thread (waiting while it stores the other batch);
+ * returns the batch to fill next. */
+static rx_batch *hand_over(rx *r, rx_batch *b)
+{
+	pthread_mutex_lock(&r->mu);
+	while (r->full)
+		pthread_cond_wait(&r->cv, &r->mu);
+	r->full = b;
+	pthread_cond_broadcast(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+	return b == &r->slots[0] ? &r->slots[1] : &r->slots[0];
+}
+
+/* True if the storing thread has nothing in hand. */
+static bool storer_idle(rx *r)
+{
+	pthread_mutex_lock(&r->mu);
+	bool idle = !r->full && !r->storing;
+	pthread_mutex_unlock(&r->mu);
+	return idle;
 }
 
 /* Monotonic milliseconds. */
@@ -135,53 +201,74 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The receiver thread. */
+/* The reading thread (the engine starts it; it starts the storing one). */
 void *receiver_main(void *arg)
 {
 	engine *e = arg;
 	prctl(PR_SET_NAME, "rn-receiver"); /* as top -H and perf show it */
-	rx r = {.e = e, .eofs = json_array()};
-	rn_buf_init(&r.text);
-	long long last = now_ms();
+	rx r = {.e = e};
+	pthread_mutex_init(&r.mu, NULL);
+	pthread_cond_init(&r.cv, NULL);
+	for (int i = 0; i < 2; i++) {
+		store_event_batch_init(&r.slots[i].rows);
+		r.slots[i].eofs = json_array();
+	}
+	pthread_t storer;
+	bool threaded = pthread_create(&storer, NULL, storer_main, &r) == 0;
+	if (!threaded)
+		engine_log(e, "receiver: no storing thread (%s): reading and storing in turn",
+		           strerror(errno));
+	rx_batch *b = &r.slots[0];
+	long long first = 0; /* when the oldest event of b came */
 	int idle_after_stop = 0;
 	for (;;) {
 		pthread_mutex_lock(&e->mu);
 		bool stop = e->receiver_stop;
 		pthread_mutex_unlock(&e->mu);
-		long long wait = e->s.receiver_flush_ms - (now_ms() - last);
-		if (wait < 0)
-			wait = 0;
-		if (stop || batch_size(&r) == 0)
-			wait = wait > 200 ? 200 : wait; /* look at the stop flag often */
-		if (stop && wait < 50)
-			wait = 50;
-		long room = e->s.receiver_batch - (long)batch_size(&r);
+		size_t held = b->rows.n + json_array_size(b->eofs);
+		/* wait for messages: long when there is nothing to hand over, in
+		 * short steps while a batch waits for the storing thread */
+		int wait = held ? 5 : 200;
+		long room = e->s.receiver_batch - (long)b->rows.n;
+		void *ctx[2] = {&r, b};
 		runnel_error err;
-		long n = bus_receive(e->consumer, on_message, &r, (int)wait, room > 0 ? room : 1, &err);
+		long n = bus_receive(e->consumer, on_message, ctx, wait, room > 0 ? room : 1, &err);
 		if (n < 0) {
 			engine_log(e, "receiver: %s", err.message);
 			struct timespec ts = {0, 200 * 1000000};
 			nanosleep(&ts, NULL);
 		}
 		long long t = now_ms();
-		if ((long)batch_size(&r) >= e->s.receiver_batch || json_array_size(r.eofs) ||
-		    (batch_size(&r) && t - last >= e->s.receiver_flush_ms)) {
-			flush(&r);
-			last = now_ms();
-		} else if (!batch_size(&r)) {
-			last = t;
+		if (!held && (b->rows.n || json_array_size(b->eofs)))
+			first = t;
+		held = b->rows.n + json_array_size(b->eofs);
+		if (held && ((long)b->rows.n >= e->s.receiver_batch || json_array_size(b->eofs) ||
+		             t - first >= e->s.receiver_flush_ms || !threaded || storer_idle(&r))) {
+			if (threaded) {
+				b = hand_over(&r, b);
+			} else {
+				store_batch(&r, b);
+			}
 		}
 		if (stop) {
 			/* drain: stop after the bus stayed quiet for a few rounds */
 			idle_after_stop = n > 0 ? 0 : idle_after_stop + 1;
-			if (idle_after_stop >= 3)
+			if (idle_after_stop >= 3 && !b->rows.n && !json_array_size(b->eofs))
 				break;
 		}
 	}
-	flush(&r);
-	rn_buf_free(&r.text);
-	free(r.offs);
-	free(r.lens);
-	json_decref(r.eofs);
+	if (threaded) {
+		pthread_mutex_lock(&r.mu);
+		r.done = true;
+		pthread_cond_broadcast(&r.cv);
+		pthread_mutex_unlock(&r.mu);
+		pthread_join(storer, NULL);
+	}
+	for (int i = 0; i < 2; i++) {
+		store_event_batch_free(&r.slots[i].rows);
+		json_decref(r.slots[i].eofs);
+	}
+	pthread_cond_destroy(&r.cv);
+	pthread_mutex_destroy(&r.mu);
 	return NULL;
 }

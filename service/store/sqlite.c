@@ -184,7 +184,6 @@ static int create_schema(sq *s, runnel_error *err)
 	    " task TEXT NOT NULL DEFAULT '', stdout TEXT NOT NULL DEFAULT '', start_line INTEGER NOT NULL DEFAULT 0,"
 	    " end_line INTEGER NOT NULL DEFAULT 0, verbosity INTEGER NOT NULL DEFAULT 0, created TEXT NOT NULL,"
 	    " modified TEXT NOT NULL, job_created TEXT NOT NULL DEFAULT '', UNIQUE(job_id, counter));\n"
-	    "CREATE INDEX IF NOT EXISTS events_start_line ON events(job_id, start_line);\n"
 	    "CREATE INDEX IF NOT EXISTS events_parents ON events(job_id, uuid) WHERE substr(event,1,11)='playbook_on';\n"
 	    "CREATE INDEX IF NOT EXISTS events_failed ON events(job_id, parent_uuid) WHERE failed=1;\n"
 	    "CREATE INDEX IF NOT EXISTS events_changed ON events(job_id, parent_uuid) WHERE changed=1;\n"
@@ -2132,10 +2131,13 @@ static int store_stats(sq *s, long job_id, const json_t *data, const char *creat
 	 * tasks and plays). Both sides go through partial indexes (events_parents,
 	 * events_failed, events_changed), so that this costs the flagged events
 	 * and the parents, not a scan of every event of the job. */
+	/* OR IGNORE: no constraint can fire here, and saying so spares SQLite a
+	 * statement journal (a temp file with a copy of every page the
+	 * statement changes: as much again as the parents' pages) */
 	static const char *const prop[] = {
-	    "UPDATE events SET failed=1 WHERE job_id=?1 AND substr(event,1,11)='playbook_on' AND failed=0 AND uuid IN"
+	    "UPDATE OR IGNORE events SET failed=1 WHERE job_id=?1 AND substr(event,1,11)='playbook_on' AND failed=0 AND uuid IN"
 	    " (SELECT parent_uuid FROM events WHERE job_id=?1 AND failed=1 AND parent_uuid<>'')",
-	    "UPDATE events SET changed=1 WHERE job_id=?1 AND substr(event,1,11)='playbook_on' AND changed=0 AND uuid IN"
+	    "UPDATE OR IGNORE events SET changed=1 WHERE job_id=?1 AND substr(event,1,11)='playbook_on' AND changed=0 AND uuid IN"
 	    " (SELECT parent_uuid FROM events WHERE job_id=?1 AND changed=1 AND parent_uuid<>'')",
 	    NULL};
 	for (int pass = 0; pass < 2 && rc == 0; pass++)
@@ -2159,16 +2161,32 @@ static sqlite3_stmt *event_stmt(sq *s, runnel_error *err)
 	return s->insert_event;
 }
 
-/* One more event stored for job_id (per_job: "id" -> count). */
-static void count_stored(json_t *per_job, long job_id)
+/* Events newly stored per job in one transaction (a batch names a few jobs). */
+typedef struct job_counts {
+	struct job_count {
+		long job, n;
+	} *v;
+	size_t len, cap;
+} job_counts;
+
+/* One more event stored for job_id. */
+static void count_stored(job_counts *c, long job_id)
 {
-	char k[32];
-	snprintf(k, sizeof k, "%ld", job_id);
-	json_object_set_new(per_job, k, json_integer(json_integer_value(json_object_get(per_job, k)) + 1));
+	for (size_t i = c->len; i-- > 0;) {
+		if (c->v[i].job == job_id) {
+			c->v[i].n++;
+			return;
+		}
+	}
+	if (c->len == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 16;
+		c->v = rn_xrealloc(c->v, sizeof *c->v * c->cap);
+	}
+	c->v[c->len++] = (struct job_count){job_id, 1};
 }
 
 /* Insert one event; lock and transaction held. Returns 1 stored, 0 duplicate, -1 error. */
-static int insert_one(sq *s, const json_t *ev, json_t *per_job, const char *now, runnel_error *err)
+static int insert_one(sq *s, const json_t *ev, job_counts *per_job, const char *now, runnel_error *err)
 {
 	long job_id = event_job_id(ev);
 	json_t *ctr = json_object_get(ev, "counter");
@@ -2248,173 +2266,77 @@ static int insert_one(sq *s, const json_t *ev, json_t *per_job, const char *now,
 	return 1;
 }
 
-/* ---- the same from JSON texts, without a tree (the receiver's hot path) ---- */
-
-/* The fields insert_text_one reads: top-level keys, then event_data's. */
-enum { TK_EVENT, TK_COUNTER, TK_UUID, TK_PARENT_UUID, TK_HOST_ID, TK_HOST_NAME, TK_PLAYBOOK, TK_PLAY,
-       TK_ROLE, TK_TASK, TK_STDOUT, TK_START_LINE, TK_END_LINE, TK_VERBOSITY, TK_CREATED, TK_JOB_CREATED,
-       TK_EVENT_DATA, TK_JOB_ID, TK_PROJECT_UPDATE_ID, TK_INVENTORY_UPDATE_ID, TK_AD_HOC_COMMAND_ID,
-       TK_SYSTEM_JOB_ID, TK_COUNT };
-static const char *const top_keys[TK_COUNT] = {
-    "event", "counter", "uuid", "parent_uuid", "host_id", "host_name", "playbook", "play", "role", "task",
-    "stdout", "start_line", "end_line", "verbosity", "created", "job_created", "event_data", "job_id",
-    "project_update_id", "inventory_update_id", "ad_hoc_command_id", "system_job_id"};
-enum { DK_PARENT_UUID, DK_HOST_NAME, DK_HOST, DK_PLAYBOOK, DK_PLAY, DK_ROLE, DK_TASK, DK_IGNORE_ERRORS, DK_RES,
-       DK_COUNT };
-static const char *const data_keys[DK_COUNT] = {"parent_uuid", "host_name", "host", "playbook", "play",
-                                                "role", "task", "ignore_errors", "res"};
-
-/* Fill spans[i] with the value of keys[i] in obj (the last one wins, as jansson). */
-static void collect_keys(evs_span obj, const char *const *keys, int nkeys, evs_span *spans)
+/* Bind a row's string (the empty string for none). */
+static void bind_str(sqlite3_stmt *st, int col, store_str v)
 {
-	evs_iter it;
-	const char *k;
-	size_t kl;
-	evs_span v;
-	if (!evs_begin(&it, obj))
-		return;
-	while (evs_next(&it, &k, &kl, &v)) {
-		for (int i = 0; i < nkeys; i++) {
-			if (keys[i][0] == k[0] && strlen(keys[i]) == kl && !memcmp(keys[i], k, kl)) {
-				spans[i] = v;
-				break;
-			}
-		}
-	}
+	sqlite3_bind_text(st, col, v.n ? v.p : "", (int)v.n, SQLITE_STATIC);
 }
 
-/* Scratch buffers of one text insert (decoded strings live until the step). */
-typedef struct text_scratch {
-	rn_buf b[12];
-	int used;
-} text_scratch;
-
-/* A string field: the top-level one, else event_data's, else "" (as ev_str). */
-static const char *span_str(text_scratch *sc, evs_span top, evs_span data, size_t *len)
-{
-	evs_span v = evs_is_string(top) ? top : data;
-	if (!evs_is_string(v)) {
-		*len = 0;
-		return "";
-	}
-	rn_buf *b = &sc->b[sc->used < 11 ? sc->used++ : 11];
-	return evs_string(v, b, len);
-}
-
-/* Insert one event given as text; lock and transaction held. 1 stored, 0
- * duplicate, -1 error. Events that need the tree (playbook_on_stats, NUL
+/* Insert one row (event_rows.h); lock and transaction held. 1 stored, 0
+ * duplicate, -1 error. Rows that need the tree (playbook_on_stats, NUL
  * escapes) go through insert_one. */
-static int insert_text_one(sq *s, const char *text, size_t len, json_t *per_job, const char *now,
-                           text_scratch *sc, runnel_error *err)
+static int insert_row(sq *s, const store_event_row *r, job_counts *per_job, const char *now, runnel_error *err)
 {
-	evs_span obj = {text, len};
-	while (obj.n && obj.p[0] != '{')
-		obj.p++, obj.n--;
-	while (obj.n && obj.p[obj.n - 1] != '}')
-		obj.n--;
-	evs_span t[TK_COUNT] = {{0}}, d[DK_COUNT] = {{0}};
-	collect_keys(obj, top_keys, TK_COUNT, t);
-	size_t evlen = 0;
-	sc->used = 0;
-	const char *event = span_str(sc, t[TK_EVENT], (evs_span){0}, &evlen);
-	if (memmem(text, len, "\\u0000", 6) || (evlen == 17 && !memcmp(event, "playbook_on_stats", 17))) {
-		json_t *ev = json_loadb(text, len, JSON_ALLOW_NUL, NULL);
+	if (r->needs_tree) {
+		json_t *ev = json_loadb(r->text.p, r->text.n, JSON_ALLOW_NUL, NULL);
 		if (!json_is_object(ev)) {
 			json_decref(ev);
 			return rn_fail(err, EINVAL, "event: not a JSON object");
 		}
-		int r = insert_one(s, ev, per_job, now, err);
+		int rc = insert_one(s, ev, per_job, now, err);
 		json_decref(ev);
-		return r;
+		return rc;
 	}
-	long long job_id = 0, counter;
-	for (int k = TK_JOB_ID; k <= TK_SYSTEM_JOB_ID && !job_id; k++)
-		if (!evs_integer(t[k], &job_id))
-			job_id = 0;
-	if (!job_id || !evs_integer(t[TK_COUNTER], &counter))
-		return rn_fail(err, EINVAL, "event: no job id or counter");
-	evs_span data = evs_is_object(t[TK_EVENT_DATA]) ? t[TK_EVENT_DATA] : (evs_span){0};
-	collect_keys(data, data_keys, DK_COUNT, d);
-	/* event names are plain strings in practice; a decoded one is copied */
-	char evname[64];
-	snprintf(evname, sizeof evname, "%.*s", (int)(evlen < 63 ? evlen : 63), event);
-	bool failed = model_event_is_failure(evname) && !evs_is_true(d[DK_IGNORE_ERRORS]);
-	bool changed = evs_is_true(evs_get(d[DK_RES], "changed"));
 	sqlite3_stmt *st = event_stmt(s, err);
 	if (!st)
 		return -1;
 	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	size_t n;
-	const char *v;
-	sqlite3_bind_int64(st, 1, job_id);
-	sqlite3_bind_int64(st, 2, counter);
-	sqlite3_bind_text(st, 3, event, (int)evlen, SQLITE_STATIC);
-	if (data.p)
-		sqlite3_bind_text(st, 4, data.p, (int)data.n, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 1, r->job_id);
+	sqlite3_bind_int64(st, 2, r->counter);
+	bind_str(st, 3, r->event);
+	bind_str(st, 4, r->event_data);
+	sqlite3_bind_int(st, 5, r->failed);
+	sqlite3_bind_int(st, 6, r->changed);
+	bind_str(st, 7, r->uuid);
+	bind_str(st, 8, r->parent_uuid);
+	if (r->host_id)
+		sqlite3_bind_int64(st, 9, r->host_id);
 	else
-		sqlite3_bind_text(st, 4, "{}", 2, SQLITE_STATIC);
-	sqlite3_bind_int(st, 5, failed);
-	sqlite3_bind_int(st, 6, changed);
-	v = span_str(sc, t[TK_UUID], (evs_span){0}, &n);
-	sqlite3_bind_text(st, 7, v, (int)n, SQLITE_STATIC);
-	v = span_str(sc, t[TK_PARENT_UUID], d[DK_PARENT_UUID], &n);
-	sqlite3_bind_text(st, 8, v, (int)n, SQLITE_STATIC);
-	long long hid;
-	if (evs_integer(t[TK_HOST_ID], &hid))
-		sqlite3_bind_int64(st, 9, hid);
-	v = span_str(sc, t[TK_HOST_NAME], d[DK_HOST_NAME], &n);
-	if (!n)
-		v = span_str(sc, (evs_span){0}, d[DK_HOST], &n);
-	sqlite3_bind_text(st, 10, v, (int)n, SQLITE_STATIC);
-	v = span_str(sc, t[TK_PLAYBOOK], d[DK_PLAYBOOK], &n);
-	sqlite3_bind_text(st, 11, v, (int)n, SQLITE_STATIC);
-	v = span_str(sc, t[TK_PLAY], d[DK_PLAY], &n);
-	sqlite3_bind_text(st, 12, v, (int)n, SQLITE_STATIC);
-	v = span_str(sc, t[TK_ROLE], d[DK_ROLE], &n);
-	sqlite3_bind_text(st, 13, v, (int)n, SQLITE_STATIC);
-	v = span_str(sc, t[TK_TASK], d[DK_TASK], &n);
-	sqlite3_bind_text(st, 14, v, (int)n, SQLITE_STATIC);
-	v = span_str(sc, t[TK_STDOUT], (evs_span){0}, &n);
-	sqlite3_bind_text(st, 15, v, (int)n, SQLITE_STATIC);
-	long long iv;
-	sqlite3_bind_int64(st, 16, evs_integer(t[TK_START_LINE], &iv) ? iv : 0);
-	sqlite3_bind_int64(st, 17, evs_integer(t[TK_END_LINE], &iv) ? iv : 0);
-	sqlite3_bind_int64(st, 18, evs_integer(t[TK_VERBOSITY], &iv) ? iv : 0);
-	size_t cn;
-	const char *created = span_str(sc, t[TK_CREATED], (evs_span){0}, &cn);
-	char created_z[40];
-	if (cn && cn < 32 && !memchr(created, 'Z', cn) && !(cn > 10 && memchr(created + 10, '+', cn - 10)))
-		snprintf(created_z, sizeof created_z, "%.*sZ", (int)cn, created);
-	else if (cn)
-		snprintf(created_z, sizeof created_z, "%.*s", (int)cn, created);
+		sqlite3_bind_null(st, 9);
+	bind_str(st, 10, r->host_name);
+	bind_str(st, 11, r->playbook);
+	bind_str(st, 12, r->play);
+	bind_str(st, 13, r->role);
+	bind_str(st, 14, r->task);
+	bind_str(st, 15, r->stdout);
+	sqlite3_bind_int64(st, 16, r->start_line);
+	sqlite3_bind_int64(st, 17, r->end_line);
+	sqlite3_bind_int64(st, 18, r->verbosity);
+	if (r->created.n)
+		bind_str(st, 19, r->created);
 	else
-		snprintf(created_z, sizeof created_z, "%s", now);
-	sqlite3_bind_text(st, 19, created_z, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 19, now, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 20, now, -1, SQLITE_STATIC);
-	v = span_str(sc, t[TK_JOB_CREATED], (evs_span){0}, &n);
-	sqlite3_bind_text(st, 21, v, (int)n, SQLITE_STATIC);
+	bind_str(st, 21, r->job_created);
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
 		return db_fail(s, err, "insert event");
 	if (sqlite3_changes(s->db) == 0)
 		return 0;
-	count_stored(per_job, (long)job_id);
+	count_stored(per_job, (long)r->job_id);
 	return 1;
 }
 
 /* Add the per-job counts of stored events to unified_jobs.events_stored; lock held. */
-static int bump_counts(sq *s, json_t *per_job, runnel_error *err)
+static int bump_counts(sq *s, const job_counts *per_job, runnel_error *err)
 {
-	const char *k;
-	json_t *n;
-	json_object_foreach(per_job, k, n) {
+	for (size_t i = 0; i < per_job->len; i++) {
 		sqlite3_stmt *st = prep(s, "UPDATE unified_jobs SET events_stored=events_stored+? WHERE id=?", err);
 		if (!st)
 			return -1;
-		sqlite3_bind_int64(st, 1, json_integer_value(n));
-		sqlite3_bind_int64(st, 2, atol(k));
+		sqlite3_bind_int64(st, 1, per_job->v[i].n);
+		sqlite3_bind_int64(st, 2, per_job->v[i].job);
 		int rc = sqlite3_step(st);
 		sqlite3_reset(st);
 		if (rc != SQLITE_DONE)
@@ -2513,7 +2435,7 @@ static void start_checkpointer(sq *s)
 }
 
 /* Insert the i-th event of a batch; lock and transaction held. 1, 0 or -1 (insert_one). */
-typedef int (*insert_fn)(sq *s, size_t i, void *ctx, json_t *per_job, const char *now, runnel_error *err);
+typedef int (*insert_fn)(sq *s, size_t i, void *ctx, job_counts *per_job, const char *now, runnel_error *err);
 
 /* Store a batch of n events in one transaction; if it fails, roll back and
  * store what can be stored one by one (each in its own transaction). */
@@ -2526,7 +2448,7 @@ static int insert_batch(store *st, size_t n, insert_fn fn, void *ctx, long *stor
 	model_now(now); /* one "modified" for the batch */
 	lock(s);
 	start_checkpointer(s);
-	json_t *per_job = json_object();
+	job_counts per_job_ = {0}, *per_job = &per_job_;
 	int rc = exec_sql(s, "BEGIN IMMEDIATE", err);
 	if (rc < 0)
 		goto out;
@@ -2545,7 +2467,7 @@ static int insert_batch(store *st, size_t n, insert_fn fn, void *ctx, long *stor
 	nst = 0;
 	rc = 0;
 	for (size_t i = 0; i < n; i++) {
-		json_object_clear(per_job);
+		per_job->len = 0;
 		runnel_error e1;
 		if (exec_sql(s, "BEGIN IMMEDIATE", &e1) < 0) {
 			if (err)
@@ -2565,7 +2487,7 @@ static int insert_batch(store *st, size_t n, insert_fn fn, void *ctx, long *stor
 	}
 out:
 	unlock(s);
-	json_decref(per_job);
+	free(per_job->v);
 	if (stored)
 		*stored = nst;
 	if (dropped)
@@ -2574,7 +2496,7 @@ out:
 }
 
 /* insert_fn over a JSON array of event objects. */
-static int insert_json_at(sq *s, size_t i, void *ctx, json_t *per_job, const char *now, runnel_error *err)
+static int insert_json_at(sq *s, size_t i, void *ctx, job_counts *per_job, const char *now, runnel_error *err)
 {
 	return insert_one(s, json_array_get(ctx, i), per_job, now, err);
 }
@@ -2585,31 +2507,17 @@ static int sq_events_insert(store *st, const json_t *events, long *stored, long 
 	return insert_batch(st, json_array_size(events), insert_json_at, (void *)events, stored, dropped, err);
 }
 
-typedef struct text_batch {
-	const char *const *texts;
-	const size_t *lens;
-	text_scratch sc;
-} text_batch;
-
-/* insert_fn over JSON texts (checked by sq_events_insert_text). */
-static int insert_text_at(sq *s, size_t i, void *ctx, json_t *per_job, const char *now, runnel_error *err)
+/* insert_fn over rows. */
+static int insert_row_at(sq *s, size_t i, void *ctx, job_counts *per_job, const char *now, runnel_error *err)
 {
-	text_batch *tb = ctx;
-	return insert_text_one(s, tb->texts[i], tb->lens[i], per_job, now, &tb->sc, err);
+	return insert_row(s, (const store_event_row *)ctx + i, per_job, now, err);
 }
 
-/* Store a batch of events given as JSON texts (each checked by the caller
- * with rn_jscan_object: the bus's receiver does it once per message). */
-static int sq_events_insert_text(store *st, const char *const *texts, const size_t *lens, size_t n, long *stored,
-                                 long *dropped, runnel_error *err)
+/* Store a batch of rows. */
+static int sq_events_insert_rows(store *st, const store_event_row *rows, size_t n, long *stored, long *dropped,
+                                 runnel_error *err)
 {
-	text_batch tb = {.texts = texts, .lens = lens};
-	for (int i = 0; i < 12; i++)
-		rn_buf_init(&tb.sc.b[i]);
-	int rc = insert_batch(st, n, insert_text_at, &tb, stored, dropped, err);
-	for (int i = 0; i < 12; i++)
-		rn_buf_free(&tb.sc.b[i]);
-	return rc;
+	return insert_batch(st, n, insert_row_at, (void *)rows, stored, dropped, err);
 }
 
 /* The key that names an event's job in the API ("job", "project_update", ...). */
@@ -2822,6 +2730,40 @@ static int sq_host_summaries_list(store *st, long job_id, const store_query *q, 
 
 /* Stream a job's stdout. Reads in pages of 500 events so that the lock is
  * never held across a slow consumer for long and memory stays flat. */
+/* The counter before the job's first event with start_line >= line (lock
+ * held): a binary search over the counters, each probe one step of the
+ * (job_id, counter) index, as the runner numbers lines in counter order. */
+static long counter_before_line(sq *s, long job_id, long line, runnel_error *err)
+{
+	if (line <= 0)
+		return -1;
+	sqlite3_stmt *st = prep(s, "SELECT counter, start_line FROM events WHERE job_id=?1 AND counter>=?2"
+	                           " ORDER BY counter LIMIT 1", err);
+	if (!st)
+		return -2;
+	long lo = -1; /* every counter <= lo starts before line */
+	long hi = count_where(s, "SELECT coalesce(max(counter),0)+1 FROM events WHERE job_id=?", job_id);
+	while (lo + 1 < hi) {
+		long mid = lo + (hi - lo) / 2;
+		sqlite3_bind_int64(st, 1, job_id);
+		sqlite3_bind_int64(st, 2, mid);
+		bool before = false;
+		long c = 0;
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			c = (long)sqlite3_column_int64(st, 0);
+			before = sqlite3_column_int64(st, 1) < line;
+		}
+		sqlite3_reset(st);
+		if (before)
+			lo = c;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* The job's stdout (store.h): its events' stdout in counter order, 500
+ * rows per read under the lock, handed out with the lock released. */
 static int sq_stdout_read(store *st, long job_id, long start_line, long end_line, store_stdout_fn fn,
                           void *userdata, long *absolute_end, runnel_error *err)
 {
@@ -2833,20 +2775,21 @@ static int sq_stdout_read(store *st, long job_id, long start_line, long end_line
 		unlock(s);
 		return rn_fail(err, ENOENT, "__all__: Not found.");
 	}
-	if (absolute_end) {
-		*absolute_end = count_where(s, "SELECT coalesce(max(end_line),0) FROM events WHERE job_id=?", job_id);
-	}
+	if (absolute_end)
+		*absolute_end = count_where(s, "SELECT coalesce((SELECT end_line FROM events WHERE job_id=?1"
+		                               " ORDER BY counter DESC LIMIT 1),0)", job_id);
+	long after_counter = counter_before_line(s, job_id, start_line, err);
 	unlock(s);
-	long after_line = start_line - 1, after_counter = -1;
+	if (after_counter < -1)
+		return -1;
 	rn_buf chunk;
 	rn_buf_init(&chunk);
-	for (;;) {
+	for (bool more = true; more;) {
 		json_t *page = json_array();
 		lock(s);
 		sqlite3_stmt *stm = prep(s,
-		    "SELECT stdout, start_line, counter FROM events WHERE job_id=?1 AND stdout<>''"
-		    " AND (start_line > ?2 OR (start_line = ?2 AND counter > ?3)) AND (?4 < 0 OR start_line < ?4)"
-		    " ORDER BY start_line, counter LIMIT 500", err);
+		    "SELECT stdout, start_line, counter FROM events WHERE job_id=?1 AND counter > ?2"
+		    " ORDER BY counter LIMIT 500", err);
 		if (!stm) {
 			unlock(s);
 			json_decref(page);
@@ -2854,9 +2797,7 @@ static int sq_stdout_read(store *st, long job_id, long start_line, long end_line
 			return -1;
 		}
 		sqlite3_bind_int64(stm, 1, job_id);
-		sqlite3_bind_int64(stm, 2, after_line);
-		sqlite3_bind_int64(stm, 3, after_counter);
-		sqlite3_bind_int64(stm, 4, end_line);
+		sqlite3_bind_int64(stm, 2, after_counter);
 		while (sqlite3_step(stm) == SQLITE_ROW) {
 			json_array_append_new(page, json_pack("[s,I,I]", col_text(stm, 0),
 			                                      (json_int_t)sqlite3_column_int64(stm, 1),
@@ -2865,9 +2806,18 @@ static int sq_stdout_read(store *st, long job_id, long start_line, long end_line
 		sqlite3_reset(stm);
 		unlock(s);
 		size_t n = json_array_size(page);
+		more = n == 500;
 		for (size_t i = 0; i < n; i++) {
 			json_t *r = json_array_get(page, i);
 			json_t *text = json_array_get(r, 0);
+			long line = (long)json_integer_value(json_array_get(r, 1));
+			after_counter = (long)json_integer_value(json_array_get(r, 2));
+			if (end_line >= 0 && line >= end_line) {
+				more = false;
+				break;
+			}
+			if (!json_string_length(text) || line < start_line)
+				continue;
 			rn_buf_reset(&chunk);
 			rn_buf_append(&chunk, json_string_value(text), json_string_length(text));
 			rn_buf_appendc(&chunk, '\n');
@@ -2877,12 +2827,8 @@ static int sq_stdout_read(store *st, long job_id, long start_line, long end_line
 				rn_buf_free(&chunk);
 				return frc;
 			}
-			after_line = (long)json_integer_value(json_array_get(r, 1));
-			after_counter = (long)json_integer_value(json_array_get(r, 2));
 		}
 		json_decref(page);
-		if (n < 500)
-			break;
 	}
 	rn_buf_free(&chunk);
 	return 0;
@@ -2943,6 +2889,13 @@ static int migrate(sq *s, runnel_error *err)
 		if (exec_sql(s, "INSERT INTO schema_version(version) VALUES(1)", err) < 0)
 			goto fail;
 	}
+	if (v < 2) {
+		/* version 2: stdout is read in counter order (start_line grows
+		 * with the counter), so events need one index fewer */
+		if (exec_sql(s, "DROP INDEX IF EXISTS events_start_line;"
+		                " INSERT INTO schema_version(version) VALUES(2)", err) < 0)
+			goto fail;
+	}
 	return exec_sql(s, "COMMIT", err);
 fail:
 	exec_sql(s, "ROLLBACK", NULL);
@@ -2962,6 +2915,10 @@ store *store_sqlite_open(const store_settings *settings, runnel_error *err)
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_mutex_init(&s->ckpt_mu, NULL);
 	pthread_cond_init(&s->ckpt_cv, NULL);
+	/* SQLite's memory statistics take a global mutex on each allocation and
+	 * nothing here reads them. They can only be turned off before SQLite's
+	 * first use in the process: later calls fail, harmlessly. */
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	char *path = rn_path_join(settings->state_dir, "runneld.db");
 	int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX /* our mutex serializes */, NULL);
 	if (rc != SQLITE_OK) {
@@ -2978,7 +2935,7 @@ store *store_sqlite_open(const store_settings *settings, runnel_error *err)
 	st->ops = &sqlite_ops;
 	st->impl = s;
 	snprintf(st->backend, sizeof st->backend, "sqlite");
-	if (exec_sql(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF;", err) < 0 ||
+	if (exec_sql(s, "PRAGMA page_size=16384; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF;", err) < 0 ||
 	    load_key(s, settings->state_dir, err) < 0 || migrate(s, err) < 0) {
 		sq_close(st);
 		return NULL;
@@ -3016,7 +2973,7 @@ static const store_ops sqlite_ops = {
 	.job_set_cancel_flag = sq_job_set_cancel_flag,
 	.jobs_cleanup = sq_jobs_cleanup,
 	.events_insert = sq_events_insert,
-	.events_insert_text = sq_events_insert_text,
+	.events_insert_rows = sq_events_insert_rows,
 	.events_list = sq_events_list,
 	.stdout_read = sq_stdout_read,
 	.host_summaries_list = sq_host_summaries_list,

@@ -31,6 +31,7 @@
 #include <stddef.h>
 #include <jansson.h>
 
+#include "event_rows.h"
 #include "runnel.h"
 
 #ifdef __cplusplus
@@ -239,21 +240,20 @@ typedef struct store_ops {
 	 */
 	int (*events_insert)(store *st, const json_t *events, long *stored, long *dropped,
 	                     runnel_error *err);
-	/* events_insert for events given as JSON texts (as the bus carries
-	 * them): the same derivations, duplicates and retries, without building
-	 * a tree of each event (the receiver's hot path). Each text must be one
-	 * JSON object, checked by the caller (rn_jscan_object; the receiver
-	 * does it once per message). NULL: the wrapper parses the texts and
-	 * calls events_insert. */
-	int (*events_insert_text)(store *st, const char *const *texts, const size_t *lens, size_t n,
-	                          long *stored, long *dropped, runnel_error *err);
+	/* events_insert for rows read from the events' JSON texts
+	 * (event_rows.h: the callback receiver's hot path, no tree per event):
+	 * the same duplicates and retries; failed / changed come with the rows;
+	 * rows that need_tree get everything events_insert does. */
+	int (*events_insert_rows)(store *st, const store_event_row *rows, size_t n, long *stored,
+	                          long *dropped, runnel_error *err);
 	/* The events of a unified job, filtered (event, host_name, failed,
 	 * changed, task, play, counter, counter__gt, start_line__gte,
 	 * end_line__lte, uuid, parent_uuid, ...), ordered by counter by default,
 	 * paginated. */
 	int (*events_list)(store *st, long job_id, const store_query *q, store_page *out,
 	                   runnel_error *err);
-	/* The job's stdout: the stdout of its events in start_line order, each
+	/* The job's stdout: the stdout of its events in counter order (the
+	 * runner numbers the lines in that order), each
 	 * handed to fn as it is read (flat memory), restricted to events with
 	 * start_line in [start_line, end_line) (end_line < 0: to the end).
 	 * *absolute_end (may be NULL) gets the job's last end_line.
@@ -307,25 +307,10 @@ static inline int store_job_append(store *st, long id, const char *f, const char
 static inline int store_job_set_cancel_flag(store *st, long id, runnel_error *e) { return st->ops->job_set_cancel_flag(st, id, e); }
 static inline int store_jobs_cleanup(store *st, double days, long *n, runnel_error *e) { return st->ops->jobs_cleanup(st, days, n, e); }
 static inline int store_events_insert(store *st, const json_t *ev, long *n, long *d, runnel_error *e) { return st->ops->events_insert(st, ev, n, d, e); }
-static inline int store_events_insert_text(store *st, const char *const *texts, const size_t *lens, size_t n,
-                                           long *stored, long *dropped, runnel_error *e)
+static inline int store_events_insert_rows(store *st, const store_event_row *rows, size_t n, long *stored,
+                                           long *dropped, runnel_error *e)
 {
-	if (st->ops->events_insert_text)
-		return st->ops->events_insert_text(st, texts, lens, n, stored, dropped, e);
-	json_t *a = json_array();
-	long bad = 0;
-	for (size_t i = 0; i < n; i++) {
-		json_t *o = json_loadb(texts[i], lens[i], JSON_ALLOW_NUL, NULL);
-		if (json_is_object(o))
-			json_array_append_new(a, o);
-		else
-			json_decref(o), bad++;
-	}
-	int rc = st->ops->events_insert(st, a, stored, dropped, e);
-	if (dropped)
-		*dropped += bad;
-	json_decref(a);
-	return rc;
+	return st->ops->events_insert_rows(st, rows, n, stored, dropped, e);
 }
 static inline int store_events_list(store *st, long id, const store_query *q, store_page *o, runnel_error *e) { return st->ops->events_list(st, id, q, o, e); }
 static inline int store_stdout_read(store *st, long id, long s, long en, store_stdout_fn fn, void *ud, long *ae, runnel_error *e) { return st->ops->stdout_read(st, id, s, en, fn, ud, ae, e); }

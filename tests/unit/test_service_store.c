@@ -412,17 +412,9 @@ static json_t *ev(long job, int counter, const char *event, const char *uuid, co
 	                 "event_data", d, "created", "2024-01-01T00:00:00.000001");
 }
 
-/* Store a play: derived failed/changed, parents marked, summaries, stdout joined. */
-static void test_events(void **state)
+/* A play of job j: every kind of outcome, a NUL byte, a stats event. */
+static json_t *sample_play(long j, long hid)
 {
-	fixture *f = *state;
-	runnel_error err;
-	long inv = mk(f->st, STORE_INVENTORY, "{\"name\":\"i\"}", 0);
-	char js[128];
-	snprintf(js, sizeof js, "{\"name\":\"ok1\",\"inventory\":%ld}", inv);
-	long hid = mk(f->st, STORE_HOST, js, 0);
-	snprintf(js, sizeof js, "{\"name\":\"j\",\"type\":\"job\",\"inventory\":%ld}", inv);
-	long j = mk(f->st, STORE_JOB, js, STORE_SYSTEM);
 	json_t *batch = json_array();
 	json_array_append_new(batch, ev(j, 1, "playbook_on_start", "u1", NULL, NULL, "", 0, 0, NULL));
 	json_array_append_new(batch, ev(j, 2, "playbook_on_play_start", "u2", "u1", NULL, "PLAY [all]", 0, 1, NULL));
@@ -439,6 +431,21 @@ static void test_events(void **state)
 	    "{\"ok\":{\"ok1\":1,\"ign1\":1},\"changed\":{\"ok1\":1},\"failures\":{\"bad1\":1},\"dark\":{\"dark1\":1},"
 	    "\"ignored\":{\"ign1\":1},\"processed\":{\"ok1\":1,\"bad1\":1,\"ign1\":1,\"dark1\":1}}"));
 	json_object_set_new(json_array_get(batch, 3), "host_id", json_integer(hid));
+	return batch;
+}
+
+/* Store a play: derived failed/changed, parents marked, summaries, stdout joined. */
+static void test_events(void **state)
+{
+	fixture *f = *state;
+	runnel_error err;
+	long inv = mk(f->st, STORE_INVENTORY, "{\"name\":\"i\"}", 0);
+	char js[128];
+	snprintf(js, sizeof js, "{\"name\":\"ok1\",\"inventory\":%ld}", inv);
+	long hid = mk(f->st, STORE_HOST, js, 0);
+	snprintf(js, sizeof js, "{\"name\":\"j\",\"type\":\"job\",\"inventory\":%ld}", inv);
+	long j = mk(f->st, STORE_JOB, js, STORE_SYSTEM);
+	json_t *batch = sample_play(j, hid);
 	long stored = -1, dropped = -1;
 	assert_int_equal(store_events_insert(f->st, batch, &stored, &dropped, &err), 0);
 	assert_int_equal(stored, 8);
@@ -563,6 +570,133 @@ static void test_stdout(void **state)
 	assert_int_equal(err.code, ENOENT);
 }
 
+/* The fields of an event the API shows that come from what was stored. */
+static const char *const row_fields[] = {"counter", "event", "failed", "changed", "uuid", "parent_uuid",
+                                         "host_name", "host", "task", "play", "role", "playbook", "stdout",
+                                         "start_line", "end_line", "verbosity", "created", "event_data", NULL};
+
+/* Rows read from the texts store what the JSON path stores (escapes, odd
+ * spacing, a repeated key, an event_data that is not an object). */
+static void test_event_rows_match_json_path(void **state)
+{
+	fixture *f = *state;
+	runnel_error err;
+	long inv = mk(f->st, STORE_INVENTORY, "{\"name\":\"i\"}", 0);
+	char js[128];
+	snprintf(js, sizeof js, "{\"name\":\"ok1\",\"inventory\":%ld}", inv);
+	long hid = mk(f->st, STORE_HOST, js, 0);
+	snprintf(js, sizeof js, "{\"name\":\"a\",\"type\":\"job\",\"inventory\":%ld}", inv);
+	long ja = mk(f->st, STORE_JOB, js, STORE_SYSTEM);
+	snprintf(js, sizeof js, "{\"name\":\"b\",\"type\":\"job\",\"inventory\":%ld}", inv);
+	long jb = mk(f->st, STORE_JOB, js, STORE_SYSTEM);
+	json_t *a = sample_play(ja, hid), *b = sample_play(jb, hid);
+	/* escapes in the fields the rows decode */
+	json_t *extra[2] = {ev(ja, 9, "runner_on_ok", "u9", "u3", "h\xc3\xa9", "ok: \x1b[0;32m\r\n\"x\"", 7, 9,
+	                       "{\"task\":\"t\\\"1\",\"play\":\"p\\u00e9\",\"role\":\"r/1\",\"res\":{\"changed\":false}}"),
+	                    NULL};
+	extra[1] = json_deep_copy(extra[0]);
+	json_object_set_new(extra[1], "job_id", json_integer(jb));
+	json_array_append_new(a, extra[0]);
+	json_array_append_new(b, extra[1]);
+	long stored = 0;
+	assert_int_equal(store_events_insert(f->st, a, &stored, NULL, &err), 0);
+	assert_int_equal(stored, 9);
+
+	store_event_batch rows;
+	store_event_batch_init(&rows);
+	for (size_t i = 0; i < json_array_size(b); i++) {
+		char *t = json_dumps(json_array_get(b, i), i % 2 ? JSON_INDENT(2) : JSON_COMPACT);
+		assert_true(store_event_batch_add(&rows, t, strlen(t), &err));
+		free(t);
+	}
+	/* not an event: refused, named, the batch as it was */
+	assert_false(store_event_batch_add(&rows, "{\"counter\": 1,", 14, &err));
+	assert_non_null(strstr(err.message, "not a JSON object"));
+	assert_false(store_event_batch_add(&rows, "{\"event\": \"x\", \"counter\": 1}", 28, &err));
+	assert_non_null(strstr(err.message, "no job id"));
+	assert_int_equal(rows.n, 9);
+	/* a repeated key: the last one counts, as in jansson */
+	const char *dup = "{\"job_id\": 99, \"job_id\": %ld, \"counter\": 10, \"event\": \"verbose\","
+	                  " \"event_data\": {\"task\": \"x\"}, \"event_data\": 5, \"stdout\": \"tail\","
+	                  " \"start_line\": 9, \"end_line\": 10}";
+	char dtext[512];
+	snprintf(dtext, sizeof dtext, dup, jb);
+	assert_true(store_event_batch_add(&rows, dtext, strlen(dtext), &err));
+	assert_int_equal(rows.rows[9].job_id, jb);
+	assert_int_equal(rows.rows[9].task.n, 0);
+	assert_int_equal(store_events_insert_rows(f->st, rows.rows, rows.n, &stored, NULL, &err), 0);
+	assert_int_equal(stored, 10);
+	store_event_batch_free(&rows);
+
+	store_page pa = {0}, pb = {0};
+	store_query q = {.page_size = 100};
+	assert_int_equal(store_events_list(f->st, ja, &q, &pa, &err), 0);
+	assert_int_equal(store_events_list(f->st, jb, &q, &pb, &err), 0);
+	assert_int_equal(pa.count, 9);
+	assert_int_equal(pb.count, 10);
+	for (size_t i = 0; i < 9; i++) {
+		json_t *ea = json_array_get(pa.results, i), *eb = json_array_get(pb.results, i);
+		for (int k = 0; row_fields[k]; k++)
+			if (!json_equal(json_object_get(ea, row_fields[k]), json_object_get(eb, row_fields[k])))
+				fail_msg("event %zu: %s differs", i, row_fields[k]);
+	}
+	json_t *last = json_array_get(pb.results, 9);
+	assert_string_equal(json_string_value(json_object_get(last, "stdout")), "tail");
+	assert_int_equal(json_object_size(json_object_get(last, "event_data")), 0);
+	store_page_clear(&pa);
+	store_page_clear(&pb);
+	assert_int_equal(store_host_summaries_list(f->st, ja, NULL, &pa, &err), 0);
+	assert_int_equal(store_host_summaries_list(f->st, jb, NULL, &pb, &err), 0);
+	assert_int_equal(pa.count, 4);
+	assert_int_equal(pb.count, 4);
+	store_page_clear(&pa);
+	store_page_clear(&pb);
+	json_decref(a);
+	json_decref(b);
+}
+
+/* Line ranges of a long stdout are found by counter (counters with gaps). */
+static void test_stdout_ranges(void **state)
+{
+	fixture *f = *state;
+	runnel_error err;
+	long j = mkjob(f->st, "job");
+	json_t *batch = json_array();
+	int line = 0;
+	for (int c = 1; c <= 3000; c += 1 + (c % 7 == 0)) {
+		char text[32], uuid[16];
+		int n = c % 5 == 0 ? 0 : 1 + c % 2; /* 0, 1 or 2 lines */
+		snprintf(text, sizeof text, n == 2 ? "L%d\nL%d" : n ? "L%d" : "", line, line + 1);
+		snprintf(uuid, sizeof uuid, "u%d", c);
+		json_array_append_new(batch, ev(j, c, "verbose", uuid, NULL, NULL, text, line, line + n, NULL));
+		line += n;
+	}
+	assert_int_equal(store_events_insert(f->st, batch, NULL, NULL, &err), 0);
+	json_decref(batch);
+	static char buf[65536];
+	long end = 0;
+	buf[0] = 0;
+	assert_int_equal(store_stdout_read(f->st, j, 0, -1, collect, buf, &end, &err), 0);
+	assert_int_equal(end, line);
+	for (int from = 1; from < line; from += line / 7) {
+		buf[0] = 0;
+		assert_int_equal(store_stdout_read(f->st, j, from, from + 3, collect, buf, NULL, &err), 0);
+		/* whole events whose first line is in [from, from + 3) */
+		char want[256] = "";
+		int l = 0;
+		for (int c = 1; c <= 3000; c += 1 + (c % 7 == 0)) {
+			int n = c % 5 == 0 ? 0 : 1 + c % 2;
+			if (n && l >= from && l < from + 3) {
+				char t[32];
+				snprintf(t, sizeof t, n == 2 ? "L%d\nL%d\n" : "L%d\n", l, l + 1);
+				strcat(want, t);
+			}
+			l += n;
+		}
+		assert_string_equal(buf, want);
+	}
+}
+
 /* A batch with a bad event stores the good ones (retry one by one). */
 static void test_events_bad_batch(void **state)
 {
@@ -617,6 +751,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_job_lifecycle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stdout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_event_rows_match_json_path, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stdout_ranges, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_events_bad_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_handles, setup, teardown),
 	};
