@@ -21,6 +21,7 @@ Two sources of events, named with every figure:
     localhost (ansible_connection=local): ansible itself is then the
     bottleneck on 2 cores; the figure says how far runneld keeps up with it.
 """
+import bisect
 import datetime
 import json
 import os
@@ -53,7 +54,7 @@ for i, a in enumerate(args):
 RX_EVENTS = int(os.environ.get('RX_EVENTS', 100000 if QUICK else 1000000))   # receiver alone
 RX_JOBS = 20
 E2E_JOBS = 50
-E2E_PER_JOB = 1000 if QUICK else 10000      # producer events per job
+E2E_PER_JOB = int(os.environ.get('E2E_PER_JOB', 1000 if QUICK else 10000))   # producer events per job
 ANS_JOBS = 50
 ANS_ITEMS = 20 if QUICK else 200            # loop items per real ansible job
 CANCEL_REPS = 3 if QUICK else 9
@@ -576,41 +577,67 @@ class Sampler(threading.Thread):
 
 
 class Freshness(threading.Thread):
-    """Polls the API for new events of a few jobs; latency = time seen - the
-    event's `created` (stamped by the producer / ansible when it made it)."""
+    """Polls the newest visible event of a few jobs, in turn
+    (`job_events/?order_by=-counter&page_size=1`); afterwards (latencies())
+    each of their events counts with (the first poll that saw its counter or a
+    later one − its `created`, stamped by the producer / ansible when it made
+    the event). A job's events are stored in counter order, so a visible
+    counter means every event before it is visible too."""
 
     def __init__(self, d, job_ids):
         super().__init__(daemon=True)
         self.d, self.jobs, self.stop_flag = d, job_ids, False
         self.lat, self.gaps = [], []
-        self.last = {j: 0 for j in job_ids}
+        self.polls = {j: [] for j in job_ids}   # (time, newest visible counter)
         self.s = requests.Session()
         self.s.headers.update(d.s.headers)
 
+    def add(self, job_id):
+        self.polls[job_id] = []
+        self.jobs = self.jobs + [job_id]
+
     def run(self):
-        seen_at = {j: None for j in self.jobs}
+        seen_at = {}
         while not self.stop_flag:
             for j in self.jobs:
                 if self.stop_flag:
                     break
                 try:
-                    r = self.s.get(self.d.base + '/jobs/%d/job_events/?counter__gt=%d&order_by=counter&page_size=200'
-                                   % (j, self.last[j]), timeout=30).json()
+                    r = self.s.get(self.d.base + '/jobs/%d/job_events/?order_by=-counter&page_size=1' % j,
+                                   timeout=30).json()
                 except (requests.RequestException, ValueError):
                     continue
                 now = time.time()
-                if seen_at[j] is not None:
+                if seen_at.get(j) is not None:
                     self.gaps.append(now - seen_at[j])
                 seen_at[j] = now
+                if r['results']:
+                    self.polls[j].append((now, r['results'][0]['counter']))
+            time.sleep(0.01)
+
+    def latencies(self):
+        """Read every event of the polled jobs; fill self.lat."""
+        for j in self.jobs:
+            times = [t for t, _ in self.polls[j]]
+            counters = [c for _, c in self.polls[j]]
+            url = '/jobs/%d/job_events/?order_by=counter&page_size=200' % j
+            while url:
+                r = self.s.get(self.d.base + url[len('/api/v2'):] if url.startswith('/api/v2') else
+                               self.d.base + url, timeout=60).json()
                 for e in r['results']:
-                    self.last[j] = max(self.last[j], e['counter'])
-                    c = e['created'].rstrip('Z')
+                    k = bisect.bisect_left(counters, e['counter'])
+                    if k == len(counters):
+                        continue    # first seen after the polls ended
                     try:
-                        t = datetime.datetime.strptime(c, '%Y-%m-%dT%H:%M:%S.%f').replace(
+                        t = datetime.datetime.strptime(e['created'].rstrip('Z'), '%Y-%m-%dT%H:%M:%S.%f').replace(
                             tzinfo=datetime.timezone.utc).timestamp()
                     except ValueError:
                         continue
-                    self.lat.append(now - t)
+                    self.lat.append(times[k] - t)
+                    if os.environ.get('BENCH_DEBUG') and e['counter'] % 500 == 1:
+                        log('job %d counter %d: created %.3f, seen %.3f, visible counter then %d' % (
+                            j, e['counter'], t % 100, times[k] % 100, counters[k]))
+                url = r.get('next')
 
 
 def run_e2e(label, bus_kind, shimdir, playbook, per_job, njobs, source):
@@ -633,10 +660,15 @@ def run_e2e(label, bus_kind, shimdir, playbook, per_job, njobs, source):
         mem = Sampler(d)
         mem.start()
         t0 = time.monotonic()
-        ids = [d.post('/job_templates/%d/launch/' % jts[playbook])['id'] for _ in range(njobs)]
-        t_launched = time.monotonic()
-        fresh = Freshness(d, ids[::10])
+        # the freshness poller follows every 10th job from its launch on
+        fresh = Freshness(d, [])
         fresh.start()
+        ids = []
+        for i in range(njobs):
+            ids.append(d.post('/job_templates/%d/launch/' % jts[playbook])['id'])
+            if i % 10 == 0:
+                fresh.add(ids[-1])
+        t_launched = time.monotonic()
         counts = []
         idq = ','.join(map(str, ids))
         while True:
@@ -654,6 +686,7 @@ def run_e2e(label, bus_kind, shimdir, playbook, per_job, njobs, source):
         mem.stop_flag = True
         fresh.join(60)
         mem.join(10)
+        fresh.latencies()
         statuses = sorted(set(x['status'] for x in r))
         emitted = sum(x.get('emitted_events') or 0 for x in r)
         total = counts[-1][1]
@@ -685,6 +718,8 @@ def run_e2e(label, bus_kind, shimdir, playbook, per_job, njobs, source):
             'runneld_rss': d_rss[1] if d_rss else None, 'load': ldavg, 'load_after': load(),
         }
         log('%s: %s' % (label, json.dumps({k: v for k, v in res.items()})))
+        if os.environ.get('BENCH_DEBUG'):
+            log('launches took %.2f s' % (t_launched - t0))
         return res
     finally:
         if d:
@@ -745,12 +780,13 @@ def bench_e2e(results, shimdir):
         '(exactly once per job and counter; the store\'s unique (job, counter) makes a retry a no-op).' % (
             E2E_JOBS, E2E_JOBS))
     say()
-    say('Freshness: a thread polls `GET /api/v2/jobs/N/job_events/?counter__gt=<last seen>&order_by=counter&'
-        'page_size=200` for every 10th job in turn (5 jobs) while the load runs; each newly visible event counts '
-        'with (time seen − its `created`), `created` being stamped by the producer when it made the event (the '
-        'producer\'s stdout is fully buffered, 64 KiB, so this includes that buffering too). The poll gap per job '
-        '(column) is an upper bound of how late an event may be seen after it became visible: the figures are '
-        'upper bounds.')
+    say('Freshness: a thread polls `GET /api/v2/jobs/N/job_events/?order_by=-counter&page_size=1` (the newest '
+        'visible event) for every 10th job in turn (5 jobs) while the load runs, every 10 ms; afterwards every '
+        'event of those jobs is read and counts with (the first poll that saw its counter or a later one − its '
+        '`created`), `created` being stamped by the producer when it made the event (the producer\'s stdout is '
+        'fully buffered, 64 KiB, so this includes that buffering too). A job\'s events are stored in counter '
+        'order, so a visible counter means the events before it are visible. The poll gap per job (column) is '
+        'how much later than visible an event may be seen: the figures are upper bounds.')
     say()
     say('Memory: every 0.25 s, the PSS and RSS (/proc/PID/smaps_rollup) of runneld plus every runneld-worker '
         'process (the producer / ansible and their children are excluded), divided by the number of '

@@ -104,6 +104,9 @@ engine *engine_open(const engine_settings *settings, runnel_error *err)
 	e->st = store_open(&ss, err);
 	if (!e->st)
 		goto fail;
+	e->events_st = store_open(&ss, err);
+	if (!e->events_st)
+		goto fail;
 	dispatch_reap_orphans(e);
 	bus_settings bs = {.backend = e->s.bus_backend, .socket_path = e->bus_socket, .redis_url = e->s.redis_url,
 	                   .queue = e->s.redis_queue};
@@ -180,6 +183,7 @@ void engine_close(engine *e)
 	if (e->dispatcher_started || e->receiver_started)
 		engine_shutdown(e, 5);
 	bus_close(e->consumer);
+	store_close(e->events_st);
 	store_close(e->st);
 	free(e->workers);
 	for (size_t i = 0; i < sizeof e->owned / sizeof e->owned[0]; i++)

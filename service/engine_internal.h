@@ -23,6 +23,9 @@ struct engine {
 	char bus_socket[108];
 	bool cleanup;          /* remove private data dirs (AWX_CLEANUP_PATHS) */
 	store *st;
+	/* the callback receiver's own handle: its batch transactions do not
+	 * hold up the API's reads (which go on beside them: WAL) */
+	store *events_st;
 	bus *consumer;
 
 	pthread_mutex_t mu;    /* guards everything below */

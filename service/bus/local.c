@@ -5,8 +5,10 @@
  * receiver accepts any number of workers and reads whatever is ready. When
  * the receiver is slow the kernel socket buffer fills and the worker's send
  * blocks: back-pressure, never loss (the runner waits; ansible's output then
- * waits on the pty). The buffer is raised to 1 MiB so short stalls (a store
- * flush) do not reach the producers at all.
+ * waits on the pty). The buffers are small on purpose (about 200 KiB in
+ * flight per job: socket, and what the receiver read but did not take):
+ * what they hold is how late an event can be under a flood, 50 jobs times
+ * that in all; the store takes about 1 MiB of events in 10 ms.
  */
 #include "bus.h"
 
@@ -23,8 +25,8 @@
 
 #include "util.h"
 
-#define SOCKBUF (1 << 20)
-#define READ_MAX (256 * 1024) /* bytes read from one client at a time */
+#define SOCKBUF (64 * 1024) /* the kernel doubles it */
+#define READ_MAX (64 * 1024) /* bytes read from one client at a time */
 
 typedef struct client {
 	int fd;

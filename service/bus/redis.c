@@ -2,7 +2,15 @@
  * redis.c - the Redis bus, exactly as AWX uses it: producers RPUSH the event
  * JSON to the list "callback_tasks"; receivers BLPOP it (blocking up to the
  * timeout, AWX's 1 s flush tick) and then LPOP up to the batch size in one
- * round trip. Redis holds the backlog, so producers never wait on the store.
+ * round trip.
+ *
+ * The list is bounded as the local bus's socket buffers bound that one: a
+ * producer whose RPUSH leaves more than REDIS_BACKLOG_HIGH messages waits
+ * until the receiver brought it down to REDIS_BACKLOG_LOW (back-pressure:
+ * under a flood events wait in the runner, before they are made, rather
+ * than in a list that makes every later event late). A receiver that makes
+ * no progress for REDIS_STALL_MS (runneld down) is not waited for: Redis
+ * keeps the backlog (spill) and the job goes on. Nothing is ever dropped.
  */
 #include "bus.h"
 
@@ -12,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 
 #include "util.h"
 
@@ -54,6 +63,38 @@ static int redis_fail(rbus *r, redisReply *rep, runnel_error *err, const char *w
 	return -1;
 }
 
+#define REDIS_BACKLOG_HIGH 10000
+#define REDIS_BACKLOG_LOW 5000
+#define REDIS_STALL_MS 2000
+
+/* LLEN of the list, or -1. */
+static long long list_length(rbus *r)
+{
+	const char *argv[2] = {"LLEN", r->queue};
+	size_t lens[2] = {4, strlen(r->queue)};
+	redisReply *rep = redisCommandArgv(r->c, 2, argv, lens);
+	long long n = rep && rep->type == REDIS_REPLY_INTEGER ? rep->integer : -1;
+	if (rep)
+		freeReplyObject(rep);
+	return n;
+}
+
+/* The list holds len messages: wait while it is above the low mark and the
+ * receiver takes from it. */
+static void wait_for_receiver(rbus *r, long long len)
+{
+	int still = 0; /* ms without progress */
+	while (len > REDIS_BACKLOG_LOW && still < REDIS_STALL_MS) {
+		struct timespec ts = {0, 20 * 1000000};
+		nanosleep(&ts, NULL);
+		long long now = list_length(r);
+		if (now < 0)
+			return;
+		still = now < len ? 0 : still + 20;
+		len = now;
+	}
+}
+
 /* RPUSH what is queued, plus msg (when not NULL), in one command: each
  * message is one element of the list, in order. */
 static int rpush_all(rbus *r, const char *msg, size_t len, runnel_error *err)
@@ -82,7 +123,10 @@ static int rpush_all(rbus *r, const char *msg, size_t len, runnel_error *err)
 	rn_buf_reset(&r->out);
 	if (!rep || rep->type != REDIS_REPLY_INTEGER)
 		return redis_fail(r, rep, err, "RPUSH");
+	long long backlog = rep->integer;
 	freeReplyObject(rep);
+	if (backlog > REDIS_BACKLOG_HIGH)
+		wait_for_receiver(r, backlog);
 	return 0;
 }
 
