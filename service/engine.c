@@ -71,12 +71,15 @@ engine *engine_open(const engine_settings *settings, runnel_error *err)
 	char *abs = rn_path_abs(settings->state_dir);
 	e->s.state_dir = own(e, 0, abs);
 	free(abs);
-	e->s.store_backend = own(e, 1, settings->store_backend ? settings->store_backend : "sqlite");
+	e->s.store_backend =
+	    own(e, 1, settings->store_backend ? settings->store_backend : "sqlite");
 	e->s.bus_backend = own(e, 2, settings->bus_backend ? settings->bus_backend : "local");
 	e->s.redis_url = own(e, 3, settings->redis_url);
 	e->s.redis_queue = own(e, 4, settings->redis_queue);
-	e->s.isolation_base_path = own(e, 5, settings->isolation_base_path ? settings->isolation_base_path : "/tmp");
-	char *pr = settings->projects_root ? rn_xstrdup(settings->projects_root) : rn_path_join(e->s.state_dir, "projects");
+	e->s.isolation_base_path =
+	    own(e, 5, settings->isolation_base_path ? settings->isolation_base_path : "/tmp");
+	char *pr = settings->projects_root ? rn_xstrdup(settings->projects_root)
+	                                   : rn_path_join(e->s.state_dir, "projects");
 	e->s.projects_root = own(e, 6, pr);
 	free(pr);
 	char *wp = find_worker(settings->worker_path);
@@ -90,15 +93,20 @@ engine *engine_open(const engine_settings *settings, runnel_error *err)
 		e->s.receiver_flush_ms = 1000;
 	if (e->s.cancel_grace_period <= 0)
 		e->s.cancel_grace_period = 0.5;
-	const char *cp = settings->cleanup_paths ? settings->cleanup_paths : getenv("AWX_CLEANUP_PATHS");
-	e->cleanup = !(cp && (!strcasecmp(cp, "false") || !strcmp(cp, "0") || !strcasecmp(cp, "no")));
+	const char *cp =
+	    settings->cleanup_paths ? settings->cleanup_paths : getenv("AWX_CLEANUP_PATHS");
+	e->cleanup =
+	    !(cp && (!strcasecmp(cp, "false") || !strcmp(cp, "0") || !strcasecmp(cp, "no")));
 	e->s.cleanup_paths = e->cleanup ? "true" : "false";
 	snprintf(e->bus_socket, sizeof e->bus_socket, "%s/bus.sock", e->s.state_dir);
-	if (strlen(e->s.state_dir) + 10 > sizeof e->bus_socket && !strcmp(e->s.bus_backend, "local")) {
-		rn_fail(err, ENAMETOOLONG, "state_dir: too long for the bus socket path (max %zu)", sizeof e->bus_socket - 10);
+	if (strlen(e->s.state_dir) + 10 > sizeof e->bus_socket &&
+	    !strcmp(e->s.bus_backend, "local")) {
+		rn_fail(err, ENAMETOOLONG, "state_dir: too long for the bus socket path (max %zu)",
+		        sizeof e->bus_socket - 10);
 		goto fail;
 	}
-	if (rn_mkdirs(e->s.state_dir, 0700, err) < 0 || rn_mkdirs(e->s.projects_root, 0700, err) < 0)
+	if (rn_mkdirs(e->s.state_dir, 0700, err) < 0 ||
+	    rn_mkdirs(e->s.projects_root, 0700, err) < 0)
 		goto fail;
 	store_settings ss = {.backend = e->s.store_backend, .state_dir = e->s.state_dir};
 	e->st = store_open(&ss, err);
@@ -108,7 +116,9 @@ engine *engine_open(const engine_settings *settings, runnel_error *err)
 	if (!e->events_st)
 		goto fail;
 	dispatch_reap_orphans(e);
-	bus_settings bs = {.backend = e->s.bus_backend, .socket_path = e->bus_socket, .redis_url = e->s.redis_url,
+	bus_settings bs = {.backend = e->s.bus_backend,
+	                   .socket_path = e->bus_socket,
+	                   .redis_url = e->s.redis_url,
 	                   .queue = e->s.redis_queue};
 	e->consumer = bus_open_consumer(&bs, err);
 	if (!e->consumer)
@@ -143,7 +153,8 @@ void engine_shutdown(engine *e, double grace)
 	e->stopping = true;
 	for (size_t i = 0; i < e->nworkers; i++) {
 		kill(e->workers[i].pid, SIGTERM);
-		engine_log(e, "job %ld: shutdown: SIGTERM to worker pid %d", e->workers[i].job_id, (int)e->workers[i].pid);
+		engine_log(e, "job %ld: shutdown: SIGTERM to worker pid %d", e->workers[i].job_id,
+		           (int)e->workers[i].pid);
 	}
 	pthread_mutex_unlock(&e->mu);
 	double deadline = rn_now() + (grace > 0 ? grace : 0);
@@ -214,7 +225,9 @@ char *engine_project_path(engine *e, long project_id, runnel_error *err)
 	const char *lp = json_string_value(json_object_get(p, "local_path"));
 	char *dir = NULL;
 	if (!lp || !*lp)
-		rn_fail(err, EINVAL, "project: The project has no local_path (a git project gets one on its first update).");
+		rn_fail(err, EINVAL,
+		        "project: The project has no local_path (a git project gets one on its "
+		        "first update).");
 	else
 		dir = lp[0] == '/' ? rn_xstrdup(lp) : rn_path_join(e->s.projects_root, lp);
 	json_decref(p);
@@ -226,9 +239,11 @@ int engine_check_playbook(engine *e, long project_id, const char *playbook, runn
 {
 	if (!playbook || !*playbook)
 		return rn_fail(err, EINVAL, "playbook: This field is required.");
-	if (playbook[0] == '/' || !strcmp(playbook, "..") || !strncmp(playbook, "../", 3) || strstr(playbook, "/../") ||
+	if (playbook[0] == '/' || !strcmp(playbook, "..") || !strncmp(playbook, "../", 3) ||
+	    strstr(playbook, "/../") ||
 	    (strlen(playbook) >= 3 && !strcmp(playbook + strlen(playbook) - 3, "/..")))
-		return rn_fail(err, EINVAL, "playbook: Playbook %s is outside the project.", playbook);
+		return rn_fail(err, EINVAL, "playbook: Playbook %s is outside the project.",
+		               playbook);
 	char *dir = engine_project_path(e, project_id, err);
 	if (!dir)
 		return -1;
@@ -236,11 +251,15 @@ int engine_check_playbook(engine *e, long project_id, const char *playbook, runn
 	char rdir[PATH_MAX], rfull[PATH_MAX];
 	int rc = 0;
 	if (!realpath(dir, rdir))
-		rc = rn_fail(err, EINVAL, "project: The project directory %s does not exist (not updated yet?).", dir);
+		rc = rn_fail(err, EINVAL,
+		             "project: The project directory %s does not exist (not updated yet?).",
+		             dir);
 	else if (!realpath(full, rfull) || !rn_is_file(rfull))
-		rc = rn_fail(err, EINVAL, "playbook: Playbook %s not found in the project.", playbook);
+		rc = rn_fail(err, EINVAL, "playbook: Playbook %s not found in the project.",
+		             playbook);
 	else if (strncmp(rfull, rdir, strlen(rdir)) || rfull[strlen(rdir)] != '/')
-		rc = rn_fail(err, EINVAL, "playbook: Playbook %s is outside the project.", playbook);
+		rc =
+		    rn_fail(err, EINVAL, "playbook: Playbook %s is outside the project.", playbook);
 	free(full);
 	free(dir);
 	return rc;
@@ -248,7 +267,8 @@ int engine_check_playbook(engine *e, long project_id, const char *playbook, runn
 
 /* Create a unified job of kind from fields (status new), relate credentials,
  * make it pending and wake the dispatcher. Returns the job. */
-static json_t *enqueue(engine *e, store_kind kind, json_t *fields, json_t *credentials, runnel_error *err)
+static json_t *enqueue(engine *e, store_kind kind, json_t *fields, json_t *credentials,
+                       runnel_error *err)
 {
 	json_t *job = store_create(e->st, kind, fields, STORE_SYSTEM, err);
 	if (!job)
@@ -256,8 +276,10 @@ static json_t *enqueue(engine *e, store_kind kind, json_t *fields, json_t *crede
 	long id = (long)json_integer_value(json_object_get(job, "id"));
 	size_t i;
 	json_t *c;
-	json_array_foreach(credentials, i, c) {
-		if (store_associate(e->st, STORE_REL_JOB_CREDENTIALS, id, (long)json_integer_value(c), err) < 0) {
+	json_array_foreach(credentials, i, c)
+	{
+		if (store_associate(e->st, STORE_REL_JOB_CREDENTIALS, id,
+		                    (long)json_integer_value(c), err) < 0) {
 			store_remove(e->st, STORE_UNIFIED_JOB, id, NULL);
 			json_decref(job);
 			return NULL;
@@ -281,13 +303,19 @@ static const struct {
 	const char *field;
 	const char *ask;
 } prompts[] = {
-	{"extra_vars", "ask_variables_on_launch"}, {"limit", "ask_limit_on_launch"},
-	{"job_tags", "ask_tags_on_launch"},        {"skip_tags", "ask_skip_tags_on_launch"},
-	{"inventory", "ask_inventory_on_launch"},  {"credentials", "ask_credential_on_launch"},
-	{"verbosity", "ask_verbosity_on_launch"},  {"diff_mode", "ask_diff_mode_on_launch"},
-	{"job_type", "ask_job_type_on_launch"},    {"forks", "ask_forks_on_launch"},
-	{"timeout", "ask_timeout_on_launch"},      {"scm_branch", "ask_scm_branch_on_launch"},
-	{NULL, NULL},
+    {"extra_vars", "ask_variables_on_launch"},
+    {"limit", "ask_limit_on_launch"},
+    {"job_tags", "ask_tags_on_launch"},
+    {"skip_tags", "ask_skip_tags_on_launch"},
+    {"inventory", "ask_inventory_on_launch"},
+    {"credentials", "ask_credential_on_launch"},
+    {"verbosity", "ask_verbosity_on_launch"},
+    {"diff_mode", "ask_diff_mode_on_launch"},
+    {"job_type", "ask_job_type_on_launch"},
+    {"forks", "ask_forks_on_launch"},
+    {"timeout", "ask_timeout_on_launch"},
+    {"scm_branch", "ask_scm_branch_on_launch"},
+    {NULL, NULL},
 };
 
 /* Merge two extra_vars texts/objects (b wins) into a JSON text. NULL with err. */
@@ -301,8 +329,11 @@ static char *merge_vars(const char *a, const json_t *b, runnel_error *err)
 			return rn_xstrdup(a);
 		if (json_is_string(b) && !*json_string_value(b))
 			return rn_xstrdup(a);
-		return rn_fail(err, EINVAL, "extra_vars: cannot merge launch extra_vars into YAML template extra_vars; "
-		                            "use JSON"), NULL;
+		return rn_fail(err, EINVAL,
+		               "extra_vars: cannot merge launch extra_vars into YAML template "
+		               "extra_vars; "
+		               "use JSON"),
+		       NULL;
 	}
 	json_t *add = NULL;
 	if (json_is_object(b))
@@ -312,7 +343,10 @@ static char *merge_vars(const char *a, const json_t *b, runnel_error *err)
 		if (!json_is_object(add)) {
 			json_decref(add);
 			json_decref(base);
-			return rn_fail(err, EINVAL, "extra_vars: must be a JSON object (or a JSON object as a string)"), NULL;
+			return rn_fail(err, EINVAL,
+			               "extra_vars: must be a JSON object (or a JSON object as a "
+			               "string)"),
+			       NULL;
 		}
 	} else if (b && !json_is_null(b) && !(json_is_string(b))) {
 		json_decref(base);
@@ -327,8 +361,9 @@ static char *merge_vars(const char *a, const json_t *b, runnel_error *err)
 }
 
 /* Launch a job template. */
-json_t *engine_launch_job_template(engine *e, long jt_id, const json_t *overrides, const char *launch_type,
-                                   long created_by, json_t **ignored, runnel_error *err)
+json_t *engine_launch_job_template(engine *e, long jt_id, const json_t *overrides,
+                                   const char *launch_type, long created_by, json_t **ignored,
+                                   runnel_error *err)
 {
 	if (ignored)
 		*ignored = NULL;
@@ -341,7 +376,8 @@ json_t *engine_launch_job_template(engine *e, long jt_id, const json_t *override
 	json_t *take = json_object();
 	const char *k;
 	json_t *v;
-	json_object_foreach((json_t *)overrides, k, v) {
+	json_object_foreach((json_t *)overrides, k, v)
+	{
 		int i;
 		for (i = 0; prompts[i].field; i++)
 			if (!strcmp(k, prompts[i].field))
@@ -356,16 +392,18 @@ json_t *engine_launch_job_template(engine *e, long jt_id, const json_t *override
 			json_object_set(ign, k, v);
 	}
 	json_t *f = json_object();
-	static const char *const copy[] = {"inventory", "project", "playbook", "limit", "forks", "verbosity",
-	                                   "job_tags", "skip_tags", "start_at_task", "timeout", "diff_mode",
-	                                   "become_enabled", "job_type", "scm_branch", "use_fact_cache", NULL};
+	static const char *const copy[] = {
+	    "inventory", "project",    "playbook",       "limit",   "forks",     "verbosity",
+	    "job_tags",  "skip_tags",  "start_at_task",  "timeout", "diff_mode", "become_enabled",
+	    "job_type",  "scm_branch", "use_fact_cache", NULL};
 	for (int i = 0; copy[i]; i++) {
 		json_t *x = json_object_get(take, copy[i]);
 		json_object_set(f, copy[i], x ? x : json_object_get(jt, copy[i]));
 	}
 	json_t *credentials = NULL;
 	json_t *rc = NULL;
-	char *ev = merge_vars(json_string_value(json_object_get(jt, "extra_vars")), json_object_get(take, "extra_vars"), err);
+	char *ev = merge_vars(json_string_value(json_object_get(jt, "extra_vars")),
+	                      json_object_get(take, "extra_vars"), err);
 	if (!ev)
 		goto out;
 	json_object_set_new(f, "extra_vars", json_string(ev));
@@ -378,7 +416,8 @@ json_t *engine_launch_job_template(engine *e, long jt_id, const json_t *override
 	if (created_by)
 		json_object_set_new(f, "created_by", json_integer(created_by));
 	if (json_is_null(json_object_get(f, "inventory"))) {
-		rn_fail(err, EINVAL, "inventory: Job Template 'inventory' is missing or undefined.");
+		rn_fail(err, EINVAL,
+		        "inventory: Job Template 'inventory' is missing or undefined.");
 		goto out;
 	}
 	if (json_is_null(json_object_get(f, "project"))) {
@@ -400,13 +439,14 @@ json_t *engine_launch_job_template(engine *e, long jt_id, const json_t *override
 			goto out;
 		}
 		size_t i;
-		json_array_foreach(credentials, i, v)
-			if (!json_is_integer(v)) {
-				rn_fail(err, EINVAL, "credentials: Expected a list of ids.");
-				goto out;
-			}
+		json_array_foreach(credentials, i, v) if (!json_is_integer(v))
+		{
+			rn_fail(err, EINVAL, "credentials: Expected a list of ids.");
+			goto out;
+		}
 	} else {
-		credentials = store_related_ids(e->st, STORE_REL_JOB_TEMPLATE_CREDENTIALS, jt_id, false, err);
+		credentials =
+		    store_related_ids(e->st, STORE_REL_JOB_TEMPLATE_CREDENTIALS, jt_id, false, err);
 		if (!credentials)
 			goto out;
 	}
@@ -434,13 +474,15 @@ json_t *engine_launch_ad_hoc(engine *e, const json_t *fields, long created_by, r
 {
 	if (!json_is_object(fields))
 		return rn_fail(err, EINVAL, "__all__: Invalid data. Expected a dictionary."), NULL;
-	static const char *const allowed[] = {"inventory", "module_name", "module_args", "limit", "credential",
-	                                      "verbosity", "forks", "become_enabled", "diff_mode", "job_type",
-	                                      "extra_vars", "timeout", NULL};
+	static const char *const allowed[] = {
+	    "inventory", "module_name",    "module_args", "limit",    "credential", "verbosity",
+	    "forks",     "become_enabled", "diff_mode",   "job_type", "extra_vars", "timeout",
+	    NULL};
 	json_t *f = json_object();
 	const char *k;
 	json_t *v;
-	json_object_foreach((json_t *)fields, k, v) {
+	json_object_foreach((json_t *)fields, k, v)
+	{
 		int i;
 		for (i = 0; allowed[i]; i++)
 			if (!strcmp(k, allowed[i]))
@@ -520,12 +562,14 @@ json_t *engine_launch_project_update(engine *e, long project_id, long created_by
 		json_decref(p);
 		p = np;
 	}
-	json_t *f = json_pack("{s:s,s:s,s:I,s:I,s:O,s:O,s:O,s:O,s:O,s:s,s:s}", "name",
-	                      json_string_value(json_object_get(p, "name")), "type", "project_update", "project",
-	                      (json_int_t)project_id, "unified_job_template", (json_int_t)project_id, "scm_type",
-	                      json_object_get(p, "scm_type"), "scm_url", json_object_get(p, "scm_url"), "scm_branch",
-	                      json_object_get(p, "scm_branch"), "local_path", json_object_get(p, "local_path"),
-	                      "scm_clean", json_object_get(p, "scm_clean"), "job_type", "check", "launch_type", "manual");
+	json_t *f = json_pack(
+	    "{s:s,s:s,s:I,s:I,s:O,s:O,s:O,s:O,s:O,s:s,s:s}", "name",
+	    json_string_value(json_object_get(p, "name")), "type", "project_update", "project",
+	    (json_int_t)project_id, "unified_job_template", (json_int_t)project_id, "scm_type",
+	    json_object_get(p, "scm_type"), "scm_url", json_object_get(p, "scm_url"), "scm_branch",
+	    json_object_get(p, "scm_branch"), "local_path", json_object_get(p, "local_path"),
+	    "scm_clean", json_object_get(p, "scm_clean"), "job_type", "check", "launch_type",
+	    "manual");
 	json_object_set(f, "timeout", json_object_get(p, "timeout"));
 	if (created_by)
 		json_object_set_new(f, "created_by", json_integer(created_by));
@@ -541,18 +585,20 @@ json_t *engine_launch_project_update(engine *e, long project_id, long created_by
 }
 
 /* Launch an inventory update. */
-json_t *engine_launch_inventory_update(engine *e, long source_id, long created_by, runnel_error *err)
+json_t *engine_launch_inventory_update(engine *e, long source_id, long created_by,
+                                       runnel_error *err)
 {
 	json_t *src = store_get(e->st, STORE_INVENTORY_SOURCE, source_id, err);
 	if (!src)
 		return NULL;
-	json_t *f = json_pack("{s:O,s:s,s:I,s:I,s:O,s:O,s:O,s:O,s:O,s:O,s:s}", "name", json_object_get(src, "name"),
-	                      "type", "inventory_update", "inventory_source", (json_int_t)source_id,
-	                      "unified_job_template", (json_int_t)source_id, "inventory",
-	                      json_object_get(src, "inventory"), "source", json_object_get(src, "source"),
-	                      "source_path", json_object_get(src, "source_path"), "source_project",
-	                      json_object_get(src, "source_project"), "overwrite", json_object_get(src, "overwrite"),
-	                      "verbosity", json_object_get(src, "verbosity"), "launch_type", "manual");
+	json_t *f = json_pack(
+	    "{s:O,s:s,s:I,s:I,s:O,s:O,s:O,s:O,s:O,s:O,s:s}", "name", json_object_get(src, "name"),
+	    "type", "inventory_update", "inventory_source", (json_int_t)source_id,
+	    "unified_job_template", (json_int_t)source_id, "inventory",
+	    json_object_get(src, "inventory"), "source", json_object_get(src, "source"),
+	    "source_path", json_object_get(src, "source_path"), "source_project",
+	    json_object_get(src, "source_project"), "overwrite", json_object_get(src, "overwrite"),
+	    "verbosity", json_object_get(src, "verbosity"), "launch_type", "manual");
 	json_object_set(f, "timeout", json_object_get(src, "timeout"));
 	if (created_by)
 		json_object_set_new(f, "created_by", json_integer(created_by));
@@ -563,17 +609,20 @@ json_t *engine_launch_inventory_update(engine *e, long source_id, long created_b
 }
 
 /* Launch a system job. */
-json_t *engine_launch_system_job(engine *e, const char *job_type, const json_t *extra_vars, long created_by,
-                                 runnel_error *err)
+json_t *engine_launch_system_job(engine *e, const char *job_type, const json_t *extra_vars,
+                                 long created_by, runnel_error *err)
 {
 	if (!job_type || strcmp(job_type, "cleanup_jobs"))
-		return rn_fail(err, EINVAL, "job_type: \"%s\" is not a valid choice (cleanup_jobs).",
-		               job_type ? job_type : ""), NULL;
+		return rn_fail(err, EINVAL,
+		               "job_type: \"%s\" is not a valid choice (cleanup_jobs).",
+		               job_type ? job_type : ""),
+		       NULL;
 	char *ev = merge_vars("", extra_vars, err);
 	if (!ev)
 		return NULL;
-	json_t *f = json_pack("{s:s,s:s,s:s,s:s,s:s}", "name", "Cleanup Job Details", "type", "system_job", "job_type",
-	                      job_type, "extra_vars", ev, "launch_type", "manual");
+	json_t *f =
+	    json_pack("{s:s,s:s,s:s,s:s,s:s}", "name", "Cleanup Job Details", "type", "system_job",
+	              "job_type", job_type, "extra_vars", ev, "launch_type", "manual");
 	free(ev);
 	if (created_by)
 		json_object_set_new(f, "created_by", json_integer(created_by));
@@ -583,7 +632,8 @@ json_t *engine_launch_system_job(engine *e, const char *job_type, const json_t *
 }
 
 /* Relaunch a job with its parameters. */
-json_t *engine_relaunch(engine *e, long job_id, const char *hosts, long created_by, runnel_error *err)
+json_t *engine_relaunch(engine *e, long job_id, const char *hosts, long created_by,
+                        runnel_error *err)
 {
 	json_t *old = store_get(e->st, STORE_UNIFIED_JOB, job_id, err);
 	if (!old)
@@ -592,16 +642,44 @@ json_t *engine_relaunch(engine *e, long job_id, const char *hosts, long created_
 	int kind = store_kind_from_job_type(type);
 	json_t *f = json_object();
 	json_t *r = NULL, *creds = NULL;
-	static const char *const skip[] = {"id", "type", "url", "related", "summary_fields", "created", "modified",
-	                                   "status", "failed", "started", "finished", "canceled_on", "elapsed",
-	                                   "job_explanation", "result_traceback", "cancel_flag", "job_args", "job_cwd",
-	                                   "job_env", "emitted_events", "artifacts", "execution_node",
-	                                   "controller_node", "worker_pid", "private_data_dir", "launched_by",
-	                                   "created_by", "event_processing_finished", "can_cancel", "stored_events",
-	                                   "host_status_counts", "scm_revision", "launch_type", NULL};
+	static const char *const skip[] = {"id",
+	                                   "type",
+	                                   "url",
+	                                   "related",
+	                                   "summary_fields",
+	                                   "created",
+	                                   "modified",
+	                                   "status",
+	                                   "failed",
+	                                   "started",
+	                                   "finished",
+	                                   "canceled_on",
+	                                   "elapsed",
+	                                   "job_explanation",
+	                                   "result_traceback",
+	                                   "cancel_flag",
+	                                   "job_args",
+	                                   "job_cwd",
+	                                   "job_env",
+	                                   "emitted_events",
+	                                   "artifacts",
+	                                   "execution_node",
+	                                   "controller_node",
+	                                   "worker_pid",
+	                                   "private_data_dir",
+	                                   "launched_by",
+	                                   "created_by",
+	                                   "event_processing_finished",
+	                                   "can_cancel",
+	                                   "stored_events",
+	                                   "host_status_counts",
+	                                   "scm_revision",
+	                                   "launch_type",
+	                                   NULL};
 	const char *k;
 	json_t *v;
-	json_object_foreach(old, k, v) {
+	json_object_foreach(old, k, v)
+	{
 		int i;
 		for (i = 0; skip[i]; i++)
 			if (!strcmp(k, skip[i]))
@@ -625,7 +703,8 @@ json_t *engine_relaunch(engine *e, long job_id, const char *hosts, long created_
 		rn_buf_init(&lim);
 		size_t i;
 		json_t *h;
-		json_array_foreach(pg.results, i, h) {
+		json_array_foreach(pg.results, i, h)
+		{
 			const char *n = json_string_value(json_object_get(h, "host_name"));
 			if (lim.len)
 				rn_buf_appendc(&lim, ',');

@@ -113,8 +113,8 @@ static void store_batch(rx *r, rx_batch *b)
 	if (b->rows.n) {
 		long stored = 0, dropped = 0;
 		runnel_error err = {0};
-		if (store_events_insert_rows(e->events_st, b->rows.rows, b->rows.n, &stored, &dropped,
-		                             &err) < 0 ||
+		if (store_events_insert_rows(e->events_st, b->rows.rows, b->rows.n, &stored,
+		                             &dropped, &err) < 0 ||
 		    dropped)
 			engine_log(e, "receiver: %ld of %zu events not stored: %s", dropped,
 			           b->rows.n, err.message);
@@ -132,7 +132,8 @@ static void store_batch(rx *r, rx_batch *b)
 			continue;
 		json_t *f = json_pack("{s:O}", "emitted_events", fc);
 		runnel_error err;
-		json_t *o = store_update(e->events_st, STORE_UNIFIED_JOB, id, f, STORE_SYSTEM, &err);
+		json_t *o =
+		    store_update(e->events_st, STORE_UNIFIED_JOB, id, f, STORE_SYSTEM, &err);
 		if (!o)
 			engine_log(e, "receiver: job %ld: EOF: %s", id, err.message);
 		else

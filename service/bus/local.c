@@ -25,7 +25,7 @@
 
 #include "util.h"
 
-#define SOCKBUF (64 * 1024) /* the kernel doubles it */
+#define SOCKBUF  (64 * 1024) /* the kernel doubles it */
 #define READ_MAX (64 * 1024) /* bytes read from one client at a time */
 
 typedef struct client {
@@ -38,10 +38,10 @@ typedef struct local {
 	bool consumer;
 	client *clients;
 	size_t nclients;
-	size_t rr;       /* consumer: the client drained first next time */
+	size_t rr; /* consumer: the client drained first next time */
 	struct pollfd *pf;
 	size_t npf;
-	rn_buf out;      /* producer: queued messages, newline-terminated */
+	rn_buf out; /* producer: queued messages, newline-terminated */
 	size_t nqueued;
 	char path[108];
 } local;
@@ -52,7 +52,8 @@ static int make_addr(struct sockaddr_un *sa, const char *path, runnel_error *err
 	memset(sa, 0, sizeof *sa);
 	sa->sun_family = AF_UNIX;
 	if (!path || strlen(path) >= sizeof sa->sun_path)
-		return rn_fail(err, ENAMETOOLONG, "bus: socket path missing or too long: %s", path ? path : "(none)");
+		return rn_fail(err, ENAMETOOLONG, "bus: socket path missing or too long: %s",
+		               path ? path : "(none)");
 	strcpy(sa->sun_path, path);
 	return 0;
 }
@@ -179,7 +180,8 @@ static void drop_client(local *l, size_t i)
 /* Accept, read and hand over messages. A client whose undelivered lines
  * already fill READ_MAX is not read until they are delivered: its socket
  * fills and its writer waits (back-pressure, never unbounded memory here). */
-static long local_receive(bus *b, bus_message_fn fn, void *ud, int timeout_ms, long max, runnel_error *err)
+static long local_receive(bus *b, bus_message_fn fn, void *ud, int timeout_ms, long max,
+                          runnel_error *err)
 {
 	local *l = b->impl;
 	if (max <= 0)
@@ -194,8 +196,9 @@ static long local_receive(bus *b, bus_message_fn fn, void *ud, int timeout_ms, l
 	struct pollfd *pf = l->pf;
 	pf[0] = (struct pollfd){.fd = l->fd, .events = POLLIN};
 	for (size_t i = 0; i < l->nclients; i++)
-		pf[i + 1] = (struct pollfd){.fd = l->clients[i].in.len >= READ_MAX ? -1 : l->clients[i].fd,
-		                            .events = POLLIN};
+		pf[i + 1] =
+		    (struct pollfd){.fd = l->clients[i].in.len >= READ_MAX ? -1 : l->clients[i].fd,
+		                    .events = POLLIN};
 	size_t npf = l->nclients + 1;
 	int r = poll(pf, npf, n ? 0 : timeout_ms);
 	if (r < 0 && errno != EINTR)
@@ -233,7 +236,8 @@ static long local_receive(bus *b, bus_message_fn fn, void *ud, int timeout_ms, l
 		while ((fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
 			int sz = SOCKBUF;
 			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
-			l->clients = rn_xrealloc(l->clients, sizeof *l->clients * (l->nclients + 1));
+			l->clients =
+			    rn_xrealloc(l->clients, sizeof *l->clients * (l->nclients + 1));
 			l->clients[l->nclients].fd = fd;
 			rn_buf_init(&l->clients[l->nclients].in);
 			l->nclients++;

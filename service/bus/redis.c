@@ -57,15 +57,16 @@ static int redis_fail(rbus *r, redisReply *rep, runnel_error *err, const char *w
 	if (rep && rep->type == REDIS_REPLY_ERROR)
 		rn_fail(err, EIO, "bus: redis %s: %s", what, rep->str);
 	else
-		rn_fail(err, EIO, "bus: redis %s: %s", what, r->c->err ? r->c->errstr : "unexpected reply");
+		rn_fail(err, EIO, "bus: redis %s: %s", what,
+		        r->c->err ? r->c->errstr : "unexpected reply");
 	if (rep)
 		freeReplyObject(rep);
 	return -1;
 }
 
 #define REDIS_BACKLOG_HIGH 10000
-#define REDIS_BACKLOG_LOW 5000
-#define REDIS_STALL_MS 2000
+#define REDIS_BACKLOG_LOW  5000
+#define REDIS_STALL_MS     2000
 
 /* LLEN of the list, or -1. */
 static long long list_length(rbus *r)
@@ -180,7 +181,8 @@ static long lpop_many(rbus *r, bus_message_fn fn, void *ud, long count, runnel_e
 
 /* While there is a backlog, LPOP up to max in one round trip; otherwise
  * BLPOP one (waiting up to timeout_ms), then LPOP the rest in bulk. */
-static long redis_receive(bus *b, bus_message_fn fn, void *ud, int timeout_ms, long max, runnel_error *err)
+static long redis_receive(bus *b, bus_message_fn fn, void *ud, int timeout_ms, long max,
+                          runnel_error *err)
 {
 	rbus *r = b->impl;
 	if (max <= 0)
@@ -222,7 +224,8 @@ static const bus_ops redis_ops = {redis_close, redis_push, redis_receive, redis_
 bus *bus_redis_open(const bus_settings *settings, bool consumer, runnel_error *err)
 {
 	(void)consumer;
-	const char *url = settings && settings->redis_url ? settings->redis_url : "redis://127.0.0.1:6379";
+	const char *url =
+	    settings && settings->redis_url ? settings->redis_url : "redis://127.0.0.1:6379";
 	struct timeval tv = {5, 0};
 	redisContext *c = NULL;
 	if (!strncmp(url, "unix://", 7)) {
@@ -243,7 +246,8 @@ bus *bus_redis_open(const bus_settings *settings, bool consumer, runnel_error *e
 		c = redisConnectWithTimeout(host, port, tv);
 	}
 	if (!c || c->err) {
-		rn_fail(err, ECONNREFUSED, "bus: redis %s: %s", url, c ? c->errstr : "out of memory");
+		rn_fail(err, ECONNREFUSED, "bus: redis %s: %s", url,
+		        c ? c->errstr : "out of memory");
 		if (c)
 			redisFree(c);
 		return NULL;
@@ -254,7 +258,8 @@ bus *bus_redis_open(const bus_settings *settings, bool consumer, runnel_error *e
 	rbus *r = calloc(1, sizeof *r);
 	rn_buf_init(&r->out);
 	r->c = c;
-	snprintf(r->queue, sizeof r->queue, "%s", settings && settings->queue ? settings->queue : "callback_tasks");
+	snprintf(r->queue, sizeof r->queue, "%s",
+	         settings && settings->queue ? settings->queue : "callback_tasks");
 	bus *b = calloc(1, sizeof *b);
 	b->ops = &redis_ops;
 	b->impl = r;

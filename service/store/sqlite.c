@@ -35,7 +35,7 @@
 #include "util.h"
 
 #define SCHEMA_VERSION 1
-#define STMT_CACHE 64
+#define STMT_CACHE     64
 
 typedef struct stmt_slot {
 	char *sql;
@@ -126,7 +126,8 @@ static void bind_json(sqlite3_stmt *st, int i, const json_t *v)
 	else if (json_is_boolean(v))
 		sqlite3_bind_int(st, i, json_is_true(v));
 	else if (json_is_string(v))
-		sqlite3_bind_text(st, i, json_string_value(v), (int)json_string_length(v), SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, i, json_string_value(v), (int)json_string_length(v),
+		                  SQLITE_TRANSIENT);
 	else {
 		char *d = json_dumps(v, JSON_COMPACT);
 		sqlite3_bind_text(st, i, d, -1, SQLITE_TRANSIENT);
@@ -152,11 +153,12 @@ static int create_schema(sq *s, runnel_error *err)
 	const char *head = "CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL);\n";
 	rn_buf_append(&b, head, strlen(head));
 	for (int k = 0; k < STORE_UNIFIED_JOB; k++) {
-		char *t = rn_xasprintf(
-		    "CREATE TABLE IF NOT EXISTS %s(id INTEGER PRIMARY KEY AUTOINCREMENT, created TEXT NOT NULL,"
-		    " modified TEXT NOT NULL, name TEXT NOT NULL DEFAULT '', data TEXT NOT NULL DEFAULT '{}',"
-		    " secret TEXT);\n",
-		    store_kind_plural(k));
+		char *t = rn_xasprintf("CREATE TABLE IF NOT EXISTS %s(id INTEGER PRIMARY KEY "
+		                       "AUTOINCREMENT, created TEXT NOT NULL,"
+		                       " modified TEXT NOT NULL, name TEXT NOT NULL DEFAULT '', "
+		                       "data TEXT NOT NULL DEFAULT '{}',"
+		                       " secret TEXT);\n",
+		                       store_kind_plural(k));
 		rn_buf_append(&b, t, strlen(t));
 		free(t);
 	}
@@ -165,11 +167,14 @@ static int create_schema(sq *s, runnel_error *err)
 	    "CREATE UNIQUE INDEX IF NOT EXISTS organizations_name ON organizations(name);\n"
 	    "CREATE UNIQUE INDEX IF NOT EXISTS credential_types_name ON credential_types(name);\n"
 	    "CREATE UNIQUE INDEX IF NOT EXISTS tokens_hash ON tokens(secret);\n"
-	    "CREATE INDEX IF NOT EXISTS hosts_inventory ON hosts(json_extract(data,'$.inventory'), name);\n"
-	    "CREATE INDEX IF NOT EXISTS groups_inventory ON groups(json_extract(data,'$.inventory'), name);\n"
+	    "CREATE INDEX IF NOT EXISTS hosts_inventory ON hosts(json_extract(data,'$.inventory'), "
+	    "name);\n"
+	    "CREATE INDEX IF NOT EXISTS groups_inventory ON "
+	    "groups(json_extract(data,'$.inventory'), name);\n"
 	    "CREATE TABLE IF NOT EXISTS unified_jobs(id INTEGER PRIMARY KEY AUTOINCREMENT,"
 	    " created TEXT NOT NULL, modified TEXT NOT NULL, name TEXT NOT NULL DEFAULT '',"
-	    " data TEXT NOT NULL DEFAULT '{}', secret TEXT, type TEXT NOT NULL, status TEXT NOT NULL,"
+	    " data TEXT NOT NULL DEFAULT '{}', secret TEXT, type TEXT NOT NULL, status TEXT NOT "
+	    "NULL,"
 	    " started_ts REAL, finished_ts REAL, events_stored INTEGER NOT NULL DEFAULT 0);\n"
 	    "CREATE INDEX IF NOT EXISTS unified_jobs_status ON unified_jobs(status);\n"
 	    "CREATE INDEX IF NOT EXISTS unified_jobs_type ON unified_jobs(type, id);\n"
@@ -177,21 +182,41 @@ static int create_schema(sq *s, runnel_error *err)
 	    " child INTEGER NOT NULL, PRIMARY KEY(rel, parent, child)) WITHOUT ROWID;\n"
 	    "CREATE INDEX IF NOT EXISTS relations_child ON relations(rel, child);\n"
 	    "CREATE TABLE IF NOT EXISTS events(id INTEGER PRIMARY KEY, job_id INTEGER NOT NULL,"
-	    " counter INTEGER NOT NULL, event TEXT NOT NULL DEFAULT '', event_data TEXT NOT NULL DEFAULT '{}',"
-	    " failed INTEGER NOT NULL DEFAULT 0, changed INTEGER NOT NULL DEFAULT 0, uuid TEXT NOT NULL DEFAULT '',"
-	    " parent_uuid TEXT NOT NULL DEFAULT '', host_id INTEGER, host_name TEXT NOT NULL DEFAULT '',"
-	    " playbook TEXT NOT NULL DEFAULT '', play TEXT NOT NULL DEFAULT '', role TEXT NOT NULL DEFAULT '',"
-	    " task TEXT NOT NULL DEFAULT '', stdout TEXT NOT NULL DEFAULT '', start_line INTEGER NOT NULL DEFAULT 0,"
-	    " end_line INTEGER NOT NULL DEFAULT 0, verbosity INTEGER NOT NULL DEFAULT 0, created TEXT NOT NULL,"
-	    " modified TEXT NOT NULL, job_created TEXT NOT NULL DEFAULT '', UNIQUE(job_id, counter));\n"
-	    "CREATE INDEX IF NOT EXISTS events_parents ON events(job_id, uuid) WHERE substr(event,1,11)='playbook_on';\n"
-	    "CREATE INDEX IF NOT EXISTS events_failed ON events(job_id, parent_uuid) WHERE failed=1;\n"
-	    "CREATE INDEX IF NOT EXISTS events_changed ON events(job_id, parent_uuid) WHERE changed=1;\n"
-	    "CREATE TABLE IF NOT EXISTS host_summaries(id INTEGER PRIMARY KEY, job_id INTEGER NOT NULL,"
-	    " host_id INTEGER, host_name TEXT NOT NULL, created TEXT NOT NULL, modified TEXT NOT NULL,"
-	    " changed INTEGER NOT NULL DEFAULT 0, dark INTEGER NOT NULL DEFAULT 0, failures INTEGER NOT NULL DEFAULT 0,"
-	    " ignored INTEGER NOT NULL DEFAULT 0, ok INTEGER NOT NULL DEFAULT 0, processed INTEGER NOT NULL DEFAULT 0,"
-	    " rescued INTEGER NOT NULL DEFAULT 0, skipped INTEGER NOT NULL DEFAULT 0, failed INTEGER NOT NULL DEFAULT 0,"
+	    " counter INTEGER NOT NULL, event TEXT NOT NULL DEFAULT '', event_data TEXT NOT NULL "
+	    "DEFAULT '{}',"
+	    " failed INTEGER NOT NULL DEFAULT 0, changed INTEGER NOT NULL DEFAULT 0, uuid TEXT NOT "
+	    "NULL DEFAULT '',"
+	    " parent_uuid TEXT NOT NULL DEFAULT '', host_id INTEGER, host_name TEXT NOT NULL "
+	    "DEFAULT '',"
+	    " playbook TEXT NOT NULL DEFAULT '', play TEXT NOT NULL DEFAULT '', role TEXT NOT NULL "
+	    "DEFAULT '',"
+	    " task TEXT NOT NULL DEFAULT '', stdout TEXT NOT NULL DEFAULT '', start_line INTEGER "
+	    "NOT NULL DEFAULT 0,"
+	    " end_line INTEGER NOT NULL DEFAULT 0, verbosity INTEGER NOT NULL DEFAULT 0, created "
+	    "TEXT NOT NULL,"
+	    " modified TEXT NOT NULL, job_created TEXT NOT NULL DEFAULT '', UNIQUE(job_id, "
+	    "counter));\n"
+	    "CREATE INDEX IF NOT EXISTS events_parents ON events(job_id, uuid) WHERE "
+	    "substr(event,1,11)='playbook_on';\n"
+	    "CREATE INDEX IF NOT EXISTS events_failed ON events(job_id, parent_uuid) WHERE "
+	    "failed=1;\n"
+	    "CREATE INDEX IF NOT EXISTS events_changed ON events(job_id, parent_uuid) WHERE "
+	    "changed=1;\n"
+	    "CREATE TABLE IF NOT EXISTS event_parent_flags(job_id INTEGER NOT NULL, uuid TEXT NOT "
+	    "NULL,"
+	    " failed INTEGER NOT NULL DEFAULT 0, changed INTEGER NOT NULL DEFAULT 0, PRIMARY "
+	    "KEY(job_id, uuid))"
+	    " WITHOUT ROWID;\n"
+	    "CREATE TABLE IF NOT EXISTS host_summaries(id INTEGER PRIMARY KEY, job_id INTEGER NOT "
+	    "NULL,"
+	    " host_id INTEGER, host_name TEXT NOT NULL, created TEXT NOT NULL, modified TEXT NOT "
+	    "NULL,"
+	    " changed INTEGER NOT NULL DEFAULT 0, dark INTEGER NOT NULL DEFAULT 0, failures "
+	    "INTEGER NOT NULL DEFAULT 0,"
+	    " ignored INTEGER NOT NULL DEFAULT 0, ok INTEGER NOT NULL DEFAULT 0, processed INTEGER "
+	    "NOT NULL DEFAULT 0,"
+	    " rescued INTEGER NOT NULL DEFAULT 0, skipped INTEGER NOT NULL DEFAULT 0, failed "
+	    "INTEGER NOT NULL DEFAULT 0,"
 	    " UNIQUE(job_id, host_name));\n";
 	rn_buf_append(&b, rest, strlen(rest));
 	int rc = exec_sql(s, b.data, err);
@@ -252,7 +277,8 @@ static char *seal(sq *s, const char *text)
 	size_t clen = crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + m;
 	unsigned char *c = rn_xmalloc(clen);
 	randombytes_buf(c, crypto_secretbox_NONCEBYTES);
-	crypto_secretbox_easy(c + crypto_secretbox_NONCEBYTES, (const unsigned char *)text, m, c, s->key);
+	crypto_secretbox_easy(c + crypto_secretbox_NONCEBYTES, (const unsigned char *)text, m, c,
+	                      s->key);
 	size_t blen = sodium_base64_ENCODED_LEN(clen, sodium_base64_VARIANT_ORIGINAL);
 	char *b = rn_xmalloc(blen);
 	sodium_bin2base64(b, blen, c, clen, sodium_base64_VARIANT_ORIGINAL);
@@ -266,7 +292,8 @@ static char *unseal(sq *s, const char *b64)
 	size_t max = strlen(b64);
 	unsigned char *c = rn_xmalloc(max + 1);
 	size_t clen = 0;
-	if (sodium_base642bin(c, max, b64, strlen(b64), NULL, &clen, NULL, sodium_base64_VARIANT_ORIGINAL) ||
+	if (sodium_base642bin(c, max, b64, strlen(b64), NULL, &clen, NULL,
+	                      sodium_base64_VARIANT_ORIGINAL) ||
 	    clen < crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES) {
 		free(c);
 		return NULL;
@@ -338,24 +365,39 @@ static void shape_extras(sq *s, store_kind kind, long id, json_t *o, json_t *rel
 		json_object_set_new(o, "password", json_string("$encrypted$"));
 		break;
 	case STORE_INVENTORY:
-		json_object_set_new(o, "total_hosts", json_integer(count_where(s,
-		    "SELECT count(*) FROM hosts WHERE json_extract(data,'$.inventory')=?", id)));
-		json_object_set_new(o, "total_groups", json_integer(count_where(s,
-		    "SELECT count(*) FROM groups WHERE json_extract(data,'$.inventory')=?", id)));
-		json_object_set_new(o, "has_inventory_sources", json_boolean(count_where(s,
-		    "SELECT count(*) FROM inventory_sources WHERE json_extract(data,'$.inventory')=?", id) > 0));
+		json_object_set_new(
+		    o, "total_hosts",
+		    json_integer(count_where(
+		        s, "SELECT count(*) FROM hosts WHERE json_extract(data,'$.inventory')=?",
+		        id)));
+		json_object_set_new(
+		    o, "total_groups",
+		    json_integer(count_where(
+		        s, "SELECT count(*) FROM groups WHERE json_extract(data,'$.inventory')=?",
+		        id)));
+		json_object_set_new(
+		    o, "has_inventory_sources",
+		    json_boolean(count_where(s,
+		                             "SELECT count(*) FROM inventory_sources WHERE "
+		                             "json_extract(data,'$.inventory')=?",
+		                             id) > 0));
 		json_object_set_new(o, "pending_deletion", json_false());
-		for (const char *const *r = (const char *const[]){"hosts", "groups", "inventory_sources",
-		                                                  "variable_data", "job_templates", NULL};
+		for (const char *const *r =
+		         (const char *const[]){"hosts", "groups", "inventory_sources",
+		                               "variable_data", "job_templates", NULL};
 		     *r; r++)
 			json_object_set_new(related, *r, json_sprintf("%s%s/", url, *r));
 		break;
 	case STORE_GROUP:
-		for (const char *const *r = (const char *const[]){"hosts", "children", "variable_data", NULL}; *r; r++)
+		for (const char *const *r =
+		         (const char *const[]){"hosts", "children", "variable_data", NULL};
+		     *r; r++)
 			json_object_set_new(related, *r, json_sprintf("%s%s/", url, *r));
 		break;
 	case STORE_HOST:
-		for (const char *const *r = (const char *const[]){"groups", "variable_data", "job_host_summaries", NULL}; *r; r++)
+		for (const char *const *r = (const char *const[]){"groups", "variable_data",
+		                                                  "job_host_summaries", NULL};
+		     *r; r++)
 			json_object_set_new(related, *r, json_sprintf("%s%s/", url, *r));
 		break;
 	case STORE_CREDENTIAL: {
@@ -364,20 +406,26 @@ static void shape_extras(sq *s, store_kind kind, long id, json_t *o, json_t *rel
 		const char *k;
 		json_t *v;
 		json_object_foreach(sec, k, v)
-			json_object_set_new(in, k, json_string("$encrypted$"));
+		    json_object_set_new(in, k, json_string("$encrypted$"));
 		json_decref(sec);
 		break;
 	}
 	case STORE_PROJECT:
-		for (const char *const *r = (const char *const[]){"update", "project_updates", "playbooks", NULL}; *r; r++)
+		for (const char *const *r =
+		         (const char *const[]){"update", "project_updates", "playbooks", NULL};
+		     *r; r++)
 			json_object_set_new(related, *r, json_sprintf("%s%s/", url, *r));
 		break;
 	case STORE_INVENTORY_SOURCE:
-		for (const char *const *r = (const char *const[]){"update", "inventory_updates", NULL}; *r; r++)
+		for (const char *const *r =
+		         (const char *const[]){"update", "inventory_updates", NULL};
+		     *r; r++)
 			json_object_set_new(related, *r, json_sprintf("%s%s/", url, *r));
 		break;
 	case STORE_JOB_TEMPLATE:
-		for (const char *const *r = (const char *const[]){"launch", "jobs", "credentials", NULL}; *r; r++)
+		for (const char *const *r =
+		         (const char *const[]){"launch", "jobs", "credentials", NULL};
+		     *r; r++)
 			json_object_set_new(related, *r, json_sprintf("%s%s/", url, *r));
 		break;
 	default:
@@ -398,25 +446,36 @@ static void shape_extras(sq *s, store_kind kind, long id, json_t *o, json_t *rel
 		json_object_set_new(related, "cancel", json_sprintf("%scancel/", url));
 		json_object_set_new(related, "relaunch", json_sprintf("%srelaunch/", url));
 		if (type && !strcmp(type, "job")) {
-			json_object_set_new(related, "job_host_summaries", json_sprintf("%sjob_host_summaries/", url));
-			json_object_set_new(related, "credentials", json_sprintf("%scredentials/", url));
+			json_object_set_new(related, "job_host_summaries",
+			                    json_sprintf("%sjob_host_summaries/", url));
+			json_object_set_new(related, "credentials",
+			                    json_sprintf("%scredentials/", url));
 			/* host_status_counts, as AWX: ok/changed/failures/dark/skipped per host. */
 			json_t *hsc = json_object();
 			runnel_error e;
-			sqlite3_stmt *st = prep(s,
+			sqlite3_stmt *st = prep(
+			    s,
 			    "SELECT sum(CASE WHEN dark>0 THEN 1 ELSE 0 END),"
 			    " sum(CASE WHEN dark=0 AND failures>0 THEN 1 ELSE 0 END),"
 			    " sum(CASE WHEN dark=0 AND failures=0 AND changed>0 THEN 1 ELSE 0 END),"
-			    " sum(CASE WHEN dark=0 AND failures=0 AND changed=0 AND ok>0 THEN 1 ELSE 0 END),"
-			    " sum(CASE WHEN dark=0 AND failures=0 AND changed=0 AND ok=0 AND skipped>0 THEN 1 ELSE 0 END),"
-			    " count(*) FROM host_summaries WHERE job_id=?", &e);
+			    " sum(CASE WHEN dark=0 AND failures=0 AND changed=0 AND ok>0 THEN 1 "
+			    "ELSE 0 END),"
+			    " sum(CASE WHEN dark=0 AND failures=0 AND changed=0 AND ok=0 AND "
+			    "skipped>0 THEN 1 ELSE 0 END),"
+			    " count(*) FROM host_summaries WHERE job_id=?",
+			    &e);
 			if (st) {
 				sqlite3_bind_int64(st, 1, id);
-				if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 5) > 0) {
-					const char *names[] = {"dark", "failures", "changed", "ok", "skipped"};
+				if (sqlite3_step(st) == SQLITE_ROW &&
+				    sqlite3_column_int64(st, 5) > 0) {
+					const char *names[] = {"dark", "failures", "changed", "ok",
+					                       "skipped"};
 					for (int i = 0; i < 5; i++)
 						if (sqlite3_column_int64(st, i))
-							json_object_set_new(hsc, names[i], json_integer(sqlite3_column_int64(st, i)));
+							json_object_set_new(
+							    hsc, names[i],
+							    json_integer(
+							        sqlite3_column_int64(st, i)));
 				}
 				sqlite3_reset(st);
 			}
@@ -487,9 +546,11 @@ static json_t *get_locked(sq *s, store_kind kind, long id, runnel_error *err)
 	char sql[200];
 	if (model_is_job_kind(kind))
 		snprintf(sql, sizeof sql,
-		         "SELECT created, modified, name, data, secret, events_stored, type FROM unified_jobs WHERE id=?");
+		         "SELECT created, modified, name, data, secret, events_stored, type FROM "
+		         "unified_jobs WHERE id=?");
 	else
-		snprintf(sql, sizeof sql, "SELECT created, modified, name, data, secret, 0, '' FROM %s WHERE id=?",
+		snprintf(sql, sizeof sql,
+		         "SELECT created, modified, name, data, secret, 0, '' FROM %s WHERE id=?",
 		         table_of(kind));
 	sqlite3_stmt *st = prep(s, sql, err);
 	if (!st)
@@ -512,7 +573,8 @@ static json_t *get_locked(sq *s, store_kind kind, long id, runnel_error *err)
 	}
 	char *created = rn_xstrdup(col_text(st, 0)), *modified = rn_xstrdup(col_text(st, 1));
 	char *name = rn_xstrdup(col_text(st, 2)), *data = rn_xstrdup(col_text(st, 3));
-	char *secret = sqlite3_column_type(st, 4) == SQLITE_NULL ? NULL : rn_xstrdup(col_text(st, 4));
+	char *secret =
+	    sqlite3_column_type(st, 4) == SQLITE_NULL ? NULL : rn_xstrdup(col_text(st, 4));
 	long evs = (long)sqlite3_column_int64(st, 5);
 	sqlite3_reset(st);
 	json_t *o = shape_row(s, kind, id, created, modified, name, data, secret, evs);
@@ -523,8 +585,14 @@ static json_t *get_locked(sq *s, store_kind kind, long id, runnel_error *err)
 /* ------------------------------------------------------------------ */
 /* generic CRUD                                                         */
 
-static void lock(sq *s) { pthread_mutex_lock(&s->mu); }
-static void unlock(sq *s) { pthread_mutex_unlock(&s->mu); }
+static void lock(sq *s)
+{
+	pthread_mutex_lock(&s->mu);
+}
+static void unlock(sq *s)
+{
+	pthread_mutex_unlock(&s->mu);
+}
 
 /* True if an object of kind with id exists. */
 static bool exists(sq *s, store_kind kind, long id)
@@ -546,10 +614,13 @@ static int check_fks(sq *s, store_kind kind, const json_t *v, runnel_error *err)
 {
 	const char *k;
 	json_t *x;
-	json_object_foreach((json_t *)v, k, x) {
+	json_object_foreach((json_t *)v, k, x)
+	{
 		const model_field *f = model_field_find(kind, k);
-		if (f && f->type == MT_FK && json_is_integer(x) && !exists(s, f->fk, (long)json_integer_value(x)))
-			return rn_fail(err, EINVAL, "%s: Invalid pk \"%lld\" - object does not exist.", k,
+		if (f && f->type == MT_FK && json_is_integer(x) &&
+		    !exists(s, f->fk, (long)json_integer_value(x)))
+			return rn_fail(err, EINVAL,
+			               "%s: Invalid pk \"%lld\" - object does not exist.", k,
 			               (long long)json_integer_value(x));
 	}
 	return 0;
@@ -571,12 +642,14 @@ static int split_inputs(sq *s, json_t *v, long type_id, json_t *secret, runnel_e
 	json_t *plain = json_object();
 	const char *k;
 	json_t *x;
-	json_object_foreach(in, k, x) {
+	json_object_foreach(in, k, x)
+	{
 		json_t *fl = json_object_get(tin, "fields");
 		bool known = false;
 		size_t i;
 		json_t *f;
-		json_array_foreach(fl, i, f) {
+		json_array_foreach(fl, i, f)
+		{
 			const char *id = json_string_value(json_object_get(f, "id"));
 			if (id && !strcmp(id, k))
 				known = true;
@@ -584,7 +657,10 @@ static int split_inputs(sq *s, json_t *v, long type_id, json_t *secret, runnel_e
 		if (!known && json_array_size(fl)) {
 			json_decref(plain);
 			json_decref(ct);
-			return rn_fail(err, EINVAL, "inputs: Additional properties are not allowed ('%s' was unexpected)", k);
+			return rn_fail(
+			    err, EINVAL,
+			    "inputs: Additional properties are not allowed ('%s' was unexpected)",
+			    k);
 		}
 		if (model_input_is_secret(tin, k)) {
 			if (!json_is_string(x)) {
@@ -621,7 +697,8 @@ static double epoch_now(void)
 }
 
 /* Write a new row for kind. The caller holds the lock. */
-static json_t *create_locked(sq *s, store_kind kind, const json_t *fields, unsigned flags, runnel_error *err)
+static json_t *create_locked(sq *s, store_kind kind, const json_t *fields, unsigned flags,
+                             runnel_error *err)
 {
 	if (kind == STORE_UNIFIED_JOB)
 		return rn_fail(err, EINVAL, "type: Create a job of a concrete type."), NULL;
@@ -640,7 +717,8 @@ static json_t *create_locked(sq *s, store_kind kind, const json_t *fields, unsig
 		if (json_is_string(pw) && *json_string_value(pw)) {
 			char h[crypto_pwhash_STRBYTES];
 			if (crypto_pwhash_str(h, json_string_value(pw), json_string_length(pw),
-			                      crypto_pwhash_OPSLIMIT_INTERACTIVE, crypto_pwhash_MEMLIMIT_INTERACTIVE)) {
+			                      crypto_pwhash_OPSLIMIT_INTERACTIVE,
+			                      crypto_pwhash_MEMLIMIT_INTERACTIVE)) {
 				json_decref(v);
 				return rn_fail(err, ENOMEM, "password: could not hash"), NULL;
 			}
@@ -650,7 +728,9 @@ static json_t *create_locked(sq *s, store_kind kind, const json_t *fields, unsig
 	}
 	if (kind == STORE_CREDENTIAL) {
 		json_t *sec = json_object();
-		if (split_inputs(s, v, (long)json_integer_value(json_object_get(v, "credential_type")), sec, err) < 0) {
+		if (split_inputs(s, v,
+		                 (long)json_integer_value(json_object_get(v, "credential_type")),
+		                 sec, err) < 0) {
 			json_decref(sec);
 			json_decref(v);
 			return NULL;
@@ -667,10 +747,13 @@ static json_t *create_locked(sq *s, store_kind kind, const json_t *fields, unsig
 	char *data = json_dumps(v, JSON_COMPACT);
 	char sql[256];
 	if (model_is_job_kind(kind))
-		snprintf(sql, sizeof sql, "INSERT INTO unified_jobs(created, modified, name, data, secret, type, status)"
-		                          " VALUES(?,?,?,?,?,?,?)");
+		snprintf(
+		    sql, sizeof sql,
+		    "INSERT INTO unified_jobs(created, modified, name, data, secret, type, status)"
+		    " VALUES(?,?,?,?,?,?,?)");
 	else
-		snprintf(sql, sizeof sql, "INSERT INTO %s(created, modified, name, data, secret) VALUES(?,?,?,?,?)",
+		snprintf(sql, sizeof sql,
+		         "INSERT INTO %s(created, modified, name, data, secret) VALUES(?,?,?,?,?)",
 		         table_of(kind));
 	sqlite3_stmt *st = prep(s, sql, err);
 	if (!st) {
@@ -684,15 +767,19 @@ static json_t *create_locked(sq *s, store_kind kind, const json_t *fields, unsig
 	if (secret)
 		sqlite3_bind_text(st, 5, secret, -1, SQLITE_TRANSIENT);
 	if (model_is_job_kind(kind)) {
-		sqlite3_bind_text(st, 6, json_string_value(json_object_get(v, "type")), -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 7, json_string_value(json_object_get(v, "status")), -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 6, json_string_value(json_object_get(v, "type")), -1,
+		                  SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 7, json_string_value(json_object_get(v, "status")), -1,
+		                  SQLITE_TRANSIENT);
 	}
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	free(data), free(secret), json_decref(v);
 	if (rc == SQLITE_CONSTRAINT) {
 		const char *f = kind == STORE_USER ? "username" : "name";
-		return rn_fail(err, EEXIST, "%s: %s with this %s already exists.", f, store_kind_type(kind), f), NULL;
+		return rn_fail(err, EEXIST, "%s: %s with this %s already exists.", f,
+		               store_kind_type(kind), f),
+		       NULL;
 	}
 	if (rc != SQLITE_DONE)
 		return db_fail(s, err, "insert"), NULL;
@@ -700,7 +787,8 @@ static json_t *create_locked(sq *s, store_kind kind, const json_t *fields, unsig
 }
 
 /* Create an object. */
-static json_t *sq_create(store *st, store_kind kind, const json_t *fields, unsigned flags, runnel_error *err)
+static json_t *sq_create(store *st, store_kind kind, const json_t *fields, unsigned flags,
+                         runnel_error *err)
 {
 	sq *s = SQ(st);
 	lock(s);
@@ -720,7 +808,8 @@ static json_t *sq_get(store *st, store_kind kind, long id, runnel_error *err)
 }
 
 /* Read the raw data/secret of a row. The caller holds the lock; frees *data, *secret. */
-static int read_raw(sq *s, store_kind kind, long id, json_t **data, char **secret, runnel_error *err)
+static int read_raw(sq *s, store_kind kind, long id, json_t **data, char **secret,
+                    runnel_error *err)
 {
 	char sql[160];
 	snprintf(sql, sizeof sql, "SELECT data, secret%s FROM %s WHERE id=?",
@@ -730,7 +819,8 @@ static int read_raw(sq *s, store_kind kind, long id, json_t **data, char **secre
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
 	if (sqlite3_step(st) != SQLITE_ROW ||
-	    (model_is_job_kind(kind) && kind != STORE_UNIFIED_JOB && strcmp(col_text(st, 2), store_kind_type(kind)))) {
+	    (model_is_job_kind(kind) && kind != STORE_UNIFIED_JOB &&
+	     strcmp(col_text(st, 2), store_kind_type(kind)))) {
 		sqlite3_reset(st);
 		return rn_fail(err, ENOENT, "__all__: Not found.");
 	}
@@ -738,25 +828,30 @@ static int read_raw(sq *s, store_kind kind, long id, json_t **data, char **secre
 	if (!*data)
 		*data = json_object();
 	if (secret)
-		*secret = sqlite3_column_type(st, 1) == SQLITE_NULL ? NULL : rn_xstrdup(col_text(st, 1));
+		*secret =
+		    sqlite3_column_type(st, 1) == SQLITE_NULL ? NULL : rn_xstrdup(col_text(st, 1));
 	sqlite3_reset(st);
 	return 0;
 }
 
 /* Write data (and secret, when not NULL) of a row back; syncs the real columns. Lock held. */
-static int write_raw(sq *s, store_kind kind, long id, json_t *data, const char *secret, runnel_error *err)
+static int write_raw(sq *s, store_kind kind, long id, json_t *data, const char *secret,
+                     runnel_error *err)
 {
 	char now[32];
 	model_now(now);
-	const char *name = json_string_value(json_object_get(data, kind == STORE_USER ? "username" : "name"));
+	const char *name =
+	    json_string_value(json_object_get(data, kind == STORE_USER ? "username" : "name"));
 	char *text = json_dumps(data, JSON_COMPACT);
 	char sql[256];
 	if (model_is_job_kind(kind))
-		snprintf(sql, sizeof sql, "UPDATE unified_jobs SET modified=?, name=coalesce(?, name), data=?,"
-		                          " secret=coalesce(?, secret), status=coalesce(?, status) WHERE id=?");
+		snprintf(sql, sizeof sql,
+		         "UPDATE unified_jobs SET modified=?, name=coalesce(?, name), data=?,"
+		         " secret=coalesce(?, secret), status=coalesce(?, status) WHERE id=?");
 	else
-		snprintf(sql, sizeof sql, "UPDATE %s SET modified=?1, name=coalesce(?2, name), data=?3,"
-		                          " secret=coalesce(?4, secret) WHERE id=?6",
+		snprintf(sql, sizeof sql,
+		         "UPDATE %s SET modified=?1, name=coalesce(?2, name), data=?3,"
+		         " secret=coalesce(?4, secret) WHERE id=?6",
 		         table_of(kind));
 	sqlite3_stmt *st = prep(s, sql, err);
 	if (!st) {
@@ -793,7 +888,8 @@ static json_t *sq_update(store *st, store_kind kind, long id, const json_t *fiel
 	char *secret = NULL, *newsecret = NULL;
 	bool in_tx = false;
 	lock(s);
-	if (model_validate(kind, fields, flags, false, &v, err) < 0 || check_fks(s, kind, v, err) < 0)
+	if (model_validate(kind, fields, flags, false, &v, err) < 0 ||
+	    check_fks(s, kind, v, err) < 0)
 		goto out;
 	/* read-modify-write of the row in one transaction: another process (a
 	 * worker, the receiver) may write the same row meanwhile */
@@ -804,10 +900,12 @@ static json_t *sq_update(store *st, store_kind kind, long id, const json_t *fiel
 		goto out;
 	if (kind == STORE_USER) {
 		json_t *pw = json_object_get(v, "password");
-		if (json_is_string(pw) && *json_string_value(pw) && strcmp(json_string_value(pw), "$encrypted$")) {
+		if (json_is_string(pw) && *json_string_value(pw) &&
+		    strcmp(json_string_value(pw), "$encrypted$")) {
 			char h[crypto_pwhash_STRBYTES];
 			if (crypto_pwhash_str(h, json_string_value(pw), json_string_length(pw),
-			                      crypto_pwhash_OPSLIMIT_INTERACTIVE, crypto_pwhash_MEMLIMIT_INTERACTIVE)) {
+			                      crypto_pwhash_OPSLIMIT_INTERACTIVE,
+			                      crypto_pwhash_MEMLIMIT_INTERACTIVE)) {
 				rn_fail(err, ENOMEM, "password: could not hash");
 				goto out;
 			}
@@ -827,9 +925,11 @@ static json_t *sq_update(store *st, store_kind kind, long id, const json_t *fiel
 		json_t *keep = json_object();
 		const char *k;
 		json_t *x;
-		json_object_foreach(json_object_get(v, "inputs"), k, x)
-			if (json_is_string(x) && !strcmp(json_string_value(x), "$encrypted$") && json_object_get(sec, k))
-				json_object_set(keep, k, json_object_get(sec, k));
+		json_object_foreach(json_object_get(v, "inputs"), k,
+		                    x) if (json_is_string(x) &&
+		                           !strcmp(json_string_value(x), "$encrypted$") &&
+		                           json_object_get(sec, k))
+		    json_object_set(keep, k, json_object_get(sec, k));
 		if (split_inputs(s, v, (long)json_integer_value(ct), keep, err) < 0) {
 			json_decref(sec);
 			json_decref(keep);
@@ -874,9 +974,11 @@ static int delete_job_locked(sq *s, long id, runnel_error *err)
 {
 	char sql[128];
 	if (exec_id(s, "DELETE FROM events WHERE job_id=?", id, err) < 0 ||
+	    exec_id(s, "DELETE FROM event_parent_flags WHERE job_id=?", id, err) < 0 ||
 	    exec_id(s, "DELETE FROM host_summaries WHERE job_id=?", id, err) < 0)
 		return -1;
-	snprintf(sql, sizeof sql, "DELETE FROM relations WHERE rel=%d AND parent=?", STORE_REL_JOB_CREDENTIALS);
+	snprintf(sql, sizeof sql, "DELETE FROM relations WHERE rel=%d AND parent=?",
+	         STORE_REL_JOB_CREDENTIALS);
 	if (exec_id(s, sql, id, err) < 0)
 		return -1;
 	return exec_id(s, "DELETE FROM unified_jobs WHERE id=?", id, err);
@@ -901,23 +1003,30 @@ static int sq_remove(store *st, store_kind kind, long id, runnel_error *err)
 		rc = 0;
 		if (kind == STORE_INVENTORY) {
 			static const char *const dep[] = {
-			    "DELETE FROM relations WHERE rel IN (3,4) AND parent IN (SELECT id FROM groups WHERE json_extract(data,'$.inventory')=?1)",
-			    "DELETE FROM relations WHERE rel=3 AND child IN (SELECT id FROM hosts WHERE json_extract(data,'$.inventory')=?1)",
+			    "DELETE FROM relations WHERE rel IN (3,4) AND parent IN (SELECT id "
+			    "FROM groups WHERE json_extract(data,'$.inventory')=?1)",
+			    "DELETE FROM relations WHERE rel=3 AND child IN (SELECT id FROM hosts "
+			    "WHERE json_extract(data,'$.inventory')=?1)",
 			    "DELETE FROM hosts WHERE json_extract(data,'$.inventory')=?",
 			    "DELETE FROM groups WHERE json_extract(data,'$.inventory')=?",
-			    "DELETE FROM inventory_sources WHERE json_extract(data,'$.inventory')=?", NULL};
+			    "DELETE FROM inventory_sources WHERE "
+			    "json_extract(data,'$.inventory')=?",
+			    NULL};
 			for (int i = 0; dep[i] && rc == 0; i++)
 				rc = exec_id(s, dep[i], id, err);
 		} else if (kind == STORE_GROUP) {
-			rc = exec_id(s, "DELETE FROM relations WHERE rel IN (3,4) AND parent=?", id, err);
+			rc = exec_id(s, "DELETE FROM relations WHERE rel IN (3,4) AND parent=?", id,
+			             err);
 			if (!rc)
-				rc = exec_id(s, "DELETE FROM relations WHERE rel=4 AND child=?", id, err);
+				rc = exec_id(s, "DELETE FROM relations WHERE rel=4 AND child=?", id,
+				             err);
 		} else if (kind == STORE_HOST) {
 			rc = exec_id(s, "DELETE FROM relations WHERE rel=3 AND child=?", id, err);
 		} else if (kind == STORE_JOB_TEMPLATE) {
 			rc = exec_id(s, "DELETE FROM relations WHERE rel=1 AND parent=?", id, err);
 		} else if (kind == STORE_CREDENTIAL) {
-			rc = exec_id(s, "DELETE FROM relations WHERE rel IN (1,2) AND child=?", id, err);
+			rc = exec_id(s, "DELETE FROM relations WHERE rel IN (1,2) AND child=?", id,
+			             err);
 		}
 		if (!rc) {
 			snprintf(sql, sizeof sql, "DELETE FROM %s WHERE id=?", table_of(kind));
@@ -965,14 +1074,25 @@ static char *field_expr(store_kind kind, const char *field, model_type *type)
 }
 
 /* Column expressions of the events / host_summaries tables. */
+/* An event's failed / changed (printf with the column twice): its own flag,
+ * or for a parent (playbook_on_*) the flag its children gave it
+ * (store_stats). */
+#define PARENT_FLAG_EXPR                                                                           \
+	"(CASE WHEN events.%s THEN 1 WHEN substr(events.event,1,11)<>'playbook_on' THEN 0 ELSE "   \
+	"coalesce((SELECT"                                                                         \
+	" p.%s FROM event_parent_flags p WHERE p.job_id=events.job_id AND p.uuid=events.uuid),0) " \
+	"END)"
+
 static char *event_expr(bool summaries, const char *field, model_type *type)
 {
-	static const char *const ev_int[] = {"id", "counter", "start_line", "end_line", "verbosity", NULL};
+	static const char *const ev_int[] = {"id",       "counter",   "start_line",
+	                                     "end_line", "verbosity", NULL};
 	static const char *const ev_bool[] = {"failed", "changed", NULL};
-	static const char *const ev_str[] = {"event", "uuid", "parent_uuid", "host_name", "playbook", "play",
-	                                     "role", "task", "stdout", "created", "modified", NULL};
-	static const char *const hs_int[] = {"id", "changed", "dark", "failures", "ignored", "ok",
-	                                     "processed", "rescued", "skipped", NULL};
+	static const char *const ev_str[] = {"event",    "uuid",    "parent_uuid", "host_name",
+	                                     "playbook", "play",    "role",        "task",
+	                                     "stdout",   "created", "modified",    NULL};
+	static const char *const hs_int[] = {"id", "changed",   "dark",    "failures", "ignored",
+	                                     "ok", "processed", "rescued", "skipped",  NULL};
 	static const char *const hs_str[] = {"host_name", "created", "modified", NULL};
 	if (!strcmp(field, "host")) {
 		*type = MT_INT;
@@ -990,7 +1110,11 @@ static char *event_expr(bool summaries, const char *field, model_type *type)
 			*type = MT_STR;
 			return rn_xstrdup(field);
 		}
-	if (!strcmp(field, "failed") || (!summaries && (!strcmp(field, ev_bool[0]) || !strcmp(field, ev_bool[1])))) {
+	if (!summaries && (!strcmp(field, ev_bool[0]) || !strcmp(field, ev_bool[1]))) {
+		*type = MT_BOOL;
+		return rn_xasprintf(PARENT_FLAG_EXPR, field, field);
+	}
+	if (!strcmp(field, "failed")) {
 		*type = MT_BOOL;
 		return rn_xstrdup(field);
 	}
@@ -1008,7 +1132,8 @@ static json_t *filter_value(model_type type, json_t *v)
 			long long n = strtoll(json_string_value(v), &end, 10);
 			if (*json_string_value(v) && !*end)
 				return json_integer(n);
-			if (!strcasecmp(json_string_value(v), "null") || !strcasecmp(json_string_value(v), "none"))
+			if (!strcasecmp(json_string_value(v), "null") ||
+			    !strcasecmp(json_string_value(v), "none"))
 				return json_null();
 		}
 		return json_is_null(v) ? json_null() : NULL;
@@ -1055,11 +1180,13 @@ static char *any_expr(int kind, const char *field, model_type *type)
 }
 
 /* Append " AND <cond>" clauses for filters to where, binds to binds. */
-static int build_filters(int kind, const json_t *filters, rn_buf *where, json_t *binds, runnel_error *err)
+static int build_filters(int kind, const json_t *filters, rn_buf *where, json_t *binds,
+                         runnel_error *err)
 {
 	const char *key;
 	json_t *v;
-	json_object_foreach((json_t *)filters, key, v) {
+	json_object_foreach((json_t *)filters, key, v)
+	{
 		if (!strcmp(key, "search")) {
 			if (!json_is_string(v))
 				return rn_fail(err, EINVAL, "search: Must be a string.");
@@ -1091,7 +1218,8 @@ static int build_filters(int kind, const json_t *filters, rn_buf *where, json_t 
 				free(expr);
 				return rn_fail(err, EINVAL, "%s: Must be true or false.", key);
 			}
-			cond = rn_xasprintf(" AND %s IS %sNULL", expr, json_integer_value(b) ? "" : "NOT ");
+			cond = rn_xasprintf(" AND %s IS %sNULL", expr,
+			                    json_integer_value(b) ? "" : "NOT ");
 			json_decref(b);
 		} else if (!strcmp(op, "in")) {
 			json_t *items = json_array();
@@ -1099,7 +1227,8 @@ static int build_filters(int kind, const json_t *filters, rn_buf *where, json_t 
 				json_array_extend(items, v);
 			} else if (json_is_string(v)) {
 				char *dup = rn_xstrdup(json_string_value(v)), *save = NULL;
-				for (char *t = strtok_r(dup, ",", &save); t; t = strtok_r(NULL, ",", &save))
+				for (char *t = strtok_r(dup, ",", &save); t;
+				     t = strtok_r(NULL, ",", &save))
 					json_array_append_new(items, json_string(t));
 				free(dup);
 			}
@@ -1110,7 +1239,8 @@ static int build_filters(int kind, const json_t *filters, rn_buf *where, json_t 
 			rn_buf_append(&b, " IN (", 5);
 			size_t i;
 			json_t *it;
-			json_array_foreach(items, i, it) {
+			json_array_foreach(items, i, it)
+			{
 				json_t *cv = filter_value(type, it);
 				if (!cv) {
 					rn_buf_free(&b);
@@ -1130,28 +1260,41 @@ static int build_filters(int kind, const json_t *filters, rn_buf *where, json_t 
 		} else {
 			bool textop = !strcmp(op, "contains") || !strcmp(op, "icontains") ||
 			              !strcmp(op, "startswith") || !strcmp(op, "istartswith") ||
-			              !strcmp(op, "endswith") || !strcmp(op, "iendswith") || !strcmp(op, "iexact");
-			json_t *cv = textop ? (json_is_string(v) ? json_incref(v) : NULL) : filter_value(type, v);
+			              !strcmp(op, "endswith") || !strcmp(op, "iendswith") ||
+			              !strcmp(op, "iexact");
+			json_t *cv = textop ? (json_is_string(v) ? json_incref(v) : NULL)
+			                    : filter_value(type, v);
 			if (!cv) {
 				free(expr);
-				return rn_fail(err, EINVAL, "%s: Invalid value for this field.", key);
+				return rn_fail(err, EINVAL, "%s: Invalid value for this field.",
+				               key);
 			}
 			const char *fmt = NULL;
 			if (!strcmp(op, "exact"))
 				fmt = json_is_null(cv) ? " AND %s IS ?" : " AND %s = ?";
-			else if (!strcmp(op, "gt")) fmt = " AND %s > ?";
-			else if (!strcmp(op, "gte")) fmt = " AND %s >= ?";
-			else if (!strcmp(op, "lt")) fmt = " AND %s < ?";
-			else if (!strcmp(op, "lte")) fmt = " AND %s <= ?";
-			else if (!strcmp(op, "iexact")) fmt = " AND %s = ? COLLATE NOCASE";
-			else if (!strcmp(op, "contains")) fmt = " AND instr(%s, ?) > 0";
-			else if (!strcmp(op, "icontains")) fmt = " AND %s LIKE '%%' || ? || '%%'";
-			else if (!strcmp(op, "startswith") || !strcmp(op, "istartswith")) fmt = " AND %s LIKE ? || '%%'";
-			else if (!strcmp(op, "endswith") || !strcmp(op, "iendswith")) fmt = " AND %s LIKE '%%' || ?";
+			else if (!strcmp(op, "gt"))
+				fmt = " AND %s > ?";
+			else if (!strcmp(op, "gte"))
+				fmt = " AND %s >= ?";
+			else if (!strcmp(op, "lt"))
+				fmt = " AND %s < ?";
+			else if (!strcmp(op, "lte"))
+				fmt = " AND %s <= ?";
+			else if (!strcmp(op, "iexact"))
+				fmt = " AND %s = ? COLLATE NOCASE";
+			else if (!strcmp(op, "contains"))
+				fmt = " AND instr(%s, ?) > 0";
+			else if (!strcmp(op, "icontains"))
+				fmt = " AND %s LIKE '%%' || ? || '%%'";
+			else if (!strcmp(op, "startswith") || !strcmp(op, "istartswith"))
+				fmt = " AND %s LIKE ? || '%%'";
+			else if (!strcmp(op, "endswith") || !strcmp(op, "iendswith"))
+				fmt = " AND %s LIKE '%%' || ?";
 			if (!fmt) {
 				json_decref(cv);
 				free(expr);
-				return rn_fail(err, EINVAL, "%s: Unsupported lookup '%s'.", key, op);
+				return rn_fail(err, EINVAL, "%s: Unsupported lookup '%s'.", key,
+				               op);
 			}
 			cond = rn_xasprintf(fmt, expr);
 			json_array_append_new(binds, cv);
@@ -1202,8 +1345,7 @@ static void bind_all(sqlite3_stmt *st, const json_t *binds)
 {
 	size_t i;
 	json_t *v;
-	json_array_foreach((json_t *)binds, i, v)
-		bind_json(st, (int)i + 1, v);
+	json_array_foreach((json_t *)binds, i, v) bind_json(st, (int)i + 1, v);
 }
 
 /* Page limit/offset from a query. */
@@ -1218,7 +1360,8 @@ static void page_of(const store_query *q, long *limit, long *offset)
 }
 
 /* List objects. */
-static int sq_list(store *st, store_kind kind, const store_query *q, store_page *out, runnel_error *err)
+static int sq_list(store *st, store_kind kind, const store_query *q, store_page *out,
+                   runnel_error *err)
 {
 	sq *s = SQ(st);
 	out->count = 0;
@@ -1232,8 +1375,10 @@ static int sq_list(store *st, store_kind kind, const store_query *q, store_page 
 		json_array_append_new(binds, json_string(store_kind_type(kind)));
 	}
 	if (q && q->rel != STORE_REL_NONE) {
-		const char *c = q->rel_reverse ? " AND id IN (SELECT parent FROM relations WHERE rel=? AND child=?)"
-		                               : " AND id IN (SELECT child FROM relations WHERE rel=? AND parent=?)";
+		const char *c =
+		    q->rel_reverse
+		        ? " AND id IN (SELECT parent FROM relations WHERE rel=? AND child=?)"
+		        : " AND id IN (SELECT child FROM relations WHERE rel=? AND parent=?)";
 		rn_buf_append(&where, c, strlen(c));
 		json_array_append_new(binds, json_integer(q->rel));
 		json_array_append_new(binds, json_integer(q->rel_parent));
@@ -1264,8 +1409,8 @@ static int sq_list(store *st, store_kind kind, const store_query *q, store_page 
 	}
 	out->count = (long)sqlite3_column_int64(stm, 0);
 	sqlite3_reset(stm);
-	sql = rn_xasprintf("SELECT id FROM %s%s%s LIMIT %ld OFFSET %ld", table_of(kind), where.data, order,
-	                   limit, offset);
+	sql = rn_xasprintf("SELECT id FROM %s%s%s LIMIT %ld OFFSET %ld", table_of(kind), where.data,
+	                   order, limit, offset);
 	stm = prep(s, sql, err);
 	free(sql);
 	if (!stm) {
@@ -1281,7 +1426,8 @@ static int sq_list(store *st, store_kind kind, const store_query *q, store_page 
 	out->results = json_array();
 	size_t i;
 	json_t *idv;
-	json_array_foreach(ids, i, idv) {
+	json_array_foreach(ids, i, idv)
+	{
 		json_t *o = get_locked(s, kind, (long)json_integer_value(idv), err);
 		if (o)
 			json_array_append_new(out->results, o);
@@ -1305,11 +1451,25 @@ out:
 static void rel_kinds(store_rel rel, store_kind *parent, store_kind *child)
 {
 	switch (rel) {
-	case STORE_REL_JOB_TEMPLATE_CREDENTIALS: *parent = STORE_JOB_TEMPLATE; *child = STORE_CREDENTIAL; break;
-	case STORE_REL_JOB_CREDENTIALS: *parent = STORE_UNIFIED_JOB; *child = STORE_CREDENTIAL; break;
-	case STORE_REL_GROUP_HOSTS: *parent = STORE_GROUP; *child = STORE_HOST; break;
-	case STORE_REL_GROUP_CHILDREN: *parent = STORE_GROUP; *child = STORE_GROUP; break;
-	default: *parent = *child = STORE_KIND_COUNT; break;
+	case STORE_REL_JOB_TEMPLATE_CREDENTIALS:
+		*parent = STORE_JOB_TEMPLATE;
+		*child = STORE_CREDENTIAL;
+		break;
+	case STORE_REL_JOB_CREDENTIALS:
+		*parent = STORE_UNIFIED_JOB;
+		*child = STORE_CREDENTIAL;
+		break;
+	case STORE_REL_GROUP_HOSTS:
+		*parent = STORE_GROUP;
+		*child = STORE_HOST;
+		break;
+	case STORE_REL_GROUP_CHILDREN:
+		*parent = STORE_GROUP;
+		*child = STORE_GROUP;
+		break;
+	default:
+		*parent = *child = STORE_KIND_COUNT;
+		break;
 	}
 }
 
@@ -1335,8 +1495,11 @@ static int relate(store *st, store_rel rel, long parent, long child, bool add, r
 		rn_fail(err, EINVAL, "id: Cyclical group association.");
 		goto out;
 	}
-	sqlite3_stmt *stm = prep(s, add ? "INSERT OR IGNORE INTO relations(rel, parent, child) VALUES(?,?,?)"
-	                                : "DELETE FROM relations WHERE rel=? AND parent=? AND child=?", err);
+	sqlite3_stmt *stm =
+	    prep(s,
+	         add ? "INSERT OR IGNORE INTO relations(rel, parent, child) VALUES(?,?,?)"
+	             : "DELETE FROM relations WHERE rel=? AND parent=? AND child=?",
+	         err);
 	if (!stm)
 		goto out;
 	sqlite3_bind_int(stm, 1, rel);
@@ -1364,8 +1527,11 @@ static int sq_disassociate(store *st, store_rel rel, long parent, long child, ru
 /* The ids related to id; lock held. */
 static json_t *related_locked(sq *s, store_rel rel, long id, bool reverse, runnel_error *err)
 {
-	sqlite3_stmt *stm = prep(s, reverse ? "SELECT parent FROM relations WHERE rel=? AND child=? ORDER BY parent"
-	                                    : "SELECT child FROM relations WHERE rel=? AND parent=? ORDER BY child", err);
+	sqlite3_stmt *stm =
+	    prep(s,
+	         reverse ? "SELECT parent FROM relations WHERE rel=? AND child=? ORDER BY parent"
+	                 : "SELECT child FROM relations WHERE rel=? AND parent=? ORDER BY child",
+	         err);
 	if (!stm)
 		return NULL;
 	sqlite3_bind_int(stm, 1, rel);
@@ -1391,7 +1557,8 @@ static json_t *sq_related_ids(store *st, store_rel rel, long id, bool reverse, r
 /* users, tokens, credentials                                           */
 
 /* Check a username/password. */
-static json_t *sq_user_authenticate(store *st, const char *username, const char *password, runnel_error *err)
+static json_t *sq_user_authenticate(store *st, const char *username, const char *password,
+                                    runnel_error *err)
 {
 	sq *s = SQ(st);
 	lock(s);
@@ -1470,7 +1637,8 @@ static json_t *sq_token_authenticate(store *st, const char *token, runnel_error 
 	token_hash(token, hash);
 	lock(s);
 	json_t *r = NULL;
-	sqlite3_stmt *stm = prep(s, "SELECT json_extract(data,'$.user') FROM tokens WHERE secret=?", err);
+	sqlite3_stmt *stm =
+	    prep(s, "SELECT json_extract(data,'$.user') FROM tokens WHERE secret=?", err);
 	if (stm) {
 		sqlite3_bind_text(stm, 1, hash, -1, SQLITE_TRANSIENT);
 		long uid = sqlite3_step(stm) == SQLITE_ROW ? (long)sqlite3_column_int64(stm, 0) : 0;
@@ -1478,7 +1646,8 @@ static json_t *sq_token_authenticate(store *st, const char *token, runnel_error 
 		if (uid)
 			r = get_locked(s, STORE_USER, uid, err);
 		else
-			rn_fail(err, EACCES, "__all__: Authentication credentials were not provided.");
+			rn_fail(err, EACCES,
+			        "__all__: Authentication credentials were not provided.");
 	}
 	unlock(s);
 	return r;
@@ -1504,11 +1673,16 @@ static json_t *sq_credential_inputs(store *st, long id, runnel_error *err)
 	json_t *sec = secret ? json_loads(secret, 0, NULL) : NULL;
 	const char *k;
 	json_t *v;
-	json_object_foreach(sec, k, v) {
+	json_object_foreach(sec, k, v)
+	{
 		char *plain = unseal(s, json_string_value(v) ? json_string_value(v) : "");
 		if (!plain) {
 			json_decref(sec), json_decref(in), json_decref(data), free(secret);
-			return rn_fail(err, EIO, "inputs: %s does not decrypt with this state dir's secret.key", k), NULL;
+			return rn_fail(
+			           err, EIO,
+			           "inputs: %s does not decrypt with this state dir's secret.key",
+			           k),
+			       NULL;
 		}
 		json_object_set_new(in, k, json_string(plain));
 		sodium_memzero(plain, strlen(plain));
@@ -1550,12 +1724,15 @@ static json_t *sq_inventory_script(store *st, long inv, runnel_error *err)
 	json_t *out = json_object();
 	json_t *hostvars = json_object();
 	json_t *ids = json_object();
-	json_t *all = json_pack("{s:[],s:o}", "children", "vars",
-	                        vars_object(json_string_value(json_object_get(invobj, "variables"))));
+	json_t *all =
+	    json_pack("{s:[],s:o}", "children", "vars",
+	              vars_object(json_string_value(json_object_get(invobj, "variables"))));
 	json_decref(invobj);
 	json_t *gnames = json_object(); /* id -> name */
-	sqlite3_stmt *stm = prep(s, "SELECT id, name, json_extract(data,'$.variables') FROM groups"
-	                            " WHERE json_extract(data,'$.inventory')=? ORDER BY name", err);
+	sqlite3_stmt *stm = prep(s,
+	                         "SELECT id, name, json_extract(data,'$.variables') FROM groups"
+	                         " WHERE json_extract(data,'$.inventory')=? ORDER BY name",
+	                         err);
 	if (stm) {
 		sqlite3_bind_int64(stm, 1, inv);
 		while (sqlite3_step(stm) == SQLITE_ROW) {
@@ -1563,22 +1740,27 @@ static json_t *sq_inventory_script(store *st, long inv, runnel_error *err)
 			snprintf(idk, sizeof idk, "%lld", (long long)sqlite3_column_int64(stm, 0));
 			json_object_set_new(gnames, idk, json_string(col_text(stm, 1)));
 			json_object_set_new(out, col_text(stm, 1),
-			                    json_pack("{s:[],s:[],s:o}", "hosts", "children", "vars",
-			                              vars_object(col_text(stm, 2))));
+			                    json_pack("{s:[],s:[],s:o}", "hosts", "children",
+			                              "vars", vars_object(col_text(stm, 2))));
 		}
 		sqlite3_reset(stm);
 	}
 	json_t *hnames = json_object();
-	stm = prep(s, "SELECT id, name, json_extract(data,'$.variables') FROM hosts"
-	              " WHERE json_extract(data,'$.inventory')=? AND json_extract(data,'$.enabled') ORDER BY name", err);
+	stm = prep(s,
+	           "SELECT id, name, json_extract(data,'$.variables') FROM hosts"
+	           " WHERE json_extract(data,'$.inventory')=? AND json_extract(data,'$.enabled') "
+	           "ORDER BY name",
+	           err);
 	if (stm) {
 		sqlite3_bind_int64(stm, 1, inv);
 		while (sqlite3_step(stm) == SQLITE_ROW) {
 			char idk[32];
 			snprintf(idk, sizeof idk, "%lld", (long long)sqlite3_column_int64(stm, 0));
 			json_object_set_new(hnames, idk, json_string(col_text(stm, 1)));
-			json_object_set_new(hostvars, col_text(stm, 1), vars_object(col_text(stm, 2)));
-			json_object_set_new(ids, col_text(stm, 1), json_integer(sqlite3_column_int64(stm, 0)));
+			json_object_set_new(hostvars, col_text(stm, 1),
+			                    vars_object(col_text(stm, 2)));
+			json_object_set_new(ids, col_text(stm, 1),
+			                    json_integer(sqlite3_column_int64(stm, 0)));
 		}
 		sqlite3_reset(stm);
 	}
@@ -1587,13 +1769,15 @@ static json_t *sq_inventory_script(store *st, long inv, runnel_error *err)
 	json_t *grouped = json_object();
 	const char *gid;
 	json_t *gname;
-	json_object_foreach(gnames, gid, gname) {
+	json_object_foreach(gnames, gid, gname)
+	{
 		json_t *g = json_object_get(out, json_string_value(gname));
 		json_t *hs = related_locked(s, STORE_REL_GROUP_HOSTS, atol(gid), false, err);
 		json_t *cs = related_locked(s, STORE_REL_GROUP_CHILDREN, atol(gid), false, err);
 		size_t i;
 		json_t *x;
-		json_array_foreach(hs, i, x) {
+		json_array_foreach(hs, i, x)
+		{
 			char k[32];
 			snprintf(k, sizeof k, "%lld", (long long)json_integer_value(x));
 			json_t *hn = json_object_get(hnames, k);
@@ -1602,7 +1786,8 @@ static json_t *sq_inventory_script(store *st, long inv, runnel_error *err)
 				json_object_set_new(grouped, json_string_value(hn), json_true());
 			}
 		}
-		json_array_foreach(cs, i, x) {
+		json_array_foreach(cs, i, x)
+		{
 			char k[32];
 			snprintf(k, sizeof k, "%lld", (long long)json_integer_value(x));
 			json_t *cn = json_object_get(gnames, k);
@@ -1614,15 +1799,14 @@ static json_t *sq_inventory_script(store *st, long inv, runnel_error *err)
 		json_decref(hs);
 		json_decref(cs);
 	}
-	json_object_foreach(gnames, gid, gname)
-		if (!json_object_get(has_parent, json_string_value(gname)))
-			json_array_append(json_object_get(all, "children"), gname);
+	json_object_foreach(gnames, gid,
+	                    gname) if (!json_object_get(has_parent, json_string_value(gname)))
+	    json_array_append(json_object_get(all, "children"), gname);
 	json_t *ungrouped = json_pack("{s:[]}", "hosts");
 	const char *hn;
 	json_t *hv;
-	json_object_foreach(hostvars, hn, hv)
-		if (!json_object_get(grouped, hn))
-			json_array_append_new(json_object_get(ungrouped, "hosts"), json_string(hn));
+	json_object_foreach(hostvars, hn, hv) if (!json_object_get(grouped, hn))
+	    json_array_append_new(json_object_get(ungrouped, "hosts"), json_string(hn));
 	if (json_array_size(json_object_get(ungrouped, "hosts"))) {
 		json_object_set_new(out, "ungrouped", ungrouped);
 		json_array_append_new(json_object_get(all, "children"), json_string("ungrouped"));
@@ -1642,10 +1826,12 @@ static json_t *sq_inventory_script(store *st, long inv, runnel_error *err)
 
 /* The id of a host/group named name in inventory inv (lock held), creating
  * it (with vars) or updating its vars. 0 with err on failure. */
-static long upsert_member(sq *s, store_kind kind, long inv, const char *name, json_t *vars, runnel_error *err)
+static long upsert_member(sq *s, store_kind kind, long inv, const char *name, json_t *vars,
+                          runnel_error *err)
 {
 	char sql[160];
-	snprintf(sql, sizeof sql, "SELECT id FROM %s WHERE json_extract(data,'$.inventory')=? AND name=?",
+	snprintf(sql, sizeof sql,
+	         "SELECT id FROM %s WHERE json_extract(data,'$.inventory')=? AND name=?",
 	         table_of(kind));
 	sqlite3_stmt *stm = prep(s, sql, err);
 	if (!stm)
@@ -1667,7 +1853,8 @@ static long upsert_member(sq *s, store_kind kind, long inv, const char *name, js
 		free(vtext);
 		return rc < 0 ? 0 : id;
 	}
-	json_t *f = json_pack("{s:s,s:I,s:s}", "name", name, "inventory", (json_int_t)inv, "variables", vtext);
+	json_t *f = json_pack("{s:s,s:I,s:s}", "name", name, "inventory", (json_int_t)inv,
+	                      "variables", vtext);
 	free(vtext);
 	json_t *o = create_locked(s, kind, f, STORE_SYSTEM, err);
 	json_decref(f);
@@ -1679,8 +1866,8 @@ static long upsert_member(sq *s, store_kind kind, long inv, const char *name, js
 }
 
 /* Import ansible-inventory --list output. */
-static int sq_inventory_import(store *st, long inv, const json_t *data, bool overwrite, long *nhosts,
-                               long *ngroups, runnel_error *err)
+static int sq_inventory_import(store *st, long inv, const json_t *data, bool overwrite,
+                               long *nhosts, long *ngroups, runnel_error *err)
 {
 	sq *s = SQ(st);
 	if (!json_is_object(data))
@@ -1702,18 +1889,18 @@ static int sq_inventory_import(store *st, long inv, const json_t *data, bool ove
 	const char *gname;
 	json_t *g;
 	json_t *hostnames = json_object();
-	json_object_foreach((json_t *)data, gname, g) {
+	json_object_foreach((json_t *)data, gname, g)
+	{
 		size_t i;
 		json_t *h;
-		json_array_foreach(json_object_get(g, "hosts"), i, h)
-			if (json_is_string(h))
-				json_object_set_new(hostnames, json_string_value(h), json_true());
+		json_array_foreach(json_object_get(g, "hosts"), i, h) if (json_is_string(h))
+		    json_object_set_new(hostnames, json_string_value(h), json_true());
 	}
 	const char *hn;
 	json_t *hv;
-	json_object_foreach(hostvars, hn, hv)
-		json_object_set_new(hostnames, hn, json_true());
-	json_object_foreach(hostnames, hn, hv) {
+	json_object_foreach(hostvars, hn, hv) json_object_set_new(hostnames, hn, json_true());
+	json_object_foreach(hostnames, hn, hv)
+	{
 		long id = upsert_member(s, STORE_HOST, inv, hn, json_object_get(hostvars, hn), err);
 		if (!id) {
 			rc = -1;
@@ -1723,7 +1910,8 @@ static int sq_inventory_import(store *st, long inv, const json_t *data, bool ove
 		nh++;
 	}
 	/* groups */
-	json_object_foreach((json_t *)data, gname, g) {
+	json_object_foreach((json_t *)data, gname, g)
+	{
 		if (rc < 0)
 			break;
 		if (!strcmp(gname, "_meta") || !strcmp(gname, "ungrouped") || !json_is_object(g))
@@ -1742,7 +1930,8 @@ static int sq_inventory_import(store *st, long inv, const json_t *data, bool ove
 			}
 			continue;
 		}
-		long id = upsert_member(s, STORE_GROUP, inv, gname, json_object_get(g, "vars"), err);
+		long id =
+		    upsert_member(s, STORE_GROUP, inv, gname, json_object_get(g, "vars"), err);
 		if (!id) {
 			rc = -1;
 			break;
@@ -1751,7 +1940,8 @@ static int sq_inventory_import(store *st, long inv, const json_t *data, bool ove
 		ng++;
 	}
 	/* memberships: replace each imported group's hosts and children */
-	json_object_foreach(groupids, gname, hv) {
+	json_object_foreach(groupids, gname, hv)
+	{
 		if (rc < 0)
 			break;
 		long gid = (long)json_integer_value(hv);
@@ -1759,13 +1949,20 @@ static int sq_inventory_import(store *st, long inv, const json_t *data, bool ove
 		json_t *gd = json_object_get(data, gname);
 		size_t i;
 		json_t *x;
-		sqlite3_stmt *ins = rc ? NULL : prep(s, "INSERT OR IGNORE INTO relations(rel, parent, child) VALUES(?,?,?)", err);
+		sqlite3_stmt *ins =
+		    rc ? NULL
+		       : prep(s,
+		              "INSERT OR IGNORE INTO relations(rel, parent, child) VALUES(?,?,?)",
+		              err);
 		if (!ins) {
 			rc = -1;
 			break;
 		}
-		json_array_foreach(json_object_get(gd, "hosts"), i, x) {
-			json_t *hid = json_is_string(x) ? json_object_get(hostids, json_string_value(x)) : NULL;
+		json_array_foreach(json_object_get(gd, "hosts"), i, x)
+		{
+			json_t *hid = json_is_string(x)
+			                  ? json_object_get(hostids, json_string_value(x))
+			                  : NULL;
 			if (!hid)
 				continue;
 			sqlite3_reset(ins);
@@ -1774,8 +1971,11 @@ static int sq_inventory_import(store *st, long inv, const json_t *data, bool ove
 			sqlite3_bind_int64(ins, 3, json_integer_value(hid));
 			sqlite3_step(ins);
 		}
-		json_array_foreach(json_object_get(gd, "children"), i, x) {
-			json_t *cid = json_is_string(x) ? json_object_get(groupids, json_string_value(x)) : NULL;
+		json_array_foreach(json_object_get(gd, "children"), i, x)
+		{
+			json_t *cid = json_is_string(x)
+			                  ? json_object_get(groupids, json_string_value(x))
+			                  : NULL;
 			if (!cid)
 				continue;
 			sqlite3_reset(ins);
@@ -1792,7 +1992,8 @@ static int sq_inventory_import(store *st, long inv, const json_t *data, bool ove
 			store_kind k = pass ? STORE_GROUP : STORE_HOST;
 			json_t *keep = pass ? groupids : hostids;
 			char sql[160];
-			snprintf(sql, sizeof sql, "SELECT id, name FROM %s WHERE json_extract(data,'$.inventory')=?",
+			snprintf(sql, sizeof sql,
+			         "SELECT id, name FROM %s WHERE json_extract(data,'$.inventory')=?",
 			         table_of(k));
 			sqlite3_stmt *sel = prep(s, sql, err);
 			json_t *gone = json_array();
@@ -1800,19 +2001,27 @@ static int sq_inventory_import(store *st, long inv, const json_t *data, bool ove
 				sqlite3_bind_int64(sel, 1, inv);
 				while (sqlite3_step(sel) == SQLITE_ROW)
 					if (!json_object_get(keep, col_text(sel, 1)))
-						json_array_append_new(gone, json_integer(sqlite3_column_int64(sel, 0)));
+						json_array_append_new(
+						    gone,
+						    json_integer(sqlite3_column_int64(sel, 0)));
 				sqlite3_reset(sel);
 			}
 			size_t i;
 			json_t *x;
-			json_array_foreach(gone, i, x) {
+			json_array_foreach(gone, i, x)
+			{
 				long id = (long)json_integer_value(x);
 				if (pass) {
-					exec_id(s, "DELETE FROM relations WHERE rel IN (3,4) AND parent=?", id, err);
-					exec_id(s, "DELETE FROM relations WHERE rel=4 AND child=?", id, err);
+					exec_id(
+					    s,
+					    "DELETE FROM relations WHERE rel IN (3,4) AND parent=?",
+					    id, err);
+					exec_id(s, "DELETE FROM relations WHERE rel=4 AND child=?",
+					        id, err);
 					rc = exec_id(s, "DELETE FROM groups WHERE id=?", id, err);
 				} else {
-					exec_id(s, "DELETE FROM relations WHERE rel=3 AND child=?", id, err);
+					exec_id(s, "DELETE FROM relations WHERE rel=3 AND child=?",
+					        id, err);
 					rc = exec_id(s, "DELETE FROM hosts WHERE id=?", id, err);
 				}
 			}
@@ -1838,8 +2047,8 @@ static int sq_inventory_import(store *st, long inv, const json_t *data, bool ove
 /* unified jobs                                                         */
 
 /* Move a job's status when it is in one of from. */
-static int sq_job_transition(store *st, long id, const char *const *from, const char *status, char *current,
-                             runnel_error *err)
+static int sq_job_transition(store *st, long id, const char *const *from, const char *status,
+                             char *current, runnel_error *err)
 {
 	sq *s = SQ(st);
 	lock(s);
@@ -1873,9 +2082,11 @@ static int sq_job_transition(store *st, long id, const char *const *from, const 
 	}
 	if (!store_status_is_active(status)) {
 		json_object_set_new(data, "finished", json_string(now));
-		if (!strcmp(status, "canceled") && json_is_null(json_object_get(data, "canceled_on")))
+		if (!strcmp(status, "canceled") &&
+		    json_is_null(json_object_get(data, "canceled_on")))
 			json_object_set_new(data, "canceled_on", json_string(now));
-		json_object_set_new(data, "failed", json_boolean(strcmp(status, "successful") != 0));
+		json_object_set_new(data, "failed",
+		                    json_boolean(strcmp(status, "successful") != 0));
 		tcol = "finished_ts";
 	}
 	if (write_raw(s, STORE_UNIFIED_JOB, id, data, NULL, err) < 0)
@@ -1892,8 +2103,10 @@ static int sq_job_transition(store *st, long id, const char *const *from, const 
 		sqlite3_reset(stm);
 		if (!strcmp(tcol, "finished_ts")) {
 			/* elapsed = finished - started (0 when it never started) */
-			stm = prep(s, "UPDATE unified_jobs SET data=json_set(data,'$.elapsed',"
-			              " round(coalesce(finished_ts - started_ts, 0), 3)) WHERE id=?", err);
+			stm = prep(s,
+			           "UPDATE unified_jobs SET data=json_set(data,'$.elapsed',"
+			           " round(coalesce(finished_ts - started_ts, 0), 3)) WHERE id=?",
+			           err);
 			if (!stm)
 				goto rollback;
 			sqlite3_bind_int64(stm, 1, id);
@@ -1917,7 +2130,9 @@ out_unlock:
 static int sq_job_append(store *st, long id, const char *field, const char *text, runnel_error *err)
 {
 	if (strcmp(field, "job_explanation") && strcmp(field, "result_traceback"))
-		return rn_fail(err, EINVAL, "%s: Only job_explanation and result_traceback are appended.", field);
+		return rn_fail(err, EINVAL,
+		               "%s: Only job_explanation and result_traceback are appended.",
+		               field);
 	sq *s = SQ(st);
 	lock(s);
 	json_t *data = NULL;
@@ -1928,7 +2143,8 @@ static int sq_job_append(store *st, long id, const char *field, const char *text
 		const char *old = json_string_value(json_object_get(data, field));
 		/* the same reason twice says nothing new */
 		if (!(old && strstr(old, text))) {
-			char *nv = old && *old ? rn_xasprintf("%s\n%s", old, text) : rn_xstrdup(text);
+			char *nv =
+			    old && *old ? rn_xasprintf("%s\n%s", old, text) : rn_xstrdup(text);
 			json_object_set_new(data, field, json_string(nv));
 			free(nv);
 			rc = write_raw(s, STORE_UNIFIED_JOB, id, data, NULL, err);
@@ -1972,8 +2188,11 @@ static int sq_jobs_cleanup(store *st, double days, long *deleted, runnel_error *
 	double cutoff = epoch_now() - days * 86400.0;
 	lock(s);
 	json_t *ids = json_array();
-	sqlite3_stmt *stm = prep(s, "SELECT id FROM unified_jobs WHERE finished_ts IS NOT NULL AND finished_ts < ?"
-	                            " AND status NOT IN ('new','pending','waiting','running')", err);
+	sqlite3_stmt *stm =
+	    prep(s,
+	         "SELECT id FROM unified_jobs WHERE finished_ts IS NOT NULL AND finished_ts < ?"
+	         " AND status NOT IN ('new','pending','waiting','running')",
+	         err);
 	if (!stm) {
 		unlock(s);
 		json_decref(ids);
@@ -1986,9 +2205,8 @@ static int sq_jobs_cleanup(store *st, double days, long *deleted, runnel_error *
 	int rc = exec_sql(s, "BEGIN IMMEDIATE", err);
 	size_t i;
 	json_t *x;
-	json_array_foreach(ids, i, x)
-		if (rc == 0)
-			rc = delete_job_locked(s, (long)json_integer_value(x), err);
+	json_array_foreach(ids, i, x) if (rc == 0) rc =
+	    delete_job_locked(s, (long)json_integer_value(x), err);
 	if (rc == 0)
 		rc = exec_sql(s, "COMMIT", err);
 	else
@@ -2003,8 +2221,9 @@ static int sq_jobs_cleanup(store *st, double days, long *deleted, runnel_error *
 /* ------------------------------------------------------------------ */
 /* events                                                               */
 
-static const char *const job_id_keys[] = {"job_id", "project_update_id", "inventory_update_id",
-                                          "ad_hoc_command_id", "system_job_id", NULL};
+static const char *const job_id_keys[] = {
+    "job_id", "project_update_id", "inventory_update_id", "ad_hoc_command_id", "system_job_id",
+    NULL};
 
 /* The unified job id of an event (0 if none). */
 static long event_job_id(const json_t *ev)
@@ -2056,19 +2275,21 @@ static void strip_nul_escapes(char *t)
 }
 
 /* Host summaries from a playbook_on_stats event; lock and transaction held. */
-static int store_stats(sq *s, long job_id, const json_t *data, const char *created, runnel_error *err)
+static int store_stats(sq *s, long job_id, const json_t *data, const char *created,
+                       runnel_error *err)
 {
-	static const char *const cols[] = {"changed", "dark", "failures", "ignored", "ok",
-	                                   "processed", "rescued", "skipped"};
+	static const char *const cols[] = {"changed", "dark",      "failures", "ignored",
+	                                   "ok",      "processed", "rescued",  "skipped"};
 	json_t *hosts = json_object();
 	for (int c = 0; c < 8; c++) {
 		const char *h;
 		json_t *n;
 		json_object_foreach(json_object_get(data, cols[c]), h, n)
-			json_object_set_new(hosts, h, json_true());
+		    json_object_set_new(hosts, h, json_true());
 	}
 	long inv = 0;
-	sqlite3_stmt *q = prep(s, "SELECT json_extract(data,'$.inventory') FROM unified_jobs WHERE id=?", err);
+	sqlite3_stmt *q =
+	    prep(s, "SELECT json_extract(data,'$.inventory') FROM unified_jobs WHERE id=?", err);
 	if (q) {
 		sqlite3_bind_int64(q, 1, job_id);
 		if (sqlite3_step(q) == SQLITE_ROW)
@@ -2078,12 +2299,16 @@ static int store_stats(sq *s, long job_id, const json_t *data, const char *creat
 	const char *h;
 	json_t *unused;
 	int rc = 0;
-	json_object_foreach(hosts, h, unused) {
+	json_object_foreach(hosts, h, unused)
+	{
 		long v[8];
 		for (int c = 0; c < 8; c++)
-			v[c] = (long)json_integer_value(json_object_get(json_object_get(data, cols[c]), h));
+			v[c] = (long)json_integer_value(
+			    json_object_get(json_object_get(data, cols[c]), h));
 		long host_id = 0;
-		q = prep(s, "SELECT id FROM hosts WHERE json_extract(data,'$.inventory')=? AND name=?", err);
+		q = prep(s,
+		         "SELECT id FROM hosts WHERE json_extract(data,'$.inventory')=? AND name=?",
+		         err);
 		if (q) {
 			sqlite3_bind_int64(q, 1, inv);
 			sqlite3_bind_text(q, 2, h, -1, SQLITE_TRANSIENT);
@@ -2091,13 +2316,19 @@ static int store_stats(sq *s, long job_id, const json_t *data, const char *creat
 				host_id = (long)sqlite3_column_int64(q, 0);
 			sqlite3_reset(q);
 		}
-		sqlite3_stmt *ins = prep(s,
-		    "INSERT INTO host_summaries(job_id, host_id, host_name, created, modified, changed, dark,"
-		    " failures, ignored, ok, processed, rescued, skipped, failed) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-		    " ON CONFLICT(job_id, host_name) DO UPDATE SET changed=excluded.changed, dark=excluded.dark,"
-		    " failures=excluded.failures, ignored=excluded.ignored, ok=excluded.ok,"
-		    " processed=excluded.processed, rescued=excluded.rescued, skipped=excluded.skipped,"
-		    " failed=excluded.failed, modified=excluded.modified", err);
+		sqlite3_stmt *ins =
+		    prep(s,
+		         "INSERT INTO host_summaries(job_id, host_id, host_name, created, "
+		         "modified, changed, dark,"
+		         " failures, ignored, ok, processed, rescued, skipped, failed) "
+		         "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+		         " ON CONFLICT(job_id, host_name) DO UPDATE SET changed=excluded.changed, "
+		         "dark=excluded.dark,"
+		         " failures=excluded.failures, ignored=excluded.ignored, ok=excluded.ok,"
+		         " processed=excluded.processed, rescued=excluded.rescued, "
+		         "skipped=excluded.skipped,"
+		         " failed=excluded.failed, modified=excluded.modified",
+		         err);
 		if (!ins)
 			return -1;
 		sqlite3_bind_int64(ins, 1, job_id);
@@ -2114,11 +2345,15 @@ static int store_stats(sq *s, long job_id, const json_t *data, const char *creat
 			rc = db_fail(s, err, "host summary");
 		sqlite3_reset(ins);
 		if (host_id) {
-			sqlite3_stmt *up = prep(s, "UPDATE hosts SET data=json_set(data,'$.last_job',?,"
-			                           "'$.has_active_failures',json(?)) WHERE id=?", err);
+			sqlite3_stmt *up =
+			    prep(s,
+			         "UPDATE hosts SET data=json_set(data,'$.last_job',?,"
+			         "'$.has_active_failures',json(?)) WHERE id=?",
+			         err);
 			if (up) {
 				sqlite3_bind_int64(up, 1, job_id);
-				sqlite3_bind_text(up, 2, failed ? "true" : "false", -1, SQLITE_STATIC);
+				sqlite3_bind_text(up, 2, failed ? "true" : "false", -1,
+				                  SQLITE_STATIC);
 				sqlite3_bind_int64(up, 3, host_id);
 				sqlite3_step(up);
 				sqlite3_reset(up);
@@ -2126,23 +2361,36 @@ static int store_stats(sq *s, long job_id, const json_t *data, const char *creat
 		}
 	}
 	json_decref(hosts);
-	/* parents: tasks of failed/changed events, then plays of those tasks */
-	/* Parents are task, play and playbook events (playbook_on_*, as AWX's
-	 * tasks and plays). Both sides go through partial indexes (events_parents,
-	 * events_failed, events_changed), so that this costs the flagged events
-	 * and the parents, not a scan of every event of the job. */
-	/* OR IGNORE: no constraint can fire here, and saying so spares SQLite a
-	 * statement journal (a temp file with a copy of every page the
-	 * statement changes: as much again as the parents' pages) */
+	/* Parents (task, play and playbook events: playbook_on_*, as AWX's
+	 * tasks and plays) are failed / changed when a child is. The flags go
+	 * to event_parent_flags, a narrow table, not into the parents' rows:
+	 * those are spread over the whole job, and rewriting them would write
+	 * a page per parent (a 50,000-event job: tens of MB). First the parents
+	 * of flagged events (through the partial indexes events_failed and
+	 * events_changed), then the parents of those (the plays of the tasks,
+	 * through events_parents): the spec's "task, play". */
 	static const char *const prop[] = {
-	    "UPDATE OR IGNORE events SET failed=1 WHERE job_id=?1 AND substr(event,1,11)='playbook_on' AND failed=0 AND uuid IN"
-	    " (SELECT parent_uuid FROM events WHERE job_id=?1 AND failed=1 AND parent_uuid<>'')",
-	    "UPDATE OR IGNORE events SET changed=1 WHERE job_id=?1 AND substr(event,1,11)='playbook_on' AND changed=0 AND uuid IN"
-	    " (SELECT parent_uuid FROM events WHERE job_id=?1 AND changed=1 AND parent_uuid<>'')",
+	    "INSERT INTO event_parent_flags(job_id, uuid, failed) SELECT DISTINCT ?1, parent_uuid, "
+	    "1"
+	    " FROM events INDEXED BY events_failed WHERE job_id=?1 AND failed=1 AND "
+	    "parent_uuid<>'' ON CONFLICT(job_id, uuid) DO UPDATE SET failed=1",
+	    "INSERT INTO event_parent_flags(job_id, uuid, changed) SELECT DISTINCT ?1, "
+	    "parent_uuid, 1"
+	    " FROM events INDEXED BY events_changed WHERE job_id=?1 AND changed=1 AND "
+	    "parent_uuid<>'' ON CONFLICT(job_id, uuid) DO UPDATE SET changed=1",
 	    NULL};
-	for (int pass = 0; pass < 2 && rc == 0; pass++)
-		for (int i = 0; prop[i] && rc == 0; i++)
-			rc = exec_id(s, prop[i], job_id, err);
+	const char *up =
+	    "INSERT INTO event_parent_flags(job_id, uuid, failed, changed)"
+	    " SELECT ?1, e.parent_uuid, max(f.failed), max(f.changed) FROM event_parent_flags f"
+	    " CROSS JOIN events e INDEXED BY events_parents ON e.job_id=?1 AND e.uuid=f.uuid AND "
+	    "substr(e.event,1,11)='playbook_on'"
+	    " WHERE f.job_id=?1 AND e.parent_uuid<>'' GROUP BY e.parent_uuid"
+	    " ON CONFLICT(job_id, uuid) DO UPDATE SET failed=max(failed, excluded.failed),"
+	    " changed=max(changed, excluded.changed)";
+	for (int i = 0; prop[i] && rc == 0; i++)
+		rc = exec_id(s, prop[i], job_id, err);
+	if (rc == 0)
+		rc = exec_id(s, up, job_id, err);
 	return rc;
 }
 
@@ -2150,9 +2398,12 @@ static int store_stats(sq *s, long job_id, const json_t *data, const char *creat
 static sqlite3_stmt *event_stmt(sq *s, runnel_error *err)
 {
 	if (!s->insert_event &&
-	    sqlite3_prepare_v3(s->db,
-	        "INSERT OR IGNORE INTO events(job_id, counter, event, event_data, failed, changed, uuid, parent_uuid,"
-	        " host_id, host_name, playbook, play, role, task, stdout, start_line, end_line, verbosity, created,"
+	    sqlite3_prepare_v3(
+	        s->db,
+	        "INSERT OR IGNORE INTO events(job_id, counter, event, event_data, failed, changed, "
+	        "uuid, parent_uuid,"
+	        " host_id, host_name, playbook, play, role, task, stdout, start_line, end_line, "
+	        "verbosity, created,"
 	        " modified, job_created) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	        -1, SQLITE_PREPARE_PERSISTENT, &s->insert_event, NULL) != SQLITE_OK) {
 		db_fail(s, err, "prepare");
@@ -2165,7 +2416,7 @@ static sqlite3_stmt *event_stmt(sq *s, runnel_error *err)
 typedef struct job_counts {
 	struct job_count {
 		long job, n;
-	} *v;
+	} * v;
 	size_t len, cap;
 } job_counts;
 
@@ -2186,7 +2437,8 @@ static void count_stored(job_counts *c, long job_id)
 }
 
 /* Insert one event; lock and transaction held. Returns 1 stored, 0 duplicate, -1 error. */
-static int insert_one(sq *s, const json_t *ev, job_counts *per_job, const char *now, runnel_error *err)
+static int insert_one(sq *s, const json_t *ev, job_counts *per_job, const char *now,
+                      runnel_error *err)
 {
 	long job_id = event_job_id(ev);
 	json_t *ctr = json_object_get(ev, "counter");
@@ -2196,20 +2448,18 @@ static int insert_one(sq *s, const json_t *ev, job_counts *per_job, const char *
 	json_t *data = json_object_get(ev, "event_data");
 	if (!json_is_object(data))
 		data = NULL;
-	bool failed = model_event_is_failure(event) && !json_is_true(json_object_get(data, "ignore_errors"));
+	bool failed =
+	    model_event_is_failure(event) && !json_is_true(json_object_get(data, "ignore_errors"));
 	bool changed = json_is_true(json_object_get(json_object_get(data, "res"), "changed"));
 	if (!strcmp(event, "playbook_on_stats")) {
 		const char *h;
 		json_t *n;
-		json_object_foreach(json_object_get(data, "failures"), h, n)
-			if (json_integer_value(n) > 0)
-				failed = true;
-		json_object_foreach(json_object_get(data, "dark"), h, n)
-			if (json_integer_value(n) > 0)
-				failed = true;
-		json_object_foreach(json_object_get(data, "changed"), h, n)
-			if (json_integer_value(n) > 0)
-				changed = true;
+		json_object_foreach(json_object_get(data, "failures"), h,
+		                    n) if (json_integer_value(n) > 0) failed = true;
+		json_object_foreach(json_object_get(data, "dark"), h,
+		                    n) if (json_integer_value(n) > 0) failed = true;
+		json_object_foreach(json_object_get(data, "changed"), h,
+		                    n) if (json_integer_value(n) > 0) changed = true;
 	}
 	sqlite3_stmt *st = event_stmt(s, err);
 	if (!st)
@@ -2219,7 +2469,9 @@ static int insert_one(sq *s, const json_t *ev, job_counts *per_job, const char *
 	char *dtext = data ? json_dumps(data, JSON_COMPACT) : rn_xstrdup("{}");
 	strip_nul_escapes(dtext);
 	json_t *so = json_object_get(ev, "stdout");
-	char *stdout_text = json_is_string(so) ? strip_nul(json_string_value(so), json_string_length(so)) : rn_xstrdup("");
+	char *stdout_text = json_is_string(so)
+	                        ? strip_nul(json_string_value(so), json_string_length(so))
+	                        : rn_xstrdup("");
 	const char *host_name = ev_str(ev, data, "host_name");
 	if (!*host_name)
 		host_name = ev_str(NULL, data, "host");
@@ -2261,7 +2513,8 @@ static int insert_one(sq *s, const json_t *ev, job_counts *per_job, const char *
 	if (sqlite3_changes(s->db) == 0)
 		return 0;
 	count_stored(per_job, job_id);
-	if (!strcmp(event, "playbook_on_stats") && data && store_stats(s, job_id, data, created_z, err) < 0)
+	if (!strcmp(event, "playbook_on_stats") && data &&
+	    store_stats(s, job_id, data, created_z, err) < 0)
 		return -1;
 	return 1;
 }
@@ -2275,7 +2528,8 @@ static void bind_str(sqlite3_stmt *st, int col, store_str v)
 /* Insert one row (event_rows.h); lock and transaction held. 1 stored, 0
  * duplicate, -1 error. Rows that need the tree (playbook_on_stats, NUL
  * escapes) go through insert_one. */
-static int insert_row(sq *s, const store_event_row *r, job_counts *per_job, const char *now, runnel_error *err)
+static int insert_row(sq *s, const store_event_row *r, job_counts *per_job, const char *now,
+                      runnel_error *err)
 {
 	if (r->needs_tree) {
 		json_t *ev = json_loadb(r->text.p, r->text.n, JSON_ALLOW_NUL, NULL);
@@ -2332,7 +2586,8 @@ static int insert_row(sq *s, const store_event_row *r, job_counts *per_job, cons
 static int bump_counts(sq *s, const job_counts *per_job, runnel_error *err)
 {
 	for (size_t i = 0; i < per_job->len; i++) {
-		sqlite3_stmt *st = prep(s, "UPDATE unified_jobs SET events_stored=events_stored+? WHERE id=?", err);
+		sqlite3_stmt *st = prep(
+		    s, "UPDATE unified_jobs SET events_stored=events_stored+? WHERE id=?", err);
 		if (!st)
 			return -1;
 		sqlite3_bind_int64(st, 1, per_job->v[i].n);
@@ -2371,13 +2626,15 @@ static void *checkpointer(void *arg)
 	sq *s = arg;
 	prctl(PR_SET_NAME, "rn-checkpoint");
 	sqlite3 *db = NULL;
-	if (sqlite3_open_v2(s->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(s->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK) {
 		sqlite3_close(db);
 		db = NULL;
 	} else {
 		sqlite3_busy_timeout(db, 1000);
 		/* a fresh connection is in WAL mode once it has read the file */
-		sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
+		sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL", NULL, NULL,
+		             NULL);
 	}
 	pthread_mutex_lock(&s->ckpt_mu);
 	for (;;) {
@@ -2397,11 +2654,13 @@ static void *checkpointer(void *arg)
 			int prev = -1;
 			for (int pass = 0; pass < 16; pass++) {
 				int nlog = 0, nckpt = 0;
-				if (sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &nlog, &nckpt) != SQLITE_OK)
+				if (sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+				                              &nlog, &nckpt) != SQLITE_OK)
 					break;
 				if (prev >= 0 && nlog - prev < CKPT_PAGES / 4) {
 					lock(s);
-					sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+					sqlite3_wal_checkpoint_v2(
+					    db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 					unlock(s);
 					break;
 				}
@@ -2435,7 +2694,8 @@ static void start_checkpointer(sq *s)
 }
 
 /* Insert the i-th event of a batch; lock and transaction held. 1, 0 or -1 (insert_one). */
-typedef int (*insert_fn)(sq *s, size_t i, void *ctx, job_counts *per_job, const char *now, runnel_error *err);
+typedef int (*insert_fn)(sq *s, size_t i, void *ctx, job_counts *per_job, const char *now,
+                         runnel_error *err);
 
 /* Store a batch of n events in one transaction; if it fails, roll back and
  * store what can be stored one by one (each in its own transaction). */
@@ -2476,7 +2736,8 @@ static int insert_batch(store *st, size_t n, insert_fn fn, void *ctx, long *stor
 			break;
 		}
 		int r = fn(s, i, ctx, per_job, now, &e1);
-		if (r >= 0 && bump_counts(s, per_job, &e1) == 0 && exec_sql(s, "COMMIT", &e1) == 0) {
+		if (r >= 0 && bump_counts(s, per_job, &e1) == 0 &&
+		    exec_sql(s, "COMMIT", &e1) == 0) {
 			nst += r;
 			continue;
 		}
@@ -2496,26 +2757,30 @@ out:
 }
 
 /* insert_fn over a JSON array of event objects. */
-static int insert_json_at(sq *s, size_t i, void *ctx, job_counts *per_job, const char *now, runnel_error *err)
+static int insert_json_at(sq *s, size_t i, void *ctx, job_counts *per_job, const char *now,
+                          runnel_error *err)
 {
 	return insert_one(s, json_array_get(ctx, i), per_job, now, err);
 }
 
 /* Store a batch of events. */
-static int sq_events_insert(store *st, const json_t *events, long *stored, long *dropped, runnel_error *err)
+static int sq_events_insert(store *st, const json_t *events, long *stored, long *dropped,
+                            runnel_error *err)
 {
-	return insert_batch(st, json_array_size(events), insert_json_at, (void *)events, stored, dropped, err);
+	return insert_batch(st, json_array_size(events), insert_json_at, (void *)events, stored,
+	                    dropped, err);
 }
 
 /* insert_fn over rows. */
-static int insert_row_at(sq *s, size_t i, void *ctx, job_counts *per_job, const char *now, runnel_error *err)
+static int insert_row_at(sq *s, size_t i, void *ctx, job_counts *per_job, const char *now,
+                         runnel_error *err)
 {
 	return insert_row(s, (const store_event_row *)ctx + i, per_job, now, err);
 }
 
 /* Store a batch of rows. */
-static int sq_events_insert_rows(store *st, const store_event_row *rows, size_t n, long *stored, long *dropped,
-                                 runnel_error *err)
+static int sq_events_insert_rows(store *st, const store_event_row *rows, size_t n, long *stored,
+                                 long *dropped, runnel_error *err)
 {
 	return insert_batch(st, n, insert_row_at, (void *)rows, stored, dropped, err);
 }
@@ -2544,15 +2809,27 @@ static void job_type_of(sq *s, long id, char out[32])
 static const char *event_display(const char *event)
 {
 	static const char *const map[][2] = {
-	    {"playbook_on_start", "Playbook Started"}, {"playbook_on_play_start", "Play Started"},
-	    {"playbook_on_task_start", "Task Started"}, {"playbook_on_stats", "Playbook Complete"},
-	    {"runner_on_ok", "Host OK"}, {"runner_on_failed", "Host Failed"},
-	    {"runner_on_unreachable", "Host Unreachable"}, {"runner_on_skipped", "Host Skipped"},
-	    {"runner_on_start", "Host Started"}, {"verbose", "Verbose"}, {"playbook_on_include", "Including File"},
-	    {"runner_item_on_ok", "Item OK"}, {"runner_item_on_failed", "Item Failed"},
-	    {"runner_item_on_skipped", "Item Skipped"}, {"playbook_on_no_hosts_matched", "No Hosts Matched"},
-	    {"playbook_on_no_hosts_remaining", "No Hosts Remaining"}, {"debug", "Debug"}, {"warning", "Warning"},
-	    {"error", "Error"}, {"runner_on_async_ok", "Host Async OK"}, {"runner_on_async_failed", "Host Async Failure"},
+	    {"playbook_on_start", "Playbook Started"},
+	    {"playbook_on_play_start", "Play Started"},
+	    {"playbook_on_task_start", "Task Started"},
+	    {"playbook_on_stats", "Playbook Complete"},
+	    {"runner_on_ok", "Host OK"},
+	    {"runner_on_failed", "Host Failed"},
+	    {"runner_on_unreachable", "Host Unreachable"},
+	    {"runner_on_skipped", "Host Skipped"},
+	    {"runner_on_start", "Host Started"},
+	    {"verbose", "Verbose"},
+	    {"playbook_on_include", "Including File"},
+	    {"runner_item_on_ok", "Item OK"},
+	    {"runner_item_on_failed", "Item Failed"},
+	    {"runner_item_on_skipped", "Item Skipped"},
+	    {"playbook_on_no_hosts_matched", "No Hosts Matched"},
+	    {"playbook_on_no_hosts_remaining", "No Hosts Remaining"},
+	    {"debug", "Debug"},
+	    {"warning", "Warning"},
+	    {"error", "Error"},
+	    {"runner_on_async_ok", "Host Async OK"},
+	    {"runner_on_async_failed", "Host Async Failure"},
 	    {NULL, NULL}};
 	for (int i = 0; map[i][0]; i++)
 		if (!strcmp(event, map[i][0]))
@@ -2575,11 +2852,14 @@ static json_t *shape_event(sqlite3_stmt *st, long job_id, const char *type)
 	model_url(kind < 0 ? STORE_JOB : (store_kind)kind, job_id, jurl, sizeof jurl);
 	json_t *related = json_pack("{s:s}", job_key_of(type), jurl);
 	json_t *summary = json_object();
-	json_object_set_new(summary, job_key_of(type), json_pack("{s:I}", "id", (json_int_t)job_id));
+	json_object_set_new(summary, job_key_of(type),
+	                    json_pack("{s:I}", "id", (json_int_t)job_id));
 	if (sqlite3_column_type(st, 9) != SQLITE_NULL) {
 		long hid = (long)sqlite3_column_int64(st, 9);
 		json_object_set_new(related, "host", json_sprintf("/api/v2/hosts/%ld/", hid));
-		json_object_set_new(summary, "host", json_pack("{s:I,s:s}", "id", (json_int_t)hid, "name", col_text(st, 10)));
+		json_object_set_new(
+		    summary, "host",
+		    json_pack("{s:I,s:s}", "id", (json_int_t)hid, "name", col_text(st, 10)));
 	}
 	json_object_set_new(o, "related", related);
 	json_object_set_new(o, "summary_fields", summary);
@@ -2593,15 +2873,18 @@ static json_t *shape_event(sqlite3_stmt *st, long job_id, const char *type)
 	json_t *d = json_loads(col_text(st, 3), 0, NULL);
 	json_object_set_new(o, "event_data", d ? d : json_object());
 	int level = !strcmp(event, "playbook_on_start") || !strcmp(event, "playbook_on_stats") ? 0
-	            : !strncmp(event, "playbook_on_play", 16) ? 1
-	            : !strncmp(event, "playbook_on", 11) ? 2 : 3;
+	            : !strncmp(event, "playbook_on_play", 16)                                  ? 1
+	            : !strncmp(event, "playbook_on", 11)                                       ? 2
+	                                                                                       : 3;
 	json_object_set_new(o, "event_level", json_integer(level));
 	json_object_set_new(o, "failed", json_boolean(sqlite3_column_int(st, 4)));
 	json_object_set_new(o, "changed", json_boolean(sqlite3_column_int(st, 5)));
 	json_object_set_new(o, "uuid", json_string(col_text(st, 6)));
 	json_object_set_new(o, "parent_uuid", json_string(col_text(st, 7)));
-	json_object_set_new(o, "host", sqlite3_column_type(st, 9) == SQLITE_NULL ? json_null()
-	                                                                         : json_integer(sqlite3_column_int64(st, 9)));
+	json_object_set_new(o, "host",
+	                    sqlite3_column_type(st, 9) == SQLITE_NULL
+	                        ? json_null()
+	                        : json_integer(sqlite3_column_int64(st, 9)));
 	json_object_set_new(o, "host_name", json_string(col_text(st, 10)));
 	json_object_set_new(o, "playbook", json_string(col_text(st, 11)));
 	json_object_set_new(o, "play", json_string(col_text(st, 12)));
@@ -2616,8 +2899,8 @@ static json_t *shape_event(sqlite3_stmt *st, long job_id, const char *type)
 }
 
 /* A paginated list of events or host summaries of a job. */
-static int list_job_rows(store *st, bool summaries, long job_id, const store_query *q, store_page *out,
-                         runnel_error *err)
+static int list_job_rows(store *st, bool summaries, long job_id, const store_query *q,
+                         store_page *out, runnel_error *err)
 {
 	sq *s = SQ(st);
 	out->count = 0;
@@ -2628,9 +2911,11 @@ static int list_job_rows(store *st, bool summaries, long job_id, const store_que
 	json_t *binds = json_pack("[I]", (json_int_t)job_id);
 	char *order = NULL;
 	int rc = -1;
-	if (q && q->filters && build_filters(summaries ? -2 : -1, q->filters, &where, binds, err) < 0)
+	if (q && q->filters &&
+	    build_filters(summaries ? -2 : -1, q->filters, &where, binds, err) < 0)
 		goto out;
-	order = build_order(summaries ? -2 : -1, q ? q->order_by : NULL, summaries ? "host_name" : "counter", err);
+	order = build_order(summaries ? -2 : -1, q ? q->order_by : NULL,
+	                    summaries ? "host_name" : "counter", err);
 	if (!order)
 		goto out;
 	long limit, offset;
@@ -2655,14 +2940,21 @@ static int list_job_rows(store *st, bool summaries, long job_id, const store_que
 	out->count = sqlite3_step(stm) == SQLITE_ROW ? (long)sqlite3_column_int64(stm, 0) : 0;
 	sqlite3_reset(stm);
 	if (summaries)
-		sql = rn_xasprintf("SELECT id, host_id, host_name, created, modified, changed, dark, failures, ignored,"
-		                   " ok, processed, rescued, skipped, failed FROM host_summaries%s%s LIMIT %ld OFFSET %ld",
+		sql = rn_xasprintf("SELECT id, host_id, host_name, created, modified, changed, "
+		                   "dark, failures, ignored,"
+		                   " ok, processed, rescued, skipped, failed FROM "
+		                   "host_summaries%s%s LIMIT %ld OFFSET %ld",
 		                   where.data, order, limit, offset);
 	else
-		sql = rn_xasprintf("SELECT id, counter, event, event_data, failed, changed, uuid, parent_uuid, job_id,"
-		                   " host_id, host_name, playbook, play, role, task, stdout, start_line, end_line,"
-		                   " verbosity, created, modified, job_created FROM events%s%s LIMIT %ld OFFSET %ld",
-		                   where.data, order, limit, offset);
+		sql = rn_xasprintf("SELECT id, counter, event, event_data, " PARENT_FLAG_EXPR
+		                   ", " PARENT_FLAG_EXPR ","
+		                   " uuid, parent_uuid, job_id, host_id, host_name, playbook, "
+		                   "play, role, task, stdout,"
+		                   " start_line, end_line, verbosity, created, modified, "
+		                   "job_created FROM events%s%s"
+		                   " LIMIT %ld OFFSET %ld",
+		                   "failed", "failed", "changed", "changed", where.data, order,
+		                   limit, offset);
 	stm = prep(s, sql, err);
 	free(sql);
 	if (!stm) {
@@ -2677,19 +2969,25 @@ static int list_job_rows(store *st, bool summaries, long job_id, const store_que
 			json_array_append_new(out->results, shape_event(stm, job_id, type));
 			continue;
 		}
-		static const char *const cols[] = {"changed", "dark", "failures", "ignored", "ok",
-		                                   "processed", "rescued", "skipped"};
+		static const char *const cols[] = {"changed", "dark",      "failures", "ignored",
+		                                   "ok",      "processed", "rescued",  "skipped"};
 		long id = (long)sqlite3_column_int64(stm, 0);
-		json_t *o = json_pack("{s:I,s:s,s:s}", "id", (json_int_t)id, "type", "job_host_summary", "url", "");
+		json_t *o = json_pack("{s:I,s:s,s:s}", "id", (json_int_t)id, "type",
+		                      "job_host_summary", "url", "");
 		json_object_set_new(o, "url", json_sprintf("/api/v2/job_host_summaries/%ld/", id));
-		json_t *hostv = sqlite3_column_type(stm, 1) == SQLITE_NULL ? json_null()
-		                                                          : json_integer(sqlite3_column_int64(stm, 1));
+		json_t *hostv = sqlite3_column_type(stm, 1) == SQLITE_NULL
+		                    ? json_null()
+		                    : json_integer(sqlite3_column_int64(stm, 1));
 		json_t *related = json_pack("{s:s}", "job", "");
 		json_object_set_new(related, "job", json_sprintf("/api/v2/jobs/%ld/", job_id));
 		json_t *summary = json_pack("{s:{s:I}}", "job", "id", (json_int_t)job_id);
 		if (!json_is_null(hostv)) {
-			json_object_set_new(related, "host", json_sprintf("/api/v2/hosts/%lld/", (long long)json_integer_value(hostv)));
-			json_object_set_new(summary, "host", json_pack("{s:O,s:s}", "id", hostv, "name", col_text(stm, 2)));
+			json_object_set_new(related, "host",
+			                    json_sprintf("/api/v2/hosts/%lld/",
+			                                 (long long)json_integer_value(hostv)));
+			json_object_set_new(
+			    summary, "host",
+			    json_pack("{s:O,s:s}", "id", hostv, "name", col_text(stm, 2)));
 		}
 		json_object_set_new(o, "related", related);
 		json_object_set_new(o, "summary_fields", summary);
@@ -2699,7 +2997,8 @@ static int list_job_rows(store *st, bool summaries, long job_id, const store_que
 		json_object_set_new(o, "host", hostv);
 		json_object_set_new(o, "host_name", json_string(col_text(stm, 2)));
 		for (int c = 0; c < 8; c++)
-			json_object_set_new(o, cols[c], json_integer(sqlite3_column_int64(stm, 5 + c)));
+			json_object_set_new(o, cols[c],
+			                    json_integer(sqlite3_column_int64(stm, 5 + c)));
 		json_object_set_new(o, "failed", json_boolean(sqlite3_column_int(stm, 13)));
 		json_array_append_new(out->results, o);
 	}
@@ -2716,7 +3015,8 @@ out:
 }
 
 /* The events of a job. */
-static int sq_events_list(store *st, long job_id, const store_query *q, store_page *out, runnel_error *err)
+static int sq_events_list(store *st, long job_id, const store_query *q, store_page *out,
+                          runnel_error *err)
 {
 	return list_job_rows(st, false, job_id, q, out, err);
 }
@@ -2737,12 +3037,16 @@ static long counter_before_line(sq *s, long job_id, long line, runnel_error *err
 {
 	if (line <= 0)
 		return -1;
-	sqlite3_stmt *st = prep(s, "SELECT counter, start_line FROM events WHERE job_id=?1 AND counter>=?2"
-	                           " ORDER BY counter LIMIT 1", err);
+	sqlite3_stmt *st =
+	    prep(s,
+	         "SELECT counter, start_line FROM events WHERE job_id=?1 AND counter>=?2"
+	         " ORDER BY counter LIMIT 1",
+	         err);
 	if (!st)
 		return -2;
 	long lo = -1; /* every counter <= lo starts before line */
-	long hi = count_where(s, "SELECT coalesce(max(counter),0)+1 FROM events WHERE job_id=?", job_id);
+	long hi =
+	    count_where(s, "SELECT coalesce(max(counter),0)+1 FROM events WHERE job_id=?", job_id);
 	while (lo + 1 < hi) {
 		long mid = lo + (hi - lo) / 2;
 		sqlite3_bind_int64(st, 1, job_id);
@@ -2764,8 +3068,8 @@ static long counter_before_line(sq *s, long job_id, long line, runnel_error *err
 
 /* The job's stdout (store.h): its events' stdout in counter order, 500
  * rows per read under the lock, handed out with the lock released. */
-static int sq_stdout_read(store *st, long job_id, long start_line, long end_line, store_stdout_fn fn,
-                          void *userdata, long *absolute_end, runnel_error *err)
+static int sq_stdout_read(store *st, long job_id, long start_line, long end_line,
+                          store_stdout_fn fn, void *userdata, long *absolute_end, runnel_error *err)
 {
 	sq *s = SQ(st);
 	lock(s);
@@ -2776,8 +3080,11 @@ static int sq_stdout_read(store *st, long job_id, long start_line, long end_line
 		return rn_fail(err, ENOENT, "__all__: Not found.");
 	}
 	if (absolute_end)
-		*absolute_end = count_where(s, "SELECT coalesce((SELECT end_line FROM events WHERE job_id=?1"
-		                               " ORDER BY counter DESC LIMIT 1),0)", job_id);
+		*absolute_end =
+		    count_where(s,
+		                "SELECT coalesce((SELECT end_line FROM events WHERE job_id=?1"
+		                " ORDER BY counter DESC LIMIT 1),0)",
+		                job_id);
 	long after_counter = counter_before_line(s, job_id, start_line, err);
 	unlock(s);
 	if (after_counter < -1)
@@ -2788,8 +3095,10 @@ static int sq_stdout_read(store *st, long job_id, long start_line, long end_line
 		json_t *page = json_array();
 		lock(s);
 		sqlite3_stmt *stm = prep(s,
-		    "SELECT stdout, start_line, counter FROM events WHERE job_id=?1 AND counter > ?2"
-		    " ORDER BY counter LIMIT 500", err);
+		                         "SELECT stdout, start_line, counter FROM events WHERE "
+		                         "job_id=?1 AND counter > ?2"
+		                         " ORDER BY counter LIMIT 500",
+		                         err);
 		if (!stm) {
 			unlock(s);
 			json_decref(page);
@@ -2799,9 +3108,10 @@ static int sq_stdout_read(store *st, long job_id, long start_line, long end_line
 		sqlite3_bind_int64(stm, 1, job_id);
 		sqlite3_bind_int64(stm, 2, after_counter);
 		while (sqlite3_step(stm) == SQLITE_ROW) {
-			json_array_append_new(page, json_pack("[s,I,I]", col_text(stm, 0),
-			                                      (json_int_t)sqlite3_column_int64(stm, 1),
-			                                      (json_int_t)sqlite3_column_int64(stm, 2)));
+			json_array_append_new(page,
+			                      json_pack("[s,I,I]", col_text(stm, 0),
+			                                (json_int_t)sqlite3_column_int64(stm, 1),
+			                                (json_int_t)sqlite3_column_int64(stm, 2)));
 		}
 		sqlite3_reset(stm);
 		unlock(s);
@@ -2871,12 +3181,14 @@ static int migrate(sq *s, runnel_error *err)
 		return -1;
 	if (create_schema(s, err) < 0)
 		goto fail;
-	long v = count_where(s, "SELECT coalesce(max(version),0) FROM schema_version WHERE ?1 IS NOT NULL", 0);
+	long v = count_where(
+	    s, "SELECT coalesce(max(version),0) FROM schema_version WHERE ?1 IS NOT NULL", 0);
 	if (v < 1) {
 		json_t *types = model_builtin_credential_types();
 		size_t i;
 		json_t *t;
-		json_array_foreach(types, i, t) {
+		json_array_foreach(types, i, t)
+		{
 			json_object_set_new(t, "managed", json_true());
 			json_t *o = create_locked(s, STORE_CREDENTIAL_TYPE, t, STORE_SYSTEM, err);
 			if (!o) {
@@ -2892,8 +3204,10 @@ static int migrate(sq *s, runnel_error *err)
 	if (v < 2) {
 		/* version 2: stdout is read in counter order (start_line grows
 		 * with the counter), so events need one index fewer */
-		if (exec_sql(s, "DROP INDEX IF EXISTS events_start_line;"
-		                " INSERT INTO schema_version(version) VALUES(2)", err) < 0)
+		if (exec_sql(s,
+		             "DROP INDEX IF EXISTS events_start_line;"
+		             " INSERT INTO schema_version(version) VALUES(2)",
+		             err) < 0)
 			goto fail;
 	}
 	return exec_sql(s, "COMMIT", err);
@@ -2920,9 +3234,13 @@ store *store_sqlite_open(const store_settings *settings, runnel_error *err)
 	 * first use in the process: later calls fail, harmlessly. */
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	char *path = rn_path_join(settings->state_dir, "runneld.db");
-	int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX /* our mutex serializes */, NULL);
+	int rc = sqlite3_open_v2(path, &s->db,
+	                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	                             SQLITE_OPEN_NOMUTEX /* our mutex serializes */,
+	                         NULL);
 	if (rc != SQLITE_OK) {
-		rn_fail(err, EIO, "__all__: open %s: %s", path, s->db ? sqlite3_errmsg(s->db) : "out of memory");
+		rn_fail(err, EIO, "__all__: open %s: %s", path,
+		        s->db ? sqlite3_errmsg(s->db) : "out of memory");
 		free(path);
 		sqlite3_close(s->db);
 		free(s);
@@ -2930,12 +3248,16 @@ store *store_sqlite_open(const store_settings *settings, runnel_error *err)
 	}
 	chmod(path, 0600);
 	s->path = path;
-	sqlite3_busy_timeout(s->db, settings->busy_timeout_ms > 0 ? settings->busy_timeout_ms : 10000);
+	sqlite3_busy_timeout(s->db,
+	                     settings->busy_timeout_ms > 0 ? settings->busy_timeout_ms : 10000);
 	store *st = calloc(1, sizeof *st);
 	st->ops = &sqlite_ops;
 	st->impl = s;
 	snprintf(st->backend, sizeof st->backend, "sqlite");
-	if (exec_sql(s, "PRAGMA page_size=16384; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF;", err) < 0 ||
+	if (exec_sql(s,
+	             "PRAGMA page_size=16384; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+	             "PRAGMA foreign_keys=OFF;",
+	             err) < 0 ||
 	    load_key(s, settings->state_dir, err) < 0 || migrate(s, err) < 0) {
 		sq_close(st);
 		return NULL;
@@ -2953,28 +3275,28 @@ store *store_open(const store_settings *settings, runnel_error *err)
 }
 
 static const store_ops sqlite_ops = {
-	.close = sq_close,
-	.create = sq_create,
-	.get = sq_get,
-	.update = sq_update,
-	.remove = sq_remove,
-	.list = sq_list,
-	.associate = sq_associate,
-	.disassociate = sq_disassociate,
-	.related_ids = sq_related_ids,
-	.user_authenticate = sq_user_authenticate,
-	.token_create = sq_token_create,
-	.token_authenticate = sq_token_authenticate,
-	.credential_inputs = sq_credential_inputs,
-	.inventory_script = sq_inventory_script,
-	.inventory_import = sq_inventory_import,
-	.job_transition = sq_job_transition,
-	.job_append = sq_job_append,
-	.job_set_cancel_flag = sq_job_set_cancel_flag,
-	.jobs_cleanup = sq_jobs_cleanup,
-	.events_insert = sq_events_insert,
-	.events_insert_rows = sq_events_insert_rows,
-	.events_list = sq_events_list,
-	.stdout_read = sq_stdout_read,
-	.host_summaries_list = sq_host_summaries_list,
+    .close = sq_close,
+    .create = sq_create,
+    .get = sq_get,
+    .update = sq_update,
+    .remove = sq_remove,
+    .list = sq_list,
+    .associate = sq_associate,
+    .disassociate = sq_disassociate,
+    .related_ids = sq_related_ids,
+    .user_authenticate = sq_user_authenticate,
+    .token_create = sq_token_create,
+    .token_authenticate = sq_token_authenticate,
+    .credential_inputs = sq_credential_inputs,
+    .inventory_script = sq_inventory_script,
+    .inventory_import = sq_inventory_import,
+    .job_transition = sq_job_transition,
+    .job_append = sq_job_append,
+    .job_set_cancel_flag = sq_job_set_cancel_flag,
+    .jobs_cleanup = sq_jobs_cleanup,
+    .events_insert = sq_events_insert,
+    .events_insert_rows = sq_events_insert_rows,
+    .events_list = sq_events_list,
+    .stdout_read = sq_stdout_read,
+    .host_summaries_list = sq_host_summaries_list,
 };
