@@ -26,7 +26,7 @@
 #include "util.h"
 
 #define SOCKBUF  (64 * 1024) /* the kernel doubles it */
-#define READ_MAX (64 * 1024) /* bytes read from one client at a time */
+#define READ_MAX (32 * 1024) /* bytes read from one client at a time */
 
 typedef struct client {
 	int fd;

@@ -5,12 +5,12 @@
  * round trip.
  *
  * The list is bounded as the local bus's socket buffers bound that one: a
- * producer whose RPUSH leaves more than REDIS_BACKLOG_HIGH messages waits
- * until the receiver brought it down to REDIS_BACKLOG_LOW (back-pressure:
- * under a flood events wait in the runner, before they are made, rather
- * than in a list that makes every later event late). A receiver that makes
- * no progress for REDIS_STALL_MS (runneld down) is not waited for: Redis
- * keeps the backlog (spill) and the job goes on. Nothing is ever dropped.
+ * producer whose RPUSH leaves more than REDIS_BACKLOG_MAX messages waits
+ * while the list stays that long, up to REDIS_WAIT_MAX_MS per push
+ * (back-pressure: under a flood events wait in the runner, before they are
+ * made, rather than in a list that makes every later event late). When the
+ * receiver does not keep up even so (or is down), the list grows past the
+ * bound: Redis keeps the backlog (spill), as AWX's does. Nothing is dropped.
  */
 #include "bus.h"
 
@@ -64,9 +64,9 @@ static int redis_fail(rbus *r, redisReply *rep, runnel_error *err, const char *w
 	return -1;
 }
 
-#define REDIS_BACKLOG_HIGH 10000
-#define REDIS_BACKLOG_LOW  5000
-#define REDIS_STALL_MS     2000
+#define REDIS_BACKLOG_MAX  4000 /* messages in the list */
+#define REDIS_WAIT_STEP_MS 10
+#define REDIS_WAIT_MAX_MS  500 /* per push: bounds how long one producer can lose the race */
 
 /* LLEN of the list, or -1. */
 static long long list_length(rbus *r)
@@ -80,19 +80,19 @@ static long long list_length(rbus *r)
 	return n;
 }
 
-/* The list holds len messages: wait while it is above the low mark and the
- * receiver takes from it. */
+/* The list holds len messages: wait while it holds more than
+ * REDIS_BACKLOG_MAX, up to REDIS_WAIT_MAX_MS. No low mark: producers waiting
+ * together go on one by one as the receiver makes room, and the cap keeps
+ * one that keeps losing that race from waiting long (it then spills). */
 static void wait_for_receiver(rbus *r, long long len)
 {
-	int still = 0; /* ms without progress */
-	while (len > REDIS_BACKLOG_LOW && still < REDIS_STALL_MS) {
-		struct timespec ts = {0, 20 * 1000000};
+	for (int waited = 0; len > REDIS_BACKLOG_MAX && waited < REDIS_WAIT_MAX_MS;
+	     waited += REDIS_WAIT_STEP_MS) {
+		struct timespec ts = {0, REDIS_WAIT_STEP_MS * 1000000L};
 		nanosleep(&ts, NULL);
-		long long now = list_length(r);
-		if (now < 0)
+		len = list_length(r);
+		if (len < 0)
 			return;
-		still = now < len ? 0 : still + 20;
-		len = now;
 	}
 }
 
@@ -126,7 +126,7 @@ static int rpush_all(rbus *r, const char *msg, size_t len, runnel_error *err)
 		return redis_fail(r, rep, err, "RPUSH");
 	long long backlog = rep->integer;
 	freeReplyObject(rep);
-	if (backlog > REDIS_BACKLOG_HIGH)
+	if (backlog > REDIS_BACKLOG_MAX)
 		wait_for_receiver(r, backlog);
 	return 0;
 }
