@@ -177,6 +177,14 @@ static void drop_client(local *l, size_t i)
 	l->clients[i] = l->clients[--l->nclients];
 }
 
+/* True if the client's undelivered lines fill READ_MAX: it is not read
+ * until they are taken. A buffer with no complete line is never full: a
+ * message longer than READ_MAX (a megabyte event) must be read to its end. */
+static bool client_full(const client *c)
+{
+	return c->in.len >= READ_MAX && memchr(c->in.data, '\n', c->in.len) != NULL;
+}
+
 /* Accept, read and hand over messages. A client whose undelivered lines
  * already fill READ_MAX is not read until they are delivered: its socket
  * fills and its writer waits (back-pressure, never unbounded memory here). */
@@ -196,9 +204,8 @@ static long local_receive(bus *b, bus_message_fn fn, void *ud, int timeout_ms, l
 	struct pollfd *pf = l->pf;
 	pf[0] = (struct pollfd){.fd = l->fd, .events = POLLIN};
 	for (size_t i = 0; i < l->nclients; i++)
-		pf[i + 1] =
-		    (struct pollfd){.fd = l->clients[i].in.len >= READ_MAX ? -1 : l->clients[i].fd,
-		                    .events = POLLIN};
+		pf[i + 1] = (struct pollfd){
+		    .fd = client_full(&l->clients[i]) ? -1 : l->clients[i].fd, .events = POLLIN};
 	size_t npf = l->nclients + 1;
 	int r = poll(pf, npf, n ? 0 : timeout_ms);
 	if (r < 0 && errno != EINTR)

@@ -1,6 +1,7 @@
 /* test_service_bus.c - the local bus: messages from several producers arrive
  * whole and in per-producer order, a partial line waits for its end, a
- * consumer restarts over a stale socket, and receive() times out empty. */
+ * consumer restarts over a stale socket, a message longer than a read
+ * arrives whole, and receive() times out empty. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -44,6 +46,56 @@ static void sock_path(char *dir, char *path)
 	strcpy(dir, "/tmp/test_bus_XXXXXX");
 	assert_non_null(mkdtemp(dir));
 	sprintf(path, "%s/bus.sock", dir);
+}
+
+/* Record the length of each message. */
+static int record_len(const char *msg, size_t len, void *ud)
+{
+	size_t *lens = ud;
+	(void)msg;
+	if (lens[0] < 8)
+		lens[++lens[0]] = len;
+	return 0;
+}
+
+/* A message far longer than the receiver reads at a time (a megabyte event)
+ * arrives whole, and the one after it too. */
+static void test_local_huge_message(void **state)
+{
+	(void)state;
+	char dir[64], path[128];
+	sock_path(dir, path);
+	bus_settings bs = {.backend = "local", .socket_path = path};
+	runnel_error err;
+	bus *c = bus_open_consumer(&bs, &err);
+	assert_non_null(c);
+	size_t big = 3 * 1024 * 1024;
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		/* the producer blocks until the consumer took it all */
+		bus *p = bus_open_producer(&bs, &err);
+		char *m = malloc(big);
+		if (!p || !m)
+			_exit(1);
+		memset(m, 'x', big);
+		m[0] = '{';
+		m[big - 1] = '}';
+		int rc = bus_push(p, m, big, &err) | bus_push(p, "{\"end\":1}", 9, &err);
+		bus_close(p);
+		_exit(rc ? 1 : 0);
+	}
+	size_t lens[9] = {0};
+	for (int i = 0; i < 500 && lens[0] < 2; i++)
+		assert_true(bus_receive(c, record_len, lens, 20, 1000, &err) >= 0);
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(lens[0], 2);
+	assert_int_equal(lens[1], big);
+	assert_int_equal(lens[2], 9);
+	bus_close(c);
+	rmdir(dir);
 }
 
 /* Two producers, interleaved: each one's messages arrive whole and in order. */
@@ -163,10 +215,11 @@ static void test_local_stale_and_missing(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_local_two_producers),
-		cmocka_unit_test(test_local_partial_line),
-		cmocka_unit_test(test_local_max),
-		cmocka_unit_test(test_local_stale_and_missing),
+	    cmocka_unit_test(test_local_two_producers),
+	    cmocka_unit_test(test_local_partial_line),
+	    cmocka_unit_test(test_local_max),
+	    cmocka_unit_test(test_local_huge_message),
+	    cmocka_unit_test(test_local_stale_and_missing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
