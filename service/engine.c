@@ -276,8 +276,7 @@ static json_t *enqueue(engine *e, store_kind kind, json_t *fields, json_t *crede
 	long id = (long)json_integer_value(json_object_get(job, "id"));
 	size_t i;
 	json_t *c;
-	json_array_foreach(credentials, i, c)
-	{
+	json_array_foreach(credentials, i, c) {
 		if (store_associate(e->st, STORE_REL_JOB_CREDENTIALS, id,
 		                    (long)json_integer_value(c), err) < 0) {
 			store_remove(e->st, STORE_UNIFIED_JOB, id, NULL);
@@ -376,8 +375,7 @@ json_t *engine_launch_job_template(engine *e, long jt_id, const json_t *override
 	json_t *take = json_object();
 	const char *k;
 	json_t *v;
-	json_object_foreach((json_t *)overrides, k, v)
-	{
+	json_object_foreach((json_t *)overrides, k, v) {
 		int i;
 		for (i = 0; prompts[i].field; i++)
 			if (!strcmp(k, prompts[i].field))
@@ -439,11 +437,11 @@ json_t *engine_launch_job_template(engine *e, long jt_id, const json_t *override
 			goto out;
 		}
 		size_t i;
-		json_array_foreach(credentials, i, v) if (!json_is_integer(v))
-		{
-			rn_fail(err, EINVAL, "credentials: Expected a list of ids.");
-			goto out;
-		}
+		json_array_foreach(credentials, i, v)
+			if (!json_is_integer(v)) {
+				rn_fail(err, EINVAL, "credentials: Expected a list of ids.");
+				goto out;
+			}
 	} else {
 		credentials =
 		    store_related_ids(e->st, STORE_REL_JOB_TEMPLATE_CREDENTIALS, jt_id, false, err);
@@ -481,8 +479,7 @@ json_t *engine_launch_ad_hoc(engine *e, const json_t *fields, long created_by, r
 	json_t *f = json_object();
 	const char *k;
 	json_t *v;
-	json_object_foreach((json_t *)fields, k, v)
-	{
+	json_object_foreach((json_t *)fields, k, v) {
 		int i;
 		for (i = 0; allowed[i]; i++)
 			if (!strcmp(k, allowed[i]))
@@ -678,8 +675,7 @@ json_t *engine_relaunch(engine *e, long job_id, const char *hosts, long created_
 	                                   NULL};
 	const char *k;
 	json_t *v;
-	json_object_foreach(old, k, v)
-	{
+	json_object_foreach(old, k, v) {
 		int i;
 		for (i = 0; skip[i]; i++)
 			if (!strcmp(k, skip[i]))
@@ -703,8 +699,7 @@ json_t *engine_relaunch(engine *e, long job_id, const char *hosts, long created_
 		rn_buf_init(&lim);
 		size_t i;
 		json_t *h;
-		json_array_foreach(pg.results, i, h)
-		{
+		json_array_foreach(pg.results, i, h) {
 			const char *n = json_string_value(json_object_get(h, "host_name"));
 			if (lim.len)
 				rn_buf_appendc(&lim, ',');

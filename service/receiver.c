@@ -124,8 +124,7 @@ static void store_batch(rx *r, rx_batch *b)
 	}
 	size_t i;
 	json_t *ev;
-	json_array_foreach(b->eofs, i, ev)
-	{
+	json_array_foreach(b->eofs, i, ev) {
 		long id = eof_job(ev);
 		json_t *fc = json_object_get(ev, "final_counter");
 		if (!id || !json_is_integer(fc))

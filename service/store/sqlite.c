@@ -406,7 +406,7 @@ static void shape_extras(sq *s, store_kind kind, long id, json_t *o, json_t *rel
 		const char *k;
 		json_t *v;
 		json_object_foreach(sec, k, v)
-		    json_object_set_new(in, k, json_string("$encrypted$"));
+			json_object_set_new(in, k, json_string("$encrypted$"));
 		json_decref(sec);
 		break;
 	}
@@ -614,8 +614,7 @@ static int check_fks(sq *s, store_kind kind, const json_t *v, runnel_error *err)
 {
 	const char *k;
 	json_t *x;
-	json_object_foreach((json_t *)v, k, x)
-	{
+	json_object_foreach((json_t *)v, k, x) {
 		const model_field *f = model_field_find(kind, k);
 		if (f && f->type == MT_FK && json_is_integer(x) &&
 		    !exists(s, f->fk, (long)json_integer_value(x)))
@@ -642,14 +641,12 @@ static int split_inputs(sq *s, json_t *v, long type_id, json_t *secret, runnel_e
 	json_t *plain = json_object();
 	const char *k;
 	json_t *x;
-	json_object_foreach(in, k, x)
-	{
+	json_object_foreach(in, k, x) {
 		json_t *fl = json_object_get(tin, "fields");
 		bool known = false;
 		size_t i;
 		json_t *f;
-		json_array_foreach(fl, i, f)
-		{
+		json_array_foreach(fl, i, f) {
 			const char *id = json_string_value(json_object_get(f, "id"));
 			if (id && !strcmp(id, k))
 				known = true;
@@ -925,11 +922,10 @@ static json_t *sq_update(store *st, store_kind kind, long id, const json_t *fiel
 		json_t *keep = json_object();
 		const char *k;
 		json_t *x;
-		json_object_foreach(json_object_get(v, "inputs"), k,
-		                    x) if (json_is_string(x) &&
-		                           !strcmp(json_string_value(x), "$encrypted$") &&
-		                           json_object_get(sec, k))
-		    json_object_set(keep, k, json_object_get(sec, k));
+		json_object_foreach(json_object_get(v, "inputs"), k, x)
+			if (json_is_string(x) && !strcmp(json_string_value(x), "$encrypted$") &&
+			    json_object_get(sec, k))
+				json_object_set(keep, k, json_object_get(sec, k));
 		if (split_inputs(s, v, (long)json_integer_value(ct), keep, err) < 0) {
 			json_decref(sec);
 			json_decref(keep);
@@ -1185,8 +1181,7 @@ static int build_filters(int kind, const json_t *filters, rn_buf *where, json_t 
 {
 	const char *key;
 	json_t *v;
-	json_object_foreach((json_t *)filters, key, v)
-	{
+	json_object_foreach((json_t *)filters, key, v) {
 		if (!strcmp(key, "search")) {
 			if (!json_is_string(v))
 				return rn_fail(err, EINVAL, "search: Must be a string.");
@@ -1239,8 +1234,7 @@ static int build_filters(int kind, const json_t *filters, rn_buf *where, json_t 
 			rn_buf_append(&b, " IN (", 5);
 			size_t i;
 			json_t *it;
-			json_array_foreach(items, i, it)
-			{
+			json_array_foreach(items, i, it) {
 				json_t *cv = filter_value(type, it);
 				if (!cv) {
 					rn_buf_free(&b);
@@ -1345,7 +1339,8 @@ static void bind_all(sqlite3_stmt *st, const json_t *binds)
 {
 	size_t i;
 	json_t *v;
-	json_array_foreach((json_t *)binds, i, v) bind_json(st, (int)i + 1, v);
+	json_array_foreach((json_t *)binds, i, v)
+		bind_json(st, (int)i + 1, v);
 }
 
 /* Page limit/offset from a query. */
@@ -1426,8 +1421,7 @@ static int sq_list(store *st, store_kind kind, const store_query *q, store_page 
 	out->results = json_array();
 	size_t i;
 	json_t *idv;
-	json_array_foreach(ids, i, idv)
-	{
+	json_array_foreach(ids, i, idv) {
 		json_t *o = get_locked(s, kind, (long)json_integer_value(idv), err);
 		if (o)
 			json_array_append_new(out->results, o);
@@ -1673,8 +1667,7 @@ static json_t *sq_credential_inputs(store *st, long id, runnel_error *err)
 	json_t *sec = secret ? json_loads(secret, 0, NULL) : NULL;
 	const char *k;
 	json_t *v;
-	json_object_foreach(sec, k, v)
-	{
+	json_object_foreach(sec, k, v) {
 		char *plain = unseal(s, json_string_value(v) ? json_string_value(v) : "");
 		if (!plain) {
 			json_decref(sec), json_decref(in), json_decref(data), free(secret);
@@ -1769,15 +1762,13 @@ static json_t *sq_inventory_script(store *st, long inv, runnel_error *err)
 	json_t *grouped = json_object();
 	const char *gid;
 	json_t *gname;
-	json_object_foreach(gnames, gid, gname)
-	{
+	json_object_foreach(gnames, gid, gname) {
 		json_t *g = json_object_get(out, json_string_value(gname));
 		json_t *hs = related_locked(s, STORE_REL_GROUP_HOSTS, atol(gid), false, err);
 		json_t *cs = related_locked(s, STORE_REL_GROUP_CHILDREN, atol(gid), false, err);
 		size_t i;
 		json_t *x;
-		json_array_foreach(hs, i, x)
-		{
+		json_array_foreach(hs, i, x) {
 			char k[32];
 			snprintf(k, sizeof k, "%lld", (long long)json_integer_value(x));
 			json_t *hn = json_object_get(hnames, k);
@@ -1786,8 +1777,7 @@ static json_t *sq_inventory_script(store *st, long inv, runnel_error *err)
 				json_object_set_new(grouped, json_string_value(hn), json_true());
 			}
 		}
-		json_array_foreach(cs, i, x)
-		{
+		json_array_foreach(cs, i, x) {
 			char k[32];
 			snprintf(k, sizeof k, "%lld", (long long)json_integer_value(x));
 			json_t *cn = json_object_get(gnames, k);
@@ -1799,14 +1789,15 @@ static json_t *sq_inventory_script(store *st, long inv, runnel_error *err)
 		json_decref(hs);
 		json_decref(cs);
 	}
-	json_object_foreach(gnames, gid,
-	                    gname) if (!json_object_get(has_parent, json_string_value(gname)))
-	    json_array_append(json_object_get(all, "children"), gname);
+	json_object_foreach(gnames, gid, gname)
+		if (!json_object_get(has_parent, json_string_value(gname)))
+			json_array_append(json_object_get(all, "children"), gname);
 	json_t *ungrouped = json_pack("{s:[]}", "hosts");
 	const char *hn;
 	json_t *hv;
-	json_object_foreach(hostvars, hn, hv) if (!json_object_get(grouped, hn))
-	    json_array_append_new(json_object_get(ungrouped, "hosts"), json_string(hn));
+	json_object_foreach(hostvars, hn, hv)
+		if (!json_object_get(grouped, hn))
+			json_array_append_new(json_object_get(ungrouped, "hosts"), json_string(hn));
 	if (json_array_size(json_object_get(ungrouped, "hosts"))) {
 		json_object_set_new(out, "ungrouped", ungrouped);
 		json_array_append_new(json_object_get(all, "children"), json_string("ungrouped"));
@@ -1889,18 +1880,18 @@ static int sq_inventory_import(store *st, long inv, const json_t *data, bool ove
 	const char *gname;
 	json_t *g;
 	json_t *hostnames = json_object();
-	json_object_foreach((json_t *)data, gname, g)
-	{
+	json_object_foreach((json_t *)data, gname, g) {
 		size_t i;
 		json_t *h;
-		json_array_foreach(json_object_get(g, "hosts"), i, h) if (json_is_string(h))
-		    json_object_set_new(hostnames, json_string_value(h), json_true());
+		json_array_foreach(json_object_get(g, "hosts"), i, h)
+			if (json_is_string(h))
+				json_object_set_new(hostnames, json_string_value(h), json_true());
 	}
 	const char *hn;
 	json_t *hv;
-	json_object_foreach(hostvars, hn, hv) json_object_set_new(hostnames, hn, json_true());
-	json_object_foreach(hostnames, hn, hv)
-	{
+	json_object_foreach(hostvars, hn, hv)
+		json_object_set_new(hostnames, hn, json_true());
+	json_object_foreach(hostnames, hn, hv) {
 		long id = upsert_member(s, STORE_HOST, inv, hn, json_object_get(hostvars, hn), err);
 		if (!id) {
 			rc = -1;
@@ -1910,8 +1901,7 @@ static int sq_inventory_import(store *st, long inv, const json_t *data, bool ove
 		nh++;
 	}
 	/* groups */
-	json_object_foreach((json_t *)data, gname, g)
-	{
+	json_object_foreach((json_t *)data, gname, g) {
 		if (rc < 0)
 			break;
 		if (!strcmp(gname, "_meta") || !strcmp(gname, "ungrouped") || !json_is_object(g))
@@ -1940,8 +1930,7 @@ static int sq_inventory_import(store *st, long inv, const json_t *data, bool ove
 		ng++;
 	}
 	/* memberships: replace each imported group's hosts and children */
-	json_object_foreach(groupids, gname, hv)
-	{
+	json_object_foreach(groupids, gname, hv) {
 		if (rc < 0)
 			break;
 		long gid = (long)json_integer_value(hv);
@@ -1958,8 +1947,7 @@ static int sq_inventory_import(store *st, long inv, const json_t *data, bool ove
 			rc = -1;
 			break;
 		}
-		json_array_foreach(json_object_get(gd, "hosts"), i, x)
-		{
+		json_array_foreach(json_object_get(gd, "hosts"), i, x) {
 			json_t *hid = json_is_string(x)
 			                  ? json_object_get(hostids, json_string_value(x))
 			                  : NULL;
@@ -1971,8 +1959,7 @@ static int sq_inventory_import(store *st, long inv, const json_t *data, bool ove
 			sqlite3_bind_int64(ins, 3, json_integer_value(hid));
 			sqlite3_step(ins);
 		}
-		json_array_foreach(json_object_get(gd, "children"), i, x)
-		{
+		json_array_foreach(json_object_get(gd, "children"), i, x) {
 			json_t *cid = json_is_string(x)
 			                  ? json_object_get(groupids, json_string_value(x))
 			                  : NULL;
@@ -2008,8 +1995,7 @@ static int sq_inventory_import(store *st, long inv, const json_t *data, bool ove
 			}
 			size_t i;
 			json_t *x;
-			json_array_foreach(gone, i, x)
-			{
+			json_array_foreach(gone, i, x) {
 				long id = (long)json_integer_value(x);
 				if (pass) {
 					exec_id(
@@ -2205,8 +2191,9 @@ static int sq_jobs_cleanup(store *st, double days, long *deleted, runnel_error *
 	int rc = exec_sql(s, "BEGIN IMMEDIATE", err);
 	size_t i;
 	json_t *x;
-	json_array_foreach(ids, i, x) if (rc == 0) rc =
-	    delete_job_locked(s, (long)json_integer_value(x), err);
+	json_array_foreach(ids, i, x)
+		if (rc == 0)
+			rc = delete_job_locked(s, (long)json_integer_value(x), err);
 	if (rc == 0)
 		rc = exec_sql(s, "COMMIT", err);
 	else
@@ -2285,7 +2272,7 @@ static int store_stats(sq *s, long job_id, const json_t *data, const char *creat
 		const char *h;
 		json_t *n;
 		json_object_foreach(json_object_get(data, cols[c]), h, n)
-		    json_object_set_new(hosts, h, json_true());
+			json_object_set_new(hosts, h, json_true());
 	}
 	long inv = 0;
 	sqlite3_stmt *q =
@@ -2299,8 +2286,7 @@ static int store_stats(sq *s, long job_id, const json_t *data, const char *creat
 	const char *h;
 	json_t *unused;
 	int rc = 0;
-	json_object_foreach(hosts, h, unused)
-	{
+	json_object_foreach(hosts, h, unused) {
 		long v[8];
 		for (int c = 0; c < 8; c++)
 			v[c] = (long)json_integer_value(
@@ -2454,12 +2440,15 @@ static int insert_one(sq *s, const json_t *ev, job_counts *per_job, const char *
 	if (!strcmp(event, "playbook_on_stats")) {
 		const char *h;
 		json_t *n;
-		json_object_foreach(json_object_get(data, "failures"), h,
-		                    n) if (json_integer_value(n) > 0) failed = true;
-		json_object_foreach(json_object_get(data, "dark"), h,
-		                    n) if (json_integer_value(n) > 0) failed = true;
-		json_object_foreach(json_object_get(data, "changed"), h,
-		                    n) if (json_integer_value(n) > 0) changed = true;
+		json_object_foreach(json_object_get(data, "failures"), h, n)
+			if (json_integer_value(n) > 0)
+				failed = true;
+		json_object_foreach(json_object_get(data, "dark"), h, n)
+			if (json_integer_value(n) > 0)
+				failed = true;
+		json_object_foreach(json_object_get(data, "changed"), h, n)
+			if (json_integer_value(n) > 0)
+				changed = true;
 	}
 	sqlite3_stmt *st = event_stmt(s, err);
 	if (!st)
@@ -3187,8 +3176,7 @@ static int migrate(sq *s, runnel_error *err)
 		json_t *types = model_builtin_credential_types();
 		size_t i;
 		json_t *t;
-		json_array_foreach(types, i, t)
-		{
+		json_array_foreach(types, i, t) {
 			json_object_set_new(t, "managed", json_true());
 			json_t *o = create_locked(s, STORE_CREDENTIAL_TYPE, t, STORE_SYSTEM, err);
 			if (!o) {
