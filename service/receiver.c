@@ -37,6 +37,7 @@
 #include <time.h>
 
 #include "engine_internal.h"
+#include "model.h"
 #include "util.h"
 
 /* A batch on its way: rows, then the EOF control events that came after them. */
@@ -56,21 +57,6 @@ typedef struct rx {
 	long bad;       /* messages that were not events */
 } rx;
 
-/* The unified job id an EOF names. */
-static long eof_job(const json_t *ev)
-{
-	static const char *const keys[] = {"job_id",
-	                                   "project_update_id",
-	                                   "inventory_update_id",
-	                                   "ad_hoc_command_id",
-	                                   "system_job_id",
-	                                   NULL};
-	for (int i = 0; keys[i]; i++)
-		if (json_is_integer(json_object_get(ev, keys[i])))
-			return (long)json_integer_value(json_object_get(ev, keys[i]));
-	return 0;
-}
-
 /* The EOF control event msg is, or NULL. EOFs are small: anything longer is
  * an event and skips the parse. */
 static json_t *as_eof(const char *msg, size_t len)
@@ -85,12 +71,24 @@ static json_t *as_eof(const char *msg, size_t len)
 	return NULL;
 }
 
+/* Messages in a batch (events and EOFs). */
+static size_t batch_held(const rx_batch *b)
+{
+	return b->rows.n + json_array_size(b->eofs);
+}
+
+/* What on_message fills. */
+typedef struct rx_fill {
+	rx *r;
+	rx_batch *b;
+} rx_fill;
+
 /* Take one message off the bus into the batch being filled. */
 static int on_message(const char *msg, size_t len, void *ud)
 {
-	void **ctx = ud;
-	rx *r = ctx[0];
-	rx_batch *b = ctx[1];
+	rx_fill *f = ud;
+	rx *r = f->r;
+	rx_batch *b = f->b;
 	json_t *eof = as_eof(msg, len);
 	if (eof) {
 		json_array_append_new(b->eofs, eof);
@@ -125,7 +123,7 @@ static void store_batch(rx *r, rx_batch *b)
 	size_t i;
 	json_t *ev;
 	json_array_foreach(b->eofs, i, ev) {
-		long id = eof_job(ev);
+		long id = model_event_job_id(ev);
 		json_t *fc = json_object_get(ev, "final_counter");
 		if (!id || !json_is_integer(fc))
 			continue;
@@ -225,23 +223,24 @@ void *receiver_main(void *arg)
 		pthread_mutex_lock(&e->mu);
 		bool stop = e->receiver_stop;
 		pthread_mutex_unlock(&e->mu);
-		size_t held = b->rows.n + json_array_size(b->eofs);
+		size_t held = batch_held(b);
 		/* wait for messages: long when there is nothing to hand over, in
 		 * short steps while a batch waits for the storing thread */
 		int wait = held ? 5 : 200;
 		long room = e->s.receiver_batch - (long)b->rows.n;
-		void *ctx[2] = {&r, b};
+		rx_fill fill = {&r, b};
 		runnel_error err;
-		long n = bus_receive(e->consumer, on_message, ctx, wait, room > 0 ? room : 1, &err);
+		long n =
+		    bus_receive(e->consumer, on_message, &fill, wait, room > 0 ? room : 1, &err);
 		if (n < 0) {
 			engine_log(e, "receiver: %s", err.message);
 			struct timespec ts = {0, 200 * 1000000};
 			nanosleep(&ts, NULL);
 		}
 		long long t = now_ms();
-		if (!held && (b->rows.n || json_array_size(b->eofs)))
+		if (!held && batch_held(b))
 			first = t;
-		held = b->rows.n + json_array_size(b->eofs);
+		held = batch_held(b);
 		if (held && ((long)b->rows.n >= e->s.receiver_batch || json_array_size(b->eofs) ||
 		             t - first >= e->s.receiver_flush_ms || !threaded || storer_idle(&r))) {
 			if (threaded) {
@@ -253,7 +252,7 @@ void *receiver_main(void *arg)
 		if (stop) {
 			/* drain: stop after the bus stayed quiet for a few rounds */
 			idle_after_stop = n > 0 ? 0 : idle_after_stop + 1;
-			if (idle_after_stop >= 3 && !b->rows.n && !json_array_size(b->eofs))
+			if (idle_after_stop >= 3 && !batch_held(b))
 				break;
 		}
 	}

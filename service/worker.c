@@ -38,6 +38,7 @@
 #include "datafile.h"
 #include "evscan.h"
 #include "jscan.h"
+#include "model.h"
 #include "tasks/task.h"
 #include "util.h"
 
@@ -670,19 +671,6 @@ static void on_finished(const runnel_run_result *r, void *ud)
 /* ------------------------------------------------------------------ */
 /* the run                                                              */
 
-/* The id key of a job type ("job" → "job_id"). */
-static const char *id_key_of(const char *type)
-{
-	static const char *const keys[][2] = {{"job", "job_id"}, {"project_update", "project_update_id"},
-	                                      {"inventory_update", "inventory_update_id"},
-	                                      {"ad_hoc_command", "ad_hoc_command_id"},
-	                                      {"system_job", "system_job_id"}, {NULL, NULL}};
-	for (int i = 0; keys[i][0]; i++)
-		if (!strcmp(type, keys[i][0]))
-			return keys[i][1];
-	return "job_id";
-}
-
 /* Remove one file or directory (nftw callback). */
 static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
@@ -769,7 +757,7 @@ static int run_job(const wopts *o)
 	json_decref(store_update(st, STORE_UNIFIED_JOB, id, f, STORE_SYSTEM, &err));
 	json_decref(f);
 
-	worker w = {.st = st, .id_key = id_key_of(type),
+	worker w = {.st = st, .id_key = model_event_id_key(type),
 	            .job_created = json_string_value(json_object_get(job, "created")),
 	            .want_ok_res = !strcmp(type, "project_update")};
 	rn_buf_init(&w.msg);

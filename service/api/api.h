@@ -136,6 +136,9 @@ json_t *api_body_object(api_request *rq, api_response *rs);
 /* Check that every key of body is one of allowed (NULL-terminated); else
  * answer 400 naming the first unknown one and return false. */
 bool api_body_only(const json_t *body, const char *const *allowed, api_response *rs);
+/* For requests that use none of their body: it must be an object (or none)
+ * with only keys in allowed; else the 400 is in rs and the result false. */
+bool api_body_acceptable(api_request *rq, api_response *rs, const char *const *allowed);
 
 /* ---- generic resource handling (util.c) ---- */
 

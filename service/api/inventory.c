@@ -214,13 +214,8 @@ static int source_can_update(api_request *rq, api_response *rs)
 /* POST /api/v2/inventory_sources/N/update/: start an inventory update (202). */
 static int source_update(api_request *rq, api_response *rs)
 {
-	json_t *body = api_body_object(rq, rs);
-	if (!body)
-		return 0;
 	static const char *const allowed[] = {"extra_vars", NULL};
-	bool ok = api_body_only(body, allowed, rs);
-	json_decref(body);
-	if (!ok)
+	if (!api_body_acceptable(rq, rs, allowed))
 		return 0;
 	runnel_error err = {0};
 	json_t *job = engine_launch_inventory_update(rq->eng, rq->ids[0], rq->user_id, &err);

@@ -126,13 +126,8 @@ static int project_can_update(api_request *rq, api_response *rs)
 /* POST /api/v2/projects/N/update/: start an update (202; 405 for a manual project). */
 static int project_update(api_request *rq, api_response *rs)
 {
-	json_t *body = api_body_object(rq, rs);
-	if (!body)
-		return 0;
 	static const char *const allowed[] = {"extra_vars", NULL};
-	bool ok = api_body_only(body, allowed, rs);
-	json_decref(body);
-	if (!ok)
+	if (!api_body_acceptable(rq, rs, allowed))
 		return 0;
 	runnel_error err = {0};
 	json_t *p = store_get(rq->st, STORE_PROJECT, rq->ids[0], &err);

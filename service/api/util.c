@@ -139,6 +139,16 @@ bool api_body_only(const json_t *body, const char *const *allowed, api_response 
 	return true;
 }
 
+bool api_body_acceptable(api_request *rq, api_response *rs, const char *const *allowed)
+{
+	json_t *body = api_body_object(rq, rs);
+	if (!body)
+		return false;
+	bool ok = api_body_only(body, allowed, rs);
+	json_decref(body);
+	return ok;
+}
+
 /* One line to the log. */
 void api_logf(const api_request *rq, const char *fmt, ...)
 {

@@ -576,3 +576,31 @@ bool model_event_is_failure(const char *event)
 			return true;
 	return false;
 }
+
+/* The job types and the keys their events carry their id under. */
+static const char *const event_id_keys[][2] = {
+	{"job", "job_id"},
+	{"project_update", "project_update_id"},
+	{"inventory_update", "inventory_update_id"},
+	{"ad_hoc_command", "ad_hoc_command_id"},
+	{"system_job", "system_job_id"},
+	{NULL, NULL},
+};
+
+const char *model_event_id_key(const char *type)
+{
+	for (int i = 0; type && event_id_keys[i][0]; i++)
+		if (!strcmp(type, event_id_keys[i][0]))
+			return event_id_keys[i][1];
+	return "job_id";
+}
+
+long model_event_job_id(const json_t *event)
+{
+	for (int i = 0; event_id_keys[i][0]; i++) {
+		json_t *v = json_object_get(event, event_id_keys[i][1]);
+		if (json_is_integer(v))
+			return (long)json_integer_value(v);
+	}
+	return 0;
+}

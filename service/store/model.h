@@ -77,4 +77,13 @@ json_t *model_builtin_credential_types(void);
 /* Fail-set membership of an event name (runner_on_failed, ...). */
 bool model_event_is_failure(const char *event);
 
+/* The key that carries a unified job's id in its events, by job type
+ * ("job" -> "job_id", "project_update" -> "project_update_id", ...;
+ * "job_id" for an unknown type). */
+const char *model_event_id_key(const char *type);
+
+/* The unified job id an event names under one of those keys (the first
+ * present, in the order of the types above); 0 if none. */
+long model_event_job_id(const json_t *event);
+
 #endif

@@ -1947,29 +1947,27 @@ static int sq_inventory_import(store *st, long inv, const json_t *data, bool ove
 			rc = -1;
 			break;
 		}
-		json_array_foreach(json_object_get(gd, "hosts"), i, x) {
-			json_t *hid = json_is_string(x)
-			                  ? json_object_get(hostids, json_string_value(x))
-			                  : NULL;
-			if (!hid)
-				continue;
-			sqlite3_reset(ins);
-			sqlite3_bind_int(ins, 1, STORE_REL_GROUP_HOSTS);
-			sqlite3_bind_int64(ins, 2, gid);
-			sqlite3_bind_int64(ins, 3, json_integer_value(hid));
-			sqlite3_step(ins);
-		}
-		json_array_foreach(json_object_get(gd, "children"), i, x) {
-			json_t *cid = json_is_string(x)
-			                  ? json_object_get(groupids, json_string_value(x))
-			                  : NULL;
-			if (!cid)
-				continue;
-			sqlite3_reset(ins);
-			sqlite3_bind_int(ins, 1, STORE_REL_GROUP_CHILDREN);
-			sqlite3_bind_int64(ins, 2, gid);
-			sqlite3_bind_int64(ins, 3, json_integer_value(cid));
-			sqlite3_step(ins);
+		/* a group's "hosts" name hosts, its "children" groups */
+		const struct {
+			const char *key;
+			json_t *ids;
+			store_rel rel;
+		} members[] = {{"hosts", hostids, STORE_REL_GROUP_HOSTS},
+		               {"children", groupids, STORE_REL_GROUP_CHILDREN}};
+		for (int m = 0; m < 2; m++) {
+			json_array_foreach(json_object_get(gd, members[m].key), i, x) {
+				json_t *id =
+				    json_is_string(x)
+				        ? json_object_get(members[m].ids, json_string_value(x))
+				        : NULL;
+				if (!id)
+					continue;
+				sqlite3_reset(ins);
+				sqlite3_bind_int(ins, 1, members[m].rel);
+				sqlite3_bind_int64(ins, 2, gid);
+				sqlite3_bind_int64(ins, 3, json_integer_value(id));
+				sqlite3_step(ins);
+			}
 		}
 		sqlite3_reset(ins);
 	}
@@ -2208,21 +2206,6 @@ static int sq_jobs_cleanup(store *st, double days, long *deleted, runnel_error *
 /* ------------------------------------------------------------------ */
 /* events                                                               */
 
-static const char *const job_id_keys[] = {
-    "job_id", "project_update_id", "inventory_update_id", "ad_hoc_command_id", "system_job_id",
-    NULL};
-
-/* The unified job id of an event (0 if none). */
-static long event_job_id(const json_t *ev)
-{
-	for (int i = 0; job_id_keys[i]; i++) {
-		json_t *v = json_object_get(ev, job_id_keys[i]);
-		if (json_is_integer(v))
-			return (long)json_integer_value(v);
-	}
-	return 0;
-}
-
 /* A string field of an event (top level, else event_data), "" if none. */
 static const char *ev_str(const json_t *ev, const json_t *data, const char *key)
 {
@@ -2422,114 +2405,23 @@ static void count_stored(job_counts *c, long job_id)
 	c->v[c->len++] = (struct job_count){job_id, 1};
 }
 
-/* Insert one event; lock and transaction held. Returns 1 stored, 0 duplicate, -1 error. */
-static int insert_one(sq *s, const json_t *ev, job_counts *per_job, const char *now,
-                      runnel_error *err)
-{
-	long job_id = event_job_id(ev);
-	json_t *ctr = json_object_get(ev, "counter");
-	if (!job_id || !json_is_integer(ctr))
-		return rn_fail(err, EINVAL, "event: no job id or counter");
-	const char *event = ev_str(ev, NULL, "event");
-	json_t *data = json_object_get(ev, "event_data");
-	if (!json_is_object(data))
-		data = NULL;
-	bool failed =
-	    model_event_is_failure(event) && !json_is_true(json_object_get(data, "ignore_errors"));
-	bool changed = json_is_true(json_object_get(json_object_get(data, "res"), "changed"));
-	if (!strcmp(event, "playbook_on_stats")) {
-		const char *h;
-		json_t *n;
-		json_object_foreach(json_object_get(data, "failures"), h, n)
-			if (json_integer_value(n) > 0)
-				failed = true;
-		json_object_foreach(json_object_get(data, "dark"), h, n)
-			if (json_integer_value(n) > 0)
-				failed = true;
-		json_object_foreach(json_object_get(data, "changed"), h, n)
-			if (json_integer_value(n) > 0)
-				changed = true;
-	}
-	sqlite3_stmt *st = event_stmt(s, err);
-	if (!st)
-		return -1;
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	char *dtext = data ? json_dumps(data, JSON_COMPACT) : rn_xstrdup("{}");
-	strip_nul_escapes(dtext);
-	json_t *so = json_object_get(ev, "stdout");
-	char *stdout_text = json_is_string(so)
-	                        ? strip_nul(json_string_value(so), json_string_length(so))
-	                        : rn_xstrdup("");
-	const char *host_name = ev_str(ev, data, "host_name");
-	if (!*host_name)
-		host_name = ev_str(NULL, data, "host");
-	const char *created = ev_str(ev, NULL, "created");
-	char created_z[40];
-	if (*created && !strchr(created, 'Z') && !strchr(created + 10, '+'))
-		snprintf(created_z, sizeof created_z, "%sZ", created);
-	else
-		snprintf(created_z, sizeof created_z, "%s", *created ? created : now);
-	sqlite3_bind_int64(st, 1, job_id);
-	sqlite3_bind_int64(st, 2, json_integer_value(ctr));
-	sqlite3_bind_text(st, 3, event, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 4, dtext, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int(st, 5, failed);
-	sqlite3_bind_int(st, 6, changed);
-	sqlite3_bind_text(st, 7, ev_str(ev, NULL, "uuid"), -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 8, ev_str(ev, data, "parent_uuid"), -1, SQLITE_TRANSIENT);
-	json_t *hid = json_object_get(ev, "host_id");
-	if (json_is_integer(hid))
-		sqlite3_bind_int64(st, 9, json_integer_value(hid));
-	sqlite3_bind_text(st, 10, host_name, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 11, ev_str(ev, data, "playbook"), -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 12, ev_str(ev, data, "play"), -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 13, ev_str(ev, data, "role"), -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 14, ev_str(ev, data, "task"), -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 15, stdout_text, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 16, json_integer_value(json_object_get(ev, "start_line")));
-	sqlite3_bind_int64(st, 17, json_integer_value(json_object_get(ev, "end_line")));
-	sqlite3_bind_int64(st, 18, json_integer_value(json_object_get(ev, "verbosity")));
-	sqlite3_bind_text(st, 19, created_z, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 20, now, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 21, ev_str(ev, NULL, "job_created"), -1, SQLITE_TRANSIENT);
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	free(dtext);
-	free(stdout_text);
-	if (rc != SQLITE_DONE)
-		return db_fail(s, err, "insert event");
-	if (sqlite3_changes(s->db) == 0)
-		return 0;
-	count_stored(per_job, job_id);
-	if (!strcmp(event, "playbook_on_stats") && data &&
-	    store_stats(s, job_id, data, created_z, err) < 0)
-		return -1;
-	return 1;
-}
-
 /* Bind a row's string (the empty string for none). */
 static void bind_str(sqlite3_stmt *st, int col, store_str v)
 {
 	sqlite3_bind_text(st, col, v.n ? v.p : "", (int)v.n, SQLITE_STATIC);
 }
 
-/* Insert one row (event_rows.h); lock and transaction held. 1 stored, 0
- * duplicate, -1 error. Rows that need the tree (playbook_on_stats, NUL
- * escapes) go through insert_one. */
-static int insert_row(sq *s, const store_event_row *r, job_counts *per_job, const char *now,
-                      runnel_error *err)
+/* A C string as a row's string. */
+static store_str cstr(const char *p)
 {
-	if (r->needs_tree) {
-		json_t *ev = json_loadb(r->text.p, r->text.n, JSON_ALLOW_NUL, NULL);
-		if (!json_is_object(ev)) {
-			json_decref(ev);
-			return rn_fail(err, EINVAL, "event: not a JSON object");
-		}
-		int rc = insert_one(s, ev, per_job, now, err);
-		json_decref(ev);
-		return rc;
-	}
+	return (store_str){p, strlen(p)};
+}
+
+/* Run the events INSERT for row r; lock and transaction held. 1 stored
+ * (counted in per_job), 0 a duplicate, -1 error. */
+static int step_row(sq *s, const store_event_row *r, job_counts *per_job, const char *now,
+                    runnel_error *err)
+{
 	sqlite3_stmt *st = event_stmt(s, err);
 	if (!st)
 		return -1;
@@ -2569,6 +2461,102 @@ static int insert_row(sq *s, const store_event_row *r, job_counts *per_job, cons
 		return 0;
 	count_stored(per_job, (long)r->job_id);
 	return 1;
+}
+
+/* Insert one event; lock and transaction held. Returns 1 stored, 0 duplicate, -1 error. */
+static int insert_one(sq *s, const json_t *ev, job_counts *per_job, const char *now,
+                      runnel_error *err)
+{
+	long job_id = model_event_job_id(ev);
+	json_t *ctr = json_object_get(ev, "counter");
+	if (!job_id || !json_is_integer(ctr))
+		return rn_fail(err, EINVAL, "event: no job id or counter");
+	const char *event = ev_str(ev, NULL, "event");
+	json_t *data = json_object_get(ev, "event_data");
+	if (!json_is_object(data))
+		data = NULL;
+	bool failed =
+	    model_event_is_failure(event) && !json_is_true(json_object_get(data, "ignore_errors"));
+	bool changed = json_is_true(json_object_get(json_object_get(data, "res"), "changed"));
+	if (!strcmp(event, "playbook_on_stats")) {
+		const char *h;
+		json_t *n;
+		json_object_foreach(json_object_get(data, "failures"), h, n)
+			if (json_integer_value(n) > 0)
+				failed = true;
+		json_object_foreach(json_object_get(data, "dark"), h, n)
+			if (json_integer_value(n) > 0)
+				failed = true;
+		json_object_foreach(json_object_get(data, "changed"), h, n)
+			if (json_integer_value(n) > 0)
+				changed = true;
+	}
+	char *dtext = data ? json_dumps(data, JSON_COMPACT) : rn_xstrdup("{}");
+	strip_nul_escapes(dtext);
+	json_t *so = json_object_get(ev, "stdout");
+	char *stdout_text = json_is_string(so)
+	                        ? strip_nul(json_string_value(so), json_string_length(so))
+	                        : rn_xstrdup("");
+	const char *host_name = ev_str(ev, data, "host_name");
+	if (!*host_name)
+		host_name = ev_str(NULL, data, "host");
+	const char *created = ev_str(ev, NULL, "created");
+	char created_z[40];
+	if (*created && !strchr(created, 'Z') && !strchr(created + 10, '+'))
+		snprintf(created_z, sizeof created_z, "%sZ", created);
+	else
+		snprintf(created_z, sizeof created_z, "%s", *created ? created : now);
+	json_t *hid = json_object_get(ev, "host_id");
+	store_event_row r = {
+	    .job_id = job_id,
+	    .counter = json_integer_value(ctr),
+	    .event = cstr(event),
+	    .event_data = cstr(dtext),
+	    .failed = failed,
+	    .changed = changed,
+	    .uuid = cstr(ev_str(ev, NULL, "uuid")),
+	    .parent_uuid = cstr(ev_str(ev, data, "parent_uuid")),
+	    .host_id = json_is_integer(hid) ? json_integer_value(hid) : 0,
+	    .host_name = cstr(host_name),
+	    .playbook = cstr(ev_str(ev, data, "playbook")),
+	    .play = cstr(ev_str(ev, data, "play")),
+	    .role = cstr(ev_str(ev, data, "role")),
+	    .task = cstr(ev_str(ev, data, "task")),
+	    .stdout = cstr(stdout_text),
+	    .start_line = json_integer_value(json_object_get(ev, "start_line")),
+	    .end_line = json_integer_value(json_object_get(ev, "end_line")),
+	    .verbosity = json_integer_value(json_object_get(ev, "verbosity")),
+	    .created = cstr(created_z),
+	    .job_created = cstr(ev_str(ev, NULL, "job_created")),
+	};
+	int rc = step_row(s, &r, per_job, now, err);
+	free(dtext);
+	free(stdout_text);
+	if (rc <= 0)
+		return rc;
+	if (!strcmp(event, "playbook_on_stats") && data &&
+	    store_stats(s, job_id, data, created_z, err) < 0)
+		return -1;
+	return 1;
+}
+
+/* Insert one row (event_rows.h); lock and transaction held. 1 stored, 0
+ * duplicate, -1 error. Rows that need the tree (playbook_on_stats, NUL
+ * escapes) go through insert_one. */
+static int insert_row(sq *s, const store_event_row *r, job_counts *per_job, const char *now,
+                      runnel_error *err)
+{
+	if (r->needs_tree) {
+		json_t *ev = json_loadb(r->text.p, r->text.n, JSON_ALLOW_NUL, NULL);
+		if (!json_is_object(ev)) {
+			json_decref(ev);
+			return rn_fail(err, EINVAL, "event: not a JSON object");
+		}
+		int rc = insert_one(s, ev, per_job, now, err);
+		json_decref(ev);
+		return rc;
+	}
+	return step_row(s, r, per_job, now, err);
 }
 
 /* Add the per-job counts of stored events to unified_jobs.events_stored; lock held. */
