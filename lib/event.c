@@ -255,6 +255,7 @@ void rn_sink_flush(rn_sink *s)
 			        strerror(errno));
 		rn_buf_reset(&s->file);
 	}
+	rn_writer_kick(s->writer);
 }
 
 void rn_sink_close(rn_sink *s)

@@ -46,8 +46,8 @@
  * something else (a daemonized grandchild) still holds the pty open */
 #define DRAIN_AFTER_EXIT 0.25
 /* ... and how long at most, when it goes on writing */
-#define DRAIN_LIMIT      2.0
-#define DEFAULT_GRACE    2.0
+#define DRAIN_LIMIT   2.0
+#define DEFAULT_GRACE 2.0
 
 runnel_canceler *runnel_canceler_new(runnel_error *err)
 {
@@ -159,8 +159,7 @@ static void log_plan(run_state *r)
 	rn_debug(r->cfg, "artifact dir: %s", r->plan.artifact_dir);
 	const char *k;
 	json_t *v;
-	json_object_foreach(r->plan.env, k, v)
-	{
+	json_object_foreach(r->plan.env, k, v) {
 		rn_debug(r->cfg, "env: %s=%s", k,
 		         rn_is_secret_key(k) ? "**********" : json_string_value(v));
 	}
@@ -270,7 +269,9 @@ static void run_loop(run_state *r)
 			break;
 		if (r->pty_open && (pf[0].revents & (POLLIN | POLLHUP | POLLERR)))
 			read_pty(r, buf);
-		reap(r);
+		/* waitpid only when the pidfd says the child ended (or without one) */
+		if (r->pidfd < 0 || (pf[1].revents & (POLLIN | POLLHUP | POLLERR)))
+			reap(r);
 		now = rn_now();
 		if (!r->child_alive && child_exit_at == 0)
 			child_exit_at = now;

@@ -18,6 +18,11 @@
 /* Bytes queued at most before rn_writer_put() waits: keeps RSS flat. */
 #define MAX_PENDING (2u << 20)
 
+/* Bytes queued before an idle thread is woken by rn_writer_put() itself;
+ * below that it waits for rn_writer_kick(). Waking the thread per event
+ * cost three futex calls an event (a wake, and the lock handed to and fro). */
+#define WAKE_BYTES (64u << 10)
+
 typedef struct item {
 	struct item *next;
 	size_t name_len, len;
@@ -32,7 +37,9 @@ struct rn_writer {
 	pthread_cond_t more; /* an item was queued, or stop */
 	pthread_cond_t room; /* pending dropped */
 	item *head, *tail;
-	size_t pending;
+	size_t pending; /* bytes queued and not yet written */
+	bool idle;      /* the thread waits on "more" */
+	bool full;      /* a producer waits on "room" */
 	bool stop;
 };
 
@@ -60,29 +67,38 @@ int rn_write_event_file(int dirfd, const char *dirname, const char *name, const 
 	return 0;
 }
 
-/* The thread: take items in order and write them until told to stop and
- * nothing is left. */
+/* The thread: take everything queued at once, write it in order, and go
+ * on until told to stop with nothing left. */
 static void *writer_main(void *arg)
 {
 	rn_writer *w = arg;
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
-		while (!w->head && !w->stop)
+		while (!w->head && !w->stop) {
+			w->idle = true;
 			pthread_cond_wait(&w->more, &w->lock);
+		}
+		w->idle = false;
 		if (!w->head)
 			break;
-		item *it = w->head;
-		w->head = it->next;
-		if (!w->head)
-			w->tail = NULL;
+		item *batch = w->head;
+		w->head = w->tail = NULL;
 		pthread_mutex_unlock(&w->lock);
-		rn_write_event_file(w->dirfd, w->dirname, it->data, it->data + it->name_len + 1,
-		                    it->len);
-		size_t size = it->name_len + it->len;
-		free(it);
+		size_t done = 0;
+		while (batch) {
+			item *it = batch;
+			batch = it->next;
+			rn_write_event_file(w->dirfd, w->dirname, it->data,
+			                    it->data + it->name_len + 1, it->len);
+			done += it->name_len + it->len;
+			free(it);
+		}
 		pthread_mutex_lock(&w->lock);
-		w->pending -= size;
-		pthread_cond_signal(&w->room);
+		w->pending -= done;
+		if (w->full) {
+			w->full = false;
+			pthread_cond_broadcast(&w->room);
+		}
 	}
 	pthread_mutex_unlock(&w->lock);
 	return NULL;
@@ -123,15 +139,30 @@ void rn_writer_put(rn_writer *w, const char *name, const char *text, size_t len)
 	memcpy(it->data, name, nl + 1);
 	memcpy(it->data + nl + 1, text, len);
 	pthread_mutex_lock(&w->lock);
-	while (w->pending > MAX_PENDING)
+	while (w->pending > MAX_PENDING) {
+		w->full = true;
+		if (w->idle)
+			pthread_cond_signal(&w->more);
 		pthread_cond_wait(&w->room, &w->lock);
+	}
 	if (w->tail)
 		w->tail->next = it;
 	else
 		w->head = it;
 	w->tail = it;
 	w->pending += nl + len;
-	pthread_cond_signal(&w->more);
+	if (w->idle && w->pending >= WAKE_BYTES)
+		pthread_cond_signal(&w->more);
+	pthread_mutex_unlock(&w->lock);
+}
+
+void rn_writer_kick(rn_writer *w)
+{
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->lock);
+	if (w->idle && w->head)
+		pthread_cond_signal(&w->more);
 	pthread_mutex_unlock(&w->lock);
 }
 

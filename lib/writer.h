@@ -20,6 +20,11 @@ rn_writer *rn_writer_start(int dirfd, const char *dirname);
  * wait to be written, which bounds memory. */
 void rn_writer_put(rn_writer *w, const char *name, const char *text, size_t len);
 
+/* Wake the thread if it sleeps with files queued. rn_writer_put() wakes it
+ * only once 64 KiB are queued, so the caller kicks whenever it is about to
+ * wait for more input (once per read of output), batching the wake-ups. */
+void rn_writer_kick(rn_writer *w);
+
 /* Write "name" now: <name>.tmp then rename, mode 0600 (also what the thread
  * does). 0 or -1 (a message is printed). */
 int rn_write_event_file(int dirfd, const char *dirname, const char *name, const char *text,
