@@ -194,7 +194,9 @@ int runnel_transmit(const runnel_config *cfg, int out_fd, runnel_error *err)
 			json_object_set(kw, maps[i].name, maps[i].obj);
 	}
 	if (rc == 0 && cfg->ssh_key && *cfg->ssh_key) {
-		int p = cfg->suppress_env_files ? 0 : rn_persist_env_file(pdd, "ssh_key", cfg->ssh_key, err);
+		int p = cfg->suppress_env_files
+		            ? 0
+		            : rn_persist_env_file(pdd, "ssh_key", cfg->ssh_key, err);
 		if (p < 0)
 			rc = -1;
 		else if (p == 0)
@@ -235,25 +237,44 @@ typedef struct worker_out {
 	bool stop;       /* eof written or the worker is ending: no more keepalives */
 	bool broken;     /* a write failed: the reader is gone */
 	rn_buf line;
+	rn_buf events; /* event lines not written yet (see w_event) */
 } worker_out;
 
-/* Write bytes as part of the current (locked) output. */
+/* Event lines are written in batches of this many bytes, or sooner at
+ * out_flush() (once per turn of the run's loop): one write() per event was
+ * most of the worker's system time. */
+#define OUT_BATCH (64 * 1024)
+
+/* Write bytes as part of the current (locked) output, after the event lines
+ * still queued. */
 static int out_write_locked(void *ctx, const void *data, size_t len)
 {
 	worker_out *w = ctx;
 	if (w->broken)
 		return -1;
-	if (rn_write_all(w->fd, data, len) != 0) {
+	if ((w->events.len && rn_write_all(w->fd, w->events.data, w->events.len) != 0) ||
+	    (len && rn_write_all(w->fd, data, len) != 0)) {
 		w->broken = true;
 		return -1;
 	}
+	rn_buf_reset(&w->events);
 	return 0;
 }
 
+/* The keepalive thread computes its next wake-up from "last" when its wait
+ * ends, so a write needs no signal. */
 static void out_done_locked(worker_out *w)
 {
 	w->last = rn_now();
-	pthread_cond_signal(&w->cond);
+}
+
+/* Write the queued event lines now. */
+static void out_flush(worker_out *w)
+{
+	pthread_mutex_lock(&w->lock);
+	if (w->events.len)
+		out_write_locked(w, NULL, 0);
+	pthread_mutex_unlock(&w->lock);
 }
 
 /* One JSON line. */
@@ -364,8 +385,7 @@ static const char **kw_list(json_t *kw, const char *key)
 	const char **l = rn_xmalloc((json_array_size(v) + 1) * sizeof *l);
 	size_t n = 0, i;
 	json_t *x;
-	json_array_foreach(v, i, x)
-	{
+	json_array_foreach(v, i, x) {
 		if (json_is_string(x))
 			l[n++] = json_string_value(x);
 	}
@@ -455,8 +475,7 @@ static int job_from_kwargs(worker_job *j, json_t *kw, const char *pdd, runnel_er
 		rn_buf_init(&b);
 		size_t i;
 		json_t *x;
-		json_array_foreach(rp, i, x)
-		{
+		json_array_foreach(rp, i, x) {
 			if (!json_is_string(x))
 				continue;
 			if (b.len)
@@ -530,10 +549,12 @@ static bool w_event(runnel_event *event, void *ud)
 	size_t len;
 	const char *text = runnel_event_json(event, &len);
 	pthread_mutex_lock(&w->lock);
-	rn_buf_reset(&w->line);
-	rn_buf_append(&w->line, text, len);
-	rn_buf_appendc(&w->line, '\n');
-	out_write_locked(w, w->line.data, w->line.len);
+	if (!w->broken) {
+		rn_buf_append(&w->events, text, len);
+		rn_buf_appendc(&w->events, '\n');
+		if (w->events.len >= OUT_BATCH)
+			out_write_locked(w, NULL, 0);
+	}
 	out_done_locked(w);
 	pthread_mutex_unlock(&w->lock);
 	return false; /* as upstream's worker: the events travel in the stream only */
@@ -563,8 +584,11 @@ static void w_finished(const runnel_run_result *r, void *ud)
 
 static bool w_cancel(void *ud)
 {
-	/* nobody reads the stream any more: stop the job */
-	return ((worker_ctx *)ud)->out->broken;
+	/* called once per turn of the run's loop: the events read in this
+	 * turn go out now; nobody reads the stream any more: stop the job */
+	worker_out *w = ((worker_ctx *)ud)->out;
+	out_flush(w);
+	return w->broken;
 }
 
 /* Read the transmit stream up to its eof line. 0 with *kwargs, or -1 after
@@ -631,6 +655,7 @@ int runnel_worker(int in_fd, int out_fd, const runnel_worker_options *opts,
 	pthread_cond_init(&out.cond, &ca);
 	pthread_condattr_destroy(&ca);
 	rn_buf_init(&out.line);
+	rn_buf_init(&out.events);
 	out.last = rn_now();
 	out.interval = opts->keepalive_seconds;
 	if (out.interval == 0) {
@@ -704,6 +729,7 @@ int runnel_worker(int in_fd, int out_fd, const runnel_worker_options *opts,
 	pthread_cond_destroy(&out.cond);
 	pthread_mutex_destroy(&out.lock);
 	rn_buf_free(&out.line);
+	rn_buf_free(&out.events);
 	if (pdd && remove_after)
 		rn_remove_tree(pdd);
 	free(pdd);
@@ -856,7 +882,8 @@ static void p_event_text(processor *p, const rn_jscan *sc, const char *raw, size
  * keepalive, and none of the keys of the other kinds of line. */
 static bool is_plain_event(const rn_jscan *sc)
 {
-	if (!(sc->keys & RN_KEY_EVENT) || (sc->keys & (RN_KEY_STATUS | RN_KEY_ZIPFILE | RN_KEY_EOF)))
+	if (!(sc->keys & RN_KEY_EVENT) ||
+	    (sc->keys & (RN_KEY_STATUS | RN_KEY_ZIPFILE | RN_KEY_EOF)))
 		return false;
 	if (!sc->uuid || !sc->counter || !sc->event)
 		return false;
