@@ -38,6 +38,7 @@
 #include "datafile.h"
 #include "evscan.h"
 #include "jscan.h"
+#include "field_rules.h"
 #include "model.h"
 #include "project_files.h"
 #include "tasks/task.h"
@@ -298,6 +299,10 @@ int task_add_credential(task *t, long id, bool become_enabled, runnel_error *err
 		}
 	} else if (kind && !strcmp(kind, "vault")) {
 		const char *vid = IN("vault_id");
+		if (*vid && rules_vault_id("vault_id", vid, err) < 0) {
+			json_decref(in);
+			return -1;
+		}
 		if (*vid) {
 			char *w = rn_xasprintf("%s@prompt", vid);
 			arg(t, "--vault-id");

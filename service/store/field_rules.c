@@ -383,9 +383,24 @@ static const struct {
     {NULL, NULL},
 };
 
+int rules_vault_id(const char *field, const char *v, runnel_error *err)
+{
+	const char *p = bad_char(v);
+	if (p)
+		return fail_char(err, field, p);
+	if (strchr(v, '@'))
+		return rn_fail(err, EINVAL, "%s: Vault IDs cannot contain @.", field);
+	if (v[0] == '-')
+		return rn_fail(err, EINVAL, "%s: may not start with '-'.", field);
+	return 0;
+}
+
 int rules_check_field(store_kind kind, const char *name, const json_t *value, runnel_error *err)
 {
-	(void)kind;
+	if (kind == STORE_CREDENTIAL && !strcmp(name, "inputs")) {
+		const char *vid = json_string_value(json_object_get(value, "vault_id"));
+		return vid ? rules_vault_id("inputs: vault_id", vid, err) : 0;
+	}
 	if (!json_is_string(value))
 		return 0;
 	for (int i = 0; field_rules[i].name; i++)

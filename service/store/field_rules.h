@@ -57,6 +57,11 @@ int rules_cli_value(const char *field, const char *value, runnel_error *err);
 /* A project's scm_type: "" (manual) or "git". */
 int rules_scm_type(const char *field, const char *value, runnel_error *err);
 
+/* A vault credential's vault_id: no '@' (AWX's format_vault_id: ansible
+ * would read "ID@SOURCE" as a password file or script to run), no leading
+ * '-', no control character or brace. */
+int rules_vault_id(const char *field, const char *value, runnel_error *err);
+
 /* Check field name of kind with its (coerced) value by the rule above that
  * applies to it, if any. 0 or -1 with err. */
 int rules_check_field(store_kind kind, const char *name, const json_t *value, runnel_error *err);

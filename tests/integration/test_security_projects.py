@@ -472,3 +472,38 @@ def test_ssh_agent_cleanup_with_shell_in_the_path(tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     assert not marker.exists()
     assert not list(pdd.glob("artifacts/*/ssh_key_data"))
+
+
+def test_manual_project_turned_git_does_not_wipe_its_directory(w):
+    # the git checkout goes to a directory of its own (_<id>__<slug>), never
+    # to the directory the manual project used
+    d = w["d"]
+    own = w["root"] / "turned"
+    own.mkdir()
+    (own / "site.yml").write_text(PLAY)
+    p = d.create("projects", name=name(w), organization=w["org"], local_path="turned")
+    r = d.req("PATCH", p["url"], json={"scm_type": "git", "scm_url": "file://%s" % w["repo"],
+                                       "scm_delete_on_update": True})
+    assert r.status_code == 200, r.text
+    u = update(w, p)
+    assert u["status"] == "successful", u
+    assert sorted(x.name for x in own.iterdir()) == ["site.yml"]
+    lp = d.get(p["url"])["local_path"]
+    assert lp.startswith("_%d__" % p["id"]) and (w["root"] / lp / "ok.yml").is_file()
+
+
+def test_vault_id_with_a_source_refused(w):
+    # ansible reads --vault-id ID@SOURCE as a password file or a script to run
+    d = w["d"]
+    vault = d.get("/api/v2/credential_types/?name=Vault")["results"][0]
+    for vid in ("x@/tmp/script", "-x"):
+        r = d.req("POST", "/api/v2/credentials/", json={
+            "name": name(w, "vault"), "organization": w["org"], "credential_type": vault["id"],
+            "inputs": {"vault_password": "pw", "vault_id": vid}})
+        assert "vault_id" in assert_400(r, "inputs"), vid
+    ok = d.create("credentials", name=name(w, "vault"), organization=w["org"], credential_type=vault["id"],
+                  inputs={"vault_password": "pw", "vault_id": "prod"})
+    r = d.req("PATCH", "/api/v2/credentials/%d/" % ok["id"], json={"inputs": {"vault_password": "pw",
+                                                                              "vault_id": "a@b"}})
+    assert_400(r, "inputs")
+    assert d.get("/api/v2/credentials/%d/" % ok["id"])["inputs"]["vault_id"] == "prod"
