@@ -45,7 +45,11 @@ int rn_agent_wrap(rn_plan *plan, runnel_error *err)
 	if (mkfifo(plan->ssh_key_path, 0600) != 0)
 		return rn_fail(err, errno, "cannot create the ssh key FIFO %s: %s",
 		               plan->ssh_key_path, strerror(errno));
-	char *rm = rn_xasprintf("rm -f %s", plan->ssh_key_path);
+	/* ansible-runner's wrapper (ssh-agent sh -c "trap ... && ssh-add ... && CMD"),
+	 * with the FIFO's path quoted in the cleanup command too (upstream: not) */
+	char *qpath = rn_shlex_quote(plan->ssh_key_path);
+	char *rm = rn_xasprintf("rm -f %s", qpath);
+	free(qpath);
 	char *trap_argv[] = {"trap", rm, "EXIT", NULL};
 	char *add_argv[] = {"ssh-add", plan->ssh_key_path, NULL};
 	char *trap = args2cmdline(trap_argv);

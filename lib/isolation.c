@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "artifacts.h"
@@ -137,17 +138,25 @@ static char *real(const char *p)
 	return r ? r : rn_xstrdup(p);
 }
 
-/* Copy a tree (files, dirs, symlinks kept as links), keeping modes. */
+/* Copy a tree (files, dirs, symlinks kept as links), keeping modes: cp -a
+ * keeps modes, times and symlinks exactly as shutil.copytree(symlinks=True).
+ * cp runs from an argv (no shell), "--" before its paths. */
 static int copy_tree(const char *src, const char *dst, runnel_error *err)
 {
-	char *q1 = rn_shlex_quote(src), *q2 = rn_shlex_quote(dst);
-	/* cp -a keeps modes, times and symlinks exactly as shutil.copytree(symlinks=True) */
-	char *cmd = rn_xasprintf("cp -a %s/. %s", q1, q2);
-	int rc = system(cmd);
-	free(cmd);
-	free(q1);
-	free(q2);
-	if (rc != 0)
+	char *from = rn_path_join(src, ".");
+	char *const argv[] = {"cp", "-a", "--", from, (char *)dst, NULL};
+	int status = 0;
+	pid_t pid = fork();
+	if (pid == 0) {
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	if (pid > 0) {
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+	}
+	free(from);
+	if (pid < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		return rn_fail(err, EIO, "cannot copy the project %s to %s for directory isolation",
 		               src, dst);
 	return 0;
@@ -454,8 +463,7 @@ int rn_isolation_wrap_container(const rn_isolation *iso, rn_plan *plan, runnel_e
 	const char *k;
 	json_t *v;
 	int first = 1;
-	json_object_foreach(plan->env, k, v)
-	{
+	json_object_foreach(plan->env, k, v) {
 		char *line = rn_xasprintf("%s%s=%s", first ? "" : "\n", k, json_string_value(v));
 		rn_buf_append(&b, line, strlen(line));
 		free(line);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "engine_internal.h"
+#include "project_files.h"
 #include "util.h"
 
 /* Log a line through settings->log or to stderr. */
@@ -222,14 +223,7 @@ char *engine_project_path(engine *e, long project_id, runnel_error *err)
 	json_t *p = store_get(e->st, STORE_PROJECT, project_id, err);
 	if (!p)
 		return NULL;
-	const char *lp = json_string_value(json_object_get(p, "local_path"));
-	char *dir = NULL;
-	if (!lp || !*lp)
-		rn_fail(err, EINVAL,
-		        "project: The project has no local_path (a git project gets one on its "
-		        "first update).");
-	else
-		dir = lp[0] == '/' ? rn_xstrdup(lp) : rn_path_join(e->s.projects_root, lp);
+	char *dir = project_dir(e->s.projects_root, p, err);
 	json_decref(p);
 	return dir;
 }
@@ -239,28 +233,10 @@ int engine_check_playbook(engine *e, long project_id, const char *playbook, runn
 {
 	if (!playbook || !*playbook)
 		return rn_fail(err, EINVAL, "playbook: This field is required.");
-	if (playbook[0] == '/' || !strcmp(playbook, "..") || !strncmp(playbook, "../", 3) ||
-	    strstr(playbook, "/../") ||
-	    (strlen(playbook) >= 3 && !strcmp(playbook + strlen(playbook) - 3, "/..")))
-		return rn_fail(err, EINVAL, "playbook: Playbook %s is outside the project.",
-		               playbook);
 	char *dir = engine_project_path(e, project_id, err);
 	if (!dir)
 		return -1;
-	char *full = rn_path_join(dir, playbook);
-	char rdir[PATH_MAX], rfull[PATH_MAX];
-	int rc = 0;
-	if (!realpath(dir, rdir))
-		rc = rn_fail(err, EINVAL,
-		             "project: The project directory %s does not exist (not updated yet?).",
-		             dir);
-	else if (!realpath(full, rfull) || !rn_is_file(rfull))
-		rc = rn_fail(err, EINVAL, "playbook: Playbook %s not found in the project.",
-		             playbook);
-	else if (strncmp(rfull, rdir, strlen(rdir)) || rfull[strlen(rdir)] != '/')
-		rc =
-		    rn_fail(err, EINVAL, "playbook: Playbook %s is outside the project.", playbook);
-	free(full);
+	int rc = project_file_inside(dir, playbook, "playbook", err);
 	free(dir);
 	return rc;
 }
@@ -544,8 +520,9 @@ json_t *engine_launch_project_update(engine *e, long project_id, long created_by
 		return NULL;
 	const char *lp = json_string_value(json_object_get(p, "local_path"));
 	const char *scm_type = json_string_value(json_object_get(p, "scm_type"));
-	if ((!lp || !*lp) && scm_type && *scm_type) {
-		/* AWX: an SCM project's checkout lives in _<id>__<slug> under PROJECTS_ROOT */
+	if (scm_type && *scm_type && (!lp || lp[0] != '_')) {
+		/* AWX: an SCM project's checkout lives in _<id>__<slug> under PROJECTS_ROOT
+		 * (also once a manual project became a git one: its directory stays as it is) */
 		char slug[128], path[160];
 		slugify(json_string_value(json_object_get(p, "name")), slug, sizeof slug);
 		snprintf(path, sizeof path, "_%ld__%s", project_id, slug);

@@ -38,7 +38,9 @@
 #include "datafile.h"
 #include "evscan.h"
 #include "jscan.h"
+#include "field_rules.h"
 #include "model.h"
+#include "project_files.h"
 #include "tasks/task.h"
 #include "util.h"
 
@@ -297,6 +299,10 @@ int task_add_credential(task *t, long id, bool become_enabled, runnel_error *err
 		}
 	} else if (kind && !strcmp(kind, "vault")) {
 		const char *vid = IN("vault_id");
+		if (*vid && rules_vault_id("vault_id", vid, err) < 0) {
+			json_decref(in);
+			return -1;
+		}
 		if (*vid) {
 			char *w = rn_xasprintf("%s@prompt", vid);
 			arg(t, "--vault-id");
@@ -322,20 +328,13 @@ int task_add_credential(task *t, long id, bool become_enabled, runnel_error *err
 	return 0;
 }
 
-/* A project's directory. */
+/* A project's directory (project_files.h: one directory under the projects root). */
 char *task_project_dir(task *t, long project_id, runnel_error *err)
 {
 	json_t *p = store_get(t->st, STORE_PROJECT, project_id, err);
 	if (!p)
 		return NULL;
-	const char *lp = json_string_value(json_object_get(p, "local_path"));
-	char *dir = NULL;
-	if (!lp || !*lp)
-		rn_fail(err, EINVAL, "project: the project has no local_path (never updated?)");
-	else if (lp[0] == '/')
-		dir = rn_xstrdup(lp);
-	else
-		dir = rn_path_join(t->projects_root, lp);
+	char *dir = project_dir(t->projects_root, p, err);
 	json_decref(p);
 	return dir;
 }
@@ -343,25 +342,7 @@ char *task_project_dir(task *t, long project_id, runnel_error *err)
 /* Check that rel stays inside dir and exists. */
 int task_path_inside(const char *dir, const char *rel, const char *field, runnel_error *err)
 {
-	if (!rel || !*rel)
-		return rn_fail(err, EINVAL, "%s: This field is required.", field);
-	if (rel[0] == '/')
-		return rn_fail(err, EINVAL, "%s: must be a path relative to the project, not %s", field, rel);
-	char *full = rn_path_join(dir, rel);
-	char rdir[PATH_MAX], rfull[PATH_MAX];
-	if (!realpath(dir, rdir)) {
-		free(full);
-		return rn_fail(err, EINVAL, "%s: project directory %s: %s", field, dir, strerror(errno));
-	}
-	if (!realpath(full, rfull)) {
-		free(full);
-		return rn_fail(err, EINVAL, "%s: %s not found in the project", field, rel);
-	}
-	free(full);
-	size_t n = strlen(rdir);
-	if (strncmp(rfull, rdir, n) || (rfull[n] != '/' && rfull[n] != 0))
-		return rn_fail(err, EINVAL, "%s: %s is outside the project", field, rel);
-	return 0;
+	return project_file_inside(dir, rel, field, err);
 }
 
 /* ------------------------------------------------------------------ */

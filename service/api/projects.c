@@ -2,16 +2,16 @@
  * projects.c - projects, their updates and playbooks. As AWX: creating a
  * git project starts its first update, and a project shows its running
  * update in summary_fields.current_update (the awx.awx collection waits on
- * it) and its latest in summary_fields.last_update.
+ * it) and its latest in summary_fields.last_update. A project lives in one
+ * directory under the projects root (project_files.h): a git project's is
+ * named by runneld, a manual project chooses one that is there.
  */
 #include "api.h"
 
-#include <dirent.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
+#include "project_files.h"
 #include "util.h"
 
 /* The newest project update of a project (active only: active), or NULL. */
@@ -38,9 +38,11 @@ static void link_update(json_t *project, const char *name, const json_t *u)
 	json_t *rel = json_object_get(project, "related");
 	if (!u || !sf || !rel)
 		return;
-	json_object_set_new(sf, name, json_pack("{s:O,s:O,s:O,s:O}", "id", json_object_get(u, "id"),
-	                                        "name", json_object_get(u, "name"), "status",
-	                                        json_object_get(u, "status"), "failed", json_object_get(u, "failed")));
+	json_object_set_new(sf, name,
+	                    json_pack("{s:O,s:O,s:O,s:O}", "id", json_object_get(u, "id"), "name",
+	                              json_object_get(u, "name"), "status",
+	                              json_object_get(u, "status"), "failed",
+	                              json_object_get(u, "failed")));
 	json_object_set(rel, name, json_object_get(u, "url"));
 }
 
@@ -63,7 +65,8 @@ static json_t *start_update(api_request *rq, long project, runnel_error *err)
 	json_t *u = engine_launch_project_update(rq->eng, project, rq->user_id, err);
 	if (u)
 		api_logf(rq, "project_update %lld launched for project %ld by user %ld",
-		         (long long)json_integer_value(json_object_get(u, "id")), project, rq->user_id);
+		         (long long)json_integer_value(json_object_get(u, "id")), project,
+		         rq->user_id);
 	return u;
 }
 
@@ -74,6 +77,25 @@ static bool is_scm(const json_t *project)
 	return t && *t;
 }
 
+/* Check a project's fields against the projects root before they are saved
+ * (current: the stored project, NULL on create); the body may lose its
+ * local_path (a git project's is runneld's). False with the 400 in rs. */
+static bool fields_ok(api_request *rq, api_response *rs, const json_t *current)
+{
+	json_t *body = api_body_object(rq, rs);
+	if (!body)
+		return false;
+	runnel_error err = {0};
+	const engine_settings *es = engine_get_settings(rq->eng);
+	int rc = project_check_fields(rq->st, es->projects_root, current, body, &err);
+	json_decref(body);
+	if (rc < 0) {
+		api_error(rs, &err);
+		return false;
+	}
+	return true;
+}
+
 /* GET/POST /api/v2/projects/. */
 static int projects(api_request *rq, api_response *rs)
 {
@@ -81,6 +103,8 @@ static int projects(api_request *rq, api_response *rs)
 		api_list_opts o = {.decorate = decorate_project};
 		return api_list(rq, rs, STORE_PROJECT, &o);
 	}
+	if (!fields_ok(rq, rs, NULL))
+		return 0;
 	long id = 0;
 	api_create(rq, rs, STORE_PROJECT, NULL, &id);
 	if (!id || !is_scm(rs->json))
@@ -105,6 +129,14 @@ static int project_one(api_request *rq, api_response *rs)
 		return api_get(rq, rs, STORE_PROJECT, rq->ids[0], decorate_project);
 	if (!strcmp(rq->method, "DELETE"))
 		return api_delete(rq, rs, STORE_PROJECT, rq->ids[0]);
+	runnel_error err = {0};
+	json_t *cur = store_get(rq->st, STORE_PROJECT, rq->ids[0], &err);
+	if (!cur)
+		return api_error(rs, &err);
+	bool ok = fields_ok(rq, rs, cur);
+	json_decref(cur);
+	if (!ok)
+		return 0;
 	api_update(rq, rs, STORE_PROJECT, rq->ids[0]);
 	if (rs->status == 200)
 		rs->json = decorate_project(rq, rs->json);
@@ -159,98 +191,26 @@ static int project_updates(api_request *rq, api_response *rs)
 	return 0;
 }
 
-/* True for directories a playbook search skips (as AWX's). */
-static bool skip_dir(const char *name)
-{
-	static const char *const skip[] = {"roles", "group_vars", "host_vars", "tasks", "handlers", "vars",
-	                                   "defaults", "meta", "templates", "files", "collections", NULL};
-	if (name[0] == '.')
-		return true;
-	for (int i = 0; skip[i]; i++)
-		if (!strcmp(name, skip[i]))
-			return true;
-	return false;
-}
-
-/* True if the file looks like a playbook: YAML holding a play. */
-static bool looks_like_playbook(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return false;
-	char line[512];
-	bool play = false;
-	for (int n = 0; !play && n < 200 && fgets(line, sizeof line, f); n++)
-		play = strstr(line, "hosts:") || strstr(line, "import_playbook:");
-	fclose(f);
-	return play;
-}
-
-/* Collect the playbooks under dir (rel: its path in the project) into out. */
-static void find_playbooks(const char *dir, const char *rel, int depth, json_t *out)
-{
-	DIR *d = opendir(dir);
-	if (!d)
-		return;
-	struct dirent *de;
-	while ((de = readdir(d)) && json_array_size(out) < 1000) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		char *full = rn_path_join(dir, de->d_name);
-		char *r = *rel ? rn_path_join(rel, de->d_name) : rn_xstrdup(de->d_name);
-		struct stat sb;
-		if (lstat(full, &sb) == 0) {
-			size_t n = strlen(de->d_name);
-			if (S_ISDIR(sb.st_mode) && depth < 4 && !skip_dir(de->d_name))
-				find_playbooks(full, r, depth + 1, out);
-			else if (S_ISREG(sb.st_mode) && n > 4 &&
-			         (!strcmp(de->d_name + n - 4, ".yml") || (n > 5 && !strcmp(de->d_name + n - 5, ".yaml"))) &&
-			         looks_like_playbook(full))
-				json_array_append_new(out, json_string(r));
-		}
-		free(full);
-		free(r);
-	}
-	closedir(d);
-}
-
-/* Order strings for qsort. */
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* GET /api/v2/projects/N/playbooks/: the playbooks in the project, sorted. */
-static int project_playbooks(api_request *rq, api_response *rs)
+/* GET /api/v2/projects/N/playbooks/: the playbooks in the project, sorted
+ * (project_playbooks: nothing outside the project is listed or opened). */
+static int get_playbooks(api_request *rq, api_response *rs)
 {
 	runnel_error err = {0};
 	json_t *p = store_get(rq->st, STORE_PROJECT, rq->ids[0], &err);
 	if (!p)
 		return api_error(rs, &err);
 	json_decref(p);
-	json_t *found = json_array();
 	char *dir = engine_project_path(rq->eng, rq->ids[0], &err);
-	if (dir)
-		find_playbooks(dir, "", 0, found);
+	json_t *found = dir ? project_playbooks(dir) : json_array();
 	free(dir);
-	size_t n = json_array_size(found);
-	const char **names = rn_xmalloc((n + 1) * sizeof *names);
-	for (size_t i = 0; i < n; i++)
-		names[i] = json_string_value(json_array_get(found, i));
-	qsort(names, n, sizeof *names, cmp_str);
-	json_t *sorted = json_array();
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(sorted, json_string(names[i]));
-	free(names);
-	json_decref(found);
-	return api_json(rs, 200, sorted);
+	return api_json(rs, 200, found);
 }
 
 const api_route api_routes_projects[] = {
-	{"/api/v2/projects/", projects, projects, NULL, NULL, NULL, false},
-	{"/api/v2/projects/{id}/", project_one, NULL, project_one, project_one, project_one, false},
-	{"/api/v2/projects/{id}/update/", project_can_update, project_update, NULL, NULL, NULL, false},
-	{"/api/v2/projects/{id}/project_updates/", project_updates, NULL, NULL, NULL, NULL, false},
-	{"/api/v2/projects/{id}/playbooks/", project_playbooks, NULL, NULL, NULL, NULL, false},
-	{NULL, NULL, NULL, NULL, NULL, NULL, false},
+    {"/api/v2/projects/", projects, projects, NULL, NULL, NULL, false},
+    {"/api/v2/projects/{id}/", project_one, NULL, project_one, project_one, project_one, false},
+    {"/api/v2/projects/{id}/update/", project_can_update, project_update, NULL, NULL, NULL, false},
+    {"/api/v2/projects/{id}/project_updates/", project_updates, NULL, NULL, NULL, NULL, false},
+    {"/api/v2/projects/{id}/playbooks/", get_playbooks, NULL, NULL, NULL, NULL, false},
+    {NULL, NULL, NULL, NULL, NULL, NULL, false},
 };

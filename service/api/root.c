@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "project_files.h"
 #include "util.h"
 
 /* GET /api/: where the versions are. */
@@ -68,16 +69,17 @@ static int get_ping(api_request *rq, api_response *rs)
 static char ansible_version[128];
 static pthread_once_t ansible_version_once = PTHREAD_ONCE_INIT;
 
-/* Ask ansible its version, once. */
+/* Ask ansible its version, once (an argv run, no shell). */
 static void read_ansible_version(void)
 {
-	FILE *p = popen("ansible --version 2>/dev/null", "r");
+	static const char *const argv[] = {"ansible", "--version", NULL};
+	runnel_tool tool = {.argv = argv, .timeout = 30, .max_output = 65536};
+	runnel_tool_result res = {0};
+	runnel_error err = {0};
 	char line[256] = "";
-	if (p) {
-		if (!fgets(line, sizeof line, p))
-			line[0] = '\0';
-		pclose(p);
-	}
+	if (runnel_tool_run(&tool, &res, &err) == 0 && res.rc == 0 && res.out)
+		snprintf(line, sizeof line, "%.*s", (int)strcspn(res.out, "\n"), res.out);
+	runnel_tool_result_clear(&res);
 	/* "ansible [core 2.14.18]" -> "2.14.18" */
 	char *s = strstr(line, "core ");
 	s = s ? s + 5 : line;
@@ -85,16 +87,24 @@ static void read_ansible_version(void)
 	snprintf(ansible_version, sizeof ansible_version, "%.*s", (int)n, s);
 }
 
-/* GET /api/v2/config/: versions and the project base dir. */
+/* GET /api/v2/config/: versions; for administrators (as AWX) the projects
+ * root and the directories a manual project may use. */
 static int get_config(api_request *rq, api_response *rs)
 {
 	pthread_once(&ansible_version_once, read_ansible_version);
 	const engine_settings *es = engine_get_settings(rq->eng);
-	return api_json(rs, 200, json_pack("{s:s,s:s,s:s,s:s,s:{},s:s,s:[],s:b,s:s}",
-	    "version", API_PRODUCT_VERSION, "ansible_version", ansible_version,
-	    "time_zone", "UTC", "license_type", "open", "license_info",
-	    "project_base_dir", es && es->projects_root ? es->projects_root : "",
-	    "project_local_paths", "analytics_status", 0, "eula", ""));
+	json_t *o =
+	    json_pack("{s:s,s:s,s:s,s:s,s:{},s:b,s:s}", "version", API_PRODUCT_VERSION,
+	              "ansible_version", ansible_version, "time_zone", "UTC", "license_type",
+	              "open", "license_info", "analytics_status", 0, "eula", "");
+	if (json_is_true(json_object_get(rq->user, "is_superuser")) ||
+	    json_is_true(json_object_get(rq->user, "is_system_auditor"))) {
+		const char *root = es && es->projects_root ? es->projects_root : "";
+		json_object_set_new(o, "project_base_dir", json_string(root));
+		json_object_set_new(o, "project_local_paths",
+		                    project_local_path_choices(rq->st, root, 0));
+	}
+	return api_json(rs, 200, o);
 }
 
 /* GET /api/v2/me/: the caller, as a list of one (as AWX). */

@@ -11,6 +11,7 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "field_rules.h"
 #include "util.h"
 
 static const char *const plurals[STORE_KIND_COUNT] = {
@@ -478,6 +479,11 @@ int model_validate(store_kind kind, const json_t *fields, unsigned flags, bool c
 		if (!c) {
 			json_decref(res);
 			return rn_fail(err, EINVAL, "%s: %s", key, why);
+		}
+		if (rules_check_field(kind, key, c, err) < 0) {
+			json_decref(c);
+			json_decref(res);
+			return -1;
 		}
 		if (f->flags & MF_REQUIRED && json_is_string(c) && !*json_string_value(c)) {
 			json_decref(c);

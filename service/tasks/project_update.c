@@ -3,7 +3,10 @@
  * project is cloned/updated into the projects root by ansible's git module
  * (as AWX's bundled project_update.yml does), so the update has events and
  * stdout like any job; its revision (the module's "after") is recorded. A
- * manual project (scm_type "") has its local path checked.
+ * manual project (scm_type "") has its local path checked. No shell: the
+ * module's arguments are JSON, the old checkout is removed in C
+ * (project_remove_tree: no symlink followed), and every value was checked
+ * again (store/field_rules.h) before it reaches ansible.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -11,6 +14,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "field_rules.h"
+#include "project_files.h"
 #include "task.h"
 #include "util.h"
 
@@ -42,18 +47,21 @@ static int after_update(task *t, runnel_run_result *res, runnel_error *err)
 	char now[32];
 	rn_utc_isoformat(now);
 	strcat(now, "Z");
-	json_t *pf = json_pack("{s:s,s:s,s:b,s:b,s:s}", "status", ok ? "successful" : "failed", "last_job_run", now,
-	                       "last_job_failed", !ok, "last_update_failed", !ok, "last_updated", now);
+	json_t *pf = json_pack("{s:s,s:s,s:b,s:b,s:s}", "status", ok ? "successful" : "failed",
+	                       "last_job_run", now, "last_job_failed", !ok, "last_update_failed",
+	                       !ok, "last_updated", now);
 	if (ok && rev)
 		json_object_set_new(pf, "scm_revision", json_string(rev));
-	json_t *o = store_update(t->st, STORE_PROJECT, task_int(t, "project"), pf, STORE_SYSTEM, err);
+	json_t *o =
+	    store_update(t->st, STORE_PROJECT, task_int(t, "project"), pf, STORE_SYSTEM, err);
 	json_decref(pf);
 	if (!o)
 		return -1;
 	json_decref(o);
 	if (ok && rev) {
 		json_t *jf = json_pack("{s:s}", "scm_revision", rev);
-		json_decref(store_update(t->st, STORE_PROJECT_UPDATE, t->job_id, jf, STORE_SYSTEM, err));
+		json_decref(
+		    store_update(t->st, STORE_PROJECT_UPDATE, t->job_id, jf, STORE_SYSTEM, err));
 		json_decref(jf);
 		char *line = rn_xasprintf("Project revision: %s", rev);
 		task_emit(t, line);
@@ -84,19 +92,33 @@ int task_project_update_prepare(task *t, runnel_error *err)
 	}
 	if (strcmp(scm_type, "git")) {
 		json_decref(p);
-		return rn_fail(err, EINVAL, "scm_type: '%s' is not supported (git, or \"\" for a manual project)", scm_type);
+		return rn_fail(
+		    err, EINVAL,
+		    "scm_type: '%s' is not supported (git, or \"\" for a manual project)",
+		    scm_type);
 	}
 	const char *url = json_string_value(json_object_get(p, "scm_url"));
 	const char *branch = json_string_value(json_object_get(p, "scm_branch"));
+	const char *refspec = json_string_value(json_object_get(p, "scm_refspec"));
 	if (*task_str(t, "scm_branch"))
 		branch = task_str(t, "scm_branch");
 	if (!url || !*url) {
 		json_decref(p);
 		return rn_fail(err, EINVAL, "scm_url: A git project needs an scm_url.");
 	}
-	if (strchr(url, ' ') || strchr(url, '\'') || (branch && (strchr(branch, ' ') || strchr(branch, '\'')))) {
+	/* checked when saved, and again here: a value stored before the rules */
+	if (rules_scm_url("scm_url", url, err) < 0 ||
+	    rules_git_ref("scm_branch", branch ? branch : "", err) < 0 ||
+	    rules_git_refspec("scm_refspec", refspec ? refspec : "", err) < 0) {
 		json_decref(p);
-		return rn_fail(err, EINVAL, "scm_url: spaces and quotes are not allowed in the URL or branch");
+		return -1;
+	}
+	if (strchr(dir, '{') || strchr(dir, '}')) {
+		json_decref(p);
+		return rn_fail(err, EINVAL,
+		               "local_path: the project directory %s holds a brace (ansible would "
+		               "template it)",
+		               dir);
 	}
 	runnel_error e2;
 	if (rn_mkdirs(t->projects_root, 0700, &e2) < 0) {
@@ -111,14 +133,18 @@ int task_project_update_prepare(task *t, runnel_error *err)
 	}
 	bool clean = json_is_true(json_object_get(p, "scm_clean"));
 	if (json_is_true(json_object_get(p, "scm_delete_on_update"))) {
-		char *cmd = rn_xasprintf("rm -rf -- '%s'", dir);
-		if (system(cmd) != 0)
-			task_emit(t, "could not delete the old checkout");
-		free(cmd);
+		runnel_error rm_err = {0};
+		if (project_remove_tree(dir, &rm_err) < 0) {
+			char *line =
+			    rn_xasprintf("could not delete the old checkout: %s", rm_err.message);
+			task_emit(t, line);
+			free(line);
+		}
 	}
 	/* localhost, with the python that runs ansible, as AWX's project update inventory */
-	const char *inv = "{\"all\": {\"hosts\": {\"localhost\": {\"ansible_connection\": \"local\","
-	                  " \"ansible_python_interpreter\": \"{{ ansible_playbook_python }}\"}}}}\n";
+	const char *inv =
+	    "{\"all\": {\"hosts\": {\"localhost\": {\"ansible_connection\": \"local\","
+	    " \"ansible_python_interpreter\": \"{{ ansible_playbook_python }}\"}}}}\n";
 	char *path = rn_path_join(t->pdd, "inventory/hosts");
 	int rc = rn_write_file_atomic(path, inv, strlen(inv), 0600, err);
 	free(path);
@@ -126,14 +152,21 @@ int task_project_update_prepare(task *t, runnel_error *err)
 		json_decref(p);
 		return -1;
 	}
+	/* the git module's arguments as JSON (ansible reads -a {...} as JSON): no
+	 * value can add another argument, whatever it holds */
+	json_t *margs =
+	    json_pack("{s:s,s:s,s:s,s:b,s:b}", "repo", url, "dest", dir, "version",
+	              branch && *branch ? branch : "HEAD", "force", clean, "accept_hostkey", 1);
+	if (refspec && *refspec)
+		json_object_set_new(margs, "refspec", json_string(refspec));
 	t->cfg.module = "git";
-	t->cfg.module_args = task_keep(t, rn_xasprintf("repo=%s dest=%s version=%s force=%s accept_hostkey=yes",
-	                                               url, dir, branch && *branch ? branch : "HEAD",
-	                                               clean ? "yes" : "no"));
+	t->cfg.module_args = task_keep(t, json_dumps(margs, JSON_COMPACT | JSON_SORT_KEYS));
+	json_decref(margs);
 	t->cfg.host_pattern = "localhost";
 	t->cfg.project_dir = task_keep(t, rn_xstrdup(t->pdd)); /* the checkout may not exist yet */
 	t->cfg.timeout = (int)task_int(t, "timeout");
-	json_object_set_new(t->envvars, "ANSIBLE_GIT_SSH_COMMAND", json_string("ssh -o StrictHostKeyChecking=no"));
+	json_object_set_new(t->envvars, "ANSIBLE_GIT_SSH_COMMAND",
+	                    json_string("ssh -o StrictHostKeyChecking=no"));
 	json_decref(p);
 	return 0;
 }

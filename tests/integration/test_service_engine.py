@@ -172,13 +172,14 @@ def bus(request, redis_url):
 @pytest.fixture
 def env(tmp_path, bus):
     """A state dir, an isolation base, a project with the playbooks, an inventory."""
-    proj = tmp_path / "project"
-    proj.mkdir()
+    state = tmp_path / "state"
+    # a manual project is one directory under the projects root (<state>/projects)
+    proj = state / "projects" / "project"
+    proj.mkdir(parents=True)
     for name, text in PLAYBOOKS.items():
         (proj / name).write_text(text)
     iso = tmp_path / "iso"
     iso.mkdir()
-    state = tmp_path / "state"
     ctls = []
 
     def start(**kw):
@@ -202,7 +203,7 @@ def setup_template(c, proj, playbook="hello.yml", hosts=None, **jt):
     inv = c.create("inventories", name="inv")
     for name, hv in (hosts or {"h1": LOCAL}).items():
         c.create("hosts", name=name, inventory=inv, variables=json.dumps(hv))
-    prj = c.create("projects", name="p", local_path=str(proj))
+    prj = c.create("projects", name="p", local_path=proj.name)
     return c.create("job_templates", name="jt", inventory=inv, project=prj, playbook=playbook, **jt)
 
 
@@ -415,10 +416,14 @@ def test_launch_overrides_and_bad_input(env):
     assert not bad["ok"] and bad["error"].startswith("bogus:")
     prj = c("list", kind="projects")["results"][0]["id"]
     inv = c("list", kind="inventories")["results"][0]["id"]
-    for pb in ("../../etc/passwd", "/etc/passwd", "missing.yml"):
-        jt2 = c.create("job_templates", name="esc " + pb, inventory=inv, project=prj, playbook=pb)
-        r = c.raw(cmd="launch", job_template=jt2)
+    # a path out of the project is refused when saved (it used to be refused only at launch)
+    for pb in ("../../etc/passwd", "/etc/passwd"):
+        r = c.raw(cmd="create", kind="job_templates",
+                  fields={"name": "esc " + pb, "inventory": inv, "project": prj, "playbook": pb})
         assert not r["ok"] and r["error"].startswith("playbook:"), r
+    jt2 = c.create("job_templates", name="missing", inventory=inv, project=prj, playbook="missing.yml")
+    r = c.raw(cmd="launch", job_template=jt2)
+    assert not r["ok"] and r["error"].startswith("playbook:"), r
     r = c.raw(cmd="launch", job_template=999)
     assert not r["ok"] and r["code"] == 2  # ENOENT
     r = c.raw(cmd="create", kind="hosts", fields={"name": "x", "inventory": "abc"})
@@ -503,10 +508,11 @@ def test_project_inventory_adhoc_system(env):
                    source_project=prj, source_path="broken.yml")
     j = c.wait(c("inventory_update", inventory_source=bad)["id"])
     assert j["status"] == "failed" and j["job_explanation"]
-    esc = c.create("inventory_sources", name="esc", inventory=inv, source="scm",
-                   source_project=prj, source_path="../../../etc/hosts")
-    j = c.wait(c("inventory_update", inventory_source=esc)["id"])
-    assert j["status"] == "failed" and "source_path" in j["job_explanation"]
+    # a path out of the project is refused when saved (it used to fail only when run)
+    esc = c.raw(cmd="create", kind="inventory_sources", fields={
+        "name": "esc", "inventory": inv, "source": "scm", "source_project": prj,
+        "source_path": "../../../etc/hosts"})
+    assert not esc["ok"] and esc["error"].startswith("source_path:"), esc
 
     ah = c("ad_hoc", fields={"inventory": inv, "module_name": "command", "module_args": "echo adhoc-ok",
                               "limit": "web"})
