@@ -218,16 +218,16 @@ static void test_users_tokens(void **state)
 	assert_null(store_user_authenticate(f->st, "admin", "wrong", &err));
 	assert_int_equal(err.code, EACCES);
 	assert_null(store_user_authenticate(f->st, "nobody", "s3cret", &err));
-	json_t *t = store_token_create(f->st, uid, NULL, &err);
+	json_t *t = store_token_create(f->st, uid, NULL, 0, &err);
 	assert_non_null(t);
 	const char *tok = json_string_value(json_object_get(t, "token"));
 	assert_non_null(tok);
-	u = store_token_authenticate(f->st, tok, &err);
+	u = store_token_authenticate(f->st, tok, NULL, &err);
 	assert_non_null(u);
 	assert_int_equal(json_integer_value(json_object_get(u, "id")), uid);
 	json_decref(u);
 	json_decref(t);
-	assert_null(store_token_authenticate(f->st, "deadbeef", &err));
+	assert_null(store_token_authenticate(f->st, "deadbeef", NULL, &err));
 }
 
 /* Credential secrets: encrypted at rest, "$encrypted$" out, decrypted for workers. */
