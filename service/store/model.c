@@ -623,6 +623,10 @@ static json_t *vars_load(const char *field, const char *text, runnel_error *err)
 	runnel_error e2 = {0};
 	json_t *v = rn_datafile_load(path, &e2);
 	close(fd);
+	if (!v && e2.code != EINVAL)
+		return rn_fail(err, e2.code ? e2.code : EIO, "%s: cannot check the variables: %s",
+		               field, e2.message),
+		       NULL;
 	if (!v) {
 		/* the loader's message starts with the path: name the field instead */
 		const char *msg = e2.message;
