@@ -4,7 +4,7 @@
 "use strict";
 
 const state = { token: sessionStorage.getItem("runneld_token"), tokenId: sessionStorage.getItem("runneld_token_id"),
-  job: null, line: 0, timer: null };
+  job: null, line: 0, timer: null, session: 0 };
 const $ = (id) => document.getElementById(id);
 
 // Call the API with the token; a 401 sends back to the login form.
@@ -20,7 +20,7 @@ async function api(path, options = {}) {
 // Forget the session and clear everything on screen, then show the login form.
 function showLogin() {
   clearInterval(state.timer);
-  Object.assign(state, { token: null, tokenId: null, job: null, line: 0, timer: null });
+  Object.assign(state, { token: null, tokenId: null, job: null, line: 0, timer: null, session: state.session + 1 });
   sessionStorage.removeItem("runneld_token");
   sessionStorage.removeItem("runneld_token_id");
   for (const id of ["jobs-body", "summaries-body", "stdout", "detail-fields", "detail-title", "detail-status",
@@ -30,33 +30,39 @@ function showLogin() {
   $("login").hidden = false; $("app").hidden = true; $("logout").hidden = true;
 }
 
-// Log out: revoke the page's token on the server (DELETE /api/v2/tokens/N/),
-// then clear the page whatever the answer.
-async function logout() {
-  const id = state.tokenId, token = state.token;
-  showLogin();
-  if (!id || !token) return;
+// Revoke a token on the server (DELETE /api/v2/tokens/N/ with the token itself).
+async function revoke(id, token) {
   try {
     await fetch("/api/v2/tokens/" + encodeURIComponent(id) + "/", { method: "DELETE",
       headers: { Authorization: "Bearer " + token } });
   } catch (e) { /* the server is gone: the token stays revocable from the API */ }
 }
 
+// Log out: clear the page, then revoke its token on the server.
+async function logout() {
+  const id = state.tokenId, token = state.token;
+  showLogin();
+  if (id && token) await revoke(id, token);
+}
+
 // Log in with Basic once to get a token.
 async function login(ev) {
   ev.preventDefault();
   const f = ev.target;
+  const session = state.session;
   const basic = "Basic " + btoa(f.username.value + ":" + f.password.value);
   const r = await fetch("/api/v2/tokens/", { method: "POST", headers: { Authorization: basic, "Content-Type": "application/json" },
     body: JSON.stringify({ description: "runneld web page", scope: "write" }) });
   if (r.status !== 201) { $("login-error").textContent = "Login failed."; return; }
   const tok = await r.json();
+  // logged out while the token was on its way: it is revoked, never used
+  if (state.session !== session) { await revoke(tok.id, tok.token); return; }
   state.token = tok.token;
   state.tokenId = String(tok.id);
   sessionStorage.setItem("runneld_token", tok.token);
   sessionStorage.setItem("runneld_token_id", String(tok.id));
   f.password.value = "";
-  start();
+  await start();
 }
 
 // Text as HTML, with the ANSI colors ansible uses turned into spans.
@@ -159,14 +165,18 @@ async function cancelJob() {
   await api(jobUrl(state.job) + "cancel/", { method: "POST", body: "{}" });
 }
 
-// Start the page once logged in.
+// Start the page once logged in. A logout while an answer is on its way
+// leaves the page as logout left it.
 async function start() {
   $("login").hidden = true; $("app").hidden = false; $("logout").hidden = false;
+  const token = state.token;
   try {
     const me = (await api("/api/v2/me/")).json.results[0];
+    if (state.token !== token) return;
     $("who").textContent = me.username;
+    await refreshJobs();
   } catch (e) { return; }
-  await refreshJobs();
+  if (state.token !== token) return;
   clearInterval(state.timer);
   state.timer = setInterval(() => refreshJobs().catch(() => {}), 2000);
 }
