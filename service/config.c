@@ -40,6 +40,7 @@ static const config_def config_keys[CFG_COUNT] = {
 	[CFG_CANCEL_GRACE_PERIOD] = {"cancel_grace_period", "0.5", "seconds from SIGTERM to SIGKILL of a canceled ansible"},
 	[CFG_SHUTDOWN_GRACE] = {"shutdown_grace", "5", "seconds runneld waits for its jobs to end on SIGTERM"},
 	[CFG_WORKER_PATH] = {"worker_path", NULL, "the runneld-worker program (default: next to runneld)"},
+	[CFG_TOKEN_EXPIRE_SECONDS] = {"token_expire_seconds", "31536000000", "lifetime of a new API token (AWX's ACCESS_TOKEN_EXPIRE_SECONDS)"},
 };
 
 /* The key named name (dashes or underscores), or -1. */

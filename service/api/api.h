@@ -39,6 +39,7 @@ typedef struct api_settings {
 	const char *web_dir;    /* the page's files (index.html, app.js, style.css) */
 	void (*log)(const char *line, void *userdata); /* one line of note, no newline */
 	void *log_userdata;
+	long long token_expire_seconds; /* lifetime of a new token; 0: AWX's 31536000000 */
 } api_settings;
 
 /* Start serving on a thread of libmicrohttpd's. NULL with err. */
@@ -73,6 +74,7 @@ typedef struct api_request {
 	long ids[4];        /* the {id}s of the route, in order */
 	json_t *user;       /* the authenticated user (NULL on public routes) */
 	long user_id;
+	long long token_expire_seconds; /* lifetime of a new token (api_settings) */
 	void (*log)(const char *line, void *userdata);
 	void *log_userdata;
 } api_request;
@@ -139,6 +141,14 @@ bool api_body_only(const json_t *body, const char *const *allowed, api_response 
 /* For requests that use none of their body: it must be an object (or none)
  * with only keys in allowed; else the 400 is in rs and the result false. */
 bool api_body_acceptable(api_request *rq, api_response *rs, const char *const *allowed);
+
+/* True if the n bytes at s are well-formed UTF-8 (no overlongs, no
+ * surrogates, nothing above U+10FFFF) and hold no NUL. */
+bool api_utf8_valid(const char *s, size_t n);
+/* If a string anywhere in v (values or keys) holds a NUL character, true,
+ * with the top-level key it sits under in field ("__all__" when v is not an
+ * object) and its path in where ("extra_vars.a[2]"). */
+bool api_json_nul_field(const json_t *v, char *field, size_t nfield, char *where, size_t nwhere);
 
 /* ---- generic resource handling (util.c) ---- */
 

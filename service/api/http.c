@@ -28,9 +28,13 @@
 #include "util.h"
 
 /* A Basic credential checked recently: argon2 costs ~0.1 s, and clients
- * such as `requests` send Basic on every call. Keyed hash of user:password. */
+ * such as `requests` send Basic on every call. Keyed hash of user:password,
+ * and the stamp of the user's stored password when it was checked: an entry
+ * whose stamp no longer matches (the password was changed, the user deleted
+ * or re-created) is dropped, so an old password stops working at once. */
 typedef struct auth_entry {
 	unsigned char hash[32];
+	unsigned char stamp[32];
 	long user_id;
 	double expires;
 } auth_entry;
@@ -136,17 +140,44 @@ static void route_allow(const api_route *r, char *out, size_t n)
 	         r->put ? "PUT, " : "", r->patch ? "PATCH, " : "", r->del ? "DELETE, " : "");
 }
 
+/* The query arguments of a request as they are collected: the first one
+ * that cannot be a JSON string (invalid UTF-8, a NUL) is named in bad,
+ * never dropped silently (a dropped filter would widen a list). */
+typedef struct query_collect {
+	json_t *q;
+	char bad[160];
+} query_collect;
+
 /* Collect a query argument into the request's query object. */
-static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   size_t key_size, const char *value, size_t value_size)
 {
 	(void)kind;
-	json_t *q = cls;
-	if (key)
-		json_object_set_new(q, key, json_string(value ? value : ""));
+	query_collect *qc = cls;
+	if (!key || qc->bad[0])
+		return MHD_YES;
+	if (!api_utf8_valid(key, key_size)) {
+		/* the name itself is unusable: show it with its bad bytes escaped */
+		size_t o = 0;
+		for (size_t i = 0; i < key_size && o + 5 < sizeof qc->bad; i++) {
+			unsigned char c = (unsigned char)key[i];
+			o += (size_t)snprintf(qc->bad + o, sizeof qc->bad - o,
+			                      c >= 0x20 && c < 0x7f ? "%c" : "\\x%02x", c);
+		}
+		if (!o)
+			snprintf(qc->bad, sizeof qc->bad, "?");
+		return MHD_YES;
+	}
+	if (value && !api_utf8_valid(value, value_size)) {
+		snprintf(qc->bad, sizeof qc->bad, "%s", key);
+		return MHD_YES;
+	}
+	json_object_set_new(qc->q, key, json_string(value ? value : ""));
 	return MHD_YES;
 }
 
-/* Decode standard base64 into out (at most n-1 bytes, NUL-terminated). */
+/* Decode standard base64 into out (at most n-1 bytes, NUL-terminated);
+ * false when it does not decode or holds a NUL (user:pass\0junk). */
 static bool b64_decode(const char *in, char *out, size_t n)
 {
 	size_t len = 0;
@@ -154,25 +185,32 @@ static bool b64_decode(const char *in, char *out, size_t n)
 	                      sodium_base64_VARIANT_ORIGINAL) != 0)
 		return false;
 	out[len] = '\0';
+	if (memchr(out, '\0', len)) {
+		sodium_memzero(out, n);
+		return false;
+	}
 	return true;
 }
 
-/* A user id from the Basic cache, or 0. */
-static long auth_cache_get(api_server *srv, const unsigned char hash[32])
+/* A user id from the Basic cache (with the stamp it was checked against), or 0. */
+static long auth_cache_get(api_server *srv, const unsigned char hash[32], unsigned char stamp[32])
 {
 	long uid = 0;
 	double now = rn_now();
 	pthread_mutex_lock(&srv->auth_mu);
 	for (int i = 0; i < AUTH_CACHE; i++)
 		if (srv->auth_cache[i].user_id && srv->auth_cache[i].expires > now &&
-		    !sodium_memcmp(srv->auth_cache[i].hash, hash, 32))
+		    !sodium_memcmp(srv->auth_cache[i].hash, hash, 32)) {
 			uid = srv->auth_cache[i].user_id;
+			memcpy(stamp, srv->auth_cache[i].stamp, 32);
+		}
 	pthread_mutex_unlock(&srv->auth_mu);
 	return uid;
 }
 
 /* Remember a checked Basic credential. */
-static void auth_cache_put(api_server *srv, const unsigned char hash[32], long uid)
+static void auth_cache_put(api_server *srv, const unsigned char hash[32],
+                           const unsigned char stamp[32], long uid)
 {
 	double now = rn_now();
 	pthread_mutex_lock(&srv->auth_mu);
@@ -181,16 +219,48 @@ static void auth_cache_put(api_server *srv, const unsigned char hash[32], long u
 		if (srv->auth_cache[i].expires < srv->auth_cache[slot].expires)
 			slot = i;
 	memcpy(srv->auth_cache[slot].hash, hash, 32);
+	memcpy(srv->auth_cache[slot].stamp, stamp, 32);
 	srv->auth_cache[slot].user_id = uid;
 	srv->auth_cache[slot].expires = now + AUTH_TTL;
 	pthread_mutex_unlock(&srv->auth_mu);
 }
 
+/* Forget a cached credential (its user's password changed or the user is gone). */
+static void auth_cache_drop(api_server *srv, const unsigned char hash[32])
+{
+	pthread_mutex_lock(&srv->auth_mu);
+	for (int i = 0; i < AUTH_CACHE; i++)
+		if (!sodium_memcmp(srv->auth_cache[i].hash, hash, 32))
+			memset(&srv->auth_cache[i], 0, sizeof srv->auth_cache[i]);
+	pthread_mutex_unlock(&srv->auth_mu);
+}
+
+/* The user of a cached Basic credential if its password is still the one
+ * that was checked, else NULL (and the entry is dropped). */
+static json_t *auth_cache_user(api_server *srv, const unsigned char hash[32])
+{
+	unsigned char cached[32], now[32];
+	long uid = auth_cache_get(srv, hash, cached);
+	if (!uid)
+		return NULL;
+	runnel_error err = {0};
+	json_t *user = NULL;
+	if (store_user_secret_stamp(srv->st, uid, now, &err) == 0 &&
+	    !sodium_memcmp(cached, now, 32))
+		user = store_get(srv->st, STORE_USER, uid, &err);
+	if (!user)
+		auth_cache_drop(srv, hash);
+	return user;
+}
+
 /* The user an Authorization header names, or NULL (then *why says how it
- * failed: 0 no credentials, 1 bad credentials). */
-static json_t *authenticate(api_server *srv, const char *header, int *why)
+ * failed: 0 no credentials, 1 bad credentials). *write_scope: false for a
+ * token whose scope lacks "write" (AWX's check_permissions: such a bearer
+ * may only GET, HEAD and OPTIONS). */
+static json_t *authenticate(api_server *srv, const char *header, int *why, bool *write_scope)
 {
 	*why = 0;
+	*write_scope = true;
 	if (!header || !*header)
 		return NULL;
 	*why = 1;
@@ -199,7 +269,22 @@ static json_t *authenticate(api_server *srv, const char *header, int *why)
 		const char *tok = header + 7;
 		while (*tok == ' ')
 			tok++;
-		return store_token_authenticate(srv->st, tok, &err);
+		json_t *token = NULL;
+		json_t *user = store_token_authenticate(srv->st, tok, &token, &err);
+		if (user) {
+			const char *scope = json_string_value(json_object_get(token, "scope"));
+			bool write = false;
+			for (const char *p = scope ? scope : ""; *p;) {
+				p += strspn(p, " \t\n");
+				size_t n = strcspn(p, " \t\n");
+				if (n == 5 && !strncmp(p, "write", 5))
+					write = true;
+				p += n;
+			}
+			*write_scope = write;
+		}
+		json_decref(token);
+		return user;
 	}
 	if (strncasecmp(header, "Basic ", 6))
 		return NULL;
@@ -214,17 +299,19 @@ static json_t *authenticate(api_server *srv, const char *header, int *why)
 	unsigned char hash[32];
 	crypto_generichash(hash, sizeof hash, (unsigned char *)plain, strlen(plain), srv->auth_key,
 	                   sizeof srv->auth_key);
-	long cached = auth_cache_get(srv, hash);
-	json_t *user = NULL;
-	if (cached) {
-		user = store_get(srv->st, STORE_USER, cached, &err);
-	} else {
+	json_t *user = auth_cache_user(srv, hash);
+	if (!user) {
 		*colon = '\0';
-		user = store_user_authenticate(srv->st, plain, colon + 1, &err);
-		if (user)
-			auth_cache_put(srv, hash, (long)json_integer_value(json_object_get(user, "id")));
-		else
+		unsigned char stamp[32];
+		user = store_user_authenticate_stamp(srv->st, plain, colon + 1, stamp, &err);
+		if (user) {
+			/* the stamp is of the hash this very check used: a password
+			 * set since makes the entry stale at its next use */
+			auth_cache_put(srv, hash, stamp,
+			               (long)json_integer_value(json_object_get(user, "id")));
+		} else {
 			server_log(srv, "authentication failed for user \"%.64s\"", plain);
+		}
 	}
 	sodium_memzero(plain, sizeof plain);
 	return user;
@@ -366,6 +453,8 @@ static enum MHD_Result handle(api_server *srv, struct MHD_Connection *c, const c
 			return send_detail(c, 405, "Method not allowed.");
 		return serve_web(srv, c, url);
 	}
+	if (!api_utf8_valid(url, strlen(url)))
+		return send_detail(c, 400, "The request path is not valid UTF-8.");
 	if (ctx->too_big) {
 		char msg[128];
 		snprintf(msg, sizeof msg, "Request body is too large (more than %zu bytes).", srv->settings.max_body);
@@ -400,14 +489,21 @@ static enum MHD_Result handle(api_server *srv, struct MHD_Connection *c, const c
 	    .log_userdata = srv->settings.log_userdata,
 	};
 	memcpy(rq.ids, ids, sizeof ids);
+	rq.token_expire_seconds = srv->settings.token_expire_seconds;
 	if (!route->public) {
 		int why;
+		bool write_scope;
 		const char *hdr = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-		rq.user = authenticate(srv, hdr, &why);
+		rq.user = authenticate(srv, hdr, &why, &write_scope);
 		if (!rq.user)
 			return send_detail(c, 401, why ? "Invalid username/password." :
 			                   "Authentication credentials were not provided.");
 		rq.user_id = (long)json_integer_value(json_object_get(rq.user, "id"));
+		if (!write_scope && strcmp(rq.method, "GET")) {
+			json_decref(rq.user);
+			return send_detail(c, 403,
+			                   "You do not have permission to perform this action.");
+		}
 	}
 	api_handler h = route_handler(route, rq.method);
 	api_response rs = {0};
@@ -429,8 +525,17 @@ static enum MHD_Result handle(api_server *srv, struct MHD_Connection *c, const c
 		json_decref(rq.user);
 		return ok;
 	}
-	rq.query = json_object();
-	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, rq.query);
+	query_collect qc = {.q = json_object()};
+	rq.query = qc.q;
+	MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, collect_arg, &qc);
+	if (qc.bad[0]) {
+		api_field_error(&rs, qc.bad, "Not valid UTF-8 (or holds a NUL character).");
+		ok = send_response(c, &rs);
+		response_clear(&rs);
+		json_decref(rq.query);
+		json_decref(rq.user);
+		return ok;
+	}
 	if (ctx->body.len > 0) {
 		json_error_t je;
 		rq.body = json_loadb(ctx->body.data, ctx->body.len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
@@ -438,6 +543,19 @@ static enum MHD_Result handle(api_server *srv, struct MHD_Connection *c, const c
 			char msg[300];
 			snprintf(msg, sizeof msg, "JSON parse error - %s (line %d column %d)", je.text, je.line, je.column);
 			ok = send_detail(c, 400, msg);
+			json_decref(rq.query);
+			json_decref(rq.user);
+			return ok;
+		}
+		/* \u0000 is parsed (to name the field) but never stored: C strings
+		 * would cut the value there */
+		char field[256], where[512];
+		if (api_json_nul_field(rq.body, field, sizeof field, where, sizeof where)) {
+			api_field_error(&rs, field, "Null characters are not allowed (in %s).",
+			                where);
+			ok = send_response(c, &rs);
+			response_clear(&rs);
+			json_decref(rq.body);
 			json_decref(rq.query);
 			json_decref(rq.user);
 			return ok;

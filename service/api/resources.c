@@ -5,6 +5,7 @@
  */
 #include "api.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 /* Define the list and detail handlers of a plain kind. */
@@ -27,8 +28,96 @@
 	}
 
 PLAIN_RESOURCE(organizations, STORE_ORGANIZATION)
-PLAIN_RESOURCE(credential_types, STORE_CREDENTIAL_TYPE)
 PLAIN_RESOURCE(credentials, STORE_CREDENTIAL)
+
+/* True if the caller is a superuser. */
+static bool caller_is_superuser(const api_request *rq)
+{
+	return json_is_true(json_object_get(rq->user, "is_superuser"));
+}
+
+/* How many credentials use credential type id (-1 on a store error, answered). */
+static long credential_type_uses(api_request *rq, api_response *rs, long id)
+{
+	json_t *f = json_pack("{s:I}", "credential_type", (json_int_t)id);
+	store_query q = {.filters = f, .page = 1, .page_size = 1};
+	store_page out = {0};
+	runnel_error err = {0};
+	int rc = store_list(rq->st, STORE_CREDENTIAL, &q, &out, &err);
+	json_decref(f);
+	long n = out.count;
+	store_page_clear(&out);
+	if (rc < 0) {
+		api_error(rs, &err);
+		return -1;
+	}
+	return n;
+}
+
+/* GET/POST /api/v2/credential_types/: anyone reads; only superusers create
+ * (AWX's CredentialTypeAccess). */
+static int credential_types_list(api_request *rq, api_response *rs)
+{
+	if (!strcmp(rq->method, "GET"))
+		return api_list(rq, rs, STORE_CREDENTIAL_TYPE, NULL);
+	if (!caller_is_superuser(rq))
+		return api_detail(rs, 403, "You do not have permission to perform this action.");
+	return api_create(rq, rs, STORE_CREDENTIAL_TYPE, NULL, NULL);
+}
+
+/* GET/PUT/PATCH/DELETE /api/v2/credential_types/N/. As AWX: only
+ * superusers change or delete one; a managed type (Machine, Source
+ * Control, Vault) is read-only for everyone, since the meaning of its
+ * inputs (which are secret) is what keeps credentials sealed; a type in
+ * use keeps its inputs and cannot be deleted. */
+static int credential_types_one(api_request *rq, api_response *rs)
+{
+	if (!strcmp(rq->method, "GET"))
+		return api_get(rq, rs, STORE_CREDENTIAL_TYPE, rq->ids[0], NULL);
+	runnel_error err = {0};
+	json_t *ct = store_get(rq->st, STORE_CREDENTIAL_TYPE, rq->ids[0], &err);
+	if (!ct)
+		return api_error(rs, &err);
+	bool del = !strcmp(rq->method, "DELETE");
+	bool managed = json_is_true(json_object_get(ct, "managed"));
+	json_t *inputs = json_incref(json_object_get(ct, "inputs"));
+	json_decref(ct);
+	int rc = 0;
+	if (!caller_is_superuser(rq)) {
+		rc = api_detail(rs, 403, "You do not have permission to perform this action.");
+	} else if (managed) {
+		rc = api_detail(rs, 403,
+		                del ? "Deletion not allowed for managed credential types"
+		                    : "Modifications not allowed for managed credential types");
+	} else if (del) {
+		long uses = credential_type_uses(rq, rs, rq->ids[0]);
+		if (uses > 0)
+			rc = api_detail(rs, 403,
+			                "Credential types that are in use cannot be deleted");
+		else if (uses == 0)
+			rc = api_delete(rq, rs, STORE_CREDENTIAL_TYPE, rq->ids[0]);
+	} else {
+		json_t *body = api_body_object(rq, rs);
+		json_t *want = body ? json_object_get(body, "inputs") : NULL;
+		if (json_is_string(want)) /* inputs may come as JSON text */
+			want = json_loads(json_string_value(want), 0, NULL);
+		else
+			json_incref(want);
+		long uses = body && want && !json_equal(want, inputs)
+		                ? credential_type_uses(rq, rs, rq->ids[0])
+		                : 0;
+		if (uses > 0)
+			rc = api_detail(rs, 403,
+			                "Modifications to inputs are not allowed for credential "
+			                "types that are in use");
+		else if (body && uses == 0)
+			rc = api_update(rq, rs, STORE_CREDENTIAL_TYPE, rq->ids[0]);
+		json_decref(want);
+		json_decref(body);
+	}
+	json_decref(inputs);
+	return rc;
+}
 
 /* GET /api/v2/credential_types/N/credentials/. */
 static int credential_type_credentials(api_request *rq, api_response *rs)

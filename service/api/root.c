@@ -134,7 +134,7 @@ static int tokens(api_request *rq, api_response *rs)
 	if (!body)
 		return 0;
 	runnel_error err = {0};
-	json_t *tok = store_token_create(rq->st, rq->user_id, body, &err);
+	json_t *tok = store_token_create(rq->st, rq->user_id, body, rq->token_expire_seconds, &err);
 	json_decref(body);
 	if (!tok)
 		return api_error(rs, &err);

@@ -149,6 +149,114 @@ bool api_body_acceptable(api_request *rq, api_response *rs, const char *const *a
 	return ok;
 }
 
+/* True if the n bytes at s are well-formed UTF-8 without NUL. */
+bool api_utf8_valid(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + n;
+	while (p < end) {
+		unsigned c = *p;
+		if (c == 0)
+			return false;
+		if (c < 0x80) {
+			p++;
+			continue;
+		}
+		int len;
+		unsigned cp, min;
+		if (c >= 0xC2 && c <= 0xDF)
+			len = 2, cp = c & 0x1F, min = 0x80;
+		else if (c >= 0xE0 && c <= 0xEF)
+			len = 3, cp = c & 0x0F, min = 0x800;
+		else if (c >= 0xF0 && c <= 0xF4)
+			len = 4, cp = c & 0x07, min = 0x10000;
+		else
+			return false;
+		if (end - p < len)
+			return false;
+		for (int i = 1; i < len; i++) {
+			if ((p[i] & 0xC0) != 0x80)
+				return false;
+			cp = (cp << 6) | (p[i] & 0x3F);
+		}
+		if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+			return false;
+		p += len;
+	}
+	return true;
+}
+
+/* Walk v for a string holding a NUL; where gets its path. */
+static bool nul_walk(const json_t *v, rn_buf *where)
+{
+	size_t mark = where->len;
+	if (json_is_string(v))
+		return memchr(json_string_value(v), '\0', json_string_length(v)) != NULL;
+	if (json_is_array(v)) {
+		size_t i;
+		json_t *e;
+		json_array_foreach((json_t *)v, i, e) {
+			char idx[32];
+			snprintf(idx, sizeof idx, "[%zu]", i);
+			rn_buf_append(where, idx, strlen(idx));
+			if (nul_walk(e, where))
+				return true;
+			where->len = mark;
+			where->data[mark] = '\0';
+		}
+		return false;
+	}
+	if (json_is_object(v)) {
+		const char *key;
+		size_t klen;
+		json_t *e;
+		json_object_keylen_foreach((json_t *)v, key, klen, e)
+		{
+			if (where->len)
+				rn_buf_appendc(where, '.');
+			rn_buf_append(where, key, strnlen(key, klen));
+			if (memchr(key, '\0', klen) || nul_walk(e, where))
+				return true;
+			where->len = mark;
+			where->data[mark] = '\0';
+		}
+	}
+	return false;
+}
+
+/* A top-level field whose value (or a key within) holds a NUL. */
+bool api_json_nul_field(const json_t *v, char *field, size_t nfield, char *where, size_t nwhere)
+{
+	rn_buf b;
+	rn_buf_init(&b);
+	rn_buf_append(&b, "", 0);
+	bool found = false;
+	if (json_is_object(v)) {
+		const char *key;
+		size_t klen;
+		json_t *e;
+		json_object_keylen_foreach((json_t *)v, key, klen, e)
+		{
+			rn_buf_reset(&b);
+			rn_buf_append(&b, key, strnlen(key, klen));
+			if (memchr(key, '\0', klen) || nul_walk(e, &b)) {
+				snprintf(field, nfield, "%.*s", (int)strnlen(key, klen), key);
+				found = true;
+				break;
+			}
+		}
+	} else if (nul_walk(v, &b)) {
+		snprintf(field, nfield, "__all__");
+		found = true;
+	}
+	if (found) {
+		if (!*field)
+			snprintf(field, nfield, "__all__");
+		snprintf(where, nwhere, "%s", b.data);
+	}
+	rn_buf_free(&b);
+	return found;
+}
+
 /* One line to the log. */
 void api_logf(const api_request *rq, const char *fmt, ...)
 {

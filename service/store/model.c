@@ -5,12 +5,16 @@
 #include "model.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "datafile.h"
 #include "field_rules.h"
 #include "util.h"
 
@@ -495,6 +499,11 @@ int model_validate(store_kind kind, const json_t *fields, unsigned flags, bool c
 			json_decref(res);
 			return rn_fail(err, EINVAL, "%s: This field may not be null.", key);
 		}
+		if (model_check_field(kind, f, c, err) < 0) {
+			json_decref(c);
+			json_decref(res);
+			return -1;
+		}
 		json_object_set_new(res, key, c);
 	}
 	if (creating) {
@@ -525,6 +534,154 @@ void model_now(char out[32])
 	snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
 	         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)tv.tv_usec);
 	snprintf(out, 32, "%.31s", buf);
+}
+
+/* The time seconds from now, as AWX prints times (capped at year 9999). */
+void model_time_after(long long seconds, char out[32])
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	const long long max = 253402300799LL; /* 9999-12-31T23:59:59Z */
+	long long t = seconds > max - (long long)tv.tv_sec ? max : (long long)tv.tv_sec + seconds;
+	time_t tt = (time_t)t;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	char buf[96];
+	snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900,
+	         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+	         t == max ? 0L : (long)tv.tv_usec);
+	snprintf(out, 32, "%.31s", buf);
+}
+
+/* True if the time iso is not in the future (or does not parse). */
+bool model_time_passed(const char *iso)
+{
+	struct tm tm = {0};
+	int n = 0;
+	if (sscanf(iso, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+	           &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6 ||
+	    n < 19)
+		return true;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	time_t t = timegm(&tm);
+	return t == (time_t)-1 || t <= time(NULL);
+}
+
+/* A token's scope: AWX's words, space-separated, each at most once. */
+static int check_scope(const char *field, const char *scope, runnel_error *err)
+{
+	static const char *const allowed[] = {"read", "write"};
+	bool seen[2] = {false, false};
+	int words = 0;
+	for (const char *p = scope; *p;) {
+		p += strspn(p, " \t\n");
+		size_t n = strcspn(p, " \t\n");
+		if (!n)
+			break;
+		int w = -1;
+		for (int i = 0; i < 2; i++)
+			if (n == strlen(allowed[i]) && !strncmp(p, allowed[i], n))
+				w = i;
+		if (w < 0 || seen[w])
+			return rn_fail(err, EINVAL,
+			               "%s: Must be a simple space-separated string with allowed "
+			               "scopes ['read', 'write'].",
+			               field);
+		seen[w] = true;
+		words++;
+		p += n;
+	}
+	if (!words)
+		return rn_fail(err, EINVAL,
+		               "%s: Must be a simple space-separated string with allowed scopes "
+		               "['read', 'write'].",
+		               field);
+	return 0;
+}
+
+/* Load variables text with the loader jobs use (JSON, then YAML with
+ * PyYAML safe_load semantics), read from memory through a memfd so that
+ * nothing is written to disk. NULL with err. */
+static json_t *vars_load(const char *field, const char *text, runnel_error *err)
+{
+	int fd = memfd_create("runneld-vars", MFD_CLOEXEC);
+	if (fd < 0)
+		return rn_fail(err, errno, "%s: cannot check the variables: %s", field,
+		               strerror(errno)),
+		       NULL;
+	size_t len = strlen(text), off = 0;
+	while (off < len) {
+		ssize_t w = write(fd, text + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			int e = errno;
+			close(fd);
+			return rn_fail(err, e, "%s: cannot check the variables: %s", field,
+			               strerror(e)),
+			       NULL;
+		}
+		off += (size_t)w;
+	}
+	char path[64];
+	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+	runnel_error e2 = {0};
+	json_t *v = rn_datafile_load(path, &e2);
+	close(fd);
+	if (!v && e2.code != EINVAL)
+		return rn_fail(err, e2.code ? e2.code : EIO, "%s: cannot check the variables: %s",
+		               field, e2.message),
+		       NULL;
+	if (!v) {
+		/* the loader's message starts with the path: name the field instead */
+		const char *msg = e2.message;
+		size_t plen = strlen(path);
+		if (!strncmp(msg, path, plen) && msg[plen] == ':')
+			msg += plen + 1;
+		while (*msg == ' ')
+			msg++;
+		return rn_fail(err, EINVAL, "%s: Cannot parse as JSON or YAML: %s", field, msg),
+		       NULL;
+	}
+	return v;
+}
+
+/* Variables text: blank, or a JSON or YAML mapping (AWX's vars_validate_or_raise). */
+static int check_vars(const char *field, const char *text, runnel_error *err)
+{
+	const char *p = text;
+	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+		p++;
+	if (!*p)
+		return 0;
+	json_t *v = json_loads(text, 0, NULL);
+	if (!v && !(v = vars_load(field, text, err)))
+		return -1;
+	bool mapping = json_is_object(v) || json_is_null(v);
+	const char *type = json_is_array(v)     ? "list"
+	                   : json_is_string(v)  ? "str"
+	                   : json_is_boolean(v) ? "bool"
+	                   : json_is_integer(v) ? "int"
+	                                        : "float";
+	json_decref(v);
+	if (!mapping)
+		return rn_fail(
+		    err, EINVAL,
+		    "%s: Cannot parse as JSON or YAML: Input type `%s` is not a dictionary", field,
+		    type);
+	return 0;
+}
+
+/* Rules of single fields beyond their type. */
+int model_check_field(store_kind kind, const model_field *f, const json_t *value, runnel_error *err)
+{
+	if (kind == STORE_TOKEN && !strcmp(f->name, "scope"))
+		return check_scope(f->name, json_is_string(value) ? json_string_value(value) : "",
+		                   err);
+	if (f->type == MT_VARS && json_is_string(value))
+		return check_vars(f->name, json_string_value(value), err);
+	return 0;
 }
 
 /* /api/v2/<plural>/<id>/ */

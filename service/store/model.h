@@ -86,4 +86,21 @@ const char *model_event_id_key(const char *type);
  * present, in the order of the types above); 0 if none. */
 long model_event_job_id(const json_t *event);
 
+/* What AWX shows in place of a secret it never shows twice (a token). */
+#define MODEL_CENSOR "************"
+/* AWX's OAUTH2_PROVIDER ACCESS_TOKEN_EXPIRE_SECONDS default (awx/settings/defaults.py). */
+#define MODEL_TOKEN_EXPIRE_SECONDS 31536000000LL
+
+/* The time seconds from now, as AWX prints times (capped at year 9999). */
+void model_time_after(long long seconds, char out[32]);
+/* True if the time iso (as model_now prints it) is not in the future; a
+ * time that does not parse counts as passed. */
+bool model_time_passed(const char *iso);
+/* Rules of single fields beyond their type (model_validate calls it on
+ * each coerced value): a token's scope is AWX's "read"/"write" words;
+ * variables (MT_VARS) must be blank or a JSON/YAML mapping, as AWX's
+ * vars_validate_or_raise. -1 with EINVAL "<field>: <reason>". */
+int model_check_field(store_kind kind, const model_field *f, const json_t *value,
+                      runnel_error *err);
+
 #endif

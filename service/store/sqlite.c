@@ -364,6 +364,11 @@ static void shape_extras(sq *s, store_kind kind, long id, json_t *o, json_t *rel
 	case STORE_USER:
 		json_object_set_new(o, "password", json_string("$encrypted$"));
 		break;
+	case STORE_TOKEN:
+		/* as AWX: the token itself only in the answer to its POST */
+		json_object_set_new(o, "token", json_string(MODEL_CENSOR));
+		json_object_set_new(o, "refresh_token", json_null());
+		break;
 	case STORE_INVENTORY:
 		json_object_set_new(
 		    o, "total_hosts",
@@ -1023,6 +1028,10 @@ static int sq_remove(store *st, store_kind kind, long id, runnel_error *err)
 		} else if (kind == STORE_CREDENTIAL) {
 			rc = exec_id(s, "DELETE FROM relations WHERE rel IN (1,2) AND child=?", id,
 			             err);
+		} else if (kind == STORE_USER) {
+			/* as AWX (CASCADE): a deleted user's tokens go with it */
+			rc = exec_id(s, "DELETE FROM tokens WHERE json_extract(data,'$.user')=?",
+			             id, err);
 		}
 		if (!rc) {
 			snprintf(sql, sizeof sql, "DELETE FROM %s WHERE id=?", table_of(kind));
@@ -1552,7 +1561,7 @@ static json_t *sq_related_ids(store *st, store_rel rel, long id, bool reverse, r
 
 /* Check a username/password. */
 static json_t *sq_user_authenticate(store *st, const char *username, const char *password,
-                                    runnel_error *err)
+                                    unsigned char *stamp, runnel_error *err)
 {
 	sq *s = SQ(st);
 	lock(s);
@@ -1570,6 +1579,8 @@ static json_t *sq_user_authenticate(store *st, const char *username, const char 
 	}
 	sqlite3_reset(stm);
 	bool ok = hash && crypto_pwhash_str_verify(hash, password, strlen(password)) == 0;
+	if (ok && stamp)
+		crypto_generichash(stamp, 32, (const unsigned char *)hash, strlen(hash), NULL, 0);
 	free(hash);
 	if (!ok) {
 		rn_fail(err, EACCES, "__all__: Invalid username/password.");
@@ -1581,6 +1592,29 @@ out:
 	return r;
 }
 
+/* A stamp of a user's password hash: BLAKE2b of the stored hash. */
+static int sq_user_secret_stamp(store *st, long user_id, unsigned char stamp[32], runnel_error *err)
+{
+	sq *s = SQ(st);
+	lock(s);
+	int rc = -1;
+	sqlite3_stmt *stm = prep(s, "SELECT secret FROM users WHERE id=?", err);
+	if (stm) {
+		sqlite3_bind_int64(stm, 1, user_id);
+		if (sqlite3_step(stm) == SQLITE_ROW) {
+			const char *hash = col_text(stm, 0);
+			crypto_generichash(stamp, 32, (const unsigned char *)hash, strlen(hash),
+			                   NULL, 0);
+			rc = 0;
+		} else {
+			rn_fail(err, ENOENT, "user %ld: not found", user_id);
+		}
+		sqlite3_reset(stm);
+	}
+	unlock(s);
+	return rc;
+}
+
 /* Hash a token for storage (hex of BLAKE2b-256). */
 static void token_hash(const char *token, char out[65])
 {
@@ -1589,8 +1623,10 @@ static void token_hash(const char *token, char out[65])
 	sodium_bin2hex(out, 65, h, sizeof h);
 }
 
-/* Make a token for a user. */
-static json_t *sq_token_create(store *st, long user_id, const json_t *fields, runnel_error *err)
+/* Make a token for a user: the caller's description and scope, the user
+ * and the expiry set here (the caller's read-only fields are dropped). */
+static json_t *sq_token_create(store *st, long user_id, const json_t *fields,
+                               long long expire_seconds, runnel_error *err)
 {
 	sq *s = SQ(st);
 	json_t *f = fields ? json_deep_copy(fields) : json_object();
@@ -1598,7 +1634,13 @@ static json_t *sq_token_create(store *st, long user_id, const json_t *fields, ru
 		json_decref(f);
 		return rn_fail(err, EINVAL, "__all__: Invalid data. Expected a dictionary."), NULL;
 	}
+	for (const model_field *mf = model_fields(STORE_TOKEN); mf->name; mf++)
+		if (mf->flags & MF_RO)
+			json_object_del(f, mf->name);
 	json_object_set_new(f, "user", json_integer(user_id));
+	char expires[32];
+	model_time_after(expire_seconds > 0 ? expire_seconds : MODEL_TOKEN_EXPIRE_SECONDS, expires);
+	json_object_set_new(f, "expires", json_string(expires));
 	unsigned char raw[24];
 	randombytes_buf(raw, sizeof raw);
 	char tok[49];
@@ -1610,38 +1652,64 @@ static json_t *sq_token_create(store *st, long user_id, const json_t *fields, ru
 	json_decref(f);
 	if (o) {
 		sqlite3_stmt *stm = prep(s, "UPDATE tokens SET secret=? WHERE id=?", err);
+		int rc = SQLITE_ERROR;
 		if (stm) {
 			sqlite3_bind_text(stm, 1, hash, -1, SQLITE_TRANSIENT);
 			sqlite3_bind_int64(stm, 2, json_integer_value(json_object_get(o, "id")));
-			sqlite3_step(stm);
+			rc = sqlite3_step(stm);
 			sqlite3_reset(stm);
 		}
-		json_object_set_new(o, "token", json_string(tok));
-		json_object_set_new(o, "refresh_token", json_null());
+		if (rc != SQLITE_DONE) {
+			/* a token without its hash could never be used: do not hand it out */
+			runnel_error e2 = {0};
+			exec_id(s, "DELETE FROM tokens WHERE id=?",
+			        (long)json_integer_value(json_object_get(o, "id")), &e2);
+			json_decref(o);
+			o = NULL;
+			rn_fail(err, EIO, "token: cannot store its hash: %s",
+			        sqlite3_errmsg(s->db));
+		} else {
+			json_object_set_new(o, "token", json_string(tok));
+			json_object_set_new(o, "refresh_token", json_null());
+		}
 	}
 	unlock(s);
+	sodium_memzero(tok, sizeof tok);
 	return o;
 }
 
-/* The user of a token. */
-static json_t *sq_token_authenticate(store *st, const char *token, runnel_error *err)
+/* The user of a token that has not expired (and the token, in *token_out). */
+static json_t *sq_token_authenticate(store *st, const char *token, json_t **token_out,
+                                     runnel_error *err)
 {
 	sq *s = SQ(st);
+	if (token_out)
+		*token_out = NULL;
 	char hash[65];
 	token_hash(token, hash);
 	lock(s);
 	json_t *r = NULL;
-	sqlite3_stmt *stm =
-	    prep(s, "SELECT json_extract(data,'$.user') FROM tokens WHERE secret=?", err);
+	sqlite3_stmt *stm = prep(s, "SELECT id FROM tokens WHERE secret=?", err);
 	if (stm) {
 		sqlite3_bind_text(stm, 1, hash, -1, SQLITE_TRANSIENT);
-		long uid = sqlite3_step(stm) == SQLITE_ROW ? (long)sqlite3_column_int64(stm, 0) : 0;
+		long tid = sqlite3_step(stm) == SQLITE_ROW ? (long)sqlite3_column_int64(stm, 0) : 0;
 		sqlite3_reset(stm);
+		runnel_error e2 = {0};
+		json_t *tok = tid ? get_locked(s, STORE_TOKEN, tid, &e2) : NULL;
+		const char *expires = json_string_value(json_object_get(tok, "expires"));
+		long uid = (long)json_integer_value(json_object_get(tok, "user"));
+		if (tok && expires && model_time_passed(expires))
+			uid = 0;
 		if (uid)
-			r = get_locked(s, STORE_USER, uid, err);
-		else
+			r = get_locked(s, STORE_USER, uid, &e2);
+		if (r) {
+			if (token_out)
+				*token_out = json_incref(tok);
+		} else {
 			rn_fail(err, EACCES,
 			        "__all__: Authentication credentials were not provided.");
+		}
+		json_decref(tok);
 	}
 	unlock(s);
 	return r;
@@ -3261,6 +3329,7 @@ static const store_ops sqlite_ops = {
     .disassociate = sq_disassociate,
     .related_ids = sq_related_ids,
     .user_authenticate = sq_user_authenticate,
+    .user_secret_stamp = sq_user_secret_stamp,
     .token_create = sq_token_create,
     .token_authenticate = sq_token_authenticate,
     .credential_inputs = sq_credential_inputs,

@@ -171,14 +171,28 @@ typedef struct store_ops {
 
 	/* ---- users and tokens ---- */
 
-	/* The user whose username and password match, or NULL with EACCES. */
+	/* The user whose username and password match, or NULL with EACCES.
+	 * stamp (may be NULL) receives the stamp of the very password hash the
+	 * password was checked against (see user_secret_stamp). */
 	json_t *(*user_authenticate)(store *st, const char *username, const char *password,
-	                             runnel_error *err);
+	                             unsigned char *stamp, runnel_error *err);
+	/* A stamp of a user's stored password (a hash of its hash): it changes
+	 * whenever the password is set, so a cache of checked passwords can tell
+	 * that an entry is stale. 0, or -1 with ENOENT when the user is gone. */
+	int (*user_secret_stamp)(store *st, long user_id, unsigned char stamp[32],
+	                         runnel_error *err);
 	/* A new token for user_id: returns the token object, whose "token" field
-	 * holds the secret (shown this once; only a hash is stored). */
-	json_t *(*token_create)(store *st, long user_id, const json_t *fields, runnel_error *err);
-	/* The user a bearer token belongs to (not expired), or NULL with EACCES. */
-	json_t *(*token_authenticate)(store *st, const char *token, runnel_error *err);
+	 * holds the secret (shown this once; only a hash is stored). fields may
+	 * hold "description" and "scope" (AWX's: "read", "write" or both,
+	 * space-separated; default "write"); read-only fields are ignored.
+	 * "expires" is now + expire_seconds (<= 0: AWX's default, 31536000000). */
+	json_t *(*token_create)(store *st, long user_id, const json_t *fields,
+	                        long long expire_seconds, runnel_error *err);
+	/* The user a bearer token belongs to, or NULL with EACCES (unknown or
+	 * expired token, user gone). When token_out is not NULL it receives the
+	 * token object (its "scope" says what the bearer may do; caller frees). */
+	json_t *(*token_authenticate)(store *st, const char *token, json_t **token_out,
+	                              runnel_error *err);
 
 	/* ---- credentials ---- */
 
@@ -296,9 +310,11 @@ static inline int store_list(store *st, store_kind k, const store_query *q, stor
 static inline int store_associate(store *st, store_rel r, long p, long c, runnel_error *e) { return st->ops->associate(st, r, p, c, e); }
 static inline int store_disassociate(store *st, store_rel r, long p, long c, runnel_error *e) { return st->ops->disassociate(st, r, p, c, e); }
 static inline json_t *store_related_ids(store *st, store_rel r, long id, bool rev, runnel_error *e) { return st->ops->related_ids(st, r, id, rev, e); }
-static inline json_t *store_user_authenticate(store *st, const char *u, const char *p, runnel_error *e) { return st->ops->user_authenticate(st, u, p, e); }
-static inline json_t *store_token_create(store *st, long uid, const json_t *f, runnel_error *e) { return st->ops->token_create(st, uid, f, e); }
-static inline json_t *store_token_authenticate(store *st, const char *t, runnel_error *e) { return st->ops->token_authenticate(st, t, e); }
+static inline json_t *store_user_authenticate(store *st, const char *u, const char *p, runnel_error *e) { return st->ops->user_authenticate(st, u, p, NULL, e); }
+static inline json_t *store_user_authenticate_stamp(store *st, const char *u, const char *p, unsigned char stamp[32], runnel_error *e) { return st->ops->user_authenticate(st, u, p, stamp, e); }
+static inline int store_user_secret_stamp(store *st, long uid, unsigned char stamp[32], runnel_error *e) { return st->ops->user_secret_stamp(st, uid, stamp, e); }
+static inline json_t *store_token_create(store *st, long uid, const json_t *f, long long expire_seconds, runnel_error *e) { return st->ops->token_create(st, uid, f, expire_seconds, e); }
+static inline json_t *store_token_authenticate(store *st, const char *t, json_t **tok, runnel_error *e) { return st->ops->token_authenticate(st, t, tok, e); }
 static inline json_t *store_credential_inputs(store *st, long id, runnel_error *e) { return st->ops->credential_inputs(st, id, e); }
 static inline json_t *store_inventory_script(store *st, long id, runnel_error *e) { return st->ops->inventory_script(st, id, e); }
 static inline int store_inventory_import(store *st, long id, const json_t *d, bool ow, long *h, long *g, runnel_error *e) { return st->ops->inventory_import(st, id, d, ow, h, g, e); }

@@ -3,7 +3,8 @@
 // from /stdout/?format=json&start_line=N), cancel.
 "use strict";
 
-const state = { token: sessionStorage.getItem("runneld_token"), job: null, line: 0, timer: null };
+const state = { token: sessionStorage.getItem("runneld_token"), tokenId: sessionStorage.getItem("runneld_token_id"),
+  job: null, line: 0, timer: null, session: 0 };
 const $ = (id) => document.getElementById(id);
 
 // Call the API with the token; a 401 sends back to the login form.
@@ -16,26 +17,52 @@ async function api(path, options = {}) {
   return { status: r.status, json: text ? JSON.parse(text) : null };
 }
 
-// Show the login form.
+// Forget the session and clear everything on screen, then show the login form.
 function showLogin() {
-  state.token = null;
+  clearInterval(state.timer);
+  Object.assign(state, { token: null, tokenId: null, job: null, line: 0, timer: null, session: state.session + 1 });
   sessionStorage.removeItem("runneld_token");
-  $("login").hidden = false; $("app").hidden = true; $("logout").hidden = true; $("who").textContent = "";
+  sessionStorage.removeItem("runneld_token_id");
+  for (const id of ["jobs-body", "summaries-body", "stdout", "detail-fields", "detail-title", "detail-status",
+                    "detail-explanation", "who", "login-error"]) $(id).textContent = "";
+  $("detail").hidden = true; $("cancel").hidden = true;
+  $("login-form").reset();
+  $("login").hidden = false; $("app").hidden = true; $("logout").hidden = true;
+}
+
+// Revoke a token on the server (DELETE /api/v2/tokens/N/ with the token itself).
+async function revoke(id, token) {
+  try {
+    await fetch("/api/v2/tokens/" + encodeURIComponent(id) + "/", { method: "DELETE",
+      headers: { Authorization: "Bearer " + token } });
+  } catch (e) { /* the server is gone: the token stays revocable from the API */ }
+}
+
+// Log out: clear the page, then revoke its token on the server.
+async function logout() {
+  const id = state.tokenId, token = state.token;
+  showLogin();
+  if (id && token) await revoke(id, token);
 }
 
 // Log in with Basic once to get a token.
 async function login(ev) {
   ev.preventDefault();
   const f = ev.target;
+  const session = state.session;
   const basic = "Basic " + btoa(f.username.value + ":" + f.password.value);
   const r = await fetch("/api/v2/tokens/", { method: "POST", headers: { Authorization: basic, "Content-Type": "application/json" },
     body: JSON.stringify({ description: "runneld web page", scope: "write" }) });
   if (r.status !== 201) { $("login-error").textContent = "Login failed."; return; }
   const tok = await r.json();
+  // logged out while the token was on its way: it is revoked, never used
+  if (state.session !== session) { await revoke(tok.id, tok.token); return; }
   state.token = tok.token;
+  state.tokenId = String(tok.id);
   sessionStorage.setItem("runneld_token", tok.token);
+  sessionStorage.setItem("runneld_token_id", String(tok.id));
   f.password.value = "";
-  start();
+  await start();
 }
 
 // Text as HTML, with the ANSI colors ansible uses turned into spans.
@@ -57,6 +84,7 @@ function ansiToHtml(text) {
 // Fill the jobs table.
 async function refreshJobs() {
   const r = await api("/api/v2/unified_jobs/?order_by=-id&page_size=50");
+  if (!state.token) return; // logged out meanwhile: show nothing
   const body = $("jobs-body");
   body.textContent = "";
   for (const j of r.json.results) {
@@ -90,6 +118,7 @@ async function followJob() {
   const j = state.job;
   if (!j) return;
   const d = (await api(jobUrl(j))).json;
+  if (state.job !== j) return; // logged out or another job opened meanwhile
   $("detail-status").textContent = d.status;
   $("detail-status").className = "status status-" + d.status;
   $("cancel").hidden = !d.can_cancel;
@@ -103,6 +132,7 @@ async function followJob() {
     dl.append(dt, dd);
   }
   const out = (await api(jobUrl(j) + "stdout/?format=json&start_line=" + state.line)).json;
+  if (state.job !== j) return;
   if (out && out.content) {
     const pre = $("stdout");
     const atBottom = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 5;
@@ -112,6 +142,7 @@ async function followJob() {
   if (out) state.line = out.range.end;
   if (d.related && d.related.job_host_summaries) {
     const hs = (await api(d.related.job_host_summaries + "?page_size=200")).json;
+    if (state.job !== j) return;
     const body = $("summaries-body");
     body.textContent = "";
     for (const h of hs.results) {
@@ -134,19 +165,23 @@ async function cancelJob() {
   await api(jobUrl(state.job) + "cancel/", { method: "POST", body: "{}" });
 }
 
-// Start the page once logged in.
+// Start the page once logged in. A logout while an answer is on its way
+// leaves the page as logout left it.
 async function start() {
   $("login").hidden = true; $("app").hidden = false; $("logout").hidden = false;
+  const token = state.token;
   try {
     const me = (await api("/api/v2/me/")).json.results[0];
+    if (state.token !== token) return;
     $("who").textContent = me.username;
+    await refreshJobs();
   } catch (e) { return; }
-  await refreshJobs();
+  if (state.token !== token) return;
   clearInterval(state.timer);
   state.timer = setInterval(() => refreshJobs().catch(() => {}), 2000);
 }
 
 $("login-form").addEventListener("submit", login);
 $("cancel").addEventListener("click", cancelJob);
-$("logout").addEventListener("click", showLogin);
-if (state.token) start(); else showLogin();
+$("logout").addEventListener("click", logout);
+if (state.token && state.tokenId) start(); else showLogin();

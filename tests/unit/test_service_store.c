@@ -218,16 +218,118 @@ static void test_users_tokens(void **state)
 	assert_null(store_user_authenticate(f->st, "admin", "wrong", &err));
 	assert_int_equal(err.code, EACCES);
 	assert_null(store_user_authenticate(f->st, "nobody", "s3cret", &err));
-	json_t *t = store_token_create(f->st, uid, NULL, &err);
+	json_t *t = store_token_create(f->st, uid, NULL, 0, &err);
 	assert_non_null(t);
 	const char *tok = json_string_value(json_object_get(t, "token"));
 	assert_non_null(tok);
-	u = store_token_authenticate(f->st, tok, &err);
+	u = store_token_authenticate(f->st, tok, NULL, &err);
 	assert_non_null(u);
 	assert_int_equal(json_integer_value(json_object_get(u, "id")), uid);
 	json_decref(u);
 	json_decref(t);
-	assert_null(store_token_authenticate(f->st, "deadbeef", &err));
+	assert_null(store_token_authenticate(f->st, "deadbeef", NULL, &err));
+}
+
+/* Tokens (AWX's rules) and the password stamp the API's Basic cache relies on. */
+static void test_token_rules_and_password_stamp(void **state)
+{
+	fixture *f = *state;
+	runnel_error err;
+	long uid = mk(f->st, STORE_USER, "{\"username\":\"u\",\"password\":\"pw1\"}", 0);
+	long other = mk(f->st, STORE_USER, "{\"username\":\"o\",\"password\":\"pw\"}", 0);
+	/* the stamp of a check is the stamp of the stored hash; a new password changes it */
+	unsigned char s1[32], s2[32], s3[32];
+	json_t *u = store_user_authenticate_stamp(f->st, "u", "pw1", s1, &err);
+	assert_non_null(u);
+	json_decref(u);
+	assert_int_equal(store_user_secret_stamp(f->st, uid, s2, &err), 0);
+	assert_memory_equal(s1, s2, 32);
+	json_t *in = json_pack("{s:s}", "password", "pw2");
+	json_decref(store_update(f->st, STORE_USER, uid, in, 0, &err));
+	json_decref(in);
+	assert_int_equal(store_user_secret_stamp(f->st, uid, s3, &err), 0);
+	assert_memory_not_equal(s1, s3, 32);
+	/* the same password set again still gives a new stamp (a new salt) */
+	in = json_pack("{s:s}", "password", "pw2");
+	json_decref(store_update(f->st, STORE_USER, uid, in, 0, &err));
+	json_decref(in);
+	assert_int_equal(store_user_secret_stamp(f->st, uid, s2, &err), 0);
+	assert_memory_not_equal(s2, s3, 32);
+	/* scope: AWX's words only */
+	const char *bad[] = {"admin", "read read", "", "read,write"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		in = json_pack("{s:s}", "scope", bad[i]);
+		assert_null(store_token_create(f->st, uid, in, 0, &err));
+		assert_int_equal(err.code, EINVAL);
+		assert_int_equal(strncmp(err.message, "scope:", 6), 0);
+		json_decref(in);
+	}
+	/* read-only fields from the caller are ignored; expires is set */
+	in = json_pack("{s:s,s:I,s:s}", "scope", "read", "user", (json_int_t)other, "expires",
+	               "2000-01-01T00:00:00Z");
+	json_t *t = store_token_create(f->st, uid, in, 0, &err);
+	json_decref(in);
+	assert_non_null(t);
+	assert_int_equal(json_integer_value(json_object_get(t, "user")), uid);
+	const char *exp = json_string_value(json_object_get(t, "expires"));
+	assert_non_null(exp);
+	assert_true(strcmp(exp, "2900") > 0); /* about 1000 years ahead */
+	json_t *tok = NULL;
+	u = store_token_authenticate(f->st, json_string_value(json_object_get(t, "token")), &tok,
+	                             &err);
+	assert_non_null(u);
+	assert_string_equal(json_string_value(json_object_get(tok, "scope")), "read");
+	json_decref(u);
+	json_decref(tok);
+	/* shown once: a read gives the censored value */
+	json_t *again =
+	    store_get(f->st, STORE_TOKEN, (long)json_integer_value(json_object_get(t, "id")), &err);
+	assert_string_equal(json_string_value(json_object_get(again, "token")), "************");
+	json_decref(again);
+	/* an expired token is refused */
+	json_t *t1 = store_token_create(f->st, uid, NULL, 1, &err);
+	assert_non_null(t1);
+	sleep(2);
+	assert_null(store_token_authenticate(f->st, json_string_value(json_object_get(t1, "token")),
+	                                     &tok, &err));
+	assert_int_equal(err.code, EACCES);
+	assert_null(tok);
+	json_decref(t1);
+	/* a deleted user's tokens go with it */
+	assert_int_equal(store_remove(f->st, STORE_USER, uid, &err), 0);
+	assert_null(store_token_authenticate(f->st, json_string_value(json_object_get(t, "token")),
+	                                     NULL, &err));
+	assert_int_equal(
+	    store_get(f->st, STORE_TOKEN, (long)json_integer_value(json_object_get(t, "id")), &err),
+	    NULL);
+	assert_int_equal(store_user_secret_stamp(f->st, uid, s1, &err), -1);
+	json_decref(t);
+}
+
+/* Variables are checked on save: blank, or a JSON/YAML mapping. */
+static void test_variables_validated(void **state)
+{
+	fixture *f = *state;
+	runnel_error err;
+	const char *bad[] = {"a: [1", "- a\n- b\n", "just text", "[1, 2]", "{\"a\": 1"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		json_t *in = json_pack("{s:s,s:s}", "name", "inv", "variables", bad[i]);
+		assert_null(store_create(f->st, STORE_INVENTORY, in, 0, &err));
+		assert_int_equal(err.code, EINVAL);
+		assert_int_equal(strncmp(err.message, "variables: ", 11), 0);
+		json_decref(in);
+	}
+	const char *good[] = {"", "a: 1\nb: [x]\n", "{\"a\": 1}", "---\n", "null", "# c\n"};
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+		char name[16];
+		snprintf(name, sizeof name, "inv%zu", i);
+		json_t *in = json_pack("{s:s,s:s}", "name", name, "variables", good[i]);
+		json_t *o = store_create(f->st, STORE_INVENTORY, in, 0, &err);
+		if (!o)
+			fail_msg("%s: %s", good[i], err.message);
+		json_decref(o);
+		json_decref(in);
+	}
 }
 
 /* Credential secrets: encrypted at rest, "$encrypted$" out, decrypted for workers. */
@@ -741,20 +843,22 @@ static void test_two_handles(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_builtin_credential_types, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_crud_shape, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_validation, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_list_pagination, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_users_tokens, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_credential_secrets, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_inventory, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_job_lifecycle, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_events, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stdout, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_event_rows_match_json_path, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stdout_ranges, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_events_bad_batch, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_two_handles, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_builtin_credential_types, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_crud_shape, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_validation, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_list_pagination, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_users_tokens, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_token_rules_and_password_stamp, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_variables_validated, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_credential_secrets, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_inventory, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_job_lifecycle, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_events, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_stdout, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_event_rows_match_json_path, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_stdout_ranges, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_events_bad_batch, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_two_handles, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
