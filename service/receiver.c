@@ -63,10 +63,11 @@ typedef struct rx {
 	rx_batch slots[2];
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	rx_batch *full; /* handed to the storing thread; NULL once it took and stored it */
-	bool storing;   /* the storing thread has a batch in hand */
-	bool done;      /* the reading thread stopped: store what is left, then end */
-	long bad;       /* messages that were not events */
+	rx_batch *full;         /* handed to the storing thread; NULL once it took and stored it */
+	bool storing;           /* the storing thread has a batch in hand */
+	bool done;              /* the reading thread stopped: store what is left, then end */
+	long long stop_seen_ms; /* the storing thread: when it first saw runneld stopping */
+	long bad;               /* messages that were not events */
 } rx;
 
 /* How long the storing thread keeps trying a failing batch once runneld is
@@ -131,9 +132,9 @@ static long long now_ms(void)
 }
 
 /* A store call failed in a way that may pass: wait before the next try
- * (*pause_ms doubles up to RX_RETRY_MAX_MS). False when the receiver is
- * stopping and has tried for RX_STOP_RETRY_MS since first_ms: give up. */
-static bool retry_after(rx *r, int *pause_ms, long long first_ms)
+ * (*pause_ms doubles up to RX_RETRY_MAX_MS). False once runneld has been
+ * stopping for RX_STOP_RETRY_MS (all batches together): give up. */
+static bool retry_after(rx *r, int *pause_ms)
 {
 	pthread_mutex_lock(&r->mu);
 	bool stopping = r->done;
@@ -141,7 +142,9 @@ static bool retry_after(rx *r, int *pause_ms, long long first_ms)
 	pthread_mutex_lock(&r->e->mu);
 	stopping = stopping || r->e->receiver_stop;
 	pthread_mutex_unlock(&r->e->mu);
-	if (stopping && now_ms() - first_ms >= RX_STOP_RETRY_MS)
+	if (stopping && !r->stop_seen_ms)
+		r->stop_seen_ms = now_ms();
+	if (stopping && now_ms() - r->stop_seen_ms >= RX_STOP_RETRY_MS)
 		return false;
 	struct timespec ts = {*pause_ms / 1000, (*pause_ms % 1000) * 1000000L};
 	nanosleep(&ts, NULL);
@@ -155,7 +158,6 @@ static void store_rows(rx *r, rx_batch *b)
 {
 	engine *e = r->e;
 	int pause = RX_RETRY_MIN_MS;
-	long long first = 0;
 	long tries = 0;
 	for (;;) {
 		long stored = 0, dropped = 0;
@@ -177,13 +179,11 @@ static void store_rows(rx *r, rx_batch *b)
 			return;
 		}
 		/* the store may recover (space freed, lock released): keep the batch */
-		if (!tries)
-			first = now_ms();
 		tries++;
 		if ((tries & (tries - 1)) == 0) /* the 1st, 2nd, 4th, ... */
 			engine_log(e, "receiver: storing %zu events failed (try %ld, retrying): %s",
 			           b->rows.n, tries, err.message);
-		if (!retry_after(r, &pause, first)) {
+		if (!retry_after(r, &pause)) {
 			engine_log(e,
 			           "receiver: stopping: %zu events not stored after %ld tries: %s "
 			           "(their jobs' records say they are missing)",
@@ -204,7 +204,6 @@ static void apply_eof(rx *r, json_t *ev)
 		return;
 	json_t *f = json_pack("{s:O}", "emitted_events", fc);
 	int pause = RX_RETRY_MIN_MS;
-	long long first = now_ms();
 	for (;;) {
 		runnel_error err = {0};
 		json_t *o =
@@ -217,7 +216,7 @@ static void apply_eof(rx *r, json_t *ev)
 			json_decref(o);
 			break;
 		}
-		if (err.code == ENOENT || err.code == EINVAL || !retry_after(r, &pause, first)) {
+		if (err.code == ENOENT || err.code == EINVAL || !retry_after(r, &pause)) {
 			engine_log(e, "receiver: job %ld: EOF: %s", id, err.message);
 			break;
 		}

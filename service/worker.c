@@ -816,15 +816,20 @@ static void account_events(worker *w, long id, const char **status)
 		stored = 0;
 	long missing = emitted - stored;
 	char text[1024];
-	if (w->gave_up)
-		snprintf(text, sizeof text,
-		         "%ld of %ld events were lost: %ld could not be delivered to the event bus "
-		         "(%s%s).",
-		         missing, emitted, w->undelivered,
-		         w->gave_up_on_signal ? "the job was canceled while the bus was blocked"
-		                              : "it was down or full for too long",
-		         w->gave_up_on_signal ? "" : ": see result_traceback");
-	else if (eof_applied)
+	if (w->gave_up) {
+		int n = snprintf(
+		    text, sizeof text,
+		    "%ld of %ld events were lost: %ld could not be delivered to the event bus (%s)",
+		    missing, emitted, w->undelivered,
+		    w->gave_up_on_signal ? "the job was canceled while the bus was blocked"
+		                         : "it stayed down or full too long: see result_traceback");
+		if (missing > w->undelivered && n > 0 && (size_t)n < sizeof text)
+			snprintf(text + n, sizeof text - n,
+			         ", %ld delivered were not stored (the store is failing: see "
+			         "runneld's log)",
+			         missing - w->undelivered);
+		strncat(text, ".", sizeof text - strlen(text) - 1);
+	} else if (eof_applied)
 		snprintf(text, sizeof text,
 		         "%ld of %ld events were lost: the callback receiver got the job's last "
 		         "message but "

@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -2694,6 +2695,32 @@ static bool failure_is_transient(sq *s)
 	}
 }
 
+/* Events are the bulk of what the store writes; a job's record (its
+ * status, cancel flag, explanation, counts) is a few pages. Events are not
+ * written into the last EVENTS_RESERVE_BYTES of the state dir's
+ * filesystem: when the events fill the disk, the record of every job can
+ * still be written (a full disk also stops SQLite's checkpoint, and then
+ * every write, however small, fails). The reserve holds a whole WAL
+ * (CKPT_PAGES pages) and then some. */
+#define EVENTS_RESERVE_BYTES (8LL * 1024 * 1024)
+
+/* 0 if the database's filesystem has room for events beyond the reserve;
+ * else -1 with err (EAGAIN: the receiver tries again later). */
+static int events_room(sq *s, runnel_error *err)
+{
+	struct statvfs vfs;
+	if (!s->path || statvfs(s->path, &vfs) < 0)
+		return 0; /* cannot tell: let SQLite say */
+	long long avail = (long long)vfs.f_bavail * (long long)vfs.f_frsize;
+	if (avail >= EVENTS_RESERVE_BYTES)
+		return 0;
+	return rn_fail(
+	    err, EAGAIN,
+	    "__all__: %s: %lld KiB free, below the %lld KiB kept for job records: events "
+	    "wait until space is freed",
+	    s->path, avail / 1024, EVENTS_RESERVE_BYTES / 1024);
+}
+
 /* Turn err into the "try again" form of a transient failure. */
 static int transient_fail(runnel_error *err, const runnel_error *why)
 {
@@ -2711,6 +2738,13 @@ static int insert_batch(store *st, size_t n, insert_fn fn, void *ctx, long *stor
 {
 	sq *s = SQ(st);
 	long nst = 0, ndrop = 0;
+	if (events_room(s, err) < 0) {
+		if (stored)
+			*stored = 0;
+		if (dropped)
+			*dropped = 0;
+		return -1;
+	}
 	char now[32];
 	model_now(now); /* one "modified" for the batch */
 	lock(s);
