@@ -783,7 +783,7 @@ static void account_events(worker *w, long id, const char **status)
 {
 	long emitted = w->produced, stored = -1;
 	double limit = got_signal || w->gave_up ? 2 : w->stall_timeout;
-	double last_progress = rn_now();
+	double started = rn_now(), last_progress = started;
 	int pause_ms = 5;
 	bool eof_applied = false;
 	for (;;) {
@@ -806,7 +806,7 @@ static void account_events(worker *w, long id, const char **status)
 				break;
 			}
 		}
-		if (rn_now() - last_progress >= limit)
+		if (rn_now() - last_progress >= limit || (got_signal && rn_now() - started >= 2))
 			break;
 		struct timespec ts = {0, pause_ms * 1000000L};
 		nanosleep(&ts, NULL);
@@ -817,32 +817,30 @@ static void account_events(worker *w, long id, const char **status)
 	long missing = emitted - stored;
 	char text[1024];
 	if (w->gave_up) {
-		int n = snprintf(
-		    text, sizeof text,
-		    "%ld of %ld events were lost: %ld could not be delivered to the event bus (%s)",
-		    missing, emitted, w->undelivered,
-		    w->gave_up_on_signal ? "the job was canceled while the bus was blocked"
-		                         : "it stayed down or full too long: see result_traceback");
+		const char *why = w->gave_up_on_signal
+		                      ? "the job was canceled while the bus was blocked"
+		                      : "it stayed down or full too long: see result_traceback";
+		int n = snprintf(text, sizeof text,
+		                 "%ld of %ld events were lost: %ld could not be delivered to the "
+		                 "event bus (%s)",
+		                 missing, emitted, w->undelivered, why);
 		if (missing > w->undelivered && n > 0 && (size_t)n < sizeof text)
 			snprintf(text + n, sizeof text - n,
-			         ", %ld delivered were not stored (the store is failing: see "
-			         "runneld's log)",
+			         ", %ld delivered were not stored (see runneld's log)",
 			         missing - w->undelivered);
 		strncat(text, ".", sizeof text - strlen(text) - 1);
-	} else if (eof_applied)
+	} else if (eof_applied) {
 		snprintf(text, sizeof text,
 		         "%ld of %ld events were lost: the callback receiver got the job's last "
-		         "message but "
-		         "not them (lost on the event bus, e.g. Redis restarted; or refused by the "
-		         "store: "
-		         "see runneld's log).",
+		         "message but not them (lost on the event bus, e.g. Redis restarted; or "
+		         "refused by the store: see runneld's log).",
 		         missing, emitted);
-	else
+	} else {
 		snprintf(text, sizeof text,
 		         "%ld of %ld events were not stored when the job ended: no progress for "
-		         "%.0f s (the "
-		         "event bus or the store is failing: see runneld's log).",
-		         missing, emitted, limit);
+		         "%.0f s (the event bus or the store is failing: see runneld's log).",
+		         missing, emitted, rn_now() - last_progress);
+	}
 	fprintf(stderr, "runneld-worker: job %ld: %s\n", id, text);
 	explain_retry(w, id, "job_explanation", text);
 	if (w->gave_up && !w->gave_up_on_signal && w->bus_error[0])
