@@ -298,6 +298,16 @@ static long local_receive(bus *b, bus_message_fn fn, void *ud, int timeout_ms, l
 			rn_buf_init(&l->clients[l->nclients].in);
 			l->nclients++;
 		}
+		/* out of descriptors (EMFILE): say so, rather than spin on a
+		 * listener that stays readable; the clients wait in the backlog */
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+		    errno != ECONNABORTED) {
+			int e = errno;
+			long got = n + drain(l, fn, ud, max - n);
+			if (got)
+				return got;
+			return rn_fail(err, e, "bus: accept on %s: %s", l->path, strerror(e));
+		}
 	}
 	return n + drain(l, fn, ud, max - n);
 }
