@@ -185,6 +185,37 @@ def test_redis_killed_mid_job(redis_world):
     assert_job_gone(job2, iso)
 
 
+def test_redis_killed_with_a_backlog(redis_world):
+    """Redis dies holding events the receiver had not taken yet (runneld is
+    stopped meanwhile, so they pile up in the list): those are truly lost.
+    The job must not claim them: it ends error saying exactly how many of
+    how many were lost, event_processing_finished stays false, the events
+    that did arrive are stored once each."""
+    d, w, redis, port, iso, tmp = redis_world
+    url = launch_loop(d, w, 3000)
+    wait_for(lambda: d.get(url)["stored_events"] >= 200, timeout=180, interval=0.05,
+             what="the job to store its first events")
+    os.kill(d.proc.pid, signal.SIGSTOP)  # the receiver stops taking events
+    try:
+        time.sleep(3)  # ansible goes on: its events wait in Redis
+        os.kill(redis["proc"].pid, signal.SIGKILL)
+        redis["proc"].wait()
+        redis["proc"] = redis_on_port(tmp, port)
+    finally:
+        os.kill(d.proc.pid, signal.SIGCONT)
+    job = wait_final(d, url)
+    print("redis killed with a backlog: status %s, emitted %d, stored %d, finished %s, explanation %r" % (
+        job["status"], job["emitted_events"], job["stored_events"], job["event_processing_finished"],
+        job["job_explanation"]))
+    missing = assert_record_true(d, url, job)
+    assert missing > 0, "events held by the killed Redis cannot have been stored"
+    assert job["status"] == "error", job
+    assert "events were lost" in job["job_explanation"], job["job_explanation"]
+    assert_job_gone(job, iso)
+    time.sleep(1)
+    assert d.get(url)["event_processing_finished"] is False
+
+
 def test_redis_down_past_the_bound(redis_world):
     """Redis stays down longer than event_stall_timeout: the worker does not
     end silently successful: the job ends error and says how many events
