@@ -417,6 +417,8 @@ static bool deliver(worker *w)
 			}
 			return true;
 		}
+		if (err.code == EINTR && !got_signal)
+			continue; /* another signal (a child ended): go on sending */
 		snprintf(w->bus_error, sizeof w->bus_error, "%s", err.message);
 		if (w->bus_down_since <= 0) {
 			w->bus_down_since = rn_now();
