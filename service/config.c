@@ -41,6 +41,9 @@ static const config_def config_keys[CFG_COUNT] = {
 	[CFG_SHUTDOWN_GRACE] = {"shutdown_grace", "5", "seconds runneld waits for its jobs to end on SIGTERM"},
 	[CFG_WORKER_PATH] = {"worker_path", NULL, "the runneld-worker program (default: next to runneld)"},
 	[CFG_TOKEN_EXPIRE_SECONDS] = {"token_expire_seconds", "31536000000", "lifetime of a new API token (AWX's ACCESS_TOKEN_EXPIRE_SECONDS)"},
+	[CFG_EVENT_STALL_TIMEOUT] = {"event_stall_timeout", "120",
+	                             "seconds a job's events may make no progress (bus down, store failing) "
+	                             "before the job ends error saying how many are missing"},
 };
 
 /* The key named name (dashes or underscores), or -1. */

@@ -35,6 +35,7 @@ typedef enum config_key {
 	CFG_SHUTDOWN_GRACE,
 	CFG_WORKER_PATH,
 	CFG_TOKEN_EXPIRE_SECONDS,
+	CFG_EVENT_STALL_TIMEOUT,
 	CFG_COUNT
 } config_key;
 

@@ -58,8 +58,12 @@ static void fail_orphan(engine *e, long job_id, const char *why)
 		return;
 	if (store_status_is_active(json_string_value(json_object_get(job, "status")))) {
 		store_job_append(e->st, job_id, "job_explanation", why, &err);
-		/* the EOF never came: what was stored is all there will be */
-		json_t *f = json_pack("{s:O}", "emitted_events", json_object_get(job, "stored_events"));
+		/* the EOF never came: the worker's count is all we know; never
+		 * lower it to what was stored (that would hide a loss) */
+		json_int_t emitted = json_integer_value(json_object_get(job, "emitted_events"));
+		json_int_t stored = json_integer_value(json_object_get(job, "stored_events"));
+		json_t *f =
+		    json_pack("{s:I}", "emitted_events", emitted > stored ? emitted : stored);
 		json_decref(store_update(e->st, STORE_UNIFIED_JOB, job_id, f, STORE_SYSTEM, &err));
 		json_decref(f);
 		bool canceled = json_is_true(json_object_get(job, "cancel_flag"));
@@ -103,12 +107,13 @@ static void reap_workers(engine *e)
 /* fork+exec a worker for job_id; its pid or -1. */
 static pid_t spawn_worker(engine *e, long job_id)
 {
-	char jobarg[32], cleanup[8], jt[32], it[32], grace[32];
+	char jobarg[32], cleanup[8], jt[32], it[32], grace[32], stall[32];
 	snprintf(jobarg, sizeof jobarg, "%ld", job_id);
 	snprintf(cleanup, sizeof cleanup, "%d", e->cleanup ? 1 : 0);
 	snprintf(jt, sizeof jt, "%d", e->s.default_job_timeout);
 	snprintf(it, sizeof it, "%d", e->s.default_idle_timeout);
 	snprintf(grace, sizeof grace, "%g", e->s.cancel_grace_period);
+	snprintf(stall, sizeof stall, "%d", e->s.event_stall_timeout);
 	const char *argv[32];
 	int n = 0;
 	argv[n++] = e->s.worker_path;
@@ -127,6 +132,7 @@ static pid_t spawn_worker(engine *e, long job_id)
 	argv[n++] = "--job-timeout", argv[n++] = jt;
 	argv[n++] = "--idle-timeout", argv[n++] = it;
 	argv[n++] = "--cancel-grace", argv[n++] = grace;
+	argv[n++] = "--event-stall-timeout", argv[n++] = stall;
 	argv[n] = NULL;
 	pid_t pid = fork();
 	if (pid == 0) {

@@ -94,6 +94,8 @@ engine *engine_open(const engine_settings *settings, runnel_error *err)
 		e->s.receiver_flush_ms = 1000;
 	if (e->s.cancel_grace_period <= 0)
 		e->s.cancel_grace_period = 0.5;
+	if (e->s.event_stall_timeout <= 0)
+		e->s.event_stall_timeout = 120;
 	const char *cp =
 	    settings->cleanup_paths ? settings->cleanup_paths : getenv("AWX_CLEANUP_PATHS");
 	e->cleanup =

@@ -57,6 +57,9 @@ typedef struct engine_settings {
 	int receiver_batch;              /* flush at this many events; 0: 1000 */
 	int receiver_flush_ms;           /* or this long after the last flush; 0: 1000 */
 	double cancel_grace_period;      /* seconds from SIGTERM to SIGKILL of ansible; 0: 0.5 */
+	int event_stall_timeout;         /* seconds a job's events may make no progress (bus down,
+	                                    store failing) before the job gives them up and ends
+	                                    error saying how many; 0: 120 */
 	const char *worker_path;         /* the runneld-worker binary; default: next to
 	                                    /proc/self/exe, else $RUNNELD_WORKER, else PATH */
 	engine_log_fn log;               /* NULL: lines go to stderr */

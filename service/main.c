@@ -155,6 +155,9 @@ static int engine_settings_of(const config *cfg, engine_settings *es, runnel_err
 	if (config_double(cfg, CFG_CANCEL_GRACE_PERIOD, 0.5, &d, err) < 0)
 		return -1;
 	es->cancel_grace_period = d;
+	if (config_int(cfg, CFG_EVENT_STALL_TIMEOUT, 120, &n, err) < 0)
+		return -1;
+	es->event_stall_timeout = (int)n;
 	es->log = log_line;
 	return 0;
 }

@@ -27,6 +27,18 @@
  * producers for long, the reading thread waits for the storing one, the
  * local bus then pushes back on the workers (it never drops); Redis keeps
  * the backlog.
+ *
+ * Faults. A batch is never dropped on the floor: when the store fails in a
+ * way that may pass (disk full, I/O error, lock: EAGAIN from the store),
+ * the storing thread keeps the batch and tries it again, backing off from
+ * 50 ms to 2 s, for as long as it takes (the bus holds what comes
+ * meanwhile, and the producers wait); only when runneld stops does it give
+ * up after RX_STOP_RETRY_MS, saying so in the log. An event the store
+ * refuses for itself is logged; the job's worker counts it missing (it
+ * compares what it emitted with what was stored, see worker.c). A bus
+ * whose connection broke (Redis restarted) is read again once it is back:
+ * the backend reconnects; here the first failure and the recovery are
+ * logged, not every retry.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -51,11 +63,18 @@ typedef struct rx {
 	rx_batch slots[2];
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	rx_batch *full; /* handed to the storing thread; NULL once it took and stored it */
-	bool storing;   /* the storing thread has a batch in hand */
-	bool done;      /* the reading thread stopped: store what is left, then end */
-	long bad;       /* messages that were not events */
+	rx_batch *full;         /* handed to the storing thread; NULL once it took and stored it */
+	bool storing;           /* the storing thread has a batch in hand */
+	bool done;              /* the reading thread stopped: store what is left, then end */
+	long long stop_seen_ms; /* the storing thread: when it first saw runneld stopping */
+	long bad;               /* messages that were not events */
 } rx;
+
+/* How long the storing thread keeps trying a failing batch once runneld is
+ * stopping. */
+#define RX_STOP_RETRY_MS 5000
+#define RX_RETRY_MIN_MS  50
+#define RX_RETRY_MAX_MS  2000
 
 /* The EOF control event msg is, or NULL. EOFs are small: anything longer is
  * an event and skips the parse. */
@@ -104,43 +123,116 @@ static int on_message(const char *msg, size_t len, void *ud)
 	return 0;
 }
 
-/* Store a batch, then apply the EOFs it carried (the storing thread). */
-static void store_batch(rx *r, rx_batch *b)
+/* Monotonic milliseconds. */
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A store call failed in a way that may pass: wait before the next try
+ * (*pause_ms doubles up to RX_RETRY_MAX_MS). False once runneld has been
+ * stopping for RX_STOP_RETRY_MS (all batches together): give up. */
+static bool retry_after(rx *r, int *pause_ms)
+{
+	pthread_mutex_lock(&r->mu);
+	bool stopping = r->done;
+	pthread_mutex_unlock(&r->mu);
+	pthread_mutex_lock(&r->e->mu);
+	stopping = stopping || r->e->receiver_stop;
+	pthread_mutex_unlock(&r->e->mu);
+	if (stopping && !r->stop_seen_ms)
+		r->stop_seen_ms = now_ms();
+	if (stopping && now_ms() - r->stop_seen_ms >= RX_STOP_RETRY_MS)
+		return false;
+	struct timespec ts = {*pause_ms / 1000, (*pause_ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+	*pause_ms = *pause_ms * 2 > RX_RETRY_MAX_MS ? RX_RETRY_MAX_MS : *pause_ms * 2;
+	return true;
+}
+
+/* Store the rows of b, trying again while the store fails in a way that may
+ * pass (the rows stay in hand: nothing is dropped). */
+static void store_rows(rx *r, rx_batch *b)
 {
 	engine *e = r->e;
-	if (b->rows.n) {
+	int pause = RX_RETRY_MIN_MS;
+	long tries = 0;
+	for (;;) {
 		long stored = 0, dropped = 0;
 		runnel_error err = {0};
-		if (store_events_insert_rows(e->events_st, b->rows.rows, b->rows.n, &stored,
-		                             &dropped, &err) < 0 ||
-		    dropped)
-			engine_log(e, "receiver: %ld of %zu events not stored: %s", dropped,
-			           b->rows.n, err.message);
+		int rc = store_events_insert_rows(e->events_st, b->rows.rows, b->rows.n, &stored,
+		                                  &dropped, &err);
 		pthread_mutex_lock(&e->mu);
 		e->received += stored;
 		pthread_mutex_unlock(&e->mu);
+		if (rc == 0 || err.code != EAGAIN) {
+			if (rc < 0 || dropped)
+				engine_log(e, "receiver: %ld of %zu events not stored: %s",
+				           rc < 0 ? (long)b->rows.n - stored : dropped, b->rows.n,
+				           err.message);
+			if (tries)
+				engine_log(
+				    e, "receiver: a batch of %zu events stored after %ld retries",
+				    b->rows.n, tries);
+			return;
+		}
+		/* the store may recover (space freed, lock released): keep the batch */
+		tries++;
+		if ((tries & (tries - 1)) == 0) /* the 1st, 2nd, 4th, ... */
+			engine_log(e, "receiver: storing %zu events failed (try %ld, retrying): %s",
+			           b->rows.n, tries, err.message);
+		if (!retry_after(r, &pause)) {
+			engine_log(e,
+			           "receiver: stopping: %zu events not stored after %ld tries: %s "
+			           "(their jobs' records say they are missing)",
+			           b->rows.n, tries, err.message);
+			return;
+		}
 	}
-	size_t i;
-	json_t *ev;
-	json_array_foreach(b->eofs, i, ev) {
-		long id = model_event_job_id(ev);
-		json_t *fc = json_object_get(ev, "final_counter");
-		if (!id || !json_is_integer(fc))
-			continue;
-		json_t *f = json_pack("{s:O}", "emitted_events", fc);
-		runnel_error err;
+}
+
+/* Record an EOF: N is the job's emitted_events (tried again while the store
+ * fails, as store_rows). */
+static void apply_eof(rx *r, json_t *ev)
+{
+	engine *e = r->e;
+	long id = model_event_job_id(ev);
+	json_t *fc = json_object_get(ev, "final_counter");
+	if (!id || !json_is_integer(fc))
+		return;
+	json_t *f = json_pack("{s:O}", "emitted_events", fc);
+	int pause = RX_RETRY_MIN_MS;
+	for (;;) {
+		runnel_error err = {0};
 		json_t *o =
 		    store_update(e->events_st, STORE_UNIFIED_JOB, id, f, STORE_SYSTEM, &err);
-		if (!o)
-			engine_log(e, "receiver: job %ld: EOF: %s", id, err.message);
-		else
+		if (o) {
 			engine_log(
 			    e, "job %ld: events received (final_counter %lld, stored %lld)", id,
 			    (long long)json_integer_value(fc),
 			    (long long)json_integer_value(json_object_get(o, "stored_events")));
-		json_decref(o);
-		json_decref(f);
+			json_decref(o);
+			break;
+		}
+		if (err.code == ENOENT || err.code == EINVAL || !retry_after(r, &pause)) {
+			engine_log(e, "receiver: job %ld: EOF: %s", id, err.message);
+			break;
+		}
 	}
+	json_decref(f);
+}
+
+/* Store a batch, then apply the EOFs it carried (the storing thread). */
+static void store_batch(rx *r, rx_batch *b)
+{
+	if (b->rows.n)
+		store_rows(r, b);
+	size_t i;
+	json_t *ev;
+	json_array_foreach(b->eofs, i, ev)
+		apply_eof(r, ev);
 	json_array_clear(b->eofs);
 	store_event_batch_reset(&b->rows);
 }
@@ -191,14 +283,6 @@ static bool storer_idle(rx *r)
 	return idle;
 }
 
-/* Monotonic milliseconds. */
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The reading thread (the engine starts it; it starts the storing one). */
 void *receiver_main(void *arg)
 {
@@ -219,6 +303,8 @@ void *receiver_main(void *arg)
 	rx_batch *b = &r.slots[0];
 	long long first = 0; /* when the oldest event of b came */
 	int idle_after_stop = 0;
+	long bus_errors = 0;          /* receive() failures in a row */
+	long long bus_down_since = 0; /* when the first of them came */
 	for (;;) {
 		pthread_mutex_lock(&e->mu);
 		bool stop = e->receiver_stop;
@@ -233,9 +319,20 @@ void *receiver_main(void *arg)
 		long n =
 		    bus_receive(e->consumer, on_message, &fill, wait, room > 0 ? room : 1, &err);
 		if (n < 0) {
-			engine_log(e, "receiver: %s", err.message);
-			struct timespec ts = {0, 200 * 1000000};
-			nanosleep(&ts, NULL);
+			/* the bus backend reconnects (backing off) on the next call */
+			if (!bus_errors++)
+				bus_down_since = now_ms();
+			if ((bus_errors & (bus_errors - 1)) == 0)
+				engine_log(e, "receiver: bus error %ld (reconnecting): %s",
+				           bus_errors, err.message);
+			if (err.code != EAGAIN) {
+				struct timespec ts = {0, 200 * 1000000};
+				nanosleep(&ts, NULL);
+			}
+		} else if (bus_errors) {
+			engine_log(e, "receiver: the bus is back after %.1f s (%ld errors)",
+			           (now_ms() - bus_down_since) / 1000.0, bus_errors);
+			bus_errors = 0;
 		}
 		long long t = now_ms();
 		if (!held && batch_held(b))

@@ -20,6 +20,7 @@
  *        [--bus-socket P] [--redis-url U] [--redis-queue Q] [--store sqlite]
  *        [--isolation-base P] [--cleanup 0|1] [--projects-root P]
  *        [--job-timeout S] [--idle-timeout S] [--cancel-grace S]
+ *        [--event-stall-timeout S]
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,6 +34,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "datafile.h"
@@ -61,14 +63,21 @@ typedef struct worker {
 	bus *bus;
 	const char *id_key;
 	const char *job_created;
-	long emitted; /* events dispatched to the bus */
-	long pending; /* events queued in the bus handle, not sent yet */
+	/* the job's events: produced = delivered + pending + undelivered */
+	long produced;    /* events the job emitted (its emitted_events) */
+	long delivered;   /* taken by the bus */
+	long pending;     /* held in the bus handle, not taken yet */
+	long undelivered; /* dropped: the bus stayed down past stall_timeout */
 	size_t pending_bytes;
 	long counter; /* last counter seen (synthetic events continue it) */
 	long end_line;
 	bool eof_sent;
-	bool bus_broken;
-	bool want_ok_res; /* the type reads last_ok_res (project updates) */
+	bool gave_up;           /* the bus was given up on: nothing more is sent */
+	bool gave_up_on_signal; /* ... because the job was canceled / shut down */
+	int stall_timeout;      /* seconds without progress before giving up */
+	double bus_down_since;  /* rn_now() of the first failure of the current outage, or 0 */
+	char bus_error[1024];   /* the last bus error */
+	bool want_ok_res;       /* the type reads last_ok_res (project updates) */
 	char ident[64];
 	char *created_json; /* job_created as a JSON string literal */
 	rn_buf msg;         /* the message being built */
@@ -80,7 +89,7 @@ typedef struct wopts {
 	const char *state_dir, *bus, *bus_socket, *redis_url, *redis_queue, *store_backend;
 	const char *isolation_base, *projects_root;
 	long job;
-	int cleanup, job_timeout, idle_timeout;
+	int cleanup, job_timeout, idle_timeout, event_stall_timeout;
 	double cancel_grace;
 } wopts;
 
@@ -91,7 +100,8 @@ static const struct option long_opts[] = {
 	{"store", required_argument, NULL, 'd'},       {"isolation-base", required_argument, NULL, 'i'},
 	{"cleanup", required_argument, NULL, 'c'},     {"projects-root", required_argument, NULL, 'p'},
 	{"job-timeout", required_argument, NULL, 't'}, {"idle-timeout", required_argument, NULL, 'I'},
-	{"cancel-grace", required_argument, NULL, 'g'}, {NULL, 0, NULL, 0},
+	{"cancel-grace", required_argument, NULL, 'g'}, {"event-stall-timeout", required_argument, NULL, 'E'},
+	{NULL, 0, NULL, 0},
 };
 
 /* ------------------------------------------------------------------ */
@@ -348,24 +358,91 @@ int task_path_inside(const char *dir, const char *rel, const char *field, runnel
 /* ------------------------------------------------------------------ */
 /* the callbacks                                                        */
 
-/* Push a message to the bus; a broken bus is remembered, not fatal (the
- * runner must be able to finish and record its status). */
-static bool push(worker *w, json_t *msg)
+/* Give up on the bus: what the handle holds is dropped and counted, and
+ * nothing more is sent (the run is stopped: see on_cancel). */
+static void give_up(worker *w, const char *why)
 {
-	if (w->bus_broken)
-		return false;
-	char *text = json_dumps(msg, JSON_COMPACT);
-	runnel_error err;
-	if (bus_push(w->bus, text, strlen(text), &err) < 0) {
-		fprintf(stderr, "runneld-worker: %s\n", err.message);
-		w->bus_broken = true;
-	} else {
-		w->emitted += w->pending; /* the queued events went first */
-	}
+	bus_discard(w->bus);
+	w->undelivered += w->pending;
 	w->pending = 0;
 	w->pending_bytes = 0;
-	free(text);
-	return !w->bus_broken;
+	w->gave_up = true;
+	w->gave_up_on_signal = got_signal != 0;
+	fprintf(stderr,
+	        "runneld-worker: giving up on the event bus (%s): %ld events not delivered: %s\n",
+	        why, w->undelivered, w->bus_error);
+}
+
+/* Send what the bus handle holds. While the bus is down (Redis restarting,
+ * runneld's socket gone) or full (the receiver cannot store), try again,
+ * backing off: the runner waits here meanwhile (back-pressure: ansible
+ * waits on its pty), and nothing is lost. Give up when the bus made no
+ * progress for stall_timeout seconds, or at once when a signal came (cancel
+ * must not wait for the bus). True once sent. */
+static bool deliver(worker *w)
+{
+	if (w->gave_up)
+		return false;
+	int pause_ms = 50;
+	for (;;) {
+		runnel_error err = {0};
+		if (bus_flush(w->bus, &err) == 0) {
+			w->delivered += w->pending;
+			w->pending = 0;
+			w->pending_bytes = 0;
+			if (w->bus_down_since > 0) {
+				fprintf(stderr,
+				        "runneld-worker: the event bus is back after %.1f s\n",
+				        rn_now() - w->bus_down_since);
+				w->bus_down_since = 0;
+			}
+			return true;
+		}
+		if (err.code == EINTR && !got_signal)
+			continue; /* another signal (a child ended): go on sending */
+		snprintf(w->bus_error, sizeof w->bus_error, "%s", err.message);
+		if (w->bus_down_since <= 0) {
+			w->bus_down_since = rn_now();
+			fprintf(stderr,
+			        "runneld-worker: event bus: %s (holding %ld events, retrying)\n",
+			        err.message, w->pending);
+		}
+		if (got_signal) {
+			give_up(w, "the job was canceled while the bus was blocked");
+			return false;
+		}
+		if (rn_now() - w->bus_down_since >= w->stall_timeout) {
+			char why[96];
+			snprintf(why, sizeof why, "no progress for %d s", w->stall_timeout);
+			give_up(w, why);
+			return false;
+		}
+		/* a send that stalled already waited; an interrupted one goes on */
+		if (err.code != ETIMEDOUT && err.code != EINTR) {
+			struct timespec ts = {pause_ms / 1000, (pause_ms % 1000) * 1000000L};
+			nanosleep(&ts, NULL);
+			pause_ms = pause_ms * 2 > 1000 ? 1000 : pause_ms * 2;
+		}
+	}
+}
+
+/* Hand one event to the bus handle; send when the handle holds half its
+ * bound (so that it never sends behind our back: the counts stay exact),
+ * or at once with now. The event counts as emitted whatever happens to it. */
+static void send_event(worker *w, const char *text, size_t len, bool now)
+{
+	w->produced++;
+	if (w->gave_up) {
+		w->undelivered++;
+		return;
+	}
+	runnel_error err;
+	int rc = bus_queue(w->bus, text, len, &err); /* kept even on -1 */
+	w->pending++;
+	w->pending_bytes += len + 1;
+	if (rc < 0 || now || w->pending >= BUS_QUEUE_MESSAGES / 2 ||
+	    w->pending_bytes >= BUS_QUEUE_BYTES / 2)
+		deliver(w);
 }
 
 /* event_handler: add the job's keys and the host id, dispatch to the bus. */
@@ -401,47 +478,19 @@ static bool on_event_json(json_t *event, void *ud)
 	json_t *el = json_object_get(event, "end_line");
 	if (json_is_integer(el) && json_integer_value(el) > w->end_line)
 		w->end_line = (long)json_integer_value(el);
-	/* emitted_events counts what reached the bus: with a broken bus the
-	 * job still finishes, and event_processing_finished does not wait
-	 * forever for events that were never sent */
-	if (push(w, event))
-		w->emitted++;
+	/* emitted_events counts every event the job made, delivered or not:
+	 * event_processing_finished never turns true over a missing one */
+	char *text = json_dumps(event, JSON_COMPACT);
+	send_event(w, text, strlen(text), true);
+	free(text);
 	return false; /* the events live in the store; no job_events files */
 }
 
-/* Send the queued events; emitted counts them once they are on the bus. */
+/* Send the queued events. */
 static void flush_msgs(worker *w)
 {
-	runnel_error err;
-	if (!w->bus || w->bus_broken || !w->pending)
-		return;
-	if (bus_flush(w->bus, &err) < 0) {
-		fprintf(stderr, "runneld-worker: %s\n", err.message);
-		w->bus_broken = true;
-	} else {
-		w->emitted += w->pending;
-	}
-	w->pending = 0;
-	w->pending_bytes = 0;
-}
-
-/* Queue a message on the bus: sent at the next flush (on_cancel, whenever
- * the runner wakes up), or here once half the handle's queue is used (so
- * that the handle never flushes behind our back and emitted stays exact). */
-static void queue_msg(worker *w, const char *text, size_t len)
-{
-	runnel_error err;
-	if (w->bus_broken)
-		return;
-	if (bus_queue(w->bus, text, len, &err) < 0) {
-		fprintf(stderr, "runneld-worker: %s\n", err.message);
-		w->bus_broken = true;
-		return;
-	}
-	w->pending++;
-	w->pending_bytes += len + 1;
-	if (w->pending >= BUS_QUEUE_MESSAGES / 2 || w->pending_bytes >= BUS_QUEUE_BYTES / 2)
-		flush_msgs(w);
+	if (w->bus && !w->gave_up && w->pending)
+		deliver(w);
 }
 
 /* The runner's event_handler, without parsing the event: the text gets the
@@ -513,7 +562,7 @@ static bool on_event(runnel_event *event, void *ud)
 		}
 	}
 	rn_buf_appendc(m, '}');
-	queue_msg(w, m->data, m->len);
+	send_event(w, m->data, m->len, false);
 	return false; /* the events live in the store; no job_events files */
 }
 
@@ -621,12 +670,14 @@ static void on_status(json_t *status, void *ud)
 
 /* cancel_callback: called whenever the runner wakes up (after each read of
  * ansible's output, at least every 100 ms): sends the events queued since
- * the last call; true once a signal came. */
+ * the last call; true once a signal came, or once the bus was given up on
+ * (the job's record can no longer be kept: it ends error). */
 static bool on_cancel(void *ud)
 {
 	task *t = ud;
-	flush_msgs(t->worker);
-	return got_signal != 0;
+	worker *w = t->worker;
+	flush_msgs(w);
+	return got_signal != 0 || w->gave_up;
 }
 
 /* Push the EOF control event (once). */
@@ -636,9 +687,15 @@ static void send_eof(task *t)
 	if (w->eof_sent)
 		return;
 	w->eof_sent = true;
-	json_t *eof = json_pack("{s:s,s:I,s:I}", "event", "EOF", "final_counter", (json_int_t)(w->emitted + w->pending),
-	                        w->id_key, (json_int_t)t->job_id);
-	push(w, eof);
+	if (w->gave_up)
+		return;
+	json_t *eof = json_pack("{s:s,s:I,s:I}", "event", "EOF", "final_counter",
+	                        (json_int_t)w->produced, w->id_key, (json_int_t)t->job_id);
+	char *text = json_dumps(eof, JSON_COMPACT);
+	runnel_error err;
+	(void)bus_queue(w->bus, text, strlen(text), &err); /* kept even on -1 */
+	deliver(w);
+	free(text);
 	json_decref(eof);
 }
 
@@ -665,6 +722,131 @@ static void explain(store *st, long id, const char *field, const char *text)
 	runnel_error err;
 	if (store_job_append(st, id, field, text, &err) < 0)
 		fprintf(stderr, "runneld-worker: job %ld: %s\n", id, err.message);
+}
+
+/* A write of the job's final record failed: pause and say whether to try
+ * again (the failure may pass: a full disk freed, a lock released), up to
+ * stall_timeout seconds from first. */
+static bool retry_write(worker *w, double first, int *pause_ms, const runnel_error *err)
+{
+	if (err->code == ENOENT || err->code == EINVAL || rn_now() - first >= w->stall_timeout)
+		return false;
+	struct timespec ts = {*pause_ms / 1000, (*pause_ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+	*pause_ms = *pause_ms * 2 > 2000 ? 2000 : *pause_ms * 2;
+	return true;
+}
+
+/* explain(), trying again while the store fails. */
+static void explain_retry(worker *w, long id, const char *field, const char *text)
+{
+	double first = rn_now();
+	int pause = 50;
+	runnel_error err;
+	while (store_job_append(w->st, id, field, text, &err) < 0) {
+		fprintf(stderr, "runneld-worker: job %ld: %s: %s\n", id, field, err.message);
+		if (!retry_write(w, first, &pause, &err))
+			return;
+	}
+}
+
+/* Wait until the callback receiver stored every event the job emitted
+ * (normally a few milliseconds). If some are missing, the record says how
+ * many and why, and a job that would be successful or failed ends error:
+ * a job's record is the truth, it never reports a missing event stored.
+ *
+ * Missing is known for sure when the receiver applied the job's EOF (it
+ * comes after the job's events on the bus: what was not stored by then
+ * never came, or the store refused it), or when the bus was given up on;
+ * otherwise when the count stored made no progress for stall_timeout (the
+ * store or the bus is failing: the events may still be stored later, and
+ * event_processing_finished then turns true). A canceled job waits 2 s at
+ * most. */
+static void account_events(worker *w, long id, const char **status)
+{
+	long emitted = w->produced, stored = -1;
+	double limit = got_signal || w->gave_up ? 2 : w->stall_timeout;
+	double started = rn_now(), last_progress = started;
+	int pause_ms = 5;
+	bool eof_applied = false;
+	for (;;) {
+		runnel_error err;
+		json_t *j = store_get(w->st, STORE_UNIFIED_JOB, id, &err);
+		if (j) {
+			long now_stored =
+			    (long)json_integer_value(json_object_get(j, "stored_events"));
+			long row_emitted =
+			    (long)json_integer_value(json_object_get(j, "emitted_events"));
+			json_decref(j);
+			if (now_stored > stored) {
+				stored = now_stored;
+				last_progress = rn_now();
+			}
+			if (stored >= emitted)
+				return;
+			if (w->eof_sent && !w->gave_up && row_emitted == emitted) {
+				eof_applied = true;
+				break;
+			}
+		}
+		if (rn_now() - last_progress >= limit || (got_signal && rn_now() - started >= 2))
+			break;
+		struct timespec ts = {0, pause_ms * 1000000L};
+		nanosleep(&ts, NULL);
+		pause_ms = pause_ms * 2 > 200 ? 200 : pause_ms * 2;
+	}
+	if (stored < 0)
+		stored = 0;
+	long missing = emitted - stored;
+	char text[1024];
+	if (w->gave_up) {
+		const char *why = w->gave_up_on_signal
+		                      ? "the job was canceled while the bus was blocked"
+		                      : "it stayed down or full too long: see result_traceback";
+		int n = snprintf(text, sizeof text,
+		                 "%ld of %ld events were lost: %ld could not be delivered to the "
+		                 "event bus (%s)",
+		                 missing, emitted, w->undelivered, why);
+		if (missing > w->undelivered && n > 0 && (size_t)n < sizeof text)
+			snprintf(text + n, sizeof text - n,
+			         ", %ld delivered were not stored (see runneld's log)",
+			         missing - w->undelivered);
+		strncat(text, ".", sizeof text - strlen(text) - 1);
+	} else if (eof_applied) {
+		snprintf(text, sizeof text,
+		         "%ld of %ld events were lost: the callback receiver got the job's last "
+		         "message but not them (lost on the event bus, e.g. Redis restarted; or "
+		         "refused by the store: see runneld's log).",
+		         missing, emitted);
+	} else {
+		snprintf(text, sizeof text,
+		         "%ld of %ld events were not stored when the job ended: no progress for "
+		         "%.0f s (the event bus or the store is failing: see runneld's log).",
+		         missing, emitted, rn_now() - last_progress);
+	}
+	fprintf(stderr, "runneld-worker: job %ld: %s\n", id, text);
+	explain_retry(w, id, "job_explanation", text);
+	if (w->gave_up && !w->gave_up_on_signal && w->bus_error[0])
+		explain_retry(w, id, "result_traceback", w->bus_error);
+	if (strcmp(*status, "canceled"))
+		*status = "error";
+}
+
+/* Open the producer end of the bus, trying again while it is down (Redis
+ * restarting) up to stall_timeout, or until a signal. NULL with err. */
+static bus *open_bus(worker *w, const bus_settings *bs, runnel_error *err)
+{
+	double first = rn_now();
+	int pause_ms = 50;
+	for (;;) {
+		bus *b = bus_open_producer(bs, err);
+		if (b || got_signal || rn_now() - first >= w->stall_timeout ||
+		    (err->code != ECONNREFUSED && err->code != ENOENT && err->code != EAGAIN))
+			return b;
+		struct timespec ts = {pause_ms / 1000, (pause_ms % 1000) * 1000000L};
+		nanosleep(&ts, NULL);
+		pause_ms = pause_ms * 2 > 1000 ? 1000 : pause_ms * 2;
+	}
 }
 
 /* Write a JSON object as a file in the pdd's env/. */
@@ -738,9 +920,11 @@ static int run_job(const wopts *o)
 	json_decref(store_update(st, STORE_UNIFIED_JOB, id, f, STORE_SYSTEM, &err));
 	json_decref(f);
 
-	worker w = {.st = st, .id_key = model_event_id_key(type),
+	worker w = {.st = st,
+	            .id_key = model_event_id_key(type),
 	            .job_created = json_string_value(json_object_get(job, "created")),
-	            .want_ok_res = !strcmp(type, "project_update")};
+	            .want_ok_res = !strcmp(type, "project_update"),
+	            .stall_timeout = o->event_stall_timeout > 0 ? o->event_stall_timeout : 120};
 	rn_buf_init(&w.msg);
 	rn_buf_init(&w.scratch);
 	{
@@ -791,7 +975,7 @@ static int run_job(const wopts *o)
 	}
 	bus_settings bs = {.backend = o->bus, .socket_path = o->bus_socket, .redis_url = o->redis_url,
 	                   .queue = o->redis_queue};
-	w.bus = bus_open_producer(&bs, &err);
+	w.bus = open_bus(&w, &bs, &err);
 	if (!w.bus) {
 		explain(st, id, "job_explanation", "Could not reach the event bus.");
 		explain(st, id, "result_traceback", err.message);
@@ -920,7 +1104,9 @@ static int run_job(const wopts *o)
 		explain(st, id, "job_explanation", "Job terminated due to timeout");
 		break;
 	case RUNNEL_CANCELED:
-		if (cancel_flag) {
+		if (w.gave_up && !w.gave_up_on_signal) {
+			status = "error"; /* account_events says why */
+		} else if (cancel_flag) {
 			status = "canceled";
 		} else {
 			status = "failed";
@@ -952,17 +1138,37 @@ finish:
 		if (!cf)
 			explain(st, id, "job_explanation", "Task was canceled due to receiving a shutdown signal.");
 	}
-	if (w.bus)
+	if (w.bus) {
 		send_eof(&t);
-	/* 6. final status, emitted_events, the private data dir */
-	json_t *fin = json_pack("{s:I,s:O}", "emitted_events", (json_int_t)w.emitted, "artifacts", t.artifacts);
+		account_events(&w, id, &status);
+	}
+	/* 6. final status, emitted_events, the private data dir; the writes are
+	 * tried again while the store fails (a full disk), up to stall_timeout */
+	json_t *fin = json_pack("{s:I,s:O}", "emitted_events", (json_int_t)w.produced, "artifacts",
+	                        t.artifacts);
 	if (pdd && keep)
 		json_object_set_new(fin, "private_data_dir", json_string(pdd));
-	json_decref(store_update(st, STORE_UNIFIED_JOB, id, fin, STORE_SYSTEM, &err));
+	double first = rn_now();
+	int pause = 50;
+	json_t *saved;
+	while (!(saved = store_update(st, STORE_UNIFIED_JOB, id, fin, STORE_SYSTEM, &err))) {
+		fprintf(stderr, "runneld-worker: job %ld: save emitted_events: %s\n", id,
+		        err.message);
+		if (!retry_write(&w, first, &pause, &err))
+			break;
+	}
+	json_decref(saved);
 	json_decref(fin);
 	if (pdd && !keep)
 		nftw(pdd, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-	store_job_transition(st, id, store_active_statuses, status, NULL, &err);
+	first = rn_now();
+	pause = 50;
+	while (store_job_transition(st, id, store_active_statuses, status, NULL, &err) < 0) {
+		fprintf(stderr, "runneld-worker: job %ld: status %s: %s\n", id, status,
+		        err.message);
+		if (!retry_write(&w, first, &pause, &err))
+			break;
+	}
 	if (ran)
 		runnel_result_clear(&res);
 	bus_close(w.bus);
@@ -1002,6 +1208,9 @@ int main(int argc, char **argv)
 		case 't': o.job_timeout = atoi(optarg); break;
 		case 'I': o.idle_timeout = atoi(optarg); break;
 		case 'g': o.cancel_grace = atof(optarg); break;
+		case 'E':
+			o.event_stall_timeout = atoi(optarg);
+			break;
 		default:
 			fprintf(stderr, "usage: runneld-worker --state-dir D --job ID [options]\n");
 			return 2;

@@ -15,6 +15,16 @@
  * push blocks in write() until it reads again; Redis buffers in its own
  * memory. No message is ever dropped by the bus.
  *
+ * Faults: a producer whose send fails (the bus is down, the connection
+ * broke, a signal came, the bus stayed full for BUS_SEND_STALL_MS) gets -1
+ * with err and KEEPS every message it had queued: the next flush()
+ * reconnects if need be and sends them again, from the first one not known
+ * to be delivered (a message may then arrive twice; the store keeps one per
+ * (job, counter)). How long to keep trying is the caller's decision; it
+ * drops what it gave up on with discard(). A consumer whose connection
+ * broke reconnects by itself on a later receive() (-1 with err meanwhile,
+ * with a backoff of up to BUS_RECONNECT_MAX_MS between attempts).
+ *
  * A bus handle is used by one thread at a time. Errors are values (runnel_error).
  */
 #ifndef RUNNELD_BUS_H
@@ -38,8 +48,9 @@ typedef int (*bus_message_fn)(const char *msg, size_t len, void *userdata);
 typedef struct bus_ops {
 	/* Close and free the handle. */
 	void (*close)(bus *b);
-	/* Producer: send one message (no newline inside). Blocks while the bus
-	 * is full. 0, or -1 with err (the bus is gone). */
+	/* Producer: send what is queued, then one message (no newline inside).
+	 * Blocks while the bus is full. 0, or -1 with err: msg and the queue
+	 * are kept in the handle (see Faults above). */
 	int (*push)(bus *b, const char *msg, size_t len, runnel_error *err);
 	/* Consumer: wait up to timeout_ms for messages and hand up to max of
 	 * them to fn. Returns how many were handed (0 on timeout), or -1 with err. */
@@ -51,14 +62,25 @@ typedef struct bus_ops {
 	 * Order is kept: queued messages go before a later push(). The worker
 	 * flushes whenever the runner wakes up (at least every 100 ms), so one
 	 * read of ansible's output costs one write (local) or one RPUSH of many
-	 * values (redis) instead of one per event. 0, or -1 with err. */
+	 * values (redis) instead of one per event. 0, or -1 with err (the
+	 * message is queued all the same: a later flush() sends it). */
 	int (*queue)(bus *b, const char *msg, size_t len, runnel_error *err);
-	/* Producer: send what is queued. 0, or -1 with err. */
+	/* Producer: send what is queued. 0, or -1 with err (kept queued). */
 	int (*flush)(bus *b, runnel_error *err);
+	/* Producer: drop what is queued (the caller gave up on it); returns how
+	 * many messages were dropped. */
+	size_t (*discard)(bus *b);
 } bus_ops;
 
 #define BUS_QUEUE_BYTES (256 * 1024)
 #define BUS_QUEUE_MESSAGES 1000
+/* A producer send that makes no progress this long returns -1 (ETIMEDOUT:
+ * it waited already; EAGAIN: the connection broke, try again after a
+ * pause; EINTR: a signal), so that its caller can count how long the bus
+ * is stuck, and cancel. */
+#define BUS_SEND_STALL_MS 1000
+/* Longest pause between two reconnect attempts of a consumer. */
+#define BUS_RECONNECT_MAX_MS 2000
 
 struct bus {
 	const bus_ops *ops;
@@ -88,6 +110,7 @@ static inline void bus_close(bus *b) { if (b) b->ops->close(b); }
 static inline int bus_push(bus *b, const char *m, size_t n, runnel_error *e) { return b->ops->push(b, m, n, e); }
 static inline int bus_queue(bus *b, const char *m, size_t n, runnel_error *e) { return b->ops->queue(b, m, n, e); }
 static inline int bus_flush(bus *b, runnel_error *e) { return b->ops->flush(b, e); }
+static inline size_t bus_discard(bus *b) { return b->ops->discard(b); }
 static inline long bus_receive(bus *b, bus_message_fn fn, void *ud, int t, long max, runnel_error *e) { return b->ops->receive(b, fn, ud, t, max, e); }
 
 #ifdef __cplusplus

@@ -9,6 +9,15 @@
  * flight per job: socket, and what the receiver read but did not take):
  * what they hold is how late an event can be under a flood, 50 jobs times
  * that in all; the store takes about 1 MiB of events in 10 ms.
+ *
+ * Faults: a producer keeps its queue until every byte of it is written. A
+ * send that makes no progress for BUS_SEND_STALL_MS (SO_SNDTIMEO), or that
+ * a signal interrupts, returns -1 with the queue and the count of bytes
+ * already written kept: the next flush goes on where it stopped, on the
+ * same connection, so a line is never cut. A broken connection (runneld
+ * restarted) is closed; the next flush connects again and sends the whole
+ * queue (the receiver dropped the cut line with the old connection; lines
+ * that arrive twice are stored once).
  */
 #include "bus.h"
 
@@ -19,6 +28,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -41,7 +51,8 @@ typedef struct local {
 	size_t rr; /* consumer: the client drained first next time */
 	struct pollfd *pf;
 	size_t npf;
-	rn_buf out; /* producer: queued messages, newline-terminated */
+	rn_buf out;  /* producer: queued messages, newline-terminated */
+	size_t sent; /* producer: bytes of out written on this connection */
 	size_t nqueued;
 	char path[108];
 } local;
@@ -68,8 +79,10 @@ static void local_close(bus *b)
 	}
 	free(l->clients);
 	free(l->pf);
-	if (!l->consumer && l->out.len)
-		(void)rn_write_all(l->fd, l->out.data, l->out.len);
+	if (!l->consumer && l->out.len && l->fd >= 0) {
+		runnel_error e;
+		(void)b->ops->flush(b, &e);
+	}
 	rn_buf_free(&l->out);
 	if (l->fd >= 0)
 		close(l->fd);
@@ -79,45 +92,65 @@ static void local_close(bus *b)
 	free(b);
 }
 
-/* Write iov[0..n) all of it (blocking: back-pressure). */
-static int send_all(local *l, struct iovec *iov, int n, runnel_error *err)
+/* Connect a producer socket to path. The fd, or -1 with err. */
+static int connect_producer(const char *path, runnel_error *err)
 {
-	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = n};
-	while (mh.msg_iovlen && !mh.msg_iov[0].iov_len) {
-		mh.msg_iov++;
-		mh.msg_iovlen--;
+	struct sockaddr_un sa;
+	if (make_addr(&sa, path, err) < 0)
+		return -1;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return rn_fail(err, errno, "bus: socket: %s", strerror(errno));
+	int sz = SOCKBUF;
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
+	struct timeval stall = {BUS_SEND_STALL_MS / 1000, (BUS_SEND_STALL_MS % 1000) * 1000};
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &stall, sizeof stall);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+		rn_fail(err, errno, "bus: connect to %s: %s", sa.sun_path, strerror(errno));
+		close(fd);
+		return -1;
 	}
-	while (mh.msg_iovlen) {
-		ssize_t w = sendmsg(l->fd, &mh, MSG_NOSIGNAL);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return rn_fail(err, errno, "bus: send: %s", strerror(errno));
-		}
-		while (mh.msg_iovlen && (size_t)w >= mh.msg_iov[0].iov_len) {
-			w -= mh.msg_iov[0].iov_len;
-			mh.msg_iov++;
-			mh.msg_iovlen--;
-		}
-		if (mh.msg_iovlen) {
-			mh.msg_iov[0].iov_base = (char *)mh.msg_iov[0].iov_base + w;
-			mh.msg_iov[0].iov_len -= w;
-		}
-	}
-	return 0;
+	return fd;
 }
 
-/* Send what is queued. */
+/* Send what is queued, from where the last send stopped (blocking up to
+ * BUS_SEND_STALL_MS without progress: back-pressure). The queue is emptied
+ * once all of it is written; on -1 it is kept (see Faults above). */
 static int local_flush(bus *b, runnel_error *err)
 {
 	local *l = b->impl;
 	if (!l->out.len)
 		return 0;
-	struct iovec iov[1] = {{l->out.data, l->out.len}};
-	int rc = send_all(l, iov, 1, err);
+	if (l->fd < 0) {
+		l->fd = connect_producer(l->path, err);
+		if (l->fd < 0) {
+			err->code = EAGAIN;
+			return -1;
+		}
+		l->sent = 0; /* the whole queue again, on the new connection */
+	}
+	while (l->sent < l->out.len) {
+		ssize_t w = send(l->fd, l->out.data + l->sent, l->out.len - l->sent, MSG_NOSIGNAL);
+		if (w > 0) {
+			l->sent += (size_t)w;
+			continue;
+		}
+		if (errno == EINTR)
+			return rn_fail(err, EINTR, "bus: send to %s: interrupted", l->path);
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return rn_fail(err, ETIMEDOUT,
+			               "bus: send to %s: the bus stayed full for %d ms", l->path,
+			               BUS_SEND_STALL_MS);
+		rn_fail(err, EAGAIN, "bus: send to %s: %s (reconnecting)", l->path,
+		        strerror(errno));
+		close(l->fd);
+		l->fd = -1;
+		return -1;
+	}
 	rn_buf_reset(&l->out);
+	l->sent = 0;
 	l->nqueued = 0;
-	return rc;
+	return 0;
 }
 
 /* Queue msg and a newline; send once the queue is big. */
@@ -132,15 +165,31 @@ static int local_queue(bus *b, const char *msg, size_t len, runnel_error *err)
 	return 0;
 }
 
-/* Send what is queued, then msg and a newline, all of it (blocking: back-pressure). */
+/* Send what is queued, then msg and a newline. */
 static int local_push(bus *b, const char *msg, size_t len, runnel_error *err)
 {
 	local *l = b->impl;
-	struct iovec iov[3] = {{l->out.data, l->out.len}, {(void *)msg, len}, {"\n", 1}};
-	int rc = send_all(l, iov, 3, err);
+	rn_buf_append(&l->out, msg, len);
+	rn_buf_appendc(&l->out, '\n');
+	l->nqueued++;
+	return local_flush(b, err);
+}
+
+/* Drop what is queued; how many messages. A line cut on the wire would be
+ * glued to the next one: the connection goes with it (the receiver drops a
+ * cut last line). */
+static size_t local_discard(bus *b)
+{
+	local *l = b->impl;
+	size_t n = l->nqueued;
+	if (l->sent > 0 && l->sent < l->out.len && l->fd >= 0) {
+		close(l->fd);
+		l->fd = -1;
+	}
 	rn_buf_reset(&l->out);
+	l->sent = 0;
 	l->nqueued = 0;
-	return rc;
+	return n;
 }
 
 /* Hand complete lines buffered from clients to fn, up to max; the client
@@ -249,11 +298,22 @@ static long local_receive(bus *b, bus_message_fn fn, void *ud, int timeout_ms, l
 			rn_buf_init(&l->clients[l->nclients].in);
 			l->nclients++;
 		}
+		/* out of descriptors (EMFILE): say so, rather than spin on a
+		 * listener that stays readable; the clients wait in the backlog */
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+		    errno != ECONNABORTED) {
+			int e = errno;
+			long got = n + drain(l, fn, ud, max - n);
+			if (got)
+				return got;
+			return rn_fail(err, e, "bus: accept on %s: %s", l->path, strerror(e));
+		}
 	}
 	return n + drain(l, fn, ud, max - n);
 }
 
-static const bus_ops local_ops = {local_close, local_push, local_receive, local_queue, local_flush};
+static const bus_ops local_ops = {local_close, local_push,  local_receive,
+                                  local_queue, local_flush, local_discard};
 
 /* Open the local bus: connect (producer) or bind and listen (consumer). */
 bus *bus_local_open(const bus_settings *settings, bool consumer, runnel_error *err)
@@ -261,12 +321,13 @@ bus *bus_local_open(const bus_settings *settings, bool consumer, runnel_error *e
 	struct sockaddr_un sa;
 	if (make_addr(&sa, settings ? settings->socket_path : NULL, err) < 0)
 		return NULL;
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | (consumer ? SOCK_NONBLOCK : 0), 0);
-	if (fd < 0)
-		return rn_fail(err, errno, "bus: socket: %s", strerror(errno)), NULL;
-	int sz = SOCKBUF;
-	setsockopt(fd, SOL_SOCKET, consumer ? SO_RCVBUF : SO_SNDBUF, &sz, sizeof sz);
+	int fd;
 	if (consumer) {
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		if (fd < 0)
+			return rn_fail(err, errno, "bus: socket: %s", strerror(errno)), NULL;
+		int sz = SOCKBUF;
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
 		unlink(sa.sun_path); /* a stale socket of a previous run */
 		if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 128) < 0) {
 			rn_fail(err, errno, "bus: listen on %s: %s", sa.sun_path, strerror(errno));
@@ -274,9 +335,7 @@ bus *bus_local_open(const bus_settings *settings, bool consumer, runnel_error *e
 			return NULL;
 		}
 		chmod(sa.sun_path, 0600);
-	} else if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
-		rn_fail(err, errno, "bus: connect to %s: %s", sa.sun_path, strerror(errno));
-		close(fd);
+	} else if ((fd = connect_producer(sa.sun_path, err)) < 0) {
 		return NULL;
 	}
 	local *l = calloc(1, sizeof *l);

@@ -11,6 +11,18 @@
  * made, rather than in a list that makes every later event late). When the
  * receiver does not keep up even so (or is down), the list grows past the
  * bound: Redis keeps the backlog (spill), as AWX's does. Nothing is dropped.
+ *
+ * Faults (Redis restarted, killed, unreachable): either end reconnects.
+ * A producer keeps its queue until an RPUSH of it got its reply; a failed
+ * one drops the connection and returns -1 (EAGAIN) with the queue intact,
+ * and the next flush reconnects and pushes it again (if Redis had taken it
+ * before the connection broke, its events arrive twice: the store keeps
+ * one per counter). Replies are awaited at most BUS_SEND_STALL_MS, so a
+ * hung Redis costs the caller a second per try, not forever. A consumer
+ * whose BLPOP failed reconnects on a later receive(), after a backoff that
+ * doubles from 50 ms to BUS_RECONNECT_MAX_MS. What Redis held when it died
+ * is gone (it keeps the list in memory): the job's accounting says so, not
+ * the bus (see worker.c).
  */
 #include "bus.h"
 
@@ -25,8 +37,13 @@
 #include "util.h"
 
 typedef struct rbus {
-	redisContext *c;
+	redisContext *c; /* NULL while disconnected */
+	bool consumer;
+	char url[256];
 	char queue[128];
+	/* reconnecting: no attempt before next_try_ms (monotonic) */
+	long long next_try_ms;
+	int backoff_ms;
 	/* producer: queued messages, back to back */
 	rn_buf out;
 	size_t *lens;
@@ -39,7 +56,7 @@ typedef struct rbus {
 static void redis_close(bus *b)
 {
 	rbus *r = b->impl;
-	if (r->nq) {
+	if (r->nq && r->c) {
 		runnel_error e;
 		(void)b->ops->flush(b, &e);
 	}
@@ -51,17 +68,90 @@ static void redis_close(bus *b)
 	free(b);
 }
 
-/* Fill err from a failed reply or a broken context. */
+/* Monotonic milliseconds. */
+static long long mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Drop the connection (it is broken, or a reply did not come in time). */
+static void disconnect(rbus *r)
+{
+	if (r->c)
+		redisFree(r->c);
+	r->c = NULL;
+}
+
+/* Fill err from a failed reply or a broken context. A broken connection is
+ * dropped (the next call reconnects) and the code is EAGAIN: try again. */
 static int redis_fail(rbus *r, redisReply *rep, runnel_error *err, const char *what)
 {
-	if (rep && rep->type == REDIS_REPLY_ERROR)
-		rn_fail(err, EIO, "bus: redis %s: %s", what, rep->str);
-	else
-		rn_fail(err, EIO, "bus: redis %s: %s", what,
-		        r->c->err ? r->c->errstr : "unexpected reply");
+	if (rep && rep->type == REDIS_REPLY_ERROR) {
+		rn_fail(err, EIO, "bus: redis %s %s: %s", r->url, what, rep->str);
+	} else if (!rep || (r->c && r->c->err)) {
+		rn_fail(err, EAGAIN, "bus: redis %s %s: %s (reconnecting)", r->url, what,
+		        r->c && r->c->err ? r->c->errstr : "no reply");
+		disconnect(r);
+	} else {
+		rn_fail(err, EIO, "bus: redis %s %s: unexpected reply (type %d)", r->url, what,
+		        rep->type);
+	}
 	if (rep)
 		freeReplyObject(rep);
 	return -1;
+}
+
+/* Connect to r->url (a consumer waits for replies as long as its BLPOP
+ * blocks and then some; a producer BUS_SEND_STALL_MS). 0, or -1 with err. */
+static int connect_url(rbus *r, runnel_error *err)
+{
+	const char *url = r->url;
+	struct timeval tv = {2, 0};
+	redisContext *c = NULL;
+	if (!strncmp(url, "unix://", 7)) {
+		c = redisConnectUnixWithTimeout(url + 7, tv);
+	} else {
+		const char *hp = !strncmp(url, "redis://", 8) ? url + 8 : url;
+		char host[256];
+		int port = 6379;
+		snprintf(host, sizeof host, "%s", hp);
+		char *colon = strrchr(host, ':');
+		if (colon) {
+			*colon = 0;
+			port = atoi(colon + 1);
+		}
+		char *slash = strchr(colon ? colon + 1 : host, '/');
+		if (slash)
+			*slash = 0;
+		c = redisConnectWithTimeout(host, port, tv);
+	}
+	if (!c || c->err) {
+		rn_fail(err, ECONNREFUSED, "bus: redis %s: %s", url,
+		        c ? c->errstr : "out of memory");
+		if (c)
+			redisFree(c);
+		return -1;
+	}
+	struct timeval reply = r->consumer ? (struct timeval){10, 0}
+	                                   : (struct timeval){BUS_SEND_STALL_MS / 1000,
+	                                                      (BUS_SEND_STALL_MS % 1000) * 1000};
+	redisSetTimeout(c, reply);
+	r->c = c;
+	return 0;
+}
+
+/* Connected, or reconnect now. 0, or -1 with err (EAGAIN: try again later). */
+static int ensure_connected(rbus *r, runnel_error *err)
+{
+	if (r->c)
+		return 0;
+	if (connect_url(r, err) < 0) {
+		err->code = EAGAIN;
+		return -1;
+	}
+	return 0;
 }
 
 #define REDIS_BACKLOG_MAX  4000 /* messages in the list */
@@ -71,12 +161,16 @@ static int redis_fail(rbus *r, redisReply *rep, runnel_error *err, const char *w
 /* LLEN of the list, or -1. */
 static long long list_length(rbus *r)
 {
+	if (!r->c)
+		return -1;
 	const char *argv[2] = {"LLEN", r->queue};
 	size_t lens[2] = {4, strlen(r->queue)};
 	redisReply *rep = redisCommandArgv(r->c, 2, argv, lens);
 	long long n = rep && rep->type == REDIS_REPLY_INTEGER ? rep->integer : -1;
 	if (rep)
 		freeReplyObject(rep);
+	else
+		disconnect(r); /* broken: the next push reconnects */
 	return n;
 }
 
@@ -96,13 +190,26 @@ static void wait_for_receiver(rbus *r, long long len)
 	}
 }
 
-/* RPUSH what is queued, plus msg (when not NULL), in one command: each
- * message is one element of the list, in order. */
-static int rpush_all(rbus *r, const char *msg, size_t len, runnel_error *err)
+/* Add one message to the queue. */
+static void enqueue(rbus *r, const char *msg, size_t len)
 {
-	size_t n = r->nq + (msg ? 1 : 0);
+	if (r->nq == r->capq) {
+		r->capq = r->capq ? r->capq * 2 : 64;
+		r->lens = rn_xrealloc(r->lens, sizeof *r->lens * r->capq);
+	}
+	rn_buf_append(&r->out, msg, len);
+	r->lens[r->nq++] = len;
+}
+
+/* RPUSH what is queued in one command: each message is one element of the
+ * list, in order. The queue is emptied only once Redis replied. */
+static int rpush_all(rbus *r, runnel_error *err)
+{
+	size_t n = r->nq;
 	if (!n)
 		return 0;
+	if (ensure_connected(r, err) < 0)
+		return -1;
 	const char **argv = rn_xmalloc(sizeof *argv * (n + 2));
 	size_t *lens = rn_xmalloc(sizeof *lens * (n + 2));
 	argv[0] = "RPUSH", lens[0] = 5;
@@ -113,17 +220,13 @@ static int rpush_all(rbus *r, const char *msg, size_t len, runnel_error *err)
 		lens[2 + i] = r->lens[i];
 		off += r->lens[i];
 	}
-	if (msg) {
-		argv[2 + r->nq] = msg;
-		lens[2 + r->nq] = len;
-	}
 	redisReply *rep = redisCommandArgv(r->c, (int)(n + 2), argv, lens);
 	free(argv);
 	free(lens);
-	r->nq = 0;
-	rn_buf_reset(&r->out);
 	if (!rep || rep->type != REDIS_REPLY_INTEGER)
 		return redis_fail(r, rep, err, "RPUSH");
+	r->nq = 0;
+	rn_buf_reset(&r->out);
 	long long backlog = rep->integer;
 	freeReplyObject(rep);
 	if (backlog > REDIS_BACKLOG_MAX)
@@ -134,27 +237,64 @@ static int rpush_all(rbus *r, const char *msg, size_t len, runnel_error *err)
 /* RPUSH what is queued, then msg. */
 static int redis_push(bus *b, const char *msg, size_t len, runnel_error *err)
 {
-	return rpush_all(b->impl, msg, len, err);
+	enqueue(b->impl, msg, len);
+	return rpush_all(b->impl, err);
 }
 
 /* RPUSH what is queued. */
 static int redis_flush(bus *b, runnel_error *err)
 {
-	return rpush_all(b->impl, NULL, 0, err);
+	return rpush_all(b->impl, err);
 }
 
 /* Queue one message; RPUSH once the queue is big. */
 static int redis_queue(bus *b, const char *msg, size_t len, runnel_error *err)
 {
 	rbus *r = b->impl;
-	if (r->nq == r->capq) {
-		r->capq = r->capq ? r->capq * 2 : 64;
-		r->lens = rn_xrealloc(r->lens, sizeof *r->lens * r->capq);
-	}
-	rn_buf_append(&r->out, msg, len);
-	r->lens[r->nq++] = len;
+	enqueue(r, msg, len);
 	if (r->out.len >= BUS_QUEUE_BYTES || r->nq >= BUS_QUEUE_MESSAGES)
-		return rpush_all(r, NULL, 0, err);
+		return rpush_all(r, err);
+	return 0;
+}
+
+/* Drop what is queued; how many messages. */
+static size_t redis_discard(bus *b)
+{
+	rbus *r = b->impl;
+	size_t n = r->nq;
+	r->nq = 0;
+	rn_buf_reset(&r->out);
+	return n;
+}
+
+/* Consumer: connected, or reconnect once the backoff allows (sleeping up to
+ * timeout_ms for it). 0, or -1 with err. */
+static int consumer_connect(rbus *r, int timeout_ms, runnel_error *err)
+{
+	if (r->c)
+		return 0;
+	long long now = mono_ms();
+	if (now < r->next_try_ms) {
+		long long wait = r->next_try_ms - now;
+		if (wait > timeout_ms)
+			wait = timeout_ms;
+		struct timespec ts = {wait / 1000, (wait % 1000) * 1000000L};
+		nanosleep(&ts, NULL);
+		if (mono_ms() < r->next_try_ms)
+			return rn_fail(err, EAGAIN,
+			               "bus: redis %s: not connected (next attempt in %lld ms)",
+			               r->url, r->next_try_ms - mono_ms());
+	}
+	if (connect_url(r, err) < 0) {
+		r->backoff_ms = r->backoff_ms ? r->backoff_ms * 2 : 50;
+		if (r->backoff_ms > BUS_RECONNECT_MAX_MS)
+			r->backoff_ms = BUS_RECONNECT_MAX_MS;
+		r->next_try_ms = mono_ms() + r->backoff_ms;
+		err->code = EAGAIN;
+		return -1;
+	}
+	r->backoff_ms = 0;
+	r->backlog = true; /* whatever waits in the list: LPOP it at once */
 	return 0;
 }
 
@@ -187,6 +327,8 @@ static long redis_receive(bus *b, bus_message_fn fn, void *ud, int timeout_ms, l
 	rbus *r = b->impl;
 	if (max <= 0)
 		max = 1000;
+	if (consumer_connect(r, timeout_ms, err) < 0)
+		return -1;
 	if (r->backlog) {
 		long n = lpop_many(r, fn, ud, max, err);
 		r->backlog = n == max;
@@ -213,53 +355,30 @@ static long redis_receive(bus *b, bus_message_fn fn, void *ud, int timeout_ms, l
 		return n;
 	long more = lpop_many(r, fn, ud, max - n, err);
 	if (more < 0)
-		return -1;
+		return n; /* the one taken is handed over; the next call reconnects */
 	r->backlog = more == max - n;
 	return n + more;
 }
 
-static const bus_ops redis_ops = {redis_close, redis_push, redis_receive, redis_queue, redis_flush};
+static const bus_ops redis_ops = {redis_close, redis_push,  redis_receive,
+                                  redis_queue, redis_flush, redis_discard};
 
-/* Connect to the Redis of settings->redis_url. */
+/* Connect to the Redis of settings->redis_url. The first connection must
+ * succeed (a wrong URL is an error now, not a retry forever). */
 bus *bus_redis_open(const bus_settings *settings, bool consumer, runnel_error *err)
 {
-	(void)consumer;
-	const char *url =
-	    settings && settings->redis_url ? settings->redis_url : "redis://127.0.0.1:6379";
-	struct timeval tv = {5, 0};
-	redisContext *c = NULL;
-	if (!strncmp(url, "unix://", 7)) {
-		c = redisConnectUnixWithTimeout(url + 7, tv);
-	} else {
-		const char *hp = !strncmp(url, "redis://", 8) ? url + 8 : url;
-		char host[256];
-		int port = 6379;
-		snprintf(host, sizeof host, "%s", hp);
-		char *colon = strrchr(host, ':');
-		if (colon) {
-			*colon = 0;
-			port = atoi(colon + 1);
-		}
-		char *slash = strchr(colon ? colon + 1 : host, '/');
-		if (slash)
-			*slash = 0;
-		c = redisConnectWithTimeout(host, port, tv);
-	}
-	if (!c || c->err) {
-		rn_fail(err, ECONNREFUSED, "bus: redis %s: %s", url,
-		        c ? c->errstr : "out of memory");
-		if (c)
-			redisFree(c);
-		return NULL;
-	}
-	/* BLPOP blocks server-side: no client read timeout. */
-	struct timeval none = {0, 0};
-	redisSetTimeout(c, none);
 	rbus *r = calloc(1, sizeof *r);
 	rn_buf_init(&r->out);
-	r->c = c;
+	r->consumer = consumer;
+	snprintf(r->url, sizeof r->url, "%s",
+	         settings && settings->redis_url ? settings->redis_url : "redis://127.0.0.1:6379");
 	snprintf(r->queue, sizeof r->queue, "%s",
 	         settings && settings->queue ? settings->queue : "callback_tasks");
+	if (connect_url(r, err) < 0) {
+		rn_buf_free(&r->out);
+		free(r);
+		return NULL;
+	}
 	bus *b = calloc(1, sizeof *b);
 	b->ops = &redis_ops;
 	b->impl = r;

@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -2742,40 +2743,115 @@ static void start_checkpointer(sq *s)
 typedef int (*insert_fn)(sq *s, size_t i, void *ctx, job_counts *per_job, const char *now,
                          runnel_error *err);
 
+/* True if the last failure on s's connection may pass by itself (the
+ * disk is full or failing, another writer holds the lock, memory ran out):
+ * the batch is worth keeping and trying again, and no event of it is at
+ * fault. */
+static bool failure_is_transient(sq *s)
+{
+	switch (sqlite3_errcode(s->db) & 0xff) {
+	case SQLITE_FULL:
+	case SQLITE_IOERR:
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+	case SQLITE_NOMEM:
+	case SQLITE_CANTOPEN:
+	case SQLITE_PROTOCOL:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Events are the bulk of what the store writes; a job's record (its
+ * status, cancel flag, explanation, counts) is a few pages. Events are not
+ * written into the last EVENTS_RESERVE_BYTES of the state dir's
+ * filesystem: when the events fill the disk, the record of every job can
+ * still be written (a full disk also stops SQLite's checkpoint, and then
+ * every write, however small, fails). The reserve holds a whole WAL
+ * (CKPT_PAGES pages) and then some. */
+#define EVENTS_RESERVE_BYTES (8LL * 1024 * 1024)
+
+/* 0 if the database's filesystem has room for events beyond the reserve;
+ * else -1 with err (EAGAIN: the receiver tries again later). */
+static int events_room(sq *s, runnel_error *err)
+{
+	struct statvfs vfs;
+	if (!s->path || statvfs(s->path, &vfs) < 0)
+		return 0; /* cannot tell: let SQLite say */
+	long long avail = (long long)vfs.f_bavail * (long long)vfs.f_frsize;
+	if (avail >= EVENTS_RESERVE_BYTES)
+		return 0;
+	return rn_fail(
+	    err, EAGAIN,
+	    "__all__: %s: %lld KiB free, below the %lld KiB kept for job records: events "
+	    "wait until space is freed",
+	    s->path, avail / 1024, EVENTS_RESERVE_BYTES / 1024);
+}
+
+/* Turn err into the "try again" form of a transient failure. */
+static int transient_fail(runnel_error *err, const runnel_error *why)
+{
+	return rn_fail(err, EAGAIN, "%s", why->message);
+}
+
 /* Store a batch of n events in one transaction; if it fails, roll back and
- * store what can be stored one by one (each in its own transaction). */
+ * store what can be stored one by one (each in its own transaction). A
+ * transient failure (full disk, I/O error, lock) is not the events' fault:
+ * nothing is dropped, -1 with err->code EAGAIN, *stored says how many went
+ * in before it (the caller keeps the batch and tries again later: the
+ * events already stored are skipped then). */
 static int insert_batch(store *st, size_t n, insert_fn fn, void *ctx, long *stored, long *dropped,
                         runnel_error *err)
 {
 	sq *s = SQ(st);
 	long nst = 0, ndrop = 0;
+	if (events_room(s, err) < 0) {
+		if (stored)
+			*stored = 0;
+		if (dropped)
+			*dropped = 0;
+		return -1;
+	}
 	char now[32];
 	model_now(now); /* one "modified" for the batch */
 	lock(s);
 	start_checkpointer(s);
 	job_counts per_job_ = {0}, *per_job = &per_job_;
-	int rc = exec_sql(s, "BEGIN IMMEDIATE", err);
-	if (rc < 0)
-		goto out;
+	runnel_error e0 = {0};
+	bool transient = false;
+	int rc = exec_sql(s, "BEGIN IMMEDIATE", &e0);
+	if (rc < 0) {
+		transient = failure_is_transient(s);
+		goto failed;
+	}
 	for (size_t i = 0; i < n; i++) {
-		int r = fn(s, i, ctx, per_job, now, err);
+		int r = fn(s, i, ctx, per_job, now, &e0);
 		if (r < 0) {
 			rc = -1;
 			break;
 		}
 		nst += r;
 	}
-	if (rc == 0 && bump_counts(s, per_job, err) == 0 && exec_sql(s, "COMMIT", err) == 0)
+	if (rc == 0 && bump_counts(s, per_job, &e0) == 0 && exec_sql(s, "COMMIT", &e0) == 0)
 		goto out;
-	/* The batch failed: roll back and store what can be stored one by one. */
+	transient = failure_is_transient(s);
 	exec_sql(s, "ROLLBACK", NULL);
+failed:
 	nst = 0;
+	if (transient) {
+		rc = transient_fail(err, &e0);
+		goto out;
+	}
+	/* The batch failed: store what can be stored one by one. */
 	rc = 0;
 	for (size_t i = 0; i < n; i++) {
 		per_job->len = 0;
 		runnel_error e1;
 		if (exec_sql(s, "BEGIN IMMEDIATE", &e1) < 0) {
-			if (err)
+			if (failure_is_transient(s))
+				transient_fail(err, &e1);
+			else if (err)
 				*err = e1;
 			rc = -1;
 			break;
@@ -2786,7 +2862,12 @@ static int insert_batch(store *st, size_t n, insert_fn fn, void *ctx, long *stor
 			nst += r;
 			continue;
 		}
+		bool t1 = failure_is_transient(s);
 		exec_sql(s, "ROLLBACK", NULL);
+		if (t1) {
+			rc = transient_fail(err, &e1);
+			break;
+		}
 		if (err)
 			*err = e1;
 		ndrop++;

@@ -250,7 +250,10 @@ typedef struct store_ops {
 	 * skipped. *stored (may be NULL) gets the number newly stored. On a
 	 * failed batch it retries the events one by one; events that still fail
 	 * are counted in *dropped (may be NULL) with their error in err. Returns
-	 * 0, or -1 when the backend is unusable.
+	 * 0, or -1 when the backend is unusable. A failure that is not the
+	 * events' fault (disk full, I/O error, lock held too long) drops
+	 * nothing: -1 with err->code EAGAIN, *stored the events that went in
+	 * before it; the caller keeps the batch and tries it again later.
 	 */
 	int (*events_insert)(store *st, const json_t *events, long *stored, long *dropped,
 	                     runnel_error *err);

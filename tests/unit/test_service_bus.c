@@ -1,17 +1,28 @@
 /* test_service_bus.c - the local bus: messages from several producers arrive
  * whole and in per-producer order, a partial line waits for its end, a
  * consumer restarts over a stale socket, a message longer than a read
- * arrives whole, and receive() times out empty. */
+ * arrives whole, and receive() times out empty. Faults: a producer keeps
+ * its messages while the consumer is gone and delivers them to the next
+ * one; a send stuck on a full bus returns (ETIMEDOUT) or is interrupted by
+ * a signal (EINTR) and goes on later without cutting or repeating a line;
+ * the Redis bus (with a redis-server) reconnects at both ends after the
+ * server was killed and started again, keeping what the producer held. */
+#include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -212,6 +223,235 @@ static void test_local_stale_and_missing(void **state)
 	assert_null(bus_open_consumer(&bs, &err));
 }
 
+/* The consumer goes away (runneld restarted) with the producer connected:
+ * the producer's sends fail, it keeps the messages, and hands them to the
+ * next consumer on the same path. */
+static void test_local_producer_keeps_messages_across_consumers(void **state)
+{
+	(void)state;
+	char dir[64], path[128];
+	sock_path(dir, path);
+	bus_settings bs = {.backend = "local", .socket_path = path};
+	runnel_error err;
+	bus *c = bus_open_consumer(&bs, &err);
+	bus *p = bus_open_producer(&bs, &err);
+	assert_non_null(c);
+	assert_non_null(p);
+	assert_int_equal(bus_push(p, "{\"a\":1}", 7, &err), 0);
+	seen s = {0};
+	receive_n(c, &s, 1);
+	assert_int_equal(s.n, 1);
+	bus_close(c); /* the consumer dies: its end of the connection closes */
+	/* the first send may still land in the dead socket's buffer; the
+	 * next ones fail, and what fails is kept */
+	int rc = 0;
+	for (int i = 0; i < 20 && rc == 0; i++)
+		rc = bus_push(p, "{\"b\":2}", 7, &err);
+	assert_int_equal(rc, -1);
+	assert_int_equal(err.code, EAGAIN);
+	assert_int_equal(bus_flush(p, &err), -1); /* nobody listens: still kept */
+	c = bus_open_consumer(&bs, &err);
+	assert_non_null(c);
+	assert_int_equal(bus_flush(p, &err), 0);
+	seen s2 = {0};
+	receive_n(c, &s2, 1);
+	assert_int_equal(s2.n, 1);
+	assert_string_equal(s2.msgs[0], "{\"b\":2}");
+	/* discard: what the caller gave up on is dropped, and counted */
+	assert_int_equal(bus_queue(p, "{\"c\":3}", 7, &err), 0);
+	assert_int_equal(bus_queue(p, "{\"d\":4}", 7, &err), 0);
+	assert_int_equal(bus_discard(p), 2);
+	assert_int_equal(bus_push(p, "{\"e\":5}", 7, &err), 0);
+	receive_n(c, &s2, 2);
+	assert_int_equal(s2.n, 2);
+	assert_string_equal(s2.msgs[1], "{\"e\":5}");
+	bus_close(p);
+	bus_close(c);
+	rmdir(dir);
+}
+
+/* What the consumer of test_local_stalled_send saw. */
+typedef struct numbered {
+	int next;   /* the number expected next */
+	int bad;    /* messages out of order, repeated or cut */
+	size_t len; /* the length every message has */
+} numbered;
+
+/* Check that messages come numbered 0, 1, 2 ... and whole. */
+static int check_numbered(const char *msg, size_t len, void *ud)
+{
+	numbered *n = ud;
+	int i = -1;
+	if (len != n->len || sscanf(msg, "{\"i\":%d,", &i) != 1 || i != n->next ||
+	    msg[len - 1] != '}')
+		n->bad++;
+	n->next = i + 1;
+	return 0;
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+/* A consumer that does not read: the producer's send stops blocking after
+ * BUS_SEND_STALL_MS (ETIMEDOUT), or at once when a signal comes (EINTR),
+ * keeping the message; once the consumer reads again, every message
+ * arrives once, whole and in order. */
+static void test_local_stalled_send(void **state)
+{
+	(void)state;
+	char dir[64], path[128];
+	sock_path(dir, path);
+	bus_settings bs = {.backend = "local", .socket_path = path};
+	runnel_error err;
+	bus *c = bus_open_consumer(&bs, &err);
+	bus *p = bus_open_producer(&bs, &err);
+	assert_non_null(c);
+	assert_non_null(p);
+	numbered seen_n = {.len = 8000};
+	char *m = malloc(seen_n.len + 1);
+	int sent = 0, rc = 0;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* fill the bus until a send gives up (the consumer accepts, never reads) */
+	for (; sent < 2000 && rc == 0; sent++) {
+		int k = snprintf(m, seen_n.len, "{\"i\":%d,\"pad\":\"", sent);
+		memset(m + k, 'x', seen_n.len - k - 2);
+		m[seen_n.len - 2] = '"';
+		m[seen_n.len - 1] = '}';
+		rc = bus_push(p, m, seen_n.len, &err);
+		if (sent == 0)
+			bus_receive(c, check_numbered, &seen_n, 10, 0, &err), seen_n.next = 0;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_int_equal(rc, -1);
+	assert_int_equal(err.code, ETIMEDOUT);
+	long waited_ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	assert_true(waited_ms >= BUS_SEND_STALL_MS / 2); /* it waited for the consumer first */
+	/* still stuck: a signal frees the sender at once */
+	struct sigaction sa = {.sa_handler = on_alarm}, old;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, &old);
+	struct itimerval it = {.it_value = {0, 200000}};
+	setitimer(ITIMER_REAL, &it, NULL);
+	assert_int_equal(bus_flush(p, &err), -1);
+	assert_int_equal(err.code, EINTR);
+	sigaction(SIGALRM, &old, NULL);
+	/* the consumer reads again: flush goes on where it stopped */
+	int flushed = -1;
+	for (int i = 0; i < 500 && (flushed != 0 || seen_n.next < sent); i++) {
+		bus_receive(c, check_numbered, &seen_n, 10, 0, &err);
+		if (flushed != 0)
+			flushed = bus_flush(p, &err);
+	}
+	assert_int_equal(flushed, 0);
+	assert_int_equal(seen_n.bad, 0);
+	assert_int_equal(seen_n.next, sent);
+	free(m);
+	bus_close(p);
+	bus_close(c);
+	rmdir(dir);
+}
+
+/* A redis-server on port (no persistence); its pid, or -1 without one. */
+static pid_t redis_start(int port, const char *dir)
+{
+	if (access("/usr/bin/redis-server", X_OK) != 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		char ps[16];
+		snprintf(ps, sizeof ps, "%d", port);
+		int null = open("/dev/null", O_WRONLY);
+		dup2(null, 1);
+		dup2(null, 2);
+		execl("/usr/bin/redis-server", "redis-server", "--port", ps, "--bind", "127.0.0.1",
+		      "--save", "", "--appendonly", "no", "--dir", dir, (char *)NULL);
+		_exit(127);
+	}
+	/* wait until it answers */
+	for (int i = 0; i < 200; i++) {
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+		struct sockaddr_in in = {.sin_family = AF_INET,
+		                         .sin_port = htons(port),
+		                         .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+		int ok = connect(fd, (struct sockaddr *)&in, sizeof in) == 0;
+		close(fd);
+		if (ok)
+			return pid;
+		usleep(25000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return -1;
+}
+
+/* A free TCP port on the loopback. */
+static int free_tcp_port(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in in = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	bind(fd, (struct sockaddr *)&in, sizeof in);
+	socklen_t l = sizeof in;
+	getsockname(fd, (struct sockaddr *)&in, &l);
+	close(fd);
+	return ntohs(in.sin_port);
+}
+
+/* kill -9 of redis-server, then a new one on the same port: the producer
+ * keeps what it could not push and pushes it once Redis is back; the
+ * consumer reconnects by itself. */
+static void test_redis_reconnect_both_ends(void **state)
+{
+	(void)state;
+	char dir[64];
+	strcpy(dir, "/tmp/test_bus_redis_XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	int port = free_tcp_port();
+	pid_t srv = redis_start(port, dir);
+	if (srv < 0) {
+		rmdir(dir);
+		skip(); /* no redis-server here */
+	}
+	char url[64];
+	snprintf(url, sizeof url, "redis://127.0.0.1:%d", port);
+	bus_settings bs = {.backend = "redis", .redis_url = url, .queue = "test_reconnect"};
+	runnel_error err;
+	bus *c = bus_open_consumer(&bs, &err);
+	bus *p = bus_open_producer(&bs, &err);
+	assert_non_null(c);
+	assert_non_null(p);
+	assert_int_equal(bus_push(p, "{\"a\":1}", 7, &err), 0);
+	seen s = {0};
+	receive_n(c, &s, 1);
+	assert_int_equal(s.n, 1);
+	kill(srv, SIGKILL);
+	waitpid(srv, NULL, 0);
+	/* Redis is gone: the push fails, and keeps the message */
+	assert_int_equal(bus_queue(p, "{\"b\":2}", 7, &err), 0);
+	assert_int_equal(bus_push(p, "{\"c\":3}", 7, &err), -1);
+	assert_int_equal(err.code, EAGAIN);
+	assert_int_equal(bus_flush(p, &err), -1);
+	assert_int_equal(bus_receive(c, record, &s, 20, 100, &err), -1);
+	assert_int_equal(bus_receive(c, record, &s, 20, 100, &err), -1);
+	srv = redis_start(port, dir);
+	assert_true(srv > 0);
+	assert_int_equal(bus_flush(p, &err), 0);
+	/* the consumer reconnects within its backoff (2 s at most) */
+	seen s2 = {0};
+	for (int i = 0; i < 200 && s2.n < 2; i++)
+		bus_receive(c, record, &s2, 20, 100, &err);
+	assert_int_equal(s2.n, 2);
+	assert_string_equal(s2.msgs[0], "{\"b\":2}");
+	assert_string_equal(s2.msgs[1], "{\"c\":3}");
+	bus_close(p);
+	bus_close(c);
+	kill(srv, SIGKILL);
+	waitpid(srv, NULL, 0);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -220,6 +460,9 @@ int main(void)
 	    cmocka_unit_test(test_local_max),
 	    cmocka_unit_test(test_local_huge_message),
 	    cmocka_unit_test(test_local_stale_and_missing),
+	    cmocka_unit_test(test_local_producer_keeps_messages_across_consumers),
+	    cmocka_unit_test(test_local_stalled_send),
+	    cmocka_unit_test(test_redis_reconnect_both_ends),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

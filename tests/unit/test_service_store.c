@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "store.h"
 
@@ -819,6 +820,44 @@ static void test_events_bad_batch(void **state)
 	json_decref(o);
 }
 
+/* A store that fails in a way that may pass (here another writer holds the
+ * lock past the busy timeout; a full disk is the same case) drops nothing:
+ * -1 with EAGAIN, nothing stored, nothing counted dropped; the same batch
+ * stores whole once the lock is released. */
+static void test_events_transient_failure_keeps_batch(void **state)
+{
+	fixture *f = *state;
+	runnel_error err;
+	long j = mkjob(f->st, "job");
+	store_settings ss = {.state_dir = f->dir, .busy_timeout_ms = 50};
+	store *st = store_open(&ss, &err);
+	assert_non_null(st);
+	char path[128];
+	snprintf(path, sizeof path, "%s/runneld.db", f->dir);
+	sqlite3 *db = NULL;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+	json_t *batch = json_array();
+	for (int i = 1; i <= 5; i++)
+		json_array_append_new(batch,
+		                      ev(j, i, "verbose", "a", NULL, NULL, "x", i - 1, i, NULL));
+	long stored = -1, dropped = -1;
+	assert_int_equal(store_events_insert(st, batch, &stored, &dropped, &err), -1);
+	assert_int_equal(err.code, EAGAIN);
+	assert_int_equal(stored, 0);
+	assert_int_equal(dropped, 0);
+	assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(store_events_insert(st, batch, &stored, &dropped, &err), 0);
+	assert_int_equal(stored, 5);
+	assert_int_equal(dropped, 0);
+	json_decref(batch);
+	json_t *o = store_get(f->st, STORE_JOB, j, &err);
+	assert_int_equal(json_integer_value(json_object_get(o, "stored_events")), 5);
+	json_decref(o);
+	store_close(st);
+}
+
 /* Two handles on one state dir (the engine and a worker) see each other's writes. */
 static void test_two_handles(void **state)
 {
@@ -858,6 +897,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_event_rows_match_json_path, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stdout_ranges, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_events_bad_batch, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_events_transient_failure_keeps_batch, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_two_handles, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
