@@ -8,8 +8,8 @@ runneld (build/service/runneld unless --runneld names others) on a free
 loopback port, local bus, state on disk. JOBS jobs of EVENTS synthetic events
 each (bench/producer.c behind an `ansible-playbook` shim, as in
 bench/service_bench.py: launch, dispatcher, worker, librunnel, bus, receiver
-and SQLite are the real path) are launched at once. POLLERS threads use the
-API the way AWX's UI does while the flood lasts: the jobs list, one job's
+and SQLite are the real path) are launched at once. POLLERS processes (one
+per UI user, as browsers are) use the API the way AWX's UI does while the flood lasts: the jobs list, one job's
 detail, its events page (newest first), its host summaries, its stdout, the
 templates / inventories / hosts / projects lists, each with a short think
 time. Every request's latency is recorded; the table gives p50 / p99 / max per
@@ -23,13 +23,13 @@ The Markdown section goes to stdout (bench/all appends it to RESULTS.md);
 progress to stderr.
 """
 import argparse
-import json
+import multiprocessing
 import os
+import queue
 import random
 import shutil
 import sys
 import tempfile
-import threading
 import time
 
 import requests
@@ -48,33 +48,29 @@ def pct(xs, p):
     return sb.pct(xs, p)
 
 
-class Poller(threading.Thread):
-    """One UI user: a round of the UI's reads, a think time, again."""
+class Poller:
+    """One UI user (a process of its own, as a browser is): a round of the
+    UI's reads, a think time, again, until told to stop. phase: a shared
+    integer, 0 quiet, 1 flood, 2 stop. Samples and errors come back on q."""
 
-    def __init__(self, d, jt, seed, think):
-        super().__init__(daemon=True)
-        self.d = d
-        self.jt = jt
+    def __init__(self, base, auth, jt, seed, think, phase, q):
+        self.base, self.jt, self.think, self.phase, self.q = base, jt, think, phase, q
         self.rng = random.Random(seed)
-        self.think = think
-        self.job_ids = []
-        self.samples = []   # (endpoint, seconds, phase)
+        self.samples = []   # (endpoint, seconds, phase name)
         self.errors = []
-        self.phase = 'quiet'
-        self.stop_flag = False
         self.s = requests.Session()
-        self.s.headers['Authorization'] = d.s.headers['Authorization']
+        self.s.headers['Authorization'] = auth
 
     def get(self, endpoint, path, check):
+        ph = 'flood' if self.phase.value else 'quiet'
         t = time.monotonic()
         try:
-            r = self.s.get(self.d.base + path, timeout=120)
+            r = self.s.get(self.base + path, timeout=120)
             body = r.content
         except requests.RequestException as e:
             self.errors.append('%s: %s' % (path, e))
             return None
-        dt = time.monotonic() - t
-        self.samples.append((endpoint, dt, self.phase))
+        self.samples.append((endpoint, time.monotonic() - t, ph))
         if r.status_code != 200:
             self.errors.append('%s: %d %s' % (path, r.status_code, body[:200]))
             return None
@@ -87,12 +83,15 @@ class Poller(threading.Thread):
             self.errors.append('%s: not a list page: %r' % (path, body[:200]))
         if check == 'one' and not (isinstance(v, dict) and 'id' in v):
             self.errors.append('%s: not an object: %r' % (path, body[:200]))
+        if check == 'text' and not r.headers.get('Content-Type', '').startswith('text/plain'):
+            self.errors.append('%s: stdout is not text: %r' % (path, r.headers))
         return v
 
     def round(self):
         jobs = self.get('jobs list', '/unified_jobs/?order_by=-id&page_size=20', 'list')
-        ids = list(self.job_ids) or ([x['id'] for x in jobs['results'] if x.get('type') == 'job'] if jobs else [])
+        ids = [x['id'] for x in jobs['results'] if x.get('type') == 'job'] if jobs else []
         if ids:
+            # the user opens a job of the list, as in AWX's UI
             j = self.rng.choice(ids)
             self.get('job detail', '/jobs/%d/' % j, 'one')
             self.get('job events', '/jobs/%d/job_events/?order_by=-counter&page_size=50' % j, 'list')
@@ -104,9 +103,49 @@ class Poller(threading.Thread):
         self.get(other[0], other[1], 'list')
 
     def run(self):
-        while not self.stop_flag:
+        while self.phase.value < 2:
             self.round()
             time.sleep(self.think * (0.5 + self.rng.random()))
+        self.q.put((self.samples, self.errors))
+
+
+def poller_main(*args):
+    Poller(*args).run()
+
+
+class Pollers:
+    """n Poller processes; stop() gathers their samples and errors."""
+
+    def __init__(self, d, jt, n, think):
+        ctx = multiprocessing.get_context('fork')
+        self.phase = ctx.Value('i', 0)
+        self.q = ctx.Queue()
+        self.procs = [ctx.Process(target=poller_main, daemon=True,
+                                  args=(d.base, d.s.headers['Authorization'], jt, i, think, self.phase, self.q))
+                      for i in range(n)]
+        for p in self.procs:
+            p.start()
+        self.samples, self.errors = [], []
+
+    def flood(self):
+        self.phase.value = 1
+
+    def stop(self):
+        if self.phase.value == 2:
+            return
+        self.phase.value = 2
+        for _ in self.procs:
+            try:
+                smp, err = self.q.get(timeout=300)
+            except queue.Empty:
+                self.errors.append('a poller did not report')
+                break
+            self.samples.extend(smp)
+            self.errors.extend(err)
+        for p in self.procs:
+            p.join(30)
+            if p.is_alive():
+                p.kill()
 
 
 def summarize(samples, phase):
@@ -124,7 +163,7 @@ def run_once(label, exe, shimdir, njobs, nevents, npollers, think, quiet_s):
     tmp = tempfile.mkdtemp(prefix='apiload-', dir=sb.DISK)
     iso = tempfile.mkdtemp(prefix='apiload-', dir=sb.TMPFS)
     d = None
-    pollers = []
+    pollers = None
     try:
         state = os.path.join(tmp, 'state')
         pb = 'events-%d.yml' % nevents
@@ -138,25 +177,16 @@ def run_once(label, exe, shimdir, njobs, nevents, npollers, think, quiet_s):
         first = d.post('/job_templates/%d/launch/' % jt)['id']
         sb.wait_for(lambda: (lambda j: j['status'] not in ACTIVE and j['event_processing_finished'])(
             d.get('/jobs/%d/' % first)), 300, 0.2, 'the first job')
-        pollers = [Poller(d, jt, i, think) for i in range(npollers)]
-        for p in pollers:
-            p.job_ids = [first]
-            p.start()
+        pollers = Pollers(d, jt, npollers, think)
         time.sleep(quiet_s)
         load_before = sb.load()
         t0 = time.monotonic()
-        for p in pollers:
-            p.phase = 'flood'
-        ids = []
-        for _ in range(njobs):
-            ids.append(d.post('/job_templates/%d/launch/' % jt)['id'])
-            for p in pollers:
-                p.job_ids = list(ids)
+        pollers.flood()
+        ids = [d.post('/job_templates/%d/launch/' % jt)['id'] for _ in range(njobs)]
         idq = ','.join(map(str, ids))
         loads = []
         while True:
-            r = requests.get(d.base + '/jobs/?id__in=%s&page_size=200' % idq, headers=d.s.headers,
-                             timeout=120).json()['results']
+            r = d.get('/jobs/?id__in=%s&page_size=200' % idq)['results']
             loads.append(float(open('/proc/loadavg').read().split()[0]))
             if all(x['status'] not in ACTIVE and x['event_processing_finished'] for x in r):
                 break
@@ -164,10 +194,7 @@ def run_once(label, exe, shimdir, njobs, nevents, npollers, think, quiet_s):
                 raise RuntimeError('api_load: jobs not done after 30 min')
             time.sleep(0.5)
         wall = time.monotonic() - t0
-        for p in pollers:
-            p.stop_flag = True
-        for p in pollers:
-            p.join(180)
+        pollers.stop()
         # every event stored exactly once
         bad = []
         for x in r:
@@ -175,8 +202,7 @@ def run_once(label, exe, shimdir, njobs, nevents, npollers, think, quiet_s):
             if not (x['status'] == 'successful' and x['stored_events'] == nevents and
                     x.get('emitted_events') == nevents and n == nevents):
                 bad.append((x['id'], x['status'], x['stored_events'], x.get('emitted_events'), n))
-        samples = [s for p in pollers for s in p.samples]
-        errors = [e for p in pollers for e in p.errors]
+        samples, errors = pollers.samples, pollers.errors
         res = {'label': label, 'exe': exe, 'wall': wall, 'events': njobs * nevents, 'bad': bad,
                'errors': errors, 'samples': samples, 'load_before': load_before,
                'load_max': max(loads) if loads else None, 'load_after': sb.load()}
@@ -186,8 +212,8 @@ def run_once(label, exe, shimdir, njobs, nevents, npollers, think, quiet_s):
             load_before, res['load_after'], len(bad), len(errors)))
         return res
     finally:
-        for p in pollers:
-            p.stop_flag = True
+        if pollers:
+            pollers.stop()
         if d:
             d.stop()
         shutil.rmtree(tmp, ignore_errors=True)
@@ -225,7 +251,7 @@ def report(runs, a, cmd):
                 '%s → %.2f → %s' % (r['load_before'], r['load_max'] or 0, r['load_after']) if ph == 'flood' else '',
                 len(r['errors']) if ph == 'flood' else ''))
     say('')
-    say('Per endpoint during the flood (p50 / p99 / max s, requests):')
+    say('Per endpoint: quiet p50 / p99 → flood p50 / p99 / max s (flood requests):')
     say('')
     labels = []
     for r in runs:
@@ -237,9 +263,10 @@ def report(runs, a, cmd):
     for ep in eps:
         cells = []
         for lb in labels:
+            qs = [dt for r in runs if r['label'] == lb for e, dt, ph in r['samples'] if e == ep and ph == 'quiet']
             xs = [dt for r in runs if r['label'] == lb for e, dt, ph in r['samples'] if e == ep and ph == 'flood']
-            cells.append('%s / %s / %s (%d)' % (fmt(pct(xs, 50)), fmt(pct(xs, 99)), fmt(max(xs, default=None)),
-                                                len(xs)))
+            cells.append('%s / %s → %s / %s / %s (%d)' % (fmt(pct(qs, 50)), fmt(pct(qs, 99)), fmt(pct(xs, 50)),
+                                                         fmt(pct(xs, 99)), fmt(max(xs, default=None)), len(xs)))
         say('| %s | %s |' % (ep, ' | '.join(cells)))
     for r in runs:
         for e in r['errors'][:5]:
