@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """API latency under an event flood (issue 9).
 
-    /usr/bin/python3 bench/api_load.py [--jobs 30] [--events 2000] [--pollers 6]
+    /usr/bin/python3 bench/api_load.py [--jobs 30] [--events 2000] [--pollers 6] [--period 1.0]
                                        [--runneld LABEL=PATH ...] [--rounds N]
 
 runneld (build/service/runneld unless --runneld names others) on a free
@@ -11,8 +11,8 @@ bench/service_bench.py: launch, dispatcher, worker, librunnel, bus, receiver
 and SQLite are the real path) are launched at once. POLLERS processes (one
 per UI user, as browsers are) use the API the way AWX's UI does while the flood lasts: the jobs list, one job's
 detail, its events page (newest first), its host summaries, its stdout, the
-templates / inventories / hosts / projects lists, each with a short think
-time. Every request's latency is recorded; the table gives p50 / p99 / max per
+templates / inventories / hosts / projects lists, a round every PERIOD
+seconds. Every request's latency is recorded; the table gives p50 / p99 / max per
 endpoint and overall, for a quiet baseline (the same pollers, no job running)
 and for the flood. Every job must end with all its events stored exactly once
 (stored_events == emitted_events == EVENTS, and the events list counts them).
@@ -50,11 +50,11 @@ def pct(xs, p):
 
 class Poller:
     """One UI user (a process of its own, as a browser is): a round of the
-    UI's reads, a think time, again, until told to stop. phase: a shared
+    UI's reads every period, until told to stop. phase: a shared
     integer, 0 quiet, 1 flood, 2 stop. Samples and errors come back on q."""
 
-    def __init__(self, base, auth, jt, seed, think, phase, q):
-        self.base, self.jt, self.think, self.phase, self.q = base, jt, think, phase, q
+    def __init__(self, base, auth, jt, seed, period, phase, q):
+        self.base, self.jt, self.period, self.phase, self.q = base, jt, period, phase, q
         self.rng = random.Random(seed)
         self.samples = []   # (endpoint, seconds, phase name)
         self.errors = []
@@ -103,9 +103,14 @@ class Poller:
         self.get(other[0], other[1], 'list')
 
     def run(self):
+        # a round every period (± 20%), as a page refreshing itself: the
+        # load offered does not depend on how fast the server answers, so
+        # that runs compare (a round that ends late starts the next at once)
+        nxt = time.monotonic() + self.period * self.rng.random()
         while self.phase.value < 2:
+            time.sleep(max(0.0, nxt - time.monotonic()))
             self.round()
-            time.sleep(self.think * (0.5 + self.rng.random()))
+            nxt = max(nxt + self.period * (0.8 + 0.4 * self.rng.random()), time.monotonic())
         self.q.put((self.samples, self.errors))
 
 
@@ -116,12 +121,12 @@ def poller_main(*args):
 class Pollers:
     """n Poller processes; stop() gathers their samples and errors."""
 
-    def __init__(self, d, jt, n, think):
+    def __init__(self, d, jt, n, period):
         ctx = multiprocessing.get_context('fork')
         self.phase = ctx.Value('i', 0)
         self.q = ctx.Queue()
         self.procs = [ctx.Process(target=poller_main, daemon=True,
-                                  args=(d.base, d.s.headers['Authorization'], jt, i, think, self.phase, self.q))
+                                  args=(d.base, d.s.headers['Authorization'], jt, i, period, self.phase, self.q))
                       for i in range(n)]
         for p in self.procs:
             p.start()
@@ -157,7 +162,7 @@ def summarize(samples, phase):
     return by, allx
 
 
-def run_once(label, exe, shimdir, njobs, nevents, npollers, think, quiet_s):
+def run_once(label, exe, shimdir, njobs, nevents, npollers, period, quiet_s):
     """One runneld, a quiet baseline, then the flood. Returns the figures."""
     sb.RUNNELD = exe
     tmp = tempfile.mkdtemp(prefix='apiload-', dir=sb.DISK)
@@ -177,7 +182,7 @@ def run_once(label, exe, shimdir, njobs, nevents, npollers, think, quiet_s):
         first = d.post('/job_templates/%d/launch/' % jt)['id']
         sb.wait_for(lambda: (lambda j: j['status'] not in ACTIVE and j['event_processing_finished'])(
             d.get('/jobs/%d/' % first)), 300, 0.2, 'the first job')
-        pollers = Pollers(d, jt, npollers, think)
+        pollers = Pollers(d, jt, npollers, period)
         time.sleep(quiet_s)
         load_before = sb.load()
         t0 = time.monotonic()
@@ -233,9 +238,9 @@ def report(runs, a, cmd):
         cmd, time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()), runs[0]['load_before'] if runs else '?'))
     say('- %d jobs × %d events (synthetic producer, local bus) launched at once; %d pollers read the API the way '
         'AWX\'s UI does (unified jobs list, job detail, job events page newest first, host summaries, stdout as '
-        'text, one of the templates / inventories / hosts / projects / template jobs lists; think time %.2f s '
-        '± 50%%) before (quiet: one finished job, nothing running) and throughout the flood. Latency is request '
-        'sent → whole body read, in seconds.' % (a.jobs, a.events, a.pollers, a.think))
+        'text, one of the templates / inventories / hosts / projects / template jobs lists; a round every %.2f s '
+        '± 20%%, or at once when the previous one ended late) before (quiet: one finished job, nothing running) and throughout the flood. Latency is request '
+        'sent → whole body read, in seconds.' % (a.jobs, a.events, a.pollers, a.period))
     say('')
     say('| runneld | round | phase | requests | p50 | p99 | max | flood wall s | events stored | load before → '
         'max → after | non-200 / malformed |')
@@ -279,7 +284,7 @@ def main():
     ap.add_argument('--jobs', type=int, default=30)
     ap.add_argument('--events', type=int, default=2000)
     ap.add_argument('--pollers', type=int, default=6)
-    ap.add_argument('--think', type=float, default=0.2)
+    ap.add_argument('--period', type=float, default=1.0, help='seconds between a poller\'s rounds')
     ap.add_argument('--quiet', type=float, default=8.0, help='seconds of quiet baseline')
     ap.add_argument('--rounds', type=int, default=1)
     ap.add_argument('--runneld', action='append', default=[], metavar='LABEL=PATH')
@@ -298,7 +303,7 @@ def main():
     for rnd in range(1, a.rounds + 1):
         for label, exe in bins:
             log('round %d: %s (%s)' % (rnd, label, exe))
-            r = run_once(label, exe, shimdir, a.jobs, a.events, a.pollers, a.think, a.quiet)
+            r = run_once(label, exe, shimdir, a.jobs, a.events, a.pollers, a.period, a.quiet)
             r['round'] = rnd
             runs.append(r)
     cmd = '/usr/bin/python3 bench/api_load.py ' + ' '.join(sys.argv[1:])
