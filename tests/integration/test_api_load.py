@@ -223,7 +223,7 @@ def test_reads_do_not_queue_behind_a_writer_waiting_for_the_lock(flood_world):
     sleeper = d.create("job_templates", name="Sleeper", project=flood_world["prj"]["id"],
                        inventory=flood_world["inv"]["id"], playbook="sleep.yml")
     d.get("/api/v2/jobs/")  # the session's Basic credential is checked (and cached) before the lock
-    hold = 4.0
+    hold = 6.0
     db = sqlite3.connect(str(flood_world["state"] / "runneld.db"), timeout=30, isolation_level=None)
     launched = {}
 
@@ -260,9 +260,10 @@ def test_reads_do_not_queue_behind_a_writer_waiting_for_the_lock(flood_world):
     reader.join(60)
     writer.join(60)
     assert len(reads) == 7 and all(code == 200 for _, code, _, _ in reads), reads
-    # each read answered while the writer waited, far below the hold time
-    # (a read queued behind the waiting writer takes until the lock goes)
-    assert max(dt for _, _, dt, _ in reads) < hold / 4, reads
+    # each read answered while the writer waited, well below the hold time
+    # (a read queued behind the waiting writer takes until the lock goes,
+    # hold - 0.5 s; the margin is for a loaded machine's run queue)
+    assert max(dt for _, _, dt, _ in reads) < hold / 3, reads
     # the launch did wait for the lock: the condition under test happened
     assert launched.get("status") == 201, launched
     assert launched["took"] >= hold / 2, launched
