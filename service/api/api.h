@@ -7,8 +7,10 @@
  * handler and sends what the handler left in the api_response, with the
  * headers AWX sends (X-API-Product-Name: AWX, X-API-Product-Version).
  *
- * Handlers run on the connection's thread; they read and write through the
- * engine (engine_store() for plain reads and resource CRUD). They never
+ * Handlers run on the connection's thread; they launch and cancel through
+ * the engine and read and write resources through api_request.st (the
+ * server's store handle: one SQLite connection per thread, so that reads do
+ * not wait on the engine's writers). They never
  * touch libmicrohttpd, except to hand over a streaming body
  * (api_response.stream).
  */

@@ -1,6 +1,9 @@
 /*
  * http.c - the HTTP server of runneld (libmicrohttpd, one thread per
- * connection, a capped number of connections). It reads the request body
+ * connection, a capped number of connections; each thread reads and writes
+ * through its own SQLite connection of the server's store handle, so that a
+ * request never queues behind the dispatcher's or another request's wait for
+ * the database's write lock). It reads the request body
  * (at most max_body bytes: beyond, 413), parses it as JSON (malformed: 400),
  * authenticates (HTTP Basic against the store's users, or a Bearer token),
  * finds the route in the routing tables of the resource files and sends the
@@ -45,7 +48,7 @@ typedef struct auth_entry {
 struct api_server {
 	struct MHD_Daemon *daemon;
 	engine *eng;
-	store *st;
+	store *st; /* the API's own handle: one connection per thread */
 	api_settings settings;
 	char *web_dir;
 	int port;
@@ -673,7 +676,6 @@ api_server *api_server_start(engine *eng, const api_settings *settings, runnel_e
 		return NULL;
 	}
 	srv->eng = eng;
-	srv->st = engine_store(eng);
 	srv->settings = *settings;
 	if (!srv->settings.listen)
 		srv->settings.listen = "127.0.0.1:8052";
@@ -689,8 +691,20 @@ api_server *api_server_start(engine *eng, const api_settings *settings, runnel_e
 		api_server_stop(srv);
 		return NULL;
 	}
+	/* Not the engine's handle: that one is shared by the dispatcher and the
+	 * engine's calls behind one mutex, held while a write waits for SQLite's
+	 * lock (the workers and the receiver write all the time under load). */
+	const engine_settings *es = engine_get_settings(eng);
+	store_settings ss = {
+	    .backend = es->store_backend, .state_dir = es->state_dir, .thread_connections = true};
+	srv->st = store_open(&ss, err);
+	if (!srv->st) {
+		api_server_stop(srv);
+		return NULL;
+	}
 	srv->daemon = MHD_start_daemon(
-	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG,
+	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
+	        MHD_USE_ITC | MHD_USE_ERROR_LOG,
 	    0, NULL, NULL, on_request, srv,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, srv,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
@@ -730,7 +744,8 @@ void api_server_stop(api_server *srv)
 	if (!srv)
 		return;
 	if (srv->daemon)
-		MHD_stop_daemon(srv->daemon);
+		MHD_stop_daemon(srv->daemon); /* joins the connection threads */
+	store_close(srv->st);
 	pthread_mutex_destroy(&srv->auth_mu);
 	free(srv->web_dir);
 	free(srv);

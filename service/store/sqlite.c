@@ -11,7 +11,10 @@
  * tables: they are the hot path.
  *
  * One connection per handle, serialized by a mutex; several processes may
- * open the same file (WAL, busy timeout).
+ * open the same file (WAL, busy timeout). A handle opened with
+ * thread_connections gives each calling thread a connection of its own
+ * instead (see sq_of): WAL lets its readers run beside the writers, and no
+ * thread waits on another's mutex while that one waits for SQLite's write lock.
  */
 #include "model.h"
 
@@ -58,11 +61,29 @@ typedef struct sq {
 	pthread_mutex_t ckpt_mu;
 	pthread_cond_t ckpt_cv;
 	bool ckpt_started, ckpt_want, ckpt_stop;
+	int busy_timeout_ms;
+	/* thread_connections: the handle's connections by thread (NULL: one
+	 * connection for every thread); on a thread's connection, home is the
+	 * handle's own sq */
+	struct sq_conns *conns;
+	struct sq *home;
 } sq;
+
+/* The per-thread connections of a handle (thread_connections). */
+typedef struct sq_conns {
+	pthread_key_t key; /* the calling thread's sq; handed back when it ends */
+	pthread_mutex_t mu;
+	sq **idle; /* connections of threads that ended, for the next ones */
+	size_t nidle;
+	sq **all; /* every connection open, closed with the handle */
+	size_t nall;
+} sq_conns;
 
 static const store_ops sqlite_ops;
 
-#define SQ(st) ((sq *)(st)->impl)
+static sq *sq_of(store *st);
+/* The connection a store call runs on (see sq_of). */
+#define SQ(st) sq_of(st)
 
 /* The table holding a kind. */
 static const char *table_of(store_kind kind)
@@ -3273,10 +3294,152 @@ static int sq_stdout_read(store *st, long job_id, long start_line, long end_line
 /* ------------------------------------------------------------------ */
 /* open / close                                                         */
 
+/* Idle per-thread connections kept for the next threads; beyond, closed. */
+#define CONNS_IDLE_MAX 16
+
+/* Free one connection's state (not the handle's: no checkpointer, no key). */
+static void conn_free(sq *t)
+{
+	sqlite3_finalize(t->insert_event);
+	for (int i = 0; i < t->ncache; i++) {
+		sqlite3_finalize(t->cache[i].stmt);
+		free(t->cache[i].sql);
+	}
+	sqlite3_close(t->db);
+	sodium_memzero(t->key, sizeof t->key);
+	pthread_mutex_destroy(&t->mu);
+	pthread_mutex_destroy(&t->ckpt_mu);
+	pthread_cond_destroy(&t->ckpt_cv);
+	free(t);
+}
+
+/* Open a thread's connection to home's file, or NULL. It does not copy the
+ * WAL back after its commits (wal_autocheckpoint=0): the engine's handles
+ * do that, and an API request must not pay for the events' WAL. */
+static sq *conn_open(sq *home)
+{
+	sq *t = calloc(1, sizeof *t);
+	if (!t)
+		return NULL;
+	pthread_mutex_init(&t->mu, NULL);
+	pthread_mutex_init(&t->ckpt_mu, NULL);
+	pthread_cond_init(&t->ckpt_cv, NULL);
+	memcpy(t->key, home->key, sizeof t->key);
+	t->home = home;
+	t->busy_timeout_ms = home->busy_timeout_ms;
+	if (sqlite3_open_v2(home->path, &t->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+	                    NULL) != SQLITE_OK ||
+	    sqlite3_busy_timeout(t->db, t->busy_timeout_ms) != SQLITE_OK ||
+	    exec_sql(
+	        t,
+	        "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF; PRAGMA wal_autocheckpoint=0",
+	        NULL) < 0) {
+		conn_free(t);
+		return NULL;
+	}
+	return t;
+}
+
+/* pthread key destructor: a thread ended; its connection goes idle (or is
+ * closed when enough are idle). */
+static void conn_release(void *arg)
+{
+	sq *t = arg;
+	sq_conns *c = t->home->conns;
+	pthread_mutex_lock(&c->mu);
+	if (c->nidle < CONNS_IDLE_MAX) {
+		c->idle[c->nidle++] = t;
+		t = NULL;
+	} else {
+		for (size_t i = 0; i < c->nall; i++)
+			if (c->all[i] == t) {
+				c->all[i] = c->all[--c->nall];
+				break;
+			}
+	}
+	pthread_mutex_unlock(&c->mu);
+	if (t)
+		conn_free(t);
+}
+
+/* The connection of the calling thread: the handle's own one, or with
+ * thread_connections the thread's (an idle one or a new one; if none can be
+ * opened, the handle's own, serialized by its mutex as without the option). */
+static sq *sq_of(store *st)
+{
+	sq *s = st->impl;
+	if (!s->conns)
+		return s;
+	sq_conns *c = s->conns;
+	sq *t = pthread_getspecific(c->key);
+	if (t)
+		return t;
+	pthread_mutex_lock(&c->mu);
+	if (c->nidle)
+		t = c->idle[--c->nidle];
+	pthread_mutex_unlock(&c->mu);
+	if (!t) {
+		t = conn_open(s);
+		if (!t)
+			return s;
+		pthread_mutex_lock(&c->mu);
+		sq **all = realloc(c->all, (c->nall + 1) * sizeof *all);
+		if (all) {
+			c->all = all;
+			c->all[c->nall++] = t;
+		}
+		pthread_mutex_unlock(&c->mu);
+		if (!all) {
+			conn_free(t);
+			return s;
+		}
+	}
+	if (pthread_setspecific(c->key, t) != 0) {
+		conn_release(t);
+		return s;
+	}
+	return t;
+}
+
+/* Start handing out per-thread connections (thread_connections). 0 or -1. */
+static int conns_start(sq *s, runnel_error *err)
+{
+	sq_conns *c = calloc(1, sizeof *c);
+	if (c)
+		c->idle = calloc(CONNS_IDLE_MAX, sizeof *c->idle);
+	if (!c || !c->idle || pthread_key_create(&c->key, conn_release) != 0) {
+		if (c)
+			free(c->idle);
+		free(c);
+		return rn_fail(err, ENOMEM, "__all__: store: cannot set up per-thread connections");
+	}
+	pthread_mutex_init(&c->mu, NULL);
+	s->conns = c;
+	return 0;
+}
+
+/* Close every per-thread connection (the threads that used them have ended,
+ * or will not use the handle again: their destructors no longer run). */
+static void conns_stop(sq *s)
+{
+	sq_conns *c = s->conns;
+	if (!c)
+		return;
+	pthread_key_delete(c->key);
+	for (size_t i = 0; i < c->nall; i++)
+		conn_free(c->all[i]);
+	free(c->all);
+	free(c->idle);
+	pthread_mutex_destroy(&c->mu);
+	free(c);
+	s->conns = NULL;
+}
+
 /* Close the store. */
 static void sq_close(store *st)
 {
-	sq *s = SQ(st);
+	sq *s = st->impl; /* the handle itself, whichever thread closes it */
+	conns_stop(s);
 	if (s->ckpt_started) {
 		pthread_mutex_lock(&s->ckpt_mu);
 		s->ckpt_stop = true;
@@ -3373,8 +3536,8 @@ store *store_sqlite_open(const store_settings *settings, runnel_error *err)
 	}
 	chmod(path, 0600);
 	s->path = path;
-	sqlite3_busy_timeout(s->db,
-	                     settings->busy_timeout_ms > 0 ? settings->busy_timeout_ms : 10000);
+	s->busy_timeout_ms = settings->busy_timeout_ms > 0 ? settings->busy_timeout_ms : 10000;
+	sqlite3_busy_timeout(s->db, s->busy_timeout_ms);
 	store *st = calloc(1, sizeof *st);
 	st->ops = &sqlite_ops;
 	st->impl = s;
@@ -3383,7 +3546,8 @@ store *store_sqlite_open(const store_settings *settings, runnel_error *err)
 	             "PRAGMA page_size=16384; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
 	             "PRAGMA foreign_keys=OFF;",
 	             err) < 0 ||
-	    load_key(s, settings->state_dir, err) < 0 || migrate(s, err) < 0) {
+	    load_key(s, settings->state_dir, err) < 0 || migrate(s, err) < 0 ||
+	    (settings->thread_connections && conns_start(s, err) < 0)) {
 		sq_close(st);
 		return NULL;
 	}

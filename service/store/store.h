@@ -21,7 +21,8 @@
  * reference the caller json_decref()s. Strings returned are malloc()ed.
  *
  * Threads and processes: one store handle may be used from several threads
- * (calls are serialized inside). Several processes may open the same state
+ * (calls are serialized inside, or each thread has its own connection: see
+ * store_settings.thread_connections). Several processes may open the same state
  * dir at once (the engine, its workers, a CLI); writes are transactions.
  */
 #ifndef RUNNELD_STORE_H
@@ -296,6 +297,12 @@ typedef struct store_settings {
 	const char *backend;   /* "sqlite" (default) */
 	const char *state_dir; /* required: holds runneld.db and secret.key */
 	int busy_timeout_ms;   /* sqlite: wait this long for another writer; 0: 10000 */
+	/* Each thread calling the handle gets a connection of its own (kept
+	 * while the thread lives, then reused by the next one) instead of all
+	 * sharing one behind a mutex: for a handle many threads use at once (the
+	 * HTTP API's). Reads then never wait on another thread's write. Close
+	 * such a handle only once the threads that used it have ended. */
+	bool thread_connections;
 } store_settings;
 
 /* Open (and create or migrate) the store. NULL with err. */
