@@ -92,6 +92,35 @@ json_t *rn_env_from_process(void)
 	return env;
 }
 
+/* Whether the variable named name (len bytes) is one runnel_env_basic keeps. */
+static bool basic_env_name(const char *name, size_t len)
+{
+	static const char *const names[] = {"PATH", "HOME",     "USER", "LOGNAME",
+	                                    "LANG", "LANGUAGE", "TZ",   "TMPDIR"};
+	if (len > 3 && !memcmp(name, "LC_", 3))
+		return true;
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (strlen(names[i]) == len && !memcmp(name, names[i], len))
+			return true;
+	return false;
+}
+
+json_t *runnel_env_basic(void)
+{
+	json_t *env = json_object();
+	for (char **e = environ; *e; e++) {
+		const char *eq = strchr(*e, '=');
+		if (!eq || !basic_env_name(*e, (size_t)(eq - *e)))
+			continue;
+		char *k = rn_xstrndup(*e, (size_t)(eq - *e));
+		json_object_set_new(env, k, json_stringn_nocheck(eq + 1, strlen(eq + 1)));
+		free(k);
+	}
+	if (!json_object_get(env, "PATH"))
+		env_set(env, "PATH", RN_DEFAULT_PATH);
+	return env;
+}
+
 /* A setting as a number of seconds (int or float or numeric string); 0 if unset. */
 static double setting_seconds(const json_t *settings, const char *key)
 {
@@ -254,7 +283,7 @@ static void build_env(const runnel_config *cfg, rn_plan *plan, bool adhoc, bool 
 {
 	/* a container's environment is only what the job sets: the engine gets
 	 * it through env.list */
-	json_t *env = container ? json_object() : rn_env_from_process();
+	json_t *env = container || cfg->clean_environment ? json_object() : rn_env_from_process();
 	char *in_container = container ? rn_xasprintf("/runner/artifacts/%s", plan->ident) : NULL;
 	if (container && !strcmp(engine, "podman"))
 		env_set(env, "ANSIBLE_UNSAFE_WRITES", "1");
@@ -328,6 +357,8 @@ static void build_env(const runnel_config *cfg, rn_plan *plan, bool adhoc, bool 
 	free(in_container);
 	env_set(env, "RUNNER_OMIT_EVENTS", cfg->omit_event_data ? "True" : "False");
 	env_set(env, "RUNNER_ONLY_FAILED_EVENTS", cfg->only_failed_event_data ? "True" : "False");
+	if (cfg->clean_environment && !json_object_get(env, "PATH"))
+		env_set(env, "PATH", RN_DEFAULT_PATH);
 	plan->env = env;
 }
 

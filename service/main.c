@@ -73,9 +73,49 @@ static void logf_(const char *fmt, ...)
 	log_line(line, NULL);
 }
 
+extern char **environ;
+
+/* Take RUNNEL_ADMIN_PASSWORD out of the environment before anything runs:
+ * a copy for ensure_admin() (caller frees), the original bytes wiped (the
+ * kernel shows the environment runneld started with in /proc/PID/environ,
+ * whatever unsetenv does to the list) and the variable unset, so that no
+ * worker, job or child of runneld can read it. NULL when it is not set. */
+static char *take_admin_password(void)
+{
+	static const char name[] = "RUNNEL_ADMIN_PASSWORD=";
+	char *copy = NULL, *found[8];
+	size_t n = 0;
+	for (char **e = environ; e && *e; e++) {
+		if (strncmp(*e, name, sizeof name - 1))
+			continue;
+		if (!copy)
+			copy = rn_xstrdup(*e + sizeof name - 1);
+		if (n < sizeof found / sizeof found[0])
+			found[n++] = *e;
+		else
+			sodium_memzero(*e + sizeof name - 1, strlen(*e + sizeof name - 1));
+	}
+	/* out of environ first (unsetenv matches the name), then the bytes */
+	unsetenv("RUNNEL_ADMIN_PASSWORD");
+	for (size_t i = 0; i < n; i++)
+		sodium_memzero(found[i], strlen(found[i]));
+	return copy;
+}
+
+/* Wipe and free a secret string; *s becomes NULL. */
+static void drop_secret(char **s)
+{
+	if (*s) {
+		sodium_memzero(*s, strlen(*s));
+		free(*s);
+		*s = NULL;
+	}
+}
+
 /* Create the superuser "admin" if the store has no user yet. The password
- * is RUNNEL_ADMIN_PASSWORD's, or generated and printed once on stdout. */
-static int ensure_admin(store *st, runnel_error *err)
+ * is RUNNEL_ADMIN_PASSWORD's (given, taken at start), or generated and
+ * printed once on stdout. */
+static int ensure_admin(store *st, const char *given, runnel_error *err)
 {
 	store_query q = {.page = 1, .page_size = 1};
 	store_page page = {0};
@@ -85,7 +125,6 @@ static int ensure_admin(store *st, runnel_error *err)
 	store_page_clear(&page);
 	if (users > 0)
 		return 0;
-	const char *given = getenv("RUNNEL_ADMIN_PASSWORD");
 	char generated[33];
 	const char *password = given;
 	if (!given || !*given) {
@@ -192,24 +231,29 @@ int main(int argc, char **argv)
 {
 	config cfg;
 	runnel_error err = {0};
+	char *admin_password = take_admin_password();
 	if (config_load(&cfg, argc, argv, &err) < 0) {
 		fprintf(stderr, "runneld: %s\n", err.message);
 		config_free(&cfg);
+		drop_secret(&admin_password);
 		return 2;
 	}
 	if (cfg.help) {
 		config_usage(stdout);
 		config_free(&cfg);
+		drop_secret(&admin_password);
 		return 0;
 	}
 	if (cfg.version) {
 		printf("runneld %s (librunnel %s, API as AWX %s)\n", RUNNEL_VERSION, runnel_version(), API_PRODUCT_VERSION);
 		config_free(&cfg);
+		drop_secret(&admin_password);
 		return 0;
 	}
 	if (sodium_init() < 0) {
 		fprintf(stderr, "runneld: libsodium failed to initialize\n");
 		config_free(&cfg);
+		drop_secret(&admin_password);
 		return 1;
 	}
 	int status = 1;
@@ -231,7 +275,9 @@ int main(int argc, char **argv)
 		logf_("cannot start the engine: %s", err.message);
 		goto out;
 	}
-	if (ensure_admin(engine_store(eng), &err) < 0) {
+	int admin_rc = ensure_admin(engine_store(eng), admin_password, &err);
+	drop_secret(&admin_password);
+	if (admin_rc < 0) {
 		logf_("cannot create the superuser: %s", err.message);
 		goto out;
 	}
@@ -261,6 +307,7 @@ int main(int argc, char **argv)
 	engine_shutdown(eng, shutdown_grace);
 	status = 0;
 out:
+	drop_secret(&admin_password);
 	api_server_stop(srv);
 	engine_close(eng);
 	if (status == 0)
