@@ -109,7 +109,7 @@ static void reap_workers(engine *e)
 static char **worker_envp(void)
 {
 	static const char *const pass[] = {"RUNNEL_PLUGIN_DIR", "AWX_LIB_DIRECTORY", "ASAN_OPTIONS",
-	                                   "UBSAN_OPTIONS", "LSAN_OPTIONS", NULL};
+	                                   "UBSAN_OPTIONS",     "LSAN_OPTIONS",      NULL};
 	json_t *env = runnel_env_basic();
 	for (int i = 0; pass[i]; i++) {
 		const char *v = getenv(pass[i]);

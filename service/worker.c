@@ -134,7 +134,8 @@ json_t *task_parse_vars(task *t, const char *field, const char *text, runnel_err
 	if (!o) {
 		if (e2.code == E2BIG)
 			return rn_fail(err, EINVAL, "%s", e2.message), NULL;
-		return rn_fail(err, EINVAL, "%s: not valid JSON or YAML: %s", field, e2.message), NULL;
+		return rn_fail(err, EINVAL, "%s: not valid JSON or YAML: %s", field, e2.message),
+		       NULL;
 	}
 	if (json_is_null(o)) {
 		json_decref(o);
@@ -226,7 +227,8 @@ int task_write_inventory(task *t, long inventory_id, runnel_error *err)
 		char *text = json ? inventory_script(json) : NULL;
 		char *path = rn_path_join(t->pdd, "inventory/hosts");
 		if (!text)
-			rc = rn_fail(err, ENOMEM, "inventory: cannot write the inventory of %ld", inventory_id);
+			rc = rn_fail(err, ENOMEM, "inventory: cannot write the inventory of %ld",
+			             inventory_id);
 		else
 			rc = rn_write_file_atomic(path, text, strlen(text), 0700, err);
 		free(path);

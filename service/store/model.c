@@ -476,8 +476,10 @@ static int check_inventory_name(store_kind kind, const char *name, runnel_error 
 {
 	unsigned c = name_control_char(name);
 	if (c)
-		return rn_fail(err, EINVAL, "name: %s names may not hold control characters or line breaks "
-		               "(found U+%04X).", kind == STORE_HOST ? "Host" : "Group", c);
+		return rn_fail(err, EINVAL,
+		               "name: %s names may not hold control characters or line breaks "
+		               "(found U+%04X).",
+		               kind == STORE_HOST ? "Host" : "Group", c);
 	if (!name[strspn(name, " ")])
 		return rn_fail(err, EINVAL, "name: This field may not be blank.");
 	if (kind == STORE_GROUP && (!strcmp(name, "all") || !strcmp(name, "_meta")))
@@ -487,7 +489,8 @@ static int check_inventory_name(store_kind kind, const char *name, runnel_error 
 		char *end;
 		long port = strtol(colon + 1, &end, 10);
 		if (!colon[1] || *end || port < 1 || port > 65535)
-			return rn_fail(err, EINVAL, "name: Invalid port specification: %s", colon + 1);
+			return rn_fail(err, EINVAL, "name: Invalid port specification: %s",
+			               colon + 1);
 	}
 	return 0;
 }

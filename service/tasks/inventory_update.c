@@ -26,8 +26,11 @@ static int run_inventory(task *t, runnel_run_result *res, runnel_error *err)
 	json_t *env = json_deep_copy(t->envvars);
 	json_object_set_new(env, "ANSIBLE_INVENTORY_UNPARSED_FAILED", json_string("True"));
 	json_object_set_new(env, "ANSIBLE_FORCE_COLOR", json_string("False"));
-	runnel_tool tool = {.argv = argv, .cwd = t->cfg.project_dir, .envvars = env,
-	                    .timeout = t->cfg.timeout, .canceler = t->cfg.canceler,
+	runnel_tool tool = {.argv = argv,
+	                    .cwd = t->cfg.project_dir,
+	                    .envvars = env,
+	                    .timeout = t->cfg.timeout,
+	                    .canceler = t->cfg.canceler,
 	                    .cancel_grace_period = t->cfg.cancel_grace_period,
 	                    .clean_environment = true};
 	json_t *args = json_pack("[s,s,s,s,s]", argv[0], argv[1], argv[2], argv[3], argv[4]);
