@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from runneld_harness import (  # noqa: F401
-    REPO_ROOT, RUNNELD, PASSWORD, Runneld, make_git_project, setup_world, wait_for, pids_with_cmdline)
+    REPO_ROOT, RUNNELD, PASSWORD, Runneld, git, make_git_project, setup_world, wait_for, pids_with_cmdline)
 
 pytestmark = pytest.mark.skipif(not os.path.exists(RUNNELD), reason="runneld is not built: " + RUNNELD)
 
@@ -285,6 +285,34 @@ def test_aliases_within_the_bound_still_work(world):
         assert "aliased" in job_stdout(d, "ad_hoc_commands", job["id"])
     finally:
         d.req("DELETE", "/api/v2/hosts/%d/" % h["id"])
+
+
+def test_inventory_update_refuses_a_bomb_in_the_source(world):
+    d = world["d"]
+    repo = world["tmp"] / "bombrepo"
+    repo.mkdir()
+    (repo / "inventory").mkdir()
+    (repo / "inventory" / "bomb.yml").write_text(BOMB)
+    (repo / "ok.yml").write_text("- hosts: all\n  tasks: []\n")
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "a bomb")
+    proj = d.create("projects", name="BombProj", organization=world["org"]["id"], scm_type="git",
+                    scm_url="file://%s" % repo)
+    upd = d.wait_job("/api/v2/project_updates/%d/" % proj["summary_fields"]["current_update"]["id"])
+    assert upd["status"] == "successful", upd
+    inv = d.create("inventories", name="BombImport", organization=world["org"]["id"])
+    src = d.post("/api/v2/inventories/%d/inventory_sources/" % inv["id"],
+                 {"name": "bomb", "source": "scm", "source_project": proj["id"], "source_path": "inventory/bomb.yml"},
+                 expect=(201,))
+    before = vm_hwm_kib(d.proc.pid)
+    r = d.post("/api/v2/inventory_sources/%d/update/" % src["id"], expect=(202,))
+    upd = d.wait_job(r["url"])
+    assert upd["status"] == "failed", upd
+    assert "source_path: " in upd["job_explanation"], upd
+    assert "bomb.yml: YAML alias expansion exceeds" in upd["job_explanation"], upd
+    assert vm_hwm_kib(d.proc.pid) - before < 64 * 1024
+    assert d.all_pages("/api/v2/inventories/%d/hosts/" % inv["id"]) == []
 
 
 def runner_pdd(tmp):
