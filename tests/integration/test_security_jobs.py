@@ -146,6 +146,16 @@ def test_admin_password_is_gone_from_runneld_and_workers_get_a_minimal_environme
         extra = {n for n in env_names(read_environ(workers[0])) if n not in BASIC and not n.startswith("LC_")}
         assert extra <= {"RUNNEL_PLUGIN_DIR", "AWX_LIB_DIRECTORY", "ASAN_OPTIONS", "UBSAN_OPTIONS",
                          "LSAN_OPTIONS"}, extra
+        # job_env is the environment ansible-playbook really got (secret-looking values redacted)
+        playbook = [p for p in pids_with_cmdline("ansible-playbook")
+                    if ("%s/job_%d_" % (world["tmp"], r.json()["id"])).encode() in
+                    open("/proc/%d/cmdline" % p, "rb").read()]
+        assert len(playbook) == 1, playbook
+        real = dict(e.decode().split("=", 1) for e in read_environ(playbook[0]).split(b"\0") if b"=" in e)
+        job_env = d.get(url)["job_env"]
+        assert set(real) == set(job_env)
+        assert {k: v for k, v in real.items() if job_env[k] != "**********"} == \
+            {k: v for k, v in job_env.items() if v != "**********"}
     finally:
         d.post(url + "cancel/", expect=(202, 405))
         d.wait_job(url)
