@@ -40,6 +40,7 @@ static const config_def config_keys[CFG_COUNT] = {
 	[CFG_CANCEL_GRACE_PERIOD] = {"cancel_grace_period", "0.5", "seconds from SIGTERM to SIGKILL of a canceled ansible"},
 	[CFG_SHUTDOWN_GRACE] = {"shutdown_grace", "5", "seconds runneld waits for its jobs to end on SIGTERM"},
 	[CFG_WORKER_PATH] = {"worker_path", NULL, "the runneld-worker program (default: next to runneld)"},
+	[CFG_TASK_ENV] = {"task_env", NULL, "JSON object: variables every job's environment gets (AWX_TASK_ENV)"},
 };
 
 /* The key named name (dashes or underscores), or -1. */

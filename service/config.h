@@ -34,6 +34,7 @@ typedef enum config_key {
 	CFG_CANCEL_GRACE_PERIOD,
 	CFG_SHUTDOWN_GRACE,
 	CFG_WORKER_PATH,
+	CFG_TASK_ENV,
 	CFG_COUNT
 } config_key;
 

@@ -103,13 +103,15 @@ static void reap_workers(engine *e)
 
 /* The environment of a worker, as "K=V" strings (free with rn_argv_free):
  * runnel_env_basic() (account, locale, PATH) and the few variables the
- * worker itself reads (where the callback plugin is, sanitizer options);
+ * worker itself reads (where the callback plugin is, task_env, sanitizer
+ * options);
  * never the rest of runneld's environment (RUNNEL_ADMIN_PASSWORD, settings,
  * whatever its caller had). The job gets less still: what the worker builds. */
 static char **worker_envp(void)
 {
-	static const char *const pass[] = {"RUNNEL_PLUGIN_DIR", "AWX_LIB_DIRECTORY", "ASAN_OPTIONS",
-	                                   "UBSAN_OPTIONS",     "LSAN_OPTIONS",      NULL};
+	static const char *const pass[] = {"RUNNEL_PLUGIN_DIR", "AWX_LIB_DIRECTORY", "RUNNELD_TASK_ENV",
+	                                   "ASAN_OPTIONS",      "UBSAN_OPTIONS",     "LSAN_OPTIONS",
+	                                   NULL};
 	json_t *env = runnel_env_basic();
 	for (int i = 0; pass[i]; i++) {
 		const char *v = getenv(pass[i]);

@@ -154,6 +154,36 @@ static int ensure_admin(store *st, const char *given, runnel_error *err)
 	return 0;
 }
 
+/*
+ * The task_env setting (AWX's AWX_TASK_ENV): a JSON object of variables that
+ * every job's environment gets, over the basic ones and under what the job
+ * type adds. It reaches the workers as RUNNELD_TASK_ENV in their environment
+ * (never on a command line: it may hold a proxy's credentials), set here once,
+ * before any thread starts. 0, or -1 with err naming the setting.
+ */
+static int export_task_env(const config *cfg, runnel_error *err)
+{
+	const char *text = config_get(cfg, CFG_TASK_ENV);
+	if (!text || !*text) {
+		unsetenv("RUNNELD_TASK_ENV");
+		return 0;
+	}
+	json_error_t je;
+	json_t *o = json_loads(text, 0, &je);
+	const char *k;
+	json_t *v;
+	bool ok = json_is_object(o);
+	if (ok)
+		json_object_foreach(o, k, v)
+			ok = ok && (json_is_string(v) || json_is_number(v) || json_is_boolean(v));
+	json_decref(o);
+	if (!ok)
+		return rn_fail(err, EINVAL, "task_env: must be a JSON object of strings (variable: value)");
+	if (setenv("RUNNELD_TASK_ENV", text, 1) < 0)
+		return rn_fail(err, errno, "task_env: %s", strerror(errno));
+	return 0;
+}
+
 /* Turn the settings into the engine's. Strings stay owned by cfg. */
 static int engine_settings_of(const config *cfg, engine_settings *es, runnel_error *err)
 {
@@ -262,7 +292,7 @@ int main(int argc, char **argv)
 	engine_settings es;
 	long max_body = 0, max_conn = 0;
 	double shutdown_grace = 5;
-	if (engine_settings_of(&cfg, &es, &err) < 0 || config_int(&cfg, CFG_MAX_BODY, 1 << 20, &max_body, &err) < 0 ||
+	if (export_task_env(&cfg, &err) < 0 || engine_settings_of(&cfg, &es, &err) < 0 || config_int(&cfg, CFG_MAX_BODY, 1 << 20, &max_body, &err) < 0 ||
 	    config_int(&cfg, CFG_MAX_CONNECTIONS, 64, &max_conn, &err) < 0 ||
 	    config_double(&cfg, CFG_SHUTDOWN_GRACE, 5, &shutdown_grace, &err) < 0 || install_signals(&err) < 0) {
 		logf_("%s", err.message);

@@ -722,6 +722,26 @@ static char *shquote(const char *s)
 	return b.data;
 }
 
+/* Add runneld's task_env setting (AWX_TASK_ENV; RUNNELD_TASK_ENV, a JSON
+ * object the dispatcher hands over) to a job's environment, values as
+ * Python's str() of them, as AWX does. */
+static void add_task_env(json_t *env)
+{
+	const char *text = getenv("RUNNELD_TASK_ENV");
+	json_t *o = text && *text ? json_loads(text, 0, NULL) : NULL;
+	const char *k;
+	json_t *v;
+	if (text && *text && !json_is_object(o))
+		fprintf(stderr, "runneld-worker: ignoring RUNNELD_TASK_ENV: not a JSON object\n");
+	if (json_is_object(o))
+		json_object_foreach(o, k, v) {
+			char *s = rn_py_str(v);
+			json_object_set_new(env, k, json_string(s));
+			free(s);
+		}
+	json_decref(o);
+}
+
 /* Run the job; returns the process exit code. */
 static int run_job(const wopts *o)
 {
@@ -787,6 +807,7 @@ static int run_job(const wopts *o)
 	 * account, locale and PATH of this worker (which the dispatcher started
 	 * with those only), then what the type and the run add below */
 	t.envvars = runnel_env_basic();
+	add_task_env(t.envvars);
 	t.passwords = json_object();
 	t.settings = json_object();
 	t.args = json_array();

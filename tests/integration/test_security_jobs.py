@@ -30,9 +30,12 @@ RUNNEL = os.environ.get("RUNNEL", str(REPO_ROOT / "build" / "runnel"))
 PLANTED = "PLANTED-daemon-value-41c7"
 PLANTED_NAME = "RUNNELD_TEST_PLANTED_SECRET"
 LOCAL = {"ansible_connection": "local", "ansible_python_interpreter": "/usr/bin/python3"}
+# runneld's task_env setting (AWX_TASK_ENV): what every job gets on purpose
+TASK_ENV = {"RUNNELD_TEST_TASK_VAR": "given-by-task-env", "HTTP_PROXY": "http://u:proxy-pw-31@proxy.invalid:3128"}
+
 # what a clean job environment may hold besides what the runner and the job type add
 BASIC = {"PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR"}
-ADDED = {"JOB_ID", "INVENTORY_ID", "PROJECT_REVISION", "MAX_EVENT_RES", "PYTHONUNBUFFERED",
+ADDED = set(TASK_ENV) | {"JOB_ID", "INVENTORY_ID", "PROJECT_REVISION", "MAX_EVENT_RES", "PYTHONUNBUFFERED",
          "ORIGINAL_STDOUT_CALLBACK", "AD_HOC_COMMAND_ID"}
 
 # The 342-byte "billion laughs": 9^9 strings once expanded.
@@ -46,7 +49,7 @@ def world():
     tmp = Path(tempfile.mkdtemp(prefix="runneld-jobenv-"))
     repo, rev = make_git_project(tmp)
     # runneld starts with a secret of its own and the admin password (the harness's)
-    d = Runneld(tmp / "state", extra=["--isolation-base-path", str(tmp)],
+    d = Runneld(tmp / "state", extra=["--isolation-base-path", str(tmp), "--task-env", json.dumps(TASK_ENV)],
                 env={PLANTED_NAME: PLANTED, "AWS_SECRET_ACCESS_KEY": PLANTED,
                      "ANSIBLE_PLANTED_SETTING": PLANTED}).start()
     try:
@@ -89,7 +92,8 @@ def assert_clean_job_env(job_env):
 # item 4: the environment
 
 LOOKUPS = ("[{{ lookup('env', 'RUNNEL_ADMIN_PASSWORD') }}][{{ lookup('env', '%s') }}]"
-           "[{{ lookup('env', 'AWS_SECRET_ACCESS_KEY') }}][{{ lookup('env', 'JOB_ID') }}]" % PLANTED_NAME)
+           "[{{ lookup('env', 'AWS_SECRET_ACCESS_KEY') }}][{{ lookup('env', 'JOB_ID') }}]"
+           "[{{ lookup('env', 'RUNNELD_TEST_TASK_VAR') }}]" % PLANTED_NAME)
 
 
 def test_playbook_cannot_read_the_daemon_environment(world):
@@ -101,10 +105,13 @@ def test_playbook_cannot_read_the_daemon_environment(world):
     assert job["status"] == "successful", job
     out = job_stdout(d, "jobs", job["id"])
     # JOB_ID is the control: the lookups ran, and found nothing of runneld's
-    assert "hello localhost [][][][%d]" % job["id"] in out, out
+    assert "hello localhost [][][][%d][given-by-task-env]" % job["id"] in out, out
     assert PASSWORD not in out and PLANTED not in out
     assert_clean_job_env(job["job_env"])
     assert job["job_env"]["JOB_ID"] == str(job["id"])
+    # task_env reaches the job, its URL password redacted in job_env
+    assert job["job_env"]["RUNNELD_TEST_TASK_VAR"] == "given-by-task-env"
+    assert job["job_env"]["HTTP_PROXY"] == "http://u:**********@proxy.invalid:3128"
 
 
 def test_ad_hoc_debug_cannot_read_the_daemon_environment(world):
@@ -115,7 +122,7 @@ def test_ad_hoc_debug_cannot_read_the_daemon_environment(world):
     job = d.wait_job(r["url"])
     assert job["status"] == "successful", job
     out = job_stdout(d, "ad_hoc_commands", job["id"])
-    assert "[][][][" in out, out
+    assert "[][][][%d][given-by-task-env]" % job["id"] in out, out
     assert PASSWORD not in out and PLANTED not in out
     assert_clean_job_env(job["job_env"])
 
@@ -144,18 +151,19 @@ def test_admin_password_is_gone_from_runneld_and_workers_get_a_minimal_environme
             names = env_names(env)
             assert PLANTED_NAME not in names and "AWS_SECRET_ACCESS_KEY" not in names, (pid, names)
         extra = {n for n in env_names(read_environ(workers[0])) if n not in BASIC and not n.startswith("LC_")}
-        assert extra <= {"RUNNEL_PLUGIN_DIR", "AWX_LIB_DIRECTORY", "ASAN_OPTIONS", "UBSAN_OPTIONS",
+        assert extra <= {"RUNNEL_PLUGIN_DIR", "AWX_LIB_DIRECTORY", "RUNNELD_TASK_ENV", "ASAN_OPTIONS", "UBSAN_OPTIONS",
                          "LSAN_OPTIONS"}, extra
         # job_env is the environment ansible-playbook really got (secret-looking values redacted)
         playbook = [p for p in pids_with_cmdline("ansible-playbook")
                     if ("%s/job_%d_" % (world["tmp"], r.json()["id"])).encode() in
                     open("/proc/%d/cmdline" % p, "rb").read()]
-        assert len(playbook) == 1, playbook
-        real = dict(e.decode().split("=", 1) for e in read_environ(playbook[0]).split(b"\0") if b"=" in e)
+        assert playbook  # ansible-playbook, and the workers it forks (same environment)
+        real = dict(e.decode().split("=", 1) for e in read_environ(min(playbook)).split(b"\0") if b"=" in e)
         job_env = d.get(url)["job_env"]
         assert set(real) == set(job_env)
-        assert {k: v for k, v in real.items() if job_env[k] != "**********"} == \
-            {k: v for k, v in job_env.items() if v != "**********"}
+        assert {k: v for k, v in real.items() if "**********" not in job_env[k]} == \
+            {k: v for k, v in job_env.items() if "**********" not in v}
+        assert real["HTTP_PROXY"] == TASK_ENV["HTTP_PROXY"]
     finally:
         d.post(url + "cancel/", expect=(202, 405))
         d.wait_job(url)
