@@ -109,8 +109,12 @@ static void reap_workers(engine *e)
  * whatever its caller had). The job gets less still: what the worker builds. */
 static char **worker_envp(void)
 {
-	static const char *const pass[] = {"RUNNEL_PLUGIN_DIR", "AWX_LIB_DIRECTORY", "RUNNELD_TASK_ENV",
-	                                   "ASAN_OPTIONS",      "UBSAN_OPTIONS",     "LSAN_OPTIONS",
+	static const char *const pass[] = {"RUNNEL_PLUGIN_DIR",
+	                                   "AWX_LIB_DIRECTORY",
+	                                   "RUNNELD_TASK_ENV",
+	                                   "ASAN_OPTIONS",
+	                                   "UBSAN_OPTIONS",
+	                                   "LSAN_OPTIONS",
 	                                   NULL};
 	json_t *env = runnel_env_basic();
 	for (int i = 0; pass[i]; i++) {

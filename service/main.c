@@ -178,7 +178,8 @@ static int export_task_env(const config *cfg, runnel_error *err)
 			ok = ok && (json_is_string(v) || json_is_number(v) || json_is_boolean(v));
 	json_decref(o);
 	if (!ok)
-		return rn_fail(err, EINVAL, "task_env: must be a JSON object of strings (variable: value)");
+		return rn_fail(err, EINVAL,
+		               "task_env: must be a JSON object of strings (variable: value)");
 	if (setenv("RUNNELD_TASK_ENV", text, 1) < 0)
 		return rn_fail(err, errno, "task_env: %s", strerror(errno));
 	return 0;
@@ -292,9 +293,11 @@ int main(int argc, char **argv)
 	engine_settings es;
 	long max_body = 0, max_conn = 0;
 	double shutdown_grace = 5;
-	if (export_task_env(&cfg, &err) < 0 || engine_settings_of(&cfg, &es, &err) < 0 || config_int(&cfg, CFG_MAX_BODY, 1 << 20, &max_body, &err) < 0 ||
+	if (export_task_env(&cfg, &err) < 0 || engine_settings_of(&cfg, &es, &err) < 0 ||
+	    config_int(&cfg, CFG_MAX_BODY, 1 << 20, &max_body, &err) < 0 ||
 	    config_int(&cfg, CFG_MAX_CONNECTIONS, 64, &max_conn, &err) < 0 ||
-	    config_double(&cfg, CFG_SHUTDOWN_GRACE, 5, &shutdown_grace, &err) < 0 || install_signals(&err) < 0) {
+	    config_double(&cfg, CFG_SHUTDOWN_GRACE, 5, &shutdown_grace, &err) < 0 ||
+	    install_signals(&err) < 0) {
 		logf_("%s", err.message);
 		goto out;
 	}
