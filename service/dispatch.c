@@ -104,9 +104,8 @@ static void reap_workers(engine *e)
 /* The environment of a worker, as "K=V" strings (free with rn_argv_free):
  * runnel_env_basic() (account, locale, PATH) and the few variables the
  * worker itself reads (where the callback plugin is, task_env, sanitizer
- * options);
- * never the rest of runneld's environment (RUNNEL_ADMIN_PASSWORD, settings,
- * whatever its caller had). The job gets less still: what the worker builds. */
+ * options); never the rest of runneld's environment (RUNNEL_ADMIN_PASSWORD,
+ * settings, whatever its caller had). The job gets what the worker builds. */
 static char **worker_envp(void)
 {
 	static const char *const pass[] = {"RUNNEL_PLUGIN_DIR",
