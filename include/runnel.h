@@ -145,6 +145,17 @@ typedef struct runnel_config {
 	bool only_failed_event_data; /* RUNNER_ONLY_FAILED_EVENTS */
 	bool suppress_env_files;     /* do not persist CLI values into env/ */
 
+	/* The job's environment. false (ansible-runner's semantics, what
+	 * `runnel run` does): this process's environment, then envvars, then
+	 * env/envvars, then what the runner adds (ANSIBLE_STDOUT_CALLBACK, ...).
+	 * true: nothing of this process's environment, only envvars, env/envvars
+	 * and what the runner adds; PATH is /usr/local/bin:/usr/bin:/bin unless
+	 * they set it. A service running jobs for others sets it and starts
+	 * envvars from runnel_env_basic(), so that none of its own variables
+	 * (secrets, settings) reach a job. The status_handler's "env" is the
+	 * environment the job got, in both cases. */
+	bool clean_environment;
+
 	const char *ssh_key;    /* private key text; default: env/ssh_key. Loaded into an
 	                           ssh-agent through a FIFO, never written as a file */
 	const char *roles_path; /* sets ANSIBLE_ROLES_PATH */
@@ -206,6 +217,14 @@ runnel_canceler *runnel_canceler_new(runnel_error *err);
 void runnel_canceler_free(runnel_canceler *c);
 /* Async-signal-safe. */
 void runnel_cancel(runnel_canceler *c);
+
+/*
+ * The part of this process's environment that is safe and useful to hand to
+ * a job started with clean_environment: PATH, HOME, USER, LOGNAME, LANG,
+ * LANGUAGE, LC_*, TZ and TMPDIR (the account, the locale, the time zone).
+ * PATH is /usr/local/bin:/usr/bin:/bin when unset. A new object of strings.
+ */
+json_t *runnel_env_basic(void);
 
 /* Version of librunnel, e.g. "0.1.0". */
 const char *runnel_version(void);
@@ -330,6 +349,8 @@ typedef struct runnel_tool {
 	size_t max_output;          /* bytes kept of each stream; 0: 64 MiB */
 	runnel_canceler *canceler;  /* optional */
 	double cancel_grace_period; /* seconds between SIGTERM and SIGKILL; default 2 */
+	bool clean_environment;     /* only envvars, not this process's environment
+	                               (as runnel_config's; PATH defaulted the same) */
 } runnel_tool;
 
 typedef struct runnel_tool_result {

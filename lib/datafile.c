@@ -3,12 +3,14 @@
 #include "datafile.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <yaml.h>
 
 #include "util.h"
@@ -46,6 +48,9 @@ struct ynode {
 	json_t *built; /* constructed value, once done */
 	bool building; /* being constructed (recursion guard) */
 	bool flattening;
+	bool counting;   /* being counted (an alias cycle guard) */
+	size_t expanded; /* nodes of the tree with aliases expanded; 0: not yet */
+	size_t height;   /* levels of that tree */
 };
 
 /* An anchor name and the node it names. */
@@ -1180,6 +1185,71 @@ static int check_tabs(yloader *l, const char *data, size_t len)
 	return rc;
 }
 
+/*
+ * Count the nodes of n's tree with every alias expanded (what a consumer that
+ * copies or prints the value builds), and its height, without building it:
+ * each node is counted once and shared nodes add their count. Stops as soon
+ * as the count passes max or the height MAX_DEPTH. An alias cycle counts as
+ * one node (construct() reports it). 0, or -1 with err (E2BIG).
+ */
+static int count_expanded(yloader *l, ynode *n, size_t depth, size_t max)
+{
+	if (n->counting) {
+		n->expanded = n->expanded ? n->expanded : 1;
+		return 0;
+	}
+	if (n->expanded)
+		goto check;
+	n->counting = true;
+	size_t total = 1, height = 1;
+	for (size_t i = 0; i < n->n; i++) {
+		ynode *k = n->kids[i];
+		if (!k->expanded || k->counting) {
+			if (depth + 1 > MAX_DEPTH) {
+				n->counting = false;
+				return rn_fail(
+				    l->err, E2BIG,
+				    "%s: line %zu, column %zu: nesting deeper than %d levels "
+				    "(with aliases expanded)",
+				    l->path, k->mark.line + 1, k->mark.column + 1, MAX_DEPTH);
+			}
+			if (count_expanded(l, k, depth + 1, max) < 0) {
+				n->counting = false;
+				return -1;
+			}
+		}
+		total = k->expanded > max ? max + 1 : total + k->expanded;
+		if (total > max)
+			total = max + 1;
+		if (k->height + 1 > height)
+			height = k->height + 1;
+	}
+	n->counting = false;
+	n->expanded = total;
+	n->height = height;
+check:
+	if (n->expanded > max)
+		return rn_fail(l->err, E2BIG, "%s: YAML alias expansion exceeds %zu nodes", l->path,
+		               max);
+	if (depth + n->height > MAX_DEPTH + 1)
+		return rn_fail(
+		    l->err, E2BIG,
+		    "%s: line %zu, column %zu: nesting deeper than %d levels (with aliases "
+		    "expanded)",
+		    l->path, n->mark.line + 1, n->mark.column + 1, MAX_DEPTH);
+	return 0;
+}
+
+/* Refuse a document whose aliases expand past RN_DATAFILE_MAX_NODES nodes or
+ * MAX_DEPTH levels. Documents without aliases pass at once: their size is
+ * bounded by their text. 0 or -1 with err. */
+static int check_expansion(yloader *l, ynode *root)
+{
+	if (!l->nanchors)
+		return 0;
+	return count_expanded(l, root, 1, RN_DATAFILE_MAX_NODES);
+}
+
 /* Load YAML text with safe_load semantics. NULL with err on failure. */
 static json_t *load_yaml(const char *path, const char *data, size_t len, runnel_error *err)
 {
@@ -1193,7 +1263,7 @@ static json_t *load_yaml(const char *path, const char *data, size_t len, runnel_
 	yaml_parser_set_input_string(&l.parser, (const unsigned char *)data, len);
 	yaml_parser_set_encoding(&l.parser, YAML_UTF8_ENCODING);
 	if ((!memchr(data, '\t', len) || check_tabs(&l, data, len) == 0) &&
-	    compose_stream(&l, &root) == 0)
+	    compose_stream(&l, &root) == 0 && (!root || check_expansion(&l, root) == 0))
 		result = root ? construct(&l, root) : json_null();
 	yaml_parser_delete(&l.parser);
 	loader_free(&l);
@@ -1223,25 +1293,84 @@ static bool py_truthy(const json_t *v)
 	}
 }
 
+/* Parse data text: JSON first, YAML when JSON fails or gives a falsy value. */
+json_t *rn_datafile_parse(const char *what, const char *data, size_t len, runnel_error *err)
+{
+	if (len > RN_DATAFILE_MAX_BYTES) {
+		rn_fail(err, E2BIG, "%s: document exceeds %zu bytes", what,
+		        (size_t)RN_DATAFILE_MAX_BYTES);
+		return NULL;
+	}
+	json_error_t jerr;
+	json_t *j = json_loadb(data, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+	if (j && py_truthy(j))
+		return j;
+	runnel_error yerr = {0};
+	json_t *y = load_yaml(what, data, len, &yerr);
+	if (!y) {
+		if (err)
+			*err = yerr;
+		if (yerr.code == E2BIG) {
+			json_decref(j);
+			return NULL; /* a bound, not a syntax problem: never let it through */
+		}
+		return j; /* upstream would give None; the falsy JSON value is closer */
+	}
+	json_decref(j);
+	return y;
+}
+
+/* Read at most RN_DATAFILE_MAX_BYTES of a file (or a named pipe, read once).
+ * NULL with err: E2BIG past the bound, or the errno of open/read. */
+static char *read_bounded(const char *path, size_t *len, runnel_error *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+		rn_fail(err, e, "cannot open %s: %s", path, strerror(e));
+		return NULL;
+	}
+	rn_buf b;
+	rn_buf_init(&b);
+	rn_buf_reserve(&b, 4096);
+	for (;;) {
+		rn_buf_reserve(&b, 65536);
+		ssize_t n = read(fd, b.data + b.len, b.cap - b.len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+			rn_fail(err, e, "cannot read %s: %s", path, strerror(e));
+			break;
+		}
+		if (n == 0) {
+			close(fd);
+			b.data[b.len] = '\0';
+			*len = b.len;
+			return b.data;
+		}
+		b.len += (size_t)n;
+		if (b.len > RN_DATAFILE_MAX_BYTES) {
+			rn_fail(err, E2BIG, "%s: document exceeds %zu bytes", path,
+			        (size_t)RN_DATAFILE_MAX_BYTES);
+			break;
+		}
+	}
+	close(fd);
+	rn_buf_free(&b);
+	return NULL;
+}
+
 /* Load a data file: JSON first, YAML when JSON fails or gives a falsy value. */
 json_t *rn_datafile_load(const char *path, runnel_error *err)
 {
 	size_t len;
-	char *data = rn_read_file(path, &len, err);
+	char *data = read_bounded(path, &len, err);
 	if (!data)
 		return NULL;
-	json_error_t jerr;
-	json_t *j = json_loadb(data, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
-	if (j && py_truthy(j)) {
-		free(data);
-		return j;
-	}
-	json_t *y = load_yaml(path, data, len, err);
+	json_t *v = rn_datafile_parse(path, data, len, err);
 	free(data);
-	if (!y)
-		return j; /* upstream would give None; the falsy JSON value is closer */
-	json_decref(j);
-	return y;
+	return v;
 }
 
 /* A Python-ish name of the type of a loaded value, for messages. */
@@ -1446,8 +1575,7 @@ static void append_py(rn_buf *b, const json_t *v, bool as_repr)
 		size_t i;
 		json_t *e;
 		rn_buf_appendc(b, '[');
-		json_array_foreach(v, i, e)
-		{
+		json_array_foreach(v, i, e) {
 			if (i)
 				rn_buf_append(b, ", ", 2);
 			append_py(b, e, true);

@@ -27,11 +27,32 @@
  * ("expected a single document in the stream") and unknown tags.
  *
  * Errors: err->code ENOENT when the file does not exist, another errno when it
- * cannot be read, EINVAL when it parses neither as JSON nor as YAML (message:
+ * cannot be read, E2BIG past a bound (below), EINVAL when it parses neither as JSON nor as YAML
+ * (message:
  * "<path>: line L, column C: <problem> (<context> at line L, column C)").
  * Files may be named pipes: they are read once.
  */
 json_t *rn_datafile_load(const char *path, runnel_error *err);
+
+/*
+ * Bounds of every load, so that a small document cannot cost a lot of memory
+ * or stack: the text (RN_DATAFILE_MAX_BYTES), and the tree a YAML document
+ * makes once its aliases are expanded (RN_DATAFILE_MAX_NODES nodes, 512
+ * levels; a "billion laughs" of a few hundred bytes expands to billions).
+ * The expansion is counted on the composed document, without building it.
+ * Past a bound, a load fails with err->code E2BIG and a message naming the
+ * file or field: "<what>: YAML alias expansion exceeds 1000000 nodes",
+ * "<what>: document exceeds 67108864 bytes".
+ */
+#define RN_DATAFILE_MAX_BYTES (64u << 20)
+#define RN_DATAFILE_MAX_NODES 1000000u
+
+/*
+ * rn_datafile_load() of text in memory: what names the text in messages (a
+ * path, or a field such as "variables"). Same results and errors, within the
+ * same bounds (E2BIG past one; never a falsy JSON value then).
+ */
+json_t *rn_datafile_parse(const char *what, const char *data, size_t len, runnel_error *err);
 
 /*
  * Load a mapping file (env/envvars, env/settings, env/passwords). Returns a

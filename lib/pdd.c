@@ -6,6 +6,7 @@
 #include "plan.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,9 +44,9 @@ int rn_persist_env_file(const char *pdd, const char *name, const char *text, run
 	int rc = 0;
 	if (!rn_exists(path)) {
 		rc = rn_mkdirs(dir, 0700, err) == 0 &&
-				     rn_write_file_atomic(path, text, strlen(text), 0400, err) == 0
-			     ? 1
-			     : -1;
+		             rn_write_file_atomic(path, text, strlen(text), 0400, err) == 0
+		         ? 1
+		         : -1;
 	}
 	free(path);
 	free(dir);
@@ -69,8 +70,7 @@ static void env_merge(json_t *env, const json_t *vars)
 {
 	const char *k;
 	json_t *v;
-	json_object_foreach((json_t *)vars, k, v)
-	{
+	json_object_foreach((json_t *)vars, k, v) {
 		char *s = rn_py_str(v);
 		json_object_set_new(env, k, json_stringn_nocheck(s, strlen(s)));
 		free(s);
@@ -89,6 +89,35 @@ json_t *rn_env_from_process(void)
 		json_object_set_new(env, k, json_stringn_nocheck(eq + 1, strlen(eq + 1)));
 		free(k);
 	}
+	return env;
+}
+
+/* Whether the variable named name (len bytes) is one runnel_env_basic keeps. */
+static bool basic_env_name(const char *name, size_t len)
+{
+	static const char *const names[] = {"PATH", "HOME",     "USER", "LOGNAME",
+	                                    "LANG", "LANGUAGE", "TZ",   "TMPDIR"};
+	if (len > 3 && !memcmp(name, "LC_", 3))
+		return true;
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (strlen(names[i]) == len && !memcmp(name, names[i], len))
+			return true;
+	return false;
+}
+
+json_t *runnel_env_basic(void)
+{
+	json_t *env = json_object();
+	for (char **e = environ; *e; e++) {
+		const char *eq = strchr(*e, '=');
+		if (!eq || !basic_env_name(*e, (size_t)(eq - *e)))
+			continue;
+		char *k = rn_xstrndup(*e, (size_t)(eq - *e));
+		json_object_set_new(env, k, json_stringn_nocheck(eq + 1, strlen(eq + 1)));
+		free(k);
+	}
+	if (!json_object_get(env, "PATH"))
+		env_set(env, "PATH", RN_DEFAULT_PATH);
 	return env;
 }
 
@@ -171,6 +200,70 @@ static int dump_artifacts(const runnel_config *cfg, const char *pdd, char **inve
 	return 0;
 }
 
+/* Whether path is a regular file; with data_only, one that is not
+ * executable (an inventory script) and within RN_DATAFILE_MAX_BYTES (a huge
+ * inventory is ansible's to read, not a bomb). */
+static bool is_regular(const char *path, bool data_only)
+{
+	struct stat st;
+	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+		return false;
+	return !data_only ||
+	       ((st.st_mode & 0111) == 0 && (size_t)st.st_size <= RN_DATAFILE_MAX_BYTES);
+}
+
+/* Check one data file against the loader's bounds: 0, or -1 with err (E2BIG,
+ * naming the file) when it is past one. A file that does not parse is left
+ * to its reader (upstream ignores it, or ansible reports it). */
+static int check_bounds(const char *path, runnel_error *err)
+{
+	runnel_error e = {0};
+	json_t *v = rn_datafile_load(path, &e);
+	json_decref(v);
+	if (!v && e.code == E2BIG) {
+		*err = e;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Refuse data files that a loader would have to expand past its bounds (a
+ * YAML alias bomb; see datafile.h): env/envvars, env/settings, env/passwords,
+ * env/extravars (which only ansible reads, and would expand) and the files
+ * of the inventory (a file, or the regular files of a directory, but not
+ * scripts: they print their inventory). Named pipes are
+ * not read here (they can be read once); their reader bounds them. 0 or -1.
+ */
+static int check_data_files(const char *pdd, const char *inventory, runnel_error *err)
+{
+	static const char *const names[] = {"envvars", "settings", "passwords", "extravars"};
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < sizeof names / sizeof names[0]; i++) {
+		char *path = rn_xasprintf("%s/env/%s", pdd, names[i]);
+		if (is_regular(path, false))
+			rc = check_bounds(path, err);
+		free(path);
+	}
+	if (rc != 0 || !inventory)
+		return rc;
+	if (is_regular(inventory, true))
+		return check_bounds(inventory, err);
+	DIR *d = rn_is_dir(inventory) ? opendir(inventory) : NULL;
+	struct dirent *de;
+	while (rc == 0 && d && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		char *path = rn_path_join(inventory, de->d_name);
+		if (is_regular(path, true))
+			rc = check_bounds(path, err);
+		free(path);
+	}
+	if (d)
+		closedir(d);
+	return rc;
+}
+
 /* Merge an API mapping (may be NULL) with the env/ file of the same name; the
  * file wins. Returns a new object. */
 static json_t *merged_mapping(const json_t *api, const char *pdd, const char *name)
@@ -190,7 +283,7 @@ static void build_env(const runnel_config *cfg, rn_plan *plan, bool adhoc, bool 
 {
 	/* a container's environment is only what the job sets: the engine gets
 	 * it through env.list */
-	json_t *env = container ? json_object() : rn_env_from_process();
+	json_t *env = container || cfg->clean_environment ? json_object() : rn_env_from_process();
 	char *in_container = container ? rn_xasprintf("/runner/artifacts/%s", plan->ident) : NULL;
 	if (container && !strcmp(engine, "podman"))
 		env_set(env, "ANSIBLE_UNSAFE_WRITES", "1");
@@ -264,6 +357,8 @@ static void build_env(const runnel_config *cfg, rn_plan *plan, bool adhoc, bool 
 	free(in_container);
 	env_set(env, "RUNNER_OMIT_EVENTS", cfg->omit_event_data ? "True" : "False");
 	env_set(env, "RUNNER_ONLY_FAILED_EVENTS", cfg->only_failed_event_data ? "True" : "False");
+	if (cfg->clean_environment && !json_object_get(env, "PATH"))
+		env_set(env, "PATH", RN_DEFAULT_PATH);
 	plan->env = env;
 }
 
@@ -303,6 +398,13 @@ int rn_plan_prepare(const runnel_config *cfg, rn_plan *plan, runnel_error *err)
 	bool extravars_persisted = false;
 	if (dump_artifacts(cfg, pdd, &inventory, &extravars_persisted, err) != 0)
 		goto out;
+	{
+		char *dflt = inventory ? NULL : rn_path_join(pdd, "inventory");
+		int bad = check_data_files(pdd, inventory ? inventory : dflt, err);
+		free(dflt);
+		if (bad)
+			goto out;
+	}
 
 	char ident[37];
 	if (cfg->ident && *cfg->ident) {
@@ -491,8 +593,7 @@ char **rn_plan_envp(const rn_plan *plan)
 	char **envp = rn_xmalloc((n + 1) * sizeof *envp);
 	const char *k;
 	json_t *v;
-	json_object_foreach(plan->env, k, v)
-	{
+	json_object_foreach(plan->env, k, v) {
 		envp[i++] = rn_xasprintf("%s=%s", k, json_string_value(v));
 	}
 	envp[i] = NULL;

@@ -77,6 +77,9 @@ int rn_persist_env_file(const char *pdd, const char *name, const char *text, run
  * even when they are not UTF-8). New reference. */
 json_t *rn_env_from_process(void);
 
+/* The PATH of a job started with clean_environment that sets none. */
+#define RN_DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
+
 /* Resolve a command the way pexpect's which() does: a name with a '/' must be
  * an executable file; otherwise search PATH of the child's environment.
  * Returns a new string or NULL when not found. */

@@ -329,7 +329,7 @@ static int spawn(run_state *r)
 	const char *cwd = r->plan.containerized ? NULL : r->plan.cwd;
 	if (r->plan.containerized) {
 		json_decref(env);
-		env = rn_env_from_process();
+		env = r->cfg->clean_environment ? json_object() : rn_env_from_process();
 		json_object_update(env, r->plan.env);
 	}
 	char *path = rn_which(r->plan.argv[0], env);

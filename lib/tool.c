@@ -18,10 +18,11 @@
 #include "shlex.h"
 #include "util.h"
 
-/* The environment for the tool: ours with envvars on top, as "K=V" strings. */
-static char **tool_envp(const json_t *envvars, json_t **env_out)
+/* The environment for the tool: ours (none if clean) with envvars on top,
+ * as "K=V" strings. */
+static char **tool_envp(const json_t *envvars, bool clean, json_t **env_out)
 {
-	json_t *env = rn_env_from_process();
+	json_t *env = clean ? json_object() : rn_env_from_process();
 	const char *k;
 	json_t *v;
 	json_object_foreach((json_t *)envvars, k, v)
@@ -29,6 +30,8 @@ static char **tool_envp(const json_t *envvars, json_t **env_out)
 		if (json_is_string(v))
 			json_object_set(env, k, v);
 	}
+	if (clean && !json_object_get(env, "PATH"))
+		json_object_set_new(env, "PATH", json_string(RN_DEFAULT_PATH));
 	size_t n = json_object_size(env), i = 0;
 	char **envp = rn_xmalloc((n + 1) * sizeof *envp);
 	json_object_foreach(env, k, v)
@@ -68,7 +71,7 @@ int runnel_tool_run(const runnel_tool *t, runnel_tool_result *res, runnel_error 
 	if (!t->argv || !t->argv[0])
 		return rn_fail(err, EINVAL, "runnel_tool_run: no command given");
 	json_t *env;
-	char **envp = tool_envp(t->envvars, &env);
+	char **envp = tool_envp(t->envvars, t->clean_environment, &env);
 	char *path = rn_which(t->argv[0], env);
 	json_decref(env);
 	rn_buf out, errb;

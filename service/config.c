@@ -44,6 +44,7 @@ static const config_def config_keys[CFG_COUNT] = {
 	[CFG_EVENT_STALL_TIMEOUT] = {"event_stall_timeout", "120",
 	                             "seconds a job's events may make no progress (bus down, store failing) "
 	                             "before the job ends error saying how many are missing"},
+	[CFG_TASK_ENV] = {"task_env", NULL, "JSON object: variables every job's environment gets (AWX_TASK_ENV)"},
 };
 
 /* The key named name (dashes or underscores), or -1. */

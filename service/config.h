@@ -36,6 +36,7 @@ typedef enum config_key {
 	CFG_WORKER_PATH,
 	CFG_TOKEN_EXPIRE_SECONDS,
 	CFG_EVENT_STALL_TIMEOUT,
+	CFG_TASK_ENV,
 	CFG_COUNT
 } config_key;
 

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "engine_internal.h"
+#include "shlex.h"
 #include "util.h"
 
 /* Wake the dispatcher. */
@@ -104,6 +105,37 @@ static void reap_workers(engine *e)
 	}
 }
 
+/* The environment of a worker, as "K=V" strings (free with rn_argv_free):
+ * runnel_env_basic() (account, locale, PATH) and the few variables the
+ * worker itself reads (where the callback plugin is, task_env, sanitizer
+ * options); never the rest of runneld's environment (RUNNEL_ADMIN_PASSWORD,
+ * settings, whatever its caller had). The job gets what the worker builds. */
+static char **worker_envp(void)
+{
+	static const char *const pass[] = {"RUNNEL_PLUGIN_DIR",
+	                                   "AWX_LIB_DIRECTORY",
+	                                   "RUNNELD_TASK_ENV",
+	                                   "ASAN_OPTIONS",
+	                                   "UBSAN_OPTIONS",
+	                                   "LSAN_OPTIONS",
+	                                   NULL};
+	json_t *env = runnel_env_basic();
+	for (int i = 0; pass[i]; i++) {
+		const char *v = getenv(pass[i]);
+		if (v)
+			json_object_set_new(env, pass[i], json_string(v));
+	}
+	char **envp = rn_xmalloc((json_object_size(env) + 1) * sizeof *envp);
+	size_t n = 0;
+	const char *k;
+	json_t *v;
+	json_object_foreach(env, k, v)
+		envp[n++] = rn_xasprintf("%s=%s", k, json_string_value(v));
+	envp[n] = NULL;
+	json_decref(env);
+	return envp;
+}
+
 /* fork+exec a worker for job_id; its pid or -1. */
 static pid_t spawn_worker(engine *e, long job_id)
 {
@@ -134,6 +166,7 @@ static pid_t spawn_worker(engine *e, long job_id)
 	argv[n++] = "--cancel-grace", argv[n++] = grace;
 	argv[n++] = "--event-stall-timeout", argv[n++] = stall;
 	argv[n] = NULL;
+	char **envp = worker_envp(); /* built before fork: the child only execs */
 	pid_t pid = fork();
 	if (pid == 0) {
 		/* only async-signal-safe calls between fork and exec */
@@ -142,10 +175,11 @@ static pid_t spawn_worker(engine *e, long job_id)
 		pthread_sigmask(SIG_SETMASK, &none, NULL);
 		signal(SIGPIPE, SIG_DFL);
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		execv(argv[0], (char *const *)argv);
-		execvp(argv[0], (char *const *)argv);
+		execve(argv[0], (char *const *)argv, envp);
+		execvpe(argv[0], (char *const *)argv, envp);
 		_exit(127);
 	}
+	rn_argv_free(envp);
 	return pid;
 }
 

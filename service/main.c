@@ -73,9 +73,49 @@ static void logf_(const char *fmt, ...)
 	log_line(line, NULL);
 }
 
+extern char **environ;
+
+/* Take RUNNEL_ADMIN_PASSWORD out of the environment before anything runs:
+ * a copy for ensure_admin() (caller frees), the original bytes wiped (the
+ * kernel shows the environment runneld started with in /proc/PID/environ,
+ * whatever unsetenv does to the list) and the variable unset, so that no
+ * worker, job or child of runneld can read it. NULL when it is not set. */
+static char *take_admin_password(void)
+{
+	static const char name[] = "RUNNEL_ADMIN_PASSWORD=";
+	char *copy = NULL, *found[8];
+	size_t n = 0;
+	for (char **e = environ; e && *e; e++) {
+		if (strncmp(*e, name, sizeof name - 1))
+			continue;
+		if (!copy)
+			copy = rn_xstrdup(*e + sizeof name - 1);
+		if (n < sizeof found / sizeof found[0])
+			found[n++] = *e;
+		else
+			sodium_memzero(*e + sizeof name - 1, strlen(*e + sizeof name - 1));
+	}
+	/* out of environ first (unsetenv matches the name), then the bytes */
+	unsetenv("RUNNEL_ADMIN_PASSWORD");
+	for (size_t i = 0; i < n; i++)
+		sodium_memzero(found[i], strlen(found[i]));
+	return copy;
+}
+
+/* Wipe and free a secret string; *s becomes NULL. */
+static void drop_secret(char **s)
+{
+	if (*s) {
+		sodium_memzero(*s, strlen(*s));
+		free(*s);
+		*s = NULL;
+	}
+}
+
 /* Create the superuser "admin" if the store has no user yet. The password
- * is RUNNEL_ADMIN_PASSWORD's, or generated and printed once on stdout. */
-static int ensure_admin(store *st, runnel_error *err)
+ * is RUNNEL_ADMIN_PASSWORD's (given, taken at start), or generated and
+ * printed once on stdout. */
+static int ensure_admin(store *st, const char *given, runnel_error *err)
 {
 	store_query q = {.page = 1, .page_size = 1};
 	store_page page = {0};
@@ -85,7 +125,6 @@ static int ensure_admin(store *st, runnel_error *err)
 	store_page_clear(&page);
 	if (users > 0)
 		return 0;
-	const char *given = getenv("RUNNEL_ADMIN_PASSWORD");
 	char generated[33];
 	const char *password = given;
 	if (!given || !*given) {
@@ -112,6 +151,37 @@ static int ensure_admin(store *st, runnel_error *err)
 		logf_("created the superuser \"admin\" with the password of RUNNEL_ADMIN_PASSWORD");
 	}
 	sodium_memzero(generated, sizeof generated);
+	return 0;
+}
+
+/*
+ * The task_env setting (AWX's AWX_TASK_ENV): a JSON object of variables that
+ * every job's environment gets, over the basic ones and under what the job
+ * type adds. It reaches the workers as RUNNELD_TASK_ENV in their environment
+ * (never on a command line: it may hold a proxy's credentials), set here once,
+ * before any thread starts. 0, or -1 with err naming the setting.
+ */
+static int export_task_env(const config *cfg, runnel_error *err)
+{
+	const char *text = config_get(cfg, CFG_TASK_ENV);
+	if (!text || !*text) {
+		unsetenv("RUNNELD_TASK_ENV");
+		return 0;
+	}
+	json_error_t je;
+	json_t *o = json_loads(text, 0, &je);
+	const char *k;
+	json_t *v;
+	bool ok = json_is_object(o);
+	if (ok)
+		json_object_foreach(o, k, v)
+			ok = ok && (json_is_string(v) || json_is_number(v) || json_is_boolean(v));
+	json_decref(o);
+	if (!ok)
+		return rn_fail(err, EINVAL,
+		               "task_env: must be a JSON object of strings (variable: value)");
+	if (setenv("RUNNELD_TASK_ENV", text, 1) < 0)
+		return rn_fail(err, errno, "task_env: %s", strerror(errno));
 	return 0;
 }
 
@@ -195,24 +265,29 @@ int main(int argc, char **argv)
 {
 	config cfg;
 	runnel_error err = {0};
+	char *admin_password = take_admin_password();
 	if (config_load(&cfg, argc, argv, &err) < 0) {
 		fprintf(stderr, "runneld: %s\n", err.message);
 		config_free(&cfg);
+		drop_secret(&admin_password);
 		return 2;
 	}
 	if (cfg.help) {
 		config_usage(stdout);
 		config_free(&cfg);
+		drop_secret(&admin_password);
 		return 0;
 	}
 	if (cfg.version) {
 		printf("runneld %s (librunnel %s, API as AWX %s)\n", RUNNEL_VERSION, runnel_version(), API_PRODUCT_VERSION);
 		config_free(&cfg);
+		drop_secret(&admin_password);
 		return 0;
 	}
 	if (sodium_init() < 0) {
 		fprintf(stderr, "runneld: libsodium failed to initialize\n");
 		config_free(&cfg);
+		drop_secret(&admin_password);
 		return 1;
 	}
 	int status = 1;
@@ -221,10 +296,12 @@ int main(int argc, char **argv)
 	engine_settings es;
 	long max_body = 0, max_conn = 0, token_expire = 0;
 	double shutdown_grace = 5;
-	if (engine_settings_of(&cfg, &es, &err) < 0 || config_int(&cfg, CFG_MAX_BODY, 1 << 20, &max_body, &err) < 0 ||
+	if (export_task_env(&cfg, &err) < 0 || engine_settings_of(&cfg, &es, &err) < 0 ||
+	    config_int(&cfg, CFG_MAX_BODY, 1 << 20, &max_body, &err) < 0 ||
 	    config_int(&cfg, CFG_MAX_CONNECTIONS, 64, &max_conn, &err) < 0 ||
 	    config_int(&cfg, CFG_TOKEN_EXPIRE_SECONDS, 31536000000L, &token_expire, &err) < 0 ||
-	    config_double(&cfg, CFG_SHUTDOWN_GRACE, 5, &shutdown_grace, &err) < 0 || install_signals(&err) < 0) {
+	    config_double(&cfg, CFG_SHUTDOWN_GRACE, 5, &shutdown_grace, &err) < 0 ||
+	    install_signals(&err) < 0) {
 		logf_("%s", err.message);
 		goto out;
 	}
@@ -235,7 +312,9 @@ int main(int argc, char **argv)
 		logf_("cannot start the engine: %s", err.message);
 		goto out;
 	}
-	if (ensure_admin(engine_store(eng), &err) < 0) {
+	int admin_rc = ensure_admin(engine_store(eng), admin_password, &err);
+	drop_secret(&admin_password);
+	if (admin_rc < 0) {
 		logf_("cannot create the superuser: %s", err.message);
 		goto out;
 	}
@@ -266,6 +345,7 @@ int main(int argc, char **argv)
 	engine_shutdown(eng, shutdown_grace);
 	status = 0;
 out:
+	drop_secret(&admin_password);
 	api_server_stop(srv);
 	engine_close(eng);
 	if (status == 0)

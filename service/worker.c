@@ -134,21 +134,20 @@ bool task_bool(task *t, const char *field)
 	return json_is_true(json_object_get(t->job, field));
 }
 
-/* Parse variables text (JSON first, then YAML, as ansible-runner's loader). */
+/* Parse variables text (JSON first, then YAML, as ansible-runner's loader),
+ * within the loader's bounds (datafile.h: an alias bomb is an error). */
 json_t *task_parse_vars(task *t, const char *field, const char *text, runnel_error *err)
 {
+	(void)t;
 	if (!text || !*text)
 		return json_object();
-	json_t *o = json_loads(text, 0, NULL);
+	runnel_error e2 = {0};
+	json_t *o = rn_datafile_parse(field, text, strlen(text), &e2);
 	if (!o) {
-		char *path = rn_path_join(t->pdd, ".vars.tmp");
-		runnel_error e2;
-		if (rn_write_file_atomic(path, text, strlen(text), 0600, &e2) == 0)
-			o = rn_datafile_load(path, &e2);
-		unlink(path);
-		free(path);
-		if (!o)
-			return rn_fail(err, EINVAL, "%s: not valid JSON or YAML: %s", field, e2.message), NULL;
+		if (e2.code == E2BIG)
+			return rn_fail(err, EINVAL, "%s", e2.message), NULL;
+		return rn_fail(err, EINVAL, "%s: not valid JSON or YAML: %s", field, e2.message),
+		       NULL;
 	}
 	if (json_is_null(o)) {
 		json_decref(o);
@@ -170,7 +169,39 @@ static json_t *vars_resolve(task *t, json_t *v, runnel_error *err)
 	return json_incref(v);
 }
 
-/* Write inventory/hosts from the stored inventory. */
+/* The inventory script: it prints the inventory's JSON, held as hex digits
+ * (nothing in a name or a variable can change the program), for --list and
+ * the hostvars of one host for --host (ansible asks --list only: _meta). */
+static char *inventory_script(const char *json)
+{
+	static const char head[] =
+	    "#!/usr/bin/python3\n"
+	    "# The inventory of a runneld job, as AWX hands it to ansible: a script\n"
+	    "# printing its JSON (groups, their hosts, vars and children; _meta.hostvars).\n"
+	    "import json, sys\n"
+	    "data = bytes.fromhex('";
+	static const char tail[] =
+	    "').decode('utf-8')\n"
+	    "if len(sys.argv) > 2 and sys.argv[1] == '--host':\n"
+	    "    data = json.dumps(json.loads(data)['_meta']['hostvars'].get(sys.argv[2], {}))\n"
+	    "sys.stdout.write(data)\n";
+	static const char hex[] = "0123456789abcdef";
+	rn_buf b;
+	rn_buf_init(&b);
+	rn_buf_append(&b, head, sizeof head - 1);
+	for (const unsigned char *p = (const unsigned char *)json; *p; p++) {
+		char two[2] = {hex[*p >> 4], hex[*p & 15]};
+		rn_buf_append(&b, two, 2);
+	}
+	rn_buf_append(&b, tail, sizeof tail - 1);
+	return b.data;
+}
+
+/* Write inventory/hosts from the stored inventory: AWX's script form (the
+ * group names as keys, each {hosts: [names], vars, children: [names]},
+ * "all", and _meta.hostvars), printed by an executable script, as AWX's
+ * build_inventory does. ansible's script plugin adds each name as it is:
+ * no INI or YAML parsing, no host pattern ranges, nothing to inject. */
 int task_write_inventory(task *t, long inventory_id, runnel_error *err)
 {
 	json_t *script = store_inventory_script(t->st, inventory_id, err);
@@ -178,40 +209,22 @@ int task_write_inventory(task *t, long inventory_id, runnel_error *err)
 		return -1;
 	json_decref(t->host_ids);
 	t->host_ids = json_incref(json_object_get(script, "__host_ids"));
-	/* In YAML inventory form (JSON is YAML): {all: {hosts, vars, children: {...}}} */
-	json_t *hostvars = json_object_get(json_object_get(script, "_meta"), "hostvars");
-	json_t *groups = json_object();
+	json_object_del(script, "__host_ids");
 	const char *name;
 	json_t *g;
 	int rc = 0;
 	json_object_foreach(script, name, g) {
-		if (!strcmp(name, "_meta") || !strcmp(name, "__host_ids") || !strcmp(name, "all"))
-			continue;
-		json_t *out = json_object();
-		json_t *hosts = json_object();
-		size_t i;
-		json_t *h;
-		json_array_foreach(json_object_get(g, "hosts"), i, h)
-			json_object_set_new(hosts, json_string_value(h), json_null());
-		json_object_set_new(out, "hosts", hosts);
 		json_t *vars = json_object_get(g, "vars");
-		if (vars) {
-			json_t *rv = vars_resolve(t, vars, err);
-			if (!rv) {
-				json_decref(out);
-				rc = -1;
-				break;
-			}
-			json_object_set_new(out, "vars", rv);
+		if (!strcmp(name, "_meta") || !vars)
+			continue;
+		json_t *rv = vars_resolve(t, vars, err);
+		if (!rv) {
+			rc = -1;
+			break;
 		}
-		json_t *children = json_object();
-		json_array_foreach(json_object_get(g, "children"), i, h)
-			json_object_set_new(children, json_string_value(h), json_object());
-		json_object_set_new(out, "children", children);
-		json_object_set_new(groups, name, out);
+		json_object_set_new(g, "vars", rv);
 	}
-	json_t *all = json_object();
-	json_t *allhosts = json_object();
+	json_t *hostvars = json_object_get(json_object_get(script, "_meta"), "hostvars");
 	json_t *hv;
 	json_object_foreach(hostvars, name, hv) {
 		json_t *rv = rc ? NULL : vars_resolve(t, hv, err);
@@ -219,26 +232,22 @@ int task_write_inventory(task *t, long inventory_id, runnel_error *err)
 			rc = -1;
 			break;
 		}
-		json_object_set_new(allhosts, name, rv);
+		json_object_set_new(hostvars, name, rv);
 	}
-	json_object_set_new(all, "hosts", allhosts);
-	json_t *avars = json_object_get(json_object_get(script, "all"), "vars");
-	json_t *rav = rc ? NULL : avars ? vars_resolve(t, avars, err) : json_object();
-	if (!rav)
-		rc = -1;
-	else
-		json_object_set_new(all, "vars", rav);
-	json_object_set_new(all, "children", groups);
-	json_t *doc = json_pack("{s:o}", "all", all);
-	json_decref(script);
 	if (rc == 0) {
-		char *text = json_dumps(doc, JSON_INDENT(1));
+		char *json = json_dumps(script, JSON_COMPACT | JSON_ENSURE_ASCII);
+		char *text = json ? inventory_script(json) : NULL;
 		char *path = rn_path_join(t->pdd, "inventory/hosts");
-		rc = rn_write_file_atomic(path, text, strlen(text), 0600, err);
+		if (!text)
+			rc = rn_fail(err, ENOMEM, "inventory: cannot write the inventory of %ld",
+			             inventory_id);
+		else
+			rc = rn_write_file_atomic(path, text, strlen(text), 0700, err);
 		free(path);
 		free(text);
+		free(json);
 	}
-	json_decref(doc);
+	json_decref(script);
 	return rc;
 }
 
@@ -876,6 +885,26 @@ static char *shquote(const char *s)
 	return b.data;
 }
 
+/* Add runneld's task_env setting (AWX_TASK_ENV; RUNNELD_TASK_ENV, a JSON
+ * object the dispatcher hands over) to a job's environment, values as
+ * Python's str() of them, as AWX does. */
+static void add_task_env(json_t *env)
+{
+	const char *text = getenv("RUNNELD_TASK_ENV");
+	json_t *o = text && *text ? json_loads(text, 0, NULL) : NULL;
+	const char *k;
+	json_t *v;
+	if (text && *text && !json_is_object(o))
+		fprintf(stderr, "runneld-worker: ignoring RUNNELD_TASK_ENV: not a JSON object\n");
+	if (json_is_object(o))
+		json_object_foreach(o, k, v) {
+			char *s = rn_py_str(v);
+			json_object_set_new(env, k, json_string(s));
+			free(s);
+		}
+	json_decref(o);
+}
+
 /* Run the job; returns the process exit code. */
 static int run_job(const wopts *o)
 {
@@ -939,7 +968,11 @@ static int run_job(const wopts *o)
 	          .default_job_timeout = o->job_timeout, .default_idle_timeout = o->idle_timeout,
 	          .worker = &w};
 	t.extravars = json_object();
-	t.envvars = json_object();
+	/* the job's environment is built from scratch (AWX's build_env): the
+	 * account, locale and PATH of this worker (which the dispatcher started
+	 * with those only), then what the type and the run add below */
+	t.envvars = runnel_env_basic();
+	add_task_env(t.envvars);
 	t.passwords = json_object();
 	t.settings = json_object();
 	t.args = json_array();
@@ -1069,6 +1102,7 @@ static int run_job(const wopts *o)
 	t.cfg.quiet = true;
 	t.cfg.suppress_env_files = true;
 	t.cfg.envvars = t.envvars;
+	t.cfg.clean_environment = true;
 	t.cfg.passwords = json_object_size(t.passwords) ? t.passwords : NULL;
 	t.cfg.ssh_key = t.ssh_key;
 	t.cfg.timeout = timeout;

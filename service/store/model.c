@@ -455,6 +455,66 @@ static json_t *coerce(const model_field *f, json_t *v, const char **why)
 	return NULL;
 }
 
+/* The first control character of a name (C0, DEL, C1, and the U+2028/9
+ * line and paragraph separators: every line break of YAML, INI and Python's
+ * splitlines), as a code point; 0 when there is none. */
+static unsigned name_control_char(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	for (; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			return *p;
+		if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+			return p[1];
+		if (p[0] == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9))
+			return 0x2000u + p[2] - 0x80u;
+	}
+	return 0;
+}
+
+/* Check the name of a host or group (AWX's HostSerializer._get_host_port_from_name
+ * and GroupSerializer.validate_name), and refuse what could change the
+ * inventory ansible reads: control characters, blank names. 0 or -1 with
+ * EINVAL "name: ...". */
+static int check_inventory_name(store_kind kind, const char *name, runnel_error *err)
+{
+	unsigned c = name_control_char(name);
+	if (c)
+		return rn_fail(err, EINVAL,
+		               "name: %s names may not hold control characters or line breaks "
+		               "(found U+%04X).",
+		               kind == STORE_HOST ? "Host" : "Group", c);
+	if (!name[strspn(name, " ")])
+		return rn_fail(err, EINVAL, "name: This field may not be blank.");
+	if (kind == STORE_GROUP && (!strcmp(name, "all") || !strcmp(name, "_meta")))
+		return rn_fail(err, EINVAL, "name: Invalid group name.");
+	const char *colon = strchr(name, ':');
+	if (kind == STORE_HOST && colon && !strchr(colon + 1, ':')) {
+		char *end;
+		long port = strtol(colon + 1, &end, 10);
+		if (!colon[1] || *end || port < 1 || port > 65535)
+			return rn_fail(err, EINVAL, "name: Invalid port specification: %s",
+			               colon + 1);
+	}
+	return 0;
+}
+
+/* Check a variables text against the loader's bounds (datafile.h): an alias
+ * bomb is refused here, before it is stored, never expanded. Text that does
+ * not parse is left as it was (the job reports it). 0 or -1 with EINVAL
+ * "<field>: YAML alias expansion exceeds N nodes". */
+static int check_vars_bounds(const char *field, const char *text, runnel_error *err)
+{
+	runnel_error e = {0};
+	if (!*text)
+		return 0;
+	json_t *v = rn_datafile_parse(field, text, strlen(text), &e);
+	json_decref(v);
+	if (!v && e.code == E2BIG)
+		return rn_fail(err, EINVAL, "%s", e.message);
+	return 0;
+}
+
 /* Validate input fields into the stored form. */
 int model_validate(store_kind kind, const json_t *fields, unsigned flags, bool creating,
                    json_t **out, runnel_error *err)
@@ -499,7 +559,10 @@ int model_validate(store_kind kind, const json_t *fields, unsigned flags, bool c
 			json_decref(res);
 			return rn_fail(err, EINVAL, "%s: This field may not be null.", key);
 		}
-		if (model_check_field(kind, f, c, err) < 0) {
+		if ((f->type == MT_VARS && check_vars_bounds(key, json_string_value(c), err) < 0) ||
+		    ((kind == STORE_HOST || kind == STORE_GROUP) && !strcmp(key, "name") &&
+		     check_inventory_name(kind, json_string_value(c), err) < 0) ||
+		    model_check_field(kind, f, c, err) < 0) {
 			json_decref(c);
 			json_decref(res);
 			return -1;

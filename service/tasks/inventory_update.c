@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "datafile.h"
 #include "task.h"
 #include "util.h"
 
@@ -26,9 +28,13 @@ static int run_inventory(task *t, runnel_run_result *res, runnel_error *err)
 	json_t *env = json_deep_copy(t->envvars);
 	json_object_set_new(env, "ANSIBLE_INVENTORY_UNPARSED_FAILED", json_string("True"));
 	json_object_set_new(env, "ANSIBLE_FORCE_COLOR", json_string("False"));
-	runnel_tool tool = {.argv = argv, .cwd = t->cfg.project_dir, .envvars = env,
-	                    .timeout = t->cfg.timeout, .canceler = t->cfg.canceler,
-	                    .cancel_grace_period = t->cfg.cancel_grace_period};
+	runnel_tool tool = {.argv = argv,
+	                    .cwd = t->cfg.project_dir,
+	                    .envvars = env,
+	                    .timeout = t->cfg.timeout,
+	                    .canceler = t->cfg.canceler,
+	                    .cancel_grace_period = t->cfg.cancel_grace_period,
+	                    .clean_environment = true};
 	json_t *args = json_pack("[s,s,s,s,s]", argv[0], argv[1], argv[2], argv[3], argv[4]);
 	char *args_text = json_dumps(args, JSON_COMPACT);
 	json_t *f = json_pack("{s:s,s:s}", "job_args", args_text, "job_cwd", t->cfg.project_dir);
@@ -105,6 +111,23 @@ static int after_inventory(task *t, runnel_run_result *res, runnel_error *err)
 	return o ? 0 : -1;
 }
 
+/* Refuse an inventory file that ansible-inventory would expand past the
+ * loader's bounds (a YAML alias bomb: ansible-inventory --list prints it
+ * expanded). A script (executable) or a directory is left to ansible. */
+static int check_source_bounds(const char *path, runnel_error *err)
+{
+	struct stat st;
+	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & 0111) ||
+	    (size_t)st.st_size > RN_DATAFILE_MAX_BYTES)
+		return 0;
+	runnel_error e = {0};
+	json_t *v = rn_datafile_load(path, &e);
+	json_decref(v);
+	if (!v && e.code == E2BIG)
+		return rn_fail(err, EINVAL, "source_path: %s", e.message);
+	return 0;
+}
+
 /* Fill the run of an inventory update. */
 int task_inventory_update_prepare(task *t, runnel_error *err)
 {
@@ -125,6 +148,10 @@ int task_inventory_update_prepare(task *t, runnel_error *err)
 	}
 	t->cfg.project_dir = task_keep(t, dir);
 	t->cfg.inventory = task_keep(t, rn_path_join(dir, rel));
+	if (check_source_bounds(t->cfg.inventory, err) < 0) {
+		json_decref(src);
+		return -1;
+	}
 	t->cfg.timeout = (int)json_integer_value(json_object_get(src, "timeout"));
 	json_decref(src);
 	t->run = run_inventory;

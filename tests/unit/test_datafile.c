@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -492,7 +493,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	static const char *const names[] = {"case", "bad", "json", "envvars", "fifo"};
+	static const char *const names[] = {"case", "bad",  "json", "envvars",
+	                                    "fifo", "bomb", "big"};
 	char path[512];
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
 		snprintf(path, sizeof path, "%s/%s", tmpdir, names[i]);
@@ -501,13 +503,171 @@ static int teardown(void **state)
 	return rmdir(tmpdir);
 }
 
+/* The 342-byte "billion laughs": nine levels of nine aliases, 9^9 strings. */
+static const char laughs[] =
+    "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n"
+    "b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
+    "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
+    "d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
+    "e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n"
+    "f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\n"
+    "g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]\n"
+    "h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]\n"
+    "i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]\n";
+
+/* The same with mappings and merge keys: each level merges the one before
+ * under eight keys. */
+static const char merge_laughs[] =
+    "a: &a {k1: lol, k2: lol, k3: lol, k4: lol, k5: lol, k6: lol, k7: lol, k8: lol}\n"
+    "b: &b {<<: *a, m1: *a, m2: *a, m3: *a, m4: *a, m5: *a, m6: *a, m7: *a, m8: *a}\n"
+    "c: &c {<<: *b, m1: *b, m2: *b, m3: *b, m4: *b, m5: *b, m6: *b, m7: *b, m8: *b}\n"
+    "d: &d {<<: *c, m1: *c, m2: *c, m3: *c, m4: *c, m5: *c, m6: *c, m7: *c, m8: *c}\n"
+    "e: &e {<<: *d, m1: *d, m2: *d, m3: *d, m4: *d, m5: *d, m6: *d, m7: *d, m8: *d}\n"
+    "f: &f {<<: *e, m1: *e, m2: *e, m3: *e, m4: *e, m5: *e, m6: *e, m7: *e, m8: *e}\n"
+    "g: &g {<<: *f, m1: *f, m2: *f, m3: *f, m4: *f, m5: *f, m6: *f, m7: *f, m8: *f}\n"
+    "h: &h {<<: *g, m1: *g, m2: *g, m3: *g, m4: *g, m5: *g, m6: *g, m7: *g, m8: *g}\n";
+
+/* Peak resident memory of this process in KiB. */
+static long max_rss_kib(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_maxrss;
+}
+
+/* Alias bombs in a file fail with E2BIG and a message naming the file and
+ * the bound, from the document alone (memory stays flat), for both loaders. */
+static void test_alias_bombs(void **state)
+{
+	(void)state;
+	const char *bombs[] = {laughs, merge_laughs};
+	long before = max_rss_kib();
+	for (size_t i = 0; i < 2; i++) {
+		const char *path = write_case("bomb", bombs[i], strlen(bombs[i]));
+		char want[600];
+		snprintf(want, sizeof want, "%s: YAML alias expansion exceeds %u nodes", path,
+		         RN_DATAFILE_MAX_NODES);
+		runnel_error err = {0};
+		assert_null(rn_datafile_load(path, &err));
+		assert_int_equal(err.code, E2BIG);
+		assert_string_equal(err.message, want);
+		memset(&err, 0, sizeof err);
+		assert_null(rn_datafile_load_mapping(path, &err));
+		assert_int_equal(err.code, E2BIG);
+		assert_string_equal(err.message, want);
+	}
+	/* the expanded trees would hold 387 million and 43 million nodes */
+	if (max_rss_kib() - before > 32 * 1024)
+		fail_msg("loading the bombs grew the peak RSS by %ld KiB", max_rss_kib() - before);
+}
+
+/* Text in memory: the message names the field it came from. */
+static void test_alias_bomb_parse(void **state)
+{
+	(void)state;
+	runnel_error err = {0};
+	assert_null(rn_datafile_parse("variables", laughs, strlen(laughs), &err));
+	assert_int_equal(err.code, E2BIG);
+	char want[128];
+	snprintf(want, sizeof want, "variables: YAML alias expansion exceeds %u nodes",
+	         RN_DATAFILE_MAX_NODES);
+	assert_string_equal(err.message, want);
+	/* the error also comes through when the caller passes no err */
+	assert_null(rn_datafile_parse("variables", laughs, strlen(laughs), NULL));
+}
+
+/* Aliases that stay within the bound load, expanded: 4 levels of 9 is 9^4
+ * strings; a bound of nodes, not of aliases. */
+static void test_aliases_within_bounds(void **state)
+{
+	(void)state;
+	static const char text[] = "a: &a [x, x, x, x, x, x, x, x, x]\n"
+	                           "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+	                           "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+	                           "d: [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+	                           "e: {<<: {k: v}, f: *a}\n";
+	runnel_error err = {0};
+	json_t *v = rn_datafile_parse("vars", text, sizeof text - 1, &err);
+	if (!v)
+		fail_msg("%s", err.message);
+	char *s = json_dumps(json_object_get(v, "d"), JSON_COMPACT);
+	size_t xs = 0;
+	for (const char *p = s; (p = strchr(p, 'x')); p++)
+		xs++;
+	assert_int_equal(xs, 9 * 9 * 9 * 9);
+	free(s);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(v, "e"), "k")), "v");
+	json_decref(v);
+}
+
+/* Aliases nested in aliases past 512 levels (each anchor 100 deep, six
+ * levels of them) are refused before anything recurses that deep. */
+static void test_alias_depth(void **state)
+{
+	(void)state;
+	char text[8192];
+	size_t n = 0;
+	for (int level = 0; level < 7; level++) {
+		n += (size_t)snprintf(text + n, sizeof text - n, "l%d: &l%d ", level, level);
+		for (int i = 0; i < 100; i++)
+			text[n++] = '[';
+		n += (size_t)snprintf(text + n, sizeof text - n, level ? "*l%d" : "x", level - 1);
+		for (int i = 0; i < 100; i++)
+			text[n++] = ']';
+		text[n++] = '\n';
+	}
+	runnel_error err = {0};
+	assert_null(rn_datafile_parse("deep", text, n, &err));
+	assert_int_equal(err.code, E2BIG);
+	assert_non_null(strstr(err.message, "nesting deeper than 512 levels"));
+	assert_int_equal(strncmp(err.message, "deep: ", 6), 0);
+}
+
+/* A document past RN_DATAFILE_MAX_BYTES is refused before it is parsed: a
+ * (sparse) file, and text in memory. */
+static void test_document_size(void **state)
+{
+	(void)state;
+	const char *path = write_case("big", "", 0);
+	int fd = open(path, O_WRONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)RN_DATAFILE_MAX_BYTES + 1), 0);
+	close(fd);
+	runnel_error err = {0};
+	assert_null(rn_datafile_load(path, &err));
+	assert_int_equal(err.code, E2BIG);
+	char want[600];
+	snprintf(want, sizeof want, "%s: document exceeds %u bytes", path, RN_DATAFILE_MAX_BYTES);
+	assert_string_equal(err.message, want);
+	unlink(path);
+	/* one byte less is read (and is not a document: NULs) */
+	memset(&err, 0, sizeof err);
+	path = write_case("big", "", 0);
+	fd = open(path, O_WRONLY);
+	assert_int_equal(ftruncate(fd, (off_t)RN_DATAFILE_MAX_BYTES), 0);
+	close(fd);
+	json_t *v = rn_datafile_load(path, &err);
+	assert_int_not_equal(err.code, E2BIG);
+	json_decref(v);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_load_table),    cmocka_unit_test(test_load_errors),
-	    cmocka_unit_test(test_json_first),    cmocka_unit_test(test_missing),
-	    cmocka_unit_test(test_mapping),       cmocka_unit_test(test_fifo),
-	    cmocka_unit_test(test_py_str_floats), cmocka_unit_test(test_py_str_values),
+	    cmocka_unit_test(test_load_table),
+	    cmocka_unit_test(test_load_errors),
+	    cmocka_unit_test(test_json_first),
+	    cmocka_unit_test(test_missing),
+	    cmocka_unit_test(test_mapping),
+	    cmocka_unit_test(test_fifo),
+	    cmocka_unit_test(test_py_str_floats),
+	    cmocka_unit_test(test_py_str_values),
+	    cmocka_unit_test(test_alias_bombs),
+	    cmocka_unit_test(test_alias_bomb_parse),
+	    cmocka_unit_test(test_aliases_within_bounds),
+	    cmocka_unit_test(test_alias_depth),
+	    cmocka_unit_test(test_document_size),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
