@@ -37,6 +37,7 @@
 
 #include "datafile.h"
 #include "evscan.h"
+#include "jobproc.h"
 #include "jscan.h"
 #include "model.h"
 #include "tasks/task.h"
@@ -44,6 +45,7 @@
 
 static volatile sig_atomic_t got_signal;
 static runnel_canceler *the_canceler;
+static pid_t the_parent; /* runneld (getppid() changes when it dies) */
 
 /* The signal watcher: remember and stop the runner now. */
 static void on_signal(int sig)
@@ -71,6 +73,7 @@ typedef struct worker {
 	char *created_json; /* job_created as a JSON string literal */
 	rn_buf msg;         /* the message being built */
 	rn_buf scratch;
+	jobproc_worker *rec; /* the job's process record (jobproc.h): pdd, emitted */
 } worker;
 
 /* The options of the worker, as data. */
@@ -380,6 +383,7 @@ static bool push(worker *w, json_t *msg)
 		w->bus_broken = true;
 	} else {
 		w->emitted += w->pending; /* the queued events went first */
+		jobproc_worker_note_emitted(w->rec, w->emitted);
 	}
 	w->pending = 0;
 	w->pending_bytes = 0;
@@ -424,7 +428,7 @@ static bool on_event_json(json_t *event, void *ud)
 	 * job still finishes, and event_processing_finished does not wait
 	 * forever for events that were never sent */
 	if (push(w, event))
-		w->emitted++;
+		jobproc_worker_note_emitted(w->rec, ++w->emitted);
 	return false; /* the events live in the store; no job_events files */
 }
 
@@ -439,6 +443,7 @@ static void flush_msgs(worker *w)
 		w->bus_broken = true;
 	} else {
 		w->emitted += w->pending;
+		jobproc_worker_note_emitted(w->rec, w->emitted);
 	}
 	w->pending = 0;
 	w->pending_bytes = 0;
@@ -713,6 +718,17 @@ static char *shquote(const char *s)
 	return b.data;
 }
 
+/* Why a job canceled without its cancel flag ended: runneld shut down, or
+ * runneld died and the kernel sent the signal (PR_SET_PDEATHSIG). */
+static const char *shutdown_explanation(void)
+{
+	if (the_parent > 1 && getppid() != the_parent)
+		return "Task was canceled due to receiving a shutdown signal: runneld, which ran "
+		       "it, stopped "
+		       "(the worker was signaled when runneld died).";
+	return "Task was canceled due to receiving a shutdown signal.";
+}
+
 /* Run the job; returns the process exit code. */
 static int run_job(const wopts *o)
 {
@@ -800,6 +816,10 @@ static int run_job(const wopts *o)
 	}
 	chmod(pdd, 0700);
 	t.pdd = pdd;
+	/* before anything runs in it: runneld finds the job's processes and the
+	 * dir by it if this worker dies */
+	w.rec = jobproc_worker_open(o->state_dir, id);
+	jobproc_worker_note_pdd(w.rec, pdd);
 	{
 		char *d = rn_path_join(pdd, "env");
 		mkdir(d, 0700);
@@ -943,7 +963,7 @@ static int run_job(const wopts *o)
 			status = "canceled";
 		} else {
 			status = "failed";
-			explain(st, id, "job_explanation", "Task was canceled due to receiving a shutdown signal.");
+			explain(st, id, "job_explanation", shutdown_explanation());
 		}
 		break;
 	default:
@@ -969,7 +989,7 @@ finish:
 		json_decref(now2);
 		status = cf ? "canceled" : "failed";
 		if (!cf)
-			explain(st, id, "job_explanation", "Task was canceled due to receiving a shutdown signal.");
+			explain(st, id, "job_explanation", shutdown_explanation());
 	}
 	if (w.bus)
 		send_eof(&t);
@@ -985,6 +1005,7 @@ finish:
 	if (ran)
 		runnel_result_clear(&res);
 	bus_close(w.bus);
+	jobproc_worker_close(w.rec);
 	rn_buf_free(&w.msg);
 	rn_buf_free(&w.scratch);
 	free(w.created_json);
@@ -1041,6 +1062,7 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	/* the engine going away is a shutdown signal for its jobs */
+	the_parent = getppid();
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	/* the job (this worker, then ansible) runs below the control plane: when
 	 * the machine is saturated, runneld's receiver and API keep their pace
