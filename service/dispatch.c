@@ -140,7 +140,7 @@ static void reaped_write(engine *e, const engine_reaped *r, json_t *job)
 	long field = (long)json_integer_value(json_object_get(job, "emitted_events"));
 	/* an EOF the receiver read may know more than the record */
 	long emitted = r->emitted < 0 ? -1 : (field > r->emitted ? field : r->emitted);
-	char figures[256];
+	char figures[320];
 	if (emitted < 0) {
 		/* not known: what was stored is all there will be */
 		emitted = stored;
@@ -151,11 +151,23 @@ static void reaped_write(engine *e, const engine_reaped *r, json_t *job)
 		snprintf(figures, sizeof figures,
 		         " %ld of the %ld events the worker had sent were stored.", stored,
 		         emitted);
-	} else {
+	} else if (!r->restarted) {
 		snprintf(figures, sizeof figures,
 		         " %ld of the %ld events the worker had sent are stored so far; the others "
 		         "are still on "
 		         "the bus.",
+		         stored, emitted);
+	} else if (!strcmp(e->s.bus_backend, "local")) {
+		snprintf(figures, sizeof figures,
+		         " %ld of the %ld events the worker had sent were stored; the other %ld "
+		         "were on runneld's "
+		         "local bus when it stopped and are lost.",
+		         stored, emitted, emitted - stored);
+	} else {
+		snprintf(figures, sizeof figures,
+		         " %ld of the %ld events the worker had sent were stored when runneld "
+		         "stopped; those still "
+		         "on the bus are stored as they are read.",
 		         stored, emitted);
 	}
 	char *text = rn_xasprintf("%s%s", r->why, figures);
@@ -352,12 +364,6 @@ static void reap_previous(engine *e, long job_id)
 		             fate, (int)pid);
 		rn_buf_append(&why, line, (size_t)n);
 		end_job_processes(e, &rec, &why);
-		if (local) {
-			n = snprintf(
-			    line, sizeof line,
-			    " Events that were on runneld's local bus when it stopped are lost.");
-			rn_buf_append(&why, line, (size_t)n);
-		}
 		rn_buf_appendc(&why, '\0');
 		/* the receiver is not reading yet: the record is written now; events
 		 * still on a Redis bus are stored once it reads them, and
@@ -366,7 +372,8 @@ static void reap_previous(engine *e, long job_id)
 		                   .emitted = rec.emitted,
 		                   .why = why.data,
 		                   .status = "failed",
-		                   .kept_pdd = !e->cleanup && rec.pdd ? rec.pdd : NULL};
+		                   .kept_pdd = !e->cleanup && rec.pdd ? rec.pdd : NULL,
+		                   .restarted = true};
 		reaped_write(e, &r, job);
 		rn_buf_free(&why);
 	} else {

@@ -27,6 +27,7 @@ typedef struct engine_reaped {
 	char *why;          /* the explanation, without the event figures (owned) */
 	const char *status; /* the final status (unless the job was canceled) */
 	char *kept_pdd;     /* the private data dir kept on purpose, or NULL (owned) */
+	bool restarted;     /* found by a new runneld: the old one's receiver is gone */
 } engine_reaped;
 
 struct engine {
