@@ -256,12 +256,16 @@ static void worker_ended(engine *e, long job_id, pid_t pid, int wstatus)
 	rn_buf_init(&why);
 	char words[64], line[256];
 	int n;
+	pthread_mutex_lock(&e->mu);
+	bool shutting_down = e->stopping;
+	pthread_mutex_unlock(&e->mu);
 	if (WIFSIGNALED(wstatus)) {
 		signal_words(WTERMSIG(wstatus), words, sizeof words);
 		n = snprintf(line, sizeof line,
-		             "The job's worker process (pid %d) was killed by %s before it "
+		             "The job's worker process (pid %d) was killed by %s%s before it "
 		             "recorded an outcome.",
-		             (int)pid, words);
+		             (int)pid, words,
+		             shutting_down ? " while runneld was shutting down" : "");
 	} else {
 		n = snprintf(line, sizeof line,
 		             "The job's worker process (pid %d) exited (code %d) before it "
@@ -269,8 +273,12 @@ static void worker_ended(engine *e, long job_id, pid_t pid, int wstatus)
 		             (int)pid, WEXITSTATUS(wstatus));
 	}
 	rn_buf_append(&why, line, (size_t)n);
-	engine_reaped r = {
-	    .job_id = job_id, .emitted = -1, .deadline = rn_now() + 5, .status = "error"};
+	/* a shutdown that had to kill the worker fails the job, as the shutdown
+	 * signal does; any other death of a worker is an error */
+	engine_reaped r = {.job_id = job_id,
+	                   .emitted = -1,
+	                   .deadline = rn_now() + 5,
+	                   .status = shutting_down ? "failed" : "error"};
 	if (have == 1) {
 		end_job_processes(e, &rec, &why);
 		r.emitted = rec.emitted;

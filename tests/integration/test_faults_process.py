@@ -401,3 +401,36 @@ def test_second_runneld_refuses_and_touches_nothing(tmp_path):
         assert d2.proc.poll() is None
     finally:
         d2.stop()
+
+
+def test_shutdown_with_a_hung_worker(tmp_path):
+    """SIGTERM to runneld while a worker is hung (stopped): after the
+    shutdown grace runneld kills the worker; the job's other processes are
+    ended with it, its private data dir removed, and the job fails saying so."""
+    iso = tmp_path / "iso"
+    iso.mkdir()
+    repo, _ = make_git_project(tmp_path)
+    d = Runneld(tmp_path / "state", extra=["--isolation-base-path", str(iso), "--shutdown-grace", "1"]).start()
+    try:
+        w = setup_world(d, repo)
+        nap = nap_value()
+        job_id = launch(d, w["jt_sleep"], sleep_seconds=nap)
+        wait_for(lambda: pids_with_cmdline("sleep %s" % nap), timeout=90, what="the job's sleep")
+        worker = d.get("/api/v2/jobs/%d/" % job_id)["worker_pid"]
+        os.kill(worker, signal.SIGSTOP)
+        assert d.stop(signal.SIGTERM, timeout=30) == 0
+        assert not pid_alive(worker)
+        wait_job_gone(iso, nap)
+        assert list(iso.iterdir()) == []
+    finally:
+        d.stop()
+    d2 = Runneld(tmp_path / "state", extra=["--isolation-base-path", str(iso)]).start()
+    try:
+        j = d2.get("/api/v2/jobs/%d/" % job_id)
+        assert j["status"] == "failed", j
+        why = j["job_explanation"]
+        assert "killed by signal 9 (SIGKILL) while runneld was shutting down" in why, why
+        assert "removed its private data dir" in why, why
+        assert j["emitted_events"] >= j["stored_events"] > 0
+    finally:
+        d2.stop()
