@@ -100,34 +100,32 @@ static void signal_words(int sig, char *buf, size_t size)
 }
 
 /* What runneld did about the job's processes and its private data dir, as
- * a sentence appended to buf. */
+ * sentences appended to buf. */
 static void describe_cleanup(engine *e, const jobproc *rec, const jobproc_ended *ended,
                              bool removed, rn_buf *buf)
 {
 	char line[PATH_MAX + 256];
 	int n;
 	if (ended->killed)
-		n = snprintf(line, sizeof line, " runneld ended the job's %zu remaining process%s",
-		             ended->killed, ended->killed == 1 ? "" : "es");
+		n = snprintf(line, sizeof line,
+		             " runneld ended the job's %zu remaining process%s%s.", ended->killed,
+		             ended->killed == 1 ? "" : "es",
+		             ended->left ? " (some could not be ended in time)" : "");
 	else
-		n = snprintf(line, sizeof line, " No process of the job was left");
+		n = snprintf(line, sizeof line, " No process of the job was left.");
 	rn_buf_append(buf, line, (size_t)n);
-	if (ended->left) {
-		n = snprintf(line, sizeof line, " (%zu could not be ended in time)", ended->left);
-		rn_buf_append(buf, line, (size_t)n);
-	}
 	if (rec && rec->pdd && removed)
-		n = snprintf(line, sizeof line, " and removed its private data dir %s.", rec->pdd);
+		n = snprintf(line, sizeof line, " runneld removed its private data dir %s.",
+		             rec->pdd);
 	else if (rec && rec->pdd && !e->cleanup)
 		n = snprintf(line, sizeof line,
-		             " and kept its private data dir %s (AWX_CLEANUP_PATHS=false).",
+		             " runneld kept its private data dir %s (AWX_CLEANUP_PATHS=false).",
 		             rec->pdd);
 	else if (rec && rec->pdd)
-		n = snprintf(line, sizeof line, "; its private data dir %s was already gone.",
+		n = snprintf(line, sizeof line, " Its private data dir %s was already gone.",
 		             rec->pdd);
 	else
-		n = snprintf(line, sizeof line,
-		             "; the worker had not made a private data dir yet.");
+		n = snprintf(line, sizeof line, " The worker had not made a private data dir yet.");
 	rn_buf_append(buf, line, (size_t)n);
 }
 
@@ -141,6 +139,7 @@ static void reaped_write(engine *e, const engine_reaped *r, json_t *job)
 	/* an EOF the receiver read may know more than the record */
 	long emitted = r->emitted < 0 ? -1 : (field > r->emitted ? field : r->emitted);
 	char figures[320];
+	const char *bus = e->s.bus_backend;
 	if (emitted < 0) {
 		/* not known: what was stored is all there will be */
 		emitted = stored;
@@ -153,34 +152,40 @@ static void reaped_write(engine *e, const engine_reaped *r, json_t *job)
 		         emitted);
 	} else if (!r->restarted) {
 		snprintf(figures, sizeof figures,
-		         " %ld of the %ld events the worker had sent are stored so far; the others "
-		         "are still on "
-		         "the bus.",
+		         " %ld of the %ld events the worker had sent are stored so far; "
+		         "the others are still on the bus.",
 		         stored, emitted);
-	} else if (!strcmp(e->s.bus_backend, "local")) {
-		snprintf(figures, sizeof figures,
-		         " %ld of the %ld events the worker had sent were stored; the other %ld "
-		         "were on runneld's "
-		         "local bus when it stopped and are lost.",
-		         stored, emitted, emitted - stored);
+	} else if (!strcmp(bus, "local")) {
+		snprintf(
+		    figures, sizeof figures,
+		    " %ld of the %ld events the worker had sent were stored; the other %ld were "
+		    "on runneld's local bus when it stopped and are lost.",
+		    stored, emitted, emitted - stored);
 	} else {
 		snprintf(figures, sizeof figures,
 		         " %ld of the %ld events the worker had sent were stored when runneld "
-		         "stopped; those still "
-		         "on the bus are stored as they are read.",
+		         "stopped; those still on the bus are stored as they are read.",
 		         stored, emitted);
 	}
 	char *text = rn_xasprintf("%s%s", r->why, figures);
-	store_job_append(e->st, r->job_id, "job_explanation", text, &err);
+	if (store_job_append(e->st, r->job_id, "job_explanation", text, &err) < 0)
+		engine_log(e, "job %ld: job_explanation: %s", r->job_id, err.message);
 	json_t *f = json_pack("{s:I}", "emitted_events", (json_int_t)emitted);
 	if (r->kept_pdd)
 		json_object_set_new(f, "private_data_dir", json_string(r->kept_pdd));
-	json_decref(store_update(e->st, STORE_UNIFIED_JOB, r->job_id, f, STORE_SYSTEM, &err));
+	json_t *o = store_update(e->st, STORE_UNIFIED_JOB, r->job_id, f, STORE_SYSTEM, &err);
+	if (!o)
+		engine_log(e, "job %ld: emitted_events: %s", r->job_id, err.message);
+	json_decref(o);
 	json_decref(f);
 	bool canceled = json_is_true(json_object_get(job, "cancel_flag"));
 	const char *status = canceled ? "canceled" : r->status;
-	if (store_job_transition(e->st, r->job_id, store_active_statuses, status, NULL, &err) == 1)
+	int moved =
+	    store_job_transition(e->st, r->job_id, store_active_statuses, status, NULL, &err);
+	if (moved == 1)
 		engine_log(e, "job %ld: %s: %s", r->job_id, status, text);
+	else if (moved < 0)
+		engine_log(e, "job %ld: status %s: %s", r->job_id, status, err.message);
 	free(text);
 }
 
