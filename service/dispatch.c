@@ -343,7 +343,7 @@ static void reap_previous(engine *e, long job_id)
 	pid_t pid = rec.worker_pid ? rec.worker_pid
 	                           : (pid_t)json_integer_value(json_object_get(job, "worker_pid"));
 	json_decref(job);
-	const char *fate = "its worker had ended without recording an outcome";
+	const char *fate = "had ended without recording an outcome";
 	if (jobproc_is_worker(pid, e->s.state_dir, job_id)) {
 		engine_log(e,
 		           "job %ld: the worker pid %d of the previous runneld is still running; "
@@ -352,7 +352,7 @@ static void reap_previous(engine *e, long job_id)
 		if (!wait_gone(pid, e->s.state_dir, job_id, e->s.cancel_grace_period + 5)) {
 			kill(pid, SIGKILL);
 			wait_gone(pid, e->s.state_dir, job_id, 2);
-			fate = "its worker was still running and was killed";
+			fate = "was still running and was killed";
 		}
 		/* what it wrote meanwhile (its private data dir, its count) */
 		jobproc_clear(&rec);
@@ -371,10 +371,13 @@ static void reap_previous(engine *e, long job_id)
 		rn_buf why;
 		rn_buf_init(&why);
 		char line[512];
-		int n =
-		    snprintf(line, sizeof line,
-		             "runneld stopped while this job ran (it was restarted); %s (pid %d).",
-		             fate, (int)pid);
+		char who[48] = "";
+		if (pid > 0)
+			snprintf(who, sizeof who, " (pid %d)", (int)pid);
+		int n = snprintf(
+		    line, sizeof line,
+		    "runneld stopped while this job ran (it was restarted); its worker%s %s.", who,
+		    fate);
 		rn_buf_append(&why, line, (size_t)n);
 		end_job_processes(e, &rec, &why);
 		rn_buf_appendc(&why, '\0');
