@@ -67,9 +67,14 @@ static void open_job_cgroups(engine *e)
 {
 	runnel_error cgerr;
 	e->cgroup_base = jobproc_cgroup_base(&cgerr);
-	if (e->cgroup_base)
+	if (e->cgroup_base) {
 		engine_log(e, "jobs run in cgroups of their own below %s", e->cgroup_base);
-	else
+		size_t swept = jobproc_sweep_cgroups(e->cgroup_base);
+		if (swept)
+			engine_log(e,
+			           "removed %zu empty job cgroup%s of runnelds no longer running",
+			           swept, swept == 1 ? "" : "s");
+	} else
 		engine_log(
 		    e,
 		    "jobs run without cgroups (%s): a dead worker's processes are found by its "

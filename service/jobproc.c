@@ -195,6 +195,32 @@ static void cgroup_end(const char *cg, double deadline, jobproc_ended *out)
 	}
 }
 
+size_t jobproc_sweep_cgroups(const char *cg_base)
+{
+	DIR *d = opendir(cg_base);
+	if (!d)
+		return 0;
+	size_t removed = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		/* runneld.<pid>.job_<id> */
+		char *end;
+		if (strncmp(de->d_name, "runneld.", 8))
+			continue;
+		long pid = strtol(de->d_name + 8, &end, 10);
+		if (pid <= 0 || strncmp(end, ".job_", 5))
+			continue;
+		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue; /* its runneld is running (or a pid we may not signal) */
+		char *cg = rn_path_join(cg_base, de->d_name);
+		if (rmdir(cg) == 0)
+			removed++;
+		free(cg);
+	}
+	closedir(d);
+	return removed;
+}
+
 /* ------------------------------------------------------------------ */
 /* the record                                                           */
 

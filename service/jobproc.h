@@ -63,6 +63,11 @@ typedef struct jobproc_ended {
  * or NULL with err saying why not. */
 char *jobproc_cgroup_base(runnel_error *err);
 
+/* Remove the empty job cgroups below cg_base that runnelds no longer
+ * running left (one killed and never started again on its state dir);
+ * how many were removed. A cgroup that still has processes stays. */
+size_t jobproc_sweep_cgroups(const char *cg_base);
+
 /* Create the record of job_id in state_dir (and its cgroup below cg_base,
  * unless cg_base is NULL or the cgroup cannot be made: then the record says
  * "cgroup -"). Fills rec (jobproc_clear frees it). *cgroup_procs_fd is an

@@ -236,6 +236,21 @@ static void test_end_by_cgroup(void **state)
 	assert_false(rn_exists(cg));
 	jobproc_clear(&rec);
 	free(cg);
+	/* empty job cgroups of runnelds no longer running are swept; ours stay */
+	pid_t gone = fork();
+	if (gone == 0)
+		_exit(0);
+	waitpid(gone, NULL, 0);
+	char *stale = rn_xasprintf("%s/runneld.%d.job_1", base, (int)gone);
+	char *mine = rn_xasprintf("%s/runneld.%d.job_1", base, (int)getpid());
+	assert_int_equal(mkdir(stale, 0755), 0);
+	assert_int_equal(mkdir(mine, 0755), 0);
+	assert_true(jobproc_sweep_cgroups(base) >= 1);
+	assert_false(rn_exists(stale));
+	assert_true(rn_is_dir(mine));
+	rmdir(mine);
+	free(stale);
+	free(mine);
 	rm_tree(sd);
 	free(sd);
 	free(base);
