@@ -138,6 +138,8 @@ static void reaped_write(engine *e, const engine_reaped *r, json_t *job)
 	long field = (long)json_integer_value(json_object_get(job, "emitted_events"));
 	/* an EOF the receiver read may know more than the record */
 	long emitted = r->emitted < 0 ? -1 : (field > r->emitted ? field : r->emitted);
+	/* events the job made that were still in the worker died with it */
+	long held = r->produced > emitted && emitted >= 0 ? r->produced - emitted : 0;
 	char figures[320];
 	const char *bus = e->s.bus_backend;
 	if (emitted < 0) {
@@ -167,10 +169,18 @@ static void reaped_write(engine *e, const engine_reaped *r, json_t *job)
 		         "stopped; those still on the bus are stored as they are read.",
 		         stored, emitted);
 	}
-	char *text = rn_xasprintf("%s%s", r->why, figures);
+	char lost[160] = "";
+	if (held)
+		snprintf(
+		    lost, sizeof lost,
+		    " %ld more event%s the job had made were still in the worker and are lost.",
+		    held, held == 1 ? "" : "s");
+	char *text = rn_xasprintf("%s%s%s", r->why, figures, lost);
 	if (store_job_append(e->st, r->job_id, "job_explanation", text, &err) < 0)
 		engine_log(e, "job %ld: job_explanation: %s", r->job_id, err.message);
-	json_t *f = json_pack("{s:I}", "emitted_events", (json_int_t)emitted);
+	/* emitted_events: every event the job made; never lowered to what was
+	 * stored (that would hide a loss) */
+	json_t *f = json_pack("{s:I}", "emitted_events", (json_int_t)(emitted + held));
 	if (r->kept_pdd)
 		json_object_set_new(f, "private_data_dir", json_string(r->kept_pdd));
 	json_t *o = store_update(e->st, STORE_UNIFIED_JOB, r->job_id, f, STORE_SYSTEM, &err);
@@ -282,11 +292,13 @@ static void worker_ended(engine *e, long job_id, pid_t pid, int wstatus)
 	 * signal does; any other death of a worker is an error */
 	engine_reaped r = {.job_id = job_id,
 	                   .emitted = -1,
+	                   .produced = -1,
 	                   .deadline = rn_now() + 5,
 	                   .status = shutting_down ? "failed" : "error"};
 	if (have == 1) {
 		end_job_processes(e, &rec, &why);
 		r.emitted = rec.emitted;
+		r.produced = rec.produced;
 		if (!e->cleanup && rec.pdd)
 			r.kept_pdd = rn_xstrdup(rec.pdd);
 		jobproc_forget(&rec);
@@ -386,6 +398,7 @@ static void reap_previous(engine *e, long job_id)
 		 * event_processing_finished says when all are */
 		engine_reaped r = {.job_id = job_id,
 		                   .emitted = rec.emitted,
+		                   .produced = rec.produced,
 		                   .why = why.data,
 		                   .status = "failed",
 		                   .kept_pdd = !e->cleanup && rec.pdd ? rec.pdd : NULL,

@@ -23,6 +23,7 @@ typedef struct engine_worker {
 typedef struct engine_reaped {
 	long job_id;
 	long emitted;       /* events the worker had sent to the bus; -1: not known */
+	long produced;      /* events the job had made (sent + held by the worker); -1: not known */
 	double deadline;    /* monotonic: write the record by then, stored or not */
 	char *why;          /* the explanation, without the event figures (owned) */
 	const char *status; /* the final status (unless the job was canceled) */

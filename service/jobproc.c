@@ -24,7 +24,8 @@
 
 #define EMITTED_KEY    "emitted "
 #define EMITTED_DIGITS 20
-#define EMITTED_LINE   (sizeof EMITTED_KEY - 1 + EMITTED_DIGITS + 1)
+/* "emitted <sent> <produced>\n" */
+#define EMITTED_LINE (sizeof EMITTED_KEY - 1 + 2 * EMITTED_DIGITS + 2)
 
 /* Sleep ms milliseconds. */
 static void nap_ms(long ms)
@@ -230,6 +231,7 @@ int jobproc_create(const char *state_dir, const char *cg_base, long job_id, jobp
 	memset(rec, 0, sizeof *rec);
 	rec->job_id = job_id;
 	rec->emitted = -1;
+	rec->produced = -1;
 	*cgroup_procs_fd = -1;
 	char *dir = procs_dir(state_dir);
 	int rc = rn_mkdirs(dir, 0700, err);
@@ -255,7 +257,8 @@ int jobproc_create(const char *state_dir, const char *cg_base, long job_id, jobp
 			free(cg);
 	}
 	char head[EMITTED_LINE + 1];
-	snprintf(head, sizeof head, "%s%*s\n", EMITTED_KEY, EMITTED_DIGITS, "unknown");
+	snprintf(head, sizeof head, "%s%*s %*s\n", EMITTED_KEY, EMITTED_DIGITS, "unknown",
+	         EMITTED_DIGITS, "unknown");
 	char *text = rn_xasprintf("%scgroup %s\n", head, rec->cgroup ? rec->cgroup : "-");
 	rc = rn_write_file_atomic(rec->path, text, strlen(text), 0600, err);
 	free(text);
@@ -300,6 +303,7 @@ int jobproc_load(const char *state_dir, long job_id, jobproc *rec, runnel_error 
 	memset(rec, 0, sizeof *rec);
 	rec->job_id = job_id;
 	rec->emitted = -1;
+	rec->produced = -1;
 	rec->path = record_path(state_dir, job_id);
 	if (!rn_exists(rec->path)) {
 		jobproc_clear(rec);
@@ -321,10 +325,17 @@ int jobproc_load(const char *state_dir, long job_id, jobproc *rec, runnel_error 
 		*sp = '\0';
 		char *value = sp + 1;
 		if (!strcmp(line, "emitted")) {
+			/* "<sent> <produced>", each right-aligned */
+			char *end;
 			while (*value == ' ')
 				value++;
-			if (isdigit((unsigned char)*value))
-				rec->emitted = strtol(value, NULL, 10);
+			if (isdigit((unsigned char)*value)) {
+				rec->emitted = strtol(value, &end, 10);
+				while (*end == ' ')
+					end++;
+				if (isdigit((unsigned char)*end))
+					rec->produced = strtol(end, NULL, 10);
+			}
 		} else if (!strcmp(line, "cgroup") && value[0] == '/') {
 			free(rec->cgroup);
 			rec->cgroup = rn_xstrdup(value);
@@ -581,7 +592,7 @@ jobproc_worker *jobproc_worker_open(const char *state_dir, long job_id)
 	w->path = path;
 	w->map = map;
 	w->maplen = EMITTED_LINE;
-	jobproc_worker_note_emitted(w, 0);
+	jobproc_worker_note_events(w, 0, 0);
 	return w;
 }
 
@@ -592,18 +603,25 @@ void jobproc_worker_note_pdd(jobproc_worker *w, const char *pdd)
 		fprintf(stderr, "runneld-worker: %s\n", err.message);
 }
 
-void jobproc_worker_note_emitted(jobproc_worker *w, long emitted)
+/* Write v as EMITTED_DIGITS zero-padded digits at d. */
+static void put_digits(char *d, long v)
 {
-	if (!w || emitted < 0)
-		return;
-	/* the digits, right to left, zero-padded: the reader reads the record
-	 * only once this process is gone, so a half-written number is never seen */
-	char *d = w->map + sizeof EMITTED_KEY - 1;
-	unsigned long v = (unsigned long)emitted;
+	unsigned long u = v < 0 ? 0 : (unsigned long)v;
 	for (int i = EMITTED_DIGITS - 1; i >= 0; i--) {
-		d[i] = (char)('0' + v % 10);
-		v /= 10;
+		d[i] = (char)('0' + u % 10);
+		u /= 10;
 	}
+}
+
+void jobproc_worker_note_events(jobproc_worker *w, long sent, long produced)
+{
+	if (!w)
+		return;
+	/* the reader reads the record only once this process is gone, so a
+	 * half-written number is never seen */
+	char *d = w->map + sizeof EMITTED_KEY - 1;
+	put_digits(d, sent);
+	put_digits(d + EMITTED_DIGITS + 1, produced);
 }
 
 void jobproc_worker_close(jobproc_worker *w)

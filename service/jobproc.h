@@ -23,7 +23,10 @@
  *
  * The record's lines (text, "key value"):
  *
- *   emitted 00000000000000000042     always first, fixed width (the mapping)
+ *   emitted 00000000000000000042 00000000000000000043
+ *                                    always first, fixed width (the mapping):
+ *                                    events sent to the bus, events made
+ *                                    (sent + still held by the worker)
  *   cgroup /sys/fs/cgroup/.../runneld.812.job_7   or "cgroup -"
  *   worker_pid 4711
  *   private_data_dir /tmp/job_7_Ab12Cd
@@ -47,6 +50,7 @@ typedef struct jobproc {
 	char *cgroup;     /* the job's cgroup directory, or NULL (owned) */
 	char *pdd;        /* the private data dir, or NULL if the worker never made one (owned) */
 	long emitted;     /* events the worker had sent to the bus; -1 if unknown */
+	long produced;    /* events the job had made (sent + held by the worker); -1 if unknown */
 	pid_t worker_pid; /* 0 if unknown */
 } jobproc;
 
@@ -120,8 +124,9 @@ jobproc_worker *jobproc_worker_open(const char *state_dir, long job_id);
 /* Note the private data dir in the record. */
 void jobproc_worker_note_pdd(jobproc_worker *w, const char *pdd);
 
-/* Note how many events are on the bus (a store to shared memory). */
-void jobproc_worker_note_emitted(jobproc_worker *w, long emitted);
+/* Note how many events the worker sent to the bus and how many the job
+ * made (sent + still held); a store to shared memory. */
+void jobproc_worker_note_events(jobproc_worker *w, long sent, long produced);
 
 /* Close the handle (the record stays, for the dispatcher). */
 void jobproc_worker_close(jobproc_worker *w);

@@ -383,7 +383,7 @@ static bool push(worker *w, json_t *msg)
 		w->bus_broken = true;
 	} else {
 		w->emitted += w->pending; /* the queued events went first */
-		jobproc_worker_note_emitted(w->rec, w->emitted);
+		jobproc_worker_note_events(w->rec, w->emitted, w->emitted);
 	}
 	w->pending = 0;
 	w->pending_bytes = 0;
@@ -428,7 +428,8 @@ static bool on_event_json(json_t *event, void *ud)
 	 * job still finishes, and event_processing_finished does not wait
 	 * forever for events that were never sent */
 	if (push(w, event))
-		jobproc_worker_note_emitted(w->rec, ++w->emitted);
+		w->emitted++;
+	jobproc_worker_note_events(w->rec, w->emitted, w->emitted + w->pending);
 	return false; /* the events live in the store; no job_events files */
 }
 
@@ -443,7 +444,7 @@ static void flush_msgs(worker *w)
 		w->bus_broken = true;
 	} else {
 		w->emitted += w->pending;
-		jobproc_worker_note_emitted(w->rec, w->emitted);
+		jobproc_worker_note_events(w->rec, w->emitted, w->emitted);
 	}
 	w->pending = 0;
 	w->pending_bytes = 0;
@@ -464,6 +465,7 @@ static void queue_msg(worker *w, const char *text, size_t len)
 	}
 	w->pending++;
 	w->pending_bytes += len + 1;
+	jobproc_worker_note_events(w->rec, w->emitted, w->emitted + w->pending);
 	if (w->pending >= BUS_QUEUE_MESSAGES / 2 || w->pending_bytes >= BUS_QUEUE_BYTES / 2)
 		flush_msgs(w);
 }

@@ -131,6 +131,7 @@ static void test_record_roundtrip(void **state)
 	/* before the worker opened it: the count is not known */
 	assert_int_equal(jobproc_load(sd, 7, &rec, &err), 1);
 	assert_int_equal(rec.emitted, -1);
+	assert_int_equal(rec.produced, -1);
 	assert_int_equal(rec.worker_pid, 4321);
 	assert_null(rec.pdd);
 	jobproc_clear(&rec);
@@ -138,11 +139,12 @@ static void test_record_roundtrip(void **state)
 	jobproc_worker *w = jobproc_worker_open(sd, 7);
 	assert_non_null(w);
 	jobproc_worker_note_pdd(w, "/tmp/iso/job_7_abcdef");
-	jobproc_worker_note_emitted(w, 12345678901L);
-	jobproc_worker_note_emitted(w, 42);
+	jobproc_worker_note_events(w, 12345678901L, 12345678902L);
+	jobproc_worker_note_events(w, 42, 45);
 	jobproc_worker_close(w);
 	assert_int_equal(jobproc_load(sd, 7, &rec, &err), 1);
 	assert_int_equal(rec.emitted, 42);
+	assert_int_equal(rec.produced, 45);
 	assert_string_equal(rec.pdd, "/tmp/iso/job_7_abcdef");
 	assert_int_equal(rec.worker_pid, 4321);
 
