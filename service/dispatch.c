@@ -11,8 +11,22 @@
  * engine_cancel / engine_shutdown through dispatch_signal(). The worker
  * asks the kernel for SIGTERM when this thread goes away (PR_SET_PDEATHSIG),
  * so a crashed engine stops its jobs too.
+ *
+ * Faults (jobproc.h keeps what they need: each job's cgroup and a record in
+ * the state dir that outlives the worker and runneld):
+ *
+ *   a worker dies (SIGKILL, a crash)  every process of its job is killed
+ *       (its cgroup; else whatever holds its private data dir), the private
+ *       data dir is removed (unless kept on purpose), and, once the events
+ *       the worker had sent are stored (or after a few seconds), the job
+ *       ends "error" saying so and how many of them were stored;
+ *   runneld dies (kill -9)  the next runneld on the state dir finds the
+ *       records of the jobs it left: it lets their workers finish (they got
+ *       SIGTERM) or kills them, ends what is left of the jobs the same way,
+ *       and fails those still active with what happened.
  */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +38,7 @@
 
 #include "engine_internal.h"
 #include "shlex.h"
+#include "jobproc.h"
 #include "util.h"
 
 /* Wake the dispatcher. */
@@ -68,10 +83,353 @@ static void fail_orphan(engine *e, long job_id, const char *why)
 		json_decref(store_update(e->st, STORE_UNIFIED_JOB, job_id, f, STORE_SYSTEM, &err));
 		json_decref(f);
 		bool canceled = json_is_true(json_object_get(job, "cancel_flag"));
-		store_job_transition(e->st, job_id, store_active_statuses, canceled ? "canceled" : "failed", NULL, &err);
+		store_job_transition(e->st, job_id, store_active_statuses,
+		                     canceled ? "canceled" : "failed", NULL, &err);
 		engine_log(e, "job %ld: reaped: %s", job_id, why);
 	}
 	json_decref(job);
+}
+
+/* ------------------------------------------------------------------ */
+/* faults: a worker that died, a runneld that died                      */
+
+/* "signal 9 (SIGKILL)" */
+static void signal_words(int sig, char *buf, size_t size)
+{
+	const char *abbrev = sigabbrev_np(sig);
+	if (abbrev)
+		snprintf(buf, size, "signal %d (SIG%s)", sig, abbrev);
+	else
+		snprintf(buf, size, "signal %d", sig);
+}
+
+/* What runneld did about the job's processes and its private data dir, as
+ * sentences appended to buf. */
+static void describe_cleanup(engine *e, const jobproc *rec, const jobproc_ended *ended,
+                             bool removed, rn_buf *buf)
+{
+	char line[PATH_MAX + 256];
+	int n;
+	if (ended->killed)
+		n = snprintf(line, sizeof line,
+		             " runneld ended the job's %zu remaining process%s%s.", ended->killed,
+		             ended->killed == 1 ? "" : "es",
+		             ended->left ? " (some could not be ended in time)" : "");
+	else
+		n = snprintf(line, sizeof line, " No process of the job was left.");
+	rn_buf_append(buf, line, (size_t)n);
+	if (rec && rec->pdd && removed)
+		n = snprintf(line, sizeof line, " runneld removed its private data dir %s.",
+		             rec->pdd);
+	else if (rec && rec->pdd && !e->cleanup)
+		n = snprintf(line, sizeof line,
+		             " runneld kept its private data dir %s (AWX_CLEANUP_PATHS=false).",
+		             rec->pdd);
+	else if (rec && rec->pdd)
+		n = snprintf(line, sizeof line, " Its private data dir %s was already gone.",
+		             rec->pdd);
+	else
+		n = snprintf(line, sizeof line, " The worker had not made a private data dir yet.");
+	rn_buf_append(buf, line, (size_t)n);
+}
+
+/* Write the final record of a job whose worker died: the explanation with
+ * the event figures, emitted_events, the status. */
+static void reaped_write(engine *e, const engine_reaped *r, json_t *job)
+{
+	runnel_error err;
+	long stored = (long)json_integer_value(json_object_get(job, "stored_events"));
+	long field = (long)json_integer_value(json_object_get(job, "emitted_events"));
+	/* an EOF the receiver read may know more than the record */
+	long emitted = r->emitted < 0 ? -1 : (field > r->emitted ? field : r->emitted);
+	/* events the job made that were still in the worker died with it */
+	long held = r->produced > emitted && emitted >= 0 ? r->produced - emitted : 0;
+	char figures[320];
+	const char *bus = e->s.bus_backend;
+	if (emitted < 0) {
+		/* not known: what was stored is all there will be */
+		emitted = stored;
+		snprintf(figures, sizeof figures,
+		         " %ld event%s stored; how many the worker had sent is not known.", stored,
+		         stored == 1 ? " was" : "s were");
+	} else if (stored >= emitted) {
+		snprintf(figures, sizeof figures,
+		         " %ld of the %ld events the worker had sent were stored.", stored,
+		         emitted);
+	} else if (!r->restarted) {
+		snprintf(figures, sizeof figures,
+		         " %ld of the %ld events the worker had sent are stored so far; "
+		         "the others are still on the bus.",
+		         stored, emitted);
+	} else if (!strcmp(bus, "local")) {
+		snprintf(
+		    figures, sizeof figures,
+		    " %ld of the %ld events the worker had sent were stored; the other %ld were "
+		    "on runneld's local bus when it stopped and are lost.",
+		    stored, emitted, emitted - stored);
+	} else {
+		snprintf(figures, sizeof figures,
+		         " %ld of the %ld events the worker had sent were stored when runneld "
+		         "stopped; those still on the bus are stored as they are read.",
+		         stored, emitted);
+	}
+	char lost[160] = "";
+	if (held)
+		snprintf(
+		    lost, sizeof lost,
+		    " %ld more event%s the job had made were still in the worker and are lost.",
+		    held, held == 1 ? "" : "s");
+	char *text = rn_xasprintf("%s%s%s", r->why, figures, lost);
+	if (store_job_append(e->st, r->job_id, "job_explanation", text, &err) < 0)
+		engine_log(e, "job %ld: job_explanation: %s", r->job_id, err.message);
+	/* emitted_events: every event the job made; never lowered to what was
+	 * stored (that would hide a loss) */
+	json_t *f = json_pack("{s:I}", "emitted_events", (json_int_t)(emitted + held));
+	if (r->kept_pdd)
+		json_object_set_new(f, "private_data_dir", json_string(r->kept_pdd));
+	json_t *o = store_update(e->st, STORE_UNIFIED_JOB, r->job_id, f, STORE_SYSTEM, &err);
+	if (!o)
+		engine_log(e, "job %ld: emitted_events: %s", r->job_id, err.message);
+	json_decref(o);
+	json_decref(f);
+	bool canceled = json_is_true(json_object_get(job, "cancel_flag"));
+	const char *status = canceled ? "canceled" : r->status;
+	int moved =
+	    store_job_transition(e->st, r->job_id, store_active_statuses, status, NULL, &err);
+	if (moved == 1)
+		engine_log(e, "job %ld: %s: %s", r->job_id, status, text);
+	else if (moved < 0)
+		engine_log(e, "job %ld: status %s: %s", r->job_id, status, err.message);
+	free(text);
+}
+
+/* Write the records of reaped jobs whose events are stored, or whose wait
+ * is over (all of them if now). */
+static void reaped_settle(engine *e, bool now)
+{
+	for (size_t i = 0; i < e->nreaped;) {
+		engine_reaped *r = &e->reaped[i];
+		runnel_error err;
+		json_t *job = store_get(e->st, STORE_UNIFIED_JOB, r->job_id, &err);
+		bool active = job && store_status_is_active(
+		                         json_string_value(json_object_get(job, "status")));
+		long stored = (long)json_integer_value(json_object_get(job, "stored_events"));
+		if (active && !now && r->emitted > stored && rn_now() < r->deadline) {
+			json_decref(job);
+			i++;
+			continue;
+		}
+		if (active)
+			reaped_write(e, r, job);
+		json_decref(job);
+		free(r->why);
+		free(r->kept_pdd);
+		e->reaped[i] = e->reaped[--e->nreaped];
+	}
+}
+
+/* Kill what is left of a job whose worker is gone, remove (or keep) its
+ * private data dir; a sentence saying so is appended to why. */
+static void end_job_processes(engine *e, jobproc *rec, rn_buf *why)
+{
+	jobproc_ended ended = {0};
+	jobproc_end(rec, true, 2.0, &ended);
+	bool removed = e->cleanup && jobproc_remove_pdd(rec, e->s.isolation_base_path);
+	engine_log(e, "job %ld: ended %zu process%s (%s%s%s)%s%s", rec->job_id, ended.killed,
+	           ended.killed == 1 ? "" : "es", ended.by_cgroup ? "cgroup" : "",
+	           ended.by_cgroup && ended.by_pdd ? ", " : "",
+	           ended.by_pdd ? "private data dir scan" : "", removed ? ", removed " : "",
+	           removed ? rec->pdd : "");
+	describe_cleanup(e, rec, &ended, removed, why);
+}
+
+/* A worker this engine started ended (wstatus from waitpid). If it recorded
+ * the job's outcome, only its cgroup is emptied and its record dropped;
+ * if it died first, the job is ended and its record will be written once
+ * its events are stored (reaped_settle). */
+static void worker_ended(engine *e, long job_id, pid_t pid, int wstatus)
+{
+	runnel_error err;
+	jobproc rec;
+	int have = jobproc_load(e->s.state_dir, job_id, &rec, &err);
+	if (have < 0)
+		engine_log(e, "job %ld: process record: %s", job_id, err.message);
+	json_t *job = store_get(e->st, STORE_UNIFIED_JOB, job_id, &err);
+	bool active =
+	    job && store_status_is_active(json_string_value(json_object_get(job, "status")));
+	json_decref(job);
+	if (!active) {
+		if (have == 1) {
+			/* what the job daemonized and the runner did not end */
+			jobproc_ended ended = {0};
+			jobproc_end(&rec, false, 1.0, &ended);
+			if (ended.killed)
+				engine_log(e, "job %ld: ended %zu process%s left in its cgroup",
+				           job_id, ended.killed, ended.killed == 1 ? "" : "es");
+			jobproc_forget(&rec);
+			jobproc_clear(&rec);
+		}
+		return;
+	}
+	rn_buf why;
+	rn_buf_init(&why);
+	char words[64], line[256];
+	int n;
+	pthread_mutex_lock(&e->mu);
+	bool shutting_down = e->stopping;
+	pthread_mutex_unlock(&e->mu);
+	if (WIFSIGNALED(wstatus)) {
+		signal_words(WTERMSIG(wstatus), words, sizeof words);
+		n = snprintf(line, sizeof line,
+		             "The job's worker process (pid %d) was killed by %s%s before it "
+		             "recorded an outcome.",
+		             (int)pid, words,
+		             shutting_down ? " while runneld was shutting down" : "");
+	} else {
+		n = snprintf(line, sizeof line,
+		             "The job's worker process (pid %d) exited (code %d) before it "
+		             "recorded an outcome.",
+		             (int)pid, WEXITSTATUS(wstatus));
+	}
+	rn_buf_append(&why, line, (size_t)n);
+	/* a shutdown that had to kill the worker fails the job, as the shutdown
+	 * signal does; any other death of a worker is an error */
+	engine_reaped r = {.job_id = job_id,
+	                   .emitted = -1,
+	                   .produced = -1,
+	                   .deadline = rn_now() + 5,
+	                   .status = shutting_down ? "failed" : "error"};
+	if (have == 1) {
+		end_job_processes(e, &rec, &why);
+		r.emitted = rec.emitted;
+		r.produced = rec.produced;
+		if (!e->cleanup && rec.pdd)
+			r.kept_pdd = rn_xstrdup(rec.pdd);
+		jobproc_forget(&rec);
+		jobproc_clear(&rec);
+	}
+	rn_buf_appendc(&why, '\0');
+	r.why = why.data;
+	e->reaped = rn_xrealloc(e->reaped, (e->nreaped + 1) * sizeof *e->reaped);
+	e->reaped[e->nreaped++] = r;
+	reaped_settle(e, false);
+}
+
+/* Make the record (and the cgroup) of a job about to get a worker. Returns
+ * the descriptor the child writes "0" into to enter the cgroup, or -1. */
+static int record_begin(engine *e, long job_id, jobproc *rec)
+{
+	runnel_error err;
+	int cgfd = -1;
+	if (jobproc_create(e->s.state_dir, e->cgroup_base, job_id, rec, &cgfd, &err) < 0) {
+		engine_log(
+		    e,
+		    "job %ld: process record: %s (a dead worker's processes will be found by its "
+		    "private data dir only)",
+		    job_id, err.message);
+		memset(rec, 0, sizeof *rec);
+	}
+	return cgfd;
+}
+
+/* Wait until pid (not our child) is gone, up to timeout seconds. */
+static bool wait_gone(pid_t pid, const char *state_dir, long job_id, double timeout)
+{
+	double deadline = rn_now() + timeout;
+	while (jobproc_is_worker(pid, state_dir, job_id)) {
+		if (rn_now() >= deadline)
+			return false;
+		struct timespec ts = {0, 20 * 1000000};
+		nanosleep(&ts, NULL);
+	}
+	return true;
+}
+
+/* A job a previous runneld on this state dir started (it has a record):
+ * its worker, if still there, got SIGTERM when that runneld died and is
+ * ending the job itself; it gets the time to. Then whatever is left of the
+ * job is ended, and a job still active is failed saying what happened. */
+static void reap_previous(engine *e, long job_id)
+{
+	runnel_error err;
+	jobproc rec;
+	if (jobproc_load(e->s.state_dir, job_id, &rec, &err) != 1)
+		return;
+	json_t *job = store_get(e->st, STORE_UNIFIED_JOB, job_id, &err);
+	pid_t pid = rec.worker_pid ? rec.worker_pid
+	                           : (pid_t)json_integer_value(json_object_get(job, "worker_pid"));
+	json_decref(job);
+	const char *fate = "had ended without recording an outcome";
+	if (jobproc_is_worker(pid, e->s.state_dir, job_id)) {
+		engine_log(e,
+		           "job %ld: the worker pid %d of the previous runneld is still running; "
+		           "waiting for it",
+		           job_id, (int)pid);
+		if (!wait_gone(pid, e->s.state_dir, job_id, e->s.cancel_grace_period + 5)) {
+			kill(pid, SIGKILL);
+			wait_gone(pid, e->s.state_dir, job_id, 2);
+			fate = "was still running and was killed";
+		}
+		/* what it wrote meanwhile (its private data dir, its count) */
+		jobproc_clear(&rec);
+		if (jobproc_load(e->s.state_dir, job_id, &rec, &err) != 1)
+			return;
+	}
+	job = store_get(e->st, STORE_UNIFIED_JOB, job_id, &err);
+	if (!job) {
+		jobproc_forget(&rec);
+		jobproc_clear(&rec);
+		return;
+	}
+	bool active = store_status_is_active(json_string_value(json_object_get(job, "status")));
+	bool local = !strcmp(e->s.bus_backend, "local");
+	if (active) {
+		rn_buf why;
+		rn_buf_init(&why);
+		char line[512];
+		char who[48] = "";
+		if (pid > 0)
+			snprintf(who, sizeof who, " (pid %d)", (int)pid);
+		int n = snprintf(
+		    line, sizeof line,
+		    "runneld stopped while this job ran (it was restarted); its worker%s %s.", who,
+		    fate);
+		rn_buf_append(&why, line, (size_t)n);
+		end_job_processes(e, &rec, &why);
+		rn_buf_appendc(&why, '\0');
+		/* the receiver is not reading yet: the record is written now; events
+		 * still on a Redis bus are stored once it reads them, and
+		 * event_processing_finished says when all are */
+		engine_reaped r = {.job_id = job_id,
+		                   .emitted = rec.emitted,
+		                   .produced = rec.produced,
+		                   .why = why.data,
+		                   .status = "failed",
+		                   .kept_pdd = !e->cleanup && rec.pdd ? rec.pdd : NULL,
+		                   .restarted = true};
+		reaped_write(e, &r, job);
+		rn_buf_free(&why);
+	} else {
+		jobproc_ended ended = {0};
+		jobproc_end(&rec, false, 1.0, &ended);
+		long emitted = (long)json_integer_value(json_object_get(job, "emitted_events"));
+		long stored = (long)json_integer_value(json_object_get(job, "stored_events"));
+		if (local && stored < emitted) {
+			/* its worker finished the job, but runneld was not there to store
+			 * the last events it sent: the local bus lost them */
+			char line[256];
+			snprintf(line, sizeof line,
+			         "runneld stopped while this job ran: %ld of the %ld events it "
+			         "emitted were on runneld's "
+			         "local bus and are lost.",
+			         emitted - stored, emitted);
+			store_job_append(e->st, job_id, "job_explanation", line, &err);
+			engine_log(e, "job %ld: %s", job_id, line);
+		}
+	}
+	json_decref(job);
+	jobproc_forget(&rec);
+	jobproc_clear(&rec);
 }
 
 /* Collect workers that ended. */
@@ -79,12 +437,14 @@ static void reap_workers(engine *e)
 {
 	for (;;) {
 		long job_id = 0;
+		pid_t pid = 0;
 		int status = 0;
 		pthread_mutex_lock(&e->mu);
 		for (size_t i = 0; i < e->nworkers; i++) {
 			pid_t r = waitpid(e->workers[i].pid, &status, WNOHANG);
 			if (r == e->workers[i].pid || (r < 0 && errno == ECHILD)) {
 				job_id = e->workers[i].job_id;
+				pid = e->workers[i].pid;
 				e->workers[i] = e->workers[--e->nworkers];
 				break;
 			}
@@ -92,16 +452,10 @@ static void reap_workers(engine *e)
 		pthread_mutex_unlock(&e->mu);
 		if (!job_id)
 			return;
-		char why[256];
-		if (WIFSIGNALED(status))
-			snprintf(why, sizeof why, "The job's worker process was killed by signal %d before it recorded an outcome.",
-			         WTERMSIG(status));
-		else
-			snprintf(why, sizeof why, "The job's worker process exited (code %d) before it recorded an outcome.",
-			         WEXITSTATUS(status));
-		engine_log(e, "job %ld: worker ended (%s %d)", job_id, WIFSIGNALED(status) ? "signal" : "code",
+		engine_log(e, "job %ld: worker ended (%s %d)", job_id,
+		           WIFSIGNALED(status) ? "signal" : "code",
 		           WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
-		fail_orphan(e, job_id, why);
+		worker_ended(e, job_id, pid, status);
 	}
 }
 
@@ -136,8 +490,9 @@ static char **worker_envp(void)
 	return envp;
 }
 
-/* fork+exec a worker for job_id; its pid or -1. */
-static pid_t spawn_worker(engine *e, long job_id)
+/* fork+exec a worker for job_id, in the job's cgroup if cgfd (its
+ * cgroup.procs) is open; its pid or -1. */
+static pid_t spawn_worker(engine *e, long job_id, int cgfd)
 {
 	char jobarg[32], cleanup[8], jt[32], it[32], grace[32], stall[32];
 	snprintf(jobarg, sizeof jobarg, "%ld", job_id);
@@ -175,6 +530,10 @@ static pid_t spawn_worker(engine *e, long job_id)
 		pthread_sigmask(SIG_SETMASK, &none, NULL);
 		signal(SIGPIPE, SIG_DFL);
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (cgfd >= 0 && write(cgfd, "0", 1) != 1) {
+			/* not in the cgroup: the job's processes are still found by
+			 * its private data dir */
+		}
 		execve(argv[0], (char *const *)argv, envp);
 		execvpe(argv[0], (char *const *)argv, envp);
 		_exit(127);
@@ -192,7 +551,9 @@ static void claim(engine *e)
 	pthread_mutex_unlock(&e->mu);
 	if (room <= 0 || stopping)
 		return;
-	store_query q = {.filters = json_pack("{s:s}", "status", "pending"), .order_by = "id", .page_size = room};
+	store_query q = {.filters = json_pack("{s:s}", "status", "pending"),
+	                 .order_by = "id",
+	                 .page_size = room};
 	store_page pg = {0};
 	runnel_error err;
 	if (store_list(e->st, STORE_UNIFIED_JOB, &q, &pg, &err) < 0) {
@@ -208,16 +569,28 @@ static void claim(engine *e)
 		const char *from[] = {"pending", NULL};
 		if (store_job_transition(e->st, id, from, "waiting", NULL, &err) != 1)
 			continue; /* canceled meanwhile */
+		jobproc rec;
+		int cgfd = record_begin(e, id, &rec);
 		pthread_mutex_lock(&e->mu);
-		pid_t pid = spawn_worker(e, id);
+		pid_t pid = spawn_worker(e, id, cgfd);
 		if (pid > 0) {
-			e->workers = rn_xrealloc(e->workers, sizeof *e->workers * (e->nworkers + 1));
-			e->workers[e->nworkers++] = (engine_worker){.job_id = id, .pid = pid, .started = rn_now()};
+			e->workers =
+			    rn_xrealloc(e->workers, sizeof *e->workers * (e->nworkers + 1));
+			e->workers[e->nworkers++] =
+			    (engine_worker){.job_id = id, .pid = pid, .started = rn_now()};
 		}
 		pthread_mutex_unlock(&e->mu);
+		if (cgfd >= 0)
+			close(cgfd);
+		if (rec.path && pid > 0 && jobproc_set_worker(&rec, pid, &err) < 0)
+			engine_log(e, "job %ld: process record: %s", id, err.message);
+		if (rec.path && pid < 0)
+			jobproc_forget(&rec);
+		jobproc_clear(&rec);
 		if (pid < 0) {
 			char why[160];
-			snprintf(why, sizeof why, "Could not start a worker process: %s", strerror(errno));
+			snprintf(why, sizeof why, "Could not start a worker process: %s",
+			         strerror(errno));
 			store_job_append(e->st, id, "job_explanation", why, &err);
 			store_job_transition(e->st, id, store_active_statuses, "error", NULL, &err);
 			continue;
@@ -236,10 +609,12 @@ void *dispatch_main(void *arg)
 	engine *e = arg;
 	for (;;) {
 		reap_workers(e);
+		reaped_settle(e, false);
 		claim(e);
 		pthread_mutex_lock(&e->mu);
 		if (e->dispatcher_stop && e->nworkers == 0) {
 			pthread_mutex_unlock(&e->mu);
+			reaped_settle(e, true);
 			break;
 		}
 		struct timespec ts;
@@ -255,26 +630,19 @@ void *dispatch_main(void *arg)
 	return NULL;
 }
 
-/* True if pid is a live runneld-worker process. */
-static bool is_worker_process(pid_t pid)
-{
-	if (pid <= 0 || kill(pid, 0) < 0)
-		return false;
-	char path[64];
-	snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
-	runnel_error err;
-	size_t len = 0;
-	char *cmd = rn_read_file(path, &len, &err);
-	bool yes = cmd && len && strstr(cmd, "runneld-worker");
-	free(cmd);
-	return yes;
-}
-
-/* Reap jobs a previous run left waiting or running: their worker is gone
- * (or is killed now: nobody would receive its events). */
+/* Reap what a previous run left: the jobs it started (their records), then
+ * jobs left waiting or running without a record (their worker is gone, or
+ * is killed now: nobody would receive its events). Runs in engine_open,
+ * before the receiver and the dispatcher start. */
 void dispatch_reap_orphans(engine *e)
 {
-	store_query q = {.filters = json_pack("{s:s}", "status__in", "waiting,running"), .page_size = 200};
+	size_t nids;
+	long *ids = jobproc_list(e->s.state_dir, &nids);
+	for (size_t k = 0; k < nids; k++)
+		reap_previous(e, ids[k]);
+	free(ids);
+	store_query q = {.filters = json_pack("{s:s}", "status__in", "waiting,running"),
+	                 .page_size = 200};
 	store_page pg = {0};
 	runnel_error err;
 	for (;;) {
@@ -287,12 +655,15 @@ void dispatch_reap_orphans(engine *e)
 		json_array_foreach(pg.results, i, job) {
 			long id = (long)json_integer_value(json_object_get(job, "id"));
 			pid_t pid = (pid_t)json_integer_value(json_object_get(job, "worker_pid"));
-			if (is_worker_process(pid)) {
+			if (jobproc_is_worker(pid, e->s.state_dir, id)) {
 				kill(pid, SIGKILL);
-				engine_log(e, "job %ld: killed orphaned worker pid %d", id, (int)pid);
+				engine_log(e, "job %ld: killed orphaned worker pid %d", id,
+				           (int)pid);
 			}
-			fail_orphan(e, id, "Task was marked as running but its worker is gone (runneld was restarted); "
-			                   "the job was reaped.");
+			fail_orphan(e, id,
+			            "Task was marked as running but its worker is gone (runneld "
+			            "was restarted); "
+			            "the job was reaped.");
 		}
 		bool more = pg.count > (long)json_array_size(pg.results);
 		store_page_clear(&pg);
@@ -307,8 +678,9 @@ void dispatch_reap_orphans(engine *e)
 		json_t *job;
 		const char *from[] = {"new", NULL};
 		json_array_foreach(pg.results, i, job)
-			store_job_transition(e->st, (long)json_integer_value(json_object_get(job, "id")), from, "pending",
-			                     NULL, &err);
+			store_job_transition(e->st,
+			                     (long)json_integer_value(json_object_get(job, "id")),
+			                     from, "pending", NULL, &err);
 		store_page_clear(&pg);
 	}
 	json_decref(q.filters);

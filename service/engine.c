@@ -17,6 +17,8 @@
 
 #include "engine_internal.h"
 #include "project_files.h"
+#include "jobproc.h"
+#include "statelock.h"
 #include "util.h"
 
 /* Log a line through settings->log or to stderr. */
@@ -60,6 +62,27 @@ static char *find_worker(const char *configured)
 	return rn_xstrdup("runneld-worker");
 }
 
+/* Where the jobs' cgroups go (jobproc.h); without one, a dead worker's
+ * processes are found by its private data dir. */
+static void open_job_cgroups(engine *e)
+{
+	runnel_error cgerr;
+	e->cgroup_base = jobproc_cgroup_base(&cgerr);
+	if (e->cgroup_base) {
+		engine_log(e, "jobs run in cgroups of their own below %s", e->cgroup_base);
+		size_t swept = jobproc_sweep_cgroups(e->cgroup_base);
+		if (swept)
+			engine_log(e,
+			           "removed %zu empty job cgroup%s of runnelds no longer running",
+			           swept, swept == 1 ? "" : "s");
+	} else
+		engine_log(
+		    e,
+		    "jobs run without cgroups (%s): a dead worker's processes are found by its "
+		    "private data dir",
+		    cgerr.message);
+}
+
 /* Open the engine. */
 engine *engine_open(const engine_settings *settings, runnel_error *err)
 {
@@ -67,6 +90,7 @@ engine *engine_open(const engine_settings *settings, runnel_error *err)
 		return rn_fail(err, EINVAL, "state_dir: required"), NULL;
 	engine *e = calloc(1, sizeof *e);
 	e->s = *settings;
+	e->lock_fd = -1;
 	pthread_mutex_init(&e->mu, NULL);
 	pthread_cond_init(&e->wake, NULL);
 	char *abs = rn_path_abs(settings->state_dir);
@@ -108,9 +132,15 @@ engine *engine_open(const engine_settings *settings, runnel_error *err)
 		        sizeof e->bus_socket - 10);
 		goto fail;
 	}
-	if (rn_mkdirs(e->s.state_dir, 0700, err) < 0 ||
-	    rn_mkdirs(e->s.projects_root, 0700, err) < 0)
+	if (rn_mkdirs(e->s.state_dir, 0700, err) < 0)
 		goto fail;
+	/* one runneld per state dir: before anything in it is touched */
+	e->lock_fd = statelock_take(e->s.state_dir, err);
+	if (e->lock_fd < 0)
+		goto fail;
+	if (rn_mkdirs(e->s.projects_root, 0700, err) < 0)
+		goto fail;
+	open_job_cgroups(e);
 	store_settings ss = {.backend = e->s.store_backend, .state_dir = e->s.state_dir};
 	e->st = store_open(&ss, err);
 	if (!e->st)
@@ -199,7 +229,14 @@ void engine_close(engine *e)
 	bus_close(e->consumer);
 	store_close(e->events_st);
 	store_close(e->st);
+	statelock_release(e->lock_fd);
+	free(e->cgroup_base);
 	free(e->workers);
+	for (size_t i = 0; i < e->nreaped; i++) {
+		free(e->reaped[i].why);
+		free(e->reaped[i].kept_pdd);
+	}
+	free(e->reaped);
 	for (size_t i = 0; i < sizeof e->owned / sizeof e->owned[0]; i++)
 		free(e->owned[i]);
 	pthread_mutex_destroy(&e->mu);

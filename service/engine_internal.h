@@ -17,29 +17,48 @@ typedef struct engine_worker {
 	bool signaled;  /* SIGTERM sent at least once */
 } engine_worker;
 
+/* A job whose worker died before it recorded an outcome: its processes are
+ * ended; its final record waits (a little) for the events the worker had
+ * sent to be stored, so that it can say how many were (dispatch.c). */
+typedef struct engine_reaped {
+	long job_id;
+	long emitted;       /* events the worker had sent to the bus; -1: not known */
+	long produced;      /* events the job had made (sent + held by the worker); -1: not known */
+	double deadline;    /* monotonic: write the record by then, stored or not */
+	char *why;          /* the explanation, without the event figures (owned) */
+	const char *status; /* the final status (unless the job was canceled) */
+	char *kept_pdd;     /* the private data dir kept on purpose, or NULL (owned) */
+	bool restarted;     /* found by a new runneld: the old one's receiver is gone */
+} engine_reaped;
+
 struct engine {
-	engine_settings s;     /* defaults filled; strings point into owned copies below */
-	char *owned[12];       /* the strings of s we own */
+	engine_settings s; /* defaults filled; strings point into owned copies below */
+	char *owned[12];   /* the strings of s we own */
 	char bus_socket[108];
-	bool cleanup;          /* remove private data dirs (AWX_CLEANUP_PATHS) */
+	bool cleanup; /* remove private data dirs (AWX_CLEANUP_PATHS) */
 	store *st;
 	/* the callback receiver's own handle: its batch transactions do not
 	 * hold up the API's reads (which go on beside them: WAL) */
 	store *events_st;
 	bus *consumer;
 
-	pthread_mutex_t mu;    /* guards everything below */
-	pthread_cond_t wake;   /* the dispatcher waits on it */
+	pthread_mutex_t mu;  /* guards everything below */
+	pthread_cond_t wake; /* the dispatcher waits on it */
 	engine_worker *workers;
 	size_t nworkers;
-	bool stopping;         /* no new work */
+	bool stopping; /* no new work */
 	bool dispatcher_stop;
 	bool receiver_stop;
 	bool shut_down;
 	pthread_t dispatcher;
 	pthread_t receiver;
 	bool dispatcher_started, receiver_started;
-	long received;         /* events the receiver stored (for logs/benchmarks) */
+	long received; /* events the receiver stored (for logs/benchmarks) */
+
+	int lock_fd;           /* the state dir's lock (statelock.h), -1 if not held */
+	char *cgroup_base;     /* where jobs' cgroups are made (jobproc.h), or NULL */
+	engine_reaped *reaped; /* the dispatcher thread's own (no lock) */
+	size_t nreaped;
 };
 
 /* Log one line of note. */

@@ -39,6 +39,7 @@
 
 #include "datafile.h"
 #include "evscan.h"
+#include "jobproc.h"
 #include "jscan.h"
 #include "field_rules.h"
 #include "model.h"
@@ -48,6 +49,7 @@
 
 static volatile sig_atomic_t got_signal;
 static runnel_canceler *the_canceler;
+static pid_t the_parent; /* runneld (getppid() changes when it dies) */
 
 /* The signal watcher: remember and stop the runner now. */
 static void on_signal(int sig)
@@ -82,6 +84,7 @@ typedef struct worker {
 	char *created_json; /* job_created as a JSON string literal */
 	rn_buf msg;         /* the message being built */
 	rn_buf scratch;
+	jobproc_worker *rec; /* the job's process record (jobproc.h): pdd, emitted */
 } worker;
 
 /* The options of the worker, as data. */
@@ -397,6 +400,7 @@ static bool deliver(worker *w)
 		runnel_error err = {0};
 		if (bus_flush(w->bus, &err) == 0) {
 			w->delivered += w->pending;
+			jobproc_worker_note_events(w->rec, w->delivered, w->produced);
 			w->pending = 0;
 			w->pending_bytes = 0;
 			if (w->bus_down_since > 0) {
@@ -443,6 +447,7 @@ static void send_event(worker *w, const char *text, size_t len, bool now)
 	w->produced++;
 	if (w->gave_up) {
 		w->undelivered++;
+		jobproc_worker_note_events(w->rec, w->delivered, w->produced);
 		return;
 	}
 	runnel_error err;
@@ -452,6 +457,7 @@ static void send_event(worker *w, const char *text, size_t len, bool now)
 	if (rc < 0 || now || w->pending >= BUS_QUEUE_MESSAGES / 2 ||
 	    w->pending_bytes >= BUS_QUEUE_BYTES / 2)
 		deliver(w);
+	jobproc_worker_note_events(w->rec, w->delivered, w->produced);
 }
 
 /* event_handler: add the job's keys and the host id, dispatch to the bus. */
@@ -905,6 +911,17 @@ static void add_task_env(json_t *env)
 	json_decref(o);
 }
 
+/* Why a job canceled without its cancel flag ended: runneld shut down, or
+ * runneld died and the kernel sent the signal (PR_SET_PDEATHSIG). */
+static const char *shutdown_explanation(void)
+{
+	if (the_parent > 1 && getppid() != the_parent)
+		return "Task was canceled due to receiving a shutdown signal: runneld, which ran "
+		       "it, stopped "
+		       "(the worker was signaled when runneld died).";
+	return "Task was canceled due to receiving a shutdown signal.";
+}
+
 /* Run the job; returns the process exit code. */
 static int run_job(const wopts *o)
 {
@@ -998,6 +1015,10 @@ static int run_job(const wopts *o)
 	}
 	chmod(pdd, 0700);
 	t.pdd = pdd;
+	/* before anything runs in it: runneld finds the job's processes and the
+	 * dir by it if this worker dies */
+	w.rec = jobproc_worker_open(o->state_dir, id);
+	jobproc_worker_note_pdd(w.rec, pdd);
 	{
 		char *d = rn_path_join(pdd, "env");
 		mkdir(d, 0700);
@@ -1144,7 +1165,7 @@ static int run_job(const wopts *o)
 			status = "canceled";
 		} else {
 			status = "failed";
-			explain(st, id, "job_explanation", "Task was canceled due to receiving a shutdown signal.");
+			explain(st, id, "job_explanation", shutdown_explanation());
 		}
 		break;
 	default:
@@ -1170,7 +1191,7 @@ finish:
 		json_decref(now2);
 		status = cf ? "canceled" : "failed";
 		if (!cf)
-			explain(st, id, "job_explanation", "Task was canceled due to receiving a shutdown signal.");
+			explain(st, id, "job_explanation", shutdown_explanation());
 	}
 	if (w.bus) {
 		send_eof(&t);
@@ -1206,6 +1227,7 @@ finish:
 	if (ran)
 		runnel_result_clear(&res);
 	bus_close(w.bus);
+	jobproc_worker_close(w.rec);
 	rn_buf_free(&w.msg);
 	rn_buf_free(&w.scratch);
 	free(w.created_json);
@@ -1265,6 +1287,7 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	/* the engine going away is a shutdown signal for its jobs */
+	the_parent = getppid();
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	/* the job (this worker, then ansible) runs below the control plane: when
 	 * the machine is saturated, runneld's receiver and API keep their pace
