@@ -128,16 +128,18 @@ static int setup_role(cli_args *a, run_options *o)
 	o->cfg.playbook = o->role_playbook;
 
 	if (a->value[OPT_INVENTORY]) {
-		char *inv =
-		    rn_xasprintf("%s/inventory/%s", o->private_data_dir, a->value[OPT_INVENTORY]);
-		if (!rn_exists(inv)) {
+		/* os.path.join(pdd, "inventory", value): an absolute value stands alone */
+		const char *v = a->value[OPT_INVENTORY];
+		o->role_inventory = v[0] == '/'
+		                        ? rn_xstrdup(v)
+		                        : rn_xasprintf("%s/inventory/%s", o->private_data_dir, v);
+		if (!rn_exists(o->role_inventory)) {
 			fprintf(stderr,
 			        "runnel: location specified by --inventory does not exist: %s\n",
-			        inv);
-			free(inv);
+			        o->role_inventory);
 			return 1;
 		}
-		o->cfg.inventory = inv; /* freed through roles cleanup below */
+		o->cfg.inventory = o->role_inventory;
 	}
 	const char *rp = a->value[OPT_ROLES_PATH];
 	char *dflt = rn_path_join(o->private_data_dir, "roles");
@@ -239,8 +241,7 @@ void run_options_clear(run_options *o)
 	} else if (o->role_playbook) {
 		unlink(o->role_playbook);
 	}
-	if (o->role_playbook && o->cfg.inventory)
-		free((char *)o->cfg.inventory);
+	free(o->role_inventory);
 	free(o->role_playbook);
 	free(o->role_project);
 	free(o->roles_path);

@@ -18,8 +18,9 @@ typedef struct run_options {
 	char *private_data_dir;                                         /* absolute */
 	const char **hide, **show, **ro, **mounts, **container_options; /* NULL-terminated */
 	/* role mode */
-	char *role_playbook; /* the generated playbook, removed afterwards */
-	char *role_project;  /* the project dir, removed afterwards if we made it */
+	char *role_playbook;  /* the generated playbook, removed afterwards */
+	char *role_project;   /* the project dir, removed afterwards if we made it */
+	char *role_inventory; /* --inventory resolved against PDD/inventory */
 	char *roles_path;
 	FILE *logfile; /* --logfile */
 } run_options;
