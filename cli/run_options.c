@@ -234,6 +234,27 @@ int run_options_build(cli_args *a, run_options *o)
 	return 0;
 }
 
+/* *path made absolute into slot (owned by o), unless it already is. */
+static void pin(run_options *o, int slot, const char **path)
+{
+	if (!*path || (*path)[0] == '/')
+		return;
+	o->pinned[slot] = rn_path_abs(*path);
+	*path = o->pinned[slot];
+}
+
+void run_options_pin_paths(run_options *o)
+{
+	runnel_config *c = &o->cfg;
+	/* an inventory that is not a path is inventory text: left as it is */
+	if (c->inventory && rn_exists(c->inventory))
+		pin(o, 0, &c->inventory);
+	pin(o, 1, &c->project_dir);
+	pin(o, 2, &c->artifact_dir);
+	pin(o, 3, &c->process_isolation_path);
+	pin(o, 4, &c->directory_isolation_base_path);
+}
+
 void run_options_clear(run_options *o)
 {
 	if (o->role_project) {
@@ -242,6 +263,8 @@ void run_options_clear(run_options *o)
 		unlink(o->role_playbook);
 	}
 	free(o->role_inventory);
+	for (size_t i = 0; i < sizeof o->pinned / sizeof o->pinned[0]; i++)
+		free(o->pinned[i]);
 	free(o->role_playbook);
 	free(o->role_project);
 	free(o->roles_path);

@@ -109,3 +109,28 @@ def test_playbook_with_absolute_paths_outside_pdd(tmp_path):
     assert "from-proj" in r.stdout
     assert (arts / "pb" / "rc").read_text() == "0"
     assert not (pdd / "artifacts").exists()
+
+
+@pytest.mark.asan
+def test_start_takes_relative_paths_from_where_it_was_started(tmp_path):
+    """`start` runs its job as a daemon from /: a relative --project-dir,
+    --artifact-dir or --inventory still means the caller's directory."""
+    pdd = world(tmp_path)
+    (tmp_path / "proj").mkdir()
+    (tmp_path / "proj" / "p.yml").write_text("- hosts: all\n  gather_facts: false\n  tasks:\n"
+                                             "    - debug: msg=from-start\n")
+    r = run(["start", "pdd", "-p", "p.yml", "--project-dir", "proj", "--artifact-dir", "arts",
+             "--inventory", "inv", "-i", "st"], tmp_path, timeout=30)
+    assert r.returncode == 0, r.stderr
+    import time
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and (pdd / "pid").exists():
+        time.sleep(0.2)
+    assert not (pdd / "pid").exists(), "the daemon did not finish"
+    log = (pdd / "daemon.log").read_text() if (pdd / "daemon.log").exists() else ""
+    sanitizer_clean(subprocess.CompletedProcess([], 0, "", log))
+    assert (tmp_path / "arts" / "st" / "rc").read_text() == "0", log
+    assert "from-start" in (tmp_path / "arts" / "st" / "stdout").read_text()
+    cmd = json.loads((tmp_path / "arts" / "st" / "command").read_text())
+    assert str(tmp_path / "inv") in cmd["command"]
+    assert cmd["cwd"] == str(tmp_path / "proj")
