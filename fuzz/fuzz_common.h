@@ -45,17 +45,27 @@ static inline void fuzz_rmtree(const char *path)
 	}
 }
 
-/* A scratch directory of this process (created once, under $TMPDIR or /tmp). */
+static char fuzz_scratch_dir[512];
+
+static inline void fuzz_scratch_remove(void)
+{
+	if (fuzz_scratch_dir[0])
+		fuzz_rmtree(fuzz_scratch_dir);
+}
+
+/* A scratch directory of this process (created once, under $TMPDIR or /tmp,
+ * removed when the process exits). */
 static inline const char *fuzz_scratch(void)
 {
-	static char dir[512];
-	if (!dir[0]) {
+	if (!fuzz_scratch_dir[0]) {
 		const char *t = getenv("TMPDIR");
-		snprintf(dir, sizeof dir, "%s/runnel-fuzz-XXXXXX", t && *t ? t : "/tmp");
-		if (!mkdtemp(dir))
+		snprintf(fuzz_scratch_dir, sizeof fuzz_scratch_dir, "%s/runnel-fuzz-XXXXXX",
+		         t && *t ? t : "/tmp");
+		if (!mkdtemp(fuzz_scratch_dir))
 			abort();
+		atexit(fuzz_scratch_remove);
 	}
-	return dir;
+	return fuzz_scratch_dir;
 }
 
 /* The names in dir other than . and .., counted; *only gets the first. */
