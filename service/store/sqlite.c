@@ -17,6 +17,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sodium.h>
@@ -1357,7 +1358,8 @@ static void page_of(const store_query *q, long *limit, long *offset)
 	if (size > 200)
 		size = 200;
 	*limit = size;
-	*offset = (page - 1) * size;
+	/* ?page=<huge> is past the end, not an overflow */
+	*offset = page - 1 > LONG_MAX / size ? LONG_MAX : (page - 1) * size;
 }
 
 /* List objects. */

@@ -3,6 +3,7 @@
  * fuzz/fuzz_api.c: whatever a client puts in ?key=value, a list answers or
  * refuses with EINVAL naming the key; it never fails in SQL (a 500). */
 #include <errno.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -153,11 +154,33 @@ static void test_every_lookup_answers_or_refuses(void **state)
 		}
 }
 
+/* ?page=3333000000336070084 (found by fuzz_api): the offset overflowed a
+ * long (UBSan: signed integer overflow); a page past the end is empty. */
+static void test_huge_page_is_past_the_end(void **state)
+{
+	fixture *f = *state;
+	static const long pages[] = {3333000000336070084L, LONG_MAX, LONG_MAX / 25 + 2};
+	for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++)
+		for (int s = 0; s < 3; s++) {
+			store_query q = {.page = pages[i], .page_size = s == 2 ? 200 : 0};
+			store_page pg = {0};
+			runnel_error err = {0};
+			int rc = s == 0   ? store_events_list(f->st, f->job, &q, &pg, &err)
+			         : s == 1 ? store_host_summaries_list(f->st, f->job, &q, &pg, &err)
+			                  : store_list(f->st, STORE_JOB, &q, &pg, &err);
+			assert_int_equal(rc, 0);
+			assert_true(pg.count > 0);
+			assert_int_equal(json_array_size(pg.results), 0);
+			store_page_clear(&pg);
+		}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_search_on_host_summaries, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_every_lookup_answers_or_refuses, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_huge_page_is_past_the_end, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
