@@ -59,6 +59,8 @@ int cmd_start(cli_args *a)
 		run_options_clear(&o);
 		return rc;
 	}
+	/* the daemon runs from /: relative paths are the caller's */
+	run_options_pin_paths(&o);
 	char *pidfile = rn_path_join(o.private_data_dir, "pid");
 	char *log = rn_path_join(o.private_data_dir, "daemon.log");
 	pid_t old;

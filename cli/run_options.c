@@ -128,16 +128,18 @@ static int setup_role(cli_args *a, run_options *o)
 	o->cfg.playbook = o->role_playbook;
 
 	if (a->value[OPT_INVENTORY]) {
-		char *inv =
-		    rn_xasprintf("%s/inventory/%s", o->private_data_dir, a->value[OPT_INVENTORY]);
-		if (!rn_exists(inv)) {
+		/* os.path.join(pdd, "inventory", value): an absolute value stands alone */
+		const char *v = a->value[OPT_INVENTORY];
+		o->role_inventory = v[0] == '/'
+		                        ? rn_xstrdup(v)
+		                        : rn_xasprintf("%s/inventory/%s", o->private_data_dir, v);
+		if (!rn_exists(o->role_inventory)) {
 			fprintf(stderr,
 			        "runnel: location specified by --inventory does not exist: %s\n",
-			        inv);
-			free(inv);
+			        o->role_inventory);
 			return 1;
 		}
-		o->cfg.inventory = inv; /* freed through roles cleanup below */
+		o->cfg.inventory = o->role_inventory;
 	}
 	const char *rp = a->value[OPT_ROLES_PATH];
 	char *dflt = rn_path_join(o->private_data_dir, "roles");
@@ -232,6 +234,27 @@ int run_options_build(cli_args *a, run_options *o)
 	return 0;
 }
 
+/* *path made absolute into slot (owned by o), unless it already is. */
+static void pin(run_options *o, int slot, const char **path)
+{
+	if (!*path || (*path)[0] == '/')
+		return;
+	o->pinned[slot] = rn_path_abs(*path);
+	*path = o->pinned[slot];
+}
+
+void run_options_pin_paths(run_options *o)
+{
+	runnel_config *c = &o->cfg;
+	/* an inventory that is not a path is inventory text: left as it is */
+	if (c->inventory && rn_exists(c->inventory))
+		pin(o, 0, &c->inventory);
+	pin(o, 1, &c->project_dir);
+	pin(o, 2, &c->artifact_dir);
+	pin(o, 3, &c->process_isolation_path);
+	pin(o, 4, &c->directory_isolation_base_path);
+}
+
 void run_options_clear(run_options *o)
 {
 	if (o->role_project) {
@@ -239,8 +262,9 @@ void run_options_clear(run_options *o)
 	} else if (o->role_playbook) {
 		unlink(o->role_playbook);
 	}
-	if (o->role_playbook && o->cfg.inventory)
-		free((char *)o->cfg.inventory);
+	free(o->role_inventory);
+	for (size_t i = 0; i < sizeof o->pinned / sizeof o->pinned[0]; i++)
+		free(o->pinned[i]);
 	free(o->role_playbook);
 	free(o->role_project);
 	free(o->roles_path);

@@ -3,7 +3,9 @@
  */
 #include "jscan.h"
 
+#include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util.h"
@@ -77,8 +79,10 @@ static inline int swar_special(uint64_t x)
 }
 
 /* Scan a string starting at the opening quote; return the position after the
- * closing quote or NULL. *escaped tells whether it held a backslash. */
-static const char *scan_string(const char *p, const char *end, int *escaped)
+ * closing quote or NULL. *escaped tells whether it held a backslash. An
+ * object key may not hold \u0000 (jansson refuses it even with
+ * JSON_ALLOW_NUL). */
+static const char *scan_string(const char *p, const char *end, int *escaped, int is_key)
 {
 	*escaped = 0;
 	p++;
@@ -129,7 +133,7 @@ static const char *scan_string(const char *p, const char *end, int *escaped)
 					p += 12;
 					continue;
 				}
-				if (v >= 0xDC00 && v <= 0xDFFF)
+				if ((v >= 0xDC00 && v <= 0xDFFF) || (v == 0 && is_key))
 					return NULL;
 				p += 6;
 				continue;
@@ -153,13 +157,45 @@ static const char *scan_string(const char *p, const char *end, int *escaped)
 	return NULL;
 }
 
-/* Scan a number; return the position after it or NULL. */
+/* A number jansson can hold: an integer within long long, a real that does
+ * not overflow a double (underflow is fine, as jansson). */
+static bool number_in_range(const char *start, const char *int_digits, size_t ndigits,
+                            const char *end, bool real, bool exponent)
+{
+	if (!real) {
+		static const char max[] = "9223372036854775807";
+		if (ndigits < 19)
+			return true;
+		if (ndigits > 19)
+			return false;
+		int c = memcmp(int_digits, max, 19);
+		/* -9223372036854775808 is the one value past max that fits */
+		return c <= 0 || (*start == '-' && !memcmp(int_digits, "9223372036854775808", 19));
+	}
+	if (!exponent && ndigits < 300)
+		return true;
+	size_t n = (size_t)(end - start);
+	char small[64];
+	char *copy = n < sizeof small ? small : rn_xmalloc(n + 1);
+	memcpy(copy, start, n);
+	copy[n] = '\0';
+	double d = strtod(copy, NULL);
+	if (copy != small)
+		free(copy);
+	return !isinf(d);
+}
+
+/* Scan a number; return the position after it or NULL (also when jansson
+ * would refuse it as out of range). */
 static const char *scan_number(const char *p, const char *end)
 {
+	const char *start = p;
 	if (p < end && *p == '-')
 		p++;
 	if (p >= end)
 		return NULL;
+	const char *digits = p;
+	bool real = false, exponent = false;
 	if (*p == '0')
 		p++;
 	else if (*p >= '1' && *p <= '9')
@@ -167,7 +203,9 @@ static const char *scan_number(const char *p, const char *end)
 			p++;
 	else
 		return NULL;
+	size_t ndigits = (size_t)(p - digits);
 	if (p < end && *p == '.') {
+		real = true;
 		p++;
 		if (p >= end || *p < '0' || *p > '9')
 			return NULL;
@@ -175,6 +213,7 @@ static const char *scan_number(const char *p, const char *end)
 			p++;
 	}
 	if (p < end && (*p == 'e' || *p == 'E')) {
+		real = exponent = true;
 		p++;
 		if (p < end && (*p == '+' || *p == '-'))
 			p++;
@@ -183,7 +222,7 @@ static const char *scan_number(const char *p, const char *end)
 		while (p < end && *p >= '0' && *p <= '9')
 			p++;
 	}
-	return p;
+	return number_in_range(start, digits, ndigits, p, real, exponent) ? p : NULL;
 }
 
 /* Match a literal. */
@@ -273,7 +312,7 @@ static inline bool scan_object(const char *text, size_t len, rn_jscan *out, rn_j
 			if (c != '"')
 				return false;
 			int keyesc;
-			const char *q = scan_string(p, end, &keyesc);
+			const char *q = scan_string(p, end, &keyesc, 1);
 			if (!q)
 				return false;
 			if (depth <= 2) {
@@ -321,7 +360,7 @@ static inline bool scan_object(const char *text, size_t len, rn_jscan *out, rn_j
 		if (depth == 0)
 			return false; /* the top level must be an object */
 		if (c == '"')
-			p = scan_string(p, end, &valesc);
+			p = scan_string(p, end, &valesc, 0);
 		else if (c == 't')
 			p = scan_literal(p, end, "true");
 		else if (c == 'f')
@@ -384,7 +423,7 @@ bool rn_jscan_has_key(const char *text, size_t len, const char *key)
 		char c = *p;
 		if (c == '"') {
 			int esc;
-			const char *q = scan_string(p, end, &esc);
+			const char *q = scan_string(p, end, &esc, 0);
 			if (!q)
 				return false;
 			if (depth == 1 && in_key_pos && !esc && (size_t)(q - p - 2) == kl &&

@@ -40,7 +40,10 @@ typedef struct rn_jscan {
 
 /* True if text[0..len) is exactly one JSON object (RFC 8259, strict UTF-8 in
  * strings, nesting at most 2048 deep, as jansson, optional surrounding whitespace); then
- * *out describes its top-level keys. */
+ * *out describes its top-level keys. As jansson: integers must fit in 64 bits,
+ * reals must not overflow a double, keys may not hold \u0000. Unlike jansson
+ * 2.14, which skips a raw NUL byte right after a number, a raw NUL is never
+ * accepted. */
 bool rn_jscan_object(const char *text, size_t len, rn_jscan *out);
 
 /* A member of an object, as rn_jscan_walk() hands it out: the raw bytes of

@@ -6,6 +6,7 @@
 #include "api.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -344,7 +345,7 @@ int api_list(api_request *rq, api_response *rs, store_kind kind, const api_list_
 	long page_size = api_arg_long(rq, rs, "page_size", 25, &ok);
 	if (!ok)
 		return 0;
-	if (page < 1)
+	if (page < 1 || page > LONG_MAX / 200) /* past any list; page * page_size fits */
 		return api_detail(rs, 404, "Invalid page.");
 	if (page_size < 1)
 		page_size = 25;

@@ -20,6 +20,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sodium.h>
@@ -1216,7 +1217,8 @@ static int build_filters(int kind, const json_t *filters, rn_buf *where, json_t 
 		if (!strcmp(key, "search")) {
 			if (!json_is_string(v))
 				return rn_fail(err, EINVAL, "search: Must be a string.");
-			const char *col = kind >= 0 ? "name" : "stdout";
+			/* AWX searches names; events their stdout; host summaries host_name */
+			const char *col = kind >= 0 ? "name" : kind == -2 ? "host_name" : "stdout";
 			char *c = rn_xasprintf(" AND %s LIKE '%%' || ? || '%%'", col);
 			rn_buf_append(where, c, strlen(c));
 			free(c);
@@ -1361,7 +1363,12 @@ static char *build_order(int kind, const char *order_by, const char *def, runnel
 		free(expr);
 	}
 	free(dup);
-	rn_buf_append(&b, ", id", 4);
+	if (n == 0 && order_by != def) {
+		/* only commas ("?order_by=,"): the default order */
+		rn_buf_free(&b);
+		return build_order(kind, def, def, err);
+	}
+	rn_buf_append(&b, n ? ", id" : "id", n ? 4 : 2);
 	return b.data;
 }
 
@@ -1382,7 +1389,8 @@ static void page_of(const store_query *q, long *limit, long *offset)
 	if (size > 200)
 		size = 200;
 	*limit = size;
-	*offset = (page - 1) * size;
+	/* ?page=<huge> is past the end, not an overflow */
+	*offset = page - 1 > LONG_MAX / size ? LONG_MAX : (page - 1) * size;
 }
 
 /* List objects. */

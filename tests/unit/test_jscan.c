@@ -24,14 +24,42 @@ static void test_accepts_and_rejects_like_jansson(void **state)
 {
 	(void)state;
 	static const char *cases[] = {
-		"{}", " { } ", "{\"a\":1}", "{\"a\":[1,2,{\"b\":null}],\"c\":true}",
-		"{\"a\":-0.5e+10}", "{\"a\":\"\\u00e9\\ud83d\\ude00\"}", "{\"a\":\"\\ud83d\"}",
-		"{\"a\":\"\\udc00\"}", "{\"a\":01}", "{\"a\":1.}", "{\"a\":.5}", "{\"a\":tru}",
-		"{\"a\":1,}", "{,}", "[]", "\"x\"", "1", "{\"a\" 1}", "{\"a\":1}}", "{\"a\":1} x",
-		"{\"a\":\"\t\"}", "{\"a\":\"\\x\"}", "{\"a\":\"\xc3\x28\"}", "{\"a\":\"\xe2\x82\xac\"}",
-		"{\"a\":\"\xed\xa0\x80\"}", "{\"a\":\"\xf4\x90\x80\x80\"}", "{\"a\":[}", "{\"a\":[1 2]}",
-		"{\"a\":{\"b\":{\"c\":[[[]]]}}}", "{\"a\":-}", "{\"a\":1e}", "{\"a\":\"\\u0000\"}",
-		"", "{", "{\"a\":nul}", "{\"a\":false,\"b\":null,\"c\":[true]}",
+	    "{}",
+	    " { } ",
+	    "{\"a\":1}",
+	    "{\"a\":[1,2,{\"b\":null}],\"c\":true}",
+	    "{\"a\":-0.5e+10}",
+	    "{\"a\":\"\\u00e9\\ud83d\\ude00\"}",
+	    "{\"a\":\"\\ud83d\"}",
+	    "{\"a\":\"\\udc00\"}",
+	    "{\"a\":01}",
+	    "{\"a\":1.}",
+	    "{\"a\":.5}",
+	    "{\"a\":tru}",
+	    "{\"a\":1,}",
+	    "{,}",
+	    "[]",
+	    "\"x\"",
+	    "1",
+	    "{\"a\" 1}",
+	    "{\"a\":1}}",
+	    "{\"a\":1} x",
+	    "{\"a\":\"\t\"}",
+	    "{\"a\":\"\\x\"}",
+	    "{\"a\":\"\xc3\x28\"}",
+	    "{\"a\":\"\xe2\x82\xac\"}",
+	    "{\"a\":\"\xed\xa0\x80\"}",
+	    "{\"a\":\"\xf4\x90\x80\x80\"}",
+	    "{\"a\":[}",
+	    "{\"a\":[1 2]}",
+	    "{\"a\":{\"b\":{\"c\":[[[]]]}}}",
+	    "{\"a\":-}",
+	    "{\"a\":1e}",
+	    "{\"a\":\"\\u0000\"}",
+	    "",
+	    "{",
+	    "{\"a\":nul}",
+	    "{\"a\":false,\"b\":null,\"c\":[true]}",
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		rn_jscan sc;
@@ -45,9 +73,10 @@ static void test_accepts_and_rejects_like_jansson(void **state)
 static void test_random_mutations_agree_with_jansson(void **state)
 {
 	(void)state;
-	const char *base = "{\"event\": \"runner_on_ok\", \"uuid\": \"1234\", \"counter\": 5, "
-			   "\"event_data\": {\"res\": {\"msg\": \"h\\u00e9llo\\n\", \"n\": [1, 2.5, "
-			   "-3e2, true, false, null]}}, \"stdout\": \"ok: [x]\"}";
+	const char *base =
+	    "{\"event\": \"runner_on_ok\", \"uuid\": \"1234\", \"counter\": 5, "
+	    "\"event_data\": {\"res\": {\"msg\": \"h\\u00e9llo\\n\", \"n\": [1, 2.5, "
+	    "-3e2, true, false, null]}}, \"stdout\": \"ok: [x]\"}";
 	size_t n = strlen(base);
 	char *buf = rn_xmalloc(n + 2);
 	srand(42);
@@ -63,7 +92,8 @@ static void test_random_mutations_agree_with_jansson(void **state)
 		rn_jscan sc;
 		int ours = rn_jscan_object(buf, len, &sc);
 		if (ours != jansson_object(buf, len))
-			fail_msg("round %d: scanner %d, jansson %d on: %s", round, ours, !ours, buf);
+			fail_msg("round %d: scanner %d, jansson %d on: %s", round, ours, !ours,
+			         buf);
 	}
 	free(buf);
 }
@@ -116,10 +146,11 @@ static void on_member(const rn_jmember *m, void *ud)
 static void test_walk_hands_out_what_jansson_reads(void **state)
 {
 	(void)state;
-	const char *base = "{\"event\": \"runner_on_ok\", \"uuid\": \"12\\\"34\", \"counter\": 5, "
-			   "\"event_data\": {\"res\": {\"msg\": \"h\\u00e9llo\\n\", \"n\": [1, 2.5, "
-			   "-3e2, true, false, null]}, \"host\": \"x\", \"e\": {}}, \"list\": [{\"a\": 1}], "
-			   "\"stdout\": \"ok: [x]\"}";
+	const char *base =
+	    "{\"event\": \"runner_on_ok\", \"uuid\": \"12\\\"34\", \"counter\": 5, "
+	    "\"event_data\": {\"res\": {\"msg\": \"h\\u00e9llo\\n\", \"n\": [1, 2.5, "
+	    "-3e2, true, false, null]}, \"host\": \"x\", \"e\": {}}, \"list\": [{\"a\": 1}], "
+	    "\"stdout\": \"ok: [x]\"}";
 	size_t n = strlen(base);
 	char *buf = rn_xmalloc(n + 2);
 	srand(7);
@@ -144,9 +175,12 @@ static void test_walk_hands_out_what_jansson_reads(void **state)
 			json_object_foreach(ref, k, v) {
 				json_t *got = json_object_get(w.nested, k);
 				if (json_is_object(v) && json_object_size(v) && !json_equal(got, v))
-					fail_msg("round %d: members of '%s' differ on: %s", round, k, buf);
+					fail_msg("round %d: members of '%s' differ on: %s", round,
+					         k, buf);
 				if (!json_is_object(v) && got)
-					fail_msg("round %d: members handed out for non-object '%s': %s", round, k, buf);
+					fail_msg(
+					    "round %d: members handed out for non-object '%s': %s",
+					    round, k, buf);
 			}
 		}
 		json_decref(ref);
@@ -160,8 +194,9 @@ static void test_walk_hands_out_what_jansson_reads(void **state)
 static void test_finds_top_level_keys(void **state)
 {
 	(void)state;
-	const char *s = "{\"event_data\": {\"uuid\": \"inner\", \"event\": \"no\"}, \"uuid\": \"u-1\", "
-			"\"event\": \"verbose\", \"counter\": 12, \"stdout\": \"a\\nb\", \"created\": \"t\"}";
+	const char *s =
+	    "{\"event_data\": {\"uuid\": \"inner\", \"event\": \"no\"}, \"uuid\": \"u-1\", "
+	    "\"event\": \"verbose\", \"counter\": 12, \"stdout\": \"a\\nb\", \"created\": \"t\"}";
 	rn_jscan sc;
 	assert_true(rn_jscan_object(s, strlen(s), &sc));
 	assert_int_equal(sc.uuid_len, 3);
@@ -194,12 +229,12 @@ static void test_quote_matches_python_and_round_trips(void **state)
 	static const struct {
 		const char *in, *want;
 	} cases[] = {
-		{"plain", "\"plain\""},
-		{"tab\there \"q\" \\", "\"tab\\there \\\"q\\\" \\\\\""},
-		{"\x01\x1f", "\"\\u0001\\u001f\""},
-		{"caf\xc3\xa9", "\"caf\\u00e9\""},
-		{"\xf0\x9f\x98\x80", "\"\\ud83d\\ude00\""},
-		{"\r\n\b\f", "\"\\r\\n\\b\\f\""},
+	    {"plain", "\"plain\""},
+	    {"tab\there \"q\" \\", "\"tab\\there \\\"q\\\" \\\\\""},
+	    {"\x01\x1f", "\"\\u0001\\u001f\""},
+	    {"caf\xc3\xa9", "\"caf\\u00e9\""},
+	    {"\xf0\x9f\x98\x80", "\"\\ud83d\\ude00\""},
+	    {"\r\n\b\f", "\"\\r\\n\\b\\f\""},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		rn_buf b, u;
@@ -228,6 +263,52 @@ static void test_quote_matches_python_and_round_trips(void **state)
 	rn_buf_free(&u);
 }
 
+/* Found by fuzz/fuzz_jscan.c (the inputs are in fuzz/corpus/jscan/): numbers
+ * out of jansson's range and a NUL escape in a key were accepted, so a marker
+ * or a wire event holding one passed the check and then failed to parse. */
+static void test_fuzz_findings_numbers_and_nul_keys(void **state)
+{
+	(void)state;
+	static const char *cases[] = {
+	    "{\"a\": 1e400}",
+	    "{\"a\": -1e400}",
+	    "{\"a\": 1.5E+309}",
+	    "{\"n\": 123456789012345678901234567890}",
+	    "{\"n\": 9223372036854775808}",
+	    "{\"n\": -9223372036854775809}",
+	    "{\"k\\u0000\": 1}",
+	    "{\"a\": {\"\\u0000\": 1}}",
+	    /* and what stays accepted */
+	    "{\"n\": 9223372036854775807}",
+	    "{\"n\": -9223372036854775808}",
+	    "{\"a\": 1e-400}",
+	    "{\"a\": 1e308}",
+	    "{\"a\": 0.000000000000000000000000000000000001}",
+	    "{\"s\": \"\\u0000\"}",
+	    "{\"a\": [1e300, -0, 0.5e-3]}",
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		rn_jscan sc;
+		size_t n = strlen(cases[i]);
+		int ours = rn_jscan_object(cases[i], n, &sc);
+		if (ours != jansson_object(cases[i], n))
+			fail_msg("%s: jscan %d, jansson %d", cases[i], ours, !ours);
+		assert_int_equal(rn_jscan_walk(cases[i], n, NULL, NULL), ours);
+	}
+	/* a raw NUL after a number: jansson 2.14 skips it, the scanner refuses it */
+	assert_false(rn_jscan_object("{\"a\": 1\0}", 9, NULL));
+	/* a long run of digits, past the limit */
+	rn_buf b;
+	rn_buf_init(&b);
+	rn_buf_append(&b, "{\"a\": 1", 8);
+	for (int i = 0; i < 400; i++)
+		rn_buf_appendc(&b, '0');
+	rn_buf_append(&b, ".5}", 3);
+	assert_int_equal(rn_jscan_object(b.data, b.len, NULL), jansson_object(b.data, b.len));
+	assert_false(rn_jscan_object(b.data, b.len, NULL));
+	rn_buf_free(&b);
+}
+
 static void test_deep_nesting_is_refused_not_crashed(void **state)
 {
 	(void)state;
@@ -250,12 +331,13 @@ static void test_deep_nesting_is_refused_not_crashed(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_accepts_and_rejects_like_jansson),
-		cmocka_unit_test(test_random_mutations_agree_with_jansson),
-		cmocka_unit_test(test_walk_hands_out_what_jansson_reads),
-		cmocka_unit_test(test_finds_top_level_keys),
-		cmocka_unit_test(test_quote_matches_python_and_round_trips),
-		cmocka_unit_test(test_deep_nesting_is_refused_not_crashed),
+	    cmocka_unit_test(test_accepts_and_rejects_like_jansson),
+	    cmocka_unit_test(test_random_mutations_agree_with_jansson),
+	    cmocka_unit_test(test_walk_hands_out_what_jansson_reads),
+	    cmocka_unit_test(test_finds_top_level_keys),
+	    cmocka_unit_test(test_quote_matches_python_and_round_trips),
+	    cmocka_unit_test(test_deep_nesting_is_refused_not_crashed),
+	    cmocka_unit_test(test_fuzz_findings_numbers_and_nul_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
