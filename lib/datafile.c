@@ -1320,52 +1320,11 @@ json_t *rn_datafile_parse(const char *what, const char *data, size_t len, runnel
 	return y;
 }
 
-/* Read at most RN_DATAFILE_MAX_BYTES of a file (or a named pipe, read once).
- * NULL with err: E2BIG past the bound, or the errno of open/read. */
-static char *read_bounded(const char *path, size_t *len, runnel_error *err)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		int e = errno;
-		rn_fail(err, e, "cannot open %s: %s", path, strerror(e));
-		return NULL;
-	}
-	rn_buf b;
-	rn_buf_init(&b);
-	rn_buf_reserve(&b, 4096);
-	for (;;) {
-		rn_buf_reserve(&b, 65536);
-		ssize_t n = read(fd, b.data + b.len, b.cap - b.len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int e = errno;
-			rn_fail(err, e, "cannot read %s: %s", path, strerror(e));
-			break;
-		}
-		if (n == 0) {
-			close(fd);
-			b.data[b.len] = '\0';
-			*len = b.len;
-			return b.data;
-		}
-		b.len += (size_t)n;
-		if (b.len > RN_DATAFILE_MAX_BYTES) {
-			rn_fail(err, E2BIG, "%s: document exceeds %zu bytes", path,
-			        (size_t)RN_DATAFILE_MAX_BYTES);
-			break;
-		}
-	}
-	close(fd);
-	rn_buf_free(&b);
-	return NULL;
-}
-
 /* Load a data file: JSON first, YAML when JSON fails or gives a falsy value. */
 json_t *rn_datafile_load(const char *path, runnel_error *err)
 {
 	size_t len;
-	char *data = read_bounded(path, &len, err);
+	char *data = rn_read_file_max(path, RN_DATAFILE_MAX_BYTES, &len, err);
 	if (!data)
 		return NULL;
 	json_t *v = rn_datafile_parse(path, data, len, err);

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -247,6 +248,11 @@ int rn_is_file(const char *path)
 /* Read a whole file, regular or FIFO. */
 char *rn_read_file(const char *path, size_t *len, runnel_error *err)
 {
+	return rn_read_file_max(path, SIZE_MAX - 1, len, err);
+}
+
+char *rn_read_file_max(const char *path, size_t max, size_t *len, runnel_error *err)
+{
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		int e = errno;
@@ -264,19 +270,24 @@ char *rn_read_file(const char *path, size_t *len, runnel_error *err)
 		if (n < 0) {
 			int e = errno;
 			rn_fail(err, e, "cannot read %s: %s", path, strerror(e));
-			close(fd);
-			rn_buf_free(&b);
-			return NULL;
-		}
-		if (n == 0)
 			break;
+		}
+		if (n == 0) {
+			close(fd);
+			b.data[b.len] = '\0';
+			if (len)
+				*len = b.len;
+			return b.data;
+		}
 		b.len += (size_t)n;
+		if (b.len > max) {
+			rn_fail(err, E2BIG, "%s: document exceeds %zu bytes", path, max);
+			break;
+		}
 	}
 	close(fd);
-	b.data[b.len] = '\0';
-	if (len)
-		*len = b.len;
-	return b.data;
+	rn_buf_free(&b);
+	return NULL;
 }
 
 /* write() everything. */

@@ -61,6 +61,9 @@ int rn_is_file(const char *path);
  * buffer the caller frees, sets *len; NULL with err on failure (err->code is
  * errno, ENOENT for a missing file). */
 char *rn_read_file(const char *path, size_t *len, runnel_error *err);
+/* The same, refusing a file longer than max bytes (E2BIG, "PATH: document
+ * exceeds N bytes"). */
+char *rn_read_file_max(const char *path, size_t max, size_t *len, runnel_error *err);
 
 /* Write data to path atomically (path.tmp then rename) with the given mode.
  * 0 or -1 with err. */

@@ -184,11 +184,13 @@ def make_git_project(root):
     return repo, rev
 
 
-def start_redis(tmp):
+def start_redis(tmp, port=None):
+    """A redis-server on 127.0.0.1 (a free port unless given), no persistence:
+    a kill -9 loses what it held. (Popen, "redis://127.0.0.1:PORT")."""
     exe = shutil.which("redis-server")
     if not exe:
         pytest.skip("redis-server is not installed (apt-get install redis-server)")
-    port = free_port()
+    port = port or free_port()
     proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
                              "--appendonly", "no", "--dir", str(tmp)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
@@ -199,8 +201,8 @@ def start_redis(tmp):
                 s.sendall(b"PING\r\n")
                 return s.recv(16).startswith(b"+PONG")
         except OSError:
-            return False
-    wait_for(up, timeout=10, what="redis-server")
+            return proc.poll() is not None and pytest.fail("redis-server on %d exited" % port)
+    wait_for(up, timeout=15, what="redis-server on port %d" % port)
     return proc, "redis://127.0.0.1:%d" % port
 
 

@@ -16,7 +16,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -54,20 +53,7 @@ def project_with_loop(tmp):
 def redis_on_port(tmp, port):
     """A redis-server on 127.0.0.1:port (no persistence: a kill -9 loses
     what it held, as the fault does). Its Popen."""
-    exe = shutil.which("redis-server")
-    proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                             "--appendonly", "no", "--dir", str(tmp)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-
-    def up():
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
-                s.sendall(b"PING\r\n")
-                return s.recv(16).startswith(b"+PONG")
-        except OSError:
-            return proc.poll() is not None and pytest.fail("redis-server on %d exited" % port)
-    wait_for(up, timeout=15, what="redis-server on port %d" % port)
-    return proc
+    return start_redis(tmp, port)[0]
 
 
 def stop_proc(proc):
