@@ -53,8 +53,9 @@ demo-runner: build
 bench: build
 	@bench/all
 
+# Every tracked C file.
 format:
-	clang-format -i include/*.h lib/*.[ch] cli/*.[ch] tests/unit/*.c bench/*.c fuzz/*.[ch]
+	git ls-files '*.c' '*.h' | xargs clang-format -i
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

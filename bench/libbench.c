@@ -41,7 +41,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	printf("%ld %.6f %s %d\n", seen, (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9,
+	printf("%ld %.6f %s %d\n", seen,
+	       (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9,
 	       runnel_status_name(res.status), res.rc);
 	int rc = (seen == res.events && res.rc == 0) ? 0 : 1;
 	runnel_result_clear(&res);

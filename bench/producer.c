@@ -202,37 +202,47 @@ int main(int argc, char **argv)
 		if (i == 0) {
 			type = "playbook_on_start";
 			parent = NULL;
-			edn = snprintf(ed, sizeof ed,
-				       "{\"playbook\": \"%s\", \"playbook_uuid\": \"%s\", \"uuid\": \"%s\", "
-				       "\"extra_vars\": {}, \"check_mode\": false}",
-				       playbook, pb_uuid, pb_uuid);
+			edn = snprintf(
+			    ed, sizeof ed,
+			    "{\"playbook\": \"%s\", \"playbook_uuid\": \"%s\", \"uuid\": \"%s\", "
+			    "\"extra_vars\": {}, \"check_mode\": false}",
+			    playbook, pb_uuid, pb_uuid);
 			memcpy(uuid, pb_uuid, 37);
-			tn = snprintf(text, sizeof text, "ansible-playbook [core 2.14.18] (synthetic producer)\n");
+			tn = snprintf(text, sizeof text,
+			              "ansible-playbook [core 2.14.18] (synthetic producer)\n");
 		} else if (i == 1) {
 			type = "playbook_on_play_start";
 			memcpy(uuid, play_uuid, 37);
-			edn = snprintf(ed, sizeof ed,
-				       "{\"playbook\": \"%s\", \"playbook_uuid\": \"%s\", \"play\": \"Configure the "
-				       "fleet\", \"play_uuid\": \"%s\", \"play_pattern\": \"all\", \"name\": "
-				       "\"Configure the fleet\", \"pattern\": \"all\", \"uuid\": \"%s\"}",
-				       playbook, pb_uuid, play_uuid, play_uuid);
+			edn = snprintf(
+			    ed, sizeof ed,
+			    "{\"playbook\": \"%s\", \"playbook_uuid\": \"%s\", \"play\": "
+			    "\"Configure the "
+			    "fleet\", \"play_uuid\": \"%s\", \"play_pattern\": \"all\", \"name\": "
+			    "\"Configure the fleet\", \"pattern\": \"all\", \"uuid\": \"%s\"}",
+			    playbook, pb_uuid, play_uuid, play_uuid);
 			tn = snprintf(text, sizeof text,
-				      "\nPLAY [Configure the fleet] "
-				      "*****************************************************\n");
+			              "\nPLAY [Configure the fleet] "
+			              "*****************************************************\n");
 		} else if (i == n - 1) {
 			type = "playbook_on_stats";
-			edn = snprintf(ed, sizeof ed,
-				       "{\"playbook\": \"%s\", \"playbook_uuid\": \"%s\", \"changed\": "
-				       "{\"host0001\": %d}, \"dark\": {}, \"failures\": {}, \"ignored\": {}, \"ok\": "
-				       "{\"host0001\": %d, \"host0002\": %d}, \"processed\": {\"host0001\": 1, "
-				       "\"host0002\": 1}, \"rescued\": {}, \"skipped\": {}, \"artifact_data\": {}, "
-				       "\"uuid\": \"%s\"}",
-				       playbook, pb_uuid, task_no / 3, task_no, task_no, uuid);
+			edn = snprintf(
+			    ed, sizeof ed,
+			    "{\"playbook\": \"%s\", \"playbook_uuid\": \"%s\", \"changed\": "
+			    "{\"host0001\": %d}, \"dark\": {}, \"failures\": {}, \"ignored\": {}, "
+			    "\"ok\": "
+			    "{\"host0001\": %d, \"host0002\": %d}, \"processed\": {\"host0001\": "
+			    "1, "
+			    "\"host0002\": 1}, \"rescued\": {}, \"skipped\": {}, "
+			    "\"artifact_data\": {}, "
+			    "\"uuid\": \"%s\"}",
+			    playbook, pb_uuid, task_no / 3, task_no, task_no, uuid);
 			tn = snprintf(text, sizeof text,
-				      "\nPLAY RECAP "
-				      "*********************************************************************\n"
-				      "host0001                   : ok=%-4d changed=%-4d unreachable=0    failed=0\n",
-				      task_no, task_no / 3);
+			              "\nPLAY RECAP "
+			              "************************************************************"
+			              "*********\n"
+			              "host0001                   : ok=%-4d changed=%-4d "
+			              "unreachable=0    failed=0\n",
+			              task_no, task_no / 3);
 		} else if (host_no == 0) {
 			type = "playbook_on_task_start";
 			task_no++;
@@ -240,18 +250,23 @@ int main(int argc, char **argv)
 			memcpy(uuid, task_uuid, 37);
 			parent = play_uuid;
 			edn = snprintf(ed, sizeof ed,
-				       "{\"playbook\": \"%s\", \"playbook_uuid\": \"%s\", \"play\": \"Configure the "
-				       "fleet\", \"play_uuid\": \"%s\", \"play_pattern\": \"all\", \"task\": \"Check "
-				       "service %d\", \"task_uuid\": \"%s\", \"task_action\": \"ansible.builtin.command\", "
-				       "\"resolved_action\": \"ansible.builtin.command\", \"task_args\": \"\", "
-				       "\"task_path\": \"/srv/project/%s:%d\", \"role\": \"\", \"name\": \"Check service "
-				       "%d\", \"is_conditional\": false, \"uuid\": \"%s\"}",
-				       playbook, pb_uuid, play_uuid, task_no, task_uuid, playbook, 10 + 4 * task_no, task_no,
-				       task_uuid);
+			               "{\"playbook\": \"%s\", \"playbook_uuid\": \"%s\", "
+			               "\"play\": \"Configure the "
+			               "fleet\", \"play_uuid\": \"%s\", \"play_pattern\": \"all\", "
+			               "\"task\": \"Check "
+			               "service %d\", \"task_uuid\": \"%s\", \"task_action\": "
+			               "\"ansible.builtin.command\", "
+			               "\"resolved_action\": \"ansible.builtin.command\", "
+			               "\"task_args\": \"\", "
+			               "\"task_path\": \"/srv/project/%s:%d\", \"role\": \"\", "
+			               "\"name\": \"Check service "
+			               "%d\", \"is_conditional\": false, \"uuid\": \"%s\"}",
+			               playbook, pb_uuid, play_uuid, task_no, task_uuid, playbook,
+			               10 + 4 * task_no, task_no, task_uuid);
 			tn = snprintf(text, sizeof text,
-				      "\nTASK [Check service %d] "
-				      "***************************************************\n",
-				      task_no);
+			              "\nTASK [Check service %d] "
+			              "***************************************************\n",
+			              task_no);
 			host_no = 1;
 		} else {
 			int h = host_no;
@@ -260,50 +275,72 @@ int main(int argc, char **argv)
 			type = "runner_on_ok";
 			parent = task_uuid;
 			now_iso(start);
-			edn = snprintf(
-				ed, sizeof ed,
-				"{\"playbook\": \"%s\", \"playbook_uuid\": \"%s\", \"play\": \"Configure the fleet\", "
-				"\"play_uuid\": \"%s\", \"play_pattern\": \"all\", \"task\": \"Check service %d\", "
-				"\"task_uuid\": \"%s\", \"task_action\": \"ansible.builtin.command\", \"resolved_action\": "
-				"\"ansible.builtin.command\", \"task_args\": \"\", \"task_path\": \"/srv/project/%s:%d\", "
-				"\"role\": \"\", \"host\": \"host%04d\", \"remote_addr\": \"host%04d\", \"res\": "
-				"{\"changed\": %s, \"stdout\": \"service-%d is running\", \"stderr\": \"\", \"rc\": 0, "
-				"\"cmd\": [\"systemctl\", \"is-active\", \"service-%d\"], \"start\": \"%s\", \"end\": "
-				"\"%s\", \"delta\": \"0:00:00.004521\", \"msg\": \"\", \"invocation\": {\"module_args\": "
-				"{\"_raw_params\": \"systemctl is-active service-%d\", \"_uses_shell\": false, "
-				"\"stdin_add_newline\": true, \"strip_empty_ends\": true}}, \"stdout_lines\": "
-				"[\"service-%d is running\"], \"stderr_lines\": [], \"_ansible_no_log\": false}, "
-				"\"start\": \"%s\", \"end\": \"%s\", \"duration\": 0.231, \"event_loop\": null, "
-				"\"uuid\": \"%s\"}",
-				playbook, pb_uuid, play_uuid, task_no, task_uuid, playbook, 10 + 4 * task_no, h, h,
-				changed ? "true" : "false", task_no, task_no, start, created, task_no, task_no, start,
-				created, uuid);
+			edn = snprintf(ed, sizeof ed,
+			               "{\"playbook\": \"%s\", \"playbook_uuid\": \"%s\", "
+			               "\"play\": \"Configure the fleet\", "
+			               "\"play_uuid\": \"%s\", \"play_pattern\": \"all\", "
+			               "\"task\": \"Check service %d\", "
+			               "\"task_uuid\": \"%s\", \"task_action\": "
+			               "\"ansible.builtin.command\", \"resolved_action\": "
+			               "\"ansible.builtin.command\", \"task_args\": \"\", "
+			               "\"task_path\": \"/srv/project/%s:%d\", "
+			               "\"role\": \"\", \"host\": \"host%04d\", \"remote_addr\": "
+			               "\"host%04d\", \"res\": "
+			               "{\"changed\": %s, \"stdout\": \"service-%d is running\", "
+			               "\"stderr\": \"\", \"rc\": 0, "
+			               "\"cmd\": [\"systemctl\", \"is-active\", \"service-%d\"], "
+			               "\"start\": \"%s\", \"end\": "
+			               "\"%s\", \"delta\": \"0:00:00.004521\", \"msg\": \"\", "
+			               "\"invocation\": {\"module_args\": "
+			               "{\"_raw_params\": \"systemctl is-active service-%d\", "
+			               "\"_uses_shell\": false, "
+			               "\"stdin_add_newline\": true, \"strip_empty_ends\": true}}, "
+			               "\"stdout_lines\": "
+			               "[\"service-%d is running\"], \"stderr_lines\": [], "
+			               "\"_ansible_no_log\": false}, "
+			               "\"start\": \"%s\", \"end\": \"%s\", \"duration\": 0.231, "
+			               "\"event_loop\": null, "
+			               "\"uuid\": \"%s\"}",
+			               playbook, pb_uuid, play_uuid, task_no, task_uuid, playbook,
+			               10 + 4 * task_no, h, h, changed ? "true" : "false", task_no,
+			               task_no, start, created, task_no, task_no, start, created,
+			               uuid);
 			if (lines == 1)
-				tn = snprintf(text, sizeof text, "%s: [host%04d]\n", changed ? "changed" : "ok", h);
+				tn = snprintf(text, sizeof text, "%s: [host%04d]\n",
+				              changed ? "changed" : "ok", h);
 			else if (lines == 2)
-				tn = snprintf(text, sizeof text, "%s: [host%04d] => {\"stdout\": \"service-%d is running\"}\n%s\n",
-					      changed ? "changed" : "ok", h, task_no, "[WARNING]: consider using systemd");
+				tn = snprintf(text, sizeof text,
+				              "%s: [host%04d] => {\"stdout\": \"service-%d is "
+				              "running\"}\n%s\n",
+				              changed ? "changed" : "ok", h, task_no,
+				              "[WARNING]: consider using systemd");
 			else if (lines == 3)
-				tn = snprintf(text, sizeof text, "%s: [host%04d] => {\n    \"msg\": \"service-%d is running\"\n}\n",
-					      changed ? "changed" : "ok", h, task_no);
+				tn = snprintf(text, sizeof text,
+				              "%s: [host%04d] => {\n    \"msg\": \"service-%d is "
+				              "running\"\n}\n",
+				              changed ? "changed" : "ok", h, task_no);
 			else
 				tn = snprintf(text, sizeof text,
-					      "%s: [host%04d] => {\n    \"changed\": %s,\n    \"msg\": \"service-%d is "
-					      "running\"\n}\n",
-					      changed ? "changed" : "ok", h, changed ? "true" : "false", task_no);
+				              "%s: [host%04d] => {\n    \"changed\": %s,\n    "
+				              "\"msg\": \"service-%d is "
+				              "running\"\n}\n",
+				              changed ? "changed" : "ok", h,
+				              changed ? "true" : "false", task_no);
 			host_no = h == hosts ? 0 : h + 1;
 		}
 		int en;
 		if (parent)
 			en = snprintf(ev, sizeof ev,
-				      "{\"event\": \"%s\", \"pid\": %ld, \"uuid\": \"%s\", \"created\": \"%s\", "
-				      "\"parent_uuid\": \"%s\", \"event_data\": %.*s}",
-				      type, pid, uuid, created, parent, edn, ed);
+			              "{\"event\": \"%s\", \"pid\": %ld, \"uuid\": \"%s\", "
+			              "\"created\": \"%s\", "
+			              "\"parent_uuid\": \"%s\", \"event_data\": %.*s}",
+			              type, pid, uuid, created, parent, edn, ed);
 		else
 			en = snprintf(ev, sizeof ev,
-				      "{\"event\": \"%s\", \"pid\": %ld, \"uuid\": \"%s\", \"created\": \"%s\", "
-				      "\"event_data\": %.*s}",
-				      type, pid, uuid, created, edn, ed);
+			              "{\"event\": \"%s\", \"pid\": %ld, \"uuid\": \"%s\", "
+			              "\"created\": \"%s\", "
+			              "\"event_data\": %.*s}",
+			              type, pid, uuid, created, edn, ed);
 		if (partial) {
 			char small[64];
 			int sn = snprintf(small, sizeof small, "{\"uuid\": \"%s\"}", uuid);

@@ -46,6 +46,7 @@ int main(int argc, char **argv)
 	int st;
 	waitpid(pid, &st, 0);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	printf("%lld %.6f\n", total, (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+	printf("%lld %.6f\n", total,
+	       (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
 }

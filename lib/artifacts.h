@@ -13,7 +13,7 @@ int rn_artifacts_write_command(const rn_plan *plan, runnel_error *err);
 
 /* Write a small text artifact (status, rc) atomically, mode 0600, no newline. */
 int rn_artifacts_write_text(const rn_plan *plan, const char *name, const char *text,
-			    runnel_error *err);
+                            runnel_error *err);
 
 /* Keep the `keep` newest entries of the artifact root by mtime (0: keep all). */
 void rn_artifacts_rotate(const char *artifact_root, int keep);

@@ -40,8 +40,7 @@ static char *extravars_arg(const json_t *extravars)
 	const char *k;
 	json_t *v;
 	int first = 1;
-	json_object_foreach((json_t *)extravars, k, v)
-	{
+	json_object_foreach((json_t *)extravars, k, v) {
 		char *val = json_dumps(v, JSON_ENCODE_ANY | JSON_ENSURE_ASCII);
 		char *item = rn_xasprintf("%s\"%s\":%s", first ? "" : ",", k, val ? val : "null");
 		rn_buf_append(&b, item, strlen(item));

@@ -105,9 +105,9 @@ static const unsigned char b64alpha[256] = {
 static inline size_t b64_run(const unsigned char *p, size_t n)
 {
 	size_t j = 0;
-	while (j + 8 <= n && (b64alpha[p[j]] & b64alpha[p[j + 1]] & b64alpha[p[j + 2]] &
-			      b64alpha[p[j + 3]] & b64alpha[p[j + 4]] & b64alpha[p[j + 5]] &
-			      b64alpha[p[j + 6]] & b64alpha[p[j + 7]]))
+	while (j + 8 <= n &&
+	       (b64alpha[p[j]] & b64alpha[p[j + 1]] & b64alpha[p[j + 2]] & b64alpha[p[j + 3]] &
+	        b64alpha[p[j + 4]] & b64alpha[p[j + 5]] & b64alpha[p[j + 6]] & b64alpha[p[j + 7]]))
 		j += 8;
 	while (j < n && b64alpha[p[j]])
 		j++;

@@ -37,8 +37,7 @@ rn_expect *rn_expect_new(const json_t *passwords, const char *what)
 	rn_buf_init(&x->window);
 	const char *pattern;
 	json_t *answer;
-	json_object_foreach((json_t *)passwords, pattern, answer)
-	{
+	json_object_foreach((json_t *)passwords, pattern, answer) {
 		int code;
 		PCRE2_SIZE off;
 		pcre2_code *re = pcre2_compile(

@@ -37,8 +37,8 @@ typedef struct rn_plan {
 	size_t argc;
 	json_t *env; /* object of strings: the child's whole environment */
 
-	json_t *settings; /* merged settings object */
-	rn_expect *expect; /* password prompts; NULL when there are none */
+	json_t *settings;    /* merged settings object */
+	rn_expect *expect;   /* password prompts; NULL when there are none */
 	double job_timeout;  /* seconds; 0: none */
 	double idle_timeout; /* seconds; 0: none */
 	bool suppress_output_file;
@@ -53,7 +53,7 @@ typedef struct rn_plan {
 	char *isolation_tmp;            /* bwrap's temp dir, removed after the run */
 	char *directory_isolation_path; /* the project copy, or NULL */
 	bool directory_isolation_cleanup;
-	bool containerized;  /* podman / docker */
+	bool containerized; /* podman / docker */
 	char *container_name;
 } rn_plan;
 

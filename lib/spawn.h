@@ -18,6 +18,6 @@ typedef struct rn_child {
  * already reaped).
  */
 int rn_pty_spawn(const char *path, char *const argv[], char *const envp[], const char *cwd,
-		 rn_child *child, runnel_error *err);
+                 rn_child *child, runnel_error *err);
 
 #endif

@@ -25,8 +25,7 @@ static char **tool_envp(const json_t *envvars, bool clean, json_t **env_out)
 	json_t *env = clean ? json_object() : rn_env_from_process();
 	const char *k;
 	json_t *v;
-	json_object_foreach((json_t *)envvars, k, v)
-	{
+	json_object_foreach((json_t *)envvars, k, v) {
 		if (json_is_string(v))
 			json_object_set(env, k, v);
 	}
@@ -34,8 +33,7 @@ static char **tool_envp(const json_t *envvars, bool clean, json_t **env_out)
 		json_object_set_new(env, "PATH", json_string(RN_DEFAULT_PATH));
 	size_t n = json_object_size(env), i = 0;
 	char **envp = rn_xmalloc((n + 1) * sizeof *envp);
-	json_object_foreach(env, k, v)
-	{
+	json_object_foreach(env, k, v) {
 		envp[i++] = rn_xasprintf("%s=%s", k, json_string_value(v));
 	}
 	envp[i] = NULL;

@@ -21,30 +21,46 @@ typedef struct config_def {
 } config_def;
 
 static const config_def config_keys[CFG_COUNT] = {
-	[CFG_LISTEN] = {"listen", "127.0.0.1:8052", "ADDR:PORT of the HTTP API (port 0: any free port)"},
-	[CFG_STATE_DIR] = {"state_dir", "/var/lib/runneld", "where the store, keys, bus socket and projects live"},
-	[CFG_ISOLATION_BASE_PATH] = {"isolation_base_path", "/tmp", "parent of the jobs' private data dirs"},
-	[CFG_CLEANUP_PATHS] = {"cleanup_paths", NULL, "remove private data dirs after each job (true/false; AWX_CLEANUP_PATHS)"},
-	[CFG_CAPACITY] = {"capacity", "8", "jobs running at once"},
-	[CFG_JOB_TIMEOUT] = {"job_timeout", "0", "default job timeout in seconds (0: none)"},
-	[CFG_IDLE_TIMEOUT] = {"idle_timeout", "0", "seconds without output before a job is stopped (0: none)"},
-	[CFG_BUS] = {"bus", "local", "event bus: local, or redis://HOST:PORT"},
-	[CFG_REDIS_QUEUE] = {"redis_queue", "callback_tasks", "the Redis list of the bus"},
-	[CFG_STORE] = {"store", "sqlite", "store backend"},
-	[CFG_PROJECTS_ROOT] = {"projects_root", NULL, "where projects are checked out (default STATE_DIR/projects)"},
-	[CFG_MAX_BODY] = {"max_body", "1048576", "largest request body in bytes (larger: 413)"},
-	[CFG_MAX_CONNECTIONS] = {"max_connections", "64", "HTTP connections at once"},
-	[CFG_WEB_DIR] = {"web_dir", RUNNELD_WEB_DIR, "the web page's files"},
-	[CFG_RECEIVER_BATCH] = {"receiver_batch", "1000", "events per store batch of the callback receiver"},
-	[CFG_RECEIVER_FLUSH_MS] = {"receiver_flush_ms", "1000", "longest wait before the receiver flushes"},
-	[CFG_CANCEL_GRACE_PERIOD] = {"cancel_grace_period", "0.5", "seconds from SIGTERM to SIGKILL of a canceled ansible"},
-	[CFG_SHUTDOWN_GRACE] = {"shutdown_grace", "5", "seconds runneld waits for its jobs to end on SIGTERM"},
-	[CFG_WORKER_PATH] = {"worker_path", NULL, "the runneld-worker program (default: next to runneld)"},
-	[CFG_TOKEN_EXPIRE_SECONDS] = {"token_expire_seconds", "31536000000", "lifetime of a new API token (AWX's ACCESS_TOKEN_EXPIRE_SECONDS)"},
-	[CFG_EVENT_STALL_TIMEOUT] = {"event_stall_timeout", "120",
-	                             "seconds a job's events may make no progress (bus down, store failing) "
-	                             "before the job ends error saying how many are missing"},
-	[CFG_TASK_ENV] = {"task_env", NULL, "JSON object: variables every job's environment gets (AWX_TASK_ENV)"},
+    [CFG_LISTEN] = {"listen", "127.0.0.1:8052",
+                    "ADDR:PORT of the HTTP API (port 0: any free port)"},
+    [CFG_STATE_DIR] = {"state_dir", "/var/lib/runneld",
+                       "where the store, keys, bus socket and projects live"},
+    [CFG_ISOLATION_BASE_PATH] = {"isolation_base_path", "/tmp",
+                                 "parent of the jobs' private data dirs"},
+    [CFG_CLEANUP_PATHS] =
+        {"cleanup_paths", NULL,
+         "remove private data dirs after each job (true/false; AWX_CLEANUP_PATHS)"},
+    [CFG_CAPACITY] = {"capacity", "8", "jobs running at once"},
+    [CFG_JOB_TIMEOUT] = {"job_timeout", "0", "default job timeout in seconds (0: none)"},
+    [CFG_IDLE_TIMEOUT] = {"idle_timeout", "0",
+                          "seconds without output before a job is stopped (0: none)"},
+    [CFG_BUS] = {"bus", "local", "event bus: local, or redis://HOST:PORT"},
+    [CFG_REDIS_QUEUE] = {"redis_queue", "callback_tasks", "the Redis list of the bus"},
+    [CFG_STORE] = {"store", "sqlite", "store backend"},
+    [CFG_PROJECTS_ROOT] = {"projects_root", NULL,
+                           "where projects are checked out (default STATE_DIR/projects)"},
+    [CFG_MAX_BODY] = {"max_body", "1048576", "largest request body in bytes (larger: 413)"},
+    [CFG_MAX_CONNECTIONS] = {"max_connections", "64", "HTTP connections at once"},
+    [CFG_WEB_DIR] = {"web_dir", RUNNELD_WEB_DIR, "the web page's files"},
+    [CFG_RECEIVER_BATCH] = {"receiver_batch", "1000",
+                            "events per store batch of the callback receiver"},
+    [CFG_RECEIVER_FLUSH_MS] = {"receiver_flush_ms", "1000",
+                               "longest wait before the receiver flushes"},
+    [CFG_CANCEL_GRACE_PERIOD] = {"cancel_grace_period", "0.5",
+                                 "seconds from SIGTERM to SIGKILL of a canceled ansible"},
+    [CFG_SHUTDOWN_GRACE] = {"shutdown_grace", "5",
+                            "seconds runneld waits for its jobs to end on SIGTERM"},
+    [CFG_WORKER_PATH] = {"worker_path", NULL,
+                         "the runneld-worker program (default: next to runneld)"},
+    [CFG_TOKEN_EXPIRE_SECONDS] =
+        {"token_expire_seconds", "31536000000",
+         "lifetime of a new API token (AWX's ACCESS_TOKEN_EXPIRE_SECONDS)"},
+    [CFG_EVENT_STALL_TIMEOUT] =
+        {"event_stall_timeout", "120",
+         "seconds a job's events may make no progress (bus down, store failing) "
+         "before the job ends error saying how many are missing"},
+    [CFG_TASK_ENV] = {"task_env", NULL,
+                      "JSON object: variables every job's environment gets (AWX_TASK_ENV)"},
 };
 
 /* The key named name (dashes or underscores), or -1. */
@@ -96,7 +112,8 @@ static int load_file(config *cfg, const char *path, runnel_error *err)
 		if (!json_is_object(o)) {
 			json_decref(o);
 			free(text);
-			return rn_fail(err, EINVAL, "config: %s: %s (line %d)", path, je.text, je.line);
+			return rn_fail(err, EINVAL, "config: %s: %s (line %d)", path, je.text,
+			               je.line);
 		}
 		const char *k;
 		json_t *v;
@@ -138,13 +155,15 @@ static int load_file(config *cfg, const char *path, runnel_error *err)
 		*eq = '\0';
 		char *k = trim(l), *v = trim(eq + 1);
 		size_t vn = strlen(v);
-		if (vn >= 2 && ((v[0] == '"' && v[vn - 1] == '"') || (v[0] == '\'' && v[vn - 1] == '\''))) {
+		if (vn >= 2 &&
+		    ((v[0] == '"' && v[vn - 1] == '"') || (v[0] == '\'' && v[vn - 1] == '\''))) {
 			v[vn - 1] = '\0';
 			v++;
 		}
 		int key = key_of(k, strlen(k));
 		if (key < 0) {
-			rn_fail(err, EINVAL, "config: %s:%d: unknown setting \"%s\"", path, lineno, k);
+			rn_fail(err, EINVAL, "config: %s:%d: unknown setting \"%s\"", path, lineno,
+			        k);
 			free(text);
 			return -1;
 		}
@@ -250,7 +269,8 @@ int config_int(const config *cfg, config_key key, long def, long *out, runnel_er
 	errno = 0;
 	long n = strtol(v, &end, 10);
 	if (errno || *end || n < 0)
-		return rn_fail(err, EINVAL, "%s: \"%s\" is not a non-negative integer", config_keys[key].name, v);
+		return rn_fail(err, EINVAL, "%s: \"%s\" is not a non-negative integer",
+		               config_keys[key].name, v);
 	*out = n;
 	return 0;
 }
@@ -265,7 +285,8 @@ int config_double(const config *cfg, config_key key, double def, double *out, ru
 	char *end;
 	double d = strtod(v, &end);
 	if (*end || d < 0)
-		return rn_fail(err, EINVAL, "%s: \"%s\" is not a non-negative number", config_keys[key].name, v);
+		return rn_fail(err, EINVAL, "%s: \"%s\" is not a non-negative number",
+		               config_keys[key].name, v);
 	*out = d;
 	return 0;
 }
@@ -290,8 +311,10 @@ void config_usage(FILE *out)
 		}
 		flag[n] = env[e] = '\0';
 		fprintf(out, "  --%-22s %-30s %s%s%s%s\n", flag, env, config_keys[k].help,
-		        config_keys[k].def ? " [" : "", config_keys[k].def ? config_keys[k].def : "",
+		        config_keys[k].def ? " [" : "",
+		        config_keys[k].def ? config_keys[k].def : "",
 		        config_keys[k].def ? "]" : "");
 	}
-	fprintf(out, "\nRUNNEL_ADMIN_PASSWORD sets the password of the superuser \"admin\" created on first start.\n");
+	fprintf(out, "\nRUNNEL_ADMIN_PASSWORD sets the password of the superuser \"admin\" created "
+	             "on first start.\n");
 }

@@ -47,7 +47,8 @@ typedef struct engine_settings {
 	const char *redis_url;           /* redis bus: "redis://127.0.0.1:6379" or "unix:///path" */
 	const char *redis_queue;         /* default "callback_tasks" */
 	int capacity;                    /* jobs running at once; 0: 8 */
-	const char *isolation_base_path; /* parent of private data dirs; default "/tmp" (AWX_ISOLATION_BASE_PATH) */
+	const char *isolation_base_path; /* parent of private data dirs; default "/tmp"
+	                                    (AWX_ISOLATION_BASE_PATH) */
 	const char *cleanup_paths;       /* AWX_CLEANUP_PATHS: "true" removes each private data dir
 	                                    (default), "false"/"0"/"no" keeps it and records its path
 	                                    on the job; NULL: $AWX_CLEANUP_PATHS, else "true" */
@@ -108,7 +109,8 @@ json_t *engine_launch_ad_hoc(engine *e, const json_t *fields, long created_by, r
 
 /* Launch a project update (git clone/fetch into the projects root, or check
  * a manual project's local path). Returns the new project_update. */
-json_t *engine_launch_project_update(engine *e, long project_id, long created_by, runnel_error *err);
+json_t *engine_launch_project_update(engine *e, long project_id, long created_by,
+                                     runnel_error *err);
 
 /* Launch an inventory update of an inventory source (ansible-inventory
  * --list over source_path in source_project). Returns the new inventory_update. */
@@ -123,7 +125,8 @@ json_t *engine_launch_system_job(engine *e, const char *job_type, const json_t *
 /* Relaunch a unified job with the same parameters. hosts: "all" (NULL) or
  * "failed" (limit to the hosts that failed or were unreachable in it;
  * EINVAL when there are none). Returns the new job. */
-json_t *engine_relaunch(engine *e, long job_id, const char *hosts, long created_by, runnel_error *err);
+json_t *engine_relaunch(engine *e, long job_id, const char *hosts, long created_by,
+                        runnel_error *err);
 
 /*
  * Cancel a unified job. Returns 1 when the job was active: the cancel flag

@@ -13,13 +13,13 @@
  *   create {kind, fields}          update {kind, id, fields}     get {kind, id}
  *   delete {kind, id}              list {kind, filters, order_by, page, page_size}
  *   associate {rel, parent, child} launch {job_template, overrides}
- *   ad_hoc {fields}                project_update {project}      inventory_update {inventory_source}
- *   system_job {job_type, extra_vars}  relaunch {id, hosts}      cancel {id}
+ *   ad_hoc {fields}                project_update {project}      inventory_update
+ * {inventory_source} system_job {job_type, extra_vars}  relaunch {id, hosts}      cancel {id}
  *   events {id, filters, order_by, page, page_size}   summaries {id}
  *   stdout {id, start, end}  → {content, absolute_end}
- *   wait {id, timeout, until: "finished" (default, = event_processing_finished) | "running" | "status"}
- *   pid  → this process id           shutdown {grace}  (answers, then exits)
- * SIGTERM: engine_shutdown (running jobs end with the shutdown explanation), exit 0.
+ *   wait {id, timeout, until: "finished" (default, = event_processing_finished) | "running" |
+ * "status"} pid  → this process id           shutdown {grace}  (answers, then exits) SIGTERM:
+ * engine_shutdown (running jobs end with the shutdown explanation), exit 0.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -101,10 +101,14 @@ static store_rel rel_of(const char *name)
 {
 	if (!name)
 		return STORE_REL_NONE;
-	if (!strcmp(name, "job_template_credentials")) return STORE_REL_JOB_TEMPLATE_CREDENTIALS;
-	if (!strcmp(name, "job_credentials")) return STORE_REL_JOB_CREDENTIALS;
-	if (!strcmp(name, "group_hosts")) return STORE_REL_GROUP_HOSTS;
-	if (!strcmp(name, "group_children")) return STORE_REL_GROUP_CHILDREN;
+	if (!strcmp(name, "job_template_credentials"))
+		return STORE_REL_JOB_TEMPLATE_CREDENTIALS;
+	if (!strcmp(name, "job_credentials"))
+		return STORE_REL_JOB_CREDENTIALS;
+	if (!strcmp(name, "group_hosts"))
+		return STORE_REL_GROUP_HOSTS;
+	if (!strcmp(name, "group_children"))
+		return STORE_REL_GROUP_CHILDREN;
 	return STORE_REL_NONE;
 }
 
@@ -147,8 +151,8 @@ static json_t *run_cmd(json_t *cmd, bool *quit)
 	json_t *fields = json_object_get(cmd, "fields");
 	if (!c)
 		return rn_fail(&err, EINVAL, "cmd: required"), fail(&err);
-	if (!strcmp(c, "create") || !strcmp(c, "update") || !strcmp(c, "get") || !strcmp(c, "delete") ||
-	    !strcmp(c, "list")) {
+	if (!strcmp(c, "create") || !strcmp(c, "update") || !strcmp(c, "get") ||
+	    !strcmp(c, "delete") || !strcmp(c, "list")) {
 		int k = kind_of(cmd, &err);
 		if (k < 0)
 			return fail(&err);
@@ -159,7 +163,8 @@ static json_t *run_cmd(json_t *cmd, bool *quit)
 		if (!strcmp(c, "get"))
 			return ok(store_get(st, k, id, &err), &err);
 		if (!strcmp(c, "delete"))
-			return store_remove(st, k, id, &err) < 0 ? fail(&err) : ok(json_true(), &err);
+			return store_remove(st, k, id, &err) < 0 ? fail(&err)
+			                                         : ok(json_true(), &err);
 		store_query q = query_of(cmd);
 		store_page pg = {0};
 		if (store_list(st, k, &q, &pg, &err) < 0)
@@ -169,14 +174,16 @@ static json_t *run_cmd(json_t *cmd, bool *quit)
 	if (!strcmp(c, "associate")) {
 		store_rel r = rel_of(json_string_value(json_object_get(cmd, "rel")));
 		if (store_associate(st, r, (long)json_integer_value(json_object_get(cmd, "parent")),
-		                    (long)json_integer_value(json_object_get(cmd, "child")), &err) < 0)
+		                    (long)json_integer_value(json_object_get(cmd, "child")),
+		                    &err) < 0)
 			return fail(&err);
 		return ok(json_true(), &err);
 	}
 	if (!strcmp(c, "launch")) {
 		json_t *ign = NULL;
-		json_t *j = engine_launch_job_template(e, (long)json_integer_value(json_object_get(cmd, "job_template")),
-		                                       json_object_get(cmd, "overrides"), NULL, 0, &ign, &err);
+		json_t *j = engine_launch_job_template(
+		    e, (long)json_integer_value(json_object_get(cmd, "job_template")),
+		    json_object_get(cmd, "overrides"), NULL, 0, &ign, &err);
 		if (j && ign)
 			json_object_set_new(j, "ignored_fields", ign);
 		return ok(j, &err);
@@ -184,15 +191,24 @@ static json_t *run_cmd(json_t *cmd, bool *quit)
 	if (!strcmp(c, "ad_hoc"))
 		return ok(engine_launch_ad_hoc(e, fields, 0, &err), &err);
 	if (!strcmp(c, "project_update"))
-		return ok(engine_launch_project_update(e, (long)json_integer_value(json_object_get(cmd, "project")), 0, &err), &err);
+		return ok(
+		    engine_launch_project_update(
+		        e, (long)json_integer_value(json_object_get(cmd, "project")), 0, &err),
+		    &err);
 	if (!strcmp(c, "inventory_update"))
 		return ok(engine_launch_inventory_update(
-		              e, (long)json_integer_value(json_object_get(cmd, "inventory_source")), 0, &err), &err);
+		              e, (long)json_integer_value(json_object_get(cmd, "inventory_source")),
+		              0, &err),
+		          &err);
 	if (!strcmp(c, "system_job"))
-		return ok(engine_launch_system_job(e, json_string_value(json_object_get(cmd, "job_type")),
-		                                   json_object_get(cmd, "extra_vars"), 0, &err), &err);
+		return ok(
+		    engine_launch_system_job(e, json_string_value(json_object_get(cmd, "job_type")),
+		                             json_object_get(cmd, "extra_vars"), 0, &err),
+		    &err);
 	if (!strcmp(c, "relaunch"))
-		return ok(engine_relaunch(e, id, json_string_value(json_object_get(cmd, "hosts")), 0, &err), &err);
+		return ok(engine_relaunch(e, id, json_string_value(json_object_get(cmd, "hosts")),
+		                          0, &err),
+		          &err);
 	if (!strcmp(c, "cancel")) {
 		int r = engine_cancel(e, id, &err);
 		return r < 0 ? fail(&err) : ok(json_integer(r), &err);
@@ -209,19 +225,22 @@ static json_t *run_cmd(json_t *cmd, bool *quit)
 		rn_buf b;
 		rn_buf_init(&b);
 		long abs_end = 0;
-		if (store_stdout_read(st, id, s ? (long)json_integer_value(s) : 0, en ? (long)json_integer_value(en) : -1,
-		                      collect, &b, &abs_end, &err) < 0) {
+		if (store_stdout_read(st, id, s ? (long)json_integer_value(s) : 0,
+		                      en ? (long)json_integer_value(en) : -1, collect, &b, &abs_end,
+		                      &err) < 0) {
 			rn_buf_free(&b);
 			return fail(&err);
 		}
-		json_t *r = json_pack("{s:s%,s:I}", "content", b.data ? b.data : "", b.len, "absolute_end", (json_int_t)abs_end);
+		json_t *r = json_pack("{s:s%,s:I}", "content", b.data ? b.data : "", b.len,
+		                      "absolute_end", (json_int_t)abs_end);
 		rn_buf_free(&b);
 		return ok(r, &err);
 	}
 	if (!strcmp(c, "wait")) {
 		const char *until = json_string_value(json_object_get(cmd, "until"));
-		return ok(wait_for(st, id, json_number_value(json_object_get(cmd, "timeout")), until ? until : "finished",
-		                   &err), &err);
+		return ok(wait_for(st, id, json_number_value(json_object_get(cmd, "timeout")),
+		                   until ? until : "finished", &err),
+		          &err);
 	}
 	if (!strcmp(c, "pid"))
 		return ok(json_integer(getpid()), &err);
@@ -249,13 +268,19 @@ static void *signal_thread(void *arg)
 }
 
 static const struct option opts[] = {
-	{"state-dir", required_argument, NULL, 's'},      {"bus", required_argument, NULL, 'b'},
-	{"redis-url", required_argument, NULL, 'r'},      {"capacity", required_argument, NULL, 'c'},
-	{"isolation-base", required_argument, NULL, 'i'}, {"cleanup-paths", required_argument, NULL, 'C'},
-	{"job-timeout", required_argument, NULL, 't'},    {"batch", required_argument, NULL, 'B'},
-	{"flush-ms", required_argument, NULL, 'f'},       {"grace", required_argument, NULL, 'g'},
-	{"worker", required_argument, NULL, 'w'},         {"redis-queue", required_argument, NULL, 'q'},
-	{NULL, 0, NULL, 0},
+    {"state-dir", required_argument, NULL, 's'},
+    {"bus", required_argument, NULL, 'b'},
+    {"redis-url", required_argument, NULL, 'r'},
+    {"capacity", required_argument, NULL, 'c'},
+    {"isolation-base", required_argument, NULL, 'i'},
+    {"cleanup-paths", required_argument, NULL, 'C'},
+    {"job-timeout", required_argument, NULL, 't'},
+    {"batch", required_argument, NULL, 'B'},
+    {"flush-ms", required_argument, NULL, 'f'},
+    {"grace", required_argument, NULL, 'g'},
+    {"worker", required_argument, NULL, 'w'},
+    {"redis-queue", required_argument, NULL, 'q'},
+    {NULL, 0, NULL, 0},
 };
 
 /* runneld-ctl main. */
@@ -265,20 +290,45 @@ int main(int argc, char **argv)
 	int c;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 's': s.state_dir = optarg; break;
-		case 'b': s.bus_backend = optarg; break;
-		case 'r': s.redis_url = optarg; break;
-		case 'c': s.capacity = atoi(optarg); break;
-		case 'i': s.isolation_base_path = optarg; break;
-		case 'C': s.cleanup_paths = optarg; break;
-		case 't': s.default_job_timeout = atoi(optarg); break;
-		case 'B': s.receiver_batch = atoi(optarg); break;
-		case 'f': s.receiver_flush_ms = atoi(optarg); break;
-		case 'g': grace = atof(optarg); break;
-		case 'w': s.worker_path = optarg; break;
-		case 'q': s.redis_queue = optarg; break;
+		case 's':
+			s.state_dir = optarg;
+			break;
+		case 'b':
+			s.bus_backend = optarg;
+			break;
+		case 'r':
+			s.redis_url = optarg;
+			break;
+		case 'c':
+			s.capacity = atoi(optarg);
+			break;
+		case 'i':
+			s.isolation_base_path = optarg;
+			break;
+		case 'C':
+			s.cleanup_paths = optarg;
+			break;
+		case 't':
+			s.default_job_timeout = atoi(optarg);
+			break;
+		case 'B':
+			s.receiver_batch = atoi(optarg);
+			break;
+		case 'f':
+			s.receiver_flush_ms = atoi(optarg);
+			break;
+		case 'g':
+			grace = atof(optarg);
+			break;
+		case 'w':
+			s.worker_path = optarg;
+			break;
+		case 'q':
+			s.redis_queue = optarg;
+			break;
 		default:
-			fprintf(stderr, "usage: runneld-ctl --state-dir D [options] < commands.jsonl\n");
+			fprintf(stderr,
+			        "usage: runneld-ctl --state-dir D [options] < commands.jsonl\n");
 			return 2;
 		}
 	}
@@ -310,7 +360,8 @@ int main(int argc, char **argv)
 		json_t *cmd = json_loads(line, 0, &je);
 		if (!json_is_object(cmd)) {
 			json_decref(cmd);
-			answer(json_pack("{s:b,s:i,s:s}", "ok", 0, "code", EINVAL, "error", "__all__: not a JSON object"));
+			answer(json_pack("{s:b,s:i,s:s}", "ok", 0, "code", EINVAL, "error",
+			                 "__all__: not a JSON object"));
 			continue;
 		}
 		answer(run_cmd(cmd, &quit));

@@ -50,8 +50,9 @@ static void log_line(const char *line, void *userdata)
 	struct tm tm;
 	gmtime_r(&tv.tv_sec, &tm);
 	char buf[2300];
-	int n = snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ runneld: %s\n", tm.tm_year + 1900,
-	                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)tv.tv_usec / 1000, line);
+	int n = snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ runneld: %s\n",
+	                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	                 tm.tm_sec, (long)tv.tv_usec / 1000, line);
 	if (n < 0)
 		return;
 	if ((size_t)n >= sizeof buf) {
@@ -128,14 +129,15 @@ static int ensure_admin(store *st, const char *given, runnel_error *err)
 	char generated[33];
 	const char *password = given;
 	if (!given || !*given) {
-		static const char alphabet[] = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+		static const char alphabet[] =
+		    "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 		for (size_t i = 0; i < 24; i++)
 			generated[i] = alphabet[randombytes_uniform(sizeof alphabet - 1)];
 		generated[24] = '\0';
 		password = generated;
 	}
-	json_t *f = json_pack("{s:s,s:s,s:b,s:s}", "username", "admin", "password", password, "is_superuser", 1,
-	                      "email", "admin@localhost");
+	json_t *f = json_pack("{s:s,s:s,s:b,s:s}", "username", "admin", "password", password,
+	                      "is_superuser", 1, "email", "admin@localhost");
 	json_t *u = store_create(st, STORE_USER, f, 0, err);
 	json_decref(f);
 	if (!u) {
@@ -144,9 +146,12 @@ static int ensure_admin(store *st, const char *given, runnel_error *err)
 	}
 	json_decref(u);
 	if (password == generated) {
-		printf("runneld: created the superuser \"admin\"; its password (shown this once): %s\n", generated);
+		printf("runneld: created the superuser \"admin\"; its password (shown this once): "
+		       "%s\n",
+		       generated);
 		fflush(stdout);
-		logf_("created the superuser \"admin\" with a generated password (printed on stdout)");
+		logf_("created the superuser \"admin\" with a generated password (printed on "
+		      "stdout)");
 	} else {
 		logf_("created the superuser \"admin\" with the password of RUNNEL_ADMIN_PASSWORD");
 	}
@@ -194,7 +199,8 @@ static int engine_settings_of(const config *cfg, engine_settings *es, runnel_err
 	const char *bus = config_get(cfg, CFG_BUS);
 	if (!bus || !strcmp(bus, "local")) {
 		es->bus_backend = "local";
-	} else if (!strncmp(bus, "redis://", 8) || !strncmp(bus, "unix://", 7) || !strcmp(bus, "redis")) {
+	} else if (!strncmp(bus, "redis://", 8) || !strncmp(bus, "unix://", 7) ||
+	           !strcmp(bus, "redis")) {
 		es->bus_backend = "redis";
 		es->redis_url = strcmp(bus, "redis") ? bus : NULL;
 	} else {
@@ -279,7 +285,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (cfg.version) {
-		printf("runneld %s (librunnel %s, API as AWX %s)\n", RUNNEL_VERSION, runnel_version(), API_PRODUCT_VERSION);
+		printf("runneld %s (librunnel %s, API as AWX %s)\n", RUNNEL_VERSION,
+		       runnel_version(), API_PRODUCT_VERSION);
 		config_free(&cfg);
 		drop_secret(&admin_password);
 		return 0;
@@ -336,11 +343,12 @@ int main(int argc, char **argv)
 		const char *listen = as.listen ? as.listen : "127.0.0.1:8052";
 		const char *colon = strrchr(listen, ':');
 		snprintf(host, sizeof host, "%.*s", colon ? (int)(colon - listen) : 0, listen);
-		logf_("listening on http://%s:%d/ (API /api/v2/, page /)", *host ? host : "127.0.0.1",
-		      api_server_port(srv));
+		logf_("listening on http://%s:%d/ (API /api/v2/, page /)",
+		      *host ? host : "127.0.0.1", api_server_port(srv));
 	}
 	int sig = wait_for_signal();
-	logf_("%s: shutting down: no new work, canceling running jobs", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	logf_("%s: shutting down: no new work, canceling running jobs",
+	      sig == SIGINT ? "SIGINT" : "SIGTERM");
 	api_server_quiesce(srv);
 	engine_shutdown(eng, shutdown_grace);
 	status = 0;

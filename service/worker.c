@@ -97,14 +97,21 @@ typedef struct wopts {
 } wopts;
 
 static const struct option long_opts[] = {
-	{"state-dir", required_argument, NULL, 's'},   {"job", required_argument, NULL, 'j'},
-	{"bus", required_argument, NULL, 'b'},         {"bus-socket", required_argument, NULL, 'S'},
-	{"redis-url", required_argument, NULL, 'r'},   {"redis-queue", required_argument, NULL, 'q'},
-	{"store", required_argument, NULL, 'd'},       {"isolation-base", required_argument, NULL, 'i'},
-	{"cleanup", required_argument, NULL, 'c'},     {"projects-root", required_argument, NULL, 'p'},
-	{"job-timeout", required_argument, NULL, 't'}, {"idle-timeout", required_argument, NULL, 'I'},
-	{"cancel-grace", required_argument, NULL, 'g'}, {"event-stall-timeout", required_argument, NULL, 'E'},
-	{NULL, 0, NULL, 0},
+    {"state-dir", required_argument, NULL, 's'},
+    {"job", required_argument, NULL, 'j'},
+    {"bus", required_argument, NULL, 'b'},
+    {"bus-socket", required_argument, NULL, 'S'},
+    {"redis-url", required_argument, NULL, 'r'},
+    {"redis-queue", required_argument, NULL, 'q'},
+    {"store", required_argument, NULL, 'd'},
+    {"isolation-base", required_argument, NULL, 'i'},
+    {"cleanup", required_argument, NULL, 'c'},
+    {"projects-root", required_argument, NULL, 'p'},
+    {"job-timeout", required_argument, NULL, 't'},
+    {"idle-timeout", required_argument, NULL, 'I'},
+    {"cancel-grace", required_argument, NULL, 'g'},
+    {"event-stall-timeout", required_argument, NULL, 'E'},
+    {NULL, 0, NULL, 0},
 };
 
 /* ------------------------------------------------------------------ */
@@ -281,7 +288,10 @@ int task_add_credential(task *t, long id, bool become_enabled, runnel_error *err
 		if (strcmp(k, "__kind") && json_is_string(v) &&
 		    (strstr(k, "password") || strstr(k, "ssh_key") || strstr(k, "unlock")))
 			secret(t, json_string_value(v));
-#define IN(name) (json_string_value(json_object_get(in, name)) ? json_string_value(json_object_get(in, name)) : "")
+#define IN(name)                                                                                   \
+	(json_string_value(json_object_get(in, name))                                              \
+	     ? json_string_value(json_object_get(in, name))                                        \
+	     : "")
 	if (kind && !strcmp(kind, "ssh")) {
 		if (*IN("username")) {
 			arg(t, "-u");
@@ -289,16 +299,20 @@ int task_add_credential(task *t, long id, bool become_enabled, runnel_error *err
 		}
 		if (*IN("password")) {
 			arg(t, "--ask-pass");
-			json_object_set_new(t->passwords, "SSH password:\\s*?$", json_string(IN("password")));
-			json_object_set_new(t->passwords, "Password:\\s*?$", json_string(IN("password")));
+			json_object_set_new(t->passwords, "SSH password:\\s*?$",
+			                    json_string(IN("password")));
+			json_object_set_new(t->passwords, "Password:\\s*?$",
+			                    json_string(IN("password")));
 		}
 		if (*IN("ssh_key_data")) {
 			free(t->ssh_key);
 			t->ssh_key = rn_xstrdup(IN("ssh_key_data"));
 		}
 		if (*IN("ssh_key_unlock")) {
-			json_object_set_new(t->passwords, "Enter passphrase for .*:\\s*?$", json_string(IN("ssh_key_unlock")));
-			json_object_set_new(t->passwords, "Bad passphrase, try again for .*:\\s*?$", json_string(""));
+			json_object_set_new(t->passwords, "Enter passphrase for .*:\\s*?$",
+			                    json_string(IN("ssh_key_unlock")));
+			json_object_set_new(t->passwords, "Bad passphrase, try again for .*:\\s*?$",
+			                    json_string(""));
 		}
 		if (become_enabled) {
 			arg(t, "--become");
@@ -314,9 +328,11 @@ int task_add_credential(task *t, long id, bool become_enabled, runnel_error *err
 				arg(t, "--ask-become-pass");
 				const char *m = *IN("become_method") ? IN("become_method") : "sudo";
 				char *re = rn_xasprintf("%s password.*:\\s*?$", m);
-				json_object_set_new(t->passwords, re, json_string(IN("become_password")));
+				json_object_set_new(t->passwords, re,
+				                    json_string(IN("become_password")));
 				free(re);
-				json_object_set_new(t->passwords, "BECOME password.*:\\s*?$", json_string(IN("become_password")));
+				json_object_set_new(t->passwords, "BECOME password.*:\\s*?$",
+				                    json_string(IN("become_password")));
 			}
 		}
 	} else if (kind && !strcmp(kind, "vault")) {
@@ -335,7 +351,8 @@ int task_add_credential(task *t, long id, bool become_enabled, runnel_error *err
 			free(re);
 		} else if (*IN("vault_password")) {
 			arg(t, "--ask-vault-pass");
-			json_object_set_new(t->passwords, "Vault password:\\s*?$", json_string(IN("vault_password")));
+			json_object_set_new(t->passwords, "Vault password:\\s*?$",
+			                    json_string(IN("vault_password")));
 		}
 	} else if (kind && !strcmp(kind, "scm")) {
 		if (*IN("ssh_key_data")) {
@@ -343,7 +360,8 @@ int task_add_credential(task *t, long id, bool become_enabled, runnel_error *err
 			t->ssh_key = rn_xstrdup(IN("ssh_key_data"));
 		}
 		if (*IN("ssh_key_unlock"))
-			json_object_set_new(t->passwords, "Enter passphrase for .*:\\s*?$", json_string(IN("ssh_key_unlock")));
+			json_object_set_new(t->passwords, "Enter passphrase for .*:\\s*?$",
+			                    json_string(IN("ssh_key_unlock")));
 	}
 #undef IN
 	json_decref(in);
@@ -538,8 +556,10 @@ static bool on_event(runnel_event *event, void *ud)
 			data = v;
 		else if (kl == 8 && !memcmp(k, "end_line", 8))
 			end_line = v;
-		else if ((kl == idl && !memcmp(k, w->id_key, idl)) || (kl == 11 && !memcmp(k, "job_created", 11)) ||
-		         (kl == 9 && !memcmp(k, "host_name", 9)) || (kl == 7 && !memcmp(k, "host_id", 7)))
+		else if ((kl == idl && !memcmp(k, w->id_key, idl)) ||
+		         (kl == 11 && !memcmp(k, "job_created", 11)) ||
+		         (kl == 9 && !memcmp(k, "host_name", 9)) ||
+		         (kl == 7 && !memcmp(k, "host_id", 7)))
 			taken = true;
 	}
 	if (taken)
@@ -555,14 +575,14 @@ static bool on_event(runnel_event *event, void *ud)
 	rn_buf *m = &w->msg;
 	rn_buf_reset(m);
 	size_t body = obj.n - 1;
-	while (body && (obj.p[body - 1] == ' ' || obj.p[body - 1] == '\n' || obj.p[body - 1] == '\t' ||
-	                obj.p[body - 1] == '\r'))
+	while (body && (obj.p[body - 1] == ' ' || obj.p[body - 1] == '\n' ||
+	                obj.p[body - 1] == '\t' || obj.p[body - 1] == '\r'))
 		body--;
 	bool empty = body && obj.p[body - 1] == '{';
 	rn_buf_append(m, obj.p, body);
 	char num[96];
-	int nn = snprintf(num, sizeof num, "%s\"%s\": %ld, \"job_created\": ", empty ? "" : ", ", w->id_key,
-	                  t->job_id);
+	int nn = snprintf(num, sizeof num, "%s\"%s\": %ld, \"job_created\": ", empty ? "" : ", ",
+	                  w->id_key, t->job_id);
 	rn_buf_append(m, num, (size_t)nn);
 	rn_buf_append(m, w->created_json, strlen(w->created_json));
 	if (evs_is_string(host)) {
@@ -572,7 +592,8 @@ static bool on_event(runnel_event *event, void *ud)
 		const char *hn = evs_string(host, &w->scratch, &hl);
 		json_t *hid = json_object_getn(t->host_ids, hn, hl);
 		if (json_is_integer(hid)) {
-			nn = snprintf(num, sizeof num, ", \"host_id\": %lld", (long long)json_integer_value(hid));
+			nn = snprintf(num, sizeof num, ", \"host_id\": %lld",
+			              (long long)json_integer_value(hid));
 			rn_buf_append(m, num, (size_t)nn);
 		}
 	}
@@ -591,10 +612,11 @@ void task_emit(task *t, const char *text)
 	char uuid[37], created[32];
 	rn_uuid4(uuid);
 	rn_utc_isoformat(created);
-	json_t *ev = json_pack("{s:s,s:I,s:s,s:s,s:I,s:I,s:s,s:s,s:{}}", "event", "verbose",
-	                       "counter", (json_int_t)(w->counter + 1), "uuid", uuid, "stdout", text,
-	                       "start_line", (json_int_t)w->end_line, "end_line", (json_int_t)(w->end_line + lines),
-	                       "runner_ident", w->ident, "created", created, "event_data");
+	json_t *ev =
+	    json_pack("{s:s,s:I,s:s,s:s,s:I,s:I,s:s,s:s,s:{}}", "event", "verbose", "counter",
+	              (json_int_t)(w->counter + 1), "uuid", uuid, "stdout", text, "start_line",
+	              (json_int_t)w->end_line, "end_line", (json_int_t)(w->end_line + lines),
+	              "runner_ident", w->ident, "created", created, "event_data");
 	on_event_json(ev, t);
 	json_decref(ev);
 }
@@ -638,7 +660,8 @@ static json_t *redact_env(const json_t *env, const json_t *secrets)
 			const char *sv = json_string_value(s);
 			char *hit;
 			while (sv && *sv && (hit = strstr(val, sv))) {
-				char *nv = rn_xasprintf("%.*s**********%s", (int)(hit - val), val, hit + strlen(sv));
+				char *nv = rn_xasprintf("%.*s**********%s", (int)(hit - val), val,
+				                        hit + strlen(sv));
 				free(val);
 				val = nv;
 			}
@@ -673,12 +696,14 @@ static void on_status(json_t *status, void *ud)
 	json_decref(cmdcopy);
 	json_t *env = redact_env(json_object_get(status, "env"), t->secrets);
 	const char *cwd = json_string_value(json_object_get(status, "cwd"));
-	json_t *f = json_pack("{s:s,s:s,s:o}", "job_args", args, "job_cwd", cwd ? cwd : "", "job_env", env);
+	json_t *f =
+	    json_pack("{s:s,s:s,s:o}", "job_args", args, "job_cwd", cwd ? cwd : "", "job_env", env);
 	free(args);
 	runnel_error err;
 	json_t *o = store_update(w->st, STORE_UNIFIED_JOB, t->job_id, f, STORE_SYSTEM, &err);
 	if (!o)
-		fprintf(stderr, "runneld-worker: job %ld: save job_args: %s\n", t->job_id, err.message);
+		fprintf(stderr, "runneld-worker: job %ld: save job_args: %s\n", t->job_id,
+		        err.message);
 	json_decref(o);
 	json_decref(f);
 }
@@ -981,8 +1006,13 @@ static int run_job(const wopts *o)
 		w.created_json = q.data ? q.data : rn_xstrdup("\"\"");
 	}
 	snprintf(w.ident, sizeof w.ident, "%ld", id);
-	task t = {.st = st, .job_id = id, .job = job, .type = type, .projects_root = o->projects_root,
-	          .default_job_timeout = o->job_timeout, .default_idle_timeout = o->idle_timeout,
+	task t = {.st = st,
+	          .job_id = id,
+	          .job = job,
+	          .type = type,
+	          .projects_root = o->projects_root,
+	          .default_job_timeout = o->job_timeout,
+	          .default_idle_timeout = o->idle_timeout,
 	          .worker = &w};
 	t.extravars = json_object();
 	/* the job's environment is built from scratch (AWX's build_env): the
@@ -1027,7 +1057,9 @@ static int run_job(const wopts *o)
 		mkdir(d, 0700);
 		free(d);
 	}
-	bus_settings bs = {.backend = o->bus, .socket_path = o->bus_socket, .redis_url = o->redis_url,
+	bus_settings bs = {.backend = o->bus,
+	                   .socket_path = o->bus_socket,
+	                   .redis_url = o->redis_url,
 	                   .queue = o->redis_queue};
 	w.bus = open_bus(&w, &bs, &err);
 	if (!w.bus) {
@@ -1041,10 +1073,12 @@ static int run_job(const wopts *o)
 	static const struct {
 		const char *type;
 		int (*prepare)(task *, runnel_error *);
-	} types[] = {{"job", task_job_prepare}, {"ad_hoc_command", task_adhoc_prepare},
+	} types[] = {{"job", task_job_prepare},
+	             {"ad_hoc_command", task_adhoc_prepare},
 	             {"project_update", task_project_update_prepare},
 	             {"inventory_update", task_inventory_update_prepare},
-	             {"system_job", task_system_job_prepare}, {NULL, NULL}};
+	             {"system_job", task_system_job_prepare},
+	             {NULL, NULL}};
 	for (int i = 0; types[i].type; i++)
 		if (!strcmp(types[i].type, type))
 			prep_rc = types[i].prepare(&t, &err);
@@ -1059,14 +1093,18 @@ static int run_job(const wopts *o)
 	/* awx_* meta vars (AWX's build_extra_vars_file) */
 	json_object_set_new(t.extravars, "awx_job_id", json_integer(id));
 	json_object_set_new(t.extravars, "tower_job_id", json_integer(id));
-	json_object_set_new(t.extravars, "awx_job_launch_type", json_string(task_str(&t, "launch_type")));
-	json_object_set_new(t.extravars, "tower_job_launch_type", json_string(task_str(&t, "launch_type")));
+	json_object_set_new(t.extravars, "awx_job_launch_type",
+	                    json_string(task_str(&t, "launch_type")));
+	json_object_set_new(t.extravars, "tower_job_launch_type",
+	                    json_string(task_str(&t, "launch_type")));
 	json_object_set_new(t.extravars, "awx_execution_node", json_string(host));
 	if (task_int(&t, "created_by")) {
-		json_object_set_new(t.extravars, "awx_user_id", json_integer(task_int(&t, "created_by")));
+		json_object_set_new(t.extravars, "awx_user_id",
+		                    json_integer(task_int(&t, "created_by")));
 		json_t *u = store_get(st, STORE_USER, task_int(&t, "created_by"), &err);
 		if (u)
-			json_object_set(t.extravars, "awx_user_name", json_object_get(u, "username"));
+			json_object_set(t.extravars, "awx_user_name",
+			                json_object_get(u, "username"));
 		json_decref(u);
 	}
 	/* env (AWX's build_env) */
@@ -1246,24 +1284,53 @@ finish:
 /* runneld-worker main: parse the options (a table), watch signals, run. */
 int main(int argc, char **argv)
 {
-	wopts o = {.bus = "local", .store_backend = "sqlite", .isolation_base = "/tmp", .cleanup = 1,
+	wopts o = {.bus = "local",
+	           .store_backend = "sqlite",
+	           .isolation_base = "/tmp",
+	           .cleanup = 1,
 	           .cancel_grace = 0.5};
 	int c;
 	while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
 		switch (c) {
-		case 's': o.state_dir = optarg; break;
-		case 'j': o.job = atol(optarg); break;
-		case 'b': o.bus = optarg; break;
-		case 'S': o.bus_socket = optarg; break;
-		case 'r': o.redis_url = optarg; break;
-		case 'q': o.redis_queue = optarg; break;
-		case 'd': o.store_backend = optarg; break;
-		case 'i': o.isolation_base = optarg; break;
-		case 'c': o.cleanup = atoi(optarg); break;
-		case 'p': o.projects_root = optarg; break;
-		case 't': o.job_timeout = atoi(optarg); break;
-		case 'I': o.idle_timeout = atoi(optarg); break;
-		case 'g': o.cancel_grace = atof(optarg); break;
+		case 's':
+			o.state_dir = optarg;
+			break;
+		case 'j':
+			o.job = atol(optarg);
+			break;
+		case 'b':
+			o.bus = optarg;
+			break;
+		case 'S':
+			o.bus_socket = optarg;
+			break;
+		case 'r':
+			o.redis_url = optarg;
+			break;
+		case 'q':
+			o.redis_queue = optarg;
+			break;
+		case 'd':
+			o.store_backend = optarg;
+			break;
+		case 'i':
+			o.isolation_base = optarg;
+			break;
+		case 'c':
+			o.cleanup = atoi(optarg);
+			break;
+		case 'p':
+			o.projects_root = optarg;
+			break;
+		case 't':
+			o.job_timeout = atoi(optarg);
+			break;
+		case 'I':
+			o.idle_timeout = atoi(optarg);
+			break;
+		case 'g':
+			o.cancel_grace = atof(optarg);
+			break;
 		case 'E':
 			o.event_stall_timeout = atoi(optarg);
 			break;

@@ -28,17 +28,17 @@
 
 /* The version AWX's clients compare against (the awx.awx collection warns
  * when its major version differs). */
-#define API_PRODUCT_NAME "AWX"
+#define API_PRODUCT_NAME    "AWX"
 #define API_PRODUCT_VERSION "21.14.0"
 
 typedef struct api_server api_server;
 
 /* How the server runs. Zero-initialize. */
 typedef struct api_settings {
-	const char *listen;     /* "ADDR:PORT"; port 0 picks a free one; default 127.0.0.1:8052 */
-	size_t max_body;        /* bytes of a request body; 0: 1 MiB; larger: 413 */
-	int max_connections;    /* 0: 64 (one thread each) */
-	const char *web_dir;    /* the page's files (index.html, app.js, style.css) */
+	const char *listen;  /* "ADDR:PORT"; port 0 picks a free one; default 127.0.0.1:8052 */
+	size_t max_body;     /* bytes of a request body; 0: 1 MiB; larger: 413 */
+	int max_connections; /* 0: 64 (one thread each) */
+	const char *web_dir; /* the page's files (index.html, app.js, style.css) */
 	void (*log)(const char *line, void *userdata); /* one line of note, no newline */
 	void *log_userdata;
 	long long token_expire_seconds; /* lifetime of a new token; 0: AWX's 31536000000 */
@@ -84,13 +84,13 @@ typedef struct api_request {
 /* What a handler answers: a status and either json, text or a stream. */
 typedef struct api_response {
 	int status;
-	json_t *json;              /* owned: sent as application/json */
-	char *text;                /* owned: sent as content_type */
+	json_t *json; /* owned: sent as application/json */
+	char *text;   /* owned: sent as content_type */
 	size_t text_len;
-	const char *content_type;  /* for text and stream; default text/plain */
-	char *disposition;         /* owned: Content-Disposition, if any */
-	api_stream stream;         /* when stream.read is set */
-	const char *allow;         /* Allow header for a 405 (static) */
+	const char *content_type; /* for text and stream; default text/plain */
+	char *disposition;        /* owned: Content-Disposition, if any */
+	api_stream stream;        /* when stream.read is set */
+	const char *allow;        /* Allow header for a 405 (static) */
 } api_response;
 
 typedef int (*api_handler)(api_request *rq, api_response *rs);
@@ -105,10 +105,12 @@ typedef struct api_route {
 } api_route;
 
 /* The routing tables of the resource files (each ends with a NULL pattern). */
-extern const api_route api_routes_root[];      /* root.c: /api/, ping, config, me, tokens, users */
-extern const api_route api_routes_resources[]; /* resources.c: orgs, credentials, ... (plain CRUD) */
-extern const api_route api_routes_inventory[]; /* inventory.c: inventories, hosts, groups, sources */
-extern const api_route api_routes_projects[];  /* projects.c: projects and their updates */
+extern const api_route api_routes_root[]; /* root.c: /api/, ping, config, me, tokens, users */
+extern const api_route
+    api_routes_resources[]; /* resources.c: orgs, credentials, ... (plain CRUD) */
+extern const api_route
+    api_routes_inventory[];                   /* inventory.c: inventories, hosts, groups, sources */
+extern const api_route api_routes_projects[]; /* projects.c: projects and their updates */
 extern const api_route api_routes_templates[]; /* templates.c: job templates, launch */
 extern const api_route api_routes_jobs[];      /* jobs.c: unified jobs, stdout, events, cancel */
 
@@ -117,10 +119,11 @@ extern const api_route api_routes_jobs[];      /* jobs.c: unified jobs, stdout, 
 /* Answer status with a new json body (stolen). Returns 0. */
 int api_json(api_response *rs, int status, json_t *body);
 /* Answer {"detail": msg}. Returns 0. */
-int api_detail(api_response *rs, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int api_detail(api_response *rs, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Answer 400 {field: [reason]}. Returns 0. */
 int api_field_error(api_response *rs, const char *field, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* Answer an error value as AWX would: ENOENT 404, EINVAL/EEXIST 400 with
  * the field named, EACCES 403, else 500. Returns 0. */
 int api_error(api_response *rs, const runnel_error *err);
@@ -156,13 +159,14 @@ bool api_json_nul_field(const json_t *v, char *field, size_t nfield, char *where
 
 /* How a list is narrowed beyond the query string. */
 typedef struct api_list_opts {
-	json_t *filters;   /* borrowed: extra filters (e.g. {"inventory": 5}), may be NULL */
-	store_rel rel;     /* a relation to list through, or STORE_REL_NONE */
+	json_t *filters; /* borrowed: extra filters (e.g. {"inventory": 5}), may be NULL */
+	store_rel rel;   /* a relation to list through, or STORE_REL_NONE */
 	long rel_parent;
 	bool rel_reverse;
-	bool events;       /* list the events of job rel_parent */
-	bool summaries;    /* list the host summaries of job rel_parent */
-	json_t *(*decorate)(api_request *rq, json_t *obj); /* each result through this, may be NULL */
+	bool events;    /* list the events of job rel_parent */
+	bool summaries; /* list the host summaries of job rel_parent */
+	json_t *(*decorate)(api_request *rq,
+	                    json_t *obj); /* each result through this, may be NULL */
 } api_list_opts;
 
 /* GET a list of kind: filters (?name=, ?status__in=, ?or__id=, ...),

@@ -43,7 +43,7 @@ typedef struct auth_entry {
 } auth_entry;
 
 #define AUTH_CACHE 16
-#define AUTH_TTL 60.0
+#define AUTH_TTL   60.0
 
 struct api_server {
 	struct MHD_Daemon *daemon;
@@ -65,8 +65,13 @@ typedef struct request_ctx {
 
 /* The routing tables, in the order they are searched. */
 static const api_route *const route_tables[] = {
-	api_routes_root, api_routes_resources, api_routes_inventory, api_routes_projects,
-	api_routes_templates, api_routes_jobs, NULL,
+    api_routes_root,
+    api_routes_resources,
+    api_routes_inventory,
+    api_routes_projects,
+    api_routes_templates,
+    api_routes_jobs,
+    NULL,
 };
 
 /* Write a log line through the settings' logger. */
@@ -334,13 +339,14 @@ static enum MHD_Result send_json(struct MHD_Connection *c, int status, json_t *b
 {
 	char *text = body ? json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
 	size_t len = text ? strlen(text) : 0;
-	struct MHD_Response *r = MHD_create_response_from_buffer(len, text ? text : (char *)"",
-	                                                         text ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+	struct MHD_Response *r = MHD_create_response_from_buffer(
+	    len, text ? text : (char *)"", text ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
 	common_headers(r);
 	if (text)
 		MHD_add_response_header(r, "Content-Type", "application/json");
 	if (status == 401)
-		MHD_add_response_header(r, "WWW-Authenticate", "Bearer realm=api authorization_url=/api/o/authorize/");
+		MHD_add_response_header(r, "WWW-Authenticate",
+		                        "Bearer realm=api authorization_url=/api/o/authorize/");
 	enum MHD_Result ok = MHD_queue_response(c, (unsigned)status, r);
 	MHD_destroy_response(r);
 	return ok;
@@ -384,7 +390,8 @@ static enum MHD_Result send_response(struct MHD_Connection *c, api_response *rs)
 		api_stream *s = rn_xmalloc(sizeof *s);
 		*s = rs->stream;
 		rs->stream.read = NULL;
-		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, stream_reader, s, stream_free);
+		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, stream_reader, s,
+		                                      stream_free);
 	} else if (rs->text) {
 		r = MHD_create_response_from_buffer(rs->text_len, rs->text, MHD_RESPMEM_MUST_FREE);
 		rs->text = NULL;
@@ -394,7 +401,8 @@ static enum MHD_Result send_response(struct MHD_Connection *c, api_response *rs)
 		r = MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);
 	}
 	common_headers(r);
-	MHD_add_response_header(r, "Content-Type", rs->content_type ? rs->content_type : "text/plain; charset=utf-8");
+	MHD_add_response_header(r, "Content-Type",
+	                        rs->content_type ? rs->content_type : "text/plain; charset=utf-8");
 	if (rs->disposition)
 		MHD_add_response_header(r, "Content-Disposition", rs->disposition);
 	enum MHD_Result ok = MHD_queue_response(c, (unsigned)(rs->status ? rs->status : 200), r);
@@ -460,7 +468,8 @@ static enum MHD_Result handle(api_server *srv, struct MHD_Connection *c, const c
 		return send_detail(c, 400, "The request path is not valid UTF-8.");
 	if (ctx->too_big) {
 		char msg[128];
-		snprintf(msg, sizeof msg, "Request body is too large (more than %zu bytes).", srv->settings.max_body);
+		snprintf(msg, sizeof msg, "Request body is too large (more than %zu bytes).",
+		         srv->settings.max_body);
 		return send_detail(c, 413, msg);
 	}
 	long ids[4];
@@ -470,8 +479,8 @@ static enum MHD_Result handle(api_server *srv, struct MHD_Connection *c, const c
 	if (!strcmp(method, "OPTIONS")) {
 		char allow[128];
 		route_allow(route, allow, sizeof allow);
-		json_t *b = json_pack("{s:s,s:[s],s:[s]}", "name", url, "renders", "application/json",
-		                      "parses", "application/json");
+		json_t *b = json_pack("{s:s,s:[s],s:[s]}", "name", url, "renders",
+		                      "application/json", "parses", "application/json");
 		struct MHD_Response *r;
 		char *text = json_dumps(b, JSON_COMPACT);
 		json_decref(b);
@@ -496,11 +505,13 @@ static enum MHD_Result handle(api_server *srv, struct MHD_Connection *c, const c
 	if (!route->public) {
 		int why;
 		bool write_scope;
-		const char *hdr = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+		const char *hdr =
+		    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 		rq.user = authenticate(srv, hdr, &why, &write_scope);
 		if (!rq.user)
-			return send_detail(c, 401, why ? "Invalid username/password." :
-			                   "Authentication credentials were not provided.");
+			return send_detail(c, 401,
+			                   why ? "Invalid username/password."
+			                       : "Authentication credentials were not provided.");
 		rq.user_id = (long)json_integer_value(json_object_get(rq.user, "id"));
 		if (!write_scope && strcmp(rq.method, "GET")) {
 			json_decref(rq.user);
@@ -519,7 +530,8 @@ static enum MHD_Result handle(api_server *srv, struct MHD_Connection *c, const c
 		json_t *b = json_pack("{s:s}", "detail", msg);
 		char *text = json_dumps(b, JSON_COMPACT);
 		json_decref(b);
-		struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+		struct MHD_Response *r =
+		    MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
 		common_headers(r);
 		MHD_add_response_header(r, "Content-Type", "application/json");
 		MHD_add_response_header(r, "Allow", allow);
@@ -541,10 +553,12 @@ static enum MHD_Result handle(api_server *srv, struct MHD_Connection *c, const c
 	}
 	if (ctx->body.len > 0) {
 		json_error_t je;
-		rq.body = json_loadb(ctx->body.data, ctx->body.len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
+		rq.body = json_loadb(ctx->body.data, ctx->body.len,
+		                     JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
 		if (!rq.body) {
 			char msg[300];
-			snprintf(msg, sizeof msg, "JSON parse error - %s (line %d column %d)", je.text, je.line, je.column);
+			snprintf(msg, sizeof msg, "JSON parse error - %s (line %d column %d)",
+			         je.text, je.line, je.column);
 			ok = send_detail(c, 400, msg);
 			json_decref(rq.query);
 			json_decref(rq.user);
@@ -578,9 +592,9 @@ static enum MHD_Result handle(api_server *srv, struct MHD_Connection *c, const c
 }
 
 /* libmicrohttpd's access handler: gather the body, then handle. */
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
-                                  const char *version, const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
 	(void)version;
 	api_server *srv = cls;
@@ -590,7 +604,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		memset(ctx, 0, sizeof *ctx);
 		rn_buf_init(&ctx->body);
 		*con_cls = ctx;
-		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		const char *cl =
+		    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl && strtoull(cl, NULL, 10) > srv->settings.max_body)
 			ctx->too_big = true;
 		return MHD_YES;
@@ -612,7 +627,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 }
 
 /* Free a request's state when it is done. */
-static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
 {
 	(void)cls, (void)c, (void)toe;
 	request_ctx *ctx = *con_cls;
@@ -705,19 +721,17 @@ api_server *api_server_start(engine *eng, const api_settings *settings, runnel_e
 	srv->daemon = MHD_start_daemon(
 	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
 	        MHD_USE_ITC | MHD_USE_ERROR_LOG,
-	    0, NULL, NULL, on_request, srv,
-	    MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, srv,
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)srv->settings.max_connections,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
-	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-	    MHD_OPTION_END);
+	    0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, srv,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_CONNECTION_LIMIT,
+	    (unsigned)srv->settings.max_connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_END);
 	if (!srv->daemon) {
 		rn_fail(err, EADDRINUSE, "cannot listen on %s", srv->settings.listen);
 		api_server_stop(srv);
 		return NULL;
 	}
-	const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	const union MHD_DaemonInfo *info =
+	    MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
 	srv->port = info ? info->port : ntohs(sa.sin_port);
 	return srv;
 }

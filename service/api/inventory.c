@@ -50,21 +50,45 @@ static int plain_one(api_request *rq, api_response *rs, store_kind kind)
 }
 
 /* /api/v2/inventories/ */
-static int inventories(api_request *rq, api_response *rs) { return plain_list(rq, rs, STORE_INVENTORY); }
+static int inventories(api_request *rq, api_response *rs)
+{
+	return plain_list(rq, rs, STORE_INVENTORY);
+}
 /* /api/v2/inventories/N/ */
-static int inventory_one(api_request *rq, api_response *rs) { return plain_one(rq, rs, STORE_INVENTORY); }
+static int inventory_one(api_request *rq, api_response *rs)
+{
+	return plain_one(rq, rs, STORE_INVENTORY);
+}
 /* /api/v2/hosts/ */
-static int hosts(api_request *rq, api_response *rs) { return plain_list(rq, rs, STORE_HOST); }
+static int hosts(api_request *rq, api_response *rs)
+{
+	return plain_list(rq, rs, STORE_HOST);
+}
 /* /api/v2/hosts/N/ */
-static int host_one(api_request *rq, api_response *rs) { return plain_one(rq, rs, STORE_HOST); }
+static int host_one(api_request *rq, api_response *rs)
+{
+	return plain_one(rq, rs, STORE_HOST);
+}
 /* /api/v2/groups/ */
-static int groups(api_request *rq, api_response *rs) { return plain_list(rq, rs, STORE_GROUP); }
+static int groups(api_request *rq, api_response *rs)
+{
+	return plain_list(rq, rs, STORE_GROUP);
+}
 /* /api/v2/groups/N/ */
-static int group_one(api_request *rq, api_response *rs) { return plain_one(rq, rs, STORE_GROUP); }
+static int group_one(api_request *rq, api_response *rs)
+{
+	return plain_one(rq, rs, STORE_GROUP);
+}
 /* /api/v2/inventory_sources/ */
-static int sources(api_request *rq, api_response *rs) { return plain_list(rq, rs, STORE_INVENTORY_SOURCE); }
+static int sources(api_request *rq, api_response *rs)
+{
+	return plain_list(rq, rs, STORE_INVENTORY_SOURCE);
+}
 /* /api/v2/inventory_sources/N/ */
-static int source_one(api_request *rq, api_response *rs) { return plain_one(rq, rs, STORE_INVENTORY_SOURCE); }
+static int source_one(api_request *rq, api_response *rs)
+{
+	return plain_one(rq, rs, STORE_INVENTORY_SOURCE);
+}
 
 /* GET/POST /api/v2/inventories/N/<kind>/: the inventory's hosts, groups or
  * sources; a POST creates one in this inventory. */
@@ -81,9 +105,15 @@ static int inventory_children(api_request *rq, api_response *rs, store_kind kind
 }
 
 /* /api/v2/inventories/N/hosts/ */
-static int inventory_hosts(api_request *rq, api_response *rs) { return inventory_children(rq, rs, STORE_HOST); }
+static int inventory_hosts(api_request *rq, api_response *rs)
+{
+	return inventory_children(rq, rs, STORE_HOST);
+}
 /* /api/v2/inventories/N/groups/ */
-static int inventory_groups(api_request *rq, api_response *rs) { return inventory_children(rq, rs, STORE_GROUP); }
+static int inventory_groups(api_request *rq, api_response *rs)
+{
+	return inventory_children(rq, rs, STORE_GROUP);
+}
 /* /api/v2/inventories/N/inventory_sources/ */
 static int inventory_sources(api_request *rq, api_response *rs)
 {
@@ -135,7 +165,8 @@ static int host_groups(api_request *rq, api_response *rs)
 	if (!must_exist(rq, rs, STORE_HOST, rq->ids[0]))
 		return 0;
 	if (!strcmp(rq->method, "GET")) {
-		api_list_opts o = {.rel = STORE_REL_GROUP_HOSTS, .rel_parent = rq->ids[0], .rel_reverse = true};
+		api_list_opts o = {
+		    .rel = STORE_REL_GROUP_HOSTS, .rel_parent = rq->ids[0], .rel_reverse = true};
 		return api_list(rq, rs, STORE_GROUP, &o);
 	}
 	json_t *body = api_body_object(rq, rs);
@@ -149,7 +180,8 @@ static int host_groups(api_request *rq, api_response *rs)
 	}
 	if (!json_is_integer(id)) {
 		json_decref(body);
-		return api_field_error(rs, "id", id ? "A valid integer is required." : "This field is required.");
+		return api_field_error(
+		    rs, "id", id ? "A valid integer is required." : "This field is required.");
 	}
 	bool detach = json_is_true(json_object_get(body, "disassociate"));
 	long group = (long)json_integer_value(id);
@@ -197,11 +229,20 @@ static int variable_data(api_request *rq, api_response *rs, store_kind kind)
 }
 
 /* /api/v2/inventories/N/variable_data/ */
-static int inventory_vars(api_request *rq, api_response *rs) { return variable_data(rq, rs, STORE_INVENTORY); }
+static int inventory_vars(api_request *rq, api_response *rs)
+{
+	return variable_data(rq, rs, STORE_INVENTORY);
+}
 /* /api/v2/hosts/N/variable_data/ */
-static int host_vars(api_request *rq, api_response *rs) { return variable_data(rq, rs, STORE_HOST); }
+static int host_vars(api_request *rq, api_response *rs)
+{
+	return variable_data(rq, rs, STORE_HOST);
+}
 /* /api/v2/groups/N/variable_data/ */
-static int group_vars(api_request *rq, api_response *rs) { return variable_data(rq, rs, STORE_GROUP); }
+static int group_vars(api_request *rq, api_response *rs)
+{
+	return variable_data(rq, rs, STORE_GROUP);
+}
 
 /* GET /api/v2/inventory_sources/N/update/: can it update. */
 static int source_can_update(api_request *rq, api_response *rs)
@@ -223,7 +264,8 @@ static int source_update(api_request *rq, api_response *rs)
 		return api_error(rs, &err);
 	json_object_set(job, "inventory_update", json_object_get(job, "id"));
 	api_logf(rq, "inventory_update %lld launched from inventory_source %ld by user %ld",
-	         (long long)json_integer_value(json_object_get(job, "id")), rq->ids[0], rq->user_id);
+	         (long long)json_integer_value(json_object_get(job, "id")), rq->ids[0],
+	         rq->user_id);
 	return api_json(rs, 202, job);
 }
 
@@ -236,26 +278,33 @@ static int source_updates(api_request *rq, api_response *rs)
 }
 
 const api_route api_routes_inventory[] = {
-	{"/api/v2/inventories/", inventories, inventories, NULL, NULL, NULL, false},
-	{"/api/v2/inventories/{id}/", inventory_one, NULL, inventory_one, inventory_one, inventory_one, false},
-	{"/api/v2/inventories/{id}/hosts/", inventory_hosts, inventory_hosts, NULL, NULL, NULL, false},
-	{"/api/v2/inventories/{id}/groups/", inventory_groups, inventory_groups, NULL, NULL, NULL, false},
-	{"/api/v2/inventories/{id}/inventory_sources/", inventory_sources, inventory_sources, NULL, NULL, NULL, false},
-	{"/api/v2/inventories/{id}/variable_data/", inventory_vars, NULL, inventory_vars, inventory_vars, NULL, false},
-	{"/api/v2/hosts/", hosts, hosts, NULL, NULL, NULL, false},
-	{"/api/v2/hosts/{id}/", host_one, NULL, host_one, host_one, host_one, false},
-	{"/api/v2/hosts/{id}/groups/", host_groups, host_groups, NULL, NULL, NULL, false},
-	{"/api/v2/hosts/{id}/all_groups/", host_groups, NULL, NULL, NULL, NULL, false},
-	{"/api/v2/hosts/{id}/variable_data/", host_vars, NULL, host_vars, host_vars, NULL, false},
-	{"/api/v2/groups/", groups, groups, NULL, NULL, NULL, false},
-	{"/api/v2/groups/{id}/", group_one, NULL, group_one, group_one, group_one, false},
-	{"/api/v2/groups/{id}/hosts/", group_hosts, group_hosts, NULL, NULL, NULL, false},
-	{"/api/v2/groups/{id}/all_hosts/", group_hosts, NULL, NULL, NULL, NULL, false},
-	{"/api/v2/groups/{id}/children/", group_children, group_children, NULL, NULL, NULL, false},
-	{"/api/v2/groups/{id}/variable_data/", group_vars, NULL, group_vars, group_vars, NULL, false},
-	{"/api/v2/inventory_sources/", sources, sources, NULL, NULL, NULL, false},
-	{"/api/v2/inventory_sources/{id}/", source_one, NULL, source_one, source_one, source_one, false},
-	{"/api/v2/inventory_sources/{id}/update/", source_can_update, source_update, NULL, NULL, NULL, false},
-	{"/api/v2/inventory_sources/{id}/inventory_updates/", source_updates, NULL, NULL, NULL, NULL, false},
-	{NULL, NULL, NULL, NULL, NULL, NULL, false},
+    {"/api/v2/inventories/", inventories, inventories, NULL, NULL, NULL, false},
+    {"/api/v2/inventories/{id}/", inventory_one, NULL, inventory_one, inventory_one, inventory_one,
+     false},
+    {"/api/v2/inventories/{id}/hosts/", inventory_hosts, inventory_hosts, NULL, NULL, NULL, false},
+    {"/api/v2/inventories/{id}/groups/", inventory_groups, inventory_groups, NULL, NULL, NULL,
+     false},
+    {"/api/v2/inventories/{id}/inventory_sources/", inventory_sources, inventory_sources, NULL,
+     NULL, NULL, false},
+    {"/api/v2/inventories/{id}/variable_data/", inventory_vars, NULL, inventory_vars,
+     inventory_vars, NULL, false},
+    {"/api/v2/hosts/", hosts, hosts, NULL, NULL, NULL, false},
+    {"/api/v2/hosts/{id}/", host_one, NULL, host_one, host_one, host_one, false},
+    {"/api/v2/hosts/{id}/groups/", host_groups, host_groups, NULL, NULL, NULL, false},
+    {"/api/v2/hosts/{id}/all_groups/", host_groups, NULL, NULL, NULL, NULL, false},
+    {"/api/v2/hosts/{id}/variable_data/", host_vars, NULL, host_vars, host_vars, NULL, false},
+    {"/api/v2/groups/", groups, groups, NULL, NULL, NULL, false},
+    {"/api/v2/groups/{id}/", group_one, NULL, group_one, group_one, group_one, false},
+    {"/api/v2/groups/{id}/hosts/", group_hosts, group_hosts, NULL, NULL, NULL, false},
+    {"/api/v2/groups/{id}/all_hosts/", group_hosts, NULL, NULL, NULL, NULL, false},
+    {"/api/v2/groups/{id}/children/", group_children, group_children, NULL, NULL, NULL, false},
+    {"/api/v2/groups/{id}/variable_data/", group_vars, NULL, group_vars, group_vars, NULL, false},
+    {"/api/v2/inventory_sources/", sources, sources, NULL, NULL, NULL, false},
+    {"/api/v2/inventory_sources/{id}/", source_one, NULL, source_one, source_one, source_one,
+     false},
+    {"/api/v2/inventory_sources/{id}/update/", source_can_update, source_update, NULL, NULL, NULL,
+     false},
+    {"/api/v2/inventory_sources/{id}/inventory_updates/", source_updates, NULL, NULL, NULL, NULL,
+     false},
+    {NULL, NULL, NULL, NULL, NULL, NULL, false},
 };

@@ -57,7 +57,8 @@ static int job_cancel(api_request *rq, api_response *rs, store_kind kind)
 		return api_error(rs, &err);
 	if (rc == 0)
 		return api_not_allowed(rs, "POST");
-	api_logf(rq, "%s %ld: cancel requested by user %ld", store_kind_type(kind), rq->ids[0], rq->user_id);
+	api_logf(rq, "%s %ld: cancel requested by user %ld", store_kind_type(kind), rq->ids[0],
+	         rq->user_id);
 	rs->status = 202;
 	return 0;
 }
@@ -87,9 +88,11 @@ static int job_relaunch(api_request *rq, api_response *rs, store_kind kind)
 	snprintf(key, sizeof key, "%s", type ? type : "job");
 	json_decref(job);
 	if (!strcmp(rq->method, "GET"))
-		return api_json(rs, 200, json_pack("{s:[],s:{s:I,s:I}}", "passwords_needed_to_start", "retry_counts",
-		                                   "all", (json_int_t)summary_count(rq, rq->ids[0], false),
-		                                   "failed", (json_int_t)summary_count(rq, rq->ids[0], true)));
+		return api_json(
+		    rs, 200,
+		    json_pack("{s:[],s:{s:I,s:I}}", "passwords_needed_to_start", "retry_counts",
+		              "all", (json_int_t)summary_count(rq, rq->ids[0], false), "failed",
+		              (json_int_t)summary_count(rq, rq->ids[0], true)));
 	json_t *body = api_body_object(rq, rs);
 	if (!body)
 		return 0;
@@ -97,20 +100,23 @@ static int job_relaunch(api_request *rq, api_response *rs, store_kind kind)
 	json_t *hosts = json_object_get(body, "hosts");
 	json_t *pw = json_object_get(body, "credential_passwords");
 	if (!api_body_only(body, allowed, rs) ||
-	    (hosts && !json_is_string(hosts) && (api_field_error(rs, "hosts", "Not a valid string."), 1)) ||
-	    (pw && json_object_size(pw) && (api_field_error(rs, "credential_passwords",
-	                                                    "Passwords at launch are not supported."), 1))) {
+	    (hosts && !json_is_string(hosts) &&
+	     (api_field_error(rs, "hosts", "Not a valid string."), 1)) ||
+	    (pw && json_object_size(pw) &&
+	     (api_field_error(rs, "credential_passwords", "Passwords at launch are not supported."),
+	      1))) {
 		json_decref(body);
 		return 0;
 	}
 	runnel_error err = {0};
-	json_t *nj = engine_relaunch(rq->eng, rq->ids[0], json_string_value(hosts), rq->user_id, &err);
+	json_t *nj =
+	    engine_relaunch(rq->eng, rq->ids[0], json_string_value(hosts), rq->user_id, &err);
 	json_decref(body);
 	if (!nj)
 		return api_error(rs, &err);
 	json_object_set(nj, key, json_object_get(nj, "id"));
-	api_logf(rq, "%s %lld: relaunch of %ld by user %ld", key, (long long)json_integer_value(json_object_get(nj, "id")),
-	         rq->ids[0], rq->user_id);
+	api_logf(rq, "%s %lld: relaunch of %ld by user %ld", key,
+	         (long long)json_integer_value(json_object_get(nj, "id")), rq->ids[0], rq->user_id);
 	return api_json(rs, 201, nj);
 }
 
@@ -153,11 +159,14 @@ static int ad_hoc_launch(api_request *rq, api_response *rs)
 	json_t *body = api_body_object(rq, rs);
 	if (!body)
 		return 0;
-	static const char *const allowed[] = {"inventory", "limit", "credential", "module_name", "module_args",
-	                                      "forks", "verbosity", "extra_vars", "become_enabled", "diff_mode",
-	                                      "job_type", "timeout", NULL};
-	static const char *const strings[] = {"limit", "module_name", "module_args", "job_type", NULL};
-	static const char *const ints[] = {"inventory", "credential", "forks", "verbosity", "timeout", NULL};
+	static const char *const allowed[] = {
+	    "inventory", "limit",     "credential", "module_name",    "module_args",
+	    "forks",     "verbosity", "extra_vars", "become_enabled", "diff_mode",
+	    "job_type",  "timeout",   NULL};
+	static const char *const strings[] = {"limit", "module_name", "module_args", "job_type",
+	                                      NULL};
+	static const char *const ints[] = {"inventory", "credential", "forks",
+	                                   "verbosity", "timeout",    NULL};
 	static const char *const bools[] = {"become_enabled", "diff_mode", NULL};
 	if (!api_body_only(body, allowed, rs)) {
 		json_decref(body);
@@ -193,25 +202,43 @@ static int ad_hoc_launch(api_request *rq, api_response *rs)
 	json_decref(body);
 	if (!job)
 		return api_error(rs, &err);
-	api_logf(rq, "ad_hoc_command %lld launched by user %ld", (long long)json_integer_value(json_object_get(job, "id")),
-	         rq->user_id);
+	api_logf(rq, "ad_hoc_command %lld launched by user %ld",
+	         (long long)json_integer_value(json_object_get(job, "id")), rq->user_id);
 	return api_json(rs, 201, job);
 }
 
 /* The handlers of one unified job kind, as wrappers of the generic ones. */
-#define JOB_HANDLERS(name, kind)                                                                                  \
-	/* GET the list of name. */                                                                               \
-	static int name##_list(api_request *rq, api_response *rs) { return job_list(rq, rs, kind); }              \
-	/* GET/DELETE one of name. */                                                                             \
-	static int name##_one(api_request *rq, api_response *rs) { return job_one(rq, rs, kind); }                \
-	/* cancel/ of name. */                                                                                    \
-	static int name##_cancel(api_request *rq, api_response *rs) { return job_cancel(rq, rs, kind); }          \
-	/* relaunch/ of name. */                                                                                  \
-	static int name##_relaunch(api_request *rq, api_response *rs) { return job_relaunch(rq, rs, kind); }      \
-	/* stdout/ of name. */                                                                                    \
-	static int name##_stdout(api_request *rq, api_response *rs) { return api_stdout(rq, rs, kind); }          \
-	/* events of name. */                                                                                     \
-	static int name##_events(api_request *rq, api_response *rs) { return job_events(rq, rs, kind); }
+#define JOB_HANDLERS(name, kind)                                                                   \
+	/* GET the list of name. */                                                                \
+	static int name##_list(api_request *rq, api_response *rs)                                  \
+	{                                                                                          \
+		return job_list(rq, rs, kind);                                                     \
+	}                                                                                          \
+	/* GET/DELETE one of name. */                                                              \
+	static int name##_one(api_request *rq, api_response *rs)                                   \
+	{                                                                                          \
+		return job_one(rq, rs, kind);                                                      \
+	}                                                                                          \
+	/* cancel/ of name. */                                                                     \
+	static int name##_cancel(api_request *rq, api_response *rs)                                \
+	{                                                                                          \
+		return job_cancel(rq, rs, kind);                                                   \
+	}                                                                                          \
+	/* relaunch/ of name. */                                                                   \
+	static int name##_relaunch(api_request *rq, api_response *rs)                              \
+	{                                                                                          \
+		return job_relaunch(rq, rs, kind);                                                 \
+	}                                                                                          \
+	/* stdout/ of name. */                                                                     \
+	static int name##_stdout(api_request *rq, api_response *rs)                                \
+	{                                                                                          \
+		return api_stdout(rq, rs, kind);                                                   \
+	}                                                                                          \
+	/* events of name. */                                                                      \
+	static int name##_events(api_request *rq, api_response *rs)                                \
+	{                                                                                          \
+		return job_events(rq, rs, kind);                                                   \
+	}
 
 JOB_HANDLERS(jobs, STORE_JOB)
 JOB_HANDLERS(project_updates, STORE_PROJECT_UPDATE)
@@ -221,9 +248,15 @@ JOB_HANDLERS(system_jobs, STORE_SYSTEM_JOB)
 JOB_HANDLERS(unified_jobs, STORE_UNIFIED_JOB)
 
 /* /api/v2/jobs/N/job_host_summaries/ */
-static int jobs_summaries(api_request *rq, api_response *rs) { return job_summaries(rq, rs, STORE_JOB); }
+static int jobs_summaries(api_request *rq, api_response *rs)
+{
+	return job_summaries(rq, rs, STORE_JOB);
+}
 /* /api/v2/jobs/N/credentials/ */
-static int jobs_credentials(api_request *rq, api_response *rs) { return job_credentials(rq, rs, STORE_JOB); }
+static int jobs_credentials(api_request *rq, api_response *rs)
+{
+	return job_credentials(rq, rs, STORE_JOB);
+}
 /* /api/v2/ad_hoc_commands/N/credentials/ */
 static int ad_hoc_credentials(api_request *rq, api_response *rs)
 {
@@ -231,23 +264,40 @@ static int ad_hoc_credentials(api_request *rq, api_response *rs)
 }
 
 /* The routes of one unified job kind (events at evpath). */
-#define JOB_ROUTES(plural, name, evpath, list_post, relaunch_post)                                            \
-	{"/api/v2/" plural "/", name##_list, list_post, NULL, NULL, NULL, false},                              \
-	{"/api/v2/" plural "/{id}/", name##_one, NULL, NULL, NULL, name##_one, false},                         \
-	{"/api/v2/" plural "/{id}/cancel/", name##_cancel, name##_cancel, NULL, NULL, NULL, false},            \
-	{"/api/v2/" plural "/{id}/relaunch/", name##_relaunch, relaunch_post, NULL, NULL, NULL, false},        \
-	{"/api/v2/" plural "/{id}/stdout/", name##_stdout, NULL, NULL, NULL, NULL, false},                     \
-	{"/api/v2/" plural "/{id}/" evpath "/", name##_events, NULL, NULL, NULL, NULL, false}
+#define JOB_ROUTES(plural, name, evpath, list_post, relaunch_post)                                 \
+	{"/api/v2/" plural "/", name##_list, list_post, NULL, NULL, NULL, false},                  \
+	    {"/api/v2/" plural "/{id}/", name##_one, NULL, NULL, NULL, name##_one, false},         \
+	    {"/api/v2/" plural "/{id}/cancel/",                                                    \
+	     name##_cancel,                                                                        \
+	     name##_cancel,                                                                        \
+	     NULL,                                                                                 \
+	     NULL,                                                                                 \
+	     NULL,                                                                                 \
+	     false},                                                                               \
+	    {"/api/v2/" plural "/{id}/relaunch/",                                                  \
+	     name##_relaunch,                                                                      \
+	     relaunch_post,                                                                        \
+	     NULL,                                                                                 \
+	     NULL,                                                                                 \
+	     NULL,                                                                                 \
+	     false},                                                                               \
+	    {"/api/v2/" plural "/{id}/stdout/", name##_stdout, NULL, NULL, NULL, NULL, false},     \
+	{                                                                                          \
+		"/api/v2/" plural "/{id}/" evpath "/", name##_events, NULL, NULL, NULL, NULL,      \
+		    false                                                                          \
+	}
 
 const api_route api_routes_jobs[] = {
-	JOB_ROUTES("jobs", jobs, "job_events", NULL, jobs_relaunch),
-	{"/api/v2/jobs/{id}/job_host_summaries/", jobs_summaries, NULL, NULL, NULL, NULL, false},
-	{"/api/v2/jobs/{id}/credentials/", jobs_credentials, NULL, NULL, NULL, NULL, false},
-	JOB_ROUTES("project_updates", project_updates, "events", NULL, NULL),
-	JOB_ROUTES("inventory_updates", inventory_updates, "events", NULL, NULL),
-	JOB_ROUTES("ad_hoc_commands", ad_hoc_commands, "events", ad_hoc_launch, ad_hoc_commands_relaunch),
-	{"/api/v2/ad_hoc_commands/{id}/credentials/", ad_hoc_credentials, NULL, NULL, NULL, NULL, false},
-	JOB_ROUTES("system_jobs", system_jobs, "events", NULL, NULL),
-	JOB_ROUTES("unified_jobs", unified_jobs, "events", NULL, NULL),
-	{NULL, NULL, NULL, NULL, NULL, NULL, false},
+    JOB_ROUTES("jobs", jobs, "job_events", NULL, jobs_relaunch),
+    {"/api/v2/jobs/{id}/job_host_summaries/", jobs_summaries, NULL, NULL, NULL, NULL, false},
+    {"/api/v2/jobs/{id}/credentials/", jobs_credentials, NULL, NULL, NULL, NULL, false},
+    JOB_ROUTES("project_updates", project_updates, "events", NULL, NULL),
+    JOB_ROUTES("inventory_updates", inventory_updates, "events", NULL, NULL),
+    JOB_ROUTES("ad_hoc_commands", ad_hoc_commands, "events", ad_hoc_launch,
+               ad_hoc_commands_relaunch),
+    {"/api/v2/ad_hoc_commands/{id}/credentials/", ad_hoc_credentials, NULL, NULL, NULL, NULL,
+     false},
+    JOB_ROUTES("system_jobs", system_jobs, "events", NULL, NULL),
+    JOB_ROUTES("unified_jobs", unified_jobs, "events", NULL, NULL),
+    {NULL, NULL, NULL, NULL, NULL, NULL, false},
 };

@@ -17,21 +17,40 @@
 static int get_api(api_request *rq, api_response *rs)
 {
 	(void)rq;
-	return api_json(rs, 200, json_pack("{s:s,s:s,s:{s:s},s:s,s:s,s:s,s:s}",
-	    "description", "AWX REST API", "current_version", "/api/v2/",
-	    "available_versions", "v2", "/api/v2/", "oauth2", "/api/o/",
-	    "custom_logo", "", "custom_login_info", "", "login_redirect_override", ""));
+	return api_json(rs, 200,
+	                json_pack("{s:s,s:s,s:{s:s},s:s,s:s,s:s,s:s}", "description",
+	                          "AWX REST API", "current_version", "/api/v2/",
+	                          "available_versions", "v2", "/api/v2/", "oauth2", "/api/o/",
+	                          "custom_logo", "", "custom_login_info", "",
+	                          "login_redirect_override", ""));
 }
 
 /* GET /api/v2/: the resources. */
 static int get_v2(api_request *rq, api_response *rs)
 {
 	(void)rq;
-	static const char *const names[] = {
-	    "ping", "config", "me", "users", "tokens", "organizations", "credential_types",
-	    "credentials", "inventory", "hosts", "groups", "inventory_sources", "inventory_updates",
-	    "projects", "project_updates", "job_templates", "jobs", "ad_hoc_commands",
-	    "system_job_templates", "system_jobs", "unified_jobs", NULL};
+	static const char *const names[] = {"ping",
+	                                    "config",
+	                                    "me",
+	                                    "users",
+	                                    "tokens",
+	                                    "organizations",
+	                                    "credential_types",
+	                                    "credentials",
+	                                    "inventory",
+	                                    "hosts",
+	                                    "groups",
+	                                    "inventory_sources",
+	                                    "inventory_updates",
+	                                    "projects",
+	                                    "project_updates",
+	                                    "job_templates",
+	                                    "jobs",
+	                                    "ad_hoc_commands",
+	                                    "system_job_templates",
+	                                    "system_jobs",
+	                                    "unified_jobs",
+	                                    NULL};
 	json_t *o = json_object();
 	for (int i = 0; names[i]; i++) {
 		const char *path = !strcmp(names[i], "inventory") ? "inventories" : names[i];
@@ -56,14 +75,15 @@ static int get_ping(api_request *rq, api_response *rs)
 	const engine_settings *es = engine_get_settings(rq->eng);
 	char now[32];
 	rn_utc_isoformat(now);
-	json_t *inst = json_pack("{s:s,s:s,s:s,s:i,s:s}", "node", host, "node_type", "hybrid",
-	                         "heartbeat", now, "capacity", es ? es->capacity : 0,
-	                         "version", API_PRODUCT_VERSION);
-	return api_json(rs, 200, json_pack("{s:b,s:s,s:s,s:s,s:[o],s:[{s:s,s:i,s:[s]}]}",
-	    "ha", 0, "version", API_PRODUCT_VERSION, "active_node", host,
-	    "install_uuid", "00000000-0000-4000-8000-000000000000", "instances", inst,
-	    "instance_groups", "name", "default", "capacity", es ? es->capacity : 0,
-	    "instances", host));
+	json_t *inst =
+	    json_pack("{s:s,s:s,s:s,s:i,s:s}", "node", host, "node_type", "hybrid", "heartbeat",
+	              now, "capacity", es ? es->capacity : 0, "version", API_PRODUCT_VERSION);
+	return api_json(rs, 200,
+	                json_pack("{s:b,s:s,s:s,s:s,s:[o],s:[{s:s,s:i,s:[s]}]}", "ha", 0, "version",
+	                          API_PRODUCT_VERSION, "active_node", host, "install_uuid",
+	                          "00000000-0000-4000-8000-000000000000", "instances", inst,
+	                          "instance_groups", "name", "default", "capacity",
+	                          es ? es->capacity : 0, "instances", host));
 }
 
 static char ansible_version[128];
@@ -110,8 +130,9 @@ static int get_config(api_request *rq, api_response *rs)
 /* GET /api/v2/me/: the caller, as a list of one (as AWX). */
 static int get_me(api_request *rq, api_response *rs)
 {
-	return api_json(rs, 200, json_pack("{s:i,s:n,s:n,s:[O]}", "count", 1, "next", "previous",
-	                                   "results", rq->user));
+	return api_json(
+	    rs, 200,
+	    json_pack("{s:i,s:n,s:n,s:[O]}", "count", 1, "next", "previous", "results", rq->user));
 }
 
 /* True if the caller is a superuser. */
@@ -124,7 +145,8 @@ static bool is_superuser(const api_request *rq)
 static int tokens(api_request *rq, api_response *rs)
 {
 	if (!strcmp(rq->method, "GET")) {
-		json_t *f = is_superuser(rq) ? NULL : json_pack("{s:I}", "user", (json_int_t)rq->user_id);
+		json_t *f =
+		    is_superuser(rq) ? NULL : json_pack("{s:I}", "user", (json_int_t)rq->user_id);
 		api_list_opts o = {.filters = f};
 		api_list(rq, rs, STORE_TOKEN, &o);
 		json_decref(f);
@@ -138,8 +160,8 @@ static int tokens(api_request *rq, api_response *rs)
 	json_decref(body);
 	if (!tok)
 		return api_error(rs, &err);
-	api_logf(rq, "token %lld created for user %ld", (long long)json_integer_value(json_object_get(tok, "id")),
-	         rq->user_id);
+	api_logf(rq, "token %lld created for user %ld",
+	         (long long)json_integer_value(json_object_get(tok, "id")), rq->user_id);
 	return api_json(rs, 201, tok);
 }
 
@@ -204,23 +226,25 @@ static int user_one(api_request *rq, api_response *rs)
 		json_t *b = api_body_object(rq, rs);
 		if (!b)
 			return 0;
-		bool escalates = json_object_get(b, "is_superuser") || json_object_get(b, "is_system_auditor");
+		bool escalates =
+		    json_object_get(b, "is_superuser") || json_object_get(b, "is_system_auditor");
 		json_decref(b);
 		if (escalates)
-			return api_detail(rs, 403, "You do not have permission to perform this action.");
+			return api_detail(rs, 403,
+			                  "You do not have permission to perform this action.");
 	}
 	return api_update(rq, rs, STORE_USER, rq->ids[0]);
 }
 
 const api_route api_routes_root[] = {
-	{"/api/", get_api, NULL, NULL, NULL, NULL, true},
-	{"/api/v2/", get_v2, NULL, NULL, NULL, NULL, true},
-	{"/api/v2/ping/", get_ping, NULL, NULL, NULL, NULL, true},
-	{"/api/v2/config/", get_config, NULL, NULL, NULL, NULL, false},
-	{"/api/v2/me/", get_me, NULL, NULL, NULL, NULL, false},
-	{"/api/v2/tokens/", tokens, tokens, NULL, NULL, NULL, false},
-	{"/api/v2/tokens/{id}/", token_one, NULL, token_one, token_one, token_one, false},
-	{"/api/v2/users/", users, users, NULL, NULL, NULL, false},
-	{"/api/v2/users/{id}/", user_one, NULL, user_one, user_one, user_one, false},
-	{NULL, NULL, NULL, NULL, NULL, NULL, false},
+    {"/api/", get_api, NULL, NULL, NULL, NULL, true},
+    {"/api/v2/", get_v2, NULL, NULL, NULL, NULL, true},
+    {"/api/v2/ping/", get_ping, NULL, NULL, NULL, NULL, true},
+    {"/api/v2/config/", get_config, NULL, NULL, NULL, NULL, false},
+    {"/api/v2/me/", get_me, NULL, NULL, NULL, NULL, false},
+    {"/api/v2/tokens/", tokens, tokens, NULL, NULL, NULL, false},
+    {"/api/v2/tokens/{id}/", token_one, NULL, token_one, token_one, token_one, false},
+    {"/api/v2/users/", users, users, NULL, NULL, NULL, false},
+    {"/api/v2/users/{id}/", user_one, NULL, user_one, user_one, user_one, false},
+    {NULL, NULL, NULL, NULL, NULL, NULL, false},
 };

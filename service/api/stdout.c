@@ -32,11 +32,13 @@ static size_t strip_ansi(char *s, size_t len)
 			break;
 		if (s[i + 1] == '[') { /* CSI: parameters, then a final byte @..~ */
 			i += 2;
-			while (i < len && !((unsigned char)s[i] >= 0x40 && (unsigned char)s[i] <= 0x7e))
+			while (i < len &&
+			       !((unsigned char)s[i] >= 0x40 && (unsigned char)s[i] <= 0x7e))
 				i++;
 		} else if (s[i + 1] == ']') { /* OSC: up to BEL or ESC \ */
 			i += 2;
-			while (i < len && s[i] != '\a' && !(s[i] == '\x1b' && i + 1 < len && s[i + 1] == '\\'))
+			while (i < len && s[i] != '\a' &&
+			       !(s[i] == '\x1b' && i + 1 < len && s[i + 1] == '\\'))
 				i++;
 			if (i < len && s[i] == '\x1b')
 				i++;
@@ -77,8 +79,8 @@ static ssize_t stream_read(void *ctx, uint64_t pos, char *buf, size_t max)
 		s->off = 0;
 		long abs_end = 0;
 		runnel_error err = {0};
-		if (store_stdout_read(s->st, s->job_id, s->next_line, s->next_line + STREAM_LINES, append_text,
-		                      &s->buf, &abs_end, &err) < 0)
+		if (store_stdout_read(s->st, s->job_id, s->next_line, s->next_line + STREAM_LINES,
+		                      append_text, &s->buf, &abs_end, &err) < 0)
 			return -2;
 		s->next_line += STREAM_LINES;
 		if (s->next_line >= abs_end)
@@ -142,16 +144,18 @@ static int stdout_json(api_request *rq, api_response *rs, long job_id)
 	if (enc && !strcmp(enc, "base64")) {
 		size_t n = sodium_base64_ENCODED_LEN(b.len, sodium_base64_VARIANT_ORIGINAL);
 		char *out = rn_xmalloc(n);
-		sodium_bin2base64(out, n, (const unsigned char *)b.data, b.len, sodium_base64_VARIANT_ORIGINAL);
+		sodium_bin2base64(out, n, (const unsigned char *)b.data, b.len,
+		                  sodium_base64_VARIANT_ORIGINAL);
 		content = json_string(out);
 		free(out);
 	} else {
 		content = json_stringn_nocheck(b.data, b.len);
 	}
 	rn_buf_free(&b);
-	return api_json(rs, 200, json_pack("{s:{s:I,s:I,s:I},s:o}", "range", "start", (json_int_t)start, "end",
-	                                   (json_int_t)end_actual, "absolute_end", (json_int_t)abs_end,
-	                                   "content", content));
+	return api_json(rs, 200,
+	                json_pack("{s:{s:I,s:I,s:I},s:o}", "range", "start", (json_int_t)start,
+	                          "end", (json_int_t)end_actual, "absolute_end",
+	                          (json_int_t)abs_end, "content", content));
 }
 
 /* GET <unified job>/stdout/ of a job of kind. */

@@ -9,7 +9,8 @@
 #include <string.h>
 
 /* Check the playbook of a template-to-be (fields merged over current). */
-static bool playbook_ok(api_request *rq, api_response *rs, const json_t *current, const json_t *body)
+static bool playbook_ok(api_request *rq, api_response *rs, const json_t *current,
+                        const json_t *body)
 {
 	json_t *pb = json_object_get(body, "playbook");
 	json_t *pj = json_object_get(body, "project");
@@ -26,7 +27,8 @@ static bool playbook_ok(api_request *rq, api_response *rs, const json_t *current
 	if (!json_is_integer(pj) || !json_string_length(pb))
 		return true; /* the store says what is missing or wrong */
 	runnel_error err = {0};
-	if (engine_check_playbook(rq->eng, (long)json_integer_value(pj), json_string_value(pb), &err) < 0) {
+	if (engine_check_playbook(rq->eng, (long)json_integer_value(pj), json_string_value(pb),
+	                          &err) < 0) {
 		api_error(rs, &err);
 		return false;
 	}
@@ -93,38 +95,52 @@ static int launch_info(api_request *rq, api_response *rs)
 	if (!jt)
 		return api_error(rs, &err);
 	json_t *o = json_object();
-	static const char *const asks[] = {
-	    "ask_variables_on_launch", "ask_limit_on_launch", "ask_tags_on_launch", "ask_skip_tags_on_launch",
-	    "ask_job_type_on_launch", "ask_verbosity_on_launch", "ask_inventory_on_launch",
-	    "ask_credential_on_launch", "ask_diff_mode_on_launch", "ask_forks_on_launch",
-	    "ask_timeout_on_launch", "ask_scm_branch_on_launch", NULL};
+	static const char *const asks[] = {"ask_variables_on_launch",
+	                                   "ask_limit_on_launch",
+	                                   "ask_tags_on_launch",
+	                                   "ask_skip_tags_on_launch",
+	                                   "ask_job_type_on_launch",
+	                                   "ask_verbosity_on_launch",
+	                                   "ask_inventory_on_launch",
+	                                   "ask_credential_on_launch",
+	                                   "ask_diff_mode_on_launch",
+	                                   "ask_forks_on_launch",
+	                                   "ask_timeout_on_launch",
+	                                   "ask_scm_branch_on_launch",
+	                                   NULL};
 	for (int i = 0; asks[i]; i++)
-		json_object_set_new(o, asks[i], json_boolean(json_is_true(json_object_get(jt, asks[i]))));
+		json_object_set_new(o, asks[i],
+		                    json_boolean(json_is_true(json_object_get(jt, asks[i]))));
 	json_t *inv = json_object_get(jt, "inventory");
 	bool needs_inv = !json_is_integer(inv);
-	json_t *creds = store_related_ids(rq->st, STORE_REL_JOB_TEMPLATE_CREDENTIALS, rq->ids[0], false, &err);
+	json_t *creds =
+	    store_related_ids(rq->st, STORE_REL_JOB_TEMPLATE_CREDENTIALS, rq->ids[0], false, &err);
 	json_t *cred_list = json_array();
 	size_t i;
 	json_t *cid;
 	json_array_foreach(creds, i, cid) {
-		json_t *c = store_get(rq->st, STORE_CREDENTIAL, (long)json_integer_value(cid), &err);
+		json_t *c =
+		    store_get(rq->st, STORE_CREDENTIAL, (long)json_integer_value(cid), &err);
 		if (c)
-			json_array_append_new(cred_list, json_pack("{s:O,s:O,s:O,s:[]}", "id", json_object_get(c, "id"),
-			                                           "name", json_object_get(c, "name"), "credential_type",
-			                                           json_object_get(c, "credential_type"),
-			                                           "passwords_needed"));
+			json_array_append_new(
+			    cred_list,
+			    json_pack("{s:O,s:O,s:O,s:[]}", "id", json_object_get(c, "id"), "name",
+			              json_object_get(c, "name"), "credential_type",
+			              json_object_get(c, "credential_type"), "passwords_needed"));
 		json_decref(c);
 	}
 	json_decref(creds);
 	json_t *inv_sf = json_object_get(json_object_get(jt, "summary_fields"), "inventory");
-	json_t *defaults = json_pack("{s:O,s:O,s:O,s:O,s:O,s:O,s:O,s:O,s:O,s:O,s:o}",
-	    "extra_vars", json_object_get(jt, "extra_vars"), "limit", json_object_get(jt, "limit"),
-	    "job_tags", json_object_get(jt, "job_tags"), "skip_tags", json_object_get(jt, "skip_tags"),
-	    "job_type", json_object_get(jt, "job_type"), "verbosity", json_object_get(jt, "verbosity"),
-	    "diff_mode", json_object_get(jt, "diff_mode"), "forks", json_object_get(jt, "forks"),
-	    "timeout", json_object_get(jt, "timeout"), "scm_branch", json_object_get(jt, "scm_branch"),
-	    "credentials", cred_list);
-	json_object_set_new(defaults, "inventory", inv_sf ? json_incref(inv_sf) : json_pack("{s:n,s:n}", "name", "id"));
+	json_t *defaults = json_pack(
+	    "{s:O,s:O,s:O,s:O,s:O,s:O,s:O,s:O,s:O,s:O,s:o}", "extra_vars",
+	    json_object_get(jt, "extra_vars"), "limit", json_object_get(jt, "limit"), "job_tags",
+	    json_object_get(jt, "job_tags"), "skip_tags", json_object_get(jt, "skip_tags"),
+	    "job_type", json_object_get(jt, "job_type"), "verbosity",
+	    json_object_get(jt, "verbosity"), "diff_mode", json_object_get(jt, "diff_mode"),
+	    "forks", json_object_get(jt, "forks"), "timeout", json_object_get(jt, "timeout"),
+	    "scm_branch", json_object_get(jt, "scm_branch"), "credentials", cred_list);
+	json_object_set_new(defaults, "inventory",
+	                    inv_sf ? json_incref(inv_sf) : json_pack("{s:n,s:n}", "name", "id"));
 	json_object_set_new(o, "defaults", defaults);
 	json_object_set_new(o, "can_start_without_user_input", json_boolean(!needs_inv));
 	json_object_set_new(o, "passwords_needed_to_start", json_array());
@@ -132,9 +148,10 @@ static int launch_info(api_request *rq, api_response *rs)
 	json_object_set_new(o, "credential_needed_to_start", json_false());
 	json_object_set_new(o, "inventory_needed_to_start", json_boolean(needs_inv));
 	json_object_set_new(o, "survey_enabled", json_false());
-	json_object_set_new(o, "job_template_data", json_pack("{s:O,s:O,s:O}", "name", json_object_get(jt, "name"),
-	                                                      "id", json_object_get(jt, "id"), "description",
-	                                                      json_object_get(jt, "description")));
+	json_object_set_new(o, "job_template_data",
+	                    json_pack("{s:O,s:O,s:O}", "name", json_object_get(jt, "name"), "id",
+	                              json_object_get(jt, "id"), "description",
+	                              json_object_get(jt, "description")));
 	json_decref(jt);
 	return api_json(rs, 200, o);
 }
@@ -149,15 +166,20 @@ static bool launch_types_ok(const json_t *body, api_response *rs)
 			continue;
 		if (!strcmp(key, "extra_vars")) {
 			if (!json_is_object(v) && !json_is_string(v))
-				return api_field_error(rs, key, "Must be a valid JSON or YAML dictionary."), false;
-		} else if (!strcmp(key, "limit") || !strcmp(key, "job_tags") || !strcmp(key, "skip_tags") ||
-		           !strcmp(key, "scm_branch")) {
+				return api_field_error(rs, key,
+				                       "Must be a valid JSON or YAML dictionary."),
+				       false;
+		} else if (!strcmp(key, "limit") || !strcmp(key, "job_tags") ||
+		           !strcmp(key, "skip_tags") || !strcmp(key, "scm_branch")) {
 			if (!json_is_string(v))
 				return api_field_error(rs, key, "Not a valid string."), false;
 		} else if (!strcmp(key, "inventory")) {
 			if (!json_is_integer(v))
-				return api_field_error(rs, key, "Incorrect type. Expected pk value, received %s.",
-				                       json_is_string(v) ? "str" : "another type"), false;
+				return api_field_error(
+				           rs, key,
+				           "Incorrect type. Expected pk value, received %s.",
+				           json_is_string(v) ? "str" : "another type"),
+				       false;
 		} else if (!strcmp(key, "credentials")) {
 			size_t i;
 			json_t *c;
@@ -165,24 +187,34 @@ static bool launch_types_ok(const json_t *body, api_response *rs)
 				return api_field_error(rs, key, "Expected a list of items."), false;
 			json_array_foreach(v, i, c)
 				if (!json_is_integer(c))
-					return api_field_error(rs, key, "Incorrect type. Expected pk value."), false;
+					return api_field_error(
+					           rs, key, "Incorrect type. Expected pk value."),
+					       false;
 		} else if (!strcmp(key, "verbosity")) {
-			if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 5)
+			if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+			    json_integer_value(v) > 5)
 				return api_field_error(rs, key, "\"%s\" is not a valid choice.",
-				                       json_is_integer(v) ? "out of range" : "not an integer"), false;
+				                       json_is_integer(v) ? "out of range"
+				                                          : "not an integer"),
+				       false;
 		} else if (!strcmp(key, "forks") || !strcmp(key, "timeout")) {
 			if (!json_is_integer(v) || json_integer_value(v) < 0)
-				return api_field_error(rs, key, "A valid non-negative integer is required."), false;
+				return api_field_error(rs, key,
+				                       "A valid non-negative integer is required."),
+				       false;
 		} else if (!strcmp(key, "diff_mode")) {
 			if (!json_is_boolean(v))
 				return api_field_error(rs, key, "Must be a valid boolean."), false;
 		} else if (!strcmp(key, "job_type")) {
 			const char *t = json_string_value(v);
 			if (!t || (strcmp(t, "run") && strcmp(t, "check")))
-				return api_field_error(rs, key, "\"%s\" is not a valid choice.", t ? t : "?"), false;
+				return api_field_error(rs, key, "\"%s\" is not a valid choice.",
+				                       t ? t : "?"),
+				       false;
 		} else if (!strcmp(key, "credential_passwords")) {
 			if (!json_is_object(v))
-				return api_field_error(rs, key, "Expected a dictionary of items."), false;
+				return api_field_error(rs, key, "Expected a dictionary of items."),
+				       false;
 		}
 	}
 	return true;
@@ -194,9 +226,20 @@ static int launch(api_request *rq, api_response *rs)
 	json_t *body = api_body_object(rq, rs);
 	if (!body)
 		return 0;
-	static const char *const allowed[] = {"extra_vars", "limit", "job_tags", "skip_tags", "inventory",
-	                                      "credentials", "verbosity", "diff_mode", "job_type", "forks",
-	                                      "timeout", "scm_branch", "credential_passwords", NULL};
+	static const char *const allowed[] = {"extra_vars",
+	                                      "limit",
+	                                      "job_tags",
+	                                      "skip_tags",
+	                                      "inventory",
+	                                      "credentials",
+	                                      "verbosity",
+	                                      "diff_mode",
+	                                      "job_type",
+	                                      "forks",
+	                                      "timeout",
+	                                      "scm_branch",
+	                                      "credential_passwords",
+	                                      NULL};
 	if (!api_body_only(body, allowed, rs) || !launch_types_ok(body, rs)) {
 		json_decref(body);
 		return 0;
@@ -206,12 +249,14 @@ static int launch(api_request *rq, api_response *rs)
 		json_object_del(body, "credential_passwords");
 	else if (pw) {
 		json_decref(body);
-		return api_field_error(rs, "credential_passwords",
-		                       "Passwords at launch are not supported: store them in the credential.");
+		return api_field_error(
+		    rs, "credential_passwords",
+		    "Passwords at launch are not supported: store them in the credential.");
 	}
 	json_t *ignored = NULL;
 	runnel_error err = {0};
-	json_t *job = engine_launch_job_template(rq->eng, rq->ids[0], body, "manual", rq->user_id, &ignored, &err);
+	json_t *job = engine_launch_job_template(rq->eng, rq->ids[0], body, "manual", rq->user_id,
+	                                         &ignored, &err);
 	json_decref(body);
 	if (!job) {
 		json_decref(ignored);
@@ -220,7 +265,8 @@ static int launch(api_request *rq, api_response *rs)
 	json_object_set(job, "job", json_object_get(job, "id"));
 	json_object_set_new(job, "ignored_fields", ignored ? ignored : json_object());
 	api_logf(rq, "job %lld launched from job_template %ld by user %ld",
-	         (long long)json_integer_value(json_object_get(job, "id")), rq->ids[0], rq->user_id);
+	         (long long)json_integer_value(json_object_get(job, "id")), rq->ids[0],
+	         rq->user_id);
 	return api_json(rs, 201, job);
 }
 
@@ -232,7 +278,8 @@ static int template_credentials(api_request *rq, api_response *rs)
 	if (!jt)
 		return api_error(rs, &err);
 	json_decref(jt);
-	return api_sublist(rq, rs, STORE_CREDENTIAL, STORE_REL_JOB_TEMPLATE_CREDENTIALS, rq->ids[0], NULL);
+	return api_sublist(rq, rs, STORE_CREDENTIAL, STORE_REL_JOB_TEMPLATE_CREDENTIALS, rq->ids[0],
+	                   NULL);
 }
 
 /* GET /api/v2/job_templates/N/jobs/. */
@@ -255,20 +302,22 @@ static int template_jobs(api_request *rq, api_response *rs)
 /* The cleanup template, as AWX shows it. */
 static json_t *cleanup_template(void)
 {
-	return json_pack("{s:i,s:s,s:s,s:{s:s,s:s},s:{},s:s,s:s,s:s,s:s}",
-	    "id", 1, "type", "system_job_template", "url", "/api/v2/system_job_templates/1/",
-	    "related", "launch", "/api/v2/system_job_templates/1/launch/", "jobs",
-	    "/api/v2/system_job_templates/1/jobs/", "summary_fields",
-	    "name", "Cleanup Job Details", "description", "Remove jobs older than a certain number of days",
-	    "job_type", "cleanup_jobs", "status", "ok");
+	return json_pack("{s:i,s:s,s:s,s:{s:s,s:s},s:{},s:s,s:s,s:s,s:s}", "id", 1, "type",
+	                 "system_job_template", "url", "/api/v2/system_job_templates/1/", "related",
+	                 "launch", "/api/v2/system_job_templates/1/launch/", "jobs",
+	                 "/api/v2/system_job_templates/1/jobs/", "summary_fields", "name",
+	                 "Cleanup Job Details", "description",
+	                 "Remove jobs older than a certain number of days", "job_type",
+	                 "cleanup_jobs", "status", "ok");
 }
 
 /* GET /api/v2/system_job_templates/. */
 static int system_templates(api_request *rq, api_response *rs)
 {
 	(void)rq;
-	return api_json(rs, 200, json_pack("{s:i,s:n,s:n,s:[o]}", "count", 1, "next", "previous", "results",
-	                                   cleanup_template()));
+	return api_json(rs, 200,
+	                json_pack("{s:i,s:n,s:n,s:[o]}", "count", 1, "next", "previous", "results",
+	                          cleanup_template()));
 }
 
 /* GET /api/v2/system_job_templates/1/. */
@@ -285,8 +334,9 @@ static int system_launch(api_request *rq, api_response *rs)
 	if (rq->ids[0] != 1)
 		return api_detail(rs, 404, "Not found.");
 	if (!strcmp(rq->method, "GET"))
-		return api_json(rs, 200, json_pack("{s:b,s:[]}", "ask_variables_on_launch", 1,
-		                                   "variables_needed_to_start"));
+		return api_json(rs, 200,
+		                json_pack("{s:b,s:[]}", "ask_variables_on_launch", 1,
+		                          "variables_needed_to_start"));
 	json_t *body = api_body_object(rq, rs);
 	if (!body)
 		return 0;
@@ -307,7 +357,8 @@ static int system_launch(api_request *rq, api_response *rs)
 		return api_field_error(rs, "extra_vars", "Must be a valid JSON dictionary.");
 	}
 	json_t *days = json_object_get(vars, "days");
-	if (days && !json_is_number(days) && !(json_is_string(days) && atof(json_string_value(days)) >= 0)) {
+	if (days && !json_is_number(days) &&
+	    !(json_is_string(days) && atof(json_string_value(days)) >= 0)) {
 		json_decref(vars);
 		return api_field_error(rs, "extra_vars", "days: A valid number is required.");
 	}
@@ -329,15 +380,18 @@ static int system_template_jobs(api_request *rq, api_response *rs)
 }
 
 const api_route api_routes_templates[] = {
-	{"/api/v2/job_templates/", templates, templates, NULL, NULL, NULL, false},
-	{"/api/v2/job_templates/{id}/", template_one, NULL, template_one, template_one, template_one, false},
-	{"/api/v2/job_templates/{id}/launch/", launch_info, launch, NULL, NULL, NULL, false},
-	{"/api/v2/job_templates/{id}/credentials/", template_credentials, template_credentials, NULL, NULL, NULL,
-	 false},
-	{"/api/v2/job_templates/{id}/jobs/", template_jobs, NULL, NULL, NULL, NULL, false},
-	{"/api/v2/system_job_templates/", system_templates, NULL, NULL, NULL, NULL, false},
-	{"/api/v2/system_job_templates/{id}/", system_template_one, NULL, NULL, NULL, NULL, false},
-	{"/api/v2/system_job_templates/{id}/launch/", system_launch, system_launch, NULL, NULL, NULL, false},
-	{"/api/v2/system_job_templates/{id}/jobs/", system_template_jobs, NULL, NULL, NULL, NULL, false},
-	{NULL, NULL, NULL, NULL, NULL, NULL, false},
+    {"/api/v2/job_templates/", templates, templates, NULL, NULL, NULL, false},
+    {"/api/v2/job_templates/{id}/", template_one, NULL, template_one, template_one, template_one,
+     false},
+    {"/api/v2/job_templates/{id}/launch/", launch_info, launch, NULL, NULL, NULL, false},
+    {"/api/v2/job_templates/{id}/credentials/", template_credentials, template_credentials, NULL,
+     NULL, NULL, false},
+    {"/api/v2/job_templates/{id}/jobs/", template_jobs, NULL, NULL, NULL, NULL, false},
+    {"/api/v2/system_job_templates/", system_templates, NULL, NULL, NULL, NULL, false},
+    {"/api/v2/system_job_templates/{id}/", system_template_one, NULL, NULL, NULL, NULL, false},
+    {"/api/v2/system_job_templates/{id}/launch/", system_launch, system_launch, NULL, NULL, NULL,
+     false},
+    {"/api/v2/system_job_templates/{id}/jobs/", system_template_jobs, NULL, NULL, NULL, NULL,
+     false},
+    {NULL, NULL, NULL, NULL, NULL, NULL, false},
 };

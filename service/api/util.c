@@ -273,9 +273,9 @@ void api_logf(const api_request *rq, const char *fmt, ...)
 /* Query arguments that are not filters. */
 static bool reserved_arg(const char *name)
 {
-	static const char *const names[] = {"page", "page_size", "order_by", "order", "format",
-	                                    "start_line", "end_line", "content_encoding", "dark",
-	                                    "_", NULL};
+	static const char *const names[] = {"page",   "page_size",  "order_by", "order",
+	                                    "format", "start_line", "end_line", "content_encoding",
+	                                    "dark",   "_",          NULL};
 	for (int i = 0; names[i]; i++)
 		if (!strcmp(name, names[i]))
 			return true;
@@ -403,7 +403,8 @@ int api_list(api_request *rq, api_response *rs, store_kind kind, const api_list_
 			json_t *o;
 			json_array_foreach(p1.results, i, o) {
 				char id[32];
-				snprintf(id, sizeof id, "%lld", (long long)json_integer_value(json_object_get(o, "id")));
+				snprintf(id, sizeof id, "%lld",
+				         (long long)json_integer_value(json_object_get(o, "id")));
 				if (json_object_get(seen, id))
 					continue;
 				json_object_set_new(seen, id, json_true());
@@ -432,7 +433,8 @@ int api_list(api_request *rq, api_response *rs, store_kind kind, const api_list_
 	}
 	json_t *body = json_object();
 	json_object_set_new(body, "count", json_integer(out.count));
-	json_object_set_new(body, "next", page * page_size < out.count ? page_link(rq, page + 1) : json_null());
+	json_object_set_new(body, "next",
+	                    page * page_size < out.count ? page_link(rq, page + 1) : json_null());
 	json_object_set_new(body, "previous", page > 1 ? page_link(rq, page - 1) : json_null());
 	json_object_set_new(body, "results", out.results);
 	return api_json(rs, 200, body);
@@ -550,7 +552,8 @@ int api_sublist(api_request *rq, api_response *rs, store_kind kind, store_rel re
 		json_decref(body);
 		return api_field_error(rs, "disassociate", "Must be a valid boolean.");
 	}
-	bool detach = dis && (json_is_true(dis) || (json_is_integer(dis) && json_integer_value(dis)));
+	bool detach =
+	    dis && (json_is_true(dis) || (json_is_integer(dis) && json_integer_value(dis)));
 	long child = (long)json_integer_value(id);
 	json_decref(body);
 	json_t *probe = store_get(rq->st, kind, child, &err);

@@ -72,7 +72,7 @@ typedef struct bus_ops {
 	size_t (*discard)(bus *b);
 } bus_ops;
 
-#define BUS_QUEUE_BYTES (256 * 1024)
+#define BUS_QUEUE_BYTES    (256 * 1024)
 #define BUS_QUEUE_MESSAGES 1000
 /* A producer send that makes no progress this long returns -1 (ETIMEDOUT:
  * it waited already; EAGAIN: the connection broke, try again after a
@@ -92,7 +92,8 @@ struct bus {
 typedef struct bus_settings {
 	const char *backend;     /* "local" (default) or "redis" */
 	const char *socket_path; /* local: the unix socket (required) */
-	const char *redis_url;   /* redis: "redis://HOST:PORT" or "unix:///PATH"; default redis://127.0.0.1:6379 */
+	const char *redis_url;   /* redis: "redis://HOST:PORT" or "unix:///PATH"; default
+	                            redis://127.0.0.1:6379 */
 	const char *queue;       /* redis: the list; default "callback_tasks" */
 } bus_settings;
 
@@ -106,12 +107,32 @@ bus *bus_open_consumer(const bus_settings *settings, runnel_error *err);
 bus *bus_local_open(const bus_settings *settings, bool consumer, runnel_error *err);
 bus *bus_redis_open(const bus_settings *settings, bool consumer, runnel_error *err);
 
-static inline void bus_close(bus *b) { if (b) b->ops->close(b); }
-static inline int bus_push(bus *b, const char *m, size_t n, runnel_error *e) { return b->ops->push(b, m, n, e); }
-static inline int bus_queue(bus *b, const char *m, size_t n, runnel_error *e) { return b->ops->queue(b, m, n, e); }
-static inline int bus_flush(bus *b, runnel_error *e) { return b->ops->flush(b, e); }
-static inline size_t bus_discard(bus *b) { return b->ops->discard(b); }
-static inline long bus_receive(bus *b, bus_message_fn fn, void *ud, int t, long max, runnel_error *e) { return b->ops->receive(b, fn, ud, t, max, e); }
+static inline void bus_close(bus *b)
+{
+	if (b)
+		b->ops->close(b);
+}
+static inline int bus_push(bus *b, const char *m, size_t n, runnel_error *e)
+{
+	return b->ops->push(b, m, n, e);
+}
+static inline int bus_queue(bus *b, const char *m, size_t n, runnel_error *e)
+{
+	return b->ops->queue(b, m, n, e);
+}
+static inline int bus_flush(bus *b, runnel_error *e)
+{
+	return b->ops->flush(b, e);
+}
+static inline size_t bus_discard(bus *b)
+{
+	return b->ops->discard(b);
+}
+static inline long bus_receive(bus *b, bus_message_fn fn, void *ud, int t, long max,
+                               runnel_error *e)
+{
+	return b->ops->receive(b, fn, ud, t, max, e);
+}
 
 #ifdef __cplusplus
 }

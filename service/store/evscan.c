@@ -58,8 +58,8 @@ static const char *skip_value(const char *p, const char *end)
 		}
 		return end;
 	}
-	while (p < end && *p != ',' && *p != '}' && *p != ']' && *p != ' ' && *p != '\n' && *p != '\r' &&
-	       *p != '\t')
+	while (p < end && *p != ',' && *p != '}' && *p != ']' && *p != ' ' && *p != '\n' &&
+	       *p != '\r' && *p != '\t')
 		p++;
 	return p;
 }

@@ -39,9 +39,18 @@ bool evs_next(evs_iter *it, const char **key, size_t *klen, evs_span *val);
 evs_span evs_get(evs_span obj, const char *key);
 
 /* True if the span is a string literal (an object, ...). */
-static inline bool evs_is_string(evs_span v) { return v.p && v.n >= 2 && v.p[0] == '"'; }
-static inline bool evs_is_object(evs_span v) { return v.p && v.n >= 2 && v.p[0] == '{'; }
-static inline bool evs_is_true(evs_span v) { return v.p && v.n == 4 && v.p[0] == 't'; }
+static inline bool evs_is_string(evs_span v)
+{
+	return v.p && v.n >= 2 && v.p[0] == '"';
+}
+static inline bool evs_is_object(evs_span v)
+{
+	return v.p && v.n >= 2 && v.p[0] == '{';
+}
+static inline bool evs_is_true(evs_span v)
+{
+	return v.p && v.n == 4 && v.p[0] == 't';
+}
 
 /* An integer value as jansson reads one (no fraction, no exponent, fits in
  * long long): true and *out, else false. */

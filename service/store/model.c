@@ -19,16 +19,29 @@
 #include "util.h"
 
 static const char *const plurals[STORE_KIND_COUNT] = {
-	"organizations", "users", "tokens", "credential_types", "credentials",
-	"inventories", "groups", "hosts", "inventory_sources", "projects",
-	"job_templates", "unified_jobs", "jobs", "project_updates",
-	"inventory_updates", "ad_hoc_commands", "system_jobs",
+    "organizations",   "users",        "tokens", "credential_types",  "credentials",
+    "inventories",     "groups",       "hosts",  "inventory_sources", "projects",
+    "job_templates",   "unified_jobs", "jobs",   "project_updates",   "inventory_updates",
+    "ad_hoc_commands", "system_jobs",
 };
 static const char *const types[STORE_KIND_COUNT] = {
-	"organization", "user", "o_auth2_access_token", "credential_type", "credential",
-	"inventory", "group", "host", "inventory_source", "project",
-	"job_template", "unified_job", "job", "project_update",
-	"inventory_update", "ad_hoc_command", "system_job",
+    "organization",
+    "user",
+    "o_auth2_access_token",
+    "credential_type",
+    "credential",
+    "inventory",
+    "group",
+    "host",
+    "inventory_source",
+    "project",
+    "job_template",
+    "unified_job",
+    "job",
+    "project_update",
+    "inventory_update",
+    "ad_hoc_command",
+    "system_job",
 };
 
 const char *const store_active_statuses[] = {"new", "pending", "waiting", "running", NULL};
@@ -82,257 +95,271 @@ void store_page_clear(store_page *page)
 	page->count = 0;
 }
 
-#define END {NULL, 0, 0, NULL, 0, 0}
+#define END                                                                                        \
+	{                                                                                          \
+		NULL, 0, 0, NULL, 0, 0                                                             \
+	}
 
 static const model_field org_fields[] = {
-	{"name", MT_STR, MF_REQUIRED, NULL, 0, 0},
-	{"description", MT_STR, 0, NULL, 0, 0},
-	{"max_hosts", MT_INT, 0, NULL, 0, 0},
-	END,
+    {"name", MT_STR, MF_REQUIRED, NULL, 0, 0},
+    {"description", MT_STR, 0, NULL, 0, 0},
+    {"max_hosts", MT_INT, 0, NULL, 0, 0},
+    END,
 };
 
 static const model_field user_fields[] = {
-	{"username", MT_STR, MF_REQUIRED, NULL, 0, 0},
-	{"first_name", MT_STR, 0, NULL, 0, 0},
-	{"last_name", MT_STR, 0, NULL, 0, 0},
-	{"email", MT_STR, 0, NULL, 0, 0},
-	{"is_superuser", MT_BOOL, 0, NULL, 0, 0},
-	{"is_system_auditor", MT_BOOL, 0, NULL, 0, 0},
-	{"password", MT_STR, MF_WO, NULL, 0, 0},
-	{"last_login", MT_STR, MF_RO | MF_NULL, NULL, 0, 0},
-	END,
+    {"username", MT_STR, MF_REQUIRED, NULL, 0, 0},
+    {"first_name", MT_STR, 0, NULL, 0, 0},
+    {"last_name", MT_STR, 0, NULL, 0, 0},
+    {"email", MT_STR, 0, NULL, 0, 0},
+    {"is_superuser", MT_BOOL, 0, NULL, 0, 0},
+    {"is_system_auditor", MT_BOOL, 0, NULL, 0, 0},
+    {"password", MT_STR, MF_WO, NULL, 0, 0},
+    {"last_login", MT_STR, MF_RO | MF_NULL, NULL, 0, 0},
+    END,
 };
 
 static const model_field token_fields[] = {
-	{"user", MT_FK, MF_RO, NULL, STORE_USER, 0},
-	{"description", MT_STR, 0, NULL, 0, 0},
-	{"scope", MT_STR, 0, "\"write\"", 0, 0},
-	{"expires", MT_STR, MF_RO | MF_NULL, NULL, 0, 0},
-	{"application", MT_FK, MF_RO | MF_NULL, NULL, STORE_ORGANIZATION, 0},
-	END,
+    {"user", MT_FK, MF_RO, NULL, STORE_USER, 0},
+    {"description", MT_STR, 0, NULL, 0, 0},
+    {"scope", MT_STR, 0, "\"write\"", 0, 0},
+    {"expires", MT_STR, MF_RO | MF_NULL, NULL, 0, 0},
+    {"application", MT_FK, MF_RO | MF_NULL, NULL, STORE_ORGANIZATION, 0},
+    END,
 };
 
 static const model_field credtype_fields[] = {
-	{"name", MT_STR, MF_REQUIRED, NULL, 0, 0},
-	{"description", MT_STR, 0, NULL, 0, 0},
-	{"kind", MT_STR, 0, "\"cloud\"", 0, 0},
-	{"namespace", MT_STR, MF_NULL, NULL, 0, 0},
-	{"managed", MT_BOOL, MF_RO, NULL, 0, 0},
-	{"inputs", MT_JSON, 0, "{}", 0, 0},
-	{"injectors", MT_JSON, 0, "{}", 0, 0},
-	END,
+    {"name", MT_STR, MF_REQUIRED, NULL, 0, 0}, {"description", MT_STR, 0, NULL, 0, 0},
+    {"kind", MT_STR, 0, "\"cloud\"", 0, 0},    {"namespace", MT_STR, MF_NULL, NULL, 0, 0},
+    {"managed", MT_BOOL, MF_RO, NULL, 0, 0},   {"inputs", MT_JSON, 0, "{}", 0, 0},
+    {"injectors", MT_JSON, 0, "{}", 0, 0},     END,
 };
 
 static const model_field cred_fields[] = {
-	{"name", MT_STR, MF_REQUIRED, NULL, 0, 0},
-	{"description", MT_STR, 0, NULL, 0, 0},
-	{"organization", MT_FK, MF_NULL, NULL, STORE_ORGANIZATION, 0},
-	{"credential_type", MT_FK, MF_REQUIRED, NULL, STORE_CREDENTIAL_TYPE, 0},
-	{"inputs", MT_JSON, 0, "{}", 0, 0},
-	{"kind", MT_STR, MF_RO, NULL, 0, 0},
-	{"managed", MT_BOOL, MF_RO, NULL, 0, 0},
-	END,
+    {"name", MT_STR, MF_REQUIRED, NULL, 0, 0},
+    {"description", MT_STR, 0, NULL, 0, 0},
+    {"organization", MT_FK, MF_NULL, NULL, STORE_ORGANIZATION, 0},
+    {"credential_type", MT_FK, MF_REQUIRED, NULL, STORE_CREDENTIAL_TYPE, 0},
+    {"inputs", MT_JSON, 0, "{}", 0, 0},
+    {"kind", MT_STR, MF_RO, NULL, 0, 0},
+    {"managed", MT_BOOL, MF_RO, NULL, 0, 0},
+    END,
 };
 
 static const model_field inv_fields[] = {
-	{"name", MT_STR, MF_REQUIRED, NULL, 0, 0},
-	{"description", MT_STR, 0, NULL, 0, 0},
-	{"organization", MT_FK, MF_NULL, NULL, STORE_ORGANIZATION, 0},
-	{"kind", MT_STR, 0, NULL, 0, 0},
-	{"host_filter", MT_STR, MF_NULL, NULL, 0, 0},
-	{"variables", MT_VARS, 0, NULL, 0, 0},
-	END,
+    {"name", MT_STR, MF_REQUIRED, NULL, 0, 0},
+    {"description", MT_STR, 0, NULL, 0, 0},
+    {"organization", MT_FK, MF_NULL, NULL, STORE_ORGANIZATION, 0},
+    {"kind", MT_STR, 0, NULL, 0, 0},
+    {"host_filter", MT_STR, MF_NULL, NULL, 0, 0},
+    {"variables", MT_VARS, 0, NULL, 0, 0},
+    END,
 };
 
 static const model_field group_fields[] = {
-	{"name", MT_STR, MF_REQUIRED, NULL, 0, 0},
-	{"description", MT_STR, 0, NULL, 0, 0},
-	{"inventory", MT_FK, MF_REQUIRED, NULL, STORE_INVENTORY, 0},
-	{"variables", MT_VARS, 0, NULL, 0, 0},
-	END,
+    {"name", MT_STR, MF_REQUIRED, NULL, 0, 0},
+    {"description", MT_STR, 0, NULL, 0, 0},
+    {"inventory", MT_FK, MF_REQUIRED, NULL, STORE_INVENTORY, 0},
+    {"variables", MT_VARS, 0, NULL, 0, 0},
+    END,
 };
 
 static const model_field host_fields[] = {
-	{"name", MT_STR, MF_REQUIRED, NULL, 0, 0},
-	{"description", MT_STR, 0, NULL, 0, 0},
-	{"inventory", MT_FK, MF_REQUIRED, NULL, STORE_INVENTORY, 0},
-	{"enabled", MT_BOOL, 0, "true", 0, 0},
-	{"instance_id", MT_STR, 0, NULL, 0, 0},
-	{"variables", MT_VARS, 0, NULL, 0, 0},
-	{"last_job", MT_FK, MF_RO | MF_NULL, NULL, STORE_JOB, 0},
-	{"has_active_failures", MT_BOOL, MF_RO, NULL, 0, 0},
-	END,
+    {"name", MT_STR, MF_REQUIRED, NULL, 0, 0},
+    {"description", MT_STR, 0, NULL, 0, 0},
+    {"inventory", MT_FK, MF_REQUIRED, NULL, STORE_INVENTORY, 0},
+    {"enabled", MT_BOOL, 0, "true", 0, 0},
+    {"instance_id", MT_STR, 0, NULL, 0, 0},
+    {"variables", MT_VARS, 0, NULL, 0, 0},
+    {"last_job", MT_FK, MF_RO | MF_NULL, NULL, STORE_JOB, 0},
+    {"has_active_failures", MT_BOOL, MF_RO, NULL, 0, 0},
+    END,
 };
 
 static const model_field invsrc_fields[] = {
-	{"name", MT_STR, MF_REQUIRED, NULL, 0, 0},
-	{"description", MT_STR, 0, NULL, 0, 0},
-	{"inventory", MT_FK, MF_REQUIRED, NULL, STORE_INVENTORY, 0},
-	{"source", MT_STR, 0, "\"scm\"", 0, 0},
-	{"source_project", MT_FK, MF_NULL, NULL, STORE_PROJECT, 0},
-	{"source_path", MT_STR, 0, NULL, 0, 0},
-	{"source_vars", MT_VARS, 0, NULL, 0, 0},
-	{"credential", MT_FK, MF_NULL, NULL, STORE_CREDENTIAL, 0},
-	{"overwrite", MT_BOOL, 0, NULL, 0, 0},
-	{"overwrite_vars", MT_BOOL, 0, NULL, 0, 0},
-	{"update_on_launch", MT_BOOL, 0, NULL, 0, 0},
-	{"timeout", MT_INT, 0, NULL, 0, 0},
-	{"verbosity", MT_INT, 0, "1", 0, 0},
-	{"status", MT_STR, MF_RO, "\"never updated\"", 0, 0},
-	{"last_job_run", MT_STR, MF_RO | MF_NULL, NULL, 0, 0},
-	{"last_job_failed", MT_BOOL, MF_RO, NULL, 0, 0},
-	{"last_update_failed", MT_BOOL, MF_RO, NULL, 0, 0},
-	{"last_updated", MT_STR, MF_RO | MF_NULL, NULL, 0, 0},
-	END,
+    {"name", MT_STR, MF_REQUIRED, NULL, 0, 0},
+    {"description", MT_STR, 0, NULL, 0, 0},
+    {"inventory", MT_FK, MF_REQUIRED, NULL, STORE_INVENTORY, 0},
+    {"source", MT_STR, 0, "\"scm\"", 0, 0},
+    {"source_project", MT_FK, MF_NULL, NULL, STORE_PROJECT, 0},
+    {"source_path", MT_STR, 0, NULL, 0, 0},
+    {"source_vars", MT_VARS, 0, NULL, 0, 0},
+    {"credential", MT_FK, MF_NULL, NULL, STORE_CREDENTIAL, 0},
+    {"overwrite", MT_BOOL, 0, NULL, 0, 0},
+    {"overwrite_vars", MT_BOOL, 0, NULL, 0, 0},
+    {"update_on_launch", MT_BOOL, 0, NULL, 0, 0},
+    {"timeout", MT_INT, 0, NULL, 0, 0},
+    {"verbosity", MT_INT, 0, "1", 0, 0},
+    {"status", MT_STR, MF_RO, "\"never updated\"", 0, 0},
+    {"last_job_run", MT_STR, MF_RO | MF_NULL, NULL, 0, 0},
+    {"last_job_failed", MT_BOOL, MF_RO, NULL, 0, 0},
+    {"last_update_failed", MT_BOOL, MF_RO, NULL, 0, 0},
+    {"last_updated", MT_STR, MF_RO | MF_NULL, NULL, 0, 0},
+    END,
 };
 
 static const model_field project_fields[] = {
-	{"name", MT_STR, MF_REQUIRED, NULL, 0, 0},
-	{"description", MT_STR, 0, NULL, 0, 0},
-	{"organization", MT_FK, MF_NULL, NULL, STORE_ORGANIZATION, 0},
-	{"scm_type", MT_STR, 0, NULL, 0, 0},
-	{"scm_url", MT_STR, 0, NULL, 0, 0},
-	{"scm_branch", MT_STR, 0, NULL, 0, 0},
-	{"scm_refspec", MT_STR, 0, NULL, 0, 0},
-	{"scm_clean", MT_BOOL, 0, NULL, 0, 0},
-	{"scm_delete_on_update", MT_BOOL, 0, NULL, 0, 0},
-	{"scm_update_on_launch", MT_BOOL, 0, NULL, 0, 0},
-	{"credential", MT_FK, MF_NULL, NULL, STORE_CREDENTIAL, 0},
-	{"local_path", MT_STR, 0, NULL, 0, 0},
-	{"timeout", MT_INT, 0, NULL, 0, 0},
-	{"allow_override", MT_BOOL, 0, NULL, 0, 0},
-	{"scm_revision", MT_STR, MF_RO, NULL, 0, 0},
-	{"status", MT_STR, MF_RO, "\"never updated\"", 0, 0},
-	{"last_job_run", MT_STR, MF_RO | MF_NULL, NULL, 0, 0},
-	{"last_job_failed", MT_BOOL, MF_RO, NULL, 0, 0},
-	{"last_update_failed", MT_BOOL, MF_RO, NULL, 0, 0},
-	{"last_updated", MT_STR, MF_RO | MF_NULL, NULL, 0, 0},
-	END,
+    {"name", MT_STR, MF_REQUIRED, NULL, 0, 0},
+    {"description", MT_STR, 0, NULL, 0, 0},
+    {"organization", MT_FK, MF_NULL, NULL, STORE_ORGANIZATION, 0},
+    {"scm_type", MT_STR, 0, NULL, 0, 0},
+    {"scm_url", MT_STR, 0, NULL, 0, 0},
+    {"scm_branch", MT_STR, 0, NULL, 0, 0},
+    {"scm_refspec", MT_STR, 0, NULL, 0, 0},
+    {"scm_clean", MT_BOOL, 0, NULL, 0, 0},
+    {"scm_delete_on_update", MT_BOOL, 0, NULL, 0, 0},
+    {"scm_update_on_launch", MT_BOOL, 0, NULL, 0, 0},
+    {"credential", MT_FK, MF_NULL, NULL, STORE_CREDENTIAL, 0},
+    {"local_path", MT_STR, 0, NULL, 0, 0},
+    {"timeout", MT_INT, 0, NULL, 0, 0},
+    {"allow_override", MT_BOOL, 0, NULL, 0, 0},
+    {"scm_revision", MT_STR, MF_RO, NULL, 0, 0},
+    {"status", MT_STR, MF_RO, "\"never updated\"", 0, 0},
+    {"last_job_run", MT_STR, MF_RO | MF_NULL, NULL, 0, 0},
+    {"last_job_failed", MT_BOOL, MF_RO, NULL, 0, 0},
+    {"last_update_failed", MT_BOOL, MF_RO, NULL, 0, 0},
+    {"last_updated", MT_STR, MF_RO | MF_NULL, NULL, 0, 0},
+    END,
 };
 
 static const model_field jt_fields[] = {
-	{"name", MT_STR, MF_REQUIRED, NULL, 0, 0},
-	{"description", MT_STR, 0, NULL, 0, 0},
-	{"job_type", MT_STR, 0, "\"run\"", 0, 0},
-	{"inventory", MT_FK, MF_NULL, NULL, STORE_INVENTORY, 0},
-	{"project", MT_FK, MF_NULL, NULL, STORE_PROJECT, 0},
-	{"playbook", MT_STR, 0, NULL, 0, 0},
-	{"scm_branch", MT_STR, 0, NULL, 0, 0},
-	{"forks", MT_INT, 0, NULL, 0, 0},
-	{"limit", MT_STR, 0, NULL, 0, 0},
-	{"verbosity", MT_INT, 0, NULL, 0, 0},
-	{"extra_vars", MT_VARS, 0, NULL, 0, 0},
-	{"job_tags", MT_STR, 0, NULL, 0, 0},
-	{"skip_tags", MT_STR, 0, NULL, 0, 0},
-	{"start_at_task", MT_STR, 0, NULL, 0, 0},
-	{"timeout", MT_INT, 0, NULL, 0, 0},
-	{"use_fact_cache", MT_BOOL, 0, NULL, 0, 0},
-	{"diff_mode", MT_BOOL, 0, NULL, 0, 0},
-	{"become_enabled", MT_BOOL, 0, NULL, 0, 0},
-	{"allow_simultaneous", MT_BOOL, 0, NULL, 0, 0},
-	{"ask_variables_on_launch", MT_BOOL, 0, NULL, 0, 0},
-	{"ask_limit_on_launch", MT_BOOL, 0, NULL, 0, 0},
-	{"ask_tags_on_launch", MT_BOOL, 0, NULL, 0, 0},
-	{"ask_skip_tags_on_launch", MT_BOOL, 0, NULL, 0, 0},
-	{"ask_job_type_on_launch", MT_BOOL, 0, NULL, 0, 0},
-	{"ask_verbosity_on_launch", MT_BOOL, 0, NULL, 0, 0},
-	{"ask_inventory_on_launch", MT_BOOL, 0, NULL, 0, 0},
-	{"ask_credential_on_launch", MT_BOOL, 0, NULL, 0, 0},
-	{"ask_diff_mode_on_launch", MT_BOOL, 0, NULL, 0, 0},
-	{"ask_forks_on_launch", MT_BOOL, 0, NULL, 0, 0},
-	{"ask_timeout_on_launch", MT_BOOL, 0, NULL, 0, 0},
-	{"ask_scm_branch_on_launch", MT_BOOL, 0, NULL, 0, 0},
-	{"status", MT_STR, MF_RO, "\"never updated\"", 0, 0},
-	{"last_job_run", MT_STR, MF_RO | MF_NULL, NULL, 0, 0},
-	{"last_job_failed", MT_BOOL, MF_RO, NULL, 0, 0},
-	END,
+    {"name", MT_STR, MF_REQUIRED, NULL, 0, 0},
+    {"description", MT_STR, 0, NULL, 0, 0},
+    {"job_type", MT_STR, 0, "\"run\"", 0, 0},
+    {"inventory", MT_FK, MF_NULL, NULL, STORE_INVENTORY, 0},
+    {"project", MT_FK, MF_NULL, NULL, STORE_PROJECT, 0},
+    {"playbook", MT_STR, 0, NULL, 0, 0},
+    {"scm_branch", MT_STR, 0, NULL, 0, 0},
+    {"forks", MT_INT, 0, NULL, 0, 0},
+    {"limit", MT_STR, 0, NULL, 0, 0},
+    {"verbosity", MT_INT, 0, NULL, 0, 0},
+    {"extra_vars", MT_VARS, 0, NULL, 0, 0},
+    {"job_tags", MT_STR, 0, NULL, 0, 0},
+    {"skip_tags", MT_STR, 0, NULL, 0, 0},
+    {"start_at_task", MT_STR, 0, NULL, 0, 0},
+    {"timeout", MT_INT, 0, NULL, 0, 0},
+    {"use_fact_cache", MT_BOOL, 0, NULL, 0, 0},
+    {"diff_mode", MT_BOOL, 0, NULL, 0, 0},
+    {"become_enabled", MT_BOOL, 0, NULL, 0, 0},
+    {"allow_simultaneous", MT_BOOL, 0, NULL, 0, 0},
+    {"ask_variables_on_launch", MT_BOOL, 0, NULL, 0, 0},
+    {"ask_limit_on_launch", MT_BOOL, 0, NULL, 0, 0},
+    {"ask_tags_on_launch", MT_BOOL, 0, NULL, 0, 0},
+    {"ask_skip_tags_on_launch", MT_BOOL, 0, NULL, 0, 0},
+    {"ask_job_type_on_launch", MT_BOOL, 0, NULL, 0, 0},
+    {"ask_verbosity_on_launch", MT_BOOL, 0, NULL, 0, 0},
+    {"ask_inventory_on_launch", MT_BOOL, 0, NULL, 0, 0},
+    {"ask_credential_on_launch", MT_BOOL, 0, NULL, 0, 0},
+    {"ask_diff_mode_on_launch", MT_BOOL, 0, NULL, 0, 0},
+    {"ask_forks_on_launch", MT_BOOL, 0, NULL, 0, 0},
+    {"ask_timeout_on_launch", MT_BOOL, 0, NULL, 0, 0},
+    {"ask_scm_branch_on_launch", MT_BOOL, 0, NULL, 0, 0},
+    {"status", MT_STR, MF_RO, "\"never updated\"", 0, 0},
+    {"last_job_run", MT_STR, MF_RO | MF_NULL, NULL, 0, 0},
+    {"last_job_failed", MT_BOOL, MF_RO, NULL, 0, 0},
+    END,
 };
 
 /* Unified jobs: every field is written by the engine (STORE_SYSTEM). */
-#define UJ(n, t, f, d, k, j) {n, t, MF_RO | (f), d, k, j}
+#define UJ(n, t, f, d, k, j)                                                                       \
+	{                                                                                          \
+		n, t, MF_RO | (f), d, k, j                                                         \
+	}
 static const model_field job_fields[] = {
-	UJ("name", MT_STR, 0, NULL, 0, 0),
-	UJ("description", MT_STR, 0, NULL, 0, 0),
-	UJ("type", MT_STR, 0, NULL, 0, 0),
-	UJ("unified_job_template", MT_INT, MF_NULL, NULL, 0, 0),
-	UJ("launch_type", MT_STR, 0, "\"manual\"", 0, 0),
-	UJ("status", MT_STR, 0, "\"new\"", 0, 0),
-	UJ("failed", MT_BOOL, 0, NULL, 0, 0),
-	UJ("started", MT_STR, MF_NULL, NULL, 0, 0),
-	UJ("finished", MT_STR, MF_NULL, NULL, 0, 0),
-	UJ("canceled_on", MT_STR, MF_NULL, NULL, 0, 0),
-	UJ("elapsed", MT_FLOAT, 0, NULL, 0, 0),
-	UJ("job_explanation", MT_STR, 0, NULL, 0, 0),
-	UJ("result_traceback", MT_STR, 0, NULL, 0, 0),
-	UJ("cancel_flag", MT_BOOL, 0, NULL, 0, 0),
-	UJ("job_args", MT_STR, 0, NULL, 0, 0),
-	UJ("job_cwd", MT_STR, 0, NULL, 0, 0),
-	UJ("job_env", MT_JSON, 0, "{}", 0, 0),
-	UJ("emitted_events", MT_INT, 0, NULL, 0, 0),
-	UJ("artifacts", MT_JSON, 0, "{}", 0, JT_JOB),
-	UJ("execution_node", MT_STR, 0, NULL, 0, 0),
-	UJ("controller_node", MT_STR, 0, NULL, 0, 0),
-	UJ("worker_pid", MT_INT, 0, NULL, 0, 0),
-	UJ("private_data_dir", MT_STR, 0, NULL, 0, 0),
-	UJ("launched_by", MT_JSON, 0, "{}", 0, 0),
-	UJ("created_by", MT_FK, MF_NULL, NULL, STORE_USER, 0),
-	/* job, ad hoc, system */
-	UJ("job_type", MT_STR, 0, "\"run\"", 0, JT_JOB | JT_PU | JT_AD | JT_SYS),
-	UJ("extra_vars", MT_VARS, 0, NULL, 0, JT_JOB | JT_AD | JT_SYS),
-	UJ("inventory", MT_FK, MF_NULL, NULL, STORE_INVENTORY, JT_JOB | JT_IU | JT_AD),
-	UJ("limit", MT_STR, 0, NULL, 0, JT_JOB | JT_AD),
-	UJ("verbosity", MT_INT, 0, NULL, 0, JT_JOB | JT_IU | JT_AD),
-	UJ("forks", MT_INT, 0, NULL, 0, JT_JOB | JT_AD),
-	UJ("diff_mode", MT_BOOL, 0, NULL, 0, JT_JOB | JT_AD),
-	UJ("become_enabled", MT_BOOL, 0, NULL, 0, JT_JOB | JT_AD),
-	UJ("timeout", MT_INT, 0, NULL, 0, JT_JOB | JT_PU | JT_IU | JT_AD),
-	/* job */
-	UJ("job_template", MT_FK, MF_NULL, NULL, STORE_JOB_TEMPLATE, JT_JOB),
-	UJ("project", MT_FK, MF_NULL, NULL, STORE_PROJECT, JT_JOB | JT_PU),
-	UJ("playbook", MT_STR, 0, NULL, 0, JT_JOB),
-	UJ("scm_branch", MT_STR, 0, NULL, 0, JT_JOB | JT_PU),
-	UJ("scm_revision", MT_STR, 0, NULL, 0, JT_JOB | JT_PU),
-	UJ("job_tags", MT_STR, 0, NULL, 0, JT_JOB),
-	UJ("skip_tags", MT_STR, 0, NULL, 0, JT_JOB),
-	UJ("start_at_task", MT_STR, 0, NULL, 0, JT_JOB),
-	UJ("use_fact_cache", MT_BOOL, 0, NULL, 0, JT_JOB),
-	UJ("passwords_needed_to_start", MT_JSON, 0, "[]", 0, JT_JOB),
-	/* project update */
-	UJ("scm_type", MT_STR, 0, NULL, 0, JT_PU),
-	UJ("scm_url", MT_STR, 0, NULL, 0, JT_PU),
-	UJ("scm_clean", MT_BOOL, 0, NULL, 0, JT_PU),
-	UJ("local_path", MT_STR, 0, NULL, 0, JT_PU),
-	/* inventory update */
-	UJ("inventory_source", MT_FK, MF_NULL, NULL, STORE_INVENTORY_SOURCE, JT_IU),
-	UJ("source", MT_STR, 0, NULL, 0, JT_IU),
-	UJ("source_path", MT_STR, 0, NULL, 0, JT_IU),
-	UJ("source_project", MT_FK, MF_NULL, NULL, STORE_PROJECT, JT_IU),
-	UJ("overwrite", MT_BOOL, 0, NULL, 0, JT_IU),
-	/* ad hoc */
-	UJ("module_name", MT_STR, 0, "\"command\"", 0, JT_AD),
-	UJ("module_args", MT_STR, 0, NULL, 0, JT_AD),
-	UJ("credential", MT_FK, MF_NULL, NULL, STORE_CREDENTIAL, JT_AD),
-	/* system job */
-	UJ("system_job_template", MT_INT, MF_NULL, NULL, 0, JT_SYS),
-	END,
+    UJ("name", MT_STR, 0, NULL, 0, 0),
+    UJ("description", MT_STR, 0, NULL, 0, 0),
+    UJ("type", MT_STR, 0, NULL, 0, 0),
+    UJ("unified_job_template", MT_INT, MF_NULL, NULL, 0, 0),
+    UJ("launch_type", MT_STR, 0, "\"manual\"", 0, 0),
+    UJ("status", MT_STR, 0, "\"new\"", 0, 0),
+    UJ("failed", MT_BOOL, 0, NULL, 0, 0),
+    UJ("started", MT_STR, MF_NULL, NULL, 0, 0),
+    UJ("finished", MT_STR, MF_NULL, NULL, 0, 0),
+    UJ("canceled_on", MT_STR, MF_NULL, NULL, 0, 0),
+    UJ("elapsed", MT_FLOAT, 0, NULL, 0, 0),
+    UJ("job_explanation", MT_STR, 0, NULL, 0, 0),
+    UJ("result_traceback", MT_STR, 0, NULL, 0, 0),
+    UJ("cancel_flag", MT_BOOL, 0, NULL, 0, 0),
+    UJ("job_args", MT_STR, 0, NULL, 0, 0),
+    UJ("job_cwd", MT_STR, 0, NULL, 0, 0),
+    UJ("job_env", MT_JSON, 0, "{}", 0, 0),
+    UJ("emitted_events", MT_INT, 0, NULL, 0, 0),
+    UJ("artifacts", MT_JSON, 0, "{}", 0, JT_JOB),
+    UJ("execution_node", MT_STR, 0, NULL, 0, 0),
+    UJ("controller_node", MT_STR, 0, NULL, 0, 0),
+    UJ("worker_pid", MT_INT, 0, NULL, 0, 0),
+    UJ("private_data_dir", MT_STR, 0, NULL, 0, 0),
+    UJ("launched_by", MT_JSON, 0, "{}", 0, 0),
+    UJ("created_by", MT_FK, MF_NULL, NULL, STORE_USER, 0),
+    /* job, ad hoc, system */
+    UJ("job_type", MT_STR, 0, "\"run\"", 0, JT_JOB | JT_PU | JT_AD | JT_SYS),
+    UJ("extra_vars", MT_VARS, 0, NULL, 0, JT_JOB | JT_AD | JT_SYS),
+    UJ("inventory", MT_FK, MF_NULL, NULL, STORE_INVENTORY, JT_JOB | JT_IU | JT_AD),
+    UJ("limit", MT_STR, 0, NULL, 0, JT_JOB | JT_AD),
+    UJ("verbosity", MT_INT, 0, NULL, 0, JT_JOB | JT_IU | JT_AD),
+    UJ("forks", MT_INT, 0, NULL, 0, JT_JOB | JT_AD),
+    UJ("diff_mode", MT_BOOL, 0, NULL, 0, JT_JOB | JT_AD),
+    UJ("become_enabled", MT_BOOL, 0, NULL, 0, JT_JOB | JT_AD),
+    UJ("timeout", MT_INT, 0, NULL, 0, JT_JOB | JT_PU | JT_IU | JT_AD),
+    /* job */
+    UJ("job_template", MT_FK, MF_NULL, NULL, STORE_JOB_TEMPLATE, JT_JOB),
+    UJ("project", MT_FK, MF_NULL, NULL, STORE_PROJECT, JT_JOB | JT_PU),
+    UJ("playbook", MT_STR, 0, NULL, 0, JT_JOB),
+    UJ("scm_branch", MT_STR, 0, NULL, 0, JT_JOB | JT_PU),
+    UJ("scm_revision", MT_STR, 0, NULL, 0, JT_JOB | JT_PU),
+    UJ("job_tags", MT_STR, 0, NULL, 0, JT_JOB),
+    UJ("skip_tags", MT_STR, 0, NULL, 0, JT_JOB),
+    UJ("start_at_task", MT_STR, 0, NULL, 0, JT_JOB),
+    UJ("use_fact_cache", MT_BOOL, 0, NULL, 0, JT_JOB),
+    UJ("passwords_needed_to_start", MT_JSON, 0, "[]", 0, JT_JOB),
+    /* project update */
+    UJ("scm_type", MT_STR, 0, NULL, 0, JT_PU),
+    UJ("scm_url", MT_STR, 0, NULL, 0, JT_PU),
+    UJ("scm_clean", MT_BOOL, 0, NULL, 0, JT_PU),
+    UJ("local_path", MT_STR, 0, NULL, 0, JT_PU),
+    /* inventory update */
+    UJ("inventory_source", MT_FK, MF_NULL, NULL, STORE_INVENTORY_SOURCE, JT_IU),
+    UJ("source", MT_STR, 0, NULL, 0, JT_IU),
+    UJ("source_path", MT_STR, 0, NULL, 0, JT_IU),
+    UJ("source_project", MT_FK, MF_NULL, NULL, STORE_PROJECT, JT_IU),
+    UJ("overwrite", MT_BOOL, 0, NULL, 0, JT_IU),
+    /* ad hoc */
+    UJ("module_name", MT_STR, 0, "\"command\"", 0, JT_AD),
+    UJ("module_args", MT_STR, 0, NULL, 0, JT_AD),
+    UJ("credential", MT_FK, MF_NULL, NULL, STORE_CREDENTIAL, JT_AD),
+    /* system job */
+    UJ("system_job_template", MT_INT, MF_NULL, NULL, 0, JT_SYS),
+    END,
 };
 
 /* The field table of a kind. */
 const model_field *model_fields(store_kind kind)
 {
 	switch (kind) {
-	case STORE_ORGANIZATION: return org_fields;
-	case STORE_USER: return user_fields;
-	case STORE_TOKEN: return token_fields;
-	case STORE_CREDENTIAL_TYPE: return credtype_fields;
-	case STORE_CREDENTIAL: return cred_fields;
-	case STORE_INVENTORY: return inv_fields;
-	case STORE_GROUP: return group_fields;
-	case STORE_HOST: return host_fields;
-	case STORE_INVENTORY_SOURCE: return invsrc_fields;
-	case STORE_PROJECT: return project_fields;
-	case STORE_JOB_TEMPLATE: return jt_fields;
-	default: return job_fields;
+	case STORE_ORGANIZATION:
+		return org_fields;
+	case STORE_USER:
+		return user_fields;
+	case STORE_TOKEN:
+		return token_fields;
+	case STORE_CREDENTIAL_TYPE:
+		return credtype_fields;
+	case STORE_CREDENTIAL:
+		return cred_fields;
+	case STORE_INVENTORY:
+		return inv_fields;
+	case STORE_GROUP:
+		return group_fields;
+	case STORE_HOST:
+		return host_fields;
+	case STORE_INVENTORY_SOURCE:
+		return invsrc_fields;
+	case STORE_PROJECT:
+		return project_fields;
+	case STORE_JOB_TEMPLATE:
+		return jt_fields;
+	default:
+		return job_fields;
 	}
 }
 
@@ -356,11 +383,16 @@ unsigned model_job_bit(const char *type)
 {
 	if (!type)
 		return 0;
-	if (!strcmp(type, "job")) return JT_JOB;
-	if (!strcmp(type, "project_update")) return JT_PU;
-	if (!strcmp(type, "inventory_update")) return JT_IU;
-	if (!strcmp(type, "ad_hoc_command")) return JT_AD;
-	if (!strcmp(type, "system_job")) return JT_SYS;
+	if (!strcmp(type, "job"))
+		return JT_JOB;
+	if (!strcmp(type, "project_update"))
+		return JT_PU;
+	if (!strcmp(type, "inventory_update"))
+		return JT_IU;
+	if (!strcmp(type, "ad_hoc_command"))
+		return JT_AD;
+	if (!strcmp(type, "system_job"))
+		return JT_SYS;
 	return 0;
 }
 
@@ -372,12 +404,19 @@ static json_t *field_default(const model_field *f)
 	if (f->flags & MF_NULL)
 		return json_null();
 	switch (f->type) {
-	case MT_STR: case MT_VARS: return json_string("");
-	case MT_INT: return json_integer(0);
-	case MT_FLOAT: return json_real(0);
-	case MT_BOOL: return json_false();
-	case MT_JSON: return json_object();
-	default: return json_null();
+	case MT_STR:
+	case MT_VARS:
+		return json_string("");
+	case MT_INT:
+		return json_integer(0);
+	case MT_FLOAT:
+		return json_real(0);
+	case MT_BOOL:
+		return json_false();
+	case MT_JSON:
+		return json_object();
+	default:
+		return json_null();
 	}
 }
 
@@ -419,7 +458,8 @@ static json_t *coerce(const model_field *f, json_t *v, const char **why)
 			if (!*end)
 				return json_integer(n);
 		}
-		*why = f->type == MT_FK ? "Incorrect type. Expected pk value." : "A valid integer is required.";
+		*why = f->type == MT_FK ? "Incorrect type. Expected pk value."
+		                        : "A valid integer is required.";
 		return NULL;
 	case MT_FLOAT:
 		if (json_is_number(v))
@@ -436,7 +476,8 @@ static json_t *coerce(const model_field *f, json_t *v, const char **why)
 			if (!strcasecmp(s, "false") || !strcmp(s, "0"))
 				return json_false();
 		}
-		if (json_is_integer(v) && (json_integer_value(v) == 0 || json_integer_value(v) == 1))
+		if (json_is_integer(v) &&
+		    (json_integer_value(v) == 0 || json_integer_value(v) == 1))
 			return json_boolean(json_integer_value(v));
 		*why = "Must be a valid boolean.";
 		return NULL;
@@ -528,7 +569,8 @@ int model_validate(store_kind kind, const json_t *fields, unsigned flags, bool c
 	json_object_foreach((json_t *)fields, key, v) {
 		const model_field *f = model_field_find(kind, key);
 		if (!f) {
-			/* AWX accepts (and ignores) these read-only fields in a PUT of a GET answer. */
+			/* AWX accepts (and ignores) these read-only fields in a PUT of a GET
+			 * answer. */
 			if (!strcmp(key, "id") || !strcmp(key, "type") || !strcmp(key, "url") ||
 			    !strcmp(key, "related") || !strcmp(key, "summary_fields") ||
 			    !strcmp(key, "created") || !strcmp(key, "modified"))
@@ -594,8 +636,8 @@ void model_now(char out[32])
 	struct tm tm;
 	gmtime_r(&tv.tv_sec, &tm);
 	char buf[96];
-	snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-	         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)tv.tv_usec);
+	snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900,
+	         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)tv.tv_usec);
 	snprintf(out, 32, "%.31s", buf);
 }
 
@@ -773,30 +815,49 @@ json_t *model_builtin_credential_types(void)
 	const char *text =
 	    "[{\"name\":\"Machine\",\"kind\":\"ssh\",\"namespace\":\"ssh\",\"inputs\":{\"fields\":["
 	    "{\"id\":\"username\",\"label\":\"Username\",\"type\":\"string\"},"
-	    "{\"id\":\"password\",\"label\":\"Password\",\"type\":\"string\",\"secret\":true,\"ask_at_runtime\":true},"
-	    "{\"id\":\"ssh_key_data\",\"label\":\"SSH Private Key\",\"type\":\"string\",\"format\":\"ssh_private_key\",\"secret\":true,\"multiline\":true},"
-	    "{\"id\":\"ssh_public_key_data\",\"label\":\"Signed SSH Certificate\",\"type\":\"string\",\"multiline\":true,\"secret\":true},"
-	    "{\"id\":\"ssh_key_unlock\",\"label\":\"Private Key Passphrase\",\"type\":\"string\",\"secret\":true,\"ask_at_runtime\":true},"
-	    "{\"id\":\"become_method\",\"label\":\"Privilege Escalation Method\",\"type\":\"string\"},"
-	    "{\"id\":\"become_username\",\"label\":\"Privilege Escalation Username\",\"type\":\"string\"},"
-	    "{\"id\":\"become_password\",\"label\":\"Privilege Escalation Password\",\"type\":\"string\",\"secret\":true,\"ask_at_runtime\":true}]}},"
-	    "{\"name\":\"Source Control\",\"kind\":\"scm\",\"namespace\":\"scm\",\"inputs\":{\"fields\":["
+	    "{\"id\":\"password\",\"label\":\"Password\",\"type\":\"string\",\"secret\":true,\"ask_"
+	    "at_runtime\":true},"
+	    "{\"id\":\"ssh_key_data\",\"label\":\"SSH Private "
+	    "Key\",\"type\":\"string\",\"format\":\"ssh_private_key\",\"secret\":true,"
+	    "\"multiline\":true},"
+	    "{\"id\":\"ssh_public_key_data\",\"label\":\"Signed SSH "
+	    "Certificate\",\"type\":\"string\",\"multiline\":true,\"secret\":true},"
+	    "{\"id\":\"ssh_key_unlock\",\"label\":\"Private Key "
+	    "Passphrase\",\"type\":\"string\",\"secret\":true,\"ask_at_runtime\":true},"
+	    "{\"id\":\"become_method\",\"label\":\"Privilege Escalation "
+	    "Method\",\"type\":\"string\"},"
+	    "{\"id\":\"become_username\",\"label\":\"Privilege Escalation "
+	    "Username\",\"type\":\"string\"},"
+	    "{\"id\":\"become_password\",\"label\":\"Privilege Escalation "
+	    "Password\",\"type\":\"string\",\"secret\":true,\"ask_at_runtime\":true}]}},"
+	    "{\"name\":\"Source "
+	    "Control\",\"kind\":\"scm\",\"namespace\":\"scm\",\"inputs\":{\"fields\":["
 	    "{\"id\":\"username\",\"label\":\"Username\",\"type\":\"string\"},"
 	    "{\"id\":\"password\",\"label\":\"Password\",\"type\":\"string\",\"secret\":true},"
-	    "{\"id\":\"ssh_key_data\",\"label\":\"SCM Private Key\",\"type\":\"string\",\"format\":\"ssh_private_key\",\"secret\":true,\"multiline\":true},"
-	    "{\"id\":\"ssh_key_unlock\",\"label\":\"Private Key Passphrase\",\"type\":\"string\",\"secret\":true}]}},"
-	    "{\"name\":\"Vault\",\"kind\":\"vault\",\"namespace\":\"vault\",\"inputs\":{\"fields\":["
-	    "{\"id\":\"vault_password\",\"label\":\"Vault Password\",\"type\":\"string\",\"secret\":true,\"ask_at_runtime\":true},"
-	    "{\"id\":\"vault_id\",\"label\":\"Vault Identifier\",\"type\":\"string\"}],\"required\":[\"vault_password\"]}}]";
+	    "{\"id\":\"ssh_key_data\",\"label\":\"SCM Private "
+	    "Key\",\"type\":\"string\",\"format\":\"ssh_private_key\",\"secret\":true,"
+	    "\"multiline\":true},"
+	    "{\"id\":\"ssh_key_unlock\",\"label\":\"Private Key "
+	    "Passphrase\",\"type\":\"string\",\"secret\":true}]}},"
+	    "{\"name\":\"Vault\",\"kind\":\"vault\",\"namespace\":\"vault\",\"inputs\":{\"fields\":"
+	    "["
+	    "{\"id\":\"vault_password\",\"label\":\"Vault "
+	    "Password\",\"type\":\"string\",\"secret\":true,\"ask_at_runtime\":true},"
+	    "{\"id\":\"vault_id\",\"label\":\"Vault "
+	    "Identifier\",\"type\":\"string\"}],\"required\":[\"vault_password\"]}}]";
 	return json_loads(text, 0, NULL);
 }
 
 /* Events that count as failures (AWX's FAILED_EVENTS). */
 bool model_event_is_failure(const char *event)
 {
-	static const char *const failed[] = {"runner_on_failed", "runner_on_error",
-	                                     "runner_on_unreachable", "runner_on_async_failed",
-	                                     "runner_item_on_failed", "error", NULL};
+	static const char *const failed[] = {"runner_on_failed",
+	                                     "runner_on_error",
+	                                     "runner_on_unreachable",
+	                                     "runner_on_async_failed",
+	                                     "runner_item_on_failed",
+	                                     "error",
+	                                     NULL};
 	for (int i = 0; event && failed[i]; i++)
 		if (!strcmp(event, failed[i]))
 			return true;
@@ -805,12 +866,12 @@ bool model_event_is_failure(const char *event)
 
 /* The job types and the keys their events carry their id under. */
 static const char *const event_id_keys[][2] = {
-	{"job", "job_id"},
-	{"project_update", "project_update_id"},
-	{"inventory_update", "inventory_update_id"},
-	{"ad_hoc_command", "ad_hoc_command_id"},
-	{"system_job", "system_job_id"},
-	{NULL, NULL},
+    {"job", "job_id"},
+    {"project_update", "project_update_id"},
+    {"inventory_update", "inventory_update_id"},
+    {"ad_hoc_command", "ad_hoc_command_id"},
+    {"system_job", "system_job_id"},
+    {NULL, NULL},
 };
 
 const char *model_event_id_key(const char *type)

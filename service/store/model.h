@@ -9,13 +9,13 @@
 #include "store.h"
 
 typedef enum model_type {
-	MT_STR,    /* string */
-	MT_INT,    /* integer */
-	MT_FLOAT,  /* number */
-	MT_BOOL,   /* boolean */
-	MT_FK,     /* id of another kind (integer or null) */
-	MT_JSON,   /* any JSON value (object) */
-	MT_VARS,   /* variables: a JSON or YAML string (a JSON object is accepted and dumped) */
+	MT_STR,   /* string */
+	MT_INT,   /* integer */
+	MT_FLOAT, /* number */
+	MT_BOOL,  /* boolean */
+	MT_FK,    /* id of another kind (integer or null) */
+	MT_JSON,  /* any JSON value (object) */
+	MT_VARS,  /* variables: a JSON or YAML string (a JSON object is accepted and dumped) */
 } model_type;
 
 enum {

@@ -69,7 +69,8 @@ const char *store_kind_plural(store_kind kind);
 const char *store_kind_type(store_kind kind);
 /* The kind of a plural ("jobs") or singular ("job") name; -1 if none. */
 int store_kind_from_name(const char *name);
-/* The unified job kind of a unified job "type" ("project_update" -> STORE_PROJECT_UPDATE); -1 if none. */
+/* The unified job kind of a unified job "type" ("project_update" -> STORE_PROJECT_UPDATE); -1 if
+ * none. */
 int store_kind_from_job_type(const char *type);
 
 /*
@@ -278,7 +279,8 @@ typedef struct store_ops {
 	 * Returns 0, a non-zero value fn returned (which stops the read), or -1
 	 * with err. */
 	int (*stdout_read)(store *st, long job_id, long start_line, long end_line,
-	                   store_stdout_fn fn, void *userdata, long *absolute_end, runnel_error *err);
+	                   store_stdout_fn fn, void *userdata, long *absolute_end,
+	                   runnel_error *err);
 	/* The host summaries of a unified job (job_host_summaries): filters host,
 	 * host_name, failed, ...; ordered by host_name by default. */
 	int (*host_summaries_list)(store *st, long job_id, const store_query *q, store_page *out,
@@ -311,36 +313,127 @@ store *store_open(const store_settings *settings, runnel_error *err);
 store *store_sqlite_open(const store_settings *settings, runnel_error *err);
 
 /* The wrappers: call the backend through the vtable. */
-static inline void store_close(store *st) { if (st) st->ops->close(st); }
-static inline json_t *store_create(store *st, store_kind k, const json_t *f, unsigned fl, runnel_error *e) { return st->ops->create(st, k, f, fl, e); }
-static inline json_t *store_get(store *st, store_kind k, long id, runnel_error *e) { return st->ops->get(st, k, id, e); }
-static inline json_t *store_update(store *st, store_kind k, long id, const json_t *f, unsigned fl, runnel_error *e) { return st->ops->update(st, k, id, f, fl, e); }
-static inline int store_remove(store *st, store_kind k, long id, runnel_error *e) { return st->ops->remove(st, k, id, e); }
-static inline int store_list(store *st, store_kind k, const store_query *q, store_page *o, runnel_error *e) { return st->ops->list(st, k, q, o, e); }
-static inline int store_associate(store *st, store_rel r, long p, long c, runnel_error *e) { return st->ops->associate(st, r, p, c, e); }
-static inline int store_disassociate(store *st, store_rel r, long p, long c, runnel_error *e) { return st->ops->disassociate(st, r, p, c, e); }
-static inline json_t *store_related_ids(store *st, store_rel r, long id, bool rev, runnel_error *e) { return st->ops->related_ids(st, r, id, rev, e); }
-static inline json_t *store_user_authenticate(store *st, const char *u, const char *p, runnel_error *e) { return st->ops->user_authenticate(st, u, p, NULL, e); }
-static inline json_t *store_user_authenticate_stamp(store *st, const char *u, const char *p, unsigned char stamp[32], runnel_error *e) { return st->ops->user_authenticate(st, u, p, stamp, e); }
-static inline int store_user_secret_stamp(store *st, long uid, unsigned char stamp[32], runnel_error *e) { return st->ops->user_secret_stamp(st, uid, stamp, e); }
-static inline json_t *store_token_create(store *st, long uid, const json_t *f, long long expire_seconds, runnel_error *e) { return st->ops->token_create(st, uid, f, expire_seconds, e); }
-static inline json_t *store_token_authenticate(store *st, const char *t, json_t **tok, runnel_error *e) { return st->ops->token_authenticate(st, t, tok, e); }
-static inline json_t *store_credential_inputs(store *st, long id, runnel_error *e) { return st->ops->credential_inputs(st, id, e); }
-static inline json_t *store_inventory_script(store *st, long id, runnel_error *e) { return st->ops->inventory_script(st, id, e); }
-static inline int store_inventory_import(store *st, long id, const json_t *d, bool ow, long *h, long *g, runnel_error *e) { return st->ops->inventory_import(st, id, d, ow, h, g, e); }
-static inline int store_job_transition(store *st, long id, const char *const *from, const char *s, char *cur, runnel_error *e) { return st->ops->job_transition(st, id, from, s, cur, e); }
-static inline int store_job_append(store *st, long id, const char *f, const char *t, runnel_error *e) { return st->ops->job_append(st, id, f, t, e); }
-static inline int store_job_set_cancel_flag(store *st, long id, runnel_error *e) { return st->ops->job_set_cancel_flag(st, id, e); }
-static inline int store_jobs_cleanup(store *st, double days, long *n, runnel_error *e) { return st->ops->jobs_cleanup(st, days, n, e); }
-static inline int store_events_insert(store *st, const json_t *ev, long *n, long *d, runnel_error *e) { return st->ops->events_insert(st, ev, n, d, e); }
-static inline int store_events_insert_rows(store *st, const store_event_row *rows, size_t n, long *stored,
-                                           long *dropped, runnel_error *e)
+static inline void store_close(store *st)
+{
+	if (st)
+		st->ops->close(st);
+}
+static inline json_t *store_create(store *st, store_kind k, const json_t *f, unsigned fl,
+                                   runnel_error *e)
+{
+	return st->ops->create(st, k, f, fl, e);
+}
+static inline json_t *store_get(store *st, store_kind k, long id, runnel_error *e)
+{
+	return st->ops->get(st, k, id, e);
+}
+static inline json_t *store_update(store *st, store_kind k, long id, const json_t *f, unsigned fl,
+                                   runnel_error *e)
+{
+	return st->ops->update(st, k, id, f, fl, e);
+}
+static inline int store_remove(store *st, store_kind k, long id, runnel_error *e)
+{
+	return st->ops->remove(st, k, id, e);
+}
+static inline int store_list(store *st, store_kind k, const store_query *q, store_page *o,
+                             runnel_error *e)
+{
+	return st->ops->list(st, k, q, o, e);
+}
+static inline int store_associate(store *st, store_rel r, long p, long c, runnel_error *e)
+{
+	return st->ops->associate(st, r, p, c, e);
+}
+static inline int store_disassociate(store *st, store_rel r, long p, long c, runnel_error *e)
+{
+	return st->ops->disassociate(st, r, p, c, e);
+}
+static inline json_t *store_related_ids(store *st, store_rel r, long id, bool rev, runnel_error *e)
+{
+	return st->ops->related_ids(st, r, id, rev, e);
+}
+static inline json_t *store_user_authenticate(store *st, const char *u, const char *p,
+                                              runnel_error *e)
+{
+	return st->ops->user_authenticate(st, u, p, NULL, e);
+}
+static inline json_t *store_user_authenticate_stamp(store *st, const char *u, const char *p,
+                                                    unsigned char stamp[32], runnel_error *e)
+{
+	return st->ops->user_authenticate(st, u, p, stamp, e);
+}
+static inline int store_user_secret_stamp(store *st, long uid, unsigned char stamp[32],
+                                          runnel_error *e)
+{
+	return st->ops->user_secret_stamp(st, uid, stamp, e);
+}
+static inline json_t *store_token_create(store *st, long uid, const json_t *f,
+                                         long long expire_seconds, runnel_error *e)
+{
+	return st->ops->token_create(st, uid, f, expire_seconds, e);
+}
+static inline json_t *store_token_authenticate(store *st, const char *t, json_t **tok,
+                                               runnel_error *e)
+{
+	return st->ops->token_authenticate(st, t, tok, e);
+}
+static inline json_t *store_credential_inputs(store *st, long id, runnel_error *e)
+{
+	return st->ops->credential_inputs(st, id, e);
+}
+static inline json_t *store_inventory_script(store *st, long id, runnel_error *e)
+{
+	return st->ops->inventory_script(st, id, e);
+}
+static inline int store_inventory_import(store *st, long id, const json_t *d, bool ow, long *h,
+                                         long *g, runnel_error *e)
+{
+	return st->ops->inventory_import(st, id, d, ow, h, g, e);
+}
+static inline int store_job_transition(store *st, long id, const char *const *from, const char *s,
+                                       char *cur, runnel_error *e)
+{
+	return st->ops->job_transition(st, id, from, s, cur, e);
+}
+static inline int store_job_append(store *st, long id, const char *f, const char *t,
+                                   runnel_error *e)
+{
+	return st->ops->job_append(st, id, f, t, e);
+}
+static inline int store_job_set_cancel_flag(store *st, long id, runnel_error *e)
+{
+	return st->ops->job_set_cancel_flag(st, id, e);
+}
+static inline int store_jobs_cleanup(store *st, double days, long *n, runnel_error *e)
+{
+	return st->ops->jobs_cleanup(st, days, n, e);
+}
+static inline int store_events_insert(store *st, const json_t *ev, long *n, long *d,
+                                      runnel_error *e)
+{
+	return st->ops->events_insert(st, ev, n, d, e);
+}
+static inline int store_events_insert_rows(store *st, const store_event_row *rows, size_t n,
+                                           long *stored, long *dropped, runnel_error *e)
 {
 	return st->ops->events_insert_rows(st, rows, n, stored, dropped, e);
 }
-static inline int store_events_list(store *st, long id, const store_query *q, store_page *o, runnel_error *e) { return st->ops->events_list(st, id, q, o, e); }
-static inline int store_stdout_read(store *st, long id, long s, long en, store_stdout_fn fn, void *ud, long *ae, runnel_error *e) { return st->ops->stdout_read(st, id, s, en, fn, ud, ae, e); }
-static inline int store_host_summaries_list(store *st, long id, const store_query *q, store_page *o, runnel_error *e) { return st->ops->host_summaries_list(st, id, q, o, e); }
+static inline int store_events_list(store *st, long id, const store_query *q, store_page *o,
+                                    runnel_error *e)
+{
+	return st->ops->events_list(st, id, q, o, e);
+}
+static inline int store_stdout_read(store *st, long id, long s, long en, store_stdout_fn fn,
+                                    void *ud, long *ae, runnel_error *e)
+{
+	return st->ops->stdout_read(st, id, s, en, fn, ud, ae, e);
+}
+static inline int store_host_summaries_list(store *st, long id, const store_query *q, store_page *o,
+                                            runnel_error *e)
+{
+	return st->ops->host_summaries_list(st, id, q, o, e);
+}
 
 /* Free what a list call put in *page (safe on a zeroed page). */
 void store_page_clear(store_page *page);

@@ -18,7 +18,8 @@
 /* Run ansible-inventory and import what it prints. */
 static int run_inventory(task *t, runnel_run_result *res, runnel_error *err)
 {
-	json_t *src = store_get(t->st, STORE_INVENTORY_SOURCE, task_int(t, "inventory_source"), err);
+	json_t *src =
+	    store_get(t->st, STORE_INVENTORY_SOURCE, task_int(t, "inventory_source"), err);
 	if (!src)
 		return -1;
 	const char *path = t->cfg.inventory;
@@ -67,7 +68,8 @@ static int run_inventory(task *t, runnel_run_result *res, runnel_error *err)
 		res->status = RUNNEL_TIMEOUT;
 	} else if (tr.rc != 0) {
 		res->status = RUNNEL_FAILED;
-		char *why = rn_xasprintf("ansible-inventory failed (rc %d): the inventory source did not parse", tr.rc);
+		char *why = rn_xasprintf(
+		    "ansible-inventory failed (rc %d): the inventory source did not parse", tr.rc);
 		store_job_append(t->st, t->job_id, "job_explanation", why, err);
 		free(why);
 	} else {
@@ -80,7 +82,8 @@ static int run_inventory(task *t, runnel_run_result *res, runnel_error *err)
 			store_job_append(t->st, t->job_id, "job_explanation", why, err);
 			free(why);
 		} else if (store_inventory_import(t->st, task_int(t, "inventory"), data,
-		                                  json_is_true(json_object_get(src, "overwrite")), &nh, &ng, err) < 0) {
+		                                  json_is_true(json_object_get(src, "overwrite")),
+		                                  &nh, &ng, err) < 0) {
 			res->status = RUNNEL_FAILED;
 			store_job_append(t->st, t->job_id, "job_explanation", err->message, err);
 		} else {
@@ -103,9 +106,11 @@ static int after_inventory(task *t, runnel_run_result *res, runnel_error *err)
 	char now[40];
 	rn_utc_isoformat(now);
 	strcat(now, "Z");
-	json_t *f = json_pack("{s:s,s:s,s:b,s:b,s:s}", "status", ok ? "successful" : "failed", "last_job_run", now,
-	                      "last_job_failed", !ok, "last_update_failed", !ok, "last_updated", now);
-	json_t *o = store_update(t->st, STORE_INVENTORY_SOURCE, task_int(t, "inventory_source"), f, STORE_SYSTEM, err);
+	json_t *f = json_pack("{s:s,s:s,s:b,s:b,s:s}", "status", ok ? "successful" : "failed",
+	                      "last_job_run", now, "last_job_failed", !ok, "last_update_failed",
+	                      !ok, "last_updated", now);
+	json_t *o = store_update(t->st, STORE_INVENTORY_SOURCE, task_int(t, "inventory_source"), f,
+	                         STORE_SYSTEM, err);
 	json_decref(f);
 	json_decref(o);
 	return o ? 0 : -1;
@@ -131,7 +136,8 @@ static int check_source_bounds(const char *path, runnel_error *err)
 /* Fill the run of an inventory update. */
 int task_inventory_update_prepare(task *t, runnel_error *err)
 {
-	json_t *src = store_get(t->st, STORE_INVENTORY_SOURCE, task_int(t, "inventory_source"), err);
+	json_t *src =
+	    store_get(t->st, STORE_INVENTORY_SOURCE, task_int(t, "inventory_source"), err);
 	if (!src)
 		return -1;
 	long proj = json_integer_value(json_object_get(src, "source_project"));

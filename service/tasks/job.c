@@ -77,17 +77,21 @@ int task_job_prepare(task *t, runnel_error *err)
 	const char *rev = p ? json_string_value(json_object_get(p, "scm_revision")) : NULL;
 	json_object_set_new(t->extravars, "awx_project_revision", json_string(rev ? rev : ""));
 	json_object_set_new(t->envvars, "PROJECT_REVISION", json_string(rev ? rev : ""));
-	json_object_set_new(t->extravars, "awx_project_scm_branch",
-	                    json_string(p ? json_string_value(json_object_get(p, "scm_branch")) ?: "" : ""));
+	json_object_set_new(
+	    t->extravars, "awx_project_scm_branch",
+	    json_string(p ? json_string_value(json_object_get(p, "scm_branch")) ?: "" : ""));
 	if (rev && *rev) {
 		json_t *f = json_pack("{s:s}", "scm_revision", rev);
 		json_decref(store_update(t->st, STORE_JOB, t->job_id, f, STORE_SYSTEM, err));
 		json_decref(f);
 	}
 	json_decref(p);
-	json_object_set_new(t->extravars, "awx_job_template_id", json_integer(task_int(t, "job_template")));
-	json_object_set_new(t->extravars, "tower_job_template_id", json_integer(task_int(t, "job_template")));
-	json_object_set_new(t->extravars, "awx_job_template_name", json_string(task_str(t, "name")));
+	json_object_set_new(t->extravars, "awx_job_template_id",
+	                    json_integer(task_int(t, "job_template")));
+	json_object_set_new(t->extravars, "tower_job_template_id",
+	                    json_integer(task_int(t, "job_template")));
+	json_object_set_new(t->extravars, "awx_job_template_name",
+	                    json_string(task_str(t, "name")));
 	json_object_set_new(t->extravars, "awx_inventory_id", json_integer(inv));
 	json_t *io = store_get(t->st, STORE_INVENTORY, inv, err);
 	json_object_set_new(t->extravars, "awx_inventory_name",

@@ -45,7 +45,8 @@ int task_system_job_prepare(task *t, runnel_error *err)
 {
 	const char *jt = task_str(t, "job_type");
 	if (strcmp(jt, "cleanup_jobs"))
-		return rn_fail(err, EINVAL, "job_type: unknown system job '%s' (known: cleanup_jobs)", jt);
+		return rn_fail(err, EINVAL,
+		               "job_type: unknown system job '%s' (known: cleanup_jobs)", jt);
 	t->run = run_system;
 	return 0;
 }

@@ -20,25 +20,25 @@ struct task {
 	/* ---- given by the worker ---- */
 	store *st;
 	long job_id;
-	json_t *job;        /* the job as the store shapes it (borrowed) */
-	const char *type;   /* "job", "project_update", ... */
-	const char *pdd;    /* the private data dir (0700, with env/ and inventory/) */
+	json_t *job;      /* the job as the store shapes it (borrowed) */
+	const char *type; /* "job", "project_update", ... */
+	const char *pdd;  /* the private data dir (0700, with env/ and inventory/) */
 	const char *projects_root;
 	int default_job_timeout;
 	int default_idle_timeout;
 
 	/* ---- filled by prepare(); the worker frees them ---- */
-	runnel_config cfg;  /* what/how to run; the worker sets pdd, callbacks, canceler */
-	json_t *extravars;  /* object: written to env/extravars */
-	json_t *envvars;    /* object: passed as cfg.envvars */
-	json_t *passwords;  /* object: prompt regex -> secret (in memory, cfg.passwords) */
-	json_t *settings;   /* object: written to env/settings */
-	json_t *args;       /* array of extra command line words (cfg.cmdline) */
-	json_t *host_ids;   /* host name -> id of the job's inventory */
-	json_t *secrets;    /* array of secret strings: never in job_env */
-	json_t *artifacts;  /* set_stats artifact_data gathered from events */
-	char *ssh_key;      /* private key text for runner's ssh-agent */
-	char *strings[16];  /* strings cfg points at, freed at the end */
+	runnel_config cfg; /* what/how to run; the worker sets pdd, callbacks, canceler */
+	json_t *extravars; /* object: written to env/extravars */
+	json_t *envvars;   /* object: passed as cfg.envvars */
+	json_t *passwords; /* object: prompt regex -> secret (in memory, cfg.passwords) */
+	json_t *settings;  /* object: written to env/settings */
+	json_t *args;      /* array of extra command line words (cfg.cmdline) */
+	json_t *host_ids;  /* host name -> id of the job's inventory */
+	json_t *secrets;   /* array of secret strings: never in job_env */
+	json_t *artifacts; /* set_stats artifact_data gathered from events */
+	char *ssh_key;     /* private key text for runner's ssh-agent */
+	char *strings[16]; /* strings cfg points at, freed at the end */
 	int nstrings;
 	char scm_revision[128];
 	json_t *last_ok_res; /* the res of the last runner_on_ok (project update: the git result) */

@@ -875,8 +875,7 @@ static void test_in_band_event(void **state)
 	size_t k = 0;
 	const char *key;
 	json_t *val;
-	json_object_foreach(json_array_get(r.events, 0), key, val)
-	{
+	json_object_foreach(json_array_get(r.events, 0), key, val) {
 		assert_true(k < 8);
 		assert_string_equal(key, keys[k++]);
 	}

@@ -89,7 +89,8 @@ static void test_crud_shape(void **state)
 	runnel_error err;
 	long org = mk(f->st, STORE_ORGANIZATION, "{\"name\":\"Default\"}", 0);
 	char js[256];
-	snprintf(js, sizeof js, "{\"name\":\"inv\",\"organization\":%ld,\"variables\":\"a: 1\"}", org);
+	snprintf(js, sizeof js, "{\"name\":\"inv\",\"organization\":%ld,\"variables\":\"a: 1\"}",
+	         org);
 	long inv = mk(f->st, STORE_INVENTORY, js, 0);
 	json_t *o = store_get(f->st, STORE_INVENTORY, inv, &err);
 	assert_non_null(o);
@@ -97,9 +98,10 @@ static void test_crud_shape(void **state)
 	char url[64];
 	snprintf(url, sizeof url, "/api/v2/inventories/%ld/", inv);
 	assert_string_equal(json_string_value(json_object_get(o, "url")), url);
-	assert_string_equal(json_string_value(json_object_get(
-	                        json_object_get(json_object_get(o, "summary_fields"), "organization"), "name")),
-	                    "Default");
+	assert_string_equal(
+	    json_string_value(json_object_get(
+	        json_object_get(json_object_get(o, "summary_fields"), "organization"), "name")),
+	    "Default");
 	assert_non_null(json_object_get(o, "created"));
 	assert_int_equal(json_integer_value(json_object_get(o, "total_hosts")), 0);
 	json_decref(o);
@@ -174,7 +176,8 @@ static void test_list_pagination(void **state)
 	assert_int_equal(store_list(f->st, STORE_ORGANIZATION, &q, &pg, &err), 0);
 	assert_int_equal(pg.count, 30);
 	assert_int_equal(json_array_size(pg.results), 10);
-	assert_string_equal(json_string_value(json_object_get(json_array_get(pg.results, 0), "name")), "org19");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_array_get(pg.results, 0), "name")), "org19");
 	store_page_clear(&pg);
 
 	q = (store_query){.filters = json_pack("{s:s}", "max_hosts", "2")};
@@ -183,7 +186,8 @@ static void test_list_pagination(void **state)
 	store_page_clear(&pg);
 	json_decref(q.filters);
 
-	q = (store_query){.filters = json_pack("{s:s,s:s}", "name__icontains", "ORG1", "id__in", "1,2,3,11,12")};
+	q = (store_query){
+	    .filters = json_pack("{s:s,s:s}", "name__icontains", "ORG1", "id__in", "1,2,3,11,12")};
 	assert_int_equal(store_list(f->st, STORE_ORGANIZATION, &q, &pg, &err), 0);
 	assert_int_equal(pg.count, 2); /* org10 (id 11), org11 (id 12) */
 	store_page_clear(&pg);
@@ -208,7 +212,8 @@ static void test_users_tokens(void **state)
 {
 	fixture *f = *state;
 	runnel_error err;
-	long uid = mk(f->st, STORE_USER, "{\"username\":\"admin\",\"password\":\"s3cret\",\"is_superuser\":true}", 0);
+	long uid = mk(f->st, STORE_USER,
+	              "{\"username\":\"admin\",\"password\":\"s3cret\",\"is_superuser\":true}", 0);
 	json_t *u = store_get(f->st, STORE_USER, uid, &err);
 	assert_string_equal(json_string_value(json_object_get(u, "password")), "$encrypted$");
 	assert_string_equal(json_string_value(json_object_get(u, "username")), "admin");
@@ -339,7 +344,9 @@ static void test_credential_secrets(void **state)
 	fixture *f = *state;
 	runnel_error err;
 	long c = mk(f->st, STORE_CREDENTIAL,
-	            "{\"name\":\"m\",\"credential_type\":1,\"inputs\":{\"username\":\"bob\",\"password\":\"PLANTED-SECRET-42\"}}", 0);
+	            "{\"name\":\"m\",\"credential_type\":1,\"inputs\":{\"username\":\"bob\","
+	            "\"password\":\"PLANTED-SECRET-42\"}}",
+	            0);
 	json_t *o = store_get(f->st, STORE_CREDENTIAL, c, &err);
 	json_t *in = json_object_get(o, "inputs");
 	assert_string_equal(json_string_value(json_object_get(in, "username")), "bob");
@@ -347,20 +354,24 @@ static void test_credential_secrets(void **state)
 	assert_string_equal(json_string_value(json_object_get(o, "kind")), "ssh");
 	json_decref(o);
 	/* a PATCH that sends "$encrypted$" back keeps the secret */
-	json_t *p = json_pack("{s:{s:s,s:s}}", "inputs", "username", "alice", "password", "$encrypted$");
+	json_t *p =
+	    json_pack("{s:{s:s,s:s}}", "inputs", "username", "alice", "password", "$encrypted$");
 	o = store_update(f->st, STORE_CREDENTIAL, c, p, 0, &err);
 	assert_non_null(o);
 	json_decref(o);
 	json_decref(p);
 	json_t *plain = store_credential_inputs(f->st, c, &err);
 	assert_non_null(plain);
-	assert_string_equal(json_string_value(json_object_get(plain, "password")), "PLANTED-SECRET-42");
+	assert_string_equal(json_string_value(json_object_get(plain, "password")),
+	                    "PLANTED-SECRET-42");
 	assert_string_equal(json_string_value(json_object_get(plain, "username")), "alice");
 	assert_string_equal(json_string_value(json_object_get(plain, "__kind")), "ssh");
 	json_decref(plain);
 	/* not in the database file in clear */
 	char cmd[256];
-	snprintf(cmd, sizeof cmd, "grep -qa PLANTED-SECRET-42 %s/runneld.db %s/runneld.db-wal 2>/dev/null", f->dir, f->dir);
+	snprintf(cmd, sizeof cmd,
+	         "grep -qa PLANTED-SECRET-42 %s/runneld.db %s/runneld.db-wal 2>/dev/null", f->dir,
+	         f->dir);
 	assert_int_not_equal(system(cmd), 0);
 	/* the key file is 0600 */
 	char path[128];
@@ -370,7 +381,8 @@ static void test_credential_secrets(void **state)
 	assert_int_equal(sb.st_mode & 0777, 0600);
 	assert_int_equal(sb.st_size, 32);
 	/* unknown inputs are refused */
-	json_t *bad = json_pack("{s:s,s:i,s:{s:s}}", "name", "x", "credential_type", 1, "inputs", "nope", "1");
+	json_t *bad = json_pack("{s:s,s:i,s:{s:s}}", "name", "x", "credential_type", 1, "inputs",
+	                        "nope", "1");
 	assert_null(store_create(f->st, STORE_CREDENTIAL, bad, 0, &err));
 	assert_int_equal(err.code, EINVAL);
 	json_decref(bad);
@@ -383,14 +395,19 @@ static void test_inventory(void **state)
 	runnel_error err;
 	long inv = mk(f->st, STORE_INVENTORY, "{\"name\":\"i\"}", 0);
 	char js[256];
-	snprintf(js, sizeof js, "{\"name\":\"web\",\"inventory\":%ld,\"variables\":\"{\\\"x\\\": 1}\"}", inv);
+	snprintf(js, sizeof js,
+	         "{\"name\":\"web\",\"inventory\":%ld,\"variables\":\"{\\\"x\\\": 1}\"}", inv);
 	long g = mk(f->st, STORE_GROUP, js, 0);
-	snprintf(js, sizeof js, "{\"name\":\"h1\",\"inventory\":%ld,\"variables\":{\"ansible_connection\":\"local\"}}", inv);
+	snprintf(
+	    js, sizeof js,
+	    "{\"name\":\"h1\",\"inventory\":%ld,\"variables\":{\"ansible_connection\":\"local\"}}",
+	    inv);
 	long h1 = mk(f->st, STORE_HOST, js, 0);
 	snprintf(js, sizeof js, "{\"name\":\"h2\",\"inventory\":%ld}", inv);
 	mk(f->st, STORE_HOST, js, 0);
 	assert_int_equal(store_associate(f->st, STORE_REL_GROUP_HOSTS, g, h1, &err), 0);
-	assert_int_equal(store_associate(f->st, STORE_REL_GROUP_HOSTS, g, h1, &err), 0); /* idempotent */
+	assert_int_equal(store_associate(f->st, STORE_REL_GROUP_HOSTS, g, h1, &err),
+	                 0); /* idempotent */
 	store_page pg = {0};
 	store_query q = {.rel = STORE_REL_GROUP_HOSTS, .rel_parent = g};
 	assert_int_equal(store_list(f->st, STORE_HOST, &q, &pg, &err), 0);
@@ -403,18 +420,33 @@ static void test_inventory(void **state)
 
 	json_t *s = store_inventory_script(f->st, inv, &err);
 	assert_non_null(s);
-	assert_string_equal(json_string_value(json_array_get(json_object_get(json_object_get(s, "web"), "hosts"), 0)), "h1");
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(s, "web"), "vars") ? json_object_get(json_object_get(json_object_get(s, "web"), "vars"), "x") : NULL), 1);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(json_object_get(s, "_meta"), "hostvars"), "h1"), "ansible_connection")), "local");
-	assert_string_equal(json_string_value(json_array_get(json_object_get(json_object_get(s, "ungrouped"), "hosts"), 0)), "h2");
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(s, "__host_ids"), "h1")), h1);
+	assert_string_equal(json_string_value(json_array_get(
+	                        json_object_get(json_object_get(s, "web"), "hosts"), 0)),
+	                    "h1");
+	assert_int_equal(
+	    json_integer_value(
+	        json_object_get(json_object_get(s, "web"), "vars")
+	            ? json_object_get(json_object_get(json_object_get(s, "web"), "vars"), "x")
+	            : NULL),
+	    1);
+	assert_string_equal(
+	    json_string_value(json_object_get(
+	        json_object_get(json_object_get(json_object_get(s, "_meta"), "hostvars"), "h1"),
+	        "ansible_connection")),
+	    "local");
+	assert_string_equal(json_string_value(json_array_get(
+	                        json_object_get(json_object_get(s, "ungrouped"), "hosts"), 0)),
+	                    "h2");
+	assert_int_equal(
+	    json_integer_value(json_object_get(json_object_get(s, "__host_ids"), "h1")), h1);
 	json_decref(s);
 
 	/* import with overwrite: h2 goes, db and its group come */
 	json_t *data = json_loads("{\"_meta\":{\"hostvars\":{\"h1\":{\"a\":1},\"db1\":{\"b\":2}}},"
 	                          "\"all\":{\"children\":[\"ungrouped\",\"dbs\",\"web\"]},"
 	                          "\"dbs\":{\"hosts\":[\"db1\"],\"vars\":{\"port\":5432}},"
-	                          "\"web\":{\"hosts\":[\"h1\"],\"children\":[\"dbs\"]}}", 0, NULL);
+	                          "\"web\":{\"hosts\":[\"h1\"],\"children\":[\"dbs\"]}}",
+	                          0, NULL);
 	long nh = 0, ng = 0;
 	assert_int_equal(store_inventory_import(f->st, inv, data, true, &nh, &ng, &err), 0);
 	json_decref(data);
@@ -425,8 +457,12 @@ static void test_inventory(void **state)
 	assert_int_equal(json_integer_value(json_object_get(io, "total_groups")), 2);
 	json_decref(io);
 	s = store_inventory_script(f->st, inv, &err);
-	assert_string_equal(json_string_value(json_array_get(json_object_get(json_object_get(s, "web"), "children"), 0)), "dbs");
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(json_object_get(s, "dbs"), "vars"), "port")), 5432);
+	assert_string_equal(json_string_value(json_array_get(
+	                        json_object_get(json_object_get(s, "web"), "children"), 0)),
+	                    "dbs");
+	assert_int_equal(json_integer_value(json_object_get(
+	                     json_object_get(json_object_get(s, "dbs"), "vars"), "port")),
+	                 5432);
 	json_decref(s);
 	/* deleting the inventory takes its hosts and groups */
 	assert_int_equal(store_remove(f->st, STORE_INVENTORY, inv, &err), 0);
@@ -469,9 +505,11 @@ static void test_job_lifecycle(void **state)
 	assert_int_equal(store_job_set_cancel_flag(f->st, j, &err), 0);
 	assert_int_equal(store_job_append(f->st, j, "job_explanation", "first", &err), 0);
 	assert_int_equal(store_job_append(f->st, j, "job_explanation", "second", &err), 0);
-	assert_int_equal(store_job_transition(f->st, j, store_active_statuses, "canceled", cur, &err), 1);
+	assert_int_equal(
+	    store_job_transition(f->st, j, store_active_statuses, "canceled", cur, &err), 1);
 	o = store_get(f->st, STORE_JOB, j, &err);
-	assert_string_equal(json_string_value(json_object_get(o, "job_explanation")), "first\nsecond");
+	assert_string_equal(json_string_value(json_object_get(o, "job_explanation")),
+	                    "first\nsecond");
 	assert_true(json_is_true(json_object_get(o, "failed")));
 	assert_true(json_is_string(json_object_get(o, "started")));
 	assert_true(json_is_string(json_object_get(o, "finished")));
@@ -502,7 +540,8 @@ static void test_job_lifecycle(void **state)
 
 /* An event as the worker sends it. */
 static json_t *ev(long job, int counter, const char *event, const char *uuid, const char *parent,
-                  const char *host, const char *stdout_text, int start, int end, const char *extra_data)
+                  const char *host, const char *stdout_text, int start, int end,
+                  const char *extra_data)
 {
 	json_t *d = extra_data ? json_loads(extra_data, 0, NULL) : json_object();
 	if (parent)
@@ -510,29 +549,39 @@ static json_t *ev(long job, int counter, const char *event, const char *uuid, co
 	if (host)
 		json_object_set_new(d, "host", json_string(host));
 	json_object_set_new(d, "task", json_string("t1"));
-	return json_pack("{s:I,s:i,s:s,s:s,s:s,s:i,s:i,s:o,s:s}", "job_id", (json_int_t)job, "counter", counter,
-	                 "event", event, "uuid", uuid, "stdout", stdout_text, "start_line", start, "end_line", end,
-	                 "event_data", d, "created", "2024-01-01T00:00:00.000001");
+	return json_pack("{s:I,s:i,s:s,s:s,s:s,s:i,s:i,s:o,s:s}", "job_id", (json_int_t)job,
+	                 "counter", counter, "event", event, "uuid", uuid, "stdout", stdout_text,
+	                 "start_line", start, "end_line", end, "event_data", d, "created",
+	                 "2024-01-01T00:00:00.000001");
 }
 
 /* A play of job j: every kind of outcome, a NUL byte, a stats event. */
 static json_t *sample_play(long j, long hid)
 {
 	json_t *batch = json_array();
-	json_array_append_new(batch, ev(j, 1, "playbook_on_start", "u1", NULL, NULL, "", 0, 0, NULL));
-	json_array_append_new(batch, ev(j, 2, "playbook_on_play_start", "u2", "u1", NULL, "PLAY [all]", 0, 1, NULL));
-	json_array_append_new(batch, ev(j, 3, "playbook_on_task_start", "u3", "u2", NULL, "TASK [t1]", 1, 2, NULL));
+	json_array_append_new(batch,
+	                      ev(j, 1, "playbook_on_start", "u1", NULL, NULL, "", 0, 0, NULL));
+	json_array_append_new(
+	    batch, ev(j, 2, "playbook_on_play_start", "u2", "u1", NULL, "PLAY [all]", 0, 1, NULL));
+	json_array_append_new(
+	    batch, ev(j, 3, "playbook_on_task_start", "u3", "u2", NULL, "TASK [t1]", 1, 2, NULL));
 	json_array_append_new(batch, ev(j, 4, "runner_on_ok", "u4", "u3", "ok1", "ok: [ok1]", 2, 3,
 	                                "{\"res\":{\"changed\":true}}"));
-	json_array_append_new(batch, ev(j, 5, "runner_on_failed", "u5", "u3", "bad1", "fatal: [bad1]", 3, 4, NULL));
+	json_array_append_new(
+	    batch, ev(j, 5, "runner_on_failed", "u5", "u3", "bad1", "fatal: [bad1]", 3, 4, NULL));
 	/* a NUL byte inside stdout is stripped */
-	json_object_set_new(json_array_get(batch, 4), "stdout", json_stringn("fatal: [bad1]\0!", 15));
-	json_array_append_new(batch, ev(j, 6, "runner_on_failed", "u6", "u3", "ign1", "...ignoring", 4, 5,
-	                                "{\"ignore_errors\":true}"));
-	json_array_append_new(batch, ev(j, 7, "runner_on_unreachable", "u7", "u3", "dark1", "unreachable", 5, 6, NULL));
-	json_array_append_new(batch, ev(j, 8, "playbook_on_stats", "u8", NULL, NULL, "PLAY RECAP", 6, 7,
-	    "{\"ok\":{\"ok1\":1,\"ign1\":1},\"changed\":{\"ok1\":1},\"failures\":{\"bad1\":1},\"dark\":{\"dark1\":1},"
-	    "\"ignored\":{\"ign1\":1},\"processed\":{\"ok1\":1,\"bad1\":1,\"ign1\":1,\"dark1\":1}}"));
+	json_object_set_new(json_array_get(batch, 4), "stdout",
+	                    json_stringn("fatal: [bad1]\0!", 15));
+	json_array_append_new(batch, ev(j, 6, "runner_on_failed", "u6", "u3", "ign1", "...ignoring",
+	                                4, 5, "{\"ignore_errors\":true}"));
+	json_array_append_new(batch, ev(j, 7, "runner_on_unreachable", "u7", "u3", "dark1",
+	                                "unreachable", 5, 6, NULL));
+	json_array_append_new(batch,
+	                      ev(j, 8, "playbook_on_stats", "u8", NULL, NULL, "PLAY RECAP", 6, 7,
+	                         "{\"ok\":{\"ok1\":1,\"ign1\":1},\"changed\":{\"ok1\":1},"
+	                         "\"failures\":{\"bad1\":1},\"dark\":{\"dark1\":1},"
+	                         "\"ignored\":{\"ign1\":1},\"processed\":{\"ok1\":1,\"bad1\":1,"
+	                         "\"ign1\":1,\"dark1\":1}}"));
 	json_object_set_new(json_array_get(batch, 3), "host_id", json_integer(hid));
 	return batch;
 }
@@ -571,9 +620,13 @@ static void test_events(void **state)
 	assert_string_equal(json_string_value(json_object_get(e4, "type")), "job_event");
 	assert_string_equal(json_string_value(json_object_get(e4, "task")), "t1");
 	assert_true(json_is_true(json_object_get(json_array_get(pg.results, 4), "failed")));
-	assert_string_equal(json_string_value(json_object_get(json_array_get(pg.results, 4), "stdout")), "fatal: [bad1]!");
-	assert_false(json_is_true(json_object_get(json_array_get(pg.results, 5), "failed"))); /* ignore_errors */
-	assert_true(json_is_true(json_object_get(json_array_get(pg.results, 6), "failed")));  /* unreachable */
+	assert_string_equal(
+	    json_string_value(json_object_get(json_array_get(pg.results, 4), "stdout")),
+	    "fatal: [bad1]!");
+	assert_false(json_is_true(
+	    json_object_get(json_array_get(pg.results, 5), "failed"))); /* ignore_errors */
+	assert_true(json_is_true(
+	    json_object_get(json_array_get(pg.results, 6), "failed"))); /* unreachable */
 	/* parents: task and play marked failed and changed */
 	assert_true(json_is_true(json_object_get(json_array_get(pg.results, 2), "failed")));
 	assert_true(json_is_true(json_object_get(json_array_get(pg.results, 1), "failed")));
@@ -587,7 +640,8 @@ static void test_events(void **state)
 	assert_int_equal(pg.count, 5); /* bad1, dark1, task, play, stats */
 	store_page_clear(&pg);
 	json_decref(q.filters);
-	q = (store_query){.filters = json_pack("{s:s,s:s}", "event", "runner_on_failed", "host_name", "bad1")};
+	q = (store_query){
+	    .filters = json_pack("{s:s,s:s}", "event", "runner_on_failed", "host_name", "bad1")};
 	assert_int_equal(store_events_list(f->st, j, &q, &pg, &err), 0);
 	assert_int_equal(pg.count, 1);
 	store_page_clear(&pg);
@@ -601,7 +655,8 @@ static void test_events(void **state)
 	/* host summaries */
 	assert_int_equal(store_host_summaries_list(f->st, j, NULL, &pg, &err), 0);
 	assert_int_equal(pg.count, 4);
-	json_t *bad = json_array_get(pg.results, 0); /* ordered by host_name: bad1, dark1, ign1, ok1 */
+	json_t *bad =
+	    json_array_get(pg.results, 0); /* ordered by host_name: bad1, dark1, ign1, ok1 */
 	assert_string_equal(json_string_value(json_object_get(bad, "host_name")), "bad1");
 	assert_true(json_is_true(json_object_get(bad, "failed")));
 	assert_int_equal(json_integer_value(json_object_get(bad, "failures")), 1);
@@ -621,8 +676,12 @@ static void test_events(void **state)
 	assert_int_equal(store_job_transition(f->st, j, any, "failed", NULL, &err), 1);
 	json_t *jo = store_get(f->st, STORE_JOB, j, &err);
 	assert_true(json_is_true(json_object_get(jo, "event_processing_finished")));
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(jo, "host_status_counts"), "dark")), 1);
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(jo, "host_status_counts"), "failures")), 1);
+	assert_int_equal(
+	    json_integer_value(json_object_get(json_object_get(jo, "host_status_counts"), "dark")),
+	    1);
+	assert_int_equal(json_integer_value(json_object_get(
+	                     json_object_get(jo, "host_status_counts"), "failures")),
+	                 1);
 	json_decref(jo);
 }
 
@@ -643,8 +702,10 @@ static void test_stdout(void **state)
 	json_t *batch = json_array();
 	/* inserted out of order: the stdout comes back ordered by start_line */
 	json_array_append_new(batch, ev(j, 3, "runner_on_ok", "c", NULL, "h", "line3", 2, 3, NULL));
-	json_array_append_new(batch, ev(j, 1, "playbook_on_start", "a", NULL, NULL, "", 0, 0, NULL));
-	json_array_append_new(batch, ev(j, 2, "verbose", "b", NULL, NULL, "line1\nline2", 0, 2, NULL));
+	json_array_append_new(batch,
+	                      ev(j, 1, "playbook_on_start", "a", NULL, NULL, "", 0, 0, NULL));
+	json_array_append_new(batch,
+	                      ev(j, 2, "verbose", "b", NULL, NULL, "line1\nline2", 0, 2, NULL));
 	json_array_append_new(batch, ev(j, 4, "verbose", "d", NULL, NULL, "line4", 3, 4, NULL));
 	for (size_t i = 0; i < json_array_size(batch); i++) {
 		json_t *e = json_array_get(batch, i);
@@ -665,18 +726,22 @@ static void test_stdout(void **state)
 	assert_string_equal(buf, "line3\n");
 	store_page pg = {0};
 	assert_int_equal(store_events_list(f->st, j, NULL, &pg, &err), 0);
-	assert_string_equal(json_string_value(json_object_get(json_array_get(pg.results, 0), "type")),
-	                    "ad_hoc_command_event");
-	assert_int_equal(json_integer_value(json_object_get(json_array_get(pg.results, 0), "ad_hoc_command")), j);
+	assert_string_equal(
+	    json_string_value(json_object_get(json_array_get(pg.results, 0), "type")),
+	    "ad_hoc_command_event");
+	assert_int_equal(
+	    json_integer_value(json_object_get(json_array_get(pg.results, 0), "ad_hoc_command")),
+	    j);
 	store_page_clear(&pg);
 	assert_int_equal(store_stdout_read(f->st, 999, 0, -1, collect, buf, NULL, &err), -1);
 	assert_int_equal(err.code, ENOENT);
 }
 
 /* The fields of an event the API shows that come from what was stored. */
-static const char *const row_fields[] = {"counter", "event", "failed", "changed", "uuid", "parent_uuid",
-                                         "host_name", "host", "task", "play", "role", "playbook", "stdout",
-                                         "start_line", "end_line", "verbosity", "created", "event_data", NULL};
+static const char *const row_fields[] = {
+    "counter",  "event",     "failed",  "changed",    "uuid",     "parent_uuid", "host_name",
+    "host",     "task",      "play",    "role",       "playbook", "stdout",      "start_line",
+    "end_line", "verbosity", "created", "event_data", NULL};
 
 /* Rows read from the texts store what the JSON path stores (escapes, odd
  * spacing, a repeated key, an event_data that is not an object). */
@@ -694,8 +759,10 @@ static void test_event_rows_match_json_path(void **state)
 	long jb = mk(f->st, STORE_JOB, js, STORE_SYSTEM);
 	json_t *a = sample_play(ja, hid), *b = sample_play(jb, hid);
 	/* escapes in the fields the rows decode */
-	json_t *extra[2] = {ev(ja, 9, "runner_on_ok", "u9", "u3", "h\xc3\xa9", "ok: \x1b[0;32m\r\n\"x\"", 7, 9,
-	                       "{\"task\":\"t\\\"1\",\"play\":\"p\\u00e9\",\"role\":\"r/1\",\"res\":{\"changed\":false}}"),
+	json_t *extra[2] = {ev(ja, 9, "runner_on_ok", "u9", "u3", "h\xc3\xa9",
+	                       "ok: \x1b[0;32m\r\n\"x\"", 7, 9,
+	                       "{\"task\":\"t\\\"1\",\"play\":\"p\\u00e9\",\"role\":\"r/"
+	                       "1\",\"res\":{\"changed\":false}}"),
 	                    NULL};
 	extra[1] = json_deep_copy(extra[0]);
 	json_object_set_new(extra[1], "job_id", json_integer(jb));
@@ -719,15 +786,17 @@ static void test_event_rows_match_json_path(void **state)
 	assert_non_null(strstr(err.message, "no job id"));
 	assert_int_equal(rows.n, 9);
 	/* a repeated key: the last one counts, as in jansson */
-	const char *dup = "{\"job_id\": 99, \"job_id\": %ld, \"counter\": 10, \"event\": \"verbose\","
-	                  " \"event_data\": {\"task\": \"x\"}, \"event_data\": 5, \"stdout\": \"tail\","
-	                  " \"start_line\": 9, \"end_line\": 10}";
+	const char *dup =
+	    "{\"job_id\": 99, \"job_id\": %ld, \"counter\": 10, \"event\": \"verbose\","
+	    " \"event_data\": {\"task\": \"x\"}, \"event_data\": 5, \"stdout\": \"tail\","
+	    " \"start_line\": 9, \"end_line\": 10}";
 	char dtext[512];
 	snprintf(dtext, sizeof dtext, dup, jb);
 	assert_true(store_event_batch_add(&rows, dtext, strlen(dtext), &err));
 	assert_int_equal(rows.rows[9].job_id, jb);
 	assert_int_equal(rows.rows[9].task.n, 0);
-	assert_int_equal(store_events_insert_rows(f->st, rows.rows, rows.n, &stored, NULL, &err), 0);
+	assert_int_equal(store_events_insert_rows(f->st, rows.rows, rows.n, &stored, NULL, &err),
+	                 0);
 	assert_int_equal(stored, 10);
 	store_event_batch_free(&rows);
 
@@ -740,7 +809,8 @@ static void test_event_rows_match_json_path(void **state)
 	for (size_t i = 0; i < 9; i++) {
 		json_t *ea = json_array_get(pa.results, i), *eb = json_array_get(pb.results, i);
 		for (int k = 0; row_fields[k]; k++)
-			if (!json_equal(json_object_get(ea, row_fields[k]), json_object_get(eb, row_fields[k])))
+			if (!json_equal(json_object_get(ea, row_fields[k]),
+			                json_object_get(eb, row_fields[k])))
 				fail_msg("event %zu: %s differs", i, row_fields[k]);
 	}
 	json_t *last = json_array_get(pb.results, 9);
@@ -771,7 +841,8 @@ static void test_stdout_ranges(void **state)
 		int n = c % 5 == 0 ? 0 : 1 + c % 2; /* 0, 1 or 2 lines */
 		snprintf(text, sizeof text, n == 2 ? "L%d\nL%d" : n ? "L%d" : "", line, line + 1);
 		snprintf(uuid, sizeof uuid, "u%d", c);
-		json_array_append_new(batch, ev(j, c, "verbose", uuid, NULL, NULL, text, line, line + n, NULL));
+		json_array_append_new(
+		    batch, ev(j, c, "verbose", uuid, NULL, NULL, text, line, line + n, NULL));
 		line += n;
 	}
 	assert_int_equal(store_events_insert(f->st, batch, NULL, NULL, &err), 0);
@@ -783,7 +854,8 @@ static void test_stdout_ranges(void **state)
 	assert_int_equal(end, line);
 	for (int from = 1; from < line; from += line / 7) {
 		buf[0] = 0;
-		assert_int_equal(store_stdout_read(f->st, j, from, from + 3, collect, buf, NULL, &err), 0);
+		assert_int_equal(
+		    store_stdout_read(f->st, j, from, from + 3, collect, buf, NULL, &err), 0);
 		/* whole events whose first line is in [from, from + 3) */
 		char want[256] = "";
 		int l = 0;
@@ -871,7 +943,9 @@ static void test_two_handles(void **state)
 	assert_non_null(o);
 	json_decref(o);
 	/* and the secret key is the same: a credential made by one opens in the other */
-	long c = mk(f->st, STORE_CREDENTIAL, "{\"name\":\"v\",\"credential_type\":3,\"inputs\":{\"vault_password\":\"vp\"}}", 0);
+	long c =
+	    mk(f->st, STORE_CREDENTIAL,
+	       "{\"name\":\"v\",\"credential_type\":3,\"inputs\":{\"vault_password\":\"vp\"}}", 0);
 	json_t *in = store_credential_inputs(other, c, &err);
 	assert_non_null(in);
 	assert_string_equal(json_string_value(json_object_get(in, "vault_password")), "vp");
@@ -897,7 +971,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_event_rows_match_json_path, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stdout_ranges, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_events_bad_batch, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_events_transient_failure_keeps_batch, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_events_transient_failure_keeps_batch, setup,
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_two_handles, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
