@@ -9,10 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/time.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "datafile.h"
 #include "field_rules.h"
@@ -706,44 +704,21 @@ static int check_scope(const char *field, const char *scope, runnel_error *err)
 }
 
 /* Load variables text with the loader jobs use (JSON, then YAML with
- * PyYAML safe_load semantics), read from memory through a memfd so that
- * nothing is written to disk. NULL with err. */
+ * PyYAML safe_load semantics), from memory. NULL with err. */
 static json_t *vars_load(const char *field, const char *text, runnel_error *err)
 {
-	int fd = memfd_create("runneld-vars", MFD_CLOEXEC);
-	if (fd < 0)
-		return rn_fail(err, errno, "%s: cannot check the variables: %s", field,
-		               strerror(errno)),
-		       NULL;
-	size_t len = strlen(text), off = 0;
-	while (off < len) {
-		ssize_t w = write(fd, text + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			int e = errno;
-			close(fd);
-			return rn_fail(err, e, "%s: cannot check the variables: %s", field,
-			               strerror(e)),
-			       NULL;
-		}
-		off += (size_t)w;
-	}
-	char path[64];
-	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
 	runnel_error e2 = {0};
-	json_t *v = rn_datafile_load(path, &e2);
-	close(fd);
+	json_t *v = rn_datafile_parse(field, text, strlen(text), &e2);
 	if (!v && e2.code != EINVAL)
 		return rn_fail(err, e2.code ? e2.code : EIO, "%s: cannot check the variables: %s",
 		               field, e2.message),
 		       NULL;
 	if (!v) {
-		/* the loader's message starts with the path: name the field instead */
+		/* the loader's message starts with the field: say it once */
 		const char *msg = e2.message;
-		size_t plen = strlen(path);
-		if (!strncmp(msg, path, plen) && msg[plen] == ':')
-			msg += plen + 1;
+		size_t flen = strlen(field);
+		if (!strncmp(msg, field, flen) && msg[flen] == ':')
+			msg += flen + 1;
 		while (*msg == ' ')
 			msg++;
 		return rn_fail(err, EINVAL, "%s: Cannot parse as JSON or YAML: %s", field, msg),
