@@ -17,6 +17,7 @@
  * thread waits on another's mutex while that one waits for SQLite's write lock.
  */
 #include "model.h"
+#include "inventory_render.h"
 #include "query.h"
 #include "shape.h"
 
@@ -1530,127 +1531,54 @@ static json_t *sq_credential_inputs(store *st, long id, runnel_error *err)
 /* ------------------------------------------------------------------ */
 /* inventories                                                          */
 
-/* Variables text (JSON or YAML-ish) as an object; YAML that is not JSON is
- * kept as {"__yaml": text} so nothing is lost (the worker writes it as YAML). */
-static json_t *vars_object(const char *text)
-{
-	if (!text || !*text)
-		return json_object();
-	json_t *o = json_loads(text, 0, NULL);
-	if (json_is_object(o))
-		return o;
-	json_decref(o);
-	return json_pack("{s:s}", "__yaml", text);
-}
-
-/* The inventory as ansible-inventory --list prints it. */
+/* The inventory as ansible-inventory --list prints it (inventory_render.h). */
 static json_t *sq_inventory_script(store *st, long inv, runnel_error *err)
 {
 	sq *s = SQ(st);
+	json_t *out = NULL;
+	inventory_rows rows = {0};
+	json_t *invdata = NULL;
 	lock(s);
-	json_t *invobj = get_locked(s, STORE_INVENTORY, inv, err);
-	if (!invobj) {
-		unlock(s);
-		return NULL;
-	}
-	json_t *out = json_object();
-	json_t *hostvars = json_object();
-	json_t *ids = json_object();
-	json_t *all =
-	    json_pack("{s:[],s:o}", "children", "vars",
-	              vars_object(json_string_value(json_object_get(invobj, "variables"))));
-	json_decref(invobj);
-	json_t *gnames = json_object(); /* id -> name */
-	sqlite3_stmt *stm = prep(s,
-	                         "SELECT id, name, json_extract(data,'$.variables') FROM groups"
-	                         " WHERE json_extract(data,'$.inventory')=? ORDER BY name",
-	                         err);
-	if (stm) {
+	if (read_raw(s, STORE_INVENTORY, inv, &invdata, NULL, err) < 0)
+		goto out;
+	static const char *const members[] = {
+	    "SELECT id, name, json_extract(data,'$.variables') FROM groups"
+	    " WHERE json_extract(data,'$.inventory')=? ORDER BY name",
+	    "SELECT id, name, json_extract(data,'$.variables') FROM hosts"
+	    " WHERE json_extract(data,'$.inventory')=? AND json_extract(data,'$.enabled')"
+	    " ORDER BY name",
+	};
+	for (int m = 0; m < 2; m++) {
+		sqlite3_stmt *stm = prep(s, members[m], err);
+		if (!stm)
+			goto out;
 		sqlite3_bind_int64(stm, 1, inv);
-		while (sqlite3_step(stm) == SQLITE_ROW) {
-			char idk[32];
-			snprintf(idk, sizeof idk, "%lld", (long long)sqlite3_column_int64(stm, 0));
-			json_object_set_new(gnames, idk, json_string(col_text(stm, 1)));
-			json_object_set_new(out, col_text(stm, 1),
-			                    json_pack("{s:[],s:[],s:o}", "hosts", "children",
-			                              "vars", vars_object(col_text(stm, 2))));
-		}
+		while (sqlite3_step(stm) == SQLITE_ROW)
+			(m ? inventory_rows_add_host
+			   : inventory_rows_add_group)(&rows, (long)sqlite3_column_int64(stm, 0),
+			                               col_text(stm, 1), col_text(stm, 2));
 		sqlite3_reset(stm);
 	}
-	json_t *hnames = json_object();
-	stm = prep(s,
-	           "SELECT id, name, json_extract(data,'$.variables') FROM hosts"
-	           " WHERE json_extract(data,'$.inventory')=? AND json_extract(data,'$.enabled') "
-	           "ORDER BY name",
-	           err);
-	if (stm) {
-		sqlite3_bind_int64(stm, 1, inv);
-		while (sqlite3_step(stm) == SQLITE_ROW) {
-			char idk[32];
-			snprintf(idk, sizeof idk, "%lld", (long long)sqlite3_column_int64(stm, 0));
-			json_object_set_new(hnames, idk, json_string(col_text(stm, 1)));
-			json_object_set_new(hostvars, col_text(stm, 1),
-			                    vars_object(col_text(stm, 2)));
-			json_object_set_new(ids, col_text(stm, 1),
-			                    json_integer(sqlite3_column_int64(stm, 0)));
-		}
-		sqlite3_reset(stm);
-	}
-	/* memberships */
-	json_t *has_parent = json_object();
-	json_t *grouped = json_object();
-	const char *gid;
-	json_t *gname;
-	json_object_foreach(gnames, gid, gname) {
-		json_t *g = json_object_get(out, json_string_value(gname));
-		json_t *hs = related_locked(s, STORE_REL_GROUP_HOSTS, atol(gid), false, err);
-		json_t *cs = related_locked(s, STORE_REL_GROUP_CHILDREN, atol(gid), false, err);
-		size_t i;
-		json_t *x;
-		json_array_foreach(hs, i, x) {
-			char k[32];
-			snprintf(k, sizeof k, "%lld", (long long)json_integer_value(x));
-			json_t *hn = json_object_get(hnames, k);
-			if (hn) {
-				json_array_append(json_object_get(g, "hosts"), hn);
-				json_object_set_new(grouped, json_string_value(hn), json_true());
-			}
-		}
-		json_array_foreach(cs, i, x) {
-			char k[32];
-			snprintf(k, sizeof k, "%lld", (long long)json_integer_value(x));
-			json_t *cn = json_object_get(gnames, k);
-			if (cn) {
-				json_array_append(json_object_get(g, "children"), cn);
-				json_object_set_new(has_parent, json_string_value(cn), json_true());
-			}
-		}
-		json_decref(hs);
-		json_decref(cs);
-	}
-	json_object_foreach(gnames, gid, gname)
-		if (!json_object_get(has_parent, json_string_value(gname)))
-			json_array_append(json_object_get(all, "children"), gname);
-	json_t *ungrouped = json_pack("{s:[]}", "hosts");
-	const char *hn;
-	json_t *hv;
-	json_object_foreach(hostvars, hn, hv)
-		if (!json_object_get(grouped, hn))
-			json_array_append_new(json_object_get(ungrouped, "hosts"), json_string(hn));
-	if (json_array_size(json_object_get(ungrouped, "hosts"))) {
-		json_object_set_new(out, "ungrouped", ungrouped);
-		json_array_append_new(json_object_get(all, "children"), json_string("ungrouped"));
-	} else {
-		json_decref(ungrouped);
-	}
-	json_object_set_new(out, "all", all);
-	json_object_set_new(out, "_meta", json_pack("{s:o}", "hostvars", hostvars));
-	json_object_set_new(out, "__host_ids", ids);
-	json_decref(gnames);
-	json_decref(hnames);
-	json_decref(has_parent);
-	json_decref(grouped);
+	char sql[256];
+	snprintf(sql, sizeof sql,
+	         "SELECT rel, parent, child FROM relations WHERE rel IN (%d,%d) AND parent IN"
+	         " (SELECT id FROM groups WHERE json_extract(data,'$.inventory')=?)"
+	         " ORDER BY rel, parent, child",
+	         STORE_REL_GROUP_HOSTS, STORE_REL_GROUP_CHILDREN);
+	sqlite3_stmt *stm = prep(s, sql, err);
+	if (!stm)
+		goto out;
+	sqlite3_bind_int64(stm, 1, inv);
+	while (sqlite3_step(stm) == SQLITE_ROW)
+		inventory_rows_add_edge(
+		    &rows, sqlite3_column_int(stm, 0) == STORE_REL_GROUP_CHILDREN,
+		    (long)sqlite3_column_int64(stm, 1), (long)sqlite3_column_int64(stm, 2));
+	sqlite3_reset(stm);
+	out = inventory_render(json_string_value(json_object_get(invdata, "variables")), &rows);
+out:
 	unlock(s);
+	json_decref(invdata);
+	inventory_rows_free(&rows);
 	return out;
 }
 

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "inventory_render.h"
 #include "shape.h"
 
 /* The fake backend: objects 1..9 exist (named "obj-<id>"), credential
@@ -282,6 +283,55 @@ static void test_events_and_summaries(void **state)
 	json_decref(o);
 }
 
+/* The rendering of an inventory from rows: groups in the order given, each
+ * group's hosts and children from the edges, the groups nobody contains
+ * under all, the hosts in no group under ungrouped; YAML variables kept. */
+static void test_inventory_render(void **state)
+{
+	(void)state;
+	inventory_rows r = {0};
+	inventory_rows_add_group(&r, 10, "db", "{\"port\": 5432}");
+	inventory_rows_add_group(&r, 11, "prod", "");
+	inventory_rows_add_group(&r, 12, "web", "a: 1\n");
+	inventory_rows_add_host(&r, 1, "db1", NULL);
+	inventory_rows_add_host(&r, 2, "lonely", "{\"x\": true}");
+	inventory_rows_add_host(&r, 3, "web1", "");
+	inventory_rows_add_edge(&r, false, 10, 1);
+	inventory_rows_add_edge(&r, false, 12, 3);
+	inventory_rows_add_edge(&r, false, 12, 99); /* a disabled host: not shown */
+	inventory_rows_add_edge(&r, true, 11, 10);
+	inventory_rows_add_edge(&r, true, 11, 12);
+	json_t *o = inventory_render("{\"env\": \"prod\"}", &r);
+	inventory_rows_free(&r);
+	json_t *want = json_loads(
+	    "{\"db\": {\"hosts\": [\"db1\"], \"children\": [], \"vars\": {\"port\": 5432}},"
+	    " \"prod\": {\"hosts\": [], \"children\": [\"db\", \"web\"], \"vars\": {}},"
+	    " \"web\": {\"hosts\": [\"web1\"], \"children\": [], \"vars\": {\"__yaml\": \"a: "
+	    "1\\n\"}},"
+	    " \"ungrouped\": {\"hosts\": [\"lonely\"]},"
+	    " \"all\": {\"children\": [\"prod\", \"ungrouped\"], \"vars\": {\"env\": \"prod\"}},"
+	    " \"_meta\": {\"hostvars\": {\"db1\": {}, \"lonely\": {\"x\": true}, \"web1\": {}}},"
+	    " \"__host_ids\": {\"db1\": 1, \"lonely\": 2, \"web1\": 3}}",
+	    0, NULL);
+	assert_non_null(want);
+	if (!json_equal(o, want)) {
+		char *got = json_dumps(o, JSON_COMPACT);
+		fail_msg("rendered %s", got);
+	}
+	/* all's children in order: prod, then ungrouped */
+	json_t *ch = json_object_get(json_object_get(o, "all"), "children");
+	assert_string_equal(json_string_value(json_array_get(ch, 1)), "ungrouped");
+	json_decref(want);
+	json_decref(o);
+	/* no groups, no hosts: all and _meta only */
+	inventory_rows empty = {0};
+	o = inventory_render(NULL, &empty);
+	assert_int_equal(json_object_size(o), 3);
+	assert_int_equal(json_array_size(json_object_get(json_object_get(o, "all"), "children")),
+	                 0);
+	json_decref(o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -290,6 +340,7 @@ int main(void)
 	    cmocka_unit_test(test_inventory_counts),
 	    cmocka_unit_test(test_unified_jobs),
 	    cmocka_unit_test(test_events_and_summaries),
+	    cmocka_unit_test(test_inventory_render),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
