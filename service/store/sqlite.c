@@ -19,6 +19,7 @@
 #include "model.h"
 #include "inventory_render.h"
 #include "query.h"
+#include "secrets.h"
 #include "shape.h"
 
 #include <ctype.h>
@@ -55,7 +56,7 @@ typedef struct stmt_slot {
 typedef struct sq {
 	sqlite3 *db;
 	pthread_mutex_t mu;
-	unsigned char key[crypto_secretbox_KEYBYTES];
+	secrets_key key;
 	stmt_slot cache[STMT_CACHE];
 	int ncache;
 	sqlite3_stmt *insert_event; /* the hot path's statement, outside the cache */
@@ -252,93 +253,6 @@ static int create_schema(sq *s, runnel_error *err)
 	return rc;
 }
 
-/* Load the secret key from state_dir/secret.key, creating it (0600) on first use. */
-static int load_key(sq *s, const char *state_dir, runnel_error *err)
-{
-	char *path = rn_path_join(state_dir, "secret.key");
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd >= 0) {
-		unsigned char k[crypto_secretbox_KEYBYTES];
-		crypto_secretbox_keygen(k);
-		int w = rn_write_all(fd, k, sizeof k);
-		close(fd);
-		sodium_memzero(k, sizeof k);
-		if (w < 0) {
-			unlink(path);
-			rn_fail(err, errno, "__all__: write %s: %s", path, strerror(errno));
-			free(path);
-			return -1;
-		}
-	} else if (errno != EEXIST) {
-		rn_fail(err, errno, "__all__: create %s: %s", path, strerror(errno));
-		free(path);
-		return -1;
-	}
-	size_t len = 0;
-	runnel_error e2;
-	char *data = NULL;
-	/* Another process may be between create and write: retry briefly. */
-	for (int i = 0; i < 50; i++) {
-		free(data);
-		data = rn_read_file(path, &len, &e2);
-		if (!data || len == sizeof s->key)
-			break;
-		usleep(10000);
-	}
-	if (!data || len != sizeof s->key) {
-		rn_fail(err, EIO, "__all__: %s: not a %zu-byte key", path, sizeof s->key);
-		free(data);
-		free(path);
-		return -1;
-	}
-	memcpy(s->key, data, sizeof s->key);
-	sodium_memzero(data, len);
-	free(data);
-	free(path);
-	return 0;
-}
-
-/* Encrypt text into base64(nonce || box). Caller frees. */
-static char *seal(sq *s, const char *text)
-{
-	size_t m = strlen(text);
-	size_t clen = crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + m;
-	unsigned char *c = rn_xmalloc(clen);
-	randombytes_buf(c, crypto_secretbox_NONCEBYTES);
-	crypto_secretbox_easy(c + crypto_secretbox_NONCEBYTES, (const unsigned char *)text, m, c,
-	                      s->key);
-	size_t blen = sodium_base64_ENCODED_LEN(clen, sodium_base64_VARIANT_ORIGINAL);
-	char *b = rn_xmalloc(blen);
-	sodium_bin2base64(b, blen, c, clen, sodium_base64_VARIANT_ORIGINAL);
-	free(c);
-	return b;
-}
-
-/* Decrypt what seal() made. Caller frees; NULL if it does not open. */
-static char *unseal(sq *s, const char *b64)
-{
-	size_t max = strlen(b64);
-	unsigned char *c = rn_xmalloc(max + 1);
-	size_t clen = 0;
-	if (sodium_base642bin(c, max, b64, strlen(b64), NULL, &clen, NULL,
-	                      sodium_base64_VARIANT_ORIGINAL) ||
-	    clen < crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES) {
-		free(c);
-		return NULL;
-	}
-	size_t m = clen - crypto_secretbox_NONCEBYTES - crypto_secretbox_MACBYTES;
-	char *out = rn_xmalloc(m + 1);
-	if (crypto_secretbox_open_easy((unsigned char *)out, c + crypto_secretbox_NONCEBYTES,
-	                               clen - crypto_secretbox_NONCEBYTES, c, s->key)) {
-		free(c);
-		free(out);
-		return NULL;
-	}
-	out[m] = 0;
-	free(c);
-	return out;
-}
-
 /* ------------------------------------------------------------------ */
 /* shaping: what shape.c asks of the database                          */
 
@@ -520,64 +434,21 @@ static int check_fks(sq *s, store_kind kind, const json_t *v, runnel_error *err)
 	return 0;
 }
 
-/* Split a credential's inputs into plain (kept in data) and sealed secrets
- * (merged into *secret, a JSON object of name -> sealed text). */
+static int read_raw(sq *s, store_kind kind, long id, json_t **data, char **secret,
+                    runnel_error *err);
+
+/* Split a credential's inputs by its type (secrets_split_inputs); lock held. */
 static int split_inputs(sq *s, json_t *v, long type_id, json_t *secret, runnel_error *err)
 {
-	json_t *in = json_object_get(v, "inputs");
-	if (!in)
+	if (!json_object_get(v, "inputs"))
 		return 0;
-	if (!json_is_object(in))
-		return rn_fail(err, EINVAL, "inputs: Must be an object.");
-	json_t *ct = get_locked(s, STORE_CREDENTIAL_TYPE, type_id, err);
-	if (!ct)
+	json_t *ct = NULL;
+	if (read_raw(s, STORE_CREDENTIAL_TYPE, type_id, &ct, NULL, err) < 0)
 		return -1;
-	json_t *tin = json_object_get(ct, "inputs");
-	json_t *plain = json_object();
-	const char *k;
-	json_t *x;
-	json_object_foreach(in, k, x) {
-		json_t *fl = json_object_get(tin, "fields");
-		bool known = false;
-		size_t i;
-		json_t *f;
-		json_array_foreach(fl, i, f) {
-			const char *id = json_string_value(json_object_get(f, "id"));
-			if (id && !strcmp(id, k))
-				known = true;
-		}
-		if (!known && json_array_size(fl)) {
-			json_decref(plain);
-			json_decref(ct);
-			return rn_fail(
-			    err, EINVAL,
-			    "inputs: Additional properties are not allowed ('%s' was unexpected)",
-			    k);
-		}
-		if (model_input_is_secret(tin, k)) {
-			if (!json_is_string(x)) {
-				json_decref(plain);
-				json_decref(ct);
-				return rn_fail(err, EINVAL, "inputs: %s must be a string", k);
-			}
-			const char *val = json_string_value(x);
-			if (!strcmp(val, "$encrypted$"))
-				continue; /* keep the stored value */
-			if (!*val) {
-				json_object_del(secret, k);
-				continue;
-			}
-			char *sealed = seal(s, val);
-			json_object_set_new(secret, k, json_string(sealed));
-			free(sealed);
-		} else {
-			json_object_set(plain, k, x);
-		}
-	}
-	json_object_set_new(v, "kind", json_incref(json_object_get(ct, "kind")));
-	json_object_set_new(v, "inputs", plain);
+	int rc = secrets_split_inputs(&s->key, v, json_object_get(ct, "inputs"),
+	                              json_object_get(ct, "kind"), secret, err);
 	json_decref(ct);
-	return 0;
+	return rc;
 }
 
 /* Current UTC time as epoch seconds. */
@@ -608,9 +479,8 @@ static json_t *create_locked(sq *s, store_kind kind, const json_t *fields, unsig
 		json_t *pw = json_object_get(v, "password");
 		if (json_is_string(pw) && *json_string_value(pw)) {
 			char h[crypto_pwhash_STRBYTES];
-			if (crypto_pwhash_str(h, json_string_value(pw), json_string_length(pw),
-			                      crypto_pwhash_OPSLIMIT_INTERACTIVE,
-			                      crypto_pwhash_MEMLIMIT_INTERACTIVE)) {
+			if (secrets_password_hash(json_string_value(pw), json_string_length(pw),
+			                          h) < 0) {
 				json_decref(v);
 				return rn_fail(err, ENOMEM, "password: could not hash"), NULL;
 			}
@@ -795,9 +665,8 @@ static json_t *sq_update(store *st, store_kind kind, long id, const json_t *fiel
 		if (json_is_string(pw) && *json_string_value(pw) &&
 		    strcmp(json_string_value(pw), "$encrypted$")) {
 			char h[crypto_pwhash_STRBYTES];
-			if (crypto_pwhash_str(h, json_string_value(pw), json_string_length(pw),
-			                      crypto_pwhash_OPSLIMIT_INTERACTIVE,
-			                      crypto_pwhash_MEMLIMIT_INTERACTIVE)) {
+			if (secrets_password_hash(json_string_value(pw), json_string_length(pw),
+			                          h) < 0) {
 				rn_fail(err, ENOMEM, "password: could not hash");
 				goto out;
 			}
@@ -806,29 +675,18 @@ static json_t *sq_update(store *st, store_kind kind, long id, const json_t *fiel
 		json_object_del(v, "password");
 	}
 	if (kind == STORE_CREDENTIAL && json_object_get(v, "inputs")) {
-		json_t *sec = secret ? json_loads(secret, 0, NULL) : NULL;
-		if (!sec)
-			sec = json_object();
 		json_t *ct = json_object_get(v, "credential_type");
 		if (!ct)
 			ct = json_object_get(data, "credential_type");
 		/* A PUT/PATCH of inputs replaces them: secrets not named are dropped
 		 * unless given as "$encrypted$". */
-		json_t *keep = json_object();
-		const char *k;
-		json_t *x;
-		json_object_foreach(json_object_get(v, "inputs"), k, x)
-			if (json_is_string(x) && !strcmp(json_string_value(x), "$encrypted$") &&
-			    json_object_get(sec, k))
-				json_object_set(keep, k, json_object_get(sec, k));
+		json_t *keep = secrets_inputs_kept(json_object_get(v, "inputs"), secret);
 		if (split_inputs(s, v, (long)json_integer_value(ct), keep, err) < 0) {
-			json_decref(sec);
 			json_decref(keep);
 			goto out;
 		}
 		newsecret = json_dumps(keep, JSON_COMPACT);
 		json_decref(keep);
-		json_decref(sec);
 	}
 	json_object_update(data, v);
 	if (write_raw(s, kind, id, data, newsecret, err) < 0)
@@ -1350,9 +1208,9 @@ static json_t *sq_user_authenticate(store *st, const char *username, const char 
 			hash = rn_xstrdup(col_text(stm, 1));
 	}
 	sqlite3_reset(stm);
-	bool ok = hash && crypto_pwhash_str_verify(hash, password, strlen(password)) == 0;
+	bool ok = secrets_password_check(hash, password);
 	if (ok && stamp)
-		crypto_generichash(stamp, 32, (const unsigned char *)hash, strlen(hash), NULL, 0);
+		secrets_stamp(hash, stamp);
 	free(hash);
 	if (!ok) {
 		rn_fail(err, EACCES, "__all__: Invalid username/password.");
@@ -1374,9 +1232,7 @@ static int sq_user_secret_stamp(store *st, long user_id, unsigned char stamp[32]
 	if (stm) {
 		sqlite3_bind_int64(stm, 1, user_id);
 		if (sqlite3_step(stm) == SQLITE_ROW) {
-			const char *hash = col_text(stm, 0);
-			crypto_generichash(stamp, 32, (const unsigned char *)hash, strlen(hash),
-			                   NULL, 0);
+			secrets_stamp(col_text(stm, 0), stamp);
 			rc = 0;
 		} else {
 			rn_fail(err, ENOENT, "user %ld: not found", user_id);
@@ -1385,14 +1241,6 @@ static int sq_user_secret_stamp(store *st, long user_id, unsigned char stamp[32]
 	}
 	unlock(s);
 	return rc;
-}
-
-/* Hash a token for storage (hex of BLAKE2b-256). */
-static void token_hash(const char *token, char out[65])
-{
-	unsigned char h[32];
-	crypto_generichash(h, sizeof h, (const unsigned char *)token, strlen(token), NULL, 0);
-	sodium_bin2hex(out, 65, h, sizeof h);
 }
 
 /* Make a token for a user: the caller's description and scope, the user
@@ -1413,12 +1261,10 @@ static json_t *sq_token_create(store *st, long user_id, const json_t *fields,
 	char expires[32];
 	model_time_after(expire_seconds > 0 ? expire_seconds : MODEL_TOKEN_EXPIRE_SECONDS, expires);
 	json_object_set_new(f, "expires", json_string(expires));
-	unsigned char raw[24];
-	randombytes_buf(raw, sizeof raw);
 	char tok[49];
-	sodium_bin2hex(tok, sizeof tok, raw, sizeof raw);
+	secrets_token_new(tok);
 	char hash[65];
-	token_hash(tok, hash);
+	secrets_token_hash(tok, hash);
 	lock(s);
 	json_t *o = create_locked(s, STORE_TOKEN, f, STORE_SYSTEM, err);
 	json_decref(f);
@@ -1458,7 +1304,7 @@ static json_t *sq_token_authenticate(store *st, const char *token, json_t **toke
 	if (token_out)
 		*token_out = NULL;
 	char hash[65];
-	token_hash(token, hash);
+	secrets_token_hash(token, hash);
 	lock(s);
 	json_t *r = NULL;
 	sqlite3_stmt *stm = prep(s, "SELECT id FROM tokens WHERE secret=?", err);
@@ -1499,30 +1345,7 @@ static json_t *sq_credential_inputs(store *st, long id, runnel_error *err)
 		return NULL;
 	}
 	unlock(s);
-	json_t *in = json_deep_copy(json_object_get(data, "inputs"));
-	if (!json_is_object(in)) {
-		json_decref(in);
-		in = json_object();
-	}
-	json_t *sec = secret ? json_loads(secret, 0, NULL) : NULL;
-	const char *k;
-	json_t *v;
-	json_object_foreach(sec, k, v) {
-		char *plain = unseal(s, json_string_value(v) ? json_string_value(v) : "");
-		if (!plain) {
-			json_decref(sec), json_decref(in), json_decref(data), free(secret);
-			return rn_fail(
-			           err, EIO,
-			           "inputs: %s does not decrypt with this state dir's secret.key",
-			           k),
-			       NULL;
-		}
-		json_object_set_new(in, k, json_string(plain));
-		sodium_memzero(plain, strlen(plain));
-		free(plain);
-	}
-	json_object_set(in, "__kind", json_object_get(data, "kind"));
-	json_decref(sec);
+	json_t *in = secrets_open_inputs(&s->key, data, secret, err);
 	json_decref(data);
 	free(secret);
 	return in;
@@ -2787,7 +2610,7 @@ static void conn_free(sq *t)
 		free(t->cache[i].sql);
 	}
 	sqlite3_close(t->db);
-	sodium_memzero(t->key, sizeof t->key);
+	secrets_key_wipe(&t->key);
 	pthread_mutex_destroy(&t->mu);
 	pthread_mutex_destroy(&t->ckpt_mu);
 	pthread_cond_destroy(&t->ckpt_cv);
@@ -2805,7 +2628,7 @@ static sq *conn_open(sq *home)
 	pthread_mutex_init(&t->mu, NULL);
 	pthread_mutex_init(&t->ckpt_mu, NULL);
 	pthread_cond_init(&t->ckpt_cv, NULL);
-	memcpy(t->key, home->key, sizeof t->key);
+	t->key = home->key;
 	t->home = home;
 	t->busy_timeout_ms = home->busy_timeout_ms;
 	if (sqlite3_open_v2(home->path, &t->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
@@ -2939,7 +2762,7 @@ static void sq_close(store *st)
 		free(s->cache[i].sql);
 	}
 	sqlite3_close(s->db);
-	sodium_memzero(s->key, sizeof s->key);
+	secrets_key_wipe(&s->key);
 	pthread_mutex_destroy(&s->mu);
 	free(s);
 	free(st);
@@ -3029,7 +2852,7 @@ store *store_sqlite_open(const store_settings *settings, runnel_error *err)
 	             "PRAGMA page_size=16384; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
 	             "PRAGMA foreign_keys=OFF;",
 	             err) < 0 ||
-	    load_key(s, settings->state_dir, err) < 0 || migrate(s, err) < 0 ||
+	    secrets_key_load(&s->key, settings->state_dir, err) < 0 || migrate(s, err) < 0 ||
 	    (settings->thread_connections && conns_start(s, err) < 0)) {
 		sq_close(st);
 		return NULL;
