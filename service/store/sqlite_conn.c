@@ -245,7 +245,7 @@ static void conn_free(sq *t)
 		free(t->cache[i].sql);
 	}
 	sqlite3_close(t->db);
-	secrets_key_wipe(&t->key);
+	sodium_memzero(&t->key, sizeof t->key);
 	pthread_mutex_destroy(&t->mu);
 	pthread_mutex_destroy(&t->ckpt_mu);
 	pthread_cond_destroy(&t->ckpt_cv);
@@ -397,7 +397,7 @@ static void sq_close(store *st)
 		free(s->cache[i].sql);
 	}
 	sqlite3_close(s->db);
-	secrets_key_wipe(&s->key);
+	sodium_memzero(&s->key, sizeof s->key);
 	pthread_mutex_destroy(&s->mu);
 	free(s);
 	free(st);
@@ -476,7 +476,7 @@ store *store_sqlite_open(const store_settings *settings, runnel_error *err)
 	        "PRAGMA page_size=16384; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
 	        "PRAGMA foreign_keys=OFF;",
 	        err) < 0 ||
-	    secrets_key_load(&s->key, settings->state_dir, err) < 0 || sq_migrate(s, err) < 0 ||
+	    store_key_load(&s->key, settings->state_dir, err) < 0 || sq_migrate(s, err) < 0 ||
 	    (settings->thread_connections && conns_start(s, err) < 0)) {
 		sq_close(st);
 		return NULL;

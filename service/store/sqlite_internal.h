@@ -41,7 +41,7 @@ typedef struct stmt_slot {
 typedef struct sq {
 	sqlite3 *db;
 	pthread_mutex_t mu;
-	secrets_key key;
+	store_key key;
 	stmt_slot cache[STMT_CACHE];
 	int ncache;
 	sqlite3_stmt *insert_event; /* the hot path's statement, outside the cache */
