@@ -473,8 +473,8 @@ store *store_sqlite_open(const store_settings *settings, runnel_error *err)
 	snprintf(st->backend, sizeof st->backend, "sqlite");
 	if (sq_exec_sql(
 	        s,
-	        "PRAGMA page_size=16384; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-	        "PRAGMA foreign_keys=OFF;",
+	        "PRAGMA page_size=16384; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+	        " PRAGMA foreign_keys=OFF;",
 	        err) < 0 ||
 	    store_key_load(&s->key, settings->state_dir, err) < 0 || sq_migrate(s, err) < 0 ||
 	    (settings->thread_connections && conns_start(s, err) < 0)) {

@@ -444,14 +444,14 @@ int sq_remove(store *st, store_kind kind, long id, runnel_error *err)
 		rc = 0;
 		if (kind == STORE_INVENTORY) {
 			static const char *const dep[] = {
-			    "DELETE FROM relations WHERE rel IN (3,4) AND parent IN (SELECT id "
-			    "FROM groups WHERE json_extract(data,'$.inventory')=?1)",
-			    "DELETE FROM relations WHERE rel=3 AND child IN (SELECT id FROM hosts "
-			    "WHERE json_extract(data,'$.inventory')=?1)",
+			    "DELETE FROM relations WHERE rel IN (3,4) AND parent IN"
+			    " (SELECT id FROM groups WHERE json_extract(data,'$.inventory')=?1)",
+			    "DELETE FROM relations WHERE rel=3 AND child IN"
+			    " (SELECT id FROM hosts WHERE json_extract(data,'$.inventory')=?1)",
 			    "DELETE FROM hosts WHERE json_extract(data,'$.inventory')=?",
 			    "DELETE FROM groups WHERE json_extract(data,'$.inventory')=?",
-			    "DELETE FROM inventory_sources WHERE "
-			    "json_extract(data,'$.inventory')=?",
+			    "DELETE FROM inventory_sources"
+			    " WHERE json_extract(data,'$.inventory')=?",
 			    NULL};
 			for (int i = 0; dep[i] && rc == 0; i++)
 				rc = sq_exec_id(s, dep[i], id, err);

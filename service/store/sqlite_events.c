@@ -104,20 +104,20 @@ static int store_stats(sq *s, long job_id, const json_t *data, const char *creat
 	 * events_changed), then the parents of those (the plays of the tasks,
 	 * through events_parents): the spec's "task, play". */
 	static const char *const prop[] = {
-	    "INSERT INTO event_parent_flags(job_id, uuid, failed) SELECT DISTINCT ?1, parent_uuid, "
-	    "1"
-	    " FROM events INDEXED BY events_failed WHERE job_id=?1 AND failed=1 AND "
-	    "parent_uuid<>'' ON CONFLICT(job_id, uuid) DO UPDATE SET failed=1",
-	    "INSERT INTO event_parent_flags(job_id, uuid, changed) SELECT DISTINCT ?1, "
-	    "parent_uuid, 1"
-	    " FROM events INDEXED BY events_changed WHERE job_id=?1 AND changed=1 AND "
-	    "parent_uuid<>'' ON CONFLICT(job_id, uuid) DO UPDATE SET changed=1",
+	    "INSERT INTO event_parent_flags(job_id, uuid, failed)"
+	    " SELECT DISTINCT ?1, parent_uuid, 1 FROM events INDEXED BY events_failed"
+	    " WHERE job_id=?1 AND failed=1 AND parent_uuid<>''"
+	    " ON CONFLICT(job_id, uuid) DO UPDATE SET failed=1",
+	    "INSERT INTO event_parent_flags(job_id, uuid, changed)"
+	    " SELECT DISTINCT ?1, parent_uuid, 1 FROM events INDEXED BY events_changed"
+	    " WHERE job_id=?1 AND changed=1 AND parent_uuid<>''"
+	    " ON CONFLICT(job_id, uuid) DO UPDATE SET changed=1",
 	    NULL};
 	const char *up =
 	    "INSERT INTO event_parent_flags(job_id, uuid, failed, changed)"
 	    " SELECT ?1, e.parent_uuid, max(f.failed), max(f.changed) FROM event_parent_flags f"
-	    " CROSS JOIN events e INDEXED BY events_parents ON e.job_id=?1 AND e.uuid=f.uuid AND "
-	    "substr(e.event,1,11)='playbook_on'"
+	    " CROSS JOIN events e INDEXED BY events_parents"
+	    " ON e.job_id=?1 AND e.uuid=f.uuid AND substr(e.event,1,11)='playbook_on'"
 	    " WHERE f.job_id=?1 AND e.parent_uuid<>'' GROUP BY e.parent_uuid"
 	    " ON CONFLICT(job_id, uuid) DO UPDATE SET failed=max(failed, excluded.failed),"
 	    " changed=max(changed, excluded.changed)";
@@ -134,11 +134,10 @@ static sqlite3_stmt *event_stmt(sq *s, runnel_error *err)
 	if (!s->insert_event &&
 	    sqlite3_prepare_v3(
 	        s->db,
-	        "INSERT OR IGNORE INTO events(job_id, counter, event, event_data, failed, changed, "
-	        "uuid, parent_uuid,"
-	        " host_id, host_name, playbook, play, role, task, stdout, start_line, end_line, "
-	        "verbosity, created,"
-	        " modified, job_created) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	        "INSERT OR IGNORE INTO events(job_id, counter, event, event_data, failed, changed,"
+	        " uuid, parent_uuid, host_id, host_name, playbook, play, role, task, stdout,"
+	        " start_line, end_line, verbosity, created, modified, job_created)"
+	        " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	        -1, SQLITE_PREPARE_PERSISTENT, &s->insert_event, NULL) != SQLITE_OK) {
 		sq_db_fail(s, err, "prepare");
 		return NULL;
@@ -554,19 +553,17 @@ static int list_job_rows(store *st, bool summaries, long job_id, const store_que
 	out->count = sqlite3_step(stm) == SQLITE_ROW ? (long)sqlite3_column_int64(stm, 0) : 0;
 	sqlite3_reset(stm);
 	if (summaries)
-		sql = rn_xasprintf("SELECT id, host_id, host_name, created, modified, changed, "
-		                   "dark, failures, ignored,"
-		                   " ok, processed, rescued, skipped, failed FROM "
-		                   "host_summaries%s%s LIMIT %ld OFFSET %ld",
-		                   where.data, order, limit, offset);
+		sql =
+		    rn_xasprintf("SELECT id, host_id, host_name, created, modified, changed, dark,"
+		                 " failures, ignored, ok, processed, rescued, skipped, failed"
+		                 " FROM host_summaries%s%s LIMIT %ld OFFSET %ld",
+		                 where.data, order, limit, offset);
 	else
 		sql = rn_xasprintf("SELECT id, counter, event, event_data, " PARENT_FLAG_EXPR
 		                   ", " PARENT_FLAG_EXPR ","
-		                   " uuid, parent_uuid, job_id, host_id, host_name, playbook, "
-		                   "play, role, task, stdout,"
-		                   " start_line, end_line, verbosity, created, modified, "
-		                   "job_created FROM events%s%s"
-		                   " LIMIT %ld OFFSET %ld",
+		                   " uuid, parent_uuid, job_id, host_id, host_name, playbook, play,"
+		                   " role, task, stdout, start_line, end_line, verbosity, created,"
+		                   " modified, job_created FROM events%s%s LIMIT %ld OFFSET %ld",
 		                   "failed", "failed", "changed", "changed", where.data, order,
 		                   limit, offset);
 	stm = sq_prep(s, sql, err);
@@ -673,8 +670,8 @@ int sq_stdout_read(store *st, long job_id, long start_line, long end_line, store
 		json_t *page = json_array();
 		sq_lock(s);
 		sqlite3_stmt *stm = sq_prep(s,
-		                            "SELECT stdout, start_line, counter FROM events WHERE "
-		                            "job_id=?1 AND counter > ?2"
+		                            "SELECT stdout, start_line, counter FROM events"
+		                            " WHERE job_id=?1 AND counter > ?2"
 		                            " ORDER BY counter LIMIT 500",
 		                            err);
 		if (!stm) {
