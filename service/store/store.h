@@ -1,7 +1,10 @@
 /*
  * store.h - the store seam of runneld: the data model AWX users know, behind
- * one struct of function pointers. One file per backend (sqlite.c now; a
- * PostgreSQL backend can follow without touching the code above this seam).
+ * one struct of function pointers. A backend holds only its SQL: the AWX
+ * shapes (shape.h), the list grammar (query.h), the event derivations
+ * (event_derive.h), inventory rendering (inventory_render.h) and secrets
+ * (seal.h, secrets.h) are backend-neutral modules beside this seam. SQLite
+ * is sqlite_*.c; store_open (store.c) picks the backend.
  *
  * Everything goes in and out as jansson objects shaped as AWX's /api/v2
  * returns them: id, type, url, related, summary_fields (cheap ones), created,
