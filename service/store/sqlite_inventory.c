@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "inventory_plan.h"
 #include "inventory_render.h"
 
 /* The inventory as ansible-inventory --list prints it (inventory_render.h). */
@@ -103,166 +104,148 @@ static long upsert_member(sq *s, store_kind kind, long inv, const char *name, js
 	return id;
 }
 
-/* Import ansible-inventory --list output. */
+/* Set the inventory's variables to vars; lock held. */
+static int set_inventory_vars(sq *s, long inv, const json_t *vars, runnel_error *err)
+{
+	json_t *d;
+	if (sq_read_raw(s, STORE_INVENTORY, inv, &d, NULL, err) < 0)
+		return -1;
+	char *t = json_dumps(vars, JSON_COMPACT);
+	json_object_set_new(d, "variables", json_string(t));
+	free(t);
+	int rc = sq_write_raw(s, STORE_INVENTORY, inv, d, NULL, err);
+	json_decref(d);
+	return rc;
+}
+
+/* Replace group gid's hosts and children by those of the plan's group g;
+ * lock held. */
+static int set_members(sq *s, long gid, const json_t *g, const json_t *hostids,
+                       const json_t *groupids, runnel_error *err)
+{
+	if (sq_exec_id(s, "DELETE FROM relations WHERE rel IN (3,4) AND parent=?", gid, err) < 0)
+		return -1;
+	sqlite3_stmt *ins =
+	    sq_prep(s, "INSERT OR IGNORE INTO relations(rel, parent, child) VALUES(?,?,?)", err);
+	if (!ins)
+		return -1;
+	const struct {
+		const char *key;
+		const json_t *ids;
+		store_rel rel;
+	} members[] = {{"hosts", hostids, STORE_REL_GROUP_HOSTS},
+	               {"children", groupids, STORE_REL_GROUP_CHILDREN}};
+	for (int m = 0; m < 2; m++) {
+		size_t i;
+		json_t *x;
+		json_array_foreach(json_object_get(g, members[m].key), i, x) {
+			sqlite3_reset(ins);
+			sqlite3_bind_int(ins, 1, members[m].rel);
+			sqlite3_bind_int64(ins, 2, gid);
+			sqlite3_bind_int64(ins, 3,
+			                   json_integer_value(json_object_get(
+			                       members[m].ids, json_string_value(x))));
+			sqlite3_step(ins);
+		}
+	}
+	sqlite3_reset(ins);
+	return 0;
+}
+
+/* Delete the inventory's hosts (groups: the groups) not named in keep, with
+ * their relations; lock held. */
+static int drop_unnamed(sq *s, long inv, bool groups, const json_t *keep, runnel_error *err)
+{
+	char sql[160];
+	snprintf(sql, sizeof sql,
+	         "SELECT id, name FROM %s WHERE json_extract(data,'$.inventory')=?",
+	         groups ? "groups" : "hosts");
+	sqlite3_stmt *sel = sq_prep(s, sql, err);
+	json_t *gone = json_array();
+	if (sel) {
+		sqlite3_bind_int64(sel, 1, inv);
+		while (sqlite3_step(sel) == SQLITE_ROW)
+			if (!json_object_get(keep, sq_col_text(sel, 1)))
+				json_array_append_new(gone,
+				                      json_integer(sqlite3_column_int64(sel, 0)));
+		sqlite3_reset(sel);
+	}
+	int rc = 0;
+	size_t i;
+	json_t *x;
+	json_array_foreach(gone, i, x) {
+		long id = (long)json_integer_value(x);
+		if (groups) {
+			sq_exec_id(s, "DELETE FROM relations WHERE rel IN (3,4) AND parent=?", id,
+			           err);
+			sq_exec_id(s, "DELETE FROM relations WHERE rel=4 AND child=?", id, err);
+			rc = sq_exec_id(s, "DELETE FROM groups WHERE id=?", id, err);
+		} else {
+			sq_exec_id(s, "DELETE FROM relations WHERE rel=3 AND child=?", id, err);
+			rc = sq_exec_id(s, "DELETE FROM hosts WHERE id=?", id, err);
+		}
+	}
+	json_decref(gone);
+	return rc;
+}
+
+/* Import ansible-inventory --list output (inventory_plan.h) in one transaction. */
 int sq_inventory_import(store *st, long inv, const json_t *data, bool overwrite, long *nhosts,
                         long *ngroups, runnel_error *err)
 {
 	sq *s = SQ(st);
-	if (!json_is_object(data))
-		return rn_fail(err, EINVAL, "__all__: inventory data is not an object");
+	inventory_plan plan;
+	if (inventory_plan_read(data, &plan, err) < 0)
+		return -1;
 	sq_lock(s);
 	if (!sq_exists(s, STORE_INVENTORY, inv)) {
 		sq_unlock(s);
+		inventory_plan_free(&plan);
 		return rn_fail(err, ENOENT, "__all__: Not found.");
 	}
 	if (sq_exec_sql(s, "BEGIN IMMEDIATE", err) < 0) {
 		sq_unlock(s);
+		inventory_plan_free(&plan);
 		return -1;
 	}
-	json_t *hostvars = json_object_get(json_object_get(data, "_meta"), "hostvars");
 	json_t *hostids = json_object(), *groupids = json_object();
 	long nh = 0, ng = 0;
 	int rc = 0;
-	/* hosts: every host named anywhere */
-	const char *gname;
-	json_t *g;
-	json_t *hostnames = json_object();
-	json_object_foreach((json_t *)data, gname, g) {
-		size_t i;
-		json_t *h;
-		json_array_foreach(json_object_get(g, "hosts"), i, h)
-			if (json_is_string(h))
-				json_object_set_new(hostnames, json_string_value(h), json_true());
-	}
-	const char *hn;
-	json_t *hv;
-	json_object_foreach(hostvars, hn, hv)
-		json_object_set_new(hostnames, hn, json_true());
-	json_object_foreach(hostnames, hn, hv) {
-		long id = upsert_member(s, STORE_HOST, inv, hn, json_object_get(hostvars, hn), err);
+	const char *name;
+	json_t *m;
+	json_object_foreach(plan.hosts, name, m) {
+		long id = upsert_member(s, STORE_HOST, inv, name, json_object_get(m, "vars"), err);
 		if (!id) {
 			rc = -1;
 			break;
 		}
-		json_object_set_new(hostids, hn, json_integer(id));
+		json_object_set_new(hostids, name, json_integer(id));
 		nh++;
 	}
-	/* groups */
-	json_object_foreach((json_t *)data, gname, g) {
+	if (rc == 0 && plan.all_vars)
+		rc = set_inventory_vars(s, inv, plan.all_vars, err);
+	json_object_foreach(plan.groups, name, m) {
 		if (rc < 0)
 			break;
-		if (!strcmp(gname, "_meta") || !strcmp(gname, "ungrouped") || !json_is_object(g))
-			continue;
-		if (!strcmp(gname, "all")) { /* all's vars are the inventory's variables */
-			json_t *v = json_object_get(g, "vars");
-			if (json_object_size(v)) {
-				json_t *d;
-				if (sq_read_raw(s, STORE_INVENTORY, inv, &d, NULL, err) == 0) {
-					char *t = json_dumps(v, JSON_COMPACT);
-					json_object_set_new(d, "variables", json_string(t));
-					free(t);
-					rc = sq_write_raw(s, STORE_INVENTORY, inv, d, NULL, err);
-					json_decref(d);
-				}
-			}
-			continue;
-		}
-		long id =
-		    upsert_member(s, STORE_GROUP, inv, gname, json_object_get(g, "vars"), err);
+		long id = upsert_member(s, STORE_GROUP, inv, name, json_object_get(m, "vars"), err);
 		if (!id) {
 			rc = -1;
 			break;
 		}
-		json_object_set_new(groupids, gname, json_integer(id));
+		json_object_set_new(groupids, name, json_integer(id));
 		ng++;
 	}
-	/* memberships: replace each imported group's hosts and children */
-	json_object_foreach(groupids, gname, hv) {
+	json_object_foreach(plan.groups, name, m) {
 		if (rc < 0)
 			break;
-		long gid = (long)json_integer_value(hv);
-		rc = sq_exec_id(s, "DELETE FROM relations WHERE rel IN (3,4) AND parent=?", gid,
-		                err);
-		json_t *gd = json_object_get(data, gname);
-		size_t i;
-		json_t *x;
-		sqlite3_stmt *ins =
-		    rc ? NULL
-		       : sq_prep(
-		             s, "INSERT OR IGNORE INTO relations(rel, parent, child) VALUES(?,?,?)",
-		             err);
-		if (!ins) {
-			rc = -1;
-			break;
-		}
-		/* a group's "hosts" name hosts, its "children" groups */
-		const struct {
-			const char *key;
-			json_t *ids;
-			store_rel rel;
-		} members[] = {{"hosts", hostids, STORE_REL_GROUP_HOSTS},
-		               {"children", groupids, STORE_REL_GROUP_CHILDREN}};
-		for (int m = 0; m < 2; m++) {
-			json_array_foreach(json_object_get(gd, members[m].key), i, x) {
-				json_t *id =
-				    json_is_string(x)
-				        ? json_object_get(members[m].ids, json_string_value(x))
-				        : NULL;
-				if (!id)
-					continue;
-				sqlite3_reset(ins);
-				sqlite3_bind_int(ins, 1, members[m].rel);
-				sqlite3_bind_int64(ins, 2, gid);
-				sqlite3_bind_int64(ins, 3, json_integer_value(id));
-				sqlite3_step(ins);
-			}
-		}
-		sqlite3_reset(ins);
+		rc = set_members(s, (long)json_integer_value(json_object_get(groupids, name)), m,
+		                 hostids, groupids, err);
 	}
-	if (rc == 0 && overwrite) {
-		/* drop what the source no longer has */
-		for (int pass = 0; pass < 2 && rc == 0; pass++) {
-			store_kind k = pass ? STORE_GROUP : STORE_HOST;
-			json_t *keep = pass ? groupids : hostids;
-			char sql[160];
-			snprintf(sql, sizeof sql,
-			         "SELECT id, name FROM %s WHERE json_extract(data,'$.inventory')=?",
-			         sq_table_of(k));
-			sqlite3_stmt *sel = sq_prep(s, sql, err);
-			json_t *gone = json_array();
-			if (sel) {
-				sqlite3_bind_int64(sel, 1, inv);
-				while (sqlite3_step(sel) == SQLITE_ROW)
-					if (!json_object_get(keep, sq_col_text(sel, 1)))
-						json_array_append_new(
-						    gone,
-						    json_integer(sqlite3_column_int64(sel, 0)));
-				sqlite3_reset(sel);
-			}
-			size_t i;
-			json_t *x;
-			json_array_foreach(gone, i, x) {
-				long id = (long)json_integer_value(x);
-				if (pass) {
-					sq_exec_id(
-					    s,
-					    "DELETE FROM relations WHERE rel IN (3,4) AND parent=?",
-					    id, err);
-					sq_exec_id(s,
-					           "DELETE FROM relations WHERE rel=4 AND child=?",
-					           id, err);
-					rc =
-					    sq_exec_id(s, "DELETE FROM groups WHERE id=?", id, err);
-				} else {
-					sq_exec_id(s,
-					           "DELETE FROM relations WHERE rel=3 AND child=?",
-					           id, err);
-					rc = sq_exec_id(s, "DELETE FROM hosts WHERE id=?", id, err);
-				}
-			}
-			json_decref(gone);
-		}
-	}
+	if (rc == 0 && overwrite) /* drop what the source no longer has */
+		rc = drop_unnamed(s, inv, false, hostids, err) < 0 ||
+		             drop_unnamed(s, inv, true, groupids, err) < 0
+		         ? -1
+		         : 0;
 	if (rc == 0)
 		rc = sq_exec_sql(s, "COMMIT", err);
 	else
@@ -270,7 +253,7 @@ int sq_inventory_import(store *st, long inv, const json_t *data, bool overwrite,
 	sq_unlock(s);
 	json_decref(hostids);
 	json_decref(groupids);
-	json_decref(hostnames);
+	inventory_plan_free(&plan);
 	if (nhosts)
 		*nhosts = nh;
 	if (ngroups)
