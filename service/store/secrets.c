@@ -47,6 +47,24 @@ void secrets_token_hash(const char *token, char out[65])
 	sodium_bin2hex(out, 65, h, sizeof h);
 }
 
+json_t *secrets_token_fields(long user_id, const json_t *fields, long long expire_seconds,
+                             runnel_error *err)
+{
+	json_t *f = fields ? json_deep_copy(fields) : json_object();
+	if (!json_is_object(f)) {
+		json_decref(f);
+		return rn_fail(err, EINVAL, "__all__: Invalid data. Expected a dictionary."), NULL;
+	}
+	for (const model_field *mf = model_fields(STORE_TOKEN); mf->name; mf++)
+		if (mf->flags & MF_RO)
+			json_object_del(f, mf->name);
+	json_object_set_new(f, "user", json_integer(user_id));
+	char expires[32];
+	model_time_after(expire_seconds > 0 ? expire_seconds : MODEL_TOKEN_EXPIRE_SECONDS, expires);
+	json_object_set_new(f, "expires", json_string(expires));
+	return f;
+}
+
 /* ------------------------------------------------------------------ */
 /* credential inputs                                                    */
 

@@ -32,6 +32,12 @@ void secrets_stamp(const char *hash, unsigned char stamp[32]);
 void secrets_token_new(char token[49]);
 /* The stored hash of a token (64 hex digits). */
 void secrets_token_hash(const char *token, char out[65]);
+/* The fields of a new token of user_id (store_ops.token_create): the
+ * caller's (description, scope) without the read-only ones, the user, and
+ * "expires" now + expire_seconds (<= 0: AWX's default). A new object, or
+ * NULL with EINVAL when fields is not an object. */
+json_t *secrets_token_fields(long user_id, const json_t *fields, long long expire_seconds,
+                             runnel_error *err);
 
 /*
  * Split the "inputs" of validated credential fields v by the fields of the

@@ -70,18 +70,9 @@ json_t *sq_token_create(store *st, long user_id, const json_t *fields, long long
                         runnel_error *err)
 {
 	sq *s = SQ(st);
-	json_t *f = fields ? json_deep_copy(fields) : json_object();
-	if (!json_is_object(f)) {
-		json_decref(f);
-		return rn_fail(err, EINVAL, "__all__: Invalid data. Expected a dictionary."), NULL;
-	}
-	for (const model_field *mf = model_fields(STORE_TOKEN); mf->name; mf++)
-		if (mf->flags & MF_RO)
-			json_object_del(f, mf->name);
-	json_object_set_new(f, "user", json_integer(user_id));
-	char expires[32];
-	model_time_after(expire_seconds > 0 ? expire_seconds : MODEL_TOKEN_EXPIRE_SECONDS, expires);
-	json_object_set_new(f, "expires", json_string(expires));
+	json_t *f = secrets_token_fields(user_id, fields, expire_seconds, err);
+	if (!f)
+		return NULL;
 	char tok[49];
 	secrets_token_new(tok);
 	char hash[65];

@@ -489,38 +489,12 @@ out:
 	return rc;
 }
 
-/* The kinds a relation joins. */
-static void rel_kinds(store_rel rel, store_kind *parent, store_kind *child)
-{
-	switch (rel) {
-	case STORE_REL_JOB_TEMPLATE_CREDENTIALS:
-		*parent = STORE_JOB_TEMPLATE;
-		*child = STORE_CREDENTIAL;
-		break;
-	case STORE_REL_JOB_CREDENTIALS:
-		*parent = STORE_UNIFIED_JOB;
-		*child = STORE_CREDENTIAL;
-		break;
-	case STORE_REL_GROUP_HOSTS:
-		*parent = STORE_GROUP;
-		*child = STORE_HOST;
-		break;
-	case STORE_REL_GROUP_CHILDREN:
-		*parent = STORE_GROUP;
-		*child = STORE_GROUP;
-		break;
-	default:
-		*parent = *child = STORE_KIND_COUNT;
-		break;
-	}
-}
-
 /* Insert or delete a relation row. */
 static int relate(store *st, store_rel rel, long parent, long child, bool add, runnel_error *err)
 {
 	sq *s = SQ(st);
 	store_kind pk, ck;
-	rel_kinds(rel, &pk, &ck);
+	store_rel_kinds(rel, &pk, &ck);
 	if (pk == STORE_KIND_COUNT)
 		return rn_fail(err, EINVAL, "__all__: Unknown relation.");
 	sq_lock(s);

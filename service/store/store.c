@@ -1,6 +1,6 @@
 /*
  * store.c - the store factory: store_open() picks the backend its settings
- * name (as bus/bus.c does for buses).
+ * name (as bus/bus.c does for buses); and what store.h says of relations.
  */
 #include "store.h"
 
@@ -14,4 +14,30 @@ store *store_open(const store_settings *settings, runnel_error *err)
 	if (!strcmp(b, "sqlite"))
 		return store_sqlite_open(settings, err);
 	return rn_fail(err, EINVAL, "__all__: unknown store backend '%s' (known: sqlite)", b), NULL;
+}
+
+/* The kinds a relation joins. */
+void store_rel_kinds(store_rel rel, store_kind *parent, store_kind *child)
+{
+	switch (rel) {
+	case STORE_REL_JOB_TEMPLATE_CREDENTIALS:
+		*parent = STORE_JOB_TEMPLATE;
+		*child = STORE_CREDENTIAL;
+		break;
+	case STORE_REL_JOB_CREDENTIALS:
+		*parent = STORE_UNIFIED_JOB;
+		*child = STORE_CREDENTIAL;
+		break;
+	case STORE_REL_GROUP_HOSTS:
+		*parent = STORE_GROUP;
+		*child = STORE_HOST;
+		break;
+	case STORE_REL_GROUP_CHILDREN:
+		*parent = STORE_GROUP;
+		*child = STORE_GROUP;
+		break;
+	default:
+		*parent = *child = STORE_KIND_COUNT;
+		break;
+	}
 }

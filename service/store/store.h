@@ -91,6 +91,10 @@ typedef enum store_rel {
 	STORE_REL_GROUP_CHILDREN,
 } store_rel;
 
+/* The kinds rel joins (*parent, *child); STORE_KIND_COUNT for both when rel
+ * is none of the above. */
+void store_rel_kinds(store_rel rel, store_kind *parent, store_kind *child);
+
 /*
  * What a list call returns. Zero-initialize.
  *
