@@ -48,7 +48,7 @@ typedef struct sq {
 	char *path;                 /* the database file */
 	/* the checkpointer: a thread with its own connection that copies the
 	 * WAL into the database, so that the events' writer does not (started
-	 * by the first event batch; see start_checkpointer) */
+	 * by the first event batch; see sq_start_checkpointer) */
 	pthread_t ckpt_thread;
 	pthread_mutex_t ckpt_mu;
 	pthread_cond_t ckpt_cv;
