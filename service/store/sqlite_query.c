@@ -15,6 +15,17 @@
 #include "query.h"
 
 /* The SQL expression of a field query.c resolved (its name is a plain identifier). */
+/* The SQL expression of a field of an object (any kind: the mapping is the same). */
+static char *object_column(const query_field *f)
+{
+	if (f->cls == QF_DATA)
+		return rn_xasprintf("json_extract(data,'$.%s')", f->name);
+	if (!strcmp(f->name, "username"))
+		return rn_xstrdup("name");
+	return rn_xstrdup(f->name);
+}
+
+/* The SQL expression of a field of the list's rows. */
 static char *column_of(const query *qy, const query_field *f)
 {
 	const char *n = f->name;
@@ -29,11 +40,7 @@ static char *column_of(const query *qy, const query_field *f)
 		return rn_xstrdup(!strcmp(n, "host") ? "host_id" : n);
 	case QUERY_OBJECTS:
 	default:
-		if (f->cls == QF_DATA)
-			return rn_xasprintf("json_extract(data,'$.%s')", n);
-		if (!strcmp(n, "username"))
-			return rn_xstrdup("name");
-		return rn_xstrdup(n);
+		return object_column(f);
 	}
 }
 
@@ -113,8 +120,17 @@ void sq_where_sql(const query *qy, rn_buf *where, json_t *binds)
 {
 	for (size_t i = 0; i < qy->nconds; i++) {
 		const query_cond *c = &qy->conds[i];
-		char *expr = column_of(qy, &c->field);
+		char *expr = c->nvia ? object_column(&c->field) : column_of(qy, &c->field);
 		char *cond = cond_sql(c, expr, binds);
+		/* through the foreign keys, innermost first: fk IN (SELECT id ...) */
+		for (size_t h = c->nvia; h-- > 0;) {
+			char *fk = object_column(&c->via[h].fk);
+			char *up = rn_xasprintf("%s IN (SELECT id FROM %s WHERE %s)", fk,
+			                        sq_table_of(c->via[h].to), cond);
+			free(fk);
+			free(cond);
+			cond = up;
+		}
 		/* negated: rows where it is not true (a NULL field too, as Django's exclude) */
 		char *clause = c->negated ? rn_xasprintf(" AND NOT coalesce((%s), 0)", cond)
 		                          : rn_xasprintf(" AND %s", cond);
