@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "engine_internal.h"
+#include "job_states.h"
 #include "shlex.h"
 #include "jobproc.h"
 #include "util.h"
@@ -72,7 +73,7 @@ static void fail_orphan(engine *e, long job_id, const char *why)
 	json_t *job = store_get(e->st, STORE_UNIFIED_JOB, job_id, &err);
 	if (!job)
 		return;
-	if (store_status_is_active(json_string_value(json_object_get(job, "status")))) {
+	if (job_state_is_active(json_string_value(json_object_get(job, "status")))) {
 		store_job_append(e->st, job_id, "job_explanation", why, &err);
 		/* the EOF never came: the worker's count is all we know; never
 		 * lower it to what was stored (that would hide a loss) */
@@ -83,8 +84,8 @@ static void fail_orphan(engine *e, long job_id, const char *why)
 		json_decref(store_update(e->st, STORE_UNIFIED_JOB, job_id, f, STORE_SYSTEM, &err));
 		json_decref(f);
 		bool canceled = json_is_true(json_object_get(job, "cancel_flag"));
-		store_job_transition(e->st, job_id, store_active_statuses,
-		                     canceled ? "canceled" : "failed", NULL, &err);
+		store_job_transition(e->st, job_id, NULL, canceled ? "canceled" : "failed", NULL,
+		                     &err);
 		engine_log(e, "job %ld: reaped: %s", job_id, why);
 	}
 	json_decref(job);
@@ -194,8 +195,7 @@ static void reaped_write(engine *e, const engine_reaped *r, json_t *job)
 	json_decref(f);
 	bool canceled = json_is_true(json_object_get(job, "cancel_flag"));
 	const char *status = canceled ? "canceled" : r->status;
-	int moved =
-	    store_job_transition(e->st, r->job_id, store_active_statuses, status, NULL, &err);
+	int moved = store_job_transition(e->st, r->job_id, NULL, status, NULL, &err);
 	if (moved == 1)
 		engine_log(e, "job %ld: %s: %s", r->job_id, status, text);
 	else if (moved < 0)
@@ -211,8 +211,8 @@ static void reaped_settle(engine *e, bool now)
 		engine_reaped *r = &e->reaped[i];
 		runnel_error err;
 		json_t *job = store_get(e->st, STORE_UNIFIED_JOB, r->job_id, &err);
-		bool active = job && store_status_is_active(
-		                         json_string_value(json_object_get(job, "status")));
+		bool active =
+		    job && job_state_is_active(json_string_value(json_object_get(job, "status")));
 		long stored = (long)json_integer_value(json_object_get(job, "stored_events"));
 		if (active && !now && r->emitted > stored && rn_now() < r->deadline) {
 			json_decref(job);
@@ -255,8 +255,7 @@ static void worker_ended(engine *e, long job_id, pid_t pid, int wstatus)
 	if (have < 0)
 		engine_log(e, "job %ld: process record: %s", job_id, err.message);
 	json_t *job = store_get(e->st, STORE_UNIFIED_JOB, job_id, &err);
-	bool active =
-	    job && store_status_is_active(json_string_value(json_object_get(job, "status")));
+	bool active = job && job_state_is_active(json_string_value(json_object_get(job, "status")));
 	json_decref(job);
 	if (!active) {
 		if (have == 1) {
@@ -381,7 +380,7 @@ static void reap_previous(engine *e, long job_id)
 		jobproc_clear(&rec);
 		return;
 	}
-	bool active = store_status_is_active(json_string_value(json_object_get(job, "status")));
+	bool active = job_state_is_active(json_string_value(json_object_get(job, "status")));
 	bool local = !strcmp(e->s.bus_backend, "local");
 	if (active) {
 		rn_buf why;
@@ -566,8 +565,7 @@ static void claim(engine *e)
 	json_t *job;
 	json_array_foreach(pg.results, i, job) {
 		long id = (long)json_integer_value(json_object_get(job, "id"));
-		const char *from[] = {"pending", NULL};
-		if (store_job_transition(e->st, id, from, "waiting", NULL, &err) != 1)
+		if (store_job_transition(e->st, id, NULL, "waiting", NULL, &err) != 1)
 			continue; /* canceled meanwhile */
 		jobproc rec;
 		int cgfd = record_begin(e, id, &rec);
@@ -592,7 +590,7 @@ static void claim(engine *e)
 			snprintf(why, sizeof why, "Could not start a worker process: %s",
 			         strerror(errno));
 			store_job_append(e->st, id, "job_explanation", why, &err);
-			store_job_transition(e->st, id, store_active_statuses, "error", NULL, &err);
+			store_job_transition(e->st, id, NULL, "error", NULL, &err);
 			continue;
 		}
 		json_t *f = json_pack("{s:i}", "worker_pid", (int)pid);
@@ -676,11 +674,10 @@ void dispatch_reap_orphans(engine *e)
 	if (store_list(e->st, STORE_UNIFIED_JOB, &q, &pg, &err) == 0) {
 		size_t i;
 		json_t *job;
-		const char *from[] = {"new", NULL};
 		json_array_foreach(pg.results, i, job)
 			store_job_transition(e->st,
 			                     (long)json_integer_value(json_object_get(job, "id")),
-			                     from, "pending", NULL, &err);
+			                     NULL, "pending", NULL, &err);
 		store_page_clear(&pg);
 	}
 	json_decref(q.filters);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "engine_internal.h"
+#include "job_states.h"
 #include "project_files.h"
 #include "jobproc.h"
 #include "statelock.h"
@@ -299,8 +300,7 @@ static json_t *enqueue(engine *e, store_kind kind, json_t *fields, json_t *crede
 			return NULL;
 		}
 	}
-	const char *from[] = {"new", NULL};
-	if (store_job_transition(e->st, id, from, "pending", NULL, err) < 0) {
+	if (store_job_transition(e->st, id, NULL, "pending", NULL, err) < 0) {
 		json_decref(job);
 		return NULL;
 	}
@@ -750,23 +750,24 @@ int engine_cancel(engine *e, long job_id, runnel_error *err)
 	json_t *job = store_get(e->st, STORE_UNIFIED_JOB, job_id, err);
 	if (!job)
 		return -1;
-	bool active = store_status_is_active(json_string_value(json_object_get(job, "status")));
+	bool active = job_state_is_active(json_string_value(json_object_get(job, "status")));
 	pid_t stored_pid = (pid_t)json_integer_value(json_object_get(job, "worker_pid"));
 	json_decref(job);
 	if (!active)
 		return 0;
 	if (store_job_set_cancel_flag(e->st, job_id, err) < 0)
 		return -1;
-	const char *before_start[] = {"new", "pending", NULL};
+	/* nothing runs a queued job yet: it ends now; a waiting or running one
+	 * is ended by its worker */
 	char cur[32] = "";
-	int moved = store_job_transition(e->st, job_id, before_start, "canceled", cur, err);
+	int moved = store_job_transition(e->st, job_id, job_states_queued, "canceled", cur, err);
 	if (moved < 0)
 		return -1;
 	if (moved == 1) {
 		engine_log(e, "job %ld: canceled before it started", job_id);
 		return 1;
 	}
-	if (!store_status_is_active(cur))
+	if (!job_state_is_active(cur))
 		return 0;
 	if (dispatch_signal(e, job_id, SIGTERM)) {
 		engine_log(e, "job %ld: cancel: SIGTERM to its worker", job_id);

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "job_states.h"
 #include "util.h"
 
 static engine *the_engine;
@@ -123,9 +124,9 @@ static json_t *wait_for(store *st, long id, double timeout, const char *until, r
 		const char *status = json_string_value(json_object_get(j, "status"));
 		bool done;
 		if (!strcmp(until, "running"))
-			done = !strcmp(status, "running") || !store_status_is_active(status);
+			done = !strcmp(status, "running") || !job_state_is_active(status);
 		else if (!strcmp(until, "status"))
-			done = !store_status_is_active(status);
+			done = !job_state_is_active(status);
 		else
 			done = json_is_true(json_object_get(j, "event_processing_finished"));
 		if (done)

@@ -39,6 +39,7 @@
 
 #include "datafile.h"
 #include "evscan.h"
+#include "job_states.h"
 #include "jobproc.h"
 #include "jscan.h"
 #include "field_rules.h"
@@ -966,20 +967,19 @@ static int run_job(const wopts *o)
 	const char *type = json_string_value(json_object_get(job, "type"));
 	long id = o->job;
 	/* 1. refuse what is not active; canceled before it started */
-	if (!store_status_is_active(json_string_value(json_object_get(job, "status")))) {
+	if (!job_state_is_active(json_string_value(json_object_get(job, "status")))) {
 		json_decref(job);
 		store_close(st);
 		return 0;
 	}
 	if (json_is_true(json_object_get(job, "cancel_flag")) || got_signal) {
-		store_job_transition(st, id, store_active_statuses, "canceled", NULL, &err);
+		store_job_transition(st, id, NULL, "canceled", NULL, &err);
 		json_decref(job);
 		store_close(st);
 		return 0;
 	}
 	/* 2. running */
-	const char *from[] = {"new", "pending", "waiting", NULL};
-	if (store_job_transition(st, id, from, "running", NULL, &err) != 1) {
+	if (store_job_transition(st, id, NULL, "running", NULL, &err) != 1) {
 		json_decref(job);
 		store_close(st);
 		return 0;
@@ -1256,7 +1256,7 @@ finish:
 		nftw(pdd, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	first = rn_now();
 	pause = 50;
-	while (store_job_transition(st, id, store_active_statuses, status, NULL, &err) < 0) {
+	while (store_job_transition(st, id, NULL, status, NULL, &err) < 0) {
 		fprintf(stderr, "runneld-worker: job %ld: status %s: %s\n", id, status,
 		        err.message);
 		if (!retry_write(&w, first, &pause, &err))
