@@ -16,11 +16,9 @@
  * (runnel_cancel is async-signal-safe). The engine's dispatcher sends it; if
  * the engine dies, PR_SET_PDEATHSIG sends it too.
  *
- * Usage: runneld-worker --state-dir D --job ID [--bus local|redis]
- *        [--bus-socket P] [--redis-url U] [--redis-queue Q] [--store sqlite]
- *        [--isolation-base P] [--cleanup 0|1] [--projects-root P]
- *        [--job-timeout S] [--idle-timeout S] [--cancel-grace S]
- *        [--event-stall-timeout S]
+ * Usage: runneld-worker --state-dir D --job ID --settings FILE|-
+ * The settings are runneld's, as one JSON object (worker_settings.h); the
+ * dispatcher hands them over on stdin ("-"). For debugging, a file will do.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -47,6 +45,7 @@
 #include "project_files.h"
 #include "tasks/task.h"
 #include "util.h"
+#include "worker_settings.h"
 
 static volatile sig_atomic_t got_signal;
 static runnel_canceler *the_canceler;
@@ -88,32 +87,13 @@ typedef struct worker {
 	jobproc_worker *rec; /* the job's process record (jobproc.h): pdd, emitted */
 } worker;
 
-/* The options of the worker, as data. */
+/* What the worker runs: the job (its command line) and runneld's settings
+ * (one JSON object: worker_settings.h). */
 typedef struct wopts {
-	const char *state_dir, *bus, *bus_socket, *redis_url, *redis_queue, *store_backend;
-	const char *isolation_base, *projects_root;
+	const char *state_dir;
 	long job;
-	int cleanup, job_timeout, idle_timeout, event_stall_timeout;
-	double cancel_grace;
+	worker_settings ws;
 } wopts;
-
-static const struct option long_opts[] = {
-    {"state-dir", required_argument, NULL, 's'},
-    {"job", required_argument, NULL, 'j'},
-    {"bus", required_argument, NULL, 'b'},
-    {"bus-socket", required_argument, NULL, 'S'},
-    {"redis-url", required_argument, NULL, 'r'},
-    {"redis-queue", required_argument, NULL, 'q'},
-    {"store", required_argument, NULL, 'd'},
-    {"isolation-base", required_argument, NULL, 'i'},
-    {"cleanup", required_argument, NULL, 'c'},
-    {"projects-root", required_argument, NULL, 'p'},
-    {"job-timeout", required_argument, NULL, 't'},
-    {"idle-timeout", required_argument, NULL, 'I'},
-    {"cancel-grace", required_argument, NULL, 'g'},
-    {"event-stall-timeout", required_argument, NULL, 'E'},
-    {NULL, 0, NULL, 0},
-};
 
 /* ------------------------------------------------------------------ */
 /* helpers for the task types                                           */
@@ -917,24 +897,18 @@ static char *shquote(const char *s)
 	return b.data;
 }
 
-/* Add runneld's task_env setting (AWX_TASK_ENV; RUNNELD_TASK_ENV, a JSON
- * object the dispatcher hands over) to a job's environment, values as
- * Python's str() of them, as AWX does. */
-static void add_task_env(json_t *env)
+/* Add runneld's task_env setting (AWX_TASK_ENV: an object in the worker's
+ * settings) to a job's environment, values as Python's str() of them, as
+ * AWX does. */
+static void add_task_env(json_t *env, const json_t *task_env)
 {
-	const char *text = getenv("RUNNELD_TASK_ENV");
-	json_t *o = text && *text ? json_loads(text, 0, NULL) : NULL;
 	const char *k;
 	json_t *v;
-	if (text && *text && !json_is_object(o))
-		fprintf(stderr, "runneld-worker: ignoring RUNNELD_TASK_ENV: not a JSON object\n");
-	if (json_is_object(o))
-		json_object_foreach(o, k, v) {
-			char *s = rn_py_str(v);
-			json_object_set_new(env, k, json_string(s));
-			free(s);
-		}
-	json_decref(o);
+	json_object_foreach((json_t *)task_env, k, v) {
+		char *s = rn_py_str(v);
+		json_object_set_new(env, k, json_string(s));
+		free(s);
+	}
 }
 
 /* Why a job canceled without its cancel flag ended: runneld shut down, or
@@ -952,7 +926,7 @@ static const char *shutdown_explanation(void)
 static int run_job(const wopts *o)
 {
 	runnel_error err = {0};
-	store_settings ss = {.backend = o->store_backend, .state_dir = o->state_dir};
+	store_settings ss = {.backend = o->ws.store, .state_dir = o->state_dir};
 	store *st = store_open(&ss, &err);
 	if (!st) {
 		fprintf(stderr, "runneld-worker: store: %s\n", err.message);
@@ -995,7 +969,7 @@ static int run_job(const wopts *o)
 	            .id_key = model_event_id_key(type),
 	            .job_created = json_string_value(json_object_get(job, "created")),
 	            .want_ok_res = !strcmp(type, "project_update"),
-	            .stall_timeout = o->event_stall_timeout > 0 ? o->event_stall_timeout : 120};
+	            .stall_timeout = o->ws.event_stall_timeout};
 	rn_buf_init(&w.msg);
 	rn_buf_init(&w.scratch);
 	{
@@ -1010,16 +984,16 @@ static int run_job(const wopts *o)
 	          .job_id = id,
 	          .job = job,
 	          .type = type,
-	          .projects_root = o->projects_root,
-	          .default_job_timeout = o->job_timeout,
-	          .default_idle_timeout = o->idle_timeout,
+	          .projects_root = o->ws.projects_root,
+	          .default_job_timeout = o->ws.job_timeout,
+	          .default_idle_timeout = o->ws.idle_timeout,
 	          .worker = &w};
 	t.extravars = json_object();
 	/* the job's environment is built from scratch (AWX's build_env): the
 	 * account, locale and PATH of this worker (which the dispatcher started
 	 * with those only), then what the type and the run add below */
 	t.envvars = runnel_env_basic();
-	add_task_env(t.envvars);
+	add_task_env(t.envvars, o->ws.task_env);
 	t.passwords = json_object();
 	t.settings = json_object();
 	t.args = json_array();
@@ -1028,13 +1002,13 @@ static int run_job(const wopts *o)
 	t.artifacts = json_object();
 
 	const char *status = "error";
-	bool keep = o->cleanup == 0;
-	char *pdd = rn_xasprintf("%s/%s_%ld_XXXXXX", o->isolation_base, type, id);
+	bool keep = !o->ws.cleanup_paths;
+	char *pdd = rn_xasprintf("%s/%s_%ld_XXXXXX", o->ws.isolation_base_path, type, id);
 	runnel_run_result res = {0};
 	bool ran = false;
 	int prep_rc = -1;
 
-	if (rn_mkdirs(o->isolation_base, 0700, &err) < 0 || !mkdtemp(pdd)) {
+	if (rn_mkdirs(o->ws.isolation_base_path, 0700, &err) < 0 || !mkdtemp(pdd)) {
 		if (!err.message[0])
 			rn_fail(&err, errno, "private data dir %s: %s", pdd, strerror(errno));
 		explain(st, id, "job_explanation", "Could not create the private data dir.");
@@ -1057,10 +1031,10 @@ static int run_job(const wopts *o)
 		mkdir(d, 0700);
 		free(d);
 	}
-	bus_settings bs = {.backend = o->bus,
-	                   .socket_path = o->bus_socket,
-	                   .redis_url = o->redis_url,
-	                   .queue = o->redis_queue};
+	bus_settings bs = {.backend = o->ws.bus,
+	                   .socket_path = o->ws.bus_socket,
+	                   .redis_url = o->ws.redis_url,
+	                   .queue = o->ws.redis_queue};
 	w.bus = open_bus(&w, &bs, &err);
 	if (!w.bus) {
 		explain(st, id, "job_explanation", "Could not reach the event bus.");
@@ -1122,13 +1096,14 @@ static int run_job(const wopts *o)
 		json_object_set_new(t.envvars, "INVENTORY_ID", json_string(idbuf));
 	}
 	/* env/settings */
-	int timeout = t.cfg.timeout ? t.cfg.timeout : o->job_timeout;
+	int timeout = t.cfg.timeout ? t.cfg.timeout : o->ws.job_timeout;
 	if (timeout > 0)
 		json_object_set_new(t.settings, "job_timeout", json_integer(timeout));
-	if (o->idle_timeout > 0)
-		json_object_set_new(t.settings, "idle_timeout", json_integer(o->idle_timeout));
+	if (o->ws.idle_timeout > 0)
+		json_object_set_new(t.settings, "idle_timeout", json_integer(o->ws.idle_timeout));
 	json_object_set_new(t.settings, "suppress_ansible_output", json_true());
-	json_object_set_new(t.settings, "cancel_grace_period", json_real(o->cancel_grace));
+	json_object_set_new(t.settings, "cancel_grace_period",
+	                    json_real(o->ws.cancel_grace_period));
 	if (write_env_file(pdd, "extravars", t.extravars, &err) < 0 ||
 	    write_env_file(pdd, "settings", t.settings, &err) < 0) {
 		explain(st, id, "result_traceback", err.message);
@@ -1165,7 +1140,7 @@ static int run_job(const wopts *o)
 	t.cfg.passwords = json_object_size(t.passwords) ? t.passwords : NULL;
 	t.cfg.ssh_key = t.ssh_key;
 	t.cfg.timeout = timeout;
-	t.cfg.cancel_grace_period = o->cancel_grace;
+	t.cfg.cancel_grace_period = o->ws.cancel_grace_period;
 	t.cfg.event_handler = on_event;
 	t.cfg.status_handler = on_status;
 	t.cfg.cancel_callback = on_cancel;
@@ -1281,14 +1256,62 @@ finish:
 	return 0;
 }
 
-/* runneld-worker main: parse the options (a table), watch signals, run. */
+/* Read the settings (worker_settings.h) from path, or stdin for "-"; then
+ * stdin is /dev/null (nothing the job runs reads runneld's settings). 0, or
+ * -1 with err. */
+static int read_settings(const char *path, worker_settings *ws, runnel_error *err)
+{
+	size_t len = 0;
+	char *text;
+	if (strcmp(path, "-")) {
+		text = rn_read_file(path, &len, err);
+		if (!text)
+			return -1;
+	} else {
+		rn_buf b;
+		rn_buf_init(&b);
+		char chunk[4096];
+		for (;;) {
+			ssize_t n = read(STDIN_FILENO, chunk, sizeof chunk);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0) {
+				rn_buf_free(&b);
+				return rn_fail(err, errno, "settings: cannot read stdin: %s",
+				               strerror(errno));
+			}
+			if (n == 0)
+				break;
+			rn_buf_append(&b, chunk, (size_t)n);
+		}
+		len = b.len;
+		rn_buf_appendc(&b, '\0');
+		text = b.data;
+		int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (devnull >= 0) {
+			dup2(devnull, STDIN_FILENO);
+			close(devnull);
+		}
+	}
+	int rc = worker_settings_load(ws, text, len, strcmp(path, "-") ? path : "stdin", err);
+	free(text);
+	return rc;
+}
+
+/* runneld-worker main: the job, runneld's settings, signals; run. */
 int main(int argc, char **argv)
 {
-	wopts o = {.bus = "local",
-	           .store_backend = "sqlite",
-	           .isolation_base = "/tmp",
-	           .cleanup = 1,
-	           .cancel_grace = 0.5};
+	static const struct option long_opts[] = {
+	    {"state-dir", required_argument, NULL, 's'},
+	    {"job", required_argument, NULL, 'j'},
+	    {"settings", required_argument, NULL, 'S'},
+	    {NULL, 0, NULL, 0},
+	};
+	static const char usage[] =
+	    "usage: runneld-worker --state-dir D --job ID --settings FILE|- (JSON: "
+	    "worker_settings.h)\n";
+	wopts o = {0};
+	const char *settings = NULL;
 	int c;
 	while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
 		switch (c) {
@@ -1298,54 +1321,23 @@ int main(int argc, char **argv)
 		case 'j':
 			o.job = atol(optarg);
 			break;
-		case 'b':
-			o.bus = optarg;
-			break;
 		case 'S':
-			o.bus_socket = optarg;
-			break;
-		case 'r':
-			o.redis_url = optarg;
-			break;
-		case 'q':
-			o.redis_queue = optarg;
-			break;
-		case 'd':
-			o.store_backend = optarg;
-			break;
-		case 'i':
-			o.isolation_base = optarg;
-			break;
-		case 'c':
-			o.cleanup = atoi(optarg);
-			break;
-		case 'p':
-			o.projects_root = optarg;
-			break;
-		case 't':
-			o.job_timeout = atoi(optarg);
-			break;
-		case 'I':
-			o.idle_timeout = atoi(optarg);
-			break;
-		case 'g':
-			o.cancel_grace = atof(optarg);
-			break;
-		case 'E':
-			o.event_stall_timeout = atoi(optarg);
+			settings = optarg;
 			break;
 		default:
-			fprintf(stderr, "usage: runneld-worker --state-dir D --job ID [options]\n");
+			fputs(usage, stderr);
 			return 2;
 		}
 	}
-	if (!o.state_dir || o.job <= 0) {
-		fprintf(stderr, "usage: runneld-worker --state-dir D --job ID [options]\n");
+	if (!o.state_dir || o.job <= 0 || !settings || optind != argc) {
+		fputs(usage, stderr);
 		return 2;
 	}
-	char *proj = NULL;
-	if (!o.projects_root)
-		o.projects_root = proj = rn_path_join(o.state_dir, "projects");
+	runnel_error serr = {0};
+	if (read_settings(settings, &o.ws, &serr) < 0) {
+		fprintf(stderr, "runneld-worker: job %ld: %s\n", o.job, serr.message);
+		return 2;
+	}
 	runnel_error err;
 	the_canceler = runnel_canceler_new(&err);
 	struct sigaction sa = {.sa_handler = on_signal};
@@ -1375,6 +1367,6 @@ int main(int argc, char **argv)
 	runnel_canceler *canceler = the_canceler;
 	the_canceler = NULL;
 	runnel_canceler_free(canceler);
-	free(proj);
+	worker_settings_clear(&o.ws);
 	return rc;
 }
