@@ -40,8 +40,7 @@
 #include "jscan.h"
 #include "util.h"
 
-#define SCHEMA_VERSION 1
-#define STMT_CACHE     64
+#define STMT_CACHE 64
 
 typedef struct stmt_slot {
 	char *sql;
@@ -3475,7 +3474,8 @@ static void sq_close(store *st)
 	free(st);
 }
 
-/* Migrate to SCHEMA_VERSION and seed the built-in credential types. */
+/* Migrate to the latest schema (each version below, in order) and seed the
+ * built-in credential types. */
 static int migrate(sq *s, runnel_error *err)
 {
 	if (exec_sql(s, "BEGIN IMMEDIATE", err) < 0)
