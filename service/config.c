@@ -436,12 +436,6 @@ const char *config_default(config_key key)
 	return config_keys[key].def;
 }
 
-/* The name of a key. */
-const char *config_name(config_key key)
-{
-	return config_keys[key].name;
-}
-
 /* Print the usage. */
 void config_usage(FILE *out)
 {

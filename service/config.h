@@ -75,8 +75,6 @@ int config_engine_settings(const config *cfg, struct engine_settings *es, runnel
 int config_engine_defaults(struct engine_settings *es, runnel_error *err);
 /* The default of a key (NULL if it has none). */
 const char *config_default(config_key key);
-/* The name of a key ("state_dir"). */
-const char *config_name(config_key key);
 /* Print the usage (every key, its flag, environment name and help). */
 void config_usage(FILE *out);
 
