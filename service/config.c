@@ -1,16 +1,21 @@
 /*
  * config.c - runneld's settings (see config.h): the table of keys is the
- * single place that names them, for the file, the environment and flags.
+ * single place that names them and holds their defaults, for the file, the
+ * environment and flags, for the engine (config_engine_settings; runneld-ctl
+ * gets the same defaults through config_engine_defaults) and so for the
+ * workers (worker_settings.h, written by the engine from its settings).
  */
 #include "config.h"
 
 #include <ctype.h>
+#include <stddef.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
+#include "engine.h"
 #include "util.h"
 
 /* One setting: its name, default and help. */
@@ -258,43 +263,177 @@ const char *config_get(const config *cfg, config_key key)
 	return v && *v ? v : NULL;
 }
 
-/* A value as an integer. */
-int config_int(const config *cfg, config_key key, long def, long *out, runnel_error *err)
+/* A value, else its default (NULL if neither). */
+static const char *value_or_default(const config *cfg, config_key key)
 {
-	const char *v = config_get(cfg, key);
-	*out = def;
+	const char *v = cfg ? config_get(cfg, key) : NULL;
+	return v ? v : config_keys[key].def;
+}
+
+/* Text as a non-negative integer; 0 when NULL. */
+static int parse_int(config_key key, const char *v, long *out, runnel_error *err)
+{
+	*out = 0;
 	if (!v)
 		return 0;
 	char *end;
 	errno = 0;
 	long n = strtol(v, &end, 10);
-	if (errno || *end || n < 0)
+	if (errno || !*v || *end || n < 0)
 		return rn_fail(err, EINVAL, "%s: \"%s\" is not a non-negative integer",
 		               config_keys[key].name, v);
 	*out = n;
 	return 0;
 }
 
-/* A value as a number. */
-int config_double(const config *cfg, config_key key, double def, double *out, runnel_error *err)
+/* Text as a non-negative number; 0 when NULL. */
+static int parse_double(config_key key, const char *v, double *out, runnel_error *err)
 {
-	const char *v = config_get(cfg, key);
-	*out = def;
+	*out = 0;
 	if (!v)
 		return 0;
 	char *end;
 	double d = strtod(v, &end);
-	if (*end || d < 0)
+	if (!*v || *end || d < 0)
 		return rn_fail(err, EINVAL, "%s: \"%s\" is not a non-negative number",
 		               config_keys[key].name, v);
 	*out = d;
 	return 0;
 }
 
-/* The name of a key. */
-const char *config_name(config_key key)
+/* A value as an integer. */
+int config_int(const config *cfg, config_key key, long *out, runnel_error *err)
 {
-	return config_keys[key].name;
+	return parse_int(key, value_or_default(cfg, key), out, err);
+}
+
+/* A value as a number. */
+int config_double(const config *cfg, config_key key, double *out, runnel_error *err)
+{
+	return parse_double(key, value_or_default(cfg, key), out, err);
+}
+
+/* The settings the engine takes from the table: which key fills which
+ * field of engine_settings, as what ('s' string, 'i' int, 'd' double).
+ * bus is read apart (one key: backend and URL). */
+static const struct {
+	config_key key;
+	char type;
+	size_t offset;
+} engine_fields[] = {
+    {CFG_STORE, 's', offsetof(engine_settings, store_backend)},
+    {CFG_REDIS_QUEUE, 's', offsetof(engine_settings, redis_queue)},
+    {CFG_ISOLATION_BASE_PATH, 's', offsetof(engine_settings, isolation_base_path)},
+    {CFG_CLEANUP_PATHS, 's', offsetof(engine_settings, cleanup_paths)},
+    {CFG_PROJECTS_ROOT, 's', offsetof(engine_settings, projects_root)},
+    {CFG_WORKER_PATH, 's', offsetof(engine_settings, worker_path)},
+    {CFG_TASK_ENV, 's', offsetof(engine_settings, task_env)},
+    {CFG_CAPACITY, 'i', offsetof(engine_settings, capacity)},
+    {CFG_JOB_TIMEOUT, 'i', offsetof(engine_settings, default_job_timeout)},
+    {CFG_IDLE_TIMEOUT, 'i', offsetof(engine_settings, default_idle_timeout)},
+    {CFG_RECEIVER_BATCH, 'i', offsetof(engine_settings, receiver_batch)},
+    {CFG_RECEIVER_FLUSH_MS, 'i', offsetof(engine_settings, receiver_flush_ms)},
+    {CFG_CANCEL_GRACE_PERIOD, 'd', offsetof(engine_settings, cancel_grace_period)},
+    {CFG_EVENT_STALL_TIMEOUT, 'i', offsetof(engine_settings, event_stall_timeout)},
+};
+#define NENGINE_FIELDS (sizeof engine_fields / sizeof engine_fields[0])
+
+/* Set one field of es from text (cfg NULL: the table's default). */
+static int engine_field(engine_settings *es, size_t i, const char *v, runnel_error *err)
+{
+	void *p = (char *)es + engine_fields[i].offset;
+	long n;
+	double d;
+	switch (engine_fields[i].type) {
+	case 's':
+		*(const char **)p = v;
+		return 0;
+	case 'i':
+		if (parse_int(engine_fields[i].key, v, &n, err) < 0)
+			return -1;
+		if (n > 0x7fffffff)
+			return rn_fail(err, EINVAL, "%s: \"%s\" is too large",
+			               config_keys[engine_fields[i].key].name, v);
+		*(int *)p = (int)n;
+		return 0;
+	default:
+		if (parse_double(engine_fields[i].key, v, &d, err) < 0)
+			return -1;
+		*(double *)p = d;
+		return 0;
+	}
+}
+
+/* Is the field unset (NULL, or zero: "take the default")? */
+static bool engine_field_unset(const engine_settings *es, size_t i)
+{
+	const void *p = (const char *)es + engine_fields[i].offset;
+	switch (engine_fields[i].type) {
+	case 's':
+		return !*(const char *const *)p;
+	case 'i':
+		return *(const int *)p <= 0;
+	default:
+		return *(const double *)p <= 0;
+	}
+}
+
+/* The task_env setting: a JSON object of strings, numbers or booleans. */
+static int check_task_env(const char *text, runnel_error *err)
+{
+	if (!text || !*text)
+		return 0;
+	json_t *o = json_loads(text, 0, NULL);
+	const char *k;
+	json_t *v;
+	bool ok = json_is_object(o);
+	if (ok)
+		json_object_foreach(o, k, v)
+			ok = ok && (json_is_string(v) || json_is_number(v) || json_is_boolean(v));
+	json_decref(o);
+	if (!ok)
+		return rn_fail(err, EINVAL,
+		               "task_env: must be a JSON object of strings (variable: value)");
+	return 0;
+}
+
+/* The engine's settings from cfg. */
+int config_engine_settings(const config *cfg, engine_settings *es, runnel_error *err)
+{
+	memset(es, 0, sizeof *es);
+	es->state_dir = config_get(cfg, CFG_STATE_DIR);
+	for (size_t i = 0; i < NENGINE_FIELDS; i++)
+		if (engine_field(es, i, value_or_default(cfg, engine_fields[i].key), err) < 0)
+			return -1;
+	const char *bus = value_or_default(cfg, CFG_BUS);
+	if (!bus || !strcmp(bus, "local")) {
+		es->bus_backend = "local";
+	} else if (!strncmp(bus, "redis://", 8) || !strncmp(bus, "unix://", 7) ||
+	           !strcmp(bus, "redis")) {
+		es->bus_backend = "redis";
+		es->redis_url = strcmp(bus, "redis") ? bus : NULL;
+	} else {
+		return rn_fail(err, EINVAL, "bus: \"%s\" is not local or redis://HOST:PORT", bus);
+	}
+	return check_task_env(es->task_env, err);
+}
+
+/* The table's defaults into the unset fields of es. */
+int config_engine_defaults(engine_settings *es, runnel_error *err)
+{
+	for (size_t i = 0; i < NENGINE_FIELDS; i++)
+		if (engine_field_unset(es, i) &&
+		    engine_field(es, i, config_keys[engine_fields[i].key].def, err) < 0)
+			return -1;
+	if (!es->bus_backend)
+		es->bus_backend = config_keys[CFG_BUS].def;
+	return check_task_env(es->task_env, err);
+}
+
+/* The default of a key. */
+const char *config_default(config_key key)
+{
+	return config_keys[key].def;
 }
 
 /* Print the usage. */

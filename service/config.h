@@ -13,6 +13,8 @@
 
 #include "runnel.h"
 
+struct engine_settings;
+
 /* The settings, by index in the table (config.c: config_keys). */
 typedef enum config_key {
 	CFG_LISTEN,
@@ -56,12 +58,23 @@ int config_load(config *cfg, int argc, char **argv, runnel_error *err);
 void config_free(config *cfg);
 /* A value (NULL if unset). */
 const char *config_get(const config *cfg, config_key key);
-/* A value as an integer (def when unset); -1 with err when not a number. */
-int config_int(const config *cfg, config_key key, long def, long *out, runnel_error *err);
-/* A value as a number (def when unset); -1 with err when not a number. */
-int config_double(const config *cfg, config_key key, double def, double *out, runnel_error *err);
-/* The name of a key ("state_dir"). */
-const char *config_name(config_key key);
+/* A value as an integer (the table's default when unset or cfg is NULL, 0
+ * without one);
+ * -1 with err naming the key when not a non-negative integer. */
+int config_int(const config *cfg, config_key key, long *out, runnel_error *err);
+/* A value as a number (the table's default when unset, 0 without one);
+ * -1 with err naming the key when not a non-negative number. */
+int config_double(const config *cfg, config_key key, double *out, runnel_error *err);
+/* The engine's settings from cfg (strings stay owned by cfg): every key the
+ * engine takes, bus split into backend and URL, task_env checked. 0, or -1
+ * with err naming the key. */
+int config_engine_settings(const config *cfg, struct engine_settings *es, runnel_error *err);
+/* Fill the unset (NULL or zero) fields of es with the table's defaults, as
+ * engine_open does for a caller without a config (runneld-ctl); task_env
+ * checked. 0, or -1 with err. */
+int config_engine_defaults(struct engine_settings *es, runnel_error *err);
+/* The default of a key (NULL if it has none). */
+const char *config_default(config_key key);
 /* Print the usage (every key, its flag, environment name and help). */
 void config_usage(FILE *out);
 

@@ -26,17 +26,20 @@
  *       and fails those still active with what happened.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "engine_internal.h"
+#include "job_states.h"
 #include "shlex.h"
 #include "jobproc.h"
 #include "util.h"
@@ -72,7 +75,7 @@ static void fail_orphan(engine *e, long job_id, const char *why)
 	json_t *job = store_get(e->st, STORE_UNIFIED_JOB, job_id, &err);
 	if (!job)
 		return;
-	if (store_status_is_active(json_string_value(json_object_get(job, "status")))) {
+	if (job_state_is_active(json_string_value(json_object_get(job, "status")))) {
 		store_job_append(e->st, job_id, "job_explanation", why, &err);
 		/* the EOF never came: the worker's count is all we know; never
 		 * lower it to what was stored (that would hide a loss) */
@@ -83,8 +86,8 @@ static void fail_orphan(engine *e, long job_id, const char *why)
 		json_decref(store_update(e->st, STORE_UNIFIED_JOB, job_id, f, STORE_SYSTEM, &err));
 		json_decref(f);
 		bool canceled = json_is_true(json_object_get(job, "cancel_flag"));
-		store_job_transition(e->st, job_id, store_active_statuses,
-		                     canceled ? "canceled" : "failed", NULL, &err);
+		store_job_transition(e->st, job_id, NULL, canceled ? "canceled" : "failed", NULL,
+		                     &err);
 		engine_log(e, "job %ld: reaped: %s", job_id, why);
 	}
 	json_decref(job);
@@ -194,8 +197,7 @@ static void reaped_write(engine *e, const engine_reaped *r, json_t *job)
 	json_decref(f);
 	bool canceled = json_is_true(json_object_get(job, "cancel_flag"));
 	const char *status = canceled ? "canceled" : r->status;
-	int moved =
-	    store_job_transition(e->st, r->job_id, store_active_statuses, status, NULL, &err);
+	int moved = store_job_transition(e->st, r->job_id, NULL, status, NULL, &err);
 	if (moved == 1)
 		engine_log(e, "job %ld: %s: %s", r->job_id, status, text);
 	else if (moved < 0)
@@ -211,8 +213,8 @@ static void reaped_settle(engine *e, bool now)
 		engine_reaped *r = &e->reaped[i];
 		runnel_error err;
 		json_t *job = store_get(e->st, STORE_UNIFIED_JOB, r->job_id, &err);
-		bool active = job && store_status_is_active(
-		                         json_string_value(json_object_get(job, "status")));
+		bool active =
+		    job && job_state_is_active(json_string_value(json_object_get(job, "status")));
 		long stored = (long)json_integer_value(json_object_get(job, "stored_events"));
 		if (active && !now && r->emitted > stored && rn_now() < r->deadline) {
 			json_decref(job);
@@ -255,8 +257,7 @@ static void worker_ended(engine *e, long job_id, pid_t pid, int wstatus)
 	if (have < 0)
 		engine_log(e, "job %ld: process record: %s", job_id, err.message);
 	json_t *job = store_get(e->st, STORE_UNIFIED_JOB, job_id, &err);
-	bool active =
-	    job && store_status_is_active(json_string_value(json_object_get(job, "status")));
+	bool active = job && job_state_is_active(json_string_value(json_object_get(job, "status")));
 	json_decref(job);
 	if (!active) {
 		if (have == 1) {
@@ -381,7 +382,7 @@ static void reap_previous(engine *e, long job_id)
 		jobproc_clear(&rec);
 		return;
 	}
-	bool active = store_status_is_active(json_string_value(json_object_get(job, "status")));
+	bool active = job_state_is_active(json_string_value(json_object_get(job, "status")));
 	bool local = !strcmp(e->s.bus_backend, "local");
 	if (active) {
 		rn_buf why;
@@ -461,18 +462,14 @@ static void reap_workers(engine *e)
 
 /* The environment of a worker, as "K=V" strings (free with rn_argv_free):
  * runnel_env_basic() (account, locale, PATH) and the few variables the
- * worker itself reads (where the callback plugin is, task_env, sanitizer
- * options); never the rest of runneld's environment (RUNNEL_ADMIN_PASSWORD,
- * settings, whatever its caller had). The job gets what the worker builds. */
+ * worker itself reads (where the callback plugin is, sanitizer options);
+ * never the rest of runneld's environment (RUNNEL_ADMIN_PASSWORD, settings,
+ * whatever its caller had): settings come on stdin (spawn_worker). The job
+ * gets what the worker builds. */
 static char **worker_envp(void)
 {
-	static const char *const pass[] = {"RUNNEL_PLUGIN_DIR",
-	                                   "AWX_LIB_DIRECTORY",
-	                                   "RUNNELD_TASK_ENV",
-	                                   "ASAN_OPTIONS",
-	                                   "UBSAN_OPTIONS",
-	                                   "LSAN_OPTIONS",
-	                                   NULL};
+	static const char *const pass[] = {"RUNNEL_PLUGIN_DIR", "AWX_LIB_DIRECTORY", "ASAN_OPTIONS",
+	                                   "UBSAN_OPTIONS",     "LSAN_OPTIONS",      NULL};
 	json_t *env = runnel_env_basic();
 	for (int i = 0; pass[i]; i++) {
 		const char *v = getenv(pass[i]);
@@ -490,37 +487,44 @@ static char **worker_envp(void)
 	return envp;
 }
 
+/* The worker's settings (e->worker_settings) in a sealed memfd at offset 0,
+ * to be its stdin; -1 with errno. */
+static int settings_fd(engine *e)
+{
+	int fd = memfd_create("runneld-worker-settings", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return -1;
+	size_t len = strlen(e->worker_settings);
+	if (rn_write_all(fd, e->worker_settings, len) < 0 || lseek(fd, 0, SEEK_SET) != 0 ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0) {
+		int saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
 /* fork+exec a worker for job_id, in the job's cgroup if cgfd (its
- * cgroup.procs) is open; its pid or -1. */
+ * cgroup.procs) is open; its pid or -1 with errno. The command line names
+ * the job (runneld-worker --state-dir D --job N --settings -); everything
+ * else the worker knows of runneld's settings comes as one JSON object on
+ * its stdin (worker_settings.h). */
 static pid_t spawn_worker(engine *e, long job_id, int cgfd)
 {
-	char jobarg[32], cleanup[8], jt[32], it[32], grace[32], stall[32];
+	char jobarg[32];
 	snprintf(jobarg, sizeof jobarg, "%ld", job_id);
-	snprintf(cleanup, sizeof cleanup, "%d", e->cleanup ? 1 : 0);
-	snprintf(jt, sizeof jt, "%d", e->s.default_job_timeout);
-	snprintf(it, sizeof it, "%d", e->s.default_idle_timeout);
-	snprintf(grace, sizeof grace, "%g", e->s.cancel_grace_period);
-	snprintf(stall, sizeof stall, "%d", e->s.event_stall_timeout);
-	const char *argv[32];
-	int n = 0;
-	argv[n++] = e->s.worker_path;
-	argv[n++] = "--state-dir", argv[n++] = e->s.state_dir;
-	argv[n++] = "--job", argv[n++] = jobarg;
-	argv[n++] = "--store", argv[n++] = e->s.store_backend;
-	argv[n++] = "--bus", argv[n++] = e->s.bus_backend;
-	argv[n++] = "--bus-socket", argv[n++] = e->bus_socket;
-	if (e->s.redis_url)
-		argv[n++] = "--redis-url", argv[n++] = e->s.redis_url;
-	if (e->s.redis_queue)
-		argv[n++] = "--redis-queue", argv[n++] = e->s.redis_queue;
-	argv[n++] = "--isolation-base", argv[n++] = e->s.isolation_base_path;
-	argv[n++] = "--projects-root", argv[n++] = e->s.projects_root;
-	argv[n++] = "--cleanup", argv[n++] = cleanup;
-	argv[n++] = "--job-timeout", argv[n++] = jt;
-	argv[n++] = "--idle-timeout", argv[n++] = it;
-	argv[n++] = "--cancel-grace", argv[n++] = grace;
-	argv[n++] = "--event-stall-timeout", argv[n++] = stall;
-	argv[n] = NULL;
+	const char *argv[] = {e->s.worker_path,
+	                      "--state-dir",
+	                      e->s.state_dir,
+	                      "--job",
+	                      jobarg,
+	                      "--settings",
+	                      "-",
+	                      NULL};
+	int sfd = settings_fd(e);
+	if (sfd < 0)
+		return -1;
 	char **envp = worker_envp(); /* built before fork: the child only execs */
 	pid_t pid = fork();
 	if (pid == 0) {
@@ -530,6 +534,8 @@ static pid_t spawn_worker(engine *e, long job_id, int cgfd)
 		pthread_sigmask(SIG_SETMASK, &none, NULL);
 		signal(SIGPIPE, SIG_DFL);
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (dup2(sfd, STDIN_FILENO) < 0)
+			_exit(127);
 		if (cgfd >= 0 && write(cgfd, "0", 1) != 1) {
 			/* not in the cgroup: the job's processes are still found by
 			 * its private data dir */
@@ -538,7 +544,10 @@ static pid_t spawn_worker(engine *e, long job_id, int cgfd)
 		execvpe(argv[0], (char *const *)argv, envp);
 		_exit(127);
 	}
+	int saved = errno;
+	close(sfd);
 	rn_argv_free(envp);
+	errno = saved;
 	return pid;
 }
 
@@ -566,8 +575,7 @@ static void claim(engine *e)
 	json_t *job;
 	json_array_foreach(pg.results, i, job) {
 		long id = (long)json_integer_value(json_object_get(job, "id"));
-		const char *from[] = {"pending", NULL};
-		if (store_job_transition(e->st, id, from, "waiting", NULL, &err) != 1)
+		if (store_job_transition(e->st, id, NULL, "waiting", NULL, &err) != 1)
 			continue; /* canceled meanwhile */
 		jobproc rec;
 		int cgfd = record_begin(e, id, &rec);
@@ -592,7 +600,7 @@ static void claim(engine *e)
 			snprintf(why, sizeof why, "Could not start a worker process: %s",
 			         strerror(errno));
 			store_job_append(e->st, id, "job_explanation", why, &err);
-			store_job_transition(e->st, id, store_active_statuses, "error", NULL, &err);
+			store_job_transition(e->st, id, NULL, "error", NULL, &err);
 			continue;
 		}
 		json_t *f = json_pack("{s:i}", "worker_pid", (int)pid);
@@ -676,11 +684,10 @@ void dispatch_reap_orphans(engine *e)
 	if (store_list(e->st, STORE_UNIFIED_JOB, &q, &pg, &err) == 0) {
 		size_t i;
 		json_t *job;
-		const char *from[] = {"new", NULL};
 		json_array_foreach(pg.results, i, job)
 			store_job_transition(e->st,
 			                     (long)json_integer_value(json_object_get(job, "id")),
-			                     from, "pending", NULL, &err);
+			                     NULL, "pending", NULL, &err);
 		store_page_clear(&pg);
 	}
 	json_decref(q.filters);

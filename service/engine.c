@@ -15,11 +15,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "engine_internal.h"
+#include "job_states.h"
 #include "project_files.h"
 #include "jobproc.h"
 #include "statelock.h"
 #include "util.h"
+#include "worker_settings.h"
 
 /* Log a line through settings->log or to stderr. */
 void engine_log(engine *e, const char *fmt, ...)
@@ -62,6 +65,31 @@ static char *find_worker(const char *configured)
 	return rn_xstrdup("runneld-worker");
 }
 
+/* The workers' settings, serialized once (worker_settings.h): each worker
+ * gets this text on its stdin. */
+static char *worker_settings_of(const engine *e)
+{
+	json_t *task_env = e->s.task_env ? json_loads(e->s.task_env, 0, NULL) : NULL;
+	worker_settings ws = {
+	    .store = (char *)e->s.store_backend,
+	    .bus = (char *)e->s.bus_backend,
+	    .bus_socket = (char *)e->bus_socket,
+	    .redis_url = (char *)e->s.redis_url,
+	    .redis_queue = (char *)e->s.redis_queue,
+	    .isolation_base_path = (char *)e->s.isolation_base_path,
+	    .projects_root = (char *)e->s.projects_root,
+	    .cleanup_paths = e->cleanup,
+	    .job_timeout = e->s.default_job_timeout,
+	    .idle_timeout = e->s.default_idle_timeout,
+	    .cancel_grace_period = e->s.cancel_grace_period,
+	    .event_stall_timeout = e->s.event_stall_timeout,
+	    .task_env = task_env,
+	};
+	char *text = worker_settings_dump(&ws);
+	json_decref(task_env);
+	return text;
+}
+
 /* Where the jobs' cgroups go (jobproc.h); without one, a dead worker's
  * processes are found by its private data dir. */
 static void open_job_cgroups(engine *e)
@@ -93,39 +121,31 @@ engine *engine_open(const engine_settings *settings, runnel_error *err)
 	e->lock_fd = -1;
 	pthread_mutex_init(&e->mu, NULL);
 	pthread_cond_init(&e->wake, NULL);
+	if (config_engine_defaults(&e->s, err) < 0)
+		goto fail;
 	char *abs = rn_path_abs(settings->state_dir);
 	e->s.state_dir = own(e, 0, abs);
 	free(abs);
-	e->s.store_backend =
-	    own(e, 1, settings->store_backend ? settings->store_backend : "sqlite");
-	e->s.bus_backend = own(e, 2, settings->bus_backend ? settings->bus_backend : "local");
-	e->s.redis_url = own(e, 3, settings->redis_url);
-	e->s.redis_queue = own(e, 4, settings->redis_queue);
-	e->s.isolation_base_path =
-	    own(e, 5, settings->isolation_base_path ? settings->isolation_base_path : "/tmp");
-	char *pr = settings->projects_root ? rn_xstrdup(settings->projects_root)
-	                                   : rn_path_join(e->s.state_dir, "projects");
+	e->s.store_backend = own(e, 1, e->s.store_backend);
+	e->s.bus_backend = own(e, 2, e->s.bus_backend);
+	e->s.redis_url = own(e, 3, e->s.redis_url);
+	e->s.redis_queue = own(e, 4, e->s.redis_queue);
+	e->s.isolation_base_path = own(e, 5, e->s.isolation_base_path);
+	char *pr = e->s.projects_root ? rn_xstrdup(e->s.projects_root)
+	                              : rn_path_join(e->s.state_dir, "projects");
 	e->s.projects_root = own(e, 6, pr);
 	free(pr);
-	char *wp = find_worker(settings->worker_path);
+	char *wp = find_worker(e->s.worker_path);
 	e->s.worker_path = own(e, 7, wp);
 	free(wp);
-	if (e->s.capacity <= 0)
-		e->s.capacity = 8;
-	if (e->s.receiver_batch <= 0)
-		e->s.receiver_batch = 1000;
-	if (e->s.receiver_flush_ms <= 0)
-		e->s.receiver_flush_ms = 1000;
-	if (e->s.cancel_grace_period <= 0)
-		e->s.cancel_grace_period = 0.5;
-	if (e->s.event_stall_timeout <= 0)
-		e->s.event_stall_timeout = 120;
+	e->s.task_env = own(e, 8, e->s.task_env);
 	const char *cp =
 	    settings->cleanup_paths ? settings->cleanup_paths : getenv("AWX_CLEANUP_PATHS");
 	e->cleanup =
 	    !(cp && (!strcasecmp(cp, "false") || !strcmp(cp, "0") || !strcasecmp(cp, "no")));
 	e->s.cleanup_paths = e->cleanup ? "true" : "false";
 	snprintf(e->bus_socket, sizeof e->bus_socket, "%s/bus.sock", e->s.state_dir);
+	e->worker_settings = worker_settings_of(e);
 	if (strlen(e->s.state_dir) + 10 > sizeof e->bus_socket &&
 	    !strcmp(e->s.bus_backend, "local")) {
 		rn_fail(err, ENAMETOOLONG, "state_dir: too long for the bus socket path (max %zu)",
@@ -231,6 +251,7 @@ void engine_close(engine *e)
 	store_close(e->st);
 	statelock_release(e->lock_fd);
 	free(e->cgroup_base);
+	free(e->worker_settings);
 	free(e->workers);
 	for (size_t i = 0; i < e->nreaped; i++) {
 		free(e->reaped[i].why);
@@ -299,8 +320,7 @@ static json_t *enqueue(engine *e, store_kind kind, json_t *fields, json_t *crede
 			return NULL;
 		}
 	}
-	const char *from[] = {"new", NULL};
-	if (store_job_transition(e->st, id, from, "pending", NULL, err) < 0) {
+	if (store_job_transition(e->st, id, NULL, "pending", NULL, err) < 0) {
 		json_decref(job);
 		return NULL;
 	}
@@ -750,23 +770,24 @@ int engine_cancel(engine *e, long job_id, runnel_error *err)
 	json_t *job = store_get(e->st, STORE_UNIFIED_JOB, job_id, err);
 	if (!job)
 		return -1;
-	bool active = store_status_is_active(json_string_value(json_object_get(job, "status")));
+	bool active = job_state_is_active(json_string_value(json_object_get(job, "status")));
 	pid_t stored_pid = (pid_t)json_integer_value(json_object_get(job, "worker_pid"));
 	json_decref(job);
 	if (!active)
 		return 0;
 	if (store_job_set_cancel_flag(e->st, job_id, err) < 0)
 		return -1;
-	const char *before_start[] = {"new", "pending", NULL};
+	/* nothing runs a queued job yet: it ends now; a waiting or running one
+	 * is ended by its worker */
 	char cur[32] = "";
-	int moved = store_job_transition(e->st, job_id, before_start, "canceled", cur, err);
+	int moved = store_job_transition(e->st, job_id, job_states_queued, "canceled", cur, err);
 	if (moved < 0)
 		return -1;
 	if (moved == 1) {
 		engine_log(e, "job %ld: canceled before it started", job_id);
 		return 1;
 	}
-	if (!store_status_is_active(cur))
+	if (!job_state_is_active(cur))
 		return 0;
 	if (dispatch_signal(e, job_id, SIGTERM)) {
 		engine_log(e, "job %ld: cancel: SIGTERM to its worker", job_id);

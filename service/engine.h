@@ -39,28 +39,31 @@ typedef struct engine engine;
 /* One log line of note (no newline): state transitions, errors. */
 typedef void (*engine_log_fn)(const char *line, void *userdata);
 
-/* How the engine runs. Zero-initialize; zero fields take the defaults. */
+/* How the engine runs. Zero-initialize; zero (NULL) fields take the
+ * defaults of runneld's settings table (config.c), the one place they are
+ * written down. */
 typedef struct engine_settings {
 	const char *state_dir;           /* required: store, keys, bus socket, projects */
-	const char *store_backend;       /* "sqlite" (default) */
-	const char *bus_backend;         /* "local" (default) or "redis" */
+	const char *store_backend;       /* store backend ("sqlite") */
+	const char *bus_backend;         /* "local" or "redis" */
 	const char *redis_url;           /* redis bus: "redis://127.0.0.1:6379" or "unix:///path" */
-	const char *redis_queue;         /* default "callback_tasks" */
-	int capacity;                    /* jobs running at once; 0: 8 */
-	const char *isolation_base_path; /* parent of private data dirs; default "/tmp"
-	                                    (AWX_ISOLATION_BASE_PATH) */
+	const char *redis_queue;         /* the redis bus's list ("callback_tasks") */
+	int capacity;                    /* jobs running at once */
+	const char *isolation_base_path; /* parent of private data dirs (AWX_ISOLATION_BASE_PATH) */
 	const char *cleanup_paths;       /* AWX_CLEANUP_PATHS: "true" removes each private data dir
 	                                    (default), "false"/"0"/"no" keeps it and records its path
 	                                    on the job; NULL: $AWX_CLEANUP_PATHS, else "true" */
 	const char *projects_root;       /* default <state_dir>/projects (AWX PROJECTS_ROOT) */
 	int default_job_timeout;         /* seconds; 0: none (a job/template timeout wins) */
 	int default_idle_timeout;        /* seconds without output; 0: none */
-	int receiver_batch;              /* flush at this many events; 0: 1000 */
-	int receiver_flush_ms;           /* or this long after the last flush; 0: 1000 */
-	double cancel_grace_period;      /* seconds from SIGTERM to SIGKILL of ansible; 0: 0.5 */
+	int receiver_batch;              /* flush at this many events */
+	int receiver_flush_ms;           /* or this long after the last flush */
+	double cancel_grace_period;      /* seconds from SIGTERM to SIGKILL of ansible */
 	int event_stall_timeout;         /* seconds a job's events may make no progress (bus down,
 	                                    store failing) before the job gives them up and ends
-	                                    error saying how many; 0: 120 */
+	                                    error saying how many */
+	const char *task_env;            /* JSON object: variables every job's environment gets
+	                                    (AWX_TASK_ENV); NULL: none */
 	const char *worker_path;         /* the runneld-worker binary; default: next to
 	                                    /proc/self/exe, else $RUNNELD_WORKER, else PATH */
 	engine_log_fn log;               /* NULL: lines go to stderr */

@@ -31,11 +31,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "engine.h"
+#include "job_states.h"
 #include "util.h"
 
 static engine *the_engine;
-static double grace = 5;
+static double grace = -1; /* shutdown grace; -1: config.c's default */
 
 /* Print one answer line. */
 static void answer(json_t *a)
@@ -123,9 +125,9 @@ static json_t *wait_for(store *st, long id, double timeout, const char *until, r
 		const char *status = json_string_value(json_object_get(j, "status"));
 		bool done;
 		if (!strcmp(until, "running"))
-			done = !strcmp(status, "running") || !store_status_is_active(status);
+			done = !strcmp(status, "running") || !job_state_is_active(status);
 		else if (!strcmp(until, "status"))
-			done = !store_status_is_active(status);
+			done = !job_state_is_active(status);
 		else
 			done = json_is_true(json_object_get(j, "event_processing_finished"));
 		if (done)
@@ -344,6 +346,10 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	runnel_error err = {0};
+	if (grace < 0 && config_double(NULL, CFG_SHUTDOWN_GRACE, &grace, &err) < 0) {
+		fprintf(stderr, "runneld-ctl: %s\n", err.message);
+		return 2;
+	}
 	the_engine = engine_open(&s, &err);
 	if (!the_engine) {
 		fprintf(stderr, "runneld-ctl: %s\n", err.message);

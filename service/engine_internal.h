@@ -35,7 +35,8 @@ struct engine {
 	engine_settings s; /* defaults filled; strings point into owned copies below */
 	char *owned[12];   /* the strings of s we own */
 	char bus_socket[108];
-	bool cleanup; /* remove private data dirs (AWX_CLEANUP_PATHS) */
+	bool cleanup;          /* remove private data dirs (AWX_CLEANUP_PATHS) */
+	char *worker_settings; /* the workers' settings, JSON (worker_settings.h) */
 	store *st;
 	/* the callback receiver's own handle: its batch transactions do not
 	 * hold up the API's reads (which go on beside them: WAL) */
@@ -53,7 +54,6 @@ struct engine {
 	pthread_t dispatcher;
 	pthread_t receiver;
 	bool dispatcher_started, receiver_started;
-	long received; /* events the receiver stored (for logs/benchmarks) */
 
 	int lock_fd;           /* the state dir's lock (statelock.h), -1 if not held */
 	char *cgroup_base;     /* where jobs' cgroups are made (jobproc.h), or NULL */

@@ -159,85 +159,6 @@ static int ensure_admin(store *st, const char *given, runnel_error *err)
 	return 0;
 }
 
-/*
- * The task_env setting (AWX's AWX_TASK_ENV): a JSON object of variables that
- * every job's environment gets, over the basic ones and under what the job
- * type adds. It reaches the workers as RUNNELD_TASK_ENV in their environment
- * (never on a command line: it may hold a proxy's credentials), set here once,
- * before any thread starts. 0, or -1 with err naming the setting.
- */
-static int export_task_env(const config *cfg, runnel_error *err)
-{
-	const char *text = config_get(cfg, CFG_TASK_ENV);
-	if (!text || !*text) {
-		unsetenv("RUNNELD_TASK_ENV");
-		return 0;
-	}
-	json_error_t je;
-	json_t *o = json_loads(text, 0, &je);
-	const char *k;
-	json_t *v;
-	bool ok = json_is_object(o);
-	if (ok)
-		json_object_foreach(o, k, v)
-			ok = ok && (json_is_string(v) || json_is_number(v) || json_is_boolean(v));
-	json_decref(o);
-	if (!ok)
-		return rn_fail(err, EINVAL,
-		               "task_env: must be a JSON object of strings (variable: value)");
-	if (setenv("RUNNELD_TASK_ENV", text, 1) < 0)
-		return rn_fail(err, errno, "task_env: %s", strerror(errno));
-	return 0;
-}
-
-/* Turn the settings into the engine's. Strings stay owned by cfg. */
-static int engine_settings_of(const config *cfg, engine_settings *es, runnel_error *err)
-{
-	memset(es, 0, sizeof *es);
-	es->state_dir = config_get(cfg, CFG_STATE_DIR);
-	es->store_backend = config_get(cfg, CFG_STORE);
-	const char *bus = config_get(cfg, CFG_BUS);
-	if (!bus || !strcmp(bus, "local")) {
-		es->bus_backend = "local";
-	} else if (!strncmp(bus, "redis://", 8) || !strncmp(bus, "unix://", 7) ||
-	           !strcmp(bus, "redis")) {
-		es->bus_backend = "redis";
-		es->redis_url = strcmp(bus, "redis") ? bus : NULL;
-	} else {
-		return rn_fail(err, EINVAL, "bus: \"%s\" is not local or redis://HOST:PORT", bus);
-	}
-	es->redis_queue = config_get(cfg, CFG_REDIS_QUEUE);
-	es->isolation_base_path = config_get(cfg, CFG_ISOLATION_BASE_PATH);
-	es->cleanup_paths = config_get(cfg, CFG_CLEANUP_PATHS);
-	es->projects_root = config_get(cfg, CFG_PROJECTS_ROOT);
-	es->worker_path = config_get(cfg, CFG_WORKER_PATH);
-	long n;
-	double d;
-	if (config_int(cfg, CFG_CAPACITY, 8, &n, err) < 0)
-		return -1;
-	es->capacity = (int)n;
-	if (config_int(cfg, CFG_JOB_TIMEOUT, 0, &n, err) < 0)
-		return -1;
-	es->default_job_timeout = (int)n;
-	if (config_int(cfg, CFG_IDLE_TIMEOUT, 0, &n, err) < 0)
-		return -1;
-	es->default_idle_timeout = (int)n;
-	if (config_int(cfg, CFG_RECEIVER_BATCH, 1000, &n, err) < 0)
-		return -1;
-	es->receiver_batch = (int)n;
-	if (config_int(cfg, CFG_RECEIVER_FLUSH_MS, 1000, &n, err) < 0)
-		return -1;
-	es->receiver_flush_ms = (int)n;
-	if (config_double(cfg, CFG_CANCEL_GRACE_PERIOD, 0.5, &d, err) < 0)
-		return -1;
-	es->cancel_grace_period = d;
-	if (config_int(cfg, CFG_EVENT_STALL_TIMEOUT, 120, &n, err) < 0)
-		return -1;
-	es->event_stall_timeout = (int)n;
-	es->log = log_line;
-	return 0;
-}
-
 /* Wait for SIGTERM/SIGINT. */
 static int wait_for_signal(void)
 {
@@ -302,16 +223,17 @@ int main(int argc, char **argv)
 	api_server *srv = NULL;
 	engine_settings es;
 	long max_body = 0, max_conn = 0, token_expire = 0;
-	double shutdown_grace = 5;
-	if (export_task_env(&cfg, &err) < 0 || engine_settings_of(&cfg, &es, &err) < 0 ||
-	    config_int(&cfg, CFG_MAX_BODY, 1 << 20, &max_body, &err) < 0 ||
-	    config_int(&cfg, CFG_MAX_CONNECTIONS, 64, &max_conn, &err) < 0 ||
-	    config_int(&cfg, CFG_TOKEN_EXPIRE_SECONDS, 31536000000L, &token_expire, &err) < 0 ||
-	    config_double(&cfg, CFG_SHUTDOWN_GRACE, 5, &shutdown_grace, &err) < 0 ||
+	double shutdown_grace = 0;
+	if (config_engine_settings(&cfg, &es, &err) < 0 ||
+	    config_int(&cfg, CFG_MAX_BODY, &max_body, &err) < 0 ||
+	    config_int(&cfg, CFG_MAX_CONNECTIONS, &max_conn, &err) < 0 ||
+	    config_int(&cfg, CFG_TOKEN_EXPIRE_SECONDS, &token_expire, &err) < 0 ||
+	    config_double(&cfg, CFG_SHUTDOWN_GRACE, &shutdown_grace, &err) < 0 ||
 	    install_signals(&err) < 0) {
 		logf_("%s", err.message);
 		goto out;
 	}
+	es.log = log_line;
 	logf_("starting (pid %d%s%s)", (int)getpid(), cfg.config_file ? ", config " : "",
 	      cfg.config_file ? cfg.config_file : "");
 	eng = engine_open(&es, &err);
@@ -340,7 +262,7 @@ int main(int argc, char **argv)
 	}
 	{
 		char host[64];
-		const char *listen = as.listen ? as.listen : "127.0.0.1:8052";
+		const char *listen = as.listen ? as.listen : config_default(CFG_LISTEN);
 		const char *colon = strrchr(listen, ':');
 		snprintf(host, sizeof host, "%.*s", colon ? (int)(colon - listen) : 0, listen);
 		logf_("listening on http://%s:%d/ (API /api/v2/, page /)",

@@ -164,9 +164,6 @@ static void store_rows(rx *r, rx_batch *b)
 		runnel_error err = {0};
 		int rc = store_events_insert_rows(e->events_st, b->rows.rows, b->rows.n, &stored,
 		                                  &dropped, &err);
-		pthread_mutex_lock(&e->mu);
-		e->received += stored;
-		pthread_mutex_unlock(&e->mu);
 		if (rc == 0 || err.code != EAGAIN) {
 			if (rc < 0 || dropped)
 				engine_log(e, "receiver: %ld of %zu events not stored: %s",

@@ -1,26 +1,37 @@
 /*
  * worker.c - runneld-worker: runs ONE unified job in its own process, as
- * AWX's BaseTask.run() does (spec/service.md §1, §2):
+ * AWX's BaseTask.run() does (spec/service.md §1, §2). run_job() reads as
+ * its steps, one function each:
  *
- *   1. refuse a job that is not active; canceled if its cancel flag is set
- *   2. running; the private data dir: mkdtemp <base>/<type>_<id>_XXXXXX, 0700
- *   3. cancel check; the type's prepare(): credentials, passwords,
- *      env/extravars (with awx_* vars), args, env, inventory, env/settings
- *   4. runnel_run() with event_handler / status_handler / cancel_callback /
- *      finished_callback (or the type's own run())
- *   5. map the result: timeout/error → failed with explanation; canceled
- *      without the cancel flag → failed (shutdown); prepare errors → error
- *   6. final status + emitted_events; remove the dir unless cleanup is off
+ *   1. start_job               refuse a job that is not active; canceled if
+ *                              its cancel flag is set; else running
+ *   2. make_private_data_dir   mkdtemp <base>/<type>_<id>_XXXXXX, 0700, named
+ *                              in the job's process record; connect_bus
+ *   3. prepare_task            the type's prepare() (tasks/<type>.c): inventory,
+ *                              credentials, passwords, extra vars, what to run;
+ *      build_env               awx_* vars and the environment (AWX's build_env);
+ *      write_pdd_files         env/extravars, env/settings, env/cmdline
+ *   4. run_task                runnel_run() with event_handler / status_handler /
+ *                              cancel_callback / finished_callback (or the type's
+ *                              own run())
+ *   5. map_result              timeout → failed with explanation; canceled
+ *                              without the cancel flag → failed (shutdown); the
+ *                              type's after(); prepare errors → failed
+ *   6. finish_job              EOF, wait for the events to be stored, final
+ *                              status + emitted_events; remove the dir unless
+ *                              cleanup is off
+ *
+ * Every event, ansible's and the worker's own, reaches the bus by one path:
+ * forward_event() (the text, with the job's keys spliced in, never parsed
+ * whole).
  *
  * Cancel is a signal: SIGTERM/SIGINT set a flag and cancel the runner at once
  * (runnel_cancel is async-signal-safe). The engine's dispatcher sends it; if
  * the engine dies, PR_SET_PDEATHSIG sends it too.
  *
- * Usage: runneld-worker --state-dir D --job ID [--bus local|redis]
- *        [--bus-socket P] [--redis-url U] [--redis-queue Q] [--store sqlite]
- *        [--isolation-base P] [--cleanup 0|1] [--projects-root P]
- *        [--job-timeout S] [--idle-timeout S] [--cancel-grace S]
- *        [--event-stall-timeout S]
+ * Usage: runneld-worker --state-dir D --job ID --settings FILE|-
+ * The settings are runneld's, as one JSON object (worker_settings.h); the
+ * dispatcher hands them over on stdin ("-"). For debugging, a file will do.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -39,13 +50,13 @@
 
 #include "datafile.h"
 #include "evscan.h"
+#include "job_states.h"
 #include "jobproc.h"
 #include "jscan.h"
-#include "field_rules.h"
 #include "model.h"
-#include "project_files.h"
 #include "tasks/task.h"
 #include "util.h"
+#include "worker_settings.h"
 
 static volatile sig_atomic_t got_signal;
 static runnel_canceler *the_canceler;
@@ -87,303 +98,13 @@ typedef struct worker {
 	jobproc_worker *rec; /* the job's process record (jobproc.h): pdd, emitted */
 } worker;
 
-/* The options of the worker, as data. */
+/* What the worker runs: the job (its command line) and runneld's settings
+ * (one JSON object: worker_settings.h). */
 typedef struct wopts {
-	const char *state_dir, *bus, *bus_socket, *redis_url, *redis_queue, *store_backend;
-	const char *isolation_base, *projects_root;
+	const char *state_dir;
 	long job;
-	int cleanup, job_timeout, idle_timeout, event_stall_timeout;
-	double cancel_grace;
+	worker_settings ws;
 } wopts;
-
-static const struct option long_opts[] = {
-    {"state-dir", required_argument, NULL, 's'},
-    {"job", required_argument, NULL, 'j'},
-    {"bus", required_argument, NULL, 'b'},
-    {"bus-socket", required_argument, NULL, 'S'},
-    {"redis-url", required_argument, NULL, 'r'},
-    {"redis-queue", required_argument, NULL, 'q'},
-    {"store", required_argument, NULL, 'd'},
-    {"isolation-base", required_argument, NULL, 'i'},
-    {"cleanup", required_argument, NULL, 'c'},
-    {"projects-root", required_argument, NULL, 'p'},
-    {"job-timeout", required_argument, NULL, 't'},
-    {"idle-timeout", required_argument, NULL, 'I'},
-    {"cancel-grace", required_argument, NULL, 'g'},
-    {"event-stall-timeout", required_argument, NULL, 'E'},
-    {NULL, 0, NULL, 0},
-};
-
-/* ------------------------------------------------------------------ */
-/* helpers for the task types                                           */
-
-/* Keep s until the end of the task. */
-const char *task_keep(task *t, char *s)
-{
-	if (t->nstrings < (int)(sizeof t->strings / sizeof t->strings[0]))
-		t->strings[t->nstrings++] = s;
-	return s;
-}
-
-/* A string field of the job ("" if absent). */
-const char *task_str(task *t, const char *field)
-{
-	const char *s = json_string_value(json_object_get(t->job, field));
-	return s ? s : "";
-}
-
-/* An integer field of the job (0 if absent). */
-long task_int(task *t, const char *field)
-{
-	return (long)json_integer_value(json_object_get(t->job, field));
-}
-
-/* A boolean field of the job. */
-bool task_bool(task *t, const char *field)
-{
-	return json_is_true(json_object_get(t->job, field));
-}
-
-/* Parse variables text (JSON first, then YAML, as ansible-runner's loader),
- * within the loader's bounds (datafile.h: an alias bomb is an error). */
-json_t *task_parse_vars(task *t, const char *field, const char *text, runnel_error *err)
-{
-	(void)t;
-	if (!text || !*text)
-		return json_object();
-	runnel_error e2 = {0};
-	json_t *o = rn_datafile_parse(field, text, strlen(text), &e2);
-	if (!o) {
-		if (e2.code == E2BIG)
-			return rn_fail(err, EINVAL, "%s", e2.message), NULL;
-		return rn_fail(err, EINVAL, "%s: not valid JSON or YAML: %s", field, e2.message),
-		       NULL;
-	}
-	if (json_is_null(o)) {
-		json_decref(o);
-		return json_object();
-	}
-	if (!json_is_object(o)) {
-		json_decref(o);
-		return rn_fail(err, EINVAL, "%s: must be a mapping", field), NULL;
-	}
-	return o;
-}
-
-/* Turn a stored variables object ({"__yaml": text} for YAML) into a mapping. */
-static json_t *vars_resolve(task *t, json_t *v, runnel_error *err)
-{
-	json_t *y = json_object_get(v, "__yaml");
-	if (json_is_string(y) && json_object_size(v) == 1)
-		return task_parse_vars(t, "variables", json_string_value(y), err);
-	return json_incref(v);
-}
-
-/* The inventory script: it prints the inventory's JSON, held as hex digits
- * (nothing in a name or a variable can change the program), for --list and
- * the hostvars of one host for --host (ansible asks --list only: _meta). */
-static char *inventory_script(const char *json)
-{
-	static const char head[] =
-	    "#!/usr/bin/python3\n"
-	    "# The inventory of a runneld job, as AWX hands it to ansible: a script\n"
-	    "# printing its JSON (groups, their hosts, vars and children; _meta.hostvars).\n"
-	    "import json, sys\n"
-	    "data = bytes.fromhex('";
-	static const char tail[] =
-	    "').decode('utf-8')\n"
-	    "if len(sys.argv) > 2 and sys.argv[1] == '--host':\n"
-	    "    data = json.dumps(json.loads(data)['_meta']['hostvars'].get(sys.argv[2], {}))\n"
-	    "sys.stdout.write(data)\n";
-	static const char hex[] = "0123456789abcdef";
-	rn_buf b;
-	rn_buf_init(&b);
-	rn_buf_append(&b, head, sizeof head - 1);
-	for (const unsigned char *p = (const unsigned char *)json; *p; p++) {
-		char two[2] = {hex[*p >> 4], hex[*p & 15]};
-		rn_buf_append(&b, two, 2);
-	}
-	rn_buf_append(&b, tail, sizeof tail - 1);
-	return b.data;
-}
-
-/* Write inventory/hosts from the stored inventory: AWX's script form (the
- * group names as keys, each {hosts: [names], vars, children: [names]},
- * "all", and _meta.hostvars), printed by an executable script, as AWX's
- * build_inventory does. ansible's script plugin adds each name as it is:
- * no INI or YAML parsing, no host pattern ranges, nothing to inject. */
-int task_write_inventory(task *t, long inventory_id, runnel_error *err)
-{
-	json_t *script = store_inventory_script(t->st, inventory_id, err);
-	if (!script)
-		return -1;
-	json_decref(t->host_ids);
-	t->host_ids = json_incref(json_object_get(script, "__host_ids"));
-	json_object_del(script, "__host_ids");
-	const char *name;
-	json_t *g;
-	int rc = 0;
-	json_object_foreach(script, name, g) {
-		json_t *vars = json_object_get(g, "vars");
-		if (!strcmp(name, "_meta") || !vars)
-			continue;
-		json_t *rv = vars_resolve(t, vars, err);
-		if (!rv) {
-			rc = -1;
-			break;
-		}
-		json_object_set_new(g, "vars", rv);
-	}
-	json_t *hostvars = json_object_get(json_object_get(script, "_meta"), "hostvars");
-	json_t *hv;
-	json_object_foreach(hostvars, name, hv) {
-		json_t *rv = rc ? NULL : vars_resolve(t, hv, err);
-		if (!rv) {
-			rc = -1;
-			break;
-		}
-		json_object_set_new(hostvars, name, rv);
-	}
-	if (rc == 0) {
-		char *json = json_dumps(script, JSON_COMPACT | JSON_ENSURE_ASCII);
-		char *text = json ? inventory_script(json) : NULL;
-		char *path = rn_path_join(t->pdd, "inventory/hosts");
-		if (!text)
-			rc = rn_fail(err, ENOMEM, "inventory: cannot write the inventory of %ld",
-			             inventory_id);
-		else
-			rc = rn_write_file_atomic(path, text, strlen(text), 0700, err);
-		free(path);
-		free(text);
-		free(json);
-	}
-	json_decref(script);
-	return rc;
-}
-
-/* Add a word to the command line. */
-static void arg(task *t, const char *w)
-{
-	json_array_append_new(t->args, json_string(w));
-}
-
-/* Remember a secret (for redaction) and return it. */
-static const char *secret(task *t, const char *s)
-{
-	if (s && *s)
-		json_array_append_new(t->secrets, json_string(s));
-	return s;
-}
-
-/* Apply one credential (AWX's build_args / build_passwords_prompts). */
-int task_add_credential(task *t, long id, bool become_enabled, runnel_error *err)
-{
-	json_t *in = store_credential_inputs(t->st, id, err);
-	if (!in)
-		return -1;
-	const char *kind = json_string_value(json_object_get(in, "__kind"));
-	const char *k;
-	json_t *v;
-	json_object_foreach(in, k, v)
-		if (strcmp(k, "__kind") && json_is_string(v) &&
-		    (strstr(k, "password") || strstr(k, "ssh_key") || strstr(k, "unlock")))
-			secret(t, json_string_value(v));
-#define IN(name)                                                                                   \
-	(json_string_value(json_object_get(in, name))                                              \
-	     ? json_string_value(json_object_get(in, name))                                        \
-	     : "")
-	if (kind && !strcmp(kind, "ssh")) {
-		if (*IN("username")) {
-			arg(t, "-u");
-			arg(t, IN("username"));
-		}
-		if (*IN("password")) {
-			arg(t, "--ask-pass");
-			json_object_set_new(t->passwords, "SSH password:\\s*?$",
-			                    json_string(IN("password")));
-			json_object_set_new(t->passwords, "Password:\\s*?$",
-			                    json_string(IN("password")));
-		}
-		if (*IN("ssh_key_data")) {
-			free(t->ssh_key);
-			t->ssh_key = rn_xstrdup(IN("ssh_key_data"));
-		}
-		if (*IN("ssh_key_unlock")) {
-			json_object_set_new(t->passwords, "Enter passphrase for .*:\\s*?$",
-			                    json_string(IN("ssh_key_unlock")));
-			json_object_set_new(t->passwords, "Bad passphrase, try again for .*:\\s*?$",
-			                    json_string(""));
-		}
-		if (become_enabled) {
-			arg(t, "--become");
-			if (*IN("become_method")) {
-				arg(t, "--become-method");
-				arg(t, IN("become_method"));
-			}
-			if (*IN("become_username")) {
-				arg(t, "--become-user");
-				arg(t, IN("become_username"));
-			}
-			if (*IN("become_password")) {
-				arg(t, "--ask-become-pass");
-				const char *m = *IN("become_method") ? IN("become_method") : "sudo";
-				char *re = rn_xasprintf("%s password.*:\\s*?$", m);
-				json_object_set_new(t->passwords, re,
-				                    json_string(IN("become_password")));
-				free(re);
-				json_object_set_new(t->passwords, "BECOME password.*:\\s*?$",
-				                    json_string(IN("become_password")));
-			}
-		}
-	} else if (kind && !strcmp(kind, "vault")) {
-		const char *vid = IN("vault_id");
-		if (*vid && rules_vault_id("vault_id", vid, err) < 0) {
-			json_decref(in);
-			return -1;
-		}
-		if (*vid) {
-			char *w = rn_xasprintf("%s@prompt", vid);
-			arg(t, "--vault-id");
-			arg(t, w);
-			free(w);
-			char *re = rn_xasprintf("Vault password \\(%s\\):\\s*?$", vid);
-			json_object_set_new(t->passwords, re, json_string(IN("vault_password")));
-			free(re);
-		} else if (*IN("vault_password")) {
-			arg(t, "--ask-vault-pass");
-			json_object_set_new(t->passwords, "Vault password:\\s*?$",
-			                    json_string(IN("vault_password")));
-		}
-	} else if (kind && !strcmp(kind, "scm")) {
-		if (*IN("ssh_key_data")) {
-			free(t->ssh_key);
-			t->ssh_key = rn_xstrdup(IN("ssh_key_data"));
-		}
-		if (*IN("ssh_key_unlock"))
-			json_object_set_new(t->passwords, "Enter passphrase for .*:\\s*?$",
-			                    json_string(IN("ssh_key_unlock")));
-	}
-#undef IN
-	json_decref(in);
-	return 0;
-}
-
-/* A project's directory (project_files.h: one directory under the projects root). */
-char *task_project_dir(task *t, long project_id, runnel_error *err)
-{
-	json_t *p = store_get(t->st, STORE_PROJECT, project_id, err);
-	if (!p)
-		return NULL;
-	char *dir = project_dir(t->projects_root, p, err);
-	json_decref(p);
-	return dir;
-}
-
-/* Check that rel stays inside dir and exists. */
-int task_path_inside(const char *dir, const char *rel, const char *field, runnel_error *err)
-{
-	return project_file_inside(dir, rel, field, err);
-}
 
 /* ------------------------------------------------------------------ */
 /* the callbacks                                                        */
@@ -478,47 +199,6 @@ static void send_event(worker *w, const char *text, size_t len, bool now)
 	jobproc_worker_note_events(w->rec, w->delivered, w->produced);
 }
 
-/* event_handler: add the job's keys and the host id, dispatch to the bus. */
-static bool on_event_json(json_t *event, void *ud)
-{
-	task *t = ud;
-	worker *w = t->worker;
-	const char *name = json_string_value(json_object_get(event, "event"));
-	if (name && !strcmp(name, "keepalive"))
-		return false;
-	json_object_set_new(event, w->id_key, json_integer(t->job_id));
-	json_object_set_new(event, "job_created", json_string(w->job_created));
-	json_t *data = json_object_get(event, "event_data");
-	const char *host = json_string_value(json_object_get(data, "host"));
-	if (host) {
-		json_object_set_new(event, "host_name", json_string(host));
-		json_t *hid = json_object_get(t->host_ids, host);
-		if (hid)
-			json_object_set(event, "host_id", hid);
-	}
-	if (name && !strcmp(name, "playbook_on_stats")) {
-		json_t *ad = json_object_get(data, "artifact_data");
-		if (json_is_object(ad))
-			json_object_update(t->artifacts, ad);
-	}
-	if (name && !strcmp(name, "runner_on_ok")) {
-		json_decref(t->last_ok_res);
-		t->last_ok_res = json_incref(json_object_get(data, "res"));
-	}
-	json_t *c = json_object_get(event, "counter");
-	if (json_is_integer(c) && json_integer_value(c) > w->counter)
-		w->counter = (long)json_integer_value(c);
-	json_t *el = json_object_get(event, "end_line");
-	if (json_is_integer(el) && json_integer_value(el) > w->end_line)
-		w->end_line = (long)json_integer_value(el);
-	/* emitted_events counts every event the job made, delivered or not:
-	 * event_processing_finished never turns true over a missing one */
-	char *text = json_dumps(event, JSON_COMPACT);
-	send_event(w, text, strlen(text), true);
-	free(text);
-	return false; /* the events live in the store; no job_events files */
-}
-
 /* Send the queued events. */
 static void flush_msgs(worker *w)
 {
@@ -526,65 +206,118 @@ static void flush_msgs(worker *w)
 		deliver(w);
 }
 
-/* The runner's event_handler, without parsing the event: the text gets the
- * job's keys and the host spliced in before its closing brace, and goes to
- * the bus as it is. Only what needs the tree (playbook_on_stats for the
- * artifacts, runner_on_ok when the type reads its res) takes on_event_json(). */
-static bool on_event(runnel_event *event, void *ud)
+/* Is the member named k (raw, kl bytes) one the worker adds to events? */
+static bool is_added_key(const worker *w, const char *k, size_t kl)
 {
-	task *t = ud;
+	size_t idl = strlen(w->id_key);
+	return (kl == idl && !memcmp(k, w->id_key, idl)) ||
+	       (kl == 11 && !memcmp(k, "job_created", 11)) ||
+	       (kl == 9 && !memcmp(k, "host_name", 9)) || (kl == 7 && !memcmp(k, "host_id", 7));
+}
+
+/* Is the string literal v the name n? */
+static bool span_is(evs_span v, const char *n)
+{
+	size_t len = strlen(n);
+	return evs_is_string(v) && v.n == len + 2 && !memcmp(v.p + 1, n, len);
+}
+
+/* A member of event_data, parsed on its own: a new reference, or NULL. */
+static json_t *data_member(evs_span data, const char *key)
+{
+	evs_span v = evs_get(data, key);
+	return v.p ? json_loadb(v.p, v.n, JSON_DECODE_ANY, NULL) : NULL;
+}
+
+/*
+ * The one path of every event to the bus, ansible's (event_handler) and the
+ * worker's own (task_emit). The text (a JSON object) is not parsed: the
+ * job's keys (<id key>, job_created, host_name and host_id from
+ * event_data.host) are spliced in before its closing brace; a member of the
+ * same name already there is left out, so that the worker's value is the
+ * only one. Only what the worker itself reads is parsed, on its own: the
+ * artifact_data of playbook_on_stats (the job's artifacts) and the res of
+ * runner_on_ok for a type that wants it. keepalive events are not sent.
+ * With now, the bus handle is flushed at once (events made outside the
+ * runner, whose cancel_callback would otherwise send them).
+ */
+static void forward_event(task *t, const char *text, size_t len, bool now)
+{
 	worker *w = t->worker;
-	const char *name = runnel_event_type(event);
-	if (name && (!strcmp(name, "keepalive") || !strcmp(name, "playbook_on_stats") ||
-	             (w->want_ok_res && !strcmp(name, "runner_on_ok"))))
-		return on_event_json(runnel_event_object(event), ud);
-	size_t len;
-	const char *text = runnel_event_json(event, &len);
 	evs_span obj = {text, len};
 	while (obj.n && obj.p[obj.n - 1] != '}')
 		obj.n--;
 	evs_iter it;
+	if (!evs_begin(&it, obj)) {
+		fprintf(stderr, "runneld-worker: job %ld: an event that is not a JSON object\n",
+		        t->job_id);
+		return;
+	}
 	const char *k;
 	size_t kl;
-	evs_span v, data = {0}, end_line = {0};
-	bool taken = false; /* a key we add is there already: the tree decides */
-	size_t idl = strlen(w->id_key);
-	if (!evs_begin(&it, obj))
-		return on_event_json(runnel_event_object(event), ud);
+	evs_span v, name = {0}, data = {0}, counter = {0}, end_line = {0};
+	bool taken = false;
 	while (evs_next(&it, &k, &kl, &v)) {
-		if (kl == 10 && !memcmp(k, "event_data", 10))
+		if (kl == 5 && !memcmp(k, "event", 5))
+			name = v;
+		else if (kl == 10 && !memcmp(k, "event_data", 10))
 			data = v;
+		else if (kl == 7 && !memcmp(k, "counter", 7))
+			counter = v;
 		else if (kl == 8 && !memcmp(k, "end_line", 8))
 			end_line = v;
-		else if ((kl == idl && !memcmp(k, w->id_key, idl)) ||
-		         (kl == 11 && !memcmp(k, "job_created", 11)) ||
-		         (kl == 9 && !memcmp(k, "host_name", 9)) ||
-		         (kl == 7 && !memcmp(k, "host_id", 7)))
+		else if (is_added_key(w, k, kl))
 			taken = true;
 	}
-	if (taken)
-		return on_event_json(runnel_event_object(event), ud);
-	evs_span host = evs_get(data, "host");
-	long c = runnel_event_counter(event);
-	if (c > w->counter)
-		w->counter = c;
-	long long el;
-	if (evs_integer(end_line, &el) && el > w->end_line)
-		w->end_line = (long)el;
-	/* text without its closing brace, then the keys, then the brace */
+	if (span_is(name, "keepalive"))
+		return;
+	if (span_is(name, "playbook_on_stats")) {
+		json_t *ad = data_member(data, "artifact_data");
+		if (json_is_object(ad))
+			json_object_update(t->artifacts, ad);
+		json_decref(ad);
+	} else if (w->want_ok_res && span_is(name, "runner_on_ok")) {
+		json_decref(t->last_ok_res);
+		t->last_ok_res = data_member(data, "res");
+	}
+	long long n;
+	if (evs_integer(counter, &n) && n > w->counter)
+		w->counter = (long)n;
+	if (evs_integer(end_line, &n) && n > w->end_line)
+		w->end_line = (long)n;
+	/* the members, without the closing brace */
 	rn_buf *m = &w->msg;
 	rn_buf_reset(m);
-	size_t body = obj.n - 1;
-	while (body && (obj.p[body - 1] == ' ' || obj.p[body - 1] == '\n' ||
-	                obj.p[body - 1] == '\t' || obj.p[body - 1] == '\r'))
-		body--;
-	bool empty = body && obj.p[body - 1] == '{';
-	rn_buf_append(m, obj.p, body);
+	bool empty;
+	if (!taken) {
+		size_t body = obj.n - 1;
+		while (body && (obj.p[body - 1] == ' ' || obj.p[body - 1] == '\n' ||
+		                obj.p[body - 1] == '\t' || obj.p[body - 1] == '\r'))
+			body--;
+		empty = body && obj.p[body - 1] == '{';
+		rn_buf_append(m, obj.p, body);
+	} else {
+		rn_buf_appendc(m, '{');
+		evs_begin(&it, obj);
+		while (evs_next(&it, &k, &kl, &v)) {
+			if (is_added_key(w, k, kl))
+				continue;
+			if (m->len > 1)
+				rn_buf_append(m, ", ", 2);
+			rn_buf_appendc(m, '"');
+			rn_buf_append(m, k, kl);
+			rn_buf_append(m, "\": ", 3);
+			rn_buf_append(m, v.p, v.n);
+		}
+		empty = m->len == 1;
+	}
+	/* then the job's keys, then the brace */
 	char num[96];
 	int nn = snprintf(num, sizeof num, "%s\"%s\": %ld, \"job_created\": ", empty ? "" : ", ",
 	                  w->id_key, t->job_id);
 	rn_buf_append(m, num, (size_t)nn);
 	rn_buf_append(m, w->created_json, strlen(w->created_json));
+	evs_span host = evs_get(data, "host");
 	if (evs_is_string(host)) {
 		rn_buf_append(m, ", \"host_name\": ", 14);
 		rn_buf_append(m, host.p, host.n);
@@ -598,7 +331,17 @@ static bool on_event(runnel_event *event, void *ud)
 		}
 	}
 	rn_buf_appendc(m, '}');
-	send_event(w, m->data, m->len, false);
+	/* emitted_events counts every event the job made, delivered or not:
+	 * event_processing_finished never turns true over a missing one */
+	send_event(w, m->data, m->len, now);
+}
+
+/* event_handler: every event of the run, as the runner's text. */
+static bool on_event(runnel_event *event, void *ud)
+{
+	size_t len;
+	const char *text = runnel_event_json(event, &len);
+	forward_event(ud, text, len, false);
 	return false; /* the events live in the store; no job_events files */
 }
 
@@ -617,7 +360,9 @@ void task_emit(task *t, const char *text)
 	              (json_int_t)(w->counter + 1), "uuid", uuid, "stdout", text, "start_line",
 	              (json_int_t)w->end_line, "end_line", (json_int_t)(w->end_line + lines),
 	              "runner_ident", w->ident, "created", created, "event_data");
-	on_event_json(ev, t);
+	char *json = json_dumps(ev, JSON_COMPACT);
+	forward_event(t, json, strlen(json), true);
+	free(json);
 	json_decref(ev);
 }
 
@@ -916,24 +661,18 @@ static char *shquote(const char *s)
 	return b.data;
 }
 
-/* Add runneld's task_env setting (AWX_TASK_ENV; RUNNELD_TASK_ENV, a JSON
- * object the dispatcher hands over) to a job's environment, values as
- * Python's str() of them, as AWX does. */
-static void add_task_env(json_t *env)
+/* Add runneld's task_env setting (AWX_TASK_ENV: an object in the worker's
+ * settings) to a job's environment, values as Python's str() of them, as
+ * AWX does. */
+static void add_task_env(json_t *env, const json_t *task_env)
 {
-	const char *text = getenv("RUNNELD_TASK_ENV");
-	json_t *o = text && *text ? json_loads(text, 0, NULL) : NULL;
 	const char *k;
 	json_t *v;
-	if (text && *text && !json_is_object(o))
-		fprintf(stderr, "runneld-worker: ignoring RUNNELD_TASK_ENV: not a JSON object\n");
-	if (json_is_object(o))
-		json_object_foreach(o, k, v) {
-			char *s = rn_py_str(v);
-			json_object_set_new(env, k, json_string(s));
-			free(s);
-		}
-	json_decref(o);
+	json_object_foreach((json_t *)task_env, k, v) {
+		char *s = rn_py_str(v);
+		json_object_set_new(env, k, json_string(s));
+		free(s);
+	}
 }
 
 /* Why a job canceled without its cancel flag ended: runneld shut down, or
@@ -947,129 +686,166 @@ static const char *shutdown_explanation(void)
 	return "Task was canceled due to receiving a shutdown signal.";
 }
 
-/* Run the job; returns the process exit code. */
-static int run_job(const wopts *o)
+/* One job's run: what its steps share. */
+typedef struct job_run {
+	const wopts *o;
+	store *st;
+	json_t *job; /* the job as stored when the worker started */
+	long id;
+	const char *type;
+	char host[256]; /* this machine: execution_node */
+	worker w;
+	task t;
+	char *pdd;          /* the private data dir, once made */
+	int timeout;        /* seconds (the job's, else runneld's default); 0: none */
+	const char *status; /* the final status so far */
+	runnel_run_result res;
+	bool ran; /* res holds a result */
+} job_run;
+
+/* Open the store and read the job. 0, or -1 (said on stderr). */
+static int open_job(job_run *r)
 {
 	runnel_error err = {0};
-	store_settings ss = {.backend = o->store_backend, .state_dir = o->state_dir};
-	store *st = store_open(&ss, &err);
-	if (!st) {
+	store_settings ss = {.backend = r->o->ws.store, .state_dir = r->o->state_dir};
+	r->st = store_open(&ss, &err);
+	if (!r->st) {
 		fprintf(stderr, "runneld-worker: store: %s\n", err.message);
-		return 2;
+		return -1;
 	}
-	json_t *job = store_get(st, STORE_UNIFIED_JOB, o->job, &err);
-	if (!job) {
-		fprintf(stderr, "runneld-worker: job %ld: %s\n", o->job, err.message);
-		store_close(st);
-		return 2;
+	r->id = r->o->job;
+	r->job = store_get(r->st, STORE_UNIFIED_JOB, r->id, &err);
+	if (!r->job) {
+		fprintf(stderr, "runneld-worker: job %ld: %s\n", r->id, err.message);
+		return -1;
 	}
-	const char *type = json_string_value(json_object_get(job, "type"));
-	long id = o->job;
-	/* 1. refuse what is not active; canceled before it started */
-	if (!store_status_is_active(json_string_value(json_object_get(job, "status")))) {
-		json_decref(job);
-		store_close(st);
-		return 0;
+	r->type = json_string_value(json_object_get(r->job, "type"));
+	if (!r->type)
+		r->type = "job";
+	return 0;
+}
+
+/* Steps 1 and 2: a job that is not active is left alone; one whose cancel
+ * flag is set (or a signal came) is canceled before it starts; else it is
+ * running, from this worker on this machine. True when it is to run. */
+static bool start_job(job_run *r)
+{
+	runnel_error err;
+	if (!job_state_is_active(json_string_value(json_object_get(r->job, "status"))))
+		return false;
+	if (json_is_true(json_object_get(r->job, "cancel_flag")) || got_signal) {
+		store_job_transition(r->st, r->id, NULL, "canceled", NULL, &err);
+		return false;
 	}
-	if (json_is_true(json_object_get(job, "cancel_flag")) || got_signal) {
-		store_job_transition(st, id, store_active_statuses, "canceled", NULL, &err);
-		json_decref(job);
-		store_close(st);
-		return 0;
-	}
-	/* 2. running */
-	const char *from[] = {"new", "pending", "waiting", NULL};
-	if (store_job_transition(st, id, from, "running", NULL, &err) != 1) {
-		json_decref(job);
-		store_close(st);
-		return 0;
-	}
-	char host[256] = "localhost";
-	gethostname(host, sizeof host);
-	json_t *f = json_pack("{s:i,s:s,s:s}", "worker_pid", (int)getpid(), "execution_node", host,
-	                      "controller_node", host);
-	json_decref(store_update(st, STORE_UNIFIED_JOB, id, f, STORE_SYSTEM, &err));
+	if (store_job_transition(r->st, r->id, NULL, "running", NULL, &err) != 1)
+		return false;
+	snprintf(r->host, sizeof r->host, "localhost");
+	gethostname(r->host, sizeof r->host);
+	json_t *f = json_pack("{s:i,s:s,s:s}", "worker_pid", (int)getpid(), "execution_node",
+	                      r->host, "controller_node", r->host);
+	json_decref(store_update(r->st, STORE_UNIFIED_JOB, r->id, f, STORE_SYSTEM, &err));
 	json_decref(f);
+	return true;
+}
 
-	worker w = {.st = st,
-	            .id_key = model_event_id_key(type),
-	            .job_created = json_string_value(json_object_get(job, "created")),
-	            .want_ok_res = !strcmp(type, "project_update"),
-	            .stall_timeout = o->event_stall_timeout > 0 ? o->event_stall_timeout : 120};
-	rn_buf_init(&w.msg);
-	rn_buf_init(&w.scratch);
-	{
-		rn_buf q;
-		rn_buf_init(&q);
-		const char *jc = w.job_created ? w.job_created : "";
-		rn_json_quote(&q, jc, strlen(jc));
-		w.created_json = q.data ? q.data : rn_xstrdup("\"\"");
-	}
-	snprintf(w.ident, sizeof w.ident, "%ld", id);
-	task t = {.st = st,
-	          .job_id = id,
-	          .job = job,
-	          .type = type,
-	          .projects_root = o->projects_root,
-	          .default_job_timeout = o->job_timeout,
-	          .default_idle_timeout = o->idle_timeout,
-	          .worker = &w};
-	t.extravars = json_object();
-	/* the job's environment is built from scratch (AWX's build_env): the
-	 * account, locale and PATH of this worker (which the dispatcher started
-	 * with those only), then what the type and the run add below */
-	t.envvars = runnel_env_basic();
-	add_task_env(t.envvars);
-	t.passwords = json_object();
-	t.settings = json_object();
-	t.args = json_array();
-	t.host_ids = json_object();
-	t.secrets = json_array();
-	t.artifacts = json_object();
+/* The worker's and the task's state, empty: the job's environment starts
+ * from scratch (AWX's build_env): the account, locale and PATH of this
+ * worker (which the dispatcher started with those only) and task_env; the
+ * type and the run add the rest. */
+static void init_run(job_run *r)
+{
+	const wopts *o = r->o;
+	worker *w = &r->w;
+	*w = (worker){.st = r->st,
+	              .id_key = model_event_id_key(r->type),
+	              .job_created = json_string_value(json_object_get(r->job, "created")),
+	              .want_ok_res = !strcmp(r->type, "project_update"),
+	              .stall_timeout = o->ws.event_stall_timeout};
+	rn_buf_init(&w->msg);
+	rn_buf_init(&w->scratch);
+	rn_buf q;
+	rn_buf_init(&q);
+	const char *jc = w->job_created ? w->job_created : "";
+	rn_json_quote(&q, jc, strlen(jc));
+	w->created_json = q.data ? q.data : rn_xstrdup("\"\"");
+	snprintf(w->ident, sizeof w->ident, "%ld", r->id);
+	r->t = (task){.st = r->st,
+	              .job_id = r->id,
+	              .job = r->job,
+	              .type = r->type,
+	              .projects_root = o->ws.projects_root,
+	              .default_job_timeout = o->ws.job_timeout,
+	              .default_idle_timeout = o->ws.idle_timeout,
+	              .worker = w};
+	task *t = &r->t;
+	t->extravars = json_object();
+	t->envvars = runnel_env_basic();
+	add_task_env(t->envvars, o->ws.task_env);
+	t->passwords = json_object();
+	t->settings = json_object();
+	t->args = json_array();
+	t->host_ids = json_object();
+	t->secrets = json_array();
+	t->artifacts = json_object();
+	r->status = "error";
+}
 
-	const char *status = "error";
-	bool keep = o->cleanup == 0;
-	char *pdd = rn_xasprintf("%s/%s_%ld_XXXXXX", o->isolation_base, type, id);
-	runnel_run_result res = {0};
-	bool ran = false;
-	int prep_rc = -1;
-
-	if (rn_mkdirs(o->isolation_base, 0700, &err) < 0 || !mkdtemp(pdd)) {
+/* Step 2: the private data dir, mkdtemp <base>/<type>_<id>_XXXXXX (0700)
+ * with env/ and inventory/, named in the job's process record before
+ * anything runs in it (runneld finds the job's processes and the dir by it
+ * if this worker dies). 0, or -1 with the job's record saying why. */
+static int make_private_data_dir(job_run *r)
+{
+	runnel_error err = {0};
+	const char *base = r->o->ws.isolation_base_path;
+	char *pdd = rn_xasprintf("%s/%s_%ld_XXXXXX", base, r->type, r->id);
+	if (rn_mkdirs(base, 0700, &err) < 0 || !mkdtemp(pdd)) {
 		if (!err.message[0])
 			rn_fail(&err, errno, "private data dir %s: %s", pdd, strerror(errno));
-		explain(st, id, "job_explanation", "Could not create the private data dir.");
-		explain(st, id, "result_traceback", err.message);
+		explain(r->st, r->id, "job_explanation", "Could not create the private data dir.");
+		explain(r->st, r->id, "result_traceback", err.message);
 		free(pdd);
-		pdd = NULL;
-		goto finish;
+		return -1;
 	}
 	chmod(pdd, 0700);
-	t.pdd = pdd;
-	/* before anything runs in it: runneld finds the job's processes and the
-	 * dir by it if this worker dies */
-	w.rec = jobproc_worker_open(o->state_dir, id);
-	jobproc_worker_note_pdd(w.rec, pdd);
-	{
-		char *d = rn_path_join(pdd, "env");
-		mkdir(d, 0700);
-		free(d);
-		d = rn_path_join(pdd, "inventory");
+	r->pdd = pdd;
+	r->t.pdd = pdd;
+	r->w.rec = jobproc_worker_open(r->o->state_dir, r->id);
+	jobproc_worker_note_pdd(r->w.rec, pdd);
+	static const char *const subdirs[] = {"env", "inventory"};
+	for (size_t i = 0; i < sizeof subdirs / sizeof subdirs[0]; i++) {
+		char *d = rn_path_join(pdd, subdirs[i]);
 		mkdir(d, 0700);
 		free(d);
 	}
-	bus_settings bs = {.backend = o->bus,
-	                   .socket_path = o->bus_socket,
-	                   .redis_url = o->redis_url,
-	                   .queue = o->redis_queue};
-	w.bus = open_bus(&w, &bs, &err);
-	if (!w.bus) {
-		explain(st, id, "job_explanation", "Could not reach the event bus.");
-		explain(st, id, "result_traceback", err.message);
-		goto finish;
+	return 0;
+}
+
+/* The producer end of the event bus (tried again while it is down). 0, or
+ * -1 with the job's record saying why. */
+static int connect_bus(job_run *r)
+{
+	runnel_error err = {0};
+	bus_settings bs = {.backend = r->o->ws.bus,
+	                   .socket_path = r->o->ws.bus_socket,
+	                   .redis_url = r->o->ws.redis_url,
+	                   .queue = r->o->ws.redis_queue};
+	r->w.bus = open_bus(&r->w, &bs, &err);
+	if (!r->w.bus) {
+		explain(r->st, r->id, "job_explanation", "Could not reach the event bus.");
+		explain(r->st, r->id, "result_traceback", err.message);
+		return -1;
 	}
-	/* 3. cancel check, then the type builds its part of the private data dir */
-	if (got_signal)
-		goto finish;
+	return 0;
+}
+
+/* Step 3: the type's prepare() builds its part of the private data dir:
+ * inventory, credentials (args, passwords, ssh key), extra vars, what to
+ * run (tasks/<type>.c). A bad input of the job (a playbook outside the
+ * project, bad vars) fails it with the reason, as AWX reports launch-time
+ * problems. 0, or -1 with the status and the record set. */
+static int prepare_task(job_run *r)
+{
 	static const struct {
 		const char *type;
 		int (*prepare)(task *, runnel_error *);
@@ -1077,218 +853,335 @@ static int run_job(const wopts *o)
 	             {"ad_hoc_command", task_adhoc_prepare},
 	             {"project_update", task_project_update_prepare},
 	             {"inventory_update", task_inventory_update_prepare},
-	             {"system_job", task_system_job_prepare},
-	             {NULL, NULL}};
-	for (int i = 0; types[i].type; i++)
-		if (!strcmp(types[i].type, type))
-			prep_rc = types[i].prepare(&t, &err);
-	if (prep_rc < 0) {
-		/* bad input of the job (a playbook outside the project, bad vars):
-		 * failed with the reason, as AWX reports launch-time problems */
-		status = "failed";
-		explain(st, id, "job_explanation", err.message);
-		task_emit(&t, err.message);
-		goto finish;
+	             {"system_job", task_system_job_prepare}};
+	runnel_error err = {0};
+	int rc = rn_fail(&err, EINVAL, "type: unknown job type '%s'", r->type);
+	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+		if (!strcmp(types[i].type, r->type))
+			rc = types[i].prepare(&r->t, &err);
+	if (rc < 0) {
+		r->status = "failed";
+		explain(r->st, r->id, "job_explanation", err.message);
+		task_emit(&r->t, err.message);
 	}
-	/* awx_* meta vars (AWX's build_extra_vars_file) */
-	json_object_set_new(t.extravars, "awx_job_id", json_integer(id));
-	json_object_set_new(t.extravars, "tower_job_id", json_integer(id));
-	json_object_set_new(t.extravars, "awx_job_launch_type",
-	                    json_string(task_str(&t, "launch_type")));
-	json_object_set_new(t.extravars, "tower_job_launch_type",
-	                    json_string(task_str(&t, "launch_type")));
-	json_object_set_new(t.extravars, "awx_execution_node", json_string(host));
-	if (task_int(&t, "created_by")) {
-		json_object_set_new(t.extravars, "awx_user_id",
-		                    json_integer(task_int(&t, "created_by")));
-		json_t *u = store_get(st, STORE_USER, task_int(&t, "created_by"), &err);
+	return rc;
+}
+
+/* Step 3: the environment and the meta variables every type gets (AWX's
+ * build_env and build_extra_vars_file). */
+static void build_env(job_run *r)
+{
+	task *t = &r->t;
+	runnel_error err;
+	long id = r->id;
+	json_object_set_new(t->extravars, "awx_job_id", json_integer(id));
+	json_object_set_new(t->extravars, "tower_job_id", json_integer(id));
+	json_object_set_new(t->extravars, "awx_job_launch_type",
+	                    json_string(task_str(t, "launch_type")));
+	json_object_set_new(t->extravars, "tower_job_launch_type",
+	                    json_string(task_str(t, "launch_type")));
+	json_object_set_new(t->extravars, "awx_execution_node", json_string(r->host));
+	if (task_int(t, "created_by")) {
+		json_object_set_new(t->extravars, "awx_user_id",
+		                    json_integer(task_int(t, "created_by")));
+		json_t *u = store_get(r->st, STORE_USER, task_int(t, "created_by"), &err);
 		if (u)
-			json_object_set(t.extravars, "awx_user_name",
+			json_object_set(t->extravars, "awx_user_name",
 			                json_object_get(u, "username"));
 		json_decref(u);
 	}
-	/* env (AWX's build_env) */
 	char idbuf[32];
 	snprintf(idbuf, sizeof idbuf, "%ld", id);
-	json_object_set_new(t.envvars, "JOB_ID", json_string(idbuf));
-	json_object_set_new(t.envvars, "AWX_PRIVATE_DATA_DIR", json_string(pdd));
-	json_object_set_new(t.envvars, "ANSIBLE_RETRY_FILES_ENABLED", json_string("False"));
-	json_object_set_new(t.envvars, "ANSIBLE_HOST_KEY_CHECKING", json_string("False"));
-	json_object_set_new(t.envvars, "ANSIBLE_FORCE_COLOR", json_string("True"));
-	json_object_set_new(t.envvars, "MAX_EVENT_RES", json_string("700000"));
-	json_object_set_new(t.envvars, "PYTHONUNBUFFERED", json_string("1"));
-	if (task_int(&t, "inventory")) {
-		snprintf(idbuf, sizeof idbuf, "%ld", task_int(&t, "inventory"));
-		json_object_set_new(t.envvars, "INVENTORY_ID", json_string(idbuf));
+	json_object_set_new(t->envvars, "JOB_ID", json_string(idbuf));
+	json_object_set_new(t->envvars, "AWX_PRIVATE_DATA_DIR", json_string(r->pdd));
+	json_object_set_new(t->envvars, "ANSIBLE_RETRY_FILES_ENABLED", json_string("False"));
+	json_object_set_new(t->envvars, "ANSIBLE_HOST_KEY_CHECKING", json_string("False"));
+	json_object_set_new(t->envvars, "ANSIBLE_FORCE_COLOR", json_string("True"));
+	json_object_set_new(t->envvars, "MAX_EVENT_RES", json_string("700000"));
+	json_object_set_new(t->envvars, "PYTHONUNBUFFERED", json_string("1"));
+	if (task_int(t, "inventory")) {
+		snprintf(idbuf, sizeof idbuf, "%ld", task_int(t, "inventory"));
+		json_object_set_new(t->envvars, "INVENTORY_ID", json_string(idbuf));
 	}
-	/* env/settings */
-	int timeout = t.cfg.timeout ? t.cfg.timeout : o->job_timeout;
-	if (timeout > 0)
-		json_object_set_new(t.settings, "job_timeout", json_integer(timeout));
-	if (o->idle_timeout > 0)
-		json_object_set_new(t.settings, "idle_timeout", json_integer(o->idle_timeout));
-	json_object_set_new(t.settings, "suppress_ansible_output", json_true());
-	json_object_set_new(t.settings, "cancel_grace_period", json_real(o->cancel_grace));
-	if (write_env_file(pdd, "extravars", t.extravars, &err) < 0 ||
-	    write_env_file(pdd, "settings", t.settings, &err) < 0) {
-		explain(st, id, "result_traceback", err.message);
-		goto finish;
+}
+
+/* Step 3: env/extravars, env/settings (timeouts, cancel grace) and
+ * env/cmdline (the extra words, shell-quoted, as ansible-runner reads
+ * them). 0, or -1 with the record saying why. */
+static int write_pdd_files(job_run *r)
+{
+	task *t = &r->t;
+	const worker_settings *ws = &r->o->ws;
+	runnel_error err = {0};
+	r->timeout = t->cfg.timeout ? t->cfg.timeout : ws->job_timeout;
+	if (r->timeout > 0)
+		json_object_set_new(t->settings, "job_timeout", json_integer(r->timeout));
+	if (ws->idle_timeout > 0)
+		json_object_set_new(t->settings, "idle_timeout", json_integer(ws->idle_timeout));
+	json_object_set_new(t->settings, "suppress_ansible_output", json_true());
+	json_object_set_new(t->settings, "cancel_grace_period", json_real(ws->cancel_grace_period));
+	if (write_env_file(r->pdd, "extravars", t->extravars, &err) < 0 ||
+	    write_env_file(r->pdd, "settings", t->settings, &err) < 0) {
+		explain(r->st, r->id, "result_traceback", err.message);
+		return -1;
 	}
-	/* env/cmdline: the extra words, shell-quoted */
 	rn_buf cmdline;
 	rn_buf_init(&cmdline);
 	size_t i;
 	json_t *a;
-	json_array_foreach(t.args, i, a) {
+	json_array_foreach(t->args, i, a) {
 		char *q = shquote(json_string_value(a));
 		if (cmdline.len)
 			rn_buf_appendc(&cmdline, ' ');
 		rn_buf_append(&cmdline, q, strlen(q));
 		free(q);
 	}
+	int rc = 0;
 	if (cmdline.len) {
-		char *path = rn_path_join(pdd, "env/cmdline");
-		rn_write_file_atomic(path, cmdline.data, cmdline.len, 0600, &err);
+		char *path = rn_path_join(r->pdd, "env/cmdline");
+		rc = rn_write_file_atomic(path, cmdline.data, cmdline.len, 0600, &err);
 		free(path);
+		if (rc < 0)
+			explain(r->st, r->id, "result_traceback", err.message);
 	}
 	rn_buf_free(&cmdline);
-	if (got_signal)
-		goto finish;
+	return rc;
+}
 
-	/* 4. run */
-	t.cfg.private_data_dir = pdd;
-	t.cfg.ident = w.ident;
-	t.cfg.quiet = true;
-	t.cfg.suppress_env_files = true;
-	t.cfg.envvars = t.envvars;
-	t.cfg.clean_environment = true;
-	t.cfg.passwords = json_object_size(t.passwords) ? t.passwords : NULL;
-	t.cfg.ssh_key = t.ssh_key;
-	t.cfg.timeout = timeout;
-	t.cfg.cancel_grace_period = o->cancel_grace;
-	t.cfg.event_handler = on_event;
-	t.cfg.status_handler = on_status;
-	t.cfg.cancel_callback = on_cancel;
-	t.cfg.finished_callback = on_finished;
-	t.cfg.canceler = the_canceler;
-	t.cfg.userdata = &t;
-	int rrc;
-	if (t.run)
-		rrc = t.run(&t, &res, &err);
-	else
-		rrc = runnel_run(&t.cfg, &res, &err);
-	ran = rrc == 0;
-	if (!ran) {
-		explain(st, id, "job_explanation", "The job could not be started.");
-		explain(st, id, "result_traceback", err.message);
-		status = "error";
-		goto finish;
+/* Step 4: run: runnel_run() with the four callbacks (or the type's own
+ * run()); secrets go in memory (passwords, ssh_key; no env files). 0, or -1
+ * with the record saying why (the job could not be started). */
+static int run_task(job_run *r)
+{
+	task *t = &r->t;
+	runnel_error err = {0};
+	t->cfg.private_data_dir = r->pdd;
+	t->cfg.ident = r->w.ident;
+	t->cfg.quiet = true;
+	t->cfg.suppress_env_files = true;
+	t->cfg.envvars = t->envvars;
+	t->cfg.clean_environment = true;
+	t->cfg.passwords = json_object_size(t->passwords) ? t->passwords : NULL;
+	t->cfg.ssh_key = t->ssh_key;
+	t->cfg.timeout = r->timeout;
+	t->cfg.cancel_grace_period = r->o->ws.cancel_grace_period;
+	t->cfg.event_handler = on_event;
+	t->cfg.status_handler = on_status;
+	t->cfg.cancel_callback = on_cancel;
+	t->cfg.finished_callback = on_finished;
+	t->cfg.canceler = the_canceler;
+	t->cfg.userdata = t;
+	int rc = t->run ? t->run(t, &r->res, &err) : runnel_run(&t->cfg, &r->res, &err);
+	r->ran = rc == 0;
+	if (rc < 0) {
+		explain(r->st, r->id, "job_explanation", "The job could not be started.");
+		explain(r->st, r->id, "result_traceback", err.message);
+		r->status = "error";
 	}
-	/* 5. map the result */
-	json_t *now = store_get(st, STORE_UNIFIED_JOB, id, &err);
+	return rc;
+}
+
+/* Step 5: the run's result as the job's status: timeout → failed;
+ * canceled with the cancel flag → canceled, without it → failed (runneld
+ * shut down), after a bus given up on → error; then the type's after()
+ * (import, revision), whose failure fails a successful job. */
+static void map_result(job_run *r)
+{
+	runnel_error err;
+	json_t *now = store_get(r->st, STORE_UNIFIED_JOB, r->id, &err);
 	bool cancel_flag = now && json_is_true(json_object_get(now, "cancel_flag"));
 	json_decref(now);
-	switch (res.status) {
+	switch (r->res.status) {
 	case RUNNEL_SUCCESSFUL:
-		status = "successful";
+		r->status = "successful";
 		break;
 	case RUNNEL_TIMEOUT:
-		status = "failed";
-		explain(st, id, "job_explanation", "Job terminated due to timeout");
+		r->status = "failed";
+		explain(r->st, r->id, "job_explanation", "Job terminated due to timeout");
 		break;
 	case RUNNEL_CANCELED:
-		if (w.gave_up && !w.gave_up_on_signal) {
-			status = "error"; /* account_events says why */
+		if (r->w.gave_up && !r->w.gave_up_on_signal) {
+			r->status = "error"; /* account_events says why */
 		} else if (cancel_flag) {
-			status = "canceled";
+			r->status = "canceled";
 		} else {
-			status = "failed";
-			explain(st, id, "job_explanation", shutdown_explanation());
+			r->status = "failed";
+			explain(r->st, r->id, "job_explanation", shutdown_explanation());
 		}
 		break;
 	default:
-		status = "failed";
-		if (res.rc != 0) {
+		r->status = "failed";
+		if (r->res.rc != 0) {
 			char why[96];
-			snprintf(why, sizeof why, "ansible exited with rc %d", res.rc);
-			explain(st, id, "result_traceback", why);
+			snprintf(why, sizeof why, "ansible exited with rc %d", r->res.rc);
+			explain(r->st, r->id, "result_traceback", why);
 		}
 		break;
 	}
-	if (t.after && t.after(&t, &res, &err) < 0) {
-		if (!strcmp(status, "successful"))
-			status = "failed";
-		explain(st, id, "job_explanation", err.message);
-		task_emit(&t, err.message);
+	if (r->t.after && r->t.after(&r->t, &r->res, &err) < 0) {
+		if (!strcmp(r->status, "successful"))
+			r->status = "failed";
+		explain(r->st, r->id, "job_explanation", err.message);
+		task_emit(&r->t, err.message);
 	}
+}
 
-finish:
-	if (got_signal && !strcmp(status, "error")) {
-		json_t *now2 = store_get(st, STORE_UNIFIED_JOB, id, &err);
-		bool cf = now2 && json_is_true(json_object_get(now2, "cancel_flag"));
-		json_decref(now2);
-		status = cf ? "canceled" : "failed";
+/* Step 6: finish, whatever happened before: a job stopped by a signal
+ * before it ran is canceled (its flag) or failed (shutdown); the EOF goes
+ * on the bus and the worker waits for the job's events to be stored (a
+ * loss makes the job error, saying how many); emitted_events, artifacts and
+ * the kept private data dir are saved, the dir removed unless kept; then
+ * the final status. The writes are tried again while the store fails (a
+ * full disk), up to event_stall_timeout. */
+static void finish_job(job_run *r)
+{
+	runnel_error err;
+	long id = r->id;
+	if (got_signal && !strcmp(r->status, "error")) {
+		json_t *now = store_get(r->st, STORE_UNIFIED_JOB, id, &err);
+		bool cf = now && json_is_true(json_object_get(now, "cancel_flag"));
+		json_decref(now);
+		r->status = cf ? "canceled" : "failed";
 		if (!cf)
-			explain(st, id, "job_explanation", shutdown_explanation());
+			explain(r->st, id, "job_explanation", shutdown_explanation());
 	}
-	if (w.bus) {
-		send_eof(&t);
-		account_events(&w, id, &status);
+	if (r->w.bus) {
+		send_eof(&r->t);
+		account_events(&r->w, id, &r->status);
 	}
-	/* 6. final status, emitted_events, the private data dir; the writes are
-	 * tried again while the store fails (a full disk), up to stall_timeout */
-	json_t *fin = json_pack("{s:I,s:O}", "emitted_events", (json_int_t)w.produced, "artifacts",
-	                        t.artifacts);
-	if (pdd && keep)
-		json_object_set_new(fin, "private_data_dir", json_string(pdd));
+	bool keep = !r->o->ws.cleanup_paths;
+	json_t *fin = json_pack("{s:I,s:O}", "emitted_events", (json_int_t)r->w.produced,
+	                        "artifacts", r->t.artifacts);
+	if (r->pdd && keep)
+		json_object_set_new(fin, "private_data_dir", json_string(r->pdd));
 	double first = rn_now();
 	int pause = 50;
 	json_t *saved;
-	while (!(saved = store_update(st, STORE_UNIFIED_JOB, id, fin, STORE_SYSTEM, &err))) {
+	while (!(saved = store_update(r->st, STORE_UNIFIED_JOB, id, fin, STORE_SYSTEM, &err))) {
 		fprintf(stderr, "runneld-worker: job %ld: save emitted_events: %s\n", id,
 		        err.message);
-		if (!retry_write(&w, first, &pause, &err))
+		if (!retry_write(&r->w, first, &pause, &err))
 			break;
 	}
 	json_decref(saved);
 	json_decref(fin);
-	if (pdd && !keep)
-		nftw(pdd, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	if (r->pdd && !keep)
+		nftw(r->pdd, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	first = rn_now();
 	pause = 50;
-	while (store_job_transition(st, id, store_active_statuses, status, NULL, &err) < 0) {
-		fprintf(stderr, "runneld-worker: job %ld: status %s: %s\n", id, status,
+	while (store_job_transition(r->st, id, NULL, r->status, NULL, &err) < 0) {
+		fprintf(stderr, "runneld-worker: job %ld: status %s: %s\n", id, r->status,
 		        err.message);
-		if (!retry_write(&w, first, &pause, &err))
+		if (!retry_write(&r->w, first, &pause, &err))
 			break;
 	}
-	if (ran)
-		runnel_result_clear(&res);
-	bus_close(w.bus);
-	jobproc_worker_close(w.rec);
-	rn_buf_free(&w.msg);
-	rn_buf_free(&w.scratch);
-	free(w.created_json);
-	for (int k = 0; k < t.nstrings; k++)
-		free(t.strings[k]);
-	free(t.ssh_key);
-	json_decref(t.extravars), json_decref(t.envvars), json_decref(t.passwords);
-	json_decref(t.settings), json_decref(t.args), json_decref(t.host_ids);
-	json_decref(t.secrets), json_decref(t.artifacts), json_decref(t.last_ok_res);
-	free(pdd);
-	json_decref(job);
-	store_close(st);
+}
+
+/* Free what the run holds. */
+static void free_run(job_run *r)
+{
+	task *t = &r->t;
+	if (r->ran)
+		runnel_result_clear(&r->res);
+	bus_close(r->w.bus);
+	jobproc_worker_close(r->w.rec);
+	rn_buf_free(&r->w.msg);
+	rn_buf_free(&r->w.scratch);
+	free(r->w.created_json);
+	for (int k = 0; k < t->nstrings; k++)
+		free(t->strings[k]);
+	free(t->ssh_key);
+	json_decref(t->extravars), json_decref(t->envvars), json_decref(t->passwords);
+	json_decref(t->settings), json_decref(t->args), json_decref(t->host_ids);
+	json_decref(t->secrets), json_decref(t->artifacts), json_decref(t->last_ok_res);
+	free(r->pdd);
+	json_decref(r->job);
+	store_close(r->st);
+}
+
+/* Run the job, step by step (see the top of this file); the process exit
+ * code. */
+static int run_job(const wopts *o)
+{
+	job_run r = {.o = o};
+	if (open_job(&r) < 0) {
+		json_decref(r.job);
+		store_close(r.st);
+		return 2;
+	}
+	if (!start_job(&r)) {
+		json_decref(r.job);
+		store_close(r.st);
+		return 0;
+	}
+	init_run(&r);
+	if (make_private_data_dir(&r) == 0 && connect_bus(&r) == 0 && !got_signal &&
+	    prepare_task(&r) == 0) {
+		build_env(&r);
+		if (write_pdd_files(&r) == 0 && !got_signal && run_task(&r) == 0)
+			map_result(&r);
+	}
+	finish_job(&r);
+	free_run(&r);
 	return 0;
 }
 
-/* runneld-worker main: parse the options (a table), watch signals, run. */
+/* Read the settings (worker_settings.h) from path, or stdin for "-"; then
+ * stdin is /dev/null (nothing the job runs reads runneld's settings). 0, or
+ * -1 with err. */
+static int read_settings(const char *path, worker_settings *ws, runnel_error *err)
+{
+	size_t len = 0;
+	char *text;
+	if (strcmp(path, "-")) {
+		text = rn_read_file(path, &len, err);
+		if (!text)
+			return -1;
+	} else {
+		rn_buf b;
+		rn_buf_init(&b);
+		char chunk[4096];
+		for (;;) {
+			ssize_t n = read(STDIN_FILENO, chunk, sizeof chunk);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0) {
+				rn_buf_free(&b);
+				return rn_fail(err, errno, "settings: cannot read stdin: %s",
+				               strerror(errno));
+			}
+			if (n == 0)
+				break;
+			rn_buf_append(&b, chunk, (size_t)n);
+		}
+		len = b.len;
+		rn_buf_appendc(&b, '\0');
+		text = b.data;
+		int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (devnull >= 0) {
+			dup2(devnull, STDIN_FILENO);
+			close(devnull);
+		}
+	}
+	int rc = worker_settings_load(ws, text, len, strcmp(path, "-") ? path : "stdin", err);
+	free(text);
+	return rc;
+}
+
+/* runneld-worker main: the job, runneld's settings, signals; run. */
 int main(int argc, char **argv)
 {
-	wopts o = {.bus = "local",
-	           .store_backend = "sqlite",
-	           .isolation_base = "/tmp",
-	           .cleanup = 1,
-	           .cancel_grace = 0.5};
+	static const struct option long_opts[] = {
+	    {"state-dir", required_argument, NULL, 's'},
+	    {"job", required_argument, NULL, 'j'},
+	    {"settings", required_argument, NULL, 'S'},
+	    {NULL, 0, NULL, 0},
+	};
+	static const char usage[] =
+	    "usage: runneld-worker --state-dir D --job ID --settings FILE|- (JSON: "
+	    "worker_settings.h)\n";
+	wopts o = {0};
+	const char *settings = NULL;
 	int c;
 	while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
 		switch (c) {
@@ -1298,54 +1191,23 @@ int main(int argc, char **argv)
 		case 'j':
 			o.job = atol(optarg);
 			break;
-		case 'b':
-			o.bus = optarg;
-			break;
 		case 'S':
-			o.bus_socket = optarg;
-			break;
-		case 'r':
-			o.redis_url = optarg;
-			break;
-		case 'q':
-			o.redis_queue = optarg;
-			break;
-		case 'd':
-			o.store_backend = optarg;
-			break;
-		case 'i':
-			o.isolation_base = optarg;
-			break;
-		case 'c':
-			o.cleanup = atoi(optarg);
-			break;
-		case 'p':
-			o.projects_root = optarg;
-			break;
-		case 't':
-			o.job_timeout = atoi(optarg);
-			break;
-		case 'I':
-			o.idle_timeout = atoi(optarg);
-			break;
-		case 'g':
-			o.cancel_grace = atof(optarg);
-			break;
-		case 'E':
-			o.event_stall_timeout = atoi(optarg);
+			settings = optarg;
 			break;
 		default:
-			fprintf(stderr, "usage: runneld-worker --state-dir D --job ID [options]\n");
+			fputs(usage, stderr);
 			return 2;
 		}
 	}
-	if (!o.state_dir || o.job <= 0) {
-		fprintf(stderr, "usage: runneld-worker --state-dir D --job ID [options]\n");
+	if (!o.state_dir || o.job <= 0 || !settings || optind != argc) {
+		fputs(usage, stderr);
 		return 2;
 	}
-	char *proj = NULL;
-	if (!o.projects_root)
-		o.projects_root = proj = rn_path_join(o.state_dir, "projects");
+	runnel_error serr = {0};
+	if (read_settings(settings, &o.ws, &serr) < 0) {
+		fprintf(stderr, "runneld-worker: job %ld: %s\n", o.job, serr.message);
+		return 2;
+	}
 	runnel_error err;
 	the_canceler = runnel_canceler_new(&err);
 	struct sigaction sa = {.sa_handler = on_signal};
@@ -1375,6 +1237,6 @@ int main(int argc, char **argv)
 	runnel_canceler *canceler = the_canceler;
 	the_canceler = NULL;
 	runnel_canceler_free(canceler);
-	free(proj);
+	worker_settings_clear(&o.ws);
 	return rc;
 }

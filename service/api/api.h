@@ -90,7 +90,6 @@ typedef struct api_response {
 	const char *content_type; /* for text and stream; default text/plain */
 	char *disposition;        /* owned: Content-Disposition, if any */
 	api_stream stream;        /* when stream.read is set */
-	const char *allow;        /* Allow header for a 405 (static) */
 } api_response;
 
 typedef int (*api_handler)(api_request *rq, api_response *rs);

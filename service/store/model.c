@@ -14,6 +14,7 @@
 
 #include "datafile.h"
 #include "field_rules.h"
+#include "job_states.h"
 #include "util.h"
 
 static const char *const plurals[STORE_KIND_COUNT] = {
@@ -41,8 +42,6 @@ static const char *const types[STORE_KIND_COUNT] = {
     "ad_hoc_command",
     "system_job",
 };
-
-const char *const store_active_statuses[] = {"new", "pending", "waiting", "running", NULL};
 
 /* The plural of a kind as URLs spell it. */
 const char *store_kind_plural(store_kind kind)
@@ -74,13 +73,10 @@ int store_kind_from_job_type(const char *type)
 	return k > STORE_UNIFIED_JOB ? k : -1;
 }
 
-/* True for new/pending/waiting/running. */
+/* True for new/pending/waiting/running (job_states.h). */
 bool store_status_is_active(const char *status)
 {
-	for (int i = 0; status && store_active_statuses[i]; i++)
-		if (!strcmp(status, store_active_statuses[i]))
-			return true;
-	return false;
+	return job_state_is_active(status);
 }
 
 /* Free what a list left in *page. */

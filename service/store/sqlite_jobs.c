@@ -4,6 +4,8 @@
  */
 #include "sqlite_internal.h"
 
+#include "job_states.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,30 +43,33 @@ int sq_job_transition(store *st, long id, const char *const *from, const char *s
 		cur = "new";
 	if (current)
 		snprintf(current, 32, "%s", cur);
-	bool ok = !from;
-	for (int i = 0; from && from[i]; i++)
-		if (!strcmp(cur, from[i]))
-			ok = true;
+	/* the compare-and-set: a move the table allows, from a status listed */
+	bool ok = false;
+	const char *const *sources = from ? from : job_state_sources(status);
+	for (int i = 0; sources[i]; i++)
+		if (!strcmp(cur, sources[i]))
+			ok = job_state_can(cur, status);
 	if (!ok) {
 		rc = 0;
 		goto rollback;
 	}
+	/* the effects the table names (job_states.h) */
+	job_state_effects fx = job_state_effects_of(status);
 	char now[32];
 	model_now(now);
 	double t = sq_epoch_now();
 	json_object_set_new(data, "status", json_string(status));
 	const char *tcol = NULL;
-	if (!strcmp(status, "running") && json_is_null(json_object_get(data, "started"))) {
+	if (fx.set_started && json_is_null(json_object_get(data, "started"))) {
 		json_object_set_new(data, "started", json_string(now));
 		tcol = "started_ts";
 	}
-	if (!store_status_is_active(status)) {
+	if (fx.set_canceled_on && json_is_null(json_object_get(data, "canceled_on")))
+		json_object_set_new(data, "canceled_on", json_string(now));
+	if (fx.set_failed)
+		json_object_set_new(data, "failed", json_boolean(fx.failed_value));
+	if (fx.set_finished) {
 		json_object_set_new(data, "finished", json_string(now));
-		if (!strcmp(status, "canceled") &&
-		    json_is_null(json_object_get(data, "canceled_on")))
-			json_object_set_new(data, "canceled_on", json_string(now));
-		json_object_set_new(data, "failed",
-		                    json_boolean(strcmp(status, "successful") != 0));
 		tcol = "finished_ts";
 	}
 	if (sq_write_raw(s, STORE_UNIFIED_JOB, id, data, NULL, err) < 0)

@@ -227,9 +227,12 @@ typedef struct store_ops {
 	/* ---- unified jobs ---- */
 
 	/*
-	 * Move a unified job to status if its current status is one of from (a
-	 * NULL-terminated list; NULL: any). Sets started on "running", finished
-	 * and elapsed and failed on a final status, and clears nothing.
+	 * Move a unified job to status, atomically, if the table of job states
+	 * allows the move from its current status (job_states.h) and, when from
+	 * is not NULL, the current status is one of from (a NULL-terminated
+	 * list: the caller's narrower condition, e.g. job_states_queued).
+	 * Applies the move's effects (job_state_effects_of: started, finished,
+	 * elapsed, failed, canceled_on) and clears nothing.
 	 * Returns 1 when moved, 0 when the job was in another status (*current,
 	 * if not NULL, gets it: 32 bytes), -1 with err.
 	 */
@@ -445,9 +448,7 @@ static inline int store_host_summaries_list(store *st, long id, const store_quer
 /* Free what a list call put in *page (safe on a zeroed page). */
 void store_page_clear(store_page *page);
 
-/* The active statuses (new, pending, waiting, running), NULL-terminated. */
-extern const char *const store_active_statuses[];
-/* True if status is one of new/pending/waiting/running. */
+/* True if status is one of new/pending/waiting/running (job_states.h). */
 bool store_status_is_active(const char *status);
 
 /* The built-in credential type ids, created on first open. */

@@ -61,8 +61,9 @@ const char *task_keep(task *t, char *s);
  * same path as ansible's events: counter, uuid, stdout, start/end line. */
 void task_emit(task *t, const char *text);
 
-/* Write inventory/hosts (JSON, read by ansible's yaml plugin) from a stored
- * inventory and fill t->host_ids. 0 or -1 with err. */
+/* Write inventory/hosts from a stored inventory: an executable script
+ * printing its JSON, as AWX's (inventory_script.c); fill t->host_ids.
+ * 0 or -1 with err. */
 int task_write_inventory(task *t, long inventory_id, runnel_error *err);
 
 /* Apply a credential: machine (user, key, passwords, become), vault,

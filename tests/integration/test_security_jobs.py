@@ -151,8 +151,16 @@ def test_admin_password_is_gone_from_runneld_and_workers_get_a_minimal_environme
             names = env_names(env)
             assert PLANTED_NAME not in names and "AWS_SECRET_ACCESS_KEY" not in names, (pid, names)
         extra = {n for n in env_names(read_environ(workers[0])) if n not in BASIC and not n.startswith("LC_")}
-        assert extra <= {"RUNNEL_PLUGIN_DIR", "AWX_LIB_DIRECTORY", "RUNNELD_TASK_ENV", "ASAN_OPTIONS", "UBSAN_OPTIONS",
+        assert extra <= {"RUNNEL_PLUGIN_DIR", "AWX_LIB_DIRECTORY", "ASAN_OPTIONS", "UBSAN_OPTIONS",
                          "LSAN_OPTIONS"}, extra
+        # runneld's settings reach the worker on its stdin (one JSON object), not on its command
+        # line nor in its environment: task_env's proxy password is in neither
+        for pid in workers:
+            with open("/proc/%d/cmdline" % pid, "rb") as f:
+                cmdline = f.read()
+            assert b"proxy-pw-31" not in cmdline and b"proxy-pw-31" not in read_environ(pid), pid
+            assert cmdline.split(b"\0")[1:] == [b"--state-dir", str(d.state_dir).encode(), b"--job",
+                                                str(r.json()["id"]).encode(), b"--settings", b"-", b""], cmdline
         # job_env is the environment ansible-playbook really got (secret-looking values redacted)
         playbook = [p for p in pids_with_cmdline("ansible-playbook")
                     if ("%s/job_%d_" % (world["tmp"], r.json()["id"])).encode() in
