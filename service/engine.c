@@ -172,7 +172,8 @@ engine *engine_open(const engine_settings *settings, runnel_error *err)
 	bus_settings bs = {.backend = e->s.bus_backend,
 	                   .socket_path = e->bus_socket,
 	                   .redis_url = e->s.redis_url,
-	                   .queue = e->s.redis_queue};
+	                   .queue = e->s.redis_queue,
+	                   .consumer_id = e->s.state_dir}; /* one runneld per state dir */
 	e->consumer = bus_open_consumer(&bs, err);
 	if (!e->consumer)
 		goto fail;

@@ -28,12 +28,22 @@
  * local bus then pushes back on the workers (it never drops); Redis keeps
  * the backlog.
  *
+ * Acknowledgement: every message a batch took off the bus is acked
+ * (bus_ack) once the batch is stored and its EOFs applied: on the Redis bus
+ * it waits in the receiver's processing list until then, so a runneld
+ * killed between taking events and committing them loses none: the next
+ * runneld puts them back on the queue at start and stores them (the store
+ * skips those it already has). Batches are stored in order, so acks are a
+ * count. The reading thread acks (a bus handle is used by one thread): it
+ * acks what the storing thread finished each time round its loop.
+ *
  * Faults. A batch is never dropped on the floor: when the store fails in a
  * way that may pass (disk full, I/O error, lock: EAGAIN from the store),
  * the storing thread keeps the batch and tries it again, backing off from
  * 50 ms to 2 s, for as long as it takes (the bus holds what comes
  * meanwhile, and the producers wait); only when runneld stops does it give
- * up after RX_STOP_RETRY_MS, saying so in the log. An event the store
+ * up after RX_STOP_RETRY_MS, saying so in the log, and acks nothing from
+ * then on (on Redis the next runneld stores those events). An event the store
  * refuses for itself is logged; the job's worker counts it missing (it
  * compares what it emitted with what was stored, see worker.c). A bus
  * whose connection broke (Redis restarted) is read again once it is back:
@@ -56,6 +66,7 @@
 typedef struct rx_batch {
 	store_event_batch rows;
 	json_t *eofs;
+	long msgs; /* messages it took off the bus (events, EOFs, bad ones): to ack */
 } rx_batch;
 
 typedef struct rx {
@@ -68,6 +79,8 @@ typedef struct rx {
 	bool done;              /* the reading thread stopped: store what is left, then end */
 	long long stop_seen_ms; /* the storing thread: when it first saw runneld stopping */
 	long bad;               /* messages that were not events */
+	long finished;          /* messages of the batches stored so far, in order */
+	bool gave_up;           /* a batch was given up on (stopping): ack nothing more */
 } rx;
 
 /* How long the storing thread keeps trying a failing batch once runneld is
@@ -108,6 +121,7 @@ static int on_message(const char *msg, size_t len, void *ud)
 	rx_fill *f = ud;
 	rx *r = f->r;
 	rx_batch *b = f->b;
+	b->msgs++;
 	json_t *eof = as_eof(msg, len);
 	if (eof) {
 		json_array_append_new(b->eofs, eof);
@@ -153,8 +167,9 @@ static bool retry_after(rx *r, int *pause_ms)
 }
 
 /* Store the rows of b, trying again while the store fails in a way that may
- * pass (the rows stay in hand: nothing is dropped). */
-static void store_rows(rx *r, rx_batch *b)
+ * pass (the rows stay in hand: nothing is dropped). False if it gave up
+ * (runneld is stopping): the rows are not stored. */
+static bool store_rows(rx *r, rx_batch *b)
 {
 	engine *e = r->e;
 	int pause = RX_RETRY_MIN_MS;
@@ -173,7 +188,7 @@ static void store_rows(rx *r, rx_batch *b)
 				engine_log(
 				    e, "receiver: a batch of %zu events stored after %ld retries",
 				    b->rows.n, tries);
-			return;
+			return true;
 		}
 		/* the store may recover (space freed, lock released): keep the batch */
 		tries++;
@@ -183,23 +198,25 @@ static void store_rows(rx *r, rx_batch *b)
 		if (!retry_after(r, &pause)) {
 			engine_log(e,
 			           "receiver: stopping: %zu events not stored after %ld tries: %s "
-			           "(their jobs' records say they are missing)",
+			           "(not acked: on a Redis bus the next runneld stores them; "
+			           "otherwise their jobs' records say they are missing)",
 			           b->rows.n, tries, err.message);
-			return;
+			return false;
 		}
 	}
 }
 
 /* Record an EOF: N is the job's emitted_events (tried again while the store
- * fails, as store_rows). */
-static void apply_eof(rx *r, json_t *ev)
+ * fails, as store_rows). False if it gave up (runneld is stopping). */
+static bool apply_eof(rx *r, json_t *ev)
 {
 	engine *e = r->e;
 	long id = model_event_job_id(ev);
 	json_t *fc = json_object_get(ev, "final_counter");
 	if (!id || !json_is_integer(fc))
-		return;
+		return true;
 	json_t *f = json_pack("{s:O}", "emitted_events", fc);
+	bool done = true;
 	int pause = RX_RETRY_MIN_MS;
 	for (;;) {
 		runnel_error err = {0};
@@ -213,25 +230,59 @@ static void apply_eof(rx *r, json_t *ev)
 			json_decref(o);
 			break;
 		}
-		if (err.code == ENOENT || err.code == EINVAL || !retry_after(r, &pause)) {
+		if (err.code == ENOENT || err.code == EINVAL) {
 			engine_log(e, "receiver: job %ld: EOF: %s", id, err.message);
+			break;
+		}
+		if (!retry_after(r, &pause)) {
+			engine_log(e, "receiver: job %ld: EOF not recorded (stopping): %s", id,
+			           err.message);
+			done = false;
 			break;
 		}
 	}
 	json_decref(f);
+	return done;
 }
 
-/* Store a batch, then apply the EOFs it carried (the storing thread). */
+/* Store a batch, then apply the EOFs it carried (the storing thread); count
+ * its messages as finished, unless it (or one before it) was given up on. */
 static void store_batch(rx *r, rx_batch *b)
 {
+	bool done = true;
 	if (b->rows.n)
-		store_rows(r, b);
+		done = store_rows(r, b);
 	size_t i;
 	json_t *ev;
 	json_array_foreach(b->eofs, i, ev)
-		apply_eof(r, ev);
+		done = apply_eof(r, ev) && done;
 	json_array_clear(b->eofs);
 	store_event_batch_reset(&b->rows);
+	pthread_mutex_lock(&r->mu);
+	if (!done)
+		r->gave_up = true;
+	if (!r->gave_up)
+		r->finished += b->msgs;
+	pthread_mutex_unlock(&r->mu);
+	b->msgs = 0;
+}
+
+/* Ack what the storing thread finished since the last call (the reading
+ * thread: the one that uses the bus handle). */
+static void ack_finished(rx *r, long *acked)
+{
+	pthread_mutex_lock(&r->mu);
+	long n = r->finished - *acked;
+	pthread_mutex_unlock(&r->mu);
+	if (n <= 0)
+		return;
+	*acked += n;
+	runnel_error err;
+	if (bus_ack(r->e->consumer, n, &err) < 0)
+		engine_log(r->e,
+		           "receiver: ack of %ld stored messages: %s (they come again: "
+		           "stored once)",
+		           n, err.message);
 }
 
 /* The storing thread. */
@@ -302,10 +353,13 @@ void *receiver_main(void *arg)
 	int idle_after_stop = 0;
 	long bus_errors = 0;          /* receive() failures in a row */
 	long long bus_down_since = 0; /* when the first of them came */
+	long acked = 0;               /* messages acked so far */
+	long requeued = 0;            /* e->consumer->requeued logged so far */
 	for (;;) {
 		pthread_mutex_lock(&e->mu);
 		bool stop = e->receiver_stop;
 		pthread_mutex_unlock(&e->mu);
+		ack_finished(&r, &acked);
 		size_t held = batch_held(b);
 		/* wait for messages: long when there is nothing to hand over, in
 		 * short steps while a batch waits for the storing thread */
@@ -331,6 +385,14 @@ void *receiver_main(void *arg)
 			           (now_ms() - bus_down_since) / 1000.0, bus_errors);
 			bus_errors = 0;
 		}
+		if (e->consumer->requeued != requeued) {
+			engine_log(e,
+			           "receiver: %ld messages taken off the bus but not acked (by a "
+			           "runneld killed before it stored them, or before a reconnect) "
+			           "were put back on it: stored now, once each",
+			           e->consumer->requeued - requeued);
+			requeued = e->consumer->requeued;
+		}
 		long long t = now_ms();
 		if (!held && batch_held(b))
 			first = t;
@@ -341,6 +403,7 @@ void *receiver_main(void *arg)
 				b = hand_over(&r, b);
 			} else {
 				store_batch(&r, b);
+				ack_finished(&r, &acked);
 			}
 		}
 		if (stop) {
@@ -357,6 +420,7 @@ void *receiver_main(void *arg)
 		pthread_mutex_unlock(&r.mu);
 		pthread_join(storer, NULL);
 	}
+	ack_finished(&r, &acked);
 	for (int i = 0; i < 2; i++) {
 		store_event_batch_free(&r.slots[i].rows);
 		json_decref(r.slots[i].eofs);

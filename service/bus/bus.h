@@ -6,9 +6,12 @@
  *   local  (default) a unix stream socket under the state dir: each worker
  *          connects and writes newline-delimited JSON; the receiver accepts
  *          and reads. Nothing to set up.
- *   redis  exactly as AWX: producers RPUSH to the list "callback_tasks"
+ *   redis  producers exactly as AWX: RPUSH to the list "callback_tasks"
  *          (one RPUSH may carry several events: each is one list element,
- *          as AWX leaves them), receivers BLPOP it (then LPOP in bulk).
+ *          as AWX leaves them). The receiver takes them as a reliable
+ *          queue: each message is moved atomically into a processing list
+ *          of its own (BLMOVE, then a script moving many at once) and
+ *          removed from it only when ack() says it was stored.
  *
  * Back-pressure, not loss: push() returns once the message is handed to the
  * bus (the socket buffer or Redis). When the receiver falls behind, a local
@@ -25,7 +28,24 @@
  * broke reconnects by itself on a later receive() (-1 with err meanwhile,
  * with a backoff of up to BUS_RECONNECT_MAX_MS between attempts).
  *
- * A bus handle is used by one thread at a time. Errors are values (runnel_error).
+ * Acknowledgement (at least once): a consumer's receive() hands out
+ * messages; ack(n) says that the oldest n handed out and not acked yet are
+ * done with (stored, or refused for good): the bus may forget them. Acks
+ * come in the order the messages were handed (the receiver stores batches
+ * in order). A message handed out but never acked (runneld was killed
+ * between receive() and the store's commit, or a batch was given up on at
+ * stop) is handed out again: Redis keeps it in the consumer's processing
+ * list "<queue>:processing:<host>:<consumer_id>", and the next consumer of
+ * that name (runneld restarted on the same state dir: one runneld per state
+ * dir, so one consumer per list) puts it back at the head of the queue,
+ * in order, before it takes anything; a consumer that reconnected does the
+ * same with what it had taken on the broken connection (and its later acks
+ * of those are ignored). A message may thus be handed twice; the store
+ * keeps one per (job, counter). The local bus acks trivially: what is in
+ * runneld's socket when it dies is lost there, and the job says so.
+ *
+ * A bus handle is used by one thread at a time (receive() and ack() from
+ * the same thread). Errors are values (runnel_error).
  */
 #ifndef RUNNELD_BUS_H
 #define RUNNELD_BUS_H
@@ -70,6 +90,10 @@ typedef struct bus_ops {
 	/* Producer: drop what is queued (the caller gave up on it); returns how
 	 * many messages were dropped. */
 	size_t (*discard)(bus *b);
+	/* Consumer: the oldest n messages handed out by receive() and not
+	 * acked yet are done with (see Acknowledgement above). 0, or -1 with
+	 * err (the connection broke: they are handed out again, once). */
+	int (*ack)(bus *b, long n, runnel_error *err);
 } bus_ops;
 
 #define BUS_QUEUE_BYTES    (256 * 1024)
@@ -86,6 +110,9 @@ struct bus {
 	const bus_ops *ops;
 	void *impl;
 	char backend[16];
+	/* consumer: messages found un-acked in its processing list at a
+	 * (re)connect and put back on the queue so far (the receiver logs it) */
+	long requeued;
 };
 
 /* How to reach the bus. Zero-initialize. */
@@ -95,6 +122,8 @@ typedef struct bus_settings {
 	const char *redis_url;   /* redis: "redis://HOST:PORT" or "unix:///PATH"; default
 	                            redis://127.0.0.1:6379 */
 	const char *queue;       /* redis: the list; default "callback_tasks" */
+	const char *consumer_id; /* redis consumer: names its processing list, the same
+	                            across restarts (runneld: its state dir; default "0") */
 } bus_settings;
 
 /* A producer handle (a job worker's end). NULL with err. */
@@ -127,6 +156,10 @@ static inline int bus_flush(bus *b, runnel_error *e)
 static inline size_t bus_discard(bus *b)
 {
 	return b->ops->discard(b);
+}
+static inline int bus_ack(bus *b, long n, runnel_error *e)
+{
+	return n > 0 ? b->ops->ack(b, n, e) : 0;
 }
 static inline long bus_receive(bus *b, bus_message_fn fn, void *ud, int t, long max,
                                runnel_error *e)

@@ -1,8 +1,24 @@
 /*
- * redis.c - the Redis bus, exactly as AWX uses it: producers RPUSH the event
- * JSON to the list "callback_tasks"; receivers BLPOP it (blocking up to the
- * timeout, AWX's 1 s flush tick) and then LPOP up to the batch size in one
- * round trip.
+ * redis.c - the Redis bus: producers RPUSH the event JSON to the list
+ * "callback_tasks", exactly as AWX's; the receiver takes it as a reliable
+ * queue, so that a runneld killed between taking events and storing them
+ * loses none:
+ *
+ *   take     BLMOVE callback_tasks -> its processing list (blocking up to the
+ *            timeout), then a script that moves up to the batch size at once
+ *            (LRANGE + LTRIM + RPUSH: atomic, one round trip);
+ *   ack      once the batch holding them is stored: LTRIM the oldest n off
+ *            the processing list;
+ *   connect  before taking anything, put whatever the processing list holds
+ *            back at the head of the queue, in order (a script): what a
+ *            killed predecessor had taken, or what this consumer had taken
+ *            on a connection that broke. It is handed out again; the store
+ *            skips the events it already has (unique job and counter).
+ *
+ * The processing list is "<queue>:processing:<host>:<consumer_id>" (runneld
+ * passes its state dir, resolved: one runneld per state dir holds it).
+ * Redis older than 6.2 has no BLMOVE: the receiver then polls with the
+ * script (every 5..50 ms while the queue is empty).
  *
  * The list is bounded as the local bus's socket buffers bound that one: a
  * producer whose RPUSH leaves more than REDIS_BACKLOG_MAX messages waits
@@ -19,10 +35,12 @@
  * before the connection broke, its events arrive twice: the store keeps
  * one per counter). Replies are awaited at most BUS_SEND_STALL_MS, so a
  * hung Redis costs the caller a second per try, not forever. A consumer
- * whose BLPOP failed reconnects on a later receive(), after a backoff that
- * doubles from 50 ms to BUS_RECONNECT_MAX_MS. What Redis held when it died
- * is gone (it keeps the list in memory): the job's accounting says so, not
- * the bus (see worker.c).
+ * whose command failed reconnects on a later receive(), after a backoff that
+ * doubles from 50 ms to BUS_RECONNECT_MAX_MS, and puts back what its
+ * processing list still holds. What Redis held when it died is gone (it
+ * keeps the lists in memory; what the receiver had taken is in its memory
+ * and still stored): the job's accounting says so, not the bus (see
+ * worker.c).
  */
 #include "bus.h"
 
@@ -31,8 +49,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -48,8 +68,15 @@ typedef struct rbus {
 	rn_buf out;
 	size_t *lens;
 	size_t nq, capq;
-	/* consumer: the last receive found a backlog (LPOP first, no BLPOP) */
+	/* consumer: the last receive found a backlog (move many first, no BLMOVE) */
 	bool backlog;
+	char *processing; /* consumer: its processing list */
+	bool requeue;     /* consumer: put the processing list back before taking */
+	bool no_blmove;   /* consumer: Redis < 6.2, poll */
+	long cur;         /* consumer: handed out on this connection and not acked: the
+	                     processing list, in order */
+	long old;         /* consumer: handed out on an earlier connection and not acked
+	                     (put back on the queue: their acks are ignored) */
 } rbus;
 
 /* Close the connection. */
@@ -64,6 +91,7 @@ static void redis_close(bus *b)
 		redisFree(r->c);
 	rn_buf_free(&r->out);
 	free(r->lens);
+	free(r->processing);
 	free(r);
 	free(b);
 }
@@ -76,12 +104,16 @@ static long long mono_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Drop the connection (it is broken, or a reply did not come in time). */
+/* Drop the connection (it is broken, or a reply did not come in time). A
+ * consumer's messages not acked yet are put back on the queue by the next
+ * connection (if Redis still has them): acks of them are then ignored. */
 static void disconnect(rbus *r)
 {
 	if (r->c)
 		redisFree(r->c);
 	r->c = NULL;
+	r->old += r->cur;
+	r->cur = 0;
 }
 
 /* Fill err from a failed reply or a broken context. A broken connection is
@@ -103,7 +135,7 @@ static int redis_fail(rbus *r, redisReply *rep, runnel_error *err, const char *w
 	return -1;
 }
 
-/* Connect to r->url (a consumer waits for replies as long as its BLPOP
+/* Connect to r->url (a consumer waits for replies as long as its BLMOVE
  * blocks and then some; a producer BUS_SEND_STALL_MS). 0, or -1 with err. */
 static int connect_url(rbus *r, runnel_error *err)
 {
@@ -139,6 +171,7 @@ static int connect_url(rbus *r, runnel_error *err)
 	                                                      (BUS_SEND_STALL_MS % 1000) * 1000};
 	redisSetTimeout(c, reply);
 	r->c = c;
+	r->requeue = r->consumer;
 	return 0;
 }
 
@@ -294,33 +327,110 @@ static int consumer_connect(rbus *r, int timeout_ms, runnel_error *err)
 		return -1;
 	}
 	r->backoff_ms = 0;
-	r->backlog = true; /* whatever waits in the list: LPOP it at once */
+	r->backlog = true; /* whatever waits in the list: take it at once */
 	return 0;
 }
 
-/* LPOP up to count messages to fn (one round trip). How many, or -1. */
-static long lpop_many(rbus *r, bus_message_fn fn, void *ud, long count, runnel_error *err)
+/* Move up to ARGV[1] messages from the head of the queue (KEYS[1]) to the
+ * tail of the processing list (KEYS[2]) and return them, atomically. RPUSH
+ * in chunks: Lua's unpack() has a bounded stack. */
+static const char MOVE_SCRIPT[] =
+    "local v = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)\n"
+    "local n = #v\n"
+    "if n > 0 then\n"
+    "  redis.call('LTRIM', KEYS[1], n, -1)\n"
+    "  for i = 1, n, 1000 do\n"
+    "    redis.call('RPUSH', KEYS[2], unpack(v, i, math.min(i + 999, n)))\n"
+    "  end\n"
+    "end\n"
+    "return v\n";
+
+/* Put the processing list (KEYS[2]) back at the head of the queue (KEYS[1]),
+ * in its order, atomically; how many. */
+static const char REQUEUE_SCRIPT[] = "local v = redis.call('LRANGE', KEYS[2], 0, -1)\n"
+                                     "for i = #v, 1, -1 do\n"
+                                     "  redis.call('LPUSH', KEYS[1], v[i])\n"
+                                     "end\n"
+                                     "redis.call('DEL', KEYS[2])\n"
+                                     "return #v\n";
+
+/* Consumer: after a (re)connect, put back what the processing list holds
+ * (see the top of the file). 0, or -1 with err. */
+static int requeue(bus *b, rbus *r, runnel_error *err)
+{
+	const char *argv[5] = {"EVAL", REQUEUE_SCRIPT, "2", r->queue, r->processing};
+	size_t lens[5] = {4, sizeof REQUEUE_SCRIPT - 1, 1, strlen(r->queue), strlen(r->processing)};
+	redisReply *rep = redisCommandArgv(r->c, 5, argv, lens);
+	if (!rep || rep->type != REDIS_REPLY_INTEGER)
+		return redis_fail(r, rep, err, "EVAL (put back the processing list)");
+	b->requeued += (long)rep->integer;
+	freeReplyObject(rep);
+	r->requeue = false;
+	return 0;
+}
+
+/* Hand the messages of an array reply to fn; how many. */
+static long hand_array(rbus *r, redisReply *rep, bus_message_fn fn, void *ud)
+{
+	long n = 0;
+	for (size_t i = 0; i < rep->elements; i++) {
+		redisReply *m = rep->element[i];
+		if (m->type != REDIS_REPLY_STRING)
+			continue; /* cannot be: the list holds strings */
+		fn(m->str, m->len, ud);
+		n++;
+	}
+	r->cur += n;
+	return n;
+}
+
+/* Move up to count messages to the processing list and hand them to fn
+ * (one round trip). How many, or -1 with err. */
+static long move_many(rbus *r, bus_message_fn fn, void *ud, long count, runnel_error *err)
 {
 	char cnt[32];
 	snprintf(cnt, sizeof cnt, "%ld", count);
-	const char *a2[3] = {"LPOP", r->queue, cnt};
-	size_t l2[3] = {4, strlen(r->queue), strlen(cnt)};
-	redisReply *rep = redisCommandArgv(r->c, 3, a2, l2);
+	const char *argv[6] = {"EVAL", MOVE_SCRIPT, "2", r->queue, r->processing, cnt};
+	size_t lens[6] = {
+	    4, sizeof MOVE_SCRIPT - 1, 1, strlen(r->queue), strlen(r->processing), strlen(cnt)};
+	redisReply *rep = redisCommandArgv(r->c, 6, argv, lens);
 	if (!rep)
-		return redis_fail(r, NULL, err, "LPOP");
+		return redis_fail(r, NULL, err, "EVAL (take)");
 	long n = 0;
-	if (rep->type == REDIS_REPLY_ARRAY) {
-		for (size_t i = 0; i < rep->elements; i++, n++)
-			fn(rep->element[i]->str, rep->element[i]->len, ud);
-	} else if (rep->type != REDIS_REPLY_NIL) {
-		return redis_fail(r, rep, err, "LPOP");
-	}
+	if (rep->type == REDIS_REPLY_ARRAY)
+		n = hand_array(r, rep, fn, ud);
+	else if (rep->type != REDIS_REPLY_NIL)
+		return redis_fail(r, rep, err, "EVAL (take)");
 	freeReplyObject(rep);
 	return n;
 }
 
-/* While there is a backlog, LPOP up to max in one round trip; otherwise
- * BLPOP one (waiting up to timeout_ms), then LPOP the rest in bulk. */
+/* Redis < 6.2 (no BLMOVE): take with the script, polling every 5..50 ms
+ * while the queue is empty, up to timeout_ms. */
+static long poll_many(rbus *r, bus_message_fn fn, void *ud, int timeout_ms, long max,
+                      runnel_error *err)
+{
+	long long end = mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	long step = 5;
+	for (;;) {
+		long n = move_many(r, fn, ud, max, err);
+		if (n != 0) {
+			r->backlog = n == max;
+			return n;
+		}
+		long long left = end - mono_ms();
+		if (left <= 0)
+			return 0;
+		long pause = step < left ? step : (long)left;
+		struct timespec ts = {pause / 1000, (pause % 1000) * 1000000L};
+		nanosleep(&ts, NULL);
+		step = step * 2 > 50 ? 50 : step * 2;
+	}
+}
+
+/* Take messages: while there is a backlog, move up to max in one round
+ * trip; otherwise BLMOVE one (waiting up to timeout_ms), then move the rest
+ * in bulk. Everything handed out waits in the processing list for its ack. */
 static long redis_receive(bus *b, bus_message_fn fn, void *ud, int timeout_ms, long max,
                           runnel_error *err)
 {
@@ -329,39 +439,76 @@ static long redis_receive(bus *b, bus_message_fn fn, void *ud, int timeout_ms, l
 		max = 1000;
 	if (consumer_connect(r, timeout_ms, err) < 0)
 		return -1;
+	if (r->requeue && requeue(b, r, err) < 0)
+		return -1;
 	if (r->backlog) {
-		long n = lpop_many(r, fn, ud, max, err);
+		long n = move_many(r, fn, ud, max, err);
+		if (n < 0)
+			return -1;
 		r->backlog = n == max;
 		if (n != 0)
 			return n;
 	}
+	if (r->no_blmove)
+		return poll_many(r, fn, ud, timeout_ms, max, err);
 	char tmo[32];
 	snprintf(tmo, sizeof tmo, "%.3f", timeout_ms > 0 ? timeout_ms / 1000.0 : 0.001);
-	const char *argv[3] = {"BLPOP", r->queue, tmo};
-	size_t lens[3] = {5, strlen(r->queue), strlen(tmo)};
-	redisReply *rep = redisCommandArgv(r->c, 3, argv, lens);
+	const char *argv[6] = {"BLMOVE", r->queue, r->processing, "LEFT", "RIGHT", tmo};
+	size_t lens[6] = {6, strlen(r->queue), strlen(r->processing), 4, 5, strlen(tmo)};
+	redisReply *rep = redisCommandArgv(r->c, 6, argv, lens);
 	if (!rep)
-		return redis_fail(r, NULL, err, "BLPOP");
+		return redis_fail(r, NULL, err, "BLMOVE");
+	if (rep->type == REDIS_REPLY_ERROR && !strncasecmp(rep->str, "ERR unknown command", 19)) {
+		freeReplyObject(rep);
+		r->no_blmove = true; /* Redis < 6.2 */
+		return poll_many(r, fn, ud, timeout_ms, max, err);
+	}
 	if (rep->type == REDIS_REPLY_NIL) {
 		freeReplyObject(rep);
 		return 0;
 	}
-	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2)
-		return redis_fail(r, rep, err, "BLPOP");
-	fn(rep->element[1]->str, rep->element[1]->len, ud);
+	if (rep->type != REDIS_REPLY_STRING)
+		return redis_fail(r, rep, err, "BLMOVE");
+	fn(rep->str, rep->len, ud);
+	r->cur++;
 	freeReplyObject(rep);
 	long n = 1;
 	if (n >= max)
 		return n;
-	long more = lpop_many(r, fn, ud, max - n, err);
+	long more = move_many(r, fn, ud, max - n, err);
 	if (more < 0)
-		return n; /* the one taken is handed over; the next call reconnects */
+		return n; /* the one taken is handed out; the next call reconnects */
 	r->backlog = more == max - n;
 	return n + more;
 }
 
-static const bus_ops redis_ops = {redis_close, redis_push,  redis_receive,
-                                  redis_queue, redis_flush, redis_discard};
+/* Consumer: forget the oldest n messages handed out (LTRIM the processing
+ * list); acks of messages handed out on an earlier connection are ignored
+ * (they were put back on the queue). */
+static int redis_ack(bus *b, long n, runnel_error *err)
+{
+	rbus *r = b->impl;
+	long k = n < r->old ? n : r->old;
+	r->old -= k;
+	n -= k;
+	if (n > r->cur)
+		n = r->cur;
+	if (n <= 0 || !r->c)
+		return 0;
+	r->cur -= n; /* acked whatever comes: if the LTRIM fails they come again */
+	char from[32];
+	snprintf(from, sizeof from, "%ld", n);
+	const char *argv[4] = {"LTRIM", r->processing, from, "-1"};
+	size_t lens[4] = {5, strlen(r->processing), strlen(from), 2};
+	redisReply *rep = redisCommandArgv(r->c, 4, argv, lens);
+	if (!rep || rep->type != REDIS_REPLY_STATUS)
+		return redis_fail(r, rep, err, "LTRIM (ack)");
+	freeReplyObject(rep);
+	return 0;
+}
+
+static const bus_ops redis_ops = {redis_close, redis_push,    redis_receive, redis_queue,
+                                  redis_flush, redis_discard, redis_ack};
 
 /* Connect to the Redis of settings->redis_url. The first connection must
  * succeed (a wrong URL is an error now, not a retry forever). */
@@ -374,8 +521,21 @@ bus *bus_redis_open(const bus_settings *settings, bool consumer, runnel_error *e
 	         settings && settings->redis_url ? settings->redis_url : "redis://127.0.0.1:6379");
 	snprintf(r->queue, sizeof r->queue, "%s",
 	         settings && settings->queue ? settings->queue : "callback_tasks");
+	if (consumer) {
+		/* the same name across restarts: the host, the consumer id (a path
+		 * resolved, so that "state" and "./state" are one list) */
+		const char *id = settings && settings->consumer_id ? settings->consumer_id : "0";
+		char host[256] = "";
+		if (gethostname(host, sizeof host - 1) != 0)
+			snprintf(host, sizeof host, "localhost");
+		char *real = realpath(id, NULL);
+		r->processing =
+		    rn_xasprintf("%s:processing:%s:%s", r->queue, host, real ? real : id);
+		free(real);
+	}
 	if (connect_url(r, err) < 0) {
 		rn_buf_free(&r->out);
+		free(r->processing);
 		free(r);
 		return NULL;
 	}

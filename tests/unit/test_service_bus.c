@@ -6,7 +6,12 @@
  * one; a send stuck on a full bus returns (ETIMEDOUT) or is interrupted by
  * a signal (EINTR) and goes on later without cutting or repeating a line;
  * the Redis bus (with a redis-server) reconnects at both ends after the
- * server was killed and started again, keeping what the producer held. */
+ * server was killed and started again, keeping what the producer held.
+ * The Redis reliable queue: what a consumer took and did not ack (it was
+ * killed before its store committed) is handed again, in order, to the
+ * next consumer of its name, and nothing acked comes back; acks of what was
+ * taken before a reconnect never trim what was taken after it; a Redis
+ * without BLMOVE (< 6.2) is polled. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -26,6 +31,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <hiredis/hiredis.h>
 
 #include "bus.h"
 
@@ -354,8 +360,15 @@ static void test_local_stalled_send(void **state)
 	rmdir(dir);
 }
 
-/* A redis-server on port (no persistence); its pid, or -1 without one. */
+/* A redis-server on port (no persistence); its pid, or -1 without one.
+ * Extra arguments (NULL-terminated: up to 4) go on its command line. */
+static pid_t redis_start_args(int port, const char *dir, const char *const *extra);
 static pid_t redis_start(int port, const char *dir)
+{
+	return redis_start_args(port, dir, NULL);
+}
+
+static pid_t redis_start_args(int port, const char *dir, const char *const *extra)
 {
 	if (access("/usr/bin/redis-server", X_OK) != 0)
 		return -1;
@@ -366,8 +379,14 @@ static pid_t redis_start(int port, const char *dir)
 		int null = open("/dev/null", O_WRONLY);
 		dup2(null, 1);
 		dup2(null, 2);
-		execl("/usr/bin/redis-server", "redis-server", "--port", ps, "--bind", "127.0.0.1",
-		      "--save", "", "--appendonly", "no", "--dir", dir, (char *)NULL);
+		const char *argv[20] = {"redis-server", "--port", ps, "--bind",
+		                        "127.0.0.1",    "--save", "", "--appendonly",
+		                        "no",           "--dir",  dir};
+		int n = 11;
+		for (int i = 0; extra && extra[i] && i < 4; i++)
+			argv[n++] = extra[i];
+		argv[n] = NULL;
+		execv("/usr/bin/redis-server", (char *const *)argv);
 		_exit(127);
 	}
 	/* wait until it answers */
@@ -452,6 +471,253 @@ static void test_redis_reconnect_both_ends(void **state)
 	rmdir(dir);
 }
 
+/* A redis-server of its own for one test: fills dir, port and url; false
+ * (the test skips) without redis-server. */
+typedef struct rsrv {
+	char dir[64];
+	int port;
+	pid_t pid;
+	char url[64];
+} rsrv;
+
+static bool rsrv_start(rsrv *s, const char *const *extra)
+{
+	strcpy(s->dir, "/tmp/test_bus_redis_XXXXXX");
+	assert_non_null(mkdtemp(s->dir));
+	s->port = free_tcp_port();
+	s->pid = redis_start_args(s->port, s->dir, extra);
+	if (s->pid < 0) {
+		rmdir(s->dir);
+		return false;
+	}
+	snprintf(s->url, sizeof s->url, "redis://127.0.0.1:%d", s->port);
+	return true;
+}
+
+static void rsrv_stop(rsrv *s)
+{
+	kill(s->pid, SIGKILL);
+	waitpid(s->pid, NULL, 0);
+	rmdir(s->dir);
+}
+
+/* A plain connection to look at the lists. */
+static redisContext *raw(const rsrv *s)
+{
+	redisContext *c = redisConnect("127.0.0.1", s->port);
+	assert_non_null(c);
+	assert_int_equal(c->err, 0);
+	return c;
+}
+
+/* LLEN of key. */
+static long long llen(redisContext *c, const char *key)
+{
+	redisReply *r = redisCommand(c, "LLEN %s", key);
+	assert_non_null(r);
+	assert_int_equal(r->type, REDIS_REPLY_INTEGER);
+	long long n = r->integer;
+	freeReplyObject(r);
+	return n;
+}
+
+/* The processing list of consumer id on queue (as redis.c names it). */
+static void processing_key(char *out, size_t n, const char *queue, const char *id)
+{
+	char host[256] = "";
+	gethostname(host, sizeof host - 1);
+	snprintf(out, n, "%s:processing:%s:%s", queue, host, id);
+}
+
+/* Push "m1".."mN" (from first) with one producer. */
+static void push_numbered(const char *url, const char *queue, int first, int n)
+{
+	bus_settings bs = {.backend = "redis", .redis_url = url, .queue = queue};
+	runnel_error err;
+	bus *p = bus_open_producer(&bs, &err);
+	assert_non_null(p);
+	for (int i = first; i < first + n; i++) {
+		char m[16];
+		int l = snprintf(m, sizeof m, "m%d", i);
+		assert_int_equal(bus_queue(p, m, (size_t)l, &err), 0);
+	}
+	assert_int_equal(bus_flush(p, &err), 0);
+	bus_close(p);
+}
+
+/* A consumer takes 5 messages and acks 2, then dies (closed without
+ * acking: as runneld killed before its store committed). The 3 it did not
+ * ack wait in its processing list; the next consumer of the same name gets
+ * them first, in order, then what came after; a consumer of another name
+ * never sees them; nothing acked comes back. */
+static void test_redis_unacked_are_handed_again(void **state)
+{
+	(void)state;
+	rsrv srv;
+	if (!rsrv_start(&srv, NULL))
+		skip();
+	redisContext *rc = raw(&srv);
+	char proc[512];
+	processing_key(proc, sizeof proc, "rq", "consumer-A");
+	bus_settings bs = {
+	    .backend = "redis", .redis_url = srv.url, .queue = "rq", .consumer_id = "consumer-A"};
+	bus_settings other = bs;
+	other.consumer_id = "consumer-B";
+	runnel_error err;
+	push_numbered(srv.url, "rq", 1, 5);
+	bus *c = bus_open_consumer(&bs, &err);
+	assert_non_null(c);
+	seen s = {0};
+	receive_n(c, &s, 5);
+	assert_int_equal(s.n, 5);
+	assert_int_equal(llen(rc, "rq"), 0);
+	assert_int_equal(llen(rc, proc), 5); /* taken, not acked */
+	assert_int_equal(bus_ack(c, 2, &err), 0);
+	assert_int_equal(llen(rc, proc), 3);
+	bus_close(c); /* "killed": m3..m5 were never acked */
+	assert_int_equal(llen(rc, proc), 3);
+	push_numbered(srv.url, "rq", 6, 2);
+	/* another consumer's list is its own: B takes m6, m7, nothing of A's */
+	char procb[512];
+	processing_key(procb, sizeof procb, "rq", "consumer-B");
+	bus *b = bus_open_consumer(&other, &err);
+	assert_non_null(b);
+	seen sb = {0};
+	receive_n(b, &sb, 2);
+	assert_int_equal(sb.n, 2);
+	assert_string_equal(sb.msgs[0], "m6");
+	assert_int_equal(b->requeued, 0);
+	bus_close(b); /* B dies too, with m6, m7 not acked */
+	assert_int_equal(llen(rc, procb), 2);
+	/* A again: m3, m4, m5 (put back at the head), in order, and only them */
+	c = bus_open_consumer(&bs, &err);
+	assert_non_null(c);
+	seen s2 = {0};
+	receive_n(c, &s2, 3);
+	assert_int_equal(bus_receive(c, record, &s2, 50, 0, &err), 0);
+	assert_int_equal(s2.n, 3);
+	assert_int_equal(c->requeued, 3);
+	const char *want[] = {"m3", "m4", "m5"};
+	for (int i = 0; i < 3; i++)
+		assert_string_equal(s2.msgs[i], want[i]);
+	assert_int_equal(bus_ack(c, 3, &err), 0);
+	assert_int_equal(llen(rc, proc), 0);
+	assert_int_equal(llen(rc, "rq"), 0);
+	bus_close(c);
+	/* B again: m6, m7 */
+	b = bus_open_consumer(&other, &err);
+	assert_non_null(b);
+	seen sb2 = {0};
+	receive_n(b, &sb2, 2);
+	assert_int_equal(sb2.n, 2);
+	assert_int_equal(b->requeued, 2);
+	assert_string_equal(sb2.msgs[1], "m7");
+	assert_int_equal(bus_ack(b, 2, &err), 0);
+	assert_int_equal(llen(rc, procb), 0);
+	bus_close(b);
+	/* all acked: a next consumer gets nothing */
+	c = bus_open_consumer(&bs, &err);
+	assert_non_null(c);
+	seen s3 = {0};
+	assert_int_equal(bus_receive(c, record, &s3, 50, 0, &err), 0);
+	assert_int_equal(c->requeued, 0);
+	bus_close(c);
+	redisFree(rc);
+	rsrv_stop(&srv);
+}
+
+/* The consumer's connection is killed after it took 3 messages: it
+ * reconnects, puts the 3 back and takes them again with 2 new ones. The
+ * late ack of the first 3 (stored from memory meanwhile) is ignored: it
+ * must not trim the 5 taken since, which wait for their own ack. */
+static void test_redis_ack_across_a_reconnect(void **state)
+{
+	(void)state;
+	rsrv srv;
+	if (!rsrv_start(&srv, NULL))
+		skip();
+	redisContext *rc = raw(&srv);
+	char proc[512];
+	processing_key(proc, sizeof proc, "rq", "c");
+	bus_settings bs = {
+	    .backend = "redis", .redis_url = srv.url, .queue = "rq", .consumer_id = "c"};
+	runnel_error err;
+	bus *c = bus_open_consumer(&bs, &err);
+	assert_non_null(c);
+	push_numbered(srv.url, "rq", 1, 3);
+	seen s = {0};
+	receive_n(c, &s, 3);
+	assert_int_equal(s.n, 3);
+	assert_int_equal(llen(rc, proc), 3);
+	/* every other client's connection goes: the consumer's too */
+	redisReply *r = redisCommand(rc, "CLIENT KILL TYPE normal SKIPME yes");
+	assert_non_null(r);
+	assert_true(r->type == REDIS_REPLY_INTEGER && r->integer >= 1);
+	freeReplyObject(r);
+	push_numbered(srv.url, "rq", 4, 2);
+	seen s2 = {0};
+	for (int i = 0; i < 200 && s2.n < 5; i++)
+		bus_receive(c, record, &s2, 20, 100, &err); /* -1 once, then reconnects */
+	assert_int_equal(s2.n, 5);
+	assert_int_equal(c->requeued, 3);
+	const char *want[] = {"m1", "m2", "m3", "m4", "m5"};
+	for (int i = 0; i < 5; i++)
+		assert_string_equal(s2.msgs[i], want[i]);
+	assert_int_equal(llen(rc, proc), 5);
+	assert_int_equal(bus_ack(c, 3, &err), 0); /* the first 3, taken before */
+	assert_int_equal(llen(rc, proc), 5);      /* ignored */
+	assert_int_equal(bus_ack(c, 4, &err), 0);
+	assert_int_equal(llen(rc, proc), 1);
+	assert_int_equal(bus_ack(c, 1, &err), 0);
+	assert_int_equal(llen(rc, proc), 0);
+	assert_int_equal(bus_ack(c, 1, &err), 0); /* more than taken: nothing */
+	bus_close(c);
+	redisFree(rc);
+	rsrv_stop(&srv);
+}
+
+/* A Redis without BLMOVE (as before 6.2; here renamed away): the consumer
+ * polls, takes in order, waits about its timeout when the queue is empty,
+ * and the processing list and acks work the same. */
+static void test_redis_without_blmove(void **state)
+{
+	(void)state;
+	rsrv srv;
+	const char *extra[] = {"--rename-command", "BLMOVE", "", NULL};
+	if (!rsrv_start(&srv, extra))
+		skip();
+	redisContext *rc = raw(&srv);
+	redisReply *r = redisCommand(rc, "BLMOVE a b LEFT RIGHT 0.01");
+	assert_non_null(r);
+	assert_int_equal(r->type, REDIS_REPLY_ERROR); /* the fallback is what runs */
+	freeReplyObject(r);
+	char proc[512];
+	processing_key(proc, sizeof proc, "rq", "c");
+	bus_settings bs = {
+	    .backend = "redis", .redis_url = srv.url, .queue = "rq", .consumer_id = "c"};
+	runnel_error err;
+	bus *c = bus_open_consumer(&bs, &err);
+	assert_non_null(c);
+	seen s = {0};
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(bus_receive(c, record, &s, 300, 100, &err), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double waited = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+	assert_true(waited >= 0.25); /* it waited for messages, it did not spin out */
+	push_numbered(srv.url, "rq", 1, 4);
+	receive_n(c, &s, 4);
+	assert_int_equal(s.n, 4);
+	assert_string_equal(s.msgs[0], "m1");
+	assert_string_equal(s.msgs[3], "m4");
+	assert_int_equal(llen(rc, proc), 4);
+	assert_int_equal(bus_ack(c, 4, &err), 0);
+	assert_int_equal(llen(rc, proc), 0);
+	bus_close(c);
+	redisFree(rc);
+	rsrv_stop(&srv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -463,6 +729,9 @@ int main(void)
 	    cmocka_unit_test(test_local_producer_keeps_messages_across_consumers),
 	    cmocka_unit_test(test_local_stalled_send),
 	    cmocka_unit_test(test_redis_reconnect_both_ends),
+	    cmocka_unit_test(test_redis_unacked_are_handed_again),
+	    cmocka_unit_test(test_redis_ack_across_a_reconnect),
+	    cmocka_unit_test(test_redis_without_blmove),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
