@@ -102,8 +102,10 @@ void store_rel_kinds(store_rel rel, store_kind *parent, store_kind *child);
  *   "name__icontains", "id__in" ("1,2,3" or an array), "created__gt",
  *   "status__in", "failed" (true/false/"true"/"1"), "inventory" (an fk id),
  *   "search" (name contains), "<field>__isnull", __gt __gte __lt __lte
- *   __contains __icontains __startswith __iexact __in __exact. Values may be
- *   strings (as from a URL) or JSON values. An unknown field: EINVAL.
+ *   __contains __icontains __startswith __iexact __in __exact __regex
+ *   __iregex; "not__<key>" excludes; "<fk>__<field>[__<lookup>]" follows
+ *   foreign keys. Values may be strings (as from a URL) or JSON values. An
+ *   unknown field: EINVAL. The grammar is query.h's.
  * order_by: "name", "-id", "status,-created"; NULL: "id" (events: "counter").
  * page: 1-based; 0 means 1. page_size: 0 means 25; at most 200.
  * rel/rel_parent: list only the objects related to rel_parent by rel
