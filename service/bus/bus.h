@@ -91,8 +91,9 @@ typedef struct bus_ops {
 	 * many messages were dropped. */
 	size_t (*discard)(bus *b);
 	/* Consumer: the oldest n messages handed out by receive() and not
-	 * acked yet are done with (see Acknowledgement above). 0, or -1 with
-	 * err (the connection broke: they are handed out again, once). */
+	 * acked yet are done with (see Acknowledgement above). The bus may
+	 * forget them with its next receive() or at close (Redis: the LTRIM
+	 * goes with the next command). 0, or -1 with err. */
 	int (*ack)(bus *b, long n, runnel_error *err);
 } bus_ops;
 

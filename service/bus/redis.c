@@ -5,10 +5,12 @@
  * loses none:
  *
  *   take     BLMOVE callback_tasks -> its processing list (blocking up to the
- *            timeout), then a script that moves up to the batch size at once
- *            (LRANGE + LTRIM + RPUSH: atomic, one round trip);
+ *            timeout), then LMOVE as many as the queue holds, up to the
+ *            batch size, in one pipeline (LLEN goes with each take: while
+ *            the queue holds more, the next take does not block);
  *   ack      once the batch holding them is stored: LTRIM the oldest n off
- *            the processing list;
+ *            the processing list (sent with the next take: no round trip
+ *            of its own);
  *   connect  before taking anything, put whatever the processing list holds
  *            back at the head of the queue, in order (a script): what a
  *            killed predecessor had taken, or what this consumer had taken
@@ -17,8 +19,9 @@
  *
  * The processing list is "<queue>:processing:<host>:<consumer_id>" (runneld
  * passes its state dir, resolved: one runneld per state dir holds it).
- * Redis older than 6.2 has no BLMOVE: the receiver then polls with the
- * script (every 5..50 ms while the queue is empty).
+ * Redis older than 6.2 has no (B)LMOVE: the receiver then takes with a
+ * script (LRANGE + LTRIM + RPUSH, atomic), polling every 5..50 ms while the
+ * queue is empty.
  *
  * The list is bounded as the local bus's socket buffers bound that one: a
  * producer whose RPUSH leaves more than REDIS_BACKLOG_MAX messages waits
@@ -68,8 +71,9 @@ typedef struct rbus {
 	rn_buf out;
 	size_t *lens;
 	size_t nq, capq;
-	/* consumer: the last receive found a backlog (move many first, no BLMOVE) */
-	bool backlog;
+	/* consumer: the queue's length as last seen (LLEN goes with every take):
+	 * while it is > 0, take that many without blocking */
+	long long remaining;
 	char *processing; /* consumer: its processing list */
 	bool requeue;     /* consumer: put the processing list back before taking */
 	bool no_blmove;   /* consumer: Redis < 6.2, poll */
@@ -77,9 +81,12 @@ typedef struct rbus {
 	                     processing list, in order */
 	long old;         /* consumer: handed out on an earlier connection and not acked
 	                     (put back on the queue: their acks are ignored) */
+	long trim;        /* consumer: acked, to LTRIM off the processing list with the
+	                     next command (one round trip for both) */
 } rbus;
 
 /* Close the connection. */
+static void trim_now(rbus *r);
 static void redis_close(bus *b)
 {
 	rbus *r = b->impl;
@@ -87,6 +94,7 @@ static void redis_close(bus *b)
 		runnel_error e;
 		(void)b->ops->flush(b, &e);
 	}
+	trim_now(r);
 	if (r->c)
 		redisFree(r->c);
 	rn_buf_free(&r->out);
@@ -114,6 +122,7 @@ static void disconnect(rbus *r)
 	r->c = NULL;
 	r->old += r->cur;
 	r->cur = 0;
+	r->trim = 0; /* acked: if Redis kept them they come again, stored once */
 }
 
 /* Fill err from a failed reply or a broken context. A broken connection is
@@ -327,13 +336,14 @@ static int consumer_connect(rbus *r, int timeout_ms, runnel_error *err)
 		return -1;
 	}
 	r->backoff_ms = 0;
-	r->backlog = true; /* whatever waits in the list: take it at once */
+	r->remaining = 0; /* the put-back after connecting says */
 	return 0;
 }
 
-/* Move up to ARGV[1] messages from the head of the queue (KEYS[1]) to the
- * tail of the processing list (KEYS[2]) and return them, atomically. RPUSH
- * in chunks: Lua's unpack() has a bounded stack. */
+/* Redis < 6.2 (no LMOVE): move up to ARGV[1] messages from the head of the
+ * queue (KEYS[1]) to the tail of the processing list (KEYS[2]) and return
+ * them, atomically. RPUSH in chunks: Lua's unpack() has a bounded stack.
+ * (With LMOVE, pipelined LMOVEs cost Redis half the CPU of this.) */
 static const char MOVE_SCRIPT[] =
     "local v = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)\n"
     "local n = #v\n"
@@ -346,13 +356,13 @@ static const char MOVE_SCRIPT[] =
     "return v\n";
 
 /* Put the processing list (KEYS[2]) back at the head of the queue (KEYS[1]),
- * in its order, atomically; how many. */
+ * in its order, atomically; how many, and the queue's length then. */
 static const char REQUEUE_SCRIPT[] = "local v = redis.call('LRANGE', KEYS[2], 0, -1)\n"
                                      "for i = #v, 1, -1 do\n"
                                      "  redis.call('LPUSH', KEYS[1], v[i])\n"
                                      "end\n"
                                      "redis.call('DEL', KEYS[2])\n"
-                                     "return #v\n";
+                                     "return {#v, redis.call('LLEN', KEYS[1])}\n";
 
 /* Consumer: after a (re)connect, put back what the processing list holds
  * (see the top of the file). 0, or -1 with err. */
@@ -361,12 +371,138 @@ static int requeue(bus *b, rbus *r, runnel_error *err)
 	const char *argv[5] = {"EVAL", REQUEUE_SCRIPT, "2", r->queue, r->processing};
 	size_t lens[5] = {4, sizeof REQUEUE_SCRIPT - 1, 1, strlen(r->queue), strlen(r->processing)};
 	redisReply *rep = redisCommandArgv(r->c, 5, argv, lens);
-	if (!rep || rep->type != REDIS_REPLY_INTEGER)
+	if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
+	    rep->element[0]->type != REDIS_REPLY_INTEGER ||
+	    rep->element[1]->type != REDIS_REPLY_INTEGER)
 		return redis_fail(r, rep, err, "EVAL (put back the processing list)");
-	b->requeued += (long)rep->integer;
+	b->requeued += (long)rep->element[0]->integer;
+	r->remaining = rep->element[1]->integer;
 	freeReplyObject(rep);
 	r->requeue = false;
 	return 0;
+}
+
+/* The arguments of the LTRIM that forgets r->trim acked messages (from
+ * holds the number). */
+static void trim_args(rbus *r, const char **argv, size_t *lens, char *from, size_t n)
+{
+	snprintf(from, n, "%ld", r->trim);
+	argv[0] = "LTRIM", lens[0] = 5;
+	argv[1] = r->processing, lens[1] = strlen(r->processing);
+	argv[2] = from, lens[2] = strlen(from);
+	argv[3] = "-1", lens[3] = 2;
+}
+
+/* Consumer: append the LTRIM of what was acked since the last command, to
+ * go out with the next one (one round trip for both). True if appended:
+ * its reply comes first. An LTRIM that fails with an error reply leaves
+ * acked messages in the list (later LTRIMs remove no more than was acked:
+ * never one not acked); a next consumer hands them again, stored once. */
+static bool append_trim(rbus *r)
+{
+	if (r->trim <= 0)
+		return false;
+	const char *ta[4];
+	size_t tl[4];
+	char from[32];
+	trim_args(r, ta, tl, from, sizeof from);
+	r->trim = 0;
+	return redisAppendCommandArgv(r->c, 4, ta, tl) == REDIS_OK;
+}
+
+/* The next reply, or NULL (the connection broke). */
+static redisReply *next_reply(rbus *r)
+{
+	redisReply *rep = NULL;
+	if (redisGetReply(r->c, (void **)&rep) != REDIS_OK)
+		return NULL;
+	return rep;
+}
+
+/* Consumer: send the pending LTRIM now (closing). */
+static void trim_now(rbus *r)
+{
+	if (!r->consumer || !r->c || !append_trim(r))
+		return;
+	redisReply *t = next_reply(r);
+	if (t)
+		freeReplyObject(t);
+}
+
+/* True if rep says the command does not exist (Redis < 6.2: no LMOVE). */
+static bool unknown_command(const redisReply *rep)
+{
+	return rep && rep->type == REDIS_REPLY_ERROR &&
+	       !strncasecmp(rep->str, "ERR unknown command", 19);
+}
+
+/* Send what was appended after the pending LTRIM (if trim): read and drop
+ * the LTRIM's reply. 0, or -1 (the connection broke). */
+static int skip_trim_reply(rbus *r, bool trim)
+{
+	if (!trim)
+		return 0;
+	redisReply *t = next_reply(r);
+	if (!t)
+		return -1;
+	freeReplyObject(t);
+	return 0;
+}
+
+/* Take up to k messages: k LMOVEs (queue head -> processing list tail) in
+ * one pipeline, with the pending LTRIM first and LLEN last; hand the moved
+ * ones to fn, in order. How many (0: none, or LMOVE is unknown: then
+ * r->no_blmove), or -1 with err (if some were handed before the connection
+ * broke, how many: the next call reconnects). */
+static long lmove_many(rbus *r, bus_message_fn fn, void *ud, long k, runnel_error *err)
+{
+	const char *mv[5] = {"LMOVE", r->queue, r->processing, "LEFT", "RIGHT"};
+	size_t ml[5] = {5, strlen(r->queue), strlen(r->processing), 4, 5};
+	const char *ln[2] = {"LLEN", r->queue};
+	size_t ll[2] = {4, strlen(r->queue)};
+	bool trim = append_trim(r);
+	for (long i = 0; i < k; i++)
+		redisAppendCommandArgv(r->c, 5, mv, ml);
+	redisAppendCommandArgv(r->c, 2, ln, ll);
+	if (skip_trim_reply(r, trim) < 0)
+		return redis_fail(r, NULL, err, "LTRIM (ack)");
+	long n = 0;
+	redisReply *bad = NULL;
+	for (long i = 0; i < k; i++) {
+		redisReply *rep = next_reply(r);
+		if (!rep) {
+			freeReplyObject(bad);
+			long got = n;
+			redis_fail(r, NULL, err, "LMOVE");
+			return got ? got : -1;
+		}
+		if (rep->type == REDIS_REPLY_STRING) {
+			fn(rep->str, rep->len, ud);
+			n++;
+			r->cur++;
+		} else if (rep->type != REDIS_REPLY_NIL && !bad) {
+			bad = rep; /* the first error; the other replies are read all the same */
+			continue;
+		}
+		freeReplyObject(rep);
+	}
+	redisReply *len = next_reply(r);
+	if (!len) {
+		freeReplyObject(bad);
+		redis_fail(r, NULL, err, "LLEN");
+		return n ? n : -1;
+	}
+	r->remaining = len->type == REDIS_REPLY_INTEGER ? len->integer : 0;
+	freeReplyObject(len);
+	if (bad && unknown_command(bad)) {
+		freeReplyObject(bad);
+		r->no_blmove = true;
+		return n;
+	}
+	if (bad && !n)
+		return redis_fail(r, bad, err, "LMOVE");
+	freeReplyObject(bad); /* what was moved is handed; the error comes again */
+	return n;
 }
 
 /* Hand the messages of an array reply to fn; how many. */
@@ -384,16 +520,20 @@ static long hand_array(rbus *r, redisReply *rep, bus_message_fn fn, void *ud)
 	return n;
 }
 
-/* Move up to count messages to the processing list and hand them to fn
- * (one round trip). How many, or -1 with err. */
-static long move_many(rbus *r, bus_message_fn fn, void *ud, long count, runnel_error *err)
+/* Redis < 6.2: move up to count messages with the script and hand them to
+ * fn (one round trip, with the pending LTRIM). How many, or -1 with err. */
+static long move_script(rbus *r, bus_message_fn fn, void *ud, long count, runnel_error *err)
 {
 	char cnt[32];
 	snprintf(cnt, sizeof cnt, "%ld", count);
 	const char *argv[6] = {"EVAL", MOVE_SCRIPT, "2", r->queue, r->processing, cnt};
 	size_t lens[6] = {
 	    4, sizeof MOVE_SCRIPT - 1, 1, strlen(r->queue), strlen(r->processing), strlen(cnt)};
-	redisReply *rep = redisCommandArgv(r->c, 6, argv, lens);
+	bool trim = append_trim(r);
+	redisAppendCommandArgv(r->c, 6, argv, lens);
+	if (skip_trim_reply(r, trim) < 0)
+		return redis_fail(r, NULL, err, "LTRIM (ack)");
+	redisReply *rep = next_reply(r);
 	if (!rep)
 		return redis_fail(r, NULL, err, "EVAL (take)");
 	long n = 0;
@@ -413,11 +553,9 @@ static long poll_many(rbus *r, bus_message_fn fn, void *ud, int timeout_ms, long
 	long long end = mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
 	long step = 5;
 	for (;;) {
-		long n = move_many(r, fn, ud, max, err);
-		if (n != 0) {
-			r->backlog = n == max;
+		long n = move_script(r, fn, ud, max, err);
+		if (n != 0)
 			return n;
-		}
 		long long left = end - mono_ms();
 		if (left <= 0)
 			return 0;
@@ -428,9 +566,10 @@ static long poll_many(rbus *r, bus_message_fn fn, void *ud, int timeout_ms, long
 	}
 }
 
-/* Take messages: while there is a backlog, move up to max in one round
- * trip; otherwise BLMOVE one (waiting up to timeout_ms), then move the rest
- * in bulk. Everything handed out waits in the processing list for its ack. */
+/* Take messages: while the queue holds some (as last seen), LMOVE that
+ * many, up to max, in one pipeline; otherwise BLMOVE one (waiting up to
+ * timeout_ms), then LMOVE what the queue holds beyond it. Everything handed
+ * out waits in the processing list for its ack. */
 static long redis_receive(bus *b, bus_message_fn fn, void *ud, int timeout_ms, long max,
                           runnel_error *err)
 {
@@ -441,11 +580,8 @@ static long redis_receive(bus *b, bus_message_fn fn, void *ud, int timeout_ms, l
 		return -1;
 	if (r->requeue && requeue(b, r, err) < 0)
 		return -1;
-	if (r->backlog) {
-		long n = move_many(r, fn, ud, max, err);
-		if (n < 0)
-			return -1;
-		r->backlog = n == max;
+	if (!r->no_blmove && r->remaining > 0) {
+		long n = lmove_many(r, fn, ud, r->remaining < max ? (long)r->remaining : max, err);
 		if (n != 0)
 			return n;
 	}
@@ -455,10 +591,24 @@ static long redis_receive(bus *b, bus_message_fn fn, void *ud, int timeout_ms, l
 	snprintf(tmo, sizeof tmo, "%.3f", timeout_ms > 0 ? timeout_ms / 1000.0 : 0.001);
 	const char *argv[6] = {"BLMOVE", r->queue, r->processing, "LEFT", "RIGHT", tmo};
 	size_t lens[6] = {6, strlen(r->queue), strlen(r->processing), 4, 5, strlen(tmo)};
-	redisReply *rep = redisCommandArgv(r->c, 6, argv, lens);
+	const char *ln[2] = {"LLEN", r->queue};
+	size_t ll[2] = {4, strlen(r->queue)};
+	bool trim = append_trim(r);
+	redisAppendCommandArgv(r->c, 6, argv, lens);
+	redisAppendCommandArgv(r->c, 2, ln, ll);
+	if (skip_trim_reply(r, trim) < 0)
+		return redis_fail(r, NULL, err, "LTRIM (ack)");
+	redisReply *rep = next_reply(r);
 	if (!rep)
 		return redis_fail(r, NULL, err, "BLMOVE");
-	if (rep->type == REDIS_REPLY_ERROR && !strncasecmp(rep->str, "ERR unknown command", 19)) {
+	redisReply *len = next_reply(r);
+	if (!len) {
+		freeReplyObject(rep);
+		return redis_fail(r, NULL, err, "LLEN");
+	}
+	r->remaining = len->type == REDIS_REPLY_INTEGER ? len->integer : 0;
+	freeReplyObject(len);
+	if (unknown_command(rep)) {
 		freeReplyObject(rep);
 		r->no_blmove = true; /* Redis < 6.2 */
 		return poll_many(r, fn, ud, timeout_ms, max, err);
@@ -473,37 +623,30 @@ static long redis_receive(bus *b, bus_message_fn fn, void *ud, int timeout_ms, l
 	r->cur++;
 	freeReplyObject(rep);
 	long n = 1;
-	if (n >= max)
+	if (n >= max || r->remaining <= 0)
 		return n;
-	long more = move_many(r, fn, ud, max - n, err);
-	if (more < 0)
-		return n; /* the one taken is handed out; the next call reconnects */
-	r->backlog = more == max - n;
-	return n + more;
+	long more =
+	    lmove_many(r, fn, ud, r->remaining < max - n ? (long)r->remaining : max - n, err);
+	return more < 0 ? n : n + more; /* on -1 the next call reconnects */
 }
 
-/* Consumer: forget the oldest n messages handed out (LTRIM the processing
- * list); acks of messages handed out on an earlier connection are ignored
- * (they were put back on the queue). */
+/* Consumer: forget the oldest n messages handed out: LTRIM them off the
+ * processing list with the next command (receive() comes next: no round
+ * trip of its own) or at close. Acks of messages handed out on an earlier
+ * connection are ignored (they were put back on the queue). */
 static int redis_ack(bus *b, long n, runnel_error *err)
 {
 	rbus *r = b->impl;
+	(void)err;
 	long k = n < r->old ? n : r->old;
 	r->old -= k;
 	n -= k;
 	if (n > r->cur)
 		n = r->cur;
-	if (n <= 0 || !r->c)
+	if (n <= 0)
 		return 0;
-	r->cur -= n; /* acked whatever comes: if the LTRIM fails they come again */
-	char from[32];
-	snprintf(from, sizeof from, "%ld", n);
-	const char *argv[4] = {"LTRIM", r->processing, from, "-1"};
-	size_t lens[4] = {5, strlen(r->processing), strlen(from), 2};
-	redisReply *rep = redisCommandArgv(r->c, 4, argv, lens);
-	if (!rep || rep->type != REDIS_REPLY_STATUS)
-		return redis_fail(r, rep, err, "LTRIM (ack)");
-	freeReplyObject(rep);
+	r->cur -= n;
+	r->trim += n;
 	return 0;
 }
 

@@ -361,7 +361,7 @@ static void test_local_stalled_send(void **state)
 }
 
 /* A redis-server on port (no persistence); its pid, or -1 without one.
- * Extra arguments (NULL-terminated: up to 4) go on its command line. */
+ * Extra arguments (NULL-terminated: up to 8) go on its command line. */
 static pid_t redis_start_args(int port, const char *dir, const char *const *extra);
 static pid_t redis_start(int port, const char *dir)
 {
@@ -383,7 +383,7 @@ static pid_t redis_start_args(int port, const char *dir, const char *const *extr
 		                        "127.0.0.1",    "--save", "", "--appendonly",
 		                        "no",           "--dir",  dir};
 		int n = 11;
-		for (int i = 0; extra && extra[i] && i < 4; i++)
+		for (int i = 0; extra && extra[i] && i < 8; i++)
 			argv[n++] = extra[i];
 		argv[n] = NULL;
 		execv("/usr/bin/redis-server", (char *const *)argv);
@@ -529,6 +529,16 @@ static void processing_key(char *out, size_t n, const char *queue, const char *i
 	snprintf(out, n, "%s:processing:%s:%s", queue, host, id);
 }
 
+/* Ack n, and let the bus send it: the LTRIM goes with the next command (a
+ * receive that finds the queue empty). */
+static void ack_sent(bus *c, long n)
+{
+	runnel_error err;
+	seen none = {0};
+	assert_int_equal(bus_ack(c, n, &err), 0);
+	assert_int_equal(bus_receive(c, record, &none, 10, 100, &err), 0);
+}
+
 /* Push "m1".."mN" (from first) with one producer. */
 static void push_numbered(const char *url, const char *queue, int first, int n)
 {
@@ -572,7 +582,7 @@ static void test_redis_unacked_are_handed_again(void **state)
 	assert_int_equal(s.n, 5);
 	assert_int_equal(llen(rc, "rq"), 0);
 	assert_int_equal(llen(rc, proc), 5); /* taken, not acked */
-	assert_int_equal(bus_ack(c, 2, &err), 0);
+	ack_sent(c, 2);
 	assert_int_equal(llen(rc, proc), 3);
 	bus_close(c); /* "killed": m3..m5 were never acked */
 	assert_int_equal(llen(rc, proc), 3);
@@ -600,7 +610,7 @@ static void test_redis_unacked_are_handed_again(void **state)
 	const char *want[] = {"m3", "m4", "m5"};
 	for (int i = 0; i < 3; i++)
 		assert_string_equal(s2.msgs[i], want[i]);
-	assert_int_equal(bus_ack(c, 3, &err), 0);
+	ack_sent(c, 3);
 	assert_int_equal(llen(rc, proc), 0);
 	assert_int_equal(llen(rc, "rq"), 0);
 	bus_close(c);
@@ -612,7 +622,7 @@ static void test_redis_unacked_are_handed_again(void **state)
 	assert_int_equal(sb2.n, 2);
 	assert_int_equal(b->requeued, 2);
 	assert_string_equal(sb2.msgs[1], "m7");
-	assert_int_equal(bus_ack(b, 2, &err), 0);
+	ack_sent(b, 2);
 	assert_int_equal(llen(rc, procb), 0);
 	bus_close(b);
 	/* all acked: a next consumer gets nothing */
@@ -664,32 +674,38 @@ static void test_redis_ack_across_a_reconnect(void **state)
 	for (int i = 0; i < 5; i++)
 		assert_string_equal(s2.msgs[i], want[i]);
 	assert_int_equal(llen(rc, proc), 5);
-	assert_int_equal(bus_ack(c, 3, &err), 0); /* the first 3, taken before */
-	assert_int_equal(llen(rc, proc), 5);      /* ignored */
-	assert_int_equal(bus_ack(c, 4, &err), 0);
+	ack_sent(c, 3);                      /* the first 3, taken before */
+	assert_int_equal(llen(rc, proc), 5); /* ignored */
+	ack_sent(c, 4);
 	assert_int_equal(llen(rc, proc), 1);
-	assert_int_equal(bus_ack(c, 1, &err), 0);
+	ack_sent(c, 1);
 	assert_int_equal(llen(rc, proc), 0);
-	assert_int_equal(bus_ack(c, 1, &err), 0); /* more than taken: nothing */
+	ack_sent(c, 1); /* more than taken: nothing */
 	bus_close(c);
 	redisFree(rc);
 	rsrv_stop(&srv);
 }
 
-/* A Redis without BLMOVE (as before 6.2; here renamed away): the consumer
- * polls, takes in order, waits about its timeout when the queue is empty,
- * and the processing list and acks work the same. */
+/* A Redis without BLMOVE and LMOVE (as before 6.2; here renamed away): the
+ * consumer takes with a script, polls, takes in order, waits about its
+ * timeout when the queue is empty, and the processing list and acks work
+ * the same. */
 static void test_redis_without_blmove(void **state)
 {
 	(void)state;
 	rsrv srv;
-	const char *extra[] = {"--rename-command", "BLMOVE", "", NULL};
+	const char *extra[] = {
+	    "--rename-command", "BLMOVE", "", "--rename-command", "LMOVE", "", NULL};
 	if (!rsrv_start(&srv, extra))
 		skip();
 	redisContext *rc = raw(&srv);
 	redisReply *r = redisCommand(rc, "BLMOVE a b LEFT RIGHT 0.01");
 	assert_non_null(r);
 	assert_int_equal(r->type, REDIS_REPLY_ERROR); /* the fallback is what runs */
+	freeReplyObject(r);
+	r = redisCommand(rc, "LMOVE a b LEFT RIGHT");
+	assert_non_null(r);
+	assert_int_equal(r->type, REDIS_REPLY_ERROR);
 	freeReplyObject(r);
 	char proc[512];
 	processing_key(proc, sizeof proc, "rq", "c");
@@ -712,6 +728,53 @@ static void test_redis_without_blmove(void **state)
 	assert_string_equal(s.msgs[3], "m4");
 	assert_int_equal(llen(rc, proc), 4);
 	assert_int_equal(bus_ack(c, 4, &err), 0);
+	assert_int_equal(llen(rc, proc), 4); /* sent with the next command... */
+	bus_close(c);
+	assert_int_equal(llen(rc, proc), 0); /* ...or at close */
+	redisFree(rc);
+	rsrv_stop(&srv);
+}
+
+/* Check that messages come as m1, m2, ... in order; count them. */
+static int in_order(const char *msg, size_t len, void *ud)
+{
+	long *next = ud;
+	char want[32];
+	int l = snprintf(want, sizeof want, "m%ld", *next);
+	assert_int_equal(len, (size_t)l);
+	assert_memory_equal(msg, want, len);
+	(*next)++;
+	return 0;
+}
+
+/* A backlog of 2,500 (more than a batch): taken without blocking, 1,000 at
+ * a time then the rest, in order; each take leaves the processing list
+ * holding exactly what is not acked. */
+static void test_redis_backlog_in_batches(void **state)
+{
+	(void)state;
+	rsrv srv;
+	if (!rsrv_start(&srv, NULL))
+		skip();
+	redisContext *rc = raw(&srv);
+	char proc[512];
+	processing_key(proc, sizeof proc, "rq", "c");
+	push_numbered(srv.url, "rq", 1, 2500);
+	bus_settings bs = {
+	    .backend = "redis", .redis_url = srv.url, .queue = "rq", .consumer_id = "c"};
+	runnel_error err;
+	bus *c = bus_open_consumer(&bs, &err);
+	assert_non_null(c);
+	long next = 1;
+	assert_int_equal(bus_receive(c, in_order, &next, 1000, 1000, &err), 1000);
+	assert_int_equal(bus_receive(c, in_order, &next, 1000, 1000, &err), 1000);
+	assert_int_equal(llen(rc, proc), 2000);
+	assert_int_equal(bus_ack(c, 1000, &err), 0);
+	assert_int_equal(bus_receive(c, in_order, &next, 1000, 1000, &err), 500);
+	assert_int_equal(next, 2501);
+	assert_int_equal(llen(rc, proc), 1500); /* the ack went with the take */
+	assert_int_equal(llen(rc, "rq"), 0);
+	ack_sent(c, 1500);
 	assert_int_equal(llen(rc, proc), 0);
 	bus_close(c);
 	redisFree(rc);
@@ -732,6 +795,7 @@ int main(void)
 	    cmocka_unit_test(test_redis_unacked_are_handed_again),
 	    cmocka_unit_test(test_redis_ack_across_a_reconnect),
 	    cmocka_unit_test(test_redis_without_blmove),
+	    cmocka_unit_test(test_redis_backlog_in_batches),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
