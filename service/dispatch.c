@@ -520,6 +520,12 @@ static pid_t spawn_worker(engine *e, long job_id, int cgfd)
 	argv[n++] = "--idle-timeout", argv[n++] = it;
 	argv[n++] = "--cancel-grace", argv[n++] = grace;
 	argv[n++] = "--event-stall-timeout", argv[n++] = stall;
+	argv[n++] = "--isolation", argv[n++] = e->isolation ? "1" : "0";
+	argv[n++] = "--isolation-executable", argv[n++] = e->s.job_isolation_executable;
+	if (e->s.job_isolation_show_paths)
+		argv[n++] = "--isolation-show-paths", argv[n++] = e->s.job_isolation_show_paths;
+	if (e->s.job_isolation_hide_paths)
+		argv[n++] = "--isolation-hide-paths", argv[n++] = e->s.job_isolation_hide_paths;
 	argv[n] = NULL;
 	char **envp = worker_envp(); /* built before fork: the child only execs */
 	pid_t pid = fork();

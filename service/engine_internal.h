@@ -35,7 +35,8 @@ struct engine {
 	engine_settings s; /* defaults filled; strings point into owned copies below */
 	char *owned[12];   /* the strings of s we own */
 	char bus_socket[108];
-	bool cleanup; /* remove private data dirs (AWX_CLEANUP_PATHS) */
+	bool cleanup;   /* remove private data dirs (AWX_CLEANUP_PATHS) */
+	bool isolation; /* jobs run sandboxed (job_isolation) */
 	store *st;
 	/* the callback receiver's own handle: its batch transactions do not
 	 * hold up the API's reads (which go on beside them: WAL) */

@@ -211,6 +211,9 @@ static int engine_settings_of(const config *cfg, engine_settings *es, runnel_err
 	es->cleanup_paths = config_get(cfg, CFG_CLEANUP_PATHS);
 	es->projects_root = config_get(cfg, CFG_PROJECTS_ROOT);
 	es->worker_path = config_get(cfg, CFG_WORKER_PATH);
+	es->job_isolation = config_get(cfg, CFG_JOB_ISOLATION);
+	es->job_isolation_executable = config_get(cfg, CFG_JOB_ISOLATION_EXECUTABLE);
+	es->job_isolation_show_paths = config_get(cfg, CFG_JOB_ISOLATION_SHOW_PATHS);
 	long n;
 	double d;
 	if (config_int(cfg, CFG_CAPACITY, 8, &n, err) < 0)
@@ -236,6 +239,28 @@ static int engine_settings_of(const config *cfg, engine_settings *es, runnel_err
 	es->event_stall_timeout = (int)n;
 	es->log = log_line;
 	return 0;
+}
+
+/* The paths hidden from jobs besides runneld's own: job_isolation_hide_paths
+ * and the config file (it may hold what an operator keeps from jobs). A
+ * JSON text to free, or NULL; a bad list is passed on for the engine to
+ * refuse, naming the setting. */
+static char *hidden_from_jobs(const config *cfg)
+{
+	const char *text = config_get(cfg, CFG_JOB_ISOLATION_HIDE_PATHS);
+	json_t *a = text ? json_loads(text, 0, NULL) : json_array();
+	if (!json_is_array(a)) {
+		json_decref(a);
+		return rn_xstrdup(text);
+	}
+	if (cfg->config_file) {
+		char *abs = rn_path_abs(cfg->config_file);
+		json_array_append_new(a, json_string(abs));
+		free(abs);
+	}
+	char *out = json_array_size(a) ? json_dumps(a, JSON_COMPACT) : NULL;
+	json_decref(a);
+	return out;
 }
 
 /* Wait for SIGTERM/SIGINT. */
@@ -301,6 +326,7 @@ int main(int argc, char **argv)
 	engine *eng = NULL;
 	api_server *srv = NULL;
 	engine_settings es;
+	char *hidden = NULL;
 	long max_body = 0, max_conn = 0, token_expire = 0;
 	double shutdown_grace = 5;
 	if (export_task_env(&cfg, &err) < 0 || engine_settings_of(&cfg, &es, &err) < 0 ||
@@ -312,6 +338,7 @@ int main(int argc, char **argv)
 		logf_("%s", err.message);
 		goto out;
 	}
+	es.job_isolation_hide_paths = hidden = hidden_from_jobs(&cfg);
 	logf_("starting (pid %d%s%s)", (int)getpid(), cfg.config_file ? ", config " : "",
 	      cfg.config_file ? cfg.config_file : "");
 	eng = engine_open(&es, &err);
@@ -359,5 +386,6 @@ out:
 	if (status == 0)
 		logf_("stopped");
 	config_free(&cfg);
+	free(hidden);
 	return status;
 }

@@ -20,7 +20,8 @@
  *        [--bus-socket P] [--redis-url U] [--redis-queue Q] [--store sqlite]
  *        [--isolation-base P] [--cleanup 0|1] [--projects-root P]
  *        [--job-timeout S] [--idle-timeout S] [--cancel-grace S]
- *        [--event-stall-timeout S]
+ *        [--event-stall-timeout S] [--isolation 0|1] [--isolation-executable P]
+ *        [--isolation-show-paths JSON] [--isolation-hide-paths JSON]
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -44,6 +45,7 @@
 #include "field_rules.h"
 #include "model.h"
 #include "project_files.h"
+#include "sandbox.h"
 #include "tasks/task.h"
 #include "util.h"
 
@@ -91,6 +93,9 @@ typedef struct worker {
 typedef struct wopts {
 	const char *state_dir, *bus, *bus_socket, *redis_url, *redis_queue, *store_backend;
 	const char *isolation_base, *projects_root;
+	const char *isolation_executable;        /* job_isolation_executable */
+	json_t *isolation_show, *isolation_hide; /* arrays, or NULL */
+	int isolation;                           /* job_isolation (1: on) */
 	long job;
 	int cleanup, job_timeout, idle_timeout, event_stall_timeout;
 	double cancel_grace;
@@ -111,6 +116,10 @@ static const struct option long_opts[] = {
     {"idle-timeout", required_argument, NULL, 'I'},
     {"cancel-grace", required_argument, NULL, 'g'},
     {"event-stall-timeout", required_argument, NULL, 'E'},
+    {"isolation", required_argument, NULL, 'Z'},
+    {"isolation-executable", required_argument, NULL, 'X'},
+    {"isolation-show-paths", required_argument, NULL, 'W'},
+    {"isolation-hide-paths", required_argument, NULL, 'H'},
     {NULL, 0, NULL, 0},
 };
 
@@ -377,6 +386,16 @@ char *task_project_dir(task *t, long project_id, runnel_error *err)
 	char *dir = project_dir(t->projects_root, p, err);
 	json_decref(p);
 	return dir;
+}
+
+/* Copy the project into the private data dir (task.h). */
+const char *task_copy_project(task *t, const char *dir, runnel_error *err)
+{
+	char *copy = rn_path_join(t->pdd, "project");
+	task_keep(t, copy);
+	if (sandbox_copy_project(dir, copy, err) < 0)
+		return NULL;
+	return copy;
 }
 
 /* Check that rel stays inside dir and exists. */
@@ -1006,7 +1025,15 @@ static int run_job(const wopts *o)
 		w.created_json = q.data ? q.data : rn_xstrdup("\"\"");
 	}
 	snprintf(w.ident, sizeof w.ident, "%ld", id);
+	sandbox_policy sandbox = {.enabled = o->isolation != 0,
+	                          .executable = o->isolation_executable,
+	                          .state_dir = o->state_dir,
+	                          .isolation_base = o->isolation_base,
+	                          .projects_root = o->projects_root,
+	                          .show_paths = o->isolation_show,
+	                          .hide_paths = o->isolation_hide};
 	task t = {.st = st,
+	          .sandbox = &sandbox,
 	          .job_id = id,
 	          .job = job,
 	          .type = type,
@@ -1045,6 +1072,9 @@ static int run_job(const wopts *o)
 	}
 	chmod(pdd, 0700);
 	t.pdd = pdd;
+	/* the sandbox every ansible of the job runs in (sandbox.h): the types
+	 * add what they must show (a project update its checkout) */
+	sandbox_settings(&sandbox, pdd, t.settings);
 	/* before anything runs in it: runneld finds the job's processes and the
 	 * dir by it if this worker dies */
 	w.rec = jobproc_worker_open(o->state_dir, id);
@@ -1154,6 +1184,17 @@ static int run_job(const wopts *o)
 	rn_buf_free(&cmdline);
 	if (got_signal)
 		goto finish;
+
+	/* the sandbox must start, or the job does not run: never unsandboxed */
+	if ((!t.run || t.run_sandboxed) && sandbox_on(t.settings) &&
+	    sandbox_probe(t.settings, pdd, t.envvars, the_canceler, &err) < 0) {
+		if (got_signal)
+			goto finish;
+		explain(st, id, "job_explanation", err.message);
+		task_emit(&t, err.message);
+		status = "error";
+		goto finish;
+	}
 
 	/* 4. run */
 	t.cfg.private_data_dir = pdd;
@@ -1287,6 +1328,8 @@ int main(int argc, char **argv)
 	wopts o = {.bus = "local",
 	           .store_backend = "sqlite",
 	           .isolation_base = "/tmp",
+	           .isolation = 1,
+	           .isolation_executable = "bwrap",
 	           .cleanup = 1,
 	           .cancel_grace = 0.5};
 	int c;
@@ -1334,6 +1377,26 @@ int main(int argc, char **argv)
 		case 'E':
 			o.event_stall_timeout = atoi(optarg);
 			break;
+		case 'Z':
+			o.isolation = atoi(optarg);
+			break;
+		case 'X':
+			o.isolation_executable = optarg;
+			break;
+		case 'W':
+		case 'H': {
+			json_t *a = json_loads(optarg, 0, NULL);
+			if (!json_is_array(a)) {
+				fprintf(stderr, "runneld-worker: --%s: not a JSON array\n",
+				        c == 'W' ? "isolation-show-paths" : "isolation-hide-paths");
+				json_decref(a);
+				return 2;
+			}
+			json_t **slot = c == 'W' ? &o.isolation_show : &o.isolation_hide;
+			json_decref(*slot);
+			*slot = a;
+			break;
+		}
 		default:
 			fprintf(stderr, "usage: runneld-worker --state-dir D --job ID [options]\n");
 			return 2;
@@ -1376,5 +1439,7 @@ int main(int argc, char **argv)
 	the_canceler = NULL;
 	runnel_canceler_free(canceler);
 	free(proj);
+	json_decref(o.isolation_show);
+	json_decref(o.isolation_hide);
 	return rc;
 }

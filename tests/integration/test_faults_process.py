@@ -151,7 +151,11 @@ def world(request, tmp_path):
     (repo / "burst.yml").write_text(BURST)
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "fault playbooks")
-    extra = ["--isolation-base-path", str(iso)]
+    # the go file of BURST is where jobs can see it: jobs run sandboxed, and
+    # a show path (AWX_ISOLATION_SHOW_PATHS) is how an operator shares one
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    extra = ["--isolation-base-path", str(iso), "--job-isolation-show-paths", json.dumps([str(gate)])]
     d = Runneld(tmp_path / "state", bus=bus, extra=extra).start()
     w = setup_world(d, repo)
     inv, proj = w["inv"]["id"], w["project"]["id"]
@@ -277,7 +281,7 @@ def test_runneld_sigkill_mid_job_then_restart(world):
     nothing of the job is left."""
     d, w, iso = world.d, world.w, world.iso
     nap = nap_value()
-    go = world.tmp / "go"
+    go = world.tmp / "gate" / "go"
     job_id = launch(d, w["Burst"], nap=nap, go_file=str(go))
     wait_for(lambda: any(e["event"] == "runner_on_ok" for e in
                          d.all_pages("/api/v2/jobs/%d/job_events/" % job_id)),
