@@ -159,23 +159,23 @@ int task_project_update_prepare(task *t, runnel_error *err)
 	 * it can be shown) and nothing else of the projects root; a file://
 	 * repository is read where it is, read-only */
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		int e = errno;
 		json_decref(p);
-		return rn_fail(err, errno, "local_path: cannot create the project directory %s: %s",
-		               dir, strerror(errno));
+		return rn_fail(err, e, "local_path: cannot create the project directory %s: %s",
+		               dir, strerror(e));
 	}
 	if (sandbox_on(t->settings)) {
 		sandbox_show(t->settings, dir, false);
 		const char *local = local_repo(url);
 		if (local) {
 			if (t->sandbox && sandbox_path_hidden(t->sandbox, local)) {
-				json_decref(p);
-				return rn_fail(
-				    err, EACCES,
-				    "scm_url: %s is (or holds, or lies in) a directory "
-				    "hidden from jobs (runneld's state dir, the projects "
-				    "root, a private data dir): a project update cannot "
-				    "read it",
-				    url);
+				rn_fail(err, EACCES,
+				        "scm_url: %s is (or holds, or lies in) a directory hidden "
+				        "from jobs (runneld's state dir, the projects root, a "
+				        "private data dir): a project update cannot read it",
+				        url);
+				json_decref(p); /* url is p's */
+				return -1;
 			}
 			sandbox_show(t->settings, local, true);
 		}
