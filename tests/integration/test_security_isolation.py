@@ -61,6 +61,8 @@ ATTACK = """\
       command: "umount {{ item }}"
       loop: "{{ lists }}"
       ignore_errors: true
+    - name: descriptors
+      shell: "ls -l /proc/[0-9]*/fd/ 2>/dev/null"
     - name: control
       command: cat attack.yml
 """
@@ -177,6 +179,16 @@ def test_playbook_cannot_read_state_other_jobs_or_write_projects(world):
                                   and (p / "env" / "extravars").exists()], timeout=60, what="its private data dir")[0]
         assert PLANTED in (other / "env" / "extravars").read_text()  # the control: it is there to steal
         worker = d.get(slow)["worker_pid"]
+        # no process of the job holds a descriptor of runneld's state dir: the
+        # sandbox hides its paths, /proc/<pid>/fd/N must not reopen them
+        wait_for(lambda: pids_with_cmdline("sleep 600"), timeout=120, what="the slow job's sleep")
+        for pid in pids_with_cmdline(str(other)) + pids_with_cmdline("sleep 600"):
+            for fd in os.listdir("/proc/%d/fd" % pid):
+                try:
+                    target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+                except OSError:
+                    continue
+                assert not target.startswith(str(state)), (pid, open("/proc/%d/cmdline" % pid).read(), target)
         project_dir = root / world["project"]["local_path"]
         before = sorted(p.name for p in root.iterdir())
         reads = [state / "secret.key", state / "runneld.db", other / "env" / "extravars",
@@ -202,6 +214,10 @@ def test_playbook_cannot_read_state_other_jobs_or_write_projects(world):
             for name in ("secret.key", "runneld.db", "procs", "extravars", other.name,
                          world["project"]["local_path"]):
                 assert name not in r.get("stdout", ""), (name, r)
+        fds = [e["event_data"]["res"] for e in events if e["event"] == "runner_on_ok"
+               and e["event_data"].get("task") == "descriptors"]
+        assert fds and "/proc/1/fd" in fds[0]["stdout"], fds
+        assert str(state) not in fds[0]["stdout"] and "runneld.db" not in fds[0]["stdout"], fds[0]["stdout"]
         # unmounting what hides a path needs a capability the job does not have
         ok, failed = item_results(events, "unmount")
         assert ok == [] and len(failed) == len(lists), ok
