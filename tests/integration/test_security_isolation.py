@@ -78,6 +78,17 @@ AGENT = """\
       command: pwd
 """
 
+# A job that leaves its session: a daemon a process group kill would miss.
+ESCAPE = """\
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: a daemon in a session of its own
+      shell: "setsid sleep {{ nap }} > /dev/null 2>&1 < /dev/null &"
+    - name: the job's own sleep
+      command: "sleep {{ nap }}"
+"""
+
 # An inventory source script that tries the same from an inventory update.
 STEAL = """\
 #!/usr/bin/python3
@@ -113,6 +124,7 @@ def world():
     repo, _ = make_git_project(tmp)
     (repo / "attack.yml").write_text(ATTACK)
     (repo / "agent.yml").write_text(AGENT)
+    (repo / "escape.yml").write_text(ESCAPE)
     steal = repo / "steal_inventory.py"
     steal.write_text(STEAL % {"reads": [str(state / "secret.key"), str(state / "runneld.db")],
                               "writes": [str(root / "pwned-by-inventory"), str(state / "pwned-by-inventory")]})
@@ -124,6 +136,8 @@ def world():
         w = setup_world(d, repo)
         inv, proj = w["inv"]["id"], w["project"]["id"]
         w["attack"] = d.create("job_templates", name="Attack", project=proj, inventory=inv, playbook="attack.yml",
+                               limit="localhost", ask_variables_on_launch=True)
+        w["escape"] = d.create("job_templates", name="Escape", project=proj, inventory=inv, playbook="escape.yml",
                                limit="localhost", ask_variables_on_launch=True)
         w.update(d=d, tmp=tmp, state=state, iso=iso, root=root, repo=repo,
                  key=(state / "secret.key").read_bytes())
@@ -329,6 +343,25 @@ def test_cancel_ends_a_sandboxed_job_at_once(world):
     wait_for(lambda: not pids_with_cmdline("%s/job_%d_" % (iso, job_id)), timeout=10, what="the sandbox to end")
     assert not [p for p in iso.iterdir() if p.name.startswith("job_%d_" % job_id)]
     assert took < 30, took  # generous under load: the grace period is 0.5 s
+
+
+def test_a_killed_worker_takes_its_whole_sandbox_along(world):
+    """kill -9 of a sandboxed job's worker: every process of the job ends at
+    once, the daemon that left ansible's session too (the sandbox's pid
+    namespace dies with it), and runneld records what happened."""
+    d, iso = world["d"], world["iso"]
+    nap = "%d.%04d" % (800 + os.getpid() % 100, int(time.time() * 1000) % 10000)
+    url = launch(d, world["escape"], nap=nap)
+    wait_for(lambda: len(pids_with_cmdline("sleep %s" % nap)) >= 2, timeout=120, what="both sleeps")
+    job = d.get(url)
+    sessions = {open("/proc/%d/stat" % p).read().rsplit(") ", 1)[1].split()[4] for p in pids_with_cmdline("sleep %s" % nap)}
+    assert len(sessions) >= 2, "the daemon did not leave ansible's session"
+    os.kill(job["worker_pid"], signal.SIGKILL)
+    wait_for(lambda: not pids_with_cmdline("sleep %s" % nap), timeout=15, what="the job's processes to end")
+    j = d.wait_job(url, timeout=60)
+    assert j["status"] == "error" and "killed by signal 9" in j["job_explanation"], j
+    wait_for(lambda: not [p for p in iso.iterdir() if p.name.startswith("job_%d_" % j["id"])], timeout=30,
+             what="its private data dir removed")
 
 
 # --------------------------------------------------------------------------
