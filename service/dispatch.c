@@ -501,7 +501,7 @@ static pid_t spawn_worker(engine *e, long job_id, int cgfd)
 	snprintf(it, sizeof it, "%d", e->s.default_idle_timeout);
 	snprintf(grace, sizeof grace, "%g", e->s.cancel_grace_period);
 	snprintf(stall, sizeof stall, "%d", e->s.event_stall_timeout);
-	const char *argv[32];
+	const char *argv[48]; /* 38 at most */
 	int n = 0;
 	argv[n++] = e->s.worker_path;
 	argv[n++] = "--state-dir", argv[n++] = e->s.state_dir;
