@@ -52,6 +52,7 @@ void rn_isolation_load(const runnel_config *cfg, const json_t *settings, rn_isol
 	memset(iso, 0, sizeof *iso);
 	json_t *pi = json_object_get(settings, "process_isolation");
 	iso->enabled = pi ? json_is_true(pi) : cfg->process_isolation;
+	iso->strict = json_is_true(json_object_get(settings, "process_isolation_strict"));
 	iso->executable = str_setting(settings, "process_isolation_executable",
 	                              cfg->process_isolation_executable, "podman");
 	iso->path =
@@ -205,16 +206,25 @@ int rn_isolation_wrap_bwrap(const rn_isolation *iso, rn_plan *plan, runnel_error
 
 	char **argv = NULL;
 	size_t argc = 0;
-	const char *fixed[] = {iso->executable ? iso->executable : "bwrap",
-	                       "--die-with-parent",
-	                       "--unshare-pid",
-	                       "--dev-bind",
-	                       "/dev",
-	                       "dev",
-	                       "--proc",
-	                       "/proc",
-	                       "--dir",
-	                       "/tmp"};
+	push(&argv, &argc, iso->executable ? iso->executable : "bwrap");
+	push(&argv, &argc, "--die-with-parent");
+	push(&argv, &argc, "--unshare-pid");
+	if (iso->strict) {
+		/* runnel's process_isolation_strict: a job run as root keeps no
+		 * capability (with CAP_SYS_ADMIN it could unmount a hidden path's
+		 * stand-in and read what is under it), gets a /dev of its own
+		 * (null, zero, random, tty, pts...: no disk to read raw) and no
+		 * SysV IPC of the host */
+		static const char *strict[] = {"--unshare-ipc", "--cap-drop", "ALL", "--dev",
+		                               "/dev"};
+		for (size_t i = 0; i < sizeof strict / sizeof strict[0]; i++)
+			push(&argv, &argc, strict[i]);
+	} else {
+		push(&argv, &argc, "--dev-bind");
+		push(&argv, &argc, "/dev");
+		push(&argv, &argc, "dev");
+	}
+	static const char *fixed[] = {"--proc", "/proc", "--dir", "/tmp"};
 	for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
 		push(&argv, &argc, fixed[i]);
 	/* The system, read-only. Upstream binds /bin /etc /usr /opt and links
@@ -347,6 +357,34 @@ int rn_isolation_wrap_bwrap(const rn_isolation *iso, rn_plan *plan, runnel_error
 	wrap(plan, argv, argc);
 	plan->sandboxed = true;
 	return 0;
+}
+
+int rn_isolation_wrap_argv(const json_t *settings, const char *private_data_dir, const json_t *env,
+                           const char *const *argv, char ***wrapped, char **tmp_dir,
+                           runnel_error *err)
+{
+	*wrapped = NULL;
+	*tmp_dir = NULL;
+	runnel_config cfg = {0};
+	rn_isolation iso;
+	rn_isolation_load(&cfg, settings, &iso);
+	rn_plan plan = {0};
+	plan.private_data_dir = rn_path_abs(private_data_dir);
+	plan.mode = RN_EXEC_RAW;
+	plan.env = json_incref((json_t *)env);
+	for (size_t i = 0; argv[i]; i++)
+		push(&plan.argv, &plan.argc, argv[i]);
+	int rc = rn_isolation_wrap_bwrap(&iso, &plan, err);
+	if (rc == 0) {
+		*wrapped = plan.argv;
+		*tmp_dir = plan.isolation_tmp;
+		plan.argv = NULL;
+		plan.isolation_tmp = NULL;
+	}
+	rn_isolation_cleanup(&plan);
+	rn_plan_clear(&plan);
+	rn_isolation_clear(&iso);
+	return rc;
 }
 
 /* Refuse to mount '/', '/home' or '/usr' into a container (upstream's rule). */

@@ -11,6 +11,7 @@
 /* The effective isolation settings: config values overridden by env/settings. */
 typedef struct rn_isolation {
 	bool enabled;
+	bool strict; /* process_isolation_strict (runnel's own): no capabilities, own /dev */
 	const char *executable;
 	const char *path;
 	json_t *hide, *show, *ro; /* arrays of strings (owned) */
@@ -32,6 +33,15 @@ int rn_isolation_copy_project(const rn_isolation *iso, rn_plan *plan, runnel_err
 /* Wrap plan->argv with bwrap. 0 or -1 with err (a base path that does not
  * exist, a temp dir that cannot be made). */
 int rn_isolation_wrap_bwrap(const rn_isolation *iso, rn_plan *plan, runnel_error *err);
+
+/* Wrap a tool's command (ansible-inventory, a probe) in the sandbox that a
+ * run with these env/settings gets (the same bwrap line; the private data
+ * dir shown): *wrapped is a new NULL-terminated argv (rn_argv_free), and
+ * *tmp_dir the directory of the hidden paths' stand-ins, to remove with
+ * rn_remove_tree() and free() once the tool ended. 0 or -1 with err. */
+int rn_isolation_wrap_argv(const json_t *settings, const char *private_data_dir, const json_t *env,
+                           const char *const *argv, char ***wrapped, char **tmp_dir,
+                           runnel_error *err);
 
 /* Wrap plan->argv with `podman|docker run ...` as upstream builds it, and
  * write artifacts/<ident>/env.list. 0 or -1 with err. */

@@ -66,6 +66,18 @@ static const config_def config_keys[CFG_COUNT] = {
          "before the job ends error saying how many are missing"},
     [CFG_TASK_ENV] = {"task_env", NULL,
                       "JSON object: variables every job's environment gets (AWX_TASK_ENV)"},
+    [CFG_JOB_ISOLATION] = {"job_isolation", "true",
+                           "run every job's ansible under bubblewrap, runneld's state dir, other "
+                           "jobs' private data dirs and the projects root hidden (false: jobs "
+                           "can read all runneld's user can, secret.key included)"},
+    [CFG_JOB_ISOLATION_EXECUTABLE] = {"job_isolation_executable", "bwrap",
+                                      "the bubblewrap program jobs run under"},
+    [CFG_JOB_ISOLATION_SHOW_PATHS] = {"job_isolation_show_paths", NULL,
+                                      "JSON list of paths jobs also see, read-write "
+                                      "(AWX_ISOLATION_SHOW_PATHS)"},
+    [CFG_JOB_ISOLATION_HIDE_PATHS] = {"job_isolation_hide_paths", NULL,
+                                      "JSON list of paths hidden from jobs besides runneld's "
+                                      "own (the config file is always hidden)"},
 };
 
 /* The key named name (dashes or underscores), or -1. */
@@ -203,6 +215,9 @@ int config_load(config *cfg, int argc, char **argv, runnel_error *err)
 	const char *awx_iso = getenv("AWX_ISOLATION_BASE_PATH");
 	if (awx_iso)
 		set_value(cfg, CFG_ISOLATION_BASE_PATH, awx_iso);
+	const char *awx_show = getenv("AWX_ISOLATION_SHOW_PATHS");
+	if (awx_show)
+		set_value(cfg, CFG_JOB_ISOLATION_SHOW_PATHS, awx_show);
 	for (int k = 0; k < CFG_COUNT; k++) {
 		char env[64] = "RUNNELD_";
 		size_t n = strlen(env);
@@ -328,6 +343,10 @@ static const struct {
     {CFG_PROJECTS_ROOT, 's', offsetof(engine_settings, projects_root)},
     {CFG_WORKER_PATH, 's', offsetof(engine_settings, worker_path)},
     {CFG_TASK_ENV, 's', offsetof(engine_settings, task_env)},
+    {CFG_JOB_ISOLATION, 's', offsetof(engine_settings, job_isolation)},
+    {CFG_JOB_ISOLATION_EXECUTABLE, 's', offsetof(engine_settings, job_isolation_executable)},
+    {CFG_JOB_ISOLATION_SHOW_PATHS, 's', offsetof(engine_settings, job_isolation_show_paths)},
+    {CFG_JOB_ISOLATION_HIDE_PATHS, 's', offsetof(engine_settings, job_isolation_hide_paths)},
     {CFG_CAPACITY, 'i', offsetof(engine_settings, capacity)},
     {CFG_JOB_TIMEOUT, 'i', offsetof(engine_settings, default_job_timeout)},
     {CFG_IDLE_TIMEOUT, 'i', offsetof(engine_settings, default_idle_timeout)},

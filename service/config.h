@@ -1,7 +1,8 @@
 /*
  * config.h - runneld's settings: one table of names, each settable from a
  * config file (`key = value` lines, or a JSON object), the environment
- * (RUNNELD_<KEY>, plus AWX's AWX_CLEANUP_PATHS and AWX_ISOLATION_BASE_PATH)
+ * (RUNNELD_<KEY>, plus AWX's AWX_CLEANUP_PATHS, AWX_ISOLATION_BASE_PATH and
+ * AWX_ISOLATION_SHOW_PATHS)
  * and flags (--key VALUE or --key=VALUE, dashes or underscores), in that
  * order of precedence, lowest first.
  */
@@ -39,6 +40,10 @@ typedef enum config_key {
 	CFG_TOKEN_EXPIRE_SECONDS,
 	CFG_EVENT_STALL_TIMEOUT,
 	CFG_TASK_ENV,
+	CFG_JOB_ISOLATION,
+	CFG_JOB_ISOLATION_EXECUTABLE,
+	CFG_JOB_ISOLATION_SHOW_PATHS,
+	CFG_JOB_ISOLATION_HIDE_PATHS,
 	CFG_COUNT
 } config_key;
 

@@ -70,6 +70,13 @@ static char *find_worker(const char *configured)
 static char *worker_settings_of(const engine *e)
 {
 	json_t *task_env = e->s.task_env ? json_loads(e->s.task_env, 0, NULL) : NULL;
+	/* the path lists were checked by isolation_settings */
+	json_t *show = e->s.job_isolation_show_paths
+	                   ? json_loads(e->s.job_isolation_show_paths, 0, NULL)
+	                   : NULL;
+	json_t *hide = e->s.job_isolation_hide_paths
+	                   ? json_loads(e->s.job_isolation_hide_paths, 0, NULL)
+	                   : NULL;
 	worker_settings ws = {
 	    .store = (char *)e->s.store_backend,
 	    .bus = (char *)e->s.bus_backend,
@@ -84,9 +91,15 @@ static char *worker_settings_of(const engine *e)
 	    .cancel_grace_period = e->s.cancel_grace_period,
 	    .event_stall_timeout = e->s.event_stall_timeout,
 	    .task_env = task_env,
+	    .job_isolation = e->isolation,
+	    .job_isolation_executable = (char *)e->s.job_isolation_executable,
+	    .job_isolation_show_paths = show,
+	    .job_isolation_hide_paths = hide,
 	};
 	char *text = worker_settings_dump(&ws);
 	json_decref(task_env);
+	json_decref(show);
+	json_decref(hide);
 	return text;
 }
 
@@ -109,6 +122,52 @@ static void open_job_cgroups(engine *e)
 		    "jobs run without cgroups (%s): a dead worker's processes are found by its "
 		    "private data dir",
 		    cgerr.message);
+}
+
+/* A JSON array of absolute paths (or NULL). 0, or -1 with err naming key. */
+static int check_path_list(const char *key, const char *text, runnel_error *err)
+{
+	if (!text)
+		return 0;
+	json_t *a = json_loads(text, 0, NULL);
+	bool ok = json_is_array(a);
+	size_t i;
+	json_t *v;
+	json_array_foreach(a, i, v)
+		ok = ok && json_is_string(v) && json_string_value(v)[0] == '/';
+	json_decref(a);
+	if (!ok)
+		return rn_fail(err, EINVAL, "%s: must be a JSON list of absolute paths, not %s",
+		               key, text);
+	return 0;
+}
+
+/* The job isolation settings (sandbox.h), checked and owned. */
+static int isolation_settings(engine *e, const engine_settings *settings, runnel_error *err)
+{
+	const char *on = settings->job_isolation;
+	if (!on || !strcasecmp(on, "true") || !strcmp(on, "1") || !strcasecmp(on, "yes") ||
+	    !strcasecmp(on, "on"))
+		e->isolation = true;
+	else if (!strcasecmp(on, "false") || !strcmp(on, "0") || !strcasecmp(on, "no") ||
+	         !strcasecmp(on, "off"))
+		e->isolation = false;
+	else
+		return rn_fail(err, EINVAL, "job_isolation: \"%s\" is not true or false", on);
+	e->s.job_isolation = e->isolation ? "true" : "false";
+	const char *exe = settings->job_isolation_executable;
+	if (exe && (!*exe || *exe == '-'))
+		return rn_fail(err, EINVAL, "job_isolation_executable: \"%s\" is not a program",
+		               exe);
+	e->s.job_isolation_executable = own(e, 9, exe ? exe : "bwrap");
+	if (check_path_list("job_isolation_show_paths", settings->job_isolation_show_paths, err) <
+	        0 ||
+	    check_path_list("job_isolation_hide_paths", settings->job_isolation_hide_paths, err) <
+	        0)
+		return -1;
+	e->s.job_isolation_show_paths = own(e, 10, settings->job_isolation_show_paths);
+	e->s.job_isolation_hide_paths = own(e, 11, settings->job_isolation_hide_paths);
+	return 0;
 }
 
 /* Open the engine. */
@@ -139,6 +198,8 @@ engine *engine_open(const engine_settings *settings, runnel_error *err)
 	e->s.worker_path = own(e, 7, wp);
 	free(wp);
 	e->s.task_env = own(e, 8, e->s.task_env);
+	if (isolation_settings(e, &e->s, err) < 0)
+		goto fail;
 	const char *cp =
 	    settings->cleanup_paths ? settings->cleanup_paths : getenv("AWX_CLEANUP_PATHS");
 	e->cleanup =

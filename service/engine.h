@@ -64,9 +64,18 @@ typedef struct engine_settings {
 	                                    error saying how many */
 	const char *task_env;            /* JSON object: variables every job's environment gets
 	                                    (AWX_TASK_ENV); NULL: none */
-	const char *worker_path;         /* the runneld-worker binary; default: next to
-	                                    /proc/self/exe, else $RUNNELD_WORKER, else PATH */
-	engine_log_fn log;               /* NULL: lines go to stderr */
+	const char *job_isolation;       /* "true" (NULL: the default): every job's ansible runs
+	                                    under bubblewrap, runneld's state dir, the other
+	                                    jobs' private data dirs and the projects root hidden
+	                                    (sandbox.h); "false"/"0"/"no"/"off": unsandboxed */
+	const char *job_isolation_executable; /* the bubblewrap program; NULL: "bwrap" (PATH) */
+	const char *job_isolation_show_paths; /* JSON array of paths jobs also see (read-write),
+	                                         AWX_ISOLATION_SHOW_PATHS; NULL: none */
+	const char *job_isolation_hide_paths; /* JSON array of paths hidden from jobs besides
+	                                         runneld's own (secrets elsewhere); NULL: none */
+	const char *worker_path;              /* the runneld-worker binary; default: next to
+	                                         /proc/self/exe, else $RUNNELD_WORKER, else PATH */
+	engine_log_fn log;                    /* NULL: lines go to stderr */
 	void *log_userdata;
 } engine_settings;
 

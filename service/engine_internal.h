@@ -36,6 +36,7 @@ struct engine {
 	char *owned[12];   /* the strings of s we own */
 	char bus_socket[108];
 	bool cleanup;          /* remove private data dirs (AWX_CLEANUP_PATHS) */
+	bool isolation;        /* jobs run sandboxed (job_isolation) */
 	char *worker_settings; /* the workers' settings, JSON (worker_settings.h) */
 	store *st;
 	/* the callback receiver's own handle: its batch transactions do not

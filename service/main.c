@@ -159,6 +159,28 @@ static int ensure_admin(store *st, const char *given, runnel_error *err)
 	return 0;
 }
 
+/* The paths hidden from jobs besides runneld's own: job_isolation_hide_paths
+ * and the config file (it may hold what an operator keeps from jobs). A
+ * JSON text to free, or NULL; a bad list is passed on for the engine to
+ * refuse, naming the setting. */
+static char *hidden_from_jobs(const config *cfg)
+{
+	const char *text = config_get(cfg, CFG_JOB_ISOLATION_HIDE_PATHS);
+	json_t *a = text ? json_loads(text, 0, NULL) : json_array();
+	if (!json_is_array(a)) {
+		json_decref(a);
+		return rn_xstrdup(text);
+	}
+	if (cfg->config_file) {
+		char *abs = rn_path_abs(cfg->config_file);
+		json_array_append_new(a, json_string(abs));
+		free(abs);
+	}
+	char *out = json_array_size(a) ? json_dumps(a, JSON_COMPACT) : NULL;
+	json_decref(a);
+	return out;
+}
+
 /* Wait for SIGTERM/SIGINT. */
 static int wait_for_signal(void)
 {
@@ -222,6 +244,7 @@ int main(int argc, char **argv)
 	engine *eng = NULL;
 	api_server *srv = NULL;
 	engine_settings es;
+	char *hidden = NULL;
 	long max_body = 0, max_conn = 0, token_expire = 0;
 	double shutdown_grace = 0;
 	if (config_engine_settings(&cfg, &es, &err) < 0 ||
@@ -234,6 +257,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	es.log = log_line;
+	es.job_isolation_hide_paths = hidden = hidden_from_jobs(&cfg);
 	logf_("starting (pid %d%s%s)", (int)getpid(), cfg.config_file ? ", config " : "",
 	      cfg.config_file ? cfg.config_file : "");
 	eng = engine_open(&es, &err);
@@ -281,5 +305,6 @@ out:
 	if (status == 0)
 		logf_("stopped");
 	config_free(&cfg);
+	free(hidden);
 	return status;
 }

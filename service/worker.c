@@ -54,6 +54,7 @@
 #include "jobproc.h"
 #include "jscan.h"
 #include "model.h"
+#include "sandbox.h"
 #include "tasks/task.h"
 #include "util.h"
 #include "worker_settings.h"
@@ -696,9 +697,10 @@ typedef struct job_run {
 	char host[256]; /* this machine: execution_node */
 	worker w;
 	task t;
-	char *pdd;          /* the private data dir, once made */
-	int timeout;        /* seconds (the job's, else runneld's default); 0: none */
-	const char *status; /* the final status so far */
+	sandbox_policy sandbox; /* what the job's ansible may see (sandbox.h) */
+	char *pdd;              /* the private data dir, once made */
+	int timeout;            /* seconds (the job's, else runneld's default); 0: none */
+	const char *status;     /* the final status so far */
 	runnel_run_result res;
 	bool ran; /* res holds a result */
 } job_run;
@@ -769,7 +771,15 @@ static void init_run(job_run *r)
 	rn_json_quote(&q, jc, strlen(jc));
 	w->created_json = q.data ? q.data : rn_xstrdup("\"\"");
 	snprintf(w->ident, sizeof w->ident, "%ld", r->id);
+	r->sandbox = (sandbox_policy){.enabled = o->ws.job_isolation,
+	                              .executable = o->ws.job_isolation_executable,
+	                              .state_dir = o->state_dir,
+	                              .isolation_base = o->ws.isolation_base_path,
+	                              .projects_root = o->ws.projects_root,
+	                              .show_paths = o->ws.job_isolation_show_paths,
+	                              .hide_paths = o->ws.job_isolation_hide_paths};
 	r->t = (task){.st = r->st,
+	              .sandbox = &r->sandbox,
 	              .job_id = r->id,
 	              .job = r->job,
 	              .type = r->type,
@@ -810,6 +820,9 @@ static int make_private_data_dir(job_run *r)
 	chmod(pdd, 0700);
 	r->pdd = pdd;
 	r->t.pdd = pdd;
+	/* the sandbox every ansible of the job runs in (sandbox.h): the types
+	 * add what they must show (a project update its checkout) */
+	sandbox_settings(&r->sandbox, pdd, r->t.settings);
 	r->w.rec = jobproc_worker_open(r->o->state_dir, r->id);
 	jobproc_worker_note_pdd(r->w.rec, pdd);
 	static const char *const subdirs[] = {"env", "inventory"};
@@ -955,6 +968,16 @@ static int run_task(job_run *r)
 {
 	task *t = &r->t;
 	runnel_error err = {0};
+	/* the sandbox must start, or the job does not run: never unsandboxed */
+	if ((!t->run || t->run_sandboxed) && sandbox_on(t->settings) &&
+	    sandbox_probe(t->settings, r->pdd, t->envvars, the_canceler, &err) < 0) {
+		if (!got_signal) {
+			explain(r->st, r->id, "job_explanation", err.message);
+			task_emit(t, err.message);
+			r->status = "error";
+		}
+		return -1;
+	}
 	t->cfg.private_data_dir = r->pdd;
 	t->cfg.ident = r->w.ident;
 	t->cfg.quiet = true;

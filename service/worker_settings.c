@@ -19,6 +19,7 @@ typedef enum ws_type {
 	WS_INT,      /* int, >= 0 */
 	WS_NUMBER,   /* double, >= 0 */
 	WS_OBJECT,   /* json_t *, an object of strings, numbers or booleans */
+	WS_PATHS,    /* json_t *, an array of absolute paths (empty: none) */
 } ws_type;
 
 /* The keys: name, type, where in worker_settings. */
@@ -40,6 +41,10 @@ static const struct {
     {"cancel_grace_period", WS_NUMBER, offsetof(worker_settings, cancel_grace_period)},
     {"event_stall_timeout", WS_INT, offsetof(worker_settings, event_stall_timeout)},
     {"task_env", WS_OBJECT, offsetof(worker_settings, task_env)},
+    {"job_isolation", WS_BOOL, offsetof(worker_settings, job_isolation)},
+    {"job_isolation_executable", WS_STRING, offsetof(worker_settings, job_isolation_executable)},
+    {"job_isolation_show_paths", WS_PATHS, offsetof(worker_settings, job_isolation_show_paths)},
+    {"job_isolation_hide_paths", WS_PATHS, offsetof(worker_settings, job_isolation_hide_paths)},
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 
@@ -72,6 +77,9 @@ char *worker_settings_dump(const worker_settings *ws)
 			break;
 		case WS_OBJECT:
 			v = *(json_t **)p ? json_incref(*(json_t **)p) : json_object();
+			break;
+		case WS_PATHS:
+			v = *(json_t **)p ? json_incref(*(json_t **)p) : json_array();
 			break;
 		}
 		json_object_set_new(o, keys[k].name, v);
@@ -139,6 +147,21 @@ static int load_key(worker_settings *ws, size_t k, json_t *v, const char *source
 		*(json_t **)p = json_incref(v);
 		return 0;
 	}
+	case WS_PATHS: {
+		size_t i;
+		json_t *ev;
+		bool ok = json_is_array(v);
+		if (ok)
+			json_array_foreach(v, i, ev)
+				ok = ok && json_is_string(ev) && json_string_value(ev)[0] == '/';
+		if (!ok)
+			return rn_fail(
+			    err, EINVAL,
+			    "%s: worker settings (%s): expected a list of absolute paths", name,
+			    source);
+		*(json_t **)p = json_incref(v);
+		return 0;
+	}
 	}
 	return rn_fail(err, EINVAL, "%s: worker settings (%s): unknown type", name, source);
 }
@@ -189,7 +212,7 @@ void worker_settings_clear(worker_settings *ws)
 		void *p = slot(ws, k);
 		if (keys[k].type == WS_STRING || keys[k].type == WS_OPTIONAL)
 			free(*(char **)p);
-		else if (keys[k].type == WS_OBJECT)
+		else if (keys[k].type == WS_OBJECT || keys[k].type == WS_PATHS)
 			json_decref(*(json_t **)p);
 	}
 	memset(ws, 0, sizeof *ws);

@@ -11,7 +11,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "artifacts.h"
 #include "datafile.h"
+#include "isolation.h"
+#include "sandbox.h"
+#include "shlex.h"
 #include "task.h"
 #include "util.h"
 
@@ -29,14 +33,24 @@ static int run_inventory(task *t, runnel_run_result *res, runnel_error *err)
 	json_t *env = json_deep_copy(t->envvars);
 	json_object_set_new(env, "ANSIBLE_INVENTORY_UNPARSED_FAILED", json_string("True"));
 	json_object_set_new(env, "ANSIBLE_FORCE_COLOR", json_string("False"));
-	runnel_tool tool = {.argv = argv,
+	/* in the job's sandbox (sandbox.h): the source may be a script */
+	char **wrapped = NULL, *iso_tmp = NULL;
+	if (sandbox_on(t->settings) &&
+	    rn_isolation_wrap_argv(t->settings, t->pdd, env, argv, &wrapped, &iso_tmp, err) < 0) {
+		json_decref(env);
+		json_decref(src);
+		return -1;
+	}
+	runnel_tool tool = {.argv = wrapped ? (const char *const *)wrapped : argv,
 	                    .cwd = t->cfg.project_dir,
 	                    .envvars = env,
 	                    .timeout = t->cfg.timeout,
 	                    .canceler = t->cfg.canceler,
 	                    .cancel_grace_period = t->cfg.cancel_grace_period,
 	                    .clean_environment = true};
-	json_t *args = json_pack("[s,s,s,s,s]", argv[0], argv[1], argv[2], argv[3], argv[4]);
+	json_t *args = json_array(); /* what runs: the sandbox's command line too */
+	for (size_t i = 0; tool.argv[i]; i++)
+		json_array_append_new(args, json_string(tool.argv[i]));
 	char *args_text = json_dumps(args, JSON_COMPACT);
 	json_t *f = json_pack("{s:s,s:s}", "job_args", args_text, "job_cwd", t->cfg.project_dir);
 	json_decref(store_update(t->st, STORE_INVENTORY_UPDATE, t->job_id, f, STORE_SYSTEM, err));
@@ -47,6 +61,11 @@ static int run_inventory(task *t, runnel_run_result *res, runnel_error *err)
 	runnel_tool_result tr = {0};
 	int rc = runnel_tool_run(&tool, &tr, err);
 	json_decref(env);
+	rn_argv_free(wrapped);
+	if (iso_tmp) {
+		rn_remove_tree(iso_tmp);
+		free(iso_tmp);
+	}
 	if (rc < 0) {
 		json_decref(src);
 		return -1;
@@ -152,8 +171,16 @@ int task_inventory_update_prepare(task *t, runnel_error *err)
 		json_decref(src);
 		return -1;
 	}
-	t->cfg.project_dir = task_keep(t, dir);
-	t->cfg.inventory = task_keep(t, rn_path_join(dir, rel));
+	task_keep(t, dir);
+	/* the update reads its own copy of the source project (AWX copies it
+	 * into the private data dir too); the projects root stays hidden */
+	const char *copy = task_copy_project(t, dir, err);
+	if (!copy) {
+		json_decref(src);
+		return -1;
+	}
+	t->cfg.project_dir = copy;
+	t->cfg.inventory = task_keep(t, rn_path_join(copy, rel));
 	if (check_source_bounds(t->cfg.inventory, err) < 0) {
 		json_decref(src);
 		return -1;
@@ -161,6 +188,7 @@ int task_inventory_update_prepare(task *t, runnel_error *err)
 	t->cfg.timeout = (int)json_integer_value(json_object_get(src, "timeout"));
 	json_decref(src);
 	t->run = run_inventory;
+	t->run_sandboxed = true;
 	t->after = after_inventory;
 	return 0;
 }

@@ -102,8 +102,12 @@ int task_job_prepare(task *t, runnel_error *err)
 		json_array_append_new(t->args, json_string("--start-at-task"));
 		json_array_append_new(t->args, json_string(task_str(t, "start_at_task")));
 	}
+	/* the job runs its own copy of the project, in its private data dir */
+	const char *copy = task_copy_project(t, dir, err);
+	if (!copy)
+		return -1;
 	t->cfg.playbook = task_str(t, "playbook");
-	t->cfg.project_dir = dir;
+	t->cfg.project_dir = copy;
 	if (*task_str(t, "limit"))
 		t->cfg.limit = task_str(t, "limit");
 	if (*task_str(t, "job_tags"))

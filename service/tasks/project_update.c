@@ -16,6 +16,7 @@
 
 #include "field_rules.h"
 #include "project_files.h"
+#include "sandbox.h"
 #include "task.h"
 #include "util.h"
 
@@ -68,6 +69,19 @@ static int after_update(task *t, runnel_run_result *res, runnel_error *err)
 		free(line);
 	}
 	return 0;
+}
+
+/* The path of a repository on this machine (file:///p, file://localhost/p,
+ * or /p: AWX reads a path as file://), or NULL. */
+static const char *local_repo(const char *url)
+{
+	if (url[0] == '/')
+		return url;
+	if (!strncmp(url, "file://localhost/", 17))
+		return url + 16;
+	if (!strncmp(url, "file:///", 8))
+		return url + 7;
+	return NULL;
 }
 
 /* Fill the run of a project update. */
@@ -139,6 +153,31 @@ int task_project_update_prepare(task *t, runnel_error *err)
 			    rn_xasprintf("could not delete the old checkout: %s", rm_err.message);
 			task_emit(t, line);
 			free(line);
+		}
+	}
+	/* the update sees its own project dir (the checkout: made now, so that
+	 * it can be shown) and nothing else of the projects root; a file://
+	 * repository is read where it is, read-only */
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		int e = errno;
+		json_decref(p);
+		return rn_fail(err, e, "local_path: cannot create the project directory %s: %s",
+		               dir, strerror(e));
+	}
+	if (sandbox_on(t->settings)) {
+		sandbox_show(t->settings, dir, false);
+		const char *local = local_repo(url);
+		if (local) {
+			if (t->sandbox && sandbox_path_hidden(t->sandbox, local)) {
+				rn_fail(err, EACCES,
+				        "scm_url: %s is (or holds, or lies in) a directory hidden "
+				        "from jobs (runneld's state dir, the projects root, a "
+				        "private data dir): a project update cannot read it",
+				        url);
+				json_decref(p); /* url is p's */
+				return -1;
+			}
+			sandbox_show(t->settings, local, true);
 		}
 	}
 	/* localhost, with the python that runs ansible, as AWX's project update inventory */

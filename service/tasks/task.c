@@ -77,6 +77,16 @@ char *task_project_dir(task *t, long project_id, runnel_error *err)
 	return dir;
 }
 
+/* Copy the project into the private data dir (task.h). */
+const char *task_copy_project(task *t, const char *dir, runnel_error *err)
+{
+	char *copy = rn_path_join(t->pdd, "project");
+	task_keep(t, copy);
+	if (sandbox_copy_project(dir, copy, err) < 0)
+		return NULL;
+	return copy;
+}
+
 /* Check that rel stays inside dir and exists. */
 int task_path_inside(const char *dir, const char *rel, const char *field, runnel_error *err)
 {

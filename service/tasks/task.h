@@ -12,6 +12,7 @@
 
 #include "runnel.h"
 #include "bus.h"
+#include "sandbox.h"
 #include "store.h"
 
 typedef struct task task;
@@ -26,6 +27,7 @@ struct task {
 	const char *projects_root;
 	int default_job_timeout;
 	int default_idle_timeout;
+	const sandbox_policy *sandbox; /* runneld's isolation settings (sandbox.h) */
 
 	/* ---- filled by prepare(); the worker frees them ---- */
 	runnel_config cfg; /* what/how to run; the worker sets pdd, callbacks, canceler */
@@ -43,6 +45,9 @@ struct task {
 	char scm_revision[128];
 	json_t *last_ok_res; /* the res of the last runner_on_ok (project update: the git result) */
 
+	/* A type whose run() starts ansible itself sets this: the worker checks
+	 * that the sandbox starts first (sandbox.h), as it does before runnel_run. */
+	bool run_sandboxed;
 	/* A type that does not run ansible through runnel_run sets run: it does
 	 * its work, emits its output with task_emit(), fills *result (status, rc). */
 	int (*run)(task *t, runnel_run_result *result, runnel_error *err);
@@ -80,6 +85,11 @@ char *task_project_dir(task *t, long project_id, runnel_error *err);
 /* Check that rel is a path inside dir (no absolute path, no "..", no
  * symlink leading out) and exists. 0 or -1 with EINVAL "<field>: ...". */
 int task_path_inside(const char *dir, const char *rel, const char *field, runnel_error *err);
+
+/* Copy the project at dir into <pdd>/project (AWX's make_local_copy: the
+ * job runs its own copy, the projects root stays hidden from it) and
+ * return that path (kept by the task). NULL with err. */
+const char *task_copy_project(task *t, const char *dir, runnel_error *err);
 
 /* The job's field as a string / integer / bool. */
 const char *task_str(task *t, const char *field);

@@ -151,7 +151,11 @@ def world(request, tmp_path):
     (repo / "burst.yml").write_text(BURST)
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "fault playbooks")
-    extra = ["--isolation-base-path", str(iso)]
+    # the go file of BURST is where jobs can see it: jobs run sandboxed, and
+    # a show path (AWX_ISOLATION_SHOW_PATHS) is how an operator shares one
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    extra = ["--isolation-base-path", str(iso), "--job-isolation-show-paths", json.dumps([str(gate)])]
     d = Runneld(tmp_path / "state", bus=bus, extra=extra).start()
     w = setup_world(d, repo)
     inv, proj = w["inv"]["id"], w["project"]["id"]
@@ -277,7 +281,7 @@ def test_runneld_sigkill_mid_job_then_restart(world):
     nothing of the job is left."""
     d, w, iso = world.d, world.w, world.iso
     nap = nap_value()
-    go = world.tmp / "go"
+    go = world.tmp / "gate" / "go"
     job_id = launch(d, w["Burst"], nap=nap, go_file=str(go))
     wait_for(lambda: any(e["event"] == "runner_on_ok" for e in
                          d.all_pages("/api/v2/jobs/%d/job_events/" % job_id)),
@@ -342,8 +346,14 @@ def test_runneld_sigkill_mid_job_then_restart(world):
 
 def test_runneld_sigkill_while_worker_is_killed_too(world):
     """runneld and the worker both die at once (kill -9 of each): the next
-    runneld ends the job's processes itself and fails the job saying so."""
-    d, w, iso = world.d, world.w, world.iso
+    runneld ends the job's processes itself and fails the job saying so.
+    Without job isolation: in its sandbox a job's processes die with its
+    worker (test_security_isolation.py), so nothing would be left to reap."""
+    w, iso = world.w, world.iso
+    world.d.stop()
+    extra = world.extra + ["--job-isolation", "false"]
+    d = Runneld(world.d.state_dir, bus=world.bus, extra=extra).start()
+    world.daemons.append(d)
     nap = nap_value()
     job_id = launch(d, w["Escape"], nap=nap)
     wait_for(lambda: len(pids_with_cmdline("sleep %s" % nap)) >= 2, timeout=90, what="the job's sleeps")
@@ -354,7 +364,7 @@ def test_runneld_sigkill_while_worker_is_killed_too(world):
     d.proc.wait()
     d.logf.close()
     assert job_pids(iso, nap), "nothing left to reap: the test proves nothing"
-    d2 = Runneld(d.state_dir, bus=world.bus, extra=world.extra).start()
+    d2 = Runneld(d.state_dir, bus=world.bus, extra=extra).start()
     world.daemons.append(d2)
     assert not job_pids(iso, nap), "the restarted runneld left the job's processes running: " + \
         describe(job_pids(iso, nap))

@@ -258,9 +258,12 @@ def test_job_successful_every_event_stored(env):
     assert "hello h1" in out["content"]
     assert out["absolute_end"] == max(e["end_line"] for e in ev["results"])
     # job_args / job_cwd / job_env
+    # what ran: ansible-playbook in the job's sandbox (bwrap), from the job's
+    # own copy of the project in its private data dir (AWX's /runner/project)
     args = json.loads(j["job_args"])
-    assert args[0] == "ansible-playbook" and "hello.yml" in args
-    assert j["job_cwd"] == str(env.proj)
+    assert args[0] == "bwrap" and "ansible-playbook" in args and "hello.yml" in args, args
+    assert j["job_cwd"].startswith("%s/job_%d_" % (env.iso, job["id"])), j["job_cwd"]
+    assert j["job_cwd"].endswith("/project"), j["job_cwd"]
     assert j["job_env"]["JOB_ID"] == str(job["id"])
     assert j["job_env"]["ANSIBLE_FORCE_COLOR"] == "True"
     # the private data dir is gone (cleanup on by default)
