@@ -92,6 +92,7 @@ static void test_round_trip(void **state)
 {
 	(void)state;
 	json_t *env = json_pack("{s:s,s:i}", "HTTP_PROXY", "http://u:pw@p:1", "N", 3);
+	json_t *show = json_pack("[s]", "/opt/ansible");
 	worker_settings in = {.store = "sqlite",
 	                      .bus = "redis",
 	                      .bus_socket = "/s/bus.sock",
@@ -104,7 +105,11 @@ static void test_round_trip(void **state)
 	                      .idle_timeout = 7,
 	                      .cancel_grace_period = 0.25,
 	                      .event_stall_timeout = 15,
-	                      .task_env = env};
+	                      .task_env = env,
+	                      .job_isolation = true,
+	                      .job_isolation_executable = "/usr/bin/bwrap",
+	                      .job_isolation_show_paths = show,
+	                      .job_isolation_hide_paths = NULL};
 	char *text = worker_settings_dump(&in);
 	assert_non_null(text);
 	worker_settings out;
@@ -123,10 +128,15 @@ static void test_round_trip(void **state)
 	assert_true(out.cancel_grace_period == 0.25);
 	assert_int_equal(out.event_stall_timeout, 15);
 	assert_true(json_equal(out.task_env, env));
+	assert_true(out.job_isolation);
+	assert_string_equal(out.job_isolation_executable, "/usr/bin/bwrap");
+	assert_true(json_equal(out.job_isolation_show_paths, show));
+	assert_int_equal(json_array_size(out.job_isolation_hide_paths), 0);
 	worker_settings_clear(&out);
 	assert_null(out.store);
 	free(text);
 	json_decref(env);
+	json_decref(show);
 }
 
 /* Load text that must be refused with a message holding want. */
@@ -151,7 +161,8 @@ static void test_refused_naming_the_key(void **state)
 	                      .isolation_base_path = "/tmp",
 	                      .projects_root = "/s/projects",
 	                      .cancel_grace_period = 0.5,
-	                      .event_stall_timeout = 120};
+	                      .event_stall_timeout = 120,
+	                      .job_isolation_executable = "bwrap"};
 	char *text = worker_settings_dump(&ok);
 	json_t *o = json_loads(text, 0, NULL);
 	free(text);
@@ -182,6 +193,12 @@ static void test_refused_naming_the_key(void **state)
 	json_object_set_new(m, "cancel_grace", json_real(1));
 	text = json_dumps(m, 0);
 	refused(text, "cancel_grace: worker settings (stdin): unknown key");
+	free(text);
+	json_decref(m);
+	m = json_deep_copy(o);
+	json_object_set_new(m, "job_isolation_hide_paths", json_pack("[s]", "relative/dir"));
+	text = json_dumps(m, 0);
+	refused(text, "job_isolation_hide_paths: worker settings (stdin): expected a list");
 	free(text);
 	json_decref(m);
 	refused("[1,2]", "not a JSON object");
