@@ -1,0 +1,900 @@
+/*
+ * pg_crud.c - resources in PostgreSQL (pg.h): create, get, update, remove,
+ * list, relations, users and tokens, credentials, inventories, and the
+ * status of unified jobs. A read-modify-write of a row locks it (SELECT ...
+ * FOR UPDATE) for its transaction: another process (a worker, the receiver)
+ * may write the same row meanwhile.
+ */
+#include "pg.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "model.h"
+#include "util.h"
+
+/* ------------------------------------------------------------------ */
+/* rows                                                                 */
+
+/* Current UTC time as epoch seconds. */
+static double epoch_now(void)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	return tv.tv_sec + tv.tv_usec / 1e6;
+}
+
+/* True if an object of kind with id exists. */
+static bool exists(pgc *c, store_kind kind, long id)
+{
+	char sql[96];
+	snprintf(sql, sizeof sql, "SELECT 1 FROM %s WHERE id=$1", pg_table(kind));
+	return pg_int(c, sql, id, 0) == 1;
+}
+
+/* Check that every fk in v (validated fields) points at an existing object. */
+static int check_fks(pgc *c, store_kind kind, const json_t *v, runnel_error *err)
+{
+	const char *k;
+	json_t *x;
+	json_object_foreach((json_t *)v, k, x) {
+		const model_field *f = model_field_find(kind, k);
+		if (f && f->type == MT_FK && json_is_integer(x) &&
+		    !exists(c, f->fk, (long)json_integer_value(x)))
+			return rn_fail(err, EINVAL,
+			               "%s: Invalid pk \"%lld\" - object does not exist.", k,
+			               (long long)json_integer_value(x));
+	}
+	return 0;
+}
+
+/* The message of a unique name taken. */
+static int name_taken(store_kind kind, runnel_error *err)
+{
+	const char *f = kind == STORE_USER ? "username" : "name";
+	return rn_fail(err, EEXIST, "%s: %s with this %s already exists.", f, store_kind_type(kind),
+	               f);
+}
+
+/* Read the raw data/secret of a row, locked for the transaction when lock.
+ * Frees: *data (json), *secret. 0 or -1 (ENOENT). */
+static int read_raw(pgc *c, store_kind kind, long id, bool lock, json_t **data, char **secret,
+                    runnel_error *err)
+{
+	char sql[160], ib[24];
+	snprintf(sql, sizeof sql, "SELECT data::text, secret, %s FROM %s WHERE id=$1%s",
+	         model_is_job_kind(kind) ? "type" : "''", pg_table(kind), lock ? " FOR UPDATE" : "");
+	const char *v[1] = {pg_num(ib, id)};
+	PGresult *r = pg_q(c, sql, 1, v, err);
+	if (!r)
+		return -1;
+	if (!PQntuples(r) || (model_is_job_kind(kind) && kind != STORE_UNIFIED_JOB &&
+	                      strcmp(pg_val(r, 0, 2), store_kind_type(kind)))) {
+		PQclear(r);
+		return rn_fail(err, ENOENT, "__all__: Not found.");
+	}
+	*data = json_loads(pg_val(r, 0, 0), 0, NULL);
+	if (!*data)
+		*data = json_object();
+	if (secret)
+		*secret = PQgetisnull(r, 0, 1) ? NULL : rn_xstrdup(pg_val(r, 0, 1));
+	PQclear(r);
+	return 0;
+}
+
+/* Write data (and secret, when not NULL) of a row back, with the real
+ * columns (name, status) it carries. 0 or -1. */
+static int write_raw(pgc *c, store_kind kind, long id, json_t *data, const char *secret,
+                     runnel_error *err)
+{
+	char now[32], ib[24];
+	model_now(now);
+	const char *name =
+	    json_string_value(json_object_get(data, kind == STORE_USER ? "username" : "name"));
+	char *text = json_dumps(data, JSON_COMPACT);
+	const char *status = json_string_value(json_object_get(data, "status"));
+	char sql[256];
+	bool job = model_is_job_kind(kind);
+	if (job)
+		snprintf(sql, sizeof sql,
+		         "UPDATE unified_jobs SET modified=$1, name=coalesce($2, name),"
+		         " data=$3::jsonb, secret=coalesce($4, secret), status=coalesce($6, status)"
+		         " WHERE id=$5");
+	else
+		snprintf(sql, sizeof sql,
+		         "UPDATE %s SET modified=$1, name=coalesce($2, name), data=$3::jsonb,"
+		         " secret=coalesce($4, secret) WHERE id=$5",
+		         pg_table(kind));
+	const char *v[6] = {now, name, text, secret, pg_num(ib, id), status};
+	runnel_error e = {0};
+	PGresult *r = pg_q(c, sql, job ? 6 : 5, v, &e);
+	free(text);
+	if (!r) {
+		if (e.code == EEXIST)
+			return name_taken(kind, err);
+		if (err)
+			*err = e;
+		return -1;
+	}
+	PQclear(r);
+	return 0;
+}
+
+/* Split a credential's inputs into plain (kept in data) and sealed secrets
+ * (merged into secret, a JSON object of name -> sealed text). */
+static int split_inputs(pg *p, pgc *c, json_t *v, long type_id, json_t *secret,
+                        runnel_error *err)
+{
+	json_t *in = json_object_get(v, "inputs");
+	if (!in)
+		return 0;
+	if (!json_is_object(in))
+		return rn_fail(err, EINVAL, "inputs: Must be an object.");
+	json_t *ct = pg_get_locked(p, c, STORE_CREDENTIAL_TYPE, type_id, err);
+	if (!ct)
+		return -1;
+	json_t *tin = json_object_get(ct, "inputs");
+	json_t *fl = json_object_get(tin, "fields");
+	json_t *plain = json_object();
+	const char *k;
+	json_t *x;
+	int rc = 0;
+	json_object_foreach(in, k, x) {
+		bool known = false;
+		size_t i;
+		json_t *f;
+		json_array_foreach(fl, i, f) {
+			const char *id = json_string_value(json_object_get(f, "id"));
+			if (id && !strcmp(id, k))
+				known = true;
+		}
+		if (!known && json_array_size(fl)) {
+			rc = rn_fail(
+			    err, EINVAL,
+			    "inputs: Additional properties are not allowed ('%s' was unexpected)", k);
+			break;
+		}
+		if (!model_input_is_secret(tin, k)) {
+			json_object_set(plain, k, x);
+			continue;
+		}
+		if (!json_is_string(x)) {
+			rc = rn_fail(err, EINVAL, "inputs: %s must be a string", k);
+			break;
+		}
+		const char *val = json_string_value(x);
+		if (!strcmp(val, "$encrypted$"))
+			continue; /* keep the stored value */
+		if (!*val) {
+			json_object_del(secret, k);
+			continue;
+		}
+		char *sealed = store_seal(&p->key, val);
+		json_object_set_new(secret, k, json_string(sealed));
+		free(sealed);
+	}
+	if (rc == 0) {
+		json_object_set_new(v, "kind", json_incref(json_object_get(ct, "kind")));
+		json_object_set_new(v, "inputs", plain);
+	} else {
+		json_decref(plain);
+	}
+	json_decref(ct);
+	return rc;
+}
+
+/* A password hashed for storage (crypto_pwhash_str), or NULL with err. */
+static char *hash_password(const json_t *pw, runnel_error *err)
+{
+	char h[crypto_pwhash_STRBYTES];
+	if (crypto_pwhash_str(h, json_string_value(pw), json_string_length(pw),
+	                      crypto_pwhash_OPSLIMIT_INTERACTIVE,
+	                      crypto_pwhash_MEMLIMIT_INTERACTIVE)) {
+		rn_fail(err, ENOMEM, "password: could not hash");
+		return NULL;
+	}
+	return rn_xstrdup(h);
+}
+
+json_t *pg_create_locked(pg *p, pgc *c, store_kind kind, const json_t *fields, unsigned flags,
+                         runnel_error *err)
+{
+	if (kind == STORE_UNIFIED_JOB)
+		return rn_fail(err, EINVAL, "type: Create a job of a concrete type."), NULL;
+	json_t *v = NULL;
+	char *secret = NULL, *data = NULL;
+	json_t *out = NULL;
+	if (model_validate(kind, fields, flags, true, &v, err) < 0)
+		return NULL;
+	if (check_fks(c, kind, v, err) < 0)
+		goto done;
+	const char *name = json_string_value(json_object_get(v, "name"));
+	if (kind == STORE_USER) {
+		name = json_string_value(json_object_get(v, "username"));
+		json_t *pw = json_object_get(v, "password");
+		if (json_is_string(pw) && *json_string_value(pw) && !(secret = hash_password(pw, err)))
+			goto done;
+		json_object_del(v, "password");
+	}
+	if (kind == STORE_CREDENTIAL) {
+		json_t *sec = json_object();
+		int rc = split_inputs(
+		    p, c, v, (long)json_integer_value(json_object_get(v, "credential_type")), sec, err);
+		if (rc == 0)
+			secret = json_dumps(sec, JSON_COMPACT);
+		json_decref(sec);
+		if (rc < 0)
+			goto done;
+	}
+	if (model_is_job_kind(kind) && !json_object_get(fields, "type"))
+		json_object_set_new(v, "type", json_string(store_kind_type(kind)));
+	char now[32];
+	model_now(now);
+	data = json_dumps(v, JSON_COMPACT);
+	PGresult *r;
+	runnel_error e = {0};
+	if (model_is_job_kind(kind)) {
+		/* the hour's events partition, before any event of the job can come */
+		if (pg_events_partition(c, now, err) < 0)
+			goto done;
+		const char *vals[7] = {now,    now,
+		                       name ? name : "",
+		                       data,   secret,
+		                       json_string_value(json_object_get(v, "type")),
+		                       json_string_value(json_object_get(v, "status"))};
+		r = pg_q(c,
+		         "INSERT INTO unified_jobs(created, modified, name, data, secret, type, status)"
+		         " VALUES($1, $2, $3, $4::jsonb, $5, $6, coalesce($7, 'new')) RETURNING id",
+		         7, vals, &e);
+	} else {
+		char sql[200];
+		snprintf(sql, sizeof sql,
+		         "INSERT INTO %s(created, modified, name, data, secret)"
+		         " VALUES($1, $2, $3, $4::jsonb, $5) RETURNING id",
+		         pg_table(kind));
+		const char *vals[5] = {now, now, name ? name : "", data, secret};
+		r = pg_q(c, sql, 5, vals, &e);
+	}
+	if (!r) {
+		if (e.code == EEXIST)
+			name_taken(kind, err);
+		else if (err)
+			*err = e;
+		goto done;
+	}
+	long id = (long)pg_ll(r, 0, 0);
+	PQclear(r);
+	out = pg_get_locked(p, c, kind, id, err);
+done:
+	free(data);
+	free(secret);
+	json_decref(v);
+	return out;
+}
+
+json_t *pg_create(store *st, store_kind kind, const json_t *fields, unsigned flags,
+                  runnel_error *err)
+{
+	pg *p = pg_of(st);
+	pgc *c = pg_acquire(p, err);
+	if (!c)
+		return NULL;
+	json_t *o = pg_create_locked(p, c, kind, fields, flags, err);
+	pg_release(p, c);
+	return o;
+}
+
+json_t *pg_get(store *st, store_kind kind, long id, runnel_error *err)
+{
+	pg *p = pg_of(st);
+	pgc *c = pg_acquire(p, err);
+	if (!c)
+		return NULL;
+	json_t *o = pg_get_locked(p, c, kind, id, err);
+	pg_release(p, c);
+	return o;
+}
+
+json_t *pg_update(store *st, store_kind kind, long id, const json_t *fields, unsigned flags,
+                  runnel_error *err)
+{
+	pg *p = pg_of(st);
+	json_t *v = NULL, *data = NULL, *r = NULL;
+	char *secret = NULL, *newsecret = NULL;
+	pgc *c = pg_acquire(p, err);
+	if (!c)
+		return NULL;
+	if (model_validate(kind, fields, flags, false, &v, err) < 0 || check_fks(c, kind, v, err) < 0)
+		goto out;
+	if (pg_exec(c, "BEGIN", err) < 0)
+		goto out;
+	if (read_raw(c, kind, id, true, &data, &secret, err) < 0)
+		goto out;
+	if (kind == STORE_USER) {
+		json_t *pw = json_object_get(v, "password");
+		if (json_is_string(pw) && *json_string_value(pw) &&
+		    strcmp(json_string_value(pw), "$encrypted$") && !(newsecret = hash_password(pw, err)))
+			goto out;
+		json_object_del(v, "password");
+	}
+	if (kind == STORE_CREDENTIAL && json_object_get(v, "inputs")) {
+		json_t *sec = secret ? json_loads(secret, 0, NULL) : NULL;
+		json_t *ct = json_object_get(v, "credential_type");
+		if (!ct)
+			ct = json_object_get(data, "credential_type");
+		/* a PUT/PATCH of inputs replaces them: secrets not named are
+		 * dropped unless given as "$encrypted$" */
+		json_t *keep = json_object();
+		const char *k;
+		json_t *x;
+		json_object_foreach(json_object_get(v, "inputs"), k, x)
+			if (json_is_string(x) && !strcmp(json_string_value(x), "$encrypted$") &&
+			    json_object_get(sec, k))
+				json_object_set(keep, k, json_object_get(sec, k));
+		json_decref(sec);
+		int rc = split_inputs(p, c, v, (long)json_integer_value(ct), keep, err);
+		if (rc == 0)
+			newsecret = json_dumps(keep, JSON_COMPACT);
+		json_decref(keep);
+		if (rc < 0)
+			goto out;
+	}
+	json_object_update(data, v);
+	if (write_raw(c, kind, id, data, newsecret, err) < 0 || pg_exec(c, "COMMIT", err) < 0)
+		goto out;
+	r = pg_get_locked(p, c, kind, id, err);
+out:
+	pg_release(p, c); /* rolls back an open transaction */
+	json_decref(v);
+	json_decref(data);
+	free(secret);
+	free(newsecret);
+	return r;
+}
+
+/* Run sql with one integer parameter. 0 or -1. */
+static int exec_id(pgc *c, const char *sql, long id, runnel_error *err)
+{
+	char ib[24];
+	const char *v[1] = {pg_num(ib, id)};
+	PGresult *r = pg_q(c, sql, 1, v, err);
+	if (!r)
+		return -1;
+	PQclear(r);
+	return 0;
+}
+
+int pg_delete_job(pgc *c, long id, runnel_error *err)
+{
+	char sql[96];
+	snprintf(sql, sizeof sql, "DELETE FROM relations WHERE rel=%d AND parent=$1",
+	         STORE_REL_JOB_CREDENTIALS);
+	if (exec_id(c, "DELETE FROM events WHERE job_id=$1", id, err) < 0 ||
+	    exec_id(c, "DELETE FROM event_parent_flags WHERE job_id=$1", id, err) < 0 ||
+	    exec_id(c, "DELETE FROM host_summaries WHERE job_id=$1", id, err) < 0 ||
+	    exec_id(c, sql, id, err) < 0)
+		return -1;
+	return exec_id(c, "DELETE FROM unified_jobs WHERE id=$1", id, err);
+}
+
+int pg_remove(store *st, store_kind kind, long id, runnel_error *err)
+{
+	pg *p = pg_of(st);
+	pgc *c = pg_acquire(p, err);
+	if (!c)
+		return -1;
+	int rc = -1;
+	json_t *data = NULL;
+	if (pg_exec(c, "BEGIN", err) < 0)
+		goto out;
+	if (read_raw(c, kind, id, true, &data, NULL, err) < 0)
+		goto out;
+	if (model_is_job_kind(kind)) {
+		rc = pg_delete_job(c, id, err);
+	} else {
+		static const char *const inventory[] = {
+		    "DELETE FROM relations WHERE rel IN (3,4) AND parent IN (SELECT id FROM "
+		    "\"groups\" WHERE (data->>'inventory')::bigint=$1)",
+		    "DELETE FROM relations WHERE rel=3 AND child IN (SELECT id FROM \"hosts\" "
+		    "WHERE (data->>'inventory')::bigint=$1)",
+		    "DELETE FROM \"hosts\" WHERE (data->>'inventory')::bigint=$1",
+		    "DELETE FROM \"groups\" WHERE (data->>'inventory')::bigint=$1",
+		    "DELETE FROM \"inventory_sources\" WHERE (data->>'inventory')::bigint=$1",
+		    NULL};
+		static const char *const group[] = {
+		    "DELETE FROM relations WHERE rel IN (3,4) AND parent=$1",
+		    "DELETE FROM relations WHERE rel=4 AND child=$1", NULL};
+		static const char *const host[] = {"DELETE FROM relations WHERE rel=3 AND child=$1",
+		                                   NULL};
+		static const char *const jt[] = {"DELETE FROM relations WHERE rel=1 AND parent=$1",
+		                                 NULL};
+		static const char *const cred[] = {
+		    "DELETE FROM relations WHERE rel IN (1,2) AND child=$1", NULL};
+		/* as AWX (CASCADE): a deleted user's tokens go with it */
+		static const char *const user[] = {
+		    "DELETE FROM \"tokens\" WHERE (data->>'user')::bigint=$1", NULL};
+		const char *const *dep = kind == STORE_INVENTORY    ? inventory
+		                         : kind == STORE_GROUP      ? group
+		                         : kind == STORE_HOST       ? host
+		                         : kind == STORE_JOB_TEMPLATE ? jt
+		                         : kind == STORE_CREDENTIAL ? cred
+		                         : kind == STORE_USER       ? user
+		                                                    : NULL;
+		rc = 0;
+		for (int i = 0; dep && dep[i] && rc == 0; i++)
+			rc = exec_id(c, dep[i], id, err);
+		if (rc == 0) {
+			char sql[96];
+			snprintf(sql, sizeof sql, "DELETE FROM %s WHERE id=$1", pg_table(kind));
+			rc = exec_id(c, sql, id, err);
+		}
+	}
+	if (rc == 0)
+		rc = pg_exec(c, "COMMIT", err);
+out:
+	pg_release(p, c);
+	json_decref(data);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* relations                                                            */
+
+/* The kinds a relation joins. */
+static void rel_kinds(store_rel rel, store_kind *parent, store_kind *child)
+{
+	switch (rel) {
+	case STORE_REL_JOB_TEMPLATE_CREDENTIALS:
+		*parent = STORE_JOB_TEMPLATE;
+		*child = STORE_CREDENTIAL;
+		break;
+	case STORE_REL_JOB_CREDENTIALS:
+		*parent = STORE_UNIFIED_JOB;
+		*child = STORE_CREDENTIAL;
+		break;
+	case STORE_REL_GROUP_HOSTS:
+		*parent = STORE_GROUP;
+		*child = STORE_HOST;
+		break;
+	case STORE_REL_GROUP_CHILDREN:
+		*parent = STORE_GROUP;
+		*child = STORE_GROUP;
+		break;
+	default:
+		*parent = *child = STORE_KIND_COUNT;
+		break;
+	}
+}
+
+/* Insert or delete a relation row. */
+static int relate(store *st, store_rel rel, long parent, long child, bool add, runnel_error *err)
+{
+	store_kind pk, ck;
+	rel_kinds(rel, &pk, &ck);
+	if (pk == STORE_KIND_COUNT)
+		return rn_fail(err, EINVAL, "__all__: Unknown relation.");
+	pg *p = pg_of(st);
+	pgc *c = pg_acquire(p, err);
+	if (!c)
+		return -1;
+	int rc = -1;
+	if (!exists(c, pk, parent)) {
+		rn_fail(err, ENOENT, "__all__: Not found.");
+		goto out;
+	}
+	if (add && !exists(c, ck, child)) {
+		rn_fail(err, EINVAL, "id: Invalid pk \"%ld\" - object does not exist.", child);
+		goto out;
+	}
+	if (add && rel == STORE_REL_GROUP_CHILDREN && parent == child) {
+		rn_fail(err, EINVAL, "id: Cyclical group association.");
+		goto out;
+	}
+	char rb[24], pb[24], cb[24];
+	const char *v[3] = {pg_num(rb, rel), pg_num(pb, parent), pg_num(cb, child)};
+	PGresult *r = pg_q(c,
+	                   add ? "INSERT INTO relations(rel, parent, child) VALUES($1,$2,$3)"
+	                         " ON CONFLICT DO NOTHING"
+	                       : "DELETE FROM relations WHERE rel=$1 AND parent=$2 AND child=$3",
+	                   3, v, err);
+	rc = r ? 0 : -1;
+	PQclear(r);
+out:
+	pg_release(p, c);
+	return rc;
+}
+
+int pg_associate(store *st, store_rel rel, long parent, long child, runnel_error *err)
+{
+	return relate(st, rel, parent, child, true, err);
+}
+
+int pg_disassociate(store *st, store_rel rel, long parent, long child, runnel_error *err)
+{
+	return relate(st, rel, parent, child, false, err);
+}
+
+/* The ids related to id, as a new array, or NULL with err. */
+static json_t *related_on(pgc *c, store_rel rel, long id, bool reverse, runnel_error *err)
+{
+	char rb[24], ib[24];
+	const char *v[2] = {pg_num(rb, rel), pg_num(ib, id)};
+	PGresult *r =
+	    pg_q(c,
+	         reverse ? "SELECT parent FROM relations WHERE rel=$1 AND child=$2 ORDER BY parent"
+	                 : "SELECT child FROM relations WHERE rel=$1 AND parent=$2 ORDER BY child",
+	         2, v, err);
+	if (!r)
+		return NULL;
+	json_t *a = json_array();
+	for (int i = 0; i < PQntuples(r); i++)
+		json_array_append_new(a, json_integer(pg_ll(r, i, 0)));
+	PQclear(r);
+	return a;
+}
+
+json_t *pg_related_ids(store *st, store_rel rel, long id, bool reverse, runnel_error *err)
+{
+	pg *p = pg_of(st);
+	pgc *c = pg_acquire(p, err);
+	if (!c)
+		return NULL;
+	json_t *a = related_on(c, rel, id, reverse, err);
+	pg_release(p, c);
+	return a;
+}
+
+/* ------------------------------------------------------------------ */
+/* users, tokens, credentials                                           */
+
+json_t *pg_user_authenticate(store *st, const char *username, const char *password,
+                             unsigned char *stamp, runnel_error *err)
+{
+	pg *p = pg_of(st);
+	pgc *c = pg_acquire(p, err);
+	if (!c)
+		return NULL;
+	json_t *out = NULL;
+	const char *v[1] = {username};
+	PGresult *r = pg_q(c, "SELECT id, secret FROM \"users\" WHERE name=$1", 1, v, err);
+	if (!r)
+		goto done;
+	long id = 0;
+	char *hash = NULL;
+	if (PQntuples(r)) {
+		id = (long)pg_ll(r, 0, 0);
+		if (!PQgetisnull(r, 0, 1))
+			hash = rn_xstrdup(pg_val(r, 0, 1));
+	}
+	PQclear(r);
+	bool ok = hash && crypto_pwhash_str_verify(hash, password, strlen(password)) == 0;
+	if (ok && stamp)
+		crypto_generichash(stamp, 32, (const unsigned char *)hash, strlen(hash), NULL, 0);
+	free(hash);
+	if (!ok) {
+		rn_fail(err, EACCES, "__all__: Invalid username/password.");
+		goto done;
+	}
+	out = pg_get_locked(p, c, STORE_USER, id, err);
+done:
+	pg_release(p, c);
+	return out;
+}
+
+int pg_user_secret_stamp(store *st, long user_id, unsigned char stamp[32], runnel_error *err)
+{
+	pg *p = pg_of(st);
+	pgc *c = pg_acquire(p, err);
+	if (!c)
+		return -1;
+	char ib[24];
+	const char *v[1] = {pg_num(ib, user_id)};
+	int rc = -1;
+	PGresult *r = pg_q(c, "SELECT coalesce(secret, '') FROM \"users\" WHERE id=$1", 1, v, err);
+	if (r && PQntuples(r)) {
+		const char *hash = pg_val(r, 0, 0);
+		crypto_generichash(stamp, 32, (const unsigned char *)hash, strlen(hash), NULL, 0);
+		rc = 0;
+	} else if (r) {
+		rn_fail(err, ENOENT, "user %ld: not found", user_id);
+	}
+	PQclear(r);
+	pg_release(p, c);
+	return rc;
+}
+
+/* Hash a token for storage (hex of BLAKE2b-256). */
+static void token_hash(const char *token, char out[65])
+{
+	unsigned char h[32];
+	crypto_generichash(h, sizeof h, (const unsigned char *)token, strlen(token), NULL, 0);
+	sodium_bin2hex(out, 65, h, sizeof h);
+}
+
+json_t *pg_token_create(store *st, long user_id, const json_t *fields, long long expire_seconds,
+                        runnel_error *err)
+{
+	json_t *f = fields ? json_deep_copy(fields) : json_object();
+	if (!json_is_object(f)) {
+		json_decref(f);
+		return rn_fail(err, EINVAL, "__all__: Invalid data. Expected a dictionary."), NULL;
+	}
+	for (const model_field *mf = model_fields(STORE_TOKEN); mf->name; mf++)
+		if (mf->flags & MF_RO)
+			json_object_del(f, mf->name);
+	json_object_set_new(f, "user", json_integer(user_id));
+	char expires[32];
+	model_time_after(expire_seconds > 0 ? expire_seconds : MODEL_TOKEN_EXPIRE_SECONDS, expires);
+	json_object_set_new(f, "expires", json_string(expires));
+	unsigned char raw[24];
+	randombytes_buf(raw, sizeof raw);
+	char tok[49], hash[65];
+	sodium_bin2hex(tok, sizeof tok, raw, sizeof raw);
+	sodium_memzero(raw, sizeof raw);
+	token_hash(tok, hash);
+	pg *p = pg_of(st);
+	pgc *c = pg_acquire(p, err);
+	json_t *o = NULL;
+	if (c && pg_exec(c, "BEGIN", err) == 0) {
+		o = pg_create_locked(p, c, STORE_TOKEN, f, STORE_SYSTEM, err);
+		if (o) {
+			char ib[24];
+			const char *v[2] = {hash,
+			                    pg_num(ib, (long long)json_integer_value(
+			                                   json_object_get(o, "id")))};
+			/* a token without its hash could never be used: not handed out */
+			PGresult *r = pg_q(c, "UPDATE \"tokens\" SET secret=$1 WHERE id=$2", 2, v, err);
+			if (!r || pg_exec(c, "COMMIT", err) < 0) {
+				json_decref(o);
+				o = NULL;
+			} else {
+				json_object_set_new(o, "token", json_string(tok));
+				json_object_set_new(o, "refresh_token", json_null());
+			}
+			PQclear(r);
+		}
+	}
+	pg_release(p, c);
+	json_decref(f);
+	sodium_memzero(tok, sizeof tok);
+	return o;
+}
+
+json_t *pg_token_authenticate(store *st, const char *token, json_t **token_out,
+                              runnel_error *err)
+{
+	if (token_out)
+		*token_out = NULL;
+	char hash[65];
+	token_hash(token, hash);
+	pg *p = pg_of(st);
+	pgc *c = pg_acquire(p, err);
+	if (!c)
+		return NULL;
+	json_t *out = NULL;
+	const char *v[1] = {hash};
+	PGresult *r = pg_q(c, "SELECT id FROM \"tokens\" WHERE secret=$1", 1, v, err);
+	if (r) {
+		long tid = PQntuples(r) ? (long)pg_ll(r, 0, 0) : 0;
+		runnel_error e2 = {0};
+		json_t *tok = tid ? pg_get_locked(p, c, STORE_TOKEN, tid, &e2) : NULL;
+		const char *expires = json_string_value(json_object_get(tok, "expires"));
+		long uid = (long)json_integer_value(json_object_get(tok, "user"));
+		if (tok && expires && model_time_passed(expires))
+			uid = 0;
+		if (uid)
+			out = pg_get_locked(p, c, STORE_USER, uid, &e2);
+		if (out) {
+			if (token_out)
+				*token_out = json_incref(tok);
+		} else {
+			rn_fail(err, EACCES, "__all__: Authentication credentials were not provided.");
+		}
+		json_decref(tok);
+		PQclear(r);
+	}
+	pg_release(p, c);
+	return out;
+}
+
+json_t *pg_credential_inputs(store *st, long id, runnel_error *err)
+{
+	pg *p = pg_of(st);
+	pgc *c = pg_acquire(p, err);
+	if (!c)
+		return NULL;
+	json_t *data = NULL;
+	char *secret = NULL;
+	int rc = read_raw(c, STORE_CREDENTIAL, id, false, &data, &secret, err);
+	pg_release(p, c);
+	if (rc < 0)
+		return NULL;
+	json_t *in = json_deep_copy(json_object_get(data, "inputs"));
+	if (!json_is_object(in)) {
+		json_decref(in);
+		in = json_object();
+	}
+	json_t *sec = secret ? json_loads(secret, 0, NULL) : NULL;
+	const char *k;
+	json_t *v;
+	json_object_foreach(sec, k, v) {
+		char *plain = store_unseal(&p->key, json_string_value(v) ? json_string_value(v) : "");
+		if (!plain) {
+			rn_fail(err, EIO, "inputs: %s does not decrypt with this state dir's secret.key",
+			        k);
+			json_decref(in);
+			in = NULL;
+			break;
+		}
+		json_object_set_new(in, k, json_string(plain));
+		sodium_memzero(plain, strlen(plain));
+		free(plain);
+	}
+	if (in)
+		json_object_set(in, "__kind", json_object_get(data, "kind"));
+	json_decref(sec);
+	json_decref(data);
+	if (secret)
+		sodium_memzero(secret, strlen(secret));
+	free(secret);
+	return in;
+}
+
+/* ------------------------------------------------------------------ */
+/* unified jobs                                                         */
+
+int pg_job_transition(store *st, long id, const char *const *from, const char *status,
+                      char *current, runnel_error *err)
+{
+	pg *p = pg_of(st);
+	pgc *c = pg_acquire(p, err);
+	if (!c)
+		return -1;
+	int rc = -1;
+	json_t *data = NULL;
+	if (pg_exec(c, "BEGIN", err) < 0 ||
+	    read_raw(c, STORE_UNIFIED_JOB, id, true, &data, NULL, err) < 0)
+		goto out;
+	const char *cur = json_string_value(json_object_get(data, "status"));
+	if (!cur)
+		cur = "new";
+	if (current)
+		snprintf(current, 32, "%s", cur);
+	bool ok = !from;
+	for (int i = 0; from && from[i]; i++)
+		if (!strcmp(cur, from[i]))
+			ok = true;
+	if (!ok) {
+		rc = 0;
+		goto out;
+	}
+	char now[32];
+	model_now(now);
+	double t = epoch_now();
+	json_object_set_new(data, "status", json_string(status));
+	const char *tcol = NULL;
+	if (!strcmp(status, "running") && json_is_null(json_object_get(data, "started"))) {
+		json_object_set_new(data, "started", json_string(now));
+		tcol = "started_ts";
+	}
+	if (!store_status_is_active(status)) {
+		json_object_set_new(data, "finished", json_string(now));
+		if (!strcmp(status, "canceled") && json_is_null(json_object_get(data, "canceled_on")))
+			json_object_set_new(data, "canceled_on", json_string(now));
+		json_object_set_new(data, "failed", json_boolean(strcmp(status, "successful") != 0));
+		tcol = "finished_ts";
+		/* elapsed = finished - started (0 when it never started), to the ms */
+		char ib[24];
+		const char *v[1] = {pg_num(ib, id)};
+		PGresult *r = pg_q(c, "SELECT started_ts FROM unified_jobs WHERE id=$1", 1, v, err);
+		if (!r)
+			goto out;
+		double started = PQgetisnull(r, 0, 0) ? t : strtod(pg_val(r, 0, 0), NULL);
+		PQclear(r);
+		json_object_set_new(data, "elapsed", json_real(round((t - started) * 1000.0) / 1000.0));
+	}
+	if (write_raw(c, STORE_UNIFIED_JOB, id, data, NULL, err) < 0)
+		goto out;
+	if (tcol) {
+		char sql[96], tb[40], ib[24];
+		snprintf(sql, sizeof sql, "UPDATE unified_jobs SET %s=$1 WHERE id=$2", tcol);
+		snprintf(tb, sizeof tb, "%.6f", t);
+		const char *v[2] = {tb, pg_num(ib, id)};
+		PGresult *r = pg_q(c, sql, 2, v, err);
+		if (!r)
+			goto out;
+		PQclear(r);
+	}
+	if (pg_exec(c, "COMMIT", err) == 0)
+		rc = 1;
+out:
+	pg_release(p, c);
+	json_decref(data);
+	return rc;
+}
+
+int pg_job_append(store *st, long id, const char *field, const char *text, runnel_error *err)
+{
+	if (strcmp(field, "job_explanation") && strcmp(field, "result_traceback"))
+		return rn_fail(err, EINVAL,
+		               "%s: Only job_explanation and result_traceback are appended.", field);
+	pg *p = pg_of(st);
+	pgc *c = pg_acquire(p, err);
+	if (!c)
+		return -1;
+	json_t *data = NULL;
+	int rc = pg_exec(c, "BEGIN", err);
+	if (rc == 0)
+		rc = read_raw(c, STORE_UNIFIED_JOB, id, true, &data, NULL, err);
+	if (rc == 0) {
+		const char *old = json_string_value(json_object_get(data, field));
+		/* the same reason twice says nothing new */
+		if (!(old && strstr(old, text))) {
+			char *nv = old && *old ? rn_xasprintf("%s\n%s", old, text) : rn_xstrdup(text);
+			json_object_set_new(data, field, json_string(nv));
+			free(nv);
+			rc = write_raw(c, STORE_UNIFIED_JOB, id, data, NULL, err);
+		}
+	}
+	if (rc == 0)
+		rc = pg_exec(c, "COMMIT", err);
+	pg_release(p, c);
+	json_decref(data);
+	return rc;
+}
+
+int pg_job_set_cancel_flag(store *st, long id, runnel_error *err)
+{
+	pg *p = pg_of(st);
+	pgc *c = pg_acquire(p, err);
+	if (!c)
+		return -1;
+	json_t *data = NULL;
+	int rc = pg_exec(c, "BEGIN", err);
+	if (rc == 0)
+		rc = read_raw(c, STORE_UNIFIED_JOB, id, true, &data, NULL, err);
+	if (rc == 0 && !json_is_true(json_object_get(data, "cancel_flag"))) {
+		json_object_set_new(data, "cancel_flag", json_true());
+		rc = write_raw(c, STORE_UNIFIED_JOB, id, data, NULL, err) < 0 ? -1 : 1;
+	}
+	if (rc >= 0 && pg_exec(c, "COMMIT", err) < 0)
+		rc = -1;
+	pg_release(p, c);
+	json_decref(data);
+	return rc;
+}
+
+int pg_jobs_cleanup(store *st, double days, long *deleted, runnel_error *err)
+{
+	pg *p = pg_of(st);
+	pgc *c = pg_acquire(p, err);
+	if (deleted)
+		*deleted = 0;
+	if (!c)
+		return -1;
+	char cut[40];
+	snprintf(cut, sizeof cut, "%.6f", epoch_now() - days * 86400.0);
+	const char *v[1] = {cut};
+	int rc = pg_exec(c, "BEGIN", err);
+	PGresult *r = rc ? NULL
+	                 : pg_q(c,
+	                        "SELECT id FROM unified_jobs WHERE finished_ts IS NOT NULL AND "
+	                        "finished_ts < $1 AND status NOT IN ('new','pending','waiting',"
+	                        "'running') FOR UPDATE",
+	                        1, v, err);
+	if (!r)
+		rc = -1;
+	for (int i = 0; r && rc == 0 && i < PQntuples(r); i++)
+		rc = pg_delete_job(c, (long)pg_ll(r, i, 0), err);
+	if (rc == 0)
+		rc = pg_exec(c, "COMMIT", err);
+	if (rc == 0 && deleted)
+		*deleted = PQntuples(r);
+	PQclear(r);
+	pg_release(p, c);
+	return rc;
+}

@@ -1,0 +1,521 @@
+/*
+ * pg_events.c - events in PostgreSQL: batches COPYed into a temp table of
+ * the connection, then moved into the partitioned events table with INSERT
+ * ... ON CONFLICT DO NOTHING (unique per job and counter: a batch sent
+ * again stores nothing twice), host summaries and parent flags from
+ * playbook_on_stats, lists of events and summaries, stdout read by counter
+ * ranges.
+ */
+#include "pg.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+#include "util.h"
+
+/* ------------------------------------------------------------------ */
+/* the hot path: COPY                                                   */
+
+/* The connection's COPY target: rows of one batch, gone at commit. */
+static const char temp_sql[] =
+    "CREATE TEMP TABLE IF NOT EXISTS events_in(job_id bigint, counter bigint, event text,"
+    " event_data text, failed boolean, changed boolean, uuid text, parent_uuid text,"
+    " host_id bigint, host_name text, playbook text, play text, role text, task text,"
+    " stdout text, start_line bigint, end_line bigint, verbosity bigint, created text,"
+    " job_created text) ON COMMIT DELETE ROWS";
+
+/* Rows go from events_in to events; the job's own created is the partition
+ * key (the job's events all land in its hour), the event's when the job is
+ * unknown. What was stored comes back: per-job counts, stats events. */
+static const char move_sql[] =
+    "INSERT INTO events(job_id, counter, event, event_data, failed, changed, uuid,"
+    " parent_uuid, host_id, host_name, playbook, play, role, task, stdout, start_line,"
+    " end_line, verbosity, created, modified, job_created)"
+    " SELECT t.job_id, t.counter, t.event, t.event_data, t.failed, t.changed, t.uuid,"
+    " t.parent_uuid, t.host_id, t.host_name, t.playbook, t.play, t.role, t.task, t.stdout,"
+    " t.start_line, t.end_line, t.verbosity, t.created, $1, coalesce(j.created, t.job_created)"
+    " FROM events_in t LEFT JOIN unified_jobs j ON j.id = t.job_id"
+    " ON CONFLICT DO NOTHING RETURNING job_id, counter, event = 'playbook_on_stats'";
+
+/* Append v to a COPY text row, escaped (tab, newline, CR, backslash), NUL
+ * bytes left out (PostgreSQL's text holds none; AWX strips them too). */
+static void copy_str(rn_buf *b, const char *p, size_t n)
+{
+	rn_buf_reserve(b, n + 8);
+	for (size_t i = 0; i < n; i++) {
+		char ch = p[i];
+		switch (ch) {
+		case 0:
+			break;
+		case '\\':
+			rn_buf_append(b, "\\\\", 2);
+			break;
+		case '\t':
+			rn_buf_append(b, "\\t", 2);
+			break;
+		case '\n':
+			rn_buf_append(b, "\\n", 2);
+			break;
+		case '\r':
+			rn_buf_append(b, "\\r", 2);
+			break;
+		default:
+			rn_buf_appendc(b, ch);
+		}
+	}
+}
+
+static void copy_sv(rn_buf *b, store_str v)
+{
+	copy_str(b, v.p ? v.p : "", v.n);
+	rn_buf_appendc(b, '\t');
+}
+
+static void copy_ll(rn_buf *b, long long v)
+{
+	char t[24];
+	int n = snprintf(t, sizeof t, "%lld\t", v);
+	rn_buf_append(b, t, (size_t)n);
+}
+
+/* One row as a COPY text line. */
+static void copy_row(rn_buf *b, const store_event_row *r, const char *now)
+{
+	copy_ll(b, r->job_id);
+	copy_ll(b, r->counter);
+	copy_sv(b, r->event);
+	copy_sv(b, r->event_data.n ? r->event_data : (store_str){"{}", 2});
+	rn_buf_append(b, r->failed ? "t\t" : "f\t", 2);
+	rn_buf_append(b, r->changed ? "t\t" : "f\t", 2);
+	copy_sv(b, r->uuid);
+	copy_sv(b, r->parent_uuid);
+	if (r->host_id)
+		copy_ll(b, r->host_id);
+	else
+		rn_buf_append(b, "\\N\t", 3);
+	copy_sv(b, r->host_name);
+	copy_sv(b, r->playbook);
+	copy_sv(b, r->play);
+	copy_sv(b, r->role);
+	copy_sv(b, r->task);
+	copy_sv(b, r->stdout);
+	copy_ll(b, r->start_line);
+	copy_ll(b, r->end_line);
+	copy_ll(b, r->verbosity);
+	copy_sv(b, r->created.n ? r->created : (store_str){now, strlen(now)});
+	copy_str(b, r->job_created.p ? r->job_created.p : "", r->job_created.n);
+	rn_buf_appendc(b, '\n');
+}
+
+/* Send buf through COPY events_in FROM STDIN. 0 or -1 with err. */
+static int copy_in(pgc *c, const rn_buf *buf, runnel_error *err)
+{
+	PGresult *r = PQexec(c->conn, "COPY events_in FROM STDIN");
+	if (!r || PQresultStatus(r) != PGRES_COPY_IN) {
+		pg_fail(c, r, err, "copy events");
+		PQclear(r);
+		return -1;
+	}
+	PQclear(r);
+	if (PQputCopyData(c->conn, buf->data ? buf->data : "", (int)buf->len) != 1 ||
+	    PQputCopyEnd(c->conn, NULL) != 1)
+		return pg_fail(c, NULL, err, "copy events");
+	int rc = 0;
+	while ((r = PQgetResult(c->conn))) {
+		if (PQresultStatus(r) != PGRES_COMMAND_OK && rc == 0)
+			rc = pg_fail(c, r, err, "copy events");
+		PQclear(r);
+	}
+	return rc;
+}
+
+/* Events newly stored per job (a batch names a few jobs). */
+typedef struct job_count {
+	long long job, n;
+} job_count;
+
+/* A batch being stored: its rows, and for each playbook_on_stats row its
+ * event_data (the host counts; NULL for other rows). */
+typedef struct ev_batch {
+	const store_event_row *rows;
+	json_t **stats;
+	size_t n;
+} ev_batch;
+
+/* Host summaries from a playbook_on_stats event (stats: its event_data),
+ * then the parents' failed/changed flags; transaction held. */
+static int store_stats(pgc *c, long long job_id, const json_t *stats, const char *created,
+                       runnel_error *err)
+{
+	static const char *const cols[] = {"changed", "dark",      "failures", "ignored",
+	                                   "ok",      "processed", "rescued",  "skipped"};
+	json_t *hosts = json_object();
+	for (int k = 0; k < 8; k++) {
+		const char *h;
+		json_t *n;
+		json_object_foreach(json_object_get(stats, cols[k]), h, n)
+			json_object_set_new(hosts, h, json_true());
+	}
+	char jb[24];
+	pg_num(jb, job_id);
+	const char *h;
+	json_t *unused;
+	int rc = 0;
+	json_object_foreach(hosts, h, unused) {
+		char v[8][24];
+		long long dark = 0, failures = 0;
+		for (int k = 0; k < 8; k++) {
+			long long x = json_integer_value(json_object_get(json_object_get(stats, cols[k]), h));
+			pg_num(v[k], x);
+			if (k == 1)
+				dark = x;
+			if (k == 2)
+				failures = x;
+		}
+		bool failed = dark > 0 || failures > 0;
+		const char *vals[] = {jb,   h,    created, v[0], v[1], v[2], v[3],
+		                      v[4], v[5], v[6],    v[7], failed ? "t" : "f"};
+		/* the host of the job's inventory with that name, if any */
+		PGresult *r = pg_q(
+		    c,
+		    "INSERT INTO host_summaries(job_id, host_id, host_name, created, modified, changed,"
+		    " dark, failures, ignored, ok, processed, rescued, skipped, failed)"
+		    " VALUES($1, (SELECT h.id FROM \"hosts\" h, unified_jobs j WHERE j.id=$1 AND"
+		    " (h.data->>'inventory')::bigint = (j.data->>'inventory')::bigint AND h.name=$2"
+		    " LIMIT 1), $2, $3, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+		    " ON CONFLICT(job_id, host_name) DO UPDATE SET changed=excluded.changed,"
+		    " dark=excluded.dark, failures=excluded.failures, ignored=excluded.ignored,"
+		    " ok=excluded.ok, processed=excluded.processed, rescued=excluded.rescued,"
+		    " skipped=excluded.skipped, failed=excluded.failed, modified=excluded.modified"
+		    " RETURNING host_id",
+		    12, vals, err);
+		if (!r) {
+			rc = -1;
+			break;
+		}
+		if (PQntuples(r) && !PQgetisnull(r, 0, 0)) {
+			const char *up[] = {pg_val(r, 0, 0), jb, failed ? "true" : "false"};
+			PGresult *u = pg_q(c,
+			                   "UPDATE \"hosts\" SET data = data || jsonb_build_object("
+			                   "'last_job', $2::bigint, 'has_active_failures', $3::boolean)"
+			                   " WHERE id=$1",
+			                   3, up, err);
+			if (!u)
+				rc = -1;
+			PQclear(u);
+		}
+		PQclear(r);
+		if (rc < 0)
+			break;
+	}
+	json_decref(hosts);
+	if (rc < 0)
+		return -1;
+	/* Parents (playbook_on_*: tasks, plays) are failed / changed when a
+	 * child is: first the parents of flagged events, then theirs. The flags
+	 * go to event_parent_flags, not into the parents' rows. */
+	static const char *const prop[] = {
+	    "INSERT INTO event_parent_flags(job_id, uuid, failed) SELECT DISTINCT $1::bigint,"
+	    " parent_uuid, true FROM events WHERE job_id=$1 AND failed AND parent_uuid<>''"
+	    " ON CONFLICT(job_id, uuid) DO UPDATE SET failed=true",
+	    "INSERT INTO event_parent_flags(job_id, uuid, changed) SELECT DISTINCT $1::bigint,"
+	    " parent_uuid, true FROM events WHERE job_id=$1 AND changed AND parent_uuid<>''"
+	    " ON CONFLICT(job_id, uuid) DO UPDATE SET changed=true",
+	    "INSERT INTO event_parent_flags(job_id, uuid, failed, changed)"
+	    " SELECT $1::bigint, e.parent_uuid, bool_or(f.failed), bool_or(f.changed)"
+	    " FROM event_parent_flags f JOIN events e ON e.job_id=$1 AND e.uuid=f.uuid"
+	    " AND e.event LIKE 'playbook\\_on%' WHERE f.job_id=$1 AND e.parent_uuid<>''"
+	    " GROUP BY e.parent_uuid ON CONFLICT(job_id, uuid) DO UPDATE SET"
+	    " failed = event_parent_flags.failed OR excluded.failed,"
+	    " changed = event_parent_flags.changed OR excluded.changed",
+	    NULL};
+	const char *v1[] = {jb};
+	for (int i = 0; prop[i]; i++) {
+		PGresult *r = pg_q(c, prop[i], 1, v1, err);
+		if (!r)
+			return -1;
+		PQclear(r);
+	}
+	return 0;
+}
+
+/* Add one stored event of job to counts. */
+static void count_one(job_count **v, size_t *len, size_t *cap, long long job)
+{
+	for (size_t i = *len; i-- > 0;)
+		if ((*v)[i].job == job) {
+			(*v)[i].n++;
+			return;
+		}
+	if (*len == *cap) {
+		*cap = *cap ? *cap * 2 : 8;
+		*v = rn_xrealloc(*v, *cap * sizeof **v);
+	}
+	(*v)[(*len)++] = (job_count){job, 1};
+}
+
+/* The stats of the row of b with job and counter, or NULL. */
+static json_t *stats_of(const ev_batch *b, size_t from, size_t to, long long job,
+                        long long counter, const char **created)
+{
+	for (size_t i = from; i < to; i++)
+		if (b->stats[i] && b->rows[i].job_id == job && b->rows[i].counter == counter) {
+			*created = b->rows[i].created.p;
+			return b->stats[i];
+		}
+	return NULL;
+}
+
+/* Store rows [from, to) of b in one transaction. The number stored, or -1
+ * with err (rolled back). */
+static long store_range(pgc *c, const ev_batch *b, size_t from, size_t to, const char *now,
+                        runnel_error *err)
+{
+	rn_buf buf;
+	rn_buf_init(&buf);
+	for (size_t i = from; i < to; i++)
+		copy_row(&buf, &b->rows[i], now);
+	job_count *per = NULL;
+	size_t len = 0, cap = 0;
+	long stored = -1;
+	PGresult *r = NULL;
+	if (pg_exec(c, "BEGIN", err) < 0)
+		goto out;
+	if (copy_in(c, &buf, err) < 0)
+		goto fail;
+	const char *v[1] = {now};
+	r = pg_q(c, move_sql, 1, v, err);
+	if (!r)
+		goto fail;
+	for (int i = 0; i < PQntuples(r); i++) {
+		long long job = pg_ll(r, i, 0);
+		count_one(&per, &len, &cap, job);
+		if (!pg_bool(r, i, 2))
+			continue;
+		const char *created = NULL;
+		json_t *stats = stats_of(b, from, to, job, pg_ll(r, i, 1), &created);
+		char cz[40];
+		snprintf(cz, sizeof cz, "%s", created && *created ? created : now);
+		if (stats && store_stats(c, job, stats, cz, err) < 0)
+			goto fail;
+	}
+	stored = PQntuples(r);
+	for (size_t i = 0; i < len; i++) {
+		char jb[24], nb[24];
+		const char *uv[2] = {pg_num(jb, per[i].job), pg_num(nb, per[i].n)};
+		PGresult *u = pg_q(c,
+		                   "UPDATE unified_jobs SET events_stored = events_stored + $2 "
+		                   "WHERE id=$1",
+		                   2, uv, err);
+		if (!u)
+			goto fail;
+		PQclear(u);
+	}
+	if (pg_exec(c, "COMMIT", err) == 0)
+		goto out;
+fail:
+	stored = -1;
+	pg_rollback(c);
+out:
+	PQclear(r);
+	rn_buf_free(&buf);
+	free(per);
+	return stored;
+}
+
+/* Store a batch (store.h's events_insert contract): one transaction; if it
+ * fails for a reason that may pass, nothing is dropped (EAGAIN); if it fails
+ * for one of its events, they go in one by one and the bad ones are dropped. */
+static int insert_batch(store *st, const ev_batch *b, long *stored, long *dropped,
+                        runnel_error *err)
+{
+	pg *p = pg_of(st);
+	long nst = 0, ndrop = 0;
+	int rc = -1;
+	pgc *c = pg_acquire(p, err);
+	if (!c)
+		goto out;
+	if (!c->events_temp) {
+		if (pg_exec(c, temp_sql, err) < 0)
+			goto out;
+		c->events_temp = true;
+	}
+	char now[32];
+	model_now(now);
+	runnel_error e0 = {0};
+	long n = store_range(c, b, 0, b->n, now, &e0);
+	if (n >= 0) {
+		nst = n;
+		rc = 0;
+		goto out;
+	}
+	if (pg_err_transient(&e0)) {
+		if (err)
+			*err = e0;
+		goto out;
+	}
+	rc = 0;
+	for (size_t i = 0; i < b->n; i++) {
+		runnel_error e1 = {0};
+		n = store_range(c, b, i, i + 1, now, &e1);
+		if (n >= 0) {
+			nst += n;
+			continue;
+		}
+		if (err)
+			*err = e1;
+		if (pg_err_transient(&e1)) {
+			rc = -1;
+			break;
+		}
+		ndrop++;
+	}
+out:
+	pg_release(p, c);
+	if (stored)
+		*stored = nst;
+	if (dropped)
+		*dropped = ndrop;
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* stdout                                                               */
+
+/* The type (32 bytes) and created (40 bytes: the events' partition key) of a
+ * unified job. 0, or -1 with ENOENT / err. */
+static int job_of(pgc *c, long job_id, char type[32], char created[40], runnel_error *err)
+{
+	char jb[24];
+	const char *v[1] = {pg_num(jb, job_id)};
+	PGresult *r = pg_q(c, "SELECT type, created FROM unified_jobs WHERE id=$1", 1, v, err);
+	if (!r)
+		return -1;
+	if (!PQntuples(r)) {
+		PQclear(r);
+		return rn_fail(err, ENOENT, "__all__: Not found.");
+	}
+	snprintf(type, 32, "%s", pg_val(r, 0, 0));
+	snprintf(created, 40, "%s", pg_val(r, 0, 1));
+	PQclear(r);
+	return 0;
+}
+
+/* The counter before the job's first event with start_line >= line: the
+ * runner numbers lines in counter order, so a binary search over counters,
+ * each probe one step of the (job_id, counter, job_created) index. -1 when
+ * line is at the start; -2 with err. */
+static long counter_before_line(pgc *c, const char *jb, const char *created, long line,
+                                runnel_error *err)
+{
+	if (line <= 0)
+		return -1;
+	const char *v0[2] = {jb, created};
+	PGresult *r = pg_q(c,
+	                   "SELECT coalesce(max(counter), 0) + 1 FROM events WHERE job_id=$1 AND "
+	                   "job_created=$2",
+	                   2, v0, err);
+	if (!r)
+		return -2;
+	long lo = -1, hi = (long)pg_ll(r, 0, 0);
+	PQclear(r);
+	while (lo + 1 < hi) {
+		long mid = lo + (hi - lo) / 2;
+		char mb[24];
+		const char *v[3] = {jb, created, pg_num(mb, mid)};
+		r = pg_q(c,
+		         "SELECT counter, start_line FROM events WHERE job_id=$1 AND job_created=$2"
+		         " AND counter >= $3 ORDER BY counter LIMIT 1",
+		         3, v, err);
+		if (!r)
+			return -2;
+		bool before = PQntuples(r) && pg_ll(r, 0, 1) < line;
+		long ctr = PQntuples(r) ? (long)pg_ll(r, 0, 0) : 0;
+		PQclear(r);
+		if (before)
+			lo = ctr;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* The job's stdout (store.h): its events' stdout in counter order, read in
+ * counter ranges of STDOUT_PAGE events, each handed to fn with no
+ * connection held. */
+#define STDOUT_PAGE 500
+
+int pg_stdout_read(store *st, long job_id, long start_line, long end_line, store_stdout_fn fn,
+                   void *userdata, long *absolute_end, runnel_error *err)
+{
+	pg *p = pg_of(st);
+	pgc *c = pg_acquire(p, err);
+	if (!c)
+		return -1;
+	char type[32], created[40], jb[24];
+	pg_num(jb, job_id);
+	if (job_of(c, job_id, type, created, err) < 0) {
+		pg_release(p, c);
+		return -1;
+	}
+	if (absolute_end) {
+		const char *v[2] = {jb, created};
+		runnel_error e;
+		PGresult *r = pg_q(c,
+		                   "SELECT end_line FROM events WHERE job_id=$1 AND job_created=$2"
+		                   " ORDER BY counter DESC LIMIT 1",
+		                   2, v, &e);
+		*absolute_end = r && PQntuples(r) ? (long)pg_ll(r, 0, 0) : 0;
+		PQclear(r);
+	}
+	long after = counter_before_line(c, jb, created, start_line, err);
+	pg_release(p, c);
+	if (after < -1)
+		return -1;
+	rn_buf chunk;
+	rn_buf_init(&chunk);
+	int rc = 0;
+	for (bool more = true; more && rc == 0;) {
+		c = pg_acquire(p, err);
+		if (!c) {
+			rc = -1;
+			break;
+		}
+		char ab[24];
+		const char *v[3] = {jb, created, pg_num(ab, after)};
+		PGresult *r = pg_q(c,
+		                   "SELECT stdout, start_line, counter FROM events WHERE job_id=$1"
+		                   " AND job_created=$2 AND counter > $3 ORDER BY counter LIMIT 500",
+		                   3, v, err);
+		pg_release(p, c);
+		if (!r) {
+			rc = -1;
+			break;
+		}
+		int n = PQntuples(r);
+		more = n == STDOUT_PAGE;
+		for (int i = 0; i < n; i++) {
+			long line = (long)pg_ll(r, i, 1);
+			after = (long)pg_ll(r, i, 2);
+			if (end_line >= 0 && line >= end_line) {
+				more = false;
+				break;
+			}
+			int len = PQgetlength(r, i, 0);
+			if (!len || line < start_line)
+				continue;
+			rn_buf_reset(&chunk);
+			rn_buf_append(&chunk, pg_val(r, i, 0), (size_t)len);
+			rn_buf_appendc(&chunk, '\n');
+			rc = fn(chunk.data, chunk.len, userdata);
+			if (rc)
+				break;
+		}
+		PQclear(r);
+	}
+	rn_buf_free(&chunk);
+	return rc;
+}
