@@ -17,11 +17,14 @@
  * thread waits on another's mutex while that one waits for SQLite's write lock.
  */
 #include "model.h"
+#include "query.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <fcntl.h>
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <sqlite3.h>
@@ -1071,305 +1074,192 @@ out:
 }
 
 /* ------------------------------------------------------------------ */
-/* queries                                                              */
+/* queries: query.h's neutral form as SQL                              */
 
-/* A column expression usable in WHERE/ORDER BY for field of kind, or NULL. */
-static char *field_expr(store_kind kind, const char *field, model_type *type)
-{
-	*type = MT_STR;
-	if (!strcmp(field, "id")) {
-		*type = MT_INT;
-		return rn_xstrdup("id");
-	}
-	if (!strcmp(field, "created") || !strcmp(field, "modified"))
-		return rn_xstrdup(field);
-	if (!strcmp(field, "name") || (kind == STORE_USER && !strcmp(field, "username")))
-		return rn_xstrdup("name");
-	if (model_is_job_kind(kind) && (!strcmp(field, "status") || !strcmp(field, "type")))
-		return rn_xstrdup(field);
-	if (model_is_job_kind(kind) && !strcmp(field, "unified_job_template")) {
-		*type = MT_INT;
-		return rn_xstrdup("json_extract(data,'$.unified_job_template')");
-	}
-	const model_field *f = model_field_find(kind, field);
-	if (!f || (f->flags & MF_WO))
-		return NULL;
-	*type = f->type;
-	for (const char *p = field; *p; p++)
-		if (!isalnum((unsigned char)*p) && *p != '_')
-			return NULL;
-	return rn_xasprintf("json_extract(data,'$.%s')", field);
-}
-
-/* Column expressions of the events / host_summaries tables. */
 /* An event's failed / changed (printf with the column twice): its own flag,
  * or for a parent (playbook_on_*) the flag its children gave it
- * (store_stats). */
+ * (event_parent_flags, see store_stats). */
 #define PARENT_FLAG_EXPR                                                                           \
-	"(CASE WHEN events.%s THEN 1 WHEN substr(events.event,1,11)<>'playbook_on' THEN 0 ELSE "   \
-	"coalesce((SELECT"                                                                         \
-	" p.%s FROM event_parent_flags p WHERE p.job_id=events.job_id AND p.uuid=events.uuid),0) " \
-	"END)"
+	"(CASE WHEN events.%s THEN 1 WHEN substr(events.event,1,11)<>'playbook_on' THEN 0"         \
+	" ELSE coalesce((SELECT p.%s FROM event_parent_flags p"                                    \
+	" WHERE p.job_id=events.job_id AND p.uuid=events.uuid),0) END)"
 
-static char *event_expr(bool summaries, const char *field, model_type *type)
+/* The SQL expression of a field query.c resolved (its name is a plain identifier). */
+static char *column_of(const query *qy, const query_field *f)
 {
-	static const char *const ev_int[] = {"id",       "counter",   "start_line",
-	                                     "end_line", "verbosity", NULL};
-	static const char *const ev_bool[] = {"failed", "changed", NULL};
-	static const char *const ev_str[] = {"event",    "uuid",    "parent_uuid", "host_name",
-	                                     "playbook", "play",    "role",        "task",
-	                                     "stdout",   "created", "modified",    NULL};
-	static const char *const hs_int[] = {"id", "changed",   "dark",    "failures", "ignored",
-	                                     "ok", "processed", "rescued", "skipped",  NULL};
-	static const char *const hs_str[] = {"host_name", "created", "modified", NULL};
-	if (!strcmp(field, "host")) {
-		*type = MT_INT;
-		return rn_xstrdup("host_id");
+	const char *n = f->name;
+	switch (qy->target) {
+	case QUERY_EVENTS:
+		if (!strcmp(n, "host"))
+			return rn_xstrdup("host_id");
+		if (!strcmp(n, "failed") || !strcmp(n, "changed"))
+			return rn_xasprintf(PARENT_FLAG_EXPR, n, n);
+		return rn_xstrdup(n);
+	case QUERY_HOST_SUMMARIES:
+		return rn_xstrdup(!strcmp(n, "host") ? "host_id" : n);
+	case QUERY_OBJECTS:
+	default:
+		if (f->cls == QF_DATA)
+			return rn_xasprintf("json_extract(data,'$.%s')", n);
+		if (!strcmp(n, "username"))
+			return rn_xstrdup("name");
+		return rn_xstrdup(n);
 	}
-	const char *const *ints = summaries ? hs_int : ev_int;
-	const char *const *strs = summaries ? hs_str : ev_str;
-	for (int i = 0; ints[i]; i++)
-		if (!strcmp(field, ints[i])) {
-			*type = MT_INT;
-			return rn_xstrdup(field);
-		}
-	for (int i = 0; strs[i]; i++)
-		if (!strcmp(field, strs[i])) {
-			*type = MT_STR;
-			return rn_xstrdup(field);
-		}
-	if (!summaries && (!strcmp(field, ev_bool[0]) || !strcmp(field, ev_bool[1]))) {
-		*type = MT_BOOL;
-		return rn_xasprintf(PARENT_FLAG_EXPR, field, field);
-	}
-	if (!strcmp(field, "failed")) {
-		*type = MT_BOOL;
-		return rn_xstrdup(field);
-	}
-	return NULL;
 }
 
-/* A filter value converted to the field's type (a new reference), or NULL. */
-static json_t *filter_value(model_type type, json_t *v)
+/* The SQL of one condition on expr, its values appended to binds. */
+static char *cond_sql(const query_cond *c, const char *expr, json_t *binds)
 {
-	if (type == MT_INT || type == MT_FK) {
-		if (json_is_integer(v))
-			return json_incref(v);
-		if (json_is_string(v)) {
-			char *end;
-			long long n = strtoll(json_string_value(v), &end, 10);
-			if (*json_string_value(v) && !*end)
-				return json_integer(n);
-			if (!strcasecmp(json_string_value(v), "null") ||
-			    !strcasecmp(json_string_value(v), "none"))
-				return json_null();
-		}
-		return json_is_null(v) ? json_null() : NULL;
-	}
-	if (type == MT_BOOL) {
-		if (json_is_boolean(v))
-			return json_integer(json_is_true(v));
-		if (json_is_integer(v))
-			return json_integer(json_integer_value(v) != 0);
-		if (json_is_string(v)) {
-			const char *s = json_string_value(v);
-			if (!strcasecmp(s, "true") || !strcmp(s, "1"))
-				return json_integer(1);
-			if (!strcasecmp(s, "false") || !strcmp(s, "0"))
-				return json_integer(0);
-		}
-		return NULL;
-	}
-	if (type == MT_FLOAT) {
-		if (json_is_number(v))
-			return json_real(json_number_value(v));
-		if (json_is_string(v)) {
-			char *end;
-			double d = strtod(json_string_value(v), &end);
-			return *end ? NULL : json_real(d);
-		}
-		return NULL;
-	}
-	if (json_is_string(v))
-		return json_incref(v);
-	if (json_is_integer(v))
-		return json_sprintf("%lld", (long long)json_integer_value(v));
-	if (json_is_boolean(v))
-		return json_incref(v);
-	return NULL;
-}
-
-/* Expression of a field: kind's (kind >= 0) or events'/summaries' (kind -1 / -2). */
-static char *any_expr(int kind, const char *field, model_type *type)
-{
-	if (kind >= 0)
-		return field_expr((store_kind)kind, field, type);
-	return event_expr(kind == -2, field, type);
-}
-
-/* Append " AND <cond>" clauses for filters to where, binds to binds. */
-static int build_filters(int kind, const json_t *filters, rn_buf *where, json_t *binds,
-                         runnel_error *err)
-{
-	const char *key;
-	json_t *v;
-	json_object_foreach((json_t *)filters, key, v) {
-		if (!strcmp(key, "search")) {
-			if (!json_is_string(v))
-				return rn_fail(err, EINVAL, "search: Must be a string.");
-			/* AWX searches names; events their stdout; host summaries host_name */
-			const char *col = kind >= 0 ? "name" : kind == -2 ? "host_name" : "stdout";
-			char *c = rn_xasprintf(" AND %s LIKE '%%' || ? || '%%'", col);
-			rn_buf_append(where, c, strlen(c));
-			free(c);
+	const char *fmt = NULL;
+	switch (c->lookup) {
+	case QL_ISNULL:
+		return rn_xasprintf("%s IS %sNULL", expr, json_is_true(c->value) ? "" : "NOT ");
+	case QL_IN: {
+		rn_buf b;
+		rn_buf_init(&b);
+		rn_buf_append(&b, expr, strlen(expr));
+		rn_buf_append(&b, " IN (", 5);
+		size_t i;
+		json_t *v;
+		json_array_foreach(c->value, i, v) {
 			json_array_append(binds, v);
-			continue;
+			rn_buf_append(&b, i ? ",?" : "?", i ? 2 : 1);
 		}
-		char field[96];
-		snprintf(field, sizeof field, "%s", key);
-		const char *op = "exact";
-		char *dd = strstr(field, "__");
-		if (dd) {
-			*dd = 0;
-			op = dd + 2;
-		}
-		if (!strcmp(field, "not") || !strcmp(field, "or"))
-			return rn_fail(err, EINVAL, "%s: Unsupported filter.", key);
-		model_type type;
-		char *expr = any_expr(kind, field, &type);
-		if (!expr)
-			return rn_fail(err, EINVAL, "%s: Invalid field name.", key);
-		char *cond = NULL;
-		if (!strcmp(op, "isnull")) {
-			json_t *b = filter_value(MT_BOOL, v);
-			if (!b) {
-				free(expr);
-				return rn_fail(err, EINVAL, "%s: Must be true or false.", key);
-			}
-			cond = rn_xasprintf(" AND %s IS %sNULL", expr,
-			                    json_integer_value(b) ? "" : "NOT ");
-			json_decref(b);
-		} else if (!strcmp(op, "in")) {
-			json_t *items = json_array();
-			if (json_is_array(v)) {
-				json_array_extend(items, v);
-			} else if (json_is_string(v)) {
-				char *dup = rn_xstrdup(json_string_value(v)), *save = NULL;
-				for (char *t = strtok_r(dup, ",", &save); t;
-				     t = strtok_r(NULL, ",", &save))
-					json_array_append_new(items, json_string(t));
-				free(dup);
-			}
-			rn_buf b;
-			rn_buf_init(&b);
-			rn_buf_append(&b, " AND ", 5);
-			rn_buf_append(&b, expr, strlen(expr));
-			rn_buf_append(&b, " IN (", 5);
-			size_t i;
-			json_t *it;
-			json_array_foreach(items, i, it) {
-				json_t *cv = filter_value(type, it);
-				if (!cv) {
-					rn_buf_free(&b);
-					json_decref(items);
-					free(expr);
-					return rn_fail(err, EINVAL, "%s: Invalid value.", key);
-				}
-				json_array_append_new(binds, cv);
-				rn_buf_append(&b, i ? ",?" : "?", i ? 2 : 1);
-			}
-			if (!json_array_size(items))
-				rn_buf_append(&b, "NULL", 4);
-			rn_buf_appendc(&b, ')');
-			cond = rn_xstrdup(b.data);
-			rn_buf_free(&b);
-			json_decref(items);
-		} else {
-			bool textop = !strcmp(op, "contains") || !strcmp(op, "icontains") ||
-			              !strcmp(op, "startswith") || !strcmp(op, "istartswith") ||
-			              !strcmp(op, "endswith") || !strcmp(op, "iendswith") ||
-			              !strcmp(op, "iexact");
-			json_t *cv = textop ? (json_is_string(v) ? json_incref(v) : NULL)
-			                    : filter_value(type, v);
-			if (!cv) {
-				free(expr);
-				return rn_fail(err, EINVAL, "%s: Invalid value for this field.",
-				               key);
-			}
-			const char *fmt = NULL;
-			if (!strcmp(op, "exact"))
-				fmt = json_is_null(cv) ? " AND %s IS ?" : " AND %s = ?";
-			else if (!strcmp(op, "gt"))
-				fmt = " AND %s > ?";
-			else if (!strcmp(op, "gte"))
-				fmt = " AND %s >= ?";
-			else if (!strcmp(op, "lt"))
-				fmt = " AND %s < ?";
-			else if (!strcmp(op, "lte"))
-				fmt = " AND %s <= ?";
-			else if (!strcmp(op, "iexact"))
-				fmt = " AND %s = ? COLLATE NOCASE";
-			else if (!strcmp(op, "contains"))
-				fmt = " AND instr(%s, ?) > 0";
-			else if (!strcmp(op, "icontains"))
-				fmt = " AND %s LIKE '%%' || ? || '%%'";
-			else if (!strcmp(op, "startswith") || !strcmp(op, "istartswith"))
-				fmt = " AND %s LIKE ? || '%%'";
-			else if (!strcmp(op, "endswith") || !strcmp(op, "iendswith"))
-				fmt = " AND %s LIKE '%%' || ?";
-			if (!fmt) {
-				json_decref(cv);
-				free(expr);
-				return rn_fail(err, EINVAL, "%s: Unsupported lookup '%s'.", key,
-				               op);
-			}
-			cond = rn_xasprintf(fmt, expr);
-			json_array_append_new(binds, cv);
-		}
-		free(expr);
-		rn_buf_append(where, cond, strlen(cond));
-		free(cond);
+		if (!json_array_size(c->value))
+			rn_buf_append(&b, "NULL", 4);
+		rn_buf_appendc(&b, ')');
+		return b.data;
 	}
-	return 0;
+	case QL_EXACT:
+		fmt = json_is_null(c->value) ? "%s IS ?" : "%s = ?";
+		break;
+	case QL_GT:
+		fmt = "%s > ?";
+		break;
+	case QL_GTE:
+		fmt = "%s >= ?";
+		break;
+	case QL_LT:
+		fmt = "%s < ?";
+		break;
+	case QL_LTE:
+		fmt = "%s <= ?";
+		break;
+	case QL_IEXACT:
+		fmt = "%s = ? COLLATE NOCASE";
+		break;
+	case QL_CONTAINS:
+		fmt = "instr(%s, ?) > 0";
+		break;
+	case QL_ICONTAINS:
+		fmt = "%s LIKE '%%' || ? || '%%'";
+		break;
+	/* SQLite's LIKE ignores the case of ASCII letters: startswith and
+	 * endswith have always done so here */
+	case QL_STARTSWITH:
+	case QL_ISTARTSWITH:
+		fmt = "%s LIKE ? || '%%'";
+		break;
+	case QL_ENDSWITH:
+	case QL_IENDSWITH:
+		fmt = "%s LIKE '%%' || ?";
+		break;
+	case QL_REGEX:
+		fmt = "rn_regex(%s, ?, 0)";
+		break;
+	case QL_IREGEX:
+		fmt = "rn_regex(%s, ?, 1)";
+		break;
+	default:
+		fmt = "%s = ?";
+		break;
+	}
+	json_array_append(binds, c->value);
+	return rn_xasprintf(fmt, expr);
 }
 
-/* ORDER BY clause for order_by (default def); NULL with err on an unknown field. */
-static char *build_order(int kind, const char *order_by, const char *def, runnel_error *err)
+/* " AND <cond>" for each condition of qy, appended to where; binds to binds. */
+static void where_sql(const query *qy, rn_buf *where, json_t *binds)
 {
-	if (!order_by || !*order_by)
-		order_by = def;
+	for (size_t i = 0; i < qy->nconds; i++) {
+		const query_cond *c = &qy->conds[i];
+		char *expr = column_of(qy, &c->field);
+		char *cond = cond_sql(c, expr, binds);
+		/* negated: rows where it is not true (a NULL field too, as Django's exclude) */
+		char *clause = c->negated ? rn_xasprintf(" AND NOT coalesce((%s), 0)", cond)
+		                          : rn_xasprintf(" AND %s", cond);
+		rn_buf_append(where, clause, strlen(clause));
+		free(clause);
+		free(cond);
+		free(expr);
+	}
+}
+
+/* " ORDER BY ..., id" of qy. Caller frees. */
+static char *order_sql(const query *qy)
+{
 	rn_buf b;
 	rn_buf_init(&b);
 	rn_buf_append(&b, " ORDER BY ", 10);
-	char *dup = rn_xstrdup(order_by), *save = NULL;
-	int n = 0;
-	for (char *t = strtok_r(dup, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		bool desc = *t == '-';
-		if (desc)
-			t++;
-		model_type type;
-		char *expr = any_expr(kind, t, &type);
-		if (!expr) {
-			rn_fail(err, EINVAL, "order_by: Invalid field name '%s'.", t);
-			free(dup);
-			rn_buf_free(&b);
-			return NULL;
-		}
-		if (n++)
-			rn_buf_append(&b, ", ", 2);
+	for (size_t i = 0; i < qy->norder; i++) {
+		char *expr = column_of(qy, &qy->order[i].field);
 		rn_buf_append(&b, expr, strlen(expr));
-		if (desc)
+		if (qy->order[i].descending)
 			rn_buf_append(&b, " DESC", 5);
+		rn_buf_append(&b, ", ", 2);
 		free(expr);
 	}
-	free(dup);
-	if (n == 0 && order_by != def) {
-		/* only commas ("?order_by=,"): the default order */
-		rn_buf_free(&b);
-		return build_order(kind, def, def, err);
-	}
-	rn_buf_append(&b, n ? ", id" : "id", n ? 4 : 2);
+	rn_buf_append(&b, "id", 2);
 	return b.data;
+}
+
+/* rn_regex(text, pattern, icase): 1 if the PCRE2 pattern matches text (NULL
+ * when text is NULL). The compiled pattern is kept with the statement. */
+static void regex_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	(void)argc;
+	if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
+		sqlite3_result_null(ctx);
+		return;
+	}
+	pcre2_code *re = sqlite3_get_auxdata(ctx, 1);
+	if (!re) {
+		const char *pat = (const char *)sqlite3_value_text(argv[1]);
+		int code;
+		PCRE2_SIZE off;
+		uint32_t opts = PCRE2_UTF | (sqlite3_value_int(argv[2]) ? PCRE2_CASELESS : 0);
+		re = pat ? pcre2_compile((PCRE2_SPTR)pat, (size_t)sqlite3_value_bytes(argv[1]),
+		                         opts, &code, &off, NULL)
+		         : NULL;
+		if (!re) {
+			sqlite3_result_error(ctx, "invalid regular expression", -1);
+			return;
+		}
+		sqlite3_set_auxdata(ctx, 1, re, (void (*)(void *))pcre2_code_free);
+		re = sqlite3_get_auxdata(ctx, 1);
+		if (!re) { /* SQLite could not keep it (out of memory): it freed it */
+			sqlite3_result_error_nomem(ctx);
+			return;
+		}
+	}
+	const unsigned char *text = sqlite3_value_text(argv[0]);
+	pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
+	if (!md || !text) {
+		pcre2_match_data_free(md);
+		sqlite3_result_error_nomem(ctx);
+		return;
+	}
+	int rc = pcre2_match(re, text, (size_t)sqlite3_value_bytes(argv[0]), 0, 0, md, NULL);
+	pcre2_match_data_free(md);
+	sqlite3_result_int(ctx, rc >= 0);
+}
+
+/* The functions the queries call, on a new connection. */
+static int add_functions(sqlite3 *db)
+{
+	return sqlite3_create_function_v2(db, "rn_regex", 3,
+	                                  SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS,
+	                                  NULL, regex_fn, NULL, NULL, NULL);
 }
 
 /* Bind an array of values starting at parameter 1. */
@@ -1379,18 +1269,6 @@ static void bind_all(sqlite3_stmt *st, const json_t *binds)
 	json_t *v;
 	json_array_foreach((json_t *)binds, i, v)
 		bind_json(st, (int)i + 1, v);
-}
-
-/* Page limit/offset from a query. */
-static void page_of(const store_query *q, long *limit, long *offset)
-{
-	long page = q && q->page > 0 ? q->page : 1;
-	long size = q && q->page_size > 0 ? q->page_size : 25;
-	if (size > 200)
-		size = 200;
-	*limit = size;
-	/* ?page=<huge> is past the end, not an overflow */
-	*offset = page - 1 > LONG_MAX / size ? LONG_MAX : (page - 1) * size;
 }
 
 /* List objects. */
@@ -1419,13 +1297,13 @@ static int sq_list(store *st, store_kind kind, const store_query *q, store_page 
 	}
 	char *order = NULL;
 	int rc = -1;
-	if (q && q->filters && build_filters(kind, q->filters, &where, binds, err) < 0)
+	query qy;
+	if (query_parse(QUERY_OBJECTS, kind, q, &qy, err) < 0)
 		goto out;
-	order = build_order(kind, q ? q->order_by : NULL, "id", err);
-	if (!order)
-		goto out;
-	long limit, offset;
-	page_of(q, &limit, &offset);
+	where_sql(&qy, &where, binds);
+	order = order_sql(&qy);
+	long limit = qy.limit, offset = qy.offset;
+	query_clear(&qy);
 	lock(s);
 	char *sql = rn_xasprintf("SELECT count(*) FROM %s%s", table_of(kind), where.data);
 	sqlite3_stmt *stm = prep(s, sql, err);
@@ -3066,15 +2944,14 @@ static int list_job_rows(store *st, bool summaries, long job_id, const store_que
 	json_t *binds = json_pack("[I]", (json_int_t)job_id);
 	char *order = NULL;
 	int rc = -1;
-	if (q && q->filters &&
-	    build_filters(summaries ? -2 : -1, q->filters, &where, binds, err) < 0)
+	query qy;
+	if (query_parse(summaries ? QUERY_HOST_SUMMARIES : QUERY_EVENTS, STORE_JOB, q, &qy, err) <
+	    0)
 		goto out;
-	order = build_order(summaries ? -2 : -1, q ? q->order_by : NULL,
-	                    summaries ? "host_name" : "counter", err);
-	if (!order)
-		goto out;
-	long limit, offset;
-	page_of(q, &limit, &offset);
+	where_sql(&qy, &where, binds);
+	order = order_sql(&qy);
+	long limit = qy.limit, offset = qy.offset;
+	query_clear(&qy);
 	const char *table = summaries ? "host_summaries" : "events";
 	lock(s);
 	char type[32];
@@ -3338,6 +3215,7 @@ static sq *conn_open(sq *home)
 	if (sqlite3_open_v2(home->path, &t->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
 	                    NULL) != SQLITE_OK ||
 	    sqlite3_busy_timeout(t->db, t->busy_timeout_ms) != SQLITE_OK ||
+	    add_functions(t->db) != SQLITE_OK ||
 	    exec_sql(
 	        t,
 	        "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF; PRAGMA wal_autocheckpoint=0",
@@ -3546,6 +3424,7 @@ store *store_sqlite_open(const store_settings *settings, runnel_error *err)
 	s->path = path;
 	s->busy_timeout_ms = settings->busy_timeout_ms > 0 ? settings->busy_timeout_ms : 10000;
 	sqlite3_busy_timeout(s->db, s->busy_timeout_ms);
+	add_functions(s->db);
 	store *st = calloc(1, sizeof *st);
 	st->ops = &sqlite_ops;
 	st->impl = s;

@@ -1,0 +1,382 @@
+/* test_store_query.c - the list grammar of service/store/query.c: every
+ * lookup parsed into its neutral form with its value typed by the field,
+ * what is refused (unknown field, bad value, bad lookup, bad order) with
+ * the message the API answers, the order list and the page; then the same
+ * grammar through the SQLite backend (regex, not__, in, isnull). */
+#include <errno.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "query.h"
+
+/* Parse filters (JSON text) and order for target/kind; the rc. */
+static int parse(query_target t, store_kind kind, const char *filters, const char *order,
+                 query *out, runnel_error *err)
+{
+	store_query q = {.filters = filters ? json_loads(filters, 0, NULL) : NULL,
+	                 .order_by = order};
+	if (filters)
+		assert_non_null(q.filters);
+	memset(err, 0, sizeof *err);
+	int rc = query_parse(t, kind, &q, out, err);
+	json_decref(q.filters);
+	return rc;
+}
+
+/* The one condition of a single-key filter on kind. */
+static query_cond one(store_kind kind, const char *filters, query *qy)
+{
+	runnel_error err;
+	if (parse(QUERY_OBJECTS, kind, filters, NULL, qy, &err) < 0)
+		fail_msg("%s: %s", filters, err.message);
+	assert_int_equal(qy->nconds, 1);
+	return qy->conds[0];
+}
+
+/* The message of a refused filter (EINVAL). */
+static void refused(query_target t, store_kind kind, const char *filters, const char *order,
+                    const char *message)
+{
+	query qy;
+	runnel_error err;
+	assert_int_equal(parse(t, kind, filters, order, &qy, &err), -1);
+	assert_int_equal(err.code, EINVAL);
+	if (strcmp(err.message, message))
+		fail_msg("%s / %s: \"%s\", not \"%s\"", filters ? filters : "-",
+		         order ? order : "-", err.message, message);
+	assert_int_equal(qy.nconds, 0);
+	assert_null(qy.conds);
+}
+
+static void test_every_lookup(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *suffix;
+		query_lookup l;
+	} cases[] = {
+	    {"", QL_EXACT},
+	    {"__exact", QL_EXACT},
+	    {"__iexact", QL_IEXACT},
+	    {"__contains", QL_CONTAINS},
+	    {"__icontains", QL_ICONTAINS},
+	    {"__startswith", QL_STARTSWITH},
+	    {"__istartswith", QL_ISTARTSWITH},
+	    {"__endswith", QL_ENDSWITH},
+	    {"__iendswith", QL_IENDSWITH},
+	    {"__gt", QL_GT},
+	    {"__gte", QL_GTE},
+	    {"__lt", QL_LT},
+	    {"__lte", QL_LTE},
+	    {"__regex", QL_REGEX},
+	    {"__iregex", QL_IREGEX},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char js[128];
+		snprintf(js, sizeof js, "{\"name%s\": \"web\"}", cases[i].suffix);
+		query qy;
+		query_cond c = one(STORE_HOST, js, &qy);
+		assert_string_equal(c.field.name, "name");
+		assert_int_equal(c.field.cls, QF_COLUMN);
+		assert_int_equal(c.lookup, cases[i].l);
+		assert_false(c.negated);
+		assert_string_equal(json_string_value(c.value), "web");
+		assert_string_equal(query_lookup_name(c.lookup),
+		                    *cases[i].suffix ? cases[i].suffix + 2 : "exact");
+		query_clear(&qy);
+	}
+}
+
+static void test_values_typed_by_field(void **state)
+{
+	(void)state;
+	query qy;
+	/* an integer column from a query string */
+	query_cond c = one(STORE_HOST, "{\"id__gt\": \"7\"}", &qy);
+	assert_int_equal(c.field.type, MT_INT);
+	assert_true(json_is_integer(c.value));
+	assert_int_equal(json_integer_value(c.value), 7);
+	query_clear(&qy);
+	/* an fk kept with the object's data: "null" is null */
+	c = one(STORE_HOST, "{\"inventory\": \"null\"}", &qy);
+	assert_int_equal(c.field.type, MT_FK);
+	assert_int_equal(c.field.cls, QF_DATA);
+	assert_true(json_is_null(c.value));
+	query_clear(&qy);
+	/* booleans from their spellings */
+	const char *trues[] = {"\"true\"", "\"True\"", "\"1\"", "true", "1"};
+	for (size_t i = 0; i < sizeof trues / sizeof trues[0]; i++) {
+		char js[64];
+		snprintf(js, sizeof js, "{\"enabled\": %s}", trues[i]);
+		c = one(STORE_HOST, js, &qy);
+		assert_int_equal(c.field.type, MT_BOOL);
+		assert_true(json_is_true(c.value));
+		query_clear(&qy);
+	}
+	c = one(STORE_HOST, "{\"enabled\": \"false\"}", &qy);
+	assert_true(json_is_false(c.value));
+	query_clear(&qy);
+	/* __in: a comma list or an array, each item typed */
+	c = one(STORE_HOST, "{\"id__in\": \"1,2,3\"}", &qy);
+	assert_int_equal(c.lookup, QL_IN);
+	assert_int_equal(json_array_size(c.value), 3);
+	assert_int_equal(json_integer_value(json_array_get(c.value, 2)), 3);
+	query_clear(&qy);
+	c = one(STORE_JOB, "{\"status__in\": [\"failed\", \"error\"]}", &qy);
+	assert_int_equal(json_array_size(c.value), 2);
+	assert_string_equal(json_string_value(json_array_get(c.value, 1)), "error");
+	assert_int_equal(c.field.cls, QF_COLUMN);
+	query_clear(&qy);
+	c = one(STORE_HOST, "{\"id__in\": \"\"}", &qy);
+	assert_int_equal(json_array_size(c.value), 0);
+	query_clear(&qy);
+	/* __isnull: true or false */
+	c = one(STORE_JOB, "{\"unified_job_template__isnull\": \"True\"}", &qy);
+	assert_int_equal(c.lookup, QL_ISNULL);
+	assert_true(json_is_true(c.value));
+	query_clear(&qy);
+	/* a string field takes an integer as its text */
+	c = one(STORE_HOST, "{\"description\": 5}", &qy);
+	assert_string_equal(json_string_value(c.value), "5");
+	query_clear(&qy);
+	/* a float */
+	c = one(STORE_JOB, "{\"elapsed__gte\": \"1.5\"}", &qy);
+	assert_int_equal(c.field.type, MT_FLOAT);
+	assert_true(json_is_real(c.value));
+	query_clear(&qy);
+}
+
+static void test_search_and_not(void **state)
+{
+	(void)state;
+	query qy;
+	query_cond c = one(STORE_ORGANIZATION, "{\"search\": \"de\"}", &qy);
+	assert_string_equal(c.field.name, "name");
+	assert_int_equal(c.lookup, QL_ICONTAINS);
+	query_clear(&qy);
+	runnel_error err;
+	assert_int_equal(parse(QUERY_EVENTS, STORE_JOB, "{\"search\": \"RECAP\"}", NULL, &qy, &err),
+	                 0);
+	assert_string_equal(qy.conds[0].field.name, "stdout");
+	query_clear(&qy);
+	assert_int_equal(
+	    parse(QUERY_HOST_SUMMARIES, STORE_JOB, "{\"search\": \"web\"}", NULL, &qy, &err), 0);
+	assert_string_equal(qy.conds[0].field.name, "host_name");
+	query_clear(&qy);
+	c = one(STORE_HOST, "{\"not__name__startswith\": \"db\"}", &qy);
+	assert_true(c.negated);
+	assert_int_equal(c.lookup, QL_STARTSWITH);
+	assert_string_equal(c.field.name, "name");
+	query_clear(&qy);
+	c = one(STORE_USER, "{\"not__username\": \"admin\"}", &qy);
+	assert_true(c.negated);
+	assert_int_equal(c.lookup, QL_EXACT);
+	query_clear(&qy);
+}
+
+static void test_refusals(void **state)
+{
+	(void)state;
+	refused(QUERY_OBJECTS, STORE_HOST, "{\"nosuch\": 1}", NULL, "nosuch: Invalid field name.");
+	refused(QUERY_OBJECTS, STORE_HOST, "{\"name__nosuch\": \"x\"}", NULL,
+	        "name__nosuch: Unsupported lookup 'nosuch'.");
+	refused(QUERY_OBJECTS, STORE_HOST, "{\"id\": \"abc\"}", NULL,
+	        "id: Invalid value for this field.");
+	refused(QUERY_OBJECTS, STORE_HOST, "{\"id__in\": \"1,x\"}", NULL, "id__in: Invalid value.");
+	refused(QUERY_OBJECTS, STORE_HOST, "{\"id__isnull\": \"maybe\"}", NULL,
+	        "id__isnull: Must be true or false.");
+	refused(QUERY_OBJECTS, STORE_HOST, "{\"name__icontains\": 3}", NULL,
+	        "name__icontains: Invalid value for this field.");
+	refused(QUERY_OBJECTS, STORE_HOST, "{\"name__regex\": \"(\"}", NULL,
+	        "name__regex: Invalid regular expression.");
+	refused(QUERY_OBJECTS, STORE_HOST, "{\"search\": 1}", NULL, "search: Must be a string.");
+	refused(QUERY_OBJECTS, STORE_HOST, "{\"or__name\": \"x\"}", NULL,
+	        "or__name: Unsupported filter.");
+	refused(QUERY_OBJECTS, STORE_HOST, "{\"enabled\": \"yes please\"}", NULL,
+	        "enabled: Invalid value for this field.");
+	/* a write-only field is no filter (a user's password hash) */
+	refused(QUERY_OBJECTS, STORE_USER, "{\"password__startswith\": \"$\"}", NULL,
+	        "password__startswith: Invalid field name.");
+	/* job columns are not other kinds' */
+	refused(QUERY_OBJECTS, STORE_ORGANIZATION, "{\"status\": \"x\"}", NULL,
+	        "status: Invalid field name.");
+	/* events have no name; summaries no stdout */
+	refused(QUERY_EVENTS, STORE_JOB, "{\"name\": \"x\"}", NULL, "name: Invalid field name.");
+	refused(QUERY_HOST_SUMMARIES, STORE_JOB, "{\"stdout\": \"x\"}", NULL,
+	        "stdout: Invalid field name.");
+	refused(QUERY_EVENTS, STORE_JOB, "{\"failed\": \"sometimes\"}", NULL,
+	        "failed: Invalid value for this field.");
+	/* order_by */
+	refused(QUERY_OBJECTS, STORE_HOST, NULL, "name,-nosuch",
+	        "order_by: Invalid field name 'nosuch'.");
+	refused(QUERY_OBJECTS, STORE_HOST, NULL, "-", "order_by: Invalid field name ''.");
+	refused(QUERY_HOST_SUMMARIES, STORE_JOB, NULL, "counter",
+	        "order_by: Invalid field name 'counter'.");
+}
+
+static void test_order_and_page(void **state)
+{
+	(void)state;
+	query qy;
+	runnel_error err;
+	assert_int_equal(parse(QUERY_OBJECTS, STORE_JOB, NULL, "status,-created", &qy, &err), 0);
+	assert_int_equal(qy.norder, 2);
+	assert_string_equal(qy.order[0].field.name, "status");
+	assert_false(qy.order[0].descending);
+	assert_string_equal(qy.order[1].field.name, "created");
+	assert_true(qy.order[1].descending);
+	assert_int_equal(qy.limit, 25);
+	assert_int_equal(qy.offset, 0);
+	query_clear(&qy);
+	/* defaults: id; events by counter; summaries by host_name; "," is none */
+	const struct {
+		query_target t;
+		const char *order, *first;
+	} defs[] = {{QUERY_OBJECTS, NULL, "id"},
+	            {QUERY_EVENTS, "", "counter"},
+	            {QUERY_HOST_SUMMARIES, ",", "host_name"},
+	            {QUERY_EVENTS, "-failed", "failed"}};
+	for (size_t i = 0; i < sizeof defs / sizeof defs[0]; i++) {
+		assert_int_equal(parse(defs[i].t, STORE_JOB, NULL, defs[i].order, &qy, &err), 0);
+		assert_int_equal(qy.norder, 1);
+		assert_string_equal(qy.order[0].field.name, defs[i].first);
+		query_clear(&qy);
+	}
+	/* pages: 1-based, size 25 by default, at most 200, a huge page past the end */
+	store_query q = {.page = 3, .page_size = 10};
+	assert_int_equal(query_parse(QUERY_OBJECTS, STORE_HOST, &q, &qy, &err), 0);
+	assert_int_equal(qy.limit, 10);
+	assert_int_equal(qy.offset, 20);
+	query_clear(&qy);
+	q = (store_query){.page = LONG_MAX, .page_size = 1000};
+	assert_int_equal(query_parse(QUERY_OBJECTS, STORE_HOST, &q, &qy, &err), 0);
+	assert_int_equal(qy.limit, 200);
+	assert_int_equal(qy.offset, LONG_MAX);
+	query_clear(&qy);
+	assert_int_equal(query_parse(QUERY_OBJECTS, STORE_HOST, NULL, &qy, &err), 0);
+	assert_int_equal(qy.nconds, 0);
+	assert_int_equal(qy.limit, 25);
+	query_clear(&qy);
+	query_clear(&qy); /* twice is harmless */
+}
+
+/* ---- the same grammar through the SQLite backend ---- */
+
+typedef struct fixture {
+	char dir[64];
+	store *st;
+} fixture;
+
+static int setup(void **state)
+{
+	fixture *f = calloc(1, sizeof *f);
+	snprintf(f->dir, sizeof f->dir, "/tmp/test_store_query_XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	store_settings ss = {.state_dir = f->dir};
+	runnel_error err = {0};
+	f->st = store_open(&ss, &err);
+	if (!f->st)
+		fail_msg("open: %s", err.message);
+	const char *names[] = {"Web-1", "web-2", "db-1", "cache"};
+	for (size_t i = 0; i < 4; i++) {
+		json_t *in =
+		    json_pack("{s:s,s:s}", "name", names[i], "description", i == 3 ? "" : "app");
+		json_t *o = store_create(f->st, STORE_ORGANIZATION, in, 0, &err);
+		json_decref(in);
+		if (!o)
+			fail_msg("create: %s", err.message);
+		json_decref(o);
+	}
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fixture *f = *state;
+	store_close(f->st);
+	char path[128];
+	const char *names[] = {"runneld.db", "runneld.db-wal", "runneld.db-shm", "secret.key"};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		snprintf(path, sizeof path, "%s/%s", f->dir, names[i]);
+		unlink(path);
+	}
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+/* The names a list of organizations gives for filters, comma-joined, in order. */
+static char *names(fixture *f, const char *filters, const char *order)
+{
+	store_query q = {.filters = json_loads(filters, 0, NULL), .order_by = order};
+	store_page pg = {0};
+	runnel_error err = {0};
+	int rc = store_list(f->st, STORE_ORGANIZATION, &q, &pg, &err);
+	json_decref(q.filters);
+	if (rc < 0)
+		fail_msg("%s: %s", filters, err.message);
+	rn_buf b;
+	rn_buf_init(&b);
+	size_t i;
+	json_t *o;
+	json_array_foreach(pg.results, i, o) {
+		if (i)
+			rn_buf_appendc(&b, ',');
+		const char *n = json_string_value(json_object_get(o, "name"));
+		rn_buf_append(&b, n, strlen(n));
+	}
+	store_page_clear(&pg);
+	char *s = rn_xstrdup(b.len ? b.data : "");
+	rn_buf_free(&b);
+	return s;
+}
+
+static void expect(fixture *f, const char *filters, const char *order, const char *want)
+{
+	char *got = names(f, filters, order);
+	if (strcmp(got, want))
+		fail_msg("%s order %s: \"%s\", not \"%s\"", filters, order ? order : "-", got,
+		         want);
+	free(got);
+}
+
+static void test_sqlite_lookups(void **state)
+{
+	fixture *f = *state;
+	expect(f, "{\"name__regex\": \"^[a-z]+-[0-9]$\"}", "name", "db-1,web-2");
+	expect(f, "{\"name__iregex\": \"^WEB\"}", "name", "Web-1,web-2");
+	expect(f, "{\"not__name__icontains\": \"web\"}", "name", "cache,db-1");
+	expect(f, "{\"not__description\": \"app\"}", NULL, "cache");
+	expect(f, "{\"name__in\": \"cache,db-1,nosuch\"}", "-name", "db-1,cache");
+	expect(f, "{\"name__in\": []}", NULL, "");
+	expect(f, "{\"name__iexact\": \"WEB-2\"}", NULL, "web-2");
+	expect(f, "{\"name__contains\": \"eb\"}", "-id", "web-2,Web-1");
+	expect(f, "{\"name__endswith\": \"-1\"}", "name", "Web-1,db-1");
+	expect(f, "{\"id__gt\": \"2\", \"id__lte\": 3}", NULL, "db-1");
+	expect(f, "{\"search\": \"CACH\"}", NULL, "cache");
+	expect(f, "{\"description__isnull\": false}", "name", "Web-1,cache,db-1,web-2");
+	expect(f, "{}", "description,-name", "cache,web-2,db-1,Web-1");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_every_lookup),
+	    cmocka_unit_test(test_values_typed_by_field),
+	    cmocka_unit_test(test_search_and_not),
+	    cmocka_unit_test(test_refusals),
+	    cmocka_unit_test(test_order_and_page),
+	    cmocka_unit_test_setup_teardown(test_sqlite_lookups, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
