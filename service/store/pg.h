@@ -17,12 +17,16 @@
 #ifndef RUNNELD_STORE_PG_H
 #define RUNNELD_STORE_PG_H
 
+#include <errno.h>
 #include <libpq-fe.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdlib.h>
 
+#include "query.h"
 #include "seal.h"
 #include "store.h"
+#include "util.h"
 
 /* A prepared statement of one connection. */
 typedef struct pg_stmt {
@@ -106,6 +110,20 @@ const char *pg_table(store_kind kind);
 /* Make sure the events partition of the hour of created (a job's "created")
  * exists; in its own transaction, serialized between processes. 0 or -1. */
 int pg_events_partition(pgc *c, const char *created, runnel_error *err);
+
+/* pg_query.c: query.h's parsed form as SQL. Parameters are texts (NULL:
+ * SQL NULL), numbered from 1 in the order added. */
+typedef struct pg_params {
+	char **v;
+	int n, cap;
+} pg_params;
+/* Add a parameter (copied); its number. */
+int pg_params_add(pg_params *p, const char *text);
+void pg_params_free(pg_params *p);
+/* " AND <cond>" for each condition of qy appended to where. */
+void pg_where(const query *qy, rn_buf *where, pg_params *p);
+/* " ORDER BY <keys>, <id_col>" of qy (a new string). */
+char *pg_order(const query *qy, const char *id_col);
 
 /* pg_crud.c */
 json_t *pg_create_locked(pg *p, pgc *c, store_kind kind, const json_t *fields, unsigned flags,

@@ -8,13 +8,13 @@
 #include "pg.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 
 #include "model.h"
+#include "shape.h"
 #include "util.h"
 
 /* ------------------------------------------------------------------ */
@@ -795,7 +795,9 @@ int pg_job_transition(store *st, long id, const char *const *from, const char *s
 			goto out;
 		double started = PQgetisnull(r, 0, 0) ? t : strtod(pg_val(r, 0, 0), NULL);
 		PQclear(r);
-		json_object_set_new(data, "elapsed", json_real(round((t - started) * 1000.0) / 1000.0));
+		double ms = (t - started) * 1000.0;
+		ms = ms < 0 ? 0 : (double)(long long)(ms + 0.5);
+		json_object_set_new(data, "elapsed", json_real(ms / 1000.0));
 	}
 	if (write_raw(c, STORE_UNIFIED_JOB, id, data, NULL, err) < 0)
 		goto out;
@@ -896,5 +898,367 @@ int pg_jobs_cleanup(store *st, double days, long *deleted, runnel_error *err)
 		*deleted = PQntuples(r);
 	PQclear(r);
 	pg_release(p, c);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* shapes and lists                                                     */
+
+/* shape_source over a connection. */
+static bool src_lookup(void *ctx, store_kind kind, long id, char **name, json_t **data)
+{
+	pgc *c = ctx;
+	char sql[96], ib[24];
+	snprintf(sql, sizeof sql, "SELECT name, data::text FROM %s WHERE id=$1", pg_table(kind));
+	const char *v[1] = {pg_num(ib, id)};
+	runnel_error e;
+	PGresult *r = pg_q(c, sql, 1, v, &e);
+	bool found = r && PQntuples(r);
+	if (found) {
+		*name = rn_xstrdup(pg_val(r, 0, 0));
+		if (data) {
+			*data = json_loads(pg_val(r, 0, 1), 0, NULL);
+			if (!*data)
+				*data = json_object();
+		}
+	}
+	PQclear(r);
+	return found;
+}
+
+static long src_count(void *ctx, shape_count what, long id)
+{
+	static const char *const sql[] = {
+	    [SHAPE_INVENTORY_HOSTS] =
+	        "SELECT count(*) FROM \"hosts\" WHERE (data->>'inventory')::bigint=$1",
+	    [SHAPE_INVENTORY_GROUPS] =
+	        "SELECT count(*) FROM \"groups\" WHERE (data->>'inventory')::bigint=$1",
+	    [SHAPE_INVENTORY_SOURCES] =
+	        "SELECT count(*) FROM \"inventory_sources\" WHERE (data->>'inventory')::bigint=$1",
+	};
+	if ((int)what < 0 || (size_t)what >= sizeof sql / sizeof *sql)
+		return 0;
+	return (long)pg_int(ctx, sql[what], id, 0);
+}
+
+static bool src_host_status(void *ctx, long job_id, long counts[SHAPE_HOST_STATUSES])
+{
+	char ib[24];
+	const char *v[1] = {pg_num(ib, job_id)};
+	runnel_error e;
+	PGresult *r = pg_q(
+	    ctx,
+	    "SELECT count(*) FILTER (WHERE dark>0),"
+	    " count(*) FILTER (WHERE dark=0 AND failures>0),"
+	    " count(*) FILTER (WHERE dark=0 AND failures=0 AND changed>0),"
+	    " count(*) FILTER (WHERE dark=0 AND failures=0 AND changed=0 AND ok>0),"
+	    " count(*) FILTER (WHERE dark=0 AND failures=0 AND changed=0 AND ok=0 AND skipped>0),"
+	    " count(*) FROM host_summaries WHERE job_id=$1",
+	    1, v, &e);
+	bool any = r && pg_ll(r, 0, 5) > 0;
+	for (int i = 0; any && i < SHAPE_HOST_STATUSES; i++)
+		counts[i] = (long)pg_ll(r, 0, i);
+	PQclear(r);
+	return any;
+}
+
+json_t *pg_get_locked(pg *p, pgc *c, store_kind kind, long id, runnel_error *err)
+{
+	(void)p;
+	char sql[200], ib[24];
+	if (model_is_job_kind(kind))
+		snprintf(sql, sizeof sql,
+		         "SELECT created, modified, name, data::text, secret, events_stored, type"
+		         " FROM unified_jobs WHERE id=$1");
+	else
+		snprintf(sql, sizeof sql,
+		         "SELECT created, modified, name, data::text, secret, 0, '' FROM %s WHERE "
+		         "id=$1",
+		         pg_table(kind));
+	const char *v[1] = {pg_num(ib, id)};
+	PGresult *r = pg_q(c, sql, 1, v, err);
+	if (!r)
+		return NULL;
+	if (!PQntuples(r) || (model_is_job_kind(kind) && kind != STORE_UNIFIED_JOB &&
+	                      strcmp(pg_val(r, 0, 6), store_kind_type(kind)))) {
+		PQclear(r);
+		return rn_fail(err, ENOENT, "__all__: Not found."), NULL;
+	}
+	json_t *data = json_loads(pg_val(r, 0, 3), 0, NULL);
+	shape_source src = {.ctx = c,
+	                    .lookup = src_lookup,
+	                    .count = src_count,
+	                    .host_status = src_host_status};
+	shape_row row = {.kind = kind,
+	                 .id = id,
+	                 .created = pg_val(r, 0, 0),
+	                 .modified = pg_val(r, 0, 1),
+	                 .name = pg_val(r, 0, 2),
+	                 .data = data,
+	                 .secret = PQgetisnull(r, 0, 4) ? NULL : pg_val(r, 0, 4),
+	                 .events_stored = (long)pg_ll(r, 0, 5)};
+	json_t *o = shape_object(&src, &row);
+	json_decref(data);
+	PQclear(r);
+	return o;
+}
+
+int pg_list(store *st, store_kind kind, const store_query *q, store_page *out, runnel_error *err)
+{
+	out->count = 0;
+	out->results = NULL;
+	query qy;
+	if (query_parse(QUERY_OBJECTS, kind, q, &qy, err) < 0)
+		return -1;
+	rn_buf where;
+	rn_buf_init(&where);
+	rn_buf_append(&where, " WHERE true", 11);
+	pg_params prm = {0};
+	char b[96];
+	if (model_is_job_kind(kind) && kind != STORE_UNIFIED_JOB) {
+		snprintf(b, sizeof b, " AND type = $%d", pg_params_add(&prm, store_kind_type(kind)));
+		rn_buf_append(&where, b, strlen(b));
+	}
+	if (q && q->rel != STORE_REL_NONE) {
+		char x[24], y[24];
+		int a = pg_params_add(&prm, pg_num(x, q->rel));
+		int c2 = pg_params_add(&prm, pg_num(y, q->rel_parent));
+		snprintf(b, sizeof b,
+		         q->rel_reverse
+		             ? " AND id IN (SELECT parent FROM relations WHERE rel=$%d AND child=$%d)"
+		             : " AND id IN (SELECT child FROM relations WHERE rel=$%d AND parent=$%d)",
+		         a, c2);
+		rn_buf_append(&where, b, strlen(b));
+	}
+	pg_where(&qy, &where, &prm);
+	char *order = pg_order(&qy, "id");
+	long limit = qy.limit, offset = qy.offset;
+	query_clear(&qy);
+	int rc = -1;
+	pg *p = pg_of(st);
+	pgc *c = pg_acquire(p, err);
+	if (!c)
+		goto out;
+	char *sql = rn_xasprintf("SELECT count(*) FROM %s%s", pg_table(kind), where.data);
+	PGresult *r = pg_qd(c, sql, prm.n, (const char *const *)prm.v, err);
+	free(sql);
+	if (!r)
+		goto out;
+	out->count = (long)pg_ll(r, 0, 0);
+	PQclear(r);
+	sql = rn_xasprintf("SELECT id FROM %s%s%s LIMIT %ld OFFSET %ld", pg_table(kind), where.data,
+	                   order, limit, offset);
+	r = pg_qd(c, sql, prm.n, (const char *const *)prm.v, err);
+	free(sql);
+	if (!r)
+		goto out;
+	out->results = json_array();
+	for (int i = 0; i < PQntuples(r); i++) {
+		json_t *o = pg_get_locked(p, c, kind, (long)pg_ll(r, i, 0), err);
+		if (o)
+			json_array_append_new(out->results, o);
+	}
+	PQclear(r);
+	rc = 0;
+out:
+	pg_release(p, c);
+	free(order);
+	rn_buf_free(&where);
+	pg_params_free(&prm);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* inventory import                                                     */
+
+/* The id of a host/group named name in inventory inv, created (with vars)
+ * or its vars updated; 0 with err. Transaction held. */
+static long upsert_member(pg *p, pgc *c, store_kind kind, long inv, const char *name,
+                          json_t *vars, runnel_error *err)
+{
+	char sql[160], ib[24];
+	snprintf(sql, sizeof sql,
+	         "SELECT id FROM %s WHERE (data->>'inventory')::bigint=$1 AND name=$2",
+	         pg_table(kind));
+	const char *v[2] = {pg_num(ib, inv), name};
+	PGresult *r = pg_q(c, sql, 2, v, err);
+	if (!r)
+		return 0;
+	long id = PQntuples(r) ? (long)pg_ll(r, 0, 0) : 0;
+	PQclear(r);
+	char *vtext = vars ? json_dumps(vars, JSON_COMPACT) : rn_xstrdup("{}");
+	if (id) {
+		json_t *data;
+		if (read_raw(c, kind, id, true, &data, NULL, err) < 0) {
+			free(vtext);
+			return 0;
+		}
+		json_object_set_new(data, "variables", json_string(vtext));
+		int rc = write_raw(c, kind, id, data, NULL, err);
+		json_decref(data);
+		free(vtext);
+		return rc < 0 ? 0 : id;
+	}
+	json_t *f = json_pack("{s:s,s:I,s:s}", "name", name, "inventory", (json_int_t)inv,
+	                      "variables", vtext);
+	free(vtext);
+	json_t *o = pg_create_locked(p, c, kind, f, STORE_SYSTEM, err);
+	json_decref(f);
+	if (!o)
+		return 0;
+	id = (long)json_integer_value(json_object_get(o, "id"));
+	json_decref(o);
+	return id;
+}
+
+/* Replace group gid's hosts and children with those data names. */
+static int set_members(pgc *c, long gid, const json_t *gd, json_t *hostids, json_t *groupids,
+                       runnel_error *err)
+{
+	if (exec_id(c, "DELETE FROM relations WHERE rel IN (3,4) AND parent=$1", gid, err) < 0)
+		return -1;
+	const struct {
+		const char *key;
+		json_t *ids;
+		store_rel rel;
+	} members[] = {{"hosts", hostids, STORE_REL_GROUP_HOSTS},
+	               {"children", groupids, STORE_REL_GROUP_CHILDREN}};
+	for (int m = 0; m < 2; m++) {
+		size_t i;
+		json_t *x;
+		json_array_foreach(json_object_get(gd, members[m].key), i, x) {
+			json_t *id =
+			    json_is_string(x) ? json_object_get(members[m].ids, json_string_value(x)) : NULL;
+			if (!id)
+				continue;
+			char rb[24], pb[24], cb[24];
+			const char *v[3] = {pg_num(rb, members[m].rel), pg_num(pb, gid),
+			                    pg_num(cb, json_integer_value(id))};
+			PGresult *r = pg_q(c,
+			                   "INSERT INTO relations(rel, parent, child) VALUES($1,$2,$3)"
+			                   " ON CONFLICT DO NOTHING",
+			                   3, v, err);
+			if (!r)
+				return -1;
+			PQclear(r);
+		}
+	}
+	return 0;
+}
+
+/* Delete the hosts (groups: pass 1) of inv whose names keep does not hold. */
+static int drop_others(pgc *c, long inv, bool groups, json_t *keep, runnel_error *err)
+{
+	char sql[160], ib[24];
+	snprintf(sql, sizeof sql, "SELECT id, name FROM %s WHERE (data->>'inventory')::bigint=$1",
+	         pg_table(groups ? STORE_GROUP : STORE_HOST));
+	const char *v[1] = {pg_num(ib, inv)};
+	PGresult *r = pg_q(c, sql, 1, v, err);
+	if (!r)
+		return -1;
+	int rc = 0;
+	for (int i = 0; i < PQntuples(r) && rc == 0; i++) {
+		if (json_object_get(keep, pg_val(r, i, 1)))
+			continue;
+		long id = (long)pg_ll(r, i, 0);
+		if (groups)
+			rc = exec_id(c, "DELETE FROM relations WHERE rel IN (3,4) AND parent=$1", id,
+			             err) ||
+			     exec_id(c, "DELETE FROM relations WHERE rel=4 AND child=$1", id, err) ||
+			     exec_id(c, "DELETE FROM \"groups\" WHERE id=$1", id, err);
+		else
+			rc = exec_id(c, "DELETE FROM relations WHERE rel=3 AND child=$1", id, err) ||
+			     exec_id(c, "DELETE FROM \"hosts\" WHERE id=$1", id, err);
+	}
+	PQclear(r);
+	return rc ? -1 : 0;
+}
+
+int pg_inventory_import(store *st, long inv, const json_t *data, bool overwrite, long *nhosts,
+                        long *ngroups, runnel_error *err)
+{
+	if (!json_is_object(data))
+		return rn_fail(err, EINVAL, "__all__: inventory data is not an object");
+	pg *p = pg_of(st);
+	pgc *c = pg_acquire(p, err);
+	if (!c)
+		return -1;
+	json_t *hostids = json_object(), *groupids = json_object(), *hostnames = json_object();
+	long nh = 0, ng = 0;
+	int rc = -1;
+	json_t *invdata = NULL;
+	if (pg_exec(c, "BEGIN", err) < 0 ||
+	    read_raw(c, STORE_INVENTORY, inv, true, &invdata, NULL, err) < 0)
+		goto out;
+	rc = 0;
+	json_t *hostvars = json_object_get(json_object_get(data, "_meta"), "hostvars");
+	/* hosts: every host named anywhere */
+	const char *gname, *hn;
+	json_t *g, *hv;
+	json_object_foreach((json_t *)data, gname, g) {
+		size_t i;
+		json_t *h;
+		json_array_foreach(json_object_get(g, "hosts"), i, h)
+			if (json_is_string(h))
+				json_object_set_new(hostnames, json_string_value(h), json_true());
+	}
+	json_object_foreach(hostvars, hn, hv)
+		json_object_set_new(hostnames, hn, json_true());
+	json_object_foreach(hostnames, hn, hv) {
+		long id = upsert_member(p, c, STORE_HOST, inv, hn, json_object_get(hostvars, hn), err);
+		if (!id) {
+			rc = -1;
+			break;
+		}
+		json_object_set_new(hostids, hn, json_integer(id));
+		nh++;
+	}
+	/* groups; all's vars are the inventory's variables */
+	json_object_foreach((json_t *)data, gname, g) {
+		if (rc < 0)
+			break;
+		if (!strcmp(gname, "_meta") || !strcmp(gname, "ungrouped") || !json_is_object(g))
+			continue;
+		if (!strcmp(gname, "all")) {
+			json_t *v = json_object_get(g, "vars");
+			if (json_object_size(v)) {
+				char *t = json_dumps(v, JSON_COMPACT);
+				json_object_set_new(invdata, "variables", json_string(t));
+				free(t);
+				rc = write_raw(c, STORE_INVENTORY, inv, invdata, NULL, err);
+			}
+			continue;
+		}
+		long id = upsert_member(p, c, STORE_GROUP, inv, gname, json_object_get(g, "vars"), err);
+		if (!id) {
+			rc = -1;
+			break;
+		}
+		json_object_set_new(groupids, gname, json_integer(id));
+		ng++;
+	}
+	json_object_foreach(groupids, gname, hv) {
+		if (rc < 0)
+			break;
+		rc = set_members(c, (long)json_integer_value(hv), json_object_get(data, gname), hostids,
+		                 groupids, err);
+	}
+	if (rc == 0 && overwrite)
+		rc = drop_others(c, inv, false, hostids, err) < 0 ||
+		             drop_others(c, inv, true, groupids, err) < 0
+		         ? -1
+		         : 0;
+	if (rc == 0)
+		rc = pg_exec(c, "COMMIT", err);
+out:
+	pg_release(p, c);
+	json_decref(invdata);
+	json_decref(hostids);
+	json_decref(groupids);
+	json_decref(hostnames);
+	if (nhosts)
+		*nhosts = nh;
+	if (ngroups)
+		*ngroups = ng;
 	return rc;
 }

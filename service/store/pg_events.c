@@ -13,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "event_derive.h"
 #include "model.h"
+#include "shape.h"
 #include "util.h"
 
 /* ------------------------------------------------------------------ */
@@ -150,34 +152,18 @@ typedef struct ev_batch {
 static int store_stats(pgc *c, long long job_id, const json_t *stats, const char *created,
                        runnel_error *err)
 {
-	static const char *const cols[] = {"changed", "dark",      "failures", "ignored",
-	                                   "ok",      "processed", "rescued",  "skipped"};
-	json_t *hosts = json_object();
-	for (int k = 0; k < 8; k++) {
-		const char *h;
-		json_t *n;
-		json_object_foreach(json_object_get(stats, cols[k]), h, n)
-			json_object_set_new(hosts, h, json_true());
-	}
 	char jb[24];
 	pg_num(jb, job_id);
-	const char *h;
-	json_t *unused;
+	event_host_stats *hosts = NULL;
+	size_t n = event_stats_hosts(stats, &hosts);
 	int rc = 0;
-	json_object_foreach(hosts, h, unused) {
-		char v[8][24];
-		long long dark = 0, failures = 0;
-		for (int k = 0; k < 8; k++) {
-			long long x = json_integer_value(json_object_get(json_object_get(stats, cols[k]), h));
-			pg_num(v[k], x);
-			if (k == 1)
-				dark = x;
-			if (k == 2)
-				failures = x;
-		}
-		bool failed = dark > 0 || failures > 0;
-		const char *vals[] = {jb,   h,    created, v[0], v[1], v[2], v[3],
-		                      v[4], v[5], v[6],    v[7], failed ? "t" : "f"};
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		char v[EVENT_STATS_COUNTS][24];
+		for (int k = 0; k < EVENT_STATS_COUNTS; k++)
+			pg_num(v[k], hosts[i].counts[k]);
+		const char *failed = hosts[i].failed ? "t" : "f";
+		const char *vals[] = {jb,   hosts[i].host, created, v[0], v[1], v[2], v[3],
+		                      v[4], v[5],          v[6],    v[7], failed};
 		/* the host of the job's inventory with that name, if any */
 		PGresult *r = pg_q(
 		    c,
@@ -197,7 +183,7 @@ static int store_stats(pgc *c, long long job_id, const json_t *stats, const char
 			break;
 		}
 		if (PQntuples(r) && !PQgetisnull(r, 0, 0)) {
-			const char *up[] = {pg_val(r, 0, 0), jb, failed ? "true" : "false"};
+			const char *up[] = {pg_val(r, 0, 0), jb, hosts[i].failed ? "true" : "false"};
 			PGresult *u = pg_q(c,
 			                   "UPDATE \"hosts\" SET data = data || jsonb_build_object("
 			                   "'last_job', $2::bigint, 'has_active_failures', $3::boolean)"
@@ -208,10 +194,8 @@ static int store_stats(pgc *c, long long job_id, const json_t *stats, const char
 			PQclear(u);
 		}
 		PQclear(r);
-		if (rc < 0)
-			break;
 	}
-	json_decref(hosts);
+	free(hosts);
 	if (rc < 0)
 		return -1;
 	/* Parents (playbook_on_*: tasks, plays) are failed / changed when a
@@ -259,11 +243,11 @@ static void count_one(job_count **v, size_t *len, size_t *cap, long long job)
 
 /* The stats of the row of b with job and counter, or NULL. */
 static json_t *stats_of(const ev_batch *b, size_t from, size_t to, long long job,
-                        long long counter, const char **created)
+                        long long counter, store_str *created)
 {
 	for (size_t i = from; i < to; i++)
-		if (b->stats[i] && b->rows[i].job_id == job && b->rows[i].counter == counter) {
-			*created = b->rows[i].created.p;
+		if (b->stats && b->stats[i] && b->rows[i].job_id == job && b->rows[i].counter == counter) {
+			*created = b->rows[i].created;
 			return b->stats[i];
 		}
 	return NULL;
@@ -295,10 +279,13 @@ static long store_range(pgc *c, const ev_batch *b, size_t from, size_t to, const
 		count_one(&per, &len, &cap, job);
 		if (!pg_bool(r, i, 2))
 			continue;
-		const char *created = NULL;
+		store_str created = {0};
 		json_t *stats = stats_of(b, from, to, job, pg_ll(r, i, 1), &created);
 		char cz[40];
-		snprintf(cz, sizeof cz, "%s", created && *created ? created : now);
+		if (created.n)
+			snprintf(cz, sizeof cz, "%.*s", (int)created.n, created.p);
+		else
+			snprintf(cz, sizeof cz, "%s", now);
 		if (stats && store_stats(c, job, stats, cz, err) < 0)
 			goto fail;
 	}
@@ -380,6 +367,84 @@ out:
 	if (dropped)
 		*dropped = ndrop;
 	return rc;
+}
+
+/* A batch of n rows whose trees are read here: rows that need_tree (from
+ * their text) or every event of a JSON array (events). Rows that cannot be
+ * read are dropped (err says why); the rest go to insert_batch. */
+static int insert_trees(store *st, const store_event_row *rows, const json_t *events, size_t n,
+                        long *stored, long *dropped, runnel_error *err)
+{
+	store_event_row *out = rn_xmalloc((n ? n : 1) * sizeof *out);
+	json_t **stats = calloc(n ? n : 1, sizeof *stats);
+	store_tree_row *trees = calloc(n ? n : 1, sizeof *trees);
+	json_t **docs = calloc(n ? n : 1, sizeof *docs);
+	char now[32];
+	model_now(now);
+	size_t m = 0;
+	long bad = 0;
+	runnel_error e0 = {0};
+	for (size_t i = 0; i < n; i++) {
+		const json_t *ev = NULL;
+		if (events) {
+			ev = json_array_get(events, i);
+		} else if (rows[i].needs_tree) {
+			docs[i] = json_loadb(rows[i].text.p, rows[i].text.n, JSON_ALLOW_NUL, NULL);
+			ev = docs[i];
+		} else {
+			out[m++] = rows[i];
+			continue;
+		}
+		if (!json_is_object(ev)) {
+			rn_fail(&e0, EINVAL, "event: not a JSON object");
+			bad++;
+			continue;
+		}
+		if (store_tree_row_init(&trees[i], ev, now, &e0) < 0) {
+			bad++;
+			continue;
+		}
+		const store_event_row *r = &trees[i].row;
+		if (event_is_stats(r->event.p, r->event.n) && trees[i].event_data)
+			stats[m] = (json_t *)trees[i].event_data;
+		out[m++] = *r;
+	}
+	ev_batch b = {.rows = out, .stats = stats, .n = m};
+	long nst = 0, ndrop = 0;
+	int rc = insert_batch(st, &b, &nst, &ndrop, err);
+	if (bad && rc == 0 && err && !ndrop)
+		*err = e0;
+	for (size_t i = 0; i < n; i++) {
+		store_tree_row_free(&trees[i]);
+		json_decref(docs[i]);
+	}
+	free(trees);
+	free(docs);
+	free(stats);
+	free(out);
+	if (stored)
+		*stored = nst;
+	if (dropped)
+		*dropped = ndrop + bad;
+	return rc;
+}
+
+int pg_events_insert(store *st, const json_t *events, long *stored, long *dropped,
+                     runnel_error *err)
+{
+	return insert_trees(st, NULL, events, json_array_size(events), stored, dropped, err);
+}
+
+int pg_events_insert_rows(store *st, const store_event_row *rows, size_t n, long *stored,
+                          long *dropped, runnel_error *err)
+{
+	bool trees = false;
+	for (size_t i = 0; i < n && !trees; i++)
+		trees = rows[i].needs_tree;
+	if (trees)
+		return insert_trees(st, rows, NULL, n, stored, dropped, err);
+	ev_batch b = {.rows = rows, .n = n};
+	return insert_batch(st, &b, stored, dropped, err);
 }
 
 /* ------------------------------------------------------------------ */
@@ -518,4 +583,142 @@ int pg_stdout_read(store *st, long job_id, long start_line, long end_line, store
 	}
 	rn_buf_free(&chunk);
 	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* lists                                                                */
+
+/* A paginated list of a job's events or host summaries. */
+static int list_job_rows(store *st, bool summaries, long job_id, const store_query *q,
+                         store_page *out, runnel_error *err)
+{
+	out->count = 0;
+	out->results = NULL;
+	query qy;
+	if (query_parse(summaries ? QUERY_HOST_SUMMARIES : QUERY_EVENTS, STORE_JOB, q, &qy, err) <
+	    0)
+		return -1;
+	pg *p = pg_of(st);
+	pgc *c = pg_acquire(p, err);
+	char type[32], created[40], jb[24];
+	if (!c || job_of(c, job_id, type, created, err) < 0) {
+		pg_release(p, c);
+		query_clear(&qy);
+		return -1;
+	}
+	pg_params prm = {0};
+	pg_params_add(&prm, pg_num(jb, job_id));
+	rn_buf where;
+	rn_buf_init(&where);
+	if (summaries) {
+		rn_buf_append(&where, " WHERE job_id = $1", 18);
+	} else {
+		/* the job's partition only */
+		char b[64];
+		snprintf(b, sizeof b, " WHERE events.job_id = $1 AND events.job_created = $%d",
+		         pg_params_add(&prm, created));
+		rn_buf_append(&where, b, strlen(b));
+	}
+	pg_where(&qy, &where, &prm);
+	char *order = pg_order(&qy, summaries ? "id" : "events.id");
+	long limit = qy.limit, offset = qy.offset;
+	query_clear(&qy);
+	int rc = -1;
+	char *sql = rn_xasprintf("SELECT count(*) FROM %s%s", summaries ? "host_summaries" : "events",
+	                         where.data);
+	PGresult *r = pg_qd(c, sql, prm.n, (const char *const *)prm.v, err);
+	free(sql);
+	if (!r)
+		goto out;
+	out->count = (long)pg_ll(r, 0, 0);
+	PQclear(r);
+	if (summaries)
+		sql = rn_xasprintf("SELECT id, host_id, host_name, created, modified, changed, dark,"
+		                   " failures, ignored, ok, processed, rescued, skipped, failed"
+		                   " FROM host_summaries%s%s LIMIT %ld OFFSET %ld",
+		                   where.data, order, limit, offset);
+	else
+		sql = rn_xasprintf(
+		    "SELECT events.id, counter, event, event_data,"
+		    " (events.failed OR (left(events.event, 11) = 'playbook_on' AND coalesce(f.failed,"
+		    " false))),"
+		    " (events.changed OR (left(events.event, 11) = 'playbook_on' AND"
+		    " coalesce(f.changed, false))),"
+		    " events.uuid, parent_uuid, host_id, host_name, playbook, play, role, task, stdout,"
+		    " start_line, end_line, verbosity, created, modified, job_created FROM events"
+		    " LEFT JOIN event_parent_flags f ON f.job_id = events.job_id AND f.uuid ="
+		    " events.uuid%s%s LIMIT %ld OFFSET %ld",
+		    where.data, order, limit, offset);
+	r = pg_qd(c, sql, prm.n, (const char *const *)prm.v, err);
+	free(sql);
+	if (!r)
+		goto out;
+	out->results = json_array();
+	for (int i = 0; i < PQntuples(r); i++) {
+		json_t *o;
+		if (summaries) {
+			shape_host_summary_row h = {
+			    .id = (long)pg_ll(r, i, 0),
+			    .job_id = job_id,
+			    .has_host = !PQgetisnull(r, i, 1),
+			    .host_id = pg_ll(r, i, 1),
+			    .host_name = pg_val(r, i, 2),
+			    .created = pg_val(r, i, 3),
+			    .modified = pg_val(r, i, 4),
+			    .failed = pg_bool(r, i, 13),
+			};
+			for (int k = 0; k < EVENT_STATS_COUNTS; k++)
+				h.counts[k] = pg_ll(r, i, 5 + k);
+			o = shape_host_summary(&h);
+		} else {
+			shape_event_row e = {
+			    .id = (long)pg_ll(r, i, 0),
+			    .job_id = job_id,
+			    .job_type = type,
+			    .counter = pg_ll(r, i, 1),
+			    .event = pg_val(r, i, 2),
+			    .event_data = pg_val(r, i, 3),
+			    .failed = pg_bool(r, i, 4),
+			    .changed = pg_bool(r, i, 5),
+			    .uuid = pg_val(r, i, 6),
+			    .parent_uuid = pg_val(r, i, 7),
+			    .has_host = !PQgetisnull(r, i, 8),
+			    .host_id = pg_ll(r, i, 8),
+			    .host_name = pg_val(r, i, 9),
+			    .playbook = pg_val(r, i, 10),
+			    .play = pg_val(r, i, 11),
+			    .role = pg_val(r, i, 12),
+			    .task = pg_val(r, i, 13),
+			    .stdout = pg_val(r, i, 14),
+			    .start_line = pg_ll(r, i, 15),
+			    .end_line = pg_ll(r, i, 16),
+			    .verbosity = pg_ll(r, i, 17),
+			    .created = pg_val(r, i, 18),
+			    .modified = pg_val(r, i, 19),
+			    .job_created = pg_val(r, i, 20),
+			};
+			o = shape_event(&e);
+		}
+		json_array_append_new(out->results, o);
+	}
+	PQclear(r);
+	rc = 0;
+out:
+	pg_release(p, c);
+	free(order);
+	rn_buf_free(&where);
+	pg_params_free(&prm);
+	return rc;
+}
+
+int pg_events_list(store *st, long job_id, const store_query *q, store_page *out,
+                   runnel_error *err)
+{
+	return list_job_rows(st, false, job_id, q, out, err);
+}
+
+int pg_host_summaries_list(store *st, long job_id, const store_query *q, store_page *out,
+                           runnel_error *err)
+{
+	return list_job_rows(st, true, job_id, q, out, err);
 }

@@ -3447,7 +3447,13 @@ store *store_open(const store_settings *settings, runnel_error *err)
 	const char *b = settings && settings->backend ? settings->backend : "sqlite";
 	if (!strcmp(b, "sqlite"))
 		return store_sqlite_open(settings, err);
-	return rn_fail(err, EINVAL, "__all__: unknown store backend '%s' (known: sqlite)", b), NULL;
+	if (!strncmp(b, "postgresql://", 13) || !strncmp(b, "postgres://", 11))
+		return store_pg_open(settings, err);
+	return rn_fail(err, EINVAL,
+	               "__all__: store: unknown backend '%.40s' (known: sqlite, "
+	               "postgresql://USER@HOST:PORT/DB)",
+	               b),
+	       NULL;
 }
 
 static const store_ops sqlite_ops = {

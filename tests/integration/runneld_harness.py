@@ -219,14 +219,17 @@ PG_BIN = "/usr/lib/postgresql/15/bin"
 
 
 class Postgres:
-    """A throwaway PostgreSQL cluster: initdb + pg_ctl on a temp dir, TCP on
-    127.0.0.1 (a free port) and its unix socket in that dir, trust auth for
-    loopback only. Run as an unprivileged user when we are root (initdb
-    refuses root): the "postgres" user Debian's package makes, else nobody.
-    stop() ends it (pg_ctl stop -m immediate, then SIGKILL by pid)."""
+    """A throwaway PostgreSQL cluster: initdb + pg_ctl on a new dir under
+    /tmp, TCP on 127.0.0.1 (a free port) and its unix socket in that dir,
+    trust auth for loopback only. Run as an unprivileged user when we are
+    root (initdb refuses root): the "postgres" user Debian's package makes,
+    else nobody. stop() ends it (pg_ctl stop -m immediate, then SIGKILL by
+    pid) and removes the dir."""
 
-    def __init__(self, tmp):
-        self.dir = os.path.join(str(tmp), "pg")
+    def __init__(self):
+        import tempfile
+        # under /tmp, not a caller's dir: the server's user must reach it
+        self.dir = tempfile.mkdtemp(prefix="runnel-pg-", dir="/tmp")
         self.data = os.path.join(self.dir, "data")
         self.port = None
         self.user = "runnel"
@@ -240,7 +243,6 @@ class Postgres:
     def start(self):
         if not os.path.exists(os.path.join(PG_BIN, "initdb")):
             pytest.skip("PostgreSQL 15 is not installed (apt-get install postgresql)")
-        os.makedirs(self.dir, exist_ok=True)
         if os.geteuid() == 0:
             for name in ("postgres", "nobody"):
                 try:
@@ -249,13 +251,6 @@ class Postgres:
                 except KeyError:
                     continue
             os.chown(self.dir, pw.pw_uid, pw.pw_gid)
-            # the temp dirs above must be searchable by that user
-            d = os.path.dirname(self.dir)
-            while d not in ("/", ""):
-                st = os.stat(d)
-                if not st.st_mode & 0o001:
-                    os.chmod(d, st.st_mode | 0o001)
-                d = os.path.dirname(d)
             self.prefix = ["setpriv", "--reuid", str(pw.pw_uid), "--regid", str(pw.pw_gid),
                            "--clear-groups", "--"]
         self._run([os.path.join(PG_BIN, "initdb"), "-D", self.data, "-U", self.user,
@@ -298,12 +293,14 @@ class Postgres:
         if pid_alive(self.pid):
             os.kill(self.pid, signal.SIGKILL)
         self.pid = None
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def start_postgres(tmp):
-    """A throwaway PostgreSQL cluster under tmp (see Postgres); stopped at exit
-    at the latest. Its url(db) is what runneld's --store takes."""
-    return Postgres(tmp).start()
+def start_postgres(tmp=None):
+    """A throwaway PostgreSQL cluster (see Postgres; tmp is not used: the
+    cluster lives in a dir of its own under /tmp), stopped at exit at the
+    latest. Its url(db) is what runneld's --store takes."""
+    return Postgres().start()
 
 
 _shared_pg = None
@@ -317,8 +314,7 @@ def store_args(name):
     if os.environ.get("RUNNELD_STORE", "sqlite") not in ("pg", "postgresql"):
         return []
     if _shared_pg is None:
-        import tempfile
-        _shared_pg = start_postgres(tempfile.mkdtemp(prefix="runnel_pg_"))
+        _shared_pg = start_postgres()
     db = "t_%s_%d" % (re.sub(r"[^a-z0-9]", "_", name.lower())[-40:], free_port())
     return ["--store", _shared_pg.create_db(db)]
 
