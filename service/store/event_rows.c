@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "event_derive.h"
 #include "evscan.h"
 #include "jscan.h"
 #include "model.h"
@@ -248,14 +249,13 @@ bool store_event_batch_add(store_event_batch *b, const char *text, size_t len, r
 		return rn_fail(err, EINVAL, "event: no job id or counter"), false;
 	r.text = (store_str){copy, len};
 	r.event = field(b, &f, TK_EVENT, -1);
-	r.needs_tree = (r.event.n == 17 && !memcmp(r.event.p, "playbook_on_stats", 17)) ||
-	               has_nul_escape(copy, len);
+	r.needs_tree = event_is_stats(r.event.p, r.event.n) || has_nul_escape(copy, len);
 	evs_span data = f.top[TK_EVENT_DATA];
 	r.event_data = evs_is_object(data) ? (store_str){data.p, data.n} : (store_str){"{}", 2};
 	/* event names are plain short strings; model_event_is_failure takes a C string */
 	char name[64];
 	snprintf(name, sizeof name, "%.*s", (int)(r.event.n < 63 ? r.event.n : 63), r.event.p);
-	r.failed = model_event_is_failure(name) && !evs_is_true(f.data[DK_IGNORE_ERRORS]);
+	r.failed = event_derive_failed(name, evs_is_true(f.data[DK_IGNORE_ERRORS]));
 	r.changed = evs_is_true(evs_get(f.data[DK_RES], "changed"));
 	r.uuid = field(b, &f, TK_UUID, -1);
 	r.parent_uuid = field(b, &f, TK_PARENT_UUID, DK_PARENT_UUID);
@@ -289,4 +289,112 @@ bool store_event_batch_add(store_event_batch *b, const char *text, size_t len, r
 	b->rows[b->n++] = r;
 	b->bytes += len;
 	return true;
+}
+
+/* ------------------------------------------------------------------ */
+/* rows from trees                                                      */
+
+/* A string field of an event (top level, else event_data), "" if none. */
+static const char *ev_str(const json_t *ev, const json_t *data, const char *key)
+{
+	const char *v = json_string_value(json_object_get(ev, key));
+	if (!v)
+		v = json_string_value(json_object_get(data, key));
+	return v ? v : "";
+}
+
+/* A copy of s (length n) without NUL bytes. Caller frees. */
+static char *strip_nul(const char *s, size_t n)
+{
+	char *o = rn_xmalloc(n + 1);
+	size_t j = 0;
+	for (size_t i = 0; i < n; i++)
+		if (s[i])
+			o[j++] = s[i];
+	o[j] = 0;
+	return o;
+}
+
+/* Remove every "\u0000" escape from dumped JSON text in place. */
+static void strip_nul_escapes(char *t)
+{
+	char *w = t;
+	for (char *r = t; *r;) {
+		if (r[0] == '\\' && r[1] == '\\') {
+			*w++ = *r++;
+			*w++ = *r++;
+		} else if (!strncmp(r, "\\u0000", 6)) {
+			r += 6;
+		} else {
+			*w++ = *r++;
+		}
+	}
+	*w = 0;
+}
+
+/* A C string as a row's string. */
+static store_str cstr(const char *p)
+{
+	return (store_str){p, strlen(p)};
+}
+
+int store_tree_row_init(store_tree_row *t, const json_t *ev, const char *now, runnel_error *err)
+{
+	memset(t, 0, sizeof *t);
+	long job_id = model_event_job_id(ev);
+	json_t *ctr = json_object_get(ev, "counter");
+	if (!job_id || !json_is_integer(ctr))
+		return rn_fail(err, EINVAL, "event: no job id or counter");
+	const char *event = ev_str(ev, NULL, "event");
+	json_t *data = json_object_get(ev, "event_data");
+	if (!json_is_object(data))
+		data = NULL;
+	t->event_data = data;
+	bool failed, changed;
+	event_derive_flags(event, data, &failed, &changed);
+	t->event_data_text = data ? json_dumps(data, JSON_COMPACT) : rn_xstrdup("{}");
+	strip_nul_escapes(t->event_data_text);
+	json_t *so = json_object_get(ev, "stdout");
+	t->stdout_text = json_is_string(so)
+	                     ? strip_nul(json_string_value(so), json_string_length(so))
+	                     : rn_xstrdup("");
+	const char *host_name = ev_str(ev, data, "host_name");
+	if (!*host_name)
+		host_name = ev_str(NULL, data, "host");
+	const char *created = ev_str(ev, NULL, "created");
+	if (*created && !strchr(created, 'Z') && !strchr(created + 10, '+'))
+		snprintf(t->created, sizeof t->created, "%sZ", created);
+	else
+		snprintf(t->created, sizeof t->created, "%s", *created ? created : now);
+	json_t *hid = json_object_get(ev, "host_id");
+	t->row = (store_event_row){
+	    .job_id = job_id,
+	    .counter = json_integer_value(ctr),
+	    .event = cstr(event),
+	    .event_data = cstr(t->event_data_text),
+	    .failed = failed,
+	    .changed = changed,
+	    .uuid = cstr(ev_str(ev, NULL, "uuid")),
+	    .parent_uuid = cstr(ev_str(ev, data, "parent_uuid")),
+	    .host_id = json_is_integer(hid) ? json_integer_value(hid) : 0,
+	    .host_name = cstr(host_name),
+	    .playbook = cstr(ev_str(ev, data, "playbook")),
+	    .play = cstr(ev_str(ev, data, "play")),
+	    .role = cstr(ev_str(ev, data, "role")),
+	    .task = cstr(ev_str(ev, data, "task")),
+	    .stdout = cstr(t->stdout_text),
+	    .start_line = json_integer_value(json_object_get(ev, "start_line")),
+	    .end_line = json_integer_value(json_object_get(ev, "end_line")),
+	    .verbosity = json_integer_value(json_object_get(ev, "verbosity")),
+	    .created = cstr(t->created),
+	    .job_created = cstr(ev_str(ev, NULL, "job_created")),
+	};
+	return 0;
+}
+
+void store_tree_row_free(store_tree_row *t)
+{
+	free(t->event_data_text);
+	free(t->stdout_text);
+	t->event_data_text = t->stdout_text = NULL;
 }

@@ -18,6 +18,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <jansson.h>
 
 #include "runnel.h"
 #include "util.h"
@@ -70,5 +71,23 @@ void store_event_batch_free(store_event_batch *b);
  * copied). False, and the batch as it was, when the text is not one JSON
  * object or names no job and counter; err says which. */
 bool store_event_batch_add(store_event_batch *b, const char *text, size_t len, runnel_error *err);
+
+/*
+ * One event's JSON tree read into a row, for the paths that have the tree (a
+ * backend's store_events_insert, a row that needs_tree): the same fields and
+ * derivations as store_event_batch_add (event_derive.h), NUL bytes stripped
+ * from event_data and stdout, created given its "Z" (now when the event has
+ * none). Strings point into ev or into the tree row; valid while both are.
+ */
+typedef struct store_tree_row {
+	store_event_row row;
+	const json_t *event_data; /* ev's event_data object, or NULL */
+	char *event_data_text, *stdout_text;
+	char created[40];
+} store_tree_row;
+
+/* 0, or -1 with EINVAL when ev names no job or counter. */
+int store_tree_row_init(store_tree_row *t, const json_t *ev, const char *now, runnel_error *err);
+void store_tree_row_free(store_tree_row *t);
 
 #endif

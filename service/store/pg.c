@@ -144,8 +144,8 @@ static bool state_transient(const char *state)
 {
 	if (!state || strlen(state) != 5)
 		return false;
-	return !strncmp(state, "08", 2) || /* connection exception */
-	       !strncmp(state, "53", 2) || /* insufficient resources: disk full, memory */
+	return !strncmp(state, "08", 2) ||  /* connection exception */
+	       !strncmp(state, "53", 2) ||  /* insufficient resources: disk full, memory */
 	       !strncmp(state, "57P", 3) || /* admin/crash shutdown, cannot connect now */
 	       !strncmp(state, "58", 2) ||  /* system error: I/O */
 	       !strcmp(state, "40001") ||   /* serialization failure */
@@ -377,7 +377,8 @@ static int migrate(pgc *c, runnel_error *err)
 	    pg_exec(c, "CREATE TABLE IF NOT EXISTS schema_version(version integer NOT NULL)", err) <
 	        0)
 		goto fail;
-	PGresult *r = pg_qd(c, "SELECT coalesce(max(version), 0) FROM schema_version", 0, NULL, err);
+	PGresult *r =
+	    pg_qd(c, "SELECT coalesce(max(version), 0) FROM schema_version", 0, NULL, err);
 	if (!r)
 		goto fail;
 	long v = (long)pg_ll(r, 0, 0);
@@ -451,7 +452,7 @@ static void pg_close(store *st)
 		conn_close(p->idle[i]);
 	free(p->idle);
 	free(p->url);
-	sodium_memzero(&p->key, sizeof p->key);
+	secrets_key_wipe(&p->key);
 	pthread_mutex_destroy(&p->mu);
 	pthread_cond_destroy(&p->cv);
 	free(p);
@@ -505,7 +506,7 @@ store *store_pg_open(const store_settings *settings, runnel_error *err)
 	st->ops = &pg_ops;
 	st->impl = p;
 	snprintf(st->backend, sizeof st->backend, "postgresql");
-	if (store_key_load(&p->key, settings->state_dir, err) < 0) {
+	if (secrets_key_load(&p->key, settings->state_dir, err) < 0) {
 		pg_close(st);
 		return NULL;
 	}

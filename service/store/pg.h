@@ -24,7 +24,7 @@
 #include <stdlib.h>
 
 #include "query.h"
-#include "seal.h"
+#include "secrets.h"
 #include "store.h"
 #include "util.h"
 
@@ -46,7 +46,7 @@ typedef struct pgc {
 /* A handle: the server's URL, the state dir's key, idle connections. */
 typedef struct pg {
 	char *url;
-	store_key key;
+	secrets_key key;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	pgc **idle;
@@ -144,8 +144,7 @@ json_t *pg_user_authenticate(store *st, const char *username, const char *passwo
 int pg_user_secret_stamp(store *st, long user_id, unsigned char stamp[32], runnel_error *err);
 json_t *pg_token_create(store *st, long user_id, const json_t *fields, long long expire_seconds,
                         runnel_error *err);
-json_t *pg_token_authenticate(store *st, const char *token, json_t **token_out,
-                              runnel_error *err);
+json_t *pg_token_authenticate(store *st, const char *token, json_t **token_out, runnel_error *err);
 json_t *pg_credential_inputs(store *st, long id, runnel_error *err);
 json_t *pg_inventory_script(store *st, long inv, runnel_error *err);
 int pg_inventory_import(store *st, long inv, const json_t *data, bool overwrite, long *nhosts,

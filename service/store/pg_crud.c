@@ -13,7 +13,9 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "inventory_render.h"
 #include "model.h"
+#include "secrets.h"
 #include "shape.h"
 #include "util.h"
 
@@ -67,7 +69,8 @@ static int read_raw(pgc *c, store_kind kind, long id, bool lock, json_t **data, 
 {
 	char sql[160], ib[24];
 	snprintf(sql, sizeof sql, "SELECT data::text, secret, %s FROM %s WHERE id=$1%s",
-	         model_is_job_kind(kind) ? "type" : "''", pg_table(kind), lock ? " FOR UPDATE" : "");
+	         model_is_job_kind(kind) ? "type" : "''", pg_table(kind),
+	         lock ? " FOR UPDATE" : "");
 	const char *v[1] = {pg_num(ib, id)};
 	PGresult *r = pg_q(c, sql, 1, v, err);
 	if (!r)
@@ -125,9 +128,8 @@ static int write_raw(pgc *c, store_kind kind, long id, json_t *data, const char 
 }
 
 /* Split a credential's inputs into plain (kept in data) and sealed secrets
- * (merged into secret, a JSON object of name -> sealed text). */
-static int split_inputs(pg *p, pgc *c, json_t *v, long type_id, json_t *secret,
-                        runnel_error *err)
+ * (merged into secret) by its type's inputs (secrets.h). */
+static int split_inputs(pg *p, pgc *c, json_t *v, long type_id, json_t *secret, runnel_error *err)
 {
 	json_t *in = json_object_get(v, "inputs");
 	if (!in)
@@ -137,63 +139,17 @@ static int split_inputs(pg *p, pgc *c, json_t *v, long type_id, json_t *secret,
 	json_t *ct = pg_get_locked(p, c, STORE_CREDENTIAL_TYPE, type_id, err);
 	if (!ct)
 		return -1;
-	json_t *tin = json_object_get(ct, "inputs");
-	json_t *fl = json_object_get(tin, "fields");
-	json_t *plain = json_object();
-	const char *k;
-	json_t *x;
-	int rc = 0;
-	json_object_foreach(in, k, x) {
-		bool known = false;
-		size_t i;
-		json_t *f;
-		json_array_foreach(fl, i, f) {
-			const char *id = json_string_value(json_object_get(f, "id"));
-			if (id && !strcmp(id, k))
-				known = true;
-		}
-		if (!known && json_array_size(fl)) {
-			rc = rn_fail(
-			    err, EINVAL,
-			    "inputs: Additional properties are not allowed ('%s' was unexpected)", k);
-			break;
-		}
-		if (!model_input_is_secret(tin, k)) {
-			json_object_set(plain, k, x);
-			continue;
-		}
-		if (!json_is_string(x)) {
-			rc = rn_fail(err, EINVAL, "inputs: %s must be a string", k);
-			break;
-		}
-		const char *val = json_string_value(x);
-		if (!strcmp(val, "$encrypted$"))
-			continue; /* keep the stored value */
-		if (!*val) {
-			json_object_del(secret, k);
-			continue;
-		}
-		char *sealed = store_seal(&p->key, val);
-		json_object_set_new(secret, k, json_string(sealed));
-		free(sealed);
-	}
-	if (rc == 0) {
-		json_object_set_new(v, "kind", json_incref(json_object_get(ct, "kind")));
-		json_object_set_new(v, "inputs", plain);
-	} else {
-		json_decref(plain);
-	}
+	int rc = secrets_split_inputs(&p->key, v, json_object_get(ct, "inputs"),
+	                              json_object_get(ct, "kind"), secret, err);
 	json_decref(ct);
 	return rc;
 }
 
-/* A password hashed for storage (crypto_pwhash_str), or NULL with err. */
+/* A password hashed for storage, or NULL with err. */
 static char *hash_password(const json_t *pw, runnel_error *err)
 {
 	char h[crypto_pwhash_STRBYTES];
-	if (crypto_pwhash_str(h, json_string_value(pw), json_string_length(pw),
-	                      crypto_pwhash_OPSLIMIT_INTERACTIVE,
-	                      crypto_pwhash_MEMLIMIT_INTERACTIVE)) {
+	if (secrets_password_hash(json_string_value(pw), json_string_length(pw), h) < 0) {
 		rn_fail(err, ENOMEM, "password: could not hash");
 		return NULL;
 	}
@@ -216,14 +172,16 @@ json_t *pg_create_locked(pg *p, pgc *c, store_kind kind, const json_t *fields, u
 	if (kind == STORE_USER) {
 		name = json_string_value(json_object_get(v, "username"));
 		json_t *pw = json_object_get(v, "password");
-		if (json_is_string(pw) && *json_string_value(pw) && !(secret = hash_password(pw, err)))
+		if (json_is_string(pw) && *json_string_value(pw) &&
+		    !(secret = hash_password(pw, err)))
 			goto done;
 		json_object_del(v, "password");
 	}
 	if (kind == STORE_CREDENTIAL) {
 		json_t *sec = json_object();
 		int rc = split_inputs(
-		    p, c, v, (long)json_integer_value(json_object_get(v, "credential_type")), sec, err);
+		    p, c, v, (long)json_integer_value(json_object_get(v, "credential_type")), sec,
+		    err);
 		if (rc == 0)
 			secret = json_dumps(sec, JSON_COMPACT);
 		json_decref(sec);
@@ -241,15 +199,18 @@ json_t *pg_create_locked(pg *p, pgc *c, store_kind kind, const json_t *fields, u
 		/* the hour's events partition, before any event of the job can come */
 		if (pg_events_partition(c, now, err) < 0)
 			goto done;
-		const char *vals[7] = {now,    now,
+		const char *vals[7] = {now,
+		                       now,
 		                       name ? name : "",
-		                       data,   secret,
+		                       data,
+		                       secret,
 		                       json_string_value(json_object_get(v, "type")),
 		                       json_string_value(json_object_get(v, "status"))};
-		r = pg_q(c,
-		         "INSERT INTO unified_jobs(created, modified, name, data, secret, type, status)"
-		         " VALUES($1, $2, $3, $4::jsonb, $5, $6, coalesce($7, 'new')) RETURNING id",
-		         7, vals, &e);
+		r = pg_q(
+		    c,
+		    "INSERT INTO unified_jobs(created, modified, name, data, secret, type, status)"
+		    " VALUES($1, $2, $3, $4::jsonb, $5, $6, coalesce($7, 'new')) RETURNING id",
+		    7, vals, &e);
 	} else {
 		char sql[200];
 		snprintf(sql, sizeof sql,
@@ -308,7 +269,8 @@ json_t *pg_update(store *st, store_kind kind, long id, const json_t *fields, uns
 	pgc *c = pg_acquire(p, err);
 	if (!c)
 		return NULL;
-	if (model_validate(kind, fields, flags, false, &v, err) < 0 || check_fks(c, kind, v, err) < 0)
+	if (model_validate(kind, fields, flags, false, &v, err) < 0 ||
+	    check_fks(c, kind, v, err) < 0)
 		goto out;
 	if (pg_exec(c, "BEGIN", err) < 0)
 		goto out;
@@ -317,25 +279,18 @@ json_t *pg_update(store *st, store_kind kind, long id, const json_t *fields, uns
 	if (kind == STORE_USER) {
 		json_t *pw = json_object_get(v, "password");
 		if (json_is_string(pw) && *json_string_value(pw) &&
-		    strcmp(json_string_value(pw), "$encrypted$") && !(newsecret = hash_password(pw, err)))
+		    strcmp(json_string_value(pw), "$encrypted$") &&
+		    !(newsecret = hash_password(pw, err)))
 			goto out;
 		json_object_del(v, "password");
 	}
 	if (kind == STORE_CREDENTIAL && json_object_get(v, "inputs")) {
-		json_t *sec = secret ? json_loads(secret, 0, NULL) : NULL;
 		json_t *ct = json_object_get(v, "credential_type");
 		if (!ct)
 			ct = json_object_get(data, "credential_type");
 		/* a PUT/PATCH of inputs replaces them: secrets not named are
 		 * dropped unless given as "$encrypted$" */
-		json_t *keep = json_object();
-		const char *k;
-		json_t *x;
-		json_object_foreach(json_object_get(v, "inputs"), k, x)
-			if (json_is_string(x) && !strcmp(json_string_value(x), "$encrypted$") &&
-			    json_object_get(sec, k))
-				json_object_set(keep, k, json_object_get(sec, k));
-		json_decref(sec);
+		json_t *keep = secrets_inputs_kept(json_object_get(v, "inputs"), secret);
 		int rc = split_inputs(p, c, v, (long)json_integer_value(ct), keep, err);
 		if (rc == 0)
 			newsecret = json_dumps(keep, JSON_COMPACT);
@@ -417,13 +372,13 @@ int pg_remove(store *st, store_kind kind, long id, runnel_error *err)
 		/* as AWX (CASCADE): a deleted user's tokens go with it */
 		static const char *const user[] = {
 		    "DELETE FROM \"tokens\" WHERE (data->>'user')::bigint=$1", NULL};
-		const char *const *dep = kind == STORE_INVENTORY    ? inventory
-		                         : kind == STORE_GROUP      ? group
-		                         : kind == STORE_HOST       ? host
+		const char *const *dep = kind == STORE_INVENTORY      ? inventory
+		                         : kind == STORE_GROUP        ? group
+		                         : kind == STORE_HOST         ? host
 		                         : kind == STORE_JOB_TEMPLATE ? jt
-		                         : kind == STORE_CREDENTIAL ? cred
-		                         : kind == STORE_USER       ? user
-		                                                    : NULL;
+		                         : kind == STORE_CREDENTIAL   ? cred
+		                         : kind == STORE_USER         ? user
+		                                                      : NULL;
 		rc = 0;
 		for (int i = 0; dep && dep[i] && rc == 0; i++)
 			rc = exec_id(c, dep[i], id, err);
@@ -571,9 +526,9 @@ json_t *pg_user_authenticate(store *st, const char *username, const char *passwo
 			hash = rn_xstrdup(pg_val(r, 0, 1));
 	}
 	PQclear(r);
-	bool ok = hash && crypto_pwhash_str_verify(hash, password, strlen(password)) == 0;
+	bool ok = secrets_password_check(hash, password);
 	if (ok && stamp)
-		crypto_generichash(stamp, 32, (const unsigned char *)hash, strlen(hash), NULL, 0);
+		secrets_stamp(hash, stamp);
 	free(hash);
 	if (!ok) {
 		rn_fail(err, EACCES, "__all__: Invalid username/password.");
@@ -596,8 +551,7 @@ int pg_user_secret_stamp(store *st, long user_id, unsigned char stamp[32], runne
 	int rc = -1;
 	PGresult *r = pg_q(c, "SELECT coalesce(secret, '') FROM \"users\" WHERE id=$1", 1, v, err);
 	if (r && PQntuples(r)) {
-		const char *hash = pg_val(r, 0, 0);
-		crypto_generichash(stamp, 32, (const unsigned char *)hash, strlen(hash), NULL, 0);
+		secrets_stamp(pg_val(r, 0, 0), stamp);
 		rc = 0;
 	} else if (r) {
 		rn_fail(err, ENOENT, "user %ld: not found", user_id);
@@ -605,14 +559,6 @@ int pg_user_secret_stamp(store *st, long user_id, unsigned char stamp[32], runne
 	PQclear(r);
 	pg_release(p, c);
 	return rc;
-}
-
-/* Hash a token for storage (hex of BLAKE2b-256). */
-static void token_hash(const char *token, char out[65])
-{
-	unsigned char h[32];
-	crypto_generichash(h, sizeof h, (const unsigned char *)token, strlen(token), NULL, 0);
-	sodium_bin2hex(out, 65, h, sizeof h);
 }
 
 json_t *pg_token_create(store *st, long user_id, const json_t *fields, long long expire_seconds,
@@ -630,12 +576,9 @@ json_t *pg_token_create(store *st, long user_id, const json_t *fields, long long
 	char expires[32];
 	model_time_after(expire_seconds > 0 ? expire_seconds : MODEL_TOKEN_EXPIRE_SECONDS, expires);
 	json_object_set_new(f, "expires", json_string(expires));
-	unsigned char raw[24];
-	randombytes_buf(raw, sizeof raw);
 	char tok[49], hash[65];
-	sodium_bin2hex(tok, sizeof tok, raw, sizeof raw);
-	sodium_memzero(raw, sizeof raw);
-	token_hash(tok, hash);
+	secrets_token_new(tok);
+	secrets_token_hash(tok, hash);
 	pg *p = pg_of(st);
 	pgc *c = pg_acquire(p, err);
 	json_t *o = NULL;
@@ -643,11 +586,11 @@ json_t *pg_token_create(store *st, long user_id, const json_t *fields, long long
 		o = pg_create_locked(p, c, STORE_TOKEN, f, STORE_SYSTEM, err);
 		if (o) {
 			char ib[24];
-			const char *v[2] = {hash,
-			                    pg_num(ib, (long long)json_integer_value(
-			                                   json_object_get(o, "id")))};
+			const char *v[2] = {hash, pg_num(ib, (long long)json_integer_value(
+			                                         json_object_get(o, "id")))};
 			/* a token without its hash could never be used: not handed out */
-			PGresult *r = pg_q(c, "UPDATE \"tokens\" SET secret=$1 WHERE id=$2", 2, v, err);
+			PGresult *r =
+			    pg_q(c, "UPDATE \"tokens\" SET secret=$1 WHERE id=$2", 2, v, err);
 			if (!r || pg_exec(c, "COMMIT", err) < 0) {
 				json_decref(o);
 				o = NULL;
@@ -664,13 +607,12 @@ json_t *pg_token_create(store *st, long user_id, const json_t *fields, long long
 	return o;
 }
 
-json_t *pg_token_authenticate(store *st, const char *token, json_t **token_out,
-                              runnel_error *err)
+json_t *pg_token_authenticate(store *st, const char *token, json_t **token_out, runnel_error *err)
 {
 	if (token_out)
 		*token_out = NULL;
 	char hash[65];
-	token_hash(token, hash);
+	secrets_token_hash(token, hash);
 	pg *p = pg_of(st);
 	pgc *c = pg_acquire(p, err);
 	if (!c)
@@ -692,7 +634,8 @@ json_t *pg_token_authenticate(store *st, const char *token, json_t **token_out,
 			if (token_out)
 				*token_out = json_incref(tok);
 		} else {
-			rn_fail(err, EACCES, "__all__: Authentication credentials were not provided.");
+			rn_fail(err, EACCES,
+			        "__all__: Authentication credentials were not provided.");
 		}
 		json_decref(tok);
 		PQclear(r);
@@ -713,30 +656,7 @@ json_t *pg_credential_inputs(store *st, long id, runnel_error *err)
 	pg_release(p, c);
 	if (rc < 0)
 		return NULL;
-	json_t *in = json_deep_copy(json_object_get(data, "inputs"));
-	if (!json_is_object(in)) {
-		json_decref(in);
-		in = json_object();
-	}
-	json_t *sec = secret ? json_loads(secret, 0, NULL) : NULL;
-	const char *k;
-	json_t *v;
-	json_object_foreach(sec, k, v) {
-		char *plain = store_unseal(&p->key, json_string_value(v) ? json_string_value(v) : "");
-		if (!plain) {
-			rn_fail(err, EIO, "inputs: %s does not decrypt with this state dir's secret.key",
-			        k);
-			json_decref(in);
-			in = NULL;
-			break;
-		}
-		json_object_set_new(in, k, json_string(plain));
-		sodium_memzero(plain, strlen(plain));
-		free(plain);
-	}
-	if (in)
-		json_object_set(in, "__kind", json_object_get(data, "kind"));
-	json_decref(sec);
+	json_t *in = secrets_open_inputs(&p->key, data, secret, err);
 	json_decref(data);
 	if (secret)
 		sodium_memzero(secret, strlen(secret));
@@ -783,9 +703,11 @@ int pg_job_transition(store *st, long id, const char *const *from, const char *s
 	}
 	if (!store_status_is_active(status)) {
 		json_object_set_new(data, "finished", json_string(now));
-		if (!strcmp(status, "canceled") && json_is_null(json_object_get(data, "canceled_on")))
+		if (!strcmp(status, "canceled") &&
+		    json_is_null(json_object_get(data, "canceled_on")))
 			json_object_set_new(data, "canceled_on", json_string(now));
-		json_object_set_new(data, "failed", json_boolean(strcmp(status, "successful") != 0));
+		json_object_set_new(data, "failed",
+		                    json_boolean(strcmp(status, "successful") != 0));
 		tcol = "finished_ts";
 		/* elapsed = finished - started (0 when it never started), to the ms */
 		char ib[24];
@@ -823,7 +745,8 @@ int pg_job_append(store *st, long id, const char *field, const char *text, runne
 {
 	if (strcmp(field, "job_explanation") && strcmp(field, "result_traceback"))
 		return rn_fail(err, EINVAL,
-		               "%s: Only job_explanation and result_traceback are appended.", field);
+		               "%s: Only job_explanation and result_traceback are appended.",
+		               field);
 	pg *p = pg_of(st);
 	pgc *c = pg_acquire(p, err);
 	if (!c)
@@ -836,7 +759,8 @@ int pg_job_append(store *st, long id, const char *field, const char *text, runne
 		const char *old = json_string_value(json_object_get(data, field));
 		/* the same reason twice says nothing new */
 		if (!(old && strstr(old, text))) {
-			char *nv = old && *old ? rn_xasprintf("%s\n%s", old, text) : rn_xstrdup(text);
+			char *nv =
+			    old && *old ? rn_xasprintf("%s\n%s", old, text) : rn_xstrdup(text);
 			json_object_set_new(data, field, json_string(nv));
 			free(nv);
 			rc = write_raw(c, STORE_UNIFIED_JOB, id, data, NULL, err);
@@ -985,10 +909,8 @@ json_t *pg_get_locked(pg *p, pgc *c, store_kind kind, long id, runnel_error *err
 		return rn_fail(err, ENOENT, "__all__: Not found."), NULL;
 	}
 	json_t *data = json_loads(pg_val(r, 0, 3), 0, NULL);
-	shape_source src = {.ctx = c,
-	                    .lookup = src_lookup,
-	                    .count = src_count,
-	                    .host_status = src_host_status};
+	shape_source src = {
+	    .ctx = c, .lookup = src_lookup, .count = src_count, .host_status = src_host_status};
 	shape_row row = {.kind = kind,
 	                 .id = id,
 	                 .created = pg_val(r, 0, 0),
@@ -1016,18 +938,20 @@ int pg_list(store *st, store_kind kind, const store_query *q, store_page *out, r
 	pg_params prm = {0};
 	char b[96];
 	if (model_is_job_kind(kind) && kind != STORE_UNIFIED_JOB) {
-		snprintf(b, sizeof b, " AND type = $%d", pg_params_add(&prm, store_kind_type(kind)));
+		snprintf(b, sizeof b, " AND type = $%d",
+		         pg_params_add(&prm, store_kind_type(kind)));
 		rn_buf_append(&where, b, strlen(b));
 	}
 	if (q && q->rel != STORE_REL_NONE) {
 		char x[24], y[24];
 		int a = pg_params_add(&prm, pg_num(x, q->rel));
 		int c2 = pg_params_add(&prm, pg_num(y, q->rel_parent));
-		snprintf(b, sizeof b,
-		         q->rel_reverse
-		             ? " AND id IN (SELECT parent FROM relations WHERE rel=$%d AND child=$%d)"
-		             : " AND id IN (SELECT child FROM relations WHERE rel=$%d AND parent=$%d)",
-		         a, c2);
+		snprintf(
+		    b, sizeof b,
+		    q->rel_reverse
+		        ? " AND id IN (SELECT parent FROM relations WHERE rel=$%d AND child=$%d)"
+		        : " AND id IN (SELECT child FROM relations WHERE rel=$%d AND parent=$%d)",
+		    a, c2);
 		rn_buf_append(&where, b, strlen(b));
 	}
 	pg_where(&qy, &where, &prm);
@@ -1069,12 +993,61 @@ out:
 }
 
 /* ------------------------------------------------------------------ */
-/* inventory import                                                     */
+/* inventories                                                          */
+
+/* The inventory as ansible-inventory --list prints it (inventory_render.h),
+ * from its groups, enabled hosts and memberships. */
+json_t *pg_inventory_script(store *st, long inv, runnel_error *err)
+{
+	pg *p = pg_of(st);
+	pgc *c = pg_acquire(p, err);
+	if (!c)
+		return NULL;
+	json_t *out = NULL, *invdata = NULL;
+	inventory_rows rows = {0};
+	if (read_raw(c, STORE_INVENTORY, inv, false, &invdata, NULL, err) < 0)
+		goto out;
+	static const char *const members[] = {
+	    "SELECT id, name, data->>'variables' FROM \"groups\""
+	    " WHERE (data->>'inventory')::bigint=$1 ORDER BY name",
+	    "SELECT id, name, data->>'variables' FROM \"hosts\""
+	    " WHERE (data->>'inventory')::bigint=$1 AND (data->>'enabled')::boolean ORDER BY name",
+	};
+	char ib[24];
+	const char *v[1] = {pg_num(ib, inv)};
+	for (int m = 0; m < 2; m++) {
+		PGresult *r = pg_q(c, members[m], 1, v, err);
+		if (!r)
+			goto out;
+		for (int i = 0; i < PQntuples(r); i++)
+			(m ? inventory_rows_add_host : inventory_rows_add_group)(
+			    &rows, (long)pg_ll(r, i, 0), pg_val(r, i, 1),
+			    PQgetisnull(r, i, 2) ? NULL : pg_val(r, i, 2));
+		PQclear(r);
+	}
+	PGresult *r = pg_q(c,
+	                   "SELECT rel, parent, child FROM relations WHERE rel IN (3, 4) AND parent"
+	                   " IN (SELECT id FROM \"groups\" WHERE (data->>'inventory')::bigint=$1)"
+	                   " ORDER BY rel, parent, child",
+	                   1, v, err);
+	if (!r)
+		goto out;
+	for (int i = 0; i < PQntuples(r); i++)
+		inventory_rows_add_edge(&rows, pg_ll(r, i, 0) == STORE_REL_GROUP_CHILDREN,
+		                        (long)pg_ll(r, i, 1), (long)pg_ll(r, i, 2));
+	PQclear(r);
+	out = inventory_render(json_string_value(json_object_get(invdata, "variables")), &rows);
+out:
+	pg_release(p, c);
+	inventory_rows_free(&rows);
+	json_decref(invdata);
+	return out;
+}
 
 /* The id of a host/group named name in inventory inv, created (with vars)
  * or its vars updated; 0 with err. Transaction held. */
-static long upsert_member(pg *p, pgc *c, store_kind kind, long inv, const char *name,
-                          json_t *vars, runnel_error *err)
+static long upsert_member(pg *p, pgc *c, store_kind kind, long inv, const char *name, json_t *vars,
+                          runnel_error *err)
 {
 	char sql[160], ib[24];
 	snprintf(sql, sizeof sql,
@@ -1127,17 +1100,19 @@ static int set_members(pgc *c, long gid, const json_t *gd, json_t *hostids, json
 		size_t i;
 		json_t *x;
 		json_array_foreach(json_object_get(gd, members[m].key), i, x) {
-			json_t *id =
-			    json_is_string(x) ? json_object_get(members[m].ids, json_string_value(x)) : NULL;
+			json_t *id = json_is_string(x)
+			                 ? json_object_get(members[m].ids, json_string_value(x))
+			                 : NULL;
 			if (!id)
 				continue;
 			char rb[24], pb[24], cb[24];
 			const char *v[3] = {pg_num(rb, members[m].rel), pg_num(pb, gid),
 			                    pg_num(cb, json_integer_value(id))};
-			PGresult *r = pg_q(c,
-			                   "INSERT INTO relations(rel, parent, child) VALUES($1,$2,$3)"
-			                   " ON CONFLICT DO NOTHING",
-			                   3, v, err);
+			PGresult *r =
+			    pg_q(c,
+			         "INSERT INTO relations(rel, parent, child) VALUES($1,$2,$3)"
+			         " ON CONFLICT DO NOTHING",
+			         3, v, err);
 			if (!r)
 				return -1;
 			PQclear(r);
@@ -1162,13 +1137,15 @@ static int drop_others(pgc *c, long inv, bool groups, json_t *keep, runnel_error
 			continue;
 		long id = (long)pg_ll(r, i, 0);
 		if (groups)
-			rc = exec_id(c, "DELETE FROM relations WHERE rel IN (3,4) AND parent=$1", id,
-			             err) ||
-			     exec_id(c, "DELETE FROM relations WHERE rel=4 AND child=$1", id, err) ||
-			     exec_id(c, "DELETE FROM \"groups\" WHERE id=$1", id, err);
+			rc =
+			    exec_id(c, "DELETE FROM relations WHERE rel IN (3,4) AND parent=$1", id,
+			            err) ||
+			    exec_id(c, "DELETE FROM relations WHERE rel=4 AND child=$1", id, err) ||
+			    exec_id(c, "DELETE FROM \"groups\" WHERE id=$1", id, err);
 		else
-			rc = exec_id(c, "DELETE FROM relations WHERE rel=3 AND child=$1", id, err) ||
-			     exec_id(c, "DELETE FROM \"hosts\" WHERE id=$1", id, err);
+			rc =
+			    exec_id(c, "DELETE FROM relations WHERE rel=3 AND child=$1", id, err) ||
+			    exec_id(c, "DELETE FROM \"hosts\" WHERE id=$1", id, err);
 	}
 	PQclear(r);
 	return rc ? -1 : 0;
@@ -1205,7 +1182,8 @@ int pg_inventory_import(store *st, long inv, const json_t *data, bool overwrite,
 	json_object_foreach(hostvars, hn, hv)
 		json_object_set_new(hostnames, hn, json_true());
 	json_object_foreach(hostnames, hn, hv) {
-		long id = upsert_member(p, c, STORE_HOST, inv, hn, json_object_get(hostvars, hn), err);
+		long id =
+		    upsert_member(p, c, STORE_HOST, inv, hn, json_object_get(hostvars, hn), err);
 		if (!id) {
 			rc = -1;
 			break;
@@ -1229,7 +1207,8 @@ int pg_inventory_import(store *st, long inv, const json_t *data, bool overwrite,
 			}
 			continue;
 		}
-		long id = upsert_member(p, c, STORE_GROUP, inv, gname, json_object_get(g, "vars"), err);
+		long id =
+		    upsert_member(p, c, STORE_GROUP, inv, gname, json_object_get(g, "vars"), err);
 		if (!id) {
 			rc = -1;
 			break;
@@ -1240,8 +1219,8 @@ int pg_inventory_import(store *st, long inv, const json_t *data, bool overwrite,
 	json_object_foreach(groupids, gname, hv) {
 		if (rc < 0)
 			break;
-		rc = set_members(c, (long)json_integer_value(hv), json_object_get(data, gname), hostids,
-		                 groupids, err);
+		rc = set_members(c, (long)json_integer_value(hv), json_object_get(data, gname),
+		                 hostids, groupids, err);
 	}
 	if (rc == 0 && overwrite)
 		rc = drop_others(c, inv, false, hostids, err) < 0 ||

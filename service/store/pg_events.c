@@ -162,12 +162,13 @@ static int store_stats(pgc *c, long long job_id, const json_t *stats, const char
 		for (int k = 0; k < EVENT_STATS_COUNTS; k++)
 			pg_num(v[k], hosts[i].counts[k]);
 		const char *failed = hosts[i].failed ? "t" : "f";
-		const char *vals[] = {jb,   hosts[i].host, created, v[0], v[1], v[2], v[3],
-		                      v[4], v[5],          v[6],    v[7], failed};
+		const char *vals[] = {jb,   hosts[i].host, created, v[0], v[1], v[2],
+		                      v[3], v[4],          v[5],    v[6], v[7], failed};
 		/* the host of the job's inventory with that name, if any */
 		PGresult *r = pg_q(
 		    c,
-		    "INSERT INTO host_summaries(job_id, host_id, host_name, created, modified, changed,"
+		    "INSERT INTO host_summaries(job_id, host_id, host_name, created, modified, "
+		    "changed,"
 		    " dark, failures, ignored, ok, processed, rescued, skipped, failed)"
 		    " VALUES($1, (SELECT h.id FROM \"hosts\" h, unified_jobs j WHERE j.id=$1 AND"
 		    " (h.data->>'inventory')::bigint = (j.data->>'inventory')::bigint AND h.name=$2"
@@ -183,12 +184,14 @@ static int store_stats(pgc *c, long long job_id, const json_t *stats, const char
 			break;
 		}
 		if (PQntuples(r) && !PQgetisnull(r, 0, 0)) {
-			const char *up[] = {pg_val(r, 0, 0), jb, hosts[i].failed ? "true" : "false"};
-			PGresult *u = pg_q(c,
-			                   "UPDATE \"hosts\" SET data = data || jsonb_build_object("
-			                   "'last_job', $2::bigint, 'has_active_failures', $3::boolean)"
-			                   " WHERE id=$1",
-			                   3, up, err);
+			const char *up[] = {pg_val(r, 0, 0), jb,
+			                    hosts[i].failed ? "true" : "false"};
+			PGresult *u =
+			    pg_q(c,
+			         "UPDATE \"hosts\" SET data = data || jsonb_build_object("
+			         "'last_job', $2::bigint, 'has_active_failures', $3::boolean)"
+			         " WHERE id=$1",
+			         3, up, err);
 			if (!u)
 				rc = -1;
 			PQclear(u);
@@ -242,11 +245,12 @@ static void count_one(job_count **v, size_t *len, size_t *cap, long long job)
 }
 
 /* The stats of the row of b with job and counter, or NULL. */
-static json_t *stats_of(const ev_batch *b, size_t from, size_t to, long long job,
-                        long long counter, store_str *created)
+static json_t *stats_of(const ev_batch *b, size_t from, size_t to, long long job, long long counter,
+                        store_str *created)
 {
 	for (size_t i = from; i < to; i++)
-		if (b->stats && b->stats[i] && b->rows[i].job_id == job && b->rows[i].counter == counter) {
+		if (b->stats && b->stats[i] && b->rows[i].job_id == job &&
+		    b->rows[i].counter == counter) {
 			*created = b->rows[i].created;
 			return b->stats[i];
 		}
@@ -551,10 +555,11 @@ int pg_stdout_read(store *st, long job_id, long start_line, long end_line, store
 		}
 		char ab[24];
 		const char *v[3] = {jb, created, pg_num(ab, after)};
-		PGresult *r = pg_q(c,
-		                   "SELECT stdout, start_line, counter FROM events WHERE job_id=$1"
-		                   " AND job_created=$2 AND counter > $3 ORDER BY counter LIMIT 500",
-		                   3, v, err);
+		PGresult *r =
+		    pg_q(c,
+		         "SELECT stdout, start_line, counter FROM events WHERE job_id=$1"
+		         " AND job_created=$2 AND counter > $3 ORDER BY counter LIMIT 500",
+		         3, v, err);
 		pg_release(p, c);
 		if (!r) {
 			rc = -1;
@@ -624,8 +629,8 @@ static int list_job_rows(store *st, bool summaries, long job_id, const store_que
 	long limit = qy.limit, offset = qy.offset;
 	query_clear(&qy);
 	int rc = -1;
-	char *sql = rn_xasprintf("SELECT count(*) FROM %s%s", summaries ? "host_summaries" : "events",
-	                         where.data);
+	char *sql = rn_xasprintf("SELECT count(*) FROM %s%s",
+	                         summaries ? "host_summaries" : "events", where.data);
 	PGresult *r = pg_qd(c, sql, prm.n, (const char *const *)prm.v, err);
 	free(sql);
 	if (!r)
@@ -633,18 +638,21 @@ static int list_job_rows(store *st, bool summaries, long job_id, const store_que
 	out->count = (long)pg_ll(r, 0, 0);
 	PQclear(r);
 	if (summaries)
-		sql = rn_xasprintf("SELECT id, host_id, host_name, created, modified, changed, dark,"
-		                   " failures, ignored, ok, processed, rescued, skipped, failed"
-		                   " FROM host_summaries%s%s LIMIT %ld OFFSET %ld",
-		                   where.data, order, limit, offset);
+		sql =
+		    rn_xasprintf("SELECT id, host_id, host_name, created, modified, changed, dark,"
+		                 " failures, ignored, ok, processed, rescued, skipped, failed"
+		                 " FROM host_summaries%s%s LIMIT %ld OFFSET %ld",
+		                 where.data, order, limit, offset);
 	else
 		sql = rn_xasprintf(
 		    "SELECT events.id, counter, event, event_data,"
-		    " (events.failed OR (left(events.event, 11) = 'playbook_on' AND coalesce(f.failed,"
+		    " (events.failed OR (left(events.event, 11) = 'playbook_on' AND "
+		    "coalesce(f.failed,"
 		    " false))),"
 		    " (events.changed OR (left(events.event, 11) = 'playbook_on' AND"
 		    " coalesce(f.changed, false))),"
-		    " events.uuid, parent_uuid, host_id, host_name, playbook, play, role, task, stdout,"
+		    " events.uuid, parent_uuid, host_id, host_name, playbook, play, role, task, "
+		    "stdout,"
 		    " start_line, end_line, verbosity, created, modified, job_created FROM events"
 		    " LEFT JOIN event_parent_flags f ON f.job_id = events.job_id AND f.uuid ="
 		    " events.uuid%s%s LIMIT %ld OFFSET %ld",
@@ -711,8 +719,7 @@ out:
 	return rc;
 }
 
-int pg_events_list(store *st, long job_id, const store_query *q, store_page *out,
-                   runnel_error *err)
+int pg_events_list(store *st, long job_id, const store_query *q, store_page *out, runnel_error *err)
 {
 	return list_job_rows(st, false, job_id, q, out, err);
 }

@@ -17,7 +17,10 @@
  * thread waits on another's mutex while that one waits for SQLite's write lock.
  */
 #include "model.h"
+#include "inventory_render.h"
 #include "query.h"
+#include "secrets.h"
+#include "shape.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -53,7 +56,7 @@ typedef struct stmt_slot {
 typedef struct sq {
 	sqlite3 *db;
 	pthread_mutex_t mu;
-	unsigned char key[crypto_secretbox_KEYBYTES];
+	secrets_key key;
 	stmt_slot cache[STMT_CACHE];
 	int ncache;
 	sqlite3_stmt *insert_event; /* the hot path's statement, outside the cache */
@@ -250,122 +253,8 @@ static int create_schema(sq *s, runnel_error *err)
 	return rc;
 }
 
-/* Load the secret key from state_dir/secret.key, creating it (0600) on first use. */
-static int load_key(sq *s, const char *state_dir, runnel_error *err)
-{
-	char *path = rn_path_join(state_dir, "secret.key");
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd >= 0) {
-		unsigned char k[crypto_secretbox_KEYBYTES];
-		crypto_secretbox_keygen(k);
-		int w = rn_write_all(fd, k, sizeof k);
-		close(fd);
-		sodium_memzero(k, sizeof k);
-		if (w < 0) {
-			unlink(path);
-			rn_fail(err, errno, "__all__: write %s: %s", path, strerror(errno));
-			free(path);
-			return -1;
-		}
-	} else if (errno != EEXIST) {
-		rn_fail(err, errno, "__all__: create %s: %s", path, strerror(errno));
-		free(path);
-		return -1;
-	}
-	size_t len = 0;
-	runnel_error e2;
-	char *data = NULL;
-	/* Another process may be between create and write: retry briefly. */
-	for (int i = 0; i < 50; i++) {
-		free(data);
-		data = rn_read_file(path, &len, &e2);
-		if (!data || len == sizeof s->key)
-			break;
-		usleep(10000);
-	}
-	if (!data || len != sizeof s->key) {
-		rn_fail(err, EIO, "__all__: %s: not a %zu-byte key", path, sizeof s->key);
-		free(data);
-		free(path);
-		return -1;
-	}
-	memcpy(s->key, data, sizeof s->key);
-	sodium_memzero(data, len);
-	free(data);
-	free(path);
-	return 0;
-}
-
-/* Encrypt text into base64(nonce || box). Caller frees. */
-static char *seal(sq *s, const char *text)
-{
-	size_t m = strlen(text);
-	size_t clen = crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + m;
-	unsigned char *c = rn_xmalloc(clen);
-	randombytes_buf(c, crypto_secretbox_NONCEBYTES);
-	crypto_secretbox_easy(c + crypto_secretbox_NONCEBYTES, (const unsigned char *)text, m, c,
-	                      s->key);
-	size_t blen = sodium_base64_ENCODED_LEN(clen, sodium_base64_VARIANT_ORIGINAL);
-	char *b = rn_xmalloc(blen);
-	sodium_bin2base64(b, blen, c, clen, sodium_base64_VARIANT_ORIGINAL);
-	free(c);
-	return b;
-}
-
-/* Decrypt what seal() made. Caller frees; NULL if it does not open. */
-static char *unseal(sq *s, const char *b64)
-{
-	size_t max = strlen(b64);
-	unsigned char *c = rn_xmalloc(max + 1);
-	size_t clen = 0;
-	if (sodium_base642bin(c, max, b64, strlen(b64), NULL, &clen, NULL,
-	                      sodium_base64_VARIANT_ORIGINAL) ||
-	    clen < crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES) {
-		free(c);
-		return NULL;
-	}
-	size_t m = clen - crypto_secretbox_NONCEBYTES - crypto_secretbox_MACBYTES;
-	char *out = rn_xmalloc(m + 1);
-	if (crypto_secretbox_open_easy((unsigned char *)out, c + crypto_secretbox_NONCEBYTES,
-	                               clen - crypto_secretbox_NONCEBYTES, c, s->key)) {
-		free(c);
-		free(out);
-		return NULL;
-	}
-	out[m] = 0;
-	free(c);
-	return out;
-}
-
 /* ------------------------------------------------------------------ */
-/* shaping                                                              */
-
-static json_t *get_locked(sq *s, store_kind kind, long id, runnel_error *err);
-
-/* {id, name} of an fk target, or NULL when it is gone. */
-static json_t *summary_of(sq *s, store_kind kind, long id)
-{
-	char sql[160];
-	snprintf(sql, sizeof sql, "SELECT name, data FROM %s WHERE id=?", table_of(kind));
-	runnel_error e;
-	sqlite3_stmt *st = prep(s, sql, &e);
-	if (!st)
-		return NULL;
-	sqlite3_bind_int64(st, 1, id);
-	json_t *r = NULL;
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		r = json_pack("{s:I,s:s}", "id", (json_int_t)id, "name", col_text(st, 0));
-		if (kind == STORE_CREDENTIAL_TYPE || kind == STORE_CREDENTIAL) {
-			json_t *d = json_loads(col_text(st, 1), 0, NULL);
-			json_t *k = json_object_get(d, "kind");
-			if (k)
-				json_object_set(r, "kind", k);
-			json_decref(d);
-		}
-	}
-	sqlite3_reset(st);
-	return r;
-}
+/* shaping: what shape.c asks of the database                          */
 
 /* Count rows of sql with one integer parameter. */
 static long count_where(sq *s, const char *sql, long p)
@@ -380,195 +269,72 @@ static long count_where(sq *s, const char *sql, long p)
 	return n;
 }
 
-/* Kind-specific extras of a shaped object (counts, related links, ...). */
-static void shape_extras(sq *s, store_kind kind, long id, json_t *o, json_t *related,
-                         const char *secret, long events_stored)
+/* shape_source.lookup: the name (and data) of an object. */
+static bool src_lookup(void *ctx, store_kind kind, long id, char **name, json_t **data)
 {
-	char url[128];
-	model_url(kind, id, url, sizeof url);
-	switch (kind) {
-	case STORE_USER:
-		json_object_set_new(o, "password", json_string("$encrypted$"));
-		break;
-	case STORE_TOKEN:
-		/* as AWX: the token itself only in the answer to its POST */
-		json_object_set_new(o, "token", json_string(MODEL_CENSOR));
-		json_object_set_new(o, "refresh_token", json_null());
-		break;
-	case STORE_INVENTORY:
-		json_object_set_new(
-		    o, "total_hosts",
-		    json_integer(count_where(
-		        s, "SELECT count(*) FROM hosts WHERE json_extract(data,'$.inventory')=?",
-		        id)));
-		json_object_set_new(
-		    o, "total_groups",
-		    json_integer(count_where(
-		        s, "SELECT count(*) FROM groups WHERE json_extract(data,'$.inventory')=?",
-		        id)));
-		json_object_set_new(
-		    o, "has_inventory_sources",
-		    json_boolean(count_where(s,
-		                             "SELECT count(*) FROM inventory_sources WHERE "
-		                             "json_extract(data,'$.inventory')=?",
-		                             id) > 0));
-		json_object_set_new(o, "pending_deletion", json_false());
-		for (const char *const *r =
-		         (const char *const[]){"hosts", "groups", "inventory_sources",
-		                               "variable_data", "job_templates", NULL};
-		     *r; r++)
-			json_object_set_new(related, *r, json_sprintf("%s%s/", url, *r));
-		break;
-	case STORE_GROUP:
-		for (const char *const *r =
-		         (const char *const[]){"hosts", "children", "variable_data", NULL};
-		     *r; r++)
-			json_object_set_new(related, *r, json_sprintf("%s%s/", url, *r));
-		break;
-	case STORE_HOST:
-		for (const char *const *r = (const char *const[]){"groups", "variable_data",
-		                                                  "job_host_summaries", NULL};
-		     *r; r++)
-			json_object_set_new(related, *r, json_sprintf("%s%s/", url, *r));
-		break;
-	case STORE_CREDENTIAL: {
-		json_t *in = json_object_get(o, "inputs");
-		json_t *sec = secret ? json_loads(secret, 0, NULL) : NULL;
-		const char *k;
-		json_t *v;
-		json_object_foreach(sec, k, v)
-			json_object_set_new(in, k, json_string("$encrypted$"));
-		json_decref(sec);
-		break;
+	sq *s = ctx;
+	char sql[160];
+	snprintf(sql, sizeof sql, "SELECT name, data FROM %s WHERE id=?", table_of(kind));
+	runnel_error e;
+	sqlite3_stmt *st = prep(s, sql, &e);
+	if (!st)
+		return false;
+	sqlite3_bind_int64(st, 1, id);
+	bool found = sqlite3_step(st) == SQLITE_ROW;
+	if (found) {
+		*name = rn_xstrdup(col_text(st, 0));
+		if (data)
+			*data = json_loads(col_text(st, 1), 0, NULL);
 	}
-	case STORE_PROJECT:
-		for (const char *const *r =
-		         (const char *const[]){"update", "project_updates", "playbooks", NULL};
-		     *r; r++)
-			json_object_set_new(related, *r, json_sprintf("%s%s/", url, *r));
-		break;
-	case STORE_INVENTORY_SOURCE:
-		for (const char *const *r =
-		         (const char *const[]){"update", "inventory_updates", NULL};
-		     *r; r++)
-			json_object_set_new(related, *r, json_sprintf("%s%s/", url, *r));
-		break;
-	case STORE_JOB_TEMPLATE:
-		for (const char *const *r =
-		         (const char *const[]){"launch", "jobs", "credentials", NULL};
-		     *r; r++)
-			json_object_set_new(related, *r, json_sprintf("%s%s/", url, *r));
-		break;
-	default:
-		break;
-	}
-	if (model_is_job_kind(kind)) {
-		const char *type = json_string_value(json_object_get(o, "type"));
-		const char *status = json_string_value(json_object_get(o, "status"));
-		long emitted = (long)json_integer_value(json_object_get(o, "emitted_events"));
-		bool active = store_status_is_active(status);
-		json_object_set_new(o, "event_processing_finished",
-		                    json_boolean(!active && events_stored >= emitted));
-		json_object_set_new(o, "can_cancel", json_boolean(active));
-		json_object_set_new(o, "stored_events", json_integer(events_stored));
-		const char *evname = type && !strcmp(type, "job") ? "job_events" : "events";
-		json_object_set_new(related, evname, json_sprintf("%s%s/", url, evname));
-		json_object_set_new(related, "stdout", json_sprintf("%sstdout/", url));
-		json_object_set_new(related, "cancel", json_sprintf("%scancel/", url));
-		json_object_set_new(related, "relaunch", json_sprintf("%srelaunch/", url));
-		if (type && !strcmp(type, "job")) {
-			json_object_set_new(related, "job_host_summaries",
-			                    json_sprintf("%sjob_host_summaries/", url));
-			json_object_set_new(related, "credentials",
-			                    json_sprintf("%scredentials/", url));
-			/* host_status_counts, as AWX: ok/changed/failures/dark/skipped per host. */
-			json_t *hsc = json_object();
-			runnel_error e;
-			sqlite3_stmt *st = prep(
-			    s,
-			    "SELECT sum(CASE WHEN dark>0 THEN 1 ELSE 0 END),"
-			    " sum(CASE WHEN dark=0 AND failures>0 THEN 1 ELSE 0 END),"
-			    " sum(CASE WHEN dark=0 AND failures=0 AND changed>0 THEN 1 ELSE 0 END),"
-			    " sum(CASE WHEN dark=0 AND failures=0 AND changed=0 AND ok>0 THEN 1 "
-			    "ELSE 0 END),"
-			    " sum(CASE WHEN dark=0 AND failures=0 AND changed=0 AND ok=0 AND "
-			    "skipped>0 THEN 1 ELSE 0 END),"
-			    " count(*) FROM host_summaries WHERE job_id=?",
-			    &e);
-			if (st) {
-				sqlite3_bind_int64(st, 1, id);
-				if (sqlite3_step(st) == SQLITE_ROW &&
-				    sqlite3_column_int64(st, 5) > 0) {
-					const char *names[] = {"dark", "failures", "changed", "ok",
-					                       "skipped"};
-					for (int i = 0; i < 5; i++)
-						if (sqlite3_column_int64(st, i))
-							json_object_set_new(
-							    hsc, names[i],
-							    json_integer(
-							        sqlite3_column_int64(st, i)));
-				}
-				sqlite3_reset(st);
-			}
-			json_object_set_new(o, "host_status_counts", hsc);
-		}
-	}
+	sqlite3_reset(st);
+	return found;
 }
 
-/* The AWX shape of a row (id, created, modified, name, data, secret). */
-static json_t *shape_row(sq *s, store_kind kind, long id, const char *created, const char *modified,
-                         const char *name, const char *data, const char *secret, long events_stored)
+/* shape_source.count */
+static long src_count(void *ctx, shape_count what, long id)
 {
-	json_t *d = json_loads(data, 0, NULL);
-	if (!d)
-		d = json_object();
-	const char *type = store_kind_type(kind);
-	store_kind ukind = kind;
-	if (model_is_job_kind(kind)) {
-		const char *t = json_string_value(json_object_get(d, "type"));
-		int k = store_kind_from_job_type(t);
-		if (k >= 0) {
-			ukind = (store_kind)k;
-			type = t;
-		}
-	}
-	json_t *o = json_object();
-	json_object_set_new(o, "id", json_integer(id));
-	json_object_set_new(o, "type", json_string(type));
-	char url[128];
-	model_url(ukind, id, url, sizeof url);
-	json_object_set_new(o, "url", json_string(url));
-	json_t *related = json_object();
-	json_t *summary = json_object();
-	json_object_set_new(o, "related", related);
-	json_object_set_new(o, "summary_fields", summary);
-	json_object_set_new(o, "created", json_string(created));
-	json_object_set_new(o, "modified", json_string(modified));
-	if (kind != STORE_USER && kind != STORE_TOKEN)
-		json_object_set_new(o, "name", json_string(name));
-	unsigned bit = model_job_bit(type);
-	for (const model_field *f = model_fields(kind); f->name; f++) {
-		if (f->flags & MF_WO)
-			continue;
-		if (model_is_job_kind(kind) && f->jobs && !(f->jobs & bit))
-			continue;
-		if (!strcmp(f->name, "name") || !strcmp(f->name, "type"))
-			continue;
-		json_t *v = json_object_get(d, f->name);
-		json_object_set(o, f->name, v ? v : json_null());
-		if (f->type == MT_FK && json_is_integer(v)) {
-			json_t *sf = summary_of(s, f->fk, (long)json_integer_value(v));
-			if (sf) {
-				json_object_set_new(summary, f->name, sf);
-				char rurl[128];
-				model_url(f->fk, (long)json_integer_value(v), rurl, sizeof rurl);
-				json_object_set_new(related, f->name, json_string(rurl));
-			}
-		}
-	}
-	json_decref(d);
-	shape_extras(s, ukind, id, o, related, secret, events_stored);
-	return o;
+	static const char *const sql[] = {
+	    [SHAPE_INVENTORY_HOSTS] =
+	        "SELECT count(*) FROM hosts WHERE json_extract(data,'$.inventory')=?",
+	    [SHAPE_INVENTORY_GROUPS] =
+	        "SELECT count(*) FROM groups WHERE json_extract(data,'$.inventory')=?",
+	    [SHAPE_INVENTORY_SOURCES] =
+	        "SELECT count(*) FROM inventory_sources WHERE json_extract(data,'$.inventory')=?",
+	};
+	return count_where(ctx, sql[what], id);
+}
+
+/* shape_source.host_status: a job's hosts by AWX's status order. */
+static bool src_host_status(void *ctx, long job_id, long n[SHAPE_HOST_STATUSES])
+{
+	sq *s = ctx;
+	runnel_error e;
+	sqlite3_stmt *st =
+	    prep(s,
+	         "SELECT sum(CASE WHEN dark>0 THEN 1 ELSE 0 END),"
+	         " sum(CASE WHEN dark=0 AND failures>0 THEN 1 ELSE 0 END),"
+	         " sum(CASE WHEN dark=0 AND failures=0 AND changed>0 THEN 1 ELSE 0 END),"
+	         " sum(CASE WHEN dark=0 AND failures=0 AND changed=0 AND ok>0 THEN 1 ELSE 0 END),"
+	         " sum(CASE WHEN dark=0 AND failures=0 AND changed=0 AND ok=0 AND skipped>0"
+	         " THEN 1 ELSE 0 END),"
+	         " count(*) FROM host_summaries WHERE job_id=?",
+	         &e);
+	if (!st)
+		return false;
+	sqlite3_bind_int64(st, 1, job_id);
+	bool any = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 5) > 0;
+	if (any)
+		for (int i = 0; i < SHAPE_HOST_STATUSES; i++)
+			n[i] = (long)sqlite3_column_int64(st, i);
+	sqlite3_reset(st);
+	return any;
+}
+
+/* The shape_source of a connection. */
+static shape_source source_of(sq *s)
+{
+	return (shape_source){
+	    .ctx = s, .lookup = src_lookup, .count = src_count, .host_status = src_host_status};
 }
 
 /* Get one object; the caller holds the lock. */
@@ -577,8 +343,8 @@ static json_t *get_locked(sq *s, store_kind kind, long id, runnel_error *err)
 	char sql[200];
 	if (model_is_job_kind(kind))
 		snprintf(sql, sizeof sql,
-		         "SELECT created, modified, name, data, secret, events_stored, type FROM "
-		         "unified_jobs WHERE id=?");
+		         "SELECT created, modified, name, data, secret, events_stored, type"
+		         " FROM unified_jobs WHERE id=?");
 	else
 		snprintf(sql, sizeof sql,
 		         "SELECT created, modified, name, data, secret, 0, '' FROM %s WHERE id=?",
@@ -603,13 +369,25 @@ static json_t *get_locked(sq *s, store_kind kind, long id, runnel_error *err)
 		return NULL;
 	}
 	char *created = rn_xstrdup(col_text(st, 0)), *modified = rn_xstrdup(col_text(st, 1));
-	char *name = rn_xstrdup(col_text(st, 2)), *data = rn_xstrdup(col_text(st, 3));
+	char *name = rn_xstrdup(col_text(st, 2));
+	json_t *data = json_loads(col_text(st, 3), 0, NULL);
 	char *secret =
 	    sqlite3_column_type(st, 4) == SQLITE_NULL ? NULL : rn_xstrdup(col_text(st, 4));
 	long evs = (long)sqlite3_column_int64(st, 5);
+	/* shaping reads other rows through the same statement cache */
 	sqlite3_reset(st);
-	json_t *o = shape_row(s, kind, id, created, modified, name, data, secret, evs);
-	free(created), free(modified), free(name), free(data), free(secret);
+	shape_source src = source_of(s);
+	shape_row row = {.kind = kind,
+	                 .id = id,
+	                 .created = created,
+	                 .modified = modified,
+	                 .name = name,
+	                 .data = data,
+	                 .secret = secret,
+	                 .events_stored = evs};
+	json_t *o = shape_object(&src, &row);
+	json_decref(data);
+	free(created), free(modified), free(name), free(secret);
 	return o;
 }
 
@@ -656,64 +434,21 @@ static int check_fks(sq *s, store_kind kind, const json_t *v, runnel_error *err)
 	return 0;
 }
 
-/* Split a credential's inputs into plain (kept in data) and sealed secrets
- * (merged into *secret, a JSON object of name -> sealed text). */
+static int read_raw(sq *s, store_kind kind, long id, json_t **data, char **secret,
+                    runnel_error *err);
+
+/* Split a credential's inputs by its type (secrets_split_inputs); lock held. */
 static int split_inputs(sq *s, json_t *v, long type_id, json_t *secret, runnel_error *err)
 {
-	json_t *in = json_object_get(v, "inputs");
-	if (!in)
+	if (!json_object_get(v, "inputs"))
 		return 0;
-	if (!json_is_object(in))
-		return rn_fail(err, EINVAL, "inputs: Must be an object.");
-	json_t *ct = get_locked(s, STORE_CREDENTIAL_TYPE, type_id, err);
-	if (!ct)
+	json_t *ct = NULL;
+	if (read_raw(s, STORE_CREDENTIAL_TYPE, type_id, &ct, NULL, err) < 0)
 		return -1;
-	json_t *tin = json_object_get(ct, "inputs");
-	json_t *plain = json_object();
-	const char *k;
-	json_t *x;
-	json_object_foreach(in, k, x) {
-		json_t *fl = json_object_get(tin, "fields");
-		bool known = false;
-		size_t i;
-		json_t *f;
-		json_array_foreach(fl, i, f) {
-			const char *id = json_string_value(json_object_get(f, "id"));
-			if (id && !strcmp(id, k))
-				known = true;
-		}
-		if (!known && json_array_size(fl)) {
-			json_decref(plain);
-			json_decref(ct);
-			return rn_fail(
-			    err, EINVAL,
-			    "inputs: Additional properties are not allowed ('%s' was unexpected)",
-			    k);
-		}
-		if (model_input_is_secret(tin, k)) {
-			if (!json_is_string(x)) {
-				json_decref(plain);
-				json_decref(ct);
-				return rn_fail(err, EINVAL, "inputs: %s must be a string", k);
-			}
-			const char *val = json_string_value(x);
-			if (!strcmp(val, "$encrypted$"))
-				continue; /* keep the stored value */
-			if (!*val) {
-				json_object_del(secret, k);
-				continue;
-			}
-			char *sealed = seal(s, val);
-			json_object_set_new(secret, k, json_string(sealed));
-			free(sealed);
-		} else {
-			json_object_set(plain, k, x);
-		}
-	}
-	json_object_set_new(v, "kind", json_incref(json_object_get(ct, "kind")));
-	json_object_set_new(v, "inputs", plain);
+	int rc = secrets_split_inputs(&s->key, v, json_object_get(ct, "inputs"),
+	                              json_object_get(ct, "kind"), secret, err);
 	json_decref(ct);
-	return 0;
+	return rc;
 }
 
 /* Current UTC time as epoch seconds. */
@@ -744,9 +479,8 @@ static json_t *create_locked(sq *s, store_kind kind, const json_t *fields, unsig
 		json_t *pw = json_object_get(v, "password");
 		if (json_is_string(pw) && *json_string_value(pw)) {
 			char h[crypto_pwhash_STRBYTES];
-			if (crypto_pwhash_str(h, json_string_value(pw), json_string_length(pw),
-			                      crypto_pwhash_OPSLIMIT_INTERACTIVE,
-			                      crypto_pwhash_MEMLIMIT_INTERACTIVE)) {
+			if (secrets_password_hash(json_string_value(pw), json_string_length(pw),
+			                          h) < 0) {
 				json_decref(v);
 				return rn_fail(err, ENOMEM, "password: could not hash"), NULL;
 			}
@@ -931,9 +665,8 @@ static json_t *sq_update(store *st, store_kind kind, long id, const json_t *fiel
 		if (json_is_string(pw) && *json_string_value(pw) &&
 		    strcmp(json_string_value(pw), "$encrypted$")) {
 			char h[crypto_pwhash_STRBYTES];
-			if (crypto_pwhash_str(h, json_string_value(pw), json_string_length(pw),
-			                      crypto_pwhash_OPSLIMIT_INTERACTIVE,
-			                      crypto_pwhash_MEMLIMIT_INTERACTIVE)) {
+			if (secrets_password_hash(json_string_value(pw), json_string_length(pw),
+			                          h) < 0) {
 				rn_fail(err, ENOMEM, "password: could not hash");
 				goto out;
 			}
@@ -942,29 +675,18 @@ static json_t *sq_update(store *st, store_kind kind, long id, const json_t *fiel
 		json_object_del(v, "password");
 	}
 	if (kind == STORE_CREDENTIAL && json_object_get(v, "inputs")) {
-		json_t *sec = secret ? json_loads(secret, 0, NULL) : NULL;
-		if (!sec)
-			sec = json_object();
 		json_t *ct = json_object_get(v, "credential_type");
 		if (!ct)
 			ct = json_object_get(data, "credential_type");
 		/* A PUT/PATCH of inputs replaces them: secrets not named are dropped
 		 * unless given as "$encrypted$". */
-		json_t *keep = json_object();
-		const char *k;
-		json_t *x;
-		json_object_foreach(json_object_get(v, "inputs"), k, x)
-			if (json_is_string(x) && !strcmp(json_string_value(x), "$encrypted$") &&
-			    json_object_get(sec, k))
-				json_object_set(keep, k, json_object_get(sec, k));
+		json_t *keep = secrets_inputs_kept(json_object_get(v, "inputs"), secret);
 		if (split_inputs(s, v, (long)json_integer_value(ct), keep, err) < 0) {
-			json_decref(sec);
 			json_decref(keep);
 			goto out;
 		}
 		newsecret = json_dumps(keep, JSON_COMPACT);
 		json_decref(keep);
-		json_decref(sec);
 	}
 	json_object_update(data, v);
 	if (write_raw(s, kind, id, data, newsecret, err) < 0)
@@ -1486,9 +1208,9 @@ static json_t *sq_user_authenticate(store *st, const char *username, const char 
 			hash = rn_xstrdup(col_text(stm, 1));
 	}
 	sqlite3_reset(stm);
-	bool ok = hash && crypto_pwhash_str_verify(hash, password, strlen(password)) == 0;
+	bool ok = secrets_password_check(hash, password);
 	if (ok && stamp)
-		crypto_generichash(stamp, 32, (const unsigned char *)hash, strlen(hash), NULL, 0);
+		secrets_stamp(hash, stamp);
 	free(hash);
 	if (!ok) {
 		rn_fail(err, EACCES, "__all__: Invalid username/password.");
@@ -1510,9 +1232,7 @@ static int sq_user_secret_stamp(store *st, long user_id, unsigned char stamp[32]
 	if (stm) {
 		sqlite3_bind_int64(stm, 1, user_id);
 		if (sqlite3_step(stm) == SQLITE_ROW) {
-			const char *hash = col_text(stm, 0);
-			crypto_generichash(stamp, 32, (const unsigned char *)hash, strlen(hash),
-			                   NULL, 0);
+			secrets_stamp(col_text(stm, 0), stamp);
 			rc = 0;
 		} else {
 			rn_fail(err, ENOENT, "user %ld: not found", user_id);
@@ -1521,14 +1241,6 @@ static int sq_user_secret_stamp(store *st, long user_id, unsigned char stamp[32]
 	}
 	unlock(s);
 	return rc;
-}
-
-/* Hash a token for storage (hex of BLAKE2b-256). */
-static void token_hash(const char *token, char out[65])
-{
-	unsigned char h[32];
-	crypto_generichash(h, sizeof h, (const unsigned char *)token, strlen(token), NULL, 0);
-	sodium_bin2hex(out, 65, h, sizeof h);
 }
 
 /* Make a token for a user: the caller's description and scope, the user
@@ -1549,12 +1261,10 @@ static json_t *sq_token_create(store *st, long user_id, const json_t *fields,
 	char expires[32];
 	model_time_after(expire_seconds > 0 ? expire_seconds : MODEL_TOKEN_EXPIRE_SECONDS, expires);
 	json_object_set_new(f, "expires", json_string(expires));
-	unsigned char raw[24];
-	randombytes_buf(raw, sizeof raw);
 	char tok[49];
-	sodium_bin2hex(tok, sizeof tok, raw, sizeof raw);
+	secrets_token_new(tok);
 	char hash[65];
-	token_hash(tok, hash);
+	secrets_token_hash(tok, hash);
 	lock(s);
 	json_t *o = create_locked(s, STORE_TOKEN, f, STORE_SYSTEM, err);
 	json_decref(f);
@@ -1594,7 +1304,7 @@ static json_t *sq_token_authenticate(store *st, const char *token, json_t **toke
 	if (token_out)
 		*token_out = NULL;
 	char hash[65];
-	token_hash(token, hash);
+	secrets_token_hash(token, hash);
 	lock(s);
 	json_t *r = NULL;
 	sqlite3_stmt *stm = prep(s, "SELECT id FROM tokens WHERE secret=?", err);
@@ -1635,30 +1345,7 @@ static json_t *sq_credential_inputs(store *st, long id, runnel_error *err)
 		return NULL;
 	}
 	unlock(s);
-	json_t *in = json_deep_copy(json_object_get(data, "inputs"));
-	if (!json_is_object(in)) {
-		json_decref(in);
-		in = json_object();
-	}
-	json_t *sec = secret ? json_loads(secret, 0, NULL) : NULL;
-	const char *k;
-	json_t *v;
-	json_object_foreach(sec, k, v) {
-		char *plain = unseal(s, json_string_value(v) ? json_string_value(v) : "");
-		if (!plain) {
-			json_decref(sec), json_decref(in), json_decref(data), free(secret);
-			return rn_fail(
-			           err, EIO,
-			           "inputs: %s does not decrypt with this state dir's secret.key",
-			           k),
-			       NULL;
-		}
-		json_object_set_new(in, k, json_string(plain));
-		sodium_memzero(plain, strlen(plain));
-		free(plain);
-	}
-	json_object_set(in, "__kind", json_object_get(data, "kind"));
-	json_decref(sec);
+	json_t *in = secrets_open_inputs(&s->key, data, secret, err);
 	json_decref(data);
 	free(secret);
 	return in;
@@ -1667,127 +1354,54 @@ static json_t *sq_credential_inputs(store *st, long id, runnel_error *err)
 /* ------------------------------------------------------------------ */
 /* inventories                                                          */
 
-/* Variables text (JSON or YAML-ish) as an object; YAML that is not JSON is
- * kept as {"__yaml": text} so nothing is lost (the worker writes it as YAML). */
-static json_t *vars_object(const char *text)
-{
-	if (!text || !*text)
-		return json_object();
-	json_t *o = json_loads(text, 0, NULL);
-	if (json_is_object(o))
-		return o;
-	json_decref(o);
-	return json_pack("{s:s}", "__yaml", text);
-}
-
-/* The inventory as ansible-inventory --list prints it. */
+/* The inventory as ansible-inventory --list prints it (inventory_render.h). */
 static json_t *sq_inventory_script(store *st, long inv, runnel_error *err)
 {
 	sq *s = SQ(st);
+	json_t *out = NULL;
+	inventory_rows rows = {0};
+	json_t *invdata = NULL;
 	lock(s);
-	json_t *invobj = get_locked(s, STORE_INVENTORY, inv, err);
-	if (!invobj) {
-		unlock(s);
-		return NULL;
-	}
-	json_t *out = json_object();
-	json_t *hostvars = json_object();
-	json_t *ids = json_object();
-	json_t *all =
-	    json_pack("{s:[],s:o}", "children", "vars",
-	              vars_object(json_string_value(json_object_get(invobj, "variables"))));
-	json_decref(invobj);
-	json_t *gnames = json_object(); /* id -> name */
-	sqlite3_stmt *stm = prep(s,
-	                         "SELECT id, name, json_extract(data,'$.variables') FROM groups"
-	                         " WHERE json_extract(data,'$.inventory')=? ORDER BY name",
-	                         err);
-	if (stm) {
+	if (read_raw(s, STORE_INVENTORY, inv, &invdata, NULL, err) < 0)
+		goto out;
+	static const char *const members[] = {
+	    "SELECT id, name, json_extract(data,'$.variables') FROM groups"
+	    " WHERE json_extract(data,'$.inventory')=? ORDER BY name",
+	    "SELECT id, name, json_extract(data,'$.variables') FROM hosts"
+	    " WHERE json_extract(data,'$.inventory')=? AND json_extract(data,'$.enabled')"
+	    " ORDER BY name",
+	};
+	for (int m = 0; m < 2; m++) {
+		sqlite3_stmt *stm = prep(s, members[m], err);
+		if (!stm)
+			goto out;
 		sqlite3_bind_int64(stm, 1, inv);
-		while (sqlite3_step(stm) == SQLITE_ROW) {
-			char idk[32];
-			snprintf(idk, sizeof idk, "%lld", (long long)sqlite3_column_int64(stm, 0));
-			json_object_set_new(gnames, idk, json_string(col_text(stm, 1)));
-			json_object_set_new(out, col_text(stm, 1),
-			                    json_pack("{s:[],s:[],s:o}", "hosts", "children",
-			                              "vars", vars_object(col_text(stm, 2))));
-		}
+		while (sqlite3_step(stm) == SQLITE_ROW)
+			(m ? inventory_rows_add_host
+			   : inventory_rows_add_group)(&rows, (long)sqlite3_column_int64(stm, 0),
+			                               col_text(stm, 1), col_text(stm, 2));
 		sqlite3_reset(stm);
 	}
-	json_t *hnames = json_object();
-	stm = prep(s,
-	           "SELECT id, name, json_extract(data,'$.variables') FROM hosts"
-	           " WHERE json_extract(data,'$.inventory')=? AND json_extract(data,'$.enabled') "
-	           "ORDER BY name",
-	           err);
-	if (stm) {
-		sqlite3_bind_int64(stm, 1, inv);
-		while (sqlite3_step(stm) == SQLITE_ROW) {
-			char idk[32];
-			snprintf(idk, sizeof idk, "%lld", (long long)sqlite3_column_int64(stm, 0));
-			json_object_set_new(hnames, idk, json_string(col_text(stm, 1)));
-			json_object_set_new(hostvars, col_text(stm, 1),
-			                    vars_object(col_text(stm, 2)));
-			json_object_set_new(ids, col_text(stm, 1),
-			                    json_integer(sqlite3_column_int64(stm, 0)));
-		}
-		sqlite3_reset(stm);
-	}
-	/* memberships */
-	json_t *has_parent = json_object();
-	json_t *grouped = json_object();
-	const char *gid;
-	json_t *gname;
-	json_object_foreach(gnames, gid, gname) {
-		json_t *g = json_object_get(out, json_string_value(gname));
-		json_t *hs = related_locked(s, STORE_REL_GROUP_HOSTS, atol(gid), false, err);
-		json_t *cs = related_locked(s, STORE_REL_GROUP_CHILDREN, atol(gid), false, err);
-		size_t i;
-		json_t *x;
-		json_array_foreach(hs, i, x) {
-			char k[32];
-			snprintf(k, sizeof k, "%lld", (long long)json_integer_value(x));
-			json_t *hn = json_object_get(hnames, k);
-			if (hn) {
-				json_array_append(json_object_get(g, "hosts"), hn);
-				json_object_set_new(grouped, json_string_value(hn), json_true());
-			}
-		}
-		json_array_foreach(cs, i, x) {
-			char k[32];
-			snprintf(k, sizeof k, "%lld", (long long)json_integer_value(x));
-			json_t *cn = json_object_get(gnames, k);
-			if (cn) {
-				json_array_append(json_object_get(g, "children"), cn);
-				json_object_set_new(has_parent, json_string_value(cn), json_true());
-			}
-		}
-		json_decref(hs);
-		json_decref(cs);
-	}
-	json_object_foreach(gnames, gid, gname)
-		if (!json_object_get(has_parent, json_string_value(gname)))
-			json_array_append(json_object_get(all, "children"), gname);
-	json_t *ungrouped = json_pack("{s:[]}", "hosts");
-	const char *hn;
-	json_t *hv;
-	json_object_foreach(hostvars, hn, hv)
-		if (!json_object_get(grouped, hn))
-			json_array_append_new(json_object_get(ungrouped, "hosts"), json_string(hn));
-	if (json_array_size(json_object_get(ungrouped, "hosts"))) {
-		json_object_set_new(out, "ungrouped", ungrouped);
-		json_array_append_new(json_object_get(all, "children"), json_string("ungrouped"));
-	} else {
-		json_decref(ungrouped);
-	}
-	json_object_set_new(out, "all", all);
-	json_object_set_new(out, "_meta", json_pack("{s:o}", "hostvars", hostvars));
-	json_object_set_new(out, "__host_ids", ids);
-	json_decref(gnames);
-	json_decref(hnames);
-	json_decref(has_parent);
-	json_decref(grouped);
+	char sql[256];
+	snprintf(sql, sizeof sql,
+	         "SELECT rel, parent, child FROM relations WHERE rel IN (%d,%d) AND parent IN"
+	         " (SELECT id FROM groups WHERE json_extract(data,'$.inventory')=?)"
+	         " ORDER BY rel, parent, child",
+	         STORE_REL_GROUP_HOSTS, STORE_REL_GROUP_CHILDREN);
+	sqlite3_stmt *stm = prep(s, sql, err);
+	if (!stm)
+		goto out;
+	sqlite3_bind_int64(stm, 1, inv);
+	while (sqlite3_step(stm) == SQLITE_ROW)
+		inventory_rows_add_edge(
+		    &rows, sqlite3_column_int(stm, 0) == STORE_REL_GROUP_CHILDREN,
+		    (long)sqlite3_column_int64(stm, 1), (long)sqlite3_column_int64(stm, 2));
+	sqlite3_reset(stm);
+	out = inventory_render(json_string_value(json_object_get(invdata, "variables")), &rows);
+out:
 	unlock(s);
+	json_decref(invdata);
+	inventory_rows_free(&rows);
 	return out;
 }
 
@@ -2182,130 +1796,84 @@ static int sq_jobs_cleanup(store *st, double days, long *deleted, runnel_error *
 /* ------------------------------------------------------------------ */
 /* events                                                               */
 
-/* A string field of an event (top level, else event_data), "" if none. */
-static const char *ev_str(const json_t *ev, const json_t *data, const char *key)
+/* The id of host name in the inventory of job_id (0: none); lock held. */
+static long job_host_id(sq *s, long job_id, const char *name, runnel_error *err)
 {
-	const char *v = json_string_value(json_object_get(ev, key));
-	if (!v)
-		v = json_string_value(json_object_get(data, key));
-	return v ? v : "";
+	sqlite3_stmt *q =
+	    prep(s,
+	         "SELECT h.id FROM hosts h, unified_jobs j WHERE j.id=?"
+	         " AND json_extract(h.data,'$.inventory')=json_extract(j.data,'$.inventory')"
+	         " AND h.name=?",
+	         err);
+	if (!q)
+		return 0;
+	sqlite3_bind_int64(q, 1, job_id);
+	sqlite3_bind_text(q, 2, name, -1, SQLITE_TRANSIENT);
+	long id = sqlite3_step(q) == SQLITE_ROW ? (long)sqlite3_column_int64(q, 0) : 0;
+	sqlite3_reset(q);
+	return id;
 }
 
-/* A copy of s (length n) without NUL bytes. Caller frees. */
-static char *strip_nul(const char *s, size_t n)
+/* Write one host summary of a job (and the host's last job); lock held. */
+static int store_host_summary(sq *s, long job_id, const event_host_stats *hs, const char *created,
+                              runnel_error *err)
 {
-	char *o = rn_xmalloc(n + 1);
-	size_t j = 0;
-	for (size_t i = 0; i < n; i++)
-		if (s[i])
-			o[j++] = s[i];
-	o[j] = 0;
-	return o;
-}
-
-/* Remove every "\u0000" escape from dumped JSON text in place. */
-static void strip_nul_escapes(char *t)
-{
-	char *w = t;
-	for (char *r = t; *r;) {
-		if (r[0] == '\\' && r[1] == '\\') {
-			*w++ = *r++;
-			*w++ = *r++;
-		} else if (!strncmp(r, "\\u0000", 6)) {
-			r += 6;
-		} else {
-			*w++ = *r++;
+	long host_id = job_host_id(s, job_id, hs->host, err);
+	sqlite3_stmt *ins =
+	    prep(s,
+	         "INSERT INTO host_summaries(job_id, host_id, host_name, created, modified,"
+	         " changed, dark, failures, ignored, ok, processed, rescued, skipped, failed)"
+	         " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+	         " ON CONFLICT(job_id, host_name) DO UPDATE SET changed=excluded.changed,"
+	         " dark=excluded.dark, failures=excluded.failures, ignored=excluded.ignored,"
+	         " ok=excluded.ok, processed=excluded.processed, rescued=excluded.rescued,"
+	         " skipped=excluded.skipped, failed=excluded.failed, modified=excluded.modified",
+	         err);
+	if (!ins)
+		return -1;
+	sqlite3_bind_int64(ins, 1, job_id);
+	if (host_id)
+		sqlite3_bind_int64(ins, 2, host_id);
+	sqlite3_bind_text(ins, 3, hs->host, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(ins, 4, created, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(ins, 5, created, -1, SQLITE_TRANSIENT);
+	for (int c = 0; c < EVENT_STATS_COUNTS; c++)
+		sqlite3_bind_int64(ins, 6 + c, hs->counts[c]);
+	sqlite3_bind_int(ins, 14, hs->failed);
+	int rc = sqlite3_step(ins) == SQLITE_DONE ? 0 : db_fail(s, err, "host summary");
+	sqlite3_reset(ins);
+	if (host_id) {
+		sqlite3_stmt *up = prep(s,
+		                        "UPDATE hosts SET data=json_set(data,'$.last_job',?,"
+		                        "'$.has_active_failures',json(?)) WHERE id=?",
+		                        err);
+		if (up) {
+			sqlite3_bind_int64(up, 1, job_id);
+			sqlite3_bind_text(up, 2, hs->failed ? "true" : "false", -1, SQLITE_STATIC);
+			sqlite3_bind_int64(up, 3, host_id);
+			sqlite3_step(up);
+			sqlite3_reset(up);
 		}
 	}
-	*w = 0;
+	return rc;
 }
 
-/* Host summaries from a playbook_on_stats event; lock and transaction held. */
+/* What a playbook_on_stats event brings (event_derive.h): the host
+ * summaries, then the parents' flags; lock and transaction held. */
 static int store_stats(sq *s, long job_id, const json_t *data, const char *created,
                        runnel_error *err)
 {
-	static const char *const cols[] = {"changed", "dark",      "failures", "ignored",
-	                                   "ok",      "processed", "rescued",  "skipped"};
-	json_t *hosts = json_object();
-	for (int c = 0; c < 8; c++) {
-		const char *h;
-		json_t *n;
-		json_object_foreach(json_object_get(data, cols[c]), h, n)
-			json_object_set_new(hosts, h, json_true());
-	}
-	long inv = 0;
-	sqlite3_stmt *q =
-	    prep(s, "SELECT json_extract(data,'$.inventory') FROM unified_jobs WHERE id=?", err);
-	if (q) {
-		sqlite3_bind_int64(q, 1, job_id);
-		if (sqlite3_step(q) == SQLITE_ROW)
-			inv = (long)sqlite3_column_int64(q, 0);
-		sqlite3_reset(q);
-	}
-	const char *h;
-	json_t *unused;
+	event_host_stats *hosts;
+	size_t n = event_stats_hosts(data, &hosts);
 	int rc = 0;
-	json_object_foreach(hosts, h, unused) {
-		long v[8];
-		for (int c = 0; c < 8; c++)
-			v[c] = (long)json_integer_value(
-			    json_object_get(json_object_get(data, cols[c]), h));
-		long host_id = 0;
-		q = prep(s,
-		         "SELECT id FROM hosts WHERE json_extract(data,'$.inventory')=? AND name=?",
-		         err);
-		if (q) {
-			sqlite3_bind_int64(q, 1, inv);
-			sqlite3_bind_text(q, 2, h, -1, SQLITE_TRANSIENT);
-			if (sqlite3_step(q) == SQLITE_ROW)
-				host_id = (long)sqlite3_column_int64(q, 0);
-			sqlite3_reset(q);
+	for (size_t i = 0; i < n; i++)
+		if (store_host_summary(s, job_id, &hosts[i], created, err) < 0) {
+			rc = -1;
+			break;
 		}
-		sqlite3_stmt *ins =
-		    prep(s,
-		         "INSERT INTO host_summaries(job_id, host_id, host_name, created, "
-		         "modified, changed, dark,"
-		         " failures, ignored, ok, processed, rescued, skipped, failed) "
-		         "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-		         " ON CONFLICT(job_id, host_name) DO UPDATE SET changed=excluded.changed, "
-		         "dark=excluded.dark,"
-		         " failures=excluded.failures, ignored=excluded.ignored, ok=excluded.ok,"
-		         " processed=excluded.processed, rescued=excluded.rescued, "
-		         "skipped=excluded.skipped,"
-		         " failed=excluded.failed, modified=excluded.modified",
-		         err);
-		if (!ins)
-			return -1;
-		sqlite3_bind_int64(ins, 1, job_id);
-		if (host_id)
-			sqlite3_bind_int64(ins, 2, host_id);
-		sqlite3_bind_text(ins, 3, h, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(ins, 4, created, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(ins, 5, created, -1, SQLITE_TRANSIENT);
-		for (int c = 0; c < 8; c++)
-			sqlite3_bind_int64(ins, 6 + c, v[c]);
-		bool failed = v[1] > 0 || v[2] > 0;
-		sqlite3_bind_int(ins, 14, failed);
-		if (sqlite3_step(ins) != SQLITE_DONE)
-			rc = db_fail(s, err, "host summary");
-		sqlite3_reset(ins);
-		if (host_id) {
-			sqlite3_stmt *up =
-			    prep(s,
-			         "UPDATE hosts SET data=json_set(data,'$.last_job',?,"
-			         "'$.has_active_failures',json(?)) WHERE id=?",
-			         err);
-			if (up) {
-				sqlite3_bind_int64(up, 1, job_id);
-				sqlite3_bind_text(up, 2, failed ? "true" : "false", -1,
-				                  SQLITE_STATIC);
-				sqlite3_bind_int64(up, 3, host_id);
-				sqlite3_step(up);
-				sqlite3_reset(up);
-			}
-		}
-	}
-	json_decref(hosts);
+	free(hosts);
+	if (rc < 0)
+		return -1;
 	/* Parents (task, play and playbook events: playbook_on_*, as AWX's
 	 * tasks and plays) are failed / changed when a child is. The flags go
 	 * to event_parent_flags, a narrow table, not into the parents' rows:
@@ -2387,12 +1955,6 @@ static void bind_str(sqlite3_stmt *st, int col, store_str v)
 	sqlite3_bind_text(st, col, v.n ? v.p : "", (int)v.n, SQLITE_STATIC);
 }
 
-/* A C string as a row's string. */
-static store_str cstr(const char *p)
-{
-	return (store_str){p, strlen(p)};
-}
-
 /* Run the events INSERT for row r; lock and transaction held. 1 stored
  * (counted in per_job), 0 a duplicate, -1 error. */
 static int step_row(sq *s, const store_event_row *r, job_counts *per_job, const char *now,
@@ -2439,81 +2001,20 @@ static int step_row(sq *s, const store_event_row *r, job_counts *per_job, const 
 	return 1;
 }
 
-/* Insert one event; lock and transaction held. Returns 1 stored, 0 duplicate, -1 error. */
+/* Insert one event from its tree; lock and transaction held. Returns 1
+ * stored, 0 duplicate, -1 error. */
 static int insert_one(sq *s, const json_t *ev, job_counts *per_job, const char *now,
                       runnel_error *err)
 {
-	long job_id = model_event_job_id(ev);
-	json_t *ctr = json_object_get(ev, "counter");
-	if (!job_id || !json_is_integer(ctr))
-		return rn_fail(err, EINVAL, "event: no job id or counter");
-	const char *event = ev_str(ev, NULL, "event");
-	json_t *data = json_object_get(ev, "event_data");
-	if (!json_is_object(data))
-		data = NULL;
-	bool failed =
-	    model_event_is_failure(event) && !json_is_true(json_object_get(data, "ignore_errors"));
-	bool changed = json_is_true(json_object_get(json_object_get(data, "res"), "changed"));
-	if (!strcmp(event, "playbook_on_stats")) {
-		const char *h;
-		json_t *n;
-		json_object_foreach(json_object_get(data, "failures"), h, n)
-			if (json_integer_value(n) > 0)
-				failed = true;
-		json_object_foreach(json_object_get(data, "dark"), h, n)
-			if (json_integer_value(n) > 0)
-				failed = true;
-		json_object_foreach(json_object_get(data, "changed"), h, n)
-			if (json_integer_value(n) > 0)
-				changed = true;
-	}
-	char *dtext = data ? json_dumps(data, JSON_COMPACT) : rn_xstrdup("{}");
-	strip_nul_escapes(dtext);
-	json_t *so = json_object_get(ev, "stdout");
-	char *stdout_text = json_is_string(so)
-	                        ? strip_nul(json_string_value(so), json_string_length(so))
-	                        : rn_xstrdup("");
-	const char *host_name = ev_str(ev, data, "host_name");
-	if (!*host_name)
-		host_name = ev_str(NULL, data, "host");
-	const char *created = ev_str(ev, NULL, "created");
-	char created_z[40];
-	if (*created && !strchr(created, 'Z') && !strchr(created + 10, '+'))
-		snprintf(created_z, sizeof created_z, "%sZ", created);
-	else
-		snprintf(created_z, sizeof created_z, "%s", *created ? created : now);
-	json_t *hid = json_object_get(ev, "host_id");
-	store_event_row r = {
-	    .job_id = job_id,
-	    .counter = json_integer_value(ctr),
-	    .event = cstr(event),
-	    .event_data = cstr(dtext),
-	    .failed = failed,
-	    .changed = changed,
-	    .uuid = cstr(ev_str(ev, NULL, "uuid")),
-	    .parent_uuid = cstr(ev_str(ev, data, "parent_uuid")),
-	    .host_id = json_is_integer(hid) ? json_integer_value(hid) : 0,
-	    .host_name = cstr(host_name),
-	    .playbook = cstr(ev_str(ev, data, "playbook")),
-	    .play = cstr(ev_str(ev, data, "play")),
-	    .role = cstr(ev_str(ev, data, "role")),
-	    .task = cstr(ev_str(ev, data, "task")),
-	    .stdout = cstr(stdout_text),
-	    .start_line = json_integer_value(json_object_get(ev, "start_line")),
-	    .end_line = json_integer_value(json_object_get(ev, "end_line")),
-	    .verbosity = json_integer_value(json_object_get(ev, "verbosity")),
-	    .created = cstr(created_z),
-	    .job_created = cstr(ev_str(ev, NULL, "job_created")),
-	};
-	int rc = step_row(s, &r, per_job, now, err);
-	free(dtext);
-	free(stdout_text);
-	if (rc <= 0)
-		return rc;
-	if (!strcmp(event, "playbook_on_stats") && data &&
-	    store_stats(s, job_id, data, created_z, err) < 0)
+	store_tree_row t;
+	if (store_tree_row_init(&t, ev, now, err) < 0)
 		return -1;
-	return 1;
+	int rc = step_row(s, &t.row, per_job, now, err);
+	if (rc > 0 && t.event_data && event_is_stats(t.row.event.p, t.row.event.n) &&
+	    store_stats(s, (long)t.row.job_id, t.event_data, t.created, err) < 0)
+		rc = -1;
+	store_tree_row_free(&t);
+	return rc;
 }
 
 /* Insert one row (event_rows.h); lock and transaction held. 1 stored, 0
@@ -2818,12 +2319,6 @@ static int sq_events_insert_rows(store *st, const store_event_row *rows, size_t 
 	return insert_batch(st, n, insert_row_at, (void *)rows, stored, dropped, err);
 }
 
-/* The key that names an event's job in the API ("job", "project_update", ...). */
-static const char *job_key_of(const char *type)
-{
-	return type && *type ? type : "job";
-}
-
 /* The type of a unified job (lock held) into out (32 bytes); "" if none. */
 static void job_type_of(sq *s, long id, char out[32])
 {
@@ -2838,97 +2333,56 @@ static void job_type_of(sq *s, long id, char out[32])
 	sqlite3_reset(st);
 }
 
-/* AWX's event_display names for the common events. */
-static const char *event_display(const char *event)
+/* An events row (columns in the SELECT order of list_job_rows) as shape.c takes it. */
+static json_t *event_of_row(sqlite3_stmt *st, long job_id, const char *type)
 {
-	static const char *const map[][2] = {
-	    {"playbook_on_start", "Playbook Started"},
-	    {"playbook_on_play_start", "Play Started"},
-	    {"playbook_on_task_start", "Task Started"},
-	    {"playbook_on_stats", "Playbook Complete"},
-	    {"runner_on_ok", "Host OK"},
-	    {"runner_on_failed", "Host Failed"},
-	    {"runner_on_unreachable", "Host Unreachable"},
-	    {"runner_on_skipped", "Host Skipped"},
-	    {"runner_on_start", "Host Started"},
-	    {"verbose", "Verbose"},
-	    {"playbook_on_include", "Including File"},
-	    {"runner_item_on_ok", "Item OK"},
-	    {"runner_item_on_failed", "Item Failed"},
-	    {"runner_item_on_skipped", "Item Skipped"},
-	    {"playbook_on_no_hosts_matched", "No Hosts Matched"},
-	    {"playbook_on_no_hosts_remaining", "No Hosts Remaining"},
-	    {"debug", "Debug"},
-	    {"warning", "Warning"},
-	    {"error", "Error"},
-	    {"runner_on_async_ok", "Host Async OK"},
-	    {"runner_on_async_failed", "Host Async Failure"},
-	    {NULL, NULL}};
-	for (int i = 0; map[i][0]; i++)
-		if (!strcmp(event, map[i][0]))
-			return map[i][1];
-	return event;
+	bool has_host = sqlite3_column_type(st, 9) != SQLITE_NULL;
+	shape_event_row r = {
+	    .id = (long)sqlite3_column_int64(st, 0),
+	    .job_id = job_id,
+	    .job_type = type,
+	    .counter = sqlite3_column_int64(st, 1),
+	    .event = col_text(st, 2),
+	    .event_data = col_text(st, 3),
+	    .failed = sqlite3_column_int(st, 4),
+	    .changed = sqlite3_column_int(st, 5),
+	    .uuid = col_text(st, 6),
+	    .parent_uuid = col_text(st, 7),
+	    .has_host = has_host,
+	    .host_id = has_host ? sqlite3_column_int64(st, 9) : 0,
+	    .host_name = col_text(st, 10),
+	    .playbook = col_text(st, 11),
+	    .play = col_text(st, 12),
+	    .role = col_text(st, 13),
+	    .task = col_text(st, 14),
+	    .stdout = col_text(st, 15),
+	    .start_line = sqlite3_column_int64(st, 16),
+	    .end_line = sqlite3_column_int64(st, 17),
+	    .verbosity = sqlite3_column_int64(st, 18),
+	    .created = col_text(st, 19),
+	    .modified = col_text(st, 20),
+	    .job_created = col_text(st, 21),
+	};
+	return shape_event(&r);
 }
 
-/* The AWX shape of an events row (columns in the SELECT order of events_list). */
-static json_t *shape_event(sqlite3_stmt *st, long job_id, const char *type)
+/* A host_summaries row (columns in the SELECT order of list_job_rows) as shape.c takes it. */
+static json_t *summary_of_row(sqlite3_stmt *st, long job_id)
 {
-	json_t *o = json_object();
-	long id = (long)sqlite3_column_int64(st, 0);
-	char t[48];
-	snprintf(t, sizeof t, "%s_event", job_key_of(type));
-	json_object_set_new(o, "id", json_integer(id));
-	json_object_set_new(o, "type", json_string(t));
-	json_object_set_new(o, "url", json_sprintf("/api/v2/%ss/%ld/", t, id));
-	int kind = store_kind_from_job_type(job_key_of(type));
-	char jurl[128];
-	model_url(kind < 0 ? STORE_JOB : (store_kind)kind, job_id, jurl, sizeof jurl);
-	json_t *related = json_pack("{s:s}", job_key_of(type), jurl);
-	json_t *summary = json_object();
-	json_object_set_new(summary, job_key_of(type),
-	                    json_pack("{s:I}", "id", (json_int_t)job_id));
-	if (sqlite3_column_type(st, 9) != SQLITE_NULL) {
-		long hid = (long)sqlite3_column_int64(st, 9);
-		json_object_set_new(related, "host", json_sprintf("/api/v2/hosts/%ld/", hid));
-		json_object_set_new(
-		    summary, "host",
-		    json_pack("{s:I,s:s}", "id", (json_int_t)hid, "name", col_text(st, 10)));
-	}
-	json_object_set_new(o, "related", related);
-	json_object_set_new(o, "summary_fields", summary);
-	json_object_set_new(o, "created", json_string(col_text(st, 19)));
-	json_object_set_new(o, "modified", json_string(col_text(st, 20)));
-	json_object_set_new(o, job_key_of(type), json_integer(job_id));
-	const char *event = col_text(st, 2);
-	json_object_set_new(o, "event", json_string(event));
-	json_object_set_new(o, "counter", json_integer(sqlite3_column_int64(st, 1)));
-	json_object_set_new(o, "event_display", json_string(event_display(event)));
-	json_t *d = json_loads(col_text(st, 3), 0, NULL);
-	json_object_set_new(o, "event_data", d ? d : json_object());
-	int level = !strcmp(event, "playbook_on_start") || !strcmp(event, "playbook_on_stats") ? 0
-	            : !strncmp(event, "playbook_on_play", 16)                                  ? 1
-	            : !strncmp(event, "playbook_on", 11)                                       ? 2
-	                                                                                       : 3;
-	json_object_set_new(o, "event_level", json_integer(level));
-	json_object_set_new(o, "failed", json_boolean(sqlite3_column_int(st, 4)));
-	json_object_set_new(o, "changed", json_boolean(sqlite3_column_int(st, 5)));
-	json_object_set_new(o, "uuid", json_string(col_text(st, 6)));
-	json_object_set_new(o, "parent_uuid", json_string(col_text(st, 7)));
-	json_object_set_new(o, "host",
-	                    sqlite3_column_type(st, 9) == SQLITE_NULL
-	                        ? json_null()
-	                        : json_integer(sqlite3_column_int64(st, 9)));
-	json_object_set_new(o, "host_name", json_string(col_text(st, 10)));
-	json_object_set_new(o, "playbook", json_string(col_text(st, 11)));
-	json_object_set_new(o, "play", json_string(col_text(st, 12)));
-	json_object_set_new(o, "task", json_string(col_text(st, 14)));
-	json_object_set_new(o, "role", json_string(col_text(st, 13)));
-	json_object_set_new(o, "stdout", json_string(col_text(st, 15)));
-	json_object_set_new(o, "start_line", json_integer(sqlite3_column_int64(st, 16)));
-	json_object_set_new(o, "end_line", json_integer(sqlite3_column_int64(st, 17)));
-	json_object_set_new(o, "verbosity", json_integer(sqlite3_column_int64(st, 18)));
-	json_object_set_new(o, "job_created", json_string(col_text(st, 21)));
-	return o;
+	bool has_host = sqlite3_column_type(st, 1) != SQLITE_NULL;
+	shape_host_summary_row r = {
+	    .id = (long)sqlite3_column_int64(st, 0),
+	    .job_id = job_id,
+	    .has_host = has_host,
+	    .host_id = has_host ? sqlite3_column_int64(st, 1) : 0,
+	    .host_name = col_text(st, 2),
+	    .created = col_text(st, 3),
+	    .modified = col_text(st, 4),
+	    .failed = sqlite3_column_int(st, 13),
+	};
+	for (int c = 0; c < EVENT_STATS_COUNTS; c++)
+		r.counts[c] = sqlite3_column_int64(st, 5 + c);
+	return shape_host_summary(&r);
 }
 
 /* A paginated list of events or host summaries of a job. */
@@ -2996,44 +2450,9 @@ static int list_job_rows(store *st, bool summaries, long job_id, const store_que
 	bind_all(stm, binds);
 	out->results = json_array();
 	int step;
-	while ((step = sqlite3_step(stm)) == SQLITE_ROW) {
-		if (!summaries) {
-			json_array_append_new(out->results, shape_event(stm, job_id, type));
-			continue;
-		}
-		static const char *const cols[] = {"changed", "dark",      "failures", "ignored",
-		                                   "ok",      "processed", "rescued",  "skipped"};
-		long id = (long)sqlite3_column_int64(stm, 0);
-		json_t *o = json_pack("{s:I,s:s,s:s}", "id", (json_int_t)id, "type",
-		                      "job_host_summary", "url", "");
-		json_object_set_new(o, "url", json_sprintf("/api/v2/job_host_summaries/%ld/", id));
-		json_t *hostv = sqlite3_column_type(stm, 1) == SQLITE_NULL
-		                    ? json_null()
-		                    : json_integer(sqlite3_column_int64(stm, 1));
-		json_t *related = json_pack("{s:s}", "job", "");
-		json_object_set_new(related, "job", json_sprintf("/api/v2/jobs/%ld/", job_id));
-		json_t *summary = json_pack("{s:{s:I}}", "job", "id", (json_int_t)job_id);
-		if (!json_is_null(hostv)) {
-			json_object_set_new(related, "host",
-			                    json_sprintf("/api/v2/hosts/%lld/",
-			                                 (long long)json_integer_value(hostv)));
-			json_object_set_new(
-			    summary, "host",
-			    json_pack("{s:O,s:s}", "id", hostv, "name", col_text(stm, 2)));
-		}
-		json_object_set_new(o, "related", related);
-		json_object_set_new(o, "summary_fields", summary);
-		json_object_set_new(o, "created", json_string(col_text(stm, 3)));
-		json_object_set_new(o, "modified", json_string(col_text(stm, 4)));
-		json_object_set_new(o, "job", json_integer(job_id));
-		json_object_set_new(o, "host", hostv);
-		json_object_set_new(o, "host_name", json_string(col_text(stm, 2)));
-		for (int c = 0; c < 8; c++)
-			json_object_set_new(o, cols[c],
-			                    json_integer(sqlite3_column_int64(stm, 5 + c)));
-		json_object_set_new(o, "failed", json_boolean(sqlite3_column_int(stm, 13)));
-		json_array_append_new(out->results, o);
-	}
+	while ((step = sqlite3_step(stm)) == SQLITE_ROW)
+		json_array_append_new(out->results, summaries ? summary_of_row(stm, job_id)
+		                                              : event_of_row(stm, job_id, type));
 	rc = step == SQLITE_DONE ? 0 : db_fail(s, err, "list");
 	sqlite3_reset(stm);
 	unlock(s);
@@ -3191,7 +2610,7 @@ static void conn_free(sq *t)
 		free(t->cache[i].sql);
 	}
 	sqlite3_close(t->db);
-	sodium_memzero(t->key, sizeof t->key);
+	secrets_key_wipe(&t->key);
 	pthread_mutex_destroy(&t->mu);
 	pthread_mutex_destroy(&t->ckpt_mu);
 	pthread_cond_destroy(&t->ckpt_cv);
@@ -3209,7 +2628,7 @@ static sq *conn_open(sq *home)
 	pthread_mutex_init(&t->mu, NULL);
 	pthread_mutex_init(&t->ckpt_mu, NULL);
 	pthread_cond_init(&t->ckpt_cv, NULL);
-	memcpy(t->key, home->key, sizeof t->key);
+	t->key = home->key;
 	t->home = home;
 	t->busy_timeout_ms = home->busy_timeout_ms;
 	if (sqlite3_open_v2(home->path, &t->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
@@ -3343,7 +2762,7 @@ static void sq_close(store *st)
 		free(s->cache[i].sql);
 	}
 	sqlite3_close(s->db);
-	sodium_memzero(s->key, sizeof s->key);
+	secrets_key_wipe(&s->key);
 	pthread_mutex_destroy(&s->mu);
 	free(s);
 	free(st);
@@ -3433,7 +2852,7 @@ store *store_sqlite_open(const store_settings *settings, runnel_error *err)
 	             "PRAGMA page_size=16384; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
 	             "PRAGMA foreign_keys=OFF;",
 	             err) < 0 ||
-	    load_key(s, settings->state_dir, err) < 0 || migrate(s, err) < 0 ||
+	    secrets_key_load(&s->key, settings->state_dir, err) < 0 || migrate(s, err) < 0 ||
 	    (settings->thread_connections && conns_start(s, err) < 0)) {
 		sq_close(st);
 		return NULL;

@@ -1,0 +1,333 @@
+/*
+ * shape.c - rows in the shape AWX's /api/v2 gives them (shape.h). The order
+ * of the keys is the order the API prints them in.
+ */
+#include "shape.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+
+/* ------------------------------------------------------------------ */
+/* objects                                                              */
+
+/* Set related[name] to "<url><name>/" for each of names. */
+static void add_related(json_t *related, const char *url, const char *const *names)
+{
+	for (; *names; names++)
+		json_object_set_new(related, *names, json_sprintf("%s%s/", url, *names));
+}
+
+/* {id, name} of an fk target (credentials and their types: and kind), or
+ * NULL when it is gone. */
+static json_t *summary_of(const shape_source *src, store_kind kind, long id)
+{
+	bool with_kind = kind == STORE_CREDENTIAL_TYPE || kind == STORE_CREDENTIAL;
+	char *name = NULL;
+	json_t *data = NULL;
+	if (!src->lookup(src->ctx, kind, id, &name, with_kind ? &data : NULL))
+		return NULL;
+	json_t *r = json_pack("{s:I,s:s}", "id", (json_int_t)id, "name", name ? name : "");
+	json_t *k = json_object_get(data, "kind");
+	if (k)
+		json_object_set(r, "kind", k);
+	json_decref(data);
+	free(name);
+	return r;
+}
+
+/* AWX's host_status_counts of a job: the statuses with hosts in them. */
+static json_t *host_status_counts(const shape_source *src, long job_id)
+{
+	static const char *const names[SHAPE_HOST_STATUSES] = {
+	    [SHAPE_DARK] = "dark", [SHAPE_FAILURES] = "failures", [SHAPE_CHANGED] = "changed",
+	    [SHAPE_OK] = "ok",     [SHAPE_SKIPPED] = "skipped",
+	};
+	json_t *hsc = json_object();
+	long n[SHAPE_HOST_STATUSES] = {0};
+	if (src->host_status(src->ctx, job_id, n))
+		for (int i = 0; i < SHAPE_HOST_STATUSES; i++)
+			if (n[i])
+				json_object_set_new(hsc, names[i], json_integer(n[i]));
+	return hsc;
+}
+
+/* What a unified job shows beyond its fields. */
+static void job_extras(const shape_source *src, long id, json_t *o, json_t *related,
+                       const char *url, long events_stored)
+{
+	const char *type = json_string_value(json_object_get(o, "type"));
+	const char *status = json_string_value(json_object_get(o, "status"));
+	long emitted = (long)json_integer_value(json_object_get(o, "emitted_events"));
+	bool active = store_status_is_active(status);
+	bool is_job = type && !strcmp(type, "job");
+	json_object_set_new(o, "event_processing_finished",
+	                    json_boolean(!active && events_stored >= emitted));
+	json_object_set_new(o, "can_cancel", json_boolean(active));
+	json_object_set_new(o, "stored_events", json_integer(events_stored));
+	add_related(related, url,
+	            (const char *const[]){is_job ? "job_events" : "events", "stdout", "cancel",
+	                                  "relaunch", NULL});
+	if (is_job) {
+		add_related(related, url,
+		            (const char *const[]){"job_host_summaries", "credentials", NULL});
+		json_object_set_new(o, "host_status_counts", host_status_counts(src, id));
+	}
+}
+
+/* Kind-specific extras of a shaped object (counts, related links, secrets hidden). */
+static void shape_extras(const shape_source *src, store_kind kind, long id, json_t *o,
+                         json_t *related, const char *secret, long events_stored)
+{
+	char url[128];
+	model_url(kind, id, url, sizeof url);
+	switch (kind) {
+	case STORE_USER:
+		json_object_set_new(o, "password", json_string("$encrypted$"));
+		break;
+	case STORE_TOKEN:
+		/* as AWX: the token itself only in the answer to its POST */
+		json_object_set_new(o, "token", json_string(MODEL_CENSOR));
+		json_object_set_new(o, "refresh_token", json_null());
+		break;
+	case STORE_INVENTORY:
+		json_object_set_new(o, "total_hosts",
+		                    json_integer(src->count(src->ctx, SHAPE_INVENTORY_HOSTS, id)));
+		json_object_set_new(o, "total_groups",
+		                    json_integer(src->count(src->ctx, SHAPE_INVENTORY_GROUPS, id)));
+		json_object_set_new(
+		    o, "has_inventory_sources",
+		    json_boolean(src->count(src->ctx, SHAPE_INVENTORY_SOURCES, id) > 0));
+		json_object_set_new(o, "pending_deletion", json_false());
+		add_related(related, url,
+		            (const char *const[]){"hosts", "groups", "inventory_sources",
+		                                  "variable_data", "job_templates", NULL});
+		break;
+	case STORE_GROUP:
+		add_related(related, url,
+		            (const char *const[]){"hosts", "children", "variable_data", NULL});
+		break;
+	case STORE_HOST:
+		add_related(
+		    related, url,
+		    (const char *const[]){"groups", "variable_data", "job_host_summaries", NULL});
+		break;
+	case STORE_CREDENTIAL: {
+		/* a secret input is never shown, only that it is set */
+		json_t *in = json_object_get(o, "inputs");
+		json_t *sec = secret ? json_loads(secret, 0, NULL) : NULL;
+		const char *k;
+		json_t *v;
+		json_object_foreach(sec, k, v)
+			json_object_set_new(in, k, json_string("$encrypted$"));
+		json_decref(sec);
+		break;
+	}
+	case STORE_PROJECT:
+		add_related(related, url,
+		            (const char *const[]){"update", "project_updates", "playbooks", NULL});
+		break;
+	case STORE_INVENTORY_SOURCE:
+		add_related(related, url,
+		            (const char *const[]){"update", "inventory_updates", NULL});
+		break;
+	case STORE_JOB_TEMPLATE:
+		add_related(related, url,
+		            (const char *const[]){"launch", "jobs", "credentials", NULL});
+		break;
+	default:
+		break;
+	}
+	if (model_is_job_kind(kind))
+		job_extras(src, id, o, related, url, events_stored);
+}
+
+json_t *shape_object(const shape_source *src, const shape_row *row)
+{
+	store_kind kind = row->kind;
+	const json_t *d = row->data;
+	const char *type = store_kind_type(kind);
+	store_kind ukind = kind;
+	if (model_is_job_kind(kind)) {
+		/* a unified job shows as its own type */
+		const char *t = json_string_value(json_object_get(d, "type"));
+		int k = store_kind_from_job_type(t);
+		if (k >= 0) {
+			ukind = (store_kind)k;
+			type = t;
+		}
+	}
+	json_t *o = json_object();
+	json_object_set_new(o, "id", json_integer(row->id));
+	json_object_set_new(o, "type", json_string(type));
+	char url[128];
+	model_url(ukind, row->id, url, sizeof url);
+	json_object_set_new(o, "url", json_string(url));
+	json_t *related = json_object();
+	json_t *summary = json_object();
+	json_object_set_new(o, "related", related);
+	json_object_set_new(o, "summary_fields", summary);
+	json_object_set_new(o, "created", json_string(row->created ? row->created : ""));
+	json_object_set_new(o, "modified", json_string(row->modified ? row->modified : ""));
+	if (kind != STORE_USER && kind != STORE_TOKEN)
+		json_object_set_new(o, "name", json_string(row->name ? row->name : ""));
+	unsigned bit = model_job_bit(type);
+	for (const model_field *f = model_fields(kind); f->name; f++) {
+		if (f->flags & MF_WO)
+			continue;
+		if (model_is_job_kind(kind) && f->jobs && !(f->jobs & bit))
+			continue;
+		if (!strcmp(f->name, "name") || !strcmp(f->name, "type"))
+			continue;
+		json_t *v = json_object_get(d, f->name);
+		if (!v)
+			json_object_set_new(o, f->name, json_null());
+		else if (f->type == MT_JSON)
+			/* a copy: objects are changed in the answer (a credential's
+			 * secret inputs masked), the row stays as it was */
+			json_object_set_new(o, f->name, json_deep_copy(v));
+		else
+			json_object_set(o, f->name, (json_t *)v);
+		if (f->type == MT_FK && json_is_integer(v)) {
+			long fid = (long)json_integer_value(v);
+			json_t *sf = summary_of(src, f->fk, fid);
+			if (sf) {
+				json_object_set_new(summary, f->name, sf);
+				char rurl[128];
+				model_url(f->fk, fid, rurl, sizeof rurl);
+				json_object_set_new(related, f->name, json_string(rurl));
+			}
+		}
+	}
+	shape_extras(src, ukind, row->id, o, related, row->secret, row->events_stored);
+	return o;
+}
+
+/* ------------------------------------------------------------------ */
+/* events                                                               */
+
+const char *shape_event_display(const char *event)
+{
+	static const char *const map[][2] = {
+	    {"playbook_on_start", "Playbook Started"},
+	    {"playbook_on_play_start", "Play Started"},
+	    {"playbook_on_task_start", "Task Started"},
+	    {"playbook_on_stats", "Playbook Complete"},
+	    {"runner_on_ok", "Host OK"},
+	    {"runner_on_failed", "Host Failed"},
+	    {"runner_on_unreachable", "Host Unreachable"},
+	    {"runner_on_skipped", "Host Skipped"},
+	    {"runner_on_start", "Host Started"},
+	    {"verbose", "Verbose"},
+	    {"playbook_on_include", "Including File"},
+	    {"runner_item_on_ok", "Item OK"},
+	    {"runner_item_on_failed", "Item Failed"},
+	    {"runner_item_on_skipped", "Item Skipped"},
+	    {"playbook_on_no_hosts_matched", "No Hosts Matched"},
+	    {"playbook_on_no_hosts_remaining", "No Hosts Remaining"},
+	    {"debug", "Debug"},
+	    {"warning", "Warning"},
+	    {"error", "Error"},
+	    {"runner_on_async_ok", "Host Async OK"},
+	    {"runner_on_async_failed", "Host Async Failure"},
+	    {NULL, NULL}};
+	for (int i = 0; map[i][0]; i++)
+		if (!strcmp(event, map[i][0]))
+			return map[i][1];
+	return event;
+}
+
+/* AWX's event_level: 0 the playbook, 1 a play, 2 a task, 3 a host's result. */
+static int event_level(const char *event)
+{
+	if (!strcmp(event, "playbook_on_start") || !strcmp(event, "playbook_on_stats"))
+		return 0;
+	if (!strncmp(event, "playbook_on_play", 16))
+		return 1;
+	if (!strncmp(event, "playbook_on", 11))
+		return 2;
+	return 3;
+}
+
+json_t *shape_event(const shape_event_row *r)
+{
+	const char *key = r->job_type && *r->job_type ? r->job_type : "job";
+	json_t *o = json_object();
+	char t[48];
+	snprintf(t, sizeof t, "%s_event", key);
+	json_object_set_new(o, "id", json_integer(r->id));
+	json_object_set_new(o, "type", json_string(t));
+	json_object_set_new(o, "url", json_sprintf("/api/v2/%ss/%ld/", t, r->id));
+	int kind = store_kind_from_job_type(key);
+	char jurl[128];
+	model_url(kind < 0 ? STORE_JOB : (store_kind)kind, r->job_id, jurl, sizeof jurl);
+	json_t *related = json_pack("{s:s}", key, jurl);
+	json_t *summary = json_object();
+	json_object_set_new(summary, key, json_pack("{s:I}", "id", (json_int_t)r->job_id));
+	if (r->has_host) {
+		json_object_set_new(related, "host",
+		                    json_sprintf("/api/v2/hosts/%lld/", (long long)r->host_id));
+		json_object_set_new(
+		    summary, "host",
+		    json_pack("{s:I,s:s}", "id", (json_int_t)r->host_id, "name", r->host_name));
+	}
+	json_object_set_new(o, "related", related);
+	json_object_set_new(o, "summary_fields", summary);
+	json_object_set_new(o, "created", json_string(r->created));
+	json_object_set_new(o, "modified", json_string(r->modified));
+	json_object_set_new(o, key, json_integer(r->job_id));
+	json_object_set_new(o, "event", json_string(r->event));
+	json_object_set_new(o, "counter", json_integer(r->counter));
+	json_object_set_new(o, "event_display", json_string(shape_event_display(r->event)));
+	json_t *d = json_loads(r->event_data, 0, NULL);
+	json_object_set_new(o, "event_data", d ? d : json_object());
+	json_object_set_new(o, "event_level", json_integer(event_level(r->event)));
+	json_object_set_new(o, "failed", json_boolean(r->failed));
+	json_object_set_new(o, "changed", json_boolean(r->changed));
+	json_object_set_new(o, "uuid", json_string(r->uuid));
+	json_object_set_new(o, "parent_uuid", json_string(r->parent_uuid));
+	json_object_set_new(o, "host", r->has_host ? json_integer(r->host_id) : json_null());
+	json_object_set_new(o, "host_name", json_string(r->host_name));
+	json_object_set_new(o, "playbook", json_string(r->playbook));
+	json_object_set_new(o, "play", json_string(r->play));
+	json_object_set_new(o, "task", json_string(r->task));
+	json_object_set_new(o, "role", json_string(r->role));
+	json_object_set_new(o, "stdout", json_string(r->stdout));
+	json_object_set_new(o, "start_line", json_integer(r->start_line));
+	json_object_set_new(o, "end_line", json_integer(r->end_line));
+	json_object_set_new(o, "verbosity", json_integer(r->verbosity));
+	json_object_set_new(o, "job_created", json_string(r->job_created));
+	return o;
+}
+
+/* ------------------------------------------------------------------ */
+/* host summaries                                                       */
+
+json_t *shape_host_summary(const shape_host_summary_row *r)
+{
+	json_t *o = json_pack("{s:I,s:s}", "id", (json_int_t)r->id, "type", "job_host_summary");
+	json_object_set_new(o, "url", json_sprintf("/api/v2/job_host_summaries/%ld/", r->id));
+	json_t *related = json_object();
+	json_object_set_new(related, "job", json_sprintf("/api/v2/jobs/%ld/", r->job_id));
+	json_t *summary = json_pack("{s:{s:I}}", "job", "id", (json_int_t)r->job_id);
+	if (r->has_host) {
+		json_object_set_new(related, "host",
+		                    json_sprintf("/api/v2/hosts/%lld/", (long long)r->host_id));
+		json_object_set_new(
+		    summary, "host",
+		    json_pack("{s:I,s:s}", "id", (json_int_t)r->host_id, "name", r->host_name));
+	}
+	json_object_set_new(o, "related", related);
+	json_object_set_new(o, "summary_fields", summary);
+	json_object_set_new(o, "created", json_string(r->created));
+	json_object_set_new(o, "modified", json_string(r->modified));
+	json_object_set_new(o, "job", json_integer(r->job_id));
+	json_object_set_new(o, "host", r->has_host ? json_integer(r->host_id) : json_null());
+	json_object_set_new(o, "host_name", json_string(r->host_name));
+	for (int c = 0; c < EVENT_STATS_COUNTS; c++)
+		json_object_set_new(o, event_stats_names[c], json_integer(r->counts[c]));
+	json_object_set_new(o, "failed", json_boolean(r->failed));
+	return o;
+}

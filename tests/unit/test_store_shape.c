@@ -1,0 +1,346 @@
+/* test_store_shape.c - service/store/shape.c without a database: rows and a
+ * fake shape_source in, AWX's shapes out (secrets hidden, summaries of fk
+ * targets, counts, a unified job shown as its type, events and host
+ * summaries). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "inventory_render.h"
+#include "shape.h"
+
+/* The fake backend: objects 1..9 exist (named "obj-<id>"), credential
+ * types have kind "ssh"; counts are 10 * (what + 1) + id; job 5 has host
+ * summaries (2 ok, 1 failed), other jobs none. Calls are counted. */
+typedef struct fake {
+	int lookups, counts, statuses;
+	store_kind last_kind;
+	bool asked_data;
+} fake;
+
+static bool fake_lookup(void *ctx, store_kind kind, long id, char **name, json_t **data)
+{
+	fake *f = ctx;
+	f->lookups++;
+	f->last_kind = kind;
+	f->asked_data = data != NULL;
+	if (id < 1 || id > 9)
+		return false;
+	char buf[32];
+	snprintf(buf, sizeof buf, "obj-%ld", id);
+	*name = strdup(buf);
+	if (data)
+		*data = json_pack("{s:s}", "kind", "ssh");
+	return true;
+}
+
+static long fake_count(void *ctx, shape_count what, long id)
+{
+	fake *f = ctx;
+	f->counts++;
+	return what == SHAPE_INVENTORY_SOURCES ? 0 : 10 * ((long)what + 1) + id;
+}
+
+static bool fake_status(void *ctx, long job_id, long n[SHAPE_HOST_STATUSES])
+{
+	fake *f = ctx;
+	f->statuses++;
+	if (job_id != 5)
+		return false;
+	memset(n, 0, sizeof(long) * SHAPE_HOST_STATUSES);
+	n[SHAPE_OK] = 2;
+	n[SHAPE_FAILURES] = 1;
+	return true;
+}
+
+static shape_source source(fake *f)
+{
+	memset(f, 0, sizeof *f);
+	return (shape_source){
+	    .ctx = f, .lookup = fake_lookup, .count = fake_count, .host_status = fake_status};
+}
+
+static json_t *shape(const shape_source *src, store_kind kind, long id, const char *data,
+                     const char *secret, long events)
+{
+	json_t *d = json_loads(data, 0, NULL);
+	assert_non_null(d);
+	shape_row row = {.kind = kind,
+	                 .id = id,
+	                 .created = "2024-01-01T00:00:00.000000Z",
+	                 .modified = "2024-01-02T00:00:00.000000Z",
+	                 .name = "n",
+	                 .data = d,
+	                 .secret = secret,
+	                 .events_stored = events};
+	json_t *o = shape_object(src, &row);
+	/* the row is the caller's: shaping leaves it as it was */
+	json_t *again = json_loads(data, 0, NULL);
+	assert_true(json_equal(d, again));
+	json_decref(again);
+	json_decref(d);
+	return o;
+}
+
+static const char *str(const json_t *o, const char *path)
+{
+	/* "a.b.c": nested keys */
+	char buf[128];
+	snprintf(buf, sizeof buf, "%s", path);
+	const json_t *v = o;
+	for (char *save = NULL, *k = strtok_r(buf, ".", &save); k; k = strtok_r(NULL, ".", &save))
+		v = json_object_get(v, k);
+	return json_string_value(v);
+}
+
+static void test_credential_secrets_hidden(void **state)
+{
+	(void)state;
+	fake f;
+	shape_source src = source(&f);
+	json_t *o = shape(&src, STORE_CREDENTIAL, 7,
+	                  "{\"credential_type\": 1, \"organization\": 12, \"kind\": \"ssh\","
+	                  " \"inputs\": {\"username\": \"root\"}}",
+	                  "{\"password\": \"c2VhbGVk\", \"ssh_key_data\": \"c2VhbGVk\"}", 0);
+	assert_string_equal(str(o, "type"), "credential");
+	assert_string_equal(str(o, "url"), "/api/v2/credentials/7/");
+	assert_string_equal(str(o, "name"), "n");
+	assert_string_equal(str(o, "inputs.username"), "root");
+	assert_string_equal(str(o, "inputs.password"), "$encrypted$");
+	assert_string_equal(str(o, "inputs.ssh_key_data"), "$encrypted$");
+	/* nothing of the sealed text anywhere */
+	char *text = json_dumps(o, JSON_COMPACT);
+	assert_null(strstr(text, "c2VhbGVk"));
+	free(text);
+	/* the credential type's summary carries its kind; a gone fk none */
+	assert_string_equal(str(o, "summary_fields.credential_type.name"), "obj-1");
+	assert_string_equal(str(o, "summary_fields.credential_type.kind"), "ssh");
+	assert_string_equal(str(o, "related.credential_type"), "/api/v2/credential_types/1/");
+	assert_null(json_object_get(json_object_get(o, "summary_fields"), "organization"));
+	assert_null(json_object_get(json_object_get(o, "related"), "organization"));
+	assert_true(json_is_integer(json_object_get(o, "organization")));
+	json_decref(o);
+}
+
+static void test_users_and_tokens(void **state)
+{
+	(void)state;
+	fake f;
+	shape_source src = source(&f);
+	json_t *o = shape(&src, STORE_USER, 3, "{\"username\": \"alice\"}", "$argon2id$hash", 0);
+	assert_string_equal(str(o, "password"), "$encrypted$");
+	assert_string_equal(str(o, "username"), "alice");
+	assert_null(json_object_get(o, "name"));
+	json_decref(o);
+	o = shape(&src, STORE_TOKEN, 4, "{\"user\": 3, \"scope\": \"read\"}", "abcdef", 0);
+	assert_string_equal(str(o, "token"), "************");
+	assert_true(json_is_null(json_object_get(o, "refresh_token")));
+	assert_string_equal(str(o, "summary_fields.user.name"), "obj-3");
+	assert_false(f.asked_data); /* only credentials' summaries read data */
+	json_decref(o);
+}
+
+static void test_inventory_counts(void **state)
+{
+	(void)state;
+	fake f;
+	shape_source src = source(&f);
+	json_t *o = shape(&src, STORE_INVENTORY, 2, "{\"organization\": 1}", NULL, 0);
+	assert_int_equal(json_integer_value(json_object_get(o, "total_hosts")), 12);
+	assert_int_equal(json_integer_value(json_object_get(o, "total_groups")), 22);
+	assert_true(json_is_false(json_object_get(o, "has_inventory_sources")));
+	assert_true(json_is_false(json_object_get(o, "pending_deletion")));
+	assert_string_equal(str(o, "related.hosts"), "/api/v2/inventories/2/hosts/");
+	assert_string_equal(str(o, "related.job_templates"),
+	                    "/api/v2/inventories/2/job_templates/");
+	assert_int_equal(f.counts, 3);
+	json_decref(o);
+}
+
+static void test_unified_jobs(void **state)
+{
+	(void)state;
+	fake f;
+	shape_source src = source(&f);
+	/* a project update read as a unified job shows as a project update */
+	json_t *o = shape(&src, STORE_UNIFIED_JOB, 8,
+	                  "{\"type\": \"project_update\", \"status\": \"running\","
+	                  " \"emitted_events\": 0, \"project\": 2}",
+	                  NULL, 3);
+	assert_string_equal(str(o, "type"), "project_update");
+	assert_string_equal(str(o, "url"), "/api/v2/project_updates/8/");
+	assert_true(json_is_true(json_object_get(o, "can_cancel")));
+	assert_true(json_is_false(json_object_get(o, "event_processing_finished")));
+	assert_int_equal(json_integer_value(json_object_get(o, "stored_events")), 3);
+	assert_string_equal(str(o, "related.events"), "/api/v2/project_updates/8/events/");
+	assert_null(json_object_get(json_object_get(o, "related"), "job_events"));
+	assert_null(json_object_get(o, "host_status_counts"));
+	assert_int_equal(f.statuses, 0);
+	json_decref(o);
+	/* a finished job with all its events: finished processing, counts by status */
+	o = shape(&src, STORE_JOB, 5,
+	          "{\"type\": \"job\", \"status\": \"failed\", \"emitted_events\": 4,"
+	          " \"inventory\": 2}",
+	          NULL, 4);
+	assert_true(json_is_false(json_object_get(o, "can_cancel")));
+	assert_true(json_is_true(json_object_get(o, "event_processing_finished")));
+	assert_string_equal(str(o, "related.job_events"), "/api/v2/jobs/5/job_events/");
+	assert_string_equal(str(o, "related.job_host_summaries"),
+	                    "/api/v2/jobs/5/job_host_summaries/");
+	json_t *hsc = json_object_get(o, "host_status_counts");
+	assert_int_equal(json_object_size(hsc), 2);
+	assert_int_equal(json_integer_value(json_object_get(hsc, "ok")), 2);
+	assert_int_equal(json_integer_value(json_object_get(hsc, "failures")), 1);
+	json_decref(o);
+	/* events still arriving: not finished */
+	o = shape(&src, STORE_JOB, 6,
+	          "{\"type\": \"job\", \"status\": \"successful\","
+	          " \"emitted_events\": 9}",
+	          NULL, 4);
+	assert_true(json_is_false(json_object_get(o, "event_processing_finished")));
+	assert_int_equal(json_object_size(json_object_get(o, "host_status_counts")), 0);
+	json_decref(o);
+}
+
+static void test_events_and_summaries(void **state)
+{
+	(void)state;
+	shape_event_row r = {.id = 31,
+	                     .job_id = 8,
+	                     .job_type = "project_update",
+	                     .counter = 4,
+	                     .event = "runner_on_failed",
+	                     .event_data = "{\"res\": {\"msg\": \"boom\"}}",
+	                     .failed = true,
+	                     .uuid = "u4",
+	                     .parent_uuid = "u3",
+	                     .has_host = true,
+	                     .host_id = 2,
+	                     .host_name = "web1",
+	                     .playbook = "p.yml",
+	                     .play = "all",
+	                     .role = "",
+	                     .task = "t",
+	                     .stdout = "fatal",
+	                     .start_line = 7,
+	                     .end_line = 9,
+	                     .created = "c",
+	                     .modified = "m",
+	                     .job_created = "jc"};
+	json_t *o = shape_event(&r);
+	assert_string_equal(str(o, "type"), "project_update_event");
+	assert_string_equal(str(o, "url"), "/api/v2/project_update_events/31/");
+	assert_string_equal(str(o, "related.project_update"), "/api/v2/project_updates/8/");
+	assert_string_equal(str(o, "related.host"), "/api/v2/hosts/2/");
+	assert_string_equal(str(o, "summary_fields.host.name"), "web1");
+	assert_int_equal(json_integer_value(json_object_get(o, "project_update")), 8);
+	assert_string_equal(str(o, "event_display"), "Host Failed");
+	assert_int_equal(json_integer_value(json_object_get(o, "event_level")), 3);
+	assert_string_equal(str(o, "event_data.res.msg"), "boom");
+	assert_true(json_is_true(json_object_get(o, "failed")));
+	assert_true(json_is_false(json_object_get(o, "changed")));
+	json_decref(o);
+	/* a job's task start, no host */
+	r.job_type = "";
+	r.event = "playbook_on_task_start";
+	r.has_host = false;
+	r.event_data = "not json";
+	o = shape_event(&r);
+	assert_string_equal(str(o, "type"), "job_event");
+	assert_string_equal(str(o, "related.job"), "/api/v2/jobs/8/");
+	assert_int_equal(json_integer_value(json_object_get(o, "event_level")), 2);
+	assert_true(json_is_null(json_object_get(o, "host")));
+	assert_null(json_object_get(json_object_get(o, "related"), "host"));
+	assert_int_equal(json_object_size(json_object_get(o, "event_data")), 0);
+	json_decref(o);
+	assert_string_equal(shape_event_display("playbook_on_play_start"), "Play Started");
+	assert_string_equal(shape_event_display("custom_event"), "custom_event");
+
+	shape_host_summary_row h = {.id = 3,
+	                            .job_id = 5,
+	                            .has_host = true,
+	                            .host_id = 2,
+	                            .host_name = "web1",
+	                            .created = "c",
+	                            .modified = "m",
+	                            .counts = {1, 0, 2, 0, 5, 1, 0, 0},
+	                            .failed = true};
+	o = shape_host_summary(&h);
+	assert_string_equal(str(o, "type"), "job_host_summary");
+	assert_string_equal(str(o, "url"), "/api/v2/job_host_summaries/3/");
+	assert_string_equal(str(o, "related.job"), "/api/v2/jobs/5/");
+	assert_string_equal(str(o, "summary_fields.host.name"), "web1");
+	assert_int_equal(json_integer_value(json_object_get(o, "failures")), 2);
+	assert_int_equal(json_integer_value(json_object_get(o, "ok")), 5);
+	assert_int_equal(json_integer_value(json_object_get(o, "changed")), 1);
+	assert_true(json_is_true(json_object_get(o, "failed")));
+	json_decref(o);
+}
+
+/* The rendering of an inventory from rows: groups in the order given, each
+ * group's hosts and children from the edges, the groups nobody contains
+ * under all, the hosts in no group under ungrouped; YAML variables kept. */
+static void test_inventory_render(void **state)
+{
+	(void)state;
+	inventory_rows r = {0};
+	inventory_rows_add_group(&r, 10, "db", "{\"port\": 5432}");
+	inventory_rows_add_group(&r, 11, "prod", "");
+	inventory_rows_add_group(&r, 12, "web", "a: 1\n");
+	inventory_rows_add_host(&r, 1, "db1", NULL);
+	inventory_rows_add_host(&r, 2, "lonely", "{\"x\": true}");
+	inventory_rows_add_host(&r, 3, "web1", "");
+	inventory_rows_add_edge(&r, false, 10, 1);
+	inventory_rows_add_edge(&r, false, 12, 3);
+	inventory_rows_add_edge(&r, false, 12, 99); /* a disabled host: not shown */
+	inventory_rows_add_edge(&r, true, 11, 10);
+	inventory_rows_add_edge(&r, true, 11, 12);
+	json_t *o = inventory_render("{\"env\": \"prod\"}", &r);
+	inventory_rows_free(&r);
+	json_t *want = json_loads(
+	    "{\"db\": {\"hosts\": [\"db1\"], \"children\": [], \"vars\": {\"port\": 5432}},"
+	    " \"prod\": {\"hosts\": [], \"children\": [\"db\", \"web\"], \"vars\": {}},"
+	    " \"web\": {\"hosts\": [\"web1\"], \"children\": [], \"vars\": {\"__yaml\": \"a: "
+	    "1\\n\"}},"
+	    " \"ungrouped\": {\"hosts\": [\"lonely\"]},"
+	    " \"all\": {\"children\": [\"prod\", \"ungrouped\"], \"vars\": {\"env\": \"prod\"}},"
+	    " \"_meta\": {\"hostvars\": {\"db1\": {}, \"lonely\": {\"x\": true}, \"web1\": {}}},"
+	    " \"__host_ids\": {\"db1\": 1, \"lonely\": 2, \"web1\": 3}}",
+	    0, NULL);
+	assert_non_null(want);
+	if (!json_equal(o, want)) {
+		char *got = json_dumps(o, JSON_COMPACT);
+		fail_msg("rendered %s", got);
+	}
+	/* all's children in order: prod, then ungrouped */
+	json_t *ch = json_object_get(json_object_get(o, "all"), "children");
+	assert_string_equal(json_string_value(json_array_get(ch, 1)), "ungrouped");
+	json_decref(want);
+	json_decref(o);
+	/* no groups, no hosts: all and _meta only */
+	inventory_rows empty = {0};
+	o = inventory_render(NULL, &empty);
+	assert_int_equal(json_object_size(o), 3);
+	assert_int_equal(json_array_size(json_object_get(json_object_get(o, "all"), "children")),
+	                 0);
+	json_decref(o);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_credential_secrets_hidden),
+	    cmocka_unit_test(test_users_and_tokens),
+	    cmocka_unit_test(test_inventory_counts),
+	    cmocka_unit_test(test_unified_jobs),
+	    cmocka_unit_test(test_events_and_summaries),
+	    cmocka_unit_test(test_inventory_render),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
