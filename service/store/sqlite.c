@@ -2826,7 +2826,11 @@ store *store_sqlite_open(const store_settings *settings, runnel_error *err)
 	 * nothing here reads them. They can only be turned off before SQLite's
 	 * first use in the process: later calls fail, harmlessly. */
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-	char *path = rn_path_join(settings->state_dir, "runneld.db");
+	/* "sqlite:PATH": that file; else the state dir's runneld.db */
+	const char *b = settings->backend;
+	char *path = b && !strncmp(b, "sqlite:", 7)
+	                 ? rn_xstrdup(b + 7)
+	                 : rn_path_join(settings->state_dir, "runneld.db");
 	int rc = sqlite3_open_v2(path, &s->db,
 	                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 	                             SQLITE_OPEN_NOMUTEX /* our mutex serializes */,
@@ -2863,15 +2867,26 @@ store *store_sqlite_open(const store_settings *settings, runnel_error *err)
 /* Open the store named by settings->backend. */
 store *store_open(const store_settings *settings, runnel_error *err)
 {
-	const char *b = settings && settings->backend ? settings->backend : "sqlite";
+	const char *b =
+	    settings && settings->backend && *settings->backend ? settings->backend : "sqlite";
 	if (!strcmp(b, "sqlite"))
 		return store_sqlite_open(settings, err);
+	if (!strncmp(b, "sqlite:", 7)) {
+		if (b[7] != '/')
+			return rn_fail(
+			           err, EINVAL,
+			           "__all__: store: sqlite:PATH needs an absolute path (workers "
+			           "open it from another directory)"),
+			       NULL;
+		return store_sqlite_open(settings, err);
+	}
 	if (!strncmp(b, "postgresql://", 13) || !strncmp(b, "postgres://", 11))
 		return store_pg_open(settings, err);
+	/* only the scheme is named: the rest may hold a password */
 	return rn_fail(err, EINVAL,
-	               "__all__: store: unknown backend '%.40s' (known: sqlite, "
+	               "__all__: store: unknown backend '%.*s' (known: sqlite, sqlite:PATH, "
 	               "postgresql://USER@HOST:PORT/DB)",
-	               b),
+	               (int)strcspn(b, ":"), b),
 	       NULL;
 }
 

@@ -296,7 +296,9 @@ struct store {
 
 /* How to open a store. Zero-initialize. */
 typedef struct store_settings {
-	const char *backend;   /* "sqlite" (default) or a "postgresql://" URL */
+	/* "sqlite" (default: state_dir/runneld.db), "sqlite:/ABS/PATH", or
+	 * "postgresql://USER@HOST:PORT/DB" (state_dir still holds secret.key) */
+	const char *backend;
 	const char *state_dir; /* required: holds runneld.db and secret.key */
 	int busy_timeout_ms;   /* sqlite: wait this long for another writer; 0: 10000 */
 	/* Each thread calling the handle gets a connection of its own (kept

@@ -269,7 +269,8 @@ def test_pg_secrets_sealed(pair):
 
 @pytest.mark.parametrize("store,why", [
     ("postgresql://u:hunter2pw@127.0.0.1:1/x", "password"),
-    ("mysql://127.0.0.1/x", "unknown backend"),
+    ("mysql://u:hunter2pw@127.0.0.1/x", "unknown backend 'mysql'"),
+    ("sqlite:relative.db", "absolute path"),
 ])
 def test_store_option_refused(tmp_path, store, why):
     r = subprocess.run([RUNNELD, "--state-dir", str(tmp_path / "s"), "--listen", "127.0.0.1:1",
@@ -277,3 +278,18 @@ def test_store_option_refused(tmp_path, store, why):
     assert r.returncode != 0
     assert why in r.stderr and "store" in r.stderr, r.stderr
     assert "hunter2pw" not in r.stderr + r.stdout
+
+
+def test_sqlite_path(tmp_path):
+    """--store sqlite:PATH keeps the database there, not in the state dir."""
+    db = tmp_path / "elsewhere" / "jobs.db"
+    db.parent.mkdir()
+    d = Runneld(tmp_path / "state", extra=["--store", "sqlite:%s" % db]).start()
+    try:
+        d.create("organizations", name="kept-elsewhere")
+    finally:
+        d.stop()
+    assert db.exists() and db.stat().st_size > 0
+    assert not (tmp_path / "state" / "runneld.db").exists()
+    assert b"kept-elsewhere" in db.read_bytes() + (db.parent / "jobs.db-wal").read_bytes() \
+        if (db.parent / "jobs.db-wal").exists() else b"kept-elsewhere" in db.read_bytes()
