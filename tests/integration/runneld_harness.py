@@ -226,10 +226,12 @@ class Postgres:
     else nobody. stop() ends it (pg_ctl stop -m immediate, then SIGKILL by
     pid) and removes the dir."""
 
-    def __init__(self):
+    def __init__(self, durable=False):
         import tempfile
         # under /tmp, not a caller's dir: the server's user must reach it
         self.dir = tempfile.mkdtemp(prefix="runnel-pg-", dir="/tmp")
+        # tests: no fsync (a throwaway cluster); benchmarks: PostgreSQL's defaults
+        self.durable = durable
         self.data = os.path.join(self.dir, "data")
         self.port = None
         self.user = "runnel"
@@ -259,8 +261,9 @@ class Postgres:
             f.write("local all all trust\nhost all all 127.0.0.1/32 trust\n")
         self.port = free_port()
         opts = ("-c listen_addresses=127.0.0.1 -c port=%d -c unix_socket_directories=%s "
-                "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-                "-c max_connections=200 -c shared_buffers=64MB" % (self.port, self.dir))
+                "-c max_connections=200 -c shared_buffers=128MB" % (self.port, self.dir))
+        if not self.durable:
+            opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         self._run([os.path.join(PG_BIN, "pg_ctl"), "-D", self.data, "-o", opts, "-l",
                    os.path.join(self.dir, "log"), "-w", "-t", "60", "start"])
         with open(os.path.join(self.data, "postmaster.pid")) as f:
@@ -296,11 +299,11 @@ class Postgres:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def start_postgres(tmp=None):
+def start_postgres(tmp=None, durable=False):
     """A throwaway PostgreSQL cluster (see Postgres; tmp is not used: the
     cluster lives in a dir of its own under /tmp), stopped at exit at the
     latest. Its url(db) is what runneld's --store takes."""
-    return Postgres().start()
+    return Postgres(durable=durable).start()
 
 
 _shared_pg = None
