@@ -31,16 +31,23 @@ static const char temp_sql[] =
 
 /* Rows go from events_in to events; the job's own created is the partition
  * key (the job's events all land in its hour), the event's when the job is
- * unknown. What was stored comes back: per-job counts, stats events. */
+ * unknown. In the same statement the jobs' stored counts go up by what was
+ * stored. It answers a row (-1, events stored) and a row (job, counter) per
+ * playbook_on_stats stored. */
 static const char move_sql[] =
-    "INSERT INTO events(job_id, counter, event, event_data, failed, changed, uuid,"
+    "WITH ins AS (INSERT INTO events(job_id, counter, event, event_data, failed, changed, uuid,"
     " parent_uuid, host_id, host_name, playbook, play, role, task, stdout, start_line,"
     " end_line, verbosity, created, modified, job_created)"
     " SELECT t.job_id, t.counter, t.event, t.event_data, t.failed, t.changed, t.uuid,"
     " t.parent_uuid, t.host_id, t.host_name, t.playbook, t.play, t.role, t.task, t.stdout,"
     " t.start_line, t.end_line, t.verbosity, t.created, $1, coalesce(j.created, t.job_created)"
     " FROM events_in t LEFT JOIN unified_jobs j ON j.id = t.job_id"
-    " ON CONFLICT DO NOTHING RETURNING job_id, counter, event = 'playbook_on_stats'";
+    " ON CONFLICT DO NOTHING RETURNING job_id, counter, event),"
+    " per AS (SELECT job_id, count(*) AS n FROM ins GROUP BY job_id),"
+    " up AS (UPDATE unified_jobs j SET events_stored = j.events_stored + per.n FROM per"
+    " WHERE j.id = per.job_id RETURNING j.id)"
+    " SELECT -1::bigint, (SELECT count(*) FROM ins) UNION ALL"
+    " SELECT job_id, counter FROM ins WHERE event = 'playbook_on_stats'";
 
 /* Append v to a COPY text row, escaped (tab, newline, CR, backslash), NUL
  * bytes left out (PostgreSQL's text holds none; AWX strips them too). */
@@ -134,11 +141,6 @@ static int copy_in(pgc *c, const rn_buf *buf, runnel_error *err)
 	return rc;
 }
 
-/* Events newly stored per job (a batch names a few jobs). */
-typedef struct job_count {
-	long long job, n;
-} job_count;
-
 /* A batch being stored: its rows, and for each playbook_on_stats row its
  * event_data (the host counts; NULL for other rows). */
 typedef struct ev_batch {
@@ -229,21 +231,6 @@ static int store_stats(pgc *c, long long job_id, const json_t *stats, const char
 	return 0;
 }
 
-/* Add one stored event of job to counts. */
-static void count_one(job_count **v, size_t *len, size_t *cap, long long job)
-{
-	for (size_t i = *len; i-- > 0;)
-		if ((*v)[i].job == job) {
-			(*v)[i].n++;
-			return;
-		}
-	if (*len == *cap) {
-		*cap = *cap ? *cap * 2 : 8;
-		*v = rn_xrealloc(*v, *cap * sizeof **v);
-	}
-	(*v)[(*len)++] = (job_count){job, 1};
-}
-
 /* The stats of the row of b with job and counter, or NULL. */
 static json_t *stats_of(const ev_batch *b, size_t from, size_t to, long long job, long long counter,
                         store_str *created)
@@ -266,8 +253,6 @@ static long store_range(pgc *c, const ev_batch *b, size_t from, size_t to, const
 	rn_buf_init(&buf);
 	for (size_t i = from; i < to; i++)
 		copy_row(&buf, &b->rows[i], now);
-	job_count *per = NULL;
-	size_t len = 0, cap = 0;
 	long stored = -1;
 	PGresult *r = NULL;
 	if (pg_exec(c, "BEGIN", err) < 0)
@@ -278,11 +263,13 @@ static long store_range(pgc *c, const ev_batch *b, size_t from, size_t to, const
 	r = pg_q(c, move_sql, 1, v, err);
 	if (!r)
 		goto fail;
+	long n = 0;
 	for (int i = 0; i < PQntuples(r); i++) {
 		long long job = pg_ll(r, i, 0);
-		count_one(&per, &len, &cap, job);
-		if (!pg_bool(r, i, 2))
+		if (job < 0) {
+			n = (long)pg_ll(r, i, 1);
 			continue;
+		}
 		store_str created = {0};
 		json_t *stats = stats_of(b, from, to, job, pg_ll(r, i, 1), &created);
 		char cz[40];
@@ -293,18 +280,7 @@ static long store_range(pgc *c, const ev_batch *b, size_t from, size_t to, const
 		if (stats && store_stats(c, job, stats, cz, err) < 0)
 			goto fail;
 	}
-	stored = PQntuples(r);
-	for (size_t i = 0; i < len; i++) {
-		char jb[24], nb[24];
-		const char *uv[2] = {pg_num(jb, per[i].job), pg_num(nb, per[i].n)};
-		PGresult *u = pg_q(c,
-		                   "UPDATE unified_jobs SET events_stored = events_stored + $2 "
-		                   "WHERE id=$1",
-		                   2, uv, err);
-		if (!u)
-			goto fail;
-		PQclear(u);
-	}
+	stored = n;
 	if (pg_exec(c, "COMMIT", err) == 0)
 		goto out;
 fail:
@@ -313,7 +289,6 @@ fail:
 out:
 	PQclear(r);
 	rn_buf_free(&buf);
-	free(per);
 	return stored;
 }
 
