@@ -90,8 +90,10 @@ static void copy_ll(rn_buf *b, long long v)
 	rn_buf_append(b, t, (size_t)n);
 }
 
-/* One row as a COPY text line. */
-static void copy_row(rn_buf *b, const store_event_row *r, const char *now)
+/* One row as a COPY text line (events_in's columns). direct: the columns
+ * of events (modified = now, job_created = job_created, the job's own). */
+static void copy_row(rn_buf *b, const store_event_row *r, const char *now, bool direct,
+                     const char *job_created)
 {
 	copy_ll(b, r->job_id);
 	copy_ll(b, r->counter);
@@ -115,14 +117,20 @@ static void copy_row(rn_buf *b, const store_event_row *r, const char *now)
 	copy_ll(b, r->end_line);
 	copy_ll(b, r->verbosity);
 	copy_sv(b, r->created.n ? r->created : (store_str){now, strlen(now)});
-	copy_str(b, r->job_created.p ? r->job_created.p : "", r->job_created.n);
+	if (direct) {
+		copy_str(b, now, strlen(now));
+		rn_buf_appendc(b, '\t');
+		copy_str(b, job_created, strlen(job_created));
+	} else {
+		copy_str(b, r->job_created.p ? r->job_created.p : "", r->job_created.n);
+	}
 	rn_buf_appendc(b, '\n');
 }
 
-/* Send buf through COPY events_in FROM STDIN. 0 or -1 with err. */
-static int copy_in(pgc *c, const rn_buf *buf, runnel_error *err)
+/* Send buf through sql (a COPY ... FROM STDIN). 0 or -1 with err. */
+static int copy_in(pgc *c, const char *sql, const rn_buf *buf, runnel_error *err)
 {
-	PGresult *r = PQexec(c->conn, "COPY events_in FROM STDIN");
+	PGresult *r = PQexec(c->conn, sql);
 	if (!r || PQresultStatus(r) != PGRES_COPY_IN) {
 		pg_fail(c, r, err, "copy events");
 		PQclear(r);
@@ -244,51 +252,215 @@ static json_t *stats_of(const ev_batch *b, size_t from, size_t to, long long job
 	return NULL;
 }
 
-/* Store rows [from, to) of b in one transaction. The number stored, or -1
- * with err (rolled back). */
-static long store_range(pgc *c, const ev_batch *b, size_t from, size_t to, const char *now,
-                        runnel_error *err)
+/* The direct path's COPY: rows straight into events. */
+static const char copy_direct_sql[] =
+    "COPY events(job_id, counter, event, event_data, failed, changed, uuid, parent_uuid,"
+    " host_id, host_name, playbook, play, role, task, stdout, start_line, end_line, verbosity,"
+    " created, modified, job_created) FROM STDIN";
+
+/* For each job of a batch (ids, with the lowest and highest counter the
+ * batch has of it): its created (NULL: no such job), and whether it has an
+ * event stored in that range already. */
+static const char probe_sql[] =
+    "SELECT v.id, j.created, j.created IS NOT NULL AND EXISTS (SELECT 1 FROM events e"
+    " WHERE e.job_id = v.id AND e.job_created = j.created AND e.counter BETWEEN v.lo AND v.hi)"
+    " FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS v(id, lo, hi)"
+    " LEFT JOIN unified_jobs j ON j.id = v.id";
+
+/* One job of a batch. */
+typedef struct batch_job {
+	long long id, lo, hi, last, n;
+	bool ordered; /* its counters come strictly increasing: no duplicate among them */
+	char created[40];
+} batch_job;
+
+/* The jobs of rows [from, to) of b (*n of them, a new array). */
+static batch_job *batch_jobs(const ev_batch *b, size_t from, size_t to, size_t *n)
+{
+	batch_job *v = NULL;
+	size_t len = 0, cap = 0;
+	for (size_t i = from; i < to; i++) {
+		const store_event_row *r = &b->rows[i];
+		size_t k = len;
+		while (k-- > 0 && v[k].id != r->job_id)
+			;
+		if (k == (size_t)-1) {
+			if (len == cap) {
+				cap = cap ? cap * 2 : 8;
+				v = rn_xrealloc(v, cap * sizeof *v);
+			}
+			k = len++;
+			v[k] =
+			    (batch_job){r->job_id, r->counter, r->counter, r->counter, 1, true, ""};
+			continue;
+		}
+		v[k].ordered = v[k].ordered && r->counter > v[k].last;
+		v[k].last = r->counter;
+		v[k].n++;
+		if (r->counter < v[k].lo)
+			v[k].lo = r->counter;
+		if (r->counter > v[k].hi)
+			v[k].hi = r->counter;
+	}
+	*n = len;
+	return v;
+}
+
+/* "{1,2,3}": an array parameter of one field of jobs. */
+static char *id_array(const batch_job *v, size_t n, int which)
+{
+	rn_buf b;
+	rn_buf_init(&b);
+	rn_buf_appendc(&b, '{');
+	for (size_t i = 0; i < n; i++) {
+		char t[32];
+		long long x = which == 0   ? v[i].id
+		              : which == 1 ? v[i].lo
+		              : which == 2 ? v[i].hi
+		                           : v[i].n;
+		int len = snprintf(t, sizeof t, "%s%lld", i ? "," : "", x);
+		rn_buf_append(&b, t, (size_t)len);
+	}
+	rn_buf_appendc(&b, '}');
+	return b.data;
+}
+
+/* True when rows of jobs can go straight into events: every job exists,
+ * none has an event stored in the batch's range of its counters, none
+ * repeats a counter in the batch (the usual case: a batch is new). Fills
+ * each job's created. -1 with err. Transaction held. */
+static int direct_ok(pgc *c, batch_job *jobs, size_t n, runnel_error *err)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!jobs[i].ordered)
+			return 0;
+	char *a[3] = {id_array(jobs, n, 0), id_array(jobs, n, 1), id_array(jobs, n, 2)};
+	const char *v[3] = {a[0], a[1], a[2]};
+	PGresult *r = pg_q(c, probe_sql, 3, v, err);
+	for (int i = 0; i < 3; i++)
+		free(a[i]);
+	if (!r)
+		return -1;
+	int ok = PQntuples(r) == (int)n;
+	for (int i = 0; ok && i < PQntuples(r); i++) {
+		long long id = pg_ll(r, i, 0);
+		if (PQgetisnull(r, i, 1) || pg_bool(r, i, 2)) {
+			ok = 0;
+			break;
+		}
+		for (size_t k = 0; k < n; k++)
+			if (jobs[k].id == id)
+				snprintf(jobs[k].created, sizeof jobs[k].created, "%s",
+				         pg_val(r, i, 1));
+	}
+	PQclear(r);
+	return ok;
+}
+
+/* Host summaries and parent flags of the stats row of b with job and
+ * counter (transaction held). 0 or -1. */
+static int stats_for(pgc *c, const ev_batch *b, size_t from, size_t to, long long job,
+                     long long counter, const char *now, runnel_error *err)
+{
+	store_str created = {0};
+	json_t *stats = stats_of(b, from, to, job, counter, &created);
+	char cz[40];
+	if (created.n)
+		snprintf(cz, sizeof cz, "%.*s", (int)created.n, created.p);
+	else
+		snprintf(cz, sizeof cz, "%s", now);
+	return stats ? store_stats(c, job, stats, cz, err) : 0;
+}
+
+/* Rows [from, to) of b straight into events (direct_ok said so); the jobs'
+ * stored counts; the stats rows' summaries. The number stored, or -1. */
+static long store_direct(pgc *c, const ev_batch *b, size_t from, size_t to, batch_job *jobs,
+                         size_t njobs, const char *now, runnel_error *err)
+{
+	rn_buf buf;
+	rn_buf_init(&buf);
+	for (size_t i = from; i < to; i++) {
+		const store_event_row *r = &b->rows[i];
+		const char *jc = "";
+		for (size_t k = 0; k < njobs; k++)
+			if (jobs[k].id == r->job_id)
+				jc = jobs[k].created;
+		copy_row(&buf, r, now, true, jc);
+	}
+	int rc = copy_in(c, copy_direct_sql, &buf, err);
+	rn_buf_free(&buf);
+	if (rc < 0)
+		return -1;
+	char *a[2] = {id_array(jobs, njobs, 0), id_array(jobs, njobs, 3)};
+	const char *v[2] = {a[0], a[1]};
+	PGresult *r = pg_q(c,
+	                   "UPDATE unified_jobs j SET events_stored = j.events_stored + v.n FROM"
+	                   " unnest($1::bigint[], $2::bigint[]) AS v(id, n) WHERE j.id = v.id",
+	                   2, v, err);
+	free(a[0]);
+	free(a[1]);
+	if (!r)
+		return -1;
+	PQclear(r);
+	for (size_t i = from; b->stats && i < to; i++)
+		if (b->stats[i] &&
+		    stats_for(c, b, from, to, b->rows[i].job_id, b->rows[i].counter, now, err) < 0)
+			return -1;
+	return (long)(to - from);
+}
+
+/* Rows [from, to) of b through events_in: those already stored are skipped.
+ * The number stored, or -1. */
+static long store_merged(pgc *c, const ev_batch *b, size_t from, size_t to, const char *now,
+                         runnel_error *err)
 {
 	rn_buf buf;
 	rn_buf_init(&buf);
 	for (size_t i = from; i < to; i++)
-		copy_row(&buf, &b->rows[i], now);
-	long stored = -1;
-	PGresult *r = NULL;
-	if (pg_exec(c, "BEGIN", err) < 0)
-		goto out;
-	if (copy_in(c, &buf, err) < 0)
-		goto fail;
+		copy_row(&buf, &b->rows[i], now, false, NULL);
+	int rc = copy_in(c, "COPY events_in FROM STDIN", &buf, err);
+	rn_buf_free(&buf);
+	if (rc < 0)
+		return -1;
 	const char *v[1] = {now};
-	r = pg_q(c, move_sql, 1, v, err);
+	PGresult *r = pg_q(c, move_sql, 1, v, err);
 	if (!r)
-		goto fail;
+		return -1;
 	long n = 0;
 	for (int i = 0; i < PQntuples(r); i++) {
 		long long job = pg_ll(r, i, 0);
-		if (job < 0) {
+		if (job < 0)
 			n = (long)pg_ll(r, i, 1);
-			continue;
-		}
-		store_str created = {0};
-		json_t *stats = stats_of(b, from, to, job, pg_ll(r, i, 1), &created);
-		char cz[40];
-		if (created.n)
-			snprintf(cz, sizeof cz, "%.*s", (int)created.n, created.p);
-		else
-			snprintf(cz, sizeof cz, "%s", now);
-		if (stats && store_stats(c, job, stats, cz, err) < 0)
-			goto fail;
+		else if (stats_for(c, b, from, to, job, pg_ll(r, i, 1), now, err) < 0)
+			n = -1;
+		if (n < 0)
+			break;
 	}
-	stored = n;
-	if (pg_exec(c, "COMMIT", err) == 0)
-		goto out;
-fail:
-	stored = -1;
-	pg_rollback(c);
-out:
 	PQclear(r);
-	rn_buf_free(&buf);
+	return n;
+}
+
+/* Store rows [from, to) of b in one transaction: straight into events when
+ * the batch is new (the usual case), else through events_in with ON
+ * CONFLICT DO NOTHING. The number stored, or -1 with err (rolled back). */
+static long store_range(pgc *c, const ev_batch *b, size_t from, size_t to, const char *now,
+                        runnel_error *err)
+{
+	size_t njobs = 0;
+	batch_job *jobs = batch_jobs(b, from, to, &njobs);
+	long stored = -1;
+	if (pg_exec(c, "BEGIN", err) == 0) {
+		int direct = direct_ok(c, jobs, njobs, err);
+		if (direct > 0)
+			stored = store_direct(c, b, from, to, jobs, njobs, now, err);
+		else if (direct == 0)
+			stored = store_merged(c, b, from, to, now, err);
+		if (stored >= 0 && pg_exec(c, "COMMIT", err) < 0)
+			stored = -1;
+		if (stored < 0)
+			pg_rollback(c);
+	}
+	free(jobs);
 	return stored;
 }
 

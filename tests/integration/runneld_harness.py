@@ -309,15 +309,30 @@ def start_postgres(tmp=None, durable=False):
 _shared_pg = None
 
 
+class _ClusterAt:
+    """A cluster someone else started (RUNNEL_TEST_PG_URL: its admin URL)."""
+
+    def __init__(self, url):
+        self.admin = url
+
+    def create_db(self, name):
+        subprocess.run([os.path.join(PG_BIN, "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d",
+                        self.admin, "-c", 'CREATE DATABASE "%s"' % name],
+                       check=True, capture_output=True, text=True, timeout=60)
+        return self.admin.rsplit("/", 1)[0] + "/" + name
+
+
 def store_args(name):
     """runneld's --store arguments for a Runneld of a suite: none (SQLite)
-    unless RUNNELD_STORE=pg, then a new database named after name on one
-    cluster shared by the test process."""
+    unless RUNNELD_STORE=pg, then a new database named after name on the
+    cluster of RUNNEL_TEST_PG_URL (scripts/run-tests starts one), else on
+    one this test process starts."""
     global _shared_pg
     if os.environ.get("RUNNELD_STORE", "sqlite") not in ("pg", "postgresql"):
         return []
     if _shared_pg is None:
-        _shared_pg = start_postgres()
+        url = os.environ.get("RUNNEL_TEST_PG_URL")
+        _shared_pg = _ClusterAt(url) if url else start_postgres()
     db = "t_%s_%d" % (re.sub(r"[^a-z0-9]", "_", name.lower())[-40:], free_port())
     return ["--store", _shared_pg.create_db(db)]
 
