@@ -45,6 +45,8 @@ from runneld_harness import PG_BIN, start_postgres  # noqa: E402
 RX_EVENTS = int(os.environ.get('RX_EVENTS', 200000))
 RX_JOBS = 20
 FLOOR_RUNS = int(os.environ.get('FLOOR_RUNS', 3))
+CTL_ARGS = os.environ.get('CTL_ARGS', '').split()  # e.g. CTL_ARGS="--batch 5000"
+ONLY_PG = os.environ.get('ONLY_PG') == '1'         # the PostgreSQL drain alone
 CTL = sb.CTL
 COLS = ('job_id, counter, event, event_data, failed, changed, uuid, parent_uuid, host_id, host_name,'
         ' playbook, play, role, task, stdout, start_line, end_line, verbosity, created, modified,'
@@ -94,7 +96,8 @@ def drain(tmp, store, label):
         log('%s: %d messages preloaded' % (label, rd.cmd('LLEN', 'callback_tasks')))
         ldavg = sb.load()
         t0 = time.monotonic()
-        p = subprocess.Popen([CTL, '--state-dir', state, '--bus', 'redis', '--redis-url', rd.url] + store,
+        p = subprocess.Popen([CTL, '--state-dir', state, '--bus', 'redis', '--redis-url', rd.url] + store +
+                             CTL_ARGS,
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         assert json.loads(p.stdout.readline())['ok']
         ids = ','.join(str(j) for j, _ in jobs)
@@ -110,6 +113,15 @@ def drain(tmp, store, label):
                 raise RuntimeError('%s: not drained after an hour (%d stored)' % (label, n))
             time.sleep(0.1)
         dt = time.monotonic() - t0
+        if os.environ.get('BENCH_DEBUG'):
+            # CPU seconds per thread of runneld-ctl (where the drain's time went)
+            tick = os.sysconf('SC_CLK_TCK')
+            for tid in sorted(os.listdir('/proc/%d/task' % p.pid)):
+                with open('/proc/%d/task/%s/stat' % (p.pid, tid)) as f:
+                    st = f.read()
+                name = st[st.index('(') + 1:st.rindex(')')]
+                fields = st[st.rindex(')') + 2:].split()
+                log('  thread %s: %.2f s CPU' % (name, (int(fields[11]) + int(fields[12])) / tick))
         p.stdin.write(json.dumps({'cmd': 'shutdown', 'grace': 5}) + '\n')
         p.stdin.flush()
         p.communicate(timeout=120)
@@ -166,6 +178,9 @@ def main():
     try:
         pg.create_db('rx')
         pg_rate, pg_s, pg_n, _, pg_load = drain(tmp, ['--store', pg.url('rx')], 'pg')
+        if ONLY_PG:
+            print('receiver → PostgreSQL: %d events in %.2f s: %.0f/s' % (pg_n, pg_s, pg_rate))
+            return
         times, size = floor(pg, tmp, RX_JOBS)
         fl = statistics.median(times)
         fl_rate = RX_EVENTS / fl
@@ -173,8 +188,9 @@ def main():
         ratio = pg_rate / fl_rate
         out.append('## 1c. Receiver alone into PostgreSQL vs PostgreSQL\'s floor (COPY of the same rows)')
         out.append('')
-        out.append('Command: `/usr/bin/python3 bench/pg_bench.py` (RX_EVENTS=%d, %d jobs, FLOOR_RUNS=%d).'
-                   % (RX_EVENTS, RX_JOBS, FLOOR_RUNS))
+        out.append('Command: `%s/usr/bin/python3 bench/pg_bench.py` (RX_EVENTS=%d, %d jobs, FLOOR_RUNS=%d).'
+                   % ('CTL_ARGS="%s" ' % ' '.join(CTL_ARGS) if CTL_ARGS else '', RX_EVENTS, RX_JOBS,
+                      FLOOR_RUNS))
         out.append('')
         out.append('| what | events | time | **events/s** |')
         out.append('|---|---|---|---|')
