@@ -3,9 +3,8 @@
  * arguments, through the API's shared handlers (service/api/util.c: body
  * checks, list filters, paging links, create and update) into the store's
  * validation (model_validate: types, vars as JSON or YAML) and its filter and
- * ordering parser (build_filters / build_order / filter_value in
- * service/store/sqlite.c), which turns ?name__icontains=...&id__in=...&
- * order_by=... into SQL.
+ * ordering parser (service/store/query.c, then sqlite_query.c), which turns
+ * ?name__icontains=...&id__in=...&order_by=... into SQL.
  *
  * Input: byte 0 picks the kind, byte 1 what to do (list, list events, list
  * host summaries, create, update); then the query string up to the first

@@ -1,7 +1,7 @@
 /*
  * model.h - the backend-neutral half of the store: which fields each kind
- * has, their types and rules, validation of input and the AWX shape of
- * output. A backend (sqlite.c) persists what model.c validated.
+ * has, their types and rules, validation of input (the AWX shape of output
+ * is shape.c's). A backend (sqlite_*.c) persists what model.c validated.
  */
 #ifndef RUNNELD_STORE_MODEL_H
 #define RUNNELD_STORE_MODEL_H

@@ -452,7 +452,7 @@ static void pg_close(store *st)
 		conn_close(p->idle[i]);
 	free(p->idle);
 	free(p->url);
-	secrets_key_wipe(&p->key);
+	sodium_memzero(&p->key, sizeof p->key);
 	pthread_mutex_destroy(&p->mu);
 	pthread_cond_destroy(&p->cv);
 	free(p);
@@ -506,7 +506,7 @@ store *store_pg_open(const store_settings *settings, runnel_error *err)
 	st->ops = &pg_ops;
 	st->impl = p;
 	snprintf(st->backend, sizeof st->backend, "postgresql");
-	if (secrets_key_load(&p->key, settings->state_dir, err) < 0) {
+	if (store_key_load(&p->key, settings->state_dir, err) < 0) {
 		pg_close(st);
 		return NULL;
 	}

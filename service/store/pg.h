@@ -24,6 +24,7 @@
 #include <stdlib.h>
 
 #include "query.h"
+#include "seal.h"
 #include "secrets.h"
 #include "store.h"
 #include "util.h"
@@ -46,7 +47,7 @@ typedef struct pgc {
 /* A handle: the server's URL, the state dir's key, idle connections. */
 typedef struct pg {
 	char *url;
-	secrets_key key;
+	store_key key;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	pgc **idle;

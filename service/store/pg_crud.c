@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "inventory_plan.h"
 #include "inventory_render.h"
 #include "model.h"
 #include "secrets.h"
@@ -399,37 +400,11 @@ out:
 /* ------------------------------------------------------------------ */
 /* relations                                                            */
 
-/* The kinds a relation joins. */
-static void rel_kinds(store_rel rel, store_kind *parent, store_kind *child)
-{
-	switch (rel) {
-	case STORE_REL_JOB_TEMPLATE_CREDENTIALS:
-		*parent = STORE_JOB_TEMPLATE;
-		*child = STORE_CREDENTIAL;
-		break;
-	case STORE_REL_JOB_CREDENTIALS:
-		*parent = STORE_UNIFIED_JOB;
-		*child = STORE_CREDENTIAL;
-		break;
-	case STORE_REL_GROUP_HOSTS:
-		*parent = STORE_GROUP;
-		*child = STORE_HOST;
-		break;
-	case STORE_REL_GROUP_CHILDREN:
-		*parent = STORE_GROUP;
-		*child = STORE_GROUP;
-		break;
-	default:
-		*parent = *child = STORE_KIND_COUNT;
-		break;
-	}
-}
-
 /* Insert or delete a relation row. */
 static int relate(store *st, store_rel rel, long parent, long child, bool add, runnel_error *err)
 {
 	store_kind pk, ck;
-	rel_kinds(rel, &pk, &ck);
+	store_rel_kinds(rel, &pk, &ck);
 	if (pk == STORE_KIND_COUNT)
 		return rn_fail(err, EINVAL, "__all__: Unknown relation.");
 	pg *p = pg_of(st);
@@ -564,18 +539,9 @@ int pg_user_secret_stamp(store *st, long user_id, unsigned char stamp[32], runne
 json_t *pg_token_create(store *st, long user_id, const json_t *fields, long long expire_seconds,
                         runnel_error *err)
 {
-	json_t *f = fields ? json_deep_copy(fields) : json_object();
-	if (!json_is_object(f)) {
-		json_decref(f);
-		return rn_fail(err, EINVAL, "__all__: Invalid data. Expected a dictionary."), NULL;
-	}
-	for (const model_field *mf = model_fields(STORE_TOKEN); mf->name; mf++)
-		if (mf->flags & MF_RO)
-			json_object_del(f, mf->name);
-	json_object_set_new(f, "user", json_integer(user_id));
-	char expires[32];
-	model_time_after(expire_seconds > 0 ? expire_seconds : MODEL_TOKEN_EXPIRE_SECONDS, expires);
-	json_object_set_new(f, "expires", json_string(expires));
+	json_t *f = secrets_token_fields(user_id, fields, expire_seconds, err);
+	if (!f)
+		return NULL;
 	char tok[49], hash[65];
 	secrets_token_new(tok);
 	secrets_token_hash(tok, hash);
@@ -1154,73 +1120,54 @@ static int drop_others(pgc *c, long inv, bool groups, json_t *keep, runnel_error
 int pg_inventory_import(store *st, long inv, const json_t *data, bool overwrite, long *nhosts,
                         long *ngroups, runnel_error *err)
 {
-	if (!json_is_object(data))
-		return rn_fail(err, EINVAL, "__all__: inventory data is not an object");
+	inventory_plan plan;
+	if (inventory_plan_read(data, &plan, err) < 0)
+		return -1;
 	pg *p = pg_of(st);
 	pgc *c = pg_acquire(p, err);
-	if (!c)
-		return -1;
-	json_t *hostids = json_object(), *groupids = json_object(), *hostnames = json_object();
+	json_t *hostids = json_object(), *groupids = json_object(), *invdata = NULL;
 	long nh = 0, ng = 0;
 	int rc = -1;
-	json_t *invdata = NULL;
-	if (pg_exec(c, "BEGIN", err) < 0 ||
+	if (!c || pg_exec(c, "BEGIN", err) < 0 ||
 	    read_raw(c, STORE_INVENTORY, inv, true, &invdata, NULL, err) < 0)
 		goto out;
 	rc = 0;
-	json_t *hostvars = json_object_get(json_object_get(data, "_meta"), "hostvars");
-	/* hosts: every host named anywhere */
-	const char *gname, *hn;
-	json_t *g, *hv;
-	json_object_foreach((json_t *)data, gname, g) {
-		size_t i;
-		json_t *h;
-		json_array_foreach(json_object_get(g, "hosts"), i, h)
-			if (json_is_string(h))
-				json_object_set_new(hostnames, json_string_value(h), json_true());
-	}
-	json_object_foreach(hostvars, hn, hv)
-		json_object_set_new(hostnames, hn, json_true());
-	json_object_foreach(hostnames, hn, hv) {
+	const char *name;
+	json_t *m;
+	json_object_foreach(plan.hosts, name, m) {
 		long id =
-		    upsert_member(p, c, STORE_HOST, inv, hn, json_object_get(hostvars, hn), err);
+		    upsert_member(p, c, STORE_HOST, inv, name, json_object_get(m, "vars"), err);
 		if (!id) {
 			rc = -1;
 			break;
 		}
-		json_object_set_new(hostids, hn, json_integer(id));
+		json_object_set_new(hostids, name, json_integer(id));
 		nh++;
 	}
-	/* groups; all's vars are the inventory's variables */
-	json_object_foreach((json_t *)data, gname, g) {
+	json_object_foreach(plan.groups, name, m) {
 		if (rc < 0)
 			break;
-		if (!strcmp(gname, "_meta") || !strcmp(gname, "ungrouped") || !json_is_object(g))
-			continue;
-		if (!strcmp(gname, "all")) {
-			json_t *v = json_object_get(g, "vars");
-			if (json_object_size(v)) {
-				char *t = json_dumps(v, JSON_COMPACT);
-				json_object_set_new(invdata, "variables", json_string(t));
-				free(t);
-				rc = write_raw(c, STORE_INVENTORY, inv, invdata, NULL, err);
-			}
-			continue;
-		}
 		long id =
-		    upsert_member(p, c, STORE_GROUP, inv, gname, json_object_get(g, "vars"), err);
+		    upsert_member(p, c, STORE_GROUP, inv, name, json_object_get(m, "vars"), err);
 		if (!id) {
 			rc = -1;
 			break;
 		}
-		json_object_set_new(groupids, gname, json_integer(id));
+		json_object_set_new(groupids, name, json_integer(id));
 		ng++;
 	}
-	json_object_foreach(groupids, gname, hv) {
+	if (rc == 0 && plan.all_vars) { /* all's vars are the inventory's variables */
+		char *t = json_dumps(plan.all_vars, JSON_COMPACT);
+		json_object_set_new(invdata, "variables", json_string(t));
+		free(t);
+		rc = write_raw(c, STORE_INVENTORY, inv, invdata, NULL, err);
+	}
+	json_t *gid;
+	json_object_foreach(groupids, name, gid) {
 		if (rc < 0)
 			break;
-		rc = set_members(c, (long)json_integer_value(hv), json_object_get(data, gname),
-		                 hostids, groupids, err);
+		rc = set_members(c, (long)json_integer_value(gid),
+		                 json_object_get(plan.groups, name), hostids, groupids, err);
 	}
 	if (rc == 0 && overwrite)
 		rc = drop_others(c, inv, false, hostids, err) < 0 ||
@@ -1231,10 +1178,10 @@ int pg_inventory_import(store *st, long inv, const json_t *data, bool overwrite,
 		rc = pg_exec(c, "COMMIT", err);
 out:
 	pg_release(p, c);
+	inventory_plan_free(&plan);
 	json_decref(invdata);
 	json_decref(hostids);
 	json_decref(groupids);
-	json_decref(hostnames);
 	if (nhosts)
 		*nhosts = nh;
 	if (ngroups)

@@ -94,7 +94,7 @@ static char *column_of(const query *qy, const query_field *f, bool as_text)
 {
 	const char *n = f->name;
 	char *e;
-	switch (qy->target) {
+	switch (qy ? qy->target : QUERY_OBJECTS) {
 	case QUERY_EVENTS:
 		if (!strcmp(n, "host"))
 			e = rn_xstrdup("events.host_id");
@@ -220,8 +220,18 @@ void pg_where(const query *qy, rn_buf *where, pg_params *p)
 {
 	for (size_t i = 0; i < qy->nconds; i++) {
 		const query_cond *c = &qy->conds[i];
-		char *expr = column_of(qy, &c->field, text_lookup(c->lookup));
+		/* with hops, the field is one of the last hop's kind (an object's) */
+		char *expr = column_of(c->nvia ? NULL : qy, &c->field, text_lookup(c->lookup));
 		char *cond = cond_sql(c, expr, p);
+		/* through the foreign keys, innermost first: fk IN (SELECT id ...) */
+		for (size_t h = c->nvia; h-- > 0;) {
+			char *fk = column_of(NULL, &c->via[h].fk, false);
+			char *up = rn_xasprintf("%s IN (SELECT id FROM %s WHERE %s)", fk,
+			                        pg_table(c->via[h].to), cond);
+			free(fk);
+			free(cond);
+			cond = up;
+		}
 		/* negated: rows where it is not true (a NULL field too, as Django's exclude) */
 		char *clause = c->negated ? rn_xasprintf(" AND NOT coalesce((%s), false)", cond)
 		                          : rn_xasprintf(" AND %s", cond);

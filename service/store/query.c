@@ -77,6 +77,7 @@ static bool set_field(query_field *out, const char *name, model_type type, query
 	snprintf(out->name, sizeof out->name, "%s", name);
 	out->type = type;
 	out->cls = cls;
+	out->fk = STORE_KIND_COUNT;
 	return true;
 }
 
@@ -109,7 +110,10 @@ static bool object_field(store_kind kind, const char *name, query_field *out)
 			return false;
 	if (strlen(name) >= sizeof out->name)
 		return false;
-	return set_field(out, name, f->type, QF_DATA);
+	set_field(out, name, f->type, QF_DATA);
+	if (f->type == MT_FK)
+		out->fk = f->fk;
+	return true;
 }
 
 /* The columns of a job's events. "failed"/"changed" are derived: a parent
@@ -295,6 +299,27 @@ static int parse_filter(query *qy, const char *key, json_t *v, runnel_error *err
 	query_field qf;
 	if (!query_field_resolve(qy->target, qy->kind, field, &qf))
 		return rn_fail(err, EINVAL, "%s: Invalid field name.", key);
+	/* through foreign keys: fk__field[__...] where field is no lookup */
+	query_hop via[QUERY_MAX_HOPS];
+	size_t nvia = 0;
+	char next[96];
+	while (qf.fk != STORE_KIND_COUNT && dd && lookup_of(op) < 0) {
+		snprintf(next, sizeof next, "%s", op);
+		char *nd = strstr(next, "__");
+		if (nd)
+			*nd = 0;
+		query_field nf;
+		if (nvia == QUERY_MAX_HOPS || !query_field_resolve(QUERY_OBJECTS, qf.fk, next, &nf))
+			return rn_fail(err, EINVAL, "%s: Invalid field name.", key);
+		via[nvia++] = (query_hop){qf, qf.fk};
+		qf = nf;
+		if (nd) {
+			op += (size_t)(nd - next) + 2;
+		} else {
+			op = "exact";
+			dd = NULL;
+		}
+	}
 	int l = lookup_of(op);
 	json_t *cv = NULL;
 	if (l == QL_ISNULL) {
@@ -332,6 +357,8 @@ static int parse_filter(query *qy, const char *key, json_t *v, runnel_error *err
 		}
 	}
 	query_cond *c = new_cond(qy);
+	memcpy(c->via, via, sizeof via[0] * nvia);
+	c->nvia = nvia;
 	c->field = qf;
 	c->lookup = (query_lookup)l;
 	c->negated = negated;

@@ -13,7 +13,10 @@
  * EINVAL "<key>: <reason>", the message the API answers with 400.
  *
  * What a backend must do with a parsed query:
- *   - every condition, ANDed; "negated" wraps it in NOT (...);
+ *   - every condition, ANDed; "negated": the rows where it is not true (a
+ *     NULL field included, as Django's exclude);
+ *   - a condition with hops (via): through each foreign key in turn, as
+ *     query_cond says;
  *   - QL_EXACT with a JSON null value: IS NULL;
  *   - QL_IN with an empty array matches nothing;
  *   - QL_ISNULL: value is true (IS NULL) or false (IS NOT NULL);
@@ -74,10 +77,27 @@ typedef struct query_field {
 	char name[64]; /* the API's name ("username", "host", "unified_job_template") */
 	model_type type;
 	query_field_class cls;
+	store_kind fk; /* MT_FK: the kind it points at; else STORE_KIND_COUNT */
 } query_field;
 
-/* One condition. */
+/* How deep a filter may follow foreign keys ("inventory__organization__name"). */
+#define QUERY_MAX_HOPS 3
+
+/* One foreign key a condition follows: fk, a field of the kind before it
+ * (the list's kind for via[0]), points at objects of kind to. */
+typedef struct query_hop {
+	query_field fk;
+	store_kind to;
+} query_hop;
+
+/* One condition. With hops (objects only), field is a field of the last
+ * hop's kind: "inventory__organization=3" on hosts is via[0] = {inventory,
+ * to inventories}, field organization; the rows match whose fk points at an
+ * object that matches (SQL: inventory IN (SELECT id FROM inventories WHERE
+ * organization = 3)). */
 typedef struct query_cond {
+	query_hop via[QUERY_MAX_HOPS];
+	size_t nvia;
 	query_field field;
 	query_lookup lookup;
 	bool negated; /* not__<field>... */

@@ -1,4 +1,4 @@
-/* secrets.c - the store's key, sealed inputs, password and token hashes (secrets.h). */
+/* secrets.c - sealed credential inputs, password and token hashes (secrets.h). */
 #include "secrets.h"
 
 #include <errno.h>
@@ -10,100 +10,6 @@
 
 #include "model.h"
 #include "util.h"
-
-/* ------------------------------------------------------------------ */
-/* the key                                                              */
-
-int secrets_key_load(secrets_key *key, const char *state_dir, runnel_error *err)
-{
-	char *path = rn_path_join(state_dir, "secret.key");
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd >= 0) {
-		unsigned char k[crypto_secretbox_KEYBYTES];
-		crypto_secretbox_keygen(k);
-		int w = rn_write_all(fd, k, sizeof k);
-		close(fd);
-		sodium_memzero(k, sizeof k);
-		if (w < 0) {
-			unlink(path);
-			rn_fail(err, errno, "__all__: write %s: %s", path, strerror(errno));
-			free(path);
-			return -1;
-		}
-	} else if (errno != EEXIST) {
-		rn_fail(err, errno, "__all__: create %s: %s", path, strerror(errno));
-		free(path);
-		return -1;
-	}
-	size_t len = 0;
-	runnel_error e2;
-	char *data = NULL;
-	/* Another process may be between create and write: retry briefly. */
-	for (int i = 0; i < 50; i++) {
-		free(data);
-		data = rn_read_file(path, &len, &e2);
-		if (!data || len == sizeof key->k)
-			break;
-		usleep(10000);
-	}
-	if (!data || len != sizeof key->k) {
-		rn_fail(err, EIO, "__all__: %s: not a %zu-byte key", path, sizeof key->k);
-		if (data)
-			sodium_memzero(data, len);
-		free(data);
-		free(path);
-		return -1;
-	}
-	memcpy(key->k, data, sizeof key->k);
-	sodium_memzero(data, len);
-	free(data);
-	free(path);
-	return 0;
-}
-
-void secrets_key_wipe(secrets_key *key)
-{
-	sodium_memzero(key->k, sizeof key->k);
-}
-
-char *secrets_seal(const secrets_key *key, const char *text)
-{
-	size_t m = strlen(text);
-	size_t clen = crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + m;
-	unsigned char *c = rn_xmalloc(clen);
-	randombytes_buf(c, crypto_secretbox_NONCEBYTES);
-	crypto_secretbox_easy(c + crypto_secretbox_NONCEBYTES, (const unsigned char *)text, m, c,
-	                      key->k);
-	size_t blen = sodium_base64_ENCODED_LEN(clen, sodium_base64_VARIANT_ORIGINAL);
-	char *b = rn_xmalloc(blen);
-	sodium_bin2base64(b, blen, c, clen, sodium_base64_VARIANT_ORIGINAL);
-	free(c);
-	return b;
-}
-
-char *secrets_unseal(const secrets_key *key, const char *b64)
-{
-	size_t max = strlen(b64);
-	unsigned char *c = rn_xmalloc(max + 1);
-	size_t clen = 0;
-	if (sodium_base642bin(c, max, b64, strlen(b64), NULL, &clen, NULL,
-	                      sodium_base64_VARIANT_ORIGINAL) ||
-	    clen < crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES) {
-		free(c);
-		return NULL;
-	}
-	size_t m = clen - crypto_secretbox_NONCEBYTES - crypto_secretbox_MACBYTES;
-	char *out = rn_xmalloc(m + 1);
-	if (crypto_secretbox_open_easy((unsigned char *)out, c + crypto_secretbox_NONCEBYTES,
-	                               clen - crypto_secretbox_NONCEBYTES, c, key->k)) {
-		free(c);
-		free(out);
-		return NULL;
-	}
-	out[m] = 0;
-	free(c);
-	return out;
-}
 
 /* ------------------------------------------------------------------ */
 /* passwords and tokens                                                 */
@@ -141,6 +47,24 @@ void secrets_token_hash(const char *token, char out[65])
 	sodium_bin2hex(out, 65, h, sizeof h);
 }
 
+json_t *secrets_token_fields(long user_id, const json_t *fields, long long expire_seconds,
+                             runnel_error *err)
+{
+	json_t *f = fields ? json_deep_copy(fields) : json_object();
+	if (!json_is_object(f)) {
+		json_decref(f);
+		return rn_fail(err, EINVAL, "__all__: Invalid data. Expected a dictionary."), NULL;
+	}
+	for (const model_field *mf = model_fields(STORE_TOKEN); mf->name; mf++)
+		if (mf->flags & MF_RO)
+			json_object_del(f, mf->name);
+	json_object_set_new(f, "user", json_integer(user_id));
+	char expires[32];
+	model_time_after(expire_seconds > 0 ? expire_seconds : MODEL_TOKEN_EXPIRE_SECONDS, expires);
+	json_object_set_new(f, "expires", json_string(expires));
+	return f;
+}
+
 /* ------------------------------------------------------------------ */
 /* credential inputs                                                    */
 
@@ -159,7 +83,7 @@ static bool input_known(const json_t *fields, const char *k)
 	return false;
 }
 
-int secrets_split_inputs(const secrets_key *key, json_t *v, const json_t *type_inputs,
+int secrets_split_inputs(const store_key *key, json_t *v, const json_t *type_inputs,
                          const json_t *kind, json_t *secret, runnel_error *err)
 {
 	json_t *in = json_object_get(v, "inputs");
@@ -194,7 +118,7 @@ int secrets_split_inputs(const secrets_key *key, json_t *v, const json_t *type_i
 			json_object_del(secret, k);
 			continue;
 		}
-		char *sealed = secrets_seal(key, val);
+		char *sealed = store_seal(key, val);
 		json_object_set_new(secret, k, json_string(sealed));
 		free(sealed);
 	}
@@ -218,7 +142,7 @@ json_t *secrets_inputs_kept(const json_t *inputs, const char *secret_text)
 	return keep;
 }
 
-json_t *secrets_open_inputs(const secrets_key *key, const json_t *data, const char *secret_text,
+json_t *secrets_open_inputs(const store_key *key, const json_t *data, const char *secret_text,
                             runnel_error *err)
 {
 	json_t *in = json_deep_copy(json_object_get(data, "inputs"));
@@ -230,7 +154,7 @@ json_t *secrets_open_inputs(const secrets_key *key, const json_t *data, const ch
 	const char *k;
 	json_t *v;
 	json_object_foreach(sec, k, v) {
-		char *plain = secrets_unseal(key, json_string_value(v) ? json_string_value(v) : "");
+		char *plain = store_unseal(key, json_string_value(v) ? json_string_value(v) : "");
 		if (!plain) {
 			rn_fail(err, EIO,
 			        "inputs: %s does not decrypt with this state dir's secret.key", k);

@@ -1,8 +1,8 @@
 /*
- * secrets.h - what the store keeps secret, the same for every backend: the
- * state dir's secret.key, credential inputs sealed with it (XSalsa20-Poly1305,
- * base64 of nonce || box), password hashes (Argon2id), token hashes and the
- * password stamps of store_ops.user_secret_stamp.
+ * secrets.h - what the store keeps secret, the same for every backend:
+ * credential inputs sealed with the state dir's key (seal.h), password hashes
+ * (Argon2id), token hashes and the password stamps of
+ * store_ops.user_secret_stamp.
  *
  * A credential keeps its plain inputs with its other fields and its secret
  * ones in a separate JSON object of name -> sealed text (the "secret" of
@@ -19,21 +19,7 @@
 #include <sodium.h>
 
 #include "runnel.h"
-
-/* The key of a state dir. Wipe with secrets_key_wipe(). */
-typedef struct secrets_key {
-	unsigned char k[crypto_secretbox_KEYBYTES];
-} secrets_key;
-
-/* Load state_dir/secret.key, creating it (0600, random) on first use; another
- * process creating it at the same time is waited for. 0 or -1 with err. */
-int secrets_key_load(secrets_key *key, const char *state_dir, runnel_error *err);
-void secrets_key_wipe(secrets_key *key);
-
-/* text sealed with key (base64; malloc()ed). */
-char *secrets_seal(const secrets_key *key, const char *text);
-/* What secrets_seal made, opened (malloc()ed), or NULL when it does not open. */
-char *secrets_unseal(const secrets_key *key, const char *sealed);
+#include "seal.h"
 
 /* An Argon2id hash of password into out. 0, or -1 (out of memory). */
 int secrets_password_hash(const char *password, size_t len, char out[crypto_pwhash_STRBYTES]);
@@ -46,6 +32,12 @@ void secrets_stamp(const char *hash, unsigned char stamp[32]);
 void secrets_token_new(char token[49]);
 /* The stored hash of a token (64 hex digits). */
 void secrets_token_hash(const char *token, char out[65]);
+/* The fields of a new token of user_id (store_ops.token_create): the
+ * caller's (description, scope) without the read-only ones, the user, and
+ * "expires" now + expire_seconds (<= 0: AWX's default). A new object, or
+ * NULL with EINVAL when fields is not an object. */
+json_t *secrets_token_fields(long user_id, const json_t *fields, long long expire_seconds,
+                             runnel_error *err);
 
 /*
  * Split the "inputs" of validated credential fields v by the fields of the
@@ -56,7 +48,7 @@ void secrets_token_hash(const char *token, char out[65]);
  * to kind. Inputs the type does not name (when it names any): EINVAL.
  * 0 or -1 with err.
  */
-int secrets_split_inputs(const secrets_key *key, json_t *v, const json_t *type_inputs,
+int secrets_split_inputs(const store_key *key, json_t *v, const json_t *type_inputs,
                          const json_t *kind, json_t *secret, runnel_error *err);
 
 /* The secret inputs an update keeps: those given as "$encrypted$" that
@@ -67,7 +59,7 @@ json_t *secrets_inputs_kept(const json_t *inputs, const char *secret_text);
 /* A credential's inputs with its secret ones opened: plain (its data's
  * "inputs") merged with secret_text opened, plus "__kind". NULL with EIO
  * when a secret does not open with key. */
-json_t *secrets_open_inputs(const secrets_key *key, const json_t *data, const char *secret_text,
+json_t *secrets_open_inputs(const store_key *key, const json_t *data, const char *secret_text,
                             runnel_error *err);
 
 #endif

@@ -1,7 +1,10 @@
 /*
  * store.h - the store seam of runneld: the data model AWX users know, behind
- * one struct of function pointers. One file per backend (sqlite.c now; a
- * PostgreSQL backend can follow without touching the code above this seam).
+ * one struct of function pointers. A backend holds only its SQL: the AWX
+ * shapes (shape.h), the list grammar (query.h), the event derivations
+ * (event_derive.h), inventory rendering (inventory_render.h) and secrets
+ * (seal.h, secrets.h) are backend-neutral modules beside this seam. SQLite
+ * is sqlite_*.c; store_open (store.c) picks the backend.
  *
  * Everything goes in and out as jansson objects shaped as AWX's /api/v2
  * returns them: id, type, url, related, summary_fields (cheap ones), created,
@@ -88,6 +91,10 @@ typedef enum store_rel {
 	STORE_REL_GROUP_CHILDREN,
 } store_rel;
 
+/* The kinds rel joins (*parent, *child); STORE_KIND_COUNT for both when rel
+ * is none of the above. */
+void store_rel_kinds(store_rel rel, store_kind *parent, store_kind *child);
+
 /*
  * What a list call returns. Zero-initialize.
  *
@@ -95,8 +102,10 @@ typedef enum store_rel {
  *   "name__icontains", "id__in" ("1,2,3" or an array), "created__gt",
  *   "status__in", "failed" (true/false/"true"/"1"), "inventory" (an fk id),
  *   "search" (name contains), "<field>__isnull", __gt __gte __lt __lte
- *   __contains __icontains __startswith __iexact __in __exact. Values may be
- *   strings (as from a URL) or JSON values. An unknown field: EINVAL.
+ *   __contains __icontains __startswith __iexact __in __exact __regex
+ *   __iregex; "not__<key>" excludes; "<fk>__<field>[__<lookup>]" follows
+ *   foreign keys. Values may be strings (as from a URL) or JSON values. An
+ *   unknown field: EINVAL. The grammar is query.h's.
  * order_by: "name", "-id", "status,-created"; NULL: "id" (events: "counter").
  * page: 1-based; 0 means 1. page_size: 0 means 25; at most 200.
  * rel/rel_parent: list only the objects related to rel_parent by rel

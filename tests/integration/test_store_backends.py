@@ -139,6 +139,8 @@ OBJECT_PATHS = [
     "/api/v2/hosts/?name__icontains=HOST&order_by=name",
     "/api/v2/hosts/?name__startswith=fail",
     "/api/v2/hosts/?last_job__isnull=false",
+    "/api/v2/hosts/?inventory__organization__name__icontains=or&order_by=-id",
+    "/api/v2/job_templates/?project__organization__name=Org&not__inventory__name=Nope",
     "/api/v2/inventories/",
     "/api/v2/organizations/?search=or",
     "/api/v2/projects/",

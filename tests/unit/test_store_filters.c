@@ -1,5 +1,5 @@
-/* test_store_filters.c - the store's query-string filters (build_filters /
- * build_order in service/store/sqlite.c) with inputs found by
+/* test_store_filters.c - the store's query-string filters (service/store/
+ * query.c, sqlite_query.c) with inputs found by
  * fuzz/fuzz_api.c: whatever a client puts in ?key=value, a list answers or
  * refuses with EINVAL naming the key; it never fails in SQL (a 500). */
 #include <errno.h>

@@ -269,6 +269,45 @@ static void test_order_and_page(void **state)
 	query_clear(&qy); /* twice is harmless */
 }
 
+/* Filters through foreign keys: "inventory__organization__name__icontains"
+ * is two hops and a lookup; an fk's own lookups are not hops. */
+static void test_through_foreign_keys(void **state)
+{
+	(void)state;
+	query qy;
+	query_cond c = one(STORE_HOST, "{\"inventory__organization\": \"3\"}", &qy);
+	assert_int_equal(c.nvia, 1);
+	assert_string_equal(c.via[0].fk.name, "inventory");
+	assert_int_equal(c.via[0].to, STORE_INVENTORY);
+	assert_string_equal(c.field.name, "organization");
+	assert_int_equal(c.field.type, MT_FK);
+	assert_int_equal(c.lookup, QL_EXACT);
+	assert_int_equal(json_integer_value(c.value), 3);
+	query_clear(&qy);
+	c = one(STORE_HOST, "{\"not__inventory__organization__name__icontains\": \"De\"}", &qy);
+	assert_int_equal(c.nvia, 2);
+	assert_true(c.negated);
+	assert_int_equal(c.via[1].to, STORE_ORGANIZATION);
+	assert_string_equal(c.field.name, "name");
+	assert_int_equal(c.lookup, QL_ICONTAINS);
+	query_clear(&qy);
+	c = one(STORE_HOST, "{\"inventory__in\": \"1,2\"}", &qy);
+	assert_int_equal(c.nvia, 0);
+	assert_int_equal(c.lookup, QL_IN);
+	query_clear(&qy);
+	c = one(STORE_HOST, "{\"last_job__status\": \"failed\"}", &qy);
+	assert_int_equal(c.nvia, 1);
+	assert_int_equal(c.via[0].to, STORE_JOB);
+	query_clear(&qy);
+	refused(QUERY_OBJECTS, STORE_HOST, "{\"inventory__nosuch\": 1}", NULL,
+	        "inventory__nosuch: Invalid field name.");
+	refused(QUERY_OBJECTS, STORE_HOST, "{\"inventory__organization__name__nolookup\": 1}", NULL,
+	        "inventory__organization__name__nolookup: Unsupported lookup 'nolookup'.");
+	/* a secret is no field at the end of a path either */
+	refused(QUERY_OBJECTS, STORE_TOKEN, "{\"user__password\": \"x\"}", NULL,
+	        "user__password: Invalid field name.");
+}
+
 /* ---- the same grammar through the SQLite backend ---- */
 
 typedef struct fixture {
@@ -368,6 +407,56 @@ static void test_sqlite_lookups(void **state)
 	expect(f, "{}", "description,-name", "cache,web-2,db-1,Web-1");
 }
 
+/* Hosts filtered by their inventory's organization's name. */
+static void test_sqlite_foreign_keys(void **state)
+{
+	fixture *f = *state;
+	runnel_error err = {0};
+	/* organizations 1 (Web-1) and 3 (db-1) get an inventory each, with a host */
+	const long orgs[] = {1, 3};
+	for (int i = 0; i < 2; i++) {
+		json_t *in = json_pack("{s:s,s:I}", "name", i ? "inv-db" : "inv-web",
+		                       "organization", (json_int_t)orgs[i]);
+		json_t *inv = store_create(f->st, STORE_INVENTORY, in, 0, &err);
+		json_decref(in);
+		if (!inv)
+			fail_msg("inventory: %s", err.message);
+		in = json_pack("{s:s,s:O}", "name", i ? "h-db" : "h-web", "inventory",
+		               json_object_get(inv, "id"));
+		json_t *h = store_create(f->st, STORE_HOST, in, 0, &err);
+		json_decref(in);
+		if (!h)
+			fail_msg("host: %s", err.message);
+		json_decref(h);
+		json_decref(inv);
+	}
+	const struct {
+		const char *filters, *want;
+	} cases[] = {
+	    {"{\"inventory__organization__name__istartswith\": \"web\"}", "h-web"},
+	    {"{\"inventory__organization\": 3}", "h-db"},
+	    {"{\"not__inventory__name\": \"inv-web\"}", "h-db"},
+	    {"{\"inventory__organization__name__regex\": \"^[a-z]\"}", "h-db"},
+	    {"{\"inventory__organization__name\": \"cache\"}", ""},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		store_query q = {.filters = json_loads(cases[i].filters, 0, NULL)};
+		store_page pg = {0};
+		int rc = store_list(f->st, STORE_HOST, &q, &pg, &err);
+		json_decref(q.filters);
+		if (rc < 0)
+			fail_msg("%s: %s", cases[i].filters, err.message);
+		const char *got =
+		    pg.count == 1
+		        ? json_string_value(json_object_get(json_array_get(pg.results, 0), "name"))
+		        : "";
+		if (pg.count > 1 || strcmp(got, cases[i].want))
+			fail_msg("%s: %ld hosts, \"%s\", not \"%s\"", cases[i].filters, pg.count,
+			         got, cases[i].want);
+		store_page_clear(&pg);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -376,7 +465,9 @@ int main(void)
 	    cmocka_unit_test(test_search_and_not),
 	    cmocka_unit_test(test_refusals),
 	    cmocka_unit_test(test_order_and_page),
+	    cmocka_unit_test(test_through_foreign_keys),
 	    cmocka_unit_test_setup_teardown(test_sqlite_lookups, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sqlite_foreign_keys, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,6 +2,7 @@
  * fake shape_source in, AWX's shapes out (secrets hidden, summaries of fk
  * targets, counts, a unified job shown as its type, events and host
  * summaries). */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "inventory_plan.h"
 #include "inventory_render.h"
 #include "shape.h"
 
@@ -332,6 +334,61 @@ static void test_inventory_render(void **state)
 	json_decref(o);
 }
 
+/* An import read into its plan: every host named anywhere with its hostvars,
+ * the groups but all/ungrouped/_meta, members known only, all's vars. */
+static void test_inventory_plan(void **state)
+{
+	(void)state;
+	json_t *data = json_loads(
+	    "{\"_meta\": {\"hostvars\": {\"web1\": {\"p\": 80}, \"solo\": {}}},"
+	    " \"all\": {\"children\": [\"ungrouped\", \"web\"], \"vars\": {\"env\": \"x\"}},"
+	    " \"ungrouped\": {\"hosts\": [\"solo\"]},"
+	    " \"web\": {\"hosts\": [\"web1\", \"web2\", 7], \"children\": [\"nosuch\", \"edge\"],"
+	    "          \"vars\": {\"v\": 1}},"
+	    " \"edge\": {\"hosts\": [\"web2\"]},"
+	    " \"odd\": \"not a group\"}",
+	    0, NULL);
+	assert_non_null(data);
+	inventory_plan p;
+	runnel_error err = {0};
+	assert_int_equal(inventory_plan_read(data, &p, &err), 0);
+	/* hosts in the order first named: ungrouped's, web's, then hostvars' */
+	const char *hosts[] = {"solo", "web1", "web2"};
+	assert_int_equal(json_object_size(p.hosts), 3);
+	size_t i = 0;
+	const char *k;
+	json_t *v;
+	json_object_foreach(p.hosts, k, v)
+		assert_string_equal(k, hosts[i++]);
+	json_t *w1 = json_object_get(json_object_get(p.hosts, "web1"), "vars");
+	assert_int_equal(json_integer_value(json_object_get(w1, "p")), 80);
+	assert_null(json_object_get(json_object_get(p.hosts, "web2"), "vars"));
+	/* groups: web and edge; web's unknown child and non-string host left out */
+	assert_int_equal(json_object_size(p.groups), 2);
+	json_t *web = json_object_get(p.groups, "web");
+	assert_int_equal(json_array_size(json_object_get(web, "hosts")), 2);
+	assert_int_equal(json_array_size(json_object_get(web, "children")), 1);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(web, "children"), 0)),
+	                    "edge");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(web, "vars"), "v")), 1);
+	assert_null(json_object_get(json_object_get(p.groups, "edge"), "vars"));
+	assert_string_equal(json_string_value(json_object_get(p.all_vars, "env")), "x");
+	inventory_plan_free(&p);
+	json_decref(data);
+	/* not an object: EINVAL */
+	json_t *arr = json_array();
+	assert_int_equal(inventory_plan_read(arr, &p, &err), -1);
+	assert_int_equal(err.code, EINVAL);
+	json_decref(arr);
+	/* all without vars: none */
+	data = json_loads("{\"all\": {\"vars\": {}}}", 0, NULL);
+	assert_int_equal(inventory_plan_read(data, &p, &err), 0);
+	assert_null(p.all_vars);
+	assert_int_equal(json_object_size(p.hosts), 0);
+	inventory_plan_free(&p);
+	json_decref(data);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -341,6 +398,7 @@ int main(void)
 	    cmocka_unit_test(test_unified_jobs),
 	    cmocka_unit_test(test_events_and_summaries),
 	    cmocka_unit_test(test_inventory_render),
+	    cmocka_unit_test(test_inventory_plan),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,199 @@
+/*
+ * sqlite_jobs.c - unified jobs' status changes, explanations, cancel flag and
+ * the cleanup of old jobs.
+ */
+#include "sqlite_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Delete one unified job and what hangs off it; lock and transaction held. */
+int sq_delete_job_locked(sq *s, long id, runnel_error *err)
+{
+	char sql[128];
+	if (sq_exec_id(s, "DELETE FROM events WHERE job_id=?", id, err) < 0 ||
+	    sq_exec_id(s, "DELETE FROM event_parent_flags WHERE job_id=?", id, err) < 0 ||
+	    sq_exec_id(s, "DELETE FROM host_summaries WHERE job_id=?", id, err) < 0)
+		return -1;
+	snprintf(sql, sizeof sql, "DELETE FROM relations WHERE rel=%d AND parent=?",
+	         STORE_REL_JOB_CREDENTIALS);
+	if (sq_exec_id(s, sql, id, err) < 0)
+		return -1;
+	return sq_exec_id(s, "DELETE FROM unified_jobs WHERE id=?", id, err);
+}
+
+/* Move a job's status when it is in one of from. */
+int sq_job_transition(store *st, long id, const char *const *from, const char *status,
+                      char *current, runnel_error *err)
+{
+	sq *s = SQ(st);
+	sq_lock(s);
+	int rc = -1;
+	json_t *data = NULL;
+	if (sq_exec_sql(s, "BEGIN IMMEDIATE", err) < 0)
+		goto out_unlock;
+	if (sq_read_raw(s, STORE_UNIFIED_JOB, id, &data, NULL, err) < 0)
+		goto rollback;
+	const char *cur = json_string_value(json_object_get(data, "status"));
+	if (!cur)
+		cur = "new";
+	if (current)
+		snprintf(current, 32, "%s", cur);
+	bool ok = !from;
+	for (int i = 0; from && from[i]; i++)
+		if (!strcmp(cur, from[i]))
+			ok = true;
+	if (!ok) {
+		rc = 0;
+		goto rollback;
+	}
+	char now[32];
+	model_now(now);
+	double t = sq_epoch_now();
+	json_object_set_new(data, "status", json_string(status));
+	const char *tcol = NULL;
+	if (!strcmp(status, "running") && json_is_null(json_object_get(data, "started"))) {
+		json_object_set_new(data, "started", json_string(now));
+		tcol = "started_ts";
+	}
+	if (!store_status_is_active(status)) {
+		json_object_set_new(data, "finished", json_string(now));
+		if (!strcmp(status, "canceled") &&
+		    json_is_null(json_object_get(data, "canceled_on")))
+			json_object_set_new(data, "canceled_on", json_string(now));
+		json_object_set_new(data, "failed",
+		                    json_boolean(strcmp(status, "successful") != 0));
+		tcol = "finished_ts";
+	}
+	if (sq_write_raw(s, STORE_UNIFIED_JOB, id, data, NULL, err) < 0)
+		goto rollback;
+	if (tcol) {
+		char sql[128];
+		snprintf(sql, sizeof sql, "UPDATE unified_jobs SET %s=? WHERE id=?", tcol);
+		sqlite3_stmt *stm = sq_prep(s, sql, err);
+		if (!stm)
+			goto rollback;
+		sqlite3_bind_double(stm, 1, t);
+		sqlite3_bind_int64(stm, 2, id);
+		sqlite3_step(stm);
+		sqlite3_reset(stm);
+		if (!strcmp(tcol, "finished_ts")) {
+			/* elapsed = finished - started (0 when it never started) */
+			stm =
+			    sq_prep(s,
+			            "UPDATE unified_jobs SET data=json_set(data,'$.elapsed',"
+			            " round(coalesce(finished_ts - started_ts, 0), 3)) WHERE id=?",
+			            err);
+			if (!stm)
+				goto rollback;
+			sqlite3_bind_int64(stm, 1, id);
+			sqlite3_step(stm);
+			sqlite3_reset(stm);
+		}
+	}
+	if (sq_exec_sql(s, "COMMIT", err) < 0)
+		goto rollback;
+	rc = 1;
+	goto out_unlock;
+rollback:
+	sq_exec_sql(s, "ROLLBACK", NULL);
+out_unlock:
+	sq_unlock(s);
+	json_decref(data);
+	return rc;
+}
+
+/* Append a line to job_explanation / result_traceback. */
+int sq_job_append(store *st, long id, const char *field, const char *text, runnel_error *err)
+{
+	if (strcmp(field, "job_explanation") && strcmp(field, "result_traceback"))
+		return rn_fail(err, EINVAL,
+		               "%s: Only job_explanation and result_traceback are appended.",
+		               field);
+	sq *s = SQ(st);
+	sq_lock(s);
+	json_t *data = NULL;
+	int rc = sq_exec_sql(s, "BEGIN IMMEDIATE", err);
+	if (rc == 0)
+		rc = sq_read_raw(s, STORE_UNIFIED_JOB, id, &data, NULL, err);
+	if (rc == 0) {
+		const char *old = json_string_value(json_object_get(data, field));
+		/* the same reason twice says nothing new */
+		if (!(old && strstr(old, text))) {
+			char *nv =
+			    old && *old ? rn_xasprintf("%s\n%s", old, text) : rn_xstrdup(text);
+			json_object_set_new(data, field, json_string(nv));
+			free(nv);
+			rc = sq_write_raw(s, STORE_UNIFIED_JOB, id, data, NULL, err);
+		}
+	}
+	if (rc == 0)
+		rc = sq_exec_sql(s, "COMMIT", err);
+	if (rc < 0)
+		sq_exec_sql(s, "ROLLBACK", NULL);
+	json_decref(data);
+	sq_unlock(s);
+	return rc;
+}
+
+/* Set cancel_flag once. */
+int sq_job_set_cancel_flag(store *st, long id, runnel_error *err)
+{
+	sq *s = SQ(st);
+	sq_lock(s);
+	json_t *data = NULL;
+	int rc = sq_exec_sql(s, "BEGIN IMMEDIATE", err);
+	if (rc == 0)
+		rc = sq_read_raw(s, STORE_UNIFIED_JOB, id, &data, NULL, err);
+	if (rc == 0 && !json_is_true(json_object_get(data, "cancel_flag"))) {
+		json_object_set_new(data, "cancel_flag", json_true());
+		rc = sq_write_raw(s, STORE_UNIFIED_JOB, id, data, NULL, err) < 0 ? -1 : 1;
+	}
+	if (rc >= 0 && sq_exec_sql(s, "COMMIT", err) < 0)
+		rc = -1;
+	if (rc < 0)
+		sq_exec_sql(s, "ROLLBACK", NULL);
+	json_decref(data);
+	sq_unlock(s);
+	return rc;
+}
+
+/* Delete finished jobs older than days. */
+int sq_jobs_cleanup(store *st, double days, long *deleted, runnel_error *err)
+{
+	sq *s = SQ(st);
+	double cutoff = sq_epoch_now() - days * 86400.0;
+	sq_lock(s);
+	json_t *ids = json_array();
+	sqlite3_stmt *stm =
+	    sq_prep(s,
+	            "SELECT id FROM unified_jobs WHERE finished_ts IS NOT NULL AND finished_ts < ?"
+	            " AND status NOT IN ('new','pending','waiting','running')",
+	            err);
+	if (!stm) {
+		sq_unlock(s);
+		json_decref(ids);
+		return -1;
+	}
+	sqlite3_bind_double(stm, 1, cutoff);
+	while (sqlite3_step(stm) == SQLITE_ROW)
+		json_array_append_new(ids, json_integer(sqlite3_column_int64(stm, 0)));
+	sqlite3_reset(stm);
+	int rc = sq_exec_sql(s, "BEGIN IMMEDIATE", err);
+	size_t i;
+	json_t *x;
+	json_array_foreach(ids, i, x)
+		if (rc == 0)
+			rc = sq_delete_job_locked(s, (long)json_integer_value(x), err);
+	if (rc == 0)
+		rc = sq_exec_sql(s, "COMMIT", err);
+	else
+		sq_exec_sql(s, "ROLLBACK", NULL);
+	sq_unlock(s);
+	if (deleted)
+		*deleted = rc == 0 ? (long)json_array_size(ids) : 0;
+	json_decref(ids);
+	return rc;
+}
