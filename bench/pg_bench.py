@@ -208,10 +208,10 @@ def main():
         out.append('PostgreSQL 15, a cluster of its own on this machine (data dir on disk, fsync on, '
                    'synchronous_commit on, shared_buffers 128MB); the events table partitioned by the hour of '
                    'the job\'s creation, unique (job_id, counter, job_created), three partial indexes. The '
-                   'receiver writes each batch (≤ 1000 events) with COPY into a temp table, then INSERT ... '
-                   'SELECT ... ON CONFLICT DO NOTHING into events and one UPDATE of the jobs\' counts, one '
-                   'transaction per batch; the floor is one COPY with no conflict check, no temp table and '
-                   'one commit.')
+                   'receiver writes each batch (≤ 1000 events) in one transaction: one probe (the jobs exist, '
+                   'none of the batch\'s counters is stored yet), one COPY straight into events, one UPDATE of '
+                   'the jobs\' counts (a batch sent again goes through a temp table and INSERT ... ON CONFLICT '
+                   'DO NOTHING instead); the floor is one COPY of all the rows and one commit.')
         print('\n'.join(out))
     finally:
         pg.stop()
