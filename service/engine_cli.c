@@ -6,7 +6,7 @@
  *   runneld-ctl --state-dir D [--bus local|redis] [--redis-url U]
  *               [--capacity N] [--isolation-base P] [--cleanup-paths true|false]
  *               [--job-timeout S] [--batch N] [--flush-ms MS] [--grace S]
- *               [--redis-queue NAME] [--worker PATH]
+ *               [--redis-queue NAME] [--worker PATH] [--store sqlite|postgresql://...]
  *
  * Commands ({"cmd": NAME, ...}) → {"ok": true, "result": ...} or
  * {"ok": false, "code": errno, "error": "field: reason"}:
@@ -282,6 +282,7 @@ static const struct option opts[] = {
     {"grace", required_argument, NULL, 'g'},
     {"worker", required_argument, NULL, 'w'},
     {"redis-queue", required_argument, NULL, 'q'},
+    {"store", required_argument, NULL, 'S'},
     {NULL, 0, NULL, 0},
 };
 
@@ -327,6 +328,9 @@ int main(int argc, char **argv)
 			break;
 		case 'q':
 			s.redis_queue = optarg;
+			break;
+		case 'S':
+			s.store_backend = optarg;
 			break;
 		default:
 			fprintf(stderr,

@@ -449,7 +449,11 @@ store *store_sqlite_open(const store_settings *settings, runnel_error *err)
 	 * nothing here reads them. They can only be turned off before SQLite's
 	 * first use in the process: later calls fail, harmlessly. */
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-	char *path = rn_path_join(settings->state_dir, "runneld.db");
+	/* "sqlite:PATH": that file; else the state dir's runneld.db */
+	const char *b = settings->backend;
+	char *path = b && !strncmp(b, "sqlite:", 7)
+	                 ? rn_xstrdup(b + 7)
+	                 : rn_path_join(settings->state_dir, "runneld.db");
 	int rc = sqlite3_open_v2(path, &s->db,
 	                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 	                             SQLITE_OPEN_NOMUTEX /* our mutex serializes */,

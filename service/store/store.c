@@ -10,10 +10,27 @@
 /* Open the store named by settings->backend. */
 store *store_open(const store_settings *settings, runnel_error *err)
 {
-	const char *b = settings && settings->backend ? settings->backend : "sqlite";
+	const char *b =
+	    settings && settings->backend && *settings->backend ? settings->backend : "sqlite";
 	if (!strcmp(b, "sqlite"))
 		return store_sqlite_open(settings, err);
-	return rn_fail(err, EINVAL, "__all__: unknown store backend '%s' (known: sqlite)", b), NULL;
+	if (!strncmp(b, "sqlite:", 7)) {
+		if (b[7] != '/')
+			return rn_fail(
+			           err, EINVAL,
+			           "__all__: store: sqlite:PATH needs an absolute path (workers "
+			           "open it from another directory)"),
+			       NULL;
+		return store_sqlite_open(settings, err);
+	}
+	if (!strncmp(b, "postgresql://", 13) || !strncmp(b, "postgres://", 11))
+		return store_pg_open(settings, err);
+	/* only the scheme is named: the rest may hold a password */
+	return rn_fail(err, EINVAL,
+	               "__all__: store: unknown backend '%.*s' (known: sqlite, sqlite:PATH, "
+	               "postgresql://USER@HOST:PORT/DB)",
+	               (int)strcspn(b, ":"), b),
+	       NULL;
 }
 
 /* The kinds a relation joins. */

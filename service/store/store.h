@@ -308,7 +308,9 @@ struct store {
 
 /* How to open a store. Zero-initialize. */
 typedef struct store_settings {
-	const char *backend;   /* "sqlite" (default) */
+	/* "sqlite" (default: state_dir/runneld.db), "sqlite:/ABS/PATH", or
+	 * "postgresql://USER@HOST:PORT/DB" (state_dir still holds secret.key) */
+	const char *backend;
 	const char *state_dir; /* required: holds runneld.db and secret.key */
 	int busy_timeout_ms;   /* sqlite: wait this long for another writer; 0: 10000 */
 	/* Each thread calling the handle gets a connection of its own (kept
@@ -323,6 +325,9 @@ typedef struct store_settings {
 store *store_open(const store_settings *settings, runnel_error *err);
 /* The SQLite backend (what store_open uses for "sqlite"). */
 store *store_sqlite_open(const store_settings *settings, runnel_error *err);
+/* The PostgreSQL backend (settings->backend: "postgresql://USER@HOST:PORT/DB";
+ * state_dir holds secret.key). */
+store *store_pg_open(const store_settings *settings, runnel_error *err);
 
 /* The wrappers: call the backend through the vtable. */
 static inline void store_close(store *st)

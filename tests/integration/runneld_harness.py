@@ -2,11 +2,16 @@
 state dir (stopped by pid), a redis-server of its own, a git project and the
 world most API tests start from. Shared by every runneld suite.
 
-Environment: RUNNELD (default <repo>/build/service/runneld).
+Environment: RUNNELD (default <repo>/build/service/runneld); RUNNELD_STORE=pg
+runs every Runneld of a suite on a throwaway PostgreSQL cluster of its own
+(start_postgres) instead of the SQLite file in its state dir.
 """
 
+import atexit
 import json
 import os
+import pwd
+import re
 import shutil
 import signal
 import socket
@@ -82,6 +87,8 @@ class Runneld:
         self.log_path = os.path.join(self.state_dir + ".log")
         self.proc = None
         self.port = None
+        # RUNNELD_STORE=pg: a database of its own, kept across restarts
+        self.store = [] if "--store" in self.extra else None
 
     def start(self):
         os.makedirs(self.state_dir, exist_ok=True)
@@ -89,8 +96,10 @@ class Runneld:
         env["RUNNEL_ADMIN_PASSWORD"] = PASSWORD
         env.update(self.env)
         self.port = free_port()
+        if self.store is None:
+            self.store = store_args(os.path.basename(self.state_dir))
         args = [RUNNELD, "--state-dir", self.state_dir, "--listen", "127.0.0.1:%d" % self.port,
-                "--bus", self.bus] + self.extra
+                "--bus", self.bus] + self.store + self.extra
         self.log_offset = os.path.getsize(self.log_path) if os.path.exists(self.log_path) else 0
         self.logf = open(self.log_path, "ab")
         self.proc = subprocess.Popen(args, stdout=self.logf, stderr=self.logf, env=env,
@@ -204,6 +213,128 @@ def start_redis(tmp, port=None):
             return proc.poll() is not None and pytest.fail("redis-server on %d exited" % port)
     wait_for(up, timeout=15, what="redis-server on port %d" % port)
     return proc, "redis://127.0.0.1:%d" % port
+
+
+PG_BIN = "/usr/lib/postgresql/15/bin"
+
+
+class Postgres:
+    """A throwaway PostgreSQL cluster: initdb + pg_ctl on a new dir under
+    /tmp, TCP on 127.0.0.1 (a free port) and its unix socket in that dir,
+    trust auth for loopback only. Run as an unprivileged user when we are
+    root (initdb refuses root): the "postgres" user Debian's package makes,
+    else nobody. stop() ends it (pg_ctl stop -m immediate, then SIGKILL by
+    pid) and removes the dir."""
+
+    def __init__(self, durable=False):
+        import tempfile
+        # under /tmp, not a caller's dir: the server's user must reach it
+        self.dir = tempfile.mkdtemp(prefix="runnel-pg-", dir="/tmp")
+        # tests: no fsync (a throwaway cluster); benchmarks: PostgreSQL's defaults
+        self.durable = durable
+        self.data = os.path.join(self.dir, "data")
+        self.port = None
+        self.user = "runnel"
+        self.pid = None
+        self.prefix = []
+
+    def _run(self, args, **kw):
+        return subprocess.run(self.prefix + args, check=True, capture_output=True, text=True,
+                              timeout=kw.pop("timeout", 120), **kw)
+
+    def start(self):
+        if not os.path.exists(os.path.join(PG_BIN, "initdb")):
+            pytest.skip("PostgreSQL 15 is not installed (apt-get install postgresql)")
+        if os.geteuid() == 0:
+            for name in ("postgres", "nobody"):
+                try:
+                    pw = pwd.getpwnam(name)
+                    break
+                except KeyError:
+                    continue
+            os.chown(self.dir, pw.pw_uid, pw.pw_gid)
+            self.prefix = ["setpriv", "--reuid", str(pw.pw_uid), "--regid", str(pw.pw_gid),
+                           "--clear-groups", "--"]
+        self._run([os.path.join(PG_BIN, "initdb"), "-D", self.data, "-U", self.user,
+                   "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync"])
+        with open(os.path.join(self.data, "pg_hba.conf"), "w") as f:
+            f.write("local all all trust\nhost all all 127.0.0.1/32 trust\n")
+        self.port = free_port()
+        opts = ("-c listen_addresses=127.0.0.1 -c port=%d -c unix_socket_directories=%s "
+                "-c max_connections=200 -c shared_buffers=128MB" % (self.port, self.dir))
+        if not self.durable:
+            opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        self._run([os.path.join(PG_BIN, "pg_ctl"), "-D", self.data, "-o", opts, "-l",
+                   os.path.join(self.dir, "log"), "-w", "-t", "60", "start"])
+        with open(os.path.join(self.data, "postmaster.pid")) as f:
+            self.pid = int(f.readline())
+        atexit.register(self.stop)
+        return self
+
+    def url(self, db="postgres"):
+        return "postgresql://%s@127.0.0.1:%d/%s" % (self.user, self.port, db)
+
+    def psql(self, sql, db="postgres"):
+        """Run sql (one statement) through psql; its output, tuples only."""
+        return subprocess.run([os.path.join(PG_BIN, "psql"), "-X", "-q", "-At", "-v",
+                               "ON_ERROR_STOP=1", "-d", self.url(db), "-c", sql],
+                              check=True, capture_output=True, text=True, timeout=60).stdout
+
+    def create_db(self, name):
+        """A new empty database; its URL."""
+        self.psql('CREATE DATABASE "%s"' % name)
+        return self.url(name)
+
+    def stop(self):
+        if not self.pid:
+            return
+        try:
+            self._run([os.path.join(PG_BIN, "pg_ctl"), "-D", self.data, "-m", "immediate",
+                       "-w", "-t", "30", "stop"])
+        except (subprocess.SubprocessError, OSError):
+            pass
+        if pid_alive(self.pid):
+            os.kill(self.pid, signal.SIGKILL)
+        self.pid = None
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def start_postgres(tmp=None, durable=False):
+    """A throwaway PostgreSQL cluster (see Postgres; tmp is not used: the
+    cluster lives in a dir of its own under /tmp), stopped at exit at the
+    latest. Its url(db) is what runneld's --store takes."""
+    return Postgres(durable=durable).start()
+
+
+_shared_pg = None
+
+
+class _ClusterAt:
+    """A cluster someone else started (RUNNEL_TEST_PG_URL: its admin URL)."""
+
+    def __init__(self, url):
+        self.admin = url
+
+    def create_db(self, name):
+        subprocess.run([os.path.join(PG_BIN, "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d",
+                        self.admin, "-c", 'CREATE DATABASE "%s"' % name],
+                       check=True, capture_output=True, text=True, timeout=60)
+        return self.admin.rsplit("/", 1)[0] + "/" + name
+
+
+def store_args(name):
+    """runneld's --store arguments for a Runneld of a suite: none (SQLite)
+    unless RUNNELD_STORE=pg, then a new database named after name on the
+    cluster of RUNNEL_TEST_PG_URL (scripts/run-tests starts one), else on
+    one this test process starts."""
+    global _shared_pg
+    if os.environ.get("RUNNELD_STORE", "sqlite") not in ("pg", "postgresql"):
+        return []
+    if _shared_pg is None:
+        url = os.environ.get("RUNNEL_TEST_PG_URL")
+        _shared_pg = _ClusterAt(url) if url else start_postgres()
+    db = "t_%s_%d" % (re.sub(r"[^a-z0-9]", "_", name.lower())[-40:], free_port())
+    return ["--store", _shared_pg.create_db(db)]
 
 
 def setup_world(d, repo):

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "api.h"
+#include "store_backend.h"
 
 static char dir[] = "/tmp/test_api_paging_XXXXXX";
 
@@ -36,7 +37,8 @@ static void test_huge_page(void **state)
 {
 	(void)state;
 	assert_non_null(mkdtemp(dir));
-	store_settings ss = {.state_dir = dir};
+	char url[512];
+	store_settings ss = {.state_dir = dir, .backend = test_backend(dir, url)};
 	runnel_error err = {0};
 	store *st = store_open(&ss, &err);
 	assert_non_null(st);
@@ -60,6 +62,7 @@ static void test_huge_page(void **state)
 	assert_int_equal(json_integer_value(json_object_get(body, "count")), 1);
 	json_decref(body);
 	store_close(st);
+	test_backend_drop(dir);
 	const char *names[] = {"runneld.db", "runneld.db-wal", "runneld.db-shm", "secret.key"};
 	char path[128];
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {

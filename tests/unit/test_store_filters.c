@@ -16,9 +16,11 @@
 #include <cmocka.h>
 
 #include "store.h"
+#include "store_backend.h"
 
 typedef struct fixture {
 	char dir[64];
+	char url[512]; /* RUNNELD_STORE=pg: the test's database */
 	store *st;
 	long job;
 } fixture;
@@ -37,7 +39,7 @@ static int setup(void **state)
 	fixture *f = calloc(1, sizeof *f);
 	snprintf(f->dir, sizeof f->dir, "/tmp/test_store_filters_XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
-	store_settings ss = {.state_dir = f->dir};
+	store_settings ss = {.state_dir = f->dir, .backend = test_backend(f->dir, f->url)};
 	runnel_error err = {0};
 	f->st = store_open(&ss, &err);
 	if (!f->st)
@@ -65,6 +67,7 @@ static int teardown(void **state)
 {
 	fixture *f = *state;
 	store_close(f->st);
+	test_backend_drop(f->dir);
 	char path[128];
 	const char *names[] = {"runneld.db", "runneld.db-wal", "runneld.db-shm", "secret.key"};
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {

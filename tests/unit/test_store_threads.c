@@ -19,12 +19,14 @@
 #include <sqlite3.h>
 
 #include "store.h"
+#include "store_backend.h"
 
 /* How long another process-like connection holds the write lock. */
 #define HOLD_S 3.0
 
 typedef struct fixture {
 	char dir[64];
+	char url[512]; /* RUNNELD_STORE=pg: the test's database */
 } fixture;
 
 /* A fresh temp dir. */
@@ -33,6 +35,7 @@ static int setup(void **state)
 	fixture *f = calloc(1, sizeof *f);
 	snprintf(f->dir, sizeof f->dir, "/tmp/test_store_threads_XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
+	test_backend(f->dir, f->url);
 	*state = f;
 	return 0;
 }
@@ -41,6 +44,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	fixture *f = *state;
+	test_backend_drop(f->dir);
 	static const char *const names[] = {"runneld.db", "runneld.db-wal", "runneld.db-shm",
 	                                    "secret.key"};
 	char p[128];
@@ -64,8 +68,10 @@ static double now_s(void)
 /* Open the store of f, with or without per-thread connections. */
 static store *open_store(fixture *f, bool per_thread)
 {
-	store_settings ss = {
-	    .state_dir = f->dir, .busy_timeout_ms = 10000, .thread_connections = per_thread};
+	store_settings ss = {.state_dir = f->dir,
+	                     .backend = test_on_pg() ? f->url : NULL,
+	                     .busy_timeout_ms = 10000,
+	                     .thread_connections = per_thread};
 	runnel_error err = {0};
 	store *st = store_open(&ss, &err);
 	if (!st)
@@ -140,16 +146,34 @@ static double read_beside_waiting_writer(fixture *f, store *st, writer_arg *wa)
 	char path[128];
 	snprintf(path, sizeof path, "%s/runneld.db", f->dir);
 	sqlite3 *db = NULL;
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+	PGconn *pgc = NULL;
+	if (test_on_pg()) {
+		/* PostgreSQL: writes of organizations wait, reads do not */
+		char name[64];
+		test_db_name(f->dir, name);
+		pgc = test_pg_connect(name);
+		assert_non_null(pgc);
+		PQclear(PQexec(pgc, "BEGIN"));
+		PGresult *r = PQexec(pgc, "LOCK TABLE organizations IN EXCLUSIVE MODE");
+		assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+		PQclear(r);
+	} else {
+		assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+		assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+	}
 	wa->st = st;
 	pthread_t wt, rt;
 	assert_int_equal(pthread_create(&wt, NULL, writer, wa), 0);
 	usleep(300 * 1000); /* the writer now waits for the lock */
 	assert_int_equal(pthread_create(&rt, NULL, reader, &ra), 0);
 	usleep((useconds_t)((HOLD_S - 0.3) * 1e6));
-	assert_int_equal(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
+	if (pgc) {
+		PQclear(PQexec(pgc, "ROLLBACK"));
+		PQfinish(pgc);
+	} else {
+		assert_int_equal(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+		sqlite3_close(db);
+	}
 	pthread_join(wt, NULL);
 	pthread_join(rt, NULL);
 	assert_int_equal(ra.ok, 3);

@@ -1,0 +1,260 @@
+/*
+ * pg_query.c - query.h's neutral form as PostgreSQL's SQL: fields mapped to
+ * columns (the stored fields read out of data, cast to their model type),
+ * lookups to operators, values bound as parameters. Written to give the
+ * answers the SQLite backend gives: NULL sorts first (SQLite's NULL is the
+ * smallest value), LIKE has no escape character, the i* lookups fold ASCII
+ * letters only ("C" collation), a negated condition holds for a NULL field.
+ */
+#include "pg.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+void pg_params_free(pg_params *p)
+{
+	for (int i = 0; i < p->n; i++)
+		free(p->v[i]);
+	free(p->v);
+	p->v = NULL;
+	p->n = p->cap = 0;
+}
+
+int pg_params_add(pg_params *p, const char *text)
+{
+	if (p->n == p->cap) {
+		p->cap = p->cap ? p->cap * 2 : 8;
+		p->v = rn_xrealloc(p->v, (size_t)p->cap * sizeof *p->v);
+	}
+	p->v[p->n++] = text ? rn_xstrdup(text) : NULL;
+	return p->n;
+}
+
+/* The SQL type of a model type's values. */
+static const char *sql_type(model_type t)
+{
+	switch (t) {
+	case MT_INT:
+	case MT_FK:
+		return "bigint";
+	case MT_FLOAT:
+		return "double precision";
+	case MT_BOOL:
+		return "boolean";
+	default:
+		return "text";
+	}
+}
+
+/* Add a JSON scalar for a field of type t; its number ("$n") and the SQL
+ * type it is cast to. */
+static int add_json(pg_params *p, const json_t *v, model_type t, const char **cast)
+{
+	char b[40];
+	if (!v || json_is_null(v)) {
+		*cast = sql_type(t);
+		return pg_params_add(p, NULL);
+	}
+	if (json_is_integer(v)) {
+		*cast = "bigint";
+		snprintf(b, sizeof b, "%lld", (long long)json_integer_value(v));
+		return pg_params_add(p, b);
+	}
+	if (json_is_real(v)) {
+		*cast = "double precision";
+		snprintf(b, sizeof b, "%.17g", json_real_value(v));
+		return pg_params_add(p, b);
+	}
+	if (json_is_boolean(v)) {
+		*cast = "boolean";
+		return pg_params_add(p, json_is_true(v) ? "true" : "false");
+	}
+	*cast = "text";
+	if (json_is_string(v))
+		return pg_params_add(p, json_string_value(v));
+	char *d = json_dumps(v, JSON_COMPACT);
+	int n = pg_params_add(p, d);
+	free(d);
+	return n;
+}
+
+/* An event's failed / changed (printf with the column twice): its own flag,
+ * or for a parent (playbook_on_*) the flag its children gave it
+ * (event_parent_flags). */
+#define PARENT_FLAG_EXPR                                                                           \
+	"(events.%s OR (left(events.event, 11) = 'playbook_on' AND coalesce((SELECT p.%s FROM"     \
+	" event_parent_flags p WHERE p.job_id=events.job_id AND p.uuid=events.uuid), false)))"
+
+/* The SQL expression of a field query.c resolved (a plain identifier); as
+ * text when as_text (the text lookups). */
+static char *column_of(const query *qy, const query_field *f, bool as_text)
+{
+	const char *n = f->name;
+	char *e;
+	switch (qy ? qy->target : QUERY_OBJECTS) {
+	case QUERY_EVENTS:
+		if (!strcmp(n, "host"))
+			e = rn_xstrdup("events.host_id");
+		else if (!strcmp(n, "failed") || !strcmp(n, "changed"))
+			e = rn_xasprintf(PARENT_FLAG_EXPR, n, n);
+		else
+			e = rn_xasprintf("events.%s", n);
+		break;
+	case QUERY_HOST_SUMMARIES:
+		e = rn_xstrdup(!strcmp(n, "host") ? "host_id" : n);
+		break;
+	case QUERY_OBJECTS:
+	default:
+		if (f->cls == QF_DATA) {
+			if (as_text)
+				return rn_xasprintf("(data->>'%s')", n);
+			switch (f->type) {
+			case MT_INT:
+			case MT_FK:
+				return rn_xasprintf("(data->>'%s')::bigint", n);
+			case MT_FLOAT:
+				return rn_xasprintf("(data->>'%s')::double precision", n);
+			case MT_BOOL:
+				return rn_xasprintf("(data->>'%s')::boolean", n);
+			default:
+				return rn_xasprintf("(data->>'%s') COLLATE \"C\"", n);
+			}
+		}
+		e = rn_xstrdup(!strcmp(n, "username") ? "name" : n);
+		break;
+	}
+	if (as_text && f->type != MT_STR) {
+		char *t = rn_xasprintf("(%s)::text", e);
+		free(e);
+		return t;
+	}
+	return e;
+}
+
+/* True for the lookups that read the field as text. */
+static bool text_lookup(query_lookup l)
+{
+	switch (l) {
+	case QL_IEXACT:
+	case QL_CONTAINS:
+	case QL_ICONTAINS:
+	case QL_STARTSWITH:
+	case QL_ISTARTSWITH:
+	case QL_ENDSWITH:
+	case QL_IENDSWITH:
+	case QL_REGEX:
+	case QL_IREGEX:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* The SQL of one condition on expr, its values added to p. */
+static char *cond_sql(const query_cond *c, const char *expr, pg_params *p)
+{
+	const char *cast;
+	switch (c->lookup) {
+	case QL_ISNULL:
+		return rn_xasprintf("%s IS %sNULL", expr, json_is_true(c->value) ? "" : "NOT ");
+	case QL_IN: {
+		if (!json_array_size(c->value))
+			return rn_xstrdup("false");
+		rn_buf b;
+		rn_buf_init(&b);
+		rn_buf_append(&b, expr, strlen(expr));
+		rn_buf_append(&b, " IN (", 5);
+		size_t i;
+		json_t *v;
+		json_array_foreach(c->value, i, v) {
+			int n = add_json(p, v, c->field.type, &cast);
+			char *t = rn_xasprintf("%s$%d::%s", i ? ", " : "", n, cast);
+			rn_buf_append(&b, t, strlen(t));
+			free(t);
+		}
+		rn_buf_appendc(&b, ')');
+		return b.data;
+	}
+	default:
+		break;
+	}
+	if (c->lookup == QL_EXACT && json_is_null(c->value))
+		return rn_xasprintf("%s IS NULL", expr);
+	int n = add_json(p, c->value, text_lookup(c->lookup) ? MT_STR : c->field.type, &cast);
+	switch (c->lookup) {
+	case QL_GT:
+		return rn_xasprintf("%s > $%d::%s", expr, n, cast);
+	case QL_GTE:
+		return rn_xasprintf("%s >= $%d::%s", expr, n, cast);
+	case QL_LT:
+		return rn_xasprintf("%s < $%d::%s", expr, n, cast);
+	case QL_LTE:
+		return rn_xasprintf("%s <= $%d::%s", expr, n, cast);
+	case QL_IEXACT:
+		return rn_xasprintf("lower(%s) = lower($%d::text)", expr, n);
+	case QL_CONTAINS:
+		return rn_xasprintf("strpos(%s, $%d::text) > 0", expr, n);
+	case QL_ICONTAINS:
+		return rn_xasprintf("%s ILIKE '%%' || $%d::text || '%%' ESCAPE ''", expr, n);
+	/* as the SQLite backend, whose LIKE ignores the case of ASCII letters */
+	case QL_STARTSWITH:
+	case QL_ISTARTSWITH:
+		return rn_xasprintf("%s ILIKE $%d::text || '%%' ESCAPE ''", expr, n);
+	case QL_ENDSWITH:
+	case QL_IENDSWITH:
+		return rn_xasprintf("%s ILIKE '%%' || $%d::text ESCAPE ''", expr, n);
+	case QL_REGEX:
+		return rn_xasprintf("%s ~ $%d::text", expr, n);
+	case QL_IREGEX:
+		return rn_xasprintf("%s ~* $%d::text", expr, n);
+	case QL_EXACT:
+	default:
+		return rn_xasprintf("%s = $%d::%s", expr, n, cast);
+	}
+}
+
+void pg_where(const query *qy, rn_buf *where, pg_params *p)
+{
+	for (size_t i = 0; i < qy->nconds; i++) {
+		const query_cond *c = &qy->conds[i];
+		/* with hops, the field is one of the last hop's kind (an object's) */
+		char *expr = column_of(c->nvia ? NULL : qy, &c->field, text_lookup(c->lookup));
+		char *cond = cond_sql(c, expr, p);
+		/* through the foreign keys, innermost first: fk IN (SELECT id ...) */
+		for (size_t h = c->nvia; h-- > 0;) {
+			char *fk = column_of(NULL, &c->via[h].fk, false);
+			char *up = rn_xasprintf("%s IN (SELECT id FROM %s WHERE %s)", fk,
+			                        pg_table(c->via[h].to), cond);
+			free(fk);
+			free(cond);
+			cond = up;
+		}
+		/* negated: rows where it is not true (a NULL field too, as Django's exclude) */
+		char *clause = c->negated ? rn_xasprintf(" AND NOT coalesce((%s), false)", cond)
+		                          : rn_xasprintf(" AND %s", cond);
+		rn_buf_append(where, clause, strlen(clause));
+		free(clause);
+		free(cond);
+		free(expr);
+	}
+}
+
+char *pg_order(const query *qy, const char *id_col)
+{
+	rn_buf b;
+	rn_buf_init(&b);
+	rn_buf_append(&b, " ORDER BY ", 10);
+	for (size_t i = 0; i < qy->norder; i++) {
+		char *expr = column_of(qy, &qy->order[i].field, false);
+		rn_buf_append(&b, expr, strlen(expr));
+		/* NULL first going up, last going down: SQLite's order */
+		const char *dir = qy->order[i].descending ? " DESC NULLS LAST, " : " NULLS FIRST, ";
+		rn_buf_append(&b, dir, strlen(dir));
+		free(expr);
+	}
+	rn_buf_append(&b, id_col, strlen(id_col));
+	return b.data;
+}
