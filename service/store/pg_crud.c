@@ -5,6 +5,7 @@
  * FOR UPDATE) for its transaction: another process (a worker, the receiver)
  * may write the same row meanwhile.
  */
+#include "job_states.h"
 #include "pg.h"
 
 #include <errno.h>
@@ -650,30 +651,33 @@ int pg_job_transition(store *st, long id, const char *const *from, const char *s
 		cur = "new";
 	if (current)
 		snprintf(current, 32, "%s", cur);
-	bool ok = !from;
-	for (int i = 0; from && from[i]; i++)
-		if (!strcmp(cur, from[i]))
-			ok = true;
+	/* the compare-and-set: a move the table allows, from a status listed */
+	bool ok = false;
+	const char *const *sources = from ? from : job_state_sources(status);
+	for (int i = 0; sources[i]; i++)
+		if (!strcmp(cur, sources[i]))
+			ok = job_state_can(cur, status);
 	if (!ok) {
 		rc = 0;
 		goto out;
 	}
+	/* the effects the table names (job_states.h) */
+	job_state_effects fx = job_state_effects_of(status);
 	char now[32];
 	model_now(now);
 	double t = epoch_now();
 	json_object_set_new(data, "status", json_string(status));
 	const char *tcol = NULL;
-	if (!strcmp(status, "running") && json_is_null(json_object_get(data, "started"))) {
+	if (fx.set_started && json_is_null(json_object_get(data, "started"))) {
 		json_object_set_new(data, "started", json_string(now));
 		tcol = "started_ts";
 	}
-	if (!store_status_is_active(status)) {
+	if (fx.set_canceled_on && json_is_null(json_object_get(data, "canceled_on")))
+		json_object_set_new(data, "canceled_on", json_string(now));
+	if (fx.set_failed)
+		json_object_set_new(data, "failed", json_boolean(fx.failed_value));
+	if (fx.set_finished) {
 		json_object_set_new(data, "finished", json_string(now));
-		if (!strcmp(status, "canceled") &&
-		    json_is_null(json_object_get(data, "canceled_on")))
-			json_object_set_new(data, "canceled_on", json_string(now));
-		json_object_set_new(data, "failed",
-		                    json_boolean(strcmp(status, "successful") != 0));
 		tcol = "finished_ts";
 		/* elapsed = finished - started (0 when it never started), to the ms */
 		char ib[24];
