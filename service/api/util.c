@@ -86,6 +86,14 @@ int api_not_allowed(api_response *rs, const char *method)
 	return api_detail(rs, 405, "Method \"%s\" not allowed.", method);
 }
 
+/* Add a header to the answer. */
+void api_add_header(api_response *rs, const char *name, const char *value)
+{
+	if (!rs->headers)
+		rs->headers = json_array();
+	json_array_append_new(rs->headers, json_pack("[s,s]", name, value));
+}
+
 /* A query argument, or NULL. */
 const char *api_arg(const api_request *rq, const char *name)
 {
