@@ -19,6 +19,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <jansson.h>
@@ -91,10 +92,11 @@ typedef struct api_request {
 	long long token_expire_seconds; /* lifetime of a new token (api_settings) */
 	void (*log)(const char *line, void *userdata);
 	void *log_userdata;
-	api_auth auth;          /* how user was authenticated */
-	bool read_only;         /* a token of scope "read": GET, HEAD and OPTIONS only */
-	api_sessions *sessions; /* the server's login sessions */
-	const char *raw_body;   /* the body as sent (form routes read it), may be NULL */
+	api_auth auth;             /* how user was authenticated */
+	bool read_only;            /* a token of scope "read": GET, HEAD and OPTIONS only */
+	pthread_mutex_t *write_mu; /* held by api_create/api_update around their checks */
+	api_sessions *sessions;    /* the server's login sessions */
+	const char *raw_body;      /* the body as sent (form routes read it), may be NULL */
 	size_t raw_len;
 	/* A request header's value, or NULL (conn: the server's connection). */
 	const char *(*header)(const struct api_request *rq, const char *name);

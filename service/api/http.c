@@ -55,7 +55,8 @@ struct api_server {
 	pthread_mutex_t auth_mu;
 	unsigned char auth_key[32];
 	auth_entry auth_cache[AUTH_CACHE];
-	api_sessions *sessions; /* session logins (session.c) */
+	api_sessions *sessions;   /* session logins (session.c) */
+	pthread_mutex_t write_mu; /* uniqueness checks and their writes (util.c) */
 };
 
 /* The state of one request while its body arrives. */
@@ -619,6 +620,7 @@ static enum MHD_Result handle(api_server *srv, struct MHD_Connection *c, const c
 	    .log = srv->settings.log,
 	    .log_userdata = srv->settings.log_userdata,
 	    .sessions = srv->sessions,
+	    .write_mu = &srv->write_mu,
 	    .raw_body = ctx->body.data,
 	    .raw_len = ctx->body.len,
 	    .header = request_header,
@@ -803,6 +805,7 @@ api_server *api_server_start(engine *eng, const api_settings *settings, runnel_e
 		srv->settings.max_connections = 64;
 	srv->web_dir = settings->web_dir ? rn_xstrdup(settings->web_dir) : NULL;
 	pthread_mutex_init(&srv->auth_mu, NULL);
+	pthread_mutex_init(&srv->write_mu, NULL);
 	randombytes_buf(srv->auth_key, sizeof srv->auth_key);
 	srv->sessions = api_sessions_new(srv->settings.session_cookie_age);
 	struct sockaddr_in sa;
@@ -865,6 +868,7 @@ void api_server_stop(api_server *srv)
 	store_close(srv->st);
 	api_sessions_free(srv->sessions);
 	pthread_mutex_destroy(&srv->auth_mu);
+	pthread_mutex_destroy(&srv->write_mu);
 	free(srv->web_dir);
 	free(srv);
 }

@@ -119,6 +119,8 @@ static const char *type_word(const model_field *f)
 {
 	if (f->choices)
 		return "choice";
+	if (!strcmp(f->name, "credentials"))
+		return "list_of_ids"; /* launch-time credentials: ids, comma-separated in the CLI */
 	switch (f->type) {
 	case MT_INT:
 		return "integer";
@@ -127,8 +129,7 @@ static const char *type_word(const model_field *f)
 	case MT_BOOL:
 		return "boolean";
 	case MT_FK:
-		/* a list of ids (launch-time credentials) or one */
-		return !strcmp(f->name, "credentials") ? "list_of_ids" : "id";
+		return "id";
 	case MT_JSON:
 		return "json";
 	default:
@@ -380,7 +381,7 @@ int api_options(const api_route *route, api_request *rq, api_response *rs)
 	api_route_methods(route, rq, &get, &post, &put, &patch, &del);
 	(void)patch, (void)del;
 	char title[128] = "", name[192];
-	title_of(ep.parent[0] ? ep.parent : "api", ep.shape != EP_LIST, title, sizeof title);
+	title_of(ep.parent[0] ? ep.parent : "api", true, title, sizeof title);
 	switch (ep.shape) {
 	case EP_LIST:
 		snprintf(name, sizeof name, "%s List", title);

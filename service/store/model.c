@@ -795,6 +795,22 @@ static json_t *key_newlines(json_t *inputs)
 int model_validate(store_kind kind, const json_t *fields, unsigned flags, bool creating,
                    json_t **out, runnel_error *err)
 {
+	return model_validate_table(model_fields(kind), kind, fields, flags, creating, out, err);
+}
+
+/* The field of a table by name, or NULL. */
+static const model_field *table_find(const model_field *table, const char *name)
+{
+	for (const model_field *f = table; f->name; f++)
+		if (!strcmp(f->name, name))
+			return f;
+	return NULL;
+}
+
+/* Validate fields against a table (model_validate's work). */
+int model_validate_table(const model_field *table, store_kind kind, const json_t *fields,
+                         unsigned flags, bool creating, json_t **out, runnel_error *err)
+{
 	*out = NULL;
 	if (!json_is_object(fields))
 		return rn_fail(err, EINVAL, "__all__: Invalid data. Expected a dictionary.");
@@ -802,7 +818,7 @@ int model_validate(store_kind kind, const json_t *fields, unsigned flags, bool c
 	const char *key;
 	json_t *v;
 	json_object_foreach((json_t *)fields, key, v) {
-		const model_field *f = model_field_find(kind, key);
+		const model_field *f = table_find(table, key);
 		if (!f) {
 			/* AWX accepts (and ignores) these read-only fields in a PUT of a GET
 			 * answer. */
@@ -849,7 +865,7 @@ int model_validate(store_kind kind, const json_t *fields, unsigned flags, bool c
 		json_object_set_new(res, key, c);
 	}
 	if (creating) {
-		for (const model_field *f = model_fields(kind); f->name; f++) {
+		for (const model_field *f = table; f->name; f++) {
 			if (json_object_get(res, f->name))
 				continue;
 			if (f->flags & MF_REQUIRED) {

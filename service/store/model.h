@@ -89,6 +89,11 @@ unsigned model_job_bit(const char *type);
 int model_validate(store_kind kind, const json_t *fields, unsigned flags, bool creating,
                    json_t **out, runnel_error *err);
 
+/* model_validate over another table of fields (model_ad_hoc_fields, ...)
+ * checked with the rules of kind's fields of the same names. */
+int model_validate_table(const model_field *table, store_kind kind, const json_t *fields,
+                         unsigned flags, bool creating, json_t **out, runnel_error *err);
+
 /* Current UTC time as AWX prints it: "2024-01-02T03:04:05.123456Z" (32 bytes). */
 void model_now(char out[32]);
 
