@@ -282,9 +282,9 @@ void api_logf(const api_request *rq, const char *fmt, ...)
 /* Query arguments that are not filters. */
 static bool reserved_arg(const char *name)
 {
-	static const char *const names[] = {"page",   "page_size",  "order_by", "order",
-	                                    "format", "start_line", "end_line", "content_encoding",
-	                                    "dark",   "_",          NULL};
+	static const char *const names[] = {
+	    "page",     "page_size",        "order_by", "order", "format",      "start_line",
+	    "end_line", "content_encoding", "dark",     "_",     "no_truncate", NULL};
 	for (int i = 0; names[i]; i++)
 		if (!strcmp(name, names[i]))
 			return true;
