@@ -719,6 +719,22 @@ static json_t *active_jobs(api_request *rq, store_kind kind, long id)
 		json_decref(sub);
 		json_decref(f);
 	}
+	/* a job found twice (through an inventory and a project) counts once */
+	json_t *seen = json_object(), *unique = json_array();
+	size_t i;
+	json_t *j;
+	json_array_foreach(found, i, j) {
+		char key[32];
+		snprintf(key, sizeof key, "%lld",
+		         (long long)json_integer_value(json_object_get(j, "id")));
+		if (json_object_get(seen, key))
+			continue;
+		json_object_set_new(seen, key, json_true());
+		json_array_append(unique, j);
+	}
+	json_decref(seen);
+	json_decref(found);
+	found = unique;
 	return found;
 }
 
