@@ -754,11 +754,14 @@ int api_create(api_request *rq, api_response *rs, store_kind kind, const json_t 
 	runnel_error err = {0};
 	/* the check and the write under one lock: two creates of one name at
 	 * once cannot both pass (every API write of these kinds goes here) */
-	pthread_mutex_lock(rq->write_mu);
+	bool locked = model_unique_rule(kind) != NULL; /* only kinds with a rule wait */
+	if (locked)
+		pthread_mutex_lock(rq->write_mu);
 	json_t *o = unique_ok(rq, rs, kind, 0, fields, NULL)
 	                ? store_create(rq->st, kind, fields, 0, &err)
 	                : NULL;
-	pthread_mutex_unlock(rq->write_mu);
+	if (locked)
+		pthread_mutex_unlock(rq->write_mu);
 	json_decref(fields);
 	if (!o && rs->status == 400)
 		return 0;
@@ -779,12 +782,15 @@ int api_update(api_request *rq, api_response *rs, store_kind kind, long id)
 	json_decref(body);
 	drop_unset(kind, fields);
 	runnel_error err = {0};
-	pthread_mutex_lock(rq->write_mu);
-	json_t *cur = model_unique_rule(kind) ? store_get(rq->st, kind, id, &err) : NULL;
-	json_t *o = !model_unique_rule(kind) || (cur && unique_ok(rq, rs, kind, id, fields, cur))
+	bool locked = model_unique_rule(kind) != NULL;
+	if (locked)
+		pthread_mutex_lock(rq->write_mu);
+	json_t *cur = locked ? store_get(rq->st, kind, id, &err) : NULL;
+	json_t *o = !locked || (cur && unique_ok(rq, rs, kind, id, fields, cur))
 	                ? store_update(rq->st, kind, id, fields, 0, &err)
 	                : NULL;
-	pthread_mutex_unlock(rq->write_mu);
+	if (locked)
+		pthread_mutex_unlock(rq->write_mu);
 	json_decref(cur);
 	json_decref(fields);
 	if (!o && rs->status == 400)
