@@ -4,8 +4,11 @@
  * through its own SQLite connection of the server's store handle, so that a
  * request never queues behind the dispatcher's or another request's wait for
  * the database's write lock). It reads the request body
- * (at most max_body bytes: beyond, 413), parses it as JSON (malformed: 400),
- * authenticates (HTTP Basic against the store's users, or a Bearer token),
+ * (at most max_body bytes: beyond, 413), parses it as JSON (malformed: 400;
+ * login.c's routes read HTML forms), authenticates as AWX does, in its
+ * order (a Bearer token, the awx_sessionid cookie of a login with the CSRF
+ * token on unsafe methods, HTTP Basic against the store's users), answers
+ * OPTIONS from the field tables (options.c),
  * finds the route in the routing tables of the resource files and sends the
  * handler's answer with AWX's product headers. The web page's files are
  * served from web_dir at /.
