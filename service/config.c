@@ -79,6 +79,9 @@ static const config_def config_keys[CFG_COUNT] = {
     [CFG_JOB_ISOLATION_HIDE_PATHS] = {"job_isolation_hide_paths", NULL,
                                       "JSON list of paths hidden from jobs besides runneld's "
                                       "own (the config file is always hidden)"},
+    [CFG_SESSION_COOKIE_AGE] = {"session_cookie_age", "1800",
+                                "seconds a login session (POST /api/login/) lives unused "
+                                "(AWX's SESSION_COOKIE_AGE)"},
 };
 
 /* The key named name (dashes or underscores), or -1. */

@@ -245,12 +245,13 @@ int main(int argc, char **argv)
 	api_server *srv = NULL;
 	engine_settings es;
 	char *hidden = NULL;
-	long max_body = 0, max_conn = 0, token_expire = 0;
+	long max_body = 0, max_conn = 0, token_expire = 0, session_age = 0;
 	double shutdown_grace = 0;
 	if (config_engine_settings(&cfg, &es, &err) < 0 ||
 	    config_int(&cfg, CFG_MAX_BODY, &max_body, &err) < 0 ||
 	    config_int(&cfg, CFG_MAX_CONNECTIONS, &max_conn, &err) < 0 ||
 	    config_int(&cfg, CFG_TOKEN_EXPIRE_SECONDS, &token_expire, &err) < 0 ||
+	    config_int(&cfg, CFG_SESSION_COOKIE_AGE, &session_age, &err) < 0 ||
 	    config_double(&cfg, CFG_SHUTDOWN_GRACE, &shutdown_grace, &err) < 0 ||
 	    install_signals(&err) < 0) {
 		logf_("%s", err.message);
@@ -278,6 +279,7 @@ int main(int argc, char **argv)
 	    .web_dir = config_get(&cfg, CFG_WEB_DIR),
 	    .log = log_line,
 	    .token_expire_seconds = token_expire,
+	    .session_cookie_age = session_age,
 	};
 	srv = api_server_start(eng, &as, &err);
 	if (!srv) {
