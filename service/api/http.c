@@ -52,6 +52,7 @@ struct api_server {
 	api_settings settings;
 	char *web_dir;
 	int port;
+	atomic_bool stopping; /* ends the event streams (they wait on their threads) */
 	pthread_mutex_t auth_mu;
 	unsigned char auth_key[32];
 	auth_entry auth_cache[AUTH_CACHE];
@@ -65,13 +66,8 @@ typedef struct request_ctx {
 
 /* The routing tables, in the order they are searched. */
 static const api_route *const route_tables[] = {
-    api_routes_root,
-    api_routes_resources,
-    api_routes_inventory,
-    api_routes_projects,
-    api_routes_templates,
-    api_routes_jobs,
-    NULL,
+    api_routes_root,      api_routes_resources, api_routes_inventory,     api_routes_projects,
+    api_routes_templates, api_routes_jobs,      api_routes_events_stream, NULL,
 };
 
 /* Write a log line through the settings' logger. */
@@ -502,6 +498,7 @@ static enum MHD_Result handle(api_server *srv, struct MHD_Connection *c, const c
 	};
 	memcpy(rq.ids, ids, sizeof ids);
 	rq.token_expire_seconds = srv->settings.token_expire_seconds;
+	rq.stopping = &srv->stopping;
 	if (!route->public) {
 		int why;
 		bool write_scope;
@@ -745,6 +742,8 @@ int api_server_port(const api_server *srv)
 /* Stop accepting. */
 void api_server_quiesce(api_server *srv)
 {
+	if (srv)
+		atomic_store(&srv->stopping, true);
 	if (srv && srv->daemon) {
 		MHD_socket fd = MHD_quiesce_daemon(srv->daemon);
 		if (fd != MHD_INVALID_SOCKET)
@@ -757,6 +756,7 @@ void api_server_stop(api_server *srv)
 {
 	if (!srv)
 		return;
+	atomic_store(&srv->stopping, true);
 	if (srv->daemon)
 		MHD_stop_daemon(srv->daemon); /* joins the connection threads */
 	store_close(srv->st);
