@@ -10,7 +10,8 @@
  *       final and every one of its events is stored, and the stream closes.
  *
  *   GET <unified job>/events/lines/?start_line=A&end_line=B
- *       The events whose output covers lines [A, B) (at most 2,000 lines),
+ *       The events whose output covers lines [A, B) (at most 2,000 lines;
+ *       start_line=-N: the last N lines, for a view that opens at the end),
  *       each with its start_line, end_line and stdout: a client places
  *       every line exactly, whatever the size of the job (a million lines
  *       are found by a binary search over the counters, never a scan).
@@ -350,16 +351,12 @@ static int events_lines(api_request *rq, api_response *rs, store_kind kind)
 	long start = api_arg_long(rq, rs, "start_line", 0, &ok);
 	if (!ok)
 		return 0;
-	long end = api_arg_long(rq, rs, "end_line", start + 500, &ok);
+	bool tail = start < 0; /* the last -start lines */
+	long end = api_arg_long(rq, rs, "end_line", tail ? 0 : start + 500, &ok);
 	if (!ok)
 		return 0;
-	if (start < 0)
-		return api_field_error(rs, "start_line",
-		                       "Ensure this value is greater than or equal to 0.");
-	if (end < start)
+	if (!tail && end < start)
 		return api_field_error(rs, "end_line", "Must not be less than start_line.");
-	if (end - start > MAX_LINES)
-		end = start + MAX_LINES;
 	runnel_error err = {0};
 	json_t *job = store_get(rq->st, kind, rq->ids[0], &err);
 	if (!job)
@@ -368,6 +365,12 @@ static int events_lines(api_request *rq, api_response *rs, store_kind kind)
 	long abs_end = 0;
 	if (store_stdout_read(rq->st, rq->ids[0], 0, 0, ignore_text, NULL, &abs_end, &err) < 0)
 		return api_error(rs, &err);
+	if (tail) {
+		end = abs_end;
+		start = abs_end + start > 0 ? abs_end + start : 0;
+	}
+	if (end - start > MAX_LINES)
+		end = start + MAX_LINES;
 	json_t *events = json_array();
 	long after = start > 0 ? counter_at_line(rq->st, rq->ids[0], start, &err) : 0;
 	if (after < 0) {

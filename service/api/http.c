@@ -430,11 +430,31 @@ static const char *web_type(const char *name)
 	return "application/octet-stream";
 }
 
-/* Serve a file of the web page (only plain names in web_dir). */
+/* True for the names the page's files have: "app.js", "vendor/ansi_up.js"
+ * (at most one directory; letters, digits, "-", "_", "."; no part starting
+ * with "."): nothing outside web_dir, no hidden file. */
+static bool web_name_ok(const char *name)
+{
+	int slashes = 0;
+	for (const char *p = name; *p; p++) {
+		if ((p == name || p[-1] == '/') && (*p == '.' || *p == '/'))
+			return false;
+		if (*p == '/' && ++slashes > 1)
+			return false;
+		if (!(*p == '/' || *p == '-' || *p == '_' || *p == '.' ||
+		      (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9')))
+			return false;
+	}
+	return *name && name[strlen(name) - 1] != '/';
+}
+
+/* Serve a file of the web page (web_name_ok names in web_dir). The page
+ * runs only its own scripts and styles (Content-Security-Policy). */
 static enum MHD_Result serve_web(api_server *srv, struct MHD_Connection *c, const char *path)
 {
 	const char *name = !strcmp(path, "/") ? "index.html" : path + 1;
-	if (!srv->web_dir || !*name || strchr(name, '/') || name[0] == '.')
+	if (!srv->web_dir || !web_name_ok(name))
 		return send_detail(c, 404, "The requested resource could not be found.");
 	char *file = rn_path_join(srv->web_dir, name);
 	size_t len = 0;
@@ -446,6 +466,9 @@ static enum MHD_Result serve_web(api_server *srv, struct MHD_Connection *c, cons
 	struct MHD_Response *r = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
 	common_headers(r);
 	MHD_add_response_header(r, "Content-Type", web_type(name));
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(r, "Content-Security-Policy",
+	                        "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'");
 	enum MHD_Result ok = MHD_queue_response(c, 200, r);
 	MHD_destroy_response(r);
 	return ok;

@@ -177,7 +177,13 @@ def test_lines_place_every_line_of_the_output(world):
     # past the end: nothing
     r = d.get("/api/v2/jobs/%d/events/lines/?start_line=%d&end_line=%d" % (job["id"], total + 5, total + 10))
     assert r["events"] == []
-    bad = d.req("GET", "/api/v2/jobs/%d/events/lines/?start_line=-1" % job["id"])
+    # the tail: the last N lines
+    r = d.get("/api/v2/jobs/%d/events/lines/?start_line=-5" % job["id"])
+    assert r["start_line"] == total - 5 and r["end_line"] == total
+    assert r["events"][-1]["end_line"] == total and r["events"][0]["start_line"] <= total - 5
+    bad = d.req("GET", "/api/v2/jobs/%d/events/lines/?start_line=9&end_line=3" % job["id"])
+    assert bad.status_code == 400 and "end_line" in bad.json()
+    bad = d.req("GET", "/api/v2/jobs/%d/events/lines/?start_line=x" % job["id"])
     assert bad.status_code == 400 and "start_line" in bad.json()
 
 
