@@ -193,7 +193,7 @@ export async function renderJob(el, ctx, kind, id) {
   ctx.onLeave(() => clearInterval(tick));
 
   // the hosts of the job for the filter
-  api(base + "job_host_summaries/?page_size=200").then((r) => r.results.forEach((s) => addHostOption(s.host_name))).catch(() => {});
+  if (job.related && job.related.job_host_summaries) api(job.related.job_host_summaries + "?page_size=200").then((r) => r.results.forEach((s) => addHostOption(s.host_name))).catch(() => {});
 
   let after = await out.openAtEnd();
   if (!ctx.alive()) return;
