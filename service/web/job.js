@@ -197,6 +197,7 @@ export async function renderJob(el, ctx, kind, id) {
 
   let after = await out.openAtEnd();
   if (!ctx.alive()) return;
+  out.el.dataset.openedAt = after;
   // a job already running when opened: its latest host results
   if (isActive(job.status) && kind === "jobs") {
     try {
@@ -225,6 +226,9 @@ export async function renderJob(el, ctx, kind, id) {
         out.addEvents(data, { live: true });
         for (const ev of data) noteHost(ev);
         if (msgId) after = Number(msgId);
+        // for tests and benchmarks: how far the page is, and what it got live
+        out.el.dataset.lastCounter = after;
+        out.el.dataset.received = Number(out.el.dataset.received || 0) + data.length;
         drawHosts();
       } else if (name === "status") {
         Object.assign(job, data);
