@@ -468,7 +468,8 @@ static enum MHD_Result serve_web(api_server *srv, struct MHD_Connection *c, cons
 	MHD_add_response_header(r, "Content-Type", web_type(name));
 	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(r, "Content-Security-Policy",
-	                        "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'");
+	                        "default-src 'self'; img-src 'self' data:; style-src 'self' "
+	                        "'unsafe-inline'; frame-ancestors 'none'");
 	enum MHD_Result ok = MHD_queue_response(c, 200, r);
 	MHD_destroy_response(r);
 	return ok;
