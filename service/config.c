@@ -61,6 +61,9 @@ static const config_def config_keys[CFG_COUNT] = {
          "before the job ends error saying how many are missing"},
     [CFG_TASK_ENV] = {"task_env", NULL,
                       "JSON object: variables every job's environment gets (AWX_TASK_ENV)"},
+    [CFG_SESSION_COOKIE_AGE] = {"session_cookie_age", "1800",
+                                "seconds a login session (POST /api/login/) lives unused "
+                                "(AWX's SESSION_COOKIE_AGE)"},
 };
 
 /* The key named name (dashes or underscores), or -1. */

@@ -37,6 +37,7 @@ typedef enum config_key {
 	CFG_TOKEN_EXPIRE_SECONDS,
 	CFG_EVENT_STALL_TIMEOUT,
 	CFG_TASK_ENV,
+	CFG_SESSION_COOKIE_AGE,
 	CFG_COUNT
 } config_key;
 

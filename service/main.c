@@ -301,12 +301,13 @@ int main(int argc, char **argv)
 	engine *eng = NULL;
 	api_server *srv = NULL;
 	engine_settings es;
-	long max_body = 0, max_conn = 0, token_expire = 0;
+	long max_body = 0, max_conn = 0, token_expire = 0, session_age = 0;
 	double shutdown_grace = 5;
 	if (export_task_env(&cfg, &err) < 0 || engine_settings_of(&cfg, &es, &err) < 0 ||
 	    config_int(&cfg, CFG_MAX_BODY, 1 << 20, &max_body, &err) < 0 ||
 	    config_int(&cfg, CFG_MAX_CONNECTIONS, 64, &max_conn, &err) < 0 ||
 	    config_int(&cfg, CFG_TOKEN_EXPIRE_SECONDS, 31536000000L, &token_expire, &err) < 0 ||
+	    config_int(&cfg, CFG_SESSION_COOKIE_AGE, 1800, &session_age, &err) < 0 ||
 	    config_double(&cfg, CFG_SHUTDOWN_GRACE, 5, &shutdown_grace, &err) < 0 ||
 	    install_signals(&err) < 0) {
 		logf_("%s", err.message);
@@ -332,6 +333,7 @@ int main(int argc, char **argv)
 	    .web_dir = config_get(&cfg, CFG_WEB_DIR),
 	    .log = log_line,
 	    .token_expire_seconds = token_expire,
+	    .session_cookie_age = session_age,
 	};
 	srv = api_server_start(eng, &as, &err);
 	if (!srv) {

@@ -20,6 +20,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <jansson.h>
@@ -43,6 +44,7 @@ typedef struct api_settings {
 	void (*log)(const char *line, void *userdata); /* one line of note, no newline */
 	void *log_userdata;
 	long long token_expire_seconds; /* lifetime of a new token; 0: AWX's 31536000000 */
+	long long session_cookie_age;   /* seconds a login session lives unused; 0: AWX's 1800 */
 } api_settings;
 
 /* Start serving on a thread of libmicrohttpd's. NULL with err. */
@@ -66,6 +68,17 @@ typedef struct api_stream {
 	void *ctx;
 } api_stream;
 
+/* The login sessions and CSRF tokens (session.c). */
+typedef struct api_sessions api_sessions;
+
+/* How a request was authenticated. */
+typedef enum api_auth {
+	API_AUTH_NONE = 0, /* a public route */
+	API_AUTH_TOKEN,    /* Authorization: Bearer */
+	API_AUTH_SESSION,  /* the awx_sessionid cookie of a login */
+	API_AUTH_BASIC,    /* Authorization: Basic */
+} api_auth;
+
 /* One request, as a handler sees it. Everything is borrowed. */
 typedef struct api_request {
 	engine *eng;
@@ -81,6 +94,15 @@ typedef struct api_request {
 	const atomic_bool *stopping;    /* set when the server stops: a stream ends */
 	void (*log)(const char *line, void *userdata);
 	void *log_userdata;
+	api_auth auth;             /* how user was authenticated */
+	bool read_only;            /* a token of scope "read": GET, HEAD and OPTIONS only */
+	pthread_mutex_t *write_mu; /* held by api_create/api_update around their checks */
+	api_sessions *sessions;    /* the server's login sessions */
+	const char *raw_body;      /* the body as sent (form routes read it), may be NULL */
+	size_t raw_len;
+	/* A request header's value, or NULL (conn: the server's connection). */
+	const char *(*header)(const struct api_request *rq, const char *name);
+	void *conn;
 } api_request;
 
 /* What a handler answers: a status and either json, text or a stream. */
@@ -93,18 +115,24 @@ typedef struct api_response {
 	char *disposition;        /* owned: Content-Disposition, if any */
 	api_stream stream;        /* when stream.read is set */
 	const char *allow;        /* Allow header for a 405 (static) */
+	json_t *headers;          /* owned: more headers, [[name, value], ...] (Set-Cookie...) */
 } api_response;
 
 typedef int (*api_handler)(api_request *rq, api_response *rs);
 
 /* One route: a path pattern ("/api/v2/jobs/{id}/cancel/", the trailing
  * slash optional in requests) and a handler per method (NULL: 405).
- * public: no authentication needed. */
+ * public: no authentication needed. The routes of login.c take HTML
+ * forms (application/x-www-form-urlencoded, left unparsed in raw_body);
+ * every other body is JSON. OPTIONS on a route is answered from its
+ * pattern and the field tables (options.c). */
 typedef struct api_route {
 	const char *pattern;
 	api_handler get, post, put, patch, del;
 	bool public;
 } api_route;
+/* True for the routes whose bodies are HTML forms (login.c's). */
+bool api_route_takes_form(const api_route *route);
 
 /* The routing tables of the resource files (each ends with a NULL pattern). */
 extern const api_route api_routes_root[]; /* root.c: /api/, ping, config, me, tokens, users */
@@ -117,6 +145,56 @@ extern const api_route api_routes_templates[]; /* templates.c: job templates, la
 extern const api_route api_routes_jobs[];      /* jobs.c: unified jobs, stdout, events, cancel */
 extern const api_route
     api_routes_events_stream[]; /* events_stream.c: events/stream/ (SSE), events/lines/ */
+extern const api_route api_routes_login[]; /* login.c: /api/login/, /api/logout/ */
+
+/* ---- sessions (session.c) ---- */
+
+/* AWX's SESSION_COOKIE_NAME and SESSION_COOKIE_AGE (awx/settings/defaults.py). */
+#define API_SESSION_COOKIE     "awx_sessionid"
+#define API_SESSION_COOKIE_AGE 1800
+#define API_CSRF_COOKIE        "csrftoken"
+/* Room for a session id or CSRF token: 64 hex digits and a NUL. */
+#define API_TOKEN_HEX 65
+
+/* A new session table (idle_seconds <= 0: 1800); free with api_sessions_free. */
+api_sessions *api_sessions_new(long long idle_seconds);
+void api_sessions_free(api_sessions *s);
+/* Seconds a session lives unused. */
+long long api_sessions_idle(const api_sessions *s);
+/* How many sessions are live. */
+size_t api_sessions_count(api_sessions *s);
+/* Start a session of user_id, whose stored password has stamp: the new
+ * session id and its CSRF token are written to id_out and csrf_out. */
+void api_session_create(api_sessions *s, long user_id, const unsigned char stamp[32],
+                        char id_out[API_TOKEN_HEX], char csrf_out[API_TOKEN_HEX]);
+/* The live session of id: its user and password stamp; *csrf_ok (may be
+ * NULL) says whether csrf is the session's token. Restarts its idle clock.
+ * false: no such session, or it expired. */
+bool api_session_find(api_sessions *s, const char *id, const char *csrf, long *user_id,
+                      unsigned char stamp[32], bool *csrf_ok);
+/* End a session (NULL or unknown id: nothing). */
+void api_session_end(api_sessions *s, const char *id);
+/* A CSRF token for a client without a session (signed, not stored). */
+void api_csrf_new_anonymous(api_sessions *s, char out[API_TOKEN_HEX]);
+/* True if token was made by api_csrf_new_anonymous or api_session_create. */
+bool api_csrf_valid_anonymous(api_sessions *s, const char *token);
+/* The value of cookie name in a Cookie header into out (n bytes); false if absent. */
+bool api_cookie_get(const char *header, const char *name, char *out, size_t n);
+
+/* Set the csrftoken cookie (keeping a valid one the client sent), as
+ * Django's ensure_csrf_cookie (login.c); the token into out (65 bytes, may
+ * be NULL). */
+void api_csrf_cookie_ensure(api_request *rq, api_response *rs, char *out);
+
+/* ---- OPTIONS (options.c) ---- */
+
+/* Answer OPTIONS on route for the caller: AWX's metadata (name,
+ * description, renders, parses, actions for the methods the caller may
+ * use, types, search_fields on lists), built from the field tables. */
+int api_options(const api_route *route, api_request *rq, api_response *rs);
+/* The methods the caller may use on route (what Allow and actions show). */
+void api_route_methods(const api_route *route, const api_request *rq, bool *get, bool *post,
+                       bool *put, bool *patch, bool *del);
 
 /* ---- responses (util.c) ---- */
 
@@ -133,6 +211,8 @@ int api_field_error(api_response *rs, const char *field, const char *fmt, ...)
 int api_error(api_response *rs, const runnel_error *err);
 /* 405 with an Allow header. Returns 0. */
 int api_not_allowed(api_response *rs, const char *method);
+/* Add a header to the answer (Set-Cookie may repeat). */
+void api_add_header(api_response *rs, const char *name, const char *value);
 
 /* ---- requests (util.c) ---- */
 

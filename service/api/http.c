@@ -56,6 +56,8 @@ struct api_server {
 	pthread_mutex_t auth_mu;
 	unsigned char auth_key[32];
 	auth_entry auth_cache[AUTH_CACHE];
+	api_sessions *sessions;   /* session logins (session.c) */
+	pthread_mutex_t write_mu; /* uniqueness checks and their writes (util.c) */
 };
 
 /* The state of one request while its body arrives. */
@@ -66,8 +68,9 @@ typedef struct request_ctx {
 
 /* The routing tables, in the order they are searched. */
 static const api_route *const route_tables[] = {
-    api_routes_root,      api_routes_resources, api_routes_inventory,     api_routes_projects,
-    api_routes_templates, api_routes_jobs,      api_routes_events_stream, NULL,
+    api_routes_root,      api_routes_login,         api_routes_resources,
+    api_routes_inventory, api_routes_projects,      api_routes_templates,
+    api_routes_jobs,      api_routes_events_stream, NULL,
 };
 
 /* Write a log line through the settings' logger. */
@@ -321,6 +324,56 @@ static json_t *authenticate(api_server *srv, const char *header, int *why, bool 
 	return user;
 }
 
+/* The value of a request header (api_request.header). */
+static const char *request_header(const api_request *rq, const char *name)
+{
+	return MHD_lookup_connection_value((struct MHD_Connection *)rq->conn, MHD_HEADER_KIND,
+	                                   name);
+}
+
+/* The user of the session whose cookie the request carries, or NULL. A
+ * session whose user's password changed (or whose user is gone) is ended.
+ * *csrf_ok: the request's X-CSRFToken header is the session's token and
+ * equals its csrftoken cookie (Django's double submit). id gets the
+ * session id (API_TOKEN_HEX bytes). */
+static json_t *session_user(api_server *srv, struct MHD_Connection *c, bool *csrf_ok, char *id)
+{
+	*csrf_ok = false;
+	const char *cookies = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Cookie");
+	if (!cookies || !api_cookie_get(cookies, API_SESSION_COOKIE, id, API_TOKEN_HEX))
+		return NULL;
+	const char *sent = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-CSRFToken");
+	char cookie_token[API_TOKEN_HEX];
+	bool cookie_ok =
+	    api_cookie_get(cookies, API_CSRF_COOKIE, cookie_token, sizeof cookie_token) && sent &&
+	    !strcmp(sent, cookie_token);
+	long uid = 0;
+	unsigned char stamp[32], now[32];
+	bool token_ok = false;
+	if (!api_session_find(srv->sessions, id, sent, &uid, stamp, &token_ok))
+		return NULL;
+	runnel_error err = {0};
+	json_t *user = NULL;
+	if (store_user_secret_stamp(srv->st, uid, now, &err) == 0 && !sodium_memcmp(stamp, now, 32))
+		user = store_get(srv->st, STORE_USER, uid, &err);
+	if (!user) {
+		server_log(srv,
+		           "session of user %ld ended: its password changed or the user is gone",
+		           uid);
+		api_session_end(srv->sessions, id);
+		return NULL;
+	}
+	*csrf_ok = cookie_ok && token_ok;
+	return user;
+}
+
+/* True for the methods that change nothing (RFC 7231 safe methods). */
+static bool safe_method(const char *method)
+{
+	return !strcmp(method, "GET") || !strcmp(method, "HEAD") || !strcmp(method, "OPTIONS") ||
+	       !strcmp(method, "TRACE");
+}
+
 /* Add the headers every answer carries. */
 static void common_headers(struct MHD_Response *r)
 {
@@ -330,14 +383,26 @@ static void common_headers(struct MHD_Response *r)
 	MHD_add_response_header(r, "Cache-Control", "no-cache, no-store, must-revalidate");
 }
 
-/* Queue a JSON answer. */
-static enum MHD_Result send_json(struct MHD_Connection *c, int status, json_t *body)
+/* Add a handler's extra headers ([[name, value], ...]) to a response. */
+static void extra_headers(struct MHD_Response *r, const json_t *headers)
+{
+	size_t i;
+	json_t *h;
+	json_array_foreach((json_t *)headers, i, h)
+		MHD_add_response_header(r, json_string_value(json_array_get(h, 0)),
+		                        json_string_value(json_array_get(h, 1)));
+}
+
+/* Queue a JSON answer (with extra headers, may be NULL). */
+static enum MHD_Result send_json_h(struct MHD_Connection *c, int status, json_t *body,
+                                   const json_t *headers)
 {
 	char *text = body ? json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
 	size_t len = text ? strlen(text) : 0;
 	struct MHD_Response *r = MHD_create_response_from_buffer(
 	    len, text ? text : (char *)"", text ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
 	common_headers(r);
+	extra_headers(r, headers);
 	if (text)
 		MHD_add_response_header(r, "Content-Type", "application/json");
 	if (status == 401)
@@ -346,6 +411,12 @@ static enum MHD_Result send_json(struct MHD_Connection *c, int status, json_t *b
 	enum MHD_Result ok = MHD_queue_response(c, (unsigned)status, r);
 	MHD_destroy_response(r);
 	return ok;
+}
+
+/* Queue a JSON answer. */
+static enum MHD_Result send_json(struct MHD_Connection *c, int status, json_t *body)
+{
+	return send_json_h(c, status, body, NULL);
 }
 
 /* Send {"detail": msg}. */
@@ -392,11 +463,12 @@ static enum MHD_Result send_response(struct MHD_Connection *c, api_response *rs)
 		r = MHD_create_response_from_buffer(rs->text_len, rs->text, MHD_RESPMEM_MUST_FREE);
 		rs->text = NULL;
 	} else if (rs->json) {
-		return send_json(c, rs->status ? rs->status : 200, rs->json);
+		return send_json_h(c, rs->status ? rs->status : 200, rs->json, rs->headers);
 	} else {
 		r = MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);
 	}
 	common_headers(r);
+	extra_headers(r, rs->headers);
 	MHD_add_response_header(r, "Content-Type",
 	                        rs->content_type ? rs->content_type : "text/plain; charset=utf-8");
 	if (rs->disposition)
@@ -410,6 +482,7 @@ static enum MHD_Result send_response(struct MHD_Connection *c, api_response *rs)
 static void response_clear(api_response *rs)
 {
 	json_decref(rs->json);
+	json_decref(rs->headers);
 	free(rs->text);
 	free(rs->disposition);
 	if (rs->stream.read && rs->stream.free)
@@ -475,6 +548,75 @@ static enum MHD_Result serve_web(api_server *srv, struct MHD_Connection *c, cons
 	return ok;
 }
 
+/* Answer what a handler (or the server) left in rs, and release it. */
+static enum MHD_Result finish(struct MHD_Connection *c, api_response *rs, api_request *rq)
+{
+	enum MHD_Result ok = send_response(c, rs);
+	response_clear(rs);
+	json_decref(rq->query);
+	json_decref(rq->body);
+	json_decref(rq->user);
+	return ok;
+}
+
+/* Authenticate a request as AWX's DEFAULT_AUTHENTICATION_CLASSES do, in
+ * their order: a Bearer token, the session cookie of a login (unsafe
+ * methods then need the CSRF token), HTTP Basic. false with the 401/403
+ * in rs. */
+static bool authenticate_request(api_server *srv, struct MHD_Connection *c, api_request *rq,
+                                 api_response *rs, char *session_id)
+{
+	const char *hdr =
+	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	int why = 0;
+	bool write_scope = true;
+	if (hdr && !strncasecmp(hdr, "Bearer ", 7)) {
+		rq->user = authenticate(srv, hdr, &why, &write_scope);
+		rq->auth = API_AUTH_TOKEN;
+	} else {
+		bool csrf_ok = false;
+		rq->user = session_user(srv, c, &csrf_ok, session_id);
+		if (rq->user) {
+			rq->auth = API_AUTH_SESSION;
+			if (!safe_method(rq->method) && !csrf_ok) {
+				const char *cookies =
+				    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Cookie");
+				char tok[API_TOKEN_HEX];
+				bool has_cookie =
+				    cookies &&
+				    api_cookie_get(cookies, API_CSRF_COOKIE, tok, sizeof tok);
+				server_log(
+				    srv, "%s %s: refused, CSRF token %s (session of user %lld)",
+				    rq->method, rq->path, has_cookie ? "incorrect" : "missing",
+				    (long long)json_integer_value(json_object_get(rq->user, "id")));
+				api_detail(rs, 403,
+				           has_cookie
+				               ? "CSRF Failed: CSRF token missing or incorrect."
+				               : "CSRF Failed: CSRF cookie not set.");
+				return false;
+			}
+		} else {
+			session_id[0] = '\0';
+			rq->user = authenticate(srv, hdr, &why, &write_scope);
+			rq->auth = API_AUTH_BASIC;
+		}
+	}
+	if (!rq->user) {
+		rq->auth = API_AUTH_NONE;
+		api_detail(rs, 401,
+		           why ? "Invalid username/password."
+		               : "Authentication credentials were not provided.");
+		return false;
+	}
+	rq->user_id = (long)json_integer_value(json_object_get(rq->user, "id"));
+	rq->read_only = !write_scope;
+	if (!write_scope && !safe_method(rq->method)) {
+		api_detail(rs, 403, "You do not have permission to perform this action.");
+		return false;
+	}
+	return true;
+}
+
 /* Handle a complete request. */
 static enum MHD_Result handle(api_server *srv, struct MHD_Connection *c, const char *url,
                               const char *method, request_ctx *ctx)
@@ -496,22 +638,6 @@ static enum MHD_Result handle(api_server *srv, struct MHD_Connection *c, const c
 	const api_route *route = route_find(url, ids);
 	if (!route)
 		return send_detail(c, 404, "The requested resource could not be found.");
-	if (!strcmp(method, "OPTIONS")) {
-		char allow[128];
-		route_allow(route, allow, sizeof allow);
-		json_t *b = json_pack("{s:s,s:[s],s:[s]}", "name", url, "renders",
-		                      "application/json", "parses", "application/json");
-		struct MHD_Response *r;
-		char *text = json_dumps(b, JSON_COMPACT);
-		json_decref(b);
-		r = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
-		common_headers(r);
-		MHD_add_response_header(r, "Content-Type", "application/json");
-		MHD_add_response_header(r, "Allow", allow);
-		enum MHD_Result ok = MHD_queue_response(c, 200, r);
-		MHD_destroy_response(r);
-		return ok;
-	}
 	api_request rq = {
 	    .eng = srv->eng,
 	    .st = srv->st,
@@ -519,71 +645,53 @@ static enum MHD_Result handle(api_server *srv, struct MHD_Connection *c, const c
 	    .path = url,
 	    .log = srv->settings.log,
 	    .log_userdata = srv->settings.log_userdata,
+	    .sessions = srv->sessions,
+	    .write_mu = &srv->write_mu,
+	    .raw_body = ctx->body.data,
+	    .raw_len = ctx->body.len,
+	    .header = request_header,
+	    .conn = c,
 	};
 	memcpy(rq.ids, ids, sizeof ids);
 	rq.token_expire_seconds = srv->settings.token_expire_seconds;
 	rq.stopping = &srv->stopping;
-	if (!route->public) {
-		int why;
-		bool write_scope;
-		const char *hdr =
-		    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-		rq.user = authenticate(srv, hdr, &why, &write_scope);
-		if (!rq.user)
-			return send_detail(c, 401,
-			                   why ? "Invalid username/password."
-			                       : "Authentication credentials were not provided.");
-		rq.user_id = (long)json_integer_value(json_object_get(rq.user, "id"));
-		if (!write_scope && strcmp(rq.method, "GET")) {
-			json_decref(rq.user);
-			return send_detail(c, 403,
-			                   "You do not have permission to perform this action.");
-		}
+	api_response rs = {0};
+	char session_id[API_TOKEN_HEX] = "";
+	bool options = !strcmp(method, "OPTIONS");
+	if (!route->public && !authenticate_request(srv, c, &rq, &rs, session_id))
+		return finish(c, &rs, &rq);
+	if (options) {
+		api_options(route, &rq, &rs);
+		char allow[128];
+		route_allow(route, allow, sizeof allow);
+		api_add_header(&rs, "Allow", allow);
+		return finish(c, &rs, &rq);
 	}
 	api_handler h = route_handler(route, rq.method);
-	api_response rs = {0};
-	enum MHD_Result ok;
 	if (!h) {
 		char allow[128];
 		route_allow(route, allow, sizeof allow);
-		char msg[64];
-		snprintf(msg, sizeof msg, "Method \"%s\" not allowed.", method);
-		json_t *b = json_pack("{s:s}", "detail", msg);
-		char *text = json_dumps(b, JSON_COMPACT);
-		json_decref(b);
-		struct MHD_Response *r =
-		    MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
-		common_headers(r);
-		MHD_add_response_header(r, "Content-Type", "application/json");
-		MHD_add_response_header(r, "Allow", allow);
-		ok = MHD_queue_response(c, 405, r);
-		MHD_destroy_response(r);
-		json_decref(rq.user);
-		return ok;
+		api_not_allowed(&rs, method);
+		api_add_header(&rs, "Allow", allow);
+		return finish(c, &rs, &rq);
 	}
 	query_collect qc = {.q = json_object()};
 	rq.query = qc.q;
 	MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, collect_arg, &qc);
 	if (qc.bad[0]) {
 		api_field_error(&rs, qc.bad, "Not valid UTF-8 (or holds a NUL character).");
-		ok = send_response(c, &rs);
-		response_clear(&rs);
-		json_decref(rq.query);
-		json_decref(rq.user);
-		return ok;
+		return finish(c, &rs, &rq);
 	}
-	if (ctx->body.len > 0) {
+	/* login.c's routes read their form themselves; every other body is
+	 * JSON whatever its Content-Type says (curl -d sends JSON as a form) */
+	if (ctx->body.len > 0 && !api_route_takes_form(route)) {
 		json_error_t je;
 		rq.body = json_loadb(ctx->body.data, ctx->body.len,
 		                     JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
 		if (!rq.body) {
-			char msg[300];
-			snprintf(msg, sizeof msg, "JSON parse error - %s (line %d column %d)",
-			         je.text, je.line, je.column);
-			ok = send_detail(c, 400, msg);
-			json_decref(rq.query);
-			json_decref(rq.user);
-			return ok;
+			api_detail(&rs, 400, "JSON parse error - %s (line %d column %d)", je.text,
+			           je.line, je.column);
+			return finish(c, &rs, &rq);
 		}
 		/* \u0000 is parsed (to name the field) but never stored: C strings
 		 * would cut the value there */
@@ -591,25 +699,27 @@ static enum MHD_Result handle(api_server *srv, struct MHD_Connection *c, const c
 		if (api_json_nul_field(rq.body, field, sizeof field, where, sizeof where)) {
 			api_field_error(&rs, field, "Null characters are not allowed (in %s).",
 			                where);
-			ok = send_response(c, &rs);
-			response_clear(&rs);
-			json_decref(rq.body);
-			json_decref(rq.query);
-			json_decref(rq.user);
-			return ok;
+			return finish(c, &rs, &rq);
 		}
 	}
 	h(&rq, &rs);
 	if (rs.status == 405 && !rs.json)
 		api_not_allowed(&rs, method);
-	ok = send_response(c, &rs);
+	if (rq.auth == API_AUTH_SESSION) {
+		/* AWX's SessionTimeoutMiddleware: every request restarts the clock */
+		char age[32], cookie[256];
+		long long idle = api_sessions_idle(srv->sessions);
+		snprintf(age, sizeof age, "%lld", idle);
+		snprintf(cookie, sizeof cookie,
+		         "%s=%s; Max-Age=%lld; Path=/; SameSite=Lax; HttpOnly", API_SESSION_COOKIE,
+		         session_id, idle);
+		api_add_header(&rs, "Session-Timeout", age);
+		api_add_header(&rs, "Set-Cookie", cookie);
+	}
 	if (rs.status >= 500)
 		server_log(srv, "%s %s: %d", method, url, rs.status);
-	response_clear(&rs);
-	json_decref(rq.query);
-	json_decref(rq.body);
-	json_decref(rq.user);
-	return ok;
+	sodium_memzero(session_id, sizeof session_id);
+	return finish(c, &rs, &rq);
 }
 
 /* libmicrohttpd's access handler: gather the body, then handle. */
@@ -722,7 +832,9 @@ api_server *api_server_start(engine *eng, const api_settings *settings, runnel_e
 		srv->settings.max_connections = 64;
 	srv->web_dir = settings->web_dir ? rn_xstrdup(settings->web_dir) : NULL;
 	pthread_mutex_init(&srv->auth_mu, NULL);
+	pthread_mutex_init(&srv->write_mu, NULL);
 	randombytes_buf(srv->auth_key, sizeof srv->auth_key);
+	srv->sessions = api_sessions_new(srv->settings.session_cookie_age);
 	struct sockaddr_in sa;
 	if (parse_listen(srv->settings.listen, &sa, err) < 0) {
 		api_server_stop(srv);
@@ -784,7 +896,9 @@ void api_server_stop(api_server *srv)
 	if (srv->daemon)
 		MHD_stop_daemon(srv->daemon); /* joins the connection threads */
 	store_close(srv->st);
+	api_sessions_free(srv->sessions);
 	pthread_mutex_destroy(&srv->auth_mu);
+	pthread_mutex_destroy(&srv->write_mu);
 	free(srv->web_dir);
 	free(srv);
 }

@@ -8,6 +8,8 @@
  */
 #include "api.h"
 
+#include "model.h"
+
 #include <string.h>
 
 /* The job of the route, of kind; NULL when answered (404). */
@@ -153,53 +155,48 @@ static int job_credentials(api_request *rq, api_response *rs, store_kind kind)
 	return api_list(rq, rs, STORE_CREDENTIAL, &o);
 }
 
-/* POST /api/v2/ad_hoc_commands/: launch an ad hoc command (201). */
+/* POST /api/v2/ad_hoc_commands/: launch an ad hoc command (201). The body
+ * is checked against model_ad_hoc_fields (what OPTIONS shows); a null is an
+ * option left unset (the awx.awx collection sends them); module_args may
+ * be left out, except for command and shell, which need it (AWX's
+ * AdHocCommand.clean_module_args). */
 static int ad_hoc_launch(api_request *rq, api_response *rs)
 {
 	json_t *body = api_body_object(rq, rs);
 	if (!body)
 		return 0;
-	static const char *const allowed[] = {
-	    "inventory", "limit",     "credential", "module_name",    "module_args",
-	    "forks",     "verbosity", "extra_vars", "become_enabled", "diff_mode",
-	    "job_type",  "timeout",   NULL};
-	static const char *const strings[] = {"limit", "module_name", "module_args", "job_type",
-	                                      NULL};
-	static const char *const ints[] = {"inventory", "credential", "forks",
-	                                   "verbosity", "timeout",    NULL};
-	static const char *const bools[] = {"become_enabled", "diff_mode", NULL};
-	if (!api_body_only(body, allowed, rs)) {
-		json_decref(body);
-		return 0;
+	const char *key;
+	json_t *v;
+	void *tmp;
+	json_object_foreach_safe(body, tmp, key, v) {
+		const model_field *f = NULL;
+		for (const model_field *t = model_ad_hoc_fields(); t->name && !f; t++)
+			if (!strcmp(t->name, key))
+				f = t;
+		if (json_is_null(v) && f && !(f->flags & MF_NULL))
+			json_object_del(body, key);
 	}
-	const char *bad = NULL, *why = NULL;
-	for (int i = 0; !bad && strings[i]; i++) {
-		json_t *v = json_object_get(body, strings[i]);
-		if (v && !json_is_string(v))
-			bad = strings[i], why = "Not a valid string.";
-	}
-	for (int i = 0; !bad && ints[i]; i++) {
-		json_t *v = json_object_get(body, ints[i]);
-		if (v && !json_is_null(v) && !json_is_integer(v))
-			bad = ints[i], why = "A valid integer is required.";
-	}
-	for (int i = 0; !bad && bools[i]; i++) {
-		json_t *v = json_object_get(body, bools[i]);
-		if (v && !json_is_boolean(v))
-			bad = bools[i], why = "Must be a valid boolean.";
-	}
-	json_t *ev = json_object_get(body, "extra_vars");
-	if (!bad && ev && !json_is_object(ev) && !json_is_string(ev))
-		bad = "extra_vars", why = "Must be a valid JSON or YAML dictionary.";
-	if (!bad && !json_is_integer(json_object_get(body, "inventory")))
-		bad = "inventory", why = "This field is required.";
-	if (bad) {
-		json_decref(body);
-		return api_field_error(rs, bad, "%s", why);
-	}
+	json_t *fields = NULL;
 	runnel_error err = {0};
-	json_t *job = engine_launch_ad_hoc(rq->eng, body, rq->user_id, &err);
+	int rc = model_validate_table(model_ad_hoc_fields(), STORE_AD_HOC_COMMAND, body, 0, false,
+	                              &fields, &err);
 	json_decref(body);
+	if (rc < 0)
+		return api_error(rs, &err);
+	if (!json_is_integer(json_object_get(fields, "inventory"))) {
+		json_decref(fields);
+		return api_field_error(rs, "inventory", "This field is required.");
+	}
+	const char *mod = json_string_value(json_object_get(fields, "module_name"));
+	const char *margs = json_string_value(json_object_get(fields, "module_args"));
+	if (!mod || !*mod)
+		mod = "command";
+	if ((!strcmp(mod, "command") || !strcmp(mod, "shell")) && (!margs || !*margs)) {
+		json_decref(fields);
+		return api_field_error(rs, "module_args", "No argument passed to %s module.", mod);
+	}
+	json_t *job = engine_launch_ad_hoc(rq->eng, fields, rq->user_id, &err);
+	json_decref(fields);
 	if (!job)
 		return api_error(rs, &err);
 	api_logf(rq, "ad_hoc_command %lld launched by user %ld",

@@ -13,10 +13,11 @@
 #include "project_files.h"
 #include "util.h"
 
-/* GET /api/: where the versions are. */
+/* GET /api/: where the versions are; sets the csrftoken cookie a session
+ * login posts back (AWX's ApiRootView is ensure_csrf_cookie). */
 static int get_api(api_request *rq, api_response *rs)
 {
-	(void)rq;
+	api_csrf_cookie_ensure(rq, rs, NULL);
 	return api_json(rs, 200,
 	                json_pack("{s:s,s:s,s:{s:s},s:s,s:s,s:s,s:s}", "description",
 	                          "AWX REST API", "current_version", "/api/v2/",
@@ -51,6 +52,7 @@ static int get_v2(api_request *rq, api_response *rs)
 	                                    "system_jobs",
 	                                    "unified_jobs",
 	                                    NULL};
+	(void)rq;
 	json_t *o = json_object();
 	for (int i = 0; names[i]; i++) {
 		const char *path = !strcmp(names[i], "inventory") ? "inventories" : names[i];
@@ -141,17 +143,9 @@ static bool is_superuser(const api_request *rq)
 	return json_is_true(json_object_get(rq->user, "is_superuser"));
 }
 
-/* GET/POST /api/v2/tokens/. */
-static int tokens(api_request *rq, api_response *rs)
+/* Create a token for the caller from the body (201). */
+static int token_create(api_request *rq, api_response *rs)
 {
-	if (!strcmp(rq->method, "GET")) {
-		json_t *f =
-		    is_superuser(rq) ? NULL : json_pack("{s:I}", "user", (json_int_t)rq->user_id);
-		api_list_opts o = {.filters = f};
-		api_list(rq, rs, STORE_TOKEN, &o);
-		json_decref(f);
-		return 0;
-	}
 	json_t *body = api_body_object(rq, rs);
 	if (!body)
 		return 0;
@@ -163,6 +157,57 @@ static int tokens(api_request *rq, api_response *rs)
 	api_logf(rq, "token %lld created for user %ld",
 	         (long long)json_integer_value(json_object_get(tok, "id")), rq->user_id);
 	return api_json(rs, 201, tok);
+}
+
+/* GET/POST /api/v2/users/N/personal_tokens/: the caller's own tokens
+ * without an application (AWX's UserPersonalTokenList, whose queryset and
+ * create are the caller's whatever N is); N must be the caller: another
+ * user's list is refused rather than silently answered with the caller's. */
+static int personal_tokens(api_request *rq, api_response *rs)
+{
+	if (rq->ids[0] != rq->user_id) {
+		runnel_error err = {0};
+		json_t *u = store_get(rq->st, STORE_USER, rq->ids[0], &err);
+		if (!u)
+			return api_error(rs, &err);
+		json_decref(u);
+		return api_detail(rs, 403, "You do not have permission to perform this action.");
+	}
+	if (!strcmp(rq->method, "GET")) {
+		json_t *f = json_pack("{s:I,s:b}", "user", (json_int_t)rq->user_id,
+		                      "application__isnull", 1);
+		api_list_opts o = {.filters = f};
+		api_list(rq, rs, STORE_TOKEN, &o);
+		json_decref(f);
+		return 0;
+	}
+	json_t *body = api_body_object(rq, rs);
+	if (!body)
+		return 0;
+	/* the awx CLI's login sends "application": null */
+	json_t *app = json_object_get(body, "application");
+	bool bad_app = app && !json_is_null(app);
+	json_decref(body);
+	if (bad_app)
+		return api_field_error(rs, "application",
+		                       "Personal tokens have no application (use null).");
+	if (rq->body && json_is_object(rq->body))
+		json_object_del(rq->body, "application");
+	return token_create(rq, rs);
+}
+
+/* GET/POST /api/v2/tokens/. */
+static int tokens(api_request *rq, api_response *rs)
+{
+	if (!strcmp(rq->method, "GET")) {
+		json_t *f =
+		    is_superuser(rq) ? NULL : json_pack("{s:I}", "user", (json_int_t)rq->user_id);
+		api_list_opts o = {.filters = f};
+		api_list(rq, rs, STORE_TOKEN, &o);
+		json_decref(f);
+		return 0;
+	}
+	return token_create(rq, rs);
 }
 
 /* The token of the route, if the caller may touch it. NULL: answered. */
@@ -246,5 +291,7 @@ const api_route api_routes_root[] = {
     {"/api/v2/tokens/{id}/", token_one, NULL, token_one, token_one, token_one, false},
     {"/api/v2/users/", users, users, NULL, NULL, NULL, false},
     {"/api/v2/users/{id}/", user_one, NULL, user_one, user_one, user_one, false},
+    {"/api/v2/users/{id}/personal_tokens/", personal_tokens, personal_tokens, NULL, NULL, NULL,
+     false},
     {NULL, NULL, NULL, NULL, NULL, NULL, false},
 };

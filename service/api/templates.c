@@ -5,6 +5,8 @@
  */
 #include "api.h"
 
+#include "model.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -226,20 +228,12 @@ static int launch(api_request *rq, api_response *rs)
 	json_t *body = api_body_object(rq, rs);
 	if (!body)
 		return 0;
-	static const char *const allowed[] = {"extra_vars",
-	                                      "limit",
-	                                      "job_tags",
-	                                      "skip_tags",
-	                                      "inventory",
-	                                      "credentials",
-	                                      "verbosity",
-	                                      "diff_mode",
-	                                      "job_type",
-	                                      "forks",
-	                                      "timeout",
-	                                      "scm_branch",
-	                                      "credential_passwords",
-	                                      NULL};
+	/* what a launch takes is the table OPTIONS shows (model_launch_fields) */
+	const char *allowed[32];
+	int n = 0;
+	for (const model_field *f = model_launch_fields(); f->name && n < 31; f++)
+		allowed[n++] = f->name;
+	allowed[n] = NULL;
 	if (!api_body_only(body, allowed, rs) || !launch_types_ok(body, rs)) {
 		json_decref(body);
 		return 0;

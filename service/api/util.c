@@ -6,6 +6,7 @@
 #include "api.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -84,6 +85,14 @@ int api_error(api_response *rs, const runnel_error *err)
 int api_not_allowed(api_response *rs, const char *method)
 {
 	return api_detail(rs, 405, "Method \"%s\" not allowed.", method);
+}
+
+/* Add a header to the answer. */
+void api_add_header(api_response *rs, const char *name, const char *value)
+{
+	if (!rs->headers)
+		rs->headers = json_array();
+	json_array_append_new(rs->headers, json_pack("[s,s]", name, value));
 }
 
 /* A query argument, or NULL. */
@@ -273,9 +282,9 @@ void api_logf(const api_request *rq, const char *fmt, ...)
 /* Query arguments that are not filters. */
 static bool reserved_arg(const char *name)
 {
-	static const char *const names[] = {"page",   "page_size",  "order_by", "order",
-	                                    "format", "start_line", "end_line", "content_encoding",
-	                                    "dark",   "_",          NULL};
+	static const char *const names[] = {
+	    "page",     "page_size",        "order_by", "order", "format",      "start_line",
+	    "end_line", "content_encoding", "dark",     "_",     "no_truncate", NULL};
 	for (int i = 0; names[i]; i++)
 		if (!strcmp(name, names[i]))
 			return true;
@@ -467,6 +476,268 @@ static void drop_unset(store_kind kind, json_t *fields)
 	}
 }
 
+/* The jobs of kind matching filters that have not finished: [{"id", "type"}]. */
+static json_t *active_jobs_matching(api_request *rq, store_kind kind, const json_t *filters)
+{
+	json_t *found = json_array();
+	json_t *f = json_deep_copy(filters);
+	json_object_set_new(f, "status__in", json_string("new,pending,waiting,running"));
+	store_query q = {.filters = f, .page = 1, .page_size = 200};
+	store_page out = {0};
+	runnel_error err = {0};
+	if (store_list(rq->st, kind, &q, &out, &err) == 0) {
+		size_t i;
+		json_t *o;
+		json_array_foreach(out.results, i, o)
+			json_array_append_new(found,
+			                      json_pack("{s:O,s:O}", "id", json_object_get(o, "id"),
+			                                "type", json_object_get(o, "type")));
+	}
+	store_page_clear(&out);
+	json_decref(f);
+	return found;
+}
+
+/* The value field will have once fields are applied over current (may be
+ * NULL): borrowed, or NULL when neither has it. */
+static json_t *final_value(const json_t *fields, const json_t *current, const char *field)
+{
+	json_t *v = json_object_get(fields, field);
+	return v ? v : json_object_get(current, field);
+}
+
+/* The organization of a job template to be (AWX's JobTemplate takes its
+ * project's): a new reference, null without a project. */
+static json_t *template_organization(api_request *rq, const json_t *fields, const json_t *current)
+{
+	json_t *pj = final_value(fields, current, "project");
+	if (!json_is_integer(pj))
+		return json_null();
+	runnel_error err = {0};
+	json_t *p = store_get(rq->st, STORE_PROJECT, (long)json_integer_value(pj), &err);
+	json_t *org = json_incref(json_object_get(p, "organization"));
+	json_decref(p);
+	return org ? org : json_null();
+}
+
+/* The value of one field of a uniqueness rule for an object (a new
+ * reference; "project.organization": through the project). */
+static json_t *unique_value(api_request *rq, const char *field, const json_t *fields,
+                            const json_t *current)
+{
+	if (!strcmp(field, "project.organization"))
+		return template_organization(rq, fields, current);
+	json_t *v = final_value(fields, current, field);
+	if (json_is_string(v) && strcmp(field, "name")) {
+		/* an fk given as text ("5"): the store reads it as the id */
+		char *end;
+		long long n = strtoll(json_string_value(v), &end, 10);
+		if (*json_string_value(v) && !*end)
+			return json_integer(n);
+	}
+	return v ? json_incref(v) : json_null();
+}
+
+/* Refuse (400, AWX's message under "__all__") an object of kind whose
+ * fields, applied over current (NULL on create; id its id, else 0), would
+ * repeat another's unique key (model_unique_rule). true when unique (or
+ * when the store answers an error: the store's own checks then speak). */
+static bool unique_ok(api_request *rq, api_response *rs, store_kind kind, long id,
+                      const json_t *fields, const json_t *current)
+{
+	const model_unique *u = model_unique_rule(kind);
+	if (!u)
+		return true;
+	json_t *want = json_object();
+	bool has_null = false, through = false;
+	for (int i = 0; u->fields[i]; i++) {
+		json_t *v = unique_value(rq, u->fields[i], fields, current);
+		has_null = has_null || json_is_null(v);
+		through = through || strchr(u->fields[i], '.');
+		json_object_set_new(want, u->fields[i], v);
+	}
+	json_t *name = json_object_get(want, "name");
+	if (!json_is_string(name) || (has_null && u->null_distinct)) {
+		json_decref(want);
+		return true;
+	}
+	json_t *f = json_pack("{s:O}", "name", name);
+	const char *key;
+	json_t *v;
+	json_object_foreach(want, key, v) {
+		if (!strcmp(key, "name") || strchr(key, '.'))
+			continue;
+		if (json_is_null(v)) {
+			char isnull[96];
+			snprintf(isnull, sizeof isnull, "%s__isnull", key);
+			json_object_set_new(f, isnull, json_true());
+		} else {
+			json_object_set(f, key, v);
+		}
+	}
+	store_query q = {.filters = f, .page = 1, .page_size = 200};
+	store_page out = {0};
+	runnel_error err = {0};
+	bool taken = false;
+	if (store_list(rq->st, kind, &q, &out, &err) == 0) {
+		size_t i;
+		json_t *o;
+		json_array_foreach(out.results, i, o) {
+			if ((long)json_integer_value(json_object_get(o, "id")) == id)
+				continue;
+			if (through) {
+				json_t *org = template_organization(rq, NULL, o);
+				bool same =
+				    json_equal(org, json_object_get(want, "project.organization"));
+				json_decref(org);
+				if (!same)
+					continue;
+			}
+			taken = true;
+			break;
+		}
+	}
+	store_page_clear(&out);
+	json_decref(f);
+	json_decref(want);
+	if (taken)
+		api_field_error(rs, "__all__", "%s", u->message);
+	return !taken;
+}
+
+/* The jobs (not finished) an object's deletion would pull from under them,
+ * as AWX's get_active_jobs: [{"id", "type"}], a new array (empty: none). */
+static json_t *active_jobs(api_request *rq, store_kind kind, long id)
+{
+	json_t *found = json_array();
+	json_t *f = NULL;
+	store_kind list_kind = STORE_UNIFIED_JOB;
+	runnel_error err = {0};
+	switch (kind) {
+	case STORE_HOST:
+	case STORE_GROUP: {
+		/* a job reads its whole inventory */
+		json_t *o = store_get(rq->st, kind, id, &err);
+		json_t *inv = json_object_get(o, "inventory");
+		if (json_is_integer(inv))
+			f = json_pack("{s:O}", "inventory", inv);
+		json_decref(o);
+		break;
+	}
+	case STORE_INVENTORY:
+		f = json_pack("{s:I}", "inventory", (json_int_t)id);
+		break;
+	case STORE_PROJECT:
+		f = json_pack("{s:I}", "project", (json_int_t)id);
+		break;
+	case STORE_JOB_TEMPLATE:
+		f = json_pack("{s:I}", "job_template", (json_int_t)id);
+		list_kind = STORE_JOB;
+		break;
+	case STORE_INVENTORY_SOURCE:
+		f = json_pack("{s:I}", "inventory_source", (json_int_t)id);
+		list_kind = STORE_INVENTORY_UPDATE;
+		break;
+	case STORE_ORGANIZATION: {
+		/* the jobs of its inventories and projects */
+		rn_buf invs, projs;
+		rn_buf_init(&invs);
+		rn_buf_init(&projs);
+		rn_buf_append(&invs, "", 0);
+		rn_buf_append(&projs, "", 0);
+		store_kind kinds[2] = {STORE_INVENTORY, STORE_PROJECT};
+		rn_buf *lists[2] = {&invs, &projs};
+		for (int k = 0; k < 2; k++) {
+			json_t *of = json_pack("{s:I}", "organization", (json_int_t)id);
+			store_query q = {.filters = of, .page = 1, .page_size = 200};
+			store_page out = {0};
+			if (store_list(rq->st, kinds[k], &q, &out, &err) == 0) {
+				size_t i;
+				json_t *o;
+				json_array_foreach(out.results, i, o) {
+					char num[32];
+					snprintf(num, sizeof num, "%s%lld",
+					         lists[k]->len ? "," : "",
+					         (long long)json_integer_value(
+					             json_object_get(o, "id")));
+					rn_buf_append(lists[k], num, strlen(num));
+				}
+			}
+			store_page_clear(&out);
+			json_decref(of);
+		}
+		json_t *parts = json_array();
+		if (invs.len)
+			json_array_append_new(parts,
+			                      json_pack("{s:s}", "inventory__in", invs.data));
+		if (projs.len)
+			json_array_append_new(parts, json_pack("{s:s}", "project__in", projs.data));
+		rn_buf_free(&invs);
+		rn_buf_free(&projs);
+		size_t i;
+		json_t *part;
+		json_array_foreach(parts, i, part) {
+			json_t *sub = active_jobs_matching(rq, STORE_UNIFIED_JOB, part);
+			json_array_extend(found, sub);
+			json_decref(sub);
+		}
+		json_decref(parts);
+		break;
+	}
+	case STORE_CREDENTIAL: {
+		json_t *ids = store_related_ids(rq->st, STORE_REL_JOB_CREDENTIALS, id, true, &err);
+		rn_buf b;
+		rn_buf_init(&b);
+		rn_buf_append(&b, "", 0);
+		size_t i;
+		json_t *j;
+		json_array_foreach(ids, i, j) {
+			char num[32];
+			snprintf(num, sizeof num, "%s%lld", b.len ? "," : "",
+			         (long long)json_integer_value(j));
+			rn_buf_append(&b, num, strlen(num));
+		}
+		json_decref(ids);
+		if (b.len) {
+			json_t *part = json_pack("{s:s}", "id__in", b.data);
+			json_t *sub = active_jobs_matching(rq, STORE_UNIFIED_JOB, part);
+			json_array_extend(found, sub);
+			json_decref(sub);
+			json_decref(part);
+		}
+		rn_buf_free(&b);
+		f = json_pack("{s:I}", "credential", (json_int_t)id);
+		list_kind = STORE_AD_HOC_COMMAND;
+		break;
+	}
+	default:
+		break;
+	}
+	if (f) {
+		json_t *sub = active_jobs_matching(rq, list_kind, f);
+		json_array_extend(found, sub);
+		json_decref(sub);
+		json_decref(f);
+	}
+	/* a job found twice (through an inventory and a project) counts once */
+	json_t *seen = json_object(), *unique = json_array();
+	size_t i;
+	json_t *j;
+	json_array_foreach(found, i, j) {
+		char key[32];
+		snprintf(key, sizeof key, "%lld",
+		         (long long)json_integer_value(json_object_get(j, "id")));
+		if (json_object_get(seen, key))
+			continue;
+		json_object_set_new(seen, key, json_true());
+		json_array_append(unique, j);
+	}
+	json_decref(seen);
+	json_decref(found);
+	found = unique;
+	return found;
+}
+
 /* POST a new object. */
 int api_create(api_request *rq, api_response *rs, store_kind kind, const json_t *forced, long *id)
 {
@@ -481,8 +752,16 @@ int api_create(api_request *rq, api_response *rs, store_kind kind, const json_t 
 		json_object_update(fields, (json_t *)forced);
 	drop_unset(kind, fields);
 	runnel_error err = {0};
-	json_t *o = store_create(rq->st, kind, fields, 0, &err);
+	/* the check and the write under one lock: two creates of one name at
+	 * once cannot both pass (every API write of these kinds goes here) */
+	pthread_mutex_lock(rq->write_mu);
+	json_t *o = unique_ok(rq, rs, kind, 0, fields, NULL)
+	                ? store_create(rq->st, kind, fields, 0, &err)
+	                : NULL;
+	pthread_mutex_unlock(rq->write_mu);
 	json_decref(fields);
+	if (!o && rs->status == 400)
+		return 0;
 	if (!o)
 		return api_error(rs, &err);
 	if (id)
@@ -500,17 +779,41 @@ int api_update(api_request *rq, api_response *rs, store_kind kind, long id)
 	json_decref(body);
 	drop_unset(kind, fields);
 	runnel_error err = {0};
-	json_t *o = store_update(rq->st, kind, id, fields, 0, &err);
+	pthread_mutex_lock(rq->write_mu);
+	json_t *cur = model_unique_rule(kind) ? store_get(rq->st, kind, id, &err) : NULL;
+	json_t *o = !model_unique_rule(kind) || (cur && unique_ok(rq, rs, kind, id, fields, cur))
+	                ? store_update(rq->st, kind, id, fields, 0, &err)
+	                : NULL;
+	pthread_mutex_unlock(rq->write_mu);
+	json_decref(cur);
 	json_decref(fields);
+	if (!o && rs->status == 400)
+		return 0;
 	if (!o)
 		return api_error(rs, &err);
 	return api_json(rs, 200, o);
 }
 
-/* DELETE an object. */
+/* DELETE an object: refused (409, AWX's ActiveJobConflict) while jobs that
+ * use it have not finished, so that no job loses its inventory, project,
+ * credential or template under it. */
 int api_delete(api_request *rq, api_response *rs, store_kind kind, long id)
 {
 	runnel_error err = {0};
+	json_t *probe = store_get(rq->st, kind, id, &err);
+	if (!probe)
+		return api_error(rs, &err);
+	json_decref(probe);
+	json_t *active = active_jobs(rq, kind, id);
+	if (json_array_size(active)) {
+		api_logf(rq, "delete of %s %ld refused: used by %zu running job(s)",
+		         store_kind_type(kind), id, json_array_size(active));
+		return api_json(rs, 409,
+		                json_pack("{s:s,s:o}", "error",
+		                          "Resource is being used by running jobs.", "active_jobs",
+		                          active));
+	}
+	json_decref(active);
 	if (store_remove(rq->st, kind, id, &err) < 0)
 		return api_error(rs, &err);
 	rs->status = 204;

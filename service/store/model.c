@@ -12,6 +12,8 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #include "datafile.h"
 #include "field_rules.h"
 #include "util.h"
@@ -95,173 +97,283 @@ void store_page_clear(store_page *page)
 
 #define END                                                                                        \
 	{                                                                                          \
-		NULL, 0, 0, NULL, 0, 0                                                             \
+		NULL, 0, 0, NULL, 0, 0, NULL, NULL, 0, NULL                                        \
 	}
 
+/* AWX's choices (awx/main/constants.py, models/jobs.py, models/projects.py). */
+#define JOB_TYPE_CHOICES "[[\"run\",\"Run\"],[\"check\",\"Check\"]]"
+#define VERBOSITY_CHOICES                                                                          \
+	"[[0,\"0 (Normal)\"],[1,\"1 (Verbose)\"],[2,\"2 (More Verbose)\"],[3,\"3 (Debug)\"],"      \
+	"[4,\"4 (Connection Debug)\"],[5,\"5 (WinRM Debug)\"]]"
+/* runneld fetches projects with git only (field_rules.h rules_scm_type). */
+#define SCM_TYPE_CHOICES "[[\"\",\"Manual\"],[\"git\",\"Git\"]]"
+/* AWX's AD_HOC_COMMANDS setting (awx/settings/defaults.py). */
+#define AD_HOC_MODULE_CHOICES                                                                      \
+	"[[\"command\",\"command\"],[\"shell\",\"shell\"],[\"yum\",\"yum\"],[\"apt\",\"apt\"],"    \
+	"[\"apt_key\",\"apt_key\"],[\"apt_repository\",\"apt_repository\"],[\"apt_rpm\","          \
+	"\"apt_rpm\"],[\"service\",\"service\"],[\"group\",\"group\"],[\"user\",\"user\"],"        \
+	"[\"mount\",\"mount\"],[\"ping\",\"ping\"],[\"selinux\",\"selinux\"],[\"setup\","          \
+	"\"setup\"],[\"win_ping\",\"win_ping\"],[\"win_service\",\"win_service\"],"                \
+	"[\"win_updates\",\"win_updates\"],[\"win_group\",\"win_group\"],[\"win_user\","           \
+	"\"win_user\"]]"
+
 static const model_field org_fields[] = {
-    {"name", MT_STR, MF_REQUIRED, NULL, 0, 0},
-    {"description", MT_STR, 0, NULL, 0, 0},
-    {"max_hosts", MT_INT, 0, NULL, 0, 0},
+    {"name", MT_STR, MF_REQUIRED, NULL, 0, 0, .max_length = 512},
+    {"description", MT_STR, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"max_hosts", MT_INT, 0, NULL, 0, 0,
+     .help = "Maximum number of hosts allowed to be managed by this organization."},
     END,
 };
 
 static const model_field user_fields[] = {
-    {"username", MT_STR, MF_REQUIRED, NULL, 0, 0},
-    {"first_name", MT_STR, 0, NULL, 0, 0},
-    {"last_name", MT_STR, 0, NULL, 0, 0},
-    {"email", MT_STR, 0, NULL, 0, 0},
-    {"is_superuser", MT_BOOL, 0, NULL, 0, 0},
-    {"is_system_auditor", MT_BOOL, 0, NULL, 0, 0},
-    {"password", MT_STR, MF_WO, NULL, 0, 0},
-    {"last_login", MT_STR, MF_RO | MF_NULL, NULL, 0, 0},
+    {"username", MT_STR, MF_REQUIRED, NULL, 0, 0,
+     .help = "Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.",
+     .max_length = 150},
+    {"first_name", MT_STR, 0, NULL, 0, 0, .max_length = 150},
+    {"last_name", MT_STR, 0, NULL, 0, 0, .max_length = 150},
+    {"email", MT_STR, 0, NULL, 0, 0, .label = "Email address", .max_length = 254},
+    {"is_superuser", MT_BOOL, 0, NULL, 0, 0, .label = "Superuser status",
+     .help = "Designates that this user has all permissions without explicitly assigning them."},
+    {"is_system_auditor", MT_BOOL, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"password", MT_STR, MF_WO, NULL, 0, 0, .help = "Field used to change the password."},
+    {"last_login", MT_STR, MF_RO | MF_NULL, NULL, 0, 0, NULL, NULL, 0, NULL},
     END,
 };
 
 static const model_field token_fields[] = {
-    {"user", MT_FK, MF_RO, NULL, STORE_USER, 0},
-    {"description", MT_STR, 0, NULL, 0, 0},
-    {"scope", MT_STR, 0, "\"write\"", 0, 0},
-    {"expires", MT_STR, MF_RO | MF_NULL, NULL, 0, 0},
-    {"application", MT_FK, MF_RO | MF_NULL, NULL, STORE_ORGANIZATION, 0},
+    {"user", MT_FK, MF_RO, NULL, STORE_USER, 0, .help = "The user representing the token owner"},
+    {"description", MT_STR, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"scope", MT_STR, 0, "\"write\"", 0, 0,
+     .help = "Allowed scopes, further restricts user's permissions. Must be a simple "
+             "space-separated string with allowed scopes ['read', 'write']."},
+    {"expires", MT_STR, MF_RO | MF_NULL, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"application", MT_FK, MF_RO | MF_NULL, NULL, STORE_ORGANIZATION, 0, NULL, NULL, 0, NULL},
     END,
 };
 
 static const model_field credtype_fields[] = {
-    {"name", MT_STR, MF_REQUIRED, NULL, 0, 0}, {"description", MT_STR, 0, NULL, 0, 0},
-    {"kind", MT_STR, 0, "\"cloud\"", 0, 0},    {"namespace", MT_STR, MF_NULL, NULL, 0, 0},
-    {"managed", MT_BOOL, MF_RO, NULL, 0, 0},   {"inputs", MT_JSON, 0, "{}", 0, 0},
-    {"injectors", MT_JSON, 0, "{}", 0, 0},     END,
+    {"name", MT_STR, MF_REQUIRED, NULL, 0, 0, .max_length = 512},
+    {"description", MT_STR, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"kind", MT_STR, 0, "\"cloud\"", 0, 0, .max_length = 32},
+    {"namespace", MT_STR, MF_NULL, NULL, 0, 0, .max_length = 1024},
+    {"managed", MT_BOOL, MF_RO, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"inputs", MT_JSON, 0, "{}", 0, 0,
+     .help = "Enter inputs using either JSON or YAML syntax. Refer to the documentation for "
+             "example syntax."},
+    {"injectors", MT_JSON, 0, "{}", 0, 0,
+     .help = "Enter injectors using either JSON or YAML syntax. Refer to the documentation "
+             "for example syntax."},
+    END,
 };
 
 static const model_field cred_fields[] = {
-    {"name", MT_STR, MF_REQUIRED, NULL, 0, 0},
-    {"description", MT_STR, 0, NULL, 0, 0},
-    {"organization", MT_FK, MF_NULL, NULL, STORE_ORGANIZATION, 0},
-    {"credential_type", MT_FK, MF_REQUIRED, NULL, STORE_CREDENTIAL_TYPE, 0},
-    {"inputs", MT_JSON, 0, "{}", 0, 0},
-    {"kind", MT_STR, MF_RO, NULL, 0, 0},
-    {"managed", MT_BOOL, MF_RO, NULL, 0, 0},
+    {"name", MT_STR, MF_REQUIRED, NULL, 0, 0, .max_length = 512},
+    {"description", MT_STR, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"organization", MT_FK, MF_NULL, NULL, STORE_ORGANIZATION, 0,
+     .help = "Inherit permissions from organization roles. If provided on creation, do not "
+             "give either user or team."},
+    {"credential_type", MT_FK, MF_REQUIRED, NULL, STORE_CREDENTIAL_TYPE, 0,
+     .help = "Specify the type of credential you want to create. Refer to the documentation "
+             "for details on each type."},
+    {"inputs", MT_JSON, 0, "{}", 0, 0,
+     .help = "Enter inputs using either JSON or YAML syntax. Refer to the documentation for "
+             "example syntax."},
+    {"kind", MT_STR, MF_RO, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"managed", MT_BOOL, MF_RO, NULL, 0, 0, NULL, NULL, 0, NULL},
     END,
 };
 
 static const model_field inv_fields[] = {
-    {"name", MT_STR, MF_REQUIRED, NULL, 0, 0},
-    {"description", MT_STR, 0, NULL, 0, 0},
-    {"organization", MT_FK, MF_NULL, NULL, STORE_ORGANIZATION, 0},
-    {"kind", MT_STR, 0, NULL, 0, 0},
-    {"host_filter", MT_STR, MF_NULL, NULL, 0, 0},
-    {"variables", MT_VARS, 0, NULL, 0, 0},
+    {"name", MT_STR, MF_REQUIRED, NULL, 0, 0, .max_length = 512},
+    {"description", MT_STR, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"organization", MT_FK, MF_NULL, NULL, STORE_ORGANIZATION, 0,
+     .help = "Organization containing this inventory."},
+    {"kind", MT_STR, 0, NULL, 0, 0, .help = "Kind of inventory being represented.",
+     .max_length = 32},
+    {"host_filter", MT_STR, MF_NULL, NULL, 0, 0,
+     .help = "Filter that will be applied to the hosts of this inventory."},
+    {"variables", MT_VARS, 0, NULL, 0, 0, .help = "Inventory variables in JSON or YAML format."},
     END,
 };
 
 static const model_field group_fields[] = {
-    {"name", MT_STR, MF_REQUIRED, NULL, 0, 0},
-    {"description", MT_STR, 0, NULL, 0, 0},
-    {"inventory", MT_FK, MF_REQUIRED, NULL, STORE_INVENTORY, 0},
-    {"variables", MT_VARS, 0, NULL, 0, 0},
+    {"name", MT_STR, MF_REQUIRED, NULL, 0, 0, .max_length = 512},
+    {"description", MT_STR, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"inventory", MT_FK, MF_REQUIRED, NULL, STORE_INVENTORY, 0, NULL, NULL, 0, NULL},
+    {"variables", MT_VARS, 0, NULL, 0, 0, .help = "Group variables in JSON or YAML format."},
     END,
 };
 
 static const model_field host_fields[] = {
-    {"name", MT_STR, MF_REQUIRED, NULL, 0, 0},
-    {"description", MT_STR, 0, NULL, 0, 0},
-    {"inventory", MT_FK, MF_REQUIRED, NULL, STORE_INVENTORY, 0},
-    {"enabled", MT_BOOL, 0, "true", 0, 0},
-    {"instance_id", MT_STR, 0, NULL, 0, 0},
-    {"variables", MT_VARS, 0, NULL, 0, 0},
-    {"last_job", MT_FK, MF_RO | MF_NULL, NULL, STORE_JOB, 0},
-    {"has_active_failures", MT_BOOL, MF_RO, NULL, 0, 0},
+    {"name", MT_STR, MF_REQUIRED, NULL, 0, 0, .max_length = 512},
+    {"description", MT_STR, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"inventory", MT_FK, MF_REQUIRED, NULL, STORE_INVENTORY, 0, NULL, NULL, 0, NULL},
+    {"enabled", MT_BOOL, 0, "true", 0, 0,
+     .help = "Is this host online and available for running jobs?"},
+    {"instance_id", MT_STR, 0, NULL, 0, 0,
+     .help = "The value used by the remote inventory source to uniquely identify the host",
+     .max_length = 1024},
+    {"variables", MT_VARS, 0, NULL, 0, 0, .help = "Host variables in JSON or YAML format."},
+    {"last_job", MT_FK, MF_RO | MF_NULL, NULL, STORE_JOB, 0, NULL, NULL, 0, NULL},
+    {"has_active_failures", MT_BOOL, MF_RO, NULL, 0, 0, NULL, NULL, 0, NULL},
     END,
 };
 
 static const model_field invsrc_fields[] = {
-    {"name", MT_STR, MF_REQUIRED, NULL, 0, 0},
-    {"description", MT_STR, 0, NULL, 0, 0},
-    {"inventory", MT_FK, MF_REQUIRED, NULL, STORE_INVENTORY, 0},
-    {"source", MT_STR, 0, "\"scm\"", 0, 0},
-    {"source_project", MT_FK, MF_NULL, NULL, STORE_PROJECT, 0},
-    {"source_path", MT_STR, 0, NULL, 0, 0},
-    {"source_vars", MT_VARS, 0, NULL, 0, 0},
-    {"credential", MT_FK, MF_NULL, NULL, STORE_CREDENTIAL, 0},
-    {"overwrite", MT_BOOL, 0, NULL, 0, 0},
-    {"overwrite_vars", MT_BOOL, 0, NULL, 0, 0},
-    {"update_on_launch", MT_BOOL, 0, NULL, 0, 0},
-    {"timeout", MT_INT, 0, NULL, 0, 0},
-    {"verbosity", MT_INT, 0, "1", 0, 0},
-    {"status", MT_STR, MF_RO, "\"never updated\"", 0, 0},
-    {"last_job_run", MT_STR, MF_RO | MF_NULL, NULL, 0, 0},
-    {"last_job_failed", MT_BOOL, MF_RO, NULL, 0, 0},
-    {"last_update_failed", MT_BOOL, MF_RO, NULL, 0, 0},
-    {"last_updated", MT_STR, MF_RO | MF_NULL, NULL, 0, 0},
+    {"name", MT_STR, MF_REQUIRED, NULL, 0, 0, .max_length = 512},
+    {"description", MT_STR, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"inventory", MT_FK, MF_REQUIRED, NULL, STORE_INVENTORY, 0, NULL, NULL, 0, NULL},
+    {"source", MT_STR, 0, "\"scm\"", 0, 0, .max_length = 32},
+    {"source_project", MT_FK, MF_NULL, NULL, STORE_PROJECT, 0,
+     .help = "Project containing inventory file used as source."},
+    {"source_path", MT_STR, 0, NULL, 0, 0, .max_length = 1024},
+    {"source_vars", MT_VARS, 0, NULL, 0, 0,
+     .help = "Inventory source variables in YAML or JSON format."},
+    {"credential", MT_FK, MF_NULL, NULL, STORE_CREDENTIAL, 0,
+     .help = "Cloud credential to use for inventory updates."},
+    {"overwrite", MT_BOOL, 0, NULL, 0, 0,
+     .help = "Overwrite local groups and hosts from remote inventory source."},
+    {"overwrite_vars", MT_BOOL, 0, NULL, 0, 0,
+     .help = "Overwrite local variables from remote inventory source."},
+    {"update_on_launch", MT_BOOL, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"timeout", MT_INT, 0, NULL, 0, 0,
+     .help = "The amount of time (in seconds) to run before the task is canceled."},
+    {"verbosity", MT_INT, 0, "1", 0, 0, NULL, NULL, 0, NULL},
+    {"status", MT_STR, MF_RO, "\"never updated\"", 0, 0, NULL, NULL, 0, NULL},
+    {"last_job_run", MT_STR, MF_RO | MF_NULL, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"last_job_failed", MT_BOOL, MF_RO, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"last_update_failed", MT_BOOL, MF_RO, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"last_updated", MT_STR, MF_RO | MF_NULL, NULL, 0, 0, NULL, NULL, 0, NULL},
     END,
 };
 
 static const model_field project_fields[] = {
-    {"name", MT_STR, MF_REQUIRED, NULL, 0, 0},
-    {"description", MT_STR, 0, NULL, 0, 0},
-    {"organization", MT_FK, MF_NULL, NULL, STORE_ORGANIZATION, 0},
-    {"scm_type", MT_STR, 0, NULL, 0, 0},
-    {"scm_url", MT_STR, 0, NULL, 0, 0},
-    {"scm_branch", MT_STR, 0, NULL, 0, 0},
-    {"scm_refspec", MT_STR, 0, NULL, 0, 0},
-    {"scm_clean", MT_BOOL, 0, NULL, 0, 0},
-    {"scm_delete_on_update", MT_BOOL, 0, NULL, 0, 0},
-    {"scm_update_on_launch", MT_BOOL, 0, NULL, 0, 0},
-    {"credential", MT_FK, MF_NULL, NULL, STORE_CREDENTIAL, 0},
-    {"local_path", MT_STR, 0, NULL, 0, 0},
-    {"timeout", MT_INT, 0, NULL, 0, 0},
-    {"allow_override", MT_BOOL, 0, NULL, 0, 0},
-    {"scm_revision", MT_STR, MF_RO, NULL, 0, 0},
-    {"status", MT_STR, MF_RO, "\"never updated\"", 0, 0},
-    {"last_job_run", MT_STR, MF_RO | MF_NULL, NULL, 0, 0},
-    {"last_job_failed", MT_BOOL, MF_RO, NULL, 0, 0},
-    {"last_update_failed", MT_BOOL, MF_RO, NULL, 0, 0},
-    {"last_updated", MT_STR, MF_RO | MF_NULL, NULL, 0, 0},
+    {"name", MT_STR, MF_REQUIRED, NULL, 0, 0, .max_length = 512},
+    {"description", MT_STR, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"organization", MT_FK, MF_NULL, NULL, STORE_ORGANIZATION, 0,
+     .help = "The organization used to determine access to this template."},
+    {"scm_type", MT_STR, 0, NULL, 0, 0, .label = "Source Control Type",
+     .help = "Specifies the source control system used to store the project.", .max_length = 8,
+     .choices = SCM_TYPE_CHOICES},
+    {"scm_url", MT_STR, 0, NULL, 0, 0, .label = "Source Control URL",
+     .help = "The location where the project is stored.", .max_length = 1024},
+    {"scm_branch", MT_STR, 0, NULL, 0, 0, .label = "Source Control Branch",
+     .help = "Specific branch, tag or commit to checkout.", .max_length = 256},
+    {"scm_refspec", MT_STR, 0, NULL, 0, 0, .label = "Source Control Refspec",
+     .help = "For git projects, an additional refspec to fetch.", .max_length = 1024},
+    {"scm_clean", MT_BOOL, 0, NULL, 0, 0,
+     .help = "Discard any local changes before syncing the project."},
+    {"scm_delete_on_update", MT_BOOL, 0, NULL, 0, 0, .help = "Delete the project before syncing."},
+    {"scm_update_on_launch", MT_BOOL, 0, NULL, 0, 0,
+     .help = "Update the project when a job is launched that uses the project."},
+    {"credential", MT_FK, MF_NULL, NULL, STORE_CREDENTIAL, 0, NULL, NULL, 0, NULL},
+    {"local_path", MT_STR, 0, NULL, 0, 0,
+     .help = "Local path (relative to PROJECTS_ROOT) containing playbooks and related files "
+             "for this project.",
+     .max_length = 1024},
+    {"timeout", MT_INT, 0, NULL, 0, 0,
+     .help = "The amount of time (in seconds) to run before the task is canceled."},
+    {"allow_override", MT_BOOL, 0, NULL, 0, 0,
+     .help = "Allow changing the Source Control branch or revision in a job template that "
+             "uses this project."},
+    {"scm_revision", MT_STR, MF_RO, NULL, 0, 0, .label = "SCM Revision",
+     .help = "The last revision fetched by a project update"},
+    {"status", MT_STR, MF_RO, "\"never updated\"", 0, 0, NULL, NULL, 0, NULL},
+    {"last_job_run", MT_STR, MF_RO | MF_NULL, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"last_job_failed", MT_BOOL, MF_RO, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"last_update_failed", MT_BOOL, MF_RO, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"last_updated", MT_STR, MF_RO | MF_NULL, NULL, 0, 0, NULL, NULL, 0, NULL},
     END,
 };
 
 static const model_field jt_fields[] = {
-    {"name", MT_STR, MF_REQUIRED, NULL, 0, 0},
-    {"description", MT_STR, 0, NULL, 0, 0},
-    {"job_type", MT_STR, 0, "\"run\"", 0, 0},
-    {"inventory", MT_FK, MF_NULL, NULL, STORE_INVENTORY, 0},
-    {"project", MT_FK, MF_NULL, NULL, STORE_PROJECT, 0},
-    {"playbook", MT_STR, 0, NULL, 0, 0},
-    {"scm_branch", MT_STR, 0, NULL, 0, 0},
-    {"forks", MT_INT, 0, NULL, 0, 0},
-    {"limit", MT_STR, 0, NULL, 0, 0},
-    {"verbosity", MT_INT, 0, NULL, 0, 0},
-    {"extra_vars", MT_VARS, 0, NULL, 0, 0},
-    {"job_tags", MT_STR, 0, NULL, 0, 0},
-    {"skip_tags", MT_STR, 0, NULL, 0, 0},
-    {"start_at_task", MT_STR, 0, NULL, 0, 0},
-    {"timeout", MT_INT, 0, NULL, 0, 0},
-    {"use_fact_cache", MT_BOOL, 0, NULL, 0, 0},
-    {"diff_mode", MT_BOOL, 0, NULL, 0, 0},
-    {"become_enabled", MT_BOOL, 0, NULL, 0, 0},
-    {"allow_simultaneous", MT_BOOL, 0, NULL, 0, 0},
-    {"ask_variables_on_launch", MT_BOOL, 0, NULL, 0, 0},
-    {"ask_limit_on_launch", MT_BOOL, 0, NULL, 0, 0},
-    {"ask_tags_on_launch", MT_BOOL, 0, NULL, 0, 0},
-    {"ask_skip_tags_on_launch", MT_BOOL, 0, NULL, 0, 0},
-    {"ask_job_type_on_launch", MT_BOOL, 0, NULL, 0, 0},
-    {"ask_verbosity_on_launch", MT_BOOL, 0, NULL, 0, 0},
-    {"ask_inventory_on_launch", MT_BOOL, 0, NULL, 0, 0},
-    {"ask_credential_on_launch", MT_BOOL, 0, NULL, 0, 0},
-    {"ask_diff_mode_on_launch", MT_BOOL, 0, NULL, 0, 0},
-    {"ask_forks_on_launch", MT_BOOL, 0, NULL, 0, 0},
-    {"ask_timeout_on_launch", MT_BOOL, 0, NULL, 0, 0},
-    {"ask_scm_branch_on_launch", MT_BOOL, 0, NULL, 0, 0},
-    {"status", MT_STR, MF_RO, "\"never updated\"", 0, 0},
-    {"last_job_run", MT_STR, MF_RO | MF_NULL, NULL, 0, 0},
-    {"last_job_failed", MT_BOOL, MF_RO, NULL, 0, 0},
+    {"name", MT_STR, MF_REQUIRED, NULL, 0, 0, .max_length = 512},
+    {"description", MT_STR, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"job_type", MT_STR, 0, "\"run\"", 0, 0, .max_length = 64, .choices = JOB_TYPE_CHOICES},
+    {"inventory", MT_FK, MF_NULL, NULL, STORE_INVENTORY, 0, NULL, NULL, 0, NULL},
+    {"project", MT_FK, MF_NULL, NULL, STORE_PROJECT, 0, NULL, NULL, 0, NULL},
+    {"playbook", MT_STR, 0, NULL, 0, 0, .max_length = 1024},
+    {"scm_branch", MT_STR, 0, NULL, 0, 0,
+     .help = "Branch to use in job run. Project default used if blank. Only allowed if "
+             "project allow_override field is set to true.",
+     .max_length = 1024},
+    {"forks", MT_INT, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"limit", MT_STR, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"verbosity", MT_INT, 0, NULL, 0, 0, .choices = VERBOSITY_CHOICES},
+    {"extra_vars", MT_VARS, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"job_tags", MT_STR, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"skip_tags", MT_STR, 0, NULL, 0, 0, .max_length = 1024},
+    {"start_at_task", MT_STR, 0, NULL, 0, 0, .max_length = 1024},
+    {"timeout", MT_INT, 0, NULL, 0, 0,
+     .help = "The amount of time (in seconds) to run before the task is canceled."},
+    {"use_fact_cache", MT_BOOL, 0, NULL, 0, 0,
+     .help = "If enabled, the service will act as an Ansible Fact Cache Plugin; persisting "
+             "facts at the end of a playbook run to the database and caching facts for use "
+             "by Ansible."},
+    {"diff_mode", MT_BOOL, 0, NULL, 0, 0,
+     .help = "If enabled, textual changes made to any templated files on the host are shown "
+             "in the standard output"},
+    {"become_enabled", MT_BOOL, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"allow_simultaneous", MT_BOOL, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"ask_variables_on_launch", MT_BOOL, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"ask_limit_on_launch", MT_BOOL, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"ask_tags_on_launch", MT_BOOL, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"ask_skip_tags_on_launch", MT_BOOL, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"ask_job_type_on_launch", MT_BOOL, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"ask_verbosity_on_launch", MT_BOOL, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"ask_inventory_on_launch", MT_BOOL, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"ask_credential_on_launch", MT_BOOL, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"ask_diff_mode_on_launch", MT_BOOL, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"ask_forks_on_launch", MT_BOOL, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"ask_timeout_on_launch", MT_BOOL, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"ask_scm_branch_on_launch", MT_BOOL, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"status", MT_STR, MF_RO, "\"never updated\"", 0, 0, NULL, NULL, 0, NULL},
+    {"last_job_run", MT_STR, MF_RO | MF_NULL, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"last_job_failed", MT_BOOL, MF_RO, NULL, 0, 0, NULL, NULL, 0, NULL},
+    END,
+};
+
+/* What a launch of a job template takes (AWX's JobLaunchSerializer, less
+ * what runneld does not run: execution environments, labels, slices,
+ * instance groups). MT_JSON here: a JSON or YAML dictionary. */
+static const model_field launch_fields[] = {
+    {"extra_vars", MT_JSON, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"inventory", MT_FK, 0, NULL, STORE_INVENTORY, 0, NULL, NULL, 0, NULL},
+    {"scm_branch", MT_STR, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"limit", MT_STR, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"job_tags", MT_STR, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"skip_tags", MT_STR, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"job_type", MT_STR, 0, NULL, 0, 0, .choices = JOB_TYPE_CHOICES},
+    {"verbosity", MT_INT, 0, NULL, 0, 0, .choices = VERBOSITY_CHOICES},
+    {"diff_mode", MT_BOOL, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"credentials", MT_JSON, 0, NULL, STORE_CREDENTIAL, 0, NULL, NULL, 0, NULL},
+    {"credential_passwords", MT_JSON, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"forks", MT_INT, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"timeout", MT_INT, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    END,
+};
+
+/* What a new ad hoc command takes (AWX's AdHocCommandSerializer). */
+static const model_field ad_hoc_fields[] = {
+    {"job_type", MT_STR, 0, "\"run\"", 0, 0, .choices = JOB_TYPE_CHOICES},
+    {"inventory", MT_FK, MF_REQUIRED, NULL, STORE_INVENTORY, 0, NULL, NULL, 0, NULL},
+    {"limit", MT_STR, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"credential", MT_FK, MF_NULL, NULL, STORE_CREDENTIAL, 0, NULL, NULL, 0, NULL},
+    {"module_name", MT_STR, 0, "\"command\"", 0, 0, .choices = AD_HOC_MODULE_CHOICES},
+    {"module_args", MT_STR, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"forks", MT_INT, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"verbosity", MT_INT, 0, NULL, 0, 0, .choices = VERBOSITY_CHOICES},
+    {"extra_vars", MT_VARS, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"become_enabled", MT_BOOL, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"diff_mode", MT_BOOL, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"timeout", MT_INT, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
     END,
 };
 
 /* Unified jobs: every field is written by the engine (STORE_SYSTEM). */
 #define UJ(n, t, f, d, k, j)                                                                       \
 	{                                                                                          \
-		n, t, MF_RO | (f), d, k, j                                                         \
+		n, t, MF_RO | (f), d, k, j, NULL, NULL, 0, NULL                                    \
 	}
 static const model_field job_fields[] = {
     UJ("name", MT_STR, 0, NULL, 0, 0),
@@ -359,6 +471,102 @@ const model_field *model_fields(store_kind kind)
 	default:
 		return job_fields;
 	}
+}
+
+/* The fields a job template's launch takes. */
+const model_field *model_launch_fields(void)
+{
+	return launch_fields;
+}
+
+/* The fields a new ad hoc command takes. */
+const model_field *model_ad_hoc_fields(void)
+{
+	return ad_hoc_fields;
+}
+
+/* The number of characters (code points) of UTF-8 text. */
+static size_t utf8_chars(const char *s)
+{
+	size_t n = 0;
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xC0) != 0x80;
+	return n;
+}
+
+/* Check a value against the field's choices and max_length. */
+int model_check_choice(const model_field *f, const json_t *value, runnel_error *err)
+{
+	if (f->max_length > 0 && json_is_string(value) &&
+	    utf8_chars(json_string_value(value)) > (size_t)f->max_length)
+		return rn_fail(err, EINVAL, "%s: Ensure this field has no more than %d characters.",
+		               f->name, f->max_length);
+	if (!f->choices || json_is_null(value))
+		return 0;
+	json_t *choices = json_loads(f->choices, 0, NULL);
+	size_t i;
+	json_t *c;
+	bool found = false;
+	json_array_foreach(choices, i, c) {
+		json_t *v = json_array_get(c, 0);
+		if (json_equal(v, (json_t *)value)) {
+			found = true;
+			break;
+		}
+	}
+	json_decref(choices);
+	if (found)
+		return 0;
+	if (json_is_string(value))
+		return rn_fail(err, EINVAL, "%s: \"%s\" is not a valid choice.", f->name,
+		               json_string_value(value));
+	if (json_is_integer(value))
+		return rn_fail(err, EINVAL, "%s: \"%lld\" is not a valid choice.", f->name,
+		               (long long)json_integer_value(value));
+	return rn_fail(err, EINVAL, "%s: Not a valid choice.", f->name);
+}
+
+/* AWX's unique_together and SOFT_UNIQUE_TOGETHER (models/inventory.py,
+ * credential/__init__.py, projects.py, jobs.py), in Django's words. */
+static const model_unique unique_rules[] = {
+    {STORE_INVENTORY,
+     {"name", "organization", NULL},
+     "Inventory with this Name and Organization already exists.",
+     true},
+    {STORE_CREDENTIAL,
+     {"name", "organization", "credential_type", NULL},
+     "Credential with this Organization, Name and Credential type already exists.",
+     true},
+    {STORE_HOST,
+     {"name", "inventory", NULL},
+     "Host with this Name and Inventory already exists.",
+     true},
+    {STORE_GROUP,
+     {"name", "inventory", NULL},
+     "Group with this Name and Inventory already exists.",
+     true},
+    {STORE_PROJECT,
+     {"name", "organization", NULL},
+     "Project with this (name, organization) combination already exists.",
+     false},
+    {STORE_JOB_TEMPLATE,
+     {"name", "project.organization", NULL},
+     "JobTemplate with this (name, organization) combination already exists.",
+     false},
+    {STORE_INVENTORY_SOURCE,
+     {"name", "inventory", NULL},
+     "InventorySource with this (name, inventory) combination already exists.",
+     false},
+    {STORE_KIND_COUNT, {NULL}, NULL, false},
+};
+
+/* The uniqueness rule of kind, or NULL. */
+const model_unique *model_unique_rule(store_kind kind)
+{
+	for (const model_unique *u = unique_rules; u->fields[0]; u++)
+		if (u->kind == kind)
+			return u;
+	return NULL;
 }
 
 /* A field by name. */
@@ -554,9 +762,54 @@ static int check_vars_bounds(const char *field, const char *text, runnel_error *
 	return 0;
 }
 
+/* The inputs of a credential that hold a private key (AWX's Machine and
+ * Source Control types: format "ssh_private_key"). */
+static const char *const private_key_inputs[] = {"ssh_key_data", NULL};
+
+/* End every private key of a credential's inputs with a newline: OpenSSH's
+ * loader refuses a key whose last line has none ("error in libcrypto"), and
+ * AWX appends it too (build_private_data_files). Takes inputs, returns them
+ * or a changed copy. "$encrypted$" (keep the stored value) stays. */
+static json_t *key_newlines(json_t *inputs)
+{
+	for (int i = 0; json_is_object(inputs) && private_key_inputs[i]; i++) {
+		json_t *v = json_object_get(inputs, private_key_inputs[i]);
+		const char *key = json_string_value(v);
+		size_t n = json_string_length(v);
+		if (!key || !n || key[n - 1] == '\n' || !strstr(key, "PRIVATE KEY-----"))
+			continue;
+		char *fixed = rn_xmalloc(n + 1);
+		memcpy(fixed, key, n);
+		fixed[n] = '\n';
+		json_t *copy = json_deep_copy(inputs); /* the caller's body is borrowed */
+		json_decref(inputs);
+		inputs = copy;
+		json_object_set_new(inputs, private_key_inputs[i], json_stringn(fixed, n + 1));
+		sodium_memzero(fixed, n + 1);
+		free(fixed);
+	}
+	return inputs;
+}
+
 /* Validate input fields into the stored form. */
 int model_validate(store_kind kind, const json_t *fields, unsigned flags, bool creating,
                    json_t **out, runnel_error *err)
+{
+	return model_validate_table(model_fields(kind), kind, fields, flags, creating, out, err);
+}
+
+/* The field of a table by name, or NULL. */
+static const model_field *table_find(const model_field *table, const char *name)
+{
+	for (const model_field *f = table; f->name; f++)
+		if (!strcmp(f->name, name))
+			return f;
+	return NULL;
+}
+
+/* Validate fields against a table (model_validate's work). */
+int model_validate_table(const model_field *table, store_kind kind, const json_t *fields,
+                         unsigned flags, bool creating, json_t **out, runnel_error *err)
 {
 	*out = NULL;
 	if (!json_is_object(fields))
@@ -565,7 +818,7 @@ int model_validate(store_kind kind, const json_t *fields, unsigned flags, bool c
 	const char *key;
 	json_t *v;
 	json_object_foreach((json_t *)fields, key, v) {
-		const model_field *f = model_field_find(kind, key);
+		const model_field *f = table_find(table, key);
 		if (!f) {
 			/* AWX accepts (and ignores) these read-only fields in a PUT of a GET
 			 * answer. */
@@ -602,15 +855,17 @@ int model_validate(store_kind kind, const json_t *fields, unsigned flags, bool c
 		if ((f->type == MT_VARS && check_vars_bounds(key, json_string_value(c), err) < 0) ||
 		    ((kind == STORE_HOST || kind == STORE_GROUP) && !strcmp(key, "name") &&
 		     check_inventory_name(kind, json_string_value(c), err) < 0) ||
-		    model_check_field(kind, f, c, err) < 0) {
+		    model_check_field(kind, f, c, err) < 0 || model_check_choice(f, c, err) < 0) {
 			json_decref(c);
 			json_decref(res);
 			return -1;
 		}
+		if (kind == STORE_CREDENTIAL && !strcmp(key, "inputs"))
+			c = key_newlines(c);
 		json_object_set_new(res, key, c);
 	}
 	if (creating) {
-		for (const model_field *f = model_fields(kind); f->name; f++) {
+		for (const model_field *f = table; f->name; f++) {
 			if (json_object_get(res, f->name))
 				continue;
 			if (f->flags & MF_REQUIRED) {

@@ -35,17 +35,44 @@ enum {
 	JT_ALL = 0x1f,
 };
 
+/* One field of a kind. The same entry validates input (model_validate) and
+ * describes the field to clients (the API's OPTIONS metadata): what is
+ * shown as choices or max_length is exactly what is accepted. */
 typedef struct model_field {
 	const char *name;
 	model_type type;
 	unsigned flags;
-	const char *def; /* default as JSON text; NULL: "" for strings, 0, false, null */
-	store_kind fk;   /* for MT_FK */
-	unsigned jobs;   /* for unified jobs: JT_* bits; 0 = all */
+	const char *def;     /* default as JSON text; NULL: "" for strings, 0, false, null */
+	store_kind fk;       /* for MT_FK */
+	unsigned jobs;       /* for unified jobs: JT_* bits; 0 = all */
+	const char *label;   /* NULL: the name, '_' as ' ', first letter upper case */
+	const char *help;    /* AWX's help_text; NULL: none (name/description: AWX's words) */
+	int max_length;      /* characters at most (MT_STR); 0: no limit */
+	const char *choices; /* JSON [[value, label], ...]: the only values accepted; NULL: any */
 } model_field;
 
 /* The fields of a kind (NULL-name terminated). Unified job kinds share one list. */
 const model_field *model_fields(store_kind kind);
+/* The fields a launch takes (OPTIONS of job_templates/N/launch/ and the
+ * check of a launch's body), and those of a new ad hoc command (POST
+ * ad_hoc_commands/). NULL-name terminated. */
+const model_field *model_launch_fields(void);
+const model_field *model_ad_hoc_fields(void);
+/* Check a value (already of f's type) against f's choices and max_length:
+ * 0, or -1 with EINVAL "<field>: <reason>" in DRF's words. */
+int model_check_choice(const model_field *f, const json_t *value, runnel_error *err);
+
+/* Names unique together, as AWX's unique_together / SOFT_UNIQUE_TOGETHER:
+ * an object of kind whose fields[] (NULL-terminated; "name" first) equal
+ * another's of the same kind is refused with message (AWX's words). */
+typedef struct model_unique {
+	store_kind kind;
+	const char *fields[4]; /* "project.organization": the organization of the project */
+	const char *message;
+	bool null_distinct; /* Django's unique_together: a null field never conflicts */
+} model_unique;
+/* The uniqueness rule of kind, or NULL when names may repeat. */
+const model_unique *model_unique_rule(store_kind kind);
 /* A field of kind by name, or NULL. */
 const model_field *model_field_find(store_kind kind, const char *name);
 /* True if kind is one of the unified job kinds (STORE_UNIFIED_JOB .. STORE_SYSTEM_JOB). */
@@ -61,6 +88,11 @@ unsigned model_job_bit(const char *type);
  */
 int model_validate(store_kind kind, const json_t *fields, unsigned flags, bool creating,
                    json_t **out, runnel_error *err);
+
+/* model_validate over another table of fields (model_ad_hoc_fields, ...)
+ * checked with the rules of kind's fields of the same names. */
+int model_validate_table(const model_field *table, store_kind kind, const json_t *fields,
+                         unsigned flags, bool creating, json_t **out, runnel_error *err);
 
 /* Current UTC time as AWX prints it: "2024-01-02T03:04:05.123456Z" (32 bytes). */
 void model_now(char out[32]);
