@@ -32,7 +32,7 @@ function describe(status, body) {
 
 // Call the API: resolves to the parsed body (null when empty); throws ApiError.
 export async function api(path, { method = "GET", body, signal } = {}) {
-  const headers = Object.assign({ Accept: "application/json" }, authHeaders());
+  const headers = Object.assign({ Accept: "application/json" }, authHeaders(method));
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const r = await fetch(path, { method, headers, signal, body: body === undefined ? undefined : JSON.stringify(body) });
   if (r.status === 401) { forget(); onUnauthorized(); throw new ApiError(401, { detail: "Not logged in." }); }

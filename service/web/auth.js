@@ -1,55 +1,55 @@
-// auth.js - who the page is logged in as, and how its requests prove it.
-// Today: a token (POST /api/v2/tokens/ with Basic once, then Bearer), kept in
-// sessionStorage so that a reload stays logged in; logout revokes it. The
-// session login of /api/login/ (cookie + CSRF) replaces the three functions
-// below when the API has it; nothing else in the page knows the difference.
+// auth.js - who the page is logged in as, and how its requests prove it:
+// AWX's session login. POST /api/login/ (form fields, the CSRF token of the
+// csrftoken cookie in X-CSRFToken) sets the awx_sessionid cookie (HttpOnly:
+// no script on the page can read it), which the browser then sends with
+// every request of the page, event streams included; requests that change
+// something carry the CSRF token. Logout is POST /api/logout/: the server
+// ends the session. sessionStorage only remembers that the page believes it
+// is logged in (a reload asks the server, and a 401 shows the login form).
 
-const KEY = "runneld_auth";
-let current = load();
+const KEY = "runneld_session";
 
-// The stored credential, or null.
-function load() {
-  try { return JSON.parse(sessionStorage.getItem(KEY)); } catch (e) { return null; }
+// The value of a cookie readable by the page, or "".
+function cookie(name) {
+  for (const part of document.cookie.split(";")) {
+    const [k, ...v] = part.trim().split("=");
+    if (k === name) return decodeURIComponent(v.join("="));
+  }
+  return "";
 }
 
-// True when the page holds a credential (it may have expired: a 401 says so).
-export function loggedIn() { return current !== null; }
+// True when the page believes it holds a session (the server has the last word).
+export function loggedIn() { return sessionStorage.getItem(KEY) !== null; }
 
-// Headers that authenticate a request.
-export function authHeaders() {
-  return current ? { Authorization: "Bearer " + current.token } : {};
+// Headers a request of method needs beyond the session cookie.
+export function authHeaders(method = "GET") {
+  return ["GET", "HEAD", "OPTIONS"].includes(method) ? {} : { "X-CSRFToken": cookie("csrftoken") };
 }
 
 // Log in; resolves to null, or to an error message.
 export async function login(username, password) {
-  const basic = "Basic " + btoa(unescape(encodeURIComponent(username + ":" + password)));
-  let r;
   try {
-    r = await fetch("/api/v2/tokens/", { method: "POST",
-      headers: { Authorization: basic, "Content-Type": "application/json" },
-      body: JSON.stringify({ description: "runneld web page", scope: "write" }) });
+    await fetch("/api/login/", { credentials: "same-origin" }); // the csrftoken cookie
+    const body = new URLSearchParams({ username, password, next: "/api/v2/" });
+    const r = await fetch("/api/login/", { method: "POST", body, redirect: "manual", credentials: "same-origin",
+      headers: { "X-CSRFToken": cookie("csrftoken") } });
+    if (r.status === 401) return "Invalid username or password.";
+    if (!(r.type === "opaqueredirect" || r.ok)) return "Login failed (" + r.status + ").";
+    const me = await fetch("/api/v2/me/", { credentials: "same-origin" });
+    if (!me.ok) return "Login failed (" + me.status + ").";
   } catch (e) { return "The server cannot be reached."; }
-  if (r.status !== 201) return r.status === 401 ? "Invalid username or password." : "Login failed (" + r.status + ").";
-  const tok = await r.json();
-  current = { token: tok.token, id: tok.id };
-  sessionStorage.setItem(KEY, JSON.stringify(current));
+  sessionStorage.setItem(KEY, username);
   return null;
 }
 
-// Forget the credential here at once, then end it on the server.
+// Forget the session here at once, then end it on the server.
 export async function logout() {
-  const was = current;
-  current = null;
   sessionStorage.removeItem(KEY);
-  if (!was) return;
   try {
-    await fetch("/api/v2/tokens/" + encodeURIComponent(was.id) + "/", { method: "DELETE",
-      headers: { Authorization: "Bearer " + was.token } });
-  } catch (e) { /* the server is gone: the token stays revocable from the API */ }
+    await fetch("/api/logout/", { method: "POST", redirect: "manual", credentials: "same-origin",
+      headers: { "X-CSRFToken": cookie("csrftoken") } });
+  } catch (e) { /* the server is gone: the session ends with its idle expiry */ }
 }
 
-// Forget the credential without telling the server (it refused it).
-export function forget() {
-  current = null;
-  sessionStorage.removeItem(KEY);
-}
+// Forget the session without telling the server (it refused it).
+export function forget() { sessionStorage.removeItem(KEY); }

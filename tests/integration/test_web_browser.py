@@ -2,7 +2,7 @@
 against a real runneld running real playbooks: log in, launch a template
 with its prompts, watch live output, filter by host, open an event, cancel,
 relaunch failed hosts, download stdout, the lists and forms, log out (nothing
-left on screen, the token refused). Screenshots of each main page go to
+left on screen, the session refused). Screenshots of each main page go to
 build/screenshots/; any error in the browser's console fails the test.
 
 Environment: RUNNELD (default <repo>/build/service/runneld).
@@ -403,12 +403,15 @@ def test_lists_and_forms(site):
     shot(b, "inventories")
 
 
-def test_logout_leaves_nothing_and_ends_the_token(site):
+def test_logout_leaves_nothing_and_ends_the_session(site):
     b, d = site["b"], site["d"]
     goto(site, "#/jobs/%d" % site["live_job"])
     wait(b, lambda: "LIVE-FIRST" in visible_text(b, "#output"), what="a job on screen")
-    token = json.loads(b.execute_script("return sessionStorage.getItem('runneld_auth')"))["token"]
-    hdr = {"Authorization": "Bearer " + token}
+    # the session cookie (HttpOnly: the page's scripts cannot read it, the browser sends it)
+    cookies = {c["name"]: c for c in b.get_cookies()}
+    assert cookies["awx_sessionid"]["httpOnly"]
+    assert "awx_sessionid" not in b.execute_script("return document.cookie")
+    hdr = {"Cookie": "awx_sessionid=%s" % cookies["awx_sessionid"]["value"]}
     assert requests.get(d.url("/api/v2/me/"), headers=hdr, timeout=10).status_code == 200
     b.find_element(By.ID, "logout").click()
     wait(b, lambda: css(b, "#login:not([hidden])"), what="the login form")
@@ -417,9 +420,9 @@ def test_logout_leaves_nothing_and_ends_the_token(site):
     assert css(b, "#nav[hidden]") and css(b, "#modal[hidden]")
     body = b.find_element(By.TAG_NAME, "body").text
     assert "LIVE" not in body and "WebInv" not in body and "admin" not in body
-    assert b.execute_script("return sessionStorage.getItem('runneld_auth')") is None
+    assert b.execute_script("return sessionStorage.length") == 0
     wait_for(lambda: requests.get(d.url("/api/v2/me/"), headers=hdr, timeout=10).status_code == 401,
-             timeout=10, what="the token refused")
+             timeout=10, what="the session refused")
     r = requests.get(d.url("/api/v2/jobs/%d/events/stream/" % site["live_job"]), headers=hdr, timeout=10)
     assert r.status_code == 401
     # a reload still shows only the login form
