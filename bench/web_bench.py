@@ -75,8 +75,8 @@ const t0 = performance.now();
 location.hash = hash;
 (function check() {
   const rows = [...document.querySelectorAll('#output .line')];
-  const last = rows.length && rows[rows.length - 1];
-  if (last && Number(last.dataset.line) === total - 1 && !rows.some((r) => r.classList.contains('loading'))
+  const lastLine = Math.max(-1, ...rows.map((r) => Number(r.dataset.line)));
+  if (lastLine === total - 1 && !rows.some((r) => r.classList.contains('loading'))
       && document.getElementById('output').scrollTop > 0) done(performance.now() - t0);
   else requestAnimationFrame(check);
 })();

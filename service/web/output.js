@@ -213,29 +213,38 @@ export class OutputView {
     this.lastTop = this.el.scrollTop;
     const first = Math.max(0, Math.floor(this.el.scrollTop / this.lh) - OVERSCAN);
     const last = Math.min(n, Math.ceil((this.el.scrollTop + this.el.clientHeight) / this.lh) + OVERSCAN);
-    this.rows.style.transform = "translateY(" + first * this.lh + "px)";
-    const want = [];
+    const want = new Map();
     for (let i = first; i < last; i++) {
       const l = this.line(i);
       if (!l && !this.filter) this.fetchChunk(Math.floor(i / CHUNK));
-      want.push(l || { n: i, html: "", loading: true, counter: 0 });
+      want.set(i, l || { n: i, html: "", loading: true, counter: 0 });
     }
     if (this.filter && last >= n - OVERSCAN && this.filterNext) this.moreFiltered(this.filter);
-    // reuse the row elements; set only what changed
-    while (this.rows.children.length > want.length) this.rows.lastChild.remove();
-    while (this.rows.children.length < want.length)
-      this.rows.append(h("div", { class: "line" }, h("span", { class: "ln" }), h("span", { class: "lc" })));
-    want.forEach((l, k) => {
-      const row = this.rows.children[k];
-      const key = l.n + ":" + l.counter + ":" + (l.loading ? 1 : 0);
-      if (row.dataset.key === key) return;
+    // a row per row index, placed at its own offset: rows still in view are
+    // left alone while scrolling, rows that left it are reused for new ones
+    const free = [];
+    const byIndex = new Map();
+    for (const row of this.rows.children) {
+      const i = Number(row.dataset.row);
+      if (want.has(i)) byIndex.set(i, row); else free.push(row);
+    }
+    for (const [i, l] of want) {
+      let row = byIndex.get(i);
+      if (!row) {
+        row = free.pop() || this.rows.appendChild(h("div", { class: "line" }, h("span", { class: "ln" }), h("span", { class: "lc" })));
+        row.dataset.row = i;
+        row.style.transform = "translateY(" + i * this.lh + "px)";
+      }
+      const key = l.n + ":" + l.counter + ":" + (l.loading ? 1 : 0) + ":" + l.html.length;
+      if (row.dataset.key === key) continue;
       row.dataset.key = key;
       row.dataset.line = l.n;
       if (l.counter) row.dataset.counter = l.counter; else delete row.dataset.counter;
       row.classList.toggle("loading", !!l.loading);
       row.firstChild.textContent = String(l.n + 1);
       row.lastChild.innerHTML = l.html; // ansi_up's output: the text escaped, spans with classes
-    });
+    }
+    for (const row of free) row.remove();
   }
 
   // Stop drawing and fetching.
