@@ -131,8 +131,8 @@ def main():
     out = []
     try:
         state = os.path.join(tmp, 'state')
-        # the producer's events average ~2.6 lines: enough events for LINES
-        n_big = int(a.lines / 2.5) + 1000
+        # the producer's events average ~2.4 lines: enough events for LINES
+        n_big = int(a.lines / 2.3) + 1000
         pbs = ['events-%d.yml' % n_big, 'events-%d.yml' % a.flood_events]
         projdir = os.path.join(state, 'projects', 'bench')
         os.makedirs(projdir)

@@ -210,3 +210,24 @@ def test_stream_ends_when_runneld_stops(tmp_path):
         assert done.wait(10)
     finally:
         d.stop()
+
+
+def test_page_files_are_served_and_nothing_else(world):
+    d = world["d"]
+    r = requests.get(d.url("/"), timeout=10)
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/html")
+    csp = r.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp and "unsafe-eval" not in csp
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
+    assert 'src="/app.js"' in r.text
+    for path in ("/app.js", "/output.js", "/vendor/ansi_up.js"):
+        r = requests.get(d.url(path), timeout=10)
+        assert r.status_code == 200 and r.headers["Content-Type"].startswith("application/javascript"), path
+    assert "export class AnsiUp" in requests.get(d.url("/vendor/ansi_up.js"), timeout=10).text
+    # nothing outside web_dir, no hidden file, no deeper path
+    for path in ("/../README.md", "/vendor/../app.js", "/%2e%2e/README.md", "/.git/config", "/vendor/.x",
+                 "/vendor//ansi_up.js", "/a/b/c.js", "/vendor/", "/nope.js"):
+        r = requests.get(d.url(path), timeout=10)
+        assert r.status_code == 404, (path, r.status_code)
+    r = requests.post(d.url("/app.js"), timeout=10)
+    assert r.status_code == 405
