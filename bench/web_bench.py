@@ -113,6 +113,25 @@ o.scrollTop = line * 18;
 '''
 
 
+# The page's live path alone, at full speed: the big job's whole event stream
+# from counter 0 (events/stream/) into an OutputView (the job page's own
+# modules), following its end; resolve with [events, ms].
+INGEST_JS = '''
+const [base, done] = [arguments[0], arguments[arguments.length - 1]];
+Promise.all([import("/output.js"), import("/api.js")]).then(([o, a]) => {
+  const view = new o.OutputView({ linesPath: base + "events/lines/", eventsPath: base + "job_events/", onLine: () => {} });
+  view.el.id = "ingest";
+  document.body.append(view.el);
+  let n = 0;
+  const t0 = performance.now();
+  const s = a.stream(base + "events/stream/?after=0", (name, data) => {
+    if (name === "events") { view.addEvents(data, { live: true }); n += data.length; }
+  });
+  s.done.then(() => { const ms = performance.now() - t0; view.close(); view.el.remove(); done([n, ms]); });
+});
+'''
+
+
 def pct(xs, p):
     return sb.pct(xs, p)
 
@@ -159,6 +178,8 @@ def main():
         frames = b.execute_async_script(SCROLL_JS)
         rnd = random.Random(14)
         jumps = [b.execute_async_script(JUMP_JS, rnd.randrange(0, lines - 100)) for _ in range(30)]
+        ingest = b.execute_async_script(INGEST_JS, '/api/v2/jobs/%d/' % big)
+        log('page ingest of the whole stream: %d events in %.1f s' % (ingest[0], ingest[1] / 1000))
         log('first paint %s ms; frames p99 %.1f ms; jumps p99 %.0f ms' % (
             ['%.0f' % p for p in paints], pct(frames, 99), pct(jumps, 99)))
 
@@ -208,6 +229,8 @@ def main():
             pct(frames, 50), pct(frames, 99), max(frames), len(frames), sum(1 for f in frames if f > 50)))
         out.append('| jump to a random line → rows in view drawn (30 jumps): p50 / p99 / max | %.0f / %.0f / %.0f ms |' % (
             pct(jumps, 50), pct(jumps, 99), max(jumps)))
+        out.append('| the page\'s live path at full speed: the whole stream of the big job (from counter 0) into an output view | %d events in %.1f s: %.0f events/s |' % (
+            ingest[0], ingest[1] / 1000, ingest[0] / (ingest[1] / 1000)))
         out.append('| flood: events stored, store rate while it ran | %d, %.0f events/s |' % (j['stored_events'], rate))
         out.append('| flood: live lag (newest stored event not yet on the page) p50 / p99 / max | %.2f / %.2f / %.2f s |' % (
             pct(lags, 50), pct(lags, 99), max(lags)))

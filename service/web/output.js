@@ -24,16 +24,27 @@ export const STATUS_EVENTS = {
   skipped: ["runner_on_skipped", "runner_item_on_skipped"],
 };
 
-// The lines of an event: [{n, html, counter, ...}] (ANSI state carried across its lines).
+// The lines of an event: [{n, counter, ...}]. Their HTML is made when a
+// line is first drawn (lineHtml): a flood costs no ANSI work for the lines
+// nobody looks at.
 function eventLines(ev) {
   if (!ev.stdout) return [];
-  const au = new AnsiUp();
-  au.use_classes = true;
-  au.url_allowlist = {};
-  return ev.stdout.split("\n").map((text, i) => ({
-    n: ev.start_line + i, html: au.ansi_to_html(text.replace(/\r/g, "")), counter: ev.counter,
-    event: ev.event, host: ev.host_name || "", task: ev.task || "",
+  const src = { stdout: ev.stdout, html: null };
+  return ev.stdout.split("\n").map((_, i) => ({
+    n: ev.start_line + i, src, i, counter: ev.counter, event: ev.event, host: ev.host_name || "", task: ev.task || "",
   }));
+}
+
+// The HTML of a line: its event's lines through one AnsiUp (colours carry across them).
+function lineHtml(l) {
+  if (!l.src) return "";
+  if (!l.src.html) {
+    const au = new AnsiUp();
+    au.use_classes = true;
+    au.url_allowlist = {};
+    l.src.html = l.src.stdout.split("\n").map((text) => au.ansi_to_html(text.replace(/\r/g, "")));
+  }
+  return l.src.html[l.i];
 }
 
 // True if a (slim) event matches a filter {host, task, status}.
@@ -84,7 +95,7 @@ export class OutputView {
     const c = this.chunks.get(Math.floor(i / CHUNK));
     const l = c && c.lines[i % CHUNK];
     if (l) return l;
-    return c && c.fetched ? { n: i, html: "", counter: 0 } : undefined;
+    return c && c.fetched ? { n: i, counter: 0 } : undefined;
   }
 
   // Put the lines of events in place; the output grows to the last one.
@@ -100,6 +111,8 @@ export class OutputView {
       }
       if (live && this.filter && eventMatches(ev, this.filter)) this.filtered.push(...lines);
     }
+    // a long flood: keep the chunks near what is in view
+    if (this.chunks.size > MAX_CHUNKS) this.evict(Math.floor(this.el.scrollTop / this.lh / CHUNK));
     this.schedule();
   }
 
@@ -217,7 +230,7 @@ export class OutputView {
     for (let i = first; i < last; i++) {
       const l = this.line(i);
       if (!l && !this.filter) this.fetchChunk(Math.floor(i / CHUNK));
-      want.set(i, l || { n: i, html: "", loading: true, counter: 0 });
+      want.set(i, l || { n: i, loading: true, counter: 0 });
     }
     if (this.filter && last >= n - OVERSCAN && this.filterNext) this.moreFiltered(this.filter);
     // a row per row index, placed at its own offset: rows still in view are
@@ -235,14 +248,14 @@ export class OutputView {
         row.dataset.row = i;
         row.style.transform = "translateY(" + i * this.lh + "px)";
       }
-      const key = l.n + ":" + l.counter + ":" + (l.loading ? 1 : 0) + ":" + l.html.length;
+      const key = l.n + ":" + l.counter + ":" + (l.loading ? 1 : 0);
       if (row.dataset.key === key) continue;
       row.dataset.key = key;
       row.dataset.line = l.n;
       if (l.counter) row.dataset.counter = l.counter; else delete row.dataset.counter;
       row.classList.toggle("loading", !!l.loading);
       row.firstChild.textContent = String(l.n + 1);
-      row.lastChild.innerHTML = l.html; // ansi_up's output: the text escaped, spans with classes
+      row.lastChild.innerHTML = lineHtml(l); // ansi_up's output: the text escaped, spans with classes
     }
     for (const row of free) row.remove();
   }
