@@ -178,6 +178,17 @@ def main():
         frames = b.execute_async_script(SCROLL_JS)
         rnd = random.Random(14)
         jumps = [b.execute_async_script(JUMP_JS, rnd.randrange(0, lines - 100)) for _ in range(30)]
+        # the server's part alone: the same stream read by a plain client
+        t0 = time.monotonic()
+        n_srv = 0
+        with d.s.get(d.base + '/jobs/%d/events/stream/?after=0' % big, stream=True, timeout=600) as r:
+            for line in r.iter_lines():
+                if line.startswith(b'data: ['):
+                    n_srv += line.count(b'"counter":')
+                elif line.startswith(b'event: end'):
+                    break
+        srv_s = time.monotonic() - t0
+        log('server stream alone: %d events in %.1f s' % (n_srv, srv_s))
         ingest = b.execute_async_script(INGEST_JS, '/api/v2/jobs/%d/' % big)
         log('page ingest of the whole stream: %d events in %.1f s' % (ingest[0], ingest[1] / 1000))
         log('first paint %s ms; frames p99 %.1f ms; jumps p99 %.0f ms' % (
@@ -231,6 +242,8 @@ def main():
             pct(jumps, 50), pct(jumps, 99), max(jumps)))
         out.append('| the page\'s live path at full speed: the whole stream of the big job (from counter 0) into an output view | %d events in %.1f s: %.0f events/s |' % (
             ingest[0], ingest[1] / 1000, ingest[0] / (ingest[1] / 1000)))
+        out.append('| the server\'s part alone: the same stream read by a plain HTTP client | %d events in %.1f s: %.0f events/s |' % (
+            n_srv, srv_s, n_srv / srv_s))
         out.append('| flood: events stored, store rate while it ran | %d, %.0f events/s |' % (j['stored_events'], rate))
         out.append('| flood: live lag (newest stored event not yet on the page) p50 / p99 / max | %.2f / %.2f / %.2f s |' % (
             pct(lags, 50), pct(lags, 99), max(lags)))
