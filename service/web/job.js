@@ -233,11 +233,15 @@ export async function renderJob(el, ctx, kind, id) {
       } else if (name === "status") {
         Object.assign(job, data);
         drawDetails();
-      } else if (name === "end") {
-        ended = true;
+      } else if (name === "end" || name === "error") {
+        ended = true; // error: the job was deleted, or the store failed (said in data.detail)
+        if (name === "error") actionMsg.textContent = data.detail || "The output stream failed.";
       }
     });
-    try { await sse.done; } catch (e) { console.warn("stream: " + e.message); }
+    try { await sse.done; } catch (e) {
+      console.warn("stream: " + e.message);
+      if (e.status === 404) ended = true;
+    }
     if (!ended && ctx.alive()) await new Promise((r) => setTimeout(r, 1000));
   }
   if (!ctx.alive()) return;
