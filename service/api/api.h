@@ -17,6 +17,7 @@
 #ifndef RUNNELD_API_H
 #define RUNNELD_API_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <pthread.h>
@@ -90,6 +91,7 @@ typedef struct api_request {
 	json_t *user;       /* the authenticated user (NULL on public routes) */
 	long user_id;
 	long long token_expire_seconds; /* lifetime of a new token (api_settings) */
+	const atomic_bool *stopping;    /* set when the server stops: a stream ends */
 	void (*log)(const char *line, void *userdata);
 	void *log_userdata;
 	api_auth auth;             /* how user was authenticated */
@@ -140,7 +142,9 @@ extern const api_route
 extern const api_route api_routes_projects[]; /* projects.c: projects and their updates */
 extern const api_route api_routes_templates[]; /* templates.c: job templates, launch */
 extern const api_route api_routes_jobs[];      /* jobs.c: unified jobs, stdout, events, cancel */
-extern const api_route api_routes_login[];     /* login.c: /api/login/, /api/logout/ */
+extern const api_route
+    api_routes_events_stream[]; /* events_stream.c: events/stream/ (SSE), events/lines/ */
+extern const api_route api_routes_login[]; /* login.c: /api/login/, /api/logout/ */
 
 /* ---- sessions (session.c) ---- */
 

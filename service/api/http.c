@@ -55,6 +55,7 @@ struct api_server {
 	api_settings settings;
 	char *web_dir;
 	int port;
+	atomic_bool stopping; /* ends the event streams (they wait on their threads) */
 	pthread_mutex_t auth_mu;
 	unsigned char auth_key[32];
 	auth_entry auth_cache[AUTH_CACHE];
@@ -70,8 +71,9 @@ typedef struct request_ctx {
 
 /* The routing tables, in the order they are searched. */
 static const api_route *const route_tables[] = {
-    api_routes_root,     api_routes_login,     api_routes_resources, api_routes_inventory,
-    api_routes_projects, api_routes_templates, api_routes_jobs,      NULL,
+    api_routes_root,      api_routes_login,         api_routes_resources,
+    api_routes_inventory, api_routes_projects,      api_routes_templates,
+    api_routes_jobs,      api_routes_events_stream, NULL,
 };
 
 /* Write a log line through the settings' logger. */
@@ -504,11 +506,31 @@ static const char *web_type(const char *name)
 	return "application/octet-stream";
 }
 
-/* Serve a file of the web page (only plain names in web_dir). */
+/* True for the names the page's files have: "app.js", "vendor/ansi_up.js"
+ * (at most one directory; letters, digits, "-", "_", "."; no part starting
+ * with "."): nothing outside web_dir, no hidden file. */
+static bool web_name_ok(const char *name)
+{
+	int slashes = 0;
+	for (const char *p = name; *p; p++) {
+		if ((p == name || p[-1] == '/') && (*p == '.' || *p == '/'))
+			return false;
+		if (*p == '/' && ++slashes > 1)
+			return false;
+		if (!(*p == '/' || *p == '-' || *p == '_' || *p == '.' ||
+		      (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9')))
+			return false;
+	}
+	return *name && name[strlen(name) - 1] != '/';
+}
+
+/* Serve a file of the web page (web_name_ok names in web_dir). The page
+ * runs only its own scripts and styles (Content-Security-Policy). */
 static enum MHD_Result serve_web(api_server *srv, struct MHD_Connection *c, const char *path)
 {
 	const char *name = !strcmp(path, "/") ? "index.html" : path + 1;
-	if (!srv->web_dir || !*name || strchr(name, '/') || name[0] == '.')
+	if (!srv->web_dir || !web_name_ok(name))
 		return send_detail(c, 404, "The requested resource could not be found.");
 	char *file = rn_path_join(srv->web_dir, name);
 	size_t len = 0;
@@ -520,6 +542,10 @@ static enum MHD_Result serve_web(api_server *srv, struct MHD_Connection *c, cons
 	struct MHD_Response *r = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
 	common_headers(r);
 	MHD_add_response_header(r, "Content-Type", web_type(name));
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(r, "Content-Security-Policy",
+	                        "default-src 'self'; img-src 'self' data:; style-src 'self' "
+	                        "'unsafe-inline'; frame-ancestors 'none'");
 	enum MHD_Result ok = MHD_queue_response(c, 200, r);
 	MHD_destroy_response(r);
 	return ok;
@@ -631,6 +657,7 @@ static enum MHD_Result handle(api_server *srv, struct MHD_Connection *c, const c
 	};
 	memcpy(rq.ids, ids, sizeof ids);
 	rq.token_expire_seconds = srv->settings.token_expire_seconds;
+	rq.stopping = &srv->stopping;
 	api_response rs = {0};
 	char session_id[API_TOKEN_HEX] = "";
 	bool options = !strcmp(method, "OPTIONS");
@@ -854,6 +881,8 @@ int api_server_port(const api_server *srv)
 /* Stop accepting. */
 void api_server_quiesce(api_server *srv)
 {
+	if (srv)
+		atomic_store(&srv->stopping, true);
 	if (srv && srv->daemon) {
 		MHD_socket fd = MHD_quiesce_daemon(srv->daemon);
 		if (fd != MHD_INVALID_SOCKET)
@@ -866,6 +895,7 @@ void api_server_stop(api_server *srv)
 {
 	if (!srv)
 		return;
+	atomic_store(&srv->stopping, true);
 	if (srv->daemon)
 		MHD_stop_daemon(srv->daemon); /* joins the connection threads */
 	store_close(srv->st);

@@ -1,187 +1,110 @@
-// app.js - runneld's page: log in (a token from /api/v2/tokens/), list the
-// unified jobs, follow one: status, host summaries, live output (polled
-// from /stdout/?format=json&start_line=N), cancel.
-"use strict";
+// app.js - runneld's web page: log in, then one view per URL (#/jobs,
+// #/jobs/42, #/templates/3, #/jobs?status=failed&page=2, ...) that a reload
+// or a shared link opens again. Logged out, nothing but the login form is on
+// the page: logout ends the credential and empties every view.
 
-const state = { token: sessionStorage.getItem("runneld_token"), tokenId: sessionStorage.getItem("runneld_token_id"),
-  job: null, line: 0, timer: null, session: 0 };
+import * as auth from "./auth.js";
+import { api, setUnauthorized } from "./api.js";
+import { closeModal } from "./ui.js";
+import { renderJobs } from "./jobs.js";
+import { renderJob } from "./job.js";
+import { renderTemplates, renderTemplate } from "./templates.js";
+import { renderResourceList, renderResourceForm, RESOURCES } from "./resources.js";
+
 const $ = (id) => document.getElementById(id);
+const JOB_KINDS = ["jobs", "project_updates", "inventory_updates", "ad_hoc_commands", "system_jobs"];
 
-// Call the API with the token; a 401 sends back to the login form.
-async function api(path, options = {}) {
-  const headers = Object.assign({ "Content-Type": "application/json" }, options.headers || {});
-  if (state.token && !headers.Authorization) headers.Authorization = "Bearer " + state.token;
-  const r = await fetch(path, Object.assign({}, options, { headers }));
-  if (r.status === 401) { showLogin(); throw new Error("not logged in"); }
-  const text = await r.text();
-  return { status: r.status, json: text ? JSON.parse(text) : null };
+let leaving = [];   // what the current view asked to run when it is left
+let generation = 0; // bumps on every view change and logout: late answers are dropped
+
+// The current route: path parts and query values of the hash.
+function currentRoute() {
+  const hash = location.hash.replace(/^#/, "") || "/jobs";
+  const [path, qs] = hash.split("?");
+  return { parts: path.split("/").filter(Boolean), query: Object.fromEntries(new URLSearchParams(qs || "")) };
 }
 
-// Forget the session and clear everything on screen, then show the login form.
-function showLogin() {
-  clearInterval(state.timer);
-  Object.assign(state, { token: null, tokenId: null, job: null, line: 0, timer: null, session: state.session + 1 });
-  sessionStorage.removeItem("runneld_token");
-  sessionStorage.removeItem("runneld_token_id");
-  for (const id of ["jobs-body", "summaries-body", "stdout", "detail-fields", "detail-title", "detail-status",
-                    "detail-explanation", "who", "login-error"]) $(id).textContent = "";
-  $("detail").hidden = true; $("cancel").hidden = true;
-  $("login-form").reset();
-  $("login").hidden = false; $("app").hidden = true; $("logout").hidden = true;
+// Leave the current view: stop its streams and timers, empty the page.
+function leaveView() {
+  generation++;
+  for (const fn of leaving.splice(0)) { try { fn(); } catch (e) { console.warn(e); } }
+  closeModal();
+  $("view").textContent = "";
 }
 
-// Revoke a token on the server (DELETE /api/v2/tokens/N/ with the token itself).
-async function revoke(id, token) {
+// Pick the view for the hash and render it.
+async function route() {
+  if (!auth.loggedIn()) return showLogin();
+  leaveView();
+  const gen = generation;
+  const r = currentRoute();
+  const el = $("view");
+  const ctx = { alive: () => gen === generation && auth.loggedIn(), onLeave: (fn) => leaving.push(fn), query: r.query };
+  const [top, id, sub] = r.parts;
+  for (const a of document.querySelectorAll("#nav a")) a.classList.toggle("active", a.dataset.nav === top ||
+    (a.dataset.nav === "jobs" && JOB_KINDS.includes(top)));
   try {
-    await fetch("/api/v2/tokens/" + encodeURIComponent(id) + "/", { method: "DELETE",
-      headers: { Authorization: "Bearer " + token } });
-  } catch (e) { /* the server is gone: the token stays revocable from the API */ }
+    if (top === "jobs" && !id) return await renderJobs(el, ctx);
+    if (JOB_KINDS.includes(top) && id) return await renderJob(el, ctx, top, Number(id));
+    if (top === "templates" && !id) return await renderTemplates(el, ctx);
+    if (top === "templates" && id) return await renderTemplate(el, ctx, Number(id));
+    if (RESOURCES[top] && !id) return await renderResourceList(el, ctx, top);
+    if (RESOURCES[top] && id) return await renderResourceForm(el, ctx, top, id === "new" ? null : Number(id), sub);
+    el.append(Object.assign(document.createElement("p"), { textContent: "No such page: " + location.hash }));
+  } catch (e) {
+    if (!ctx.alive()) return;
+    const p = document.createElement("p");
+    p.className = "error";
+    p.textContent = e.message;
+    el.append(p);
+  }
 }
 
-// Log out: clear the page, then revoke its token on the server.
-async function logout() {
-  const id = state.tokenId, token = state.token;
-  showLogin();
-  if (id && token) await revoke(id, token);
+// Only the login form: every view emptied first.
+function showLogin() {
+  leaveView();
+  $("who").textContent = "";
+  $("nav").hidden = true;
+  $("logout").hidden = true;
+  $("view").hidden = true;
+  $("login").hidden = false;
+  $("login-form").reset();
+  $("username").focus();
 }
 
-// Log in with Basic once to get a token.
-async function login(ev) {
+// Logged in: the menu, who, then the view of the hash.
+async function showApp() {
+  $("login").hidden = true;
+  $("login-error").textContent = "";
+  $("view").hidden = false;
+  $("nav").hidden = false;
+  $("logout").hidden = false;
+  try {
+    const me = await api("/api/v2/me/");
+    if (auth.loggedIn()) $("who").textContent = me.results[0].username;
+  } catch (e) { return; }
+  await route();
+}
+
+$("login-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   const f = ev.target;
-  const session = state.session;
-  const basic = "Basic " + btoa(f.username.value + ":" + f.password.value);
-  const r = await fetch("/api/v2/tokens/", { method: "POST", headers: { Authorization: basic, "Content-Type": "application/json" },
-    body: JSON.stringify({ description: "runneld web page", scope: "write" }) });
-  if (r.status !== 201) { $("login-error").textContent = "Login failed."; return; }
-  const tok = await r.json();
-  // logged out while the token was on its way: it is revoked, never used
-  if (state.session !== session) { await revoke(tok.id, tok.token); return; }
-  state.token = tok.token;
-  state.tokenId = String(tok.id);
-  sessionStorage.setItem("runneld_token", tok.token);
-  sessionStorage.setItem("runneld_token_id", String(tok.id));
+  const err = await auth.login(f.username.value, f.password.value);
   f.password.value = "";
-  await start();
-}
+  if (err) { $("login-error").textContent = err; return; }
+  await showApp();
+});
 
-// Text as HTML, with the ANSI colors ansible uses turned into spans.
-function ansiToHtml(text) {
-  const esc = text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-  const colors = { 31: "red", 32: "green", 33: "yellow", 34: "blue", 35: "magenta", 36: "cyan" };
-  let open = false;
-  return esc.replace(/\x1b\[([0-9;]*)m/g, (m, codes) => {
-    let out = open ? "</span>" : "";
-    open = false;
-    for (const c of codes.split(";")) {
-      const n = parseInt(c, 10) % 60; // 91 bright red -> 31
-      if (colors[n]) { out += '<span class="ansi-' + colors[n] + '">'; open = true; break; }
-    }
-    return out;
-  }).replace(/\x1b\[[0-9;]*[A-Za-z]/g, "") + (open ? "</span>" : "");
-}
+$("logout").addEventListener("click", async () => {
+  const ending = auth.logout();
+  showLogin();
+  await ending;
+});
 
-// Fill the jobs table.
-async function refreshJobs() {
-  const r = await api("/api/v2/unified_jobs/?order_by=-id&page_size=50");
-  if (!state.token) return; // logged out meanwhile: show nothing
-  const body = $("jobs-body");
-  body.textContent = "";
-  for (const j of r.json.results) {
-    const tr = document.createElement("tr");
-    if (state.job && state.job.id === j.id) tr.className = "selected";
-    for (const v of [j.id, j.type, j.name, j.status, j.started || "", j.elapsed ? j.elapsed.toFixed(1) + " s" : ""]) {
-      const td = document.createElement("td");
-      td.textContent = v;
-      tr.appendChild(td);
-    }
-    tr.children[3].className = "status status-" + j.status;
-    tr.onclick = () => openJob(j);
-    body.appendChild(tr);
-  }
-}
+$("modal-close").addEventListener("click", closeModal);
+$("modal").addEventListener("click", (ev) => { if (ev.target.id === "modal") closeModal(); });
+document.addEventListener("keydown", (ev) => { if (ev.key === "Escape") closeModal(); });
+window.addEventListener("hashchange", () => { if (auth.loggedIn()) route(); });
+setUnauthorized(showLogin);
 
-// The API path of a unified job.
-function jobUrl(j) { return j.url; }
-
-// Show a job and start following it.
-function openJob(j) {
-  state.job = j; state.line = 0;
-  $("stdout").textContent = "";
-  $("detail").hidden = false;
-  $("detail-title").textContent = j.type + " " + j.id + ": " + j.name;
-  followJob();
-}
-
-// One round of following: detail, new output, host summaries.
-async function followJob() {
-  const j = state.job;
-  if (!j) return;
-  const d = (await api(jobUrl(j))).json;
-  if (state.job !== j) return; // logged out or another job opened meanwhile
-  $("detail-status").textContent = d.status;
-  $("detail-status").className = "status status-" + d.status;
-  $("cancel").hidden = !d.can_cancel;
-  $("detail-explanation").textContent = d.job_explanation || "";
-  const dl = $("detail-fields");
-  dl.textContent = "";
-  for (const k of ["launch_type", "playbook", "module_name", "limit", "started", "finished", "elapsed", "job_cwd", "failed", "event_processing_finished"]) {
-    if (d[k] === undefined || d[k] === "" || d[k] === null) continue;
-    const dt = document.createElement("dt"); dt.textContent = k;
-    const dd = document.createElement("dd"); dd.textContent = String(d[k]);
-    dl.append(dt, dd);
-  }
-  const out = (await api(jobUrl(j) + "stdout/?format=json&start_line=" + state.line)).json;
-  if (state.job !== j) return;
-  if (out && out.content) {
-    const pre = $("stdout");
-    const atBottom = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 5;
-    pre.insertAdjacentHTML("beforeend", ansiToHtml(out.content));
-    if (atBottom) pre.scrollTop = pre.scrollHeight;
-  }
-  if (out) state.line = out.range.end;
-  if (d.related && d.related.job_host_summaries) {
-    const hs = (await api(d.related.job_host_summaries + "?page_size=200")).json;
-    if (state.job !== j) return;
-    const body = $("summaries-body");
-    body.textContent = "";
-    for (const h of hs.results) {
-      const tr = document.createElement("tr");
-      for (const v of [h.host_name, h.ok, h.changed, h.failures, h.dark, h.skipped, h.rescued, h.ignored]) {
-        const td = document.createElement("td"); td.textContent = v; tr.appendChild(td);
-      }
-      body.appendChild(tr);
-    }
-  } else {
-    $("summaries-body").textContent = "";
-  }
-  const done = !["new", "pending", "waiting", "running"].includes(d.status) && d.event_processing_finished;
-  if (!done && state.job === j) setTimeout(followJob, 1000);
-}
-
-// Cancel the job shown.
-async function cancelJob() {
-  if (!state.job) return;
-  await api(jobUrl(state.job) + "cancel/", { method: "POST", body: "{}" });
-}
-
-// Start the page once logged in. A logout while an answer is on its way
-// leaves the page as logout left it.
-async function start() {
-  $("login").hidden = true; $("app").hidden = false; $("logout").hidden = false;
-  const token = state.token;
-  try {
-    const me = (await api("/api/v2/me/")).json.results[0];
-    if (state.token !== token) return;
-    $("who").textContent = me.username;
-    await refreshJobs();
-  } catch (e) { return; }
-  if (state.token !== token) return;
-  clearInterval(state.timer);
-  state.timer = setInterval(() => refreshJobs().catch(() => {}), 2000);
-}
-
-$("login-form").addEventListener("submit", login);
-$("cancel").addEventListener("click", cancelJob);
-$("logout").addEventListener("click", logout);
-if (state.token && state.tokenId) start(); else showLogin();
+if (auth.loggedIn()) showApp(); else showLogin();

@@ -11,7 +11,6 @@ import os
 import re
 import shutil
 import socket
-import subprocess
 import tempfile
 import time
 from datetime import datetime, timezone
@@ -25,7 +24,6 @@ from runneld_harness import (PASSWORD, REPO_ROOT, RUNNELD, Runneld, make_git_pro
 
 pytestmark = pytest.mark.skipif(not os.path.exists(RUNNELD), reason="runneld is not built: " + RUNNELD)
 
-APP_JS = REPO_ROOT / "service" / "web" / "app.js"
 DENIED = "You do not have permission to perform this action."
 
 
@@ -260,133 +258,30 @@ def test_expired_token_refused(short_tokens):
     assert d.get("/api/v2/organizations/?name=late")["count"] == 0
 
 
-def _js_function(src, name):
-    m = re.search(r"(?:async\s+)?function\s+%s\s*\([^)]*\)\s*\{" % name, src)
-    assert m, "app.js has no function %s" % name
-    depth, i = 0, m.end() - 1
-    while True:
-        if src[i] == "{":
-            depth += 1
-        elif src[i] == "}":
-            depth -= 1
-            if depth == 0:
-                return src[m.start():i + 1]
-        i += 1
-
-
-def test_web_logout_revokes_its_token(world):
+def test_web_logout_ends_its_session(world):
+    """The calls the page makes (service/web/auth.js): the session login of
+    /api/login/ with the CSRF token of the csrftoken cookie, then POST
+    /api/logout/: the session is refused afterwards, however its cookie was
+    kept. The page itself, in a browser, is tests/integration/test_web_browser.py
+    (test_logout_leaves_nothing_and_ends_the_session: nothing left on screen)."""
     d = world["d"]
-    src = APP_JS.read_text()
-    # the page wires its logout button to a function that DELETEs its token
-    m = re.search(r'\$\("logout"\)\.addEventListener\("click",\s*(\w+)\)', src)
-    assert m, "logout button not wired"
-    body = _js_function(src, m.group(1))
-    # with the functions it calls
-    for called in set(re.findall(r"\b(\w+)\(", body)):
-        if re.search(r"function\s+%s\s*\(" % called, src) and called != m.group(1):
-            body += _js_function(src, called)
-    assert '"DELETE"' in body and "/api/v2/tokens/" in body, body
-    assert "Bearer" in body
-    # ... and clears what is on screen and in storage
-    show = _js_function(src, "showLogin")
-    for what in ["jobs-body", "stdout", "summaries-body", "detail", "who", "runneld_token"]:
-        assert what in body + show, what
-    assert "clearInterval" in show
-    # the calls the page makes: login (Basic -> POST /tokens/), then logout
-    basic = "Basic " + base64.b64encode(("admin:" + PASSWORD).encode()).decode()
-    r = requests.post(d.url("/api/v2/tokens/"), headers={"Authorization": basic, "Content-Type": "application/json"},
-                      data=json.dumps({"description": "runneld web page", "scope": "write"}), timeout=30)
-    assert r.status_code == 201, r.text
-    tok = r.json()
-    assert as_bearer(d, tok["token"], "GET", "/api/v2/unified_jobs/").status_code == 200
-    assert d.get("/api/v2/tokens/?description=runneld%20web%20page")["count"] >= 1
-    r = as_bearer(d, tok["token"], "DELETE", "/api/v2/tokens/%s/" % tok["id"])
-    assert r.status_code == 204, r.text
-    # revoked server-side: a copy of the token kept anywhere is now useless
-    assert as_bearer(d, tok["token"], "GET", "/api/v2/unified_jobs/").status_code == 401
-    assert d.req("GET", "/api/v2/tokens/%d/" % tok["id"]).status_code == 404
-
-
-# The page itself, run in node with a minimal DOM and the real fetch against
-# the daemon: log in through its form, then press its logout button.
-PAGE_DRIVER = r"""
-const fs = require("fs"), vm = require("vm");
-const [appPath, base, user, pw] = process.argv.slice(2);
-const calls = [], els = {};
-function mk(id) {
-  return { id, hidden: false, textContent: "", className: "", children: [], listeners: {},
-    scrollTop: 0, clientHeight: 0, scrollHeight: 0,
-    addEventListener(t, f) { this.listeners[t] = f; },
-    appendChild(c) { this.children.push(c); this.textContent += String(c.textContent); },
-    append(...cs) { for (const c of cs) this.appendChild(c); },
-    insertAdjacentHTML(_, h) { this.textContent += h; }, reset() { this.wasReset = true; } };
-}
-const document = { getElementById: (id) => els[id] || (els[id] = mk(id)), createElement: (t) => mk(t) };
-const store = new Map();
-const sessionStorage = { getItem: (k) => store.has(k) ? store.get(k) : null,
-  setItem: (k, v) => store.set(k, String(v)), removeItem: (k) => store.delete(k) };
-const page = (path, opts = {}) => {
-  calls.push({ path, method: opts.method || "GET", auth: (opts.headers || {}).Authorization || "" });
-  return fetch(base + path, opts);
-};
-const ctx = vm.createContext({ document, sessionStorage, fetch: page, btoa, setTimeout, setInterval,
-  clearInterval, console });
-vm.runInContext(fs.readFileSync(appPath, "utf8"), ctx);
-(async () => {
-  const form = document.getElementById("login-form");
-  form.username = { value: user }; form.password = { value: pw };
-  await form.listeners.submit({ preventDefault() {}, target: form });
-  const before = { token: store.get("runneld_token"), tokenId: store.get("runneld_token_id"),
-    jobs: els["jobs-body"].children.length, who: els["who"].textContent, appHidden: els["app"].hidden };
-  const n = calls.length;
-  await document.getElementById("logout").listeners.click();
-  const after = { storage: [...store.keys()], jobs: els["jobs-body"].textContent, who: els["who"].textContent,
-    stdout: els["stdout"].textContent, appHidden: els["app"].hidden, loginHidden: els["login"].hidden,
-    password: form.password.value };
-  // log in again and log out at once, answers still on their way: they
-  // must not repaint the page nor restart its polling (the process would
-  // then never exit)
-  form.password = { value: pw };
-  const pending = form.listeners.submit({ preventDefault() {}, target: form });
-  await new Promise((r) => setTimeout(r, 0));
-  const m = calls.length;
-  await document.getElementById("logout").listeners.click();
-  await pending.catch(() => {});
-  await new Promise((r) => setTimeout(r, 500));
-  const race = { storage: [...store.keys()], jobs: els["jobs-body"].textContent, who: els["who"].textContent,
-    appHidden: els["app"].hidden, deletes: calls.slice(m).filter((c) => c.method === "DELETE").length };
-  process.stdout.write(JSON.stringify({ before, after, race, logoutCalls: calls.slice(n, m) }));
-})().catch((e) => { console.error(e); process.exit(1); });
-"""
-
-
-def test_web_page_logout_revokes_and_clears(world, tmp_path):
-    node = shutil.which("node")
-    if not node:
-        pytest.skip("node is not installed (apt-get install nodejs)")
-    d = world["d"]
-    driver = tmp_path / "page_driver.js"
-    driver.write_text(PAGE_DRIVER)
-    out = subprocess.run([node, str(driver), str(APP_JS), d.url(""), "admin", PASSWORD], capture_output=True,
-                         text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    res = json.loads(out.stdout)
-    before, after = res["before"], res["after"]
-    assert before["token"] and before["tokenId"] and before["who"] == "admin" and before["jobs"] > 0, res
-    # the logout button made the DELETE of the page's own token, with that token
-    dels = [c for c in res["logoutCalls"] if c["method"] == "DELETE"]
-    assert dels == [{"path": "/api/v2/tokens/%s/" % before["tokenId"], "method": "DELETE",
-                     "auth": "Bearer " + before["token"]}], res["logoutCalls"]
-    # revoked on the server: a copy of the token is useless
-    assert as_bearer(d, before["token"], "GET", "/api/v2/me/").status_code == 401
-    assert d.req("GET", "/api/v2/tokens/%s/" % before["tokenId"]).status_code == 404
-    # and nothing is left on screen or in storage
-    assert after["storage"] == [] and after["jobs"] == "" and after["who"] == "" and after["stdout"] == ""
-    assert after["appHidden"] is True and after["loginHidden"] is False and after["password"] == ""
-    race = res["race"]
-    # the token that arrived after the logout was revoked at once, never used
-    assert race == {"storage": [], "jobs": "", "who": "", "appHidden": True, "deletes": 1}, race
-    assert d.get("/api/v2/tokens/?description=runneld%20web%20page")["count"] == 0
+    src = (REPO_ROOT / "service" / "web" / "auth.js").read_text()
+    assert '"/api/logout/"' in src and 'method: "POST"' in src and "X-CSRFToken" in src
+    s = requests.Session()
+    s.get(d.url("/api/login/"), timeout=30)
+    csrf = s.cookies.get("csrftoken")
+    r = s.post(d.url("/api/login/"), data={"username": "admin", "password": PASSWORD, "next": "/api/v2/"},
+               headers={"X-CSRFToken": csrf}, allow_redirects=False, timeout=30)
+    assert r.status_code == 302, r.text
+    sid = s.cookies.get("awx_sessionid")
+    assert sid and "httponly" in r.headers["Set-Cookie"].lower()
+    kept = {"Cookie": "awx_sessionid=%s" % sid}
+    assert requests.get(d.url("/api/v2/me/"), headers=kept, timeout=30).status_code == 200
+    r = s.post(d.url("/api/logout/"), headers={"X-CSRFToken": s.cookies.get("csrftoken")}, allow_redirects=False,
+               timeout=30)
+    assert r.status_code in (200, 302), r.text
+    # ended server-side: a copy of the cookie kept anywhere is now useless
+    assert requests.get(d.url("/api/v2/me/"), headers=kept, timeout=30).status_code == 401
 
 
 # --------------------------------------------------------------------------
