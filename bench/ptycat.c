@@ -1,21 +1,26 @@
 /*
  * ptycat - the pty floor: forkpty() `cat FILE` (same 24x80 pty as the runners)
  * and read the master to EOF, discarding the bytes. Prints "<bytes> <seconds>".
+ * With `--`, the command given runs on the pty instead of cat (the producer
+ * itself: what the job costs before the runner does anything with its output).
  *
  *   ptycat FILE
+ *   ptycat -- CMD [ARG...]
  */
 #include <errno.h>
 #include <pty.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 int main(int argc, char **argv)
 {
-	if (argc != 2) {
-		fprintf(stderr, "usage: ptycat FILE\n");
+	int cmd = argc > 2 && strcmp(argv[1], "--") == 0;
+	if (argc != 2 && !cmd) {
+		fprintf(stderr, "usage: ptycat FILE | ptycat -- CMD [ARG...]\n");
 		return 2;
 	}
 	struct timespec t0, t1;
@@ -28,7 +33,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (pid == 0) {
-		execlp("cat", "cat", argv[1], (char *)NULL);
+		if (cmd)
+			execvp(argv[2], argv + 2);
+		else
+			execlp("cat", "cat", argv[1], (char *)NULL);
 		_exit(127);
 	}
 	static char buf[1 << 16];

@@ -9,6 +9,9 @@
 2. process: events/s of `runnel process` consuming runnel's worker output (N events) vs
    `ansible-runner process` on the same stream, vs the file floor (`bench/floor_files`
    writing the same job_events files).
+With --pairs K: K more paired runs (alternating order) of `runnel worker` on the same
+   transmit stream against its floor, `bench/ptycat -- producer --inband -n N` (the job on
+   a pty, read and discarded), and `--old PATH`'s worker if given; per-pair ratios.
 3. transmit of a private data dir of --mb MB (incompressible, one big file and many
    small ones): wall time and peak RSS of `runnel transmit` vs `ansible-runner transmit`,
    and of the extraction side (`runnel process` on that stream).
@@ -68,11 +71,11 @@ def build(bindir):
     os.makedirs(bindir, exist_ok=True)
     cc = ["cc", "-std=c11", "-D_GNU_SOURCE", "-O2"]
     progs = {}
-    for name in ("producer", "floor_files"):
+    for name, extra in (("producer", []), ("floor_files", []), ("ptycat", ["-lutil"])):
         src = os.path.join(ROOT, "bench", name + ".c")
         if os.path.exists(src):
             out = os.path.join(bindir, name)
-            subprocess.run(cc + ["-o", out, src], check=True)
+            subprocess.run(cc + ["-o", out, src] + extra, check=True)
             progs[name] = out
     return progs
 
@@ -130,6 +133,8 @@ def main():
     ap.add_argument("--ar-n", type=int, default=20000)
     ap.add_argument("--mb", type=int, default=200)
     ap.add_argument("--dir", default="/dev/shm/runnel-stream-bench")
+    ap.add_argument("--pairs", type=int, default=0)
+    ap.add_argument("--old", default=None, help="another runnel build for the --pairs runs")
     a = ap.parse_args()
     base = a.dir
     shutil.rmtree(base, ignore_errors=True)
@@ -159,6 +164,28 @@ def main():
                  "%.0f (%.2f s)" % (a.n / dt_r, dt_r), "%.0f (%.2f s)" % (a.ar_n / dt_a, dt_a),
                  "%.1f×" % ((a.n / dt_r) / (a.ar_n / dt_a))))
     rows.append(("worker: peak RSS KiB (whole tree)", str(rss_r), str(rss_a), ""))
+    pair_lines = []
+    if a.pairs and "ptycat" in progs and "producer" in progs:
+        kinds = [("worker", RUNNEL), ("pty floor", None)] + ([("old worker", a.old)] if a.old else [])
+        runs = []
+        for i in range(a.pairs):
+            got = {}
+            for kind, path in (kinds if i % 2 == 0 else kinds[::-1]):
+                if path:
+                    shutil.rmtree(base + "/wr", ignore_errors=True)
+                    got[kind] = timed([path, "worker", "--private-data-dir", base + "/wr"],
+                                      base + "/t-runnel", base + "/out-runnel")[0]
+                else:
+                    got[kind] = timed([progs["ptycat"], "--", producer, "--inband", "-n", str(a.n)])[0]
+            runs.append(got)
+        med = lambda xs: sorted(xs)[len(xs) // 2]
+        for kind, path in kinds:
+            if path:
+                ratios = [r["pty floor"] / r[kind] for r in runs]
+                pair_lines.append("- %s (%s) vs pty floor (`ptycat -- producer`), s: %s; median %.0f events/s, "
+                                  "**%.2f×** the floor's rate (median of per-pair ratios)"
+                                  % (kind, path, ", ".join("%.2f/%.2f" % (r[kind], r["pty floor"]) for r in runs),
+                                     a.n / med([r[kind] for r in runs]), med(ratios)))
 
     # ---------------------------------------------------------------- 2. process
     dt_p, rc, rss_p = timed([RUNNEL, "process", base + "/pr", "-i", "x"], base + "/out-runnel")
@@ -212,6 +239,9 @@ def main():
     print("|---|---|---|---|")
     for r in rows:
         print("| %s |" % " | ".join(r))
+    if pair_lines:
+        print()
+        print("\n".join(pair_lines))
     shutil.rmtree(base, ignore_errors=True)
 
 

@@ -128,12 +128,28 @@ static void add_key(rn_buf *b, const char *key)
 	rn_buf_append(b, "\": ", 3);
 }
 
-/* Append a decimal number. */
+/* Append a decimal number (no printf: three of these run per event). */
 static void add_long(rn_buf *b, long v)
 {
 	char num[24];
-	int n = snprintf(num, sizeof num, "%ld", v);
-	rn_buf_append(b, num, (size_t)n);
+	size_t i = sizeof num;
+	unsigned long u = v < 0 ? 0ul - (unsigned long)v : (unsigned long)v;
+	do
+		num[--i] = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (v < 0)
+		num[--i] = '-';
+	rn_buf_append(b, num + i, sizeof num - i);
+}
+
+/* Copy a NUL-terminated uuid into an event's fixed buffer, cut to fit. */
+static void set_uuid(runnel_event *ev, const char *uuid)
+{
+	size_t n = strlen(uuid);
+	if (n > sizeof ev->uuid - 1)
+		n = sizeof ev->uuid - 1;
+	memcpy(ev->uuid, uuid, n);
+	ev->uuid[n] = '\0';
 }
 
 /* The fields the runner adds to every event, in upstream's order. */
@@ -179,15 +195,16 @@ static void build_parsed(rn_sink *s, runnel_event *ev, const rn_chunk *c)
 	rn_event_from_object(ev, obj, NULL, 0);
 	json_decref(obj);
 	const char *uuid = json_string_value(json_object_get(obj, "uuid"));
-	snprintf(ev->uuid, sizeof ev->uuid, "%s", uuid ? uuid : c->uuid);
+	set_uuid(ev, uuid ? uuid : c->uuid);
 	ev->counter = c->counter;
 }
 
-/* Make the event of a decoded chunk, as text where possible. */
+/* Make the event of a decoded chunk, as text where possible (built in the
+ * event's own buffer: rn_event_from_text does not copy it then). */
 static void build_event(rn_sink *s, const rn_chunk *c)
 {
 	runnel_event *ev = &s->event;
-	rn_buf *b = &s->json;
+	rn_buf *b = &ev->text;
 	rn_buf_reset(b);
 	if (c->verbose) {
 		static const char head[] = "{\"event\": \"verbose\", \"uuid\": ";
@@ -272,7 +289,6 @@ void rn_sink_close(rn_sink *s)
 	s->events_fd = -1;
 	rn_buf_free(&s->console);
 	rn_buf_free(&s->file);
-	rn_buf_free(&s->json);
 	rn_event_clear(&s->event);
 }
 
@@ -287,7 +303,7 @@ void rn_event_from_text(runnel_event *ev, const char *text, size_t len, long cou
 		rn_buf_append(&ev->text, text, len);
 	}
 	ev->counter = counter;
-	snprintf(ev->uuid, sizeof ev->uuid, "%s", uuid);
+	set_uuid(ev, uuid);
 	ev->type = NULL;
 	ev->type_known = false;
 }
@@ -303,7 +319,7 @@ void rn_event_from_object(runnel_event *ev, json_t *obj, const char *text, size_
 	json_t *c = json_object_get(obj, "counter");
 	ev->counter = json_is_integer(c) ? (long)json_integer_value(c) : 0;
 	const char *u = json_string_value(json_object_get(obj, "uuid"));
-	snprintf(ev->uuid, sizeof ev->uuid, "%s", u ? u : "");
+	set_uuid(ev, u ? u : "");
 	ev->type = NULL;
 	ev->type_known = false;
 }

@@ -43,7 +43,6 @@ typedef struct rn_sink {
 	int stdout_fd;            /* the stdout artifact; -1 when suppressed */
 	rn_buf console;           /* pending console output, flushed by rn_sink_flush() */
 	rn_buf file;              /* pending stdout artifact output */
-	rn_buf json;              /* scratch */
 	runnel_event event;       /* the event being handed out (memory reused) */
 	char created[32];         /* scratch for the created timestamp */
 	long emitted;

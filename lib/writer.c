@@ -15,28 +15,40 @@
 
 #include "util.h"
 
-/* Bytes queued at most before rn_writer_put() waits: keeps RSS flat. */
+/* Bytes queued at most before the producer waits: keeps RSS flat. */
 #define MAX_PENDING (2u << 20)
 
-/* Bytes queued before an idle thread is woken by rn_writer_put() itself;
- * below that it waits for rn_writer_kick(). Waking the thread per event
- * cost three futex calls an event (a wake, and the lock handed to and fro). */
-#define WAKE_BYTES (64u << 10)
+/* Files are queued in blocks of this size, handed to the thread whole: a
+ * full block wakes an idle thread, rn_writer_kick() hands over a partial one.
+ * One allocation per block, not per file (a malloc in one thread and a free
+ * in the other for every event cost the arena lock twice an event); the
+ * thread gives blocks back for reuse. Waking the thread per event cost three
+ * futex calls an event. */
+#define BLOCK_SIZE (64u << 10)
+/* Blocks kept for reuse at most. */
+#define SPARE_MAX 4
 
-typedef struct item {
-	struct item *next;
+typedef struct block {
+	struct block *next;
+	size_t used, cap;
+	char data[]; /* records: a rec header, name, NUL, text; each 8-aligned */
+} block;
+
+typedef struct rec {
 	size_t name_len, len;
-	char data[]; /* name, NUL, text */
-} item;
+} rec;
 
 struct rn_writer {
 	int dirfd;
 	const char *dirname;
 	pthread_t thread;
 	pthread_mutex_t lock;
-	pthread_cond_t more; /* an item was queued, or stop */
+	pthread_cond_t more; /* a block was queued, or stop */
 	pthread_cond_t room; /* pending dropped */
-	item *head, *tail;
+	block *head, *tail;  /* queued blocks, in order */
+	block *cur;          /* being filled (the producer's own, no lock) */
+	block *spare;        /* written blocks kept for reuse */
+	size_t n_spare;
 	size_t pending; /* bytes queued and not yet written */
 	bool idle;      /* the thread waits on "more" */
 	bool full;      /* a producer waits on "room" */
@@ -67,8 +79,21 @@ int rn_write_event_file(int dirfd, const char *dirname, const char *name, const 
 	return 0;
 }
 
-/* The thread: take everything queued at once, write it in order, and go
- * on until told to stop with nothing left. */
+/* Write the files of one block, in order. */
+static void write_block(rn_writer *w, const block *b)
+{
+	size_t off = 0;
+	while (off < b->used) {
+		rec r;
+		memcpy(&r, b->data + off, sizeof r);
+		const char *name = b->data + off + sizeof r;
+		rn_write_event_file(w->dirfd, w->dirname, name, name + r.name_len + 1, r.len);
+		off += (sizeof r + r.name_len + 1 + r.len + 7) & ~(size_t)7;
+	}
+}
+
+/* The thread: take every queued block at once, write them in order, give
+ * them back, and go on until told to stop with nothing left. */
 static void *writer_main(void *arg)
 {
 	rn_writer *w = arg;
@@ -81,19 +106,26 @@ static void *writer_main(void *arg)
 		w->idle = false;
 		if (!w->head)
 			break;
-		item *batch = w->head;
+		block *batch = w->head;
 		w->head = w->tail = NULL;
 		pthread_mutex_unlock(&w->lock);
 		size_t done = 0;
-		while (batch) {
-			item *it = batch;
-			batch = it->next;
-			rn_write_event_file(w->dirfd, w->dirname, it->data,
-			                    it->data + it->name_len + 1, it->len);
-			done += it->name_len + it->len;
-			free(it);
+		for (block *b = batch; b; b = b->next) {
+			write_block(w, b);
+			done += b->used;
 		}
 		pthread_mutex_lock(&w->lock);
+		while (batch) {
+			block *b = batch;
+			batch = b->next;
+			if (b->cap == BLOCK_SIZE && w->n_spare < SPARE_MAX) {
+				b->next = w->spare;
+				w->spare = b;
+				w->n_spare++;
+			} else {
+				free(b);
+			}
+		}
 		w->pending -= done;
 		if (w->full) {
 			w->full = false;
@@ -129,52 +161,89 @@ rn_writer *rn_writer_start(int dirfd, const char *dirname)
 	return w;
 }
 
-void rn_writer_put(rn_writer *w, const char *name, const char *text, size_t len)
+/* Queue the block being filled (if it holds anything) and wake an idle
+ * thread; wait while too much is queued. With need > 0, come back with a
+ * block that has room for need bytes. */
+static void hand_over(rn_writer *w, size_t need)
 {
-	size_t nl = strlen(name);
-	item *it = rn_xmalloc(sizeof *it + nl + 1 + len);
-	it->next = NULL;
-	it->name_len = nl;
-	it->len = len;
-	memcpy(it->data, name, nl + 1);
-	memcpy(it->data + nl + 1, text, len);
+	block *b = w->cur;
+	if (b && b->used == 0 && need && b->cap >= need)
+		return;
 	pthread_mutex_lock(&w->lock);
+	if (b && b->used) {
+		b->next = NULL;
+		if (w->tail)
+			w->tail->next = b;
+		else
+			w->head = b;
+		w->tail = b;
+		w->pending += b->used;
+		w->cur = b = NULL;
+		if (w->idle)
+			pthread_cond_signal(&w->more);
+	}
 	while (w->pending > MAX_PENDING) {
 		w->full = true;
 		if (w->idle)
 			pthread_cond_signal(&w->more);
 		pthread_cond_wait(&w->room, &w->lock);
 	}
-	if (w->tail)
-		w->tail->next = it;
-	else
-		w->head = it;
-	w->tail = it;
-	w->pending += nl + len;
-	if (w->idle && w->pending >= WAKE_BYTES)
-		pthread_cond_signal(&w->more);
+	if (need && !b && need <= BLOCK_SIZE && w->spare) {
+		b = w->spare;
+		w->spare = b->next;
+		w->n_spare--;
+	}
 	pthread_mutex_unlock(&w->lock);
+	if (need && (!b || b->cap < need)) {
+		free(b);
+		size_t cap = need > BLOCK_SIZE ? need : BLOCK_SIZE;
+		b = rn_xmalloc(sizeof *b + cap);
+		b->cap = cap;
+	}
+	if (b) {
+		b->used = 0;
+		b->next = NULL;
+	}
+	w->cur = b;
+}
+
+void rn_writer_put(rn_writer *w, const char *name, const char *text, size_t len)
+{
+	size_t nl = strlen(name);
+	size_t need = (sizeof(rec) + nl + 1 + len + 7) & ~(size_t)7;
+	if (!w->cur || w->cur->cap - w->cur->used < need)
+		hand_over(w, need);
+	block *b = w->cur;
+	rec r = {.name_len = nl, .len = len};
+	char *p = b->data + b->used;
+	memcpy(p, &r, sizeof r);
+	memcpy(p + sizeof r, name, nl + 1);
+	memcpy(p + sizeof r + nl + 1, text, len);
+	b->used += need;
 }
 
 void rn_writer_kick(rn_writer *w)
 {
-	if (!w)
-		return;
-	pthread_mutex_lock(&w->lock);
-	if (w->idle && w->head)
-		pthread_cond_signal(&w->more);
-	pthread_mutex_unlock(&w->lock);
+	if (w && w->cur && w->cur->used)
+		hand_over(w, 0);
 }
 
 void rn_writer_finish(rn_writer *w)
 {
 	if (!w)
 		return;
+	rn_writer_kick(w);
 	pthread_mutex_lock(&w->lock);
 	w->stop = true;
 	pthread_cond_signal(&w->more);
 	pthread_mutex_unlock(&w->lock);
 	pthread_join(w->thread, NULL);
+	free(w->cur);
+	while (w->spare) {
+		block *b = w->spare;
+		w->spare = b->next;
+		free(b);
+	}
 	pthread_mutex_destroy(&w->lock);
 	pthread_cond_destroy(&w->more);
 	pthread_cond_destroy(&w->room);
