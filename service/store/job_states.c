@@ -98,3 +98,32 @@ job_state_effects job_state_effects_of(const char *to)
 	fx.set_canceled_on = t == JOB_CANCELED;
 	return fx;
 }
+
+bool job_state_may_move(const char *cur, const char *const *from, const char *to)
+{
+	const char *const *sources = from ? from : job_state_sources(to);
+	for (int i = 0; sources[i]; i++)
+		if (!strcmp(cur, sources[i]))
+			return job_state_can(cur, to);
+	return false;
+}
+
+unsigned job_state_apply(json_t *data, const char *to, const char *now)
+{
+	job_state_effects fx = job_state_effects_of(to);
+	unsigned set = 0;
+	json_object_set_new(data, "status", json_string(to));
+	if (fx.set_started && json_is_null(json_object_get(data, "started"))) {
+		json_object_set_new(data, "started", json_string(now));
+		set |= JOB_STATE_SET_STARTED;
+	}
+	if (fx.set_canceled_on && json_is_null(json_object_get(data, "canceled_on")))
+		json_object_set_new(data, "canceled_on", json_string(now));
+	if (fx.set_failed)
+		json_object_set_new(data, "failed", json_boolean(fx.failed_value));
+	if (fx.set_finished) {
+		json_object_set_new(data, "finished", json_string(now));
+		set |= JOB_STATE_SET_FINISHED;
+	}
+	return set;
+}

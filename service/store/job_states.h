@@ -29,6 +29,7 @@
 #define RUNNELD_JOB_STATES_H
 
 #include <stdbool.h>
+#include <jansson.h>
 
 /* The statuses, in the order a job passes them. */
 typedef enum job_status {
@@ -73,6 +74,22 @@ bool job_state_can(const char *from, const char *to);
 const char *const *job_state_sources(const char *to);
 /* What a move to `to` does (all false for an unknown name). */
 job_state_effects job_state_effects_of(const char *to);
+
+/* A backend's compare-and-set, its test: may a job now in cur move to `to`,
+ * when the caller allows only the statuses in from (NULL-terminated; NULL:
+ * whatever the table allows)? A list can narrow the table, never widen it. */
+bool job_state_may_move(const char *cur, const char *const *from, const char *to);
+
+/* The timestamps a move set (job_state_apply's answer): the backend keeps
+ * them in columns of its own for elapsed and ordering. */
+enum { JOB_STATE_SET_STARTED = 1 << 0, JOB_STATE_SET_FINISHED = 1 << 1 };
+
+/* Apply a move to `to` on a job's stored fields (data, an object): status,
+ * and the effects job_state_effects_of names (started and canceled_on only
+ * when not yet set; finished, failed), with now as the time written. elapsed
+ * is the backend's (it needs the start time's column). Returns the
+ * JOB_STATE_SET_* bits of what was set. */
+unsigned job_state_apply(json_t *data, const char *to, const char *now);
 
 /* The active statuses and the queued ones, NULL-terminated (filters). */
 extern const char *const job_states_active[];

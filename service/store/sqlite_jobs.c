@@ -44,34 +44,18 @@ int sq_job_transition(store *st, long id, const char *const *from, const char *s
 	if (current)
 		snprintf(current, 32, "%s", cur);
 	/* the compare-and-set: a move the table allows, from a status listed */
-	bool ok = false;
-	const char *const *sources = from ? from : job_state_sources(status);
-	for (int i = 0; sources[i]; i++)
-		if (!strcmp(cur, sources[i]))
-			ok = job_state_can(cur, status);
-	if (!ok) {
+	if (!job_state_may_move(cur, from, status)) {
 		rc = 0;
 		goto rollback;
 	}
-	/* the effects the table names (job_states.h) */
-	job_state_effects fx = job_state_effects_of(status);
 	char now[32];
 	model_now(now);
 	double t = sq_epoch_now();
-	json_object_set_new(data, "status", json_string(status));
-	const char *tcol = NULL;
-	if (fx.set_started && json_is_null(json_object_get(data, "started"))) {
-		json_object_set_new(data, "started", json_string(now));
-		tcol = "started_ts";
-	}
-	if (fx.set_canceled_on && json_is_null(json_object_get(data, "canceled_on")))
-		json_object_set_new(data, "canceled_on", json_string(now));
-	if (fx.set_failed)
-		json_object_set_new(data, "failed", json_boolean(fx.failed_value));
-	if (fx.set_finished) {
-		json_object_set_new(data, "finished", json_string(now));
-		tcol = "finished_ts";
-	}
+	/* the effects the table names (job_states.h) */
+	unsigned set = job_state_apply(data, status, now);
+	const char *tcol = set & JOB_STATE_SET_FINISHED  ? "finished_ts"
+	                   : set & JOB_STATE_SET_STARTED ? "started_ts"
+	                                                 : NULL;
 	if (sq_write_raw(s, STORE_UNIFIED_JOB, id, data, NULL, err) < 0)
 		goto rollback;
 	if (tcol) {

@@ -21,6 +21,7 @@
 
 #include "job_states.h"
 #include "store.h"
+#include "store_backend.h"
 
 static const char *const all[] = {"new",        "pending", "waiting", "running",
                                   "successful", "failed",  "error",   "canceled"};
@@ -139,6 +140,7 @@ static void test_effects(void **state)
 
 typedef struct fixture {
 	char dir[64];
+	char url[512];
 	store *st;
 } fixture;
 
@@ -148,7 +150,8 @@ static int setup(void **state)
 	fixture *f = calloc(1, sizeof *f);
 	snprintf(f->dir, sizeof f->dir, "/tmp/test_job_states_XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
-	store_settings ss = {.state_dir = f->dir};
+	/* SQLite, or PostgreSQL with RUNNELD_STORE=pg (store_backend.h) */
+	store_settings ss = {.state_dir = f->dir, .backend = test_backend(f->dir, f->url)};
 	runnel_error err = {0};
 	f->st = store_open(&ss, &err);
 	if (!f->st)
@@ -169,6 +172,7 @@ static int teardown(void **state)
 {
 	fixture *f = *state;
 	store_close(f->st);
+	test_backend_drop(f->dir);
 	nftw(f->dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
 	free(f);
 	return 0;
@@ -211,6 +215,38 @@ static void drive(store *st, long id, const char *status)
 		assert_int_equal(store_job_transition(st, id, NULL, path[i], NULL, &err), 1);
 	if (job_state_is_final(status))
 		assert_int_equal(store_job_transition(st, id, NULL, status, NULL, &err), 1);
+}
+
+/* The backends' two halves: the compare-and-set test and the effects on a
+ * job's fields. */
+static void test_may_move_and_apply(void **state)
+{
+	(void)state;
+	const char *const only_waiting[] = {"waiting", NULL};
+	assert_true(job_state_may_move("waiting", NULL, "running"));
+	assert_false(job_state_may_move("pending", NULL, "running"));
+	assert_true(job_state_may_move("waiting", only_waiting, "running"));
+	/* a list narrows the table, never widens it */
+	const char *const wide[] = {"successful", NULL};
+	assert_false(job_state_may_move("successful", wide, "running"));
+	assert_false(job_state_may_move("running", only_waiting, "successful"));
+
+	json_t *d = json_pack("{s:n,s:n,s:n}", "started", "finished", "canceled_on");
+	assert_int_equal(job_state_apply(d, "running", "T1"), JOB_STATE_SET_STARTED);
+	assert_string_equal(json_string_value(json_object_get(d, "status")), "running");
+	assert_string_equal(json_string_value(json_object_get(d, "started")), "T1");
+	/* started is kept; a final status sets finished and failed */
+	assert_int_equal(job_state_apply(d, "canceled", "T2"), JOB_STATE_SET_FINISHED);
+	assert_string_equal(json_string_value(json_object_get(d, "started")), "T1");
+	assert_string_equal(json_string_value(json_object_get(d, "finished")), "T2");
+	assert_string_equal(json_string_value(json_object_get(d, "canceled_on")), "T2");
+	assert_true(json_is_true(json_object_get(d, "failed")));
+	json_decref(d);
+	d = json_pack("{s:s,s:n}", "started", "T0", "finished");
+	assert_int_equal(job_state_apply(d, "successful", "T3"), JOB_STATE_SET_FINISHED);
+	assert_true(json_is_false(json_object_get(d, "failed")));
+	assert_null(json_object_get(d, "canceled_on"));
+	json_decref(d);
 }
 
 /* Every (from, to) through the store: moved exactly when allowed; the record
@@ -313,6 +349,7 @@ int main(void)
 	    cmocka_unit_test(test_sources_agree_with_moves),
 	    cmocka_unit_test(test_names_and_classes),
 	    cmocka_unit_test(test_effects),
+	    cmocka_unit_test(test_may_move_and_apply),
 	    cmocka_unit_test_setup_teardown(test_store_applies_the_table, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_store_from_narrows, setup, teardown),
 	};
