@@ -47,10 +47,11 @@ def build_shim(tmp):
         pytest.skip("no C compiler to build bench/producer.c")
     flags = subprocess.run(["pkg-config", "--cflags", "--libs", "jansson"], capture_output=True, text=True,
                            check=True).stdout.split()
-    producer = tmp / "producer"
-    subprocess.run([cc, "-O2", "-o", str(producer), str(REPO_ROOT / "bench" / "producer.c")] + flags, check=True)
+    # both in one directory, shown to the sandboxed jobs (job_isolation_show_paths)
     shimdir = tmp / "shim"
     shimdir.mkdir()
+    producer = shimdir / "producer"
+    subprocess.run([cc, "-O2", "-o", str(producer), str(REPO_ROOT / "bench" / "producer.c")] + flags, check=True)
     shim = shimdir / "ansible-playbook"
     shim.write_text("""#!/usr/bin/python3
 # test_api_load: stands in for ansible-playbook
@@ -77,8 +78,11 @@ def flood_world():
     for pb in ("events-%d.yml" % EVENTS, "sleep.yml"):
         (projdir / pb).write_text("- hosts: all\n  gather_facts: false\n  tasks: []\n")
     env = {"PATH": "%s:%s" % (shimdir, os.environ.get("PATH", "/usr/bin:/bin"))}
-    d = Runneld(state, bus="local", extra=["--capacity", str(JOBS), "--isolation-base-path", str(tmp)],
-                env=env).start()
+    iso = tmp / "iso"
+    iso.mkdir()
+    d = Runneld(state, bus="local", env=env,
+                extra=["--capacity", str(JOBS), "--isolation-base-path", str(iso),
+                       "--job-isolation-show-paths", json.dumps([str(shimdir)])]).start()
     try:
         org = d.create("organizations", name="Flood")
         inv = d.create("inventories", name="Flood", organization=org["id"])
