@@ -46,7 +46,7 @@ def norm(value, tmp, key=None):
     if key == "job_args" and isinstance(value, str) and value.startswith('["bwrap"'):
         # the sandbox's own line names each side's paths: keep what runs in it
         args = json.loads(value)
-        at = next((i for i, a in enumerate(args) if re.search(r"/ansible(-playbook)?$", a)), 0)
+        at = next((i for i, a in enumerate(args) if re.search(r"(^|/)ansible(-playbook)?$", a)), 0)
         value = json.dumps(["<sandbox>"] + args[at:])
     if isinstance(value, dict):
         return {k: norm(v, tmp, k) for k, v in value.items()}
