@@ -14,6 +14,7 @@
  * are removed again. Every answer must be a status with a JSON body; a 4xx
  * must say why; no 5xx.
  */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,8 +137,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t len = size - 2;
 	const char *nl = memchr(text, '\n', len);
 	size_t qlen = nl ? (size_t)(nl - text) : len;
+	/* the server's lock around the uniqueness checks (http.c holds one) */
+	static pthread_mutex_t write_mu = PTHREAD_MUTEX_INITIALIZER;
 	api_request rq = {0};
 	rq.st = st;
+	rq.write_mu = &write_mu;
 	rq.method = what >= 3 ? "POST" : "GET";
 	rq.path = "/api/v2/things/";
 	rq.query = parse_query(text, qlen);

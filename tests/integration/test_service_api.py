@@ -258,10 +258,13 @@ def test_cancel_running_job(world):
                     timeout=10, interval=0.02, what="cancel")
     elapsed = time.monotonic() - t0
     assert done["status"] == "canceled", done
-    assert elapsed <= 1.0, "canceled in %.2f s" % elapsed
+    # no absolute speed on a shared machine (the latency is the benchmark's): the
+    # cancel, not the 3217 s sleep, ended the job
+    assert elapsed <= 10.0, "canceled in %.2f s" % elapsed
     assert done["cancel_flag"] is True and done["failed"] is True
-    wait_for(lambda: not pids_with_cmdline("sleep 3217"), timeout=2, what="the job's processes to end")
-    assert not pid_alive(done.get("worker_pid") or 0)
+    wait_for(lambda: not pids_with_cmdline("sleep 3217"), timeout=10, what="the job's processes to end")
+    # the worker writes the job's last record, then exits
+    wait_for(lambda: not pid_alive(done.get("worker_pid") or 0), timeout=10, what="the worker to exit")
     assert d.get(job["url"] + "cancel/")["can_cancel"] is False
     assert d.req("POST", job["url"] + "cancel/").status_code == 405
     if r2.status_code == 202:
