@@ -17,16 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-struct ent {
-	char *name;
-	size_t size;
-};
-
-static int cmp_counter(const void *a, const void *b)
-{
-	long x = atol(((const struct ent *)a)->name), y = atol(((const struct ent *)b)->name);
-	return (x > y) - (x < y);
-}
+#include "ref_events.h"
 
 int main(int argc, char **argv)
 {
@@ -35,32 +26,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	char path[8192];
-	snprintf(path, sizeof path, "%s/job_events", argv[1]);
-	DIR *d = opendir(path);
-	if (!d) {
-		perror(path);
+	size_t n, maxsize;
+	struct ent *ents = ref_events_load(argv[1], &n, &maxsize);
+	if (!ents)
 		return 1;
-	}
-	size_t n = 0, cap = 1024, maxsize = 0;
-	struct ent *ents = malloc(cap * sizeof *ents);
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		struct stat st;
-		snprintf(path, sizeof path, "%s/job_events/%s", argv[1], de->d_name);
-		if (stat(path, &st) != 0)
-			continue;
-		if (n == cap)
-			ents = realloc(ents, (cap *= 2) * sizeof *ents);
-		ents[n].name = strdup(de->d_name);
-		ents[n].size = (size_t)st.st_size;
-		if (ents[n].size > maxsize)
-			maxsize = ents[n].size;
-		n++;
-	}
-	closedir(d);
-	qsort(ents, n, sizeof *ents, cmp_counter);
 	char *filler = malloc(maxsize + 1);
 	memset(filler, 'x', maxsize + 1);
 	/* the stdout artifact's bytes */
