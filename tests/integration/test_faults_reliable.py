@@ -282,15 +282,19 @@ def test_runneld_killed_between_take_and_commit_loses_nothing(reliable_world):
             wait_for(lambda: not pid_alive(worker1), timeout=60, what="job %d's worker to end" % job1)
             assert len(db_counters(state, job1)) == stored_before
 
-            # 2. the restarted runneld replays, cannot commit, and is killed too
+            # 2. the restarted runneld replays, cannot commit, and is killed too.
+            # What it replays is what is on the queue plus what runneld 1 took
+            # and never acked (the worker may have sent everything before kill 1).
             queued = rc.cmd("LLEN", "callback_tasks")
-            assert queued > 0, "nothing on the queue for the restart: the test proves nothing"
+            unacked = rc.cmd("LLEN", proc_list)
+            assert queued + unacked > 0, "nothing to replay for the restart: the test proves nothing"
             d2 = Runneld(state, bus=url, extra=extra)
             daemons.append(d2)
             d2.start()
-            # the receiver takes the events off the queue (a receiver that
-            # puts back what its predecessor took makes the queue longer first)
-            wait_for(lambda: rc.cmd("LLEN", "callback_tasks") < queued, timeout=30, interval=0.02,
+            # the receiver puts back what its predecessor took, then takes
+            # events off the queue into its processing list again
+            wait_for(lambda: (unacked == 0 or "were put back on it" in d2.log())
+                     and rc.cmd("LLEN", proc_list) > 0, timeout=30, interval=0.02,
                      what="the restarted receiver to take events")
             time.sleep(0.5)  # it tries to store them, and cannot
             print("kill 2: %d on the queue, %d in the processing list" % (
