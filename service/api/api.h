@@ -103,6 +103,7 @@ typedef struct api_request {
 	/* A request header's value, or NULL (conn: the server's connection). */
 	const char *(*header)(const struct api_request *rq, const char *name);
 	void *conn;
+	void *access; /* access.c's cache of the caller's roles (access_request_done frees) */
 } api_request;
 
 /* What a handler answers: a status and either json, text or a stream. */
@@ -145,6 +146,7 @@ extern const api_route api_routes_jobs[];      /* jobs.c: unified jobs, stdout, 
 extern const api_route
     api_routes_events_stream[]; /* events_stream.c: events/stream/ (SSE), events/lines/ */
 extern const api_route api_routes_login[]; /* login.c: /api/login/, /api/logout/ */
+extern const api_route api_routes_rbac[];  /* rbac.c: roles/, teams/, their sub-lists */
 
 /* ---- sessions (session.c) ---- */
 

@@ -31,6 +31,7 @@
 #include <microhttpd.h>
 #include <sodium.h>
 
+#include "access.h"
 #include "util.h"
 
 /* A Basic credential checked recently: argon2 costs ~0.1 s, and clients
@@ -71,9 +72,11 @@ typedef struct request_ctx {
 
 /* The routing tables, in the order they are searched. */
 static const api_route *const route_tables[] = {
-    api_routes_root,      api_routes_login,         api_routes_resources,
-    api_routes_inventory, api_routes_projects,      api_routes_templates,
-    api_routes_jobs,      api_routes_events_stream, NULL,
+    api_routes_root,      api_routes_login,
+    api_routes_resources, api_routes_inventory,
+    api_routes_projects,  api_routes_templates,
+    api_routes_jobs,      api_routes_events_stream,
+    api_routes_rbac,      NULL,
 };
 
 /* Write a log line through the settings' logger. */
@@ -559,6 +562,7 @@ static enum MHD_Result finish(struct MHD_Connection *c, api_response *rs, api_re
 	json_decref(rq->query);
 	json_decref(rq->body);
 	json_decref(rq->user);
+	access_request_done(rq);
 	return ok;
 }
 
@@ -705,7 +709,9 @@ static enum MHD_Result handle(api_server *srv, struct MHD_Connection *c, const c
 			return finish(c, &rs, &rq);
 		}
 	}
-	h(&rq, &rs);
+	/* who may do what: access.c, before any handler */
+	if (access_route(&rq, &rs, route))
+		h(&rq, &rs);
 	if (rs.status == 405 && !rs.json)
 		api_not_allowed(&rs, method);
 	if (rq.auth == API_AUTH_SESSION) {

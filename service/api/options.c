@@ -15,6 +15,7 @@
  * launch/, update/, relaunch/, cancel/ the actions.
  */
 #include "api.h"
+#include "access.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -267,16 +268,9 @@ static json_t *table_fields(const model_field *table, store_kind kind, const cha
 	return out;
 }
 
-/* True if the caller is a superuser. */
-static bool superuser(const api_request *rq)
-{
-	return json_is_true(json_object_get(rq->user, "is_superuser"));
-}
-
 /* The methods the caller may use on route: the route's handlers, less what
- * the caller's role or token scope forbids (AWX's access.py for the parts
- * runneld has: users and credential types are the superusers'; a managed
- * credential type is read-only; a read token only reads). */
+ * the caller's roles (access.c, AWX's access.py) or token scope forbid; a
+ * managed credential type is read-only for everyone. */
 void api_route_methods(const api_route *route, const api_request *rq, bool *get, bool *post,
                        bool *put, bool *patch, bool *del)
 {
@@ -293,26 +287,24 @@ void api_route_methods(const api_route *route, const api_request *rq, bool *get,
 	}
 	endpoint ep;
 	endpoint_of(route->pattern, &ep);
-	bool su = superuser(rq);
-	if (ep.kind == STORE_USER && ep.shape == EP_LIST)
-		*post = *post && su;
-	if (ep.kind == STORE_USER && ep.shape == EP_DETAIL) {
-		bool self = rq->ids[0] == rq->user_id;
-		*put = *put && (su || self);
-		*patch = *patch && (su || self);
-		*del = *del && su && !self;
-	}
-	if (ep.kind == STORE_CREDENTIAL_TYPE && ep.shape == EP_LIST)
-		*post = *post && su;
-	if (ep.kind == STORE_CREDENTIAL_TYPE && ep.shape == EP_DETAIL) {
-		bool managed = false;
+	api_request *arq = (api_request *)rq; /* access.c caches the caller's roles in it */
+	if (ep.kind >= 0 && ep.shape == EP_LIST && *post)
+		*post = access_can_add(arq, (store_kind)ep.kind, NULL);
+	if (ep.kind >= 0 && ep.shape == EP_DETAIL && ep.kind != STORE_TOKEN) {
 		runnel_error err = {0};
-		json_t *ct = store_get(rq->st, STORE_CREDENTIAL_TYPE, rq->ids[0], &err);
-		managed = json_is_true(json_object_get(ct, "managed"));
-		json_decref(ct);
-		*put = *put && su && !managed;
-		*patch = *patch && su && !managed;
-		*del = *del && su && !managed;
+		json_t *o = store_get(rq->st, (store_kind)ep.kind, rq->ids[0], &err);
+		bool managed =
+		    ep.kind == STORE_CREDENTIAL_TYPE && json_is_true(json_object_get(o, "managed"));
+		bool change =
+		    o && !managed && access_can(arq, (store_kind)ep.kind, o, ACCESS_CHANGE, NULL);
+		bool remove =
+		    o && !managed && access_can(arq, (store_kind)ep.kind, o, ACCESS_DELETE, NULL);
+		if (o && ep.kind == STORE_USER && rq->ids[0] == rq->user_id)
+			change = true, remove = false;
+		json_decref(o);
+		*put = *put && change;
+		*patch = *patch && change;
+		*del = *del && remove;
 	}
 }
 

@@ -30,12 +30,6 @@
 PLAIN_RESOURCE(organizations, STORE_ORGANIZATION)
 PLAIN_RESOURCE(credentials, STORE_CREDENTIAL)
 
-/* True if the caller is a superuser. */
-static bool caller_is_superuser(const api_request *rq)
-{
-	return json_is_true(json_object_get(rq->user, "is_superuser"));
-}
-
 /* How many credentials use credential type id (-1 on a store error, answered). */
 static long credential_type_uses(api_request *rq, api_response *rs, long id)
 {
@@ -55,18 +49,16 @@ static long credential_type_uses(api_request *rq, api_response *rs, long id)
 }
 
 /* GET/POST /api/v2/credential_types/: anyone reads; only superusers create
- * (AWX's CredentialTypeAccess). */
+ * (AWX's CredentialTypeAccess, in access.c). */
 static int credential_types_list(api_request *rq, api_response *rs)
 {
 	if (!strcmp(rq->method, "GET"))
 		return api_list(rq, rs, STORE_CREDENTIAL_TYPE, NULL);
-	if (!caller_is_superuser(rq))
-		return api_detail(rs, 403, "You do not have permission to perform this action.");
 	return api_create(rq, rs, STORE_CREDENTIAL_TYPE, NULL, NULL);
 }
 
 /* GET/PUT/PATCH/DELETE /api/v2/credential_types/N/. As AWX: only
- * superusers change or delete one; a managed type (Machine, Source
+ * superusers change or delete one (access.c); a managed type (Machine, Source
  * Control, Vault) is read-only for everyone, since the meaning of its
  * inputs (which are secret) is what keeps credentials sealed; a type in
  * use keeps its inputs and cannot be deleted. */
@@ -83,9 +75,7 @@ static int credential_types_one(api_request *rq, api_response *rs)
 	json_t *inputs = json_incref(json_object_get(ct, "inputs"));
 	json_decref(ct);
 	int rc = 0;
-	if (!caller_is_superuser(rq)) {
-		rc = api_detail(rs, 403, "You do not have permission to perform this action.");
-	} else if (managed) {
+	if (managed) {
 		rc = api_detail(rs, 403,
 		                del ? "Deletion not allowed for managed credential types"
 		                    : "Modifications not allowed for managed credential types");

@@ -246,8 +246,7 @@ static int users(api_request *rq, api_response *rs)
 {
 	if (!strcmp(rq->method, "GET"))
 		return api_list(rq, rs, STORE_USER, NULL);
-	if (!is_superuser(rq))
-		return api_detail(rs, 403, "You do not have permission to perform this action.");
+	/* who may create users (superusers, organization admins): access.c */
 	long id = 0;
 	api_create(rq, rs, STORE_USER, NULL, &id);
 	if (id)
@@ -255,28 +254,17 @@ static int users(api_request *rq, api_response *rs)
 	return 0;
 }
 
-/* GET/PUT/PATCH/DELETE /api/v2/users/N/ (others than oneself: superusers). */
+/* GET/PUT/PATCH/DELETE /api/v2/users/N/. */
 static int user_one(api_request *rq, api_response *rs)
 {
+	/* who may change or delete whom (oneself, one's organizations'
+	 * users; no escalation): access.c */
 	if (!strcmp(rq->method, "GET"))
 		return api_get(rq, rs, STORE_USER, rq->ids[0], NULL);
-	if (!is_superuser(rq) && rq->ids[0] != rq->user_id)
-		return api_detail(rs, 403, "You do not have permission to perform this action.");
 	if (!strcmp(rq->method, "DELETE")) {
 		if (rq->ids[0] == rq->user_id)
 			return api_detail(rs, 403, "Cannot delete your own user.");
 		return api_delete(rq, rs, STORE_USER, rq->ids[0]);
-	}
-	if (!is_superuser(rq)) {
-		json_t *b = api_body_object(rq, rs);
-		if (!b)
-			return 0;
-		bool escalates =
-		    json_object_get(b, "is_superuser") || json_object_get(b, "is_system_auditor");
-		json_decref(b);
-		if (escalates)
-			return api_detail(rs, 403,
-			                  "You do not have permission to perform this action.");
 	}
 	return api_update(rq, rs, STORE_USER, rq->ids[0]);
 }

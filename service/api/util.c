@@ -4,6 +4,8 @@
  * create / update / delete / association handlers over the store.
  */
 #include "api.h"
+#include "access.h"
+#include "roles.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -374,6 +376,15 @@ int api_list(api_request *rq, api_response *rs, store_kind kind, const api_list_
 		else if (!(opts && opts->filters && json_object_get(opts->filters, key)))
 			json_object_set(filters, key, v);
 	}
+	/* only what the caller may read, counts included (access.c) */
+	if (!(opts && (opts->events || opts->summaries))) {
+		runnel_error aerr = {0};
+		if (access_list_narrow(rq, kind, filters, &aerr) < 0) {
+			json_decref(filters);
+			json_decref(ors);
+			return api_error(rs, &aerr);
+		}
+	}
 	const char *order = api_arg(rq, "order_by");
 	if (!order)
 		order = api_arg(rq, "order");
@@ -440,6 +451,12 @@ int api_list(api_request *rq, api_response *rs, store_kind kind, const api_list_
 		json_array_foreach(out.results, i, o)
 			json_array_set_new(out.results, i, opts->decorate(rq, json_incref(o)));
 	}
+	if (!(opts && (opts->events || opts->summaries))) {
+		size_t i;
+		json_t *o;
+		json_array_foreach(out.results, i, o)
+			access_decorate(rq, kind, o);
+	}
 	json_t *body = json_object();
 	json_object_set_new(body, "count", json_integer(out.count));
 	json_object_set_new(body, "next",
@@ -457,7 +474,7 @@ int api_get(api_request *rq, api_response *rs, store_kind kind, long id,
 	json_t *o = store_get(rq->st, kind, id, &err);
 	if (!o)
 		return api_error(rs, &err);
-	return api_json(rs, 200, decorate ? decorate(rq, o) : o);
+	return api_json(rs, 200, access_decorate(rq, kind, decorate ? decorate(rq, o) : o));
 }
 
 /* Drop the nulls the awx.awx collection sends for options left unset
@@ -769,7 +786,7 @@ int api_create(api_request *rq, api_response *rs, store_kind kind, const json_t 
 		return api_error(rs, &err);
 	if (id)
 		*id = (long)json_integer_value(json_object_get(o, "id"));
-	return api_json(rs, 201, o);
+	return api_json(rs, 201, access_decorate(rq, kind, o));
 }
 
 /* PUT/PATCH an object. */
@@ -797,7 +814,7 @@ int api_update(api_request *rq, api_response *rs, store_kind kind, long id)
 		return 0;
 	if (!o)
 		return api_error(rs, &err);
-	return api_json(rs, 200, o);
+	return api_json(rs, 200, access_decorate(rq, kind, o));
 }
 
 /* DELETE an object: refused (409, AWX's ActiveJobConflict) while jobs that
@@ -822,6 +839,10 @@ int api_delete(api_request *rq, api_response *rs, store_kind kind, long id)
 	json_decref(active);
 	if (store_remove(rq->st, kind, id, &err) < 0)
 		return api_error(rs, &err);
+	/* its roles go with it (AWX: the roles cascade with their object) */
+	if (roles_forget(rq->st, kind, id, &err) < 0)
+		api_logf(rq, "roles of %s %ld not all forgotten: %s", store_kind_type(kind), id,
+		         err.message);
 	rs->status = 204;
 	return 0;
 }

@@ -23,7 +23,7 @@ static const char *const plurals[STORE_KIND_COUNT] = {
     "organizations",   "users",        "tokens", "credential_types",  "credentials",
     "inventories",     "groups",       "hosts",  "inventory_sources", "projects",
     "job_templates",   "unified_jobs", "jobs",   "project_updates",   "inventory_updates",
-    "ad_hoc_commands", "system_jobs",
+    "ad_hoc_commands", "system_jobs",  "teams",
 };
 static const char *const types[STORE_KIND_COUNT] = {
     "organization",
@@ -43,6 +43,7 @@ static const char *const types[STORE_KIND_COUNT] = {
     "inventory_update",
     "ad_hoc_command",
     "system_job",
+    "team",
 };
 
 /* The plural of a kind as URLs spell it. */
@@ -72,7 +73,7 @@ int store_kind_from_name(const char *name)
 int store_kind_from_job_type(const char *type)
 {
 	int k = type ? store_kind_from_name(type) : -1;
-	return k > STORE_UNIFIED_JOB ? k : -1;
+	return k > STORE_UNIFIED_JOB && k <= STORE_SYSTEM_JOB ? k : -1;
 }
 
 /* True for new/pending/waiting/running (job_states.h). */
@@ -118,6 +119,14 @@ static const model_field org_fields[] = {
     {"description", MT_STR, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
     {"max_hosts", MT_INT, 0, NULL, 0, 0,
      .help = "Maximum number of hosts allowed to be managed by this organization."},
+    END,
+};
+
+/* rbac: AWX's Team (awx/main/models/organization.py). */
+static const model_field team_fields[] = {
+    {"name", MT_STR, MF_REQUIRED, NULL, 0, 0, .max_length = 512},
+    {"description", MT_STR, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"organization", MT_FK, MF_REQUIRED, NULL, STORE_ORGANIZATION, 0, NULL, NULL, 0, NULL},
     END,
 };
 
@@ -464,6 +473,8 @@ const model_field *model_fields(store_kind kind)
 		return project_fields;
 	case STORE_JOB_TEMPLATE:
 		return jt_fields;
+	case STORE_TEAM:
+		return team_fields;
 	default:
 		return job_fields;
 	}
@@ -552,6 +563,10 @@ static const model_unique unique_rules[] = {
     {STORE_INVENTORY_SOURCE,
      {"name", "inventory", NULL},
      "InventorySource with this (name, inventory) combination already exists.",
+     false},
+    {STORE_TEAM,
+     {"name", "organization", NULL},
+     "Team with this Name and Organization already exists.",
      false},
     {STORE_KIND_COUNT, {NULL}, NULL, false},
 };

@@ -256,6 +256,7 @@ const char *pg_table(store_kind kind)
 	    [STORE_INVENTORY_SOURCE] = "\"inventory_sources\"",
 	    [STORE_PROJECT] = "\"projects\"",
 	    [STORE_JOB_TEMPLATE] = "\"job_templates\"",
+	    [STORE_TEAM] = "\"teams\"",
 	};
 	if (model_is_job_kind(kind) || kind < 0 || kind >= STORE_KIND_COUNT || !names[kind])
 		return "unified_jobs";
@@ -336,7 +337,9 @@ static const char *const schema_v1[] = {
 static int create_v1(pgc *c, runnel_error *err)
 {
 	/* the resources' tables first: the indexes above name some of them */
-	for (int k = 0; k < STORE_UNIFIED_JOB; k++) {
+	for (int k = 0; k < STORE_KIND_COUNT; k++) {
+		if (model_is_job_kind((store_kind)k))
+			continue; /* the unified jobs share one table */
 		char *t = rn_xasprintf("CREATE TABLE IF NOT EXISTS %s(id bigserial PRIMARY KEY,"
 		                       " created text COLLATE \"C\" NOT NULL,"
 		                       " modified text COLLATE \"C\" NOT NULL,"

@@ -406,14 +406,14 @@ static int relate(store *st, store_rel rel, long parent, long child, bool add, r
 {
 	store_kind pk, ck;
 	store_rel_kinds(rel, &pk, &ck);
-	if (pk == STORE_KIND_COUNT)
+	if (pk == STORE_KIND_COUNT && ck == STORE_KIND_COUNT)
 		return rn_fail(err, EINVAL, "__all__: Unknown relation.");
 	pg *p = pg_of(st);
 	pgc *c = pg_acquire(p, err);
 	if (!c)
 		return -1;
 	int rc = -1;
-	if (!exists(c, pk, parent)) {
+	if (pk != STORE_KIND_COUNT && !exists(c, pk, parent)) { /* a role is no row */
 		rn_fail(err, ENOENT, "__all__: Not found.");
 		goto out;
 	}

@@ -495,11 +495,11 @@ static int relate(store *st, store_rel rel, long parent, long child, bool add, r
 	sq *s = SQ(st);
 	store_kind pk, ck;
 	store_rel_kinds(rel, &pk, &ck);
-	if (pk == STORE_KIND_COUNT)
+	if (pk == STORE_KIND_COUNT && ck == STORE_KIND_COUNT)
 		return rn_fail(err, EINVAL, "__all__: Unknown relation.");
 	sq_lock(s);
 	int rc = -1;
-	if (!sq_exists(s, pk, parent)) {
+	if (pk != STORE_KIND_COUNT && !sq_exists(s, pk, parent)) { /* a role is no row */
 		rn_fail(err, ENOENT, "__all__: Not found.");
 		goto out;
 	}

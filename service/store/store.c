@@ -53,6 +53,14 @@ void store_rel_kinds(store_rel rel, store_kind *parent, store_kind *child)
 		*parent = STORE_GROUP;
 		*child = STORE_GROUP;
 		break;
+	case STORE_REL_ROLE_USERS: /* the parent is a role id (roles.h) */
+		*parent = STORE_KIND_COUNT;
+		*child = STORE_USER;
+		break;
+	case STORE_REL_ROLE_TEAMS:
+		*parent = STORE_KIND_COUNT;
+		*child = STORE_TEAM;
+		break;
 	default:
 		*parent = *child = STORE_KIND_COUNT;
 		break;

@@ -63,6 +63,7 @@ typedef enum store_kind {
 	STORE_INVENTORY_UPDATE,
 	STORE_AD_HOC_COMMAND,
 	STORE_SYSTEM_JOB,
+	STORE_TEAM, /* rbac: teams of an organization (roles.h) */
 	STORE_KIND_COUNT
 } store_kind;
 
@@ -89,6 +90,10 @@ typedef enum store_rel {
 	STORE_REL_JOB_CREDENTIALS,
 	STORE_REL_GROUP_HOSTS,
 	STORE_REL_GROUP_CHILDREN,
+	/* rbac (roles.h): role -> user, role -> team. A role is no row: its
+	 * id encodes its object (roles_id), so the parent is not checked. */
+	STORE_REL_ROLE_USERS,
+	STORE_REL_ROLE_TEAMS,
 } store_rel;
 
 /* The kinds rel joins (*parent, *child); STORE_KIND_COUNT for both when rel
