@@ -548,10 +548,66 @@ bool access_can(api_request *rq, store_kind kind, const json_t *obj, access_acti
 	}
 }
 
+/* True if the caller holds role on some object of kind (AWX's can_add
+ * without data, for OPTIONS: Organization.accessible_objects(user,
+ * 'inventory_admin_role').exists() and the like). */
+static bool any_with(api_request *rq, store_kind kind, const char *role)
+{
+	for (long page = 1;; page++) {
+		store_query q = {.page = page, .page_size = 200};
+		store_page out = {0};
+		runnel_error err = {0};
+		if (store_list(rq->st, kind, &q, &out, &err) < 0)
+			return false;
+		bool found = false;
+		size_t i;
+		json_t *o;
+		json_array_foreach(out.results, i, o) {
+			if (!found && has(rq, kind, o, role))
+				found = true;
+		}
+		long count = out.count;
+		store_page_clear(&out);
+		if (found)
+			return true;
+		if (page * 200 >= count)
+			return false;
+	}
+}
+
+/* can_add(None) of each access class: may the caller create some object
+ * of kind at all (OPTIONS shows POST then). */
+static bool can_add_some(api_request *rq, store_kind kind)
+{
+	switch (kind) {
+	case STORE_TEAM:
+	case STORE_USER:
+		return admin_or_auditor_of_any_org(rq, true);
+	case STORE_INVENTORY:
+		return any_with(rq, STORE_ORGANIZATION, "inventory_admin_role");
+	case STORE_PROJECT:
+		return any_with(rq, STORE_ORGANIZATION, "project_admin_role");
+	case STORE_CREDENTIAL:
+		return any_with(rq, STORE_ORGANIZATION, "credential_admin_role");
+	case STORE_JOB_TEMPLATE:
+		return any_with(rq, STORE_PROJECT, "use_role");
+	case STORE_HOST:
+	case STORE_GROUP:
+	case STORE_INVENTORY_SOURCE:
+		return any_with(rq, STORE_INVENTORY, "admin_role");
+	case STORE_AD_HOC_COMMAND:
+		return true;
+	default:
+		return false;
+	}
+}
+
 bool access_can_add(api_request *rq, store_kind kind, const json_t *data)
 {
 	if (access_superuser(rq))
 		return true;
+	if (!data)
+		return can_add_some(rq, kind);
 	switch (kind) {
 	case STORE_TEAM: /* TeamAccess.can_add: admin of its organization */
 		return check_related(rq, data, NULL, "organization", STORE_ORGANIZATION,

@@ -464,6 +464,12 @@ def test_options_show_only_allowed_methods(w):
     assert "PUT" in r.json().get("actions", {})
     r = call(w, "nobody", "OPTIONS", "/api/v2/organizations/")
     assert "POST" not in r.json().get("actions", {})
+    # InventoryAccess.can_add(None): an organization's inventory_admin_role
+    assert "POST" not in call(w, "nobody", "OPTIONS", "/api/v2/inventories/").json()["actions"]
+    assert "POST" in call(w, "orgadmin", "OPTIONS", "/api/v2/inventories/").json()["actions"]
+    # UserAccess.can_add: organization admins create users
+    assert "POST" in call(w, "orgadmin", "OPTIONS", "/api/v2/users/").json()["actions"]
+    assert "POST" not in call(w, "member", "OPTIONS", "/api/v2/users/").json()["actions"]
 
 
 def test_revoking_the_team_role_takes_access_away(w):
