@@ -256,6 +256,8 @@ const char *pg_table(store_kind kind)
 	    [STORE_INVENTORY_SOURCE] = "\"inventory_sources\"",
 	    [STORE_PROJECT] = "\"projects\"",
 	    [STORE_JOB_TEMPLATE] = "\"job_templates\"",
+	    [STORE_NOTIFICATION_TEMPLATE] = "\"notification_templates\"",
+	    [STORE_NOTIFICATION] = "\"notifications\"",
 	};
 	if (model_is_job_kind(kind) || kind < 0 || kind >= STORE_KIND_COUNT || !names[kind])
 		return "unified_jobs";
@@ -332,11 +334,13 @@ static const char *const schema_v1[] = {
     " failed boolean NOT NULL DEFAULT false, UNIQUE(job_id, host_name))",
     NULL};
 
-/* Create the tables of schema version 1 (the transaction held). */
-static int create_v1(pgc *c, runnel_error *err)
+/* Create the table of every resource kind that has none yet (kinds added
+ * after version 1, as notification templates, get theirs in any database). */
+static int create_kind_tables(pgc *c, runnel_error *err)
 {
-	/* the resources' tables first: the indexes above name some of them */
-	for (int k = 0; k < STORE_UNIFIED_JOB; k++) {
+	for (int k = 0; k < STORE_KIND_COUNT; k++) {
+		if (model_is_job_kind((store_kind)k))
+			continue; /* one table for them all: unified_jobs */
 		char *t = rn_xasprintf("CREATE TABLE IF NOT EXISTS %s(id bigserial PRIMARY KEY,"
 		                       " created text COLLATE \"C\" NOT NULL,"
 		                       " modified text COLLATE \"C\" NOT NULL,"
@@ -348,6 +352,15 @@ static int create_v1(pgc *c, runnel_error *err)
 		if (rc < 0)
 			return -1;
 	}
+	return 0;
+}
+
+/* Create the tables of schema version 1 (the transaction held). */
+static int create_v1(pgc *c, runnel_error *err)
+{
+	/* the resources' tables first: the indexes above name some of them */
+	if (create_kind_tables(c, err) < 0)
+		return -1;
 	for (int i = 0; schema_v1[i]; i++)
 		if (pg_exec(c, schema_v1[i], err) < 0)
 			return -1;
@@ -392,6 +405,8 @@ static int migrate(pgc *c, runnel_error *err)
 	}
 	if (v < 1 && (create_v1(c, err) < 0 ||
 	              pg_exec(c, "INSERT INTO schema_version(version) VALUES(1)", err) < 0))
+		goto fail;
+	if (v >= 1 && create_kind_tables(c, err) < 0)
 		goto fail;
 	return pg_exec(c, "COMMIT", err);
 fail:
@@ -535,6 +550,7 @@ static const store_ops pg_ops = {
     .token_create = pg_token_create,
     .token_authenticate = pg_token_authenticate,
     .credential_inputs = pg_credential_inputs,
+    .notification_configuration = pg_notification_configuration,
     .inventory_script = pg_inventory_script,
     .inventory_import = pg_inventory_import,
     .job_transition = pg_job_transition,
