@@ -503,3 +503,27 @@ def test_awx_collection_notification_template(w):
     wait_for(lambda: w["http"].on("/coll"), timeout=30, what="the collection's template's test")
     assert w["http"].on("/coll")[0]["headers"]["X-From"] == "collection"
     assert t["notification"]
+
+
+def test_restart_sends_nothing_again(w):
+    """After a restart, jobs that ended before it get no notification again,
+    and a job after it still does (once)."""
+    d = w["d"]
+    nt = make_nt(w, "after-restart", "webhook", webhook(w, "r", path="/restart"))
+    attach(w, "job_templates", w["jt"]["id"], "success", nt["id"])
+    try:
+        before = launch(w, w["jt"]["id"])
+        job_notifications(w, before["id"], 1)
+        count = d.get("/api/v2/notifications/")["count"]
+        d.stop()
+        d.start()
+        after = launch(w, w["jt"]["id"])
+        notes = job_notifications(w, after["id"], 1)
+        assert [n["status"] for n in notes] == ["successful"]
+        import time
+        time.sleep(1.5)  # a few of the watcher's looks
+        assert d.get("/api/v2/notifications/")["count"] == count + 1
+        assert len(d.get("/api/v2/jobs/%d/notifications/" % before["id"])["results"]) == 1
+        assert [r["body"]["id"] for r in w["http"].on("/restart")] == [before["id"], after["id"]]
+    finally:
+        detach(w, "job_templates", w["jt"]["id"], "success", nt["id"])
