@@ -947,11 +947,13 @@ int notify_send(store *st, long id, runnel_error *err)
 	return 0;
 }
 
-/* The sender thread: sends the pending notifications, oldest first. */
+/* The sender thread: sends the pending notifications, oldest first; it
+ * looks when the watcher recorded some, and every second (a test/ of the
+ * API records them in the store only). */
 static void *sender_main(void *arg)
 {
 	notify_service *n = arg;
-	while (!nap(n, 250)) {
+	while (!nap(n, 1000)) {
 		store_query q = {.filters = json_pack("{s:s}", "status", "pending"),
 		                 .order_by = "id",
 		                 .page_size = 50};

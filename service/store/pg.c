@@ -406,7 +406,11 @@ static int migrate(pgc *c, runnel_error *err)
 	if (v < 1 && (create_v1(c, err) < 0 ||
 	              pg_exec(c, "INSERT INTO schema_version(version) VALUES(1)", err) < 0))
 		goto fail;
-	if (v >= 1 && create_kind_tables(c, err) < 0)
+	/* kinds added since (notification templates) and the index the
+	 * notifications' watcher reads jobs by (notify.h) */
+	if (create_kind_tables(c, err) < 0 ||
+	    pg_exec(c, "CREATE INDEX IF NOT EXISTS unified_jobs_modified ON unified_jobs(modified)",
+	            err) < 0)
 		goto fail;
 	return pg_exec(c, "COMMIT", err);
 fail:
