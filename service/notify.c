@@ -497,8 +497,11 @@ static void watch_job(notify_service *n, const json_t *job)
 	if (!active && !sj->finished_sent) {
 		sj->finished_sent = true;
 		sj->started_sent = true;
-		/* as AWX: succeeded for successful, failed for failed, error, canceled */
-		if (finished && strcmp(finished, n->start_iso) >= 0)
+		/* as AWX: succeeded for successful, failed for failed, error,
+		 * canceled; a job canceled before it ran (never started) sends
+		 * nothing, since AWX sends from the run's end */
+		if (finished && strcmp(finished, n->start_iso) >= 0 &&
+		    (started || !strcmp(status, "error")))
 			notify_job(n, job, strcmp(status, "successful") ? 2 : 1);
 	}
 }
