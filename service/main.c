@@ -24,6 +24,7 @@
 #include "api/api.h"
 #include "config.h"
 #include "engine.h"
+#include "notify.h"
 #include "util.h"
 
 static int signal_pipe[2] = {-1, -1};
@@ -243,6 +244,7 @@ int main(int argc, char **argv)
 	int status = 1;
 	engine *eng = NULL;
 	api_server *srv = NULL;
+	notify_service *notifier = NULL;
 	engine_settings es;
 	char *hidden = NULL;
 	long max_body = 0, max_conn = 0, token_expire = 0, session_age = 0;
@@ -293,6 +295,14 @@ int main(int argc, char **argv)
 		snprintf(host, sizeof host, "%.*s", colon ? (int)(colon - listen) : 0, listen);
 		logf_("listening on http://%s:%d/ (API /api/v2/, page /)",
 		      *host ? host : "127.0.0.1", api_server_port(srv));
+		/* notifications of jobs, their links to this page (notify.h) */
+		char base[128];
+		snprintf(base, sizeof base, "http://%s:%d", *host ? host : "127.0.0.1",
+		         api_server_port(srv));
+		notify_settings ns = {.st = engine_store(eng), .url_base = base, .log = log_line};
+		notifier = notify_start(&ns, &err);
+		if (!notifier)
+			logf_("notifications are off: %s", err.message);
 	}
 	int sig = wait_for_signal();
 	logf_("%s: shutting down: no new work, canceling running jobs",
@@ -303,6 +313,7 @@ int main(int argc, char **argv)
 out:
 	drop_secret(&admin_password);
 	api_server_stop(srv);
+	notify_stop(notifier);
 	engine_close(eng);
 	if (status == 0)
 		logf_("stopped");

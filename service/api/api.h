@@ -147,6 +147,8 @@ extern const api_route
     api_routes_events_stream[]; /* events_stream.c: events/stream/ (SSE), events/lines/ */
 extern const api_route api_routes_login[]; /* login.c: /api/login/, /api/logout/ */
 extern const api_route api_routes_rbac[];  /* rbac.c: roles/, teams/, their sub-lists */
+extern const api_route
+    api_routes_notifications[]; /* notifications.c: notification templates, notifications */
 
 /* ---- sessions (session.c) ---- */
 

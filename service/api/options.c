@@ -48,9 +48,15 @@ static int sub_kind(const char *name)
 		const char *name;
 		store_kind kind;
 	} alias[] = {
-	    {"children", STORE_GROUP},      {"all_hosts", STORE_HOST},
-	    {"all_groups", STORE_GROUP},    {"personal_tokens", STORE_TOKEN},
-	    {"inventory", STORE_INVENTORY}, {NULL, STORE_KIND_COUNT},
+	    {"children", STORE_GROUP},
+	    {"all_hosts", STORE_HOST},
+	    {"all_groups", STORE_GROUP},
+	    {"personal_tokens", STORE_TOKEN},
+	    {"inventory", STORE_INVENTORY},
+	    {"notification_templates_started", STORE_NOTIFICATION_TEMPLATE},
+	    {"notification_templates_success", STORE_NOTIFICATION_TEMPLATE},
+	    {"notification_templates_error", STORE_NOTIFICATION_TEMPLATE},
+	    {NULL, STORE_KIND_COUNT},
 	};
 	for (int i = 0; alias[i].name; i++)
 		if (!strcmp(alias[i].name, name))

@@ -20,10 +20,10 @@
 #include "util.h"
 
 static const char *const plurals[STORE_KIND_COUNT] = {
-    "organizations",   "users",        "tokens", "credential_types",  "credentials",
-    "inventories",     "groups",       "hosts",  "inventory_sources", "projects",
-    "job_templates",   "unified_jobs", "jobs",   "project_updates",   "inventory_updates",
-    "ad_hoc_commands", "system_jobs",  "teams",
+    "organizations",   "users",        "tokens", "credential_types",       "credentials",
+    "inventories",     "groups",       "hosts",  "inventory_sources",      "projects",
+    "job_templates",   "unified_jobs", "jobs",   "project_updates",        "inventory_updates",
+    "ad_hoc_commands", "system_jobs",  "teams",  "notification_templates", "notifications",
 };
 static const char *const types[STORE_KIND_COUNT] = {
     "organization",
@@ -44,6 +44,8 @@ static const char *const types[STORE_KIND_COUNT] = {
     "ad_hoc_command",
     "system_job",
     "team",
+    "notification_template",
+    "notification",
 };
 
 /* The plural of a kind as URLs spell it. */
@@ -447,6 +449,36 @@ static const model_field job_fields[] = {
     END,
 };
 
+/* Notification templates and notifications (AWX's models/notifications.py):
+ * notification_configuration is checked per type and its secrets sealed by
+ * notify_model.h, called by the backends beside model_validate. */
+static const model_field nt_fields[] = {
+    {"name", MT_STR, MF_REQUIRED, NULL, 0, 0, .max_length = 512},
+    {"description", MT_STR, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"organization", MT_FK, MF_REQUIRED, NULL, STORE_ORGANIZATION, 0, NULL, NULL, 0, NULL},
+    {"notification_type", MT_STR, MF_REQUIRED, NULL, 0, 0, .max_length = 32,
+     .choices = "[[\"email\",\"Email\"],[\"slack\",\"Slack\"],[\"webhook\",\"Webhook\"]]"},
+    {"notification_configuration", MT_JSON, 0, "{}", 0, 0, NULL, NULL, 0, NULL},
+    {"messages", MT_JSON, MF_NULL,
+     "{\"started\":null,\"success\":null,\"error\":null,\"workflow_approval\":null}", 0, 0,
+     .help = "Optional custom messages for notification template."},
+    END,
+};
+
+static const model_field notification_fields[] = {
+    {"notification_template", MT_FK, MF_RO, NULL, STORE_NOTIFICATION_TEMPLATE, 0, NULL, NULL, 0,
+     NULL},
+    {"error", MT_STR, MF_RO, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"status", MT_STR, MF_RO, "\"pending\"", 0, 0, NULL, NULL, 0, NULL},
+    {"notifications_sent", MT_INT, MF_RO, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"notification_type", MT_STR, MF_RO, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"recipients", MT_STR, MF_RO, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"subject", MT_STR, MF_RO, NULL, 0, 0, NULL, NULL, 0, NULL},
+    /* the text sent; a webhook's is JSON text, shown as its object */
+    {"body", MT_STR, MF_RO, NULL, 0, 0, .help = "Notification body"},
+    END,
+};
+
 /* The field table of a kind. */
 const model_field *model_fields(store_kind kind)
 {
@@ -475,6 +507,10 @@ const model_field *model_fields(store_kind kind)
 		return jt_fields;
 	case STORE_TEAM:
 		return team_fields;
+	case STORE_NOTIFICATION_TEMPLATE:
+		return nt_fields;
+	case STORE_NOTIFICATION:
+		return notification_fields;
 	default:
 		return job_fields;
 	}
@@ -568,6 +604,10 @@ static const model_unique unique_rules[] = {
      {"name", "organization", NULL},
      "Team with this Name and Organization already exists.",
      false},
+    {STORE_NOTIFICATION_TEMPLATE,
+     {"name", "organization", NULL},
+     "Notification template with this Organization and Name already exists.",
+     true},
     {STORE_KIND_COUNT, {NULL}, NULL, false},
 };
 

@@ -257,6 +257,8 @@ const char *pg_table(store_kind kind)
 	    [STORE_PROJECT] = "\"projects\"",
 	    [STORE_JOB_TEMPLATE] = "\"job_templates\"",
 	    [STORE_TEAM] = "\"teams\"",
+	    [STORE_NOTIFICATION_TEMPLATE] = "\"notification_templates\"",
+	    [STORE_NOTIFICATION] = "\"notifications\"",
 	};
 	if (model_is_job_kind(kind) || kind < 0 || kind >= STORE_KIND_COUNT || !names[kind])
 		return "unified_jobs";
@@ -333,13 +335,13 @@ static const char *const schema_v1[] = {
     " failed boolean NOT NULL DEFAULT false, UNIQUE(job_id, host_name))",
     NULL};
 
-/* Create the tables of schema version 1 (the transaction held). */
-static int create_v1(pgc *c, runnel_error *err)
+/* Create the table of every resource kind that has none yet (kinds added
+ * after version 1, as notification templates, get theirs in any database). */
+static int create_kind_tables(pgc *c, runnel_error *err)
 {
-	/* the resources' tables first: the indexes above name some of them */
 	for (int k = 0; k < STORE_KIND_COUNT; k++) {
 		if (model_is_job_kind((store_kind)k))
-			continue; /* the unified jobs share one table */
+			continue; /* one table for them all: unified_jobs */
 		char *t = rn_xasprintf("CREATE TABLE IF NOT EXISTS %s(id bigserial PRIMARY KEY,"
 		                       " created text COLLATE \"C\" NOT NULL,"
 		                       " modified text COLLATE \"C\" NOT NULL,"
@@ -351,6 +353,15 @@ static int create_v1(pgc *c, runnel_error *err)
 		if (rc < 0)
 			return -1;
 	}
+	return 0;
+}
+
+/* Create the tables of schema version 1 (the transaction held). */
+static int create_v1(pgc *c, runnel_error *err)
+{
+	/* the resources' tables first: the indexes above name some of them */
+	if (create_kind_tables(c, err) < 0)
+		return -1;
 	for (int i = 0; schema_v1[i]; i++)
 		if (pg_exec(c, schema_v1[i], err) < 0)
 			return -1;
@@ -395,6 +406,12 @@ static int migrate(pgc *c, runnel_error *err)
 	}
 	if (v < 1 && (create_v1(c, err) < 0 ||
 	              pg_exec(c, "INSERT INTO schema_version(version) VALUES(1)", err) < 0))
+		goto fail;
+	/* kinds added since (notification templates) and the index the
+	 * notifications' watcher reads jobs by (notify.h) */
+	if (create_kind_tables(c, err) < 0 ||
+	    pg_exec(c, "CREATE INDEX IF NOT EXISTS unified_jobs_modified ON unified_jobs(modified)",
+	            err) < 0)
 		goto fail;
 	return pg_exec(c, "COMMIT", err);
 fail:
@@ -538,6 +555,7 @@ static const store_ops pg_ops = {
     .token_create = pg_token_create,
     .token_authenticate = pg_token_authenticate,
     .credential_inputs = pg_credential_inputs,
+    .notification_configuration = pg_notification_configuration,
     .inventory_script = pg_inventory_script,
     .inventory_import = pg_inventory_import,
     .job_transition = pg_job_transition,

@@ -147,6 +147,7 @@ json_t *pg_token_create(store *st, long user_id, const json_t *fields, long long
                         runnel_error *err);
 json_t *pg_token_authenticate(store *st, const char *token, json_t **token_out, runnel_error *err);
 json_t *pg_credential_inputs(store *st, long id, runnel_error *err);
+json_t *pg_notification_configuration(store *st, long id, runnel_error *err);
 json_t *pg_inventory_script(store *st, long inv, runnel_error *err);
 int pg_inventory_import(store *st, long inv, const json_t *data, bool overwrite, long *nhosts,
                         long *ngroups, runnel_error *err);

@@ -17,6 +17,7 @@
 #include "inventory_plan.h"
 #include "inventory_render.h"
 #include "model.h"
+#include "notify_model.h"
 #include "secrets.h"
 #include "shape.h"
 #include "util.h"
@@ -168,7 +169,7 @@ json_t *pg_create_locked(pg *p, pgc *c, store_kind kind, const json_t *fields, u
 	json_t *out = NULL;
 	if (model_validate(kind, fields, flags, true, &v, err) < 0)
 		return NULL;
-	if (check_fks(c, kind, v, err) < 0)
+	if (check_fks(c, kind, v, err) < 0 || notify_model_prepare(&p->key, kind, v, NULL, err) < 0)
 		goto done;
 	const char *name = json_string_value(json_object_get(v, "name"));
 	if (kind == STORE_USER) {
@@ -276,7 +277,8 @@ json_t *pg_update(store *st, store_kind kind, long id, const json_t *fields, uns
 		goto out;
 	if (pg_exec(c, "BEGIN", err) < 0)
 		goto out;
-	if (read_raw(c, kind, id, true, &data, &secret, err) < 0)
+	if (read_raw(c, kind, id, true, &data, &secret, err) < 0 ||
+	    notify_model_prepare(&p->key, kind, v, data, err) < 0)
 		goto out;
 	if (kind == STORE_USER) {
 		json_t *pw = json_object_get(v, "password");
@@ -609,6 +611,23 @@ json_t *pg_token_authenticate(store *st, const char *token, json_t **token_out, 
 	}
 	pg_release(p, c);
 	return out;
+}
+
+json_t *pg_notification_configuration(store *st, long id, runnel_error *err)
+{
+	pg *p = pg_of(st);
+	pgc *c = pg_acquire(p, err);
+	if (!c)
+		return NULL;
+	json_t *data = NULL;
+	int rc = read_raw(c, STORE_NOTIFICATION_TEMPLATE, id, false, &data, NULL, err);
+	pg_release(p, c);
+	if (rc < 0)
+		return NULL;
+	json_t *conf =
+	    notify_model_open(&p->key, json_object_get(data, "notification_configuration"), err);
+	json_decref(data);
+	return conf;
 }
 
 json_t *pg_credential_inputs(store *st, long id, runnel_error *err)

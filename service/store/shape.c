@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "model.h"
+#include "notify_model.h"
 
 /* ------------------------------------------------------------------ */
 /* objects                                                              */
@@ -137,11 +138,36 @@ static void shape_extras(const shape_source *src, store_kind kind, long id, json
 		add_related(related, url,
 		            (const char *const[]){"launch", "jobs", "credentials", NULL});
 		break;
+	case STORE_NOTIFICATION_TEMPLATE:
+		notify_model_mask(json_object_get(o, "notification_configuration"));
+		add_related(related, url,
+		            (const char *const[]){"test", "notifications", "copy", NULL});
+		break;
+	case STORE_NOTIFICATION: {
+		/* a webhook's body is shown as the object it sent */
+		const char *body = json_string_value(json_object_get(o, "body"));
+		const char *type = json_string_value(json_object_get(o, "notification_type"));
+		json_t *b =
+		    body && type && !strcmp(type, "webhook") ? json_loads(body, 0, NULL) : NULL;
+		if (json_is_object(b))
+			json_object_set_new(o, "body", b);
+		else
+			json_decref(b);
+		break;
+	}
 	default:
 		break;
 	}
-	if (model_is_job_kind(kind))
+	if (store_rel_notification(kind, 0) != STORE_REL_NONE)
+		add_related(related, url,
+		            (const char *const[]){"notification_templates_started",
+		                                  "notification_templates_success",
+		                                  "notification_templates_error", NULL});
+	if (model_is_job_kind(kind)) {
+		json_object_set_new(related, "notifications",
+		                    json_sprintf("%snotifications/", url));
 		job_extras(src, id, o, related, url, events_stored);
+	}
 }
 
 json_t *shape_object(const shape_source *src, const shape_row *row)

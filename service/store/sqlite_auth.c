@@ -4,6 +4,8 @@
  */
 #include "sqlite_internal.h"
 
+#include "notify_model.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,6 +144,22 @@ json_t *sq_token_authenticate(store *st, const char *token, json_t **token_out, 
 	}
 	sq_unlock(s);
 	return r;
+}
+
+/* A notification template's configuration with its sealed values opened. */
+json_t *sq_notification_configuration(store *st, long id, runnel_error *err)
+{
+	sq *s = SQ(st);
+	json_t *data = NULL;
+	sq_lock(s);
+	int rc = sq_read_raw(s, STORE_NOTIFICATION_TEMPLATE, id, &data, NULL, err);
+	sq_unlock(s);
+	if (rc < 0)
+		return NULL;
+	json_t *c =
+	    notify_model_open(&s->key, json_object_get(data, "notification_configuration"), err);
+	json_decref(data);
+	return c;
 }
 
 /* A credential's inputs with secrets decrypted. */

@@ -419,6 +419,7 @@ static const store_ops sqlite_ops = {
     .token_create = sq_token_create,
     .token_authenticate = sq_token_authenticate,
     .credential_inputs = sq_credential_inputs,
+    .notification_configuration = sq_notification_configuration,
     .inventory_script = sq_inventory_script,
     .inventory_import = sq_inventory_import,
     .job_transition = sq_job_transition,

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "notify_model.h"
 #include "shape.h"
 
 /* shape_source.lookup: the name (and data) of an object. */
@@ -187,7 +188,8 @@ json_t *sq_create_locked(sq *s, store_kind kind, const json_t *fields, unsigned 
 	json_t *v;
 	if (model_validate(kind, fields, flags, true, &v, err) < 0)
 		return NULL;
-	if (check_fks(s, kind, v, err) < 0) {
+	if (check_fks(s, kind, v, err) < 0 ||
+	    notify_model_prepare(&s->key, kind, v, NULL, err) < 0) {
 		json_decref(v);
 		return NULL;
 	}
@@ -377,7 +379,8 @@ json_t *sq_update(store *st, store_kind kind, long id, const json_t *fields, uns
 	if (sq_exec_sql(s, "BEGIN IMMEDIATE", err) < 0)
 		goto out;
 	in_tx = true;
-	if (sq_read_raw(s, kind, id, &data, &secret, err) < 0)
+	if (sq_read_raw(s, kind, id, &data, &secret, err) < 0 ||
+	    notify_model_prepare(&s->key, kind, v, data, err) < 0)
 		goto out;
 	if (kind == STORE_USER) {
 		json_t *pw = json_object_get(v, "password");

@@ -207,6 +207,7 @@ json_t *sq_token_authenticate(store *st, const char *token, json_t **token_out, 
 
 /* A credential's inputs with secrets decrypted. */
 json_t *sq_credential_inputs(store *st, long id, runnel_error *err);
+json_t *sq_notification_configuration(store *st, long id, runnel_error *err);
 
 /* ---- inventories (sqlite_inventory.c) ---- */
 

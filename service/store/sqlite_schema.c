@@ -42,6 +42,8 @@ static const char schema_rest[] =
     " events_stored INTEGER NOT NULL DEFAULT 0);\n"
     "CREATE INDEX IF NOT EXISTS unified_jobs_status ON unified_jobs(status);\n"
     "CREATE INDEX IF NOT EXISTS unified_jobs_type ON unified_jobs(type, id);\n"
+    /* the notifications' watcher reads jobs by modified (notify.h) */
+    "CREATE INDEX IF NOT EXISTS unified_jobs_modified ON unified_jobs(modified);\n"
     "CREATE TABLE IF NOT EXISTS relations("
     " rel INTEGER NOT NULL,"
     " parent INTEGER NOT NULL,"

@@ -61,8 +61,32 @@ void store_rel_kinds(store_rel rel, store_kind *parent, store_kind *child)
 		*parent = STORE_KIND_COUNT;
 		*child = STORE_TEAM;
 		break;
+	case STORE_REL_JOB_NOTIFICATIONS:
+		*parent = STORE_UNIFIED_JOB;
+		*child = STORE_NOTIFICATION;
+		break;
 	default:
 		*parent = *child = STORE_KIND_COUNT;
+		if (rel >= STORE_REL_NT_FIRST && rel <= STORE_REL_NT_LAST) {
+			static const store_kind owners[] = {STORE_JOB_TEMPLATE, STORE_PROJECT,
+			                                    STORE_INVENTORY_SOURCE,
+			                                    STORE_ORGANIZATION};
+			*parent = owners[(rel - STORE_REL_NT_FIRST) / 3];
+			*child = STORE_NOTIFICATION_TEMPLATE;
+		}
 		break;
 	}
+}
+
+/* The relation of notification templates of kind for event. */
+store_rel store_rel_notification(store_kind kind, int event)
+{
+	static const store_kind owners[] = {STORE_JOB_TEMPLATE, STORE_PROJECT,
+	                                    STORE_INVENTORY_SOURCE, STORE_ORGANIZATION};
+	if (event < 0 || event > 2)
+		return STORE_REL_NONE;
+	for (int i = 0; i < 4; i++)
+		if (owners[i] == kind)
+			return (store_rel)(STORE_REL_NT_FIRST + i * 3 + event);
+	return STORE_REL_NONE;
 }

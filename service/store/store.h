@@ -64,6 +64,10 @@ typedef enum store_kind {
 	STORE_AD_HOC_COMMAND,
 	STORE_SYSTEM_JOB,
 	STORE_TEAM, /* rbac: teams of an organization (roles.h) */
+	/* notifications (notify.h): a template says where and how; each send is
+	 * a notification */
+	STORE_NOTIFICATION_TEMPLATE,
+	STORE_NOTIFICATION,
 	STORE_KIND_COUNT
 } store_kind;
 
@@ -94,7 +98,18 @@ typedef enum store_rel {
 	 * id encodes its object (roles_id), so the parent is not checked. */
 	STORE_REL_ROLE_USERS,
 	STORE_REL_ROLE_TEAMS,
+	/* notification templates attached to what sends them (parent -> template),
+	 * one relation per object kind and event, in the order
+	 * store_rel_notification() computes; and unified job -> notification */
+	STORE_REL_NT_FIRST = 100,
+	STORE_REL_NT_LAST = STORE_REL_NT_FIRST + 11,
+	STORE_REL_JOB_NOTIFICATIONS = 120,
 } store_rel;
+
+/* The relation attaching notification templates to an object of kind
+ * (job template, project, inventory source, organization) for event (0
+ * started, 1 success, 2 error); STORE_REL_NONE for another kind. */
+store_rel store_rel_notification(store_kind kind, int event);
 
 /* The kinds rel joins (*parent, *child); STORE_KIND_COUNT for both when rel
  * is none of the above. */
@@ -302,6 +317,13 @@ typedef struct store_ops {
 	 * host_name, failed, ...; ordered by host_name by default. */
 	int (*host_summaries_list)(store *st, long job_id, const store_query *q, store_page *out,
 	                           runnel_error *err);
+
+	/* ---- notifications (notify.h) ---- */
+
+	/* The notification_configuration of notification template nt_id with
+	 * its sealed values (passwords, tokens) opened: for the sender only,
+	 * never an API answer. NULL with err. */
+	json_t *(*notification_configuration)(store *st, long nt_id, runnel_error *err);
 } store_ops;
 
 /* A store: the vtable and the backend's state. */
@@ -403,6 +425,10 @@ static inline json_t *store_token_authenticate(store *st, const char *t, json_t 
 static inline json_t *store_credential_inputs(store *st, long id, runnel_error *e)
 {
 	return st->ops->credential_inputs(st, id, e);
+}
+static inline json_t *store_notification_configuration(store *st, long id, runnel_error *e)
+{
+	return st->ops->notification_configuration(st, id, e);
 }
 static inline json_t *store_inventory_script(store *st, long id, runnel_error *e)
 {
