@@ -263,4 +263,8 @@ int sq_stdout_read(store *st, long job_id, long start_line, long end_line, store
 struct store_event_row;
 int sq_event_row_step(sq *s, const struct store_event_row *r, const char *now, runnel_error *err);
 
+/* The backend's primitives for backend_common.c (sqlite_raw.c); ctx: the sq. */
+struct store_raw_ops;
+extern const struct store_raw_ops sq_raw_ops;
+
 #endif
