@@ -269,12 +269,16 @@ class Runneld:
         os.makedirs(iso, exist_ok=True)
         self.port = free_port()
         env = dict(os.environ, RUNNEL_ADMIN_PASSWORD=PW)
+        show = []
         if path_prefix:
             env['PATH'] = path_prefix + ':' + env['PATH']
+            # jobs run under bubblewrap: the shim's dir must be shown to them,
+            # or ansible-playbook is found in /usr/bin (real ansible)
+            show = ['--job-isolation-show-paths', json.dumps([path_prefix])]
         self.log_path = state + '.log'
         self.logf = open(self.log_path, 'ab')
         self.argv = [RUNNELD, '--state-dir', state, '--listen', '127.0.0.1:%d' % self.port, '--bus', bus,
-                     '--capacity', str(capacity), '--isolation-base-path', iso] + list(store)
+                     '--capacity', str(capacity), '--isolation-base-path', iso] + show + list(store)
         self.proc = subprocess.Popen(self.argv, stdout=self.logf, stderr=self.logf, env=env, start_new_session=True)
         self.base = 'http://127.0.0.1:%d/api/v2' % self.port
         self.s = requests.Session()
@@ -336,7 +340,8 @@ ACTIVE = ('new', 'pending', 'waiting', 'running')
 
 def build_tools():
     subprocess.run(['ninja', '-C', os.path.join(ROOT, 'build')], check=True, stdout=subprocess.DEVNULL)
-    bindir = os.path.join(TMPFS, 'bin')
+    # the producer beside the shim: jobs (under bubblewrap) are shown that dir only
+    bindir = os.path.join(TMPFS, 'shim')
     os.makedirs(bindir, exist_ok=True)
     jansson = subprocess.run(['pkg-config', '--cflags', '--libs', 'jansson'], capture_output=True,
                              text=True).stdout.split()
