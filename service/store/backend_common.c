@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "job_states.h"
@@ -111,6 +112,37 @@ int store_raw_job_transition(const store_raw_ops *ops, void *ctx, long id, const
 	return 1;
 rollback:
 	ops->rollback(ctx);
+	json_decref(data);
+	return rc;
+}
+
+int store_raw_job_append(const store_raw_ops *ops, void *ctx, long id, const char *field,
+                         const char *text, runnel_error *err)
+{
+	if (strcmp(field, "job_explanation") && strcmp(field, "result_traceback"))
+		return rn_fail(err, EINVAL,
+		               "%s: Only job_explanation and result_traceback are appended.",
+		               field);
+	json_t *data = NULL;
+	int rc = ops->begin(ctx, err);
+	if (rc < 0)
+		return -1;
+	rc = ops->read(ctx, STORE_UNIFIED_JOB, id, &data, err);
+	if (rc == 0) {
+		const char *old = json_string_value(json_object_get(data, field));
+		/* the same reason twice says nothing new */
+		if (!(old && strstr(old, text))) {
+			char *nv =
+			    old && *old ? rn_xasprintf("%s\n%s", old, text) : rn_xstrdup(text);
+			json_object_set_new(data, field, json_string(nv));
+			free(nv);
+			rc = ops->write(ctx, STORE_UNIFIED_JOB, id, data, err);
+		}
+	}
+	if (rc == 0)
+		rc = ops->commit(ctx, err);
+	if (rc < 0)
+		ops->rollback(ctx);
 	json_decref(data);
 	return rc;
 }

@@ -67,4 +67,10 @@ long store_upsert_member(const store_raw_ops *ops, void *ctx, store_kind kind, l
 int store_raw_job_transition(const store_raw_ops *ops, void *ctx, long id, const char *const *from,
                              const char *status, char *current, runnel_error *err);
 
+/* store.h's job_append on a backend: append text as a new line of the
+ * job's job_explanation or result_traceback (field; EINVAL for any other),
+ * unless the field holds it already. 0, or -1 with err. */
+int store_raw_job_append(const store_raw_ops *ops, void *ctx, long id, const char *field,
+                         const char *text, runnel_error *err);
+
 #endif

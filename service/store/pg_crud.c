@@ -738,33 +738,13 @@ int pg_job_transition(store *st, long id, const char *const *from, const char *s
 
 int pg_job_append(store *st, long id, const char *field, const char *text, runnel_error *err)
 {
-	if (strcmp(field, "job_explanation") && strcmp(field, "result_traceback"))
-		return rn_fail(err, EINVAL,
-		               "%s: Only job_explanation and result_traceback are appended.",
-		               field);
 	pg *p = pg_of(st);
 	pgc *c = pg_acquire(p, err);
 	if (!c)
 		return -1;
-	json_t *data = NULL;
-	int rc = pg_exec(c, "BEGIN", err);
-	if (rc == 0)
-		rc = read_raw(c, STORE_UNIFIED_JOB, id, true, &data, NULL, err);
-	if (rc == 0) {
-		const char *old = json_string_value(json_object_get(data, field));
-		/* the same reason twice says nothing new */
-		if (!(old && strstr(old, text))) {
-			char *nv =
-			    old && *old ? rn_xasprintf("%s\n%s", old, text) : rn_xstrdup(text);
-			json_object_set_new(data, field, json_string(nv));
-			free(nv);
-			rc = write_raw(c, STORE_UNIFIED_JOB, id, data, NULL, err);
-		}
-	}
-	if (rc == 0)
-		rc = pg_exec(c, "COMMIT", err);
+	pg_raw x = {p, c};
+	int rc = store_raw_job_append(&pg_raw_ops, &x, id, field, text, err);
 	pg_release(p, c);
-	json_decref(data);
 	return rc;
 }
 

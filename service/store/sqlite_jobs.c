@@ -38,35 +38,12 @@ int sq_job_transition(store *st, long id, const char *const *from, const char *s
 	return rc;
 }
 
-/* Append a line to job_explanation / result_traceback. */
+/* Append a line to job_explanation / result_traceback (backend_common.c). */
 int sq_job_append(store *st, long id, const char *field, const char *text, runnel_error *err)
 {
-	if (strcmp(field, "job_explanation") && strcmp(field, "result_traceback"))
-		return rn_fail(err, EINVAL,
-		               "%s: Only job_explanation and result_traceback are appended.",
-		               field);
 	sq *s = SQ(st);
 	sq_lock(s);
-	json_t *data = NULL;
-	int rc = sq_exec_sql(s, "BEGIN IMMEDIATE", err);
-	if (rc == 0)
-		rc = sq_read_raw(s, STORE_UNIFIED_JOB, id, &data, NULL, err);
-	if (rc == 0) {
-		const char *old = json_string_value(json_object_get(data, field));
-		/* the same reason twice says nothing new */
-		if (!(old && strstr(old, text))) {
-			char *nv =
-			    old && *old ? rn_xasprintf("%s\n%s", old, text) : rn_xstrdup(text);
-			json_object_set_new(data, field, json_string(nv));
-			free(nv);
-			rc = sq_write_raw(s, STORE_UNIFIED_JOB, id, data, NULL, err);
-		}
-	}
-	if (rc == 0)
-		rc = sq_exec_sql(s, "COMMIT", err);
-	if (rc < 0)
-		sq_exec_sql(s, "ROLLBACK", NULL);
-	json_decref(data);
+	int rc = store_raw_job_append(&sq_raw_ops, s, id, field, text, err);
 	sq_unlock(s);
 	return rc;
 }
