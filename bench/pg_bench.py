@@ -23,8 +23,11 @@ same partitioned events table, its indexes and the jobs' partitions):
 events/s = events / wall time of that COPY (psql, its start included). No
 receiver, no Redis, no parsing: what PostgreSQL takes to write those rows.
 
-The SQLite receiver on the same events and machine is shown beside it for
-context (state dir on disk, as bench/service_bench.py's section 1a).
+Paired rounds (ROUNDS, default 2): receiver then floor, floor then receiver,
+...; the figure is the median of the per-round ratios, since a shared
+machine's load moves both alike within a round. Beside the wall-clock rates:
+the cluster's CPU per event (postmaster, backends) in each, and
+runneld-ctl's.
 """
 import json
 import os
@@ -44,10 +47,12 @@ from runneld_harness import PG_BIN, start_postgres  # noqa: E402
 
 RX_EVENTS = int(os.environ.get('RX_EVENTS', 200000))
 RX_JOBS = 20
-FLOOR_RUNS = int(os.environ.get('FLOOR_RUNS', 3))
+ROUNDS = int(os.environ.get('ROUNDS', 2))  # paired rounds: receiver, floor / floor, receiver
 CTL_ARGS = os.environ.get('CTL_ARGS', '').split()  # e.g. CTL_ARGS="--batch 5000"
 ONLY_PG = os.environ.get('ONLY_PG') == '1'         # the PostgreSQL drain alone
 CTL = sb.CTL
+FLOOR_BATCH = int(os.environ.get('FLOOR_BATCH', 0))  # >0: the floor COPYs that many rows per transaction
+POLL = float(os.environ.get('POLL', 0.1))  # s between two reads of the stored counts
 COLS = ('job_id, counter, event, event_data, failed, changed, uuid, parent_uuid, host_id, host_name,'
         ' playbook, play, role, task, stdout, start_line, end_line, verbosity, created, modified,'
         ' job_created')
@@ -56,6 +61,29 @@ COLS = ('job_id, counter, event, event_data, failed, changed, uuid, parent_uuid,
 def log(text):
     sys.stderr.write(text + '\n')
     sys.stderr.flush()
+
+
+def pg_cpu(pg):
+    """CPU seconds of the cluster so far: the postmaster with the backends it
+    reaped (cutime/cstime), plus the live ones."""
+    tick = os.sysconf('SC_CLK_TCK')
+    with open(os.path.join(pg.data, 'postmaster.pid')) as f:
+        pm = int(f.readline())
+    total = 0
+    for pid in os.listdir('/proc'):
+        if not pid.isdigit():
+            continue
+        try:
+            with open('/proc/%s/stat' % pid) as f:
+                st = f.read()
+        except OSError:
+            continue
+        fields = st[st.rindex(')') + 2:].split()
+        if int(pid) == pm:
+            total += sum(int(x) for x in fields[11:15])
+        elif int(fields[1]) == pm:
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
 
 
 def ctl(state, store, redis_url, cmds):
@@ -74,9 +102,10 @@ def psql(pg, db, sql, **kw):
                           timeout=3600, **kw).stdout
 
 
-def drain(tmp, store, label):
+def drain(tmp, store, label, pg=None):
     """The receiver alone on store ([] for SQLite): jobs, preload, drain.
-    Returns (events/s, seconds, stored, state dir)."""
+    Returns (events/s, seconds, stored, state dir, load, CPU s of runneld-ctl,
+    CPU s of the cluster)."""
     state = os.path.join(tmp, 'state-' + label)
     rd = sb.Redis(tmp)
     try:
@@ -95,6 +124,7 @@ def drain(tmp, store, label):
         del gens
         log('%s: %d messages preloaded' % (label, rd.cmd('LLEN', 'callback_tasks')))
         ldavg = sb.load()
+        c0 = pg_cpu(pg) if pg else 0
         t0 = time.monotonic()
         p = subprocess.Popen([CTL, '--state-dir', state, '--bus', 'redis', '--redis-url', rd.url] + store +
                              CTL_ARGS,
@@ -111,8 +141,13 @@ def drain(tmp, store, label):
                 break
             if time.monotonic() - t0 > 3600:
                 raise RuntimeError('%s: not drained after an hour (%d stored)' % (label, n))
-            time.sleep(0.1)
+            time.sleep(POLL)
         dt = time.monotonic() - t0
+        pgc = pg_cpu(pg) - c0 if pg else 0
+        with open('/proc/%d/stat' % p.pid) as f:
+            st = f.read()
+        fields = st[st.rindex(')') + 2:].split()
+        ctl_cpu = (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
         if os.environ.get('BENCH_DEBUG'):
             # CPU seconds per thread of runneld-ctl (where the drain's time went)
             tick = os.sysconf('SC_CLK_TCK')
@@ -125,50 +160,69 @@ def drain(tmp, store, label):
         p.stdin.write(json.dumps({'cmd': 'shutdown', 'grace': 5}) + '\n')
         p.stdin.flush()
         p.communicate(timeout=120)
-        log('%s: %d events in %.2f s (load before: %s)' % (label, n, dt, ldavg))
-        return n / dt, dt, n, state, ldavg
+        log('%s: %d events in %.2f s: %.0f/s, runneld-ctl CPU %.1f us/event, PostgreSQL CPU %.1f us/event '
+            '(load before: %s)' % (label, n, dt, n / dt, ctl_cpu * 1e6 / n, pgc * 1e6 / n, ldavg))
+        return n / dt, dt, n, state, ldavg, ctl_cpu, pgc
     finally:
         rd.stop()
 
 
-def floor(pg, tmp, n_jobs):
-    """COPY of the receiver's rows into a fresh database of the same schema;
-    the wall times of FLOOR_RUNS runs."""
+def dump_rows(pg, tmp, db):
+    """The rows the receiver stored in db, as COPY text in a file."""
     rows = os.path.join(tmp, 'events.copy')
     os.chmod(tmp, 0o755)
     with open(rows, 'w') as f:
-        subprocess.run([os.path.join(PG_BIN, 'psql'), '-X', '-q', '-d', pg.url('rx'), '-c',
+        subprocess.run([os.path.join(PG_BIN, 'psql'), '-X', '-q', '-d', pg.url(db), '-c',
                         'COPY (SELECT %s FROM events ORDER BY id) TO STDOUT' % COLS],
                        stdout=f, check=True, timeout=3600)
-    times = []
-    for run in range(FLOOR_RUNS):
-        db = 'floor%d' % run
-        pg.create_db(db)
-        # the schema (runneld-ctl makes it) and the jobs' partitions, as in rx
-        rd = sb.Redis(tmp)
-        try:
-            ctl(os.path.join(tmp, 'state-floor%d' % run), ['--store', pg.url(db)], rd.url,
-                [{'cmd': 'list', 'kind': 'jobs'}])
-        finally:
-            rd.stop()
-        for part in psql(pg, 'rx', "SELECT c.relname || ' ' || pg_get_expr(c.relpartbound, c.oid)"
-                         " FROM pg_inherits i JOIN pg_class c ON c.oid=i.inhrelid JOIN pg_class p"
-                         " ON p.oid=i.inhparent WHERE p.relname='events' AND c.relname <> "
-                         "'events_default'").splitlines():
-            name, bound = part.split(' ', 1)
-            psql(pg, db, 'CREATE TABLE %s PARTITION OF events %s' % (name, bound))
-        psql(pg, db, 'CHECKPOINT')
-        with open(rows) as f:
-            t0 = time.monotonic()
-            subprocess.run([os.path.join(PG_BIN, 'psql'), '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d',
-                            pg.url(db), '-c', 'COPY events(%s) FROM STDIN' % COLS],
-                           stdin=f, check=True, timeout=3600)
-            times.append(time.monotonic() - t0)
-        got = int(psql(pg, db, 'SELECT count(*) FROM events').strip())
-        log('floor run %d: %d rows in %.2f s' % (run, got, times[-1]))
-        assert got == RX_EVENTS, got
-    size = os.path.getsize(rows)
-    return times, size
+    return rows
+
+
+def floor(pg, tmp, rows, src_db, run):
+    """One COPY of the receiver's rows into a fresh database of the same
+    schema: (wall seconds, CPU seconds of the cluster, load before)."""
+    db = 'floor%d' % run
+    pg.create_db(db)
+    # the schema (runneld-ctl makes it) and the jobs' partitions, as in src_db
+    rd = sb.Redis(tmp)
+    try:
+        ctl(os.path.join(tmp, 'state-floor%d' % run), ['--store', pg.url(db)], rd.url,
+            [{'cmd': 'list', 'kind': 'jobs'}])
+    finally:
+        rd.stop()
+    for part in psql(pg, src_db, "SELECT c.relname || ' ' || pg_get_expr(c.relpartbound, c.oid)"
+                     " FROM pg_inherits i JOIN pg_class c ON c.oid=i.inhrelid JOIN pg_class p"
+                     " ON p.oid=i.inhparent WHERE p.relname='events' AND c.relname <> "
+                     "'events_default'").splitlines():
+        name, bound = part.split(' ', 1)
+        psql(pg, db, 'CREATE TABLE %s PARTITION OF events %s' % (name, bound))
+    psql(pg, db, 'CHECKPOINT')
+    ldavg = sb.load()
+    argv = [os.path.join(PG_BIN, 'psql'), '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', pg.url(db)]
+    if FLOOR_BATCH:
+        # one COPY (one transaction) per FLOOR_BATCH rows, in one session
+        script = rows + '.batches'
+        with open(rows) as f, open(script, 'w') as o:
+            lines = f.readlines()
+            for k in range(0, len(lines), FLOOR_BATCH):
+                o.write('COPY events(%s) FROM STDIN;\n' % COLS)
+                o.writelines(lines[k:k + FLOOR_BATCH])
+                o.write('\\.\n')
+        rows, argv = script, argv + ['-f', '-']
+    else:
+        argv += ['-c', 'COPY events(%s) FROM STDIN' % COLS]
+    with open(rows) as f:
+        c0 = pg_cpu(pg)
+        t0 = time.monotonic()
+        subprocess.run(argv, stdin=f, check=True, timeout=3600)
+        dt = time.monotonic() - t0
+        pgc = pg_cpu(pg) - c0
+    got = int(psql(pg, db, 'SELECT count(*) FROM events').strip())
+    log('floor run %d: %d rows in %.2f s: %.0f/s, PostgreSQL CPU %.1f us/event (load before: %s)'
+        % (run, got, dt, got / dt, pgc * 1e6 / got, ldavg))
+    assert got == RX_EVENTS, got
+    psql(pg, 'postgres', 'DROP DATABASE %s' % db)
+    return dt, pgc, ldavg
 
 
 def main():
@@ -176,42 +230,53 @@ def main():
     pg = start_postgres(durable=True)
     out = []
     try:
-        pg.create_db('rx')
-        pg_rate, pg_s, pg_n, _, pg_load = drain(tmp, ['--store', pg.url('rx')], 'pg')
-        if ONLY_PG:
-            print('receiver → PostgreSQL: %d events in %.2f s: %.0f/s' % (pg_n, pg_s, pg_rate))
-            return
-        times, size = floor(pg, tmp, RX_JOBS)
-        fl = statistics.median(times)
-        fl_rate = RX_EVENTS / fl
-        sq_rate, sq_s, sq_n, _, sq_load = drain(tmp, [], 'sqlite')
-        ratio = pg_rate / fl_rate
-        out.append('## 1c. Receiver alone into PostgreSQL vs PostgreSQL\'s floor (COPY of the same rows)')
+        rx, fl = [], []  # per round: (events/s, seconds, load, ctl CPU, pg CPU)
+        rows = None
+        for rnd in range(ROUNDS):
+            for what in ('rx', 'floor') if rnd % 2 == 0 else ('floor', 'rx'):
+                if what == 'rx':
+                    db = 'rx%d' % rnd
+                    pg.create_db(db)
+                    rate, dt, n, _, ld, ccpu, pgc = drain(tmp, ['--store', pg.url(db)], 'pg', pg)
+                    assert n == RX_EVENTS, n
+                    rx.append((rate, dt, ld, ccpu, pgc))
+                    if rows is None:
+                        rows = dump_rows(pg, tmp, db)
+                        src = db
+                    if ONLY_PG:
+                        break
+                    if rnd:
+                        psql(pg, 'postgres', 'DROP DATABASE %s' % db)
+                else:
+                    if rows is None:  # the first round starts with the receiver
+                        continue
+                    dt, pgc, ld = floor(pg, tmp, rows, src, rnd)
+                    fl.append((RX_EVENTS / dt, dt, ld, 0, pgc))
+            if ONLY_PG:
+                print('receiver → PostgreSQL: %.0f/s' % rx[0][0])
+                return
+        size = os.path.getsize(rows)
+        ratios = [a[0] / b[0] for a, b in zip(rx, fl)]
+        ratio = statistics.median(ratios)
+        cpu_rx = statistics.median(x[4] for x in rx) * 1e6 / RX_EVENTS
+        cpu_fl = statistics.median(x[4] for x in fl) * 1e6 / RX_EVENTS
+        ctl_cpu = statistics.median(x[3] for x in rx) * 1e6 / RX_EVENTS
+        out.append('Command: `%s/usr/bin/python3 bench/pg_bench.py` (RX_EVENTS=%d, %d jobs, ROUNDS=%d), %s'
+                   % ('CTL_ARGS="%s" ' % ' '.join(CTL_ARGS) if CTL_ARGS else '', RX_EVENTS, RX_JOBS, ROUNDS,
+                      time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())))
         out.append('')
-        out.append('Command: `%s/usr/bin/python3 bench/pg_bench.py` (RX_EVENTS=%d, %d jobs, FLOOR_RUNS=%d).'
-                   % ('CTL_ARGS="%s" ' % ' '.join(CTL_ARGS) if CTL_ARGS else '', RX_EVENTS, RX_JOBS,
-                      FLOOR_RUNS))
-        out.append('')
-        out.append('| what | events | time | **events/s** |')
+        out.append('| round | receiver → PostgreSQL events/s (s, load before) | floor: one COPY of the same rows '
+                   '(%.0f MB) events/s (s, load before) | ratio |' % (size / 1e6))
         out.append('|---|---|---|---|')
-        out.append('| receiver → PostgreSQL (Redis backlog, runneld-ctl) | %d | %.2f s | **%.0f** |'
-                   % (pg_n, pg_s, pg_rate))
-        out.append('| floor: one `COPY events FROM STDIN` of those rows (%.0f MB), median of %s s | %d | %.2f s | '
-                   '**%.0f** |' % (size / 1e6, ', '.join('%.2f' % t for t in times), RX_EVENTS, fl, fl_rate))
-        out.append('| (context) receiver → SQLite, state dir on disk, same events | %d | %.2f s | %.0f |'
-                   % (sq_n, sq_s, sq_rate))
+        for i, (a, b) in enumerate(zip(rx, fl)):
+            out.append('| %d (%s) | %.0f (%.2f s, %s) | %.0f (%.2f s, %s) | %.2f× |' % (
+                i + 1, 'receiver first' if i % 2 == 0 else 'floor first', a[0], a[1], a[2], b[0], b[1], b[2],
+                ratios[i]))
         out.append('')
-        out.append('Target receiver ≥ 0.7× the PostgreSQL floor: %s (%.2f×). Load average before the drains: '
-                   '%s (PostgreSQL), %s (SQLite).' % ('**met**' if ratio >= 0.7 else '**MISSED**', ratio,
-                                                      pg_load, sq_load))
-        out.append('')
-        out.append('PostgreSQL 15, a cluster of its own on this machine (data dir on disk, fsync on, '
-                   'synchronous_commit on, shared_buffers 128MB); the events table partitioned by the hour of '
-                   'the job\'s creation, unique (job_id, counter, job_created), three partial indexes. The '
-                   'receiver writes each batch (≤ 1000 events) in one transaction: one probe (the jobs exist, '
-                   'none of the batch\'s counters is stored yet), one COPY straight into events, one UPDATE of '
-                   'the jobs\' counts (a batch sent again goes through a temp table and INSERT ... ON CONFLICT '
-                   'DO NOTHING instead); the floor is one COPY of all the rows and one commit.')
+        out.append('Receiver ≥ 0.7× the PostgreSQL floor: %s (median of the per-round ratios %.2f×). CPU per '
+                   'event, medians: PostgreSQL %.1f µs for the receiver\'s batches vs %.1f µs for the floor\'s '
+                   'COPY; runneld-ctl %.1f µs.' % ('**met**' if ratio >= 0.7 else '**MISSED**', ratio, cpu_rx,
+                                                   cpu_fl, ctl_cpu))
         print('\n'.join(out))
     finally:
         pg.stop()

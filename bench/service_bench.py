@@ -21,11 +21,13 @@ Two sources of events, named with every figure:
     localhost (ansible_connection=local): ansible itself is then the
     bottleneck on 2 cores; the figure says how far runneld keeps up with it.
 """
+import atexit
 import bisect
 import datetime
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -61,6 +63,27 @@ CANCEL_REPS = 3 if QUICK else 9
 DISK = '/var/tmp/runneld-bench-%d' % os.getuid()
 TMPFS = '/dev/shm/runneld-bench-%d' % os.getuid()
 OUT = os.path.join(BENCH, 'RESULTS-service-quick.md' if QUICK else 'RESULTS-service.md')
+# STORE=pg: runneld's store is PostgreSQL (a throwaway cluster of its own, a
+# database per run: runneld_harness.start_postgres); E2E_BUSES=redis: the
+# end-to-end runs on those buses only
+STORE = os.environ.get('STORE', 'sqlite')
+E2E_BUSES = os.environ.get('E2E_BUSES', 'local,redis').split(',')
+_pg = None
+
+
+def store_argv(name):
+    """runneld's --store arguments: none for SQLite, else a new database."""
+    global _pg
+    if STORE != 'pg':
+        return []
+    if _pg is None:
+        sys.path.insert(0, os.path.join(ROOT, 'tests', 'integration'))
+        from runneld_harness import start_postgres
+        _pg = start_postgres(durable=True)
+        atexit.register(_pg.stop)
+    db = re.sub(r'[^a-z0-9]', '_', name.lower())
+    _pg.create_db(db)
+    return ['--store', _pg.url(db)]
 PW = 'bench-admin-pw'
 
 lines = []
@@ -240,18 +263,22 @@ class Redis:
 class Runneld:
     """runneld (HTTP API) on a free port, state on disk, stopped by pid."""
 
-    def __init__(self, state, iso, bus, path_prefix=None, capacity=E2E_JOBS):
+    def __init__(self, state, iso, bus, path_prefix=None, capacity=E2E_JOBS, store=()):
         self.state, self.iso = state, iso
         os.makedirs(state, exist_ok=True)
         os.makedirs(iso, exist_ok=True)
         self.port = free_port()
         env = dict(os.environ, RUNNEL_ADMIN_PASSWORD=PW)
+        show = []
         if path_prefix:
             env['PATH'] = path_prefix + ':' + env['PATH']
+            # jobs run under bubblewrap: the shim's dir must be shown to them,
+            # or ansible-playbook is found in /usr/bin (real ansible)
+            show = ['--job-isolation-show-paths', json.dumps([path_prefix])]
         self.log_path = state + '.log'
         self.logf = open(self.log_path, 'ab')
         self.argv = [RUNNELD, '--state-dir', state, '--listen', '127.0.0.1:%d' % self.port, '--bus', bus,
-                     '--capacity', str(capacity), '--isolation-base-path', iso]
+                     '--capacity', str(capacity), '--isolation-base-path', iso] + show + list(store)
         self.proc = subprocess.Popen(self.argv, stdout=self.logf, stderr=self.logf, env=env, start_new_session=True)
         self.base = 'http://127.0.0.1:%d/api/v2' % self.port
         self.s = requests.Session()
@@ -313,7 +340,8 @@ ACTIVE = ('new', 'pending', 'waiting', 'running')
 
 def build_tools():
     subprocess.run(['ninja', '-C', os.path.join(ROOT, 'build')], check=True, stdout=subprocess.DEVNULL)
-    bindir = os.path.join(TMPFS, 'bin')
+    # the producer beside the shim: jobs (under bubblewrap) are shown that dir only
+    bindir = os.path.join(TMPFS, 'shim')
     os.makedirs(bindir, exist_ok=True)
     jansson = subprocess.run(['pkg-config', '--cflags', '--libs', 'jansson'], capture_output=True,
                              text=True).stdout.split()
@@ -657,7 +685,8 @@ def run_e2e(label, bus_kind, shimdir, playbook, per_job, njobs, source):
         with open(os.path.join(projdir, playbook), 'w') as f:
             f.write('- hosts: all\n  gather_facts: false\n  tasks:\n    - debug:\n        msg: "item {{ item }}"\n'
                     '      loop: "{{ range(%d) | list }}"\n' % per_job)
-        d = Runneld(state, iso, rd.url if rd else 'local', path_prefix=shimdir, capacity=njobs)
+        d = Runneld(state, iso, rd.url if rd else 'local', path_prefix=shimdir, capacity=njobs,
+                    store=store_argv('e2e_%s_%d' % (label, os.getpid())))
         hosts = ['host%04d' % i for i in range(1, 5)] if source == 'producer' else ['localhost']
         jts = make_world(d, 'bench', hosts, [playbook])
         ldavg = load()
@@ -755,10 +784,11 @@ def e2e_table(rows, results):
 
 
 def bench_e2e(results, shimdir):
-    say('## 2-4. End to end: %d concurrent jobs → runner → bus → receiver → SQLite (+ freshness, memory)' % E2E_JOBS)
+    say('## 2-4. End to end: %d concurrent jobs → runner → bus → receiver → %s (+ freshness, memory)' % (
+        E2E_JOBS, 'PostgreSQL' if STORE == 'pg' else 'SQLite'))
     say()
     rows = []
-    for bus in ('local', 'redis'):
+    for bus in E2E_BUSES:
         if bus == 'redis' and not shutil.which('redis-server'):
             say('(redis-server missing: the Redis bus is not measured)')
             continue

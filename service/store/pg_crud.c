@@ -8,6 +8,8 @@
 #include "job_states.h"
 #include "pg.h"
 
+#include "backend_common.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -401,42 +403,129 @@ out:
 }
 
 /* ------------------------------------------------------------------ */
+/* the primitives of backend_common.c                                   */
+
+/* A connection of the pool, as backend_common.c's ctx. */
+typedef struct pg_raw {
+	pg *p;
+	pgc *c;
+} pg_raw;
+
+static int raw_begin(void *x, runnel_error *err)
+{
+	return pg_exec(((pg_raw *)x)->c, "BEGIN", err);
+}
+
+static int raw_commit(void *x, runnel_error *err)
+{
+	return pg_exec(((pg_raw *)x)->c, "COMMIT", err);
+}
+
+static void raw_rollback(void *x)
+{
+	pg_rollback(((pg_raw *)x)->c);
+}
+
+static bool raw_exists(void *x, store_kind kind, long id)
+{
+	return exists(((pg_raw *)x)->c, kind, id);
+}
+
+static int raw_read(void *x, store_kind kind, long id, json_t **data, runnel_error *err)
+{
+	return read_raw(((pg_raw *)x)->c, kind, id, true, data, NULL, err);
+}
+
+static int raw_write(void *x, store_kind kind, long id, json_t *data, runnel_error *err)
+{
+	return write_raw(((pg_raw *)x)->c, kind, id, data, NULL, err);
+}
+
+static long raw_create(void *x, store_kind kind, const json_t *fields, runnel_error *err)
+{
+	pg_raw *r = x;
+	json_t *o = pg_create_locked(r->p, r->c, kind, fields, STORE_SYSTEM, err);
+	long id = o ? (long)json_integer_value(json_object_get(o, "id")) : 0;
+	json_decref(o);
+	return id;
+}
+
+static long raw_member_id(void *x, store_kind kind, long inv, const char *name, runnel_error *err)
+{
+	char sql[160], ib[24];
+	snprintf(sql, sizeof sql,
+	         "SELECT id FROM %s WHERE (data->>'inventory')::bigint=$1 AND name=$2",
+	         pg_table(kind));
+	const char *v[2] = {pg_num(ib, inv), name};
+	PGresult *r = pg_q(((pg_raw *)x)->c, sql, 2, v, err);
+	if (!r)
+		return -1;
+	long id = PQntuples(r) ? (long)pg_ll(r, 0, 0) : 0;
+	PQclear(r);
+	return id;
+}
+
+static int raw_job_started(void *x, long id, double *t, runnel_error *err)
+{
+	char ib[24];
+	const char *v[1] = {pg_num(ib, id)};
+	PGresult *r =
+	    pg_q(((pg_raw *)x)->c, "SELECT started_ts FROM unified_jobs WHERE id=$1", 1, v, err);
+	if (!r)
+		return -1;
+	*t = !PQntuples(r) || PQgetisnull(r, 0, 0) ? -1 : strtod(pg_val(r, 0, 0), NULL);
+	PQclear(r);
+	return 0;
+}
+
+static int raw_job_set_ts(void *x, long id, const char *column, double t, runnel_error *err)
+{
+	char sql[96], tb[40], ib[24];
+	snprintf(sql, sizeof sql, "UPDATE unified_jobs SET %s=$1 WHERE id=$2", column);
+	snprintf(tb, sizeof tb, "%.6f", t);
+	const char *v[2] = {tb, pg_num(ib, id)};
+	PGresult *r = pg_q(((pg_raw *)x)->c, sql, 2, v, err);
+	PQclear(r);
+	return r ? 0 : -1;
+}
+
+static const store_raw_ops pg_raw_ops = {
+    .begin = raw_begin,
+    .commit = raw_commit,
+    .rollback = raw_rollback,
+    .exists = raw_exists,
+    .read = raw_read,
+    .write = raw_write,
+    .create = raw_create,
+    .member_id = raw_member_id,
+    .job_started = raw_job_started,
+    .job_set_ts = raw_job_set_ts,
+};
+
+/* ------------------------------------------------------------------ */
 /* relations                                                            */
 
 /* Insert or delete a relation row. */
 static int relate(store *st, store_rel rel, long parent, long child, bool add, runnel_error *err)
 {
-	store_kind pk, ck;
-	store_rel_kinds(rel, &pk, &ck);
-	if (pk == STORE_KIND_COUNT && ck == STORE_KIND_COUNT)
-		return rn_fail(err, EINVAL, "__all__: Unknown relation.");
 	pg *p = pg_of(st);
 	pgc *c = pg_acquire(p, err);
 	if (!c)
 		return -1;
-	int rc = -1;
-	if (pk != STORE_KIND_COUNT && !exists(c, pk, parent)) { /* a role is no row */
-		rn_fail(err, ENOENT, "__all__: Not found.");
-		goto out;
+	pg_raw x = {p, c};
+	int rc = store_relation_check(&pg_raw_ops, &x, rel, parent, child, add, err);
+	if (rc == 0) {
+		char rb[24], pb[24], cb[24];
+		const char *v[3] = {pg_num(rb, rel), pg_num(pb, parent), pg_num(cb, child)};
+		PGresult *r =
+		    pg_q(c,
+		         add ? "INSERT INTO relations(rel, parent, child) VALUES($1,$2,$3)"
+		               " ON CONFLICT DO NOTHING"
+		             : "DELETE FROM relations WHERE rel=$1 AND parent=$2 AND child=$3",
+		         3, v, err);
+		rc = r ? 0 : -1;
+		PQclear(r);
 	}
-	if (add && !exists(c, ck, child)) {
-		rn_fail(err, EINVAL, "id: Invalid pk \"%ld\" - object does not exist.", child);
-		goto out;
-	}
-	if (add && rel == STORE_REL_GROUP_CHILDREN && parent == child) {
-		rn_fail(err, EINVAL, "id: Cyclical group association.");
-		goto out;
-	}
-	char rb[24], pb[24], cb[24];
-	const char *v[3] = {pg_num(rb, rel), pg_num(pb, parent), pg_num(cb, child)};
-	PGresult *r = pg_q(c,
-	                   add ? "INSERT INTO relations(rel, parent, child) VALUES($1,$2,$3)"
-	                         " ON CONFLICT DO NOTHING"
-	                       : "DELETE FROM relations WHERE rel=$1 AND parent=$2 AND child=$3",
-	                   3, v, err);
-	rc = r ? 0 : -1;
-	PQclear(r);
-out:
 	pg_release(p, c);
 	return rc;
 }
@@ -660,91 +749,21 @@ int pg_job_transition(store *st, long id, const char *const *from, const char *s
 	pgc *c = pg_acquire(p, err);
 	if (!c)
 		return -1;
-	int rc = -1;
-	json_t *data = NULL;
-	if (pg_exec(c, "BEGIN", err) < 0 ||
-	    read_raw(c, STORE_UNIFIED_JOB, id, true, &data, NULL, err) < 0)
-		goto out;
-	const char *cur = json_string_value(json_object_get(data, "status"));
-	if (!cur)
-		cur = "new";
-	if (current)
-		snprintf(current, 32, "%s", cur);
-	/* the compare-and-set: a move the table allows, from a status listed */
-	if (!job_state_may_move(cur, from, status)) {
-		rc = 0;
-		goto out;
-	}
-	char now[32];
-	model_now(now);
-	double t = epoch_now();
-	/* the effects the table names (job_states.h) */
-	unsigned set = job_state_apply(data, status, now);
-	const char *tcol = set & JOB_STATE_SET_FINISHED  ? "finished_ts"
-	                   : set & JOB_STATE_SET_STARTED ? "started_ts"
-	                                                 : NULL;
-	if (set & JOB_STATE_SET_FINISHED) {
-		/* elapsed = finished - started (0 when it never started), to the ms */
-		char ib[24];
-		const char *v[1] = {pg_num(ib, id)};
-		PGresult *r = pg_q(c, "SELECT started_ts FROM unified_jobs WHERE id=$1", 1, v, err);
-		if (!r)
-			goto out;
-		double started = PQgetisnull(r, 0, 0) ? t : strtod(pg_val(r, 0, 0), NULL);
-		PQclear(r);
-		double ms = (t - started) * 1000.0;
-		ms = ms < 0 ? 0 : (double)(long long)(ms + 0.5);
-		json_object_set_new(data, "elapsed", json_real(ms / 1000.0));
-	}
-	if (write_raw(c, STORE_UNIFIED_JOB, id, data, NULL, err) < 0)
-		goto out;
-	if (tcol) {
-		char sql[96], tb[40], ib[24];
-		snprintf(sql, sizeof sql, "UPDATE unified_jobs SET %s=$1 WHERE id=$2", tcol);
-		snprintf(tb, sizeof tb, "%.6f", t);
-		const char *v[2] = {tb, pg_num(ib, id)};
-		PGresult *r = pg_q(c, sql, 2, v, err);
-		if (!r)
-			goto out;
-		PQclear(r);
-	}
-	if (pg_exec(c, "COMMIT", err) == 0)
-		rc = 1;
-out:
+	pg_raw x = {p, c};
+	int rc = store_raw_job_transition(&pg_raw_ops, &x, id, from, status, current, err);
 	pg_release(p, c);
-	json_decref(data);
 	return rc;
 }
 
 int pg_job_append(store *st, long id, const char *field, const char *text, runnel_error *err)
 {
-	if (strcmp(field, "job_explanation") && strcmp(field, "result_traceback"))
-		return rn_fail(err, EINVAL,
-		               "%s: Only job_explanation and result_traceback are appended.",
-		               field);
 	pg *p = pg_of(st);
 	pgc *c = pg_acquire(p, err);
 	if (!c)
 		return -1;
-	json_t *data = NULL;
-	int rc = pg_exec(c, "BEGIN", err);
-	if (rc == 0)
-		rc = read_raw(c, STORE_UNIFIED_JOB, id, true, &data, NULL, err);
-	if (rc == 0) {
-		const char *old = json_string_value(json_object_get(data, field));
-		/* the same reason twice says nothing new */
-		if (!(old && strstr(old, text))) {
-			char *nv =
-			    old && *old ? rn_xasprintf("%s\n%s", old, text) : rn_xstrdup(text);
-			json_object_set_new(data, field, json_string(nv));
-			free(nv);
-			rc = write_raw(c, STORE_UNIFIED_JOB, id, data, NULL, err);
-		}
-	}
-	if (rc == 0)
-		rc = pg_exec(c, "COMMIT", err);
+	pg_raw x = {p, c};
+	int rc = store_raw_job_append(&pg_raw_ops, &x, id, field, text, err);
 	pg_release(p, c);
-	json_decref(data);
 	return rc;
 }
 
@@ -1019,46 +1038,6 @@ out:
 	return out;
 }
 
-/* The id of a host/group named name in inventory inv, created (with vars)
- * or its vars updated; 0 with err. Transaction held. */
-static long upsert_member(pg *p, pgc *c, store_kind kind, long inv, const char *name, json_t *vars,
-                          runnel_error *err)
-{
-	char sql[160], ib[24];
-	snprintf(sql, sizeof sql,
-	         "SELECT id FROM %s WHERE (data->>'inventory')::bigint=$1 AND name=$2",
-	         pg_table(kind));
-	const char *v[2] = {pg_num(ib, inv), name};
-	PGresult *r = pg_q(c, sql, 2, v, err);
-	if (!r)
-		return 0;
-	long id = PQntuples(r) ? (long)pg_ll(r, 0, 0) : 0;
-	PQclear(r);
-	char *vtext = vars ? json_dumps(vars, JSON_COMPACT) : rn_xstrdup("{}");
-	if (id) {
-		json_t *data;
-		if (read_raw(c, kind, id, true, &data, NULL, err) < 0) {
-			free(vtext);
-			return 0;
-		}
-		json_object_set_new(data, "variables", json_string(vtext));
-		int rc = write_raw(c, kind, id, data, NULL, err);
-		json_decref(data);
-		free(vtext);
-		return rc < 0 ? 0 : id;
-	}
-	json_t *f = json_pack("{s:s,s:I,s:s}", "name", name, "inventory", (json_int_t)inv,
-	                      "variables", vtext);
-	free(vtext);
-	json_t *o = pg_create_locked(p, c, kind, f, STORE_SYSTEM, err);
-	json_decref(f);
-	if (!o)
-		return 0;
-	id = (long)json_integer_value(json_object_get(o, "id"));
-	json_decref(o);
-	return id;
-}
-
 /* Replace group gid's hosts and children with those data names. */
 static int set_members(pgc *c, long gid, const json_t *gd, json_t *hostids, json_t *groupids,
                        runnel_error *err)
@@ -1144,8 +1123,8 @@ int pg_inventory_import(store *st, long inv, const json_t *data, bool overwrite,
 	const char *name;
 	json_t *m;
 	json_object_foreach(plan.hosts, name, m) {
-		long id =
-		    upsert_member(p, c, STORE_HOST, inv, name, json_object_get(m, "vars"), err);
+		long id = store_upsert_member(&pg_raw_ops, &(pg_raw){p, c}, STORE_HOST, inv, name,
+		                              json_object_get(m, "vars"), err);
 		if (!id) {
 			rc = -1;
 			break;
@@ -1156,8 +1135,8 @@ int pg_inventory_import(store *st, long inv, const json_t *data, bool overwrite,
 	json_object_foreach(plan.groups, name, m) {
 		if (rc < 0)
 			break;
-		long id =
-		    upsert_member(p, c, STORE_GROUP, inv, name, json_object_get(m, "vars"), err);
+		long id = store_upsert_member(&pg_raw_ops, &(pg_raw){p, c}, STORE_GROUP, inv, name,
+		                              json_object_get(m, "vars"), err);
 		if (!id) {
 			rc = -1;
 			break;

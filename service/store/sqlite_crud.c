@@ -4,6 +4,8 @@
  */
 #include "sqlite_internal.h"
 
+#include "backend_common.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -496,37 +498,23 @@ out:
 static int relate(store *st, store_rel rel, long parent, long child, bool add, runnel_error *err)
 {
 	sq *s = SQ(st);
-	store_kind pk, ck;
-	store_rel_kinds(rel, &pk, &ck);
-	if (pk == STORE_KIND_COUNT && ck == STORE_KIND_COUNT)
-		return rn_fail(err, EINVAL, "__all__: Unknown relation.");
 	sq_lock(s);
-	int rc = -1;
-	if (pk != STORE_KIND_COUNT && !sq_exists(s, pk, parent)) { /* a role is no row */
-		rn_fail(err, ENOENT, "__all__: Not found.");
-		goto out;
+	int rc = store_relation_check(&sq_raw_ops, s, rel, parent, child, add, err);
+	if (rc == 0) {
+		sqlite3_stmt *stm = sq_prep(
+		    s,
+		    add ? "INSERT OR IGNORE INTO relations(rel, parent, child) VALUES(?,?,?)"
+		        : "DELETE FROM relations WHERE rel=? AND parent=? AND child=?",
+		    err);
+		rc = -1;
+		if (stm) {
+			sqlite3_bind_int(stm, 1, rel);
+			sqlite3_bind_int64(stm, 2, parent);
+			sqlite3_bind_int64(stm, 3, child);
+			rc = sqlite3_step(stm) == SQLITE_DONE ? 0 : sq_db_fail(s, err, "relation");
+			sqlite3_reset(stm);
+		}
 	}
-	if (add && !sq_exists(s, ck, child)) {
-		rn_fail(err, EINVAL, "id: Invalid pk \"%ld\" - object does not exist.", child);
-		goto out;
-	}
-	if (add && rel == STORE_REL_GROUP_CHILDREN && parent == child) {
-		rn_fail(err, EINVAL, "id: Cyclical group association.");
-		goto out;
-	}
-	sqlite3_stmt *stm =
-	    sq_prep(s,
-	            add ? "INSERT OR IGNORE INTO relations(rel, parent, child) VALUES(?,?,?)"
-	                : "DELETE FROM relations WHERE rel=? AND parent=? AND child=?",
-	            err);
-	if (!stm)
-		goto out;
-	sqlite3_bind_int(stm, 1, rel);
-	sqlite3_bind_int64(stm, 2, parent);
-	sqlite3_bind_int64(stm, 3, child);
-	rc = sqlite3_step(stm) == SQLITE_DONE ? 0 : sq_db_fail(s, err, "relation");
-	sqlite3_reset(stm);
-out:
 	sq_unlock(s);
 	return rc;
 }

@@ -175,15 +175,14 @@ static void bind_str(sqlite3_stmt *st, int col, store_str v)
 	sqlite3_bind_text(st, col, v.n ? v.p : "", (int)v.n, SQLITE_STATIC);
 }
 
-/* Run the events INSERT for row r; lock and transaction held. 1 stored
- * (counted in per_job), 0 a duplicate, -1 error. */
-static int step_row(sq *s, const store_event_row *r, job_counts *per_job, const char *now,
-                    runnel_error *err)
+/* Run the events INSERT (one prepared statement) for row r; lock and
+ * transaction held. 1 stored, 0 a duplicate, -1 error. The whole of what the
+ * database does per event: bench/floor_sqlite.c times it alone. */
+int sq_event_row_step(sq *s, const store_event_row *r, const char *now, runnel_error *err)
 {
 	sqlite3_stmt *st = event_stmt(s, err);
 	if (!st)
 		return -1;
-	sqlite3_reset(st);
 	sqlite3_bind_int64(st, 1, r->job_id);
 	sqlite3_bind_int64(st, 2, r->counter);
 	bind_str(st, 3, r->event);
@@ -215,10 +214,18 @@ static int step_row(sq *s, const store_event_row *r, job_counts *per_job, const 
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
 		return sq_db_fail(s, err, "insert event");
-	if (sqlite3_changes(s->db) == 0)
-		return 0;
-	count_stored(per_job, (long)r->job_id);
-	return 1;
+	return sqlite3_changes(s->db) > 0;
+}
+
+/* Run the events INSERT for row r, counting it in per_job when stored;
+ * lock and transaction held. 1 stored, 0 a duplicate, -1 error. */
+static int step_row(sq *s, const store_event_row *r, job_counts *per_job, const char *now,
+                    runnel_error *err)
+{
+	int rc = sq_event_row_step(s, r, now, err);
+	if (rc > 0)
+		count_stored(per_job, (long)r->job_id);
+	return rc;
 }
 
 /* Insert one event from its tree; lock and transaction held. Returns 1

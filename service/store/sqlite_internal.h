@@ -259,4 +259,13 @@ int sq_host_summaries_list(store *st, long job_id, const store_query *q, store_p
 int sq_stdout_read(store *st, long job_id, long start_line, long end_line, store_stdout_fn fn,
                    void *userdata, long *absolute_end, runnel_error *err);
 
+/* The events INSERT (one prepared statement) for one row; lock and
+ * transaction held. 1 stored, 0 a duplicate, -1 error. */
+struct store_event_row;
+int sq_event_row_step(sq *s, const struct store_event_row *r, const char *now, runnel_error *err);
+
+/* The backend's primitives for backend_common.c (sqlite_raw.c); ctx: the sq. */
+struct store_raw_ops;
+extern const struct store_raw_ops sq_raw_ops;
+
 #endif

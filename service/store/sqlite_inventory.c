@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend_common.h"
 #include "inventory_plan.h"
 #include "inventory_render.h"
 
@@ -61,47 +62,6 @@ out:
 	json_decref(invdata);
 	inventory_rows_free(&rows);
 	return out;
-}
-
-/* The id of a host/group named name in inventory inv (lock held), creating
- * it (with vars) or updating its vars. 0 with err on failure. */
-static long upsert_member(sq *s, store_kind kind, long inv, const char *name, json_t *vars,
-                          runnel_error *err)
-{
-	char sql[160];
-	snprintf(sql, sizeof sql,
-	         "SELECT id FROM %s WHERE json_extract(data,'$.inventory')=? AND name=?",
-	         sq_table_of(kind));
-	sqlite3_stmt *stm = sq_prep(s, sql, err);
-	if (!stm)
-		return 0;
-	sqlite3_bind_int64(stm, 1, inv);
-	sqlite3_bind_text(stm, 2, name, -1, SQLITE_TRANSIENT);
-	long id = sqlite3_step(stm) == SQLITE_ROW ? (long)sqlite3_column_int64(stm, 0) : 0;
-	sqlite3_reset(stm);
-	char *vtext = vars ? json_dumps(vars, JSON_COMPACT) : rn_xstrdup("{}");
-	if (id) {
-		json_t *data;
-		if (sq_read_raw(s, kind, id, &data, NULL, err) < 0) {
-			free(vtext);
-			return 0;
-		}
-		json_object_set_new(data, "variables", json_string(vtext));
-		int rc = sq_write_raw(s, kind, id, data, NULL, err);
-		json_decref(data);
-		free(vtext);
-		return rc < 0 ? 0 : id;
-	}
-	json_t *f = json_pack("{s:s,s:I,s:s}", "name", name, "inventory", (json_int_t)inv,
-	                      "variables", vtext);
-	free(vtext);
-	json_t *o = sq_create_locked(s, kind, f, STORE_SYSTEM, err);
-	json_decref(f);
-	if (!o)
-		return 0;
-	id = (long)json_integer_value(json_object_get(o, "id"));
-	json_decref(o);
-	return id;
 }
 
 /* Set the inventory's variables to vars; lock held. */
@@ -214,7 +174,8 @@ int sq_inventory_import(store *st, long inv, const json_t *data, bool overwrite,
 	const char *name;
 	json_t *m;
 	json_object_foreach(plan.hosts, name, m) {
-		long id = upsert_member(s, STORE_HOST, inv, name, json_object_get(m, "vars"), err);
+		long id = store_upsert_member(&sq_raw_ops, s, STORE_HOST, inv, name,
+		                              json_object_get(m, "vars"), err);
 		if (!id) {
 			rc = -1;
 			break;
@@ -227,7 +188,8 @@ int sq_inventory_import(store *st, long inv, const json_t *data, bool overwrite,
 	json_object_foreach(plan.groups, name, m) {
 		if (rc < 0)
 			break;
-		long id = upsert_member(s, STORE_GROUP, inv, name, json_object_get(m, "vars"), err);
+		long id = store_upsert_member(&sq_raw_ops, s, STORE_GROUP, inv, name,
+		                              json_object_get(m, "vars"), err);
 		if (!id) {
 			rc = -1;
 			break;

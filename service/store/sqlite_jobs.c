@@ -4,6 +4,7 @@
  */
 #include "sqlite_internal.h"
 
+#include "backend_common.h"
 #include "job_states.h"
 
 #include <errno.h>
@@ -26,103 +27,23 @@ int sq_delete_job_locked(sq *s, long id, runnel_error *err)
 	return sq_exec_id(s, "DELETE FROM unified_jobs WHERE id=?", id, err);
 }
 
-/* Move a job's status when it is in one of from. */
+/* Move a job's status when it is in one of from (backend_common.c). */
 int sq_job_transition(store *st, long id, const char *const *from, const char *status,
                       char *current, runnel_error *err)
 {
 	sq *s = SQ(st);
 	sq_lock(s);
-	int rc = -1;
-	json_t *data = NULL;
-	if (sq_exec_sql(s, "BEGIN IMMEDIATE", err) < 0)
-		goto out_unlock;
-	if (sq_read_raw(s, STORE_UNIFIED_JOB, id, &data, NULL, err) < 0)
-		goto rollback;
-	const char *cur = json_string_value(json_object_get(data, "status"));
-	if (!cur)
-		cur = "new";
-	if (current)
-		snprintf(current, 32, "%s", cur);
-	/* the compare-and-set: a move the table allows, from a status listed */
-	if (!job_state_may_move(cur, from, status)) {
-		rc = 0;
-		goto rollback;
-	}
-	char now[32];
-	model_now(now);
-	double t = sq_epoch_now();
-	/* the effects the table names (job_states.h) */
-	unsigned set = job_state_apply(data, status, now);
-	const char *tcol = set & JOB_STATE_SET_FINISHED  ? "finished_ts"
-	                   : set & JOB_STATE_SET_STARTED ? "started_ts"
-	                                                 : NULL;
-	if (sq_write_raw(s, STORE_UNIFIED_JOB, id, data, NULL, err) < 0)
-		goto rollback;
-	if (tcol) {
-		char sql[128];
-		snprintf(sql, sizeof sql, "UPDATE unified_jobs SET %s=? WHERE id=?", tcol);
-		sqlite3_stmt *stm = sq_prep(s, sql, err);
-		if (!stm)
-			goto rollback;
-		sqlite3_bind_double(stm, 1, t);
-		sqlite3_bind_int64(stm, 2, id);
-		sqlite3_step(stm);
-		sqlite3_reset(stm);
-		if (!strcmp(tcol, "finished_ts")) {
-			/* elapsed = finished - started (0 when it never started) */
-			stm =
-			    sq_prep(s,
-			            "UPDATE unified_jobs SET data=json_set(data,'$.elapsed',"
-			            " round(coalesce(finished_ts - started_ts, 0), 3)) WHERE id=?",
-			            err);
-			if (!stm)
-				goto rollback;
-			sqlite3_bind_int64(stm, 1, id);
-			sqlite3_step(stm);
-			sqlite3_reset(stm);
-		}
-	}
-	if (sq_exec_sql(s, "COMMIT", err) < 0)
-		goto rollback;
-	rc = 1;
-	goto out_unlock;
-rollback:
-	sq_exec_sql(s, "ROLLBACK", NULL);
-out_unlock:
+	int rc = store_raw_job_transition(&sq_raw_ops, s, id, from, status, current, err);
 	sq_unlock(s);
-	json_decref(data);
 	return rc;
 }
 
-/* Append a line to job_explanation / result_traceback. */
+/* Append a line to job_explanation / result_traceback (backend_common.c). */
 int sq_job_append(store *st, long id, const char *field, const char *text, runnel_error *err)
 {
-	if (strcmp(field, "job_explanation") && strcmp(field, "result_traceback"))
-		return rn_fail(err, EINVAL,
-		               "%s: Only job_explanation and result_traceback are appended.",
-		               field);
 	sq *s = SQ(st);
 	sq_lock(s);
-	json_t *data = NULL;
-	int rc = sq_exec_sql(s, "BEGIN IMMEDIATE", err);
-	if (rc == 0)
-		rc = sq_read_raw(s, STORE_UNIFIED_JOB, id, &data, NULL, err);
-	if (rc == 0) {
-		const char *old = json_string_value(json_object_get(data, field));
-		/* the same reason twice says nothing new */
-		if (!(old && strstr(old, text))) {
-			char *nv =
-			    old && *old ? rn_xasprintf("%s\n%s", old, text) : rn_xstrdup(text);
-			json_object_set_new(data, field, json_string(nv));
-			free(nv);
-			rc = sq_write_raw(s, STORE_UNIFIED_JOB, id, data, NULL, err);
-		}
-	}
-	if (rc == 0)
-		rc = sq_exec_sql(s, "COMMIT", err);
-	if (rc < 0)
-		sq_exec_sql(s, "ROLLBACK", NULL);
-	json_decref(data);
+	int rc = store_raw_job_append(&sq_raw_ops, s, id, field, text, err);
 	sq_unlock(s);
 	return rc;
 }
