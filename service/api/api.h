@@ -145,6 +145,14 @@ extern const api_route api_routes_jobs[];      /* jobs.c: unified jobs, stdout, 
 extern const api_route
     api_routes_events_stream[]; /* events_stream.c: events/stream/ (SSE), events/lines/ */
 extern const api_route api_routes_login[]; /* login.c: /api/login/, /api/logout/ */
+/* surveys.c: job_templates/N/survey_spec/, labels/, job_templates/N/labels/, jobs/N/labels/ */
+extern const api_route api_routes_surveys[];
+/* A job without its sealed survey answers (surveys.c; returns job). */
+json_t *api_survey_hide_job(json_t *job);
+/* api_survey_hide_job as an api_list_opts.decorate. */
+json_t *api_survey_decorate_job(api_request *rq, json_t *job);
+/* The survey's messages for launch extra_vars of template jt (a new array). */
+json_t *api_survey_launch_errors(const json_t *jt, const json_t *extra_vars);
 
 /* ---- sessions (session.c) ---- */
 

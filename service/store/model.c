@@ -323,6 +323,10 @@ static const model_field jt_fields[] = {
     {"ask_forks_on_launch", MT_BOOL, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
     {"ask_timeout_on_launch", MT_BOOL, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
     {"ask_scm_branch_on_launch", MT_BOOL, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    /* surveys (survey.h): the spec is written through survey_spec/ only */
+    {"ask_labels_on_launch", MT_BOOL, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"survey_enabled", MT_BOOL, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"survey_spec", MT_JSON, MF_RO, "{}", 0, 0, NULL, NULL, 0, NULL},
     {"status", MT_STR, MF_RO, "\"never updated\"", 0, 0, NULL, NULL, 0, NULL},
     {"last_job_run", MT_STR, MF_RO | MF_NULL, NULL, 0, 0, NULL, NULL, 0, NULL},
     {"last_job_failed", MT_BOOL, MF_RO, NULL, 0, 0, NULL, NULL, 0, NULL},
@@ -330,7 +334,7 @@ static const model_field jt_fields[] = {
 };
 
 /* What a launch of a job template takes (AWX's JobLaunchSerializer, less
- * what runneld does not run: execution environments, labels, slices,
+ * what runneld does not run: execution environments, slices,
  * instance groups). MT_JSON here: a JSON or YAML dictionary. */
 static const model_field launch_fields[] = {
     {"extra_vars", MT_JSON, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
@@ -346,6 +350,7 @@ static const model_field launch_fields[] = {
     {"credential_passwords", MT_JSON, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
     {"forks", MT_INT, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
     {"timeout", MT_INT, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"labels", MT_JSON, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
     END,
 };
 
@@ -418,6 +423,8 @@ static const model_field job_fields[] = {
     UJ("start_at_task", MT_STR, 0, NULL, 0, JT_JOB),
     UJ("use_fact_cache", MT_BOOL, 0, NULL, 0, JT_JOB),
     UJ("passwords_needed_to_start", MT_JSON, 0, "[]", 0, JT_JOB),
+    /* survey password answers, sealed (survey.h); the API never shows them */
+    UJ("survey_passwords", MT_JSON, 0, "{}", 0, JT_JOB),
     /* project update */
     UJ("scm_type", MT_STR, 0, NULL, 0, JT_PU),
     UJ("scm_url", MT_STR, 0, NULL, 0, JT_PU),
