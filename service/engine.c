@@ -451,6 +451,25 @@ static char *merge_vars(const char *a, const json_t *b, runnel_error *err)
 	return t;
 }
 
+/* The ids of array v that are not among template jt_id's credentials (a new array). */
+static json_t *credentials_beyond(engine *e, long jt_id, const json_t *v)
+{
+	json_t *have =
+	    store_related_ids(e->st, STORE_REL_JOB_TEMPLATE_CREDENTIALS, jt_id, false, NULL);
+	json_t *out = json_array();
+	size_t i, j;
+	json_t *c, *h;
+	json_array_foreach((json_t *)v, i, c) {
+		bool found = false;
+		json_array_foreach(have, j, h)
+			found = found || json_equal(c, h);
+		if (!found)
+			json_array_append(out, c);
+	}
+	json_decref(have);
+	return out;
+}
+
 /* True when a launch value v of field k equals what template jt has (AWX's
  * no-op: neither accepted nor ignored). Credentials: no credential beyond
  * the template's. */
@@ -475,7 +494,7 @@ static bool prompt_is_template_value(engine *e, const json_t *jt, long jt_id, co
 		return all;
 	}
 	if (!strcmp(k, "labels"))
-		return json_is_array(v) && !json_array_size(v);
+		return false; /* AWX compares a list with the related manager: never equal */
 	json_t *cur = json_object_get(jt, k);
 	return cur && json_equal(cur, (json_t *)v);
 }
@@ -532,6 +551,43 @@ static char *launch_job_vars(const json_t *jt, const json_t *accepted, const sto
 	return t;
 }
 
+/* The labels of a new job (AWX's copy_m2m_relationships): the prompted
+ * ones (an array of label ids, each checked) or the template's. A new
+ * array, or NULL with err. */
+static json_t *launch_labels(engine *e, long jt_id, const json_t *prompted, runnel_error *err)
+{
+	if (!prompted)
+		return store_related_ids(e->st, STORE_REL_JOB_TEMPLATE_LABELS, jt_id, false, err);
+	if (!json_is_array(prompted))
+		return rn_fail(err, EINVAL, "labels: Expected a list of items."), NULL;
+	size_t i;
+	json_t *v;
+	json_array_foreach((json_t *)prompted, i, v) {
+		json_t *l = json_is_integer(v)
+		                ? store_get(e->st, STORE_LABEL, (long)json_integer_value(v), NULL)
+		                : NULL;
+		if (!l) {
+			char *s = json_dumps(v, JSON_ENCODE_ANY);
+			rn_fail(err, EINVAL, "labels: Invalid pk \"%s\" - object does not exist.",
+			        s ? s : "?");
+			free(s);
+			return NULL;
+		}
+		json_decref(l);
+	}
+	return json_deep_copy(prompted);
+}
+
+/* Attach labels (an array of ids) to job job_id; a label gone meanwhile is skipped. */
+static void relate_labels(engine *e, long job_id, const json_t *labels)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach((json_t *)labels, i, v)
+		store_associate(e->st, STORE_REL_JOB_LABELS, job_id, (long)json_integer_value(v),
+		                NULL);
+}
+
 /* Launch a job template. */
 json_t *engine_launch_job_template(engine *e, long jt_id, const json_t *overrides,
                                    const char *launch_type, long created_by, json_t **ignored,
@@ -562,8 +618,12 @@ json_t *engine_launch_job_template(engine *e, long jt_id, const json_t *override
 		if (json_is_true(json_object_get(jt, prompts[i].ask)))
 			json_object_set(take, k, v);
 		else if (!prompt_is_template_value(e, jt, jt_id, k, v))
-			json_object_set(ign, k,
-			                v); /* AWX: a value equal to the template's is no prompt */
+			/* AWX: a value equal to the template's is no prompt; of
+			 * credentials, those beyond the template's are ignored */
+			json_object_set_new(ign, k,
+			                    !strcmp(k, "credentials")
+			                        ? credentials_beyond(e, jt_id, v)
+			                        : json_incref(v));
 	}
 	store_key key;
 	if (store_key_load(&key, e->s.state_dir, err) < 0) {
@@ -611,6 +671,7 @@ json_t *engine_launch_job_template(engine *e, long jt_id, const json_t *override
 	json_t *credentials = NULL;
 	json_t *rc = NULL;
 	json_t *survey_passwords = NULL;
+	json_t *labels = NULL;
 	char *ev = launch_job_vars(jt, accepted, &key, &survey_passwords, err);
 	if (!ev)
 		goto out;
@@ -660,8 +721,12 @@ json_t *engine_launch_job_template(engine *e, long jt_id, const json_t *override
 		if (!credentials)
 			goto out;
 	}
+	labels = launch_labels(e, jt_id, json_object_get(take, "labels"), err);
+	if (!labels)
+		goto out;
 	rc = enqueue(e, STORE_JOB, f, credentials, err);
 	if (rc) {
+		relate_labels(e, (long)json_integer_value(json_object_get(rc, "id")), labels);
 		char now[32];
 		rn_utc_isoformat(now);
 		json_t *u = json_pack("{s:s+}", "last_job_run", now, "Z");
@@ -670,6 +735,7 @@ json_t *engine_launch_job_template(engine *e, long jt_id, const json_t *override
 	}
 out:
 	sodium_memzero(&key, sizeof key);
+	json_decref(labels);
 	json_decref(accepted);
 	json_decref(survey_passwords);
 	json_decref(f);
@@ -937,6 +1003,13 @@ json_t *engine_relaunch(engine *e, long job_id, const char *hosts, long created_
 	if (!creds)
 		goto out;
 	r = enqueue(e, (store_kind)kind, f, creds, err);
+	if (r) {
+		/* the labels go with the relaunch, as AWX's prompts config keeps them */
+		json_t *labels =
+		    store_related_ids(e->st, STORE_REL_JOB_LABELS, job_id, false, NULL);
+		relate_labels(e, (long)json_integer_value(json_object_get(r, "id")), labels);
+		json_decref(labels);
+	}
 out:
 	json_decref(creds);
 	json_decref(f);

@@ -36,7 +36,7 @@ static int job_one(api_request *rq, api_response *rs, store_kind kind)
 	if (!job)
 		return 0;
 	if (!strcmp(rq->method, "GET"))
-		return api_json(rs, 200, api_survey_hide_job(job));
+		return api_json(rs, 200, api_survey_decorate_job(rq, job));
 	bool active = store_status_is_active(json_string_value(json_object_get(job, "status")));
 	json_decref(job);
 	if (active)
@@ -120,7 +120,7 @@ static int job_relaunch(api_request *rq, api_response *rs, store_kind kind)
 	json_object_set(nj, key, json_object_get(nj, "id"));
 	api_logf(rq, "%s %lld: relaunch of %ld by user %ld", key,
 	         (long long)json_integer_value(json_object_get(nj, "id")), rq->ids[0], rq->user_id);
-	return api_json(rs, 201, api_survey_hide_job(nj));
+	return api_json(rs, 201, api_survey_decorate_job(rq, nj));
 }
 
 /* GET <job>/job_events/ (or events/): ordered by counter, filterable. */

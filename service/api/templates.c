@@ -42,7 +42,6 @@ static bool playbook_ok(api_request *rq, api_response *rs, const json_t *current
 /* Add what AWX shows on a template and the store does not keep. */
 static json_t *decorate_template(api_request *rq, json_t *o)
 {
-	(void)rq;
 	if (!json_object_get(o, "survey_enabled"))
 		json_object_set_new(o, "survey_enabled", json_false());
 	/* as AWX: the spec is read at survey_spec/ (its password defaults sealed) */
@@ -56,6 +55,10 @@ static json_t *decorate_template(api_request *rq, json_t *o)
 		         (long long)json_integer_value(json_object_get(o, "id")));
 		json_object_set_new(json_object_get(o, "related"), "labels", json_string(url));
 	}
+	if (json_is_object(json_object_get(o, "summary_fields")))
+		json_object_set_new(
+		    json_object_get(o, "summary_fields"), "labels",
+		    api_labels_summary(rq, (long)json_integer_value(json_object_get(o, "id"))));
 	return o;
 }
 
@@ -151,6 +154,7 @@ static int launch_info(api_request *rq, api_response *rs)
 	json_object_set_new(defaults, "inventory",
 	                    inv_sf ? json_incref(inv_sf) : json_pack("{s:n,s:n}", "name", "id"));
 	json_object_set_new(o, "defaults", defaults);
+	json_object_set_new(defaults, "labels", api_labels_brief(rq, rq->ids[0]));
 	json_t *needed = survey_variables_needed(jt);
 	/* AWX's can_start_without_user_input: nothing needed and no survey question required */
 	json_object_set_new(o, "can_start_without_user_input",
@@ -192,7 +196,7 @@ static bool launch_types_ok(const json_t *body, api_response *rs)
 				           "Incorrect type. Expected pk value, received %s.",
 				           json_is_string(v) ? "str" : "another type"),
 				       false;
-		} else if (!strcmp(key, "credentials")) {
+		} else if (!strcmp(key, "credentials") || !strcmp(key, "labels")) {
 			size_t i;
 			json_t *c;
 			if (!json_is_array(v))
@@ -282,7 +286,7 @@ static int launch(api_request *rq, api_response *rs)
 	}
 	json_object_set(job, "job", json_object_get(job, "id"));
 	json_object_set_new(job, "ignored_fields", ignored ? ignored : json_object());
-	api_survey_hide_job(job);
+	api_survey_decorate_job(rq, job);
 	api_logf(rq, "job %lld launched from job_template %ld by user %ld",
 	         (long long)json_integer_value(json_object_get(job, "id")), rq->ids[0],
 	         rq->user_id);

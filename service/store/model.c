@@ -23,7 +23,7 @@ static const char *const plurals[STORE_KIND_COUNT] = {
     "organizations",   "users",        "tokens", "credential_types",  "credentials",
     "inventories",     "groups",       "hosts",  "inventory_sources", "projects",
     "job_templates",   "unified_jobs", "jobs",   "project_updates",   "inventory_updates",
-    "ad_hoc_commands", "system_jobs",
+    "ad_hoc_commands", "system_jobs",  "labels",
 };
 static const char *const types[STORE_KIND_COUNT] = {
     "organization",
@@ -43,6 +43,7 @@ static const char *const types[STORE_KIND_COUNT] = {
     "inventory_update",
     "ad_hoc_command",
     "system_job",
+    "label",
 };
 
 /* The plural of a kind as URLs spell it. */
@@ -72,7 +73,7 @@ int store_kind_from_name(const char *name)
 int store_kind_from_job_type(const char *type)
 {
 	int k = type ? store_kind_from_name(type) : -1;
-	return k > STORE_UNIFIED_JOB ? k : -1;
+	return k > STORE_UNIFIED_JOB && k <= STORE_SYSTEM_JOB ? k : -1;
 }
 
 /* True for new/pending/waiting/running (job_states.h). */
@@ -445,6 +446,14 @@ static const model_field job_fields[] = {
     END,
 };
 
+/* Labels (AWX's Label: CommonModelNameNotUnique + organization). */
+static const model_field label_fields[] = {
+    {"name", MT_STR, MF_REQUIRED, NULL, 0, 0, .max_length = 512},
+    {"organization", MT_FK, MF_REQUIRED, NULL, STORE_ORGANIZATION, 0,
+     .help = "Organization this label belongs to."},
+    END,
+};
+
 /* The field table of a kind. */
 const model_field *model_fields(store_kind kind)
 {
@@ -471,6 +480,8 @@ const model_field *model_fields(store_kind kind)
 		return project_fields;
 	case STORE_JOB_TEMPLATE:
 		return jt_fields;
+	case STORE_LABEL:
+		return label_fields;
 	default:
 		return job_fields;
 	}
@@ -560,6 +571,10 @@ static const model_unique unique_rules[] = {
      {"name", "inventory", NULL},
      "InventorySource with this (name, inventory) combination already exists.",
      false},
+    {STORE_LABEL,
+     {"name", "organization", NULL},
+     "Label with this Name and Organization already exists.",
+     true},
     {STORE_KIND_COUNT, {NULL}, NULL, false},
 };
 

@@ -256,6 +256,7 @@ const char *pg_table(store_kind kind)
 	    [STORE_INVENTORY_SOURCE] = "\"inventory_sources\"",
 	    [STORE_PROJECT] = "\"projects\"",
 	    [STORE_JOB_TEMPLATE] = "\"job_templates\"",
+	    [STORE_LABEL] = "\"labels\"",
 	};
 	if (model_is_job_kind(kind) || kind < 0 || kind >= STORE_KIND_COUNT || !names[kind])
 		return "unified_jobs";
@@ -332,6 +333,30 @@ static const char *const schema_v1[] = {
     " failed boolean NOT NULL DEFAULT false, UNIQUE(job_id, host_name))",
     NULL};
 
+/* The table of a resource kind, if missing (the transaction held). */
+static int create_kind_table(pgc *c, store_kind k, runnel_error *err)
+{
+	char *t = rn_xasprintf("CREATE TABLE IF NOT EXISTS %s(id bigserial PRIMARY KEY,"
+	                       " created text COLLATE \"C\" NOT NULL,"
+	                       " modified text COLLATE \"C\" NOT NULL,"
+	                       " name text COLLATE \"C\" NOT NULL DEFAULT '',"
+	                       " data jsonb NOT NULL DEFAULT '{}', secret text)",
+	                       pg_table(k));
+	int rc = pg_exec(c, t, err);
+	free(t);
+	return rc;
+}
+
+/* The tables of the kinds added after the unified jobs (labels, ...): made
+ * on every start, so a database of schema 1 gets them too. */
+static int create_later_kinds(pgc *c, runnel_error *err)
+{
+	for (int k = STORE_SYSTEM_JOB + 1; k < STORE_KIND_COUNT; k++)
+		if (create_kind_table(c, (store_kind)k, err) < 0)
+			return -1;
+	return 0;
+}
+
 /* Create the tables of schema version 1 (the transaction held). */
 static int create_v1(pgc *c, runnel_error *err)
 {
@@ -392,6 +417,8 @@ static int migrate(pgc *c, runnel_error *err)
 	}
 	if (v < 1 && (create_v1(c, err) < 0 ||
 	              pg_exec(c, "INSERT INTO schema_version(version) VALUES(1)", err) < 0))
+		goto fail;
+	if (create_later_kinds(c, err) < 0)
 		goto fail;
 	return pg_exec(c, "COMMIT", err);
 fail:

@@ -63,6 +63,8 @@ typedef enum store_kind {
 	STORE_INVENTORY_UPDATE,
 	STORE_AD_HOC_COMMAND,
 	STORE_SYSTEM_JOB,
+	/* kinds added after the unified jobs (their tables made on every start) */
+	STORE_LABEL,
 	STORE_KIND_COUNT
 } store_kind;
 
@@ -82,6 +84,9 @@ int store_kind_from_job_type(const char *type);
  *   JOB_CREDENTIALS           unified job (job, ad hoc, ...) -> credential
  *   GROUP_HOSTS               group -> host
  *   GROUP_CHILDREN            group -> group (child)
+ *   JOB_TEMPLATE_LABELS       job_template -> label
+ *   JOB_LABELS                unified job -> label
+ * The numbers are stored in the relations table: never renumber one.
  */
 typedef enum store_rel {
 	STORE_REL_NONE = 0,
@@ -89,6 +94,8 @@ typedef enum store_rel {
 	STORE_REL_JOB_CREDENTIALS,
 	STORE_REL_GROUP_HOSTS,
 	STORE_REL_GROUP_CHILDREN,
+	STORE_REL_JOB_TEMPLATE_LABELS = 60,
+	STORE_REL_JOB_LABELS = 61,
 } store_rel;
 
 /* The kinds rel joins (*parent, *child); STORE_KIND_COUNT for both when rel

@@ -334,3 +334,79 @@ def test_prompts_applied_when_asked_and_kept_on_relaunch(world):
     for k in ("limit", "job_tags", "skip_tags", "job_type", "verbosity", "diff_mode", "forks", "timeout",
               "inventory", "extra_vars"):
         assert j2[k] == job[k], k
+
+
+def test_credentials_beyond_template_ignored(world):
+    d = world["d"]
+    jt = new_template(world, "creds-off", playbook="ok.yml")
+    ct = d.get("/api/v2/credential_types/?kind=ssh")["results"][0]["id"]
+    cred = d.create("credentials", name="m-creds-off", credential_type=ct, organization=world["org"]["id"],
+                    inputs={"username": "u"})
+    body = launch(d, jt, credentials=[cred["id"]])
+    assert body["ignored_fields"] == {"credentials": [cred["id"]]}
+    assert d.get("/api/v2/jobs/%d/credentials/" % body["id"])["count"] == 0
+
+
+# ---- labels --------------------------------------------------------------
+
+def test_labels_crud_as_awx(world):
+    d = world["d"]
+    org = world["org"]["id"]
+    lab = d.create("labels", name="blue", organization=org)
+    assert lab["type"] == "label" and lab["url"] == "/api/v2/labels/%d/" % lab["id"]
+    assert lab["summary_fields"]["organization"]["id"] == org
+    r = d.req("POST", "/api/v2/labels/", json={"name": "blue", "organization": org})
+    assert r.status_code == 400 and "already exists" in r.text, r.text
+    r = d.req("POST", "/api/v2/labels/", json={"name": "noorg"})
+    assert r.status_code == 400 and r.json() == {"organization": ["This field is required."]}
+    r = d.req("PATCH", "/api/v2/labels/%d/" % lab["id"], json={"name": "navy"})
+    assert r.status_code == 200 and r.json()["name"] == "navy"
+    assert [x["name"] for x in d.get("/api/v2/labels/?name=navy")["results"]] == ["navy"]
+    # AWX's LabelDetail has no DELETE
+    assert d.req("DELETE", "/api/v2/labels/%d/" % lab["id"]).status_code == 405
+    assert d.get("/api/v2/labels/%d/" % lab["id"])["name"] == "navy"
+
+
+def test_template_labels_attach_launch_relaunch_detach(world):
+    d = world["d"]
+    org = world["org"]["id"]
+    jt = new_template(world, "labelled", playbook="ok.yml")
+    path = "/api/v2/job_templates/%d/labels/" % jt["id"]
+    r = d.req("POST", path, json={"name": "prod", "organization": org})
+    assert r.status_code == 201, r.text
+    prod = r.json()
+    # the same name and organization again attaches the existing label
+    other = new_template(world, "labelled-2", playbook="ok.yml")
+    r = d.req("POST", "/api/v2/job_templates/%d/labels/" % other["id"], json={"name": "prod", "organization": org})
+    assert r.status_code == 204, r.text
+    assert d.get("/api/v2/labels/?name=prod")["count"] == 1
+    got = d.get("/api/v2/job_templates/%d/" % jt["id"])
+    assert got["summary_fields"]["labels"] == {"count": 1, "results": [{"id": prod["id"], "name": "prod"}]}
+    assert d.get(path)["results"][0]["id"] == prod["id"]
+    info = d.get("/api/v2/job_templates/%d/launch/" % jt["id"])
+    assert info["defaults"]["labels"] == [{"id": prod["id"], "name": "prod"}]
+    # not asked: the job takes the template's labels, prompted ones are ignored
+    extra = d.create("labels", name="extra", organization=org)
+    body = launch(d, jt, labels=[extra["id"]])
+    assert body["ignored_fields"] == {"labels": [extra["id"]]}
+    assert [x["id"] for x in d.get("/api/v2/jobs/%d/labels/" % body["id"])["results"]] == [prod["id"]]
+    # asked: the prompted labels replace them, and a relaunch keeps them
+    d.req("PATCH", "/api/v2/job_templates/%d/" % jt["id"], json={"ask_labels_on_launch": True})
+    assert launch(d, jt, expect=400, labels=[999999]) == {
+        "labels": ['Invalid pk "999999" - object does not exist.']}
+    body = launch(d, jt, labels=[extra["id"]])
+    assert body["ignored_fields"] == {}
+    job = d.get("/api/v2/jobs/%d/" % body["id"])
+    assert job["summary_fields"]["labels"]["results"] == [{"id": extra["id"], "name": "extra"}]
+    d.wait_job("/api/v2/jobs/%d/" % body["id"])
+    r = d.req("POST", "/api/v2/jobs/%d/relaunch/" % body["id"], json={})
+    assert r.status_code == 201, r.text
+    assert [x["id"] for x in d.get("/api/v2/jobs/%d/labels/" % r.json()["id"])["results"]] == [extra["id"]]
+    assert d.req("POST", "/api/v2/jobs/%d/labels/" % body["id"], json={"id": prod["id"]}).status_code == 405
+    # detaching: a label still used elsewhere stays, the last detach deletes it
+    lone = d.create("labels", name="lone", organization=org)
+    assert d.req("POST", path, json={"id": lone["id"]}).status_code == 204
+    assert d.req("POST", path, json={"id": prod["id"], "disassociate": True}).status_code == 204
+    assert d.req("GET", "/api/v2/labels/%d/" % prod["id"]).status_code == 200
+    assert d.req("POST", path, json={"id": lone["id"], "disassociate": True}).status_code == 204
+    assert d.req("GET", "/api/v2/labels/%d/" % lone["id"]).status_code == 404
