@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from runneld_harness import (RUNNELD, AWX_COLLECTION, Runneld, make_git_project, setup_world,
+from runneld_harness import (RUNNELD, AWX_COLLECTION, PASSWORD, Runneld, make_git_project, setup_world,
                              wait_for)
 
 pytestmark = pytest.mark.skipif(not os.path.exists(RUNNELD), reason="runneld is not built: " + RUNNELD)
@@ -410,3 +410,39 @@ def test_template_labels_attach_launch_relaunch_detach(world):
     assert d.req("GET", "/api/v2/labels/%d/" % prod["id"]).status_code == 200
     assert d.req("POST", path, json={"id": lone["id"], "disassociate": True}).status_code == 204
     assert d.req("GET", "/api/v2/labels/%d/" % lone["id"]).status_code == 404
+
+
+# ---- the awx.awx collection ---------------------------------------------
+
+def test_awx_collection_survey_and_label(world):
+    if not AWX_COLLECTION.exists():
+        pytest.skip("the awx.awx collection is missing (apt-get install ansible)")
+    d = world["d"]
+    tmp = Path(world["tmp"])
+    pb = tmp / "surveys_collection.yml"
+    pb.write_text((Path(__file__).resolve().parent / "service" / "surveys_collection.yml").read_text())
+    env = dict(os.environ)
+    env.update({
+        "CONTROLLER_HOST": "http://127.0.0.1:%d" % d.port,
+        "CONTROLLER_USERNAME": "admin",
+        "CONTROLLER_PASSWORD": PASSWORD,
+        "CONTROLLER_VERIFY_SSL": "false",
+        "ANSIBLE_PYTHON_INTERPRETER": "/usr/bin/python3",
+        "ANSIBLE_LOCALHOST_WARNING": "false",
+        "ANSIBLE_INVENTORY_UNPARSED_WARNING": "false",
+    })
+    repo = Path(d.state_dir).parent / "repo"
+    out = subprocess.run(["ansible-playbook", "-i", "localhost,", "-c", "local", str(pb),
+                          "-e", "scm_url=file://%s" % repo], env=env, capture_output=True, text=True,
+                         timeout=600)
+    assert out.returncode == 0, out.stdout + out.stderr
+    jt = d.get("/api/v2/job_templates/?name=coll-survey-jt")["results"][0]
+    assert jt["survey_enabled"] is True
+    assert [x["name"] for x in jt["summary_fields"]["labels"]["results"]] == ["coll-label"]
+    spec = d.get("/api/v2/job_templates/%d/survey_spec/" % jt["id"])
+    assert [x["variable"] for x in spec["spec"]] == ["answer", "n", "pick"]
+    job = d.get("/api/v2/jobs/?job_template=%d&order_by=-id" % jt["id"])["results"][0]
+    assert job["status"] == "successful"
+    assert [x["name"] for x in job["summary_fields"]["labels"]["results"]] == ["coll-label"]
+    stdout = d.req("GET", "/api/v2/jobs/%d/stdout/?format=txt" % job["id"]).text
+    assert "answer=from-collection n=3 pick=b" in stdout
