@@ -314,7 +314,7 @@ static int template_jobs(api_request *rq, api_response *rs)
 		return api_error(rs, &err);
 	json_decref(jt);
 	json_t *f = json_pack("{s:I}", "job_template", (json_int_t)rq->ids[0]);
-	api_list_opts o = {.filters = f};
+	api_list_opts o = {.filters = f, .decorate = api_survey_decorate_job};
 	api_list(rq, rs, STORE_JOB, &o);
 	json_decref(f);
 	return 0;

@@ -236,12 +236,16 @@ def test_password_answer_never_shown(world):
     assert job["status"] == "successful", d.req("GET", "/api/v2/jobs/%d/stdout/?format=txt" % body["id"]).text
     assert json.loads(job["extra_vars"])["pw"] == "$encrypted$"
     assert "survey_passwords" not in job
+    sealed = json.loads(d.req("GET", "/api/v2/jobs/%d/" % body["id"]).text)
+    assert "survey_passwords" not in sealed
     texts = [json.dumps(body), json.dumps(job), d.req("GET", "/api/v2/jobs/").text,
+             d.req("GET", "/api/v2/job_templates/%d/jobs/" % jt["id"]).text,
              d.req("GET", "/api/v2/unified_jobs/").text,
              d.req("GET", "/api/v2/jobs/%d/job_events/?page_size=200" % body["id"]).text,
              d.req("GET", "/api/v2/jobs/%d/stdout/?format=txt" % body["id"]).text, d.log()]
     for t in texts:
-        assert PW not in t
+        # neither the answer nor its sealed form is shown
+        assert PW not in t and "survey_passwords" not in t
     assert PW not in json.dumps(job["job_env"]) and PW not in job["job_args"]
     # relaunch keeps the answer (sealed) and runs with it again
     r = d.req("POST", "/api/v2/jobs/%d/relaunch/" % body["id"], json={})
