@@ -443,6 +443,7 @@ def test_launch_a_template_with_a_survey(site):
     b.find_element(By.CSS_SELECTOR, "#launch-form button[type=submit]").click()
     wait(b, lambda: "too small" in visible_text(b, "#launch-form .field-error"), what="the refusal")
     assert d.get("/api/v2/job_templates/%d/jobs/" % jt["id"])["count"] == before
+    b.get_log("browser")  # the refusal's 400 is the point here
     g = b.find_element(By.ID, "f-survey_greeting")
     g.clear()
     g.send_keys("from-the-survey")
