@@ -21,6 +21,7 @@
 #include "project_files.h"
 #include "jobproc.h"
 #include "statelock.h"
+#include "survey.h"
 #include "util.h"
 #include "worker_settings.h"
 
@@ -399,19 +400,13 @@ static const struct {
 	const char *field;
 	const char *ask;
 } prompts[] = {
-    {"extra_vars", "ask_variables_on_launch"},
-    {"limit", "ask_limit_on_launch"},
-    {"job_tags", "ask_tags_on_launch"},
-    {"skip_tags", "ask_skip_tags_on_launch"},
-    {"inventory", "ask_inventory_on_launch"},
-    {"credentials", "ask_credential_on_launch"},
-    {"verbosity", "ask_verbosity_on_launch"},
-    {"diff_mode", "ask_diff_mode_on_launch"},
-    {"job_type", "ask_job_type_on_launch"},
-    {"forks", "ask_forks_on_launch"},
-    {"timeout", "ask_timeout_on_launch"},
-    {"scm_branch", "ask_scm_branch_on_launch"},
-    {NULL, NULL},
+    {"extra_vars", "ask_variables_on_launch"}, {"limit", "ask_limit_on_launch"},
+    {"job_tags", "ask_tags_on_launch"},        {"skip_tags", "ask_skip_tags_on_launch"},
+    {"inventory", "ask_inventory_on_launch"},  {"credentials", "ask_credential_on_launch"},
+    {"verbosity", "ask_verbosity_on_launch"},  {"diff_mode", "ask_diff_mode_on_launch"},
+    {"job_type", "ask_job_type_on_launch"},    {"forks", "ask_forks_on_launch"},
+    {"timeout", "ask_timeout_on_launch"},      {"scm_branch", "ask_scm_branch_on_launch"},
+    {"labels", "ask_labels_on_launch"},        {NULL, NULL},
 };
 
 /* Merge two extra_vars texts/objects (b wins) into a JSON text. NULL with err. */
@@ -456,6 +451,143 @@ static char *merge_vars(const char *a, const json_t *b, runnel_error *err)
 	return t;
 }
 
+/* The ids of array v that are not among template jt_id's credentials (a new array). */
+static json_t *credentials_beyond(engine *e, long jt_id, const json_t *v)
+{
+	json_t *have =
+	    store_related_ids(e->st, STORE_REL_JOB_TEMPLATE_CREDENTIALS, jt_id, false, NULL);
+	json_t *out = json_array();
+	size_t i, j;
+	json_t *c, *h;
+	json_array_foreach((json_t *)v, i, c) {
+		bool found = false;
+		json_array_foreach(have, j, h)
+			found = found || json_equal(c, h);
+		if (!found)
+			json_array_append(out, c);
+	}
+	json_decref(have);
+	return out;
+}
+
+/* True when a launch value v of field k equals what template jt has (AWX's
+ * no-op: neither accepted nor ignored). Credentials: no credential beyond
+ * the template's. */
+static bool prompt_is_template_value(engine *e, const json_t *jt, long jt_id, const char *k,
+                                     const json_t *v)
+{
+	if (!strcmp(k, "credentials")) {
+		if (!json_is_array(v))
+			return false;
+		json_t *have = store_related_ids(e->st, STORE_REL_JOB_TEMPLATE_CREDENTIALS, jt_id,
+		                                 false, NULL);
+		bool all = true;
+		size_t i, j;
+		json_t *c, *h;
+		json_array_foreach(v, i, c) {
+			bool found = false;
+			json_array_foreach(have, j, h)
+				found = found || json_equal(c, h);
+			all = all && found;
+		}
+		json_decref(have);
+		return all;
+	}
+	if (!strcmp(k, "labels"))
+		return false; /* AWX compares a list with the related manager: never equal */
+	json_t *cur = json_object_get(jt, k);
+	return cur && json_equal(cur, (json_t *)v);
+}
+
+/* Launch extra_vars (an object, a JSON text, absent or null) as a new
+ * object; NULL with err (EINVAL) for anything else. */
+static json_t *launch_vars_object(const json_t *v, runnel_error *err)
+{
+	if (!v || json_is_null(v))
+		return json_object();
+	if (json_is_object(v))
+		return json_deep_copy(v);
+	if (json_is_string(v)) {
+		const char *t = json_string_value(v);
+		while (*t == ' ' || *t == '\n' || *t == '\t' || *t == '\r')
+			t++;
+		if (!*t)
+			return json_object();
+		json_t *o = json_loads(json_string_value(v), 0, NULL);
+		if (json_is_object(o))
+			return o;
+		json_decref(o);
+		return rn_fail(err, EINVAL,
+		               "extra_vars: must be a JSON object (or a JSON object as a string)"),
+		       NULL;
+	}
+	return rn_fail(err, EINVAL, "extra_vars: must be an object"), NULL;
+}
+
+/* A new job's extra_vars text: the template's, the survey's defaults, the
+ * accepted launch vars (survey_job_vars); a YAML template's vars are kept as
+ * they are when nothing is added. NULL with err. */
+static char *launch_job_vars(const json_t *jt, const json_t *accepted, const store_key *key,
+                             json_t **passwords, runnel_error *err)
+{
+	const char *tv = json_string_value(json_object_get(jt, "extra_vars"));
+	json_t *base = tv && *tv ? json_loads(tv, 0, NULL) : json_object();
+	if (!json_is_object(base)) {
+		json_decref(base);
+		*passwords = json_object();
+		if (!json_object_size(accepted) && !survey_active(jt))
+			return rn_xstrdup(tv);
+		return rn_fail(err, EINVAL,
+		               "extra_vars: cannot merge launch extra_vars into YAML template "
+		               "extra_vars; use JSON"),
+		       NULL;
+	}
+	json_t *vars = survey_job_vars(jt, base, accepted, key, passwords, err);
+	json_decref(base);
+	if (!vars)
+		return NULL;
+	char *t = json_dumps(vars, JSON_COMPACT);
+	json_decref(vars);
+	return t;
+}
+
+/* The labels of a new job (AWX's copy_m2m_relationships): the prompted
+ * ones (an array of label ids, each checked) or the template's. A new
+ * array, or NULL with err. */
+static json_t *launch_labels(engine *e, long jt_id, const json_t *prompted, runnel_error *err)
+{
+	if (!prompted)
+		return store_related_ids(e->st, STORE_REL_JOB_TEMPLATE_LABELS, jt_id, false, err);
+	if (!json_is_array(prompted))
+		return rn_fail(err, EINVAL, "labels: Expected a list of items."), NULL;
+	size_t i;
+	json_t *v;
+	json_array_foreach((json_t *)prompted, i, v) {
+		json_t *l = json_is_integer(v)
+		                ? store_get(e->st, STORE_LABEL, (long)json_integer_value(v), NULL)
+		                : NULL;
+		if (!l) {
+			char *s = json_dumps(v, JSON_ENCODE_ANY);
+			rn_fail(err, EINVAL, "labels: Invalid pk \"%s\" - object does not exist.",
+			        s ? s : "?");
+			free(s);
+			return NULL;
+		}
+		json_decref(l);
+	}
+	return json_deep_copy(prompted);
+}
+
+/* Attach labels (an array of ids) to job job_id; a label gone meanwhile is skipped. */
+static void relate_labels(engine *e, long job_id, const json_t *labels)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach((json_t *)labels, i, v)
+		store_associate(e->st, STORE_REL_JOB_LABELS, job_id, (long)json_integer_value(v),
+		                NULL);
+}
+
 /* Launch a job template. */
 json_t *engine_launch_job_template(engine *e, long jt_id, const json_t *overrides,
                                    const char *launch_type, long created_by, json_t **ignored,
@@ -481,11 +613,52 @@ json_t *engine_launch_job_template(engine *e, long jt_id, const json_t *override
 			json_decref(ign), json_decref(take), json_decref(jt);
 			return rn_fail(err, EINVAL, "%s: Unknown launch field.", k), NULL;
 		}
+		if (!strcmp(k, "extra_vars") || json_is_null(v))
+			continue; /* the survey's rules below; AWX skips a None prompt */
 		if (json_is_true(json_object_get(jt, prompts[i].ask)))
 			json_object_set(take, k, v);
-		else
-			json_object_set(ign, k, v);
+		else if (!prompt_is_template_value(e, jt, jt_id, k, v))
+			/* AWX: a value equal to the template's is no prompt; of
+			 * credentials, those beyond the template's are ignored */
+			json_object_set_new(ign, k,
+			                    !strcmp(k, "credentials")
+			                        ? credentials_beyond(e, jt_id, v)
+			                        : json_incref(v));
 	}
+	store_key key;
+	if (store_key_load(&key, e->s.state_dir, err) < 0) {
+		json_decref(ign), json_decref(take), json_decref(jt);
+		return NULL;
+	}
+	json_t *accepted = NULL, *rejected = NULL, *survey_errors = json_array();
+	json_t *given = launch_vars_object(json_object_get(overrides, "extra_vars"), err);
+	if (!given) {
+		sodium_memzero(&key, sizeof key);
+		json_decref(ign), json_decref(take), json_decref(jt), json_decref(survey_errors);
+		return NULL;
+	}
+	survey_accept_vars(jt, given, &key, &accepted, &rejected, survey_errors);
+	json_decref(given);
+	if (json_array_size(survey_errors)) {
+		rn_buf b;
+		rn_buf_init(&b);
+		size_t i;
+		json_array_foreach(survey_errors, i, v) {
+			if (i)
+				rn_buf_append(&b, " ", 1);
+			rn_buf_append(&b, json_string_value(v), json_string_length(v));
+		}
+		rn_fail(err, EINVAL, "variables_needed_to_start: %s", b.data);
+		rn_buf_free(&b);
+		sodium_memzero(&key, sizeof key);
+		json_decref(accepted), json_decref(rejected), json_decref(survey_errors);
+		json_decref(ign), json_decref(take), json_decref(jt);
+		return NULL;
+	}
+	json_decref(survey_errors);
+	if (json_object_size(rejected))
+		json_object_set(ign, "extra_vars", rejected);
+	json_decref(rejected);
 	json_t *f = json_object();
 	static const char *const copy[] = {
 	    "inventory", "project",    "playbook",       "limit",   "forks",     "verbosity",
@@ -497,12 +670,15 @@ json_t *engine_launch_job_template(engine *e, long jt_id, const json_t *override
 	}
 	json_t *credentials = NULL;
 	json_t *rc = NULL;
-	char *ev = merge_vars(json_string_value(json_object_get(jt, "extra_vars")),
-	                      json_object_get(take, "extra_vars"), err);
+	json_t *survey_passwords = NULL;
+	json_t *labels = NULL;
+	char *ev = launch_job_vars(jt, accepted, &key, &survey_passwords, err);
 	if (!ev)
 		goto out;
 	json_object_set_new(f, "extra_vars", json_string(ev));
 	free(ev);
+	if (json_object_size(survey_passwords))
+		json_object_set(f, "survey_passwords", survey_passwords);
 	json_object_set_new(f, "name", json_incref(json_object_get(jt, "name")));
 	json_object_set_new(f, "type", json_string("job"));
 	json_object_set_new(f, "job_template", json_integer(jt_id));
@@ -545,8 +721,12 @@ json_t *engine_launch_job_template(engine *e, long jt_id, const json_t *override
 		if (!credentials)
 			goto out;
 	}
+	labels = launch_labels(e, jt_id, json_object_get(take, "labels"), err);
+	if (!labels)
+		goto out;
 	rc = enqueue(e, STORE_JOB, f, credentials, err);
 	if (rc) {
+		relate_labels(e, (long)json_integer_value(json_object_get(rc, "id")), labels);
 		char now[32];
 		rn_utc_isoformat(now);
 		json_t *u = json_pack("{s:s+}", "last_job_run", now, "Z");
@@ -554,6 +734,10 @@ json_t *engine_launch_job_template(engine *e, long jt_id, const json_t *override
 		json_decref(u);
 	}
 out:
+	sodium_memzero(&key, sizeof key);
+	json_decref(labels);
+	json_decref(accepted);
+	json_decref(survey_passwords);
 	json_decref(f);
 	json_decref(take);
 	json_decref(jt);
@@ -819,6 +1003,13 @@ json_t *engine_relaunch(engine *e, long job_id, const char *hosts, long created_
 	if (!creds)
 		goto out;
 	r = enqueue(e, (store_kind)kind, f, creds, err);
+	if (r) {
+		/* the labels go with the relaunch, as AWX's prompts config keeps them */
+		json_t *labels =
+		    store_related_ids(e->st, STORE_REL_JOB_LABELS, job_id, false, NULL);
+		relate_labels(e, (long)json_integer_value(json_object_get(r, "id")), labels);
+		json_decref(labels);
+	}
 out:
 	json_decref(creds);
 	json_decref(f);

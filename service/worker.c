@@ -784,6 +784,7 @@ static void init_run(job_run *r)
 	              .job = r->job,
 	              .type = r->type,
 	              .projects_root = o->ws.projects_root,
+	              .state_dir = o->state_dir,
 	              .default_job_timeout = o->ws.job_timeout,
 	              .default_idle_timeout = o->ws.idle_timeout,
 	              .worker = w};

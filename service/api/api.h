@@ -149,6 +149,17 @@ extern const api_route api_routes_login[]; /* login.c: /api/login/, /api/logout/
 extern const api_route api_routes_rbac[];  /* rbac.c: roles/, teams/, their sub-lists */
 extern const api_route
     api_routes_notifications[]; /* notifications.c: notification templates, notifications */
+/* surveys.c: job_templates/N/survey_spec/, labels/, job_templates/N/labels/, jobs/N/labels/ */
+extern const api_route api_routes_surveys[];
+/* A job as shown: without its sealed survey answers, with its labels
+ * (surveys.c; returns job; fits api_list_opts.decorate). */
+json_t *api_survey_decorate_job(api_request *rq, json_t *job);
+/* A template's labels as launch defaults show them ([{id, name}]; NULL: none). */
+json_t *api_labels_brief(api_request *rq, long job_template_id);
+/* A template's labels as summary_fields show them ({count, results}). */
+json_t *api_labels_summary(api_request *rq, long job_template_id);
+/* The survey's messages for launch extra_vars of template jt (a new array). */
+json_t *api_survey_launch_errors(const json_t *jt, const json_t *extra_vars);
 
 /* ---- sessions (session.c) ---- */
 

@@ -25,7 +25,8 @@ static json_t *the_job(api_request *rq, api_response *rs, store_kind kind)
 /* GET the list of kind. */
 static int job_list(api_request *rq, api_response *rs, store_kind kind)
 {
-	return api_list(rq, rs, kind, NULL);
+	api_list_opts o = {.decorate = api_survey_decorate_job};
+	return api_list(rq, rs, kind, &o);
 }
 
 /* GET/DELETE one job (deleting an active one: 403, as AWX). */
@@ -35,7 +36,7 @@ static int job_one(api_request *rq, api_response *rs, store_kind kind)
 	if (!job)
 		return 0;
 	if (!strcmp(rq->method, "GET"))
-		return api_json(rs, 200, job);
+		return api_json(rs, 200, api_survey_decorate_job(rq, job));
 	bool active = store_status_is_active(json_string_value(json_object_get(job, "status")));
 	json_decref(job);
 	if (active)
@@ -119,7 +120,7 @@ static int job_relaunch(api_request *rq, api_response *rs, store_kind kind)
 	json_object_set(nj, key, json_object_get(nj, "id"));
 	api_logf(rq, "%s %lld: relaunch of %ld by user %ld", key,
 	         (long long)json_integer_value(json_object_get(nj, "id")), rq->ids[0], rq->user_id);
-	return api_json(rs, 201, nj);
+	return api_json(rs, 201, api_survey_decorate_job(rq, nj));
 }
 
 /* GET <job>/job_events/ (or events/): ordered by counter, filterable. */

@@ -6,7 +6,9 @@
 #include "api.h"
 
 #include "model.h"
+#include "survey.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,9 +42,23 @@ static bool playbook_ok(api_request *rq, api_response *rs, const json_t *current
 /* Add what AWX shows on a template and the store does not keep. */
 static json_t *decorate_template(api_request *rq, json_t *o)
 {
-	(void)rq;
 	if (!json_object_get(o, "survey_enabled"))
 		json_object_set_new(o, "survey_enabled", json_false());
+	/* as AWX: the spec is read at survey_spec/ (its password defaults sealed) */
+	json_object_del(o, "survey_spec");
+	if (json_is_object(json_object_get(o, "related"))) {
+		char url[128];
+		snprintf(url, sizeof url, "/api/v2/job_templates/%lld/survey_spec/",
+		         (long long)json_integer_value(json_object_get(o, "id")));
+		json_object_set_new(json_object_get(o, "related"), "survey_spec", json_string(url));
+		snprintf(url, sizeof url, "/api/v2/job_templates/%lld/labels/",
+		         (long long)json_integer_value(json_object_get(o, "id")));
+		json_object_set_new(json_object_get(o, "related"), "labels", json_string(url));
+	}
+	if (json_is_object(json_object_get(o, "summary_fields")))
+		json_object_set_new(
+		    json_object_get(o, "summary_fields"), "labels",
+		    api_labels_summary(rq, (long)json_integer_value(json_object_get(o, "id"))));
 	return o;
 }
 
@@ -97,19 +113,13 @@ static int launch_info(api_request *rq, api_response *rs)
 	if (!jt)
 		return api_error(rs, &err);
 	json_t *o = json_object();
-	static const char *const asks[] = {"ask_variables_on_launch",
-	                                   "ask_limit_on_launch",
-	                                   "ask_tags_on_launch",
-	                                   "ask_skip_tags_on_launch",
-	                                   "ask_job_type_on_launch",
-	                                   "ask_verbosity_on_launch",
-	                                   "ask_inventory_on_launch",
-	                                   "ask_credential_on_launch",
-	                                   "ask_diff_mode_on_launch",
-	                                   "ask_forks_on_launch",
-	                                   "ask_timeout_on_launch",
-	                                   "ask_scm_branch_on_launch",
-	                                   NULL};
+	static const char *const asks[] = {"ask_variables_on_launch", "ask_limit_on_launch",
+	                                   "ask_tags_on_launch",      "ask_skip_tags_on_launch",
+	                                   "ask_job_type_on_launch",  "ask_verbosity_on_launch",
+	                                   "ask_inventory_on_launch", "ask_credential_on_launch",
+	                                   "ask_diff_mode_on_launch", "ask_forks_on_launch",
+	                                   "ask_timeout_on_launch",   "ask_scm_branch_on_launch",
+	                                   "ask_labels_on_launch",    NULL};
 	for (int i = 0; asks[i]; i++)
 		json_object_set_new(o, asks[i],
 		                    json_boolean(json_is_true(json_object_get(jt, asks[i]))));
@@ -144,12 +154,16 @@ static int launch_info(api_request *rq, api_response *rs)
 	json_object_set_new(defaults, "inventory",
 	                    inv_sf ? json_incref(inv_sf) : json_pack("{s:n,s:n}", "name", "id"));
 	json_object_set_new(o, "defaults", defaults);
-	json_object_set_new(o, "can_start_without_user_input", json_boolean(!needs_inv));
+	json_object_set_new(defaults, "labels", api_labels_brief(rq, rq->ids[0]));
+	json_t *needed = survey_variables_needed(jt);
+	/* AWX's can_start_without_user_input: nothing needed and no survey question required */
+	json_object_set_new(o, "can_start_without_user_input",
+	                    json_boolean(!needs_inv && !json_array_size(needed)));
 	json_object_set_new(o, "passwords_needed_to_start", json_array());
-	json_object_set_new(o, "variables_needed_to_start", json_array());
+	json_object_set_new(o, "variables_needed_to_start", needed);
 	json_object_set_new(o, "credential_needed_to_start", json_false());
 	json_object_set_new(o, "inventory_needed_to_start", json_boolean(needs_inv));
-	json_object_set_new(o, "survey_enabled", json_false());
+	json_object_set_new(o, "survey_enabled", json_boolean(survey_active(jt)));
 	json_object_set_new(o, "job_template_data",
 	                    json_pack("{s:O,s:O,s:O}", "name", json_object_get(jt, "name"), "id",
 	                              json_object_get(jt, "id"), "description",
@@ -182,7 +196,7 @@ static bool launch_types_ok(const json_t *body, api_response *rs)
 				           "Incorrect type. Expected pk value, received %s.",
 				           json_is_string(v) ? "str" : "another type"),
 				       false;
-		} else if (!strcmp(key, "credentials")) {
+		} else if (!strcmp(key, "credentials") || !strcmp(key, "labels")) {
 			size_t i;
 			json_t *c;
 			if (!json_is_array(v))
@@ -249,6 +263,20 @@ static int launch(api_request *rq, api_response *rs)
 	}
 	json_t *ignored = NULL;
 	runnel_error err = {0};
+	/* the survey's answers first: AWX answers all their errors at once */
+	json_t *jt = store_get(rq->st, STORE_JOB_TEMPLATE, rq->ids[0], &err);
+	if (!jt) {
+		json_decref(body);
+		return api_error(rs, &err);
+	}
+	json_t *survey_errors = api_survey_launch_errors(jt, json_object_get(body, "extra_vars"));
+	json_decref(jt);
+	if (json_array_size(survey_errors)) {
+		json_decref(body);
+		return api_json(rs, 400,
+		                json_pack("{s:o}", "variables_needed_to_start", survey_errors));
+	}
+	json_decref(survey_errors);
 	json_t *job = engine_launch_job_template(rq->eng, rq->ids[0], body, "manual", rq->user_id,
 	                                         &ignored, &err);
 	json_decref(body);
@@ -258,6 +286,7 @@ static int launch(api_request *rq, api_response *rs)
 	}
 	json_object_set(job, "job", json_object_get(job, "id"));
 	json_object_set_new(job, "ignored_fields", ignored ? ignored : json_object());
+	api_survey_decorate_job(rq, job);
 	api_logf(rq, "job %lld launched from job_template %ld by user %ld",
 	         (long long)json_integer_value(json_object_get(job, "id")), rq->ids[0],
 	         rq->user_id);
@@ -285,7 +314,7 @@ static int template_jobs(api_request *rq, api_response *rs)
 		return api_error(rs, &err);
 	json_decref(jt);
 	json_t *f = json_pack("{s:I}", "job_template", (json_int_t)rq->ids[0]);
-	api_list_opts o = {.filters = f};
+	api_list_opts o = {.filters = f, .decorate = api_survey_decorate_job};
 	api_list(rq, rs, STORE_JOB, &o);
 	json_decref(f);
 	return 0;

@@ -24,6 +24,7 @@ static const char *const plurals[STORE_KIND_COUNT] = {
     "inventories",     "groups",       "hosts",  "inventory_sources",      "projects",
     "job_templates",   "unified_jobs", "jobs",   "project_updates",        "inventory_updates",
     "ad_hoc_commands", "system_jobs",  "teams",  "notification_templates", "notifications",
+    "labels",
 };
 static const char *const types[STORE_KIND_COUNT] = {
     "organization",
@@ -46,6 +47,7 @@ static const char *const types[STORE_KIND_COUNT] = {
     "team",
     "notification_template",
     "notification",
+    "label",
 };
 
 /* The plural of a kind as URLs spell it. */
@@ -334,6 +336,10 @@ static const model_field jt_fields[] = {
     {"ask_forks_on_launch", MT_BOOL, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
     {"ask_timeout_on_launch", MT_BOOL, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
     {"ask_scm_branch_on_launch", MT_BOOL, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    /* surveys (survey.h): the spec is written through survey_spec/ only */
+    {"ask_labels_on_launch", MT_BOOL, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"survey_enabled", MT_BOOL, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"survey_spec", MT_JSON, MF_RO, "{}", 0, 0, NULL, NULL, 0, NULL},
     {"status", MT_STR, MF_RO, "\"never updated\"", 0, 0, NULL, NULL, 0, NULL},
     {"last_job_run", MT_STR, MF_RO | MF_NULL, NULL, 0, 0, NULL, NULL, 0, NULL},
     {"last_job_failed", MT_BOOL, MF_RO, NULL, 0, 0, NULL, NULL, 0, NULL},
@@ -341,7 +347,7 @@ static const model_field jt_fields[] = {
 };
 
 /* What a launch of a job template takes (AWX's JobLaunchSerializer, less
- * what runneld does not run: execution environments, labels, slices,
+ * what runneld does not run: execution environments, slices,
  * instance groups). MT_JSON here: a JSON or YAML dictionary. */
 static const model_field launch_fields[] = {
     {"extra_vars", MT_JSON, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
@@ -357,6 +363,7 @@ static const model_field launch_fields[] = {
     {"credential_passwords", MT_JSON, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
     {"forks", MT_INT, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
     {"timeout", MT_INT, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"labels", MT_JSON, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
     END,
 };
 
@@ -429,6 +436,8 @@ static const model_field job_fields[] = {
     UJ("start_at_task", MT_STR, 0, NULL, 0, JT_JOB),
     UJ("use_fact_cache", MT_BOOL, 0, NULL, 0, JT_JOB),
     UJ("passwords_needed_to_start", MT_JSON, 0, "[]", 0, JT_JOB),
+    /* survey password answers, sealed (survey.h); the API never shows them */
+    UJ("survey_passwords", MT_JSON, 0, "{}", 0, JT_JOB),
     /* project update */
     UJ("scm_type", MT_STR, 0, NULL, 0, JT_PU),
     UJ("scm_url", MT_STR, 0, NULL, 0, JT_PU),
@@ -479,6 +488,14 @@ static const model_field notification_fields[] = {
     END,
 };
 
+/* Labels (AWX's Label: CommonModelNameNotUnique + organization). */
+static const model_field label_fields[] = {
+    {"name", MT_STR, MF_REQUIRED, NULL, 0, 0, .max_length = 512},
+    {"organization", MT_FK, MF_REQUIRED, NULL, STORE_ORGANIZATION, 0,
+     .help = "Organization this label belongs to."},
+    END,
+};
+
 /* The field table of a kind. */
 const model_field *model_fields(store_kind kind)
 {
@@ -511,6 +528,8 @@ const model_field *model_fields(store_kind kind)
 		return nt_fields;
 	case STORE_NOTIFICATION:
 		return notification_fields;
+	case STORE_LABEL:
+		return label_fields;
 	default:
 		return job_fields;
 	}
@@ -607,6 +626,10 @@ static const model_unique unique_rules[] = {
     {STORE_NOTIFICATION_TEMPLATE,
      {"name", "organization", NULL},
      "Notification template with this Organization and Name already exists.",
+     true},
+    {STORE_LABEL,
+     {"name", "organization", NULL},
+     "Label with this Name and Organization already exists.",
      true},
     {STORE_KIND_COUNT, {NULL}, NULL, false},
 };

@@ -259,6 +259,7 @@ const char *pg_table(store_kind kind)
 	    [STORE_TEAM] = "\"teams\"",
 	    [STORE_NOTIFICATION_TEMPLATE] = "\"notification_templates\"",
 	    [STORE_NOTIFICATION] = "\"notifications\"",
+	    [STORE_LABEL] = "\"labels\"",
 	};
 	if (model_is_job_kind(kind) || kind < 0 || kind >= STORE_KIND_COUNT || !names[kind])
 		return "unified_jobs";

@@ -65,6 +65,14 @@ void store_rel_kinds(store_rel rel, store_kind *parent, store_kind *child)
 		*parent = STORE_UNIFIED_JOB;
 		*child = STORE_NOTIFICATION;
 		break;
+	case STORE_REL_JOB_TEMPLATE_LABELS:
+		*parent = STORE_JOB_TEMPLATE;
+		*child = STORE_LABEL;
+		break;
+	case STORE_REL_JOB_LABELS:
+		*parent = STORE_UNIFIED_JOB;
+		*child = STORE_LABEL;
+		break;
 	default:
 		*parent = *child = STORE_KIND_COUNT;
 		if (rel >= STORE_REL_NT_FIRST && rel <= STORE_REL_NT_LAST) {

@@ -68,6 +68,8 @@ typedef enum store_kind {
 	 * a notification */
 	STORE_NOTIFICATION_TEMPLATE,
 	STORE_NOTIFICATION,
+	/* kinds added after the unified jobs (their tables made on every start) */
+	STORE_LABEL,
 	STORE_KIND_COUNT
 } store_kind;
 
@@ -87,6 +89,9 @@ int store_kind_from_job_type(const char *type);
  *   JOB_CREDENTIALS           unified job (job, ad hoc, ...) -> credential
  *   GROUP_HOSTS               group -> host
  *   GROUP_CHILDREN            group -> group (child)
+ *   JOB_TEMPLATE_LABELS       job_template -> label
+ *   JOB_LABELS                unified job -> label
+ * The numbers are stored in the relations table: never renumber one.
  */
 typedef enum store_rel {
 	STORE_REL_NONE = 0,
@@ -104,6 +109,8 @@ typedef enum store_rel {
 	STORE_REL_NT_FIRST = 100,
 	STORE_REL_NT_LAST = STORE_REL_NT_FIRST + 11,
 	STORE_REL_JOB_NOTIFICATIONS = 120,
+	STORE_REL_JOB_TEMPLATE_LABELS = 60,
+	STORE_REL_JOB_LABELS = 61,
 } store_rel;
 
 /* The relation attaching notification templates to an object of kind

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "survey.h"
 #include "task.h"
 #include "util.h"
 
@@ -50,6 +51,39 @@ static int apply_credentials(task *t, runnel_error *err)
 	return 0;
 }
 
+/* Put the job's survey password answers (sealed in survey_passwords,
+ * "$encrypted$" in its extra_vars) into env/extravars, and among the secrets
+ * no job_env shows. 0 or -1 with err (a key that does not open them). */
+static int open_survey_passwords(task *t, runnel_error *err)
+{
+	json_t *pw = json_object_get(t->job, "survey_passwords");
+	if (!json_object_size(pw))
+		return 0;
+	store_key key;
+	if (store_key_load(&key, t->state_dir, err) < 0)
+		return -1;
+	const char *var;
+	json_t *v;
+	int rc = 0;
+	json_object_foreach(pw, var, v) {
+		char *plain = survey_open(&key, json_string_value(v));
+		if (!plain) {
+			rc = rn_fail(err, EIO,
+			             "survey_passwords: the answer to '%s' does not open with this "
+			             "state dir's key",
+			             var);
+			break;
+		}
+		json_object_set_new(t->extravars, var, json_string(plain));
+		if (*plain)
+			json_array_append_new(t->secrets, json_string(plain));
+		sodium_memzero(plain, strlen(plain));
+		free(plain);
+	}
+	sodium_memzero(&key, sizeof key);
+	return rc;
+}
+
 /* Fill the run of a job. */
 int task_job_prepare(task *t, runnel_error *err)
 {
@@ -73,6 +107,8 @@ int task_job_prepare(task *t, runnel_error *err)
 		return -1;
 	json_object_update(t->extravars, ev);
 	json_decref(ev);
+	if (open_survey_passwords(t, err) < 0)
+		return -1;
 	json_t *p = store_get(t->st, STORE_PROJECT, proj, err);
 	const char *rev = p ? json_string_value(json_object_get(p, "scm_revision")) : NULL;
 	json_object_set_new(t->extravars, "awx_project_revision", json_string(rev ? rev : ""));

@@ -25,6 +25,7 @@ struct task {
 	const char *type; /* "job", "project_update", ... */
 	const char *pdd;  /* the private data dir (0700, with env/ and inventory/) */
 	const char *projects_root;
+	const char *state_dir; /* holds secret.key (sealed survey passwords, survey.h) */
 	int default_job_timeout;
 	int default_idle_timeout;
 	const sandbox_policy *sandbox; /* runneld's isolation settings (sandbox.h) */

@@ -79,15 +79,27 @@ async function launchFields(t, info) {
   if (info.ask_forks_on_launch) f.push({ name: "forks", label: "Forks", type: "number", value: d.forks || 0, min: 0 });
   if (info.ask_timeout_on_launch) f.push({ name: "timeout", label: "Timeout (seconds)", type: "number", value: d.timeout || 0, min: 0 });
   if (info.ask_scm_branch_on_launch) f.push({ name: "scm_branch", label: "Source control branch", value: d.scm_branch || "" });
+  if (info.ask_labels_on_launch) {
+    const labels = (await api("/api/v2/labels/?page_size=200&order_by=name")).results;
+    f.push({ name: "labels", label: "Labels", type: "select", multiple: true,
+      selected: (d.labels || []).map((l) => String(l.id)),
+      options: labels.map((l) => ({ value: String(l.id), label: l.name })) });
+  }
   if (info.survey_enabled && t.related && t.related.survey_spec) {
     const spec = await api(t.related.survey_spec);
     for (const q of spec.spec || []) {
       const type = { textarea: "textarea", password: "password", integer: "number", float: "number",
         multiplechoice: "select", multiselect: "select" }[q.type] || "text";
       const choices = Array.isArray(q.choices) ? q.choices : String(q.choices || "").split("\n").filter(Boolean);
-      f.push({ name: "survey_" + q.variable, survey: q, label: q.question_name, help: q.question_description, type,
-        required: !!q.required, value: q.default ?? "", min: q.min, max: q.max, multiple: q.type === "multiselect",
-        options: choices.map((c) => ({ value: c, label: c })) });
+      const multiple = q.type === "multiselect";
+      // a multiselect's default is its choices one per line (or a list)
+      const selected = !multiple ? null : Array.isArray(q.default) ? q.default.map(String)
+        : String(q.default ?? "").split("\n").filter(Boolean);
+      // bounds of numbers on their inputs (text lengths are checked by the server)
+      const bounds = q.type === "integer" || q.type === "float" ? { min: q.min ?? undefined, max: q.max ?? undefined } : {};
+      f.push(Object.assign({ name: "survey_" + q.variable, survey: q, label: q.question_name, help: q.question_description, type,
+        required: !!q.required, value: multiple ? "" : q.default ?? "", multiple, selected,
+        options: (q.required || multiple ? [] : [{ value: "", label: "" }]).concat(choices.map((c) => ({ value: c, label: c }))) }, bounds));
     }
   }
   return f;
@@ -103,7 +115,7 @@ function launchBody(fields, values) {
       if (v === "" || v === null || (Array.isArray(v) && !v.length)) continue;
       answers[f.survey.variable] = f.survey.type === "integer" ? parseInt(v, 10) : f.survey.type === "float" ? Number(v) : v;
     } else if (f.name === "inventory" || f.name === "verbosity") body[f.name] = Number(v);
-    else if (f.name === "credentials") body[f.name] = v.map(Number);
+    else if (f.name === "credentials" || f.name === "labels") body[f.name] = v.map(Number);
     else body[f.name] = v;
   }
   if (Object.keys(answers).length) {
@@ -119,6 +131,22 @@ function launchBody(fields, values) {
     body.extra_vars = Object.assign(ev, answers);
   }
   return body;
+}
+
+// A launch refused for its survey answers ({"variables_needed_to_start":
+// ["'v' value missing", ...]}): each message under the question it names.
+function surveyErrors(fields, e) {
+  const msgs = e && e.body && Array.isArray(e.body.variables_needed_to_start) ? e.body.variables_needed_to_start : null;
+  if (!msgs) return e;
+  const body = {};
+  for (const m of msgs) {
+    const f = fields.find((x) => x.survey && m.includes("'" + x.survey.variable + "'"));
+    const key = f ? f.name : "__all__";
+    body[key] = (body[key] || []).concat([m]);
+  }
+  e.body = body;
+  e.message = msgs.join(" ");
+  return e;
 }
 
 // A template's page: details, launch form, recent jobs.
@@ -138,8 +166,16 @@ export async function renderTemplate(el, ctx, id) {
     ["Playbook", t.playbook], ["Limit", t.limit], ["Forks", t.forks || null], ["Verbosity", t.verbosity || null]]) {
     if (v !== null && v !== undefined && v !== "") dl.append(h("dt", {}, k), h("dd", {}, String(v)));
   }
-  const launchForm = form(fields, "Launch", async (values) => launch(id, launchBody(fields, values)));
+  const launchForm = form(fields, "Launch", async (values) => launch(id, launchBody(fields, values)).catch((e) => {
+    throw surveyErrors(fields, e);
+  }));
   launchForm.id = "launch-form";
+  // the preselected options of multiple selects (labels, multiselect questions)
+  for (const f of fields) {
+    if (!f.multiple || !f.selected) continue;
+    const sel = launchForm.querySelector("#f-" + CSS.escape(f.name));
+    for (const o of sel ? sel.options : []) o.selected = f.selected.includes(o.value);
+  }
   el.append(h("div", { class: "list-head" }, h("h2", { id: "template-title" }, "Template: " + t.name),
     h("a", { class: "button", href: "#/job_templates/" + id }, "Edit")),
   h("div", { class: "job-grid" },

@@ -403,6 +403,64 @@ def test_lists_and_forms(site):
     shot(b, "inventories")
 
 
+def test_launch_a_template_with_a_survey(site):
+    """The launch form shows the survey's questions (typed inputs, required
+    marks, choices), places the server's refusal under the question, and the
+    answers reach the playbook."""
+    b, d = site["b"], site["d"]
+    jt = d.create("job_templates", name="Asked", playbook="live.yml", limit="localhost",
+                  project=site["project"]["id"], inventory=site["inv"]["id"], survey_enabled=True)
+    spec = {"name": "s", "description": "", "spec": [
+        {"question_name": "Greeting", "variable": "greeting", "type": "text", "required": True, "min": 3, "max": 40},
+        {"question_name": "Pause", "variable": "pause", "type": "integer", "required": False, "min": 0, "max": 3,
+         "default": 1},
+        {"question_name": "Colour", "variable": "colour", "type": "multiplechoice", "required": True,
+         "choices": "red\ngreen", "default": "green"},
+        {"question_name": "Sizes", "variable": "sizes", "type": "multiselect", "required": False,
+         "choices": ["s", "m", "l"], "default": "m\nl"},
+        {"question_name": "Token", "variable": "token", "type": "password", "required": False,
+         "default": "web-default-token"},
+    ]}
+    assert d.req("POST", "/api/v2/job_templates/%d/survey_spec/" % jt["id"], json=spec).status_code == 200
+    goto(site, "#/templates?search=Asked")
+    wait(b, lambda: css(b, "tr.template-row button.launch"), what="the Asked template")
+    css(b, "tr.template-row button.launch")[0].click()
+    wait(b, lambda: css(b, "#launch-form #f-survey_greeting"), what="the survey form")
+    assert b.current_url.endswith("#/templates/%d" % jt["id"])
+    labels = {e.get_attribute("for"): e.text for e in css(b, "#launch-form label")}
+    assert labels["f-survey_greeting"] == "Greeting *" and labels["f-survey_pause"] == "Pause"
+    assert b.find_element(By.ID, "f-survey_pause").get_attribute("type") == "number"
+    assert b.find_element(By.ID, "f-survey_pause").get_attribute("value") == "1"
+    assert b.find_element(By.ID, "f-survey_token").get_attribute("type") == "password"
+    colour = Select(b.find_element(By.ID, "f-survey_colour"))
+    assert [o.text for o in colour.options] == ["red", "green"]
+    assert colour.first_selected_option.text == "green"
+    sizes = Select(b.find_element(By.ID, "f-survey_sizes"))
+    assert sizes.is_multiple and [o.text for o in sizes.all_selected_options] == ["m", "l"]
+    # too short: the server's message under the question, no job
+    before = d.get("/api/v2/job_templates/%d/jobs/" % jt["id"])["count"]
+    b.find_element(By.ID, "f-survey_greeting").send_keys("hi")
+    b.find_element(By.CSS_SELECTOR, "#launch-form button[type=submit]").click()
+    wait(b, lambda: "too small" in visible_text(b, "#launch-form .field-error"), what="the refusal")
+    assert d.get("/api/v2/job_templates/%d/jobs/" % jt["id"])["count"] == before
+    b.get_log("browser")  # the refusal's 400 is the point here
+    g = b.find_element(By.ID, "f-survey_greeting")
+    g.clear()
+    g.send_keys("from-the-survey")
+    colour.select_by_visible_text("red")
+    shot(b, "template-survey")
+    b.find_element(By.CSS_SELECTOR, "#launch-form button[type=submit]").click()
+    wait(b, lambda: "#/jobs/" in b.current_url, what="the job page")
+    job_id = job_id_from_url(b)
+    wait(b, lambda: "LIVE-FIRST localhost from-the-survey" in visible_text(b, "#output"), timeout=120,
+         what="the answer in the job's output")
+    job = d.get("/api/v2/jobs/%d/" % job_id)
+    ev = json.loads(job["extra_vars"])
+    assert ev["greeting"] == "from-the-survey" and ev["pause"] == 1 and ev["colour"] == "red"
+    assert ev["sizes"] == ["m", "l"] and ev["token"] == "$encrypted$"
+    wait_status(b, ("successful",))
+
+
 def test_logout_leaves_nothing_and_ends_the_session(site):
     b, d = site["b"], site["d"]
     goto(site, "#/jobs/%d" % site["live_job"])
