@@ -145,6 +145,8 @@ extern const api_route api_routes_jobs[];      /* jobs.c: unified jobs, stdout, 
 extern const api_route
     api_routes_events_stream[]; /* events_stream.c: events/stream/ (SSE), events/lines/ */
 extern const api_route api_routes_login[]; /* login.c: /api/login/, /api/logout/ */
+extern const api_route
+    api_routes_schedules[]; /* schedules.c: schedules, preview, zoneinfo, unified_job_templates */
 
 /* ---- sessions (session.c) ---- */
 

@@ -256,6 +256,7 @@ const char *pg_table(store_kind kind)
 	    [STORE_INVENTORY_SOURCE] = "\"inventory_sources\"",
 	    [STORE_PROJECT] = "\"projects\"",
 	    [STORE_JOB_TEMPLATE] = "\"job_templates\"",
+	    [STORE_SCHEDULE] = "\"schedules\"",
 	};
 	if (model_is_job_kind(kind) || kind < 0 || kind >= STORE_KIND_COUNT || !names[kind])
 		return "unified_jobs";
@@ -367,6 +368,30 @@ static int create_v1(pgc *c, runnel_error *err)
 	return 0;
 }
 
+/* What came after schema version 1, made when missing (idempotent): the
+ * tables of kinds added since (schedules), and the one id space of the
+ * unified job templates (model.h), past every id already used. */
+static int create_later_tables(pgc *c, runnel_error *err)
+{
+	if (pg_exec(c,
+	            "CREATE TABLE IF NOT EXISTS \"schedules\"(id bigserial PRIMARY KEY,"
+	            " created text COLLATE \"C\" NOT NULL, modified text COLLATE \"C\" NOT NULL,"
+	            " name text COLLATE \"C\" NOT NULL DEFAULT '',"
+	            " data jsonb NOT NULL DEFAULT '{}', secret text)",
+	            err) < 0 ||
+	    pg_exec(c, "CREATE SEQUENCE IF NOT EXISTS unified_job_templates_id_seq START 2", err) <
+	        0)
+		return -1;
+	return pg_exec(
+	    c,
+	    "SELECT setval('unified_job_templates_id_seq', m) FROM (SELECT max(id) m FROM"
+	    " (SELECT id FROM \"job_templates\" UNION ALL SELECT id FROM \"projects\""
+	    " UNION ALL SELECT id FROM \"inventory_sources\") u) x WHERE m >= (SELECT"
+	    " CASE WHEN is_called THEN last_value + 1 ELSE last_value END FROM"
+	    " unified_job_templates_id_seq)",
+	    err);
+}
+
 /* Bring the database to PG_LATEST_SCHEMA, one process at a time (an
  * advisory lock held to the end of the transaction). */
 static int migrate(pgc *c, runnel_error *err)
@@ -392,6 +417,8 @@ static int migrate(pgc *c, runnel_error *err)
 	}
 	if (v < 1 && (create_v1(c, err) < 0 ||
 	              pg_exec(c, "INSERT INTO schema_version(version) VALUES(1)", err) < 0))
+		goto fail;
+	if (create_later_tables(c, err) < 0)
 		goto fail;
 	return pg_exec(c, "COMMIT", err);
 fail:
@@ -546,4 +573,5 @@ static const store_ops pg_ops = {
     .events_list = pg_events_list,
     .stdout_read = pg_stdout_read,
     .host_summaries_list = pg_host_summaries_list,
+    .schedule_claim = pg_schedule_claim,
 };
