@@ -51,6 +51,8 @@ static int get_v2(api_request *rq, api_response *rs)
 	                                    "system_job_templates",
 	                                    "system_jobs",
 	                                    "unified_jobs",
+	                                    "schedules",
+	                                    "unified_job_templates",
 	                                    NULL};
 	(void)rq;
 	json_t *o = json_object();
