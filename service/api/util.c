@@ -800,6 +800,26 @@ int api_update(api_request *rq, api_response *rs, store_kind kind, long id)
 	return api_json(rs, 200, o);
 }
 
+/* Delete the schedules of a deleted template (AWX's on_delete CASCADE;
+ * template ids are never reused, so one left behind by a failure here only
+ * waits for the scheduler, which deletes it when it falls due). */
+static void delete_schedules_of(api_request *rq, long template_id)
+{
+	json_t *f = json_pack("{s:I}", "unified_job_template", (json_int_t)template_id);
+	store_query q = {.filters = f, .page = 1, .page_size = 200};
+	store_page out = {0};
+	runnel_error err = {0};
+	if (store_list(rq->st, STORE_SCHEDULE, &q, &out, &err) == 0) {
+		size_t i;
+		json_t *o;
+		json_array_foreach(out.results, i, o)
+			store_remove(rq->st, STORE_SCHEDULE,
+			             (long)json_integer_value(json_object_get(o, "id")), &err);
+	}
+	store_page_clear(&out);
+	json_decref(f);
+}
+
 /* DELETE an object: refused (409, AWX's ActiveJobConflict) while jobs that
  * use it have not finished, so that no job loses its inventory, project,
  * credential or template under it. */
@@ -822,6 +842,8 @@ int api_delete(api_request *rq, api_response *rs, store_kind kind, long id)
 	json_decref(active);
 	if (store_remove(rq->st, kind, id, &err) < 0)
 		return api_error(rs, &err);
+	if (model_is_template_kind(kind))
+		delete_schedules_of(rq, id);
 	rs->status = 204;
 	return 0;
 }

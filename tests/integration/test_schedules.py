@@ -254,6 +254,36 @@ def test_project_schedule_runs_an_update(world):
     assert r.status_code == 400 and r.json() == {"limit": ["Field is not allowed on launch."]}
 
 
+def test_system_job_template_schedule(world):
+    d = world["d"]
+    base = "/api/v2/system_job_templates/1/schedules/"
+    rrule = "DTSTART:%s RRULE:FREQ=MINUTELY;INTERVAL=1;COUNT=1" % utc_stamp(1)
+    r = d.req("POST", base, json={"name": uniq("sys"), "rrule": rrule, "extra_data": {"days": 30, "color": "red"}})
+    assert r.status_code == 400 and r.json() == {"extra_data": ["Variables color are not allowed for system jobs."]}
+    r = d.req("POST", base, json={"name": uniq("sys"), "rrule": rrule, "extra_data": {"days": -1}})
+    assert r.status_code == 400 and r.json() == {"extra_data": ["days must be a positive integer."]}
+    s = d.post(base, {"name": uniq("sys"), "rrule": rrule, "extra_data": {"days": 3650}}, expect=(201,))
+    assert s["summary_fields"]["unified_job_template"]["unified_job_type"] == "system_job"
+    jobs = wait_for(lambda: jobs_of(d, s["id"]), timeout=30, what="the scheduled cleanup")
+    j = d.wait_job("/api/v2/system_jobs/%d/" % jobs[0]["id"])
+    assert j["launch_type"] == "scheduled" and json.loads(j["extra_vars"]) == {"days": 3650}
+    assert [x["id"] for x in d.get(base)["results"]] == [s["id"]]
+
+
+def test_template_delete_deletes_its_schedules(world):
+    d = world["d"]
+    jt = d.create("job_templates", name=uniq("gone"), project=world["project"]["id"],
+                  inventory=world["inv"]["id"], playbook="ok.yml")
+    s = d.post("/api/v2/job_templates/%d/schedules/" % jt["id"],
+               {"name": "x", "rrule": "DTSTART:20300101T000000Z RRULE:FREQ=DAILY;INTERVAL=1"}, expect=(201,))
+    assert d.req("DELETE", "/api/v2/job_templates/%d/" % jt["id"]).status_code == 204
+    assert d.req("GET", s["url"]).status_code == 404
+    # its id is never given to another template
+    jt2 = d.create("projects", name=uniq("p"), organization=world["org"]["id"], scm_type="git",
+                   scm_url="file://%s" % world["repo"])
+    assert jt2["id"] > jt["id"]
+
+
 @pytest.mark.skipif(os.environ.get("RUNNELD_STORE") == "pg", reason="edits the SQLite file directly")
 def test_restart_across_due_time_no_duplicate_no_burst(tmp_path):
     repo, _ = make_git_project(tmp_path)
