@@ -10,6 +10,7 @@
 
 #include <ctype.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -608,23 +609,60 @@ static bool gen_next(const rrule_set *rs, gen *g)
 	return false;
 }
 
-/* Start a generator on rule r (first occurrence loaded). */
-static void gen_start(const rrule_set *rs, const rule *r, gen *g)
+/*
+ * Start a generator on rule r (first occurrence loaded), near `after`: a
+ * rule without COUNT whose periods are fixed in wall-clock time (MINUTELY,
+ * HOURLY, DAILY, WEEKLY) starts a whole number of its periods after DTSTART,
+ * shortly before `after` (2 hours and a period of margin: a wall-clock hour
+ * repeats when DST ends), so that finding the next run of an old schedule
+ * is a few steps of libical's, not one per minute since DTSTART. The
+ * occurrences are the same (the phase of INTERVAL and the weekday kept).
+ */
+static void gen_start(const rrule_set *rs, const rule *r, gen *g, long long after)
 {
 	memset(g, 0, sizeof *g);
 	g->r = r;
-	g->it = icalrecur_iterator_new(r->recur, rs->dtstart);
+	struct icaltimetype start = rs->dtstart;
+	long long unit = 0;
+	switch (r->recur.freq) {
+	case ICAL_MINUTELY_RECURRENCE:
+		unit = 60;
+		break;
+	case ICAL_HOURLY_RECURRENCE:
+		unit = 3600;
+		break;
+	case ICAL_DAILY_RECURRENCE:
+		unit = 86400;
+		break;
+	case ICAL_WEEKLY_RECURRENCE:
+		unit = 7 * 86400;
+		break;
+	default:
+		break;
+	}
+	if (after != LLONG_MIN && !r->recur.count && unit) {
+		long long period = unit * (r->recur.interval > 0 ? r->recur.interval : 1);
+		long long w0 = wall_secs(&rs->dtstart);
+		long long wall_after = after + offset_at_utc(rs, after);
+		long long k = (wall_after - 7200 - period - w0) / period;
+		if (k > 0)
+			start = wall_of(w0 + k * period);
+	}
+	g->it = icalrecur_iterator_new(r->recur, start);
 	if (!g->it)
 		g->done = true;
 	else
 		gen_next(rs, g);
 }
 
-size_t rrule_after(const rrule_set *rs, long long after, long long *out, size_t max)
+/* The occurrences after `after`, in one walk of every rule: up to max into
+ * out, or (out NULL) all of them counted, the last into *last. */
+static size_t expand(const rrule_set *rs, long long after, long long *out, size_t max,
+                     long long *last)
 {
 	gen gens[MAX_RULES];
 	for (size_t i = 0; i < rs->nrules; i++) {
-		gen_start(rs, &rs->rules[i], &gens[i]);
+		gen_start(rs, &rs->rules[i], &gens[i], after);
 		if (!rs->rules[i].exclude)
 			while (!gens[i].done && gens[i].cur <= after)
 				gen_next(rs, &gens[i]);
@@ -653,13 +691,23 @@ size_t rrule_after(const rrule_set *rs, long long after, long long *out, size_t 
 				if (!gens[i].done && gens[i].cur == t)
 					excluded = true;
 			}
-		if (!excluded)
-			out[n++] = t;
+		if (!excluded) {
+			if (out)
+				out[n] = t;
+			n++;
+			if (last)
+				*last = t;
+		}
 	}
 	for (size_t i = 0; i < rs->nrules; i++)
 		if (gens[i].it)
 			icalrecur_iterator_free(gens[i].it);
 	return n;
+}
+
+size_t rrule_after(const rrule_set *rs, long long after, long long *out, size_t max)
+{
+	return expand(rs, after, out, max, NULL);
 }
 
 bool rrule_first(const rrule_set *rs, long long *t)
@@ -679,22 +727,32 @@ bool rrule_last(const rrule_set *rs, long long *t)
 	}
 	if (!any)
 		return false;
-	long long last = 0, buf[256];
-	bool found = false;
-	long long after = LLONG_MIN;
-	for (;;) {
-		size_t n = rrule_after(rs, after, buf, sizeof buf / sizeof buf[0]);
-		if (!n)
-			break;
-		last = buf[n - 1];
-		found = true;
-		after = last;
-		if (n < sizeof buf / sizeof buf[0])
-			break;
-	}
-	if (found)
+	long long last = 0, first;
+	if (!rrule_first(rs, &first))
+		return false;
+	/* the latest UNTIL bounds every run; walk back from it in growing
+	 * windows (each walk starts near its window: gen_start) */
+	long long end = LLONG_MIN;
+	for (size_t i = 0; i < rs->nrules; i++)
+		if (!rs->rules[i].exclude && rs->rules[i].has_until && rs->rules[i].until > end)
+			end = rs->rules[i].until;
+	if (end == LLONG_MIN) {
+		/* COUNT only: at most 999 runs a rule */
+		expand(rs, LLONG_MIN, NULL, SIZE_MAX, &last);
 		*t = last;
-	return found;
+		return true;
+	}
+	for (long long w = 86400;; w *= 4) {
+		long long from = end - w;
+		if (from < first)
+			from = LLONG_MIN;
+		if (expand(rs, from, NULL, SIZE_MAX, &last)) {
+			*t = last;
+			return true;
+		}
+		if (from == LLONG_MIN)
+			return false;
+	}
 }
 
 void rrule_format_utc(long long t, char out[32])

@@ -186,6 +186,26 @@ def test_schedule_fields_and_crud(world):
     assert d.req("GET", s["url"]).status_code == 404
 
 
+def test_long_rules_expand_quickly_and_exactly(world):
+    d = world["d"]
+    # a run every minute until 2100: dtend is the last one, found without walking 39M minutes
+    start = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M00Z")  # on the minute
+    rrule = "DTSTART:%s RRULE:FREQ=MINUTELY;INTERVAL=1;UNTIL=21000101T000000Z" % start
+    s = d.req("POST", "/api/v2/schedules/", json={"name": uniq("long"), "rrule": rrule,
+                                                   "unified_job_template": world["jt"]["id"], "enabled": False},
+              timeout=20)
+    assert s.status_code == 201, s.text
+    assert s.json()["dtend"] == "2100-01-01T00:00:00Z"
+    # every 3 weeks on Monday and Friday since 1990, New York time: the next runs keep the phase
+    p = preview(d, "DTSTART;TZID=America/New_York:19900101T013000 RRULE:FREQ=WEEKLY;INTERVAL=3;BYDAY=MO,FR").json()
+    assert len(p["local"]) == 10
+    days = [datetime.date.fromisoformat(x[:10]) for x in p["local"]]
+    assert all(x[10:19] == "T01:30:00" for x in p["local"])
+    assert {x.weekday() for x in days} == {0, 4}
+    mondays = [x for x in days if x.weekday() == 0]
+    assert all((m - datetime.date(1990, 1, 1)).days % 21 == 0 for m in mondays), mondays
+
+
 def test_zoneinfo(world):
     z = world["d"].get("/api/v2/schedules/zoneinfo/")
     assert "America/New_York" in z["zones"] and "UTC" in z["zones"]
@@ -227,7 +247,7 @@ def test_due_schedule_launches_exactly_one_job(world):
     s = d.create("schedules", name=uniq("due"), rrule=rrule, unified_job_template=jt["id"],
                  limit="localhost", extra_data={"from_schedule": "yes"})
     assert s["next_run"] is not None
-    jobs = wait_for(lambda: jobs_of(d, s["id"]), timeout=30, what="the scheduled job")
+    jobs = wait_for(lambda: jobs_of(d, s["id"]), timeout=120, what="the scheduled job")
     j = d.wait_job("/api/v2/jobs/%d/" % jobs[0]["id"])
     assert j["launch_type"] == "scheduled" and j["schedule"] == s["id"]
     assert j["summary_fields"]["schedule"]["name"] == s["name"]
@@ -246,7 +266,7 @@ def test_project_schedule_runs_an_update(world):
     s = d.post("/api/v2/projects/%d/schedules/" % world["project"]["id"], {"name": uniq("pu"), "rrule": rrule},
                expect=(201,))
     assert s["summary_fields"]["unified_job_template"]["unified_job_type"] == "project_update"
-    jobs = wait_for(lambda: jobs_of(d, s["id"]), timeout=30, what="the scheduled project update")
+    jobs = wait_for(lambda: jobs_of(d, s["id"]), timeout=120, what="the scheduled project update")
     assert jobs[0]["type"] == "project_update" and jobs[0]["launch_type"] == "scheduled"
     d.wait_job("/api/v2/project_updates/%d/" % jobs[0]["id"])
     r = d.req("POST", "/api/v2/projects/%d/schedules/" % world["project"]["id"],
@@ -264,7 +284,7 @@ def test_system_job_template_schedule(world):
     assert r.status_code == 400 and r.json() == {"extra_data": ["days must be a positive integer."]}
     s = d.post(base, {"name": uniq("sys"), "rrule": rrule, "extra_data": {"days": 3650}}, expect=(201,))
     assert s["summary_fields"]["unified_job_template"]["unified_job_type"] == "system_job"
-    jobs = wait_for(lambda: jobs_of(d, s["id"]), timeout=30, what="the scheduled cleanup")
+    jobs = wait_for(lambda: jobs_of(d, s["id"]), timeout=120, what="the scheduled cleanup")
     j = d.wait_job("/api/v2/system_jobs/%d/" % jobs[0]["id"])
     assert j["launch_type"] == "scheduled" and json.loads(j["extra_vars"]) == {"days": 3650}
     assert [x["id"] for x in d.get(base)["results"]] == [s["id"]]
@@ -290,15 +310,15 @@ def test_restart_across_due_time_no_duplicate_no_burst(tmp_path):
     d = Runneld(tmp_path / "state", extra=["--isolation-base-path", str(tmp_path)]).start()
     try:
         w = setup_world(d, repo)
-        # every minute, from a minute ago
-        start = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=1))
-        rrule = "DTSTART:%s RRULE:FREQ=MINUTELY;INTERVAL=1" % start.strftime("%Y%m%dT%H%M%SZ")
-        s = d.create("schedules", name="every-minute", rrule=rrule, unified_job_template=w["jt"]["id"])
+        # every 10 minutes, from 5 minutes ago (the next run is minutes away, even on a slow machine)
+        start = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=5))
+        rrule = "DTSTART:%s RRULE:FREQ=MINUTELY;INTERVAL=10" % start.strftime("%Y%m%dT%H%M%SZ")
+        s = d.create("schedules", name="every-10-minutes", rrule=rrule, unified_job_template=w["jt"]["id"])
         assert s["next_run"] > datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     finally:
         d.stop()
-    # runneld was down while ten runs fell due (its next_run 10 minutes ago)
-    missed = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=10)).strftime(
+    # runneld was down while ten runs fell due (its next_run 100 minutes ago)
+    missed = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=100)).strftime(
         "%Y-%m-%dT%H:%M:%SZ")
     db = sqlite3.connect(str(tmp_path / "state" / "runneld.db"))
     with db:
@@ -306,7 +326,7 @@ def test_restart_across_due_time_no_duplicate_no_burst(tmp_path):
     db.close()
     d = Runneld(tmp_path / "state", extra=["--isolation-base-path", str(tmp_path)]).start()
     try:
-        jobs = wait_for(lambda: jobs_of(d, s["id"]), timeout=30, what="the catch-up run")
+        jobs = wait_for(lambda: jobs_of(d, s["id"]), timeout=120, what="the catch-up run")
         time.sleep(3)
         jobs = jobs_of(d, s["id"])
         assert len(jobs) == 1, jobs  # one catch-up, not ten
