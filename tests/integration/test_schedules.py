@@ -243,7 +243,7 @@ def test_unified_job_templates(world):
 def test_due_schedule_launches_exactly_one_job(world):
     d = world["d"]
     jt = world["jt"]
-    rrule = "DTSTART:%s RRULE:FREQ=MINUTELY;INTERVAL=1;COUNT=1" % utc_stamp(2)
+    rrule = "DTSTART:%s RRULE:FREQ=MINUTELY;INTERVAL=1;COUNT=1" % utc_stamp(4)
     s = d.create("schedules", name=uniq("due"), rrule=rrule, unified_job_template=jt["id"],
                  limit="localhost", extra_data={"from_schedule": "yes"})
     assert s["next_run"] is not None
@@ -262,7 +262,7 @@ def test_due_schedule_launches_exactly_one_job(world):
 
 def test_project_schedule_runs_an_update(world):
     d = world["d"]
-    rrule = "DTSTART:%s RRULE:FREQ=MINUTELY;INTERVAL=1;COUNT=1" % utc_stamp(1)
+    rrule = "DTSTART:%s RRULE:FREQ=MINUTELY;INTERVAL=1;COUNT=1" % utc_stamp(4)
     s = d.post("/api/v2/projects/%d/schedules/" % world["project"]["id"], {"name": uniq("pu"), "rrule": rrule},
                expect=(201,))
     assert s["summary_fields"]["unified_job_template"]["unified_job_type"] == "project_update"
@@ -277,11 +277,12 @@ def test_project_schedule_runs_an_update(world):
 def test_system_job_template_schedule(world):
     d = world["d"]
     base = "/api/v2/system_job_templates/1/schedules/"
-    rrule = "DTSTART:%s RRULE:FREQ=MINUTELY;INTERVAL=1;COUNT=1" % utc_stamp(1)
+    rrule = "DTSTART:20300101T000000Z RRULE:FREQ=MINUTELY;INTERVAL=1;COUNT=1"
     r = d.req("POST", base, json={"name": uniq("sys"), "rrule": rrule, "extra_data": {"days": 30, "color": "red"}})
     assert r.status_code == 400 and r.json() == {"extra_data": ["Variables color are not allowed for system jobs."]}
     r = d.req("POST", base, json={"name": uniq("sys"), "rrule": rrule, "extra_data": {"days": -1}})
     assert r.status_code == 400 and r.json() == {"extra_data": ["days must be a positive integer."]}
+    rrule = "DTSTART:%s RRULE:FREQ=MINUTELY;INTERVAL=1;COUNT=1" % utc_stamp(4)
     s = d.post(base, {"name": uniq("sys"), "rrule": rrule, "extra_data": {"days": 3650}}, expect=(201,))
     assert s["summary_fields"]["unified_job_template"]["unified_job_type"] == "system_job"
     jobs = wait_for(lambda: jobs_of(d, s["id"]), timeout=120, what="the scheduled cleanup")
