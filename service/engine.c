@@ -19,6 +19,7 @@
 #include "engine_internal.h"
 #include "job_states.h"
 #include "project_files.h"
+#include "scheduler.h"
 #include "jobproc.h"
 #include "statelock.h"
 #include "survey.h"
@@ -249,6 +250,8 @@ engine *engine_open(const engine_settings *settings, runnel_error *err)
 		goto fail;
 	}
 	e->dispatcher_started = true;
+	if (scheduler_start(e, err) < 0)
+		goto fail;
 	engine_log(e, "engine open: state dir %s, store %s, bus %s, capacity %d", e->s.state_dir,
 	           e->s.store_backend, e->s.bus_backend, e->s.capacity);
 	return e;
@@ -267,6 +270,9 @@ void engine_shutdown(engine *e, double grace)
 	}
 	e->shut_down = true;
 	e->stopping = true;
+	pthread_mutex_unlock(&e->mu);
+	scheduler_stop(e); /* no run launches once shutdown began */
+	pthread_mutex_lock(&e->mu);
 	for (size_t i = 0; i < e->nworkers; i++) {
 		kill(e->workers[i].pid, SIGTERM);
 		engine_log(e, "job %ld: shutdown: SIGTERM to worker pid %d", e->workers[i].job_id,
@@ -307,7 +313,7 @@ void engine_close(engine *e)
 {
 	if (!e)
 		return;
-	if (e->dispatcher_started || e->receiver_started)
+	if (e->dispatcher_started || e->receiver_started || e->scheduler_started)
 		engine_shutdown(e, 5);
 	bus_close(e->consumer);
 	store_close(e->events_st);
@@ -588,10 +594,24 @@ static void relate_labels(engine *e, long job_id, const json_t *labels)
 		                NULL);
 }
 
+static json_t *launch_job_template(engine *e, long jt_id, const json_t *overrides,
+                                   const char *launch_type, long created_by, const json_t *stamp,
+                                   json_t **ignored, runnel_error *err);
+
 /* Launch a job template. */
 json_t *engine_launch_job_template(engine *e, long jt_id, const json_t *overrides,
                                    const char *launch_type, long created_by, json_t **ignored,
                                    runnel_error *err)
+{
+	return launch_job_template(e, jt_id, overrides, launch_type, created_by, NULL, ignored,
+	                           err);
+}
+
+/* Launch a job template; stamp (may be NULL): fields set on the new job
+ * (a schedule's launch_type and schedule). */
+static json_t *launch_job_template(engine *e, long jt_id, const json_t *overrides,
+                                   const char *launch_type, long created_by, const json_t *stamp,
+                                   json_t **ignored, runnel_error *err)
 {
 	if (ignored)
 		*ignored = NULL;
@@ -724,6 +744,8 @@ json_t *engine_launch_job_template(engine *e, long jt_id, const json_t *override
 	labels = launch_labels(e, jt_id, json_object_get(take, "labels"), err);
 	if (!labels)
 		goto out;
+	if (stamp)
+		json_object_update(f, (json_t *)stamp);
 	rc = enqueue(e, STORE_JOB, f, credentials, err);
 	if (rc) {
 		relate_labels(e, (long)json_integer_value(json_object_get(rc, "id")), labels);
@@ -817,8 +839,18 @@ static void slugify(const char *in, char *out, size_t n)
 	out[j] = 0;
 }
 
+static json_t *launch_project_update(engine *e, long project_id, long created_by,
+                                     const json_t *stamp, runnel_error *err);
+
 /* Launch a project update. */
 json_t *engine_launch_project_update(engine *e, long project_id, long created_by, runnel_error *err)
+{
+	return launch_project_update(e, project_id, created_by, NULL, err);
+}
+
+/* Launch a project update, stamp (may be NULL) set on it. */
+static json_t *launch_project_update(engine *e, long project_id, long created_by,
+                                     const json_t *stamp, runnel_error *err)
 {
 	json_t *p = store_get(e->st, STORE_PROJECT, project_id, err);
 	if (!p)
@@ -852,6 +884,8 @@ json_t *engine_launch_project_update(engine *e, long project_id, long created_by
 	json_object_set(f, "timeout", json_object_get(p, "timeout"));
 	if (created_by)
 		json_object_set_new(f, "created_by", json_integer(created_by));
+	if (stamp)
+		json_object_update(f, (json_t *)stamp);
 	json_t *r = enqueue(e, STORE_PROJECT_UPDATE, f, NULL, err);
 	if (r) {
 		json_t *u = json_pack("{s:s}", "status", "pending");
@@ -863,9 +897,19 @@ json_t *engine_launch_project_update(engine *e, long project_id, long created_by
 	return r;
 }
 
+static json_t *launch_inventory_update(engine *e, long source_id, long created_by,
+                                       const json_t *stamp, runnel_error *err);
+
 /* Launch an inventory update. */
 json_t *engine_launch_inventory_update(engine *e, long source_id, long created_by,
                                        runnel_error *err)
+{
+	return launch_inventory_update(e, source_id, created_by, NULL, err);
+}
+
+/* Launch an inventory update, stamp (may be NULL) set on it. */
+static json_t *launch_inventory_update(engine *e, long source_id, long created_by,
+                                       const json_t *stamp, runnel_error *err)
 {
 	json_t *src = store_get(e->st, STORE_INVENTORY_SOURCE, source_id, err);
 	if (!src)
@@ -881,15 +925,27 @@ json_t *engine_launch_inventory_update(engine *e, long source_id, long created_b
 	json_object_set(f, "timeout", json_object_get(src, "timeout"));
 	if (created_by)
 		json_object_set_new(f, "created_by", json_integer(created_by));
+	if (stamp)
+		json_object_update(f, (json_t *)stamp);
 	json_t *r = enqueue(e, STORE_INVENTORY_UPDATE, f, NULL, err);
 	json_decref(f);
 	json_decref(src);
 	return r;
 }
 
+static json_t *launch_system_job(engine *e, const char *job_type, const json_t *extra_vars,
+                                 long created_by, const json_t *stamp, runnel_error *err);
+
 /* Launch a system job. */
 json_t *engine_launch_system_job(engine *e, const char *job_type, const json_t *extra_vars,
                                  long created_by, runnel_error *err)
+{
+	return launch_system_job(e, job_type, extra_vars, created_by, NULL, err);
+}
+
+/* Launch a system job, stamp (may be NULL) set on it. */
+static json_t *launch_system_job(engine *e, const char *job_type, const json_t *extra_vars,
+                                 long created_by, const json_t *stamp, runnel_error *err)
 {
 	if (!job_type || strcmp(job_type, "cleanup_jobs"))
 		return rn_fail(err, EINVAL,
@@ -905,6 +961,8 @@ json_t *engine_launch_system_job(engine *e, const char *job_type, const json_t *
 	free(ev);
 	if (created_by)
 		json_object_set_new(f, "created_by", json_integer(created_by));
+	if (stamp)
+		json_object_update(f, (json_t *)stamp);
 	json_t *r = enqueue(e, STORE_SYSTEM_JOB, f, NULL, err);
 	json_decref(f);
 	return r;
@@ -1050,4 +1108,51 @@ int engine_cancel(engine *e, long job_id, runnel_error *err)
 	}
 	/* a waiting job whose worker is not forked yet sees the flag when it starts */
 	return 1;
+}
+
+/* Launch what a schedule runs (scheduler.c calls it once it claimed the
+ * run): its template's job with the schedule's prompts, through the launch
+ * path the API uses, as AWX's Schedule.get_job_kwargs: launch_type
+ * "scheduled" and the schedule on the job. */
+json_t *engine_launch_scheduled(engine *e, const json_t *schedule, runnel_error *err)
+{
+	long sid = (long)json_integer_value(json_object_get(schedule, "id"));
+	long ujt = (long)json_integer_value(json_object_get(schedule, "unified_job_template"));
+	json_t *stamp =
+	    json_pack("{s:s,s:I}", "launch_type", "scheduled", "schedule", (json_int_t)sid);
+	json_t *r = NULL;
+	json_t *probe = NULL;
+	runnel_error e2 = {0};
+	if ((probe = store_get(e->st, STORE_JOB_TEMPLATE, ujt, &e2))) {
+		/* the prompts the schedule carries (AWX's prompts_dict) */
+		static const char *const prompts_of[] = {
+		    "inventory", "scm_branch", "job_type", "job_tags", "skip_tags", "limit",
+		    "diff_mode", "verbosity",  "forks",    "timeout",  NULL};
+		json_t *ov = json_object();
+		for (int i = 0; prompts_of[i]; i++) {
+			json_t *v = json_object_get(schedule, prompts_of[i]);
+			if (v && !json_is_null(v))
+				json_object_set(ov, prompts_of[i], v);
+		}
+		json_t *ed = json_object_get(schedule, "extra_data");
+		if (json_is_object(ed) && json_object_size(ed))
+			json_object_set(ov, "extra_vars", ed);
+		json_t *ignored = NULL;
+		r = launch_job_template(e, ujt, ov, "scheduled", 0, stamp, &ignored, err);
+		json_decref(ignored);
+		json_decref(ov);
+	} else if ((probe = store_get(e->st, STORE_PROJECT, ujt, &e2))) {
+		r = launch_project_update(e, ujt, 0, stamp, err);
+	} else if ((probe = store_get(e->st, STORE_INVENTORY_SOURCE, ujt, &e2))) {
+		r = launch_inventory_update(e, ujt, 0, stamp, err);
+	} else if (ujt == 1) {
+		json_t *ed = json_object_get(schedule, "extra_data");
+		json_t *vars = json_is_object(ed) ? ed : NULL;
+		r = launch_system_job(e, "cleanup_jobs", vars, 0, stamp, err);
+	} else {
+		rn_fail(err, ENOENT, "unified_job_template: %ld does not exist", ujt);
+	}
+	json_decref(probe);
+	json_decref(stamp);
+	return r;
 }

@@ -134,6 +134,14 @@ json_t *engine_launch_inventory_update(engine *e, long inventory_source_id, long
 json_t *engine_launch_system_job(engine *e, const char *job_type, const json_t *extra_vars,
                                  long created_by, runnel_error *err);
 
+/* Launch what schedule (a schedule object as the store returns it) runs:
+ * its unified job template (job template, project, inventory source, or the
+ * system job template 1) with the schedule's prompts (extra_data, limit,
+ * inventory, ...), launch_type "scheduled" and "schedule" set on the job.
+ * The caller has claimed the run (store_schedule_claim). The new job, or
+ * NULL with err. */
+json_t *engine_launch_scheduled(engine *e, const json_t *schedule, runnel_error *err);
+
 /* Relaunch a unified job with the same parameters. hosts: "all" (NULL) or
  * "failed" (limit to the hosts that failed or were unreachable in it;
  * EINVAL when there are none). Returns the new job. */

@@ -60,6 +60,11 @@ struct engine {
 	char *cgroup_base;     /* where jobs' cgroups are made (jobproc.h), or NULL */
 	engine_reaped *reaped; /* the dispatcher thread's own (no lock) */
 	size_t nreaped;
+
+	/* the scheduler thread (scheduler.h); flags under mu */
+	pthread_t scheduler;
+	pthread_cond_t scheduler_wake;
+	bool scheduler_started, scheduler_stop;
 };
 
 /* Log one line of note. */

@@ -160,6 +160,8 @@ json_t *api_labels_brief(api_request *rq, long job_template_id);
 json_t *api_labels_summary(api_request *rq, long job_template_id);
 /* The survey's messages for launch extra_vars of template jt (a new array). */
 json_t *api_survey_launch_errors(const json_t *jt, const json_t *extra_vars);
+extern const api_route
+    api_routes_schedules[]; /* schedules.c: schedules, preview, zoneinfo, unified_job_templates */
 
 /* ---- sessions (session.c) ---- */
 

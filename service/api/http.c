@@ -72,9 +72,19 @@ typedef struct request_ctx {
 
 /* The routing tables, in the order they are searched. */
 static const api_route *const route_tables[] = {
-    api_routes_root,     api_routes_login,         api_routes_resources, api_routes_inventory,
-    api_routes_projects, api_routes_templates,     api_routes_jobs,      api_routes_events_stream,
-    api_routes_rbac,     api_routes_notifications, api_routes_surveys,   NULL,
+    api_routes_root,
+    api_routes_login,
+    api_routes_resources,
+    api_routes_inventory,
+    api_routes_projects,
+    api_routes_templates,
+    api_routes_jobs,
+    api_routes_events_stream,
+    api_routes_rbac,
+    api_routes_notifications,
+    api_routes_surveys,
+    api_routes_schedules,
+    NULL,
 };
 
 /* Write a log line through the settings' logger. */

@@ -53,6 +53,8 @@ static int get_v2(api_request *rq, api_response *rs)
 	                                    "unified_jobs",
 	                                    "notification_templates",
 	                                    "notifications",
+	                                    "schedules",
+	                                    "unified_job_templates",
 	                                    NULL};
 	(void)rq;
 	json_t *o = json_object();

@@ -817,6 +817,26 @@ int api_update(api_request *rq, api_response *rs, store_kind kind, long id)
 	return api_json(rs, 200, access_decorate(rq, kind, o));
 }
 
+/* Delete the schedules of a deleted template (AWX's on_delete CASCADE;
+ * template ids are never reused, so one left behind by a failure here only
+ * waits for the scheduler, which deletes it when it falls due). */
+static void delete_schedules_of(api_request *rq, long template_id)
+{
+	json_t *f = json_pack("{s:I}", "unified_job_template", (json_int_t)template_id);
+	store_query q = {.filters = f, .page = 1, .page_size = 200};
+	store_page out = {0};
+	runnel_error err = {0};
+	if (store_list(rq->st, STORE_SCHEDULE, &q, &out, &err) == 0) {
+		size_t i;
+		json_t *o;
+		json_array_foreach(out.results, i, o)
+			store_remove(rq->st, STORE_SCHEDULE,
+			             (long)json_integer_value(json_object_get(o, "id")), &err);
+	}
+	store_page_clear(&out);
+	json_decref(f);
+}
+
 /* DELETE an object: refused (409, AWX's ActiveJobConflict) while jobs that
  * use it have not finished, so that no job loses its inventory, project,
  * credential or template under it. */
@@ -843,6 +863,8 @@ int api_delete(api_request *rq, api_response *rs, store_kind kind, long id)
 	if (roles_forget(rq->st, kind, id, &err) < 0)
 		api_logf(rq, "roles of %s %ld not all forgotten: %s", store_kind_type(kind), id,
 		         err.message);
+	if (model_is_template_kind(kind))
+		delete_schedules_of(rq, id);
 	rs->status = 204;
 	return 0;
 }

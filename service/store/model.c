@@ -20,11 +20,12 @@
 #include "util.h"
 
 static const char *const plurals[STORE_KIND_COUNT] = {
-    "organizations",   "users",        "tokens", "credential_types",       "credentials",
-    "inventories",     "groups",       "hosts",  "inventory_sources",      "projects",
-    "job_templates",   "unified_jobs", "jobs",   "project_updates",        "inventory_updates",
-    "ad_hoc_commands", "system_jobs",  "teams",  "notification_templates", "notifications",
-    "labels",
+    "organizations",     "users",       "tokens",          "credential_types",
+    "credentials",       "inventories", "groups",          "hosts",
+    "inventory_sources", "projects",    "job_templates",   "schedules",
+    "unified_jobs",      "jobs",        "project_updates", "inventory_updates",
+    "ad_hoc_commands",   "system_jobs", "teams",           "notification_templates",
+    "notifications",     "labels",
 };
 static const char *const types[STORE_KIND_COUNT] = {
     "organization",
@@ -38,6 +39,7 @@ static const char *const types[STORE_KIND_COUNT] = {
     "inventory_source",
     "project",
     "job_template",
+    "schedule",
     "unified_job",
     "job",
     "project_update",
@@ -346,6 +348,49 @@ static const model_field jt_fields[] = {
     END,
 };
 
+/* A schedule (AWX's Schedule + LaunchTimeConfig, awx/main/models/schedules.py):
+ * the rrule and the prompts it launches with. unified_job_template is the id
+ * of a job template, project, inventory source or system job template (one
+ * id space, as AWX's unified job templates). dtstart, dtend, next_run,
+ * timezone and until are computed from the rrule (schedules.c). */
+static const model_field schedule_fields[] = {
+    {"name", MT_STR, MF_REQUIRED, NULL, 0, 0, .max_length = 512},
+    {"description", MT_STR, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"unified_job_template", MT_INT, MF_REQUIRED, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"enabled", MT_BOOL, 0, "true", 0, 0, .help = "Enables processing of this schedule."},
+    {"rrule", MT_STR, MF_REQUIRED, NULL, 0, 0,
+     .help = "A value representing the schedules iCal recurrence rule."},
+    {"dtstart", MT_STR, MF_RO | MF_NULL, NULL, 0, 0,
+     .help = "The first occurrence of the schedule occurs on or after this time."},
+    {"dtend", MT_STR, MF_RO | MF_NULL, NULL, 0, 0,
+     .help = "The last occurrence of the schedule occurs before this time, aftewards the "
+             "schedule expires."},
+    {"next_run", MT_STR, MF_RO | MF_NULL, NULL, 0, 0,
+     .help = "The next time that the scheduled action will run."},
+    {"timezone", MT_STR, MF_RO, NULL, 0, 0,
+     .help = "The timezone this schedule runs in. This field is extracted from the RRULE. If "
+             "the timezone in the RRULE is a link to another timezone, the link will be "
+             "reflected in this field."},
+    {"until", MT_STR, MF_RO, NULL, 0, 0,
+     .help = "The date this schedule will end. This field is computed from the RRULE. If the "
+             "schedule does not end an empty string will be returned"},
+    {"extra_data", MT_JSON, 0, "{}", 0, 0, NULL, NULL, 0, NULL},
+    {"inventory", MT_FK, MF_NULL, NULL, STORE_INVENTORY, 0,
+     .help = "Inventory applied as a prompt, assuming job template prompts for inventory"},
+    {"scm_branch", MT_STR, MF_NULL, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"job_type", MT_STR, MF_NULL, NULL, 0, 0, .choices = JOB_TYPE_CHOICES},
+    {"job_tags", MT_STR, MF_NULL, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"skip_tags", MT_STR, MF_NULL, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"limit", MT_STR, MF_NULL, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"diff_mode", MT_BOOL, MF_NULL, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"verbosity", MT_INT, MF_NULL, NULL, 0, 0, .choices = VERBOSITY_CHOICES},
+    {"forks", MT_INT, MF_NULL, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"job_slice_count", MT_INT, MF_NULL, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"timeout", MT_INT, MF_NULL, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"execution_environment", MT_INT, MF_NULL, NULL, 0, 0, NULL, NULL, 0, NULL},
+    END,
+};
+
 /* What a launch of a job template takes (AWX's JobLaunchSerializer, less
  * what runneld does not run: execution environments, slices,
  * instance groups). MT_JSON here: a JSON or YAML dictionary. */
@@ -415,6 +460,7 @@ static const model_field job_fields[] = {
     UJ("private_data_dir", MT_STR, 0, NULL, 0, 0),
     UJ("launched_by", MT_JSON, 0, "{}", 0, 0),
     UJ("created_by", MT_FK, MF_NULL, NULL, STORE_USER, 0),
+    UJ("schedule", MT_FK, MF_NULL, NULL, STORE_SCHEDULE, 0),
     /* job, ad hoc, system */
     UJ("job_type", MT_STR, 0, "\"run\"", 0, JT_JOB | JT_PU | JT_AD | JT_SYS),
     UJ("extra_vars", MT_VARS, 0, NULL, 0, JT_JOB | JT_AD | JT_SYS),
@@ -530,6 +576,8 @@ const model_field *model_fields(store_kind kind)
 		return notification_fields;
 	case STORE_LABEL:
 		return label_fields;
+	case STORE_SCHEDULE:
+		return schedule_fields;
 	default:
 		return job_fields;
 	}
@@ -631,6 +679,10 @@ static const model_unique unique_rules[] = {
      {"name", "organization", NULL},
      "Label with this Name and Organization already exists.",
      true},
+    {STORE_SCHEDULE,
+     {"name", "unified_job_template", NULL},
+     "Schedule with this Unified job template and Name already exists.",
+     false},
     {STORE_KIND_COUNT, {NULL}, NULL, false},
 };
 
@@ -650,6 +702,13 @@ const model_field *model_field_find(store_kind kind, const char *name)
 		if (!strcmp(f->name, name))
 			return f;
 	return NULL;
+}
+
+/* True for the kinds sharing the unified job templates' id space. */
+bool model_is_template_kind(store_kind kind)
+{
+	return kind == STORE_JOB_TEMPLATE || kind == STORE_PROJECT ||
+	       kind == STORE_INVENTORY_SOURCE;
 }
 
 /* True for the unified job kinds. */

@@ -77,6 +77,12 @@ const model_unique *model_unique_rule(store_kind kind);
 const model_field *model_field_find(store_kind kind, const char *name);
 /* True if kind is one of the unified job kinds (STORE_UNIFIED_JOB .. STORE_SYSTEM_JOB). */
 bool model_is_job_kind(store_kind kind);
+/* True for the kinds that are AWX's unified job templates and share one id
+ * space with each other (job templates, projects, inventory sources; the
+ * built-in system job template is id 1): a schedule's unified_job_template
+ * names one of them by id alone. New ids start at 2. */
+bool model_is_template_kind(store_kind kind);
+
 /* The JT_* bit of a unified job type name, 0 if none. */
 unsigned model_job_bit(const char *type);
 

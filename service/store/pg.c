@@ -260,6 +260,7 @@ const char *pg_table(store_kind kind)
 	    [STORE_NOTIFICATION_TEMPLATE] = "\"notification_templates\"",
 	    [STORE_NOTIFICATION] = "\"notifications\"",
 	    [STORE_LABEL] = "\"labels\"",
+	    [STORE_SCHEDULE] = "\"schedules\"",
 	};
 	if (model_is_job_kind(kind) || kind < 0 || kind >= STORE_KIND_COUNT || !names[kind])
 		return "unified_jobs";
@@ -382,6 +383,24 @@ static int create_v1(pgc *c, runnel_error *err)
 	return 0;
 }
 
+/* What came after schema version 1, made when missing (idempotent; the
+ * tables of kinds added since are create_kind_tables'): the one id space of the
+ * unified job templates (model.h), past every id already used. */
+static int create_later_tables(pgc *c, runnel_error *err)
+{
+	if (pg_exec(c, "CREATE SEQUENCE IF NOT EXISTS unified_job_templates_id_seq START 2", err) <
+	    0)
+		return -1;
+	return pg_exec(
+	    c,
+	    "SELECT setval('unified_job_templates_id_seq', m) FROM (SELECT max(id) m FROM"
+	    " (SELECT id FROM \"job_templates\" UNION ALL SELECT id FROM \"projects\""
+	    " UNION ALL SELECT id FROM \"inventory_sources\") u) x WHERE m >= (SELECT"
+	    " CASE WHEN is_called THEN last_value + 1 ELSE last_value END FROM"
+	    " unified_job_templates_id_seq)",
+	    err);
+}
+
 /* Bring the database to PG_LATEST_SCHEMA, one process at a time (an
  * advisory lock held to the end of the transaction). */
 static int migrate(pgc *c, runnel_error *err)
@@ -412,7 +431,8 @@ static int migrate(pgc *c, runnel_error *err)
 	 * notifications' watcher reads jobs by (notify.h) */
 	if (create_kind_tables(c, err) < 0 ||
 	    pg_exec(c, "CREATE INDEX IF NOT EXISTS unified_jobs_modified ON unified_jobs(modified)",
-	            err) < 0)
+	            err) < 0 ||
+	    create_later_tables(c, err) < 0)
 		goto fail;
 	return pg_exec(c, "COMMIT", err);
 fail:
@@ -568,4 +588,5 @@ static const store_ops pg_ops = {
     .events_list = pg_events_list,
     .stdout_read = pg_stdout_read,
     .host_summaries_list = pg_host_summaries_list,
+    .schedule_claim = pg_schedule_claim,
 };

@@ -155,6 +155,8 @@ int pg_job_transition(store *st, long id, const char *const *from, const char *s
                       char *current, runnel_error *err);
 int pg_job_append(store *st, long id, const char *field, const char *text, runnel_error *err);
 int pg_job_set_cancel_flag(store *st, long id, runnel_error *err);
+int pg_schedule_claim(store *st, long id, const char *expected, const char *next,
+                      runnel_error *err);
 int pg_jobs_cleanup(store *st, double days, long *deleted, runnel_error *err);
 /* Delete one unified job and what hangs off it (transaction held). */
 int pg_delete_job(pgc *c, long id, runnel_error *err);

@@ -217,11 +217,14 @@ json_t *pg_create_locked(pg *p, pgc *c, store_kind kind, const json_t *fields, u
 		    " VALUES($1, $2, $3, $4::jsonb, $5, $6, coalesce($7, 'new')) RETURNING id",
 		    7, vals, &e);
 	} else {
-		char sql[200];
+		char sql[256];
+		/* one id space for the unified job templates (model.h) */
 		snprintf(sql, sizeof sql,
-		         "INSERT INTO %s(created, modified, name, data, secret)"
-		         " VALUES($1, $2, $3, $4::jsonb, $5) RETURNING id",
-		         pg_table(kind));
+		         "INSERT INTO %s(%screated, modified, name, data, secret)"
+		         " VALUES(%s$1, $2, $3, $4::jsonb, $5) RETURNING id",
+		         pg_table(kind), model_is_template_kind(kind) ? "id, " : "",
+		         model_is_template_kind(kind) ? "nextval('unified_job_templates_id_seq'), "
+		                                      : "");
 		const char *vals[5] = {now, now, name ? name : "", data, secret};
 		r = pg_q(c, sql, 5, vals, &e);
 	}
@@ -1174,5 +1177,36 @@ out:
 		*nhosts = nh;
 	if (ngroups)
 		*ngroups = ng;
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* schedules                                                            */
+
+/* The compare-and-set of a schedule's next_run (store.h schedule_claim):
+ * the row locked (SELECT ... FOR UPDATE) from the read to the commit. */
+int pg_schedule_claim(store *st, long id, const char *expected, const char *next, runnel_error *err)
+{
+	pg *p = pg_of(st);
+	pgc *c = pg_acquire(p, err);
+	if (!c)
+		return -1;
+	json_t *data = NULL;
+	int rc = pg_exec(c, "BEGIN", err);
+	if (rc == 0)
+		rc = read_raw(c, STORE_SCHEDULE, id, true, &data, NULL, err);
+	if (rc == 0) {
+		const char *cur = json_string_value(json_object_get(data, "next_run"));
+		bool same = (!cur && !expected) || (cur && expected && !strcmp(cur, expected));
+		if (same && json_is_true(json_object_get(data, "enabled"))) {
+			json_object_set_new(data, "next_run",
+			                    next ? json_string(next) : json_null());
+			rc = write_raw(c, STORE_SCHEDULE, id, data, NULL, err) < 0 ? -1 : 1;
+		}
+	}
+	if (rc >= 0 && pg_exec(c, "COMMIT", err) < 0)
+		rc = -1;
+	pg_release(p, c); /* rolls back an open transaction */
+	json_decref(data);
 	return rc;
 }

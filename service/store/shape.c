@@ -55,6 +55,59 @@ static json_t *host_status_counts(const shape_source *src, long job_id)
 	return hsc;
 }
 
+/* A schedule's related links and summary_fields.unified_job_template (AWX's
+ * ScheduleSerializer): its template is a job template, project or inventory
+ * source (one id space, model.h), else the built-in system job template 1. */
+static void schedule_extras(const shape_source *src, json_t *o, json_t *related, json_t *summary,
+                            const char *url)
+{
+	add_related(related, url, (const char *const[]){"unified_jobs", NULL});
+	long ujt = (long)json_integer_value(json_object_get(o, "unified_job_template"));
+	static const struct {
+		store_kind kind;
+		const char *type;
+	} kinds[] = {{STORE_JOB_TEMPLATE, "job"},
+	             {STORE_PROJECT, "project_update"},
+	             {STORE_INVENTORY_SOURCE, "inventory_update"}};
+	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+		char *name = NULL;
+		json_t *data = NULL;
+		if (!src->lookup(src->ctx, kinds[i].kind, ujt, &name, &data))
+			continue;
+		char u[128];
+		model_url(kinds[i].kind, ujt, u, sizeof u);
+		json_object_set_new(related, "unified_job_template", json_string(u));
+		json_t *d = json_object_get(data, "description");
+		json_object_set_new(summary, "unified_job_template",
+		                    json_pack("{s:I,s:s,s:s,s:s}", "id", (json_int_t)ujt, "name",
+		                              name ? name : "", "description",
+		                              json_is_string(d) ? json_string_value(d) : "",
+		                              "unified_job_type", kinds[i].type));
+		json_t *inv = json_object_get(data, "inventory");
+		if (kinds[i].kind == STORE_JOB_TEMPLATE && json_is_integer(inv) &&
+		    !json_object_get(related, "inventory")) {
+			model_url(STORE_INVENTORY, (long)json_integer_value(inv), u, sizeof u);
+			json_object_set_new(related, "inventory", json_string(u));
+			json_t *sf =
+			    summary_of(src, STORE_INVENTORY, (long)json_integer_value(inv));
+			if (sf)
+				json_object_set_new(summary, "inventory", sf);
+		}
+		free(name);
+		json_decref(data);
+		return;
+	}
+	if (ujt == 1) {
+		json_object_set_new(related, "unified_job_template",
+		                    json_string("/api/v2/system_job_templates/1/"));
+		json_object_set_new(
+		    summary, "unified_job_template",
+		    json_pack("{s:i,s:s,s:s,s:s,s:s}", "id", 1, "name", "Cleanup Job Details",
+		              "description", "Remove jobs older than a certain number of days",
+		              "unified_job_type", "system_job", "job_type", "cleanup_jobs"));
+	}
+}
+
 /* What a unified job shows beyond its fields. */
 static void job_extras(const shape_source *src, long id, json_t *o, json_t *related,
                        const char *url, long events_stored)
@@ -128,15 +181,21 @@ static void shape_extras(const shape_source *src, store_kind kind, long id, json
 	}
 	case STORE_PROJECT:
 		add_related(related, url,
-		            (const char *const[]){"update", "project_updates", "playbooks", NULL});
+		            (const char *const[]){"update", "project_updates", "playbooks",
+		                                  "schedules", NULL});
 		break;
 	case STORE_INVENTORY_SOURCE:
-		add_related(related, url,
-		            (const char *const[]){"update", "inventory_updates", NULL});
+		add_related(
+		    related, url,
+		    (const char *const[]){"update", "inventory_updates", "schedules", NULL});
 		break;
 	case STORE_JOB_TEMPLATE:
-		add_related(related, url,
-		            (const char *const[]){"launch", "jobs", "credentials", NULL});
+		add_related(
+		    related, url,
+		    (const char *const[]){"launch", "jobs", "credentials", "schedules", NULL});
+		break;
+	case STORE_SCHEDULE:
+		schedule_extras(src, o, related, json_object_get(o, "summary_fields"), url);
 		break;
 	case STORE_NOTIFICATION_TEMPLATE:
 		notify_model_mask(json_object_get(o, "notification_configuration"));

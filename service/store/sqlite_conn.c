@@ -431,6 +431,7 @@ static const store_ops sqlite_ops = {
     .events_list = sq_events_list,
     .stdout_read = sq_stdout_read,
     .host_summaries_list = sq_host_summaries_list,
+    .schedule_claim = sq_schedule_claim,
 };
 
 /* Open the SQLite store under settings->state_dir. */

@@ -236,6 +236,14 @@ json_t *sq_create_locked(sq *s, store_kind kind, const json_t *fields, unsigned 
 		    sql, sizeof sql,
 		    "INSERT INTO unified_jobs(created, modified, name, data, secret, type, status)"
 		    " VALUES(?,?,?,?,?,?,?)");
+	else if (model_is_template_kind(kind))
+		/* one id space for the unified job templates (model.h): the next
+		 * id after any of the three tables' highest ever (sqlite_sequence) */
+		snprintf(sql, sizeof sql,
+		         "INSERT INTO %s(id, created, modified, name, data, secret)"
+		         " VALUES(1+coalesce((SELECT max(seq) FROM sqlite_sequence WHERE name IN"
+		         " ('job_templates','projects','inventory_sources')),1),?,?,?,?,?)",
+		         sq_table_of(kind));
 	else
 		snprintf(sql, sizeof sql,
 		         "INSERT INTO %s(created, modified, name, data, secret) VALUES(?,?,?,?,?)",

@@ -232,6 +232,9 @@ int sq_job_append(store *st, long id, const char *field, const char *text, runne
 
 /* Set cancel_flag once. */
 int sq_job_set_cancel_flag(store *st, long id, runnel_error *err);
+/* Claim a schedule's run (store.h schedule_claim). */
+int sq_schedule_claim(store *st, long id, const char *expected, const char *next,
+                      runnel_error *err);
 
 /* Delete finished jobs older than days. */
 int sq_jobs_cleanup(store *st, double days, long *deleted, runnel_error *err);

@@ -107,3 +107,32 @@ int sq_jobs_cleanup(store *st, double days, long *deleted, runnel_error *err)
 	json_decref(ids);
 	return rc;
 }
+
+/* The compare-and-set of a schedule's next_run (store.h schedule_claim):
+ * the read and the write in one IMMEDIATE transaction, so that of two
+ * runnelds (or threads) claiming one run, only one sees its expected value. */
+int sq_schedule_claim(store *st, long id, const char *expected, const char *next, runnel_error *err)
+{
+	sq *s = SQ(st);
+	sq_lock(s);
+	json_t *data = NULL;
+	int rc = sq_exec_sql(s, "BEGIN IMMEDIATE", err);
+	if (rc == 0)
+		rc = sq_read_raw(s, STORE_SCHEDULE, id, &data, NULL, err);
+	if (rc == 0) {
+		const char *cur = json_string_value(json_object_get(data, "next_run"));
+		bool same = (!cur && !expected) || (cur && expected && !strcmp(cur, expected));
+		if (same && json_is_true(json_object_get(data, "enabled"))) {
+			json_object_set_new(data, "next_run",
+			                    next ? json_string(next) : json_null());
+			rc = sq_write_raw(s, STORE_SCHEDULE, id, data, NULL, err) < 0 ? -1 : 1;
+		}
+	}
+	if (rc >= 0 && sq_exec_sql(s, "COMMIT", err) < 0)
+		rc = -1;
+	if (rc < 0)
+		sq_exec_sql(s, "ROLLBACK", NULL);
+	json_decref(data);
+	sq_unlock(s);
+	return rc;
+}

@@ -57,6 +57,8 @@ typedef enum store_kind {
 	STORE_INVENTORY_SOURCE,
 	STORE_PROJECT,
 	STORE_JOB_TEMPLATE,
+	STORE_SCHEDULE, /* a template's schedule (rrule, prompts; next_run claimed by
+	                   schedule_claim) */
 	STORE_UNIFIED_JOB,
 	STORE_JOB,
 	STORE_PROJECT_UPDATE,
@@ -331,6 +333,15 @@ typedef struct store_ops {
 	 * its sealed values (passwords, tokens) opened: for the sender only,
 	 * never an API answer. NULL with err. */
 	json_t *(*notification_configuration)(store *st, long nt_id, runnel_error *err);
+	/* ---- schedules ---- */
+
+	/* Claim a schedule's due run: atomically, set its next_run to next (NULL:
+	 * none) if it still is expected (NULL: none) and the schedule is enabled.
+	 * Two schedulers (two runnelds, a restart) racing for one run: exactly one
+	 * gets 1; the other gets 0 (the run was taken, or the schedule changed).
+	 * -1 with err. */
+	int (*schedule_claim)(store *st, long schedule_id, const char *expected, const char *next,
+	                      runnel_error *err);
 } store_ops;
 
 /* A store: the vtable and the backend's state. */
@@ -488,6 +499,11 @@ static inline int store_host_summaries_list(store *st, long id, const store_quer
                                             runnel_error *e)
 {
 	return st->ops->host_summaries_list(st, id, q, o, e);
+}
+static inline int store_schedule_claim(store *st, long id, const char *expected, const char *next,
+                                       runnel_error *e)
+{
+	return st->ops->schedule_claim(st, id, expected, next, e);
 }
 
 /* Free what a list call put in *page (safe on a zeroed page). */

@@ -5,6 +5,7 @@
 
 import { api } from "./api.js";
 import { h, statusBadge, when, jobHref, hashOf, pager, table, form } from "./ui.js";
+import { schedulesPanel } from "./schedules.js";
 
 const PAGE_SIZE = 20;
 
@@ -187,4 +188,6 @@ export async function renderTemplate(el, ctx, id) {
     { title: "Started", cell: (j) => when(j.started) },
     { title: "Finished", cell: (j) => when(j.finished) },
   ], jobs.results)));
+  const panel = await schedulesPanel(id, ctx, () => { if (ctx.alive()) { el.textContent = ""; renderTemplate(el, ctx, id); } });
+  if (ctx.alive()) el.append(panel);
 }
