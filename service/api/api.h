@@ -86,6 +86,7 @@ typedef struct api_request {
 	const char *method; /* "GET", "POST", ... (HEAD is served as GET) */
 	const char *path;   /* without the query string */
 	json_t *query;      /* query arguments: name -> string */
+	json_t *query_list; /* the same in order, repeats kept: [[name, value], ...] */
 	json_t *body;       /* the parsed JSON body (an object or any value), NULL if none */
 	long ids[4];        /* the {id}s of the route, in order */
 	json_t *user;       /* the authenticated user (NULL on public routes) */

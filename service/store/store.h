@@ -112,8 +112,17 @@ void store_rel_kinds(store_rel rel, store_kind *parent, store_kind *child);
  *   (GROUP_HOSTS + group 5: the hosts of group 5). rel_reverse: the other
  *   way (GROUP_HOSTS + host 9 reversed: the groups of host 9).
  */
+struct query;
 typedef struct store_query {
 	json_t *filters;
+	/* The list's query string as AWX reads it: [[key, value], ...] in order,
+	 * a key repeated as often as given (or__, chain__, not__, search, type,
+	 * role_level, related lookups: query.h). ANDed with filters. May be NULL. */
+	json_t *args;
+	/* A visibility hook (RBAC): called once the filters are parsed, it adds
+	 * the conditions the caller's role imposes with query_add_filter(). */
+	int (*visibility)(struct query *qy, void *ctx, runnel_error *err);
+	void *visibility_ctx;
 	const char *order_by;
 	long page;
 	long page_size;
