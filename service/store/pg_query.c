@@ -3,7 +3,7 @@
  * columns (the stored fields read out of data, cast to their model type),
  * lookups to operators, values bound as parameters. Written to give the
  * answers the SQLite backend gives: NULL sorts first (SQLite's NULL is the
- * smallest value), LIKE has no escape character, the i* lookups fold ASCII
+ * smallest value), LIKE's wildcards in a value are escaped, the i* lookups fold ASCII
  * letters only ("C" collation), a negated condition holds for a NULL field.
  */
 #include "pg.h"
@@ -164,6 +164,15 @@ static bool text_lookup(query_lookup l)
 	}
 }
 
+/* Add the LIKE-escaped text of v; its number. */
+static int escaped_param(pg_params *p, const json_t *v)
+{
+	json_t *e = query_like_escaped(v);
+	int n = pg_params_add(p, json_string_value(e));
+	json_decref(e);
+	return n;
+}
+
 /* The SQL of one condition on expr, its values added to p. */
 static char *cond_sql(void *ctx, const query_cond *c, const char *expr)
 {
@@ -195,6 +204,21 @@ static char *cond_sql(void *ctx, const query_cond *c, const char *expr)
 	}
 	if (c->lookup == QL_EXACT && json_is_null(c->value))
 		return rn_xasprintf("%s IS NULL", expr);
+	/* the i* ones: ILIKE, the value's own % and _ escaped (text, as in
+	 * Django's lookups); the others: case counts */
+	switch (c->lookup) {
+	case QL_ICONTAINS:
+		return rn_xasprintf("%s ILIKE '%%' || $%d::text || '%%' ESCAPE '\\'", expr,
+		                    escaped_param(p, c->value));
+	case QL_ISTARTSWITH:
+		return rn_xasprintf("%s ILIKE $%d::text || '%%' ESCAPE '\\'", expr,
+		                    escaped_param(p, c->value));
+	case QL_IENDSWITH:
+		return rn_xasprintf("%s ILIKE '%%' || $%d::text ESCAPE '\\'", expr,
+		                    escaped_param(p, c->value));
+	default:
+		break;
+	}
 	int n = add_json(p, c->value, text_lookup(c->lookup) ? MT_STR : c->field.type, &cast);
 	switch (c->lookup) {
 	case QL_GT:
@@ -209,15 +233,10 @@ static char *cond_sql(void *ctx, const query_cond *c, const char *expr)
 		return rn_xasprintf("lower(%s) = lower($%d::text)", expr, n);
 	case QL_CONTAINS:
 		return rn_xasprintf("strpos(%s, $%d::text) > 0", expr, n);
-	case QL_ICONTAINS:
-		return rn_xasprintf("%s ILIKE '%%' || $%d::text || '%%' ESCAPE ''", expr, n);
-	/* as the SQLite backend, whose LIKE ignores the case of ASCII letters */
 	case QL_STARTSWITH:
-	case QL_ISTARTSWITH:
-		return rn_xasprintf("%s ILIKE $%d::text || '%%' ESCAPE ''", expr, n);
+		return rn_xasprintf("strpos(%s, $%d::text) = 1", expr, n);
 	case QL_ENDSWITH:
-	case QL_IENDSWITH:
-		return rn_xasprintf("%s ILIKE '%%' || $%d::text ESCAPE ''", expr, n);
+		return rn_xasprintf("right(%s, length($%d::text)) = $%d::text", expr, n, n);
 	case QL_REGEX:
 		return rn_xasprintf("%s ~ $%d::text", expr, n);
 	case QL_IREGEX:

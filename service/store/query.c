@@ -552,7 +552,7 @@ static query_cond *new_cond(query *qy)
 
 /* The fields DRF's SearchFilter looks in (AWX's get_search_fields(): those
  * of username, first_name, last_name, email, name, description the model
- * has; a job's events: stdout). NULL-terminated, into out[8]. */
+ * has; a job's events: stdout; its host summaries: host_name). Into out[8]. */
 static size_t search_fields(query_target target, store_kind kind, bool related, query_field out[8])
 {
 	static const char *const names[] = {"username", "first_name",  "last_name", "email",
@@ -562,8 +562,10 @@ static size_t search_fields(query_target target, store_kind kind, bool related, 
 		event_field("stdout", &out[n++]);
 		return n;
 	}
-	if (target == QUERY_HOST_SUMMARIES)
-		return 0;
+	if (target == QUERY_HOST_SUMMARIES) { /* BaseJobHostSummariesList.search_fields */
+		summary_field("host_name", &out[n++]);
+		return n;
+	}
 	for (int i = 0; names[i]; i++) {
 		if (!related && !strcmp(names[i], "playbook"))
 			continue; /* only the related search (__search) reads it */
@@ -1164,4 +1166,19 @@ char *query_order_sql(const query *qy, const query_dialect *d, const char *qual,
 	}
 	rn_buf_append(&b, id_col, strlen(id_col));
 	return b.data;
+}
+
+json_t *query_like_escaped(const json_t *v)
+{
+	const char *s = json_string_value(v) ? json_string_value(v) : "";
+	rn_buf b;
+	rn_buf_init(&b);
+	for (; *s; s++) {
+		if (*s == '%' || *s == '_' || *s == '\\')
+			rn_buf_appendc(&b, '\\');
+		rn_buf_appendc(&b, *s);
+	}
+	json_t *out = json_stringn(b.data ? b.data : "", b.len);
+	rn_buf_free(&b);
+	return out;
 }

@@ -200,6 +200,9 @@ typedef struct query_dialect {
 	void *ctx;
 } query_dialect;
 
+/* A text value for LIKE ... ESCAPE '\\': its own \\, % and _ escaped (a new string). */
+json_t *query_like_escaped(const json_t *v);
+
 /* Append " AND <clause>" for each clause of qy's conditions to where. */
 void query_where_sql(const query *qy, const query_dialect *d, rn_buf *where);
 

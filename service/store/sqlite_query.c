@@ -97,19 +97,26 @@ static char *cond_sql(void *ctx, const query_cond *c, const char *expr)
 	case QL_CONTAINS:
 		fmt = "instr(%s, ?) > 0";
 		break;
+	/* LIKE ignores the case of ASCII letters; the value's own % and _ are
+	 * escaped (they are text, as in Django's lookups) */
 	case QL_ICONTAINS:
-		fmt = "%s LIKE '%%' || ? || '%%'";
-		break;
-	/* SQLite's LIKE ignores the case of ASCII letters: startswith and
-	 * endswith have always done so here */
-	case QL_STARTSWITH:
+		json_array_append_new(binds, query_like_escaped(c->value));
+		return rn_xasprintf("%s LIKE '%%' || ? || '%%' ESCAPE '\\'", expr);
 	case QL_ISTARTSWITH:
-		fmt = "%s LIKE ? || '%%'";
+		json_array_append_new(binds, query_like_escaped(c->value));
+		return rn_xasprintf("%s LIKE ? || '%%' ESCAPE '\\'", expr);
+	case QL_IENDSWITH:
+		json_array_append_new(binds, query_like_escaped(c->value));
+		return rn_xasprintf("%s LIKE '%%' || ? ESCAPE '\\'", expr);
+	/* startswith / endswith: case counts */
+	case QL_STARTSWITH:
+		fmt = "instr(%s, ?) = 1";
 		break;
 	case QL_ENDSWITH:
-	case QL_IENDSWITH:
-		fmt = "%s LIKE '%%' || ?";
-		break;
+		json_array_append(binds, c->value);
+		json_array_append(binds, c->value);
+		json_array_append(binds, c->value);
+		return rn_xasprintf("(? = '' OR substr(%s, -length(?)) = ?)", expr);
 	case QL_REGEX:
 		fmt = "rn_regex(%s, ?, 0)";
 		break;

@@ -180,10 +180,11 @@ static void test_search_and_not(void **state)
 	                 0);
 	assert_string_equal(qy.conds[0].field.name, "stdout");
 	query_clear(&qy);
-	/* a host summary has none of AWX's search fields: search filters nothing */
+	/* host summaries search their host_name (BaseJobHostSummariesList) */
 	assert_int_equal(
 	    parse(QUERY_HOST_SUMMARIES, STORE_JOB, "{\"search\": \"web\"}", NULL, &qy, &err), 0);
-	assert_int_equal(qy.nconds, 0);
+	assert_int_equal(qy.nconds, 1);
+	assert_string_equal(qy.conds[0].field.name, "host_name");
 	query_clear(&qy);
 	query_cond c;
 	c = one(STORE_HOST, "{\"not__name__startswith\": \"db\"}", &qy);
