@@ -64,9 +64,10 @@ out:
 }
 
 /* The id of a host/group named name in inventory inv (lock held), creating
- * it (with vars) or updating its vars. 0 with err on failure. */
+ * it (with vars) or updating its vars (inventory_plan_vars_text), marked as
+ * source's. 0 with err on failure. */
 static long upsert_member(sq *s, store_kind kind, long inv, const char *name, json_t *vars,
-                          runnel_error *err)
+                          long source, bool overwrite_vars, runnel_error *err)
 {
 	char sql[160];
 	snprintf(sql, sizeof sql,
@@ -79,19 +80,20 @@ static long upsert_member(sq *s, store_kind kind, long inv, const char *name, js
 	sqlite3_bind_text(stm, 2, name, -1, SQLITE_TRANSIENT);
 	long id = sqlite3_step(stm) == SQLITE_ROW ? (long)sqlite3_column_int64(stm, 0) : 0;
 	sqlite3_reset(stm);
-	char *vtext = vars ? json_dumps(vars, JSON_COMPACT) : rn_xstrdup("{}");
 	if (id) {
 		json_t *data;
-		if (sq_read_raw(s, kind, id, &data, NULL, err) < 0) {
-			free(vtext);
+		if (sq_read_raw(s, kind, id, &data, NULL, err) < 0)
 			return 0;
-		}
+		char *vtext = inventory_plan_vars_text(
+		    json_string_value(json_object_get(data, "variables")), vars, overwrite_vars);
 		json_object_set_new(data, "variables", json_string(vtext));
+		free(vtext);
+		inventory_plan_own(data, source);
 		int rc = sq_write_raw(s, kind, id, data, NULL, err);
 		json_decref(data);
-		free(vtext);
 		return rc < 0 ? 0 : id;
 	}
+	char *vtext = inventory_plan_vars_text(NULL, vars, true);
 	json_t *f = json_pack("{s:s,s:I,s:s}", "name", name, "inventory", (json_int_t)inv,
 	                      "variables", vtext);
 	free(vtext);
@@ -101,16 +103,28 @@ static long upsert_member(sq *s, store_kind kind, long inv, const char *name, js
 		return 0;
 	id = (long)json_integer_value(json_object_get(o, "id"));
 	json_decref(o);
+	if (source > 0) {
+		json_t *data;
+		if (sq_read_raw(s, kind, id, &data, NULL, err) < 0)
+			return 0;
+		inventory_plan_own(data, source);
+		int rc = sq_write_raw(s, kind, id, data, NULL, err);
+		json_decref(data);
+		if (rc < 0)
+			return 0;
+	}
 	return id;
 }
 
-/* Set the inventory's variables to vars; lock held. */
-static int set_inventory_vars(sq *s, long inv, const json_t *vars, runnel_error *err)
+/* Set the inventory's variables to vars (merged unless overwrite_vars); lock held. */
+static int set_inventory_vars(sq *s, long inv, const json_t *vars, bool overwrite_vars,
+                              runnel_error *err)
 {
 	json_t *d;
 	if (sq_read_raw(s, STORE_INVENTORY, inv, &d, NULL, err) < 0)
 		return -1;
-	char *t = json_dumps(vars, JSON_COMPACT);
+	char *t = inventory_plan_vars_text(json_string_value(json_object_get(d, "variables")), vars,
+	                                   overwrite_vars);
 	json_object_set_new(d, "variables", json_string(t));
 	free(t);
 	int rc = sq_write_raw(s, STORE_INVENTORY, inv, d, NULL, err);
@@ -118,12 +132,13 @@ static int set_inventory_vars(sq *s, long inv, const json_t *vars, runnel_error 
 	return rc;
 }
 
-/* Replace group gid's hosts and children by those of the plan's group g;
- * lock held. */
+/* Give group gid the hosts and children of the plan's group g: replacing
+ * its others on overwrite, else added to them; lock held. */
 static int set_members(sq *s, long gid, const json_t *g, const json_t *hostids,
-                       const json_t *groupids, runnel_error *err)
+                       const json_t *groupids, bool overwrite, runnel_error *err)
 {
-	if (sq_exec_id(s, "DELETE FROM relations WHERE rel IN (3,4) AND parent=?", gid, err) < 0)
+	if (overwrite &&
+	    sq_exec_id(s, "DELETE FROM relations WHERE rel IN (3,4) AND parent=?", gid, err) < 0)
 		return -1;
 	sqlite3_stmt *ins =
 	    sq_prep(s, "INSERT OR IGNORE INTO relations(rel, parent, child) VALUES(?,?,?)", err);
@@ -152,22 +167,29 @@ static int set_members(sq *s, long gid, const json_t *g, const json_t *hostids,
 	return 0;
 }
 
-/* Delete the inventory's hosts (groups: the groups) not named in keep, with
- * their relations; lock held. */
-static int drop_unnamed(sq *s, long inv, bool groups, const json_t *keep, runnel_error *err)
+/* Delete the inventory's hosts (groups: the groups) that source imported
+ * and keep does not name, with their relations; lock held. */
+static int drop_unnamed(sq *s, long inv, long source, bool groups, const json_t *keep,
+                        runnel_error *err)
 {
 	char sql[160];
 	snprintf(sql, sizeof sql,
-	         "SELECT id, name FROM %s WHERE json_extract(data,'$.inventory')=?",
+	         "SELECT id, name, data FROM %s WHERE json_extract(data,'$.inventory')=?",
 	         groups ? "groups" : "hosts");
 	sqlite3_stmt *sel = sq_prep(s, sql, err);
 	json_t *gone = json_array();
 	if (sel) {
 		sqlite3_bind_int64(sel, 1, inv);
-		while (sqlite3_step(sel) == SQLITE_ROW)
-			if (!json_object_get(keep, sq_col_text(sel, 1)))
+		while (sqlite3_step(sel) == SQLITE_ROW) {
+			if (json_object_get(keep, sq_col_text(sel, 1)))
+				continue;
+			json_t *d = json_loads(sq_col_text(sel, 2), 0, NULL);
+			bool mine = inventory_plan_owned(d, source);
+			json_decref(d);
+			if (mine)
 				json_array_append_new(gone,
 				                      json_integer(sqlite3_column_int64(sel, 0)));
+		}
 		sqlite3_reset(sel);
 	}
 	int rc = 0;
@@ -190,8 +212,8 @@ static int drop_unnamed(sq *s, long inv, bool groups, const json_t *keep, runnel
 }
 
 /* Import ansible-inventory --list output (inventory_plan.h) in one transaction. */
-int sq_inventory_import(store *st, long inv, const json_t *data, bool overwrite, long *nhosts,
-                        long *ngroups, runnel_error *err)
+int sq_inventory_import(store *st, long inv, const json_t *data, long source, bool overwrite,
+                        bool overwrite_vars, long *nhosts, long *ngroups, runnel_error *err)
 {
 	sq *s = SQ(st);
 	inventory_plan plan;
@@ -214,7 +236,8 @@ int sq_inventory_import(store *st, long inv, const json_t *data, bool overwrite,
 	const char *name;
 	json_t *m;
 	json_object_foreach(plan.hosts, name, m) {
-		long id = upsert_member(s, STORE_HOST, inv, name, json_object_get(m, "vars"), err);
+		long id = upsert_member(s, STORE_HOST, inv, name, json_object_get(m, "vars"),
+		                        source, overwrite_vars, err);
 		if (!id) {
 			rc = -1;
 			break;
@@ -223,11 +246,12 @@ int sq_inventory_import(store *st, long inv, const json_t *data, bool overwrite,
 		nh++;
 	}
 	if (rc == 0 && plan.all_vars)
-		rc = set_inventory_vars(s, inv, plan.all_vars, err);
+		rc = set_inventory_vars(s, inv, plan.all_vars, overwrite_vars, err);
 	json_object_foreach(plan.groups, name, m) {
 		if (rc < 0)
 			break;
-		long id = upsert_member(s, STORE_GROUP, inv, name, json_object_get(m, "vars"), err);
+		long id = upsert_member(s, STORE_GROUP, inv, name, json_object_get(m, "vars"),
+		                        source, overwrite_vars, err);
 		if (!id) {
 			rc = -1;
 			break;
@@ -239,11 +263,11 @@ int sq_inventory_import(store *st, long inv, const json_t *data, bool overwrite,
 		if (rc < 0)
 			break;
 		rc = set_members(s, (long)json_integer_value(json_object_get(groupids, name)), m,
-		                 hostids, groupids, err);
+		                 hostids, groupids, overwrite, err);
 	}
 	if (rc == 0 && overwrite) /* drop what the source no longer has */
-		rc = drop_unnamed(s, inv, false, hostids, err) < 0 ||
-		             drop_unnamed(s, inv, true, groupids, err) < 0
+		rc = drop_unnamed(s, inv, source, false, hostids, err) < 0 ||
+		             drop_unnamed(s, inv, source, true, groupids, err) < 0
 		         ? -1
 		         : 0;
 	if (rc == 0)
