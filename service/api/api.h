@@ -146,6 +146,10 @@ extern const api_route api_routes_jobs[];      /* jobs.c: unified jobs, stdout, 
 extern const api_route
     api_routes_events_stream[]; /* events_stream.c: events/stream/ (SSE), events/lines/ */
 extern const api_route api_routes_login[]; /* login.c: /api/login/, /api/logout/ */
+/* absent.c: the lists AWX's clients walk that runneld has no objects of
+ * (searched last), and their names for /api/v2/ */
+extern const api_route api_routes_absent[];
+extern const char *const api_absent_names[];
 
 /* ---- sessions (session.c) ---- */
 

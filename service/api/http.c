@@ -71,9 +71,11 @@ typedef struct request_ctx {
 
 /* The routing tables, in the order they are searched. */
 static const api_route *const route_tables[] = {
-    api_routes_root,      api_routes_login,         api_routes_resources,
-    api_routes_inventory, api_routes_projects,      api_routes_templates,
-    api_routes_jobs,      api_routes_events_stream, NULL,
+    api_routes_root,      api_routes_login,
+    api_routes_resources, api_routes_inventory,
+    api_routes_projects,  api_routes_templates,
+    api_routes_jobs,      api_routes_events_stream,
+    api_routes_absent,    NULL,
 };
 
 /* Write a log line through the settings' logger. */
