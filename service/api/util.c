@@ -362,7 +362,11 @@ int api_list(api_request *rq, api_response *rs, store_kind kind, const api_list_
 		page_size = 200;
 	/* the route's own filters, ANDed with the query string's (which
 	 * cannot widen them); the query string as AWX's filter backends read
-	 * it (store_query.args: repeats, or__, chain__, not__, search, type) */
+	 * it (store_query.args: repeats, or__, chain__, not__, search, type).
+	 * A caller's visibility narrows with more keys in filters (ANDed). */
+	json_t *filters = json_object();
+	if (opts && opts->filters)
+		json_object_update(filters, opts->filters);
 	json_t *args = json_array();
 	size_t ai;
 	json_t *pair;
@@ -375,7 +379,7 @@ int api_list(api_request *rq, api_response *rs, store_kind kind, const api_list_
 	if (!order)
 		order = api_arg(rq, "order");
 	store_query q = {
-	    .filters = opts ? opts->filters : NULL,
+	    .filters = filters,
 	    .args = args,
 	    .order_by = order && *order ? order : NULL,
 	    .page = page,
@@ -388,6 +392,7 @@ int api_list(api_request *rq, api_response *rs, store_kind kind, const api_list_
 	store_page out = {0};
 	int rc = list_once(rq, kind, opts, &q, &out, &err);
 	json_decref(args);
+	json_decref(filters);
 	if (rc < 0) {
 		store_page_clear(&out);
 		/* a filter AWX refuses: its ParseError (400) or PermissionDenied (403) */
