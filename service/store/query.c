@@ -931,8 +931,14 @@ static int parse_order(query *qy, const char *order_by, runnel_error *err)
 		bool fk_only = true;
 		for (size_t i = 0; i < p.nvia; i++)
 			fk_only &= p.via[i].how == QH_FK;
-		if (strcmp(p.suffix, "exact") || !p.has_field || !fk_only) {
-			rc = rn_fail(err, EINVAL, "Cannot order by %s: not a field of one object.",
+		if (strcmp(p.suffix, "exact") && !strstr(name, "__exact")) {
+			/* a lookup is no field to order on (Django's words) */
+			rc = rn_fail(err, EINVAL, "No related model for field %s.", p.suffix);
+			break;
+		}
+		if (!p.has_field || !fk_only) { /* Django would join (and repeat rows) */
+			rc = rn_fail(err, EINVAL,
+			             "Cannot order by %s: it is not a field of one related object.",
 			             name);
 			break;
 		}

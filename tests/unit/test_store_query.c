@@ -267,6 +267,10 @@ static void test_refusals(void **state)
 	        "Host has no field named 'nosuch'");
 	refused(QUERY_OBJECTS, STORE_HOST, NULL, "-", "Host has no field named ''");
 	refused(QUERY_OBJECTS, STORE_HOST, NULL, "name,", "Host has no field named ''");
+	refused(QUERY_OBJECTS, STORE_HOST, NULL, "name__icontains",
+	        "No related model for field icontains.");
+	refused(QUERY_OBJECTS, STORE_HOST, NULL, "groups__name",
+	        "Cannot order by groups__name: it is not a field of one related object.");
 	refused(QUERY_HOST_SUMMARIES, STORE_JOB, NULL, "counter",
 	        "JobHostSummary has no field named 'counter'");
 }
