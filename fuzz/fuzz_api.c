@@ -98,8 +98,8 @@ static void unescape(char *s)
 }
 
 /* k=v&k2=v2 into an object of strings (the last of repeated names wins,
- * as http.c's collect_arg keeps). */
-static json_t *parse_query(const char *q, size_t n)
+ * as http.c's collect_arg keeps) and, in order with repeats, into list. */
+static json_t *parse_query(const char *q, size_t n, json_t *list)
 {
 	json_t *out = json_object();
 	char *dup = strndup(q, n);
@@ -116,10 +116,12 @@ static json_t *parse_query(const char *q, size_t n)
 		unescape(vv);
 		json_t *js =
 		    json_string(vv); /* NULL when not UTF-8: MHD hands bytes, http.c the same */
-		if (js && *k)
+		if (js && *k) {
+			json_array_append_new(list, json_pack("[s,O]", k, js));
 			json_object_set_new(out, k, js);
-		else
+		} else {
 			json_decref(js);
+		}
 		free(k);
 		free(vv);
 	}
@@ -144,12 +146,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rq.write_mu = &write_mu;
 	rq.method = what >= 3 ? "POST" : "GET";
 	rq.path = "/api/v2/things/";
-	rq.query = parse_query(text, qlen);
+	rq.query_list = json_array(); /* in order, repeats kept: what the filters read */
+	rq.query = parse_query(text, qlen, rq.query_list);
 	if (nl && (size_t)(nl + 1 - text) < len) {
 		json_error_t je;
 		rq.body = json_loadb(nl + 1, len - qlen - 1, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
 		if (!rq.body) {
 			json_decref(rq.query);
+			json_decref(rq.query_list);
 			return 0; /* http.c answers 400 with jansson's message */
 		}
 	}
@@ -203,6 +207,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(rs.text);
 	free(rs.disposition);
 	json_decref(rq.query);
+	json_decref(rq.query_list);
 	json_decref(rq.body);
 	return 0;
 }

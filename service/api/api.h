@@ -86,6 +86,7 @@ typedef struct api_request {
 	const char *method; /* "GET", "POST", ... (HEAD is served as GET) */
 	const char *path;   /* without the query string */
 	json_t *query;      /* query arguments: name -> string */
+	json_t *query_list; /* the same in order, repeats kept: [[name, value], ...] */
 	json_t *body;       /* the parsed JSON body (an object or any value), NULL if none */
 	long ids[4];        /* the {id}s of the route, in order */
 	json_t *user;       /* the authenticated user (NULL on public routes) */
@@ -162,6 +163,10 @@ json_t *api_labels_summary(api_request *rq, long job_template_id);
 json_t *api_survey_launch_errors(const json_t *jt, const json_t *extra_vars);
 extern const api_route
     api_routes_schedules[]; /* schedules.c: schedules, preview, zoneinfo, unified_job_templates */
+/* absent.c: the lists AWX's clients walk that runneld has no objects of
+ * (searched last), and their names for /api/v2/ */
+extern const api_route api_routes_absent[];
+extern const char *const api_absent_names[];
 
 /* ---- sessions (session.c) ---- */
 

@@ -72,19 +72,13 @@ typedef struct request_ctx {
 
 /* The routing tables, in the order they are searched. */
 static const api_route *const route_tables[] = {
-    api_routes_root,
-    api_routes_login,
-    api_routes_resources,
-    api_routes_inventory,
-    api_routes_projects,
-    api_routes_templates,
-    api_routes_jobs,
-    api_routes_events_stream,
-    api_routes_rbac,
-    api_routes_notifications,
-    api_routes_surveys,
-    api_routes_schedules,
-    NULL,
+    api_routes_root,      api_routes_login,
+    api_routes_resources, api_routes_inventory,
+    api_routes_projects,  api_routes_templates,
+    api_routes_jobs,      api_routes_events_stream,
+    api_routes_rbac,      api_routes_notifications,
+    api_routes_surveys,   api_routes_schedules,
+    api_routes_absent,    NULL,
 };
 
 /* Write a log line through the settings' logger. */
@@ -166,6 +160,7 @@ static void route_allow(const api_route *r, char *out, size_t n)
  * never dropped silently (a dropped filter would widen a list). */
 typedef struct query_collect {
 	json_t *q;
+	json_t *list;
 	char bad[160];
 } query_collect;
 
@@ -194,6 +189,7 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const cha
 		return MHD_YES;
 	}
 	json_object_set_new(qc->q, key, json_string(value ? value : ""));
+	json_array_append_new(qc->list, json_pack("[s,s]", key, value ? value : ""));
 	return MHD_YES;
 }
 
@@ -568,6 +564,7 @@ static enum MHD_Result finish(struct MHD_Connection *c, api_response *rs, api_re
 	enum MHD_Result ok = send_response(c, rs);
 	response_clear(rs);
 	json_decref(rq->query);
+	json_decref(rq->query_list);
 	json_decref(rq->body);
 	json_decref(rq->user);
 	access_request_done(rq);
@@ -690,8 +687,9 @@ static enum MHD_Result handle(api_server *srv, struct MHD_Connection *c, const c
 		api_add_header(&rs, "Allow", allow);
 		return finish(c, &rs, &rq);
 	}
-	query_collect qc = {.q = json_object()};
+	query_collect qc = {.q = json_object(), .list = json_array()};
 	rq.query = qc.q;
+	rq.query_list = qc.list;
 	MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, collect_arg, &qc);
 	if (qc.bad[0]) {
 		api_field_error(&rs, qc.bad, "Not valid UTF-8 (or holds a NUL character).");

@@ -51,6 +51,9 @@ static int get_v2(api_request *rq, api_response *rs)
 	                                    "system_job_templates",
 	                                    "system_jobs",
 	                                    "unified_jobs",
+	                                    "teams",
+	                                    "roles",
+	                                    "labels",
 	                                    "notification_templates",
 	                                    "notifications",
 	                                    "schedules",
@@ -62,6 +65,10 @@ static int get_v2(api_request *rq, api_response *rs)
 		const char *path = !strcmp(names[i], "inventory") ? "inventories" : names[i];
 		json_object_set_new(o, names[i], json_sprintf("/api/v2/%s/", path));
 	}
+	for (int i = 0; api_absent_names[i]; i++) /* absent.c: lists runneld has none of */
+		if (!json_object_get(o, api_absent_names[i]))
+			json_object_set_new(o, api_absent_names[i],
+			                    json_sprintf("/api/v2/%s/", api_absent_names[i]));
 	return api_json(rs, 200, o);
 }
 

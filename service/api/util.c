@@ -362,26 +362,27 @@ int api_list(api_request *rq, api_response *rs, store_kind kind, const api_list_
 		page_size = 25;
 	if (page_size > 200)
 		page_size = 200;
+	/* the route's own filters, ANDed with the query string's (which
+	 * cannot widen them); the query string as AWX's filter backends read
+	 * it (store_query.args: repeats, or__, chain__, not__, search, type).
+	 * A caller's visibility narrows with more keys in filters (ANDed). */
 	json_t *filters = json_object();
-	json_t *ors = json_object();
 	if (opts && opts->filters)
 		json_object_update(filters, opts->filters);
-	const char *key;
-	json_t *v;
-	json_object_foreach(rq->query, key, v) {
-		if (reserved_arg(key))
-			continue;
-		if (!strncmp(key, "or__", 4))
-			json_object_set(ors, key + 4, v);
-		else if (!(opts && opts->filters && json_object_get(opts->filters, key)))
-			json_object_set(filters, key, v);
+	json_t *args = json_array();
+	size_t ai;
+	json_t *pair;
+	json_array_foreach(rq->query_list, ai, pair) {
+		const char *key = json_string_value(json_array_get(pair, 0));
+		if (!reserved_arg(key))
+			json_array_append(args, pair);
 	}
 	/* only what the caller may read, counts included (access.c) */
 	if (!(opts && (opts->events || opts->summaries))) {
 		runnel_error aerr = {0};
 		if (access_list_narrow(rq, kind, filters, &aerr) < 0) {
 			json_decref(filters);
-			json_decref(ors);
+			json_decref(args);
 			return api_error(rs, &aerr);
 		}
 	}
@@ -390,6 +391,7 @@ int api_list(api_request *rq, api_response *rs, store_kind kind, const api_list_
 		order = api_arg(rq, "order");
 	store_query q = {
 	    .filters = filters,
+	    .args = args,
 	    .order_by = order && *order ? order : NULL,
 	    .page = page,
 	    .page_size = page_size,
@@ -399,46 +401,16 @@ int api_list(api_request *rq, api_response *rs, store_kind kind, const api_list_
 	};
 	runnel_error err = {0};
 	store_page out = {0};
-	int rc = 0;
-	if (json_object_size(ors) == 0) {
-		rc = list_once(rq, kind, opts, &q, &out, &err);
-	} else {
-		/* or__a=x&or__b=y (the awx.awx collection's name-or-id lookup):
-		 * one query per alternative, merged by id on one page. */
-		out.results = json_array();
-		json_t *seen = json_object();
-		json_object_foreach(ors, key, v) {
-			json_t *f = json_deep_copy(filters);
-			json_object_set(f, key, v);
-			store_query q1 = q;
-			q1.filters = f;
-			q1.page = 1;
-			q1.page_size = 200;
-			store_page p1 = {0};
-			rc = list_once(rq, kind, opts, &q1, &p1, &err);
-			json_decref(f);
-			if (rc < 0)
-				break;
-			size_t i;
-			json_t *o;
-			json_array_foreach(p1.results, i, o) {
-				char id[32];
-				snprintf(id, sizeof id, "%lld",
-				         (long long)json_integer_value(json_object_get(o, "id")));
-				if (json_object_get(seen, id))
-					continue;
-				json_object_set_new(seen, id, json_true());
-				json_array_append(out.results, o);
-			}
-			store_page_clear(&p1);
-		}
-		json_decref(seen);
-		out.count = (long)json_array_size(out.results);
-	}
+	int rc = list_once(rq, kind, opts, &q, &out, &err);
+	json_decref(args);
 	json_decref(filters);
-	json_decref(ors);
 	if (rc < 0) {
 		store_page_clear(&out);
+		/* a filter AWX refuses: its ParseError (400) or PermissionDenied (403) */
+		if (err.code == EINVAL)
+			return api_detail(rs, 400, "%s", err.message);
+		if (err.code == EACCES)
+			return api_detail(rs, 403, "%s", err.message);
 		return api_error(rs, &err);
 	}
 	if (page > 1 && (page - 1) * page_size >= out.count) {

@@ -3,6 +3,7 @@
  * (backend_common.h).
  */
 #include "backend_common.h"
+#include "inventory_plan.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -32,30 +33,35 @@ int store_relation_check(const store_raw_ops *ops, void *ctx, store_rel rel, lon
 }
 
 long store_upsert_member(const store_raw_ops *ops, void *ctx, store_kind kind, long inv,
-                         const char *name, const json_t *vars, runnel_error *err)
+                         const char *name, const json_t *vars, long source, bool overwrite_vars,
+                         runnel_error *err)
 {
 	long id = ops->member_id(ctx, kind, inv, name, err);
 	if (id < 0)
 		return 0;
-	char *vtext = vars ? json_dumps(vars, JSON_COMPACT) : rn_xstrdup("{}");
-	if (id) {
-		json_t *data;
-		if (ops->read(ctx, kind, id, &data, err) < 0) {
-			free(vtext);
-			return 0;
-		}
-		json_object_set_new(data, "variables", json_string(vtext));
-		int rc = ops->write(ctx, kind, id, data, err);
-		json_decref(data);
+	if (!id) {
+		char *vtext = inventory_plan_vars_text(NULL, (json_t *)vars, true);
+		json_t *f = json_pack("{s:s,s:I,s:s}", "name", name, "inventory", (json_int_t)inv,
+		                      "variables", vtext);
 		free(vtext);
-		return rc < 0 ? 0 : id;
+		id = ops->create(ctx, kind, f, err);
+		json_decref(f);
+		if (id <= 0 || source <= 0)
+			return id;
+		vars = NULL; /* written already: only the source's mark below */
+		overwrite_vars = false;
 	}
-	json_t *f = json_pack("{s:s,s:I,s:s}", "name", name, "inventory", (json_int_t)inv,
-	                      "variables", vtext);
+	json_t *data;
+	if (ops->read(ctx, kind, id, &data, err) < 0)
+		return 0;
+	char *vtext = inventory_plan_vars_text(
+	    json_string_value(json_object_get(data, "variables")), (json_t *)vars, overwrite_vars);
+	json_object_set_new(data, "variables", json_string(vtext));
 	free(vtext);
-	id = ops->create(ctx, kind, f, err);
-	json_decref(f);
-	return id;
+	inventory_plan_own(data, source);
+	int rc = ops->write(ctx, kind, id, data, err);
+	json_decref(data);
+	return rc < 0 ? 0 : id;
 }
 
 /* Seconds since the epoch, to the microsecond. */

@@ -57,7 +57,8 @@ int store_relation_check(const store_raw_ops *ops, void *ctx, store_rel rel, lon
  * with vars (NULL: {}) or its variables set to vars; 0 with err. The
  * caller holds a transaction. */
 long store_upsert_member(const store_raw_ops *ops, void *ctx, store_kind kind, long inv,
-                         const char *name, const json_t *vars, runnel_error *err);
+                         const char *name, const json_t *vars, long source, bool overwrite_vars,
+                         runnel_error *err);
 
 /* store.h's job_transition on a backend: in one transaction, read the job,
  * move it to status if job_states.h allows it from its status (and from is

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "datafile.h"
 #include "util.h"
 
 /* {"vars": v} ({} when v is NULL). */
@@ -79,4 +80,48 @@ void inventory_plan_free(inventory_plan *p)
 	json_decref(p->groups);
 	json_decref(p->all_vars);
 	memset(p, 0, sizeof *p);
+}
+
+char *inventory_plan_vars_text(const char *old_text, const json_t *vars, bool overwrite_vars)
+{
+	json_t *out = NULL;
+	if (!overwrite_vars && old_text && *old_text) {
+		runnel_error e = {0};
+		json_t *old = rn_datafile_parse("variables", old_text, strlen(old_text), &e);
+		if (json_is_object(old))
+			out = old;
+		else
+			json_decref(old);
+	}
+	if (!out)
+		out = json_object();
+	if (json_is_object(vars))
+		json_object_update(out, (json_t *)vars);
+	char *t = json_dumps(out, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(out);
+	return t;
+}
+
+bool inventory_plan_owned(const json_t *data, long source)
+{
+	size_t i;
+	json_t *x;
+	if (source <= 0)
+		return false;
+	json_array_foreach(json_object_get(data, INVENTORY_PLAN_SOURCES_KEY), i, x)
+		if (json_integer_value(x) == source)
+			return true;
+	return false;
+}
+
+void inventory_plan_own(json_t *data, long source)
+{
+	if (source <= 0 || inventory_plan_owned(data, source))
+		return;
+	json_t *a = json_object_get(data, INVENTORY_PLAN_SOURCES_KEY);
+	if (!json_is_array(a)) {
+		a = json_array();
+		json_object_set_new(data, INVENTORY_PLAN_SOURCES_KEY, a);
+	}
+	json_array_append_new(a, json_integer(source));
 }

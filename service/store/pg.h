@@ -149,8 +149,8 @@ json_t *pg_token_authenticate(store *st, const char *token, json_t **token_out, 
 json_t *pg_credential_inputs(store *st, long id, runnel_error *err);
 json_t *pg_notification_configuration(store *st, long id, runnel_error *err);
 json_t *pg_inventory_script(store *st, long inv, runnel_error *err);
-int pg_inventory_import(store *st, long inv, const json_t *data, bool overwrite, long *nhosts,
-                        long *ngroups, runnel_error *err);
+int pg_inventory_import(store *st, long inv, const json_t *data, long source, bool overwrite,
+                        bool overwrite_vars, long *nhosts, long *ngroups, runnel_error *err);
 int pg_job_transition(store *st, long id, const char *const *from, const char *status,
                       char *current, runnel_error *err);
 int pg_job_append(store *st, long id, const char *field, const char *text, runnel_error *err);

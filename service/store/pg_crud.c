@@ -1041,11 +1041,13 @@ out:
 	return out;
 }
 
-/* Replace group gid's hosts and children with those data names. */
+/* Give group gid the hosts and children data names: replacing its others
+ * on overwrite, else added to them. */
 static int set_members(pgc *c, long gid, const json_t *gd, json_t *hostids, json_t *groupids,
-                       runnel_error *err)
+                       bool overwrite, runnel_error *err)
 {
-	if (exec_id(c, "DELETE FROM relations WHERE rel IN (3,4) AND parent=$1", gid, err) < 0)
+	if (overwrite &&
+	    exec_id(c, "DELETE FROM relations WHERE rel IN (3,4) AND parent=$1", gid, err) < 0)
 		return -1;
 	const struct {
 		const char *key;
@@ -1078,11 +1080,13 @@ static int set_members(pgc *c, long gid, const json_t *gd, json_t *hostids, json
 	return 0;
 }
 
-/* Delete the hosts (groups: pass 1) of inv whose names keep does not hold. */
-static int drop_others(pgc *c, long inv, bool groups, json_t *keep, runnel_error *err)
+/* Delete the hosts (groups: pass 1) of inv that source imported and whose
+ * names keep does not hold. */
+static int drop_others(pgc *c, long inv, long source, bool groups, json_t *keep, runnel_error *err)
 {
 	char sql[160], ib[24];
-	snprintf(sql, sizeof sql, "SELECT id, name FROM %s WHERE (data->>'inventory')::bigint=$1",
+	snprintf(sql, sizeof sql,
+	         "SELECT id, name, data::text FROM %s WHERE (data->>'inventory')::bigint=$1",
 	         pg_table(groups ? STORE_GROUP : STORE_HOST));
 	const char *v[1] = {pg_num(ib, inv)};
 	PGresult *r = pg_q(c, sql, 1, v, err);
@@ -1091,6 +1095,11 @@ static int drop_others(pgc *c, long inv, bool groups, json_t *keep, runnel_error
 	int rc = 0;
 	for (int i = 0; i < PQntuples(r) && rc == 0; i++) {
 		if (json_object_get(keep, pg_val(r, i, 1)))
+			continue;
+		json_t *d = json_loads(pg_val(r, i, 2), 0, NULL);
+		bool mine = inventory_plan_owned(d, source);
+		json_decref(d);
+		if (!mine) /* added by hand, or by another source */
 			continue;
 		long id = (long)pg_ll(r, i, 0);
 		if (groups)
@@ -1108,8 +1117,8 @@ static int drop_others(pgc *c, long inv, bool groups, json_t *keep, runnel_error
 	return rc ? -1 : 0;
 }
 
-int pg_inventory_import(store *st, long inv, const json_t *data, bool overwrite, long *nhosts,
-                        long *ngroups, runnel_error *err)
+int pg_inventory_import(store *st, long inv, const json_t *data, long source, bool overwrite,
+                        bool overwrite_vars, long *nhosts, long *ngroups, runnel_error *err)
 {
 	inventory_plan plan;
 	if (inventory_plan_read(data, &plan, err) < 0)
@@ -1126,8 +1135,9 @@ int pg_inventory_import(store *st, long inv, const json_t *data, bool overwrite,
 	const char *name;
 	json_t *m;
 	json_object_foreach(plan.hosts, name, m) {
-		long id = store_upsert_member(&pg_raw_ops, &(pg_raw){p, c}, STORE_HOST, inv, name,
-		                              json_object_get(m, "vars"), err);
+		long id =
+		    store_upsert_member(&pg_raw_ops, &(pg_raw){p, c}, STORE_HOST, inv, name,
+		                        json_object_get(m, "vars"), source, overwrite_vars, err);
 		if (!id) {
 			rc = -1;
 			break;
@@ -1138,8 +1148,9 @@ int pg_inventory_import(store *st, long inv, const json_t *data, bool overwrite,
 	json_object_foreach(plan.groups, name, m) {
 		if (rc < 0)
 			break;
-		long id = store_upsert_member(&pg_raw_ops, &(pg_raw){p, c}, STORE_GROUP, inv, name,
-		                              json_object_get(m, "vars"), err);
+		long id =
+		    store_upsert_member(&pg_raw_ops, &(pg_raw){p, c}, STORE_GROUP, inv, name,
+		                        json_object_get(m, "vars"), source, overwrite_vars, err);
 		if (!id) {
 			rc = -1;
 			break;
@@ -1148,7 +1159,9 @@ int pg_inventory_import(store *st, long inv, const json_t *data, bool overwrite,
 		ng++;
 	}
 	if (rc == 0 && plan.all_vars) { /* all's vars are the inventory's variables */
-		char *t = json_dumps(plan.all_vars, JSON_COMPACT);
+		char *t = inventory_plan_vars_text(
+		    json_string_value(json_object_get(invdata, "variables")), plan.all_vars,
+		    overwrite_vars);
 		json_object_set_new(invdata, "variables", json_string(t));
 		free(t);
 		rc = write_raw(c, STORE_INVENTORY, inv, invdata, NULL, err);
@@ -1158,11 +1171,12 @@ int pg_inventory_import(store *st, long inv, const json_t *data, bool overwrite,
 		if (rc < 0)
 			break;
 		rc = set_members(c, (long)json_integer_value(gid),
-		                 json_object_get(plan.groups, name), hostids, groupids, err);
+		                 json_object_get(plan.groups, name), hostids, groupids, overwrite,
+		                 err);
 	}
 	if (rc == 0 && overwrite)
-		rc = drop_others(c, inv, false, hostids, err) < 0 ||
-		             drop_others(c, inv, true, groupids, err) < 0
+		rc = drop_others(c, inv, source, false, hostids, err) < 0 ||
+		             drop_others(c, inv, source, true, groupids, err) < 0
 		         ? -1
 		         : 0;
 	if (rc == 0)

@@ -3,7 +3,7 @@
  * columns (the stored fields read out of data, cast to their model type),
  * lookups to operators, values bound as parameters. Written to give the
  * answers the SQLite backend gives: NULL sorts first (SQLite's NULL is the
- * smallest value), LIKE has no escape character, the i* lookups fold ASCII
+ * smallest value), LIKE's wildcards in a value are escaped, the i* lookups fold ASCII
  * letters only ("C" collation), a negated condition holds for a NULL field.
  */
 #include "pg.h"
@@ -88,13 +88,16 @@ static int add_json(pg_params *p, const json_t *v, model_type t, const char **ca
 	"(events.%s OR (left(events.event, 11) = 'playbook_on' AND coalesce((SELECT p.%s FROM"     \
 	" event_parent_flags p WHERE p.job_id=events.job_id AND p.uuid=events.uuid), false)))"
 
-/* The SQL expression of a field query.c resolved (a plain identifier); as
- * text when as_text (the text lookups). */
-static char *column_of(const query *qy, const query_field *f, bool as_text)
+/* The SQL expression of a field query.c resolved (a plain identifier) of the
+ * list's rows (top) or of an object; as text when as_text (the text
+ * lookups); qual: the table (alias) to qualify with, or NULL. */
+static char *column_of(const query *qy, bool top, const query_field *f, bool as_text,
+                       const char *qual)
 {
 	const char *n = f->name;
+	const char *q = qual ? qual : "", *dot = qual ? "." : "";
 	char *e;
-	switch (qy ? qy->target : QUERY_OBJECTS) {
+	switch (top ? qy->target : QUERY_OBJECTS) {
 	case QUERY_EVENTS:
 		if (!strcmp(n, "host"))
 			e = rn_xstrdup("events.host_id");
@@ -108,22 +111,30 @@ static char *column_of(const query *qy, const query_field *f, bool as_text)
 		break;
 	case QUERY_OBJECTS:
 	default:
+		if (f->cls == QF_DERIVED) { /* a job template's organization: its project's */
+			e = rn_xasprintf(
+			    "(SELECT (rn_p.data->>'organization')::bigint FROM projects "
+			    "rn_p WHERE rn_p.id = (%s.data->>'project')::bigint)",
+			    qual ? qual : "job_templates");
+			break;
+		}
 		if (f->cls == QF_DATA) {
 			if (as_text)
-				return rn_xasprintf("(data->>'%s')", n);
+				return rn_xasprintf("(%s%sdata->>'%s')", q, dot, n);
 			switch (f->type) {
 			case MT_INT:
 			case MT_FK:
-				return rn_xasprintf("(data->>'%s')::bigint", n);
+				return rn_xasprintf("(%s%sdata->>'%s')::bigint", q, dot, n);
 			case MT_FLOAT:
-				return rn_xasprintf("(data->>'%s')::double precision", n);
+				return rn_xasprintf("(%s%sdata->>'%s')::double precision", q, dot,
+				                    n);
 			case MT_BOOL:
-				return rn_xasprintf("(data->>'%s')::boolean", n);
+				return rn_xasprintf("(%s%sdata->>'%s')::boolean", q, dot, n);
 			default:
-				return rn_xasprintf("(data->>'%s') COLLATE \"C\"", n);
+				return rn_xasprintf("(%s%sdata->>'%s') COLLATE \"C\"", q, dot, n);
 			}
 		}
-		e = rn_xstrdup(!strcmp(n, "username") ? "name" : n);
+		e = rn_xasprintf("%s%s%s", q, dot, !strcmp(n, "username") ? "name" : n);
 		break;
 	}
 	if (as_text && f->type != MT_STR) {
@@ -153,9 +164,19 @@ static bool text_lookup(query_lookup l)
 	}
 }
 
-/* The SQL of one condition on expr, its values added to p. */
-static char *cond_sql(const query_cond *c, const char *expr, pg_params *p)
+/* Add the LIKE-escaped text of v; its number. */
+static int escaped_param(pg_params *p, const json_t *v)
 {
+	json_t *e = query_like_escaped(v);
+	int n = pg_params_add(p, json_string_value(e));
+	json_decref(e);
+	return n;
+}
+
+/* The SQL of one condition on expr, its values added to p. */
+static char *cond_sql(void *ctx, const query_cond *c, const char *expr)
+{
+	pg_params *p = ctx;
 	const char *cast;
 	switch (c->lookup) {
 	case QL_ISNULL:
@@ -183,6 +204,21 @@ static char *cond_sql(const query_cond *c, const char *expr, pg_params *p)
 	}
 	if (c->lookup == QL_EXACT && json_is_null(c->value))
 		return rn_xasprintf("%s IS NULL", expr);
+	/* the i* ones: ILIKE, the value's own % and _ escaped (text, as in
+	 * Django's lookups); the others: case counts */
+	switch (c->lookup) {
+	case QL_ICONTAINS:
+		return rn_xasprintf("%s ILIKE '%%' || $%d::text || '%%' ESCAPE '\\'", expr,
+		                    escaped_param(p, c->value));
+	case QL_ISTARTSWITH:
+		return rn_xasprintf("%s ILIKE $%d::text || '%%' ESCAPE '\\'", expr,
+		                    escaped_param(p, c->value));
+	case QL_IENDSWITH:
+		return rn_xasprintf("%s ILIKE '%%' || $%d::text ESCAPE '\\'", expr,
+		                    escaped_param(p, c->value));
+	default:
+		break;
+	}
 	int n = add_json(p, c->value, text_lookup(c->lookup) ? MT_STR : c->field.type, &cast);
 	switch (c->lookup) {
 	case QL_GT:
@@ -197,15 +233,10 @@ static char *cond_sql(const query_cond *c, const char *expr, pg_params *p)
 		return rn_xasprintf("lower(%s) = lower($%d::text)", expr, n);
 	case QL_CONTAINS:
 		return rn_xasprintf("strpos(%s, $%d::text) > 0", expr, n);
-	case QL_ICONTAINS:
-		return rn_xasprintf("%s ILIKE '%%' || $%d::text || '%%' ESCAPE ''", expr, n);
-	/* as the SQLite backend, whose LIKE ignores the case of ASCII letters */
 	case QL_STARTSWITH:
-	case QL_ISTARTSWITH:
-		return rn_xasprintf("%s ILIKE $%d::text || '%%' ESCAPE ''", expr, n);
+		return rn_xasprintf("strpos(%s, $%d::text) = 1", expr, n);
 	case QL_ENDSWITH:
-	case QL_IENDSWITH:
-		return rn_xasprintf("%s ILIKE '%%' || $%d::text ESCAPE ''", expr, n);
+		return rn_xasprintf("right(%s, length($%d::text)) = $%d::text", expr, n, n);
 	case QL_REGEX:
 		return rn_xasprintf("%s ~ $%d::text", expr, n);
 	case QL_IREGEX:
@@ -216,45 +247,22 @@ static char *cond_sql(const query_cond *c, const char *expr, pg_params *p)
 	}
 }
 
+/* The list's table, to qualify its columns with. */
+static const char *list_table(const query *qy)
+{
+	return qy->target == QUERY_EVENTS           ? "events"
+	       : qy->target == QUERY_HOST_SUMMARIES ? "host_summaries"
+	                                            : pg_table(qy->kind);
+}
+
 void pg_where(const query *qy, rn_buf *where, pg_params *p)
 {
-	for (size_t i = 0; i < qy->nconds; i++) {
-		const query_cond *c = &qy->conds[i];
-		/* with hops, the field is one of the last hop's kind (an object's) */
-		char *expr = column_of(c->nvia ? NULL : qy, &c->field, text_lookup(c->lookup));
-		char *cond = cond_sql(c, expr, p);
-		/* through the foreign keys, innermost first: fk IN (SELECT id ...) */
-		for (size_t h = c->nvia; h-- > 0;) {
-			char *fk = column_of(NULL, &c->via[h].fk, false);
-			char *up = rn_xasprintf("%s IN (SELECT id FROM %s WHERE %s)", fk,
-			                        pg_table(c->via[h].to), cond);
-			free(fk);
-			free(cond);
-			cond = up;
-		}
-		/* negated: rows where it is not true (a NULL field too, as Django's exclude) */
-		char *clause = c->negated ? rn_xasprintf(" AND NOT coalesce((%s), false)", cond)
-		                          : rn_xasprintf(" AND %s", cond);
-		rn_buf_append(where, clause, strlen(clause));
-		free(clause);
-		free(cond);
-		free(expr);
-	}
+	query_dialect d = {column_of, cond_sql, pg_table, "false", p};
+	query_where_sql(qy, &d, where);
 }
 
 char *pg_order(const query *qy, const char *id_col)
 {
-	rn_buf b;
-	rn_buf_init(&b);
-	rn_buf_append(&b, " ORDER BY ", 10);
-	for (size_t i = 0; i < qy->norder; i++) {
-		char *expr = column_of(qy, &qy->order[i].field, false);
-		rn_buf_append(&b, expr, strlen(expr));
-		/* NULL first going up, last going down: SQLite's order */
-		const char *dir = qy->order[i].descending ? " DESC NULLS LAST, " : " NULLS FIRST, ";
-		rn_buf_append(&b, dir, strlen(dir));
-		free(expr);
-	}
-	rn_buf_append(&b, id_col, strlen(id_col));
-	return b.data;
+	query_dialect d = {column_of, cond_sql, pg_table, "false", NULL};
+	return query_order_sql(qy, &d, list_table(qy), id_col, true);
 }

@@ -34,6 +34,7 @@
 
 #include "model.h"
 #include "store.h"
+#include "util.h"
 
 /* What a list reads: objects of a kind, a job's events, its host summaries. */
 typedef enum query_target {
@@ -70,6 +71,8 @@ const char *query_lookup_name(query_lookup l);
 typedef enum query_field_class {
 	QF_COLUMN = 0, /* a column every row of the target has (id, created, name, counter, ...) */
 	QF_DATA,       /* a model field kept with the object's other validated fields */
+	QF_DERIVED,    /* computed from another object: a job template's organization (its
+	                * project's) */
 } query_field_class;
 
 /* One field a condition or an order names. */
@@ -80,35 +83,61 @@ typedef struct query_field {
 	store_kind fk; /* MT_FK: the kind it points at; else STORE_KIND_COUNT */
 } query_field;
 
-/* How deep a filter may follow foreign keys ("inventory__organization__name"). */
-#define QUERY_MAX_HOPS 3
+/* How many relations a filter may follow ("inventory__organization__name":
+ * two). AWX's own bound is that no relation is followed twice (a loop). */
+#define QUERY_MAX_HOPS 6
 
-/* One foreign key a condition follows: fk, a field of the kind before it
- * (the list's kind for via[0]), points at objects of kind to. */
+/* How a hop follows a relation from the rows before it. */
+typedef enum query_hop_how {
+	QH_FK = 0,  /* fk is a foreign key of those rows: fk IN (SELECT id FROM to WHERE ...) */
+	QH_REVERSE, /* fk is a foreign key of the to rows pointing back: id IN (SELECT fk FROM to
+	               ...) */
+	QH_M2M,     /* through the relations table: rel, the rows on the parent side or not */
+} query_hop_how;
+
+/* One relation a condition follows, from the list's kind (via[0]) or the
+ * kind the hop before reached, to objects of kind to. */
 typedef struct query_hop {
-	query_field fk;
+	query_hop_how how;
+	query_field fk; /* QH_FK: the field of the rows before; QH_REVERSE: the field of to */
 	store_kind to;
+	store_rel rel;    /* QH_M2M */
+	bool rel_parent;  /* QH_M2M: the rows before are the relation's parent side */
+	bool multivalued; /* QH_REVERSE, QH_M2M: more than one object may match */
+	char name[64];    /* the name the filter used ("groups", "inventory") */
 } query_hop;
 
-/* One condition. With hops (objects only), field is a field of the last
- * hop's kind: "inventory__organization=3" on hosts is via[0] = {inventory,
- * to inventories}, field organization; the rows match whose fk points at an
+/* One condition. With hops, field is a field of the last hop's kind:
+ * "inventory__organization=3" on hosts is via[0] = {QH_FK inventory, to
+ * inventories}, field organization; the rows match whose fk points at an
  * object that matches (SQL: inventory IN (SELECT id FROM inventories WHERE
- * organization = 3)). */
+ * organization = 3)). Every condition is its own subquery (AWX's chain__:
+ * each filter may be met by another related object) except:
+ *   group > 0: the conditions of one group are ORed, the group is one
+ *     condition (or__ filters; each term of a search);
+ *   join > 0: the (plain, ANDed) conditions of one join share their first
+ *     multi-valued hop: one related object must meet them all, as Django
+ *     does within one filter() ("groups__name=a&groups__name=b": no host;
+ *     with chain__: the hosts in both groups). */
 typedef struct query_cond {
 	query_hop via[QUERY_MAX_HOPS];
 	size_t nvia;
 	query_field field;
 	query_lookup lookup;
 	bool negated; /* not__<field>... */
+	unsigned group;
+	unsigned join;
 	/* The value typed by the field: integer (MT_INT, MT_FK), real (MT_FLOAT),
-	 * true/false (MT_BOOL), string (text lookups always, MT_STR), null
-	 * (exact/gt... on a null); QL_IN: an array of such; QL_ISNULL: true/false. */
+	 * true/false (MT_BOOL), string (MT_STR; the text lookups always), null
+	 * (exact on a foreign key given as null/none); QL_IN: an array of such;
+	 * QL_ISNULL: true/false. */
 	json_t *value;
 } query_cond;
 
 /* One ordering key. */
 typedef struct query_order {
+	query_hop via[QUERY_MAX_HOPS]; /* QH_FK hops only ("inventory__name") */
+	size_t nvia;
 	query_field field;
 	bool descending;
 } query_order;
@@ -122,6 +151,8 @@ typedef struct query {
 	query_order *order; /* never empty after query_parse: the default order when none */
 	size_t norder;
 	long limit, offset;
+	unsigned ngroups, njoins; /* the group / join numbers given out */
+	char *role_level;         /* ?role_level=: RBAC's (the hook reads it); NULL: none */
 } query;
 
 /*
@@ -133,11 +164,51 @@ typedef struct query {
 int query_parse(query_target target, store_kind kind, const store_query *q, query *out,
                 runnel_error *err);
 
+/*
+ * Add one filter to a parsed query, ANDed with the others, in AWX's grammar
+ * (key "inventory__organization__name__icontains", "not__id__in", ...;
+ * value a string or a JSON scalar). This is the hook through which a
+ * caller narrows a list beyond what was asked (RBAC: "id__in" of what the
+ * user may see): store_query.visibility calls it from query_parse. 0, or -1
+ * with err as query_parse's.
+ */
+int query_add_filter(query *qy, const char *key, json_t *value, runnel_error *err);
+
 /* Free what query_parse put in *qy (safe on a zeroed query). */
 void query_clear(query *qy);
 
 /* The field a list of target can filter and order on, or false (out untouched
  * then). name is the API's name; the lookup suffix must already be gone. */
 bool query_field_resolve(query_target target, store_kind kind, const char *name, query_field *out);
+
+/*
+ * The SQL of a parsed query, written once for both backends: a backend
+ * gives its dialect (how a field reads, how one condition binds its value,
+ * its table names) and gets the WHERE clauses (hops as subqueries, groups,
+ * joins, negations) and the ORDER BY.
+ */
+typedef struct query_dialect {
+	/* The SQL expression of field f of the list's rows (top: qy's target)
+	 * or of an object of kind (a hop's rows); as text for the text lookups;
+	 * qual: the table name to qualify with, or NULL. A new string. */
+	char *(*column)(const query *qy, bool top, const query_field *f, bool as_text,
+	                const char *qual);
+	/* The SQL of condition c on expr, its values bound (in text order). */
+	char *(*cond)(void *ctx, const query_cond *c, const char *expr);
+	const char *(*table)(store_kind k);
+	const char *false_sql; /* "0" or "false" */
+	void *ctx;
+} query_dialect;
+
+/* A text value for LIKE ... ESCAPE '\\': its own \\, % and _ escaped (a new string). */
+json_t *query_like_escaped(const json_t *v);
+
+/* Append " AND <clause>" for each clause of qy's conditions to where. */
+void query_where_sql(const query *qy, const query_dialect *d, rn_buf *where);
+
+/* " ORDER BY <keys>, <id_col>" of qy (a new string); qual: the list's table,
+ * to qualify the keys that follow foreign keys. */
+char *query_order_sql(const query *qy, const query_dialect *d, const char *qual, const char *id_col,
+                      bool pg_nulls);
 
 #endif

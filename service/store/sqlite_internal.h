@@ -215,8 +215,8 @@ json_t *sq_notification_configuration(store *st, long id, runnel_error *err);
 json_t *sq_inventory_script(store *st, long inv, runnel_error *err);
 
 /* Import ansible-inventory --list output. */
-int sq_inventory_import(store *st, long inv, const json_t *data, bool overwrite, long *nhosts,
-                        long *ngroups, runnel_error *err);
+int sq_inventory_import(store *st, long inv, const json_t *data, long source, bool overwrite,
+                        bool overwrite_vars, long *nhosts, long *ngroups, runnel_error *err);
 
 /* ---- unified jobs (sqlite_jobs.c) ---- */
 

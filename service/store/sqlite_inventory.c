@@ -64,13 +64,15 @@ out:
 	return out;
 }
 
-/* Set the inventory's variables to vars; lock held. */
-static int set_inventory_vars(sq *s, long inv, const json_t *vars, runnel_error *err)
+/* Set the inventory's variables to vars (merged unless overwrite_vars); lock held. */
+static int set_inventory_vars(sq *s, long inv, const json_t *vars, bool overwrite_vars,
+                              runnel_error *err)
 {
 	json_t *d;
 	if (sq_read_raw(s, STORE_INVENTORY, inv, &d, NULL, err) < 0)
 		return -1;
-	char *t = json_dumps(vars, JSON_COMPACT);
+	char *t = inventory_plan_vars_text(json_string_value(json_object_get(d, "variables")), vars,
+	                                   overwrite_vars);
 	json_object_set_new(d, "variables", json_string(t));
 	free(t);
 	int rc = sq_write_raw(s, STORE_INVENTORY, inv, d, NULL, err);
@@ -78,12 +80,13 @@ static int set_inventory_vars(sq *s, long inv, const json_t *vars, runnel_error 
 	return rc;
 }
 
-/* Replace group gid's hosts and children by those of the plan's group g;
- * lock held. */
+/* Give group gid the hosts and children of the plan's group g: replacing
+ * its others on overwrite, else added to them; lock held. */
 static int set_members(sq *s, long gid, const json_t *g, const json_t *hostids,
-                       const json_t *groupids, runnel_error *err)
+                       const json_t *groupids, bool overwrite, runnel_error *err)
 {
-	if (sq_exec_id(s, "DELETE FROM relations WHERE rel IN (3,4) AND parent=?", gid, err) < 0)
+	if (overwrite &&
+	    sq_exec_id(s, "DELETE FROM relations WHERE rel IN (3,4) AND parent=?", gid, err) < 0)
 		return -1;
 	sqlite3_stmt *ins =
 	    sq_prep(s, "INSERT OR IGNORE INTO relations(rel, parent, child) VALUES(?,?,?)", err);
@@ -112,22 +115,29 @@ static int set_members(sq *s, long gid, const json_t *g, const json_t *hostids,
 	return 0;
 }
 
-/* Delete the inventory's hosts (groups: the groups) not named in keep, with
- * their relations; lock held. */
-static int drop_unnamed(sq *s, long inv, bool groups, const json_t *keep, runnel_error *err)
+/* Delete the inventory's hosts (groups: the groups) that source imported
+ * and keep does not name, with their relations; lock held. */
+static int drop_unnamed(sq *s, long inv, long source, bool groups, const json_t *keep,
+                        runnel_error *err)
 {
 	char sql[160];
 	snprintf(sql, sizeof sql,
-	         "SELECT id, name FROM %s WHERE json_extract(data,'$.inventory')=?",
+	         "SELECT id, name, data FROM %s WHERE json_extract(data,'$.inventory')=?",
 	         groups ? "groups" : "hosts");
 	sqlite3_stmt *sel = sq_prep(s, sql, err);
 	json_t *gone = json_array();
 	if (sel) {
 		sqlite3_bind_int64(sel, 1, inv);
-		while (sqlite3_step(sel) == SQLITE_ROW)
-			if (!json_object_get(keep, sq_col_text(sel, 1)))
+		while (sqlite3_step(sel) == SQLITE_ROW) {
+			if (json_object_get(keep, sq_col_text(sel, 1)))
+				continue;
+			json_t *d = json_loads(sq_col_text(sel, 2), 0, NULL);
+			bool mine = inventory_plan_owned(d, source);
+			json_decref(d);
+			if (mine)
 				json_array_append_new(gone,
 				                      json_integer(sqlite3_column_int64(sel, 0)));
+		}
 		sqlite3_reset(sel);
 	}
 	int rc = 0;
@@ -150,8 +160,8 @@ static int drop_unnamed(sq *s, long inv, bool groups, const json_t *keep, runnel
 }
 
 /* Import ansible-inventory --list output (inventory_plan.h) in one transaction. */
-int sq_inventory_import(store *st, long inv, const json_t *data, bool overwrite, long *nhosts,
-                        long *ngroups, runnel_error *err)
+int sq_inventory_import(store *st, long inv, const json_t *data, long source, bool overwrite,
+                        bool overwrite_vars, long *nhosts, long *ngroups, runnel_error *err)
 {
 	sq *s = SQ(st);
 	inventory_plan plan;
@@ -174,8 +184,9 @@ int sq_inventory_import(store *st, long inv, const json_t *data, bool overwrite,
 	const char *name;
 	json_t *m;
 	json_object_foreach(plan.hosts, name, m) {
-		long id = store_upsert_member(&sq_raw_ops, s, STORE_HOST, inv, name,
-		                              json_object_get(m, "vars"), err);
+		long id =
+		    store_upsert_member(&sq_raw_ops, s, STORE_HOST, inv, name,
+		                        json_object_get(m, "vars"), source, overwrite_vars, err);
 		if (!id) {
 			rc = -1;
 			break;
@@ -184,12 +195,13 @@ int sq_inventory_import(store *st, long inv, const json_t *data, bool overwrite,
 		nh++;
 	}
 	if (rc == 0 && plan.all_vars)
-		rc = set_inventory_vars(s, inv, plan.all_vars, err);
+		rc = set_inventory_vars(s, inv, plan.all_vars, overwrite_vars, err);
 	json_object_foreach(plan.groups, name, m) {
 		if (rc < 0)
 			break;
-		long id = store_upsert_member(&sq_raw_ops, s, STORE_GROUP, inv, name,
-		                              json_object_get(m, "vars"), err);
+		long id =
+		    store_upsert_member(&sq_raw_ops, s, STORE_GROUP, inv, name,
+		                        json_object_get(m, "vars"), source, overwrite_vars, err);
 		if (!id) {
 			rc = -1;
 			break;
@@ -201,11 +213,11 @@ int sq_inventory_import(store *st, long inv, const json_t *data, bool overwrite,
 		if (rc < 0)
 			break;
 		rc = set_members(s, (long)json_integer_value(json_object_get(groupids, name)), m,
-		                 hostids, groupids, err);
+		                 hostids, groupids, overwrite, err);
 	}
 	if (rc == 0 && overwrite) /* drop what the source no longer has */
-		rc = drop_unnamed(s, inv, false, hostids, err) < 0 ||
-		             drop_unnamed(s, inv, true, groupids, err) < 0
+		rc = drop_unnamed(s, inv, source, false, hostids, err) < 0 ||
+		             drop_unnamed(s, inv, source, true, groupids, err) < 0
 		         ? -1
 		         : 0;
 	if (rc == 0)

@@ -14,39 +14,48 @@
 
 #include "query.h"
 
-/* The SQL expression of a field query.c resolved (its name is a plain identifier). */
-/* The SQL expression of a field of an object (any kind: the mapping is the same). */
-static char *object_column(const query_field *f)
+/* The SQL expression of a field of an object (any kind: the mapping is the
+ * same); qual: the table (alias) to qualify with, or NULL. */
+static char *object_column(const query_field *f, const char *qual)
 {
+	const char *q = qual ? qual : "", *dot = qual ? "." : "";
+	if (f->cls == QF_DERIVED) /* a job template's organization: its project's */
+		return rn_xasprintf(
+		    "(SELECT json_extract(rn_p.data,'$.organization') FROM projects "
+		    "rn_p WHERE rn_p.id = json_extract(%s.data,'$.project'))",
+		    qual ? qual : "job_templates");
 	if (f->cls == QF_DATA)
-		return rn_xasprintf("json_extract(data,'$.%s')", f->name);
+		return rn_xasprintf("json_extract(%s%sdata,'$.%s')", q, dot, f->name);
 	if (!strcmp(f->name, "username"))
-		return rn_xstrdup("name");
-	return rn_xstrdup(f->name);
+		return rn_xasprintf("%s%sname", q, dot);
+	return rn_xasprintf("%s%s%s", q, dot, f->name);
 }
 
-/* The SQL expression of a field of the list's rows. */
-static char *column_of(const query *qy, const query_field *f)
+/* The SQL expression of a field of the list's rows (top) or of an object. */
+static char *column_of(const query *qy, bool top, const query_field *f, bool as_text,
+                       const char *qual)
 {
+	(void)as_text; /* SQLite compares by its values' own types */
 	const char *n = f->name;
-	switch (qy->target) {
+	switch (top ? qy->target : QUERY_OBJECTS) {
 	case QUERY_EVENTS:
 		if (!strcmp(n, "host"))
-			return rn_xstrdup("host_id");
+			return rn_xstrdup("events.host_id");
 		if (!strcmp(n, "failed") || !strcmp(n, "changed"))
 			return rn_xasprintf(PARENT_FLAG_EXPR, n, n);
-		return rn_xstrdup(n);
+		return rn_xasprintf("events.%s", n);
 	case QUERY_HOST_SUMMARIES:
-		return rn_xstrdup(!strcmp(n, "host") ? "host_id" : n);
+		return rn_xasprintf("host_summaries.%s", !strcmp(n, "host") ? "host_id" : n);
 	case QUERY_OBJECTS:
 	default:
-		return object_column(f);
+		return object_column(f, qual);
 	}
 }
 
 /* The SQL of one condition on expr, its values appended to binds. */
-static char *cond_sql(const query_cond *c, const char *expr, json_t *binds)
+static char *cond_sql(void *ctx, const query_cond *c, const char *expr)
 {
+	json_t *binds = ctx;
 	const char *fmt = NULL;
 	switch (c->lookup) {
 	case QL_ISNULL:
@@ -88,19 +97,26 @@ static char *cond_sql(const query_cond *c, const char *expr, json_t *binds)
 	case QL_CONTAINS:
 		fmt = "instr(%s, ?) > 0";
 		break;
+	/* LIKE ignores the case of ASCII letters; the value's own % and _ are
+	 * escaped (they are text, as in Django's lookups) */
 	case QL_ICONTAINS:
-		fmt = "%s LIKE '%%' || ? || '%%'";
-		break;
-	/* SQLite's LIKE ignores the case of ASCII letters: startswith and
-	 * endswith have always done so here */
-	case QL_STARTSWITH:
+		json_array_append_new(binds, query_like_escaped(c->value));
+		return rn_xasprintf("%s LIKE '%%' || ? || '%%' ESCAPE '\\'", expr);
 	case QL_ISTARTSWITH:
-		fmt = "%s LIKE ? || '%%'";
+		json_array_append_new(binds, query_like_escaped(c->value));
+		return rn_xasprintf("%s LIKE ? || '%%' ESCAPE '\\'", expr);
+	case QL_IENDSWITH:
+		json_array_append_new(binds, query_like_escaped(c->value));
+		return rn_xasprintf("%s LIKE '%%' || ? ESCAPE '\\'", expr);
+	/* startswith / endswith: case counts */
+	case QL_STARTSWITH:
+		fmt = "instr(%s, ?) = 1";
 		break;
 	case QL_ENDSWITH:
-	case QL_IENDSWITH:
-		fmt = "%s LIKE '%%' || ?";
-		break;
+		json_array_append(binds, c->value);
+		json_array_append(binds, c->value);
+		json_array_append(binds, c->value);
+		return rn_xasprintf("(? = '' OR substr(%s, -length(?)) = ?)", expr);
 	case QL_REGEX:
 		fmt = "rn_regex(%s, ?, 0)";
 		break;
@@ -115,48 +131,26 @@ static char *cond_sql(const query_cond *c, const char *expr, json_t *binds)
 	return rn_xasprintf(fmt, expr);
 }
 
-/* " AND <cond>" for each condition of qy, appended to where; binds to binds. */
+/* The list's table, to qualify its columns with. */
+static const char *list_table(const query *qy)
+{
+	return qy->target == QUERY_EVENTS           ? "events"
+	       : qy->target == QUERY_HOST_SUMMARIES ? "host_summaries"
+	                                            : sq_table_of(qy->kind);
+}
+
+/* " AND <clause>" for each clause of qy, appended to where; binds to binds. */
 void sq_where_sql(const query *qy, rn_buf *where, json_t *binds)
 {
-	for (size_t i = 0; i < qy->nconds; i++) {
-		const query_cond *c = &qy->conds[i];
-		char *expr = c->nvia ? object_column(&c->field) : column_of(qy, &c->field);
-		char *cond = cond_sql(c, expr, binds);
-		/* through the foreign keys, innermost first: fk IN (SELECT id ...) */
-		for (size_t h = c->nvia; h-- > 0;) {
-			char *fk = object_column(&c->via[h].fk);
-			char *up = rn_xasprintf("%s IN (SELECT id FROM %s WHERE %s)", fk,
-			                        sq_table_of(c->via[h].to), cond);
-			free(fk);
-			free(cond);
-			cond = up;
-		}
-		/* negated: rows where it is not true (a NULL field too, as Django's exclude) */
-		char *clause = c->negated ? rn_xasprintf(" AND NOT coalesce((%s), 0)", cond)
-		                          : rn_xasprintf(" AND %s", cond);
-		rn_buf_append(where, clause, strlen(clause));
-		free(clause);
-		free(cond);
-		free(expr);
-	}
+	query_dialect d = {column_of, cond_sql, sq_table_of, "0", binds};
+	query_where_sql(qy, &d, where);
 }
 
 /* " ORDER BY ..., id" of qy. Caller frees. */
 char *sq_order_sql(const query *qy)
 {
-	rn_buf b;
-	rn_buf_init(&b);
-	rn_buf_append(&b, " ORDER BY ", 10);
-	for (size_t i = 0; i < qy->norder; i++) {
-		char *expr = column_of(qy, &qy->order[i].field);
-		rn_buf_append(&b, expr, strlen(expr));
-		if (qy->order[i].descending)
-			rn_buf_append(&b, " DESC", 5);
-		rn_buf_append(&b, ", ", 2);
-		free(expr);
-	}
-	rn_buf_append(&b, "id", 2);
-	return b.data;
+	query_dialect d = {column_of, cond_sql, sq_table_of, "0", NULL};
+	return query_order_sql(qy, &d, list_table(qy), "id", false);
 }
 
 /* rn_regex(text, pattern, icase): 1 if the PCRE2 pattern matches text (NULL

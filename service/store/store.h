@@ -141,8 +141,17 @@ void store_rel_kinds(store_rel rel, store_kind *parent, store_kind *child);
  *   (GROUP_HOSTS + group 5: the hosts of group 5). rel_reverse: the other
  *   way (GROUP_HOSTS + host 9 reversed: the groups of host 9).
  */
+struct query;
 typedef struct store_query {
 	json_t *filters;
+	/* The list's query string as AWX reads it: [[key, value], ...] in order,
+	 * a key repeated as often as given (or__, chain__, not__, search, type,
+	 * role_level, related lookups: query.h). ANDed with filters. May be NULL. */
+	json_t *args;
+	/* A visibility hook (RBAC): called once the filters are parsed, it adds
+	 * the conditions the caller's role imposes with query_add_filter(). */
+	int (*visibility)(struct query *qy, void *ctx, runnel_error *err);
+	void *visibility_ctx;
 	const char *order_by;
 	long page;
 	long page_size;
@@ -249,11 +258,15 @@ typedef struct store_ops {
 	 * plus "__host_ids": {"<host name>": id}. NULL with err. */
 	json_t *(*inventory_script)(store *st, long inventory_id, runnel_error *err);
 	/* Import `ansible-inventory --list` output into an inventory (hosts,
-	 * groups, children, variables) in one transaction; overwrite: delete the
-	 * hosts/groups not in data. Fills *hosts / *groups (may be NULL) with the
-	 * counts imported. 0 or -1 with err. */
-	int (*inventory_import)(store *st, long inventory_id, const json_t *data, bool overwrite,
-	                        long *hosts, long *groups, runnel_error *err);
+	 * groups, children, variables) in one transaction, as inventory source
+	 * source (> 0) imports it (inventory_plan.h): overwrite: the hosts/groups
+	 * this source imported before and no longer has are deleted, the
+	 * imported groups' memberships replaced (hosts added by hand stay);
+	 * overwrite_vars: variables replaced, else merged. Fills *hosts /
+	 * *groups (may be NULL) with the counts imported. 0 or -1 with err. */
+	int (*inventory_import)(store *st, long inventory_id, const json_t *data, long source,
+	                        bool overwrite, bool overwrite_vars, long *hosts, long *groups,
+	                        runnel_error *err);
 
 	/* ---- unified jobs ---- */
 
@@ -452,10 +465,10 @@ static inline json_t *store_inventory_script(store *st, long id, runnel_error *e
 {
 	return st->ops->inventory_script(st, id, e);
 }
-static inline int store_inventory_import(store *st, long id, const json_t *d, bool ow, long *h,
-                                         long *g, runnel_error *e)
+static inline int store_inventory_import(store *st, long id, const json_t *d, long source, bool ow,
+                                         bool ow_vars, long *h, long *g, runnel_error *e)
 {
-	return st->ops->inventory_import(st, id, d, ow, h, g, e);
+	return st->ops->inventory_import(st, id, d, source, ow, ow_vars, h, g, e);
 }
 static inline int store_job_transition(store *st, long id, const char *const *from, const char *s,
                                        char *cur, runnel_error *e)

@@ -2,7 +2,9 @@
  * inventory_update.c - import an inventory source (AWX's RunInventoryUpdate):
  * `ansible-inventory -i <file in the project> --list` through
  * runnel_tool_run(), its JSON imported into the inventory (hosts, groups,
- * children, variables; overwrite drops what the source no longer has). Its
+ * children, variables; overwrite drops what this source imported before and
+ * no longer has, hosts added by hand stay; overwrite_vars replaces the
+ * variables, else they are merged). Its
  * stderr becomes the update's stdout, one verbose event per chunk.
  */
 #include <errno.h>
@@ -100,9 +102,12 @@ static int run_inventory(task *t, runnel_run_result *res, runnel_error *err)
 			char *why = rn_xasprintf("ansible-inventory printed no JSON: %s", je.text);
 			store_job_append(t->st, t->job_id, "job_explanation", why, err);
 			free(why);
-		} else if (store_inventory_import(t->st, task_int(t, "inventory"), data,
-		                                  json_is_true(json_object_get(src, "overwrite")),
-		                                  &nh, &ng, err) < 0) {
+		} else if (store_inventory_import(
+		               t->st, task_int(t, "inventory"), data,
+		               task_int(t, "inventory_source"),
+		               json_is_true(json_object_get(src, "overwrite")),
+		               json_is_true(json_object_get(src, "overwrite_vars")), &nh, &ng,
+		               err) < 0) {
 			res->status = RUNNEL_FAILED;
 			store_job_append(t->st, t->job_id, "job_explanation", err->message, err);
 		} else {

@@ -457,19 +457,21 @@ static void test_inventory(void **state)
 	    json_integer_value(json_object_get(json_object_get(s, "__host_ids"), "h1")), h1);
 	json_decref(s);
 
-	/* import with overwrite: h2 goes, db and its group come */
+	/* import with overwrite as source 7: db1 and its group come; h2, added
+	 * by hand, stays (before: it was deleted — data loss) */
 	json_t *data = json_loads("{\"_meta\":{\"hostvars\":{\"h1\":{\"a\":1},\"db1\":{\"b\":2}}},"
 	                          "\"all\":{\"children\":[\"ungrouped\",\"dbs\",\"web\"]},"
 	                          "\"dbs\":{\"hosts\":[\"db1\"],\"vars\":{\"port\":5432}},"
 	                          "\"web\":{\"hosts\":[\"h1\"],\"children\":[\"dbs\"]}}",
 	                          0, NULL);
 	long nh = 0, ng = 0;
-	assert_int_equal(store_inventory_import(f->st, inv, data, true, &nh, &ng, &err), 0);
+	assert_int_equal(store_inventory_import(f->st, inv, data, 7, true, false, &nh, &ng, &err),
+	                 0);
 	json_decref(data);
 	assert_int_equal(nh, 2);
 	assert_int_equal(ng, 2);
 	json_t *io = store_get(f->st, STORE_INVENTORY, inv, &err);
-	assert_int_equal(json_integer_value(json_object_get(io, "total_hosts")), 2);
+	assert_int_equal(json_integer_value(json_object_get(io, "total_hosts")), 3);
 	assert_int_equal(json_integer_value(json_object_get(io, "total_groups")), 2);
 	json_decref(io);
 	s = store_inventory_script(f->st, inv, &err);
@@ -479,7 +481,39 @@ static void test_inventory(void **state)
 	assert_int_equal(json_integer_value(json_object_get(
 	                     json_object_get(json_object_get(s, "dbs"), "vars"), "port")),
 	                 5432);
+	/* overwrite_vars false: h1's vars merged (its own ansible_connection kept) */
+	json_t *hv =
+	    json_object_get(json_object_get(json_object_get(s, "_meta"), "hostvars"), "h1");
+	assert_string_equal(json_string_value(json_object_get(hv, "ansible_connection")), "local");
+	assert_int_equal(json_integer_value(json_object_get(hv, "a")), 1);
 	json_decref(s);
+	/* the source no longer has db1 nor dbs: they go (it imported them); h1
+	 * stays (named), h2 stays (never the source's); vars replaced */
+	data = json_loads("{\"_meta\":{\"hostvars\":{\"h1\":{\"a\":2}}},"
+	                  "\"web\":{\"hosts\":[\"h1\"]}}",
+	                  0, NULL);
+	assert_int_equal(store_inventory_import(f->st, inv, data, 7, true, true, &nh, &ng, &err),
+	                 0);
+	json_decref(data);
+	io = store_get(f->st, STORE_INVENTORY, inv, &err);
+	assert_int_equal(json_integer_value(json_object_get(io, "total_hosts")), 2);
+	assert_int_equal(json_integer_value(json_object_get(io, "total_groups")), 1);
+	json_decref(io);
+	s = store_inventory_script(f->st, inv, &err);
+	hv = json_object_get(json_object_get(json_object_get(s, "_meta"), "hostvars"), "h1");
+	assert_null(json_object_get(hv, "ansible_connection"));
+	assert_int_equal(json_integer_value(json_object_get(hv, "a")), 2);
+	assert_non_null(
+	    json_object_get(json_object_get(json_object_get(s, "_meta"), "hostvars"), "h2"));
+	json_decref(s);
+	/* another source with overwrite deletes nothing of source 7's */
+	data = json_loads("{\"_meta\":{\"hostvars\":{}}}", 0, NULL);
+	assert_int_equal(store_inventory_import(f->st, inv, data, 8, true, true, &nh, &ng, &err),
+	                 0);
+	json_decref(data);
+	io = store_get(f->st, STORE_INVENTORY, inv, &err);
+	assert_int_equal(json_integer_value(json_object_get(io, "total_hosts")), 2);
+	json_decref(io);
 	/* deleting the inventory takes its hosts and groups */
 	assert_int_equal(store_remove(f->st, STORE_INVENTORY, inv, &err), 0);
 	q = (store_query){0};

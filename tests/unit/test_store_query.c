@@ -136,7 +136,7 @@ static void test_values_typed_by_field(void **state)
 	assert_string_equal(json_string_value(json_array_get(c.value, 1)), "error");
 	assert_int_equal(c.field.cls, QF_COLUMN);
 	query_clear(&qy);
-	c = one(STORE_HOST, "{\"id__in\": \"\"}", &qy);
+	c = one(STORE_HOST, "{\"id__in\": []}", &qy);
 	assert_int_equal(json_array_size(c.value), 0);
 	query_clear(&qy);
 	/* __isnull: true or false */
@@ -159,19 +159,34 @@ static void test_search_and_not(void **state)
 {
 	(void)state;
 	query qy;
-	query_cond c = one(STORE_ORGANIZATION, "{\"search\": \"de\"}", &qy);
-	assert_string_equal(c.field.name, "name");
-	assert_int_equal(c.lookup, QL_ICONTAINS);
-	query_clear(&qy);
 	runnel_error err;
+	/* AWX's search fields of an organization: name, description; ORed */
+	assert_int_equal(
+	    parse(QUERY_OBJECTS, STORE_ORGANIZATION, "{\"search\": \"de\"}", NULL, &qy, &err), 0);
+	assert_int_equal(qy.nconds, 2);
+	assert_string_equal(qy.conds[0].field.name, "name");
+	assert_string_equal(qy.conds[1].field.name, "description");
+	assert_int_equal(qy.conds[0].lookup, QL_ICONTAINS);
+	assert_true(qy.conds[0].group > 0);
+	assert_int_equal(qy.conds[0].group, qy.conds[1].group);
+	query_clear(&qy);
+	/* two terms: two groups (each term somewhere) */
+	assert_int_equal(
+	    parse(QUERY_OBJECTS, STORE_USER, "{\"search\": \"al, bo\"}", NULL, &qy, &err), 0);
+	assert_int_equal(qy.nconds, 8); /* username, first_name, last_name, email */
+	assert_int_not_equal(qy.conds[0].group, qy.conds[qy.nconds - 1].group);
+	query_clear(&qy);
 	assert_int_equal(parse(QUERY_EVENTS, STORE_JOB, "{\"search\": \"RECAP\"}", NULL, &qy, &err),
 	                 0);
 	assert_string_equal(qy.conds[0].field.name, "stdout");
 	query_clear(&qy);
+	/* host summaries search their host_name (BaseJobHostSummariesList) */
 	assert_int_equal(
 	    parse(QUERY_HOST_SUMMARIES, STORE_JOB, "{\"search\": \"web\"}", NULL, &qy, &err), 0);
+	assert_int_equal(qy.nconds, 1);
 	assert_string_equal(qy.conds[0].field.name, "host_name");
 	query_clear(&qy);
+	query_cond c;
 	c = one(STORE_HOST, "{\"not__name__startswith\": \"db\"}", &qy);
 	assert_true(c.negated);
 	assert_int_equal(c.lookup, QL_STARTSWITH);
@@ -183,44 +198,81 @@ static void test_search_and_not(void **state)
 	query_clear(&qy);
 }
 
+/* A filter refused with AWX's code (EACCES: 403) and message. */
+static void forbidden(store_kind kind, const char *filters, const char *message)
+{
+	query qy;
+	runnel_error err;
+	assert_int_equal(parse(QUERY_OBJECTS, kind, filters, NULL, &qy, &err), -1);
+	assert_int_equal(err.code, EACCES);
+	assert_string_equal(err.message, message);
+}
+
 static void test_refusals(void **state)
 {
 	(void)state;
-	refused(QUERY_OBJECTS, STORE_HOST, "{\"nosuch\": 1}", NULL, "nosuch: Invalid field name.");
+	/* AWX's messages (awx/api/filters.py, Django's FieldDoesNotExist) */
+	refused(QUERY_OBJECTS, STORE_HOST, "{\"nosuch\": 1}", NULL,
+	        "Host has no field named 'nosuch'");
 	refused(QUERY_OBJECTS, STORE_HOST, "{\"name__nosuch\": \"x\"}", NULL,
-	        "name__nosuch: Unsupported lookup 'nosuch'.");
+	        "No related model for field nosuch.");
 	refused(QUERY_OBJECTS, STORE_HOST, "{\"id\": \"abc\"}", NULL,
-	        "id: Invalid value for this field.");
-	refused(QUERY_OBJECTS, STORE_HOST, "{\"id__in\": \"1,x\"}", NULL, "id__in: Invalid value.");
+	        "[\"\u201cabc\u201d value must be an integer.\"]");
+	refused(QUERY_OBJECTS, STORE_HOST, "{\"id__in\": \"1,x\"}", NULL,
+	        "[\"\u201cx\u201d value must be an integer.\"]");
+	refused(QUERY_OBJECTS, STORE_HOST, "{\"id__in\": \"\"}", NULL,
+	        "cannot provide empty value for __in");
+	refused(QUERY_OBJECTS, STORE_HOST, "{\"inventory\": \"abc\"}", NULL,
+	        "Invalid inventory id: abc");
 	refused(QUERY_OBJECTS, STORE_HOST, "{\"id__isnull\": \"maybe\"}", NULL,
-	        "id__isnull: Must be true or false.");
-	refused(QUERY_OBJECTS, STORE_HOST, "{\"name__icontains\": 3}", NULL,
-	        "name__icontains: Invalid value for this field.");
-	refused(QUERY_OBJECTS, STORE_HOST, "{\"name__regex\": \"(\"}", NULL,
-	        "name__regex: Invalid regular expression.");
-	refused(QUERY_OBJECTS, STORE_HOST, "{\"search\": 1}", NULL, "search: Must be a string.");
-	refused(QUERY_OBJECTS, STORE_HOST, "{\"or__name\": \"x\"}", NULL,
-	        "or__name: Unsupported filter.");
+	        "Unable to convert \"maybe\" to boolean");
 	refused(QUERY_OBJECTS, STORE_HOST, "{\"enabled\": \"yes please\"}", NULL,
-	        "enabled: Invalid value for this field.");
-	/* a write-only field is no filter (a user's password hash) */
-	refused(QUERY_OBJECTS, STORE_USER, "{\"password__startswith\": \"$\"}", NULL,
-	        "password__startswith: Invalid field name.");
+	        "Unable to convert \"yes please\" to boolean");
+	refused(QUERY_OBJECTS, STORE_HOST, "{\"id__iexact\": \"1\"}", NULL,
+	        "id is not a text field and cannot be filtered by case-insensitive search");
+	refused(QUERY_OBJECTS, STORE_HOST, "{\"__exact\": \"1\"}", NULL,
+	        "Query string field name not provided.");
+	refused(QUERY_OBJECTS, STORE_HOST, "{\"n\u00e4me\": \"1\"}", NULL,
+	        "'n\u00e4me' is not an allowed field name. Must be ascii encodable.");
+	refused(QUERY_OBJECTS, STORE_GROUP, "{\"children__children__name\": \"x\"}", NULL,
+	        "Loops not allowed in filters, detected on field children.");
+	refused(QUERY_OBJECTS, STORE_HOST, "{\"name__search\": \"x\"}", NULL,
+	        "name is not searchable");
+	query qy;
+	runnel_error err;
+	assert_int_equal(
+	    parse(QUERY_OBJECTS, STORE_HOST, "{\"name__regex\": \"(\"}", NULL, &qy, &err), -1);
+	assert_non_null(strstr(err.message, "parenthesis"));
+	/* a secret is never filtered on: 403 */
+	forbidden(STORE_USER, "{\"password__startswith\": \"$\"}",
+	          "Filtering on password is not allowed.");
+	forbidden(STORE_CREDENTIAL, "{\"inputs__icontains\": \"secret\"}",
+	          "Filtering on password fields is not allowed.");
+	forbidden(STORE_JOB, "{\"job_env__icontains\": \"KEY\"}",
+	          "Filtering on job_env is not allowed.");
+	forbidden(STORE_HOST, "{\"last_job__extra_vars__icontains\": \"pw\"}",
+	          "Filtering on extra_vars is not allowed.");
 	/* job columns are not other kinds' */
 	refused(QUERY_OBJECTS, STORE_ORGANIZATION, "{\"status\": \"x\"}", NULL,
-	        "status: Invalid field name.");
+	        "Organization has no field named 'status'");
 	/* events have no name; summaries no stdout */
-	refused(QUERY_EVENTS, STORE_JOB, "{\"name\": \"x\"}", NULL, "name: Invalid field name.");
+	refused(QUERY_EVENTS, STORE_JOB, "{\"name\": \"x\"}", NULL,
+	        "JobEvent has no field named 'name'");
 	refused(QUERY_HOST_SUMMARIES, STORE_JOB, "{\"stdout\": \"x\"}", NULL,
-	        "stdout: Invalid field name.");
+	        "JobHostSummary has no field named 'stdout'");
 	refused(QUERY_EVENTS, STORE_JOB, "{\"failed\": \"sometimes\"}", NULL,
-	        "failed: Invalid value for this field.");
+	        "Unable to convert \"sometimes\" to boolean");
 	/* order_by */
 	refused(QUERY_OBJECTS, STORE_HOST, NULL, "name,-nosuch",
-	        "order_by: Invalid field name 'nosuch'.");
-	refused(QUERY_OBJECTS, STORE_HOST, NULL, "-", "order_by: Invalid field name ''.");
+	        "Host has no field named 'nosuch'");
+	refused(QUERY_OBJECTS, STORE_HOST, NULL, "-", "Host has no field named ''");
+	refused(QUERY_OBJECTS, STORE_HOST, NULL, "name,", "Host has no field named ''");
+	refused(QUERY_OBJECTS, STORE_HOST, NULL, "name__icontains",
+	        "No related model for field icontains.");
+	refused(QUERY_OBJECTS, STORE_HOST, NULL, "groups__name",
+	        "Cannot order by groups__name: it is not a field of one related object.");
 	refused(QUERY_HOST_SUMMARIES, STORE_JOB, NULL, "counter",
-	        "order_by: Invalid field name 'counter'.");
+	        "JobHostSummary has no field named 'counter'");
 }
 
 static void test_order_and_page(void **state)
@@ -237,13 +289,13 @@ static void test_order_and_page(void **state)
 	assert_int_equal(qy.limit, 25);
 	assert_int_equal(qy.offset, 0);
 	query_clear(&qy);
-	/* defaults: id; events by counter; summaries by host_name; "," is none */
+	/* defaults: id; events by counter; summaries by host_name */
 	const struct {
 		query_target t;
 		const char *order, *first;
 	} defs[] = {{QUERY_OBJECTS, NULL, "id"},
 	            {QUERY_EVENTS, "", "counter"},
-	            {QUERY_HOST_SUMMARIES, ",", "host_name"},
+	            {QUERY_HOST_SUMMARIES, NULL, "host_name"},
 	            {QUERY_EVENTS, "-failed", "failed"}};
 	for (size_t i = 0; i < sizeof defs / sizeof defs[0]; i++) {
 		assert_int_equal(parse(defs[i].t, STORE_JOB, NULL, defs[i].order, &qy, &err), 0);
@@ -300,12 +352,12 @@ static void test_through_foreign_keys(void **state)
 	assert_int_equal(c.via[0].to, STORE_JOB);
 	query_clear(&qy);
 	refused(QUERY_OBJECTS, STORE_HOST, "{\"inventory__nosuch\": 1}", NULL,
-	        "inventory__nosuch: Invalid field name.");
+	        "Inventory has no field named 'nosuch'");
 	refused(QUERY_OBJECTS, STORE_HOST, "{\"inventory__organization__name__nolookup\": 1}", NULL,
-	        "inventory__organization__name__nolookup: Unsupported lookup 'nolookup'.");
+	        "No related model for field nolookup.");
 	/* a secret is no field at the end of a path either */
-	refused(QUERY_OBJECTS, STORE_TOKEN, "{\"user__password\": \"x\"}", NULL,
-	        "user__password: Invalid field name.");
+	forbidden(STORE_TOKEN, "{\"user__password\": \"x\"}",
+	          "Filtering on password is not allowed.");
 }
 
 /* ---- the same grammar through the SQLite backend ---- */
@@ -457,6 +509,155 @@ static void test_sqlite_foreign_keys(void **state)
 	}
 }
 
+/* ---- AWX's query string (store_query.args) through the SQLite backend ---- */
+
+/* Create an object of kind from JSON text; its id. */
+static long mk(fixture *f, store_kind kind, const char *js)
+{
+	runnel_error err = {0};
+	json_t *in = json_loads(js, 0, NULL);
+	assert_non_null(in);
+	json_t *o = store_create(f->st, kind, in, 0, &err);
+	json_decref(in);
+	if (!o)
+		fail_msg("create %s: %s", js, err.message);
+	long id = (long)json_integer_value(json_object_get(o, "id"));
+	json_decref(o);
+	return id;
+}
+
+/* A narrowing hook as RBAC adds one: only ids 1 and 3 are visible. */
+static int only_1_3(query *qy, void *ctx, runnel_error *err)
+{
+	(void)ctx;
+	json_t *v = json_string("1,3");
+	int rc = query_add_filter(qy, "id__in", v, err);
+	json_decref(v);
+	return rc;
+}
+
+/* The names a list of kind gives for a query string ([[k, v], ...] as
+ * JSON), comma-joined in order; hook: a visibility hook or NULL. */
+static char *arg_names(fixture *f, store_kind kind, const char *args, const char *order,
+                       int (*hook)(query *, void *, runnel_error *), runnel_error *err)
+{
+	store_query q = {.args = json_loads(args, 0, NULL), .order_by = order, .visibility = hook};
+	assert_non_null(q.args);
+	store_page pg = {0};
+	memset(err, 0, sizeof *err);
+	int rc = store_list(f->st, kind, &q, &pg, err);
+	json_decref(q.args);
+	if (rc < 0)
+		return NULL;
+	rn_buf b;
+	rn_buf_init(&b);
+	size_t i;
+	json_t *o;
+	json_array_foreach(pg.results, i, o) {
+		if (i)
+			rn_buf_appendc(&b, ',');
+		const char *n = json_string_value(json_object_get(o, "name"));
+		rn_buf_append(&b, n, strlen(n));
+	}
+	store_page_clear(&pg);
+	char *s = rn_xstrdup(b.len ? b.data : "");
+	rn_buf_free(&b);
+	return s;
+}
+
+static void expect_args(fixture *f, store_kind kind, const char *args, const char *order,
+                        const char *want)
+{
+	runnel_error err;
+	char *got = arg_names(f, kind, args, order, NULL, &err);
+	if (!got)
+		fail_msg("%s: %s", args, err.message);
+	if (strcmp(got, want))
+		fail_msg("%s order %s: \"%s\", not \"%s\"", args, order ? order : "-", got, want);
+	free(got);
+}
+
+static void test_sqlite_query_string(void **state)
+{
+	fixture *f = *state;
+	runnel_error err = {0};
+	long inv = mk(f, STORE_INVENTORY, "{\"name\": \"inv\", \"organization\": 2}");
+	long inv2 = mk(f, STORE_INVENTORY, "{\"name\": \"other\", \"organization\": 1}");
+	char js[160];
+	long h[3];
+	const char *hn[] = {"alpha", "beta", "gamma"};
+	for (int i = 0; i < 3; i++) {
+		snprintf(js, sizeof js, "{\"name\": \"%s\", \"inventory\": %ld}", hn[i],
+		         i == 2 ? inv2 : inv);
+		h[i] = mk(f, STORE_HOST, js);
+	}
+	snprintf(js, sizeof js, "{\"name\": \"ga\", \"inventory\": %ld}", inv);
+	long ga = mk(f, STORE_GROUP, js);
+	snprintf(js, sizeof js, "{\"name\": \"gb\", \"inventory\": %ld}", inv);
+	long gb = mk(f, STORE_GROUP, js);
+	/* alpha in ga and gb; beta in ga only; gamma in none */
+	assert_int_equal(store_associate(f->st, STORE_REL_GROUP_HOSTS, ga, h[0], &err), 0);
+	assert_int_equal(store_associate(f->st, STORE_REL_GROUP_HOSTS, gb, h[0], &err), 0);
+	assert_int_equal(store_associate(f->st, STORE_REL_GROUP_HOSTS, ga, h[1], &err), 0);
+
+	/* or__: any of them; repeated keys are all kept */
+	expect_args(f, STORE_HOST, "[[\"or__name\", \"alpha\"], [\"or__name\", \"gamma\"]]", "name",
+	            "alpha,gamma");
+	/* or__ ANDed with a plain filter */
+	expect_args(
+	    f, STORE_HOST,
+	    "[[\"or__name\", \"alpha\"], [\"or__name\", \"gamma\"], [\"inventory\", \"1\"]]", NULL,
+	    "alpha");
+	/* or__not__ */
+	expect_args(f, STORE_HOST, "[[\"or__not__name\", \"alpha\"], [\"or__name\", \"alpha\"]]",
+	            "name", "alpha,beta,gamma");
+	/* a multi-valued relation: one group must be both (none), chain__: each may be another */
+	expect_args(f, STORE_HOST, "[[\"groups__name\", \"ga\"], [\"groups__name\", \"gb\"]]", NULL,
+	            "");
+	expect_args(f, STORE_HOST,
+	            "[[\"chain__groups__name\", \"ga\"], [\"chain__groups__name\", \"gb\"]]", NULL,
+	            "alpha");
+	expect_args(f, STORE_HOST, "[[\"groups__name__startswith\", \"g\"]]", "-name",
+	            "beta,alpha");
+	/* not__ through a relation: no group named ga (gamma has none at all) */
+	expect_args(f, STORE_HOST, "[[\"not__groups__name\", \"ga\"]]", NULL, "gamma");
+	/* a relation's ids, and the relation the other way */
+	snprintf(js, sizeof js, "[[\"groups\", \"%ld\"]]", gb);
+	expect_args(f, STORE_HOST, js, NULL, "alpha");
+	expect_args(f, STORE_GROUP, "[[\"hosts__name\", \"beta\"]]", NULL, "ga");
+	expect_args(f, STORE_GROUP, "[[\"hosts__isnull\", \"true\"]]", NULL, "");
+	/* the reverse of a foreign key: inventories with a host named gamma */
+	expect_args(f, STORE_INVENTORY, "[[\"hosts__name\", \"gamma\"]]", NULL, "other");
+	expect_args(f, STORE_ORGANIZATION, "[[\"inventories__hosts__name__in\", \"alpha,gamma\"]]",
+	            "name", "Web-1,web-2");
+	/* search: each term in name or description */
+	expect_args(f, STORE_ORGANIZATION, "[[\"search\", \"app web\"]]", "id", "Web-1,web-2");
+	expect_args(f, STORE_ORGANIZATION, "[[\"search\", \"app,db\"]]", NULL, "db-1");
+	/* <relation>__search: the related objects' names; a comma: every term */
+	expect_args(f, STORE_HOST, "[[\"inventory__search\", \"oth\"]]", NULL, "gamma");
+	expect_args(f, STORE_HOST, "[[\"groups__search\", \"gb\"]]", NULL, "alpha");
+	expect_args(f, STORE_HOST, "[[\"groups__search\", \"ga,gb\"]]", NULL, "alpha");
+	/* type: the list's own type, or nothing */
+	expect_args(f, STORE_HOST, "[[\"type\", \"group,host\"]]", "name", "alpha,beta,gamma");
+	expect_args(f, STORE_HOST, "[[\"type\", \"group\"]]", NULL, "");
+	/* reserved names are no filters */
+	expect_args(f, STORE_HOST, "[[\"limit\", \"x\"], [\"format\", \"json\"]]", "name",
+	            "alpha,beta,gamma");
+	/* order_by: several keys, and through foreign keys */
+	expect_args(f, STORE_HOST, "[]", "-inventory__name,name", "gamma,alpha,beta");
+	expect_args(f, STORE_HOST, "[]", "inventory__organization__name,-name", "gamma,beta,alpha");
+	/* the visibility hook narrows what the query string asked */
+	char *got = arg_names(f, STORE_ORGANIZATION, "[[\"or__id\", \"1\"], [\"or__id\", \"2\"]]",
+	                      NULL, only_1_3, &err);
+	assert_non_null(got);
+	assert_string_equal(got, "Web-1");
+	free(got);
+	/* errors come back as AWX's */
+	assert_null(arg_names(f, STORE_HOST, "[[\"groups__nosuch\", \"x\"]]", NULL, NULL, &err));
+	assert_string_equal(err.message, "Group has no field named 'nosuch'");
+	(void)h;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -468,6 +669,7 @@ int main(void)
 	    cmocka_unit_test(test_through_foreign_keys),
 	    cmocka_unit_test_setup_teardown(test_sqlite_lookups, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sqlite_foreign_keys, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sqlite_query_string, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
