@@ -60,6 +60,11 @@ struct engine {
 	char *cgroup_base;     /* where jobs' cgroups are made (jobproc.h), or NULL */
 	engine_reaped *reaped; /* the dispatcher thread's own (no lock) */
 	size_t nreaped;
+
+	/* the receiver's commits (engine_events_stored / engine_events_wait) */
+	pthread_mutex_t events_mu;
+	pthread_cond_t events_cv; /* on CLOCK_MONOTONIC */
+	unsigned long events_seq;
 };
 
 /* Log one line of note. */

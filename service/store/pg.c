@@ -546,4 +546,5 @@ static const store_ops pg_ops = {
     .events_list = pg_events_list,
     .stdout_read = pg_stdout_read,
     .host_summaries_list = pg_host_summaries_list,
+    .events_slim = pg_events_slim,
 };

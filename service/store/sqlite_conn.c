@@ -430,6 +430,7 @@ static const store_ops sqlite_ops = {
     .events_list = sq_events_list,
     .stdout_read = sq_stdout_read,
     .host_summaries_list = sq_host_summaries_list,
+    .events_slim = sq_events_slim,
 };
 
 /* Open the SQLite store under settings->state_dir. */
