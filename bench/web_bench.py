@@ -141,9 +141,12 @@ def main():
     ap.add_argument('--lines', type=int, default=1000000)
     ap.add_argument('--flood-events', type=int, default=100000)
     a = ap.parse_args()
-    os.makedirs(sb.DISK, exist_ok=True)
-    os.makedirs(sb.TMPFS, exist_ok=True)
+    # tools and state of this run's own (other benches share service_bench's dirs)
+    sb.DISK = tempfile.mkdtemp(prefix='runneld-webbench-', dir='/var/tmp')
+    sb.TMPFS = tempfile.mkdtemp(prefix='runneld-webbench-', dir='/dev/shm')
     producer, shimdir = sb.build_tools()
+    # jobs run sandboxed (job_isolation): they see the shim and the producer
+    os.environ['RUNNELD_JOB_ISOLATION_SHOW_PATHS'] = json.dumps([sb.TMPFS])
     tmp = tempfile.mkdtemp(prefix='webbench-', dir=sb.DISK)
     iso = tempfile.mkdtemp(prefix='webbench-', dir=sb.TMPFS)
     d = b = None
@@ -164,8 +167,11 @@ def main():
         log('big job: %d events' % n_big)
         t0 = time.monotonic()
         big = d.post('/job_templates/%d/launch/' % jts[pbs[0]])['id']
-        wait_job(d, big)
+        job = wait_job(d, big)
         lines = d.get('/jobs/%d/events/lines/?start_line=-1' % big)['absolute_end']
+        if job['status'] != 'successful' or lines < a.lines:
+            out_txt = d.s.get(d.base + '/jobs/%d/stdout/?format=txt' % big, timeout=60).text
+            sys.exit('the big job: %s, %d lines: %s\n%s' % (job['status'], lines, job.get('job_explanation'), out_txt[:3000]))
         log('big job %d: %d lines, stored in %.0f s' % (big, lines, time.monotonic() - t0))
         b = browser()
         b.set_script_timeout(300)
@@ -255,8 +261,8 @@ def main():
             b.quit()
         if d:
             d.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
-        shutil.rmtree(iso, ignore_errors=True)
+        shutil.rmtree(sb.DISK, ignore_errors=True)
+        shutil.rmtree(sb.TMPFS, ignore_errors=True)
 
 
 if __name__ == '__main__':
