@@ -743,14 +743,14 @@ int sq_events_slim(store *st, long job_id, long after, long limit, json_t **out,
 	}
 	sqlite3_stmt *stm = sq_prep(
 	    s,
-	    "SELECT id, counter, event,"
+	    "SELECT counter, event,"
 	    " (CASE WHEN events.failed THEN 1 WHEN substr(events.event,1,11)<>'playbook_on' THEN 0"
 	    " ELSE coalesce((SELECT p.failed FROM event_parent_flags p"
 	    " WHERE p.job_id=events.job_id AND p.uuid=events.uuid),0) END),"
 	    " (CASE WHEN events.changed THEN 1 WHEN substr(events.event,1,11)<>'playbook_on' THEN 0"
 	    " ELSE coalesce((SELECT p.changed FROM event_parent_flags p"
 	    " WHERE p.job_id=events.job_id AND p.uuid=events.uuid),0) END),"
-	    " uuid, parent_uuid, host_name, play, role, task, stdout, start_line, end_line, created"
+	    " host_name, task, stdout, start_line, end_line, created"
 	    " FROM events WHERE job_id=?1 AND counter>?2 ORDER BY counter LIMIT ?3",
 	    err);
 	if (!stm) {
@@ -764,18 +764,16 @@ int sq_events_slim(store *st, long job_id, long after, long limit, json_t **out,
 	int step;
 	while ((step = sqlite3_step(stm)) == SQLITE_ROW) {
 		json_t *o = json_object();
-		json_object_set_new(o, "id", json_integer(sqlite3_column_int64(stm, 0)));
-		json_object_set_new(o, "counter", json_integer(sqlite3_column_int64(stm, 1)));
-		json_object_set_new(o, "event", slim_text(sq_col_text(stm, 2)));
-		json_object_set_new(o, "failed", json_boolean(sqlite3_column_int(stm, 3)));
-		json_object_set_new(o, "changed", json_boolean(sqlite3_column_int(stm, 4)));
-		static const char *const texts[] = {"uuid", "parent_uuid", "host_name", "play",
-		                                    "role", "task",        "stdout"};
-		for (int i = 0; i < 7; i++)
-			json_object_set_new(o, texts[i], slim_text(sq_col_text(stm, 5 + i)));
-		json_object_set_new(o, "start_line", json_integer(sqlite3_column_int64(stm, 12)));
-		json_object_set_new(o, "end_line", json_integer(sqlite3_column_int64(stm, 13)));
-		json_object_set_new(o, "created", slim_text(sq_col_text(stm, 14)));
+		json_object_set_new(o, "counter", json_integer(sqlite3_column_int64(stm, 0)));
+		json_object_set_new(o, "event", slim_text(sq_col_text(stm, 1)));
+		json_object_set_new(o, "failed", json_boolean(sqlite3_column_int(stm, 2)));
+		json_object_set_new(o, "changed", json_boolean(sqlite3_column_int(stm, 3)));
+		json_object_set_new(o, "host_name", slim_text(sq_col_text(stm, 4)));
+		json_object_set_new(o, "task", slim_text(sq_col_text(stm, 5)));
+		json_object_set_new(o, "stdout", slim_text(sq_col_text(stm, 6)));
+		json_object_set_new(o, "start_line", json_integer(sqlite3_column_int64(stm, 7)));
+		json_object_set_new(o, "end_line", json_integer(sqlite3_column_int64(stm, 8)));
+		json_object_set_new(o, "created", slim_text(sq_col_text(stm, 9)));
 		json_array_append_new(rows, o);
 	}
 	int rc = step == SQLITE_DONE ? 0 : sq_db_fail(s, err, "events");

@@ -299,9 +299,9 @@ typedef struct store_ops {
 	                           runnel_error *err);
 	/* The slim rows of a job's events for an output view (the web page's
 	 * stream and lines): counter > after, in counter order, at most limit
-	 * (1..1000), each {"id", "counter", "event", "uuid", "parent_uuid",
-	 * "host_name", "play", "role", "task", "failed", "changed", "stdout",
-	 * "start_line", "end_line", "created"} straight from the columns
+	 * (1..1000), each {"counter", "event", "host_name", "task", "failed",
+	 * "changed", "stdout", "start_line", "end_line", "created"} straight
+	 * from the columns
 	 * (event_data neither read nor parsed, nothing counted). *out gets a
 	 * new array. 0, or -1 with err (ENOENT: no such job). */
 	int (*events_slim)(store *st, long job_id, long after, long limit, json_t **out,
