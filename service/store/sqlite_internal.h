@@ -259,7 +259,6 @@ int sq_stdout_read(store *st, long job_id, long start_line, long end_line, store
                    void *userdata, long *absolute_end, runnel_error *err);
 
 /* The slim rows of a job's events (store.h events_slim). */
-int sq_events_slim(store *st, long job_id, long after, long limit, json_t **out,
-                   runnel_error *err);
+int sq_events_slim(store *st, long job_id, long after, long limit, json_t **out, runnel_error *err);
 
 #endif
