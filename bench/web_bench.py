@@ -132,6 +132,96 @@ Promise.all([import("/output.js"), import("/api.js")]).then(([o, a]) => {
 '''
 
 
+def read_counting(r):
+    """The events in an events/stream/ response, read to its end in 64 KiB
+    chunks (requests' iter_lines is quadratic on lines of a few 100 KB)."""
+    n, tail = 0, b''
+    for chunk in r.iter_content(chunk_size=1 << 16):
+        buf = tail + chunk
+        n += buf.count(b'{"counter":')  # a slim row's first key
+        if b'\nevent: end\n' in buf:
+            break
+        # keep what may be the start of a token cut by the chunk's end
+        cut = len(buf) - 12
+        n -= buf[cut:].count(b'{"counter":')
+        tail = buf[cut:]
+    return n
+
+
+# The events of a synthetic flood written straight into the store (SQLite)
+# at a steady rate: (counter, created) -> a row of the events table.
+def flood_row(job_id, job_created, c, line, now):
+    host = 'host%04d' % (c % 4 + 1)
+    stdout = '\x1b[0;32mok: [%s] => {"msg": "flood event %d"}\x1b[0m\n\x1b[0;32m  (line two of %d)\x1b[0m' % (host, c, c)
+    return (job_id, c, 'runner_on_ok', '{}', 0, 0, 'u-%d' % c, 'p-%d' % (c // 5), host, 'flood.yml', 'flood',
+            '', 'task %d' % (c // 5), stdout, line, line + 2, 0, now, now, job_created)
+
+
+FLOOD_SQL = ('INSERT INTO events(job_id, counter, event, event_data, failed, changed, uuid, parent_uuid,'
+             ' host_name, playbook, play, role, task, stdout, start_line, end_line, verbosity, created,'
+             ' modified, job_created) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)')
+
+
+def store_flood(db, job_id, job_created, rate, seconds, commits):
+    """Write rate events/s for seconds into db in a transaction every 20 ms;
+    commits gets (monotonic time, last counter) after each."""
+    import sqlite3
+    con = sqlite3.connect(db, timeout=30, isolation_level=None)
+    per = max(1, int(rate * 0.02))
+    c, line, t0 = 0, 0, time.monotonic()
+    while c < rate * seconds:
+        rows = []
+        t = time.time()
+        now = time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(t)) + '.%06dZ' % (t % 1 * 1e6)
+        for _ in range(per):
+            c += 1
+            rows.append(flood_row(job_id, job_created, c, line, now))
+            line += 2
+        con.execute('BEGIN IMMEDIATE')
+        con.executemany(FLOOD_SQL, rows)
+        con.execute('COMMIT')
+        commits.append((time.time(), c))
+        pause = t0 + c / rate - time.monotonic()
+        if pause > 0:
+            time.sleep(pause)
+    con.close()
+
+
+def follow_ids(port, headers, path, seen, stop):
+    """Read an events/stream/ response, noting (wall clock, id) per batch
+    into seen as its bytes arrive (read1: no waiting for a full buffer),
+    until its end or stop is set."""
+    import http.client
+    c = http.client.HTTPConnection('127.0.0.1', port, timeout=600)
+    c.request('GET', path, headers=headers)
+    r = c.getresponse()
+    tail = b''
+    try:
+        while not stop.is_set():
+            chunk = r.read1(1 << 16)
+            if not chunk:
+                return
+            t = time.time()
+            lines = (tail + chunk).split(b'\n')
+            tail = lines.pop()
+            for ln in lines:
+                if ln.startswith(b'id: '):
+                    seen.append((t, int(ln[4:])))
+    finally:
+        c.close()
+
+
+def commit_lags(commits, arrivals):
+    """Each commit's lag: from (wall clock, last counter) to the first
+    arrival (wall clock, counter) at or past it."""
+    lags, k = [], 0
+    for tc, c in commits:
+        while k < len(arrivals) and arrivals[k][1] < c:
+            k += 1
+        lags.append(arrivals[k][0] - tc if k < len(arrivals) else float('inf'))
+    return lags
+
+
 def pct(xs, p):
     return sb.pct(xs, p)
 
@@ -140,10 +230,15 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--lines', type=int, default=1000000)
     ap.add_argument('--flood-events', type=int, default=100000)
+    ap.add_argument('--store-flood-rate', type=int, default=10000)
+    ap.add_argument('--store-flood-seconds', type=int, default=10)
     a = ap.parse_args()
-    os.makedirs(sb.DISK, exist_ok=True)
-    os.makedirs(sb.TMPFS, exist_ok=True)
+    # tools and state of this run's own (other benches share service_bench's dirs)
+    sb.DISK = tempfile.mkdtemp(prefix='runneld-webbench-', dir='/var/tmp')
+    sb.TMPFS = tempfile.mkdtemp(prefix='runneld-webbench-', dir='/dev/shm')
     producer, shimdir = sb.build_tools()
+    # jobs run sandboxed (job_isolation): they see the shim and the producer
+    os.environ['RUNNELD_JOB_ISOLATION_SHOW_PATHS'] = json.dumps([sb.TMPFS])
     tmp = tempfile.mkdtemp(prefix='webbench-', dir=sb.DISK)
     iso = tempfile.mkdtemp(prefix='webbench-', dir=sb.TMPFS)
     d = b = None
@@ -152,7 +247,7 @@ def main():
         state = os.path.join(tmp, 'state')
         # the producer's events average ~2.4 lines: enough events for LINES
         n_big = int(a.lines / 2.3) + 1000
-        pbs = ['events-%d.yml' % n_big, 'events-%d.yml' % a.flood_events]
+        pbs = ['events-%d.yml' % n_big, 'events-%d.yml' % a.flood_events, 'sleep.yml']
         projdir = os.path.join(state, 'projects', 'bench')
         os.makedirs(projdir)
         for pb in pbs:
@@ -164,8 +259,11 @@ def main():
         log('big job: %d events' % n_big)
         t0 = time.monotonic()
         big = d.post('/job_templates/%d/launch/' % jts[pbs[0]])['id']
-        wait_job(d, big)
+        job = wait_job(d, big)
         lines = d.get('/jobs/%d/events/lines/?start_line=-1' % big)['absolute_end']
+        if job['status'] != 'successful' or lines < a.lines:
+            out_txt = d.s.get(d.base + '/jobs/%d/stdout/?format=txt' % big, timeout=60).text
+            sys.exit('the big job: %s, %d lines: %s\n%s' % (job['status'], lines, job.get('job_explanation'), out_txt[:3000]))
         log('big job %d: %d lines, stored in %.0f s' % (big, lines, time.monotonic() - t0))
         b = browser()
         b.set_script_timeout(300)
@@ -182,11 +280,7 @@ def main():
         t0 = time.monotonic()
         n_srv = 0
         with d.s.get(d.base + '/jobs/%d/events/stream/?after=0' % big, stream=True, timeout=600) as r:
-            for line in r.iter_lines():
-                if line.startswith(b'data: ['):
-                    n_srv += line.count(b'"counter":')
-                elif line.startswith(b'event: end'):
-                    break
+            n_srv = read_counting(r)
         srv_s = time.monotonic() - t0
         log('server stream alone: %d events in %.1f s' % (n_srv, srv_s))
         ingest = b.execute_async_script(INGEST_JS, '/api/v2/jobs/%d/' % big)
@@ -226,6 +320,54 @@ def main():
         rate = (last_n - first_n) / (t_last - t_first) if t_last and t_last > t_first else 0
         log('flood: %d events stored at %.0f/s; lag p50 %.2f p99 %.2f max %.2f s; page got %d live (opened at %d)' % (
             j['stored_events'], rate, pct(lags, 50), pct(lags, 99), max(lags), got[0], got[1]))
+
+        # the flood at a set rate: events written straight into the store
+        # (the page's path alone: stream, browser), a running job's
+        b.execute_script("location.hash = '#/jobs'")
+        time.sleep(1)
+        sj = d.post('/job_templates/%d/launch/' % jts['sleep.yml'])['id']
+        sb.wait_for(lambda: d.get('/jobs/%d/' % sj)['status'] == 'running', 120, 0.2, 'sleep job running')
+        sjob = d.get('/jobs/%d/' % sj)
+        b.execute_script("location.hash = arguments[0]", '#/jobs/%d' % sj)
+        sb.wait_for(lambda: b.execute_script("const o = document.getElementById('output'); return o && o.dataset.openedAt !== undefined"),
+                    30, 0.1, 'the page of the job')
+        n_sf = a.store_flood_rate * a.store_flood_seconds
+        commits = []
+        # the page notes when each new last counter arrives (its wall clock)
+        b.execute_script("""
+            window.__arrivals = [];
+            const o = document.getElementById('output');
+            new MutationObserver(() => window.__arrivals.push([Date.now(), Number(o.dataset.lastCounter || 0)]))
+              .observe(o, {attributes: true, attributeFilter: ['data-last-counter']});""")
+        w = threading.Thread(target=store_flood, args=(os.path.join(state, 'runneld.db'), sj, sjob['created'],
+                                                       a.store_flood_rate, a.store_flood_seconds, commits))
+        plain, stop_plain = [], threading.Event()
+        pt = threading.Thread(target=follow_ids, args=(d.port, {'Authorization': d.s.headers['Authorization']},
+                                                       '/api/v2/jobs/%d/events/stream/?after=0' % sj, plain, stop_plain),
+                              daemon=True)
+        pt.start()
+        t_sf = time.time()
+        w.start()
+        while True:
+            page = b.execute_script("const o = document.getElementById('output'); return o ? Number(o.dataset.lastCounter || 0) : 0")
+            if (not w.is_alive() and page >= n_sf) or time.time() - t_sf > a.store_flood_seconds + 120:
+                break
+            time.sleep(0.2)
+        w.join()
+        sf_secs = commits[-1][0] - t_sf
+        # each commit's lag: from its commit to the page having its last event
+        arrivals = [(t / 1000.0, c) for t, c in b.execute_script("return window.__arrivals")]
+        sf_lags = commit_lags(commits, arrivals)
+        t_wait = time.time()
+        while (not plain or plain[-1][1] < n_sf) and time.time() - t_wait < 60:
+            time.sleep(0.1)
+        stop_plain.set()
+        srv_lags = commit_lags(commits, list(plain))
+        sf_got = b.execute_script("const o = document.getElementById('output'); return [Number(o.dataset.received || 0), Number(o.dataset.lastCounter || 0)]")
+        d.post('/jobs/%d/cancel/' % sj, {})
+        log('store flood: %d events in %.1f s (%.0f/s); lag p50 %.2f p99 %.2f max %.2f s (server alone: max %.2f s); page got %d (last %d)' % (
+            n_sf, sf_secs, n_sf / sf_secs, pct(sf_lags, 50), pct(sf_lags, 99), max(sf_lags), max(srv_lags), sf_got[0], sf_got[1]))
+
         out.append('## Web page: a 1,000,000-line job and a live flood (issue 14)')
         out.append('')
         out.append('`/usr/bin/python3 bench/web_bench.py --lines %d --flood-events %d` (headless Chromium %s, '
@@ -249,14 +391,23 @@ def main():
             pct(lags, 50), pct(lags, 99), max(lags)))
         out.append('| flood: events the page got through the stream / stored | %d / %d (opened at counter %d) |' % (
             got[0], j['stored_events'], got[1]))
+        out.append('| flood at a set rate, written straight into the store (20 ms transactions) while the job page is open: rate | %d events in %.1f s: %.0f events/s |' % (
+            n_sf, sf_secs, n_sf / sf_secs))
+        out.append('| that flood: live lag (a commit → the page has its last event), over its %d commits: p50 / p99 / max | %.3f / %.3f / %.3f s |' % (
+            len(sf_lags), 
+            pct(sf_lags, 50), pct(sf_lags, 99), max(sf_lags)))
+        out.append('| that flood: the server\'s part, the same stream read by a plain HTTP client at once: lag p50 / p99 / max | %.3f / %.3f / %.3f s |' % (
+            pct(srv_lags, 50), pct(srv_lags, 99), max(srv_lags)))
+        out.append('| that flood: events the page got through the stream / written | %d / %d (%d lines) |' % (
+            sf_got[0], n_sf, n_sf * 2))
         print('\n'.join(out))
     finally:
         if b:
             b.quit()
         if d:
             d.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
-        shutil.rmtree(iso, ignore_errors=True)
+        shutil.rmtree(sb.DISK, ignore_errors=True)
+        shutil.rmtree(sb.TMPFS, ignore_errors=True)
 
 
 if __name__ == '__main__':

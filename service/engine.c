@@ -182,6 +182,12 @@ engine *engine_open(const engine_settings *settings, runnel_error *err)
 	e->lock_fd = -1;
 	pthread_mutex_init(&e->mu, NULL);
 	pthread_cond_init(&e->wake, NULL);
+	pthread_mutex_init(&e->events_mu, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&e->events_cv, &ca);
+	pthread_condattr_destroy(&ca);
 	if (config_engine_defaults(&e->s, err) < 0)
 		goto fail;
 	char *abs = rn_path_abs(settings->state_dir);
@@ -331,7 +337,40 @@ void engine_close(engine *e)
 		free(e->owned[i]);
 	pthread_mutex_destroy(&e->mu);
 	pthread_cond_destroy(&e->wake);
+	pthread_mutex_destroy(&e->events_mu);
+	pthread_cond_destroy(&e->events_cv);
 	free(e);
+}
+
+/* A batch of events was committed: wake the readers waiting for one. */
+void engine_events_stored(engine *e)
+{
+	pthread_mutex_lock(&e->events_mu);
+	e->events_seq++;
+	pthread_cond_broadcast(&e->events_cv);
+	pthread_mutex_unlock(&e->events_mu);
+}
+
+/* Wait until a commit after seen, or ms milliseconds; the commits' count. */
+unsigned long engine_events_wait(engine *e, unsigned long seen, long ms)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&e->events_mu);
+	while (e->events_seq == seen) {
+		int rc = pthread_cond_timedwait(&e->events_cv, &e->events_mu, &ts);
+		if (rc == ETIMEDOUT)
+			break;
+	}
+	unsigned long seq = e->events_seq;
+	pthread_mutex_unlock(&e->events_mu);
+	return seq;
 }
 
 /* The store. */

@@ -166,6 +166,15 @@ char *engine_project_path(engine *e, long project_id, runnel_error *err);
 /* The settings in effect (defaults filled). Borrowed. */
 const engine_settings *engine_get_settings(engine *e);
 
+/* Events stored: the receiver calls engine_events_stored after each batch
+ * it committed (and its EOFs applied); a reader of the store (the web
+ * page's stream) calls engine_events_wait(e, seen, ms) to sleep until the
+ * count of commits passes seen or ms milliseconds pass, whichever comes
+ * first, and gets the count (0 at first). Commits of another runneld's
+ * receiver are not seen: a reader still reads the store after ms. */
+void engine_events_stored(engine *e);
+unsigned long engine_events_wait(engine *e, unsigned long seen, long ms);
+
 #ifdef __cplusplus
 }
 #endif

@@ -65,6 +65,10 @@ struct engine {
 	pthread_t scheduler;
 	pthread_cond_t scheduler_wake;
 	bool scheduler_started, scheduler_stop;
+	/* the receiver's commits (engine_events_stored / engine_events_wait) */
+	pthread_mutex_t events_mu;
+	pthread_cond_t events_cv; /* on CLOCK_MONOTONIC */
+	unsigned long events_seq;
 };
 
 /* Log one line of note. */

@@ -300,6 +300,7 @@ static void *storer_main(void *arg)
 		r->storing = true;
 		pthread_mutex_unlock(&r->mu);
 		store_batch(r, b);
+		engine_events_stored(r->e); /* wake the web page's streams */
 		pthread_mutex_lock(&r->mu);
 		r->full = NULL;
 		r->storing = false;

@@ -17,13 +17,16 @@
  *       are found by a binary search over the counters, never a scan).
  *
  * Both are authenticated and answered like the events list (404 for an
- * unknown job). The events are slimmed to what a line of output needs
- * (event_data is left out: the events list gives the whole event).
+ * unknown job). Both read slim rows (store_events_slim: what a line of
+ * output needs, by counter ranges, event_data neither read nor parsed; the
+ * events list gives the whole event, on a click).
  *
  * The stream waits on the connection's own thread (libmicrohttpd runs one
- * per connection): it polls the store every POLL_MS with no store lock held
- * between polls, so a stream never slows the receiver's writes, and it ends
- * when the server stops (api_request.stopping).
+ * per connection), with no store lock held while it waits: it sleeps until
+ * this runneld's receiver commits a batch (engine_events_wait) or POLL_MS
+ * pass (status changes, another runneld's receiver), so a stream never
+ * slows the receiver's writes, and it ends when the server stops
+ * (api_request.stopping).
  */
 #include "api.h"
 
@@ -35,63 +38,17 @@
 
 #include "util.h"
 
-/* How often an idle stream looks for new events and for a status change. */
+/* The longest an idle stream sleeps before it looks at the store again
+ * (it wakes at once on a commit of this runneld's receiver). */
 #define POLL_MS 100
 /* How often a stream with events flowing still looks at the job's status. */
 #define STATUS_EVERY 0.5
 /* A comment line this often keeps proxies and idle timeouts away. */
 #define HEARTBEAT_SECONDS 15.0
-/* Events per store page (the store's largest page). */
-#define PAGE_EVENTS 200
+/* Events per read (one step of the counter index each). */
+#define PAGE_EVENTS 1000
 /* The largest window of lines one lines/ request answers. */
 #define MAX_LINES 2000
-
-/* The fields of an event a line of output needs. */
-static const char *const slim_fields[] = {
-    "id",         "counter",  "event",   "uuid",        "parent_uuid", "host_name",
-    "task",       "play",     "role",    "failed",      "changed",     "stdout",
-    "start_line", "end_line", "created", "event_level", NULL};
-
-/* A new object with the slim fields of a shaped event. */
-static json_t *slim_event(const json_t *ev)
-{
-	json_t *o = json_object();
-	for (int i = 0; slim_fields[i]; i++) {
-		json_t *v = json_object_get(ev, slim_fields[i]);
-		if (v)
-			json_object_set(o, slim_fields[i], v);
-	}
-	return o;
-}
-
-/* One page of a job's events in counter order with counter in (after,
- * before) (before <= 0: no upper bound). 0 with *out filled (the caller
- * clears it), or -1 with err. */
-static int events_page(store *st, long job_id, long after, long before, long page_size,
-                       store_page *out, runnel_error *err)
-{
-	store_query q = {.order_by = "counter", .page = 1, .page_size = page_size};
-	q.filters = json_pack("{s:I}", "counter__gt", (json_int_t)after);
-	if (before > 0)
-		json_object_set_new(q.filters, "counter__lt", json_integer(before));
-	int rc = store_events_list(st, job_id, &q, out, err);
-	json_decref(q.filters);
-	return rc;
-}
-
-/* The next events after counter after, up to PAGE_EVENTS. A window of
- * counters first (the store counts what a filter matches: a window keeps
- * that count small at the start of a long job), then, when the window is
- * empty, everything after it (counters may have gaps). */
-static int events_next(store *st, long job_id, long after, store_page *out, runnel_error *err)
-{
-	if (events_page(st, job_id, after, after + PAGE_EVENTS + 1, PAGE_EVENTS, out, err) < 0)
-		return -1;
-	if (json_array_size(out->results) > 0)
-		return 0;
-	store_page_clear(out);
-	return events_page(st, job_id, after, 0, PAGE_EVENTS, out, err);
-}
 
 /* ------------------------------------------------------------------ */
 /* GET <job>/events/stream/                                             */
@@ -99,6 +56,8 @@ static int events_next(store *st, long job_id, long after, store_page *out, runn
 /* A stream in progress. */
 typedef struct event_stream {
 	store *st;
+	engine *eng;       /* whose receiver's commits wake the stream (NULL: poll) */
+	unsigned long seq; /* the commits seen before the last read */
 	store_kind kind;
 	long job_id;
 	long after;       /* the last counter sent */
@@ -161,6 +120,19 @@ static bool poll_status(event_stream *s, bool *gone)
 	return final;
 }
 
+/* True if an event after the last one sent is stored (or on a read
+ * error: the next round reports it). */
+static bool more_after(event_stream *s)
+{
+	runnel_error err = {0};
+	json_t *rows = NULL;
+	if (store_events_slim(s->st, s->job_id, s->after, 1, &rows, &err) < 0)
+		return true;
+	bool more = json_array_size(rows) > 0;
+	json_decref(rows);
+	return more;
+}
+
 /* Sleep ms milliseconds (no lock is held). */
 static void nap(long ms)
 {
@@ -179,8 +151,8 @@ static bool stream_fill(event_stream *s)
 		if (s->done || (s->stopping && atomic_load(s->stopping)))
 			return false;
 		runnel_error err = {0};
-		store_page p = {0};
-		if (events_next(s->st, s->job_id, s->after, &p, &err) < 0) {
+		json_t *rows = NULL;
+		if (store_events_slim(s->st, s->job_id, s->after, PAGE_EVENTS, &rows, &err) < 0) {
 			/* the job was deleted, or the store failed: say so, end */
 			json_t *d = json_pack("{s:s}", "detail", err.message);
 			queue_message(s, "error", d, 0);
@@ -188,18 +160,13 @@ static bool stream_fill(event_stream *s)
 			s->done = true;
 			return true;
 		}
-		size_t n = json_array_size(p.results);
+		size_t n = json_array_size(rows);
 		if (n > 0) {
-			json_t *batch = json_array();
-			for (size_t i = 0; i < n; i++)
-				json_array_append_new(batch,
-				                      slim_event(json_array_get(p.results, i)));
 			s->after = (long)json_integer_value(
-			    json_object_get(json_array_get(p.results, n - 1), "counter"));
-			queue_message(s, "events", batch, s->after);
-			json_decref(batch);
+			    json_object_get(json_array_get(rows, n - 1), "counter"));
+			queue_message(s, "events", rows, s->after);
 		}
-		store_page_clear(&p);
+		json_decref(rows);
 		bool idle = n == 0;
 		if (idle || rn_now() - s->status_at >= STATUS_EVERY) {
 			bool gone = false;
@@ -212,8 +179,10 @@ static bool stream_fill(event_stream *s)
 				return true;
 			}
 			/* final with every event stored, and none left unread: the
-			 * events read above came before the status said so */
-			if (final && idle) {
+			 * last events may have been stored between the read above
+			 * and the status, so look once more (the next round sends
+			 * them) */
+			if (final && idle && !more_after(s)) {
 				json_t *d = json_pack("{s:s,s:I}", "status", s->status, "counter",
 				                      (json_int_t)s->after);
 				queue_message(s, "end", d, 0);
@@ -228,7 +197,12 @@ static bool stream_fill(event_stream *s)
 			rn_buf_append(&s->out, ": ping\n\n", 8);
 			return true;
 		}
-		nap(POLL_MS);
+		/* nothing new: sleep until the receiver commits (a commit since
+		 * the read above returns at once) or POLL_MS pass */
+		if (s->eng)
+			s->seq = engine_events_wait(s->eng, s->seq, POLL_MS);
+		else
+			nap(POLL_MS);
 	}
 }
 
@@ -271,6 +245,9 @@ static int events_stream(api_request *rq, api_response *rs, store_kind kind)
 	event_stream *s = rn_xmalloc(sizeof *s);
 	memset(s, 0, sizeof *s);
 	s->st = rq->st;
+	s->eng = rq->eng;
+	/* the commits so far (a count it is not: returns at once) */
+	s->seq = s->eng ? engine_events_wait(s->eng, (unsigned long)-1, 0) : 0;
 	s->kind = kind;
 	s->job_id = rq->ids[0];
 	s->after = after < 0 ? 0 : after;
@@ -288,27 +265,22 @@ static int events_stream(api_request *rq, api_response *rs, store_kind kind)
 /* ------------------------------------------------------------------ */
 /* GET <job>/events/lines/                                              */
 
-/* The first event with a counter >= c: a window first, then the rest
- * (see events_next). true with *counter and *start_line; false when there
- * is none (or on error: err set). */
+/* The first event with a counter >= c: one step of the counter index.
+ * true with *counter and *start_line; false when there is none (or on
+ * error: err set). */
 static bool probe(store *st, long job_id, long c, long *counter, long *start_line,
                   runnel_error *err)
 {
-	store_page p = {0};
-	if (events_page(st, job_id, c - 1, c + 256, 1, &p, err) < 0)
+	json_t *rows = NULL;
+	if (store_events_slim(st, job_id, c - 1, 1, &rows, err) < 0)
 		return false;
-	if (!json_array_size(p.results)) {
-		store_page_clear(&p);
-		if (events_page(st, job_id, c - 1, 0, 1, &p, err) < 0)
-			return false;
-	}
-	json_t *ev = json_array_get(p.results, 0);
+	json_t *ev = json_array_get(rows, 0);
 	bool found = ev != NULL;
 	if (found) {
 		*counter = (long)json_integer_value(json_object_get(ev, "counter"));
 		*start_line = (long)json_integer_value(json_object_get(ev, "start_line"));
 	}
-	store_page_clear(&p);
+	json_decref(rows);
 	return found;
 }
 
@@ -380,15 +352,17 @@ static int events_lines(api_request *rq, api_response *rs, store_kind kind)
 	/* from the event holding line start (or the first) on */
 	after = after > 0 ? after - 1 : 0;
 	for (bool more = true; more;) {
-		store_page p = {0};
-		if (events_next(rq->st, rq->ids[0], after, &p, &err) < 0) {
+		json_t *rows = NULL;
+		/* pages of PAGE_EVENTS / 4: a window of lines is mostly fewer events */
+		if (store_events_slim(rq->st, rq->ids[0], after, PAGE_EVENTS / 4, &rows, &err) <
+		    0) {
 			json_decref(events);
 			return api_error(rs, &err);
 		}
-		size_t n = json_array_size(p.results);
+		size_t n = json_array_size(rows);
 		more = n > 0;
 		for (size_t i = 0; i < n && more; i++) {
-			json_t *ev = json_array_get(p.results, i);
+			json_t *ev = json_array_get(rows, i);
 			after = (long)json_integer_value(json_object_get(ev, "counter"));
 			long sl = (long)json_integer_value(json_object_get(ev, "start_line"));
 			long el = (long)json_integer_value(json_object_get(ev, "end_line"));
@@ -397,9 +371,9 @@ static int events_lines(api_request *rq, api_response *rs, store_kind kind)
 				break;
 			}
 			if (el > start && el > sl) /* lines in the window */
-				json_array_append_new(events, slim_event(ev));
+				json_array_append(events, ev);
 		}
-		store_page_clear(&p);
+		json_decref(rows);
 	}
 	return api_json(rs, 200,
 	                json_pack("{s:I,s:I,s:I,s:o}", "start_line", (json_int_t)start, "end_line",

@@ -589,4 +589,5 @@ static const store_ops pg_ops = {
     .stdout_read = pg_stdout_read,
     .host_summaries_list = pg_host_summaries_list,
     .schedule_claim = pg_schedule_claim,
+    .events_slim = pg_events_slim,
 };

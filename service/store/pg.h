@@ -172,5 +172,6 @@ int pg_host_summaries_list(store *st, long job_id, const store_query *q, store_p
                            runnel_error *err);
 int pg_stdout_read(store *st, long job_id, long start_line, long end_line, store_stdout_fn fn,
                    void *userdata, long *absolute_end, runnel_error *err);
+int pg_events_slim(store *st, long job_id, long after, long limit, json_t **out, runnel_error *err);
 
 #endif

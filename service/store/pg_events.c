@@ -876,3 +876,65 @@ int pg_host_summaries_list(store *st, long job_id, const store_query *q, store_p
 {
 	return list_job_rows(st, true, job_id, q, out, err);
 }
+
+/* ------------------------------------------------------------------ */
+/* slim rows                                                            */
+
+/* A text value for a slim row ("" if it is not UTF-8: jansson refuses it). */
+static json_t *slim_text(const char *s)
+{
+	json_t *v = json_string(s);
+	return v ? v : json_string("");
+}
+
+/* The slim rows of a job's events (store.h events_slim): a counter range of
+ * the (job_id, counter, job_created) index, no event_data, no count. */
+int pg_events_slim(store *st, long job_id, long after, long limit, json_t **out, runnel_error *err)
+{
+	*out = NULL;
+	if (limit < 1 || limit > 1000)
+		limit = 1000;
+	pg *p = pg_of(st);
+	pgc *c = pg_acquire(p, err);
+	if (!c)
+		return -1;
+	char type[32], created[40], jb[24], ab[24], lb[24];
+	if (job_of(c, job_id, type, created, err) < 0) {
+		pg_release(p, c);
+		return -1;
+	}
+	const char *v[4] = {pg_num(jb, job_id), created, pg_num(ab, after), pg_num(lb, limit)};
+	PGresult *r = pg_q(c,
+	                   "SELECT counter, event,"
+	                   " (events.failed OR (left(events.event, 11) = 'playbook_on' AND"
+	                   " coalesce(f.failed, false))),"
+	                   " (events.changed OR (left(events.event, 11) = 'playbook_on' AND"
+	                   " coalesce(f.changed, false))),"
+	                   " host_name, task, stdout, start_line, end_line, created"
+	                   " FROM events LEFT JOIN event_parent_flags f"
+	                   " ON f.job_id = events.job_id AND f.uuid = events.uuid"
+	                   " WHERE events.job_id=$1 AND job_created=$2 AND counter > $3"
+	                   " ORDER BY counter LIMIT $4",
+	                   4, v, err);
+	pg_release(p, c);
+	if (!r)
+		return -1;
+	json_t *rows = json_array();
+	for (int i = 0; i < PQntuples(r); i++) {
+		json_t *o = json_object();
+		json_object_set_new(o, "counter", json_integer(pg_ll(r, i, 0)));
+		json_object_set_new(o, "event", slim_text(pg_val(r, i, 1)));
+		json_object_set_new(o, "failed", json_boolean(pg_bool(r, i, 2)));
+		json_object_set_new(o, "changed", json_boolean(pg_bool(r, i, 3)));
+		json_object_set_new(o, "host_name", slim_text(pg_val(r, i, 4)));
+		json_object_set_new(o, "task", slim_text(pg_val(r, i, 5)));
+		json_object_set_new(o, "stdout", slim_text(pg_val(r, i, 6)));
+		json_object_set_new(o, "start_line", json_integer(pg_ll(r, i, 7)));
+		json_object_set_new(o, "end_line", json_integer(pg_ll(r, i, 8)));
+		json_object_set_new(o, "created", slim_text(pg_val(r, i, 9)));
+		json_array_append_new(rows, o);
+	}
+	PQclear(r);
+	*out = rows;
+	return 0;
+}

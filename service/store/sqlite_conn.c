@@ -432,6 +432,7 @@ static const store_ops sqlite_ops = {
     .stdout_read = sq_stdout_read,
     .host_summaries_list = sq_host_summaries_list,
     .schedule_claim = sq_schedule_claim,
+    .events_slim = sq_events_slim,
 };
 
 /* Open the SQLite store under settings->state_dir. */

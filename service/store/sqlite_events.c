@@ -725,3 +725,71 @@ int sq_stdout_read(store *st, long job_id, long start_line, long end_line, store
 	rn_buf_free(&chunk);
 	return 0;
 }
+
+/* A text value for a slim row ("" if it is not UTF-8: jansson refuses it). */
+static json_t *slim_text(const char *s)
+{
+	json_t *v = json_string(s);
+	return v ? v : json_string("");
+}
+
+/* The slim rows of a job's events (store.h events_slim): one step of the
+ * (job_id, counter) index per row, no event_data, no count. */
+int sq_events_slim(store *st, long job_id, long after, long limit, json_t **out, runnel_error *err)
+{
+	sq *s = SQ(st);
+	*out = NULL;
+	if (limit < 1 || limit > 1000)
+		limit = 1000;
+	sq_lock(s);
+	char type[32];
+	job_type_of(s, job_id, type);
+	if (!*type) {
+		sq_unlock(s);
+		return rn_fail(err, ENOENT, "__all__: Not found.");
+	}
+	sqlite3_stmt *stm = sq_prep(
+	    s,
+	    "SELECT counter, event,"
+	    " (CASE WHEN events.failed THEN 1 WHEN substr(events.event,1,11)<>'playbook_on' THEN 0"
+	    " ELSE coalesce((SELECT p.failed FROM event_parent_flags p"
+	    " WHERE p.job_id=events.job_id AND p.uuid=events.uuid),0) END),"
+	    " (CASE WHEN events.changed THEN 1 WHEN substr(events.event,1,11)<>'playbook_on' THEN 0"
+	    " ELSE coalesce((SELECT p.changed FROM event_parent_flags p"
+	    " WHERE p.job_id=events.job_id AND p.uuid=events.uuid),0) END),"
+	    " host_name, task, stdout, start_line, end_line, created"
+	    " FROM events WHERE job_id=?1 AND counter>?2 ORDER BY counter LIMIT ?3",
+	    err);
+	if (!stm) {
+		sq_unlock(s);
+		return -1;
+	}
+	sqlite3_bind_int64(stm, 1, job_id);
+	sqlite3_bind_int64(stm, 2, after);
+	sqlite3_bind_int64(stm, 3, limit);
+	json_t *rows = json_array();
+	int step;
+	while ((step = sqlite3_step(stm)) == SQLITE_ROW) {
+		json_t *o = json_object();
+		json_object_set_new(o, "counter", json_integer(sqlite3_column_int64(stm, 0)));
+		json_object_set_new(o, "event", slim_text(sq_col_text(stm, 1)));
+		json_object_set_new(o, "failed", json_boolean(sqlite3_column_int(stm, 2)));
+		json_object_set_new(o, "changed", json_boolean(sqlite3_column_int(stm, 3)));
+		json_object_set_new(o, "host_name", slim_text(sq_col_text(stm, 4)));
+		json_object_set_new(o, "task", slim_text(sq_col_text(stm, 5)));
+		json_object_set_new(o, "stdout", slim_text(sq_col_text(stm, 6)));
+		json_object_set_new(o, "start_line", json_integer(sqlite3_column_int64(stm, 7)));
+		json_object_set_new(o, "end_line", json_integer(sqlite3_column_int64(stm, 8)));
+		json_object_set_new(o, "created", slim_text(sq_col_text(stm, 9)));
+		json_array_append_new(rows, o);
+	}
+	int rc = step == SQLITE_DONE ? 0 : sq_db_fail(s, err, "events");
+	sqlite3_reset(stm);
+	sq_unlock(s);
+	if (rc < 0) {
+		json_decref(rows);
+		return -1;
+	}
+	*out = rows;
+	return 0;
+}

@@ -270,5 +270,7 @@ int sq_event_row_step(sq *s, const struct store_event_row *r, const char *now, r
 /* The backend's primitives for backend_common.c (sqlite_raw.c); ctx: the sq. */
 struct store_raw_ops;
 extern const struct store_raw_ops sq_raw_ops;
+/* The slim rows of a job's events (store.h events_slim). */
+int sq_events_slim(store *st, long job_id, long after, long limit, json_t **out, runnel_error *err);
 
 #endif

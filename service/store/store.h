@@ -355,6 +355,15 @@ typedef struct store_ops {
 	 * -1 with err. */
 	int (*schedule_claim)(store *st, long schedule_id, const char *expected, const char *next,
 	                      runnel_error *err);
+	/* The slim rows of a job's events for an output view (the web page's
+	 * stream and lines): counter > after, in counter order, at most limit
+	 * (1..1000), each {"counter", "event", "host_name", "task", "failed",
+	 * "changed", "stdout", "start_line", "end_line", "created"} straight
+	 * from the columns
+	 * (event_data neither read nor parsed, nothing counted). *out gets a
+	 * new array. 0, or -1 with err (ENOENT: no such job). */
+	int (*events_slim)(store *st, long job_id, long after, long limit, json_t **out,
+	                   runnel_error *err);
 } store_ops;
 
 /* A store: the vtable and the backend's state. */
@@ -507,6 +516,11 @@ static inline int store_stdout_read(store *st, long id, long s, long en, store_s
                                     void *ud, long *ae, runnel_error *e)
 {
 	return st->ops->stdout_read(st, id, s, en, fn, ud, ae, e);
+}
+static inline int store_events_slim(store *st, long id, long after, long limit, json_t **out,
+                                    runnel_error *e)
+{
+	return st->ops->events_slim(st, id, after, limit, out, e);
 }
 static inline int store_host_summaries_list(store *st, long id, const store_query *q, store_page *o,
                                             runnel_error *e)

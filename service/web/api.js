@@ -53,25 +53,28 @@ export function stream(path, onMessage) {
     if (!r.ok) throw new ApiError(r.status, null);
     const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
     let buf = "";
+    let scanned = 0; // buf[0, scanned) holds no message end: a big message is scanned once
     for (;;) {
       const { value, done } = await reader.read();
       if (done) return;
       buf += value;
       let cut;
-      while ((cut = buf.indexOf("\n\n")) >= 0) {
+      while ((cut = buf.indexOf("\n\n", Math.max(0, scanned - 1))) >= 0) {
         const block = buf.slice(0, cut);
         buf = buf.slice(cut + 2);
+        scanned = 0;
         let name = "message", id = null;
         const data = [];
         for (const line of block.split("\n")) {
           if (line.startsWith(":")) continue;
           const i = line.indexOf(":");
           const field = i < 0 ? line : line.slice(0, i);
-          const v = i < 0 ? "" : line.slice(i + 1).replace(/^ /, "");
+          const v = i < 0 ? "" : line.slice(line.charCodeAt(i + 1) === 32 ? i + 2 : i + 1);
           if (field === "event") name = v; else if (field === "data") data.push(v); else if (field === "id") id = v;
         }
         if (data.length) onMessage(name, JSON.parse(data.join("\n")), id);
       }
+      scanned = buf.length;
     }
   })().catch((e) => { if (e.name !== "AbortError") throw e; });
   return { close: () => ctl.abort(), done };

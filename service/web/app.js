@@ -80,8 +80,9 @@ async function showApp() {
   $("nav").hidden = false;
   $("logout").hidden = false;
   try {
-    const me = await api("/api/v2/me/");
+    const [me, root] = await Promise.all([api("/api/v2/me/"), api("/api/v2/")]);
     if (auth.loggedIn()) $("who").textContent = me.results[0].username;
+    $("nav-teams").hidden = !root.teams; // teams come with RBAC
   } catch (e) { return; }
   await route();
 }

@@ -138,8 +138,10 @@ export async function renderJob(el, ctx, kind, id) {
   }
 
   // Known hosts in the filter.
+  const hostNames = new Set(); // the hosts in the filter (a flood asks for each event's)
   function addHostOption(name) {
-    if (!name || [...hostSel.options].some((o) => o.value === name)) return;
+    if (!name || hostNames.has(name)) return;
+    hostNames.add(name);
     hostSel.append(h("option", { value: name }, name));
   }
 

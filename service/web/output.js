@@ -3,9 +3,11 @@
 // rest is fetched by line ranges from events/lines/ as the view scrolls to
 // it and kept in chunks (the oldest dropped past a cap). Live events from
 // the stream are placed by their start_line, so nothing is missed or shown
-// twice whatever arrives first. ANSI colours by ansi_up (vendor/). A filter
-// (host, task, status) shows the matching events' lines instead, from the
-// events list. A click on a line calls onLine(counter).
+// twice whatever arrives first; while it follows the end it draws at most
+// every FOLLOW_MS (a flood is read, not drawn 60 times a second). ANSI
+// colours by ansi_up (vendor/). A filter (host, task, status) shows the
+// matching events' lines instead, from the events list. A click on a line
+// calls onLine(counter).
 
 import { AnsiUp } from "./vendor/ansi_up.js";
 import { api } from "./api.js";
@@ -14,6 +16,7 @@ import { h } from "./ui.js";
 const CHUNK = 500;        // lines per fetched window
 const MAX_CHUNKS = 400;   // chunks kept (200,000 lines); farther ones are dropped
 const OVERSCAN = 30;      // rows drawn beyond the visible ones
+const FOLLOW_MS = 100;    // following a flood: a draw at most this often (the rest of the time reads the stream)
 
 // The event names per status of the status filter.
 export const STATUS_EVENTS = {
@@ -84,6 +87,7 @@ export class OutputView {
     });
     this.pending = false;
     this.lastTop = 0;
+    this.lastDraw = 0;
   }
 
   // The number of rows the view shows.
@@ -214,12 +218,15 @@ export class OutputView {
   schedule() {
     if (this.pending || this.closed) return;
     this.pending = true;
-    requestAnimationFrame(() => { this.pending = false; this.draw(); });
+    const frame = () => requestAnimationFrame(() => { this.pending = false; this.draw(); });
+    const wait = this.follow ? this.lastDraw + FOLLOW_MS - performance.now() : 0;
+    if (wait > 0) setTimeout(frame, wait); else frame();
   }
 
   // Draw the rows in view, fetching what is missing.
   draw() {
     if (this.closed) return;
+    this.lastDraw = performance.now();
     const n = this.count();
     this.spacer.style.height = n * this.lh + "px";
     if (this.follow) this.el.scrollTop = this.el.scrollHeight;

@@ -1,9 +1,12 @@
 // resources.js - the plain lists: inventories, hosts, projects (with Update
 // and its output), credentials (secrets are never sent to the page: the API
 // answers "$encrypted$", and a form left so keeps the stored value) and job
-// templates' edit form. List (#/hosts), create (#/hosts/new), edit and
-// delete (#/hosts/4); Edit and Delete show only where the object's
-// user_capabilities allow them (when the API gives them).
+// templates' edit form, users and teams (with their roles, AWX's
+// users/N/roles/ and teams/N/roles/, teams/N/users/). List (#/hosts),
+// create (#/hosts/new), edit and delete (#/hosts/4); Add shows only when
+// the list's OPTIONS offers POST, Edit and Delete only where the object's
+// summary_fields.user_capabilities allow them (a user without them: the
+// rule of runneld's users/ endpoint, superusers or oneself).
 
 import { api } from "./api.js";
 import { h, hashOf, pager, table, form, jobHref } from "./ui.js";
@@ -42,6 +45,22 @@ export const RESOURCES = {
       { name: "organization", label: "Organization", type: "select", options: async () => [{ value: "", label: "None" }, ...await options("/api/v2/organizations/")()] },
       { name: "credential_type", label: "Type", type: "select", options: options("/api/v2/credential_types/"), required: true, createOnly: true }],
     inputs: true },
+  users: { title: "Users", api: "users", order: "username", search: "username__icontains", label: (o) => o.username,
+    columns: [["Username", (o) => o.username], ["First name", (o) => o.first_name || ""], ["Last name", (o) => o.last_name || ""],
+      ["Email", (o) => o.email || ""], ["Type", (o) => (o.is_superuser ? "System administrator" : o.is_system_auditor ? "System auditor" : "Normal user")]],
+    fields: [{ name: "username", label: "Username", required: true }, { name: "first_name", label: "First name" },
+      { name: "last_name", label: "Last name" }, { name: "email", label: "Email" },
+      { name: "password", label: "Password", type: "password", requiredOnCreate: true, keepBlank: true,
+        help: "Left empty on an existing user: the password is not changed." },
+      { name: "is_superuser", label: "System administrator", type: "checkbox", superuserOnly: true },
+      { name: "is_system_auditor", label: "System auditor", type: "checkbox", superuserOnly: true }],
+    caps: (o, me) => ({ edit: me.is_superuser || o.id === me.id, delete: me.is_superuser && o.id !== me.id }),
+    roles: true },
+  teams: { title: "Teams", api: "teams",
+    columns: [["Name", (o) => o.name], ["Organization", (o) => name(o, "organization")]],
+    fields: [{ name: "name", label: "Name", required: true }, { name: "description", label: "Description" },
+      { name: "organization", label: "Organization", type: "select", options: options("/api/v2/organizations/"), required: true }],
+    roles: true, members: true },
   job_templates: { title: "Job templates", api: "job_templates", list: "#/templates",
     columns: [["Name", (o) => o.name]],
     fields: [{ name: "name", label: "Name", required: true }, { name: "description", label: "Description" },
@@ -62,10 +81,25 @@ async function projectUpdate(id, msg) {
   } catch (e) { msg.textContent = e.message; }
 }
 
-// May the caller do what (edit, delete) to o? Yes unless the API says no.
-function can(o, what) {
+// The caller (GET /api/v2/me/), for the rules of objects the API gives no
+// user_capabilities.
+async function whoAmI() {
+  try { return (await api("/api/v2/me/")).results[0] || {}; } catch (e) { return {}; }
+}
+
+// May the caller do what (edit, delete) to o? What its user_capabilities
+// say; without them, the resource's own rule (R.caps), else yes (the API
+// refuses what it must).
+function can(o, what, R, me) {
   const uc = o.summary_fields && o.summary_fields.user_capabilities;
-  return !uc || uc[what] !== false;
+  if (uc) return uc[what] !== false;
+  if (R && R.caps && me) return !!R.caps(o, me)[what];
+  return true;
+}
+
+// May the caller create in the list at path? Its OPTIONS offers POST.
+async function canAdd(path) {
+  try { return !!((await api(path, { method: "OPTIONS" })).actions || {}).POST; } catch (e) { return false; }
 }
 
 // A list page.
@@ -73,20 +107,22 @@ export async function renderResourceList(el, ctx, key) {
   const R = RESOURCES[key];
   const q = ctx.query;
   const page = Math.max(1, Number(q.page) || 1);
-  const search = h("input", { id: key + "-search", type: "search", placeholder: "Name contains", value: q.search || "" });
+  const label = R.label || ((o) => o.name);
+  const search = h("input", { id: key + "-search", type: "search", placeholder: (R.order === "username" ? "Username" : "Name") + " contains", value: q.search || "" });
   const msg = h("p", { class: "error", id: "list-error" });
-  el.append(h("div", { class: "list-head" }, h("h2", {}, R.title), h("a", { class: "button", href: "#/" + key + "/new", id: "add" }, "Add")),
+  const params = new URLSearchParams({ page, page_size: PAGE_SIZE, order_by: R.order || "name" });
+  if (q.search) params.set(R.search || "name__icontains", q.search);
+  const [r, add, me] = await Promise.all([api("/api/v2/" + R.api + "/?" + params), canAdd("/api/v2/" + R.api + "/"),
+    R.caps ? whoAmI() : null]);
+  if (!ctx.alive()) return;
+  el.append(h("div", { class: "list-head" }, h("h2", {}, R.title), add ? h("a", { class: "button", href: "#/" + key + "/new", id: "add" }, "Add") : null),
     h("form", { class: "filters", onsubmit: (ev) => { ev.preventDefault(); location.hash = hashOf("/" + key, { search: search.value }); } },
       search, h("button", { type: "submit" }, "Search")), msg);
-  const params = new URLSearchParams({ page, page_size: PAGE_SIZE, order_by: "name" });
-  if (q.search) params.set("name__icontains", q.search);
-  const r = await api("/api/v2/" + R.api + "/?" + params);
-  if (!ctx.alive()) return;
   const cols = R.columns.map(([title, cell], i) => ({ title, cell: i === 0 ? (o) => h("a", { href: "#/" + key + "/" + o.id }, cell(o)) : cell }));
   cols.push({ title: "", cell: (o) => h("span", { class: "actions" }, R.actions ? R.actions(o, msg) : null,
-    can(o, "edit") ? h("a", { class: "button", href: "#/" + key + "/" + o.id }, "Edit") : null,
-    can(o, "delete") ? h("button", { type: "button", class: "danger delete", onclick: async () => {
-      if (!confirm("Delete " + o.name + "?")) return;
+    can(o, "edit", R, me) ? h("a", { class: "button edit", href: "#/" + key + "/" + o.id }, "Edit") : null,
+    can(o, "delete", R, me) ? h("button", { type: "button", class: "danger delete", onclick: async () => {
+      if (!confirm("Delete " + label(o) + "?")) return;
       try { await api("/api/v2/" + R.api + "/" + o.id + "/", { method: "DELETE" }); location.hash = hashOf("/" + key, q) + "&r=" + Date.now(); } catch (e) { msg.textContent = e.message; }
     } }, "Delete") : null) });
   el.append(table(cols, r.results, (o) => ({ dataset: { id: o.id }, class: "resource-row" })),
@@ -105,14 +141,18 @@ async function inputFields(typeId, current) {
 // The create (id null) or edit form of one object.
 export async function renderResourceForm(el, ctx, key, id) {
   const R = RESOURCES[key];
-  const obj = id ? await api("/api/v2/" + R.api + "/" + id + "/") : {};
+  const label = R.label || ((o) => o.name);
+  const [obj, me] = await Promise.all([id ? api("/api/v2/" + R.api + "/" + id + "/") : {}, R.caps ? whoAmI() : null]);
   if (!ctx.alive()) return;
+  const editable = !id || can(obj, "edit", R, me);
   const fields = [];
   for (const f of R.fields) {
     if (f.createOnly && id) continue;
+    if (f.superuserOnly && editable && !(me && me.is_superuser)) continue; // the API refuses them from others
     const g = Object.assign({}, f);
+    if (f.requiredOnCreate && !id) g.required = true;
     if (typeof f.options === "function") g.options = await f.options();
-    const v = obj[f.name];
+    const v = f.keepBlank ? undefined : obj[f.name];
     if (v !== undefined && v !== null) g.value = typeof v === "object" ? JSON.stringify(v) : (g.type === "select" ? String(v) : v);
     fields.push(g);
   }
@@ -122,12 +162,18 @@ export async function renderResourceForm(el, ctx, key, id) {
   const holder = h("div", {});
   const draw = () => {
     holder.textContent = "";
+    if (!editable) { // what the caller may only read
+      holder.append(h("dl", { class: "details", id: "readonly" }, fields.filter((f) => !f.keepBlank).flatMap((f) => [h("dt", {}, f.label),
+        h("dd", {}, f.type === "checkbox" ? (f.value ? "yes" : "no") : f.type === "select" ? ((f.options || []).find((o) => o.value === f.value) || {}).label || "" : String(f.value ?? ""))])));
+      return;
+    }
     holder.append(form(fields, id ? "Save" : "Create", async (values) => {
       const body = {};
       const inputs = {};
       for (const f of fields) {
         let v = values[f.name];
         if (f.input) { if (v !== "" && v !== false) inputs[f.input] = v; continue; }
+        if (f.keepBlank && v === "") continue;
         if (f.type === "select" && ["organization", "inventory", "project", "credential_type"].includes(f.name)) v = v === "" ? null : Number(v);
         body[f.name] = v;
       }
@@ -151,10 +197,32 @@ export async function renderResourceForm(el, ctx, key, id) {
   }
   const extra = [];
   if (id && key === "projects") extra.push(h("button", { type: "button", class: "project-update", onclick: () => projectUpdate(id, msg) }, "Update"));
-  if (id && can(obj, "delete")) extra.push(h("button", { type: "button", class: "danger delete", onclick: async () => {
-    if (!confirm("Delete " + obj.name + "?")) return;
+  if (id && can(obj, "delete", R, me)) extra.push(h("button", { type: "button", class: "danger delete", onclick: async () => {
+    if (!confirm("Delete " + label(obj) + "?")) return;
     try { await api("/api/v2/" + R.api + "/" + id + "/", { method: "DELETE" }); location.hash = R.list || "#/" + key; } catch (e) { msg.textContent = e.message; }
   } }, "Delete"));
-  el.append(h("div", { class: "list-head" }, h("h2", {}, (id ? "Edit " : "New ") + R.title.replace(/s$/, "").toLowerCase() + (id ? ": " + obj.name : "")), ...extra),
+  el.append(h("div", { class: "list-head" }, h("h2", {}, (id ? (editable ? "Edit " : "") : "New ") + R.title.replace(/s$/, "").toLowerCase() + (id ? ": " + label(obj) : "")), ...extra),
     msg, h("section", { class: "panel" }, holder));
+  if (id) await related(el, ctx, R, obj);
+}
+
+// The roles of a user or team (users/N/roles/, teams/N/roles/) and a team's
+// members (teams/N/users/), where the API links them (related).
+async function related(el, ctx, R, obj) {
+  const rel = obj.related || {};
+  const parts = [];
+  if (R.roles && rel.roles) parts.push(["Roles", rel.roles, "roles", [
+    { title: "Resource", cell: (r) => (r.summary_fields || {}).resource_name || "" },
+    { title: "Type", cell: (r) => (r.summary_fields || {}).resource_type_display_name || (r.summary_fields || {}).resource_type || "" },
+    { title: "Role", cell: (r) => r.name }]]);
+  if (R.members && rel.users) parts.push(["Members", rel.users, "members", [
+    { title: "Username", cell: (u) => h("a", { href: "#/users/" + u.id }, u.username) },
+    { title: "First name", cell: (u) => u.first_name || "" }, { title: "Last name", cell: (u) => u.last_name || "" }]]);
+  for (const [title, path, cls, cols] of parts) {
+    let r;
+    try { r = await api(path + (path.includes("?") ? "&" : "?") + "page_size=200"); } catch (e) { r = { results: [], error: e.message }; }
+    if (!ctx.alive()) return;
+    el.append(h("section", { class: "panel " + cls, id: cls }, h("h3", {}, title), r.error ? h("p", { class: "error" }, r.error) : null,
+      table(cols, r.results, (x) => ({ dataset: { id: x.id }, class: cls + "-row" }))));
+  }
 }

@@ -236,3 +236,27 @@ def test_page_files_are_served_and_nothing_else(world):
         assert status == 404, (path, status)
     r = requests.post(d.url("/app.js"), timeout=10)
     assert r.status_code == 405
+
+
+# what a line of output needs (the whole event comes from the events list, on a click)
+SLIM_KEYS = ("counter", "event", "host_name", "task", "failed", "changed", "stdout", "start_line",
+             "end_line", "created")
+
+
+def test_stream_and_lines_rows_are_the_events_own_fields(world):
+    """The slim rows (read straight from the columns, event_data unread)
+    say what the events list says, parents' failed/changed flags included."""
+    d = world["d"]
+    job = launch(d, world["jt_live"], extra_vars={"pause": 0})
+    d.wait_job("/api/v2/jobs/%d/" % job["id"])
+    full = d.all_pages("/api/v2/jobs/%d/job_events/" % job["id"])
+    want = [{k: e[k] for k in SLIM_KEYS} for e in full]
+    # a parent flagged by its failed child (the "fail on failhost" task and its play)
+    assert any(e["event"].startswith("playbook_on") and e["failed"] for e in want), want
+    assert any(not e["event"].startswith("playbook_on") and e["changed"] for e in want), want
+    msgs = read_stream(d, "/api/v2/jobs/%d/events/stream/?after=0" % job["id"])
+    got = stream_events(msgs)
+    assert [set(e) for e in got] == [set(SLIM_KEYS)] * len(want)
+    assert got == want
+    lines = d.get("/api/v2/jobs/%d/events/lines/?start_line=0&end_line=2000" % job["id"])
+    assert lines["events"] == [e for e in want if e["end_line"] > e["start_line"]]

@@ -488,3 +488,146 @@ def test_logout_leaves_nothing_and_ends_the_session(site):
     wait(b, lambda: css(b, "#login:not([hidden])"), what="login after reload")
     assert b.find_element(By.ID, "view").get_attribute("textContent") == ""
     shot(b, "logged-out")
+
+
+# ---------------------------------------------------------------- webperf
+
+def _iso_seconds(text):
+    from datetime import datetime
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+# The target (issue 14): a line the playbook prints is on screen within 1 s of
+# the event's created time (the runner's clock, when it emitted it). The bound
+# asserted is the target times RUNNEL_LAG_FACTOR (default 2: the suite shares
+# a loaded machine); the figure is printed.
+LAG_FACTOR = float(os.environ.get("RUNNEL_LAG_FACTOR", "2"))
+
+
+def test_a_printed_line_is_drawn_within_1s_of_its_event(site):
+    b, d = site["b"], site["d"]
+    goto(site, "#/jobs")
+    wait(b, lambda: css(b, "#jobs-table table"), what="jobs list")
+    job = d.post("/api/v2/job_templates/%d/launch/" % site["jt_live"]["id"],
+                 {"limit": "localhost", "extra_vars": json.dumps({"pause": 3})})
+    job_id = job.get("job") or job["id"]
+    b.execute_script("location.hash = arguments[0]", "#/jobs/%d" % job_id)
+    wait(b, lambda: css(b, "#output"), what="the output view")
+    b.execute_script("""
+        window.__seen2 = null;
+        const o = document.getElementById('output');
+        new MutationObserver(() => {
+          if (!window.__seen2 && o.textContent.includes('LIVE-SECOND localhost')) window.__seen2 = Date.now();
+        }).observe(o, {subtree: true, childList: true, characterData: true});""")
+    wait(b, lambda: "LIVE-FIRST localhost" in visible_text(b, "#output"), timeout=120, what="the first mark")
+    # the observer is in place before the second mark is printed (3 s later)
+    assert "LIVE-SECOND" not in visible_text(b, "#output")
+    wait(b, lambda: b.execute_script("return window.__seen2"), timeout=60, what="LIVE-SECOND drawn")
+    seen = b.execute_script("return window.__seen2") / 1000.0
+    evs = d.get("/api/v2/jobs/%d/job_events/?stdout__contains=LIVE-SECOND&event=runner_on_ok" % job_id)["results"]
+    assert len(evs) == 1, evs
+    lag = seen - _iso_seconds(evs[0]["created"])
+    print("printed → drawn: %.3f s (event created %s)" % (lag, evs[0]["created"]))
+    assert -0.5 < lag < 1.0 * LAG_FACTOR, "LIVE-SECOND drawn %.2f s after the runner emitted it" % lag
+    wait_status(b, ("successful",))
+
+
+def _login_as(b, username, password):
+    if css(b, "#logout:not([hidden])"):
+        b.find_element(By.ID, "logout").click()
+    wait(b, lambda: css(b, "#login:not([hidden])"), what="the login form")
+    b.find_element(By.ID, "username").send_keys(username)
+    b.find_element(By.ID, "password").send_keys(password)
+    b.find_element(By.ID, "login-submit").click()
+    wait(b, lambda: css(b, "#nav:not([hidden])") and b.find_element(By.ID, "who").text == username,
+         what="logged in as " + username)
+
+
+def _user_row(b, username):
+    rows = [r for r in css(b, "tr.resource-row") if r.find_elements(By.CSS_SELECTOR, "td a")
+            and r.find_elements(By.CSS_SELECTOR, "td a")[0].text == username]
+    return rows[0] if rows else None
+
+
+def test_users_view_as_admin_and_as_an_ordinary_user(site):
+    b, d = site["b"], site["d"]
+    # the Teams menu entry is there exactly when the API has teams (RBAC)
+    goto(site, "#/users")
+    wait(b, lambda: css(b, "tr.resource-row"), what="the users list")
+    has_teams = "teams" in d.get("/api/v2/")
+    assert bool(css(b, "#nav-teams:not([hidden])")) == has_teams
+    # admin: Add, then create a user through the form
+    assert css(b, "#add")
+    b.find_element(By.ID, "add").click()
+    wait(b, lambda: css(b, "#f-username"), what="the user form")
+    b.find_element(By.ID, "f-username").send_keys("web-user")
+    b.find_element(By.ID, "f-first_name").send_keys("Webby")
+    b.find_element(By.ID, "f-password").send_keys("web-user-pw-1")
+    b.find_element(By.CSS_SELECTOR, "form.form button[type=submit]").click()
+    wait(b, lambda: b.current_url.endswith("#/users") and _user_row(b, "web-user"), what="created")
+    u = d.get("/api/v2/users/?username=web-user")["results"][0]
+    assert u["first_name"] == "Webby" and not u["is_superuser"]
+    assert "web-user-pw-1" not in b.page_source
+    shot(b, "users")
+    # edit: a blank password keeps the old one; the change is saved
+    goto(site, "#/users/%d" % u["id"])
+    wait(b, lambda: css(b, "#f-last_name"), what="the edit form")
+    assert b.find_element(By.ID, "f-password").get_attribute("value") == ""
+    b.find_element(By.ID, "f-last_name").send_keys("McWeb")
+    b.find_element(By.CSS_SELECTOR, "form.form button[type=submit]").click()
+    wait(b, lambda: b.current_url.endswith("#/users"), what="saved")
+    assert d.get("/api/v2/users/%d/" % u["id"])["last_name"] == "McWeb"
+    shot(b, "user-edit")
+
+    # the ordinary user: no Add; the admin's row without Edit and Delete; its
+    # own row Edit only; its own form without the superuser fields
+    _login_as(b, "web-user", "web-user-pw-1")  # the kept password works
+    try:
+        b.execute_script("location.hash = '#/users'")
+        wait(b, lambda: _user_row(b, "admin") and _user_row(b, "web-user"), what="users as web-user")
+        assert not css(b, "#add")
+        admin_row, own_row = _user_row(b, "admin"), _user_row(b, "web-user")
+        assert not admin_row.find_elements(By.CSS_SELECTOR, "a.edit, button.delete")
+        assert own_row.find_elements(By.CSS_SELECTOR, "a.edit")
+        assert not own_row.find_elements(By.CSS_SELECTOR, "button.delete")
+        shot(b, "users-ordinary")
+        admin_id = d.get("/api/v2/users/?username=admin")["results"][0]["id"]
+        b.execute_script("location.hash = arguments[0]", "#/users/%d" % admin_id)
+        wait(b, lambda: css(b, "#readonly"), what="the admin, read only")
+        assert not css(b, "form.form") and not css(b, "button.delete")
+        b.execute_script("location.hash = arguments[0]", "#/users/%d" % u["id"])
+        wait(b, lambda: css(b, "#f-email"), what="own form")
+        assert not css(b, "#f-is_superuser") and not css(b, "button.delete")
+        b.find_element(By.ID, "f-email").send_keys("web@example.com")
+        b.find_element(By.CSS_SELECTOR, "form.form button[type=submit]").click()
+        wait(b, lambda: b.current_url.endswith("#/users"), what="saved by the user")
+        assert d.get("/api/v2/users/%d/" % u["id"])["email"] == "web@example.com"
+    finally:
+        b.find_element(By.ID, "logout").click()
+        wait(b, lambda: css(b, "#login:not([hidden])"), what="logged out")
+    # admin again: delete the user from the list
+    goto(site, "#/users?search=web-user")
+    wait(b, lambda: _user_row(b, "web-user") and _user_row(b, "web-user").find_elements(By.CSS_SELECTOR, "button.delete"),
+         what="the row")
+    _user_row(b, "web-user").find_element(By.CSS_SELECTOR, "button.delete").click()
+    b.switch_to.alert.accept()
+    wait(b, lambda: d.get("/api/v2/users/?username=web-user")["count"] == 0, what="deleted")
+
+
+def test_teams_view_when_the_api_has_teams(site):
+    """Teams arrive with RBAC: the view works on AWX's shapes (teams/,
+    teams/N/users/, teams/N/roles/) once the API has them."""
+    b, d = site["b"], site["d"]
+    if "teams" not in d.get("/api/v2/"):
+        pytest.skip("this runneld has no teams/ yet (RBAC)")
+    team = d.create("teams", name="web-team", organization=site["org"]["id"])
+    goto(site, "#/teams")
+    wait(b, lambda: "web-team" in visible_text(b, "table.list"), what="the teams list")
+    assert css(b, "#add")
+    shot(b, "teams")
+    goto(site, "#/teams/%d" % team["id"])
+    wait(b, lambda: css(b, "#f-name") and css(b, "#members") and css(b, "#roles"), what="the team, members and roles")
+    b.find_element(By.ID, "f-description").send_keys("made in the browser")
+    b.find_element(By.CSS_SELECTOR, "form.form button[type=submit]").click()
+    wait(b, lambda: b.current_url.endswith("#/teams"), what="saved")
+    assert d.get("/api/v2/teams/%d/" % team["id"])["description"] == "made in the browser"
