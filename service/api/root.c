@@ -52,12 +52,17 @@ static int get_v2(api_request *rq, api_response *rs)
 	                                    "system_jobs",
 	                                    "unified_jobs",
 	                                    NULL};
+	/* sysinfo: settings.c, system.c, activity.c */
+	static const char *const more[] = {"settings",        "instances", "instance_groups",
+	                                   "activity_stream", "metrics",   NULL};
 	(void)rq;
 	json_t *o = json_object();
 	for (int i = 0; names[i]; i++) {
 		const char *path = !strcmp(names[i], "inventory") ? "inventories" : names[i];
 		json_object_set_new(o, names[i], json_sprintf("/api/v2/%s/", path));
 	}
+	for (int i = 0; more[i]; i++)
+		json_object_set_new(o, more[i], json_sprintf("/api/v2/%s/", more[i]));
 	return api_json(rs, 200, o);
 }
 

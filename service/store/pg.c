@@ -256,6 +256,8 @@ const char *pg_table(store_kind kind)
 	    [STORE_INVENTORY_SOURCE] = "\"inventory_sources\"",
 	    [STORE_PROJECT] = "\"projects\"",
 	    [STORE_JOB_TEMPLATE] = "\"job_templates\"",
+	    [STORE_ACTIVITY_STREAM] = "\"activity_stream\"", /* sysinfo */
+	    [STORE_SETTING] = "\"settings\"",
 	};
 	if (model_is_job_kind(kind) || kind < 0 || kind >= STORE_KIND_COUNT || !names[kind])
 		return "unified_jobs";
@@ -332,6 +334,27 @@ static const char *const schema_v1[] = {
     " failed boolean NOT NULL DEFAULT false, UNIQUE(job_id, host_name))",
     NULL};
 
+/* The tables of the kinds from first on that are not unified jobs, if
+ * missing (kinds added after schema version 1 get theirs on any open). */
+static int create_generic_tables(pgc *c, int first, runnel_error *err)
+{
+	for (int k = first; k < STORE_KIND_COUNT; k++) {
+		if (model_is_job_kind((store_kind)k))
+			continue;
+		char *t = rn_xasprintf("CREATE TABLE IF NOT EXISTS %s(id bigserial PRIMARY KEY,"
+		                       " created text COLLATE \"C\" NOT NULL,"
+		                       " modified text COLLATE \"C\" NOT NULL,"
+		                       " name text COLLATE \"C\" NOT NULL DEFAULT '',"
+		                       " data jsonb NOT NULL DEFAULT '{}', secret text)",
+		                       pg_table((store_kind)k));
+		int rc = pg_exec(c, t, err);
+		free(t);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* Create the tables of schema version 1 (the transaction held). */
 static int create_v1(pgc *c, runnel_error *err)
 {
@@ -392,6 +415,8 @@ static int migrate(pgc *c, runnel_error *err)
 	}
 	if (v < 1 && (create_v1(c, err) < 0 ||
 	              pg_exec(c, "INSERT INTO schema_version(version) VALUES(1)", err) < 0))
+		goto fail;
+	if (create_generic_tables(c, STORE_SYSTEM_JOB + 1, err) < 0) /* sysinfo: new kinds */
 		goto fail;
 	return pg_exec(c, "COMMIT", err);
 fail:

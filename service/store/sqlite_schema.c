@@ -111,7 +111,9 @@ static int create_schema(sq *s, runnel_error *err)
 	rn_buf_init(&b);
 	const char *head = "CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL);\n";
 	rn_buf_append(&b, head, strlen(head));
-	for (int k = 0; k < STORE_UNIFIED_JOB; k++) {
+	for (int k = 0; k < STORE_KIND_COUNT; k++) {
+		if (model_is_job_kind((store_kind)k))
+			continue; /* one unified_jobs table for them, below */
 		char *t = rn_xasprintf(kind_table, store_kind_plural(k));
 		rn_buf_append(&b, t, strlen(t));
 		free(t);

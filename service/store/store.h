@@ -63,6 +63,9 @@ typedef enum store_kind {
 	STORE_INVENTORY_UPDATE,
 	STORE_AD_HOC_COMMAND,
 	STORE_SYSTEM_JOB,
+	/* sysinfo: after the unified jobs, tables of their own (generic rows) */
+	STORE_ACTIVITY_STREAM, /* who did what to which object (api/activity.c) */
+	STORE_SETTING,         /* a setting changed through settings/ (name: its key) */
 	STORE_KIND_COUNT
 } store_kind;
 
