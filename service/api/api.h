@@ -297,6 +297,11 @@ void api_activity_record(api_request *rq, const char *operation, store_kind kind
                          const json_t *before, const json_t *after, const json_t *sent,
                          store_kind kind2, long id2, const char *association);
 
+/* The activity stream's entry of an association by rel (util.c): op
+ * "associate" or "disassociate", object1 the parent, object2 the child. */
+void api_record_association(api_request *rq, store_rel rel, const char *op, long parent,
+                            long child);
+
 /* One line to the daemon's log (printf-style, never a secret). */
 void api_logf(const api_request *rq, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

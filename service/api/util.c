@@ -864,8 +864,7 @@ int api_delete(api_request *rq, api_response *rs, store_kind kind, long id)
 
 /* sysinfo: the activity stream's entry of an association: object1 the
  * parent, object2 the child, object_association the relation's name. */
-static void record_association(api_request *rq, store_rel rel, const char *op, long parent,
-                               long child)
+void api_record_association(api_request *rq, store_rel rel, const char *op, long parent, long child)
 {
 	static const char *const names[] = {
 	    [STORE_REL_JOB_TEMPLATE_CREDENTIALS] = "credentials",
@@ -902,7 +901,7 @@ int api_sublist(api_request *rq, api_response *rs, store_kind kind, store_rel re
 		if (child && store_associate(rq->st, rel, parent, child, &err) < 0)
 			return api_error(rs, &err);
 		if (child)
-			record_association(rq, rel, "associate", parent, child);
+			api_record_association(rq, rel, "associate", parent, child);
 		return 0;
 	}
 	if (!json_is_integer(id)) {
@@ -931,7 +930,7 @@ int api_sublist(api_request *rq, api_response *rs, store_kind kind, store_rel re
 	                : store_associate(rq->st, rel, parent, child, &err);
 	if (rc < 0)
 		return api_error(rs, &err);
-	record_association(rq, rel, detach ? "disassociate" : "associate", parent, child);
+	api_record_association(rq, rel, detach ? "disassociate" : "associate", parent, child);
 	rs->status = 204;
 	return 0;
 }

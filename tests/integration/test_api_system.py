@@ -367,6 +367,17 @@ def test_activity_stream_records_associations(w):
     assert [e["operation"] for e in es] == ["associate", "disassociate"], es
     assert es[0]["object2_id"] == cred["id"] and es[0]["object_association"] == "credentials"
     assert es[0]["summary_fields"]["credential"][0]["name"] == "act-assoc"
+    # a host put in a group from the host's side, and its variables changed
+    inv = w["inv"]["id"]
+    group = d.post("/api/v2/inventories/%d/groups/" % inv, {"name": "act_group"}, expect=(201,))
+    host = w["localhost"]["id"]
+    d.post("/api/v2/hosts/%d/groups/" % host, {"id": group["id"]}, expect=(204,))
+    es = d.get("/api/v2/groups/%d/activity_stream/?operation=associate" % group["id"])["results"]
+    assert len(es) == 1 and es[0]["object2"] == "host" and es[0]["object2_id"] == host
+    r = d.req("PATCH", "/api/v2/groups/%d/variable_data/" % group["id"], json={"act_var": 1})
+    assert r.status_code == 200, r.text
+    es = d.get("/api/v2/groups/%d/activity_stream/?operation=update" % group["id"])["results"]
+    assert len(es) == 1 and "act_var" in es[0]["changes"]["variables"][1], es
 
 
 def test_activity_stream_shows_a_user_only_its_own(w):
