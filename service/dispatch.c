@@ -245,6 +245,17 @@ static void end_job_processes(engine *e, jobproc *rec, rn_buf *why)
 	describe_cleanup(e, rec, &ended, removed, why);
 }
 
+/* sysinfo: the log's line of a job that ended with its worker: its final
+ * status and explanation (those a reaped job gets are in reaped_write). */
+static void log_job_end(engine *e, long job_id, const json_t *job)
+{
+	const char *status = json_string_value(json_object_get(job, "status"));
+	const char *type = json_string_value(json_object_get(job, "type"));
+	const char *why = json_string_value(json_object_get(job, "job_explanation"));
+	engine_log(e, "job %ld: %s finished: %s%s%s", job_id, type ? type : "job",
+	           status ? status : "?", why && *why ? ": " : "", why && *why ? why : "");
+}
+
 /* A worker this engine started ended (wstatus from waitpid). If it recorded
  * the job's outcome, only its cgroup is emptied and its record dropped;
  * if it died first, the job is ended and its record will be written once
@@ -258,6 +269,8 @@ static void worker_ended(engine *e, long job_id, pid_t pid, int wstatus)
 		engine_log(e, "job %ld: process record: %s", job_id, err.message);
 	json_t *job = store_get(e->st, STORE_UNIFIED_JOB, job_id, &err);
 	bool active = job && job_state_is_active(json_string_value(json_object_get(job, "status")));
+	if (job && !active)
+		log_job_end(e, job_id, job);
 	json_decref(job);
 	if (!active) {
 		if (have == 1) {

@@ -58,6 +58,7 @@
 #include "tasks/task.h"
 #include "util.h"
 #include "worker_settings.h"
+#include "system_settings.h"
 
 static volatile sig_atomic_t got_signal;
 static runnel_canceler *the_canceler;
@@ -1125,7 +1126,7 @@ static void free_run(job_run *r)
 
 /* Run the job, step by step (see the top of this file); the process exit
  * code. */
-static int run_job(const wopts *o)
+static int run_job(wopts *o)
 {
 	job_run r = {.o = o};
 	if (open_job(&r) < 0) {
@@ -1133,6 +1134,11 @@ static int run_job(const wopts *o)
 		store_close(r.st);
 		return 2;
 	}
+	/* the job settings changed at /api/v2/settings/ take effect now */
+	runnel_error serr = {0};
+	if (sys_settings_overlay(r.st, &o->ws, &serr) < 0)
+		fprintf(stderr, "runneld-worker: job %ld: settings: %s (runneld's own used)\n",
+		        r.id, serr.message);
 	if (!start_job(&r)) {
 		json_decref(r.job);
 		store_close(r.st);

@@ -167,6 +167,10 @@ extern const api_route
  * (searched last), and their names for /api/v2/ */
 extern const api_route api_routes_absent[];
 extern const char *const api_absent_names[];
+/* sysinfo */
+extern const api_route api_routes_activity[]; /* activity.c: activity_stream/ */
+extern const api_route api_routes_system[];   /* system.c: instances, instance_groups, metrics */
+extern const api_route api_routes_settings[]; /* settings.c: settings/ */
 
 /* ---- sessions (session.c) ---- */
 
@@ -297,6 +301,28 @@ int api_sublist(api_request *rq, api_response *rs, store_kind kind, store_rel re
 
 /* GET <unified job>/stdout/ of a job of kind (stdout.c). */
 int api_stdout(api_request *rq, api_response *rs, store_kind kind);
+
+/* OPTIONS on /api/v2/settings/ and its categories (settings.c): AWX's
+ * metadata, every key under GET, the keys runneld honours under PUT. */
+int api_settings_options(api_request *rq, api_response *rs);
+
+/* ---- the activity stream (activity.c) ---- */
+
+/* Record that the caller did operation ("create", "update", "delete",
+ * "associate", "disassociate") to the object kind/id: changes from before
+ * and after (shaped objects, either NULL as the operation has none; sent:
+ * the body of an update, may be NULL), secrets "$encrypted$". For
+ * associate/disassociate, kind2/id2 is the other object and association
+ * the relation's name; else kind2 is STORE_KIND_COUNT. Called by the write
+ * path (util.c) only; a failure is logged, never the request's. */
+void api_activity_record(api_request *rq, const char *operation, store_kind kind, long id,
+                         const json_t *before, const json_t *after, const json_t *sent,
+                         store_kind kind2, long id2, const char *association);
+
+/* The activity stream's entry of an association by rel (util.c): op
+ * "associate" or "disassociate", object1 the parent, object2 the child. */
+void api_record_association(api_request *rq, store_rel rel, const char *op, long parent,
+                            long child);
 
 /* One line to the daemon's log (printf-style, never a secret). */
 void api_logf(const api_request *rq, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

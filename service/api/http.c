@@ -68,6 +68,10 @@ struct api_server {
 typedef struct request_ctx {
 	rn_buf body;
 	bool too_big;
+	/* sysinfo: the request's log line (log_request) */
+	struct timespec start; /* when its first byte was read */
+	int status;            /* what it was answered */
+	char user[160];        /* who asked ("-": nobody) */
 } request_ctx;
 
 /* The routing tables, in the order they are searched. */
@@ -534,8 +538,10 @@ static bool web_name_ok(const char *name)
 
 /* Serve a file of the web page (web_name_ok names in web_dir). The page
  * runs only its own scripts and styles (Content-Security-Policy). */
-static enum MHD_Result serve_web(api_server *srv, struct MHD_Connection *c, const char *path)
+static enum MHD_Result serve_web(api_server *srv, struct MHD_Connection *c, const char *path,
+                                 int *status)
 {
+	*status = 404;
 	const char *name = !strcmp(path, "/") ? "index.html" : path + 1;
 	if (!srv->web_dir || !web_name_ok(name))
 		return send_detail(c, 404, "The requested resource could not be found.");
@@ -553,14 +559,21 @@ static enum MHD_Result serve_web(api_server *srv, struct MHD_Connection *c, cons
 	MHD_add_response_header(r, "Content-Security-Policy",
 	                        "default-src 'self'; img-src 'self' data:; style-src 'self' "
 	                        "'unsafe-inline'; frame-ancestors 'none'");
+	*status = 200;
 	enum MHD_Result ok = MHD_queue_response(c, 200, r);
 	MHD_destroy_response(r);
 	return ok;
 }
 
-/* Answer what a handler (or the server) left in rs, and release it. */
-static enum MHD_Result finish(struct MHD_Connection *c, api_response *rs, api_request *rq)
+/* Answer what a handler (or the server) left in rs, and release it; the
+ * status and the user go to the request's log line. */
+static enum MHD_Result finish(struct MHD_Connection *c, api_response *rs, api_request *rq,
+                              request_ctx *ctx)
 {
+	ctx->status = rs->status ? rs->status : 200;
+	const char *who = json_string_value(json_object_get(rq->user, "username"));
+	if (who)
+		snprintf(ctx->user, sizeof ctx->user, "%s", who);
 	enum MHD_Result ok = send_response(c, rs);
 	response_clear(rs);
 	json_decref(rq->query);
@@ -629,27 +642,34 @@ static bool authenticate_request(api_server *srv, struct MHD_Connection *c, api_
 	return true;
 }
 
+/* Answer code with {"detail": msg}, noted for the request's log line. */
+static enum MHD_Result refuse(request_ctx *ctx, struct MHD_Connection *c, int code, const char *msg)
+{
+	ctx->status = code;
+	return send_detail(c, code, msg);
+}
+
 /* Handle a complete request. */
 static enum MHD_Result handle(api_server *srv, struct MHD_Connection *c, const char *url,
                               const char *method, request_ctx *ctx)
 {
 	if (strncmp(url, "/api", 4) || (url[4] != '/' && url[4] != '\0')) {
 		if (strcmp(method, "GET") && strcmp(method, "HEAD"))
-			return send_detail(c, 405, "Method not allowed.");
-		return serve_web(srv, c, url);
+			return refuse(ctx, c, 405, "Method not allowed.");
+		return serve_web(srv, c, url, &ctx->status);
 	}
 	if (!api_utf8_valid(url, strlen(url)))
-		return send_detail(c, 400, "The request path is not valid UTF-8.");
+		return refuse(ctx, c, 400, "The request path is not valid UTF-8.");
 	if (ctx->too_big) {
 		char msg[128];
 		snprintf(msg, sizeof msg, "Request body is too large (more than %zu bytes).",
 		         srv->settings.max_body);
-		return send_detail(c, 413, msg);
+		return refuse(ctx, c, 413, msg);
 	}
 	long ids[4];
 	const api_route *route = route_find(url, ids);
 	if (!route)
-		return send_detail(c, 404, "The requested resource could not be found.");
+		return refuse(ctx, c, 404, "The requested resource could not be found.");
 	api_request rq = {
 	    .eng = srv->eng,
 	    .st = srv->st,
@@ -671,13 +691,13 @@ static enum MHD_Result handle(api_server *srv, struct MHD_Connection *c, const c
 	char session_id[API_TOKEN_HEX] = "";
 	bool options = !strcmp(method, "OPTIONS");
 	if (!route->public && !authenticate_request(srv, c, &rq, &rs, session_id))
-		return finish(c, &rs, &rq);
+		return finish(c, &rs, &rq, ctx);
 	if (options) {
 		api_options(route, &rq, &rs);
 		char allow[128];
 		route_allow(route, allow, sizeof allow);
 		api_add_header(&rs, "Allow", allow);
-		return finish(c, &rs, &rq);
+		return finish(c, &rs, &rq, ctx);
 	}
 	api_handler h = route_handler(route, rq.method);
 	if (!h) {
@@ -685,7 +705,7 @@ static enum MHD_Result handle(api_server *srv, struct MHD_Connection *c, const c
 		route_allow(route, allow, sizeof allow);
 		api_not_allowed(&rs, method);
 		api_add_header(&rs, "Allow", allow);
-		return finish(c, &rs, &rq);
+		return finish(c, &rs, &rq, ctx);
 	}
 	query_collect qc = {.q = json_object(), .list = json_array()};
 	rq.query = qc.q;
@@ -693,7 +713,7 @@ static enum MHD_Result handle(api_server *srv, struct MHD_Connection *c, const c
 	MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, collect_arg, &qc);
 	if (qc.bad[0]) {
 		api_field_error(&rs, qc.bad, "Not valid UTF-8 (or holds a NUL character).");
-		return finish(c, &rs, &rq);
+		return finish(c, &rs, &rq, ctx);
 	}
 	/* login.c's routes read their form themselves; every other body is
 	 * JSON whatever its Content-Type says (curl -d sends JSON as a form) */
@@ -704,7 +724,7 @@ static enum MHD_Result handle(api_server *srv, struct MHD_Connection *c, const c
 		if (!rq.body) {
 			api_detail(&rs, 400, "JSON parse error - %s (line %d column %d)", je.text,
 			           je.line, je.column);
-			return finish(c, &rs, &rq);
+			return finish(c, &rs, &rq, ctx);
 		}
 		/* \u0000 is parsed (to name the field) but never stored: C strings
 		 * would cut the value there */
@@ -712,7 +732,7 @@ static enum MHD_Result handle(api_server *srv, struct MHD_Connection *c, const c
 		if (api_json_nul_field(rq.body, field, sizeof field, where, sizeof where)) {
 			api_field_error(&rs, field, "Null characters are not allowed (in %s).",
 			                where);
-			return finish(c, &rs, &rq);
+			return finish(c, &rs, &rq, ctx);
 		}
 	}
 	/* who may do what: access.c, before any handler */
@@ -734,7 +754,32 @@ static enum MHD_Result handle(api_server *srv, struct MHD_Connection *c, const c
 	if (rs.status >= 500)
 		server_log(srv, "%s %s: %d", method, url, rs.status);
 	sodium_memzero(session_id, sizeof session_id);
-	return finish(c, &rs, &rq);
+	return finish(c, &rs, &rq, ctx);
+}
+
+/* The request's line in the log: method, path (never the query string,
+ * which may carry a token), status, milliseconds, user. The time is to the
+ * answer's start (a stream goes on after it). */
+static void log_request(api_server *srv, const char *method, const char *url,
+                        const request_ctx *ctx)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	double ms = (double)(now.tv_sec - ctx->start.tv_sec) * 1e3 +
+	            (double)(now.tv_nsec - ctx->start.tv_nsec) / 1e6;
+	/* a path is printed as sent, control characters escaped */
+	char path[512];
+	size_t n = 0;
+	for (const char *p = url; *p && n + 5 < sizeof path; p++) {
+		unsigned char ch = (unsigned char)*p;
+		if (ch < 0x20 || ch == 0x7f)
+			n += (size_t)snprintf(path + n, sizeof path - n, "\\x%02x", ch);
+		else
+			path[n++] = (char)ch;
+	}
+	path[n] = '\0';
+	server_log(srv, "request: %s %s %d %.1fms user=%s", method, path, ctx->status, ms,
+	           ctx->user);
 }
 
 /* libmicrohttpd's access handler: gather the body, then handle. */
@@ -749,6 +794,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		ctx = rn_xmalloc(sizeof *ctx);
 		memset(ctx, 0, sizeof *ctx);
 		rn_buf_init(&ctx->body);
+		clock_gettime(CLOCK_MONOTONIC, &ctx->start);
+		snprintf(ctx->user, sizeof ctx->user, "-");
 		*con_cls = ctx;
 		const char *cl =
 		    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -769,7 +816,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	return handle(srv, c, url, method, ctx);
+	enum MHD_Result ok = handle(srv, c, url, method, ctx);
+	log_request(srv, method, url, ctx);
+	return ok;
 }
 
 /* Free a request's state when it is done. */

@@ -193,6 +193,8 @@ static int host_groups(api_request *rq, api_response *rs)
 	                : store_associate(rq->st, STORE_REL_GROUP_HOSTS, group, rq->ids[0], &err);
 	if (rc < 0)
 		return api_error(rs, &err);
+	api_record_association(rq, STORE_REL_GROUP_HOSTS, detach ? "disassociate" : "associate",
+	                       group, rq->ids[0]);
 	rs->status = 204;
 	return 0;
 }
@@ -209,7 +211,12 @@ static int variable_data(api_request *rq, api_response *rs, store_kind kind)
 		json_decref(body);
 		json_t *f = json_pack("{s:s}", "variables", text);
 		free(text);
-		json_t *o = store_update(rq->st, kind, rq->ids[0], f, 0, &err);
+		json_t *before = store_get(rq->st, kind, rq->ids[0], &err);
+		json_t *o = before ? store_update(rq->st, kind, rq->ids[0], f, 0, &err) : NULL;
+		if (o)
+			api_activity_record(rq, "update", kind, rq->ids[0], before, o, f,
+			                    STORE_KIND_COUNT, 0, NULL);
+		json_decref(before);
 		json_decref(f);
 		if (!o)
 			return api_error(rs, &err);

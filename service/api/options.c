@@ -373,6 +373,8 @@ static json_t *action_fields(const endpoint *ep, bool get, bool post)
 /* Answer OPTIONS on route. */
 int api_options(const api_route *route, api_request *rq, api_response *rs)
 {
+	if (!strncmp(route->pattern, "/api/v2/settings/", 17)) /* sysinfo: not a stored kind */
+		return api_settings_options(rq, rs);
 	endpoint ep;
 	endpoint_of(route->pattern, &ep);
 	bool get, post, put, patch, del;

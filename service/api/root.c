@@ -59,6 +59,9 @@ static int get_v2(api_request *rq, api_response *rs)
 	                                    "schedules",
 	                                    "unified_job_templates",
 	                                    NULL};
+	/* sysinfo: settings.c, system.c, activity.c */
+	static const char *const more[] = {"settings",        "instances", "instance_groups",
+	                                   "activity_stream", "metrics",   NULL};
 	(void)rq;
 	json_t *o = json_object();
 	for (int i = 0; names[i]; i++) {
@@ -69,6 +72,8 @@ static int get_v2(api_request *rq, api_response *rs)
 		if (!json_object_get(o, api_absent_names[i]))
 			json_object_set_new(o, api_absent_names[i],
 			                    json_sprintf("/api/v2/%s/", api_absent_names[i]));
+	for (int i = 0; more[i]; i++)
+		json_object_set_new(o, more[i], json_sprintf("/api/v2/%s/", more[i]));
 	return api_json(rs, 200, o);
 }
 

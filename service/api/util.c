@@ -727,6 +727,29 @@ static json_t *active_jobs(api_request *rq, store_kind kind, long id)
 	return found;
 }
 
+/* sysinfo: set created_by (creating) and modified_by to the caller on an
+ * object of a kind that has them (AWX's PrimordialModel.save, which takes
+ * the request's user); returns the object as it now is (o, or its
+ * replacement: o is consumed). */
+static json_t *stamp_author(api_request *rq, store_kind kind, long id, json_t *o, bool creating)
+{
+	if (rq->user_id <= 0 || !model_field_find(kind, "modified_by"))
+		return o;
+	json_t *f = json_pack("{s:I}", "modified_by", (json_int_t)rq->user_id);
+	if (creating)
+		json_object_set_new(f, "created_by", json_integer(rq->user_id));
+	runnel_error err = {0};
+	json_t *n = store_update(rq->st, kind, id, f, STORE_SYSTEM, &err);
+	json_decref(f);
+	if (!n) {
+		api_logf(rq, "%s %ld: created_by/modified_by not set: %s", store_kind_type(kind),
+		         id, err.message);
+		return o;
+	}
+	json_decref(o);
+	return n;
+}
+
 /* POST a new object. */
 int api_create(api_request *rq, api_response *rs, store_kind kind, const json_t *forced, long *id)
 {
@@ -756,8 +779,11 @@ int api_create(api_request *rq, api_response *rs, store_kind kind, const json_t 
 		return 0;
 	if (!o)
 		return api_error(rs, &err);
+	long new_id = (long)json_integer_value(json_object_get(o, "id"));
 	if (id)
-		*id = (long)json_integer_value(json_object_get(o, "id"));
+		*id = new_id;
+	o = stamp_author(rq, kind, new_id, o, true);
+	api_activity_record(rq, "create", kind, new_id, NULL, o, NULL, STORE_KIND_COUNT, 0, NULL);
 	return api_json(rs, 201, access_decorate(rq, kind, o));
 }
 
@@ -774,12 +800,18 @@ int api_update(api_request *rq, api_response *rs, store_kind kind, long id)
 	bool locked = model_unique_rule(kind) != NULL;
 	if (locked)
 		pthread_mutex_lock(rq->write_mu);
-	json_t *cur = locked ? store_get(rq->st, kind, id, &err) : NULL;
-	json_t *o = !locked || (cur && unique_ok(rq, rs, kind, id, fields, cur))
+	/* the object before, for the activity stream's changes (and the check) */
+	json_t *cur = store_get(rq->st, kind, id, &err);
+	json_t *o = cur && (!locked || unique_ok(rq, rs, kind, id, fields, cur))
 	                ? store_update(rq->st, kind, id, fields, 0, &err)
 	                : NULL;
 	if (locked)
 		pthread_mutex_unlock(rq->write_mu);
+	if (o) {
+		o = stamp_author(rq, kind, id, o, false);
+		api_activity_record(rq, "update", kind, id, cur, o, fields, STORE_KIND_COUNT, 0,
+		                    NULL);
+	}
 	json_decref(cur);
 	json_decref(fields);
 	if (!o && rs->status == 400)
@@ -818,19 +850,23 @@ int api_delete(api_request *rq, api_response *rs, store_kind kind, long id)
 	json_t *probe = store_get(rq->st, kind, id, &err);
 	if (!probe)
 		return api_error(rs, &err);
-	json_decref(probe);
 	json_t *active = active_jobs(rq, kind, id);
 	if (json_array_size(active)) {
 		api_logf(rq, "delete of %s %ld refused: used by %zu running job(s)",
 		         store_kind_type(kind), id, json_array_size(active));
+		json_decref(probe);
 		return api_json(rs, 409,
 		                json_pack("{s:s,s:o}", "error",
 		                          "Resource is being used by running jobs.", "active_jobs",
 		                          active));
 	}
 	json_decref(active);
-	if (store_remove(rq->st, kind, id, &err) < 0)
+	if (store_remove(rq->st, kind, id, &err) < 0) {
+		json_decref(probe);
 		return api_error(rs, &err);
+	}
+	api_activity_record(rq, "delete", kind, id, probe, NULL, NULL, STORE_KIND_COUNT, 0, NULL);
+	json_decref(probe);
 	/* its roles go with it (AWX: the roles cascade with their object) */
 	if (roles_forget(rq->st, kind, id, &err) < 0)
 		api_logf(rq, "roles of %s %ld not all forgotten: %s", store_kind_type(kind), id,
@@ -839,6 +875,25 @@ int api_delete(api_request *rq, api_response *rs, store_kind kind, long id)
 		delete_schedules_of(rq, id);
 	rs->status = 204;
 	return 0;
+}
+
+/* sysinfo: the activity stream's entry of an association: object1 the
+ * parent, object2 the child, object_association the relation's name. */
+void api_record_association(api_request *rq, store_rel rel, const char *op, long parent, long child)
+{
+	static const char *const names[] = {
+	    [STORE_REL_JOB_TEMPLATE_CREDENTIALS] = "credentials",
+	    [STORE_REL_JOB_CREDENTIALS] = "credentials",
+	    [STORE_REL_GROUP_HOSTS] = "hosts",
+	    [STORE_REL_GROUP_CHILDREN] = "children",
+	};
+	store_kind pk, ck;
+	store_rel_kinds(rel, &pk, &ck);
+	if (pk == STORE_KIND_COUNT)
+		return;
+	const char *name =
+	    (size_t)rel < sizeof names / sizeof names[0] && names[rel] ? names[rel] : "";
+	api_activity_record(rq, op, pk, parent, NULL, NULL, NULL, ck, child, name);
 }
 
 /* An association sub-list. */
@@ -860,6 +915,8 @@ int api_sublist(api_request *rq, api_response *rs, store_kind kind, store_rel re
 		api_create(rq, rs, kind, forced, &child);
 		if (child && store_associate(rq->st, rel, parent, child, &err) < 0)
 			return api_error(rs, &err);
+		if (child)
+			api_record_association(rq, rel, "associate", parent, child);
 		return 0;
 	}
 	if (!json_is_integer(id)) {
@@ -888,6 +945,7 @@ int api_sublist(api_request *rq, api_response *rs, store_kind kind, store_rel re
 	                : store_associate(rq->st, rel, parent, child, &err);
 	if (rc < 0)
 		return api_error(rs, &err);
+	api_record_association(rq, rel, detach ? "disassociate" : "associate", parent, child);
 	rs->status = 204;
 	return 0;
 }

@@ -25,7 +25,7 @@ static const char *const plurals[STORE_KIND_COUNT] = {
     "inventory_sources", "projects",    "job_templates",   "schedules",
     "unified_jobs",      "jobs",        "project_updates", "inventory_updates",
     "ad_hoc_commands",   "system_jobs", "teams",           "notification_templates",
-    "notifications",     "labels",
+    "notifications",     "labels",      "activity_stream", "settings",
 };
 static const char *const types[STORE_KIND_COUNT] = {
     "organization",
@@ -50,6 +50,9 @@ static const char *const types[STORE_KIND_COUNT] = {
     "notification_template",
     "notification",
     "label",
+    /* sysinfo */
+    "activity_stream",
+    "setting",
 };
 
 /* The plural of a kind as URLs spell it. */
@@ -103,6 +106,15 @@ void store_page_clear(store_page *page)
 		NULL, 0, 0, NULL, 0, 0, NULL, NULL, 0, NULL                                        \
 	}
 
+/* sysinfo: AWX's PrimordialModel created_by / modified_by, written by the
+ * API's one write path (api/util.c) with STORE_SYSTEM, shown in
+ * summary_fields as AWX does. */
+#define AUDIT_FIELDS                                                                               \
+	{"created_by", MT_FK, MF_RO | MF_NULL, NULL, STORE_USER, 0, NULL, NULL, 0, NULL},          \
+	{                                                                                          \
+		"modified_by", MT_FK, MF_RO | MF_NULL, NULL, STORE_USER, 0, NULL, NULL, 0, NULL    \
+	}
+
 /* AWX's choices (awx/main/constants.py, models/jobs.py, models/projects.py). */
 #define JOB_TYPE_CHOICES "[[\"run\",\"Run\"],[\"check\",\"Check\"]]"
 #define VERBOSITY_CHOICES                                                                          \
@@ -125,6 +137,7 @@ static const model_field org_fields[] = {
     {"description", MT_STR, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
     {"max_hosts", MT_INT, 0, NULL, 0, 0,
      .help = "Maximum number of hosts allowed to be managed by this organization."},
+    AUDIT_FIELDS,
     END,
 };
 
@@ -174,6 +187,7 @@ static const model_field credtype_fields[] = {
     {"injectors", MT_JSON, 0, "{}", 0, 0,
      .help = "Enter injectors using either JSON or YAML syntax. Refer to the documentation "
              "for example syntax."},
+    AUDIT_FIELDS,
     END,
 };
 
@@ -191,6 +205,7 @@ static const model_field cred_fields[] = {
              "example syntax."},
     {"kind", MT_STR, MF_RO, NULL, 0, 0, NULL, NULL, 0, NULL},
     {"managed", MT_BOOL, MF_RO, NULL, 0, 0, NULL, NULL, 0, NULL},
+    AUDIT_FIELDS,
     END,
 };
 
@@ -204,6 +219,7 @@ static const model_field inv_fields[] = {
     {"host_filter", MT_STR, MF_NULL, NULL, 0, 0,
      .help = "Filter that will be applied to the hosts of this inventory."},
     {"variables", MT_VARS, 0, NULL, 0, 0, .help = "Inventory variables in JSON or YAML format."},
+    AUDIT_FIELDS,
     END,
 };
 
@@ -212,6 +228,7 @@ static const model_field group_fields[] = {
     {"description", MT_STR, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
     {"inventory", MT_FK, MF_REQUIRED, NULL, STORE_INVENTORY, 0, NULL, NULL, 0, NULL},
     {"variables", MT_VARS, 0, NULL, 0, 0, .help = "Group variables in JSON or YAML format."},
+    AUDIT_FIELDS,
     END,
 };
 
@@ -227,6 +244,7 @@ static const model_field host_fields[] = {
     {"variables", MT_VARS, 0, NULL, 0, 0, .help = "Host variables in JSON or YAML format."},
     {"last_job", MT_FK, MF_RO | MF_NULL, NULL, STORE_JOB, 0, NULL, NULL, 0, NULL},
     {"has_active_failures", MT_BOOL, MF_RO, NULL, 0, 0, NULL, NULL, 0, NULL},
+    AUDIT_FIELDS,
     END,
 };
 
@@ -255,6 +273,7 @@ static const model_field invsrc_fields[] = {
     {"last_job_failed", MT_BOOL, MF_RO, NULL, 0, 0, NULL, NULL, 0, NULL},
     {"last_update_failed", MT_BOOL, MF_RO, NULL, 0, 0, NULL, NULL, 0, NULL},
     {"last_updated", MT_STR, MF_RO | MF_NULL, NULL, 0, 0, NULL, NULL, 0, NULL},
+    AUDIT_FIELDS,
     END,
 };
 
@@ -294,6 +313,7 @@ static const model_field project_fields[] = {
     {"last_job_failed", MT_BOOL, MF_RO, NULL, 0, 0, NULL, NULL, 0, NULL},
     {"last_update_failed", MT_BOOL, MF_RO, NULL, 0, 0, NULL, NULL, 0, NULL},
     {"last_updated", MT_STR, MF_RO | MF_NULL, NULL, 0, 0, NULL, NULL, 0, NULL},
+    AUDIT_FIELDS,
     END,
 };
 
@@ -345,6 +365,7 @@ static const model_field jt_fields[] = {
     {"status", MT_STR, MF_RO, "\"never updated\"", 0, 0, NULL, NULL, 0, NULL},
     {"last_job_run", MT_STR, MF_RO | MF_NULL, NULL, 0, 0, NULL, NULL, 0, NULL},
     {"last_job_failed", MT_BOOL, MF_RO, NULL, 0, 0, NULL, NULL, 0, NULL},
+    AUDIT_FIELDS,
     END,
 };
 
@@ -542,6 +563,46 @@ static const model_field label_fields[] = {
     END,
 };
 
+/* sysinfo: AWX's ActivityStream (awx/main/models/activity_stream.py): every
+ * field is written by the API's recorder (STORE_SYSTEM). object1_id and
+ * object2_id are runneld's: the ids of object1 and object2. */
+static const model_field activity_fields[] = {
+    {"name", MT_STR, MF_RO, NULL, 0, 0, .help = "The name object1 had (runneld's)."},
+    {"operation", MT_STR, MF_RO, NULL, 0, 0,
+     .help = "The action taken with respect to the given object(s).",
+     .choices = "[[\"create\",\"Entity Created\"],[\"update\",\"Entity Updated\"],"
+                "[\"delete\",\"Entity Deleted\"],[\"associate\",\"Entity Associated with "
+                "another Entity\"],[\"disassociate\",\"Entity was Disassociated with another "
+                "Entity\"]]"},
+    {"changes", MT_JSON, MF_RO, "{}", 0, 0,
+     .help = "A summary of the new and changed values when an object is created, updated, or "
+             "deleted"},
+    {"object1", MT_STR, MF_RO, NULL, 0, 0,
+     .help = "For create, update, and delete events this is the object type that was "
+             "affected. For associate and disassociate events this is the object type "
+             "associated or disassociated with object2."},
+    {"object1_id", MT_INT, MF_RO | MF_NULL, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"object2", MT_STR, MF_RO, NULL, 0, 0,
+     .help = "Unpopulated for create, update, and delete events. For associate and "
+             "disassociate events this is the object type that object1 is being associated "
+             "with."},
+    {"object2_id", MT_INT, MF_RO | MF_NULL, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"object_association", MT_STR, MF_RO, NULL, 0, 0,
+     .help = "When present, shows the field name of the role or relationship that changed."},
+    {"actor", MT_FK, MF_RO | MF_NULL, NULL, STORE_USER, 0, NULL, NULL, 0, NULL},
+    {"action_node", MT_STR, MF_RO, NULL, 0, 0,
+     .help = "The cluster node the activity took place on."},
+    END,
+};
+
+/* sysinfo: a setting changed through settings/: name is its key, value its
+ * JSON text (api/settings.c holds the registry of keys). */
+static const model_field setting_fields[] = {
+    {"name", MT_STR, MF_REQUIRED, NULL, 0, 0, .max_length = 512},
+    {"value", MT_STR, 0, "\"null\"", 0, 0, NULL, NULL, 0, NULL},
+    END,
+};
+
 /* The field table of a kind. */
 const model_field *model_fields(store_kind kind)
 {
@@ -578,6 +639,10 @@ const model_field *model_fields(store_kind kind)
 		return label_fields;
 	case STORE_SCHEDULE:
 		return schedule_fields;
+	case STORE_ACTIVITY_STREAM: /* sysinfo */
+		return activity_fields;
+	case STORE_SETTING:
+		return setting_fields;
 	default:
 		return job_fields;
 	}

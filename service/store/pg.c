@@ -261,6 +261,8 @@ const char *pg_table(store_kind kind)
 	    [STORE_NOTIFICATION] = "\"notifications\"",
 	    [STORE_LABEL] = "\"labels\"",
 	    [STORE_SCHEDULE] = "\"schedules\"",
+	    [STORE_ACTIVITY_STREAM] = "\"activity_stream\"", /* sysinfo */
+	    [STORE_SETTING] = "\"settings\"",
 	};
 	if (model_is_job_kind(kind) || kind < 0 || kind >= STORE_KIND_COUNT || !names[kind])
 		return "unified_jobs";

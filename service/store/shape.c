@@ -31,6 +31,8 @@ static json_t *summary_of(const shape_source *src, store_kind kind, long id)
 	if (!src->lookup(src->ctx, kind, id, &name, with_kind ? &data : NULL))
 		return NULL;
 	json_t *r = json_pack("{s:I,s:s}", "id", (json_int_t)id, "name", name ? name : "");
+	if (kind == STORE_USER) /* created_by, actor, ...: AWX's summary of a user */
+		json_object_set_new(r, "username", json_string(name ? name : ""));
 	json_t *k = json_object_get(data, "kind");
 	if (k)
 		json_object_set(r, "kind", k);
@@ -124,6 +126,30 @@ static void job_extras(const shape_source *src, long id, json_t *o, json_t *rela
 	add_related(related, url,
 	            (const char *const[]){is_job ? "job_events" : "events", "stdout", "cancel",
 	                                  "relaunch", NULL});
+	/* sysinfo: the one instance group of runneld ran it (system.c), and
+	 * AWX's launched_by: the user who launched it */
+	const char *node = json_string_value(json_object_get(o, "execution_node"));
+	bool ran = node && *node;
+	json_object_set_new(o, "instance_group", ran ? json_integer(1) : json_null());
+	json_t *summary = json_object_get(o, "summary_fields");
+	if (ran) {
+		json_object_set_new(related, "instance_group",
+		                    json_string("/api/v2/instance_groups/1/"));
+		json_object_set_new(summary, "instance_group",
+		                    json_pack("{s:i,s:s,s:b}", "id", 1, "name", "default",
+		                              "is_container_group", 0));
+	}
+	json_t *by = json_object_get(o, "created_by");
+	json_t *lb = json_object_get(o, "launched_by");
+	json_t *user = json_object_get(summary, "created_by");
+	if (json_is_integer(by) && user && (!json_is_object(lb) || !json_object_size(lb))) {
+		char uurl[64];
+		model_url(STORE_USER, (long)json_integer_value(by), uurl, sizeof uurl);
+		json_object_set_new(o, "launched_by",
+		                    json_pack("{s:O,s:O,s:s,s:s}", "id", by, "name",
+		                              json_object_get(user, "name"), "type", "user", "url",
+		                              uurl));
+	}
 	if (is_job) {
 		add_related(related, url,
 		            (const char *const[]){"job_host_summaries", "credentials", NULL});

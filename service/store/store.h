@@ -72,6 +72,9 @@ typedef enum store_kind {
 	STORE_NOTIFICATION,
 	/* kinds added after the unified jobs (their tables made on every start) */
 	STORE_LABEL,
+	/* sysinfo: after the unified jobs, tables of their own (generic rows) */
+	STORE_ACTIVITY_STREAM, /* who did what to which object (api/activity.c) */
+	STORE_SETTING,         /* a setting changed through settings/ (name: its key) */
 	STORE_KIND_COUNT
 } store_kind;
 
