@@ -415,6 +415,38 @@ static bool can_job(api_request *rq, const json_t *job, access_action action)
 	}
 }
 
+/* The unified job template id (a job template, project or inventory
+ * source: one id space) and its kind; NULL when none (the system job
+ * template, id 1, is the superusers'). */
+static json_t *load_ujt(api_request *rq, long id, store_kind *kind)
+{
+	static const store_kind kinds[] = {STORE_JOB_TEMPLATE, STORE_PROJECT,
+	                                   STORE_INVENTORY_SOURCE};
+	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+		json_t *o = load(rq, kinds[i], id);
+		if (o) {
+			*kind = kinds[i];
+			return o;
+		}
+	}
+	return NULL;
+}
+
+/* What one may do with the unified job template a schedule names:
+ * ScheduleAccess reads with the template's read and adds, changes and
+ * deletes with its execute (a job template) or update (a project or an
+ * inventory source) role. */
+static bool can_ujt(api_request *rq, long ujt, access_action action)
+{
+	store_kind k;
+	json_t *o = load_ujt(rq, ujt, &k);
+	if (!o)
+		return false;
+	bool ok = access_can(rq, k, o, action == ACCESS_READ ? ACCESS_READ : ACCESS_START, NULL);
+	json_decref(o);
+	return ok;
+}
+
 bool access_can(api_request *rq, store_kind kind, const json_t *obj, access_action action,
                 const json_t *data)
 {
@@ -555,6 +587,37 @@ bool access_can(api_request *rq, store_kind kind, const json_t *obj, access_acti
 			return false;
 		return has_id(rq, STORE_INVENTORY, inv, "admin_role");
 	}
+	case STORE_LABEL:
+		/* LabelAccess: read with the organization's read_role; change
+		 * and delete with its admin_role */
+		if (action == ACCESS_READ)
+			return has_id(rq, STORE_ORGANIZATION, fk_of(obj, "organization"),
+			              "read_role");
+		return has_id(rq, STORE_ORGANIZATION, fk_of(obj, "organization"), "admin_role");
+	case STORE_SCHEDULE: /* ScheduleAccess: through its unified job template */
+		return can_ujt(rq, fk_of(obj, "unified_job_template"), action);
+	case STORE_NOTIFICATION_TEMPLATE:
+		/* NotificationTemplateAccess: the organization's
+		 * notification_admin_role (auditors of it read) */
+		if (action == ACCESS_READ &&
+		    has_id(rq, STORE_ORGANIZATION, fk_of(obj, "organization"), "auditor_role"))
+			return true;
+		return has_id(rq, STORE_ORGANIZATION, fk_of(obj, "organization"),
+		              "notification_admin_role");
+	case STORE_NOTIFICATION: { /* NotificationAccess: its template's read */
+		if (action != ACCESS_READ)
+			return false;
+		json_t *nt =
+		    load(rq, STORE_NOTIFICATION_TEMPLATE, fk_of(obj, "notification_template"));
+		bool ok = nt && access_can(rq, STORE_NOTIFICATION_TEMPLATE, nt, ACCESS_READ, NULL);
+		json_decref(nt);
+		return ok;
+	}
+	case STORE_ACTIVITY_STREAM:
+		/* ActivityStreamAccess: superusers and auditors all (above);
+		 * others what they did themselves (runneld's narrowing of AWX's
+		 * per-object rule) */
+		return action == ACCESS_READ && fk_of(obj, "actor") == rq->user_id;
 	default:
 		return false;
 	}
@@ -666,6 +729,14 @@ bool access_can_add(api_request *rq, store_kind kind, const json_t *data)
 		                     true) &&
 		       check_related(rq, data, NULL, "credential", STORE_CREDENTIAL, "use_role",
 		                     false);
+	case STORE_LABEL: /* LabelAccess.can_add: a member of its organization */
+		return check_related(rq, data, NULL, "organization", STORE_ORGANIZATION,
+		                     "member_role", true);
+	case STORE_SCHEDULE: /* ScheduleAccess.can_add: execute on the template */
+		return can_ujt(rq, fk_of(data, "unified_job_template"), ACCESS_START);
+	case STORE_NOTIFICATION_TEMPLATE: /* NotificationTemplateAccess.can_add */
+		return check_related(rq, data, NULL, "organization", STORE_ORGANIZATION,
+		                     "notification_admin_role", true);
 	default: /* organizations, credential types, system jobs: superusers */
 		return false;
 	}
