@@ -1051,6 +1051,9 @@ json_t *engine_relaunch(engine *e, long job_id, const char *hosts, long created_
 	                                   "host_status_counts",
 	                                   "scm_revision",
 	                                   "launch_type",
+	                                   "instance_group",
+	                                   "modified_by",
+	                                   "schedule",
 	                                   NULL};
 	const char *k;
 	json_t *v;

@@ -1218,8 +1218,9 @@ bool access_route(api_request *rq, api_response *rs, const api_route *route)
 		return true;
 	}
 	int k = store_kind_from_name(top);
-	if (k < 0 || k == STORE_TOKEN)
-		return true; /* me, config, roles (rbac.c), tokens (root.c: one's own) */
+	if (k < 0 || k == STORE_TOKEN || k == STORE_ACTIVITY_STREAM)
+		return true; /* me, config, roles (rbac.c), tokens (root.c: one's own),
+		                the activity stream (activity.c: 404 for what one may not read) */
 	store_kind kind = (store_kind)k;
 	json_t *body = json_is_object(rq->body) ? rq->body : NULL;
 	if (p.n == 1) {

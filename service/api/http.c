@@ -76,13 +76,23 @@ typedef struct request_ctx {
 
 /* The routing tables, in the order they are searched. */
 static const api_route *const route_tables[] = {
-    api_routes_root,      api_routes_login,
-    api_routes_resources, api_routes_inventory,
-    api_routes_projects,  api_routes_templates,
-    api_routes_jobs,      api_routes_events_stream,
-    api_routes_rbac,      api_routes_notifications,
-    api_routes_surveys,   api_routes_schedules,
-    api_routes_absent,    NULL,
+    api_routes_root,
+    api_routes_login,
+    api_routes_resources,
+    api_routes_inventory,
+    api_routes_projects,
+    api_routes_templates,
+    api_routes_jobs,
+    api_routes_events_stream,
+    api_routes_rbac,
+    api_routes_notifications,
+    api_routes_surveys,
+    api_routes_schedules,
+    api_routes_activity,
+    api_routes_system,
+    api_routes_settings,
+    api_routes_absent,
+    NULL,
 };
 
 /* Write a log line through the settings' logger. */
