@@ -4,10 +4,10 @@
  * (SurveyJobTemplateMixin._survey_element_validation) and merge
  * (_accept_or_ignore_variables, _update_unified_job_kwargs), in AWX's words.
  */
+#include "datafile.h"
 #include "survey.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,90 +16,10 @@
 
 /* ---- Python's str() and repr() of a JSON value, for AWX's messages ---- */
 
-static void py_append(rn_buf *b, const json_t *v, bool repr);
-
-/* A float as Python prints it (shortest text that reads back; "2.0"). */
-static void py_float(rn_buf *b, double d)
-{
-	char t[64];
-	for (int prec = 15; prec <= 17; prec++) {
-		snprintf(t, sizeof t, "%.*g", prec, d);
-		if (strtod(t, NULL) == d)
-			break;
-	}
-	rn_buf_append(b, t, strlen(t));
-	if (isfinite(d) && !strpbrk(t, ".e"))
-		rn_buf_append(b, ".0", 2);
-}
-
-/* Append v as Python's str() (repr: as repr(), strings quoted) would. */
-static void py_append(rn_buf *b, const json_t *v, bool repr)
-{
-	char t[64];
-	size_t i;
-	const char *k;
-	json_t *x;
-	if (!v) {
-		rn_buf_append(b, "None", 4);
-		return;
-	}
-	switch (json_typeof(v)) {
-	case JSON_STRING:
-		if (repr)
-			rn_buf_appendc(b, '\'');
-		rn_buf_append(b, json_string_value(v), json_string_length(v));
-		if (repr)
-			rn_buf_appendc(b, '\'');
-		break;
-	case JSON_INTEGER:
-		snprintf(t, sizeof t, "%lld", (long long)json_integer_value(v));
-		rn_buf_append(b, t, strlen(t));
-		break;
-	case JSON_REAL:
-		py_float(b, json_real_value(v));
-		break;
-	case JSON_TRUE:
-		rn_buf_append(b, "True", 4);
-		break;
-	case JSON_FALSE:
-		rn_buf_append(b, "False", 5);
-		break;
-	case JSON_NULL:
-		rn_buf_append(b, "None", 4);
-		break;
-	case JSON_ARRAY:
-		rn_buf_appendc(b, '[');
-		json_array_foreach((json_t *)v, i, x) {
-			if (i)
-				rn_buf_append(b, ", ", 2);
-			py_append(b, x, true);
-		}
-		rn_buf_appendc(b, ']');
-		break;
-	case JSON_OBJECT:
-		rn_buf_appendc(b, '{');
-		i = 0;
-		json_object_foreach((json_t *)v, k, x) {
-			if (i++)
-				rn_buf_append(b, ", ", 2);
-			rn_buf_appendc(b, '\'');
-			rn_buf_append(b, k, strlen(k));
-			rn_buf_append(b, "': ", 3);
-			py_append(b, x, true);
-		}
-		rn_buf_appendc(b, '}');
-		break;
-	}
-}
-
-/* Python's str(v), a new string. */
+/* Python's str(v) (lib/datafile.h; NULL prints None), a new string. */
 static char *py_str(const json_t *v)
 {
-	rn_buf b;
-	rn_buf_init(&b);
-	py_append(&b, v, false);
-	rn_buf_appendc(&b, 0);
-	return b.data;
+	return rn_py_str(v ? v : json_null());
 }
 
 /* Append a message printed from fmt to the array errors. */
@@ -530,13 +450,8 @@ static void element_errors(const json_t *q, const json_t *data, bool validate_re
 		json_t *ch = json_object_get(q, "choices");
 		json_t *list =
 		    json_is_string(ch) ? split_lines(json_string_value(ch)) : json_incref(ch);
-		char *ls = py_str(list ? list : json_null());
-		/* the list printed as Python's repr */
-		rn_buf b;
-		rn_buf_init(&b);
-		py_append(&b, list ? list : json_null(), true);
-		rn_buf_appendc(&b, 0);
-		free(ls);
+		/* the list printed as Python's repr (str() of a list) */
+		char *ls = py_str(list);
 		if (val && !strcmp(type, "multiselect")) {
 			if (!json_is_array(val))
 				add_error(errors, "'%s' value is expected to be a list.", var);
@@ -549,14 +464,14 @@ static void element_errors(const json_t *q, const json_t *data, bool validate_re
 						add_error(
 						    errors,
 						    "Value %s for '%s' expected to be one of %s.",
-						    xs, var, b.data);
+						    xs, var, ls);
 						free(xs);
 					}
 			}
 		} else if (val && (!list || !in_choices(val, list)))
 			add_error(errors, "Value %s for '%s' expected to be one of %s.", s, var,
-			          b.data);
-		rn_buf_free(&b);
+			          ls);
+		free(ls);
 		json_decref(list);
 	}
 	free(s);
