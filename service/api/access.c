@@ -415,6 +415,60 @@ static bool can_job(api_request *rq, const json_t *job, access_action action)
 	}
 }
 
+/* The role an action needs on an inventory, project, credential or job
+ * template other than admin_role (AWX's access classes); NULL: admin_role. */
+static const char *object_role_for(store_kind kind, access_action action)
+{
+	static const struct {
+		store_kind kind;
+		access_action action;
+		const char *role;
+	} roles[] = {
+	    {STORE_INVENTORY, ACCESS_READ, "read_role"},
+	    {STORE_INVENTORY, ACCESS_ADHOC, "adhoc_role"},
+	    {STORE_INVENTORY, ACCESS_USE, "use_role"},
+	    {STORE_INVENTORY, ACCESS_START, "update_role"},
+	    {STORE_PROJECT, ACCESS_READ, "read_role"},
+	    {STORE_PROJECT, ACCESS_START, "update_role"},
+	    {STORE_PROJECT, ACCESS_USE, "use_role"},
+	    {STORE_CREDENTIAL, ACCESS_READ, "read_role"},
+	    {STORE_CREDENTIAL, ACCESS_USE, "use_role"},
+	    {STORE_JOB_TEMPLATE, ACCESS_READ, "read_role"},
+	    {STORE_JOB_TEMPLATE, ACCESS_START, "execute_role"},
+	};
+	for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++)
+		if (roles[i].kind == kind && roles[i].action == action)
+			return roles[i].role;
+	return NULL;
+}
+
+/* A change's new related objects, as each can_change checks them: a new
+ * organization's inventory/project/credential admin role, a new
+ * credential's, inventory's or project's use_role. */
+static bool change_related_ok(api_request *rq, store_kind kind, const json_t *obj,
+                              const json_t *data)
+{
+	switch (kind) {
+	case STORE_INVENTORY:
+		return check_related(rq, data, obj, "organization", STORE_ORGANIZATION,
+		                     "inventory_admin_role", true);
+	case STORE_PROJECT:
+		return check_related(rq, data, obj, "organization", STORE_ORGANIZATION,
+		                     "project_admin_role", true) &&
+		       check_related(rq, data, obj, "credential", STORE_CREDENTIAL, "use_role",
+		                     false);
+	case STORE_CREDENTIAL:
+		return check_related(rq, data, obj, "organization", STORE_ORGANIZATION,
+		                     "credential_admin_role", false);
+	case STORE_JOB_TEMPLATE:
+		return check_related(rq, data, obj, "inventory", STORE_INVENTORY, "use_role",
+		                     false) &&
+		       check_related(rq, data, obj, "project", STORE_PROJECT, "use_role", false);
+	default:
+		return true;
+	}
+}
+
 /* The unified job template id (a job template, project or inventory
  * source: one id space) and its kind; NULL when none (the system job
  * template, id 1, is the superusers'). */
@@ -509,63 +563,19 @@ bool access_can(api_request *rq, store_kind kind, const json_t *obj, access_acti
 			return false;
 		return has(rq, kind, obj, "admin_role");
 	case STORE_INVENTORY:
-		/* InventoryAccess: read_role; change/delete admin_role (a new
-		 * organization's inventory_admin_role); ad hoc adhoc_role */
-		if (action == ACCESS_READ)
-			return has(rq, kind, obj, "read_role");
-		if (action == ACCESS_ADHOC)
-			return has(rq, kind, obj, "adhoc_role");
-		if (action == ACCESS_USE)
-			return has(rq, kind, obj, "use_role");
-		if (action == ACCESS_START)
-			return has(rq, kind, obj, "update_role");
-		if (action == ACCESS_CHANGE &&
-		    !check_related(rq, data, obj, "organization", STORE_ORGANIZATION,
-		                   "inventory_admin_role", true))
-			return false;
-		return has(rq, kind, obj, "admin_role");
 	case STORE_PROJECT:
-		/* ProjectAccess: read_role; start update_role; change admin_role
-		 * (a new organization's project_admin_role, a new credential's use) */
-		if (action == ACCESS_READ)
-			return has(rq, kind, obj, "read_role");
-		if (action == ACCESS_START)
-			return has(rq, kind, obj, "update_role");
-		if (action == ACCESS_USE)
-			return has(rq, kind, obj, "use_role");
-		if (action == ACCESS_CHANGE &&
-		    (!check_related(rq, data, obj, "organization", STORE_ORGANIZATION,
-		                    "project_admin_role", true) ||
-		     !check_related(rq, data, obj, "credential", STORE_CREDENTIAL, "use_role",
-		                    false)))
-			return false;
-		return has(rq, kind, obj, "admin_role");
 	case STORE_CREDENTIAL:
-		/* CredentialAccess: read_role; use use_role; change/delete
-		 * admin_role (a new organization's credential_admin_role) */
-		if (action == ACCESS_READ)
-			return has(rq, kind, obj, "read_role");
-		if (action == ACCESS_USE)
-			return has(rq, kind, obj, "use_role");
-		if (action == ACCESS_CHANGE &&
-		    !check_related(rq, data, obj, "organization", STORE_ORGANIZATION,
-		                   "credential_admin_role", false))
+	case STORE_JOB_TEMPLATE: {
+		/* InventoryAccess, ProjectAccess, CredentialAccess,
+		 * JobTemplateAccess: each action's role (object_role_for), else
+		 * admin_role, and a change's new related objects checked */
+		const char *role = object_role_for(kind, action);
+		if (role)
+			return has(rq, kind, obj, role);
+		if (action == ACCESS_CHANGE && !change_related_ok(rq, kind, obj, data))
 			return false;
 		return has(rq, kind, obj, "admin_role");
-	case STORE_JOB_TEMPLATE:
-		/* JobTemplateAccess: read_role; can_start execute_role;
-		 * can_change admin_role and use of a new inventory or project;
-		 * can_delete admin_role */
-		if (action == ACCESS_READ)
-			return has(rq, kind, obj, "read_role");
-		if (action == ACCESS_START)
-			return has(rq, kind, obj, "execute_role");
-		if (action == ACCESS_CHANGE &&
-		    (!check_related(rq, data, obj, "inventory", STORE_INVENTORY, "use_role",
-		                    false) ||
-		     !check_related(rq, data, obj, "project", STORE_PROJECT, "use_role", false)))
-			return false;
-		return has(rq, kind, obj, "admin_role");
+	}
 	case STORE_HOST:
 	case STORE_GROUP:
 	case STORE_INVENTORY_SOURCE: {
