@@ -189,6 +189,12 @@ static void shape_extras(const shape_source *src, store_kind kind, long id, json
 		add_related(related, url,
 		            (const char *const[]){"hosts", "children", "variable_data", NULL});
 		break;
+	case STORE_TEAM: /* rbac.c serves these */
+		add_related(related, url, (const char *const[]){"users", "roles", NULL});
+		break;
+	case STORE_ORGANIZATION:
+		add_related(related, url, (const char *const[]){"users", "admins", "teams", NULL});
+		break;
 	case STORE_HOST:
 		add_related(
 		    related, url,
