@@ -19,6 +19,8 @@
 
 #include <libical/ical.h>
 
+#include "util.h"
+
 #define MAX_RULES 16
 /* Steps one rule may take in one expansion: a rule that never matches
  * (February 30th) ends here instead of running to libical's last year. */
@@ -299,8 +301,8 @@ static char **split_tokens(const char *text, size_t *n)
 		const char *e = p;
 		while (*e && !isspace((unsigned char)*e))
 			e++;
-		v = realloc(v, (*n + 1) * sizeof *v);
-		v[*n] = strndup(p, (size_t)(e - p));
+		v = rn_xrealloc(v, (*n + 1) * sizeof *v);
+		v[*n] = rn_xstrndup(p, (size_t)(e - p));
 		(*n)++;
 		p = e;
 	}
@@ -474,7 +476,7 @@ rrule_set *rrule_parse(const char *text, long long now, json_t **errors)
 	}
 	for (const char *p = strstr(text, "RULE:"); p; p = strstr(p + 1, "RULE:")) {
 		size_t len = strcspn(p, " \t\r\n\f\v");
-		char *r = strndup(p, len);
+		char *r = rn_xstrndup(p, len);
 		check_rule_text(r, errs);
 		free(r);
 	}
