@@ -258,9 +258,9 @@ static bool has_ci(const char *s, const char *needle)
 static void check_rule_text(const char *r, json_t *errors)
 {
 	if (!has_ci(r, "interval"))
-		json_array_append_new(errors, json_sprintf("INTERVAL required in rrule: %s", r));
+		json_array_append_new(errors, json_pack("s+", "INTERVAL required in rrule: ", r));
 	else if (has_ci(r, "secondly"))
-		json_array_append_new(errors, json_sprintf("SECONDLY is not supported: %s", r));
+		json_array_append_new(errors, json_pack("s+", "SECONDLY is not supported: ", r));
 	/* BYDAY[:=] digits and two letters: "BYDAY=2MO" (not "BYDAY=-1MO" nor "MO,2TU") */
 	for (const char *p = strstr(r, "BYDAY"); p; p = strstr(p + 1, "BYDAY")) {
 		const char *q = p + 5;
@@ -272,16 +272,17 @@ static void check_rule_text(const char *r, json_t *errors)
 			q++;
 		if (q > d && isalpha((unsigned char)q[0]) && isalpha((unsigned char)q[1])) {
 			json_array_append_new(
-			    errors, json_sprintf("BYDAY with numeric prefix not supported: %s", r));
+			    errors,
+			    json_pack("s+", "BYDAY with numeric prefix not supported: ", r));
 			break;
 		}
 	}
 	if (strstr(r, "COUNT") && strstr(r, "UNTIL"))
 		json_array_append_new(
-		    errors, json_sprintf("RRULE may not contain both COUNT and UNTIL: %s", r));
+		    errors, json_pack("s+", "RRULE may not contain both COUNT and UNTIL: ", r));
 	const char *c = strstr(r, "COUNT=");
 	if (c && isdigit((unsigned char)c[6]) && strtol(c + 6, NULL, 10) > 999)
-		json_array_append_new(errors, json_sprintf("COUNT > 999 is unsupported: %s", r));
+		json_array_append_new(errors, json_pack("s+", "COUNT > 999 is unsupported: ", r));
 }
 
 /* ------------------------------------------------------------------ */
