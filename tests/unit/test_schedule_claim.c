@@ -149,8 +149,9 @@ static void test_templates_share_one_id_space(void **state)
 	fixture *f = *state;
 	store *st = open_store(f);
 	runnel_error err = {0};
-	json_t *org =
-	    store_create(st, STORE_ORGANIZATION, json_pack("{s:s}", "name", "o"), 0, &err);
+	json_t *org_fields = json_pack("{s:s}", "name", "o");
+	json_t *org = store_create(st, STORE_ORGANIZATION, org_fields, 0, &err);
+	json_decref(org_fields);
 	assert_non_null(org);
 	long ids[6];
 	for (int i = 0; i < 6; i++) {
@@ -159,11 +160,10 @@ static void test_templates_share_one_id_space(void **state)
 		                            : STORE_INVENTORY_SOURCE;
 		json_t *fields = json_pack("{s:s+}", "name", "t", i % 3 == 0 ? "p" : "x");
 		if (k == STORE_INVENTORY_SOURCE) {
-			json_t *inv =
-			    store_create(st, STORE_INVENTORY,
-			                 json_pack("{s:s,s:O}", "name", "inv", "organization",
-			                           json_object_get(org, "id")),
-			                 0, &err);
+			json_t *inv_fields = json_pack("{s:s,s:O}", "name", "inv", "organization",
+			                               json_object_get(org, "id"));
+			json_t *inv = store_create(st, STORE_INVENTORY, inv_fields, 0, &err);
+			json_decref(inv_fields);
 			if (!inv) /* made once */
 				inv = store_get(st, STORE_INVENTORY, 1, &err);
 			assert_non_null(inv);
