@@ -359,6 +359,21 @@ static bool own_job(api_request *rq, const json_t *job)
 	return fk_of(job, "created_by") == rq->user_id && rq->user_id > 0;
 }
 
+/* A project or inventory update: cancel by whoever launched it or the
+ * parent's admin, start (relaunch) with its update_role, delete by its
+ * admin (ProjectUpdateAccess, InventoryUpdateAccess). */
+static bool can_update_job(api_request *rq, const json_t *job, store_kind parent, long id,
+                           access_action action)
+{
+	if (action == ACCESS_CANCEL)
+		return own_job(rq, job) || has_id(rq, parent, id, "admin_role");
+	if (action == ACCESS_START)
+		return has_id(rq, parent, id, "update_role");
+	if (action == ACCESS_DELETE)
+		return has_id(rq, parent, id, "admin_role");
+	return false;
+}
+
 /* The job actions of access.py: delete, start (relaunch), cancel. */
 static bool can_job(api_request *rq, const json_t *job, access_action action)
 {
@@ -383,22 +398,10 @@ static bool can_job(api_request *rq, const json_t *job, access_action action)
 			return org && has_id(rq, STORE_ORGANIZATION, org, "execute_role");
 		}
 		return false;
-	case STORE_PROJECT_UPDATE:
-		if (action == ACCESS_CANCEL) /* ProjectUpdateAccess.can_cancel */
-			return own_job(rq, job) || has_id(rq, STORE_PROJECT, proj, "admin_role");
-		if (action == ACCESS_START)
-			return has_id(rq, STORE_PROJECT, proj, "update_role");
-		if (action == ACCESS_DELETE)
-			return has_id(rq, STORE_PROJECT, proj, "admin_role");
-		return false;
-	case STORE_INVENTORY_UPDATE:
-		if (action == ACCESS_CANCEL) /* InventoryUpdateAccess.can_cancel */
-			return own_job(rq, job) || has_id(rq, STORE_INVENTORY, inv, "admin_role");
-		if (action == ACCESS_START)
-			return has_id(rq, STORE_INVENTORY, inv, "update_role");
-		if (action == ACCESS_DELETE)
-			return has_id(rq, STORE_INVENTORY, inv, "admin_role");
-		return false;
+	case STORE_PROJECT_UPDATE: /* ProjectUpdateAccess */
+		return can_update_job(rq, job, STORE_PROJECT, proj, action);
+	case STORE_INVENTORY_UPDATE: /* InventoryUpdateAccess */
+		return can_update_job(rq, job, STORE_INVENTORY, inv, action);
 	case STORE_AD_HOC_COMMAND:
 		if (action == ACCESS_CANCEL) /* AdHocCommandAccess.can_cancel */
 			return own_job(rq, job) || has_id(rq, STORE_INVENTORY, inv, "admin_role");
