@@ -231,6 +231,11 @@ void pg_rollback(pgc *c)
 	PQclear(PQexec(c->conn, "ROLLBACK"));
 }
 
+int pg_snapshot_begin(pgc *c, runnel_error *err)
+{
+	return pg_exec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err);
+}
+
 long long pg_int(pgc *c, const char *sql, long long param, long long dflt)
 {
 	char b[24];

@@ -958,7 +958,7 @@ int pg_list(store *st, store_kind kind, const store_query *q, store_page *out, r
 	int rc = -1;
 	pg *p = pg_of(st);
 	pgc *c = pg_acquire(p, err);
-	if (!c)
+	if (!c || pg_snapshot_begin(c, err) < 0)
 		goto out;
 	char *sql = rn_xasprintf("SELECT count(*) FROM %s%s", pg_table(kind), where.data);
 	PGresult *r = pg_qd(c, sql, prm.n, (const char *const *)prm.v, err);
@@ -980,8 +980,10 @@ int pg_list(store *st, store_kind kind, const store_query *q, store_page *out, r
 			json_array_append_new(out->results, o);
 	}
 	PQclear(r);
-	rc = 0;
+	rc = pg_exec(c, "COMMIT", err);
 out:
+	if (rc < 0)
+		store_page_clear(out);
 	pg_release(p, c);
 	free(order);
 	rn_buf_free(&where);

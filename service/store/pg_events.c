@@ -753,7 +753,7 @@ static int list_job_rows(store *st, bool summaries, long job_id, const store_que
 	pg *p = pg_of(st);
 	pgc *c = pg_acquire(p, err);
 	char type[32], created[40], jb[24];
-	if (!c || job_of(c, job_id, type, created, err) < 0) {
+	if (!c || pg_snapshot_begin(c, err) < 0 || job_of(c, job_id, type, created, err) < 0) {
 		pg_release(p, c);
 		query_clear(&qy);
 		return -1;
@@ -857,8 +857,10 @@ static int list_job_rows(store *st, bool summaries, long job_id, const store_que
 		json_array_append_new(out->results, o);
 	}
 	PQclear(r);
-	rc = 0;
+	rc = pg_exec(c, "COMMIT", err);
 out:
+	if (rc < 0)
+		store_page_clear(out);
 	pg_release(p, c);
 	free(order);
 	rn_buf_free(&where);

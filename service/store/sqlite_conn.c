@@ -120,6 +120,20 @@ void sq_unlock(sq *s)
 	pthread_mutex_unlock(&s->mu);
 }
 
+bool sq_snapshot_begin(sq *s)
+{
+	runnel_error e = {0};
+	/* on failure the reads still run, each in its own snapshot */
+	return sqlite3_get_autocommit(s->db) && sq_exec_sql(s, "BEGIN", &e) == 0;
+}
+
+void sq_snapshot_end(sq *s, bool began)
+{
+	runnel_error e = {0};
+	if (began && sq_exec_sql(s, "COMMIT", &e) < 0)
+		sq_exec_sql(s, "ROLLBACK", &e); /* a read: nothing to lose */
+}
+
 /* Current UTC time as epoch seconds. */
 double sq_epoch_now(void)
 {

@@ -542,9 +542,11 @@ static int list_job_rows(store *st, bool summaries, long job_id, const store_que
 	query_clear(&qy);
 	const char *table = summaries ? "host_summaries" : "events";
 	sq_lock(s);
+	bool snap = sq_snapshot_begin(s);
 	char type[32];
 	job_type_of(s, job_id, type);
 	if (!*type) {
+		sq_snapshot_end(s, snap);
 		sq_unlock(s);
 		rn_fail(err, ENOENT, "__all__: Not found.");
 		goto out;
@@ -553,6 +555,7 @@ static int list_job_rows(store *st, bool summaries, long job_id, const store_que
 	sqlite3_stmt *stm = sq_prep(s, sql, err);
 	free(sql);
 	if (!stm) {
+		sq_snapshot_end(s, snap);
 		sq_unlock(s);
 		goto out;
 	}
@@ -576,6 +579,7 @@ static int list_job_rows(store *st, bool summaries, long job_id, const store_que
 	stm = sq_prep(s, sql, err);
 	free(sql);
 	if (!stm) {
+		sq_snapshot_end(s, snap);
 		sq_unlock(s);
 		goto out;
 	}
@@ -587,6 +591,7 @@ static int list_job_rows(store *st, bool summaries, long job_id, const store_que
 		                                              : event_of_row(stm, job_id, type));
 	rc = step == SQLITE_DONE ? 0 : sq_db_fail(s, err, "list");
 	sqlite3_reset(stm);
+	sq_snapshot_end(s, snap);
 	sq_unlock(s);
 	if (rc < 0)
 		store_page_clear(out);

@@ -112,6 +112,13 @@ long sq_count_where(sq *s, const char *sql, long p);
 void sq_lock(sq *s);
 void sq_unlock(sq *s);
 
+/* A list's count and its page read in one snapshot (a read transaction), so
+ * that a row added between the two cannot make the page longer than the
+ * count. True if it began one (not when the connection is already inside a
+ * transaction); hand that to sq_snapshot_end. Lock held. */
+bool sq_snapshot_begin(sq *s);
+void sq_snapshot_end(sq *s, bool began);
+
 /* Current UTC time as epoch seconds. */
 double sq_epoch_now(void);
 

@@ -244,10 +244,12 @@ int sq_list(store *st, store_kind kind, const store_query *q, store_page *out, r
 	long limit = qy.limit, offset = qy.offset;
 	query_clear(&qy);
 	sq_lock(s);
+	bool snap = sq_snapshot_begin(s);
 	char *sql = rn_xasprintf("SELECT count(*) FROM %s%s", sq_table_of(kind), where.data);
 	sqlite3_stmt *stm = sq_prep(s, sql, err);
 	free(sql);
 	if (!stm) {
+		sq_snapshot_end(s, snap);
 		sq_unlock(s);
 		goto out;
 	}
@@ -255,6 +257,7 @@ int sq_list(store *st, store_kind kind, const store_query *q, store_page *out, r
 	if (sqlite3_step(stm) != SQLITE_ROW) {
 		sq_db_fail(s, err, "count");
 		sqlite3_reset(stm);
+		sq_snapshot_end(s, snap);
 		sq_unlock(s);
 		goto out;
 	}
@@ -265,6 +268,7 @@ int sq_list(store *st, store_kind kind, const store_query *q, store_page *out, r
 	stm = sq_prep(s, sql, err);
 	free(sql);
 	if (!stm) {
+		sq_snapshot_end(s, snap);
 		sq_unlock(s);
 		goto out;
 	}
@@ -284,6 +288,7 @@ int sq_list(store *st, store_kind kind, const store_query *q, store_page *out, r
 	}
 	json_decref(ids);
 	rc = step == SQLITE_DONE ? 0 : sq_db_fail(s, err, "list");
+	sq_snapshot_end(s, snap);
 	sq_unlock(s);
 	if (rc < 0)
 		store_page_clear(out);
