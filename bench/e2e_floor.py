@@ -5,6 +5,10 @@
   source alone   50 producers (bench/producer.c --inband, 10,000 events each)
                  at once, their output to /dev/null: the events the jobs can
                  make per second with nothing reading them;
+  through ptys   the same 50 producers at once, each on a pty of its own read
+                 to EOF by bench/ptycat.c (forkpty, 24x80, bytes discarded):
+                 what a runner must read before it does anything with the
+                 events, the pty floor of 50 concurrent jobs;
   Redis alone    redis-benchmark on a redis-server of its own: RPUSH then
                  LPOP of 500,000 messages of ~1.5 KB (the events' size), 50
                  clients, pipelined 100 deep: what the bus carries in and out
@@ -45,6 +49,15 @@ def producers(exe):
     return JOBS * PER_JOB / (time.monotonic() - t0)
 
 
+def producers_on_ptys(ptycat, exe):
+    t0 = time.monotonic()
+    ps = [subprocess.Popen([ptycat, '--', exe, '--inband', '-n', str(PER_JOB)], stdout=subprocess.DEVNULL)
+          for _ in range(JOBS)]
+    for p in ps:
+        assert p.wait() == 0
+    return JOBS * PER_JOB / (time.monotonic() - t0)
+
+
 def redis_alone(tmp):
     rd = sb.Redis(tmp)
     try:
@@ -68,17 +81,22 @@ def main():
         exe = os.path.join(tmp, 'producer')
         jansson = subprocess.run(['pkg-config', '--libs', 'jansson'], capture_output=True, text=True).stdout.split()
         subprocess.run(['cc', '-O2', '-o', exe, os.path.join(sb.BENCH, 'producer.c')] + jansson, check=True)
-        src, push, pop = [], [], []
+        ptycat = os.path.join(tmp, 'ptycat')
+        subprocess.run(['cc', '-O2', '-o', ptycat, os.path.join(sb.BENCH, 'ptycat.c'), '-lutil'], check=True)
+        src, pty, push, pop = [], [], [], []
         for i in range(ROUNDS):
             ld = load()
             src.append(producers(exe))
+            pty.append(producers_on_ptys(ptycat, exe))
             r = redis_alone(tmp)
             push.append(r['rpush'])
             pop.append(r['lpop'])
-            print('round %d: %d producers %.0f events/s; Redis alone RPUSH %.0f/s, LPOP %.0f/s (load before %s)'
-                  % (i + 1, JOBS, src[-1], push[-1], pop[-1], ld), flush=True)
-        print('medians: source alone %.0f events/s; Redis alone RPUSH %.0f/s, LPOP %.0f/s'
-              % (statistics.median(src), statistics.median(push), statistics.median(pop)))
+            print('round %d: %d producers %.0f events/s, on ptys %.0f events/s; Redis alone RPUSH %.0f/s, '
+                  'LPOP %.0f/s (load before %s)'
+                  % (i + 1, JOBS, src[-1], pty[-1], push[-1], pop[-1], ld), flush=True)
+        print('medians: source alone %.0f events/s; through ptys %.0f events/s; Redis alone RPUSH %.0f/s, '
+              'LPOP %.0f/s' % (statistics.median(src), statistics.median(pty), statistics.median(push),
+                               statistics.median(pop)))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

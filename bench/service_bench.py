@@ -757,6 +757,8 @@ def run_e2e(label, bus_kind, shimdir, playbook, per_job, njobs, source):
     finally:
         if d:
             d.stop()
+            if os.environ.get('BENCH_DEBUG'):  # its request lines give each launch's time
+                shutil.copy(d.log_path, '/tmp/e2e-%s-runneld.log' % label)
         if rd:
             rd.stop()
         shutil.rmtree(tmp, ignore_errors=True)

@@ -16,6 +16,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 /* The table holding a kind. */
@@ -269,6 +270,29 @@ static void conn_free(sq *t)
 	free(t);
 }
 
+/* The busy handler: wait for another connection's write lock in steps of
+ * 0.2 ms for the first 10 ms, then of 1 ms, up to busy_timeout_ms. SQLite's
+ * own (sqlite3_busy_timeout) sleeps 1, 2, 5, 10, ... up to 100 ms per try,
+ * so that an API write queued behind the receiver's back-to-back batches
+ * could sleep up to 100 ms past the commit it waited for, and often found
+ * the lock taken again by the next batch. */
+static int busy_wait(void *arg, int count)
+{
+	const sq *s = arg;
+	long waited_us = count < 50 ? count * 200L : 10000L + (count - 50) * 1000L;
+	if (waited_us >= s->busy_timeout_ms * 1000L)
+		return 0;
+	struct timespec ts = {0, (count < 50 ? 200L : 1000L) * 1000L};
+	nanosleep(&ts, NULL);
+	return 1;
+}
+
+/* Wait for other connections' locks up to s->busy_timeout_ms. */
+static int set_busy_wait(sq *s)
+{
+	return sqlite3_busy_handler(s->db, busy_wait, s);
+}
+
 /* Open a thread's connection to home's file, or NULL. It does not copy the
  * WAL back after its commits (wal_autocheckpoint=0): the engine's handles
  * do that, and an API request must not pay for the events' WAL. */
@@ -285,8 +309,7 @@ static sq *conn_open(sq *home)
 	t->busy_timeout_ms = home->busy_timeout_ms;
 	if (sqlite3_open_v2(home->path, &t->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
 	                    NULL) != SQLITE_OK ||
-	    sqlite3_busy_timeout(t->db, t->busy_timeout_ms) != SQLITE_OK ||
-	    sq_add_functions(t->db) != SQLITE_OK ||
+	    set_busy_wait(t) != SQLITE_OK || sq_add_functions(t->db) != SQLITE_OK ||
 	    sq_exec_sql(
 	        t,
 	        "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF; PRAGMA wal_autocheckpoint=0",
@@ -489,7 +512,7 @@ store *store_sqlite_open(const store_settings *settings, runnel_error *err)
 	chmod(path, 0600);
 	s->path = path;
 	s->busy_timeout_ms = settings->busy_timeout_ms > 0 ? settings->busy_timeout_ms : 10000;
-	sqlite3_busy_timeout(s->db, s->busy_timeout_ms);
+	set_busy_wait(s);
 	sq_add_functions(s->db);
 	store *st = calloc(1, sizeof *st);
 	st->ops = &sqlite_ops;
