@@ -573,9 +573,11 @@ static void claim(engine *e)
 	pthread_mutex_unlock(&e->mu);
 	if (room <= 0 || stopping)
 		return;
-	store_query q = {.filters = json_pack("{s:s}", "status", "pending"),
-	                 .order_by = "id",
-	                 .page_size = room};
+	/* a workflow job runs in no worker: its manager moves it (workflow.h) */
+	store_query q = {
+	    .filters = json_pack("{s:s,s:s}", "status", "pending", "not__type", "workflow_job"),
+	    .order_by = "id",
+	    .page_size = room};
 	store_page pg = {0};
 	runnel_error err;
 	if (store_list(e->st, STORE_UNIFIED_JOB, &q, &pg, &err) < 0) {
@@ -662,7 +664,9 @@ void dispatch_reap_orphans(engine *e)
 	for (size_t k = 0; k < nids; k++)
 		reap_previous(e, ids[k]);
 	free(ids);
-	store_query q = {.filters = json_pack("{s:s}", "status__in", "waiting,running"),
+	/* workflow jobs have no worker: their manager resumes them (workflow.h) */
+	store_query q = {.filters = json_pack("{s:s,s:s}", "status__in", "waiting,running",
+	                                      "not__type", "workflow_job"),
 	                 .page_size = 200};
 	store_page pg = {0};
 	runnel_error err;
@@ -693,7 +697,9 @@ void dispatch_reap_orphans(engine *e)
 	}
 	json_decref(q.filters);
 	/* a launch interrupted between new and pending */
-	q = (store_query){.filters = json_pack("{s:s}", "status", "new"), .page_size = 200};
+	q = (store_query){.filters =
+	                      json_pack("{s:s,s:s}", "status", "new", "not__type", "workflow_job"),
+	                  .page_size = 200};
 	if (store_list(e->st, STORE_UNIFIED_JOB, &q, &pg, &err) == 0) {
 		size_t i;
 		json_t *job;

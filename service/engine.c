@@ -20,6 +20,7 @@
 #include "job_states.h"
 #include "project_files.h"
 #include "scheduler.h"
+#include "workflow.h"
 #include "jobproc.h"
 #include "statelock.h"
 #include "survey.h"
@@ -258,6 +259,8 @@ engine *engine_open(const engine_settings *settings, runnel_error *err)
 	e->dispatcher_started = true;
 	if (scheduler_start(e, err) < 0)
 		goto fail;
+	if (workflow_start(e, err) < 0)
+		goto fail;
 	engine_log(e, "engine open: state dir %s, store %s, bus %s, capacity %d", e->s.state_dir,
 	           e->s.store_backend, e->s.bus_backend, e->s.capacity);
 	return e;
@@ -278,6 +281,7 @@ void engine_shutdown(engine *e, double grace)
 	e->stopping = true;
 	pthread_mutex_unlock(&e->mu);
 	scheduler_stop(e); /* no run launches once shutdown began */
+	workflow_stop(e);  /* nor a workflow's node */
 	pthread_mutex_lock(&e->mu);
 	for (size_t i = 0; i < e->nworkers; i++) {
 		kill(e->workers[i].pid, SIGTERM);
@@ -319,7 +323,8 @@ void engine_close(engine *e)
 {
 	if (!e)
 		return;
-	if (e->dispatcher_started || e->receiver_started || e->scheduler_started)
+	if (e->dispatcher_started || e->receiver_started || e->scheduler_started ||
+	    e->workflow_started)
 		engine_shutdown(e, 5);
 	bus_close(e->consumer);
 	store_close(e->events_st);
@@ -783,8 +788,22 @@ static json_t *launch_job_template(engine *e, long jt_id, const json_t *override
 	labels = launch_labels(e, jt_id, json_object_get(take, "labels"), err);
 	if (!labels)
 		goto out;
-	if (stamp)
+	if (stamp) {
+		/* workflows: a workflow's variables (an object) go over the job's
+		 * own, whatever the template asks (AWX's wj_special_vars) */
+		json_t *wv = json_object_get(stamp, "extra_vars");
+		char *merged = NULL;
+		if (json_is_object(wv)) {
+			merged = merge_vars(json_string_value(json_object_get(f, "extra_vars")), wv,
+			                    err);
+			if (!merged)
+				goto out;
+		}
 		json_object_update(f, (json_t *)stamp);
+		if (merged)
+			json_object_set_new(f, "extra_vars", json_string(merged));
+		free(merged);
+	}
 	rc = enqueue(e, STORE_JOB, f, credentials, err);
 	if (rc) {
 		relate_labels(e, (long)json_integer_value(json_object_get(rc, "id")), labels);
@@ -1140,6 +1159,7 @@ int engine_cancel(engine *e, long job_id, runnel_error *err)
 		engine_log(e, "job %ld: canceled before it started", job_id);
 		return 1;
 	}
+	workflow_wake(e); /* a running workflow job: its manager cancels its nodes' jobs */
 	if (!job_state_is_active(cur))
 		return 0;
 	if (dispatch_signal(e, job_id, SIGTERM)) {
@@ -1196,5 +1216,38 @@ json_t *engine_launch_scheduled(engine *e, const json_t *schedule, runnel_error 
 	}
 	json_decref(probe);
 	json_decref(stamp);
+	return r;
+}
+
+/* Launch what a workflow node runs (workflow.c): a job template's job with
+ * the node's prompts as a launch's overrides (those the template does not
+ * ask for ignored), a project or inventory source's update; stamp set on
+ * the new job (launch_type, source_workflow_job, ...; an "extra_vars"
+ * object merged over the job's variables). */
+json_t *engine_launch_for_workflow(engine *e, long ujt, const json_t *overrides,
+                                   const json_t *stamp, long created_by, runnel_error *err)
+{
+	json_t *probe = NULL;
+	json_t *r = NULL;
+	runnel_error e2 = {0};
+	if ((probe = store_get(e->st, STORE_JOB_TEMPLATE, ujt, &e2))) {
+		json_t *ignored = NULL;
+		r = launch_job_template(e, ujt, overrides, "workflow", created_by, stamp, &ignored,
+		                        err);
+		json_decref(ignored);
+	} else if ((probe = store_get(e->st, STORE_PROJECT, ujt, &e2))) {
+		json_t *st = json_deep_copy(stamp);
+		json_object_del(st, "extra_vars");
+		r = launch_project_update(e, ujt, created_by, st, err);
+		json_decref(st);
+	} else if ((probe = store_get(e->st, STORE_INVENTORY_SOURCE, ujt, &e2))) {
+		json_t *st = json_deep_copy(stamp);
+		json_object_del(st, "extra_vars");
+		r = launch_inventory_update(e, ujt, created_by, st, err);
+		json_decref(st);
+	} else {
+		rn_fail(err, ENOENT, "unified_job_template: %ld does not exist", ujt);
+	}
+	json_decref(probe);
 	return r;
 }

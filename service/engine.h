@@ -142,6 +142,20 @@ json_t *engine_launch_system_job(engine *e, const char *job_type, const json_t *
  * NULL with err. */
 json_t *engine_launch_scheduled(engine *e, const json_t *schedule, runnel_error *err);
 
+/* workflows (workflow.h): launch a workflow job template: a workflow job
+ * (status pending) with its nodes copied from the template's; the workflow
+ * manager runs it. prompts: extra_vars, inventory, limit, scm_branch,
+ * job_tags, skip_tags (each taken when the template asks for it, else named
+ * in *ignored, a new object, may be NULL). Returns the workflow job. */
+json_t *engine_launch_workflow(engine *e, long wfjt_id, const json_t *prompts,
+                               const char *launch_type, long created_by, json_t **ignored,
+                               runnel_error *err);
+/* Relaunch a workflow job: a new one with its variables, prompts and nodes
+ * (launch_type "relaunch"). Returns it, or NULL with err. */
+json_t *engine_relaunch_workflow(engine *e, long wj_id, long created_by, runnel_error *err);
+/* What a workflow node runs, launched (workflow.c calls it): see engine.c. */
+json_t *engine_launch_for_workflow(engine *e, long ujt, const json_t *overrides,
+                                   const json_t *stamp, long created_by, runnel_error *err);
 /* Relaunch a unified job with the same parameters. hosts: "all" (NULL) or
  * "failed" (limit to the hosts that failed or were unreachable in it;
  * EINVAL when there are none). Returns the new job. */

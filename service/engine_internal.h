@@ -65,6 +65,10 @@ struct engine {
 	pthread_t scheduler;
 	pthread_cond_t scheduler_wake;
 	bool scheduler_started, scheduler_stop;
+	/* the workflow manager thread (workflow.h); flags under mu */
+	pthread_t workflow;
+	pthread_cond_t workflow_wake;
+	bool workflow_started, workflow_stop;
 	/* the receiver's commits (engine_events_stored / engine_events_wait) */
 	pthread_mutex_t events_mu;
 	pthread_cond_t events_cv; /* on CLOCK_MONOTONIC */

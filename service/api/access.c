@@ -115,9 +115,21 @@ long access_org_of(api_request *rq, store_kind kind, const json_t *obj)
 	case STORE_GROUP:
 	case STORE_INVENTORY_SOURCE:
 		return org_of_id(rq, STORE_INVENTORY, fk_of(obj, "inventory"));
+	/* workflows: a template's own organization; nodes and workflow jobs
+	 * have their template's */
+	case STORE_WORKFLOW_JOB_TEMPLATE:
+		return fk_of(obj, "organization");
+	case STORE_WORKFLOW_JOB_TEMPLATE_NODE:
+		return org_of_id(rq, STORE_WORKFLOW_JOB_TEMPLATE,
+		                 fk_of(obj, "workflow_job_template"));
+	case STORE_WORKFLOW_JOB_NODE:
+		return org_of_id(rq, STORE_WORKFLOW_JOB, fk_of(obj, "workflow_job"));
 	default:
 		break;
 	}
+	if (model_is_job_kind(kind) && fk_of(obj, "workflow_job_template"))
+		return org_of_id(rq, STORE_WORKFLOW_JOB_TEMPLATE,
+		                 fk_of(obj, "workflow_job_template"));
 	if (model_is_job_kind(kind)) {
 		/* a job's organization (UnifiedJob.organization): its template's,
 		 * its project's, or its inventory's */
@@ -340,6 +352,15 @@ static bool can_read_job(api_request *rq, const json_t *job)
 	}
 	if (!strcmp(type, "project_update")) /* ProjectUpdateAccess: its project readable */
 		return has_id(rq, STORE_PROJECT, fk_of(job, "project"), "read_role");
+	if (!strcmp(type, "workflow_job")) { /* WorkflowJobAccess: its template readable,
+		                                or admin/auditor of its organization */
+		if (has_id(rq, STORE_WORKFLOW_JOB_TEMPLATE, fk_of(job, "workflow_job_template"),
+		           "read_role"))
+			return true;
+		long org = access_org_of(rq, STORE_WORKFLOW_JOB, job);
+		return org && (has_id(rq, STORE_ORGANIZATION, org, "admin_role") ||
+		               has_id(rq, STORE_ORGANIZATION, org, "auditor_role"));
+	}
 	if (!strcmp(type, "inventory_update") || !strcmp(type, "ad_hoc_command"))
 		/* InventoryUpdateAccess, AdHocCommandAccess: its inventory readable */
 		return has_id(rq, STORE_INVENTORY, fk_of(job, "inventory"), "read_role");
@@ -413,6 +434,18 @@ static bool can_job(api_request *rq, const json_t *job, access_action action)
 			return inv && has_id(rq, STORE_ORGANIZATION,
 			                     org_of_id(rq, STORE_INVENTORY, inv), "admin_role");
 		return false;
+	case STORE_WORKFLOW_JOB: { /* WorkflowJobAccess */
+		long wfjt = fk_of(job, "workflow_job_template");
+		if (action == ACCESS_CANCEL) /* can_cancel: its launcher, its template's admin */
+			return own_job(rq, job) || (wfjt && has_id(rq, STORE_WORKFLOW_JOB_TEMPLATE,
+			                                           wfjt, "admin_role"));
+		if (action == ACCESS_START) /* can_start (relaunch): execute on its template */
+			return wfjt &&
+			       has_id(rq, STORE_WORKFLOW_JOB_TEMPLATE, wfjt, "execute_role");
+		if (action == ACCESS_DELETE) /* can_delete: its organization's admin */
+			return org && has_id(rq, STORE_ORGANIZATION, org, "admin_role");
+		return false;
+	}
 	default: /* SystemJobAccess: superusers only */
 		return false;
 	}
@@ -626,6 +659,43 @@ bool access_can(api_request *rq, store_kind kind, const json_t *obj, access_acti
 		json_decref(nt);
 		return ok;
 	}
+	case STORE_WORKFLOW_JOB_TEMPLATE:
+		/* WorkflowJobTemplateAccess: read_role, start execute_role;
+		 * change (a new organization's workflow_admin_role, a new
+		 * inventory's use_role) and delete admin_role */
+		if (action == ACCESS_READ)
+			return has(rq, kind, obj, "read_role");
+		if (action == ACCESS_START)
+			return has(rq, kind, obj, "execute_role");
+		if (action == ACCESS_CHANGE &&
+		    (!check_related(rq, data, obj, "organization", STORE_ORGANIZATION,
+		                    "workflow_admin_role", false) ||
+		     !check_related(rq, data, obj, "inventory", STORE_INVENTORY, "use_role",
+		                    false)))
+			return false;
+		return has(rq, kind, obj, "admin_role");
+	case STORE_WORKFLOW_JOB_TEMPLATE_NODE:
+		/* WorkflowJobTemplateNodeAccess: its template's read; change and
+		 * delete its template's admin (a new template named: execute) */
+		if (action == ACCESS_CHANGE && data &&
+		    !check_related(rq, data, obj, "inventory", STORE_INVENTORY, "use_role", false))
+			return false;
+		if (action == ACCESS_CHANGE && data &&
+		    json_object_get(data, "unified_job_template") &&
+		    fk_of(data, "unified_job_template") != fk_of(obj, "unified_job_template") &&
+		    fk_of(data, "unified_job_template") > 0 &&
+		    !can_ujt(rq, fk_of(data, "unified_job_template"), ACCESS_START))
+			return false;
+		return has_id(rq, STORE_WORKFLOW_JOB_TEMPLATE, fk_of(obj, "workflow_job_template"),
+		              action == ACCESS_READ ? "read_role" : "admin_role");
+	case STORE_WORKFLOW_JOB_NODE: { /* WorkflowJobNodeAccess: its workflow job's read */
+		if (action != ACCESS_READ)
+			return false;
+		json_t *wj = load(rq, STORE_WORKFLOW_JOB, fk_of(obj, "workflow_job"));
+		bool ok = wj && can_read_job(rq, wj);
+		json_decref(wj);
+		return ok;
+	}
 	case STORE_ACTIVITY_STREAM:
 		/* ActivityStreamAccess: superusers and auditors all (above);
 		 * others what they did themselves (runneld's narrowing of AWX's
@@ -685,6 +755,10 @@ static bool can_add_some(api_request *rq, store_kind kind)
 		return any_with(rq, STORE_INVENTORY, "admin_role");
 	case STORE_AD_HOC_COMMAND:
 		return true;
+	case STORE_WORKFLOW_JOB_TEMPLATE:
+		return any_with(rq, STORE_ORGANIZATION, "workflow_admin_role");
+	case STORE_WORKFLOW_JOB_TEMPLATE_NODE:
+		return any_with(rq, STORE_WORKFLOW_JOB_TEMPLATE, "admin_role");
 	default:
 		return false;
 	}
@@ -750,6 +824,22 @@ bool access_can_add(api_request *rq, store_kind kind, const json_t *data)
 	case STORE_NOTIFICATION_TEMPLATE: /* NotificationTemplateAccess.can_add */
 		return check_related(rq, data, NULL, "organization", STORE_ORGANIZATION,
 		                     "notification_admin_role", true);
+	case STORE_WORKFLOW_JOB_TEMPLATE:
+		/* WorkflowJobTemplateAccess.can_add: the organization's
+		 * workflow_admin_role, use of its inventory */
+		return check_related(rq, data, NULL, "organization", STORE_ORGANIZATION,
+		                     "workflow_admin_role", true) &&
+		       check_related(rq, data, NULL, "inventory", STORE_INVENTORY, "use_role",
+		                     false);
+	case STORE_WORKFLOW_JOB_TEMPLATE_NODE:
+		/* WorkflowJobTemplateNodeAccess.can_add: its template's admin,
+		 * execute on what it runs, use of its inventory */
+		return check_related(rq, data, NULL, "workflow_job_template",
+		                     STORE_WORKFLOW_JOB_TEMPLATE, "admin_role", true) &&
+		       (fk_of(data, "unified_job_template") <= 0 ||
+		        can_ujt(rq, fk_of(data, "unified_job_template"), ACCESS_START)) &&
+		       check_related(rq, data, NULL, "inventory", STORE_INVENTORY, "use_role",
+		                     false);
 	default: /* organizations, credential types, system jobs: superusers */
 		return false;
 	}
@@ -882,6 +972,10 @@ static int readable_job_ids(api_request *rq, store_kind k, json_t *out, runnel_e
 		json_t *ps = json_array();
 		rc = readable_ids(rq, STORE_PROJECT, NULL, ps, true, err);
 		f = json_pack("{s:o}", "project__in", ps);
+	} else if (k == STORE_WORKFLOW_JOB) {
+		json_t *ws = json_array();
+		rc = readable_ids(rq, STORE_WORKFLOW_JOB_TEMPLATE, NULL, ws, true, err);
+		f = json_pack("{s:o}", "workflow_job_template__in", ws);
 	} else if (k == STORE_INVENTORY_UPDATE || k == STORE_AD_HOC_COMMAND) {
 		json_t *is = json_array();
 		rc = readable_ids(rq, STORE_INVENTORY, NULL, is, true, err);
@@ -927,12 +1021,13 @@ int access_list_narrow(api_request *rq, store_kind kind, json_t *filters, runnel
 	case STORE_INVENTORY_UPDATE:
 	case STORE_AD_HOC_COMMAND:
 	case STORE_SYSTEM_JOB:
+	case STORE_WORKFLOW_JOB:
 		rc = readable_job_ids(rq, kind, ids, err);
 		break;
 	case STORE_UNIFIED_JOB: {
 		store_kind ks[] = {STORE_JOB, STORE_PROJECT_UPDATE, STORE_INVENTORY_UPDATE,
-		                   STORE_AD_HOC_COMMAND};
-		for (size_t i = 0; i < 4 && rc == 0; i++)
+		                   STORE_AD_HOC_COMMAND, STORE_WORKFLOW_JOB};
+		for (size_t i = 0; i < 5 && rc == 0; i++)
 			rc = readable_job_ids(rq, ks[i], ids, err);
 		break;
 	}
@@ -985,6 +1080,11 @@ static json_t *capabilities(api_request *rq, store_kind kind, const json_t *obj)
 		json_object_set_new(c, "use",
 		                    json_boolean(access_can(rq, kind, obj, ACCESS_USE, NULL)));
 		break;
+	case STORE_WORKFLOW_JOB_TEMPLATE_NODE:
+		json_object_set_new(c, "edit", json_boolean(edit));
+		json_object_set_new(c, "delete", json_boolean(del));
+		break;
+	case STORE_WORKFLOW_JOB_TEMPLATE:
 	case STORE_PROJECT:
 	case STORE_JOB_TEMPLATE:
 	case STORE_INVENTORY_SOURCE: {
@@ -995,7 +1095,7 @@ static json_t *capabilities(api_request *rq, store_kind kind, const json_t *obj)
 		json_object_set_new(c, "schedule", json_boolean(start));
 		if (kind != STORE_INVENTORY_SOURCE) {
 			/* copy: can_add of the same related objects */
-			json_t *d = kind == STORE_PROJECT
+			json_t *d = kind == STORE_PROJECT || kind == STORE_WORKFLOW_JOB_TEMPLATE
 			                ? json_pack("{s:I}", "organization",
 			                            (json_int_t)fk_of(obj, "organization"))
 			                : json_pack("{s:I,s:I}", "project",

@@ -171,6 +171,8 @@ extern const char *const api_absent_names[];
 extern const api_route api_routes_activity[]; /* activity.c: activity_stream/ */
 extern const api_route api_routes_system[];   /* system.c: instances, instance_groups, metrics */
 extern const api_route api_routes_settings[]; /* settings.c: settings/ */
+/* workflows.c: workflow job templates, their nodes and launch, workflow jobs */
+extern const api_route api_routes_workflows[];
 
 /* ---- sessions (session.c) ---- */
 

@@ -91,6 +91,8 @@ static const api_route *const route_tables[] = {
     api_routes_activity,
     api_routes_system,
     api_routes_settings,
+    /* workflows.c */
+    api_routes_workflows,
     api_routes_absent,
     NULL,
 };

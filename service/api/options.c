@@ -56,6 +56,11 @@ static int sub_kind(const char *name)
 	    {"notification_templates_started", STORE_NOTIFICATION_TEMPLATE},
 	    {"notification_templates_success", STORE_NOTIFICATION_TEMPLATE},
 	    {"notification_templates_error", STORE_NOTIFICATION_TEMPLATE},
+	    /* workflows.c */
+	    {"workflow_nodes", STORE_WORKFLOW_JOB_TEMPLATE_NODE},
+	    {"success_nodes", STORE_WORKFLOW_JOB_TEMPLATE_NODE},
+	    {"failure_nodes", STORE_WORKFLOW_JOB_TEMPLATE_NODE},
+	    {"always_nodes", STORE_WORKFLOW_JOB_TEMPLATE_NODE},
 	    {NULL, STORE_KIND_COUNT},
 	};
 	for (int i = 0; alias[i].name; i++)

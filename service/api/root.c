@@ -58,6 +58,10 @@ static int get_v2(api_request *rq, api_response *rs)
 	                                    "notifications",
 	                                    "schedules",
 	                                    "unified_job_templates",
+	                                    "workflow_job_templates", /* workflows.c */
+	                                    "workflow_job_template_nodes",
+	                                    "workflow_jobs",
+	                                    "workflow_job_nodes",
 	                                    NULL};
 	/* sysinfo: settings.c, system.c, activity.c */
 	static const char *const more[] = {"settings",        "instances", "instance_groups",

@@ -608,7 +608,8 @@ static int unified_job_templates(api_request *rq, api_response *rs)
 		const char *type;
 	} kinds[] = {{STORE_JOB_TEMPLATE, "job_template"},
 	             {STORE_PROJECT, "project"},
-	             {STORE_INVENTORY_SOURCE, "inventory_source"}};
+	             {STORE_INVENTORY_SOURCE, "inventory_source"},
+	             {STORE_WORKFLOW_JOB_TEMPLATE, "workflow_job_template"}};
 	json_t *all = json_array();
 	runnel_error last = {0};
 	int failed = 0, tried = 0;

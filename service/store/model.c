@@ -20,12 +20,34 @@
 #include "util.h"
 
 static const char *const plurals[STORE_KIND_COUNT] = {
-    "organizations",     "users",       "tokens",          "credential_types",
-    "credentials",       "inventories", "groups",          "hosts",
-    "inventory_sources", "projects",    "job_templates",   "schedules",
-    "unified_jobs",      "jobs",        "project_updates", "inventory_updates",
-    "ad_hoc_commands",   "system_jobs", "teams",           "notification_templates",
-    "notifications",     "labels",      "activity_stream", "settings",
+    "organizations",
+    "users",
+    "tokens",
+    "credential_types",
+    "credentials",
+    "inventories",
+    "groups",
+    "hosts",
+    "inventory_sources",
+    "projects",
+    "job_templates",
+    "schedules",
+    "unified_jobs",
+    "jobs",
+    "project_updates",
+    "inventory_updates",
+    "ad_hoc_commands",
+    "system_jobs",
+    "workflow_jobs",
+    "teams",
+    "notification_templates",
+    "notifications",
+    "labels",
+    "activity_stream",
+    "settings",
+    "workflow_job_templates",
+    "workflow_job_template_nodes",
+    "workflow_job_nodes",
 };
 static const char *const types[STORE_KIND_COUNT] = {
     "organization",
@@ -46,6 +68,7 @@ static const char *const types[STORE_KIND_COUNT] = {
     "inventory_update",
     "ad_hoc_command",
     "system_job",
+    "workflow_job",
     "team",
     "notification_template",
     "notification",
@@ -53,6 +76,10 @@ static const char *const types[STORE_KIND_COUNT] = {
     /* sysinfo */
     "activity_stream",
     "setting",
+    /* workflows */
+    "workflow_job_template",
+    "workflow_job_template_node",
+    "workflow_job_node",
 };
 
 /* The plural of a kind as URLs spell it. */
@@ -82,7 +109,7 @@ int store_kind_from_name(const char *name)
 int store_kind_from_job_type(const char *type)
 {
 	int k = type ? store_kind_from_name(type) : -1;
-	return k > STORE_UNIFIED_JOB && k <= STORE_SYSTEM_JOB ? k : -1;
+	return k > STORE_UNIFIED_JOB && k <= STORE_WORKFLOW_JOB ? k : -1;
 }
 
 /* True for new/pending/waiting/running (job_states.h). */
@@ -484,9 +511,9 @@ static const model_field job_fields[] = {
     UJ("schedule", MT_FK, MF_NULL, NULL, STORE_SCHEDULE, 0),
     /* job, ad hoc, system */
     UJ("job_type", MT_STR, 0, "\"run\"", 0, JT_JOB | JT_PU | JT_AD | JT_SYS),
-    UJ("extra_vars", MT_VARS, 0, NULL, 0, JT_JOB | JT_AD | JT_SYS),
-    UJ("inventory", MT_FK, MF_NULL, NULL, STORE_INVENTORY, JT_JOB | JT_IU | JT_AD),
-    UJ("limit", MT_STR, 0, NULL, 0, JT_JOB | JT_AD),
+    UJ("extra_vars", MT_VARS, 0, NULL, 0, JT_JOB | JT_AD | JT_SYS | JT_WF),
+    UJ("inventory", MT_FK, MF_NULL, NULL, STORE_INVENTORY, JT_JOB | JT_IU | JT_AD | JT_WF),
+    UJ("limit", MT_STR, 0, NULL, 0, JT_JOB | JT_AD | JT_WF),
     UJ("verbosity", MT_INT, 0, NULL, 0, JT_JOB | JT_IU | JT_AD),
     UJ("forks", MT_INT, 0, NULL, 0, JT_JOB | JT_AD),
     UJ("diff_mode", MT_BOOL, 0, NULL, 0, JT_JOB | JT_AD),
@@ -496,10 +523,10 @@ static const model_field job_fields[] = {
     UJ("job_template", MT_FK, MF_NULL, NULL, STORE_JOB_TEMPLATE, JT_JOB),
     UJ("project", MT_FK, MF_NULL, NULL, STORE_PROJECT, JT_JOB | JT_PU),
     UJ("playbook", MT_STR, 0, NULL, 0, JT_JOB),
-    UJ("scm_branch", MT_STR, 0, NULL, 0, JT_JOB | JT_PU),
+    UJ("scm_branch", MT_STR, 0, NULL, 0, JT_JOB | JT_PU | JT_WF),
     UJ("scm_revision", MT_STR, 0, NULL, 0, JT_JOB | JT_PU),
-    UJ("job_tags", MT_STR, 0, NULL, 0, JT_JOB),
-    UJ("skip_tags", MT_STR, 0, NULL, 0, JT_JOB),
+    UJ("job_tags", MT_STR, 0, NULL, 0, JT_JOB | JT_WF),
+    UJ("skip_tags", MT_STR, 0, NULL, 0, JT_JOB | JT_WF),
     UJ("start_at_task", MT_STR, 0, NULL, 0, JT_JOB),
     UJ("use_fact_cache", MT_BOOL, 0, NULL, 0, JT_JOB),
     UJ("passwords_needed_to_start", MT_JSON, 0, "[]", 0, JT_JOB),
@@ -522,6 +549,108 @@ static const model_field job_fields[] = {
     UJ("credential", MT_FK, MF_NULL, NULL, STORE_CREDENTIAL, JT_AD),
     /* system job */
     UJ("system_job_template", MT_INT, MF_NULL, NULL, 0, JT_SYS),
+    /* workflows: a workflow job's template; the workflow job (and its
+     * node) a job was spawned by (AWX's summary_fields.source_workflow_job) */
+    UJ("workflow_job_template", MT_FK, MF_NULL, NULL, STORE_WORKFLOW_JOB_TEMPLATE, JT_WF),
+    UJ("allow_simultaneous", MT_BOOL, 0, NULL, 0, JT_WF),
+    UJ("source_workflow_job", MT_FK, MF_NULL, NULL, STORE_WORKFLOW_JOB, JT_JOB | JT_PU | JT_IU),
+    UJ("source_workflow_job_node", MT_FK, MF_NULL, NULL, STORE_WORKFLOW_JOB_NODE,
+       JT_JOB | JT_PU | JT_IU),
+    END,
+};
+
+/* workflows: AWX's WorkflowJobTemplate (awx/main/models/workflow.py) */
+static const model_field wfjt_fields[] = {
+    {"name", MT_STR, MF_REQUIRED, NULL, 0, 0, .max_length = 512},
+    {"description", MT_STR, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"organization", MT_FK, MF_NULL, NULL, STORE_ORGANIZATION, 0,
+     .help = "The organization used to determine access to this template."},
+    {"extra_vars", MT_VARS, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"survey_enabled", MT_BOOL, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"allow_simultaneous", MT_BOOL, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"inventory", MT_FK, MF_NULL, NULL, STORE_INVENTORY, 0,
+     .help = "Inventory applied as a prompt, assuming job template prompts for inventory"},
+    {"limit", MT_STR, MF_NULL, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"scm_branch", MT_STR, MF_NULL, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"job_tags", MT_STR, MF_NULL, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"skip_tags", MT_STR, MF_NULL, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"ask_inventory_on_launch", MT_BOOL, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"ask_limit_on_launch", MT_BOOL, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"ask_scm_branch_on_launch", MT_BOOL, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"ask_variables_on_launch", MT_BOOL, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"ask_labels_on_launch", MT_BOOL, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"ask_tags_on_launch", MT_BOOL, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"ask_skip_tags_on_launch", MT_BOOL, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"webhook_service", MT_STR, 0, NULL, 0, 0,
+     .help = "Service that webhook requests will be accepted from",
+     .choices = "[[\"\",\"---------\"],[\"github\",\"GitHub\"],[\"gitlab\",\"GitLab\"]]"},
+    {"webhook_credential", MT_FK, MF_NULL, NULL, STORE_CREDENTIAL, 0,
+     .help = "Personal Access Token for posting back the status to the service API"},
+    {"survey_spec", MT_JSON, MF_RO, "{}", 0, 0, NULL, NULL, 0, NULL},
+    {"status", MT_STR, MF_RO, "\"never updated\"", 0, 0, NULL, NULL, 0, NULL},
+    {"last_job_run", MT_STR, MF_RO | MF_NULL, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"last_job_failed", MT_BOOL, MF_RO, NULL, 0, 0, NULL, NULL, 0, NULL},
+    AUDIT_FIELDS,
+    END,
+};
+
+/* The prompts a workflow node carries (AWX's LaunchTimeConfig fields). */
+#define WF_NODE_PROMPTS(f)                                                                         \
+	{"inventory",                                                                              \
+	 MT_FK,                                                                                    \
+	 MF_NULL | (f),                                                                            \
+	 NULL,                                                                                     \
+	 STORE_INVENTORY,                                                                          \
+	 0,                                                                                        \
+	 .help = "Inventory applied as a prompt, assuming job template prompts for inventory"},    \
+	    {"extra_data", MT_JSON, (f), "{}", 0, 0, NULL, NULL, 0, NULL},                         \
+	    {"scm_branch", MT_STR, MF_NULL | (f), NULL, 0, 0, NULL, NULL, 0, NULL},                \
+	    {"job_type", MT_STR, MF_NULL | (f), NULL, 0, 0, .choices = JOB_TYPE_CHOICES},          \
+	    {"job_tags", MT_STR, MF_NULL | (f), NULL, 0, 0, NULL, NULL, 0, NULL},                  \
+	    {"skip_tags", MT_STR, MF_NULL | (f), NULL, 0, 0, NULL, NULL, 0, NULL},                 \
+	    {"limit", MT_STR, MF_NULL | (f), NULL, 0, 0, NULL, NULL, 0, NULL},                     \
+	    {"diff_mode", MT_BOOL, MF_NULL | (f), NULL, 0, 0, NULL, NULL, 0, NULL},                \
+	    {"verbosity", MT_INT, MF_NULL | (f), NULL, 0, 0, .choices = VERBOSITY_CHOICES},        \
+	    {"forks", MT_INT, MF_NULL | (f), NULL, 0, 0, NULL, NULL, 0, NULL},                     \
+	    {"job_slice_count", MT_INT, MF_NULL | (f), NULL, 0, 0, NULL, NULL, 0, NULL},           \
+	    {"timeout", MT_INT, MF_NULL | (f), NULL, 0, 0, NULL, NULL, 0, NULL},                   \
+	{                                                                                          \
+		"all_parents_must_converge", MT_BOOL, (f), NULL, 0, 0,                             \
+		    .help = "If enabled then the node will only run if all of the parent nodes "   \
+		            "have met "                                                            \
+		            "the criteria to reach this node"                                      \
+	}
+
+/* AWX's WorkflowJobTemplateNode: unified_job_template is the id of a job
+ * template, project or inventory source (one id space); the edges are the
+ * relations STORE_REL_WFJT_NODE_* */
+static const model_field wfjt_node_fields[] = {
+    {"workflow_job_template", MT_FK, MF_REQUIRED, NULL, STORE_WORKFLOW_JOB_TEMPLATE, 0, NULL, NULL,
+     0, NULL},
+    {"unified_job_template", MT_INT, MF_NULL, NULL, 0, 0, NULL, NULL, 0, NULL},
+    WF_NODE_PROMPTS(0),
+    {"identifier", MT_STR, 0, NULL, 0, 0,
+     .help = "An identifier for this node that is unique within its workflow. It is copied "
+             "to workflow job nodes corresponding to this node.",
+     .max_length = 512},
+    END,
+};
+
+/* AWX's WorkflowJobNode: a template node copied into a workflow job; job is
+ * the unified job it spawned; written by the workflow manager only */
+static const model_field wfj_node_fields[] = {
+    {"workflow_job", MT_FK, MF_RO, NULL, STORE_WORKFLOW_JOB, 0, NULL, NULL, 0, NULL},
+    {"unified_job_template", MT_INT, MF_RO | MF_NULL, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"job", MT_FK, MF_RO | MF_NULL, NULL, STORE_UNIFIED_JOB, 0, NULL, NULL, 0, NULL},
+    WF_NODE_PROMPTS(MF_RO),
+    {"do_not_run", MT_BOOL, MF_RO, NULL, 0, 0,
+     .help = "Indicates that a job will not be created when True. Workflow runtime semantics "
+             "will mark this True if the node is in a path that will decidedly not be ran. A "
+             "value of False means the node may not run."},
+    {"identifier", MT_STR, MF_RO, NULL, 0, 0,
+     .help = "An identifier coresponding to the workflow job template node that this node was "
+             "created from.",
+     .max_length = 512},
     END,
 };
 
@@ -643,6 +772,12 @@ const model_field *model_fields(store_kind kind)
 		return activity_fields;
 	case STORE_SETTING:
 		return setting_fields;
+	case STORE_WORKFLOW_JOB_TEMPLATE:
+		return wfjt_fields;
+	case STORE_WORKFLOW_JOB_TEMPLATE_NODE:
+		return wfjt_node_fields;
+	case STORE_WORKFLOW_JOB_NODE:
+		return wfj_node_fields;
 	default:
 		return job_fields;
 	}
@@ -748,6 +883,10 @@ static const model_unique unique_rules[] = {
      {"name", "unified_job_template", NULL},
      "Schedule with this Unified job template and Name already exists.",
      false},
+    {STORE_WORKFLOW_JOB_TEMPLATE,
+     {"name", "organization", NULL},
+     "WorkflowJobTemplate with this (name, organization) combination already exists.",
+     false},
     {STORE_KIND_COUNT, {NULL}, NULL, false},
 };
 
@@ -773,13 +912,13 @@ const model_field *model_field_find(store_kind kind, const char *name)
 bool model_is_template_kind(store_kind kind)
 {
 	return kind == STORE_JOB_TEMPLATE || kind == STORE_PROJECT ||
-	       kind == STORE_INVENTORY_SOURCE;
+	       kind == STORE_INVENTORY_SOURCE || kind == STORE_WORKFLOW_JOB_TEMPLATE;
 }
 
 /* True for the unified job kinds. */
 bool model_is_job_kind(store_kind kind)
 {
-	return kind >= STORE_UNIFIED_JOB && kind <= STORE_SYSTEM_JOB;
+	return kind >= STORE_UNIFIED_JOB && kind <= STORE_WORKFLOW_JOB;
 }
 
 /* JT_* bit of a job type name. */
@@ -797,6 +936,8 @@ unsigned model_job_bit(const char *type)
 		return JT_AD;
 	if (!strcmp(type, "system_job"))
 		return JT_SYS;
+	if (!strcmp(type, "workflow_job"))
+		return JT_WF;
 	return 0;
 }
 

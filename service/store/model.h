@@ -32,7 +32,8 @@ enum {
 	JT_IU = 1 << 2,
 	JT_AD = 1 << 3,
 	JT_SYS = 1 << 4,
-	JT_ALL = 0x1f,
+	JT_WF = 1 << 5, /* workflow jobs */
+	JT_ALL = 0x3f,
 };
 
 /* One field of a kind. The same entry validates input (model_validate) and

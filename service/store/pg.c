@@ -268,6 +268,10 @@ const char *pg_table(store_kind kind)
 	    [STORE_SCHEDULE] = "\"schedules\"",
 	    [STORE_ACTIVITY_STREAM] = "\"activity_stream\"", /* sysinfo */
 	    [STORE_SETTING] = "\"settings\"",
+	    /* workflows */
+	    [STORE_WORKFLOW_JOB_TEMPLATE] = "\"workflow_job_templates\"",
+	    [STORE_WORKFLOW_JOB_TEMPLATE_NODE] = "\"workflow_job_template_nodes\"",
+	    [STORE_WORKFLOW_JOB_NODE] = "\"workflow_job_nodes\"",
 	};
 	if (model_is_job_kind(kind) || kind < 0 || kind >= STORE_KIND_COUNT || !names[kind])
 		return "unified_jobs";

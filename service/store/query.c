@@ -156,6 +156,8 @@ static bool object_field(store_kind kind, const char *name, query_field *out)
 		out->fk = STORE_ORGANIZATION;
 		return true;
 	}
+	if (model_is_job_kind(kind) && !strcmp(name, "unified_job_node"))
+		name = "source_workflow_job_node"; /* workflows: AWX's reverse of node.job */
 	const model_field *f = model_field_find(kind, name);
 	if (!f || (f->flags & MF_WO) || !plain_name(name))
 		return false;

@@ -80,6 +80,16 @@ static const role_def jt_roles[] = {
     {NULL, {NULL}},
 };
 
+/* workflow.py WorkflowJobTemplate */
+static const role_def wfjt_roles[] = {
+    {"admin_role", {"sys:admin", "org:workflow_admin_role", NULL}},
+    {"execute_role", {"admin_role", "org:execute_role", NULL}},
+    {"read_role",
+     {"sys:auditor", "org:auditor_role", "execute_role", "admin_role", "approval_role", NULL}},
+    {"approval_role", {"org:approval_role", "admin_role", NULL}},
+    {NULL, {NULL}},
+};
+
 /* The kinds with roles, by their code in a role id (1..). */
 static const struct {
 	store_kind kind;
@@ -88,7 +98,7 @@ static const struct {
     {STORE_KIND_COUNT, NULL},       {STORE_ORGANIZATION, org_roles},
     {STORE_TEAM, team_roles},       {STORE_INVENTORY, inventory_roles},
     {STORE_PROJECT, project_roles}, {STORE_CREDENTIAL, credential_roles},
-    {STORE_JOB_TEMPLATE, jt_roles},
+    {STORE_JOB_TEMPLATE, jt_roles}, {STORE_WORKFLOW_JOB_TEMPLATE, wfjt_roles},
 };
 #define ROLE_KINDS ((int)(sizeof role_kinds / sizeof role_kinds[0]))
 
@@ -114,6 +124,7 @@ const char *const *roles_fields(store_kind kind)
 	    {"admin_role", "use_role", "update_role", "read_role", NULL},
 	    {"admin_role", "use_role", "read_role", NULL},
 	    {"admin_role", "execute_role", "read_role", NULL},
+	    {"admin_role", "execute_role", "read_role", "approval_role", NULL},
 	};
 	int c = kind_code(kind);
 	return c ? lists[c] : NULL;

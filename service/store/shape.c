@@ -123,9 +123,13 @@ static void job_extras(const shape_source *src, long id, json_t *o, json_t *rela
 	                    json_boolean(!active && events_stored >= emitted));
 	json_object_set_new(o, "can_cancel", json_boolean(active));
 	json_object_set_new(o, "stored_events", json_integer(events_stored));
-	add_related(related, url,
-	            (const char *const[]){is_job ? "job_events" : "events", "stdout", "cancel",
-	                                  "relaunch", NULL});
+	if (type && !strcmp(type, "workflow_job")) /* workflows: no output of its own */
+		add_related(related, url,
+		            (const char *const[]){"cancel", "relaunch", "workflow_nodes", NULL});
+	else
+		add_related(related, url,
+		            (const char *const[]){is_job ? "job_events" : "events", "stdout",
+		                                  "cancel", "relaunch", NULL});
 	/* sysinfo: the one instance group of runneld ran it (system.c), and
 	 * AWX's launched_by: the user who launched it */
 	const char *node = json_string_value(json_object_get(o, "execution_node"));
@@ -228,6 +232,17 @@ static void shape_extras(const shape_source *src, store_kind kind, long id, json
 		break;
 	case STORE_SCHEDULE:
 		schedule_extras(src, o, related, json_object_get(o, "summary_fields"), url);
+		break;
+	case STORE_WORKFLOW_JOB_TEMPLATE: /* workflows */
+		add_related(related, url,
+		            (const char *const[]){"launch", "workflow_nodes", "workflow_jobs",
+		                                  "copy", NULL});
+		break;
+	case STORE_WORKFLOW_JOB_TEMPLATE_NODE:
+	case STORE_WORKFLOW_JOB_NODE:
+		add_related(
+		    related, url,
+		    (const char *const[]){"success_nodes", "failure_nodes", "always_nodes", NULL});
 		break;
 	case STORE_NOTIFICATION_TEMPLATE:
 		notify_model_mask(json_object_get(o, "notification_configuration"));

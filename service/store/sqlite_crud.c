@@ -242,7 +242,8 @@ json_t *sq_create_locked(sq *s, store_kind kind, const json_t *fields, unsigned 
 		snprintf(sql, sizeof sql,
 		         "INSERT INTO %s(id, created, modified, name, data, secret)"
 		         " VALUES(1+coalesce((SELECT max(seq) FROM sqlite_sequence WHERE name IN"
-		         " ('job_templates','projects','inventory_sources')),1),?,?,?,?,?)",
+		         " ('job_templates','projects','inventory_sources',"
+		         "'workflow_job_templates')),1),?,?,?,?,?)",
 		         sq_table_of(kind));
 	else
 		snprintf(sql, sizeof sql,

@@ -73,6 +73,16 @@ void store_rel_kinds(store_rel rel, store_kind *parent, store_kind *child)
 		*parent = STORE_UNIFIED_JOB;
 		*child = STORE_LABEL;
 		break;
+	case STORE_REL_WFJT_NODE_SUCCESS:
+	case STORE_REL_WFJT_NODE_FAILURE:
+	case STORE_REL_WFJT_NODE_ALWAYS:
+		*parent = *child = STORE_WORKFLOW_JOB_TEMPLATE_NODE;
+		break;
+	case STORE_REL_WFJ_NODE_SUCCESS:
+	case STORE_REL_WFJ_NODE_FAILURE:
+	case STORE_REL_WFJ_NODE_ALWAYS:
+		*parent = *child = STORE_WORKFLOW_JOB_NODE;
+		break;
 	default:
 		*parent = *child = STORE_KIND_COUNT;
 		if (rel >= STORE_REL_NT_FIRST && rel <= STORE_REL_NT_LAST) {

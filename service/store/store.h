@@ -65,7 +65,8 @@ typedef enum store_kind {
 	STORE_INVENTORY_UPDATE,
 	STORE_AD_HOC_COMMAND,
 	STORE_SYSTEM_JOB,
-	STORE_TEAM, /* rbac: teams of an organization (roles.h) */
+	STORE_WORKFLOW_JOB, /* workflows: a workflow job template's run (workflow.h) */
+	STORE_TEAM,         /* rbac: teams of an organization (roles.h) */
 	/* notifications (notify.h): a template says where and how; each send is
 	 * a notification */
 	STORE_NOTIFICATION_TEMPLATE,
@@ -75,6 +76,11 @@ typedef enum store_kind {
 	/* sysinfo: after the unified jobs, tables of their own (generic rows) */
 	STORE_ACTIVITY_STREAM, /* who did what to which object (api/activity.c) */
 	STORE_SETTING,         /* a setting changed through settings/ (name: its key) */
+	/* workflows (AWX's models/workflow.py): templates of graphs of unified
+	 * job templates, their nodes, and the nodes of a workflow job */
+	STORE_WORKFLOW_JOB_TEMPLATE,
+	STORE_WORKFLOW_JOB_TEMPLATE_NODE,
+	STORE_WORKFLOW_JOB_NODE,
 	STORE_KIND_COUNT
 } store_kind;
 
@@ -116,6 +122,14 @@ typedef enum store_rel {
 	STORE_REL_JOB_NOTIFICATIONS = 120,
 	STORE_REL_JOB_TEMPLATE_LABELS = 60,
 	STORE_REL_JOB_LABELS = 61,
+	/* workflows: a node -> the nodes run after it on success, failure,
+	 * always; template nodes, then workflow job nodes */
+	STORE_REL_WFJT_NODE_SUCCESS = 70,
+	STORE_REL_WFJT_NODE_FAILURE = 71,
+	STORE_REL_WFJT_NODE_ALWAYS = 72,
+	STORE_REL_WFJ_NODE_SUCCESS = 73,
+	STORE_REL_WFJ_NODE_FAILURE = 74,
+	STORE_REL_WFJ_NODE_ALWAYS = 75,
 } store_rel;
 
 /* The relation attaching notification templates to an object of kind

@@ -8,6 +8,7 @@ import { api, setUnauthorized } from "./api.js";
 import { closeModal } from "./ui.js";
 import { renderJobs } from "./jobs.js";
 import { renderJob } from "./job.js";
+import { renderWorkflowJob } from "./workflow.js";
 import { renderTemplates, renderTemplate } from "./templates.js";
 import { renderResourceList, renderResourceForm, RESOURCES } from "./resources.js";
 
@@ -42,10 +43,11 @@ async function route() {
   const ctx = { alive: () => gen === generation && auth.loggedIn(), onLeave: (fn) => leaving.push(fn), query: r.query };
   const [top, id, sub] = r.parts;
   for (const a of document.querySelectorAll("#nav a")) a.classList.toggle("active", a.dataset.nav === top ||
-    (a.dataset.nav === "jobs" && JOB_KINDS.includes(top)));
+    (a.dataset.nav === "jobs" && (JOB_KINDS.includes(top) || top === "workflow_jobs")));
   try {
     if (top === "jobs" && !id) return await renderJobs(el, ctx);
     if (JOB_KINDS.includes(top) && id) return await renderJob(el, ctx, top, Number(id));
+    if (top === "workflow_jobs" && id) return await renderWorkflowJob(el, ctx, Number(id));
     if (top === "templates" && !id) return await renderTemplates(el, ctx);
     if (top === "templates" && id) return await renderTemplate(el, ctx, Number(id));
     if (RESOURCES[top] && !id) return await renderResourceList(el, ctx, top);

@@ -52,7 +52,7 @@ export function duration(s) {
 // The page URL of a unified job object ({type, id}).
 export function jobHref(j) {
   const plural = { job: "jobs", project_update: "project_updates", inventory_update: "inventory_updates",
-    ad_hoc_command: "ad_hoc_commands", system_job: "system_jobs" }[j.type] || "jobs";
+    ad_hoc_command: "ad_hoc_commands", system_job: "system_jobs", workflow_job: "workflow_jobs" }[j.type] || "jobs";
   return "#/" + plural + "/" + j.id;
 }
 

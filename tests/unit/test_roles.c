@@ -19,8 +19,13 @@
 static void test_ids_round_trip(void **state)
 {
 	(void)state;
-	store_kind kinds[] = {STORE_ORGANIZATION, STORE_TEAM,       STORE_INVENTORY,
-	                      STORE_PROJECT,      STORE_CREDENTIAL, STORE_JOB_TEMPLATE};
+	store_kind kinds[] = {STORE_ORGANIZATION,
+	                      STORE_TEAM,
+	                      STORE_INVENTORY,
+	                      STORE_PROJECT,
+	                      STORE_CREDENTIAL,
+	                      STORE_JOB_TEMPLATE,
+	                      STORE_WORKFLOW_JOB_TEMPLATE};
 	for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
 		const char *const *f = roles_fields(kinds[k]);
 		assert_non_null(f);
@@ -44,7 +49,8 @@ static void test_ids_round_trip(void **state)
 	long o;
 	const char *f;
 	assert_false(roles_decode(0, &k, &o, &f));
-	assert_false(roles_decode(256 + 7 * 16, &k, &o, &f));     /* no kind 7 */
+	assert_false(roles_decode(256 + 8 * 16, &k, &o, &f));     /* no kind 8 */
+	assert_false(roles_decode(256 + 7 * 16 + 4, &k, &o, &f)); /* a workflow has 4 roles */
 	assert_false(roles_decode(256 + 6 * 16 + 3, &k, &o, &f)); /* a template has 3 roles */
 	assert_true(roles_decode(ROLES_SYSTEM_AUDITOR, &k, &o, &f));
 	assert_string_equal(f, "system_auditor");
