@@ -157,3 +157,40 @@ def test_ad_hoc_module_args_optional(world):
                                                          "bogus": 1})
     assert r.status_code == 400 and "bogus" in r.json()
     assert [j for j in d.get("/api/v2/ad_hoc_commands/")["results"] if j["status"] in ACTIVE] == []
+
+
+def test_job_template_organization_is_the_projects(world):
+    """AWX 21.14.0's job template has a read-only organization, its
+    project's (JobOptionsSerializer read_only_fields; JobTemplate.save): the
+    awx.awx job_template module sends `organization`, which is accepted and
+    ignored, and the template shows, filters and orders by its project's."""
+    d = world["d"]
+    org, prj = world["org"], world["project"]
+    other = d.create("organizations", name=uniq("org"))
+    jt = d.create("job_templates", name=uniq("jt"), project=prj["id"], inventory=world["inv"]["id"],
+                  playbook="ok.yml", organization=other["id"])
+    assert jt["organization"] == org["id"]
+    assert jt["summary_fields"]["organization"] == {"id": org["id"], "name": org["name"]}
+    assert jt["related"]["organization"] == "/api/v2/organizations/%d/" % org["id"]
+    # a change of it is ignored, as any read-only field
+    r = d.req("PATCH", "/api/v2/job_templates/%d/" % jt["id"], json={"organization": other["id"]})
+    assert r.status_code == 200 and r.json()["organization"] == org["id"]
+    # the name lookup the module makes
+    found = d.get("/api/v2/job_templates/?name=%s&organization=%d" % (jt["name"], org["id"]))
+    assert [j["id"] for j in found["results"]] == [jt["id"]]
+    assert d.get("/api/v2/job_templates/?name=%s&organization=%d" % (jt["name"], other["id"]))["count"] == 0
+    # the project moves: the template follows
+    try:
+        r = d.req("PATCH", "/api/v2/projects/%d/" % prj["id"], json={"organization": other["id"]})
+        assert r.status_code == 200, r.text
+        assert d.get("/api/v2/job_templates/%d/" % jt["id"])["organization"] == other["id"]
+        r = d.req("PATCH", "/api/v2/projects/%d/" % prj["id"], json={"organization": None})
+        assert r.status_code == 200, r.text
+        moved = d.get("/api/v2/job_templates/%d/" % jt["id"])
+        assert moved["organization"] is None and "organization" not in moved["summary_fields"]
+    finally:
+        d.req("PATCH", "/api/v2/projects/%d/" % prj["id"], json={"organization": org["id"]})
+    # OPTIONS shows it read-only: in GET, not in POST
+    opts = d.req("OPTIONS", "/api/v2/job_templates/").json()["actions"]
+    assert "organization" in opts["GET"] and "organization" not in opts["POST"]
+    d.req("DELETE", "/api/v2/job_templates/%d/" % jt["id"])
