@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "activity_entry.h"
 #include "config.h"
 #include "engine_internal.h"
 #include "job_states.h"
@@ -445,6 +446,17 @@ static json_t *enqueue(engine *e, store_kind kind, json_t *fields, json_t *crede
 	return job;
 }
 
+/* AWX's activity stream entry of a new job or ad hoc command, written once
+ * its credentials and labels are attached (activity_entry.h); a failure to
+ * record is logged and never fails the launch. */
+static void record_launch(engine *e, const json_t *job)
+{
+	long id = (long)json_integer_value(json_object_get(job, "id"));
+	runnel_error err = {0};
+	if (activity_record_launch(e->st, id, &err) < 0)
+		engine_log(e, "job %ld: activity stream entry not recorded: %s", id, err.message);
+}
+
 /* Launch-time overrides and the template flag that allows each. */
 static const struct {
 	const char *field;
@@ -807,6 +819,7 @@ static json_t *launch_job_template(engine *e, long jt_id, const json_t *override
 	rc = enqueue(e, STORE_JOB, f, credentials, err);
 	if (rc) {
 		relate_labels(e, (long)json_integer_value(json_object_get(rc, "id")), labels);
+		record_launch(e, rc);
 		char now[32];
 		rn_utc_isoformat(now);
 		json_t *u = json_pack("{s:s+}", "last_job_run", now, "Z");
@@ -878,6 +891,8 @@ json_t *engine_launch_ad_hoc(engine *e, const json_t *fields, long created_by, r
 		json_object_set_new(f, "created_by", json_integer(created_by));
 	json_t *r = enqueue(e, STORE_AD_HOC_COMMAND, f, NULL, err);
 	json_decref(f);
+	if (r)
+		record_launch(e, r);
 	return r;
 }
 
@@ -1128,6 +1143,7 @@ json_t *engine_relaunch(engine *e, long job_id, const char *hosts, long created_
 		    store_related_ids(e->st, STORE_REL_JOB_LABELS, job_id, false, NULL);
 		relate_labels(e, (long)json_integer_value(json_object_get(r, "id")), labels);
 		json_decref(labels);
+		record_launch(e, r);
 	}
 out:
 	json_decref(creds);

@@ -3,181 +3,44 @@
  * update, delete, associate, disassociate) to which object, with the
  * changes. Entries are written by api_activity_record, which the API's one
  * write path (util.c: api_create, api_update, api_delete, api_sublist)
- * calls; never by a handler of its own. Read at /api/v2/activity_stream/
- * and at each object's .../activity_stream/ (AWX's
- * awx/main/models/activity_stream.py, awx/main/signals.py).
+ * calls; never by a handler of its own. A job's or an ad hoc command's
+ * launch is recorded by the engine (store/activity_entry.h, the same
+ * builder), as AWX's create_unified_job does. Read at
+ * /api/v2/activity_stream/ and at each object's .../activity_stream/
+ * (AWX's awx/main/models/activity_stream.py, awx/main/signals.py).
  */
+#include "activity_entry.h"
 #include "api.h"
 #include "model.h"
 
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
-
-/* The fields of a shaped object that are not its own values. */
-static bool meta_key(const char *k)
-{
-	static const char *const keys[] = {
-	    "id",      "type",     "url",        "related",     "summary_fields",
-	    "created", "modified", "created_by", "modified_by", NULL};
-	for (int i = 0; keys[i]; i++)
-		if (!strcmp(k, keys[i]))
-			return true;
-	return false;
-}
-
-/* True for the fields whose values are secrets whatever the object. */
-static bool secret_key(const char *k)
-{
-	return !strcmp(k, "password") || !strcmp(k, "token") || !strcmp(k, "refresh_token") ||
-	       !strcmp(k, "secret");
-}
-
-/* A value of a shaped object as the changes show it: secrets as
- * "$encrypted$" (the store already answers them so; this is the belt). */
-static json_t *shown(const char *key, json_t *v)
-{
-	if (secret_key(key) && !json_is_null(v))
-		return json_string("$encrypted$");
-	return json_deep_copy(v);
-}
-
-/* AWX's model_to_dict of a created or deleted object: its own fields. */
-static json_t *changes_of_object(const json_t *o)
-{
-	json_t *c = json_object();
-	const char *k;
-	json_t *v;
-	json_object_foreach((json_t *)o, k, v)
-		if (!meta_key(k))
-			json_object_set_new(c, k, shown(k, v));
-	return c;
-}
-
-/* The values that differ between before and after, as {field: [old, new]};
- * fields the caller sent that the shape hides (a password, a credential's
- * secret input) count as changed, shown "$encrypted$". */
-static json_t *changes_of_update(const json_t *before, const json_t *after, const json_t *sent)
-{
-	json_t *c = json_object();
-	const char *k;
-	json_t *v;
-	json_object_foreach((json_t *)after, k, v) {
-		if (meta_key(k))
-			continue;
-		json_t *old = json_object_get(before, k);
-		if (old && json_equal(old, v))
-			continue;
-		json_object_set_new(
-		    c, k, json_pack("[oo]", old ? shown(k, old) : json_null(), shown(k, v)));
-	}
-	json_object_foreach((json_t *)sent, k, v) {
-		if (json_object_get(c, k))
-			continue;
-		if (secret_key(k)) {
-			json_object_set_new(c, k, json_pack("[ss]", "$encrypted$", "$encrypted$"));
-			continue;
-		}
-		/* a secret input (shown "$encrypted$" before and after) set anew */
-		json_t *masked = json_object_get(after, k);
-		const char *ik;
-		json_t *iv;
-		if (!json_is_object(v) || !json_is_object(masked))
-			continue;
-		json_object_foreach(v, ik, iv) {
-			json_t *m = json_object_get(masked, ik);
-			if (json_is_string(m) && !strcmp(json_string_value(m), "$encrypted$") &&
-			    !(json_is_string(iv) &&
-			      !strcmp(json_string_value(iv), "$encrypted$"))) {
-				json_object_set_new(
-				    c, k, json_pack("[OO]", json_object_get(before, k), masked));
-				break;
-			}
-		}
-	}
-	return c;
-}
-
-/* The name of a shaped object (a user's username), or NULL. */
-static const char *name_of(const json_t *o)
-{
-	const char *name = json_string_value(json_object_get(o, "name"));
-	return name ? name : json_string_value(json_object_get(o, "username"));
-}
-
-/* AWX's ACTIVITY_STREAM_ENABLED (settings/system/): false stops recording. */
-static bool activity_enabled(api_request *rq)
-{
-	runnel_error err = {0};
-	json_t *f = json_pack("{s:s}", "name", "ACTIVITY_STREAM_ENABLED");
-	store_query q = {.filters = f, .page = 1, .page_size = 1};
-	store_page p = {0};
-	bool on = true;
-	if (store_list(rq->st, STORE_SETTING, &q, &p, &err) == 0 && p.count > 0) {
-		const char *v =
-		    json_string_value(json_object_get(json_array_get(p.results, 0), "value"));
-		on = !v || strcmp(v, "false");
-	}
-	store_page_clear(&p);
-	json_decref(f);
-	return on;
-}
 
 /* Record one entry (see api.h). */
 void api_activity_record(api_request *rq, const char *operation, store_kind kind, long id,
                          const json_t *before, const json_t *after, const json_t *sent,
                          store_kind kind2, long id2, const char *association)
 {
-	if (!activity_enabled(rq))
+	if (!activity_stream_enabled(rq->st))
 		return;
 	json_t *changes;
 	if (!strcmp(operation, "create"))
-		changes = changes_of_object(after);
+		changes = activity_changes_of_object(after);
 	else if (!strcmp(operation, "delete"))
-		changes = changes_of_object(before);
+		changes = activity_changes_of_object(before);
 	else if (!strcmp(operation, "update"))
-		changes = changes_of_update(before, after, sent);
+		changes = activity_changes_of_update(before, after, sent);
 	else
 		changes = json_object();
 	if (!strcmp(operation, "update") && json_object_size(changes) == 0) {
 		json_decref(changes); /* as AWX: an update that changed nothing is not recorded */
 		return;
 	}
-	/* AWX names the object in changes too */
-	const json_t *obj = after ? after : before;
-	if (obj && json_object_get(obj, "id") && !json_object_get(changes, "id") &&
-	    strcmp(operation, "update") && strcmp(operation, "associate") &&
-	    strcmp(operation, "disassociate"))
-		json_object_set(changes, "id", json_object_get(obj, "id"));
-	char host[256] = "";
-	if (gethostname(host, sizeof host - 1) < 0)
-		host[0] = '\0';
-	bool pair = kind2 < STORE_KIND_COUNT;
-	json_t *f =
-	    json_pack("{s:s,s:o,s:s,s:I,s:s,s:o,s:s,s:s}", "operation", operation, "changes",
-	              changes, "object1", store_kind_type(kind), "object1_id", (json_int_t)id,
-	              "object2", pair ? store_kind_type(kind2) : "", "object2_id",
-	              pair ? json_integer(id2) : json_null(), "object_association",
-	              association ? association : "", "action_node", host);
-	if (rq->user_id > 0)
-		json_object_set_new(f, "actor", json_integer(rq->user_id));
-	/* object1's name as it was, for when it is gone */
-	json_t *cur = NULL;
-	const char *name = name_of(obj);
-	if (!name) {
-		cur = store_get(rq->st, kind, id, NULL);
-		name = name_of(cur);
-	}
-	if (name)
-		json_object_set_new(f, "name", json_string(name));
-	json_decref(cur);
 	runnel_error err = {0};
-	json_t *o = store_create(rq->st, STORE_ACTIVITY_STREAM, f, STORE_SYSTEM, &err);
-	if (!o)
+	if (activity_entry_write(rq->st, rq->user_id, operation, kind, id, after ? after : before,
+	                         changes, kind2, id2, association, &err) < 0)
 		api_logf(rq, "activity stream: %s of %s %ld not recorded: %s", operation,
 		         store_kind_type(kind), id, err.message);
-	json_decref(o);
-	json_decref(f);
 }
 
 /* The filters that narrow the activity stream to what the caller may read,
@@ -324,6 +187,8 @@ OBJECT_ACTIVITY(hosts, STORE_HOST)
 OBJECT_ACTIVITY(inventory_sources, STORE_INVENTORY_SOURCE)
 OBJECT_ACTIVITY(projects, STORE_PROJECT)
 OBJECT_ACTIVITY(job_templates, STORE_JOB_TEMPLATE)
+OBJECT_ACTIVITY(jobs, STORE_JOB)
+OBJECT_ACTIVITY(ad_hoc_commands, STORE_AD_HOC_COMMAND)
 
 const api_route api_routes_activity[] = {
     {"/api/v2/activity_stream/", activity_list, NULL, NULL, NULL, NULL, false},
@@ -344,5 +209,9 @@ const api_route api_routes_activity[] = {
     {"/api/v2/projects/{id}/activity_stream/", projects_activity, NULL, NULL, NULL, NULL, false},
     {"/api/v2/job_templates/{id}/activity_stream/", job_templates_activity, NULL, NULL, NULL, NULL,
      false},
+    /* a job's and an ad hoc command's: their launch (activity_entry.h) */
+    {"/api/v2/jobs/{id}/activity_stream/", jobs_activity, NULL, NULL, NULL, NULL, false},
+    {"/api/v2/ad_hoc_commands/{id}/activity_stream/", ad_hoc_commands_activity, NULL, NULL, NULL,
+     NULL, false},
     {NULL, NULL, NULL, NULL, NULL, NULL, false},
 };

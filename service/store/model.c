@@ -368,6 +368,10 @@ static const model_field jt_fields[] = {
      .help = "If enabled, the service will act as an Ansible Fact Cache Plugin; persisting "
              "facts at the end of a playbook run to the database and caching facts for use "
              "by Ansible."},
+    /* AWX's read-only organization of a template: its project's (shape.c
+     * shows it, query.c filters on it); never stored, ignored in input */
+    {"organization", MT_FK, MF_RO | MF_NULL, NULL, STORE_ORGANIZATION, 0,
+     .help = "The organization used to determine access to this template."},
     {"diff_mode", MT_BOOL, 0, NULL, 0, 0,
      .help = "If enabled, textual changes made to any templated files on the host are shown "
              "in the standard output"},

@@ -131,11 +131,11 @@ static bool plain_name(const char *name)
 
 /* The job template's organization: AWX 21.14.0 keeps it on the template
  * (set from its project's when created through the API); runneld derives
- * it from the project, so filtering and ordering read the project's. */
+ * it from the project (model.c's read-only field is never stored), so
+ * filtering and ordering read the project's. */
 static bool derived_org(store_kind kind, const char *name)
 {
-	return kind == STORE_JOB_TEMPLATE && !strcmp(name, "organization") &&
-	       !model_field_find(kind, name);
+	return kind == STORE_JOB_TEMPLATE && !strcmp(name, "organization");
 }
 
 /* The fields of an object list: the columns every row has, then the kind's

@@ -110,6 +110,37 @@ static void schedule_extras(const shape_source *src, json_t *o, json_t *related,
 	}
 }
 
+/* A job template's organization: AWX's JobTemplate keeps its project's
+ * (JobTemplate.save, awx/main/models/jobs.py; read-only in
+ * JobOptionsSerializer), so runneld shows the project's, with its related
+ * link and summary, as query.c filters on it. null without a project or
+ * when the project has none. */
+static void template_organization(const shape_source *src, json_t *o, json_t *related)
+{
+	json_t *project = json_object_get(o, "project");
+	json_t *data = NULL;
+	char *name = NULL;
+	long org = 0;
+	if (json_is_integer(project) &&
+	    src->lookup(src->ctx, STORE_PROJECT, (long)json_integer_value(project), &name, &data) &&
+	    json_is_integer(json_object_get(data, "organization")))
+		org = (long)json_integer_value(json_object_get(data, "organization"));
+	free(name);
+	json_decref(data);
+	json_object_set_new(o, "organization", org ? json_integer(org) : json_null());
+	json_t *summary = json_object_get(o, "summary_fields");
+	json_t *sf = org ? summary_of(src, STORE_ORGANIZATION, org) : NULL;
+	if (!sf) {
+		json_object_del(summary, "organization");
+		json_object_del(related, "organization");
+		return;
+	}
+	json_object_set_new(summary, "organization", sf);
+	char u[128];
+	model_url(STORE_ORGANIZATION, org, u, sizeof u);
+	json_object_set_new(related, "organization", json_string(u));
+}
+
 /* What a unified job shows beyond its fields. */
 static void job_extras(const shape_source *src, long id, json_t *o, json_t *related,
                        const char *url, long events_stored)
@@ -229,6 +260,7 @@ static void shape_extras(const shape_source *src, store_kind kind, long id, json
 		add_related(
 		    related, url,
 		    (const char *const[]){"launch", "jobs", "credentials", "schedules", NULL});
+		template_organization(src, o, related);
 		break;
 	case STORE_SCHEDULE:
 		schedule_extras(src, o, related, json_object_get(o, "summary_fields"), url);

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from runneld_harness import ACTIVE, RUNNELD, Runneld, make_git_project, setup_world, wait_for
+from runneld_harness import ACTIVE, RUNNELD, Runneld, free_port, make_git_project, setup_world, wait_for
 
 pytestmark = pytest.mark.skipif(not os.path.exists(RUNNELD), reason="runneld is not built: " + RUNNELD)
 
@@ -157,3 +157,100 @@ def test_ad_hoc_module_args_optional(world):
                                                          "bogus": 1})
     assert r.status_code == 400 and "bogus" in r.json()
     assert [j for j in d.get("/api/v2/ad_hoc_commands/")["results"] if j["status"] in ACTIVE] == []
+
+
+def test_job_template_organization_is_the_projects(world):
+    """AWX 21.14.0's job template has a read-only organization, its
+    project's (JobOptionsSerializer read_only_fields; JobTemplate.save): the
+    awx.awx job_template module sends `organization`, which is accepted and
+    ignored, and the template shows, filters and orders by its project's."""
+    d = world["d"]
+    org, prj = world["org"], world["project"]
+    other = d.create("organizations", name=uniq("org"))
+    jt = d.create("job_templates", name=uniq("jt"), project=prj["id"], inventory=world["inv"]["id"],
+                  playbook="ok.yml", organization=other["id"])
+    assert jt["organization"] == org["id"]
+    assert jt["summary_fields"]["organization"] == {"id": org["id"], "name": org["name"]}
+    assert jt["related"]["organization"] == "/api/v2/organizations/%d/" % org["id"]
+    # a change of it is ignored, as any read-only field
+    r = d.req("PATCH", "/api/v2/job_templates/%d/" % jt["id"], json={"organization": other["id"]})
+    assert r.status_code == 200 and r.json()["organization"] == org["id"]
+    # the name lookup the module makes
+    found = d.get("/api/v2/job_templates/?name=%s&organization=%d" % (jt["name"], org["id"]))
+    assert [j["id"] for j in found["results"]] == [jt["id"]]
+    assert d.get("/api/v2/job_templates/?name=%s&organization=%d" % (jt["name"], other["id"]))["count"] == 0
+    # the project moves: the template follows
+    try:
+        r = d.req("PATCH", "/api/v2/projects/%d/" % prj["id"], json={"organization": other["id"]})
+        assert r.status_code == 200, r.text
+        assert d.get("/api/v2/job_templates/%d/" % jt["id"])["organization"] == other["id"]
+        r = d.req("PATCH", "/api/v2/projects/%d/" % prj["id"], json={"organization": None})
+        assert r.status_code == 200, r.text
+        moved = d.get("/api/v2/job_templates/%d/" % jt["id"])
+        assert moved["organization"] is None and "organization" not in moved["summary_fields"]
+    finally:
+        d.req("PATCH", "/api/v2/projects/%d/" % prj["id"], json={"organization": org["id"]})
+    # OPTIONS shows it read-only: in GET, not in POST
+    opts = d.req("OPTIONS", "/api/v2/job_templates/").json()["actions"]
+    assert "organization" in opts["GET"] and "organization" not in opts["POST"]
+    d.req("DELETE", "/api/v2/job_templates/%d/" % jt["id"])
+
+
+@pytest.mark.skipif(not shutil.which("ssh-keygen") or not os.path.exists("/usr/sbin/sshd") or os.geteuid() != 0,
+                    reason="needs ssh-keygen, /usr/sbin/sshd and root (sshd's privilege separation)")
+def test_openssh_key_without_trailing_newline_over_ssh(world):
+    """The key without its last newline logs a job in over ssh: an sshd of
+    this test on a free loopback port takes only that key, the job's host
+    connects to it as root, and the play runs there."""
+    d, tmp = world["d"], world["tmp"]
+    sshdir = tmp / uniq("sshd")
+    sshdir.mkdir(mode=0o700)
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(sshdir / "host")], check=True)
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(sshdir / "user")], check=True)
+    (sshdir / "authorized_keys").write_text((sshdir / "user.pub").read_text())
+    os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # sshd's privilege separation dir
+    port = free_port()
+    (sshdir / "sshd_config").write_text(
+        "ListenAddress 127.0.0.1:%d\nHostKey %s\nAuthorizedKeysFile %s\nPermitRootLogin prohibit-password\n"
+        "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n"
+        "PidFile %s\n" % (port, sshdir / "host", sshdir / "authorized_keys", sshdir / "sshd.pid"))
+    sshd = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", str(sshdir / "sshd_config")],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_for(lambda: _listening(port), timeout=30, what="sshd listening")
+        key = (sshdir / "user").read_text()
+        assert key.endswith("\n")
+        cred = d.create("credentials", name=uniq("ssh"), credential_type=machine_type(d),
+                        inputs={"username": "root", "ssh_key_data": key.rstrip("\n")})
+        inv = d.create("inventories", name=uniq("ssh"), organization=world["org"]["id"])
+        d.post("/api/v2/inventories/%d/hosts/" % inv["id"],
+               {"name": "over-ssh", "variables": json.dumps({
+                   "ansible_host": "127.0.0.1", "ansible_port": port, "ansible_connection": "ssh",
+                   "ansible_python_interpreter": "/usr/bin/python3"})}, expect=(201,))
+        jt = d.create("job_templates", name=uniq("ssh"), project=world["project"]["id"],
+                      inventory=inv["id"], playbook="ok.yml")
+        d.post("/api/v2/job_templates/%d/credentials/" % jt["id"], {"id": cred["id"]}, expect=(204,))
+        job = d.post("/api/v2/job_templates/%d/launch/" % jt["id"], {}, expect=(201,))
+        done = d.wait_job("/api/v2/jobs/%d/" % job["id"], timeout=240)
+        out = d.req("GET", "/api/v2/jobs/%d/stdout/?format=txt" % job["id"]).text
+        assert done["status"] == "successful", (done["job_explanation"], out)
+        assert "hello over-ssh" in out and "changed: [over-ssh]" in out, out
+        assert "Error loading key" not in out
+    finally:
+        sshd.terminate()
+        try:
+            log, _ = sshd.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            sshd.kill()
+            log, _ = sshd.communicate()
+    # the sshd saw the key accepted for root
+    assert "Accepted publickey for root" in log, log[-3000:]
+
+
+def _listening(port):
+    import socket
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False

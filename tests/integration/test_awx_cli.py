@@ -2,8 +2,11 @@
 driving runneld unchanged: session and token login, create/modify/delete of
 organizations, inventories, hosts, groups, credentials, projects and job
 templates (their options come from runneld's OPTIONS), `job_templates
-launch --monitor`, `ad_hoc_commands create --monitor`, `jobs stdout`.
-Every test asserts on what the CLI printed.
+launch --monitor`, `ad_hoc_commands create --monitor`, `jobs stdout`,
+`jobs monitor` of a job canceled meanwhile (awxkit 21.14.0 has no `jobs
+cancel` action: the cancel goes through the API), and the activity
+stream's entry of a launch (`activity_stream list`). Every test asserts on
+what the CLI printed.
 
 Environment: RUNNELD (default <repo>/build/service/runneld), AWX_CLI (default
 <repo>/../shared/clients/awx).
@@ -14,6 +17,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
 
 import pytest
@@ -205,3 +209,100 @@ def test_ad_hoc_command_without_module_args(w):
     p = awx(d, "ad_hoc_commands", "create", "--inventory", inv["id"], "--credential", cred["id"],
             "--module_name", "command", ok=False)
     assert "No argument passed to command module." in p.stdout + p.stderr
+
+
+def test_job_canceled_while_the_cli_follows_it(w):
+    """awxkit 21.14.0's CLI has no `jobs cancel` action (its actions are the
+    OPTIONS ones, list/get/modify/delete, plus launch, stdout, monitor): a
+    job is canceled through the API (as the awx.awx job_cancel module and
+    the web page do) while `awx jobs monitor` follows it; the CLI sees the
+    job end canceled, and `jobs get` / `jobs stdout` show it so."""
+    d = w["d"]
+    org = awx_json(d, "organizations", "create", "--name", uniq("Org"))
+    inv = awx_json(d, "inventory", "create", "--name", "Cancel", "--organization", org["id"])
+    awx(d, "hosts", "create", "--name", "localhost", "--inventory", inv["id"], "--variables", LOCAL)
+    prj = awx_json(d, "projects", "create", "--name", uniq("Proj"), "--organization", org["id"],
+                   "--scm_type", "git", "--scm_url", "file://%s" % w["repo"], "--wait")
+    jt = awx_json(d, "job_templates", "create", "--name", uniq("Sleep"), "--project", prj["id"],
+                  "--inventory", inv["id"], "--playbook", "sleep.yml", "--ask_variables_on_launch", "true")
+    job = awx_json(d, "job_templates", "launch", jt["id"], "--extra_vars", '{"sleep_seconds": 120}')
+    assert job["status"] in ("pending", "waiting", "running") and job["job_template"] == jt["id"]
+    mon = subprocess.Popen([AWX, "--conf.host", d.url(""), "--conf.color", "false", "-f", "json",
+                            "--conf.username", "admin", "--conf.password", PASSWORD,
+                            "jobs", "monitor", str(job["id"])],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    watchdog = threading.Timer(300, mon.kill)
+    watchdog.start()
+    try:
+        # cancel once the monitor has printed the play's last task before the sleep
+        seen = []
+        for line in mon.stdout:
+            seen.append(line)
+            if "about to sleep" in line:
+                break
+        assert d.get("/api/v2/jobs/%d/cancel/" % job["id"]) == {"can_cancel": True}, "".join(seen)
+        d.post("/api/v2/jobs/%d/cancel/" % job["id"], expect=(202,))
+        rest, err = mon.communicate(timeout=240)
+        out = "".join(seen) + rest
+    finally:
+        watchdog.cancel()
+        if mon.poll() is None:
+            mon.kill()
+            mon.wait()
+    assert mon.returncode == 0, (out[-3000:], err[-3000:])
+    # the monitor printed the output up to the cancel and stopped once the
+    # job ended canceled (awxkit's monitor loop ends on "canceled")
+    assert "about to sleep" in out, out
+    assert out.rstrip().endswith("------End of Standard Out Stream--------"), out
+    got = awx_json(d, "jobs", "get", job["id"])
+    assert got["status"] == "canceled" and got["cancel_flag"] is True and got["failed"] is True
+    assert awx_json(d, "jobs", "list", "--status", "canceled", "--job_template", jt["id"])["count"] == 1
+    assert "about to sleep" in awx(d, "jobs", "stdout", job["id"], fmt="human").stdout
+    # a second cancel of the ended job is refused, as AWX refuses it
+    r = d.req("POST", "/api/v2/jobs/%d/cancel/" % job["id"], json={})
+    assert r.status_code == 405
+
+
+def test_activity_stream_records_the_launch(w):
+    """AWX writes a "create" entry for each job it launches (its
+    UnifiedJobTemplate.create_unified_job, once credentials and labels are
+    attached): who launched it, the job's fields, its credentials as
+    "name (id)" and labels by name. The awx CLI lists it."""
+    d = w["d"]
+    org = awx_json(d, "organizations", "create", "--name", uniq("Org"))
+    inv = awx_json(d, "inventory", "create", "--name", "Acts", "--organization", org["id"])
+    awx(d, "hosts", "create", "--name", "localhost", "--inventory", inv["id"], "--variables", LOCAL)
+    prj = awx_json(d, "projects", "create", "--name", uniq("Proj"), "--organization", org["id"],
+                   "--scm_type", "git", "--scm_url", "file://%s" % w["repo"], "--wait")
+    jt = awx_json(d, "job_templates", "create", "--name", uniq("Acts"), "--project", prj["id"],
+                  "--inventory", inv["id"], "--playbook", "ok.yml")
+    cname = uniq("m")
+    cred = awx_json(d, "credentials", "create", "--name", cname, "--credential_type", "Machine",
+                    "--inputs", '{"username": "nobody"}')
+    d.post("/api/v2/job_templates/%d/credentials/" % jt["id"], {"id": cred["id"]}, expect=(204,))
+    label = d.create("labels", name=uniq("lab"), organization=org["id"])
+    d.post("/api/v2/job_templates/%d/labels/" % jt["id"], {"id": label["id"]}, expect=(204,))
+    p = awx(d, "job_templates", "launch", jt["id"], "--monitor", fmt="human")
+    assert "PLAY RECAP" in p.stdout
+    job = awx_json(d, "jobs", "list", "--job_template", jt["id"])["results"][0]
+    acts = awx_json(d, "activity_stream", "list", "--object1", "job", "--operation", "create")
+    mine = [a for a in acts["results"] if a["summary_fields"].get("job", [{}])[0].get("id") == job["id"]]
+    assert len(mine) == 1, acts
+    a = mine[0]
+    assert a["summary_fields"]["actor"]["username"] == "admin"
+    assert a["related"]["job"] == ["/api/v2/jobs/%d/" % job["id"]]
+    assert a["changes"]["id"] == job["id"] and a["changes"]["job_template"] == jt["id"]
+    assert a["changes"]["playbook"] == "ok.yml" and a["changes"]["inventory"] == inv["id"]
+    assert a["changes"]["credentials"] == ["%s (%d)" % (cname, cred["id"])]
+    assert a["changes"]["labels"] == [label["name"]]
+    # the job's own activity_stream/ holds just that entry
+    own = d.get("/api/v2/jobs/%d/activity_stream/" % job["id"])
+    assert [e["id"] for e in own["results"]] == [a["id"]]
+    # and an ad hoc command's launch is recorded too, a project update's is not (as AWX)
+    cmd = d.post("/api/v2/ad_hoc_commands/", {"inventory": inv["id"], "credential": cred["id"],
+                                             "module_name": "ping", "limit": "localhost"}, expect=(201,))
+    e = d.get("/api/v2/ad_hoc_commands/%d/activity_stream/" % cmd["id"])["results"]
+    assert len(e) == 1 and e[0]["operation"] == "create" and e[0]["changes"]["module_name"] == "ping"
+    assert d.get("/api/v2/activity_stream/?object1=project_update")["count"] == 0
+    d.wait_job("/api/v2/ad_hoc_commands/%d/" % cmd["id"])

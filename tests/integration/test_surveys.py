@@ -242,7 +242,12 @@ def test_password_answer_never_shown(world):
              d.req("GET", "/api/v2/job_templates/%d/jobs/" % jt["id"]).text,
              d.req("GET", "/api/v2/unified_jobs/").text,
              d.req("GET", "/api/v2/jobs/%d/job_events/?page_size=200" % body["id"]).text,
-             d.req("GET", "/api/v2/jobs/%d/stdout/?format=txt" % body["id"]).text, d.log()]
+             d.req("GET", "/api/v2/jobs/%d/stdout/?format=txt" % body["id"]).text, d.log(),
+             # the launch's activity stream entry (AWX: display_extra_vars)
+             d.req("GET", "/api/v2/jobs/%d/activity_stream/" % body["id"]).text,
+             d.req("GET", "/api/v2/activity_stream/?page_size=200").text]
+    launched = d.get("/api/v2/jobs/%d/activity_stream/" % body["id"])["results"]
+    assert len(launched) == 1 and json.loads(launched[0]["changes"]["extra_vars"])["pw"] == "$encrypted$"
     for t in texts:
         # neither the answer nor its sealed form is shown
         assert PW not in t and "survey_passwords" not in t

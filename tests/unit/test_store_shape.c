@@ -18,8 +18,8 @@
 #include "shape.h"
 
 /* The fake backend: objects 1..9 exist (named "obj-<id>"), credential
- * types have kind "ssh"; counts are 10 * (what + 1) + id; job 5 has host
- * summaries (2 ok, 1 failed), other jobs none. Calls are counted. */
+ * types have kind "ssh", project 4 is in organization 3; counts are 10 * (what + 1) + id; job 5 has
+ * host summaries (2 ok, 1 failed), other jobs none. Calls are counted. */
 typedef struct fake {
 	int lookups, counts, statuses;
 	store_kind last_kind;
@@ -38,7 +38,9 @@ static bool fake_lookup(void *ctx, store_kind kind, long id, char **name, json_t
 	snprintf(buf, sizeof buf, "obj-%ld", id);
 	*name = strdup(buf);
 	if (data)
-		*data = json_pack("{s:s}", "kind", "ssh");
+		*data = kind == STORE_PROJECT && id == 4
+		            ? json_pack("{s:s,s:i}", "kind", "ssh", "organization", 3)
+		            : json_pack("{s:s}", "kind", "ssh");
 	return true;
 }
 
@@ -207,6 +209,34 @@ static void test_unified_jobs(void **state)
 	          NULL, 4);
 	assert_true(json_is_false(json_object_get(o, "event_processing_finished")));
 	assert_int_equal(json_object_size(json_object_get(o, "host_status_counts")), 0);
+	json_decref(o);
+}
+
+/* A job template shows its project's organization (AWX's read-only
+ * JobTemplate.organization), whatever its row holds. */
+static void test_job_template_organization(void **state)
+{
+	(void)state;
+	fake f;
+	shape_source src = source(&f);
+	json_t *o =
+	    shape(&src, STORE_JOB_TEMPLATE, 7, "{\"project\": 4, \"inventory\": 2}", NULL, 0);
+	assert_int_equal(json_integer_value(json_object_get(o, "organization")), 3);
+	assert_string_equal(str(o, "summary_fields.organization.name"), "obj-3");
+	assert_string_equal(str(o, "related.organization"), "/api/v2/organizations/3/");
+	json_decref(o);
+	/* a project in no organization, a row claiming one: null, no summary */
+	o = shape(&src, STORE_JOB_TEMPLATE, 7, "{\"project\": 2, \"organization\": 5}", NULL, 0);
+	assert_true(json_is_null(json_object_get(o, "organization")));
+	assert_null(json_object_get(json_object_get(o, "summary_fields"), "organization"));
+	assert_null(json_object_get(json_object_get(o, "related"), "organization"));
+	json_decref(o);
+	/* no project (or one gone): null */
+	o = shape(&src, STORE_JOB_TEMPLATE, 7, "{\"project\": null}", NULL, 0);
+	assert_true(json_is_null(json_object_get(o, "organization")));
+	json_decref(o);
+	o = shape(&src, STORE_JOB_TEMPLATE, 7, "{\"project\": 42}", NULL, 0);
+	assert_true(json_is_null(json_object_get(o, "organization")));
 	json_decref(o);
 }
 
@@ -396,6 +426,7 @@ int main(void)
 	    cmocka_unit_test(test_users_and_tokens),
 	    cmocka_unit_test(test_inventory_counts),
 	    cmocka_unit_test(test_unified_jobs),
+	    cmocka_unit_test(test_job_template_organization),
 	    cmocka_unit_test(test_events_and_summaries),
 	    cmocka_unit_test(test_inventory_render),
 	    cmocka_unit_test(test_inventory_plan),
