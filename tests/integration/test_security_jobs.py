@@ -66,6 +66,19 @@ def read_environ(pid):
         return f.read()
 
 
+def descends_from(pid, ancestors):
+    """Is pid a descendant of one of ancestors (by the ppid chain)?"""
+    while pid > 1:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                pid = int(f.read().rsplit(") ", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            return False
+        if pid in ancestors:
+            return True
+    return False
+
+
 def env_names(raw):
     return {e.split(b"=", 1)[0].decode() for e in raw.split(b"\0") if b"=" in e}
 
@@ -143,7 +156,9 @@ def test_admin_password_is_gone_from_runneld_and_workers_get_a_minimal_environme
         workers = wait_for(lambda: pids_with_cmdline("runneld-worker --state-dir %s" % d.state_dir),
                            timeout=30, what="the worker")
         # the job's own processes (ansible-playbook and its sleep) are the worker's descendants
-        sleeper = wait_for(lambda: [p for p in pids_with_cmdline("sleep 30") if p not in workers],
+        # (only those: another suite on the machine may run the same sleep)
+        sleeper = wait_for(lambda: [p for p in pids_with_cmdline("sleep 30")
+                                    if p not in workers and descends_from(p, workers)],
                            timeout=60, what="the job's sleep")
         for pid in workers + sleeper:
             env = read_environ(pid)
@@ -162,9 +177,7 @@ def test_admin_password_is_gone_from_runneld_and_workers_get_a_minimal_environme
             assert cmdline.split(b"\0")[1:] == [b"--state-dir", str(d.state_dir).encode(), b"--job",
                                                 str(r.json()["id"]).encode(), b"--settings", b"-", b""], cmdline
         # job_env is the environment ansible-playbook really got (secret-looking values redacted)
-        playbook = [p for p in pids_with_cmdline("ansible-playbook")
-                    if ("%s/job_%d_" % (world["tmp"], r.json()["id"])).encode() in
-                    open("/proc/%d/cmdline" % p, "rb").read()]
+        playbook = [p for p in pids_with_cmdline("ansible-playbook") if descends_from(p, workers)]
         assert playbook  # ansible-playbook, and the workers it forks (same environment)
         real = dict(e.decode().split("=", 1) for e in read_environ(min(playbook)).split(b"\0") if b"=" in e)
         job_env = d.get(url)["job_env"]
