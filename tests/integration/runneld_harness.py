@@ -32,6 +32,23 @@ SECRET_BECOME = "PLANTED-become-9f3a"
 ACTIVE = ("new", "pending", "waiting", "running")
 AWX_COLLECTION = Path("/usr/lib/python3/dist-packages/ansible_collections/awx/awx")
 
+
+def run_collection_playbook(d, playbook, extra_vars=(), env=None, timeout=600):
+    """Run playbook (a path) with ansible-playbook on localhost, the awx.awx
+    collection pointed at runneld d as admin (CONTROLLER_* in the
+    environment); extra_vars: "k=v" strings for -e; env: more variables.
+    The CompletedProcess (text)."""
+    e = dict(os.environ)
+    e.update({"CONTROLLER_HOST": d.url(""), "CONTROLLER_USERNAME": "admin",
+              "CONTROLLER_PASSWORD": PASSWORD, "CONTROLLER_VERIFY_SSL": "false",
+              "ANSIBLE_PYTHON_INTERPRETER": "/usr/bin/python3", "ANSIBLE_LOCALHOST_WARNING": "false",
+              "ANSIBLE_INVENTORY_UNPARSED_WARNING": "false"})
+    e.update(env or {})
+    argv = ["ansible-playbook", "-i", "localhost,", "-c", "local", str(playbook)]
+    for v in extra_vars:
+        argv += ["-e", v]
+    return subprocess.run(argv, env=e, capture_output=True, text=True, timeout=timeout)
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -21,7 +21,7 @@ import pytest
 import requests
 
 from runneld_harness import (PASSWORD, REPO_ROOT, RUNNELD, AWX_COLLECTION, Runneld,
-                             make_git_project, setup_world, wait_for)
+                             make_git_project, setup_world, wait_for, run_collection_playbook)
 
 pytestmark = pytest.mark.skipif(not os.path.exists(RUNNELD), reason="runneld is not built: " + RUNNELD)
 
@@ -531,18 +531,7 @@ def test_awx_collection_settings_module(w):
     - assert:
         that: [ro is failed]
 """)
-    env = dict(os.environ)
-    env.update({
-        "CONTROLLER_HOST": d.url(""),
-        "CONTROLLER_USERNAME": "admin",
-        "CONTROLLER_PASSWORD": PASSWORD,
-        "CONTROLLER_VERIFY_SSL": "false",
-        "ANSIBLE_PYTHON_INTERPRETER": "/usr/bin/python3",
-        "ANSIBLE_LOCALHOST_WARNING": "false",
-        "ANSIBLE_INVENTORY_UNPARSED_WARNING": "false",
-    })
-    out = subprocess.run(["ansible-playbook", "-i", "localhost,", "-c", "local", str(pb)],
-                         env=env, capture_output=True, text=True, timeout=300)
+    out = run_collection_playbook(d, pb, timeout=300)
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
     assert d.get("/api/v2/settings/jobs/")["DEFAULT_JOB_TIMEOUT"] == 0
     changes = d.get("/api/v2/activity_stream/?object1=setting&order_by=-id")["results"]

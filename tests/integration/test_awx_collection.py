@@ -21,14 +21,14 @@ Environment: RUNNELD, AWX_CLI (see test_awx_cli.py).
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
 import pytest
 import requests
 
-from runneld_harness import AWX_COLLECTION, FIXTURES, PASSWORD, RUNNELD, Runneld, make_git_project
+from runneld_harness import (AWX_COLLECTION, FIXTURES, RUNNELD, Runneld, make_git_project,
+                             run_collection_playbook)
 from test_awx_cli import AWX
 
 AWXKIT = Path(AWX).resolve().parent / "awxkit-21.14.0"
@@ -47,22 +47,10 @@ def run_playbook(d, tmp, phase):
     pb = tmp / "awx_collection.yml"
     pb.write_text((FIXTURES / "awx_collection.yml").read_text())
     out = tmp / ("results-%s.json" % phase)
-    env = dict(os.environ)
-    env.update({
-        "CONTROLLER_HOST": d.url(""),
-        "CONTROLLER_USERNAME": "admin",
-        "CONTROLLER_PASSWORD": PASSWORD,
-        "CONTROLLER_VERIFY_SSL": "false",
-        "ANSIBLE_PYTHON_INTERPRETER": "/usr/bin/python3",
-        "ANSIBLE_LOCALHOST_WARNING": "false",
-        "ANSIBLE_INVENTORY_UNPARSED_WARNING": "false",
-        "PYTHONPATH": str(AWXKIT) + (":" + os.environ["PYTHONPATH"] if os.environ.get("PYTHONPATH") else ""),
-    })
-    p = subprocess.run(["ansible-playbook", "-i", "localhost,", "-c", "local", str(pb),
-                        "-e", "phase=%s" % phase, "-e", "out=%s" % out,
-                        "-e", "scm_url=file://%s" % (tmp / "repo"),
-                        "-e", "machine_password=%s" % MACHINE_PW],
-                       env=env, capture_output=True, text=True, timeout=900)
+    pythonpath = str(AWXKIT) + (":" + os.environ["PYTHONPATH"] if os.environ.get("PYTHONPATH") else "")
+    p = run_collection_playbook(d, pb, ["phase=%s" % phase, "out=%s" % out, "scm_url=file://%s" % (tmp / "repo"),
+                                        "machine_password=%s" % MACHINE_PW],
+                                env={"PYTHONPATH": pythonpath}, timeout=900)
     assert p.returncode == 0, p.stdout[-6000:] + p.stderr[-3000:]
     return json.loads(out.read_text()), p.stdout + p.stderr
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from runneld_harness import (AWX_COLLECTION, PASSWORD, REPO_ROOT, RUNNELD, Runneld, free_port,
-                             make_git_project, setup_world, wait_for)
+                             make_git_project, setup_world, wait_for, run_collection_playbook)
 
 pytestmark = pytest.mark.skipif(not os.path.exists(RUNNELD), reason="runneld is not built: " + RUNNELD)
 
@@ -485,15 +485,8 @@ def test_awx_collection_notification_template(w):
     d = w["d"]
     pb = Path(w["tmp"]) / "notify.yml"
     pb.write_text(COLLECTION_PLAY)
-    env = dict(os.environ)
-    env.update({"CONTROLLER_HOST": "http://127.0.0.1:%d" % d.port, "CONTROLLER_USERNAME": "admin",
-                "CONTROLLER_PASSWORD": PASSWORD, "CONTROLLER_VERIFY_SSL": "false",
-                "ANSIBLE_PYTHON_INTERPRETER": "/usr/bin/python3", "ANSIBLE_LOCALHOST_WARNING": "false",
-                "ANSIBLE_INVENTORY_UNPARSED_WARNING": "false"})
-    out = subprocess.run(["ansible-playbook", "-i", "localhost,", "-c", "local", str(pb),
-                          "-e", "hook_url=%s" % w["http"].url("/coll"),
-                          "-e", "hook_password=%s" % WEBHOOK_PASSWORD],
-                         env=env, capture_output=True, text=True, timeout=600)
+    out = run_collection_playbook(d, pb, ["hook_url=%s" % w["http"].url("/coll"),
+                                          "hook_password=%s" % WEBHOOK_PASSWORD])
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-4000:]
     nt = d.get("/api/v2/notification_templates/?name=from-collection")["results"][0]
     assert nt["notification_configuration"]["url"] == w["http"].url("/coll")

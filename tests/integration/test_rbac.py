@@ -18,7 +18,6 @@ each group citing the access.py rule it follows.
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
@@ -26,7 +25,7 @@ import pytest
 import requests
 
 from runneld_harness import (  # noqa: F401
-    AWX_COLLECTION, PASSWORD, RUNNELD, Runneld, make_git_project, setup_world, wait_for)
+    AWX_COLLECTION, PASSWORD, RUNNELD, Runneld, make_git_project, setup_world, wait_for, run_collection_playbook)
 
 pytestmark = pytest.mark.skipif(not os.path.exists(RUNNELD), reason="runneld is not built: " + RUNNELD)
 
@@ -532,14 +531,8 @@ def test_awx_collection_user_team_role(w):
     d = w["d"]
     pb = Path(w["tmp"]) / "rbac.yml"
     pb.write_text(COLLECTION_PB)
-    env = dict(os.environ)
-    env.update({"CONTROLLER_HOST": "http://127.0.0.1:%d" % d.port, "CONTROLLER_USERNAME": "admin",
-                "CONTROLLER_PASSWORD": PASSWORD, "CONTROLLER_VERIFY_SSL": "false",
-                "ANSIBLE_PYTHON_INTERPRETER": "/usr/bin/python3", "ANSIBLE_LOCALHOST_WARNING": "false",
-                "ANSIBLE_INVENTORY_UNPARSED_WARNING": "false"})
     for run in range(2):
-        out = subprocess.run(["ansible-playbook", "-i", "localhost,", "-c", "local", str(pb)],
-                             env=env, capture_output=True, text=True, timeout=600)
+        out = run_collection_playbook(d, pb)
         assert out.returncode == 0, out.stdout + out.stderr
         if run == 1:  # the second run changes nothing
             assert "changed=0" in out.stdout, out.stdout
@@ -553,7 +546,6 @@ def test_awx_collection_user_team_role(w):
     assert s.get(d.url("/api/v2/credentials/%d/" % w["cred"]["id"])).status_code == 403
     # state: absent takes the role back
     pb.write_text(COLLECTION_PB.replace("        role: execute\n", "        role: execute\n        state: absent\n"))
-    out = subprocess.run(["ansible-playbook", "-i", "localhost,", "-c", "local", str(pb)],
-                         env=env, capture_output=True, text=True, timeout=600)
+    out = run_collection_playbook(d, pb)
     assert out.returncode == 0, out.stdout + out.stderr
     assert s.get(d.url("/api/v2/job_templates/%d/" % w["jt"]["id"])).status_code == 403

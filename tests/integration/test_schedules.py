@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from runneld_harness import (AWX_COLLECTION, PASSWORD, REPO_ROOT, RUNNELD, Runneld, make_git_project,
-                             setup_world, wait_for)
+                             setup_world, wait_for, run_collection_playbook)
 
 pytestmark = pytest.mark.skipif(not os.path.exists(RUNNELD), reason="runneld is not built: " + RUNNELD)
 
@@ -406,12 +406,7 @@ def test_awx_collection_schedule_module(world):
         unified_job_template: OK
         enabled: false
 """)
-    env = dict(os.environ)
-    env.update({"CONTROLLER_HOST": d.url(""), "CONTROLLER_USERNAME": "admin", "CONTROLLER_PASSWORD": PASSWORD,
-                "CONTROLLER_VERIFY_SSL": "false", "ANSIBLE_PYTHON_INTERPRETER": "/usr/bin/python3",
-                "ANSIBLE_LOCALHOST_WARNING": "false", "ANSIBLE_INVENTORY_UNPARSED_WARNING": "false"})
-    out = subprocess.run(["ansible-playbook", "-i", "localhost,", "-c", "local", str(pb)], env=env,
-                         capture_output=True, text=True, timeout=600)
+    out = run_collection_playbook(d, pb)
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-4000:]
     s = d.get("/api/v2/schedules/?name=collection-schedule")
     assert s["count"] == 1

@@ -23,7 +23,7 @@ import pytest
 import requests
 
 from runneld_harness import (  # noqa: F401
-    HERE, REPO_ROOT, FIXTURES, RUNNELD, PASSWORD, SECRET_PW, SECRET_BECOME, ACTIVE, AWX_COLLECTION, free_port, wait_for, pid_alive, pids_with_cmdline, Runneld, git, make_git_project, start_redis, setup_world)
+    HERE, REPO_ROOT, FIXTURES, RUNNELD, PASSWORD, SECRET_PW, SECRET_BECOME, ACTIVE, AWX_COLLECTION, free_port, wait_for, pid_alive, pids_with_cmdline, Runneld, git, make_git_project, start_redis, setup_world, run_collection_playbook)
 
 pytestmark = pytest.mark.skipif(not os.path.exists(RUNNELD), reason="runneld is not built: " + RUNNELD)
 
@@ -363,19 +363,7 @@ def test_awx_collection(world):
     tmp = Path(world["tmp"])
     pb = tmp / "collection.yml"
     pb.write_text((FIXTURES / "collection.yml").read_text())
-    env = dict(os.environ)
-    env.update({
-        "CONTROLLER_HOST": "http://127.0.0.1:%d" % d.port,
-        "CONTROLLER_USERNAME": "admin",
-        "CONTROLLER_PASSWORD": PASSWORD,
-        "CONTROLLER_VERIFY_SSL": "false",
-        "ANSIBLE_PYTHON_INTERPRETER": "/usr/bin/python3",
-        "ANSIBLE_LOCALHOST_WARNING": "false",
-        "ANSIBLE_INVENTORY_UNPARSED_WARNING": "false",
-    })
-    out = subprocess.run(["ansible-playbook", "-i", "localhost,", "-c", "local", str(pb),
-                          "-e", "scm_url=file://%s" % world["repo"]],
-                         env=env, capture_output=True, text=True, timeout=600)
+    out = run_collection_playbook(d, pb, ["scm_url=file://%s" % world["repo"]])
     assert out.returncode == 0, out.stdout + out.stderr
     jobs = d.get("/api/v2/jobs/?name=collection-jt&order_by=-id")
     assert jobs["count"] >= 1 and jobs["results"][0]["status"] == "successful"

@@ -12,14 +12,13 @@ import json
 import os
 import shutil
 import sqlite3
-import subprocess
 import tempfile
 from pathlib import Path
 
 import pytest
 
-from runneld_harness import (RUNNELD, AWX_COLLECTION, PASSWORD, Runneld, make_git_project, setup_world,
-                             wait_for)
+from runneld_harness import (RUNNELD, AWX_COLLECTION, Runneld, make_git_project, setup_world,
+                             wait_for, run_collection_playbook)
 
 pytestmark = pytest.mark.skipif(not os.path.exists(RUNNELD), reason="runneld is not built: " + RUNNELD)
 
@@ -430,20 +429,8 @@ def test_awx_collection_survey_and_label(world):
     tmp = Path(world["tmp"])
     pb = tmp / "surveys_collection.yml"
     pb.write_text((Path(__file__).resolve().parent / "service" / "surveys_collection.yml").read_text())
-    env = dict(os.environ)
-    env.update({
-        "CONTROLLER_HOST": "http://127.0.0.1:%d" % d.port,
-        "CONTROLLER_USERNAME": "admin",
-        "CONTROLLER_PASSWORD": PASSWORD,
-        "CONTROLLER_VERIFY_SSL": "false",
-        "ANSIBLE_PYTHON_INTERPRETER": "/usr/bin/python3",
-        "ANSIBLE_LOCALHOST_WARNING": "false",
-        "ANSIBLE_INVENTORY_UNPARSED_WARNING": "false",
-    })
     repo = Path(d.state_dir).parent / "repo"
-    out = subprocess.run(["ansible-playbook", "-i", "localhost,", "-c", "local", str(pb),
-                          "-e", "scm_url=file://%s" % repo], env=env, capture_output=True, text=True,
-                         timeout=600)
+    out = run_collection_playbook(d, pb, ["scm_url=file://%s" % repo])
     assert out.returncode == 0, out.stdout + out.stderr
     jt = d.get("/api/v2/job_templates/?name=coll-survey-jt")["results"][0]
     assert jt["survey_enabled"] is True

@@ -22,7 +22,7 @@ import pytest
 import requests
 
 from runneld_harness import (ACTIVE, AWX_COLLECTION, PASSWORD, REPO_ROOT, RUNNELD, Runneld,
-                             make_git_project, setup_world, start_redis, wait_for)
+                             make_git_project, setup_world, start_redis, wait_for, run_collection_playbook)
 
 pytestmark = pytest.mark.skipif(not os.path.exists(RUNNELD), reason="runneld is not built: " + RUNNELD)
 
@@ -462,18 +462,7 @@ def test_awx_collection_workflow_job_template_and_launch(w):
     d = w["d"]
     pb = Path(w["tmp"]) / "workflows_collection.yml"
     pb.write_text(COLLECTION_PLAYBOOK)
-    env = dict(os.environ)
-    env.update({
-        "CONTROLLER_HOST": "http://127.0.0.1:%d" % d.port,
-        "CONTROLLER_USERNAME": "admin",
-        "CONTROLLER_PASSWORD": PASSWORD,
-        "CONTROLLER_VERIFY_SSL": "false",
-        "ANSIBLE_PYTHON_INTERPRETER": "/usr/bin/python3",
-        "ANSIBLE_LOCALHOST_WARNING": "false",
-        "ANSIBLE_INVENTORY_UNPARSED_WARNING": "false",
-    })
-    out = subprocess.run(["ansible-playbook", "-i", "localhost,", "-c", "local", str(pb)], env=env,
-                         capture_output=True, text=True, timeout=600)
+    out = run_collection_playbook(d, pb)
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-4000:]
     wf = d.get("/api/v2/workflow_job_templates/?name=coll-wf")["results"][0]
     nodes = {n["identifier"]: n for n in d.all_pages("/api/v2/workflow_job_templates/%d/workflow_nodes/" % wf["id"])}
@@ -488,8 +477,7 @@ def test_awx_collection_workflow_job_template_and_launch(w):
     assert "hello localhost from-collection" in d.req("GET", "/api/v2/jobs/%d/stdout/?format=txt" % second["id"]).text
     assert got["handler"]["do_not_run"] is True
     # run again: the module finds everything as it is (no new nodes)
-    out = subprocess.run(["ansible-playbook", "-i", "localhost,", "-c", "local", str(pb)], env=env,
-                         capture_output=True, text=True, timeout=600)
+    out = run_collection_playbook(d, pb)
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-4000:]
     assert d.get("/api/v2/workflow_job_template_nodes/?workflow_job_template=%d" % wf["id"])["count"] == 3
 
