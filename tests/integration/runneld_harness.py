@@ -8,6 +8,7 @@ runs every Runneld of a suite on a throwaway PostgreSQL cluster of its own
 """
 
 import atexit
+import contextlib
 import json
 import os
 import pwd
@@ -16,6 +17,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -380,3 +382,21 @@ def setup_world(d, repo):
     w["jt_sleep"] = d.create("job_templates", name="Sleep", project=w["project"]["id"], inventory=inv,
                              playbook="sleep.yml", limit="localhost", ask_variables_on_launch=True)
     return w
+
+
+@contextlib.contextmanager
+def own_world(prefix):
+    """A runneld of its own in a new temp dir (prefix), with a git project and
+    setup_world's objects: yields that world with d, tmp and repo added; the
+    daemon is stopped and the dir removed afterwards. For a test module's
+    fixture: `with own_world("runneld-x-") as w: yield w`."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    repo, _ = make_git_project(tmp)
+    d = Runneld(tmp / "state", extra=["--isolation-base-path", str(tmp)]).start()
+    try:
+        w = setup_world(d, repo)
+        w.update(d=d, tmp=tmp, repo=repo)
+        yield w
+    finally:
+        d.stop()
+        shutil.rmtree(tmp, ignore_errors=True)

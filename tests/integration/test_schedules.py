@@ -10,17 +10,15 @@ Environment: RUNNELD (default <repo>/build/service/runneld), AWX_CLI.
 import datetime
 import json
 import os
-import shutil
 import sqlite3
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
 from runneld_harness import (AWX_COLLECTION, PASSWORD, REPO_ROOT, RUNNELD, Runneld, make_git_project,
-                             setup_world, wait_for, run_collection_playbook)
+                             setup_world, wait_for, run_collection_playbook, own_world)
 
 pytestmark = pytest.mark.skipif(not os.path.exists(RUNNELD), reason="runneld is not built: " + RUNNELD)
 
@@ -31,16 +29,8 @@ if not os.path.exists(AWX):
 
 @pytest.fixture(scope="module")
 def world():
-    tmp = Path(tempfile.mkdtemp(prefix="runneld-sched-"))
-    repo, _ = make_git_project(tmp)
-    d = Runneld(tmp / "state", extra=["--isolation-base-path", str(tmp)]).start()
-    try:
-        w = setup_world(d, repo)
-        w.update(d=d, tmp=tmp, repo=repo)
+    with own_world("runneld-sched-") as w:
         yield w
-    finally:
-        d.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 _seq = [0]

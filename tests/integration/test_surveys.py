@@ -10,15 +10,11 @@ Environment: RUNNELD (default <repo>/build/service/runneld).
 import hashlib
 import json
 import os
-import shutil
-import sqlite3
-import tempfile
 from pathlib import Path
 
 import pytest
 
-from runneld_harness import (RUNNELD, AWX_COLLECTION, Runneld, make_git_project, setup_world,
-                             wait_for, run_collection_playbook)
+from runneld_harness import AWX_COLLECTION, RUNNELD, own_world, run_collection_playbook
 
 pytestmark = pytest.mark.skipif(not os.path.exists(RUNNELD), reason="runneld is not built: " + RUNNELD)
 
@@ -28,16 +24,8 @@ PW_DEFAULT = "Survey-DEFAULT-pw-81aa"
 
 @pytest.fixture(scope="module")
 def world():
-    tmp = Path(tempfile.mkdtemp(prefix="runneld-surveys-"))
-    repo, _ = make_git_project(tmp)
-    d = Runneld(tmp / "state", extra=["--isolation-base-path", str(tmp)]).start()
-    try:
-        w = setup_world(d, repo)
-        w.update(d=d, tmp=tmp)
+    with own_world("runneld-surveys-") as w:
         yield w
-    finally:
-        d.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def spec(*questions, name="S", description="d"):

@@ -22,7 +22,7 @@ import pytest
 import requests
 
 from runneld_harness import (ACTIVE, AWX_COLLECTION, PASSWORD, REPO_ROOT, RUNNELD, Runneld,
-                             make_git_project, setup_world, start_redis, wait_for, run_collection_playbook)
+                             make_git_project, setup_world, start_redis, wait_for, run_collection_playbook, own_world)
 
 pytestmark = pytest.mark.skipif(not os.path.exists(RUNNELD), reason="runneld is not built: " + RUNNELD)
 
@@ -32,16 +32,8 @@ FINAL = ("successful", "failed", "error", "canceled")
 
 @pytest.fixture(scope="module")
 def w():
-    tmp = Path(tempfile.mkdtemp(prefix="runneld-workflows-"))
-    repo, _ = make_git_project(tmp)
-    d = Runneld(tmp / "state", extra=["--isolation-base-path", str(tmp)]).start()
-    try:
-        w = setup_world(d, repo)
-        w.update(d=d, tmp=tmp, repo=repo)
+    with own_world("runneld-workflows-") as w:
         yield w
-    finally:
-        d.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 _seq = [0]
