@@ -555,6 +555,35 @@ static int copy_nodes(store *st, bool tmpl, long from, long wj, runnel_error *er
 	return rc;
 }
 
+/* Create a workflow job from fields f (created_by when non-zero), copy the
+ * nodes and edges of template src (tmpl) or of workflow job src into it and
+ * make it pending. Its id, or 0 with err; a job whose nodes could not be
+ * copied is failed, saying so. */
+static long create_with_nodes(engine *e, json_t *f, long created_by, bool tmpl, long src,
+                              runnel_error *err)
+{
+	if (created_by)
+		json_object_set_new(f, "created_by", json_integer(created_by));
+	json_t *wj = store_create(e->st, STORE_WORKFLOW_JOB, f, STORE_SYSTEM, err);
+	if (!wj)
+		return 0;
+	long id = int_of(wj, "id");
+	json_decref(wj);
+	if (copy_nodes(e->st, tmpl, src, id, err) < 0 ||
+	    store_job_transition(e->st, id, NULL, "pending", NULL, err) < 0) {
+		runnel_error e2 = {0};
+		store_job_append(
+		    e->st, id, "job_explanation",
+		    tmpl ? "The workflow job's nodes could not be copied from its template."
+		         : "The workflow job's nodes could not be copied from the one "
+		           "relaunched.",
+		    &e2);
+		store_job_transition(e->st, id, NULL, "failed", NULL, &e2);
+		return 0;
+	}
+	return id;
+}
+
 json_t *engine_launch_workflow(engine *e, long wfjt_id, const json_t *prompts,
                                const char *launch_type, long created_by, json_t **ignored,
                                runnel_error *err)
@@ -614,22 +643,9 @@ json_t *engine_launch_workflow(engine *e, long wfjt_id, const json_t *prompts,
 			json_object_set(f, carried[i], x);
 	}
 	json_object_set(f, "allow_simultaneous", json_object_get(wfjt, "allow_simultaneous"));
-	if (created_by)
-		json_object_set_new(f, "created_by", json_integer(created_by));
-	json_t *wj = store_create(e->st, STORE_WORKFLOW_JOB, f, STORE_SYSTEM, err);
-	if (!wj)
+	long id = create_with_nodes(e, f, created_by, true, wfjt_id, err);
+	if (!id)
 		goto out;
-	long id = int_of(wj, "id");
-	json_decref(wj);
-	if (copy_nodes(e->st, true, wfjt_id, id, err) < 0 ||
-	    store_job_transition(e->st, id, NULL, "pending", NULL, err) < 0) {
-		runnel_error e2 = {0};
-		store_job_append(e->st, id, "job_explanation",
-		                 "The workflow job's nodes could not be copied from its template.",
-		                 &e2);
-		store_job_transition(e->st, id, NULL, "failed", NULL, &e2);
-		goto out;
-	}
 	engine_log(e, "workflow job %ld: launched from workflow job template %ld", id, wfjt_id);
 	char now[32];
 	rn_utc_isoformat(now);
@@ -678,23 +694,10 @@ json_t *engine_relaunch_workflow(engine *e, long wj_id, long created_by, runnel_
 			json_object_set(f, same[i], v);
 	}
 	json_decref(old);
-	if (created_by)
-		json_object_set_new(f, "created_by", json_integer(created_by));
-	json_t *wj = store_create(e->st, STORE_WORKFLOW_JOB, f, STORE_SYSTEM, err);
+	long id = create_with_nodes(e, f, created_by, false, wj_id, err);
 	json_decref(f);
-	if (!wj)
+	if (!id)
 		return NULL;
-	long id = int_of(wj, "id");
-	json_decref(wj);
-	if (copy_nodes(e->st, false, wj_id, id, err) < 0 ||
-	    store_job_transition(e->st, id, NULL, "pending", NULL, err) < 0) {
-		runnel_error e2 = {0};
-		store_job_append(
-		    e->st, id, "job_explanation",
-		    "The workflow job's nodes could not be copied from the one relaunched.", &e2);
-		store_job_transition(e->st, id, NULL, "failed", NULL, &e2);
-		return NULL;
-	}
 	engine_log(e, "workflow job %ld: relaunch of workflow job %ld", id, wj_id);
 	workflow_wake(e);
 	return store_get(e->st, STORE_UNIFIED_JOB, id, err);
