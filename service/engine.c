@@ -236,7 +236,11 @@ engine *engine_open(const engine_settings *settings, runnel_error *err)
 	e->st = store_open(&ss, err);
 	if (!e->st)
 		goto fail;
-	e->events_st = store_open(&ss, err);
+	/* the receiver's handle: a connection per storing thread where the
+	 * backend stores event batches side by side */
+	store_settings es = ss;
+	es.thread_connections = e->st->event_writers > 1;
+	e->events_st = store_open(&es, err);
 	if (!e->events_st)
 		goto fail;
 	dispatch_reap_orphans(e);

@@ -2,20 +2,29 @@
  * receiver.c - the callback receiver (AWX's CallbackBrokerWorker): takes
  * events off the bus and stores them in batches, one transaction per batch.
  *
- * Two threads, so that reading the bus and writing the store overlap:
+ * Threads, so that reading the bus and writing the store overlap:
  *
  *   rn-receiver  reads the bus, checks each message and reads it into a row
  *                (store_event_batch_add: one pass over the text), and hands
  *                the batch over;
- *   rn-store     stores the batch it was handed (the store derives host
+ *   rn-store     stores a batch it was handed (the store derives host
  *                summaries and parent flags, skips duplicates, retries a
  *                failed batch one by one), then applies its EOFs.
  *
+ * There are as many storing threads as the store has event writers
+ * (store.h: one for SQLite, whose writes take one lock; more for
+ * PostgreSQL, where each batch is COPYed on a connection of its own, as
+ * AWX runs several callback receiver workers). Batches are handed over in
+ * order and may be stored side by side, with one exception: a barrier
+ * batch (one holding EOFs, or an event the store reads whole, such as
+ * playbook_on_stats, whose host summaries and parent flags need the job's
+ * earlier events stored) waits until every batch before it is stored.
+ *
  * A batch is handed over when it holds receiver_batch events (1000) or
- * receiver_flush_ms (1 s) passed, as AWX flushes — and also as soon as the
+ * receiver_flush_ms (1 s) passed, as AWX flushes — and also as soon as a
  * storing thread is idle: under a light load every event is stored at once,
- * under a heavy one batches grow while the store is busy. There are two
- * batches, one filling and one storing: memory stays bounded.
+ * under a heavy one batches grow while the store is busy. There is one
+ * batch filling and one per storing thread: memory stays bounded.
  *
  * The EOF control event {"event": "EOF", "final_counter": N, "<type>_id": id}
  * hands its batch over at once; once the events before it are stored, N is
@@ -33,7 +42,8 @@
  * it waits in the receiver's processing list until then, so a runneld
  * killed between taking events and committing them loses none: the next
  * runneld puts them back on the queue at start and stores them (the store
- * skips those it already has). Batches are stored in order, so acks are a
+ * skips those it already has). Batches finish in the order they were
+ * handed over (one stored early waits for those before it), so acks are a
  * count. The reading thread acks (a bus handle is used by one thread): it
  * acks what the storing thread finished each time round its loop.
  *
@@ -62,24 +72,39 @@
 #include "model.h"
 #include "util.h"
 
+/* Where a batch is: the reading thread fills it, hands it over (queued),
+ * a storing thread stores it, and once every batch before it is done too
+ * it is free again. */
+typedef enum rx_state { RX_FREE, RX_FILLING, RX_QUEUED, RX_STORING, RX_STORED } rx_state;
+
 /* A batch on its way: rows, then the EOF control events that came after them. */
 typedef struct rx_batch {
 	store_event_batch rows;
 	json_t *eofs;
-	long msgs; /* messages it took off the bus (events, EOFs, bad ones): to ack */
+	long msgs;    /* messages it took off the bus (events, EOFs, bad ones): to ack */
+	long seq;     /* its place in the hand-over order */
+	bool barrier; /* stored only after every batch before it (see the top) */
+	bool kept;    /* stored (false: given up on, runneld stopping) */
+	rx_state state;
 } rx_batch;
+
+/* At most this many storing threads, whatever the store says. */
+#define RX_WRITERS_MAX 4
 
 typedef struct rx {
 	engine *e;
-	rx_batch slots[2];
+	rx_batch slots[2 * RX_WRITERS_MAX + 1];
+	int nslots;  /* 2 * writers + 1 (1 for SQLite: one filling, one storing) */
+	int writers; /* storing threads running */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	rx_batch *full;         /* handed to the storing thread; NULL once it took and stored it */
-	bool storing;           /* the storing thread has a batch in hand */
+	long next_seq;          /* seq of the next batch handed over */
+	long done_seq;          /* every batch before this seq is stored (or given up) */
+	int storing;            /* batches in a storing thread's hand */
 	bool done;              /* the reading thread stopped: store what is left, then end */
-	long long stop_seen_ms; /* the storing thread: when it first saw runneld stopping */
-	long bad;               /* messages that were not events */
-	long finished;          /* messages of the batches stored so far, in order */
+	long long stop_seen_ms; /* when a storing thread first saw runneld stopping */
+	long bad;               /* messages that were not events (the reading thread's) */
+	long finished;          /* messages of the batches done so far, in order */
 	bool gave_up;           /* a batch was given up on (stopping): ack nothing more */
 } rx;
 
@@ -125,6 +150,7 @@ static int on_message(const char *msg, size_t len, void *ud)
 	json_t *eof = as_eof(msg, len);
 	if (eof) {
 		json_array_append_new(b->eofs, eof);
+		b->barrier = true;
 		return 0;
 	}
 	runnel_error err;
@@ -133,6 +159,8 @@ static int on_message(const char *msg, size_t len, void *ud)
 		if ((r->bad & (r->bad - 1)) == 0) /* the 1st, 2nd, 4th, ... */
 			engine_log(r->e, "receiver: message %ld not stored (%zu bytes): %s", r->bad,
 			           len, err.message);
+	} else if (b->rows.rows[b->rows.n - 1].needs_tree) {
+		b->barrier = true;
 	}
 	return 0;
 }
@@ -150,15 +178,16 @@ static long long now_ms(void)
  * stopping for RX_STOP_RETRY_MS (all batches together): give up. */
 static bool retry_after(rx *r, int *pause_ms)
 {
-	pthread_mutex_lock(&r->mu);
-	bool stopping = r->done;
-	pthread_mutex_unlock(&r->mu);
 	pthread_mutex_lock(&r->e->mu);
-	stopping = stopping || r->e->receiver_stop;
+	bool stopping = r->e->receiver_stop;
 	pthread_mutex_unlock(&r->e->mu);
+	pthread_mutex_lock(&r->mu);
+	stopping = stopping || r->done;
 	if (stopping && !r->stop_seen_ms)
 		r->stop_seen_ms = now_ms();
-	if (stopping && now_ms() - r->stop_seen_ms >= RX_STOP_RETRY_MS)
+	long long stopping_ms = stopping ? now_ms() - r->stop_seen_ms : 0;
+	pthread_mutex_unlock(&r->mu);
+	if (stopping_ms >= RX_STOP_RETRY_MS)
 		return false;
 	struct timespec ts = {*pause_ms / 1000, (*pause_ms % 1000) * 1000000L};
 	nanosleep(&ts, NULL);
@@ -245,26 +274,64 @@ static bool apply_eof(rx *r, json_t *ev)
 	return done;
 }
 
-/* Store a batch, then apply the EOFs it carried (the storing thread); count
- * its messages as finished, unless it (or one before it) was given up on. */
-static void store_batch(rx *r, rx_batch *b)
+/* Store a batch, then apply the EOFs it carried (a storing thread). False if
+ * it was given up on (runneld is stopping). */
+static bool store_batch(rx *r, rx_batch *b)
 {
-	bool done = true;
+	bool kept = true;
 	if (b->rows.n)
-		done = store_rows(r, b);
+		kept = store_rows(r, b);
 	size_t i;
 	json_t *ev;
 	json_array_foreach(b->eofs, i, ev)
-		done = apply_eof(r, ev) && done;
+		kept = apply_eof(r, ev) && kept;
 	json_array_clear(b->eofs);
 	store_event_batch_reset(&b->rows);
-	pthread_mutex_lock(&r->mu);
-	if (!done)
-		r->gave_up = true;
-	if (!r->gave_up)
-		r->finished += b->msgs;
-	pthread_mutex_unlock(&r->mu);
-	b->msgs = 0;
+	return kept;
+}
+
+/* The slot holding the batch with seq in state, or NULL (mu held). */
+static rx_batch *slot_of(rx *r, long seq, rx_state state)
+{
+	for (int i = 0; i < r->nslots; i++)
+		if (r->slots[i].state == state && r->slots[i].seq == seq)
+			return &r->slots[i];
+	return NULL;
+}
+
+/* b was stored (kept: not given up on): free it and every stored batch
+ * after the ones still being stored, in order; count their messages as
+ * finished unless one of them (or one before) was given up on (mu held). */
+static void batch_stored(rx *r, rx_batch *b, bool kept)
+{
+	b->state = RX_STORED;
+	b->kept = kept;
+	for (rx_batch *s; (s = slot_of(r, r->done_seq, RX_STORED)); r->done_seq++) {
+		if (!s->kept)
+			r->gave_up = true;
+		if (!r->gave_up)
+			r->finished += s->msgs;
+		s->msgs = 0;
+		s->state = RX_FREE;
+	}
+	pthread_cond_broadcast(&r->cv);
+}
+
+/* The queued batch a storing thread takes next: the first handed over, once
+ * it may go (a barrier waits for every batch before it); NULL if none may
+ * (mu held). *queued: whether any batch is queued at all. */
+static rx_batch *next_to_store(rx *r, bool *queued)
+{
+	rx_batch *first = NULL;
+	for (int i = 0; i < r->nslots; i++) {
+		rx_batch *b = &r->slots[i];
+		if (b->state == RX_QUEUED && (!first || b->seq < first->seq))
+			first = b;
+	}
+	*queued = first != NULL;
+	if (first && first->barrier && first->seq != r->done_seq)
+		return NULL;
+	return first;
 }
 
 /* Ack what the storing thread finished since the last call (the reading
@@ -285,49 +352,72 @@ static void ack_finished(rx *r, long *acked)
 		           n, err.message);
 }
 
-/* The storing thread. */
+/* A storing thread: until the reading thread is done and nothing is queued. */
 static void *storer_main(void *arg)
 {
 	rx *r = arg;
 	prctl(PR_SET_NAME, "rn-store");
 	pthread_mutex_lock(&r->mu);
 	for (;;) {
-		while (!r->full && !r->done)
+		bool queued;
+		rx_batch *b = next_to_store(r, &queued);
+		if (!b) {
+			if (r->done && !queued)
+				break;
 			pthread_cond_wait(&r->cv, &r->mu);
-		if (!r->full)
-			break;
-		rx_batch *b = r->full;
-		r->storing = true;
+			continue;
+		}
+		b->state = RX_STORING;
+		r->storing++;
 		pthread_mutex_unlock(&r->mu);
-		store_batch(r, b);
+		bool kept = store_batch(r, b);
 		engine_events_stored(r->e); /* wake the web page's streams */
 		pthread_mutex_lock(&r->mu);
-		r->full = NULL;
-		r->storing = false;
-		pthread_cond_broadcast(&r->cv);
+		r->storing--;
+		batch_stored(r, b, kept);
 	}
 	pthread_mutex_unlock(&r->mu);
 	return NULL;
 }
 
-/* Hand b to the storing thread (waiting while it stores the other batch);
- * returns the batch to fill next. */
+/* Hand b over: to the storing threads (waiting while every other batch is
+ * queued or being stored), or, with none running, store it here. Returns
+ * the batch to fill next. */
 static rx_batch *hand_over(rx *r, rx_batch *b)
 {
 	pthread_mutex_lock(&r->mu);
-	while (r->full)
-		pthread_cond_wait(&r->cv, &r->mu);
-	r->full = b;
-	pthread_cond_broadcast(&r->cv);
+	b->seq = r->next_seq++;
+	if (!r->writers) {
+		pthread_mutex_unlock(&r->mu);
+		bool kept = store_batch(r, b);
+		pthread_mutex_lock(&r->mu);
+		batch_stored(r, b, kept);
+	} else {
+		b->state = RX_QUEUED;
+		pthread_cond_broadcast(&r->cv);
+	}
+	rx_batch *next = NULL;
+	while (!next) {
+		for (int i = 0; i < r->nslots && !next; i++)
+			if (r->slots[i].state == RX_FREE)
+				next = &r->slots[i];
+		if (!next)
+			pthread_cond_wait(&r->cv, &r->mu);
+	}
+	next->state = RX_FILLING;
+	next->barrier = false;
 	pthread_mutex_unlock(&r->mu);
-	return b == &r->slots[0] ? &r->slots[1] : &r->slots[0];
+	return next;
 }
 
-/* True if the storing thread has nothing in hand. */
+/* True if a storing thread would take a batch now: none is queued and one
+ * has nothing in hand (or there are none: the batch is stored at once). */
 static bool storer_idle(rx *r)
 {
 	pthread_mutex_lock(&r->mu);
-	bool idle = !r->full && !r->storing;
+	bool queued;
+	next_to_store(r, &queued);
+	bool idle = (!queued && r->storing < r->writers) || !r->writers;
 	pthread_mutex_unlock(&r->mu);
 	return idle;
 }
@@ -340,16 +430,21 @@ void *receiver_main(void *arg)
 	rx r = {.e = e};
 	pthread_mutex_init(&r.mu, NULL);
 	pthread_cond_init(&r.cv, NULL);
-	for (int i = 0; i < 2; i++) {
+	int want = e->events_st->event_writers;
+	want = want < 1 ? 1 : want > RX_WRITERS_MAX ? RX_WRITERS_MAX : want;
+	r.nslots = want > 1 ? 2 * want + 1 : 2;
+	for (int i = 0; i < r.nslots; i++) {
 		store_event_batch_init(&r.slots[i].rows);
 		r.slots[i].eofs = json_array();
 	}
-	pthread_t storer;
-	bool threaded = pthread_create(&storer, NULL, storer_main, &r) == 0;
-	if (!threaded)
+	pthread_t storers[RX_WRITERS_MAX];
+	while (r.writers < want && pthread_create(&storers[r.writers], NULL, storer_main, &r) == 0)
+		r.writers++;
+	if (!r.writers)
 		engine_log(e, "receiver: no storing thread (%s): reading and storing in turn",
 		           strerror(errno));
 	rx_batch *b = &r.slots[0];
+	b->state = RX_FILLING;
 	long long first = 0; /* when the oldest event of b came */
 	int idle_after_stop = 0;
 	long bus_errors = 0;          /* receive() failures in a row */
@@ -399,14 +494,8 @@ void *receiver_main(void *arg)
 			first = t;
 		held = batch_held(b);
 		if (held && ((long)b->rows.n >= e->s.receiver_batch || json_array_size(b->eofs) ||
-		             t - first >= e->s.receiver_flush_ms || !threaded || storer_idle(&r))) {
-			if (threaded) {
-				b = hand_over(&r, b);
-			} else {
-				store_batch(&r, b);
-				ack_finished(&r, &acked);
-			}
-		}
+		             t - first >= e->s.receiver_flush_ms || storer_idle(&r)))
+			b = hand_over(&r, b);
 		if (stop) {
 			/* drain: stop after the bus stayed quiet for a few rounds */
 			idle_after_stop = n > 0 ? 0 : idle_after_stop + 1;
@@ -414,15 +503,14 @@ void *receiver_main(void *arg)
 				break;
 		}
 	}
-	if (threaded) {
-		pthread_mutex_lock(&r.mu);
-		r.done = true;
-		pthread_cond_broadcast(&r.cv);
-		pthread_mutex_unlock(&r.mu);
-		pthread_join(storer, NULL);
-	}
+	pthread_mutex_lock(&r.mu);
+	r.done = true;
+	pthread_cond_broadcast(&r.cv);
+	pthread_mutex_unlock(&r.mu);
+	for (int i = 0; i < r.writers; i++)
+		pthread_join(storers[i], NULL);
 	ack_finished(&r, &acked);
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < r.nslots; i++) {
 		store_event_batch_free(&r.slots[i].rows);
 		json_decref(r.slots[i].eofs);
 	}

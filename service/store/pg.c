@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "model.h"
 #include "util.h"
@@ -28,6 +29,15 @@
 #define PG_LATEST_SCHEMA 1
 
 static const store_ops pg_ops;
+
+/* Event writers (store.h): one per core, at least 2 (while one waits for
+ * its commit to reach the disk the other COPYs), at most 4 (AWX's
+ * JOB_EVENT_WORKERS). */
+static int event_writers(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 2 ? 2 : n > 4 ? 4 : (int)n;
+}
 
 /* ------------------------------------------------------------------ */
 /* connections                                                          */
@@ -558,6 +568,7 @@ store *store_pg_open(const store_settings *settings, runnel_error *err)
 	st->ops = &pg_ops;
 	st->impl = p;
 	snprintf(st->backend, sizeof st->backend, "postgresql");
+	st->event_writers = event_writers();
 	if (store_key_load(&p->key, settings->state_dir, err) < 0) {
 		pg_close(st);
 		return NULL;

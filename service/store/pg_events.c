@@ -325,6 +325,25 @@ static char *id_array(const batch_job *v, size_t n, int which)
 	return b.data;
 }
 
+/* Lock the rows of the batch's jobs (their events_stored goes up) in id
+ * order: two batches stored side by side (store.h's event_writers) then
+ * wait for each other instead of deadlocking, as an UPDATE ... FROM would
+ * (it locks in the join's order). 0 or -1 with err. */
+static int lock_jobs(pgc *c, batch_job *jobs, size_t n, runnel_error *err)
+{
+	char *ids = id_array(jobs, n, 0);
+	const char *v[1] = {ids};
+	PGresult *r = pg_q(c,
+	                   "SELECT id FROM unified_jobs WHERE id = ANY($1::bigint[]) ORDER BY id"
+	                   " FOR NO KEY UPDATE",
+	                   1, v, err);
+	free(ids);
+	if (!r)
+		return -1;
+	PQclear(r);
+	return 0;
+}
+
 /* True when rows of jobs can go straight into events: every job exists,
  * none has an event stored in the batch's range of its counters, none
  * repeats a counter in the batch (the usual case: a batch is new). Fills
@@ -389,7 +408,7 @@ static long store_direct(pgc *c, const ev_batch *b, size_t from, size_t to, batc
 	}
 	int rc = copy_in(c, copy_direct_sql, &buf, err);
 	rn_buf_free(&buf);
-	if (rc < 0)
+	if (rc < 0 || lock_jobs(c, jobs, njobs, err) < 0)
 		return -1;
 	char *a[2] = {id_array(jobs, njobs, 0), id_array(jobs, njobs, 3)};
 	const char *v[2] = {a[0], a[1]};
@@ -411,8 +430,8 @@ static long store_direct(pgc *c, const ev_batch *b, size_t from, size_t to, batc
 
 /* Rows [from, to) of b through events_in: those already stored are skipped.
  * The number stored, or -1. */
-static long store_merged(pgc *c, const ev_batch *b, size_t from, size_t to, const char *now,
-                         runnel_error *err)
+static long store_merged(pgc *c, const ev_batch *b, size_t from, size_t to, batch_job *jobs,
+                         size_t njobs, const char *now, runnel_error *err)
 {
 	rn_buf buf;
 	rn_buf_init(&buf);
@@ -420,7 +439,7 @@ static long store_merged(pgc *c, const ev_batch *b, size_t from, size_t to, cons
 		copy_row(&buf, &b->rows[i], now, false, NULL);
 	int rc = copy_in(c, "COPY events_in FROM STDIN", &buf, err);
 	rn_buf_free(&buf);
-	if (rc < 0)
+	if (rc < 0 || lock_jobs(c, jobs, njobs, err) < 0)
 		return -1;
 	const char *v[1] = {now};
 	PGresult *r = pg_q(c, move_sql, 1, v, err);
@@ -454,7 +473,7 @@ static long store_range(pgc *c, const ev_batch *b, size_t from, size_t to, const
 		if (direct > 0)
 			stored = store_direct(c, b, from, to, jobs, njobs, now, err);
 		else if (direct == 0)
-			stored = store_merged(c, b, from, to, now, err);
+			stored = store_merged(c, b, from, to, jobs, njobs, now, err);
 		if (stored >= 0 && pg_exec(c, "COMMIT", err) < 0)
 			stored = -1;
 		if (stored < 0)

@@ -518,6 +518,7 @@ store *store_sqlite_open(const store_settings *settings, runnel_error *err)
 	st->ops = &sqlite_ops;
 	st->impl = s;
 	snprintf(st->backend, sizeof st->backend, "sqlite");
+	st->event_writers = 1;
 	if (sq_exec_sql(
 	        s,
 	        "PRAGMA page_size=16384; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"

@@ -388,6 +388,12 @@ struct store {
 	const store_ops *ops;
 	void *impl;
 	char backend[16];
+	/* How many threads may store event batches at once to good effect (the
+	 * callback receiver runs that many, on a handle opened with
+	 * thread_connections): 1 where every write takes the one write lock
+	 * (SQLite), more where each connection writes on its own (PostgreSQL,
+	 * as AWX runs JOB_EVENT_WORKERS callback receiver workers). */
+	int event_writers;
 };
 
 /* How to open a store. Zero-initialize. */

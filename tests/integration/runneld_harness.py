@@ -234,6 +234,76 @@ def start_redis(tmp, port=None):
     return proc, "redis://127.0.0.1:%d" % port
 
 
+class RedisClient:
+    """A tiny RESP client (no dependency): commands and their replies."""
+
+    def __init__(self, url):
+        host, port = url[len("redis://"):].split(":")
+        self.sock = socket.create_connection((host, int(port)), timeout=10)
+        self.buf = b""
+
+    def close(self):
+        self.sock.close()
+
+    def _line(self):
+        while b"\r\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("redis closed the connection")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def _exact(self, n):
+        while len(self.buf) < n + 2:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("redis closed the connection")
+            self.buf += chunk
+        data, self.buf = self.buf[:n], self.buf[n + 2:]
+        return data
+
+    def _reply(self):
+        line = self._line()
+        kind, rest = line[:1], line[1:]
+        if kind == b"+":
+            return rest.decode()
+        if kind == b"-":
+            raise RuntimeError(rest.decode())
+        if kind == b":":
+            return int(rest)
+        if kind == b"$":
+            n = int(rest)
+            return None if n < 0 else self._exact(n)
+        if kind == b"*":
+            n = int(rest)
+            return None if n < 0 else [self._reply() for _ in range(n)]
+        raise RuntimeError("redis: %r" % line)
+
+    def cmd(self, *args):
+        out = [b"*%d\r\n" % len(args)]
+        for a in args:
+            a = a if isinstance(a, bytes) else str(a).encode()
+            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+        self.sock.sendall(b"".join(out))
+        return self._reply()
+
+
+
+CTL = os.path.join(os.path.dirname(RUNNELD), "runneld-ctl")
+
+
+def ctl(state, url, cmds, store=()):
+    """runneld-ctl (the engine alone, no HTTP) on state with the Redis bus at
+    url and store's --store arguments, given cmds; the answers (each ok)."""
+    p = subprocess.run([CTL, "--state-dir", state, "--bus", "redis", "--redis-url", url, *store],
+                       input="\n".join(json.dumps(c) for c in cmds) + "\n", capture_output=True, text=True,
+                       timeout=120)
+    ans = [json.loads(l) for l in p.stdout.splitlines() if l.startswith("{")]
+    assert all(a.get("ok") for a in ans), (ans, p.stderr)
+    return ans[1:]
+
+
 PG_BIN = "/usr/lib/postgresql/15/bin"
 
 

@@ -31,10 +31,8 @@ from contextlib import contextmanager
 
 import pytest
 
-from runneld_harness import (ACTIVE, RUNNELD, Runneld, free_port, git, make_git_project, pid_alive,
-                             setup_world, start_redis, wait_for)
-
-CTL = os.path.join(os.path.dirname(RUNNELD), "runneld-ctl")
+from runneld_harness import (ACTIVE, RUNNELD, RedisClient, Runneld, ctl, free_port, git,
+                             make_git_project, pid_alive, setup_world, start_redis, wait_for)
 
 LOOP_PLAYBOOK = """\
 - name: many events
@@ -51,61 +49,6 @@ LOST = re.compile(r"(\d+) of (\d+) events were (?:lost|not stored)")
 
 
 # ----------------------------------------------------------------- helpers
-
-class RedisClient:
-    """A tiny RESP client (no dependency): commands and their replies."""
-
-    def __init__(self, url):
-        host, port = url[len("redis://"):].split(":")
-        self.sock = socket.create_connection((host, int(port)), timeout=10)
-        self.buf = b""
-
-    def close(self):
-        self.sock.close()
-
-    def _line(self):
-        while b"\r\n" not in self.buf:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise ConnectionError("redis closed the connection")
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\r\n", 1)
-        return line
-
-    def _exact(self, n):
-        while len(self.buf) < n + 2:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise ConnectionError("redis closed the connection")
-            self.buf += chunk
-        data, self.buf = self.buf[:n], self.buf[n + 2:]
-        return data
-
-    def _reply(self):
-        line = self._line()
-        kind, rest = line[:1], line[1:]
-        if kind == b"+":
-            return rest.decode()
-        if kind == b"-":
-            raise RuntimeError(rest.decode())
-        if kind == b":":
-            return int(rest)
-        if kind == b"$":
-            n = int(rest)
-            return None if n < 0 else self._exact(n)
-        if kind == b"*":
-            n = int(rest)
-            return None if n < 0 else [self._reply() for _ in range(n)]
-        raise RuntimeError("redis: %r" % line)
-
-    def cmd(self, *args):
-        out = [b"*%d\r\n" % len(args)]
-        for a in args:
-            a = a if isinstance(a, bytes) else str(a).encode()
-            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-        self.sock.sendall(b"".join(out))
-        return self._reply()
-
 
 def processing_list(state_dir, queue="callback_tasks"):
     """The receiver's processing list, as bus/redis.c names it."""
@@ -331,16 +274,6 @@ def test_runneld_killed_between_take_and_commit_loses_nothing(reliable_world):
         assert "were put back on it" in d4.log(), "the replay is logged"
     finally:
         rc.close()
-
-
-def ctl(state, url, cmds):
-    """runneld-ctl with commands (the engine alone, no HTTP); the answers."""
-    p = subprocess.run([CTL, "--state-dir", state, "--bus", "redis", "--redis-url", url],
-                       input="\n".join(json.dumps(c) for c in cmds) + "\n", capture_output=True, text=True,
-                       timeout=120)
-    ans = [json.loads(l) for l in p.stdout.splitlines() if l.startswith("{")]
-    assert all(a.get("ok") for a in ans), (ans, p.stderr)
-    return ans[1:]
 
 
 def event(job_id, counter, name="verbose"):
