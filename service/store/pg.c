@@ -380,7 +380,7 @@ static int create_kind_tables(pgc *c, runnel_error *err)
 }
 
 /* Create the tables of schema version 1 (the transaction held). */
-static int create_v1(pgc *c, runnel_error *err)
+static int create_v1(pg *p, pgc *c, runnel_error *err)
 {
 	/* the resources' tables first: the indexes above name some of them */
 	if (create_kind_tables(c, err) < 0)
@@ -393,7 +393,7 @@ static int create_v1(pgc *c, runnel_error *err)
 	json_t *t;
 	json_array_foreach(types, i, t) {
 		json_object_set_new(t, "managed", json_true());
-		json_t *o = pg_create_locked(NULL, c, STORE_CREDENTIAL_TYPE, t, STORE_SYSTEM, err);
+		json_t *o = pg_create_locked(p, c, STORE_CREDENTIAL_TYPE, t, STORE_SYSTEM, err);
 		if (!o) {
 			json_decref(types);
 			return -1;
@@ -424,7 +424,7 @@ static int create_later_tables(pgc *c, runnel_error *err)
 
 /* Bring the database to PG_LATEST_SCHEMA, one process at a time (an
  * advisory lock held to the end of the transaction). */
-static int migrate(pgc *c, runnel_error *err)
+static int migrate(pg *p, pgc *c, runnel_error *err)
 {
 	if (pg_exec(c, "BEGIN", err) < 0)
 		return -1;
@@ -445,7 +445,7 @@ static int migrate(pgc *c, runnel_error *err)
 		        v, PG_LATEST_SCHEMA);
 		goto fail;
 	}
-	if (v < 1 && (create_v1(c, err) < 0 ||
+	if (v < 1 && (create_v1(p, c, err) < 0 ||
 	              pg_exec(c, "INSERT INTO schema_version(version) VALUES(1)", err) < 0))
 		goto fail;
 	/* kinds added since (notification templates) and the index the
@@ -574,7 +574,7 @@ store *store_pg_open(const store_settings *settings, runnel_error *err)
 		return NULL;
 	}
 	pgc *c = pg_acquire(p, err);
-	int rc = c ? migrate(c, err) : -1;
+	int rc = c ? migrate(p, c, err) : -1;
 	pg_release(p, c);
 	if (rc < 0) {
 		pg_close(st);

@@ -300,6 +300,7 @@ def ctl(state, url, cmds, store=()):
                        input="\n".join(json.dumps(c) for c in cmds) + "\n", capture_output=True, text=True,
                        timeout=120)
     ans = [json.loads(l) for l in p.stdout.splitlines() if l.startswith("{")]
+    assert p.returncode == 0 and len(ans) == len(cmds) + 1, (p.returncode, ans, p.stderr[-3000:])
     assert all(a.get("ok") for a in ans), (ans, p.stderr)
     return ans[1:]
 

@@ -23,7 +23,8 @@ import pytest
 
 from runneld_harness import CTL, RedisClient, ctl, pids_with_cmdline, start_postgres, start_redis, wait_for
 
-pytestmark = pytest.mark.skipif(not os.access(CTL, os.X_OK), reason="runneld-ctl not built: " + CTL)
+pytestmark = [pytest.mark.skipif(not os.access(CTL, os.X_OK), reason="runneld-ctl not built: " + CTL),
+              pytest.mark.asan]  # the receiver's threads under ASan too (make check-asan)
 
 JOBS = 16
 PER = 1200  # events per job: start, play, 399 tasks of 3 events, stats
@@ -168,7 +169,8 @@ def test_backlog_stored_side_by_side_once_each(store, tmp_path):
 
         ask({"cmd": "shutdown", "grace": 5})
         _, err = proc.communicate(timeout=60)
-        proc = None
+        rc_exit, proc = proc.returncode, None
+        assert rc_exit == 0, err[-3000:]
         assert "retrying" not in err and "not stored" not in err, err[-3000:]
         # each EOF was applied with its job's events all stored (its batch waited for those before it)
         received = re.findall(r"job (\d+): events received \(final_counter (\d+), stored (\d+)\)", err)
