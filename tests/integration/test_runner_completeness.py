@@ -385,6 +385,12 @@ def test_worker_cleanup(tmp_path):
     (running / "args").write_text("sleep 60\n")
     assert subprocess.run([RUNNEL, "start", str(running), "-p", "x", "-i", "r"],
                           timeout=30).returncode == 0
+    # the daemon makes artifacts/ in the dir once it runs (after `start` returned): age the
+    # dir after that, or the new entry makes it look fresh to the grace period
+    deadline = time.monotonic() + 30
+    while not (running / "artifacts" / "r" / "command").exists():
+        assert time.monotonic() < deadline, "the daemon did not start its job"
+        time.sleep(0.05)
     os.utime(running, (time.time() - 7200, time.time() - 7200))
     try:
         r = subprocess.run([RUNNEL, "worker", "cleanup", "--file-pattern",
