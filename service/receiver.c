@@ -23,8 +23,10 @@
  * A batch is handed over when it holds receiver_batch events (1000) or
  * receiver_flush_ms (1 s) passed, as AWX flushes — and also as soon as a
  * storing thread is idle: under a light load every event is stored at once,
- * under a heavy one batches grow while the store is busy. There is one
- * batch filling and one per storing thread: memory stays bounded.
+ * under a heavy one batches grow while the store is busy. The batches are
+ * a fixed set of slots: one filling and one storing with one storing thread
+ * (SQLite), 2 * writers + 1 with more (one queued behind each that is
+ * stored, so a thread that finishes finds work): memory stays bounded.
  *
  * The EOF control event {"event": "EOF", "final_counter": N, "<type>_id": id}
  * hands its batch over at once; once the events before it are stored, N is
