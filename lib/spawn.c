@@ -10,20 +10,48 @@
 #include <fcntl.h>
 #include <pty.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include "util.h"
 
+/* The nice value of the caller as text for /proc/self/autogroup ("" when it
+ * is 0, the kernel's default there). With autogroups on (Linux's default for
+ * desktops and Debian's kernels), setsid() puts the child in a new scheduling
+ * group that the kernel weighs at nice 0 against every other group, whatever
+ * the process's own nice: a runneld worker's job at nice +5 would then take a
+ * full share per job against the whole control plane's one. Giving the new
+ * group the caller's nice keeps the priority the caller chose. */
+static void autogroup_nice(char out[8])
+{
+	out[0] = 0;
+	errno = 0;
+	int nice = getpriority(PRIO_PROCESS, 0);
+	if (errno != 0 || nice == 0)
+		return;
+	snprintf(out, 8, "%d", nice);
+}
+
 /* In the child: become a session leader on the pty and exec. Never returns. */
 static void child_exec(int slave, int report_fd, const char *path, char *const argv[],
-                       char *const envp[], const char *cwd)
+                       char *const envp[], const char *cwd, const char *group_nice)
 {
 	int stage = 0; /* 0: setup/chdir, 1: exec */
 	setsid();
+	if (group_nice[0]) {
+		/* best effort: without autogroups the file is absent, and the
+		 * process's nice is what counts */
+		int fd = open("/proc/self/autogroup", O_WRONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			(void)!write(fd, group_nice, strlen(group_nice));
+			close(fd);
+		}
+	}
 	ioctl(slave, TIOCSCTTY, 0);
 	dup2(slave, 0);
 	dup2(slave, 1);
@@ -70,6 +98,8 @@ int rn_pty_spawn(const char *path, char *const argv[], char *const envp[], const
 		return rn_fail(err, e, "cannot make a pipe: %s", strerror(e));
 	}
 	fcntl(master, F_SETFD, FD_CLOEXEC);
+	char group_nice[8];
+	autogroup_nice(group_nice);
 
 	pid_t pid = fork();
 	if (pid < 0) {
@@ -83,7 +113,7 @@ int rn_pty_spawn(const char *path, char *const argv[], char *const envp[], const
 	if (pid == 0) {
 		close(master);
 		close(report[0]);
-		child_exec(slave, report[1], path, argv, envp, cwd);
+		child_exec(slave, report[1], path, argv, envp, cwd, group_nice);
 	}
 	close(slave);
 	close(report[1]);

@@ -165,6 +165,22 @@ def test_child_killed_by_signal(tmp_path):
     assert [e["stdout"] for e in a["events"]] == ["before"]
 
 
+@pytest.mark.skipif(not os.path.exists("/proc/self/autogroup"), reason="no scheduler autogroups")
+def test_nice_survives_the_new_session(tmp_path):
+    # The child is a session leader on its pty; with autogroups that session
+    # is a scheduling group of its own, weighed at nice 0 unless runnel gives
+    # it the nice value runnel runs at (runneld's jobs run at nice +5).
+    pdd = make_pdd(tmp_path, args="sh -c 'cat /proc/self/autogroup; echo nice=$(nice)'")
+    r = subprocess.run(["nice", "-n", "7", RUNNEL, "run", str(pdd), "-i", "t", "-p", "x.yml"],
+                       capture_output=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    out = [e["stdout"] for e in artifacts(pdd)["events"]]
+    mine = open("/proc/self/autogroup").read().split()[0]
+    assert len(out) == 2 and out[1] == "nice=7", out
+    group, nice = out[0].split(" nice ")
+    assert group != mine and nice.strip() == "7", out
+
+
 def test_job_timeout_fires_on_time(tmp_path):
     pdd = make_pdd(tmp_path, args="sh -c 'echo start; sleep 30'", settings={"job_timeout": 1})
     t0 = time.monotonic()
