@@ -176,9 +176,10 @@ def test_nice_survives_the_new_session(tmp_path):
     assert r.returncode == 0, r.stderr
     out = [e["stdout"] for e in artifacts(pdd)["events"]]
     mine = open("/proc/self/autogroup").read().split()[0]
-    assert len(out) == 2 and out[1] == "nice=7", out
+    want = str(min(19, os.nice(0) + 7))  # the tests may run niced themselves
+    assert len(out) == 2 and out[1] == "nice=" + want, out
     group, nice = out[0].split(" nice ")
-    assert group != mine and nice.strip() == "7", out
+    assert group != mine and nice.strip() == want, out
 
 
 def test_job_timeout_fires_on_time(tmp_path):
