@@ -982,6 +982,16 @@ static void events_transient_failure_pg(fixture *f, long j)
 	json_decref(o);
 }
 
+/* Events [from, to] of job j: plain lines. */
+static json_t *lines_batch(long j, int from, int to)
+{
+	json_t *batch = json_array();
+	for (int c = from; c <= to; c++)
+		json_array_append_new(batch,
+		                      ev(j, c, "verbose", "u", NULL, NULL, "line", c - 1, c, NULL));
+	return batch;
+}
+
 /* A batch that overlaps what is stored (sent again with new events after
  * it, as a receiver's retry after a lost ack can be) stores only the new
  * events and counts them once; the next batch goes in whole. */
@@ -990,27 +1000,18 @@ static void test_events_overlapping_batch(void **state)
 	fixture *f = *state;
 	runnel_error err;
 	long j = mk(f->st, STORE_JOB, "{\"name\":\"j\",\"type\":\"job\"}", STORE_SYSTEM);
-	json_t *first = json_array();
-	for (int c = 1; c <= 6; c++)
-		json_array_append_new(first,
-		                      ev(j, c, "verbose", "u", NULL, NULL, "line", c - 1, c, NULL));
-	long stored = -1, dropped = -1;
-	assert_int_equal(store_events_insert(f->st, first, &stored, &dropped, &err), 0);
-	assert_int_equal(stored, 6);
-	json_t *second = json_array();
-	for (int c = 4; c <= 10; c++)
-		json_array_append_new(second,
-		                      ev(j, c, "verbose", "u", NULL, NULL, "line", c - 1, c, NULL));
-	assert_int_equal(store_events_insert(f->st, second, &stored, &dropped, &err), 0);
-	assert_int_equal(stored, 4);
-	assert_int_equal(dropped, 0);
-	/* and a new batch after it goes in whole */
-	json_t *third = json_array();
-	for (int c = 11; c <= 12; c++)
-		json_array_append_new(third,
-		                      ev(j, c, "verbose", "u", NULL, NULL, "line", c - 1, c, NULL));
-	assert_int_equal(store_events_insert(f->st, third, &stored, &dropped, &err), 0);
-	assert_int_equal(stored, 2);
+	static const struct {
+		int from, to;
+		long stored;
+	} batches[] = {{1, 6, 6}, {4, 10, 4}, {11, 12, 2}};
+	for (size_t i = 0; i < sizeof batches / sizeof batches[0]; i++) {
+		json_t *batch = lines_batch(j, batches[i].from, batches[i].to);
+		long stored = -1, dropped = -1;
+		assert_int_equal(store_events_insert(f->st, batch, &stored, &dropped, &err), 0);
+		assert_int_equal(stored, batches[i].stored);
+		assert_int_equal(dropped, 0);
+		json_decref(batch);
+	}
 	json_t *o = store_get(f->st, STORE_JOB, j, &err);
 	assert_int_equal(json_integer_value(json_object_get(o, "stored_events")), 12);
 	json_decref(o);
@@ -1019,9 +1020,6 @@ static void test_events_overlapping_batch(void **state)
 	assert_int_equal(store_events_list(f->st, j, &q, &pg, &err), 0);
 	assert_int_equal(pg.count, 12);
 	store_page_clear(&pg);
-	json_decref(first);
-	json_decref(second);
-	json_decref(third);
 }
 
 /* A store that fails in a way that may pass (here another writer holds the
