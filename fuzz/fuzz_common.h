@@ -53,14 +53,18 @@ static inline void fuzz_scratch_remove(void)
 		fuzz_rmtree(fuzz_scratch_dir);
 }
 
-/* A scratch directory of this process (created once, under $TMPDIR or /tmp,
- * removed when the process exits). */
+/* A scratch directory of this process (created once, under $TMPDIR, else on
+ * tmpfs (/dev/shm) where there is one, else /tmp; removed when the process
+ * exits). tmpfs matters: the targets that write a private data dir per input
+ * run ~100 times more inputs per second there than on a disk
+ * (scripts/fuzz makes the same choice for the TMPDIR it gives them). */
 static inline const char *fuzz_scratch(void)
 {
 	if (!fuzz_scratch_dir[0]) {
 		const char *t = getenv("TMPDIR");
-		snprintf(fuzz_scratch_dir, sizeof fuzz_scratch_dir, "%s/runnel-fuzz-XXXXXX",
-		         t && *t ? t : "/tmp");
+		if (!t || !*t)
+			t = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+		snprintf(fuzz_scratch_dir, sizeof fuzz_scratch_dir, "%s/runnel-fuzz-XXXXXX", t);
 		if (!mkdtemp(fuzz_scratch_dir))
 			abort();
 		atexit(fuzz_scratch_remove);
