@@ -14,6 +14,11 @@
  * Shape: playbook_on_start, playbook_on_play_start, then tasks of
  * playbook_on_task_start + runner_on_ok/changed for 4 hosts, and
  * playbook_on_stats last; exactly N events. stdout is fully buffered (64 KiB).
+ *
+ * --inband under runnel (RUNNEL_EVENT_FD="<fd>:<inode>" names a pipe, see
+ * lib/evpipe.h) does what runnel's plugin then does: each event's JSON goes to
+ * the pipe as one line, written before its marker, and the marker carries
+ * only {"uuid": ...}.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -123,6 +128,35 @@ static void marker(const char *json, size_t len)
 
 static char jobdir[4096];
 
+/* The runner's event pipe, as the plugin checks it: the fd and inode that
+ * RUNNEL_EVENT_FD names, a FIFO; else -1. */
+static int event_pipe(void)
+{
+	const char *spec = getenv("RUNNEL_EVENT_FD");
+	int fd;
+	unsigned long long ino;
+	struct stat st;
+	if (!spec || sscanf(spec, "%d:%llu", &fd, &ino) != 2 || fstat(fd, &st) != 0 ||
+	    !S_ISFIFO(st.st_mode) || (unsigned long long)st.st_ino != ino)
+		return -1;
+	return fd;
+}
+
+/* One event's record on the pipe: its JSON and a newline, in one write. */
+static int send_record(int fd, char *json, size_t len)
+{
+	json[len] = '\n';
+	for (size_t off = 0; off < len + 1;) {
+		ssize_t w = write(fd, json + off, len + 1 - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		off += (size_t)w;
+	}
+	return 0;
+}
+
 static void write_partial(const char *uuid, const char *json, size_t len)
 {
 	char path[4200], tmp[4300];
@@ -180,6 +214,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
+	int pipe_fd = partial ? -1 : event_pipe();
 	static char outbuf[1 << 16];
 	setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
 
@@ -330,18 +365,24 @@ int main(int argc, char **argv)
 		}
 		int en;
 		if (parent)
-			en = snprintf(ev, sizeof ev,
+			en = snprintf(ev, sizeof ev - 1,
 			              "{\"event\": \"%s\", \"pid\": %ld, \"uuid\": \"%s\", "
 			              "\"created\": \"%s\", "
 			              "\"parent_uuid\": \"%s\", \"event_data\": %.*s}",
 			              type, pid, uuid, created, parent, edn, ed);
 		else
-			en = snprintf(ev, sizeof ev,
+			en = snprintf(ev, sizeof ev - 1,
 			              "{\"event\": \"%s\", \"pid\": %ld, \"uuid\": \"%s\", "
 			              "\"created\": \"%s\", "
 			              "\"event_data\": %.*s}",
 			              type, pid, uuid, created, edn, ed);
-		if (partial) {
+		if (pipe_fd >= 0) {
+			char small[64];
+			int sn = snprintf(small, sizeof small, "{\"uuid\": \"%s\"}", uuid);
+			if (send_record(pipe_fd, ev, (size_t)en) != 0)
+				return 1;
+			marker(small, (size_t)sn);
+		} else if (partial) {
 			char small[64];
 			int sn = snprintf(small, sizeof small, "{\"uuid\": \"%s\"}", uuid);
 			write_partial(uuid, ev, (size_t)en);

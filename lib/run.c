@@ -7,9 +7,10 @@
  * when both are done, so the last events are never lost to that race
  * (ansible-runner issue #1330).
  *
- * One poll() loop waits on the pty, a pidfd for the child, and the canceler's
- * eventfd, so output, exit and cancel are all handled the moment they happen;
- * timers (job_timeout, idle_timeout, the SIGTERM grace) set poll's timeout.
+ * One poll() loop waits on the pty, the event pipe (evpipe.h), a pidfd for
+ * the child, and the canceler's eventfd, so output, exit and cancel are all
+ * handled the moment they happen; timers (job_timeout, idle_timeout, the
+ * SIGTERM grace) set poll's timeout.
  */
 #include "runnel.h"
 
@@ -32,6 +33,7 @@
 #include "canceler.h"
 #include "decode.h"
 #include "event.h"
+#include "evpipe.h"
 #include "expect.h"
 #include "isolation.h"
 #include "plan.h"
@@ -108,6 +110,7 @@ typedef struct run_state {
 	rn_plan plan;
 	rn_sink sink;
 	rn_decoder *decoder;
+	rn_evpipe *evpipe; /* the plugin's events, beside the pty; NULL: in-band only */
 	rn_child child;
 	int pidfd;
 	bool pty_open;
@@ -256,17 +259,21 @@ static void run_loop(run_state *r)
 	double child_exit_at = 0;
 	while (r->pty_open || r->child_alive) {
 		double now = rn_now();
-		struct pollfd pf[3] = {
+		struct pollfd pf[4] = {
 		    {.fd = r->pty_open ? r->child.master_fd : -1, .events = POLLIN},
 		    {.fd = r->child_alive ? r->pidfd : -1, .events = POLLIN},
 		    {.fd = cancel_fd, .events = POLLIN},
+		    {.fd = r->evpipe && r->pty_open ? rn_evpipe_poll_fd(r->evpipe) : -1,
+		     .events = POLLIN},
 		};
 		int timeout = next_timeout_ms(r, now);
 		if (r->pidfd < 0 && r->child_alive && timeout > 20)
 			timeout = 20; /* no pidfd: poll for the exit */
-		int n = poll(pf, 3, timeout);
+		int n = poll(pf, 4, timeout);
 		if (n < 0 && errno != EINTR)
 			break;
+		if (pf[3].revents & (POLLIN | POLLHUP | POLLERR))
+			rn_evpipe_read(r->evpipe);
 		if (r->pty_open && (pf[0].revents & (POLLIN | POLLHUP | POLLERR)))
 			read_pty(r, buf);
 		/* waitpid only when the pidfd says the child ended (or without one) */
@@ -318,6 +325,44 @@ static void feed_message(run_state *r, const char *msg)
 	rn_decoder_feed(r->decoder, "\n", 1);
 }
 
+/* Each decoded event: a marker without the event's data (only its uuid)
+ * takes its record from the event pipe, when the plugin sent one there. */
+static int on_chunk(void *userdata, const rn_chunk *c)
+{
+	run_state *r = userdata;
+	rn_jscan scan;
+	rn_chunk full;
+	if (r->evpipe && c->payload && !(c->scan->keys & RN_KEY_EVENT) &&
+	    rn_evpipe_take(r->evpipe, c->uuid, strlen(c->uuid), &full.payload, &full.payload_len,
+	                   &scan)) {
+		const char *payload = full.payload;
+		size_t payload_len = full.payload_len;
+		full = *c;
+		full.payload = payload;
+		full.payload_len = payload_len;
+		full.scan = &scan;
+		c = &full;
+	}
+	return rn_sink_chunk(&r->sink, c);
+}
+
+/* The event pipe for the child, unless it runs in a container (the pipe
+ * would not reach the plugin there) or cannot be made (in-band then). */
+static void open_evpipe(run_state *r, json_t *env)
+{
+	if (r->plan.containerized)
+		return;
+	runnel_error e;
+	r->evpipe = rn_evpipe_new(&e);
+	if (!r->evpipe) {
+		rn_debug(r->cfg, "%s: events go in-band", e.message);
+		return;
+	}
+	const char *entry = rn_evpipe_env(r->evpipe);
+	const char *eq = strchr(entry, '=');
+	json_object_set_new(env, RN_EVPIPE_ENV, json_string(eq + 1));
+}
+
 /* Start the child; on failure the job ends as upstream's does: rc 127 and one
  * verbose event naming the command. */
 static int spawn(run_state *r)
@@ -325,13 +370,14 @@ static int spawn(run_state *r)
 	runnel_error e = {0};
 	/* a container engine runs here with our environment and the job's on
 	 * top; the job's cwd is inside the container */
-	json_t *env = json_incref(r->plan.env);
+	json_t *env = json_copy(r->plan.env);
 	const char *cwd = r->plan.containerized ? NULL : r->plan.cwd;
 	if (r->plan.containerized) {
 		json_decref(env);
 		env = r->cfg->clean_environment ? json_object() : rn_env_from_process();
 		json_object_update(env, r->plan.env);
 	}
+	open_evpipe(r, env);
 	char *path = rn_which(r->plan.argv[0], env);
 	if (!path) {
 		json_decref(env);
@@ -355,9 +401,13 @@ static int spawn(run_state *r)
 			return -1;
 		}
 	}
-	int rc = rn_pty_spawn(path, r->plan.argv, envp, cwd, &r->child, &e);
+	int rc = rn_pty_spawn(path, r->plan.argv, envp, cwd,
+	                      r->evpipe ? rn_evpipe_child_end(r->evpipe) : -1, RN_EVPIPE_CHILD_FD,
+	                      &r->child, &e);
 	rn_argv_free(envp);
 	free(path);
+	if (r->evpipe)
+		rn_evpipe_close_child_end(r->evpipe);
 	if (rc != 0) {
 		feed_message(r, e.code == ENOEXEC || e.code == EACCES || e.code == ENOENT
 		                    ? "The command was not found or was not executable."
@@ -510,7 +560,7 @@ int runnel_run(const runnel_config *cfg, runnel_run_result *result, runnel_error
 		return -1;
 	}
 	rn_artifacts_rotate(r.plan.artifact_root, r.plan.rotate_artifacts);
-	r.decoder = rn_decoder_new(rn_sink_chunk, &r.sink);
+	r.decoder = rn_decoder_new(on_chunk, &r);
 
 	log_plan(&r);
 	report_status(&r, RUNNEL_RUNNING);
@@ -565,6 +615,7 @@ int runnel_run(const runnel_config *cfg, runnel_run_result *result, runnel_error
 	    .artifact_dir = rn_xstrdup(r.plan.artifact_dir),
 	};
 	rn_decoder_free(r.decoder);
+	rn_evpipe_free(r.evpipe);
 	rn_plan_clear(&r.plan);
 	free(r.prior);
 	if (cfg->finished_callback)

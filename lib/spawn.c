@@ -39,10 +39,17 @@ static void autogroup_nice(char out[8])
 
 /* In the child: become a session leader on the pty and exec. Never returns. */
 static void child_exec(int slave, int report_fd, const char *path, char *const argv[],
-                       char *const envp[], const char *cwd, const char *group_nice)
+                       char *const envp[], const char *cwd, const char *group_nice,
+                       int pass_fd, int pass_as)
 {
 	int stage = 0; /* 0: setup/chdir, 1: exec */
 	setsid();
+	/* out of the way of the numbers the child's fds get (0-2, pass_as);
+	 * every fd of ours is close-on-exec, and these copies are too */
+	if (pass_fd >= 0)
+		pass_fd = fcntl(pass_fd, F_DUPFD_CLOEXEC, pass_as + 1);
+	if (pass_fd >= 0 && report_fd <= pass_as)
+		report_fd = fcntl(report_fd, F_DUPFD_CLOEXEC, pass_as + 1);
 	if (group_nice[0]) {
 		/* best effort: without autogroups the file is absent, and the
 		 * process's nice is what counts */
@@ -58,6 +65,8 @@ static void child_exec(int slave, int report_fd, const char *path, char *const a
 	dup2(slave, 2);
 	if (slave > 2)
 		close(slave);
+	if (pass_fd >= 0)
+		dup2(pass_fd, pass_as); /* the copy is not close-on-exec */
 
 	sigset_t none;
 	sigemptyset(&none);
@@ -77,7 +86,7 @@ fail:;
 }
 
 int rn_pty_spawn(const char *path, char *const argv[], char *const envp[], const char *cwd,
-                 rn_child *child, runnel_error *err)
+                 int pass_fd, int pass_as, rn_child *child, runnel_error *err)
 {
 	int master, slave;
 	struct winsize ws = {.ws_row = 24, .ws_col = 80};
@@ -113,7 +122,7 @@ int rn_pty_spawn(const char *path, char *const argv[], char *const envp[], const
 	if (pid == 0) {
 		close(master);
 		close(report[0]);
-		child_exec(slave, report[1], path, argv, envp, cwd, group_nice);
+		child_exec(slave, report[1], path, argv, envp, cwd, group_nice, pass_fd, pass_as);
 	}
 	close(slave);
 	close(report[1]);

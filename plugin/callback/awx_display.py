@@ -22,6 +22,11 @@ nothing. The base64 is the UTF-8 JSON of:
   in-band, so no partial file is ever written.
 - end: {} (the same as upstream).
 
+When the runner hands the plugin a pipe (RUNNEL_EVENT_FD="<fd>:<inode>", see
+runnel's lib/evpipe.h), the whole event goes to the pipe instead, as one line
+of JSON written before its marker, and the begin marker carries only
+{"uuid": ...}: the pty then carries a tenth of the bytes.
+
 The runner assigns counter, stdout, start_line and end_line while decoding
 (see spec/runner.md section 3). Output written outside any callback method
 (warnings, deprecations, -v messages) becomes a display-only event whose type
@@ -49,6 +54,7 @@ import datetime
 import functools
 import json
 import os
+import stat
 import sys
 import threading
 import uuid
@@ -114,6 +120,37 @@ def marker(data):
 END_MARKER = marker({})
 
 
+def _event_pipe():
+    """The fd of the runner's event pipe, or None. The variable names the pipe's
+    inode too: a nested ansible that inherited the variable but not the pipe
+    must not write events into whatever else holds that fd number."""
+    spec = os.environ.pop('RUNNEL_EVENT_FD', '')  # not for the job's own commands
+    try:
+        fd, inode = (int(x) for x in spec.split(':'))
+        st = os.fstat(fd)
+    except (ValueError, OSError):
+        return None
+    return fd if stat.S_ISFIFO(st.st_mode) and st.st_ino == inode else None
+
+
+EVENT_FD = _event_pipe()
+
+
+def _send(ev):
+    """The begin marker of event `ev`: with the event pipe, its JSON goes there
+    (whole, before the marker) and the marker names only its uuid."""
+    global EVENT_FD
+    if EVENT_FD is not None:
+        line = memoryview((_to_json(ev) + '\n').encode('utf-8'))
+        try:
+            while line:
+                line = line[os.write(EVENT_FD, line):]
+            return marker({'uuid': ev['uuid']})
+        except OSError:
+            EVENT_FD = None  # the runner closed it: in-band from now on
+    return marker(ev)
+
+
 class EventContext(object):
     """The fields of the event being built: `shared` ones (playbook, play, task)
     overlaid by the calling thread's own (ansible calls back from its main
@@ -158,7 +195,7 @@ class EventContext(object):
         elif event != 'playbook_on_stats' and 'res' in data and len(str(data['res'])) > MAX_EVENT_RES:
             data['res'] = {}
         ev['event_data'] = data
-        return marker(ev)
+        return _send(ev)
 
 
 ctx = EventContext()
