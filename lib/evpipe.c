@@ -39,6 +39,7 @@ rn_evpipe *rn_evpipe_new(runnel_error *err)
 	p->wfd = fds[1];
 	p->eof = false;
 	rn_buf_init(&p->q);
+	rn_buf_reserve(&p->q, 64u << 10); /* never NULL from here on */
 	p->off = 0;
 	snprintf(p->env, sizeof p->env, "%s=%d:%llu", RN_EVPIPE_ENV, RN_EVPIPE_CHILD_FD,
 	         (unsigned long long)st.st_ino);
