@@ -19,7 +19,7 @@ nothing. The base64 is the UTF-8 JSON of:
   project_update_id], pid, uuid, created, [parent_uuid], [verbosity],
   event_data). ansible-runner's plugin puts only {"uuid": ...} here and writes
   the rest to <artifact dir>/job_events/<uuid>-partial.json; runnel carries it
-  in-band, so no partial file is ever written.
+  in-band or through its pipe (below), so no partial file is ever written.
 - end: {} (the same as upstream).
 
 When the runner hands the plugin a pipe (RUNNEL_EVENT_FD="<fd>:<inode>", see

@@ -30,8 +30,8 @@ KNOWN_DIFFERENCES = {
                   "(plugin/callback in the source tree, or RUNNEL_PLUGIN_DIR), not at "
                   "ansible_runner/display_callback/callback; both are normalized to <PLUGIN>.",
     "no_partial_files": "upstream's plugin writes job_events/<uuid>-partial.json and the "
-                        "runner merges and deletes it; runnel's plugin carries the event "
-                        "in-band. Neither may leave a *-partial.json behind.",
+                        "runner merges and deletes it; runnel's plugin sends the event "
+                        "through runnel's event pipe. Neither may leave a *-partial.json behind.",
     "stderr_mode": "upstream creates artifacts/<ident>/stderr with open() under the "
                    "process umask (0644 here); runnel creates every artifact file 0600.",
     "role_roles_path": "in role mode (-r) without --roles-path, upstream's role_manager computes "
