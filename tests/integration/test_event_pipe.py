@@ -65,6 +65,7 @@ def run_steps(tmp_path, steps, timeout=60):
     return artifacts(pdd)["events"]
 
 
+@pytest.mark.asan
 def test_marker_takes_its_record_from_the_pipe(tmp_path):
     events = run_steps(tmp_path, [
         ["pipe", record(U1, task="first")], ["marker", {"uuid": U1}], ["pty", "ok: one\n"], ["marker", {}],
@@ -77,6 +78,7 @@ def test_marker_takes_its_record_from_the_pipe(tmp_path):
     ]
 
 
+@pytest.mark.asan
 def test_what_comes_before_the_record_is_skipped(tmp_path):
     # garbage, a line that is not an object, a record without a marker, and a
     # record whose parent_uuid is the uuid looked for: the marker still gets
@@ -89,6 +91,7 @@ def test_what_comes_before_the_record_is_skipped(tmp_path):
     assert [(e["event"], e["uuid"], e["event_data"]["task"]) for e in events] == [("runner_on_ok", U1, "mine")]
 
 
+@pytest.mark.asan
 def test_marker_without_a_record_keeps_its_payload(tmp_path):
     # the record of U2 never comes: its marker stays what it carried (as with
     # upstream's plugin without its partial file); U1's, sent before, is kept
@@ -103,6 +106,7 @@ def test_marker_without_a_record_keeps_its_payload(tmp_path):
     assert events[1]["event_data"]["task"] == "later"
 
 
+@pytest.mark.asan
 def test_record_larger_than_the_pipe(tmp_path):
     big = "y" * (3 << 20)  # 3 MiB: the pipe holds 64 KiB; the writer waits for the reader
     steps = []
@@ -114,6 +118,7 @@ def test_record_larger_than_the_pipe(tmp_path):
         (U1, "t0", len(big)), (U2, "t1", len(big)), (U3, "t2", len(big))]
 
 
+@pytest.mark.asan
 def test_exec_failure_with_the_pipe(tmp_path):
     # the pipe is made before the fork: an exec that fails still ends as upstream's
     pdd = make_pdd(tmp_path, args="/nonexistent/ansible-playbook")
