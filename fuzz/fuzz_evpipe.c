@@ -41,8 +41,8 @@ static long model_take(const char *all, size_t len, size_t from, const char *uui
 			return -1;
 		size_t n = (size_t)(nl - (all + at));
 		rn_jscan scan;
-		if (ulen && rn_jscan_object(all + at, n, &scan) && scan.uuid && scan.uuid_len == ulen &&
-		    !memcmp(scan.uuid, uuid, ulen)) {
+		if (ulen && rn_jscan_object(all + at, n, &scan) && scan.uuid &&
+		    scan.uuid_len == ulen && !memcmp(scan.uuid, uuid, ulen)) {
 			*next = at + n + 1;
 			return (long)at;
 		}

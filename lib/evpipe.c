@@ -149,8 +149,8 @@ static const char *find_record(rn_evpipe *p, size_t from, const char *uuid, size
 	return NULL;
 }
 
-bool rn_evpipe_take(rn_evpipe *p, const char *uuid, size_t uuid_len, const char **json,
-                    size_t *len, rn_jscan *scan)
+bool rn_evpipe_take(rn_evpipe *p, const char *uuid, size_t uuid_len, const char **json, size_t *len,
+                    rn_jscan *scan)
 {
 	if (!uuid_len)
 		return false;

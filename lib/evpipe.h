@@ -31,8 +31,8 @@
 #include "jscan.h"
 #include "runnel.h"
 
-#define RN_EVPIPE_CHILD_FD 3
-#define RN_EVPIPE_ENV "RUNNEL_EVENT_FD"
+#define RN_EVPIPE_CHILD_FD  3
+#define RN_EVPIPE_ENV       "RUNNEL_EVENT_FD"
 #define RN_EVPIPE_AHEAD_MAX (16u << 20)
 
 typedef struct rn_evpipe rn_evpipe;
@@ -57,7 +57,7 @@ void rn_evpipe_read(rn_evpipe *p);
 /* The record of the event with this uuid: its JSON text (valid until the next
  * call) and its scan; false if none is queued (or readable now). Records
  * queued before it are dropped; lines that are not a JSON object are skipped. */
-bool rn_evpipe_take(rn_evpipe *p, const char *uuid, size_t uuid_len, const char **json,
-                    size_t *len, rn_jscan *scan);
+bool rn_evpipe_take(rn_evpipe *p, const char *uuid, size_t uuid_len, const char **json, size_t *len,
+                    rn_jscan *scan);
 
 #endif

@@ -39,8 +39,8 @@ static void autogroup_nice(char out[8])
 
 /* In the child: become a session leader on the pty and exec. Never returns. */
 static void child_exec(int slave, int report_fd, const char *path, char *const argv[],
-                       char *const envp[], const char *cwd, const char *group_nice,
-                       int pass_fd, int pass_as)
+                       char *const envp[], const char *cwd, const char *group_nice, int pass_fd,
+                       int pass_as)
 {
 	int stage = 0; /* 0: setup/chdir, 1: exec */
 	setsid();
