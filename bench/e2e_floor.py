@@ -8,7 +8,10 @@
   through ptys   the same 50 producers at once, each on a pty of its own read
                  to EOF by bench/ptycat.c (forkpty, 24x80, bytes discarded):
                  what a runner must read before it does anything with the
-                 events, the pty floor of 50 concurrent jobs;
+                 events, the pty floor of 50 concurrent jobs (events in-band);
+  with the pipe  the same, each producer also given an event pipe as runnel
+                 gives one (ptycat --pipe): the JSON through the pipe, only
+                 uuid markers and text through the pty (lib/evpipe.h);
   Redis alone    redis-benchmark on a redis-server of its own: RPUSH then
                  LPOP of 500,000 messages of ~1.5 KB (the events' size), 50
                  clients, pipelined 100 deep: what the bus carries in and out
@@ -49,9 +52,10 @@ def producers(exe):
     return JOBS * PER_JOB / (time.monotonic() - t0)
 
 
-def producers_on_ptys(ptycat, exe):
+def producers_on_ptys(ptycat, exe, pipe=False):
     t0 = time.monotonic()
-    ps = [subprocess.Popen([ptycat, '--', exe, '--inband', '-n', str(PER_JOB)], stdout=subprocess.DEVNULL)
+    ps = [subprocess.Popen([ptycat] + (['--pipe'] if pipe else []) + ['--', exe, '--inband', '-n', str(PER_JOB)],
+                           stdout=subprocess.DEVNULL)
           for _ in range(JOBS)]
     for p in ps:
         assert p.wait() == 0
@@ -83,20 +87,22 @@ def main():
         subprocess.run(['cc', '-O2', '-o', exe, os.path.join(sb.BENCH, 'producer.c')] + jansson, check=True)
         ptycat = os.path.join(tmp, 'ptycat')
         subprocess.run(['cc', '-O2', '-o', ptycat, os.path.join(sb.BENCH, 'ptycat.c'), '-lutil'], check=True)
-        src, pty, push, pop = [], [], [], []
+        src, pty, piped, push, pop = [], [], [], [], []
         for i in range(ROUNDS):
             ld = load()
             src.append(producers(exe))
             pty.append(producers_on_ptys(ptycat, exe))
+            piped.append(producers_on_ptys(ptycat, exe, pipe=True))
             r = redis_alone(tmp)
             push.append(r['rpush'])
             pop.append(r['lpop'])
-            print('round %d: %d producers %.0f events/s, on ptys %.0f events/s; Redis alone RPUSH %.0f/s, '
-                  'LPOP %.0f/s (load before %s)'
-                  % (i + 1, JOBS, src[-1], pty[-1], push[-1], pop[-1], ld), flush=True)
-        print('medians: source alone %.0f events/s; through ptys %.0f events/s; Redis alone RPUSH %.0f/s, '
-              'LPOP %.0f/s' % (statistics.median(src), statistics.median(pty), statistics.median(push),
-                               statistics.median(pop)))
+            print('round %d: %d producers %.0f events/s, on ptys %.0f events/s, with the pipe %.0f events/s; '
+                  'Redis alone RPUSH %.0f/s, LPOP %.0f/s (load before %s)'
+                  % (i + 1, JOBS, src[-1], pty[-1], piped[-1], push[-1], pop[-1], ld), flush=True)
+        print('medians: source alone %.0f events/s; through ptys %.0f events/s; with the pipe %.0f events/s; '
+              'Redis alone RPUSH %.0f/s, LPOP %.0f/s'
+              % (statistics.median(src), statistics.median(pty), statistics.median(piped),
+                 statistics.median(push), statistics.median(pop)))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
