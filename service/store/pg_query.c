@@ -257,12 +257,18 @@ static const char *list_table(const query *qy)
 
 void pg_where(const query *qy, rn_buf *where, pg_params *p)
 {
-	query_dialect d = {column_of, cond_sql, pg_table, "false", p};
+	query_dialect d = {column_of, cond_sql, pg_table, "false", p, NULL};
 	query_where_sql(qy, &d, where);
+}
+
+/* The events' own columns are NOT NULL (pg.c's schema), but for host_id. */
+static bool not_null(const query *qy, const query_field *f)
+{
+	return qy->target == QUERY_EVENTS && strcmp(f->name, "host") != 0;
 }
 
 char *pg_order(const query *qy, const char *id_col)
 {
-	query_dialect d = {column_of, cond_sql, pg_table, "false", NULL};
+	query_dialect d = {column_of, cond_sql, pg_table, "false", NULL, not_null};
 	return query_order_sql(qy, &d, list_table(qy), id_col, true);
 }

@@ -1166,10 +1166,13 @@ char *query_order_sql(const query *qy, const query_dialect *d, const char *qual,
 		char *expr = order_expr(qy, d, &qy->order[i], qual, 0);
 		rn_buf_append(&b, expr, strlen(expr));
 		free(expr);
-		/* PostgreSQL: NULL first going up, last going down, SQLite's order */
+		/* PostgreSQL: NULL first going up, last going down, SQLite's order
+		 * (nothing to say for a column that holds no NULL) */
+		bool nulls = pg_nulls && !(qy->order[i].nvia == 0 && d->not_null &&
+		                           d->not_null(qy, &qy->order[i].field));
 		const char *dir = qy->order[i].descending
-		                      ? (pg_nulls ? " DESC NULLS LAST, " : " DESC, ")
-		                      : (pg_nulls ? " NULLS FIRST, " : ", ");
+		                      ? (nulls ? " DESC NULLS LAST, " : " DESC, ")
+		                      : (nulls ? " NULLS FIRST, " : ", ");
 		rn_buf_append(&b, dir, strlen(dir));
 	}
 	rn_buf_append(&b, id_col, strlen(id_col));

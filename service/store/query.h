@@ -198,6 +198,12 @@ typedef struct query_dialect {
 	const char *(*table)(store_kind k);
 	const char *false_sql; /* "0" or "false" */
 	void *ctx;
+	/* True if field f of the list's rows is a column that is never NULL
+	 * (or NULL: none is known to be). Ordering by such a column leaves out
+	 * PostgreSQL's NULLS FIRST/LAST, which would keep the planner from
+	 * reading it in an index's order (a LIMIT 1 by counter would sort the
+	 * job's every event). */
+	bool (*not_null)(const query *qy, const query_field *f);
 } query_dialect;
 
 /* A text value for LIKE ... ESCAPE '\\': its own \\, % and _ escaped (a new string). */

@@ -142,14 +142,14 @@ static const char *list_table(const query *qy)
 /* " AND <clause>" for each clause of qy, appended to where; binds to binds. */
 void sq_where_sql(const query *qy, rn_buf *where, json_t *binds)
 {
-	query_dialect d = {column_of, cond_sql, sq_table_of, "0", binds};
+	query_dialect d = {column_of, cond_sql, sq_table_of, "0", binds, NULL};
 	query_where_sql(qy, &d, where);
 }
 
 /* " ORDER BY ..., id" of qy. Caller frees. */
 char *sq_order_sql(const query *qy)
 {
-	query_dialect d = {column_of, cond_sql, sq_table_of, "0", NULL};
+	query_dialect d = {column_of, cond_sql, sq_table_of, "0", NULL, NULL};
 	return query_order_sql(qy, &d, list_table(qy), "id", false);
 }
 

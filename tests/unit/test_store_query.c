@@ -321,6 +321,46 @@ static void test_order_and_page(void **state)
 	query_clear(&qy); /* twice is harmless */
 }
 
+/* A dialect for the order SQL alone: a field is its name; "counter" is a
+ * column that holds no NULL. */
+static char *name_column(const query *qy, bool top, const query_field *f, bool as_text,
+                         const char *qual)
+{
+	(void)qy, (void)top, (void)as_text, (void)qual;
+	return strdup(f->name);
+}
+
+static bool counter_not_null(const query *qy, const query_field *f)
+{
+	(void)qy;
+	return !strcmp(f->name, "counter");
+}
+
+/* PostgreSQL's NULLS FIRST/LAST (SQLite's place for NULLs) only where a NULL
+ * can be: by a NOT NULL column the order must match an index's, or a page
+ * of one event sorts the job's every event. */
+static void test_order_nulls(void **state)
+{
+	(void)state;
+	query qy;
+	runnel_error err;
+	assert_int_equal(parse(QUERY_EVENTS, STORE_JOB, NULL, "-counter,host,-host", &qy, &err), 0);
+	query_dialect d = {name_column, NULL, NULL, "false", NULL, counter_not_null};
+	char *sql = query_order_sql(&qy, &d, NULL, "id", true);
+	assert_string_equal(sql,
+	                    " ORDER BY counter DESC, host NULLS FIRST, host DESC NULLS LAST, id");
+	free(sql);
+	sql = query_order_sql(&qy, &d, NULL, "id", false); /* SQLite */
+	assert_string_equal(sql, " ORDER BY counter DESC, host, host DESC, id");
+	free(sql);
+	d.not_null = NULL; /* nothing known: every column may hold NULL */
+	sql = query_order_sql(&qy, &d, NULL, "id", true);
+	assert_string_equal(
+	    sql, " ORDER BY counter DESC NULLS LAST, host NULLS FIRST, host DESC NULLS LAST, id");
+	free(sql);
+	query_clear(&qy);
+}
+
 /* Filters through foreign keys: "inventory__organization__name__icontains"
  * is two hops and a lookup; an fk's own lookups are not hops. */
 static void test_through_foreign_keys(void **state)
@@ -666,6 +706,7 @@ int main(void)
 	    cmocka_unit_test(test_search_and_not),
 	    cmocka_unit_test(test_refusals),
 	    cmocka_unit_test(test_order_and_page),
+	    cmocka_unit_test(test_order_nulls),
 	    cmocka_unit_test(test_through_foreign_keys),
 	    cmocka_unit_test_setup_teardown(test_sqlite_lookups, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sqlite_foreign_keys, setup, teardown),
