@@ -13,6 +13,7 @@
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -180,6 +181,10 @@ def test_admin_password_is_gone_from_runneld_and_workers_get_a_minimal_environme
         playbook = [p for p in pids_with_cmdline("ansible-playbook") if descends_from(p, workers)]
         assert playbook  # ansible-playbook, and the workers it forks (same environment)
         real = dict(e.decode().split("=", 1) for e in read_environ(min(playbook)).split(b"\0") if b"=" in e)
+        # but for the event pipe's handle: "3:<inode>" names an fd of that process alone, which
+        # the runner adds at the fork (lib/evpipe.h) and the plugin takes out of the environment
+        # before the job's commands run; job_env is the environment to run the job again with
+        assert re.fullmatch(r"3:\d+", real.pop("RUNNEL_EVENT_FD")), real
         job_env = d.get(url)["job_env"]
         assert set(real) == set(job_env)
         assert {k: v for k, v in real.items() if "**********" not in job_env[k]} == \
