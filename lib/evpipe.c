@@ -16,9 +16,9 @@
 struct rn_evpipe {
 	int rfd, wfd;
 	bool eof;
-	rn_buf q;   /* records read, one per line; q.data[off..] not taken yet */
-	size_t off; /* where the untaken records start */
-	char env[64];
+	rn_buf q;           /* records read, one per line; q.data[off..] not taken yet */
+	size_t off;         /* where the untaken records start */
+	char env_value[48]; /* "<fd>:<inode>" */
 };
 
 rn_evpipe *rn_evpipe_new(runnel_error *err)
@@ -41,7 +41,7 @@ rn_evpipe *rn_evpipe_new(runnel_error *err)
 	rn_buf_init(&p->q);
 	rn_buf_reserve(&p->q, 64u << 10); /* never NULL from here on */
 	p->off = 0;
-	snprintf(p->env, sizeof p->env, "%s=%d:%llu", RN_EVPIPE_ENV, RN_EVPIPE_CHILD_FD,
+	snprintf(p->env_value, sizeof p->env_value, "%d:%llu", RN_EVPIPE_CHILD_FD,
 	         (unsigned long long)st.st_ino);
 	return p;
 }
@@ -61,9 +61,9 @@ int rn_evpipe_child_end(const rn_evpipe *p)
 	return p->wfd;
 }
 
-const char *rn_evpipe_env(const rn_evpipe *p)
+const char *rn_evpipe_env_value(const rn_evpipe *p)
 {
-	return p->env;
+	return p->env_value;
 }
 
 void rn_evpipe_close_child_end(rn_evpipe *p)

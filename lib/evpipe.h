@@ -42,10 +42,10 @@ typedef struct rn_evpipe rn_evpipe;
 rn_evpipe *rn_evpipe_new(runnel_error *err);
 void rn_evpipe_free(rn_evpipe *p);
 
-/* The end for the child (its write end), and the environment entry
- * "RUNNEL_EVENT_FD=<fd>:<inode>" naming it. */
+/* The end for the child (its write end), and the value of RN_EVPIPE_ENV
+ * naming it: "<fd>:<inode>". */
 int rn_evpipe_child_end(const rn_evpipe *p);
-const char *rn_evpipe_env(const rn_evpipe *p);
+const char *rn_evpipe_env_value(const rn_evpipe *p);
 /* Close the child's end in this process (after the fork). */
 void rn_evpipe_close_child_end(rn_evpipe *p);
 

@@ -358,9 +358,7 @@ static void open_evpipe(run_state *r, json_t *env)
 		rn_debug(r->cfg, "%s: events go in-band", e.message);
 		return;
 	}
-	const char *entry = rn_evpipe_env(r->evpipe);
-	const char *eq = strchr(entry, '=');
-	json_object_set_new(env, RN_EVPIPE_ENV, json_string(eq + 1));
+	json_object_set_new(env, RN_EVPIPE_ENV, json_string(rn_evpipe_env_value(r->evpipe)));
 }
 
 /* Start the child; on failure the job ends as upstream's does: rc 127 and one
