@@ -409,6 +409,28 @@ static int create_v1(pg *p, pgc *c, runnel_error *err)
  * unified job templates (model.h), past every id already used. */
 static int create_later_tables(pgc *c, runnel_error *err)
 {
+	/* The parents' flags the events stored so far ask for, gathered batch
+	 * by batch and applied at the job's playbook_on_stats (pg_events.c).
+	 * Made with what the events already stored ask for, so that a job
+	 * running across the upgrade loses none. */
+	PGresult *r = pg_q(c, "SELECT to_regclass('event_parent_pending') IS NULL", 0, NULL, err);
+	if (!r)
+		return -1;
+	bool make = pg_bool(r, 0, 0);
+	PQclear(r);
+	if (make &&
+	    (pg_exec(c,
+	             "CREATE TABLE event_parent_pending(job_id bigint NOT NULL, uuid text COLLATE"
+	             " \"C\" NOT NULL, failed boolean NOT NULL DEFAULT false, changed boolean"
+	             " NOT NULL DEFAULT false, PRIMARY KEY(job_id, uuid))",
+	             err) < 0 ||
+	     pg_exec(
+	         c,
+	         "INSERT INTO event_parent_pending(job_id, uuid, failed, changed)"
+	         " SELECT job_id, parent_uuid, bool_or(failed), bool_or(changed) FROM events"
+	         " WHERE (failed OR changed) AND parent_uuid <> '' GROUP BY job_id, parent_uuid",
+	         err) < 0))
+		return -1;
 	if (pg_exec(c, "CREATE SEQUENCE IF NOT EXISTS unified_job_templates_id_seq START 2", err) <
 	    0)
 		return -1;

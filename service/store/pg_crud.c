@@ -339,6 +339,7 @@ int pg_delete_job(pgc *c, long id, runnel_error *err)
 	         STORE_REL_JOB_CREDENTIALS);
 	if (exec_id(c, "DELETE FROM events WHERE job_id=$1", id, err) < 0 ||
 	    exec_id(c, "DELETE FROM event_parent_flags WHERE job_id=$1", id, err) < 0 ||
+	    exec_id(c, "DELETE FROM event_parent_pending WHERE job_id=$1", id, err) < 0 ||
 	    exec_id(c, "DELETE FROM host_summaries WHERE job_id=$1", id, err) < 0 ||
 	    exec_id(c, sql, id, err) < 0)
 		return -1;

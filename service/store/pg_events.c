@@ -32,8 +32,8 @@ static const char temp_sql[] =
 /* Rows go from events_in to events; the job's own created is the partition
  * key (the job's events all land in its hour), the event's when the job is
  * unknown. In the same statement the jobs' stored counts go up by what was
- * stored. It answers a row (-1, events stored) and a row (job, counter) per
- * playbook_on_stats stored. */
+ * stored, and the parents the stored rows flag are marked (mark_parents). It answers a row (-1,
+ * events stored) and a row (job, counter) per playbook_on_stats stored. */
 static const char move_sql[] =
     "WITH ins AS (INSERT INTO events(job_id, counter, event, event_data, failed, changed, uuid,"
     " parent_uuid, host_id, host_name, playbook, play, role, task, stdout, start_line,"
@@ -42,7 +42,13 @@ static const char move_sql[] =
     " t.parent_uuid, t.host_id, t.host_name, t.playbook, t.play, t.role, t.task, t.stdout,"
     " t.start_line, t.end_line, t.verbosity, t.created, $1, coalesce(j.created, t.job_created)"
     " FROM events_in t LEFT JOIN unified_jobs j ON j.id = t.job_id"
-    " ON CONFLICT DO NOTHING RETURNING job_id, counter, event),"
+    " ON CONFLICT DO NOTHING RETURNING job_id, counter, event, failed, changed, parent_uuid),"
+    " marks AS (INSERT INTO event_parent_pending(job_id, uuid, failed, changed)"
+    " SELECT job_id, parent_uuid, bool_or(failed), bool_or(changed) FROM ins"
+    " WHERE (failed OR changed) AND parent_uuid <> '' GROUP BY job_id, parent_uuid"
+    " ON CONFLICT(job_id, uuid) DO UPDATE SET"
+    " failed = event_parent_pending.failed OR excluded.failed,"
+    " changed = event_parent_pending.changed OR excluded.changed),"
     " per AS (SELECT job_id, count(*) AS n FROM ins GROUP BY job_id),"
     " up AS (UPDATE unified_jobs j SET events_stored = j.events_stored + per.n FROM per"
     " WHERE j.id = per.job_id RETURNING j.id)"
@@ -212,15 +218,15 @@ static int store_stats(pgc *c, long long job_id, const json_t *stats, const char
 	if (rc < 0)
 		return -1;
 	/* Parents (playbook_on_*: tasks, plays) are failed / changed when a
-	 * child is: first the parents of flagged events, then theirs. The flags
-	 * go to event_parent_flags, not into the parents' rows. */
+	 * child is: first the parents of flagged events (gathered as the
+	 * batches came, event_parent_pending), then theirs. The flags go to
+	 * event_parent_flags, not into the parents' rows. */
 	static const char *const prop[] = {
-	    "INSERT INTO event_parent_flags(job_id, uuid, failed) SELECT DISTINCT $1::bigint,"
-	    " parent_uuid, true FROM events WHERE job_id=$1 AND failed AND parent_uuid<>''"
-	    " ON CONFLICT(job_id, uuid) DO UPDATE SET failed=true",
-	    "INSERT INTO event_parent_flags(job_id, uuid, changed) SELECT DISTINCT $1::bigint,"
-	    " parent_uuid, true FROM events WHERE job_id=$1 AND changed AND parent_uuid<>''"
-	    " ON CONFLICT(job_id, uuid) DO UPDATE SET changed=true",
+	    "INSERT INTO event_parent_flags(job_id, uuid, failed, changed)"
+	    " SELECT job_id, uuid, failed, changed FROM event_parent_pending WHERE job_id=$1"
+	    " ON CONFLICT(job_id, uuid) DO UPDATE SET"
+	    " failed = event_parent_flags.failed OR excluded.failed,"
+	    " changed = event_parent_flags.changed OR excluded.changed",
 	    "INSERT INTO event_parent_flags(job_id, uuid, failed, changed)"
 	    " SELECT $1::bigint, e.parent_uuid, bool_or(f.failed), bool_or(f.changed)"
 	    " FROM event_parent_flags f JOIN events e ON e.job_id=$1 AND e.uuid=f.uuid"
@@ -344,6 +350,101 @@ static int lock_jobs(pgc *c, batch_job *jobs, size_t n, runnel_error *err)
 	return 0;
 }
 
+/* One parent that rows of a batch flag: event_derive.h's parents, the first
+ * step up, gathered as the batches come (event_parent_pending) so that the
+ * job's playbook_on_stats need not read its events back for them. */
+typedef struct parent_mark {
+	long long job;
+	store_str uuid;
+	bool failed, changed;
+} parent_mark;
+
+static int mark_cmp(const void *a, const void *b)
+{
+	const parent_mark *x = a, *y = b;
+	if (x->job != y->job)
+		return x->job < y->job ? -1 : 1;
+	size_t n = x->uuid.n < y->uuid.n ? x->uuid.n : y->uuid.n;
+	int c = memcmp(x->uuid.p, y->uuid.p, n);
+	return c ? c : x->uuid.n < y->uuid.n ? -1 : x->uuid.n > y->uuid.n;
+}
+
+/* Append v to an array literal as a quoted element ("" escaped, NUL bytes
+ * left out as COPY leaves them out of the rows). */
+static void array_str(rn_buf *b, store_str v)
+{
+	rn_buf_appendc(b, '"');
+	for (size_t i = 0; i < v.n; i++) {
+		char ch = v.p[i];
+		if (!ch)
+			continue;
+		if (ch == '"' || ch == '\\')
+			rn_buf_appendc(b, '\\');
+		rn_buf_appendc(b, ch);
+	}
+	rn_buf_appendc(b, '"');
+}
+
+/* The parents rows [from, to) of b flag, into event_parent_pending; the
+ * batch's jobs locked (no other writer touches their rows). 0 or -1. */
+static int mark_parents(pgc *c, const ev_batch *b, size_t from, size_t to, runnel_error *err)
+{
+	parent_mark *m = NULL;
+	size_t n = 0;
+	for (size_t i = from; i < to; i++) {
+		const store_event_row *r = &b->rows[i];
+		if ((r->failed || r->changed) && r->parent_uuid.n) {
+			if (!m)
+				m = rn_xmalloc((to - i) * sizeof *m);
+			m[n++] = (parent_mark){r->job_id, r->parent_uuid, r->failed, r->changed};
+		}
+	}
+	if (!n)
+		return 0;
+	qsort(m, n, sizeof *m, mark_cmp);
+	rn_buf a[4];
+	for (int k = 0; k < 4; k++) {
+		rn_buf_init(&a[k]);
+		rn_buf_appendc(&a[k], '{');
+	}
+	for (size_t i = 0, k; i < n; i = k) {
+		bool failed = false, changed = false;
+		for (k = i; k < n && mark_cmp(&m[i], &m[k]) == 0; k++)
+			failed |= m[k].failed, changed |= m[k].changed;
+		const char *sep = i ? "," : "";
+		char t[32];
+		rn_buf_append(&a[0], t, (size_t)snprintf(t, sizeof t, "%s%lld", sep, m[i].job));
+		rn_buf_append(&a[1], sep, strlen(sep));
+		array_str(&a[1], m[i].uuid);
+		rn_buf_append(&a[2], t,
+		              (size_t)snprintf(t, sizeof t, "%s%c", sep, failed ? 't' : 'f'));
+		rn_buf_append(&a[3], t,
+		              (size_t)snprintf(t, sizeof t, "%s%c", sep, changed ? 't' : 'f'));
+	}
+	const char *v[4];
+	for (int k = 0; k < 4; k++) {
+		rn_buf_appendc(&a[k], '}');
+		v[k] = a[k].data;
+	}
+	PGresult *r =
+	    pg_q(c,
+	         "INSERT INTO event_parent_pending(job_id, uuid, failed, changed) SELECT * FROM"
+	         " unnest($1::bigint[], $2::text[], $3::boolean[], $4::boolean[])"
+	         " ON CONFLICT(job_id, uuid) DO UPDATE SET"
+	         " failed = event_parent_pending.failed OR excluded.failed,"
+	         " changed = event_parent_pending.changed OR excluded.changed"
+	         " WHERE (excluded.failed AND NOT event_parent_pending.failed)"
+	         " OR (excluded.changed AND NOT event_parent_pending.changed)",
+	         4, v, err);
+	for (int k = 0; k < 4; k++)
+		rn_buf_free(&a[k]);
+	free(m);
+	if (!r)
+		return -1;
+	PQclear(r);
+	return 0;
+}
+
 /* True when rows of jobs can go straight into events: every job exists,
  * none has an event stored in the batch's range of its counters, none
  * repeats a counter in the batch (the usual case: a batch is new). Fills
@@ -408,7 +509,7 @@ static long store_direct(pgc *c, const ev_batch *b, size_t from, size_t to, batc
 	}
 	int rc = copy_in(c, copy_direct_sql, &buf, err);
 	rn_buf_free(&buf);
-	if (rc < 0 || lock_jobs(c, jobs, njobs, err) < 0)
+	if (rc < 0 || lock_jobs(c, jobs, njobs, err) < 0 || mark_parents(c, b, from, to, err) < 0)
 		return -1;
 	char *a[2] = {id_array(jobs, njobs, 0), id_array(jobs, njobs, 3)};
 	const char *v[2] = {a[0], a[1]};

@@ -1022,6 +1022,73 @@ static void test_events_overlapping_batch(void **state)
 	store_page_clear(&pg);
 }
 
+/* The flags of a job's parents come from children stored in several
+ * batches, one of them sent again (the path that skips what is stored), with
+ * a parent whose uuid holds quotes and backslashes; they show from the
+ * job's playbook_on_stats on, not before. */
+static void test_events_parent_flags_across_batches(void **state)
+{
+	fixture *f = *state;
+	runnel_error err;
+	long j = mkjob(f->st, "job");
+	const char *odd = "t\"2\\x";
+	json_t *b1 = json_array();
+	json_array_append_new(b1,
+	                      ev(j, 1, "playbook_on_play_start", "p1", "pb", NULL, "", 0, 0, NULL));
+	json_array_append_new(b1,
+	                      ev(j, 2, "playbook_on_task_start", "t1", "p1", NULL, "", 0, 0, NULL));
+	json_array_append_new(b1, ev(j, 3, "runner_on_ok", "r1", "t1", "h1", "", 0, 0,
+	                             "{\"res\":{\"changed\":true}}"));
+	json_t *b2 = json_array(); /* counter 3 again: stored already */
+	json_array_append(b2, json_array_get(b1, 2));
+	json_array_append_new(b2,
+	                      ev(j, 4, "playbook_on_task_start", odd, "p1", NULL, "", 0, 0, NULL));
+	json_array_append_new(b2, ev(j, 5, "runner_on_failed", "r2", odd, "h1", "", 0, 0, NULL));
+	json_t *b3 = json_array();
+	json_array_append_new(b3, ev(j, 6, "runner_on_ok", "r3", odd, "h2", "", 0, 0,
+	                             "{\"res\":{\"changed\":true}}"));
+	json_t *b4 = json_array();
+	json_array_append_new(b4, ev(j, 7, "playbook_on_stats", "s1", "pb", NULL, "", 0, 0,
+	                             "{\"ok\":{\"h1\":1},\"failures\":{\"h1\":1}}"));
+	json_t *batches[] = {b1, b2, b3, b4};
+	long want_stored[] = {3, 2, 1, 1};
+	for (int i = 0; i < 4; i++) {
+		long stored = -1, dropped = -1;
+		assert_int_equal(store_events_insert(f->st, batches[i], &stored, &dropped, &err),
+		                 0);
+		assert_int_equal(stored, want_stored[i]);
+		assert_int_equal(dropped, 0);
+		if (i == 2) { /* before the stats: the parents as they came */
+			store_page pg = {0};
+			store_query q = {.page_size = 100};
+			assert_int_equal(store_events_list(f->st, j, &q, &pg, &err), 0);
+			for (int k = 0; k < 2; k++) {
+				json_t *e = json_array_get(pg.results, k);
+				assert_false(json_is_true(json_object_get(e, "changed")));
+				assert_false(json_is_true(json_object_get(e, "failed")));
+			}
+			store_page_clear(&pg);
+		}
+		json_decref(batches[i]);
+	}
+	store_page pg = {0};
+	store_query q = {.page_size = 100};
+	assert_int_equal(store_events_list(f->st, j, &q, &pg, &err), 0);
+	assert_int_equal(pg.count, 7);
+	static const struct {
+		int at;
+		bool failed, changed;
+	} want[] = {{0, true, true}, {1, false, true}, {3, true, true}};
+	for (size_t k = 0; k < sizeof want / sizeof want[0]; k++) {
+		json_t *e = json_array_get(pg.results, want[k].at);
+		assert_int_equal(json_is_true(json_object_get(e, "failed")), want[k].failed);
+		assert_int_equal(json_is_true(json_object_get(e, "changed")), want[k].changed);
+	}
+	assert_string_equal(
+	    json_string_value(json_object_get(json_array_get(pg.results, 3), "uuid")), odd);
+	store_page_clear(&pg);
+}
+
 /* A store that fails in a way that may pass (here another writer holds the
  * lock past the busy timeout; a full disk is the same case) drops nothing:
  * -1 with EAGAIN, nothing stored, nothing counted dropped; the same batch
@@ -1102,6 +1169,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_job_lifecycle, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_events, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_events_overlapping_batch, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_events_parent_flags_across_batches, setup,
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_stdout, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_event_rows_match_json_path, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stdout_ranges, setup, teardown),
