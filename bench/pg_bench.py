@@ -15,7 +15,9 @@ events pushed into Redis's callback_tasks (jobs interleaved, the shapes of
 bench/service_bench.py's receiver benchmark), then `runneld-ctl --store
 postgresql://... --bus redis` started and the jobs' stored counts polled until
 every job's events are processed. events/s = events / time from the start of
-runneld-ctl.
+runneld-ctl. The events are pushed once, into a list of their own, and
+copied (Redis COPY) into callback_tasks before each drain; every drain goes
+into a new database, whose jobs get the same ids.
 
 Floor: the very rows the receiver stored, dumped to a file (COPY ... TO), then
 COPYed in one statement into a fresh database with the same schema (the
@@ -23,11 +25,14 @@ same partitioned events table, its indexes and the jobs' partitions):
 events/s = events / wall time of that COPY (psql, its start included). No
 receiver, no Redis, no parsing: what PostgreSQL takes to write those rows.
 
-Paired rounds (ROUNDS, default 2): receiver then floor, floor then receiver,
-...; the figure is the median of the per-round ratios, since a shared
-machine's load moves both alike within a round. Beside the wall-clock rates:
-the cluster's CPU per event (postmaster, backends) in each, and
-runneld-ctl's.
+A first drain warms the cluster and is not counted: its rows are the floor's,
+and it makes the WAL segments that a running cluster recycles (a new
+cluster writes each one full of zeros first, which would fall on whichever
+of the two ran first). Then paired rounds (ROUNDS, default 2): floor then
+receiver, receiver then floor, ...; the figure is the median of the
+per-round ratios, since a shared machine's load moves both alike within a
+round. Beside the wall-clock rates: the cluster's CPU per event
+(postmaster, backends) in each, and runneld-ctl's.
 """
 import json
 import os
@@ -102,69 +107,72 @@ def psql(pg, db, sql, **kw):
                           timeout=3600, **kw).stdout
 
 
-def drain(tmp, store, label, pg=None):
-    """The receiver alone on store ([] for SQLite): jobs, preload, drain.
-    Returns (events/s, seconds, stored, state dir, load, CPU s of runneld-ctl,
-    CPU s of the cluster)."""
+def drain(tmp, rd, store, label, pg=None):
+    """The receiver alone on store ([] for SQLite): jobs, the backlog copied
+    into callback_tasks (pushed the first time), drain. Returns (events/s,
+    seconds, stored, state dir, load, CPU s of runneld-ctl, CPU s of the
+    cluster)."""
     state = os.path.join(tmp, 'state-' + label)
-    rd = sb.Redis(tmp)
-    try:
-        ans = ctl(state, store, rd.url, [{'cmd': 'create', 'kind': 'jobs', 'fields': {'name': 'rx %d' % i}}
-                                         for i in range(RX_JOBS)])
-        jobs = [(a['result']['id'], a['result']['created']) for a in ans]
-        ctl(state, store, rd.url, [{'cmd': 'cancel', 'id': j} for j, _ in jobs])
-        per = RX_EVENTS // RX_JOBS
+    ans = ctl(state, store, rd.url, [{'cmd': 'create', 'kind': 'jobs', 'fields': {'name': 'rx %d' % i}}
+                                     for i in range(RX_JOBS)])
+    jobs = [(a['result']['id'], a['result']['created']) for a in ans]
+    ctl(state, store, rd.url, [{'cmd': 'cancel', 'id': j} for j, _ in jobs])
+    per = RX_EVENTS // RX_JOBS
+    if not rd.cmd('EXISTS', 'backlog'):
         gens = [sb.event_texts(j, c.rstrip('Z'), per) for j, c in jobs]
         for k in range(0, per, 50):
             chunk = [evs[i] for i in range(k, min(per, k + 50)) for evs in gens]
-            rd.sock.sendall(sb.Redis.encode('RPUSH', 'callback_tasks', *chunk))
+            rd.sock.sendall(sb.Redis.encode('RPUSH', 'backlog', *chunk))
             rd.reply()
         for j, _ in jobs:
-            rd.cmd('RPUSH', 'callback_tasks', json.dumps({'event': 'EOF', 'final_counter': per, 'job_id': j}))
+            rd.cmd('RPUSH', 'backlog', json.dumps({'event': 'EOF', 'final_counter': per, 'job_id': j}))
         del gens
-        log('%s: %d messages preloaded' % (label, rd.cmd('LLEN', 'callback_tasks')))
-        ldavg = sb.load()
-        c0 = pg_cpu(pg) if pg else 0
-        t0 = time.monotonic()
-        p = subprocess.Popen([CTL, '--state-dir', state, '--bus', 'redis', '--redis-url', rd.url] + store +
-                             CTL_ARGS,
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        assert json.loads(p.stdout.readline())['ok']
-        ids = ','.join(str(j) for j, _ in jobs)
-        while True:
-            p.stdin.write(json.dumps({'cmd': 'list', 'kind': 'jobs', 'filters': {'id__in': ids},
-                                      'page_size': 200}) + '\n')
-            p.stdin.flush()
-            r = json.loads(p.stdout.readline())['result']['results']
-            n = sum(x['stored_events'] for x in r)
-            if all(x['event_processing_finished'] for x in r) and n >= per * RX_JOBS:
-                break
-            if time.monotonic() - t0 > 3600:
-                raise RuntimeError('%s: not drained after an hour (%d stored)' % (label, n))
-            time.sleep(POLL)
-        dt = time.monotonic() - t0
-        pgc = pg_cpu(pg) - c0 if pg else 0
-        with open('/proc/%d/stat' % p.pid) as f:
-            st = f.read()
-        fields = st[st.rindex(')') + 2:].split()
-        ctl_cpu = (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
-        if os.environ.get('BENCH_DEBUG'):
-            # CPU seconds per thread of runneld-ctl (where the drain's time went)
-            tick = os.sysconf('SC_CLK_TCK')
-            for tid in sorted(os.listdir('/proc/%d/task' % p.pid)):
-                with open('/proc/%d/task/%s/stat' % (p.pid, tid)) as f:
-                    st = f.read()
-                name = st[st.index('(') + 1:st.rindex(')')]
-                fields = st[st.rindex(')') + 2:].split()
-                log('  thread %s: %.2f s CPU' % (name, (int(fields[11]) + int(fields[12])) / tick))
-        p.stdin.write(json.dumps({'cmd': 'shutdown', 'grace': 5}) + '\n')
+        rd.backlog_jobs = [j for j, _ in jobs]
+    # the backlog names its jobs by id: a new database gives them the same ones
+    assert [j for j, _ in jobs] == rd.backlog_jobs, (jobs, rd.backlog_jobs)
+    rd.cmd('DEL', 'callback_tasks')
+    rd.cmd('COPY', 'backlog', 'callback_tasks')
+    log('%s: %d messages preloaded' % (label, rd.cmd('LLEN', 'callback_tasks')))
+    ldavg = sb.load()
+    c0 = pg_cpu(pg) if pg else 0
+    t0 = time.monotonic()
+    p = subprocess.Popen([CTL, '--state-dir', state, '--bus', 'redis', '--redis-url', rd.url] + store +
+                         CTL_ARGS,
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert json.loads(p.stdout.readline())['ok']
+    ids = ','.join(str(j) for j, _ in jobs)
+    while True:
+        p.stdin.write(json.dumps({'cmd': 'list', 'kind': 'jobs', 'filters': {'id__in': ids},
+                                  'page_size': 200}) + '\n')
         p.stdin.flush()
-        p.communicate(timeout=120)
-        log('%s: %d events in %.2f s: %.0f/s, runneld-ctl CPU %.1f us/event, PostgreSQL CPU %.1f us/event '
-            '(load before: %s)' % (label, n, dt, n / dt, ctl_cpu * 1e6 / n, pgc * 1e6 / n, ldavg))
-        return n / dt, dt, n, state, ldavg, ctl_cpu, pgc
-    finally:
-        rd.stop()
+        r = json.loads(p.stdout.readline())['result']['results']
+        n = sum(x['stored_events'] for x in r)
+        if all(x['event_processing_finished'] for x in r) and n >= per * RX_JOBS:
+            break
+        if time.monotonic() - t0 > 3600:
+            raise RuntimeError('%s: not drained after an hour (%d stored)' % (label, n))
+        time.sleep(POLL)
+    dt = time.monotonic() - t0
+    pgc = pg_cpu(pg) - c0 if pg else 0
+    with open('/proc/%d/stat' % p.pid) as f:
+        st = f.read()
+    fields = st[st.rindex(')') + 2:].split()
+    ctl_cpu = (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+    if os.environ.get('BENCH_DEBUG'):
+        # CPU seconds per thread of runneld-ctl (where the drain's time went)
+        tick = os.sysconf('SC_CLK_TCK')
+        for tid in sorted(os.listdir('/proc/%d/task' % p.pid)):
+            with open('/proc/%d/task/%s/stat' % (p.pid, tid)) as f:
+                st = f.read()
+            name = st[st.index('(') + 1:st.rindex(')')]
+            fields = st[st.rindex(')') + 2:].split()
+            log('  thread %s: %.2f s CPU' % (name, (int(fields[11]) + int(fields[12])) / tick))
+    p.stdin.write(json.dumps({'cmd': 'shutdown', 'grace': 5}) + '\n')
+    p.stdin.flush()
+    p.communicate(timeout=120)
+    log('%s: %d events in %.2f s: %.0f/s, runneld-ctl CPU %.1f us/event, PostgreSQL CPU %.1f us/event '
+        '(load before: %s)' % (label, n, dt, n / dt, ctl_cpu * 1e6 / n, pgc * 1e6 / n, ldavg))
+    return n / dt, dt, n, state, ldavg, ctl_cpu, pgc
 
 
 def dump_rows(pg, tmp, db):
@@ -228,33 +236,30 @@ def floor(pg, tmp, rows, src_db, run):
 def main():
     tmp = tempfile.mkdtemp(prefix='pgbench-', dir='/var/tmp')
     pg = start_postgres(durable=True)
+    rd = sb.Redis(tmp)
     out = []
     try:
         rx, fl = [], []  # per round: (events/s, seconds, load, ctl CPU, pg CPU)
-        rows = None
+        # the warm-up drain (not counted): the floor's rows, the cluster's WAL
+        pg.create_db('rx0')
+        rate, _, n, _, _, _, _ = drain(tmp, rd, ['--store', pg.url('rx0')], 'warm-up', pg)
+        assert n == RX_EVENTS, n
+        rows, src = dump_rows(pg, tmp, 'rx0'), 'rx0'
+        if ONLY_PG:
+            print('receiver → PostgreSQL: %.0f/s' % rate)
+            return
         for rnd in range(ROUNDS):
-            for what in ('rx', 'floor') if rnd % 2 == 0 else ('floor', 'rx'):
+            for what in ('floor', 'rx') if rnd % 2 == 0 else ('rx', 'floor'):
                 if what == 'rx':
-                    db = 'rx%d' % rnd
+                    db = 'rx%d' % (rnd + 1)
                     pg.create_db(db)
-                    rate, dt, n, _, ld, ccpu, pgc = drain(tmp, ['--store', pg.url(db)], 'pg', pg)
+                    rate, dt, n, _, ld, ccpu, pgc = drain(tmp, rd, ['--store', pg.url(db)], 'pg', pg)
                     assert n == RX_EVENTS, n
                     rx.append((rate, dt, ld, ccpu, pgc))
-                    if rows is None:
-                        rows = dump_rows(pg, tmp, db)
-                        src = db
-                    if ONLY_PG:
-                        break
-                    if rnd:
-                        psql(pg, 'postgres', 'DROP DATABASE %s' % db)
+                    psql(pg, 'postgres', 'DROP DATABASE %s' % db)
                 else:
-                    if rows is None:  # the first round starts with the receiver
-                        continue
                     dt, pgc, ld = floor(pg, tmp, rows, src, rnd)
                     fl.append((RX_EVENTS / dt, dt, ld, 0, pgc))
-            if ONLY_PG:
-                print('receiver → PostgreSQL: %.0f/s' % rx[0][0])
-                return
         size = os.path.getsize(rows)
         ratios = [a[0] / b[0] for a, b in zip(rx, fl)]
         ratio = statistics.median(ratios)
@@ -270,7 +275,7 @@ def main():
         out.append('|---|---|---|---|')
         for i, (a, b) in enumerate(zip(rx, fl)):
             out.append('| %d (%s) | %.0f (%.2f s, %s) | %.0f (%.2f s, %s) | %.2f× |' % (
-                i + 1, 'receiver first' if i % 2 == 0 else 'floor first', a[0], a[1], a[2], b[0], b[1], b[2],
+                i + 1, 'floor first' if i % 2 == 0 else 'receiver first', a[0], a[1], a[2], b[0], b[1], b[2],
                 ratios[i]))
         out.append('')
         out.append('Receiver ≥ 0.7× the PostgreSQL floor: %s (median of the per-round ratios %.2f×). CPU per '
@@ -279,6 +284,7 @@ def main():
                                                    cpu_fl, ctl_cpu))
         print('\n'.join(out))
     finally:
+        rd.stop()
         pg.stop()
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -722,12 +722,15 @@ int pg_events_insert_rows(store *st, const store_event_row *rows, size_t n, long
 /* stdout                                                               */
 
 /* The type (32 bytes) and created (40 bytes: the events' partition key) of a
- * unified job. 0, or -1 with ENOENT / err. */
-static int job_of(pgc *c, long job_id, char type[32], char created[40], runnel_error *err)
+ * unified job, and (stored: may be NULL) how many events it has stored. 0, or
+ * -1 with ENOENT / err. */
+static int job_of(pgc *c, long job_id, char type[32], char created[40], long *stored,
+                  runnel_error *err)
 {
 	char jb[24];
 	const char *v[1] = {pg_num(jb, job_id)};
-	PGresult *r = pg_q(c, "SELECT type, created FROM unified_jobs WHERE id=$1", 1, v, err);
+	PGresult *r =
+	    pg_q(c, "SELECT type, created, events_stored FROM unified_jobs WHERE id=$1", 1, v, err);
 	if (!r)
 		return -1;
 	if (!PQntuples(r)) {
@@ -736,6 +739,8 @@ static int job_of(pgc *c, long job_id, char type[32], char created[40], runnel_e
 	}
 	snprintf(type, 32, "%s", pg_val(r, 0, 0));
 	snprintf(created, 40, "%s", pg_val(r, 0, 1));
+	if (stored)
+		*stored = (long)pg_ll(r, 0, 2);
 	PQclear(r);
 	return 0;
 }
@@ -793,7 +798,7 @@ int pg_stdout_read(store *st, long job_id, long start_line, long end_line, store
 		return -1;
 	char type[32], created[40], jb[24];
 	pg_num(jb, job_id);
-	if (job_of(c, job_id, type, created, err) < 0) {
+	if (job_of(c, job_id, type, created, NULL, err) < 0) {
 		pg_release(p, c);
 		return -1;
 	}
@@ -873,7 +878,9 @@ static int list_job_rows(store *st, bool summaries, long job_id, const store_que
 	pg *p = pg_of(st);
 	pgc *c = pg_acquire(p, err);
 	char type[32], created[40], jb[24];
-	if (!c || pg_snapshot_begin(c, err) < 0 || job_of(c, job_id, type, created, err) < 0) {
+	long stored = 0;
+	if (!c || pg_snapshot_begin(c, err) < 0 ||
+	    job_of(c, job_id, type, created, &stored, err) < 0) {
 		pg_release(p, c);
 		query_clear(&qy);
 		return -1;
@@ -891,19 +898,28 @@ static int list_job_rows(store *st, bool summaries, long job_id, const store_que
 		         pg_params_add(&prm, created));
 		rn_buf_append(&where, b, strlen(b));
 	}
+	size_t unfiltered = where.len;
 	pg_where(&qy, &where, &prm);
 	char *order = pg_order(&qy, summaries ? "id" : "events.id");
 	long limit = qy.limit, offset = qy.offset;
 	query_clear(&qy);
 	int rc = -1;
-	char *sql = rn_xasprintf("SELECT count(*) FROM %s%s",
-	                         summaries ? "host_summaries" : "events", where.data);
-	PGresult *r = pg_qd(c, sql, prm.n, (const char *const *)prm.v, err);
-	free(sql);
-	if (!r)
-		goto out;
-	out->count = (long)pg_ll(r, 0, 0);
-	PQclear(r);
+	PGresult *r;
+	char *sql;
+	if (!summaries && where.len == unfiltered) {
+		/* all of the job's events: the count the batches that stored them
+		 * kept, in the same snapshot (count(*) would visit every row) */
+		out->count = stored;
+	} else {
+		sql = rn_xasprintf("SELECT count(*) FROM %s%s",
+		                   summaries ? "host_summaries" : "events", where.data);
+		r = pg_qd(c, sql, prm.n, (const char *const *)prm.v, err);
+		free(sql);
+		if (!r)
+			goto out;
+		out->count = (long)pg_ll(r, 0, 0);
+		PQclear(r);
+	}
 	if (summaries)
 		sql =
 		    rn_xasprintf("SELECT id, host_id, host_name, created, modified, changed, dark,"
@@ -1021,7 +1037,7 @@ int pg_events_slim(store *st, long job_id, long after, long limit, json_t **out,
 	if (!c)
 		return -1;
 	char type[32], created[40], jb[24], ab[24], lb[24];
-	if (job_of(c, job_id, type, created, err) < 0) {
+	if (job_of(c, job_id, type, created, NULL, err) < 0) {
 		pg_release(p, c);
 		return -1;
 	}
