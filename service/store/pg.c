@@ -22,11 +22,14 @@
 #include "model.h"
 #include "util.h"
 
-#define PG_CONNS_MAX     8
-#define PG_STMTS_MAX     128
-#define SCHEMA_LOCK_KEY  "7391004215"
-#define PARTITION_LOCK   "7391004216"
-#define PG_LATEST_SCHEMA 1
+#define PG_CONNS_MAX    8
+#define PG_STMTS_MAX    128
+#define SCHEMA_LOCK_KEY "7391004215"
+#define PARTITION_LOCK  "7391004216"
+/* Version 2: what came after version 1 (the kinds added since, the jobs'
+ * modified index, the templates' id space, event_parent_pending). Any change
+ * to the schema bumps it: an up-to-date database is opened without DDL. */
+#define PG_LATEST_SCHEMA 2
 
 static const store_ops pg_ops;
 
@@ -444,38 +447,57 @@ static int create_later_tables(pgc *c, runnel_error *err)
 	    err);
 }
 
+/* The database's schema version: 0 when it has none yet. -1 with err. */
+static long schema_version(pgc *c, runnel_error *err)
+{
+	PGresult *r = pg_qd(c, "SELECT to_regclass('schema_version') IS NOT NULL", 0, NULL, err);
+	if (!r)
+		return -1;
+	bool has = pg_bool(r, 0, 0);
+	PQclear(r);
+	if (!has)
+		return 0;
+	r = pg_qd(c, "SELECT coalesce(max(version), 0) FROM schema_version", 0, NULL, err);
+	if (!r)
+		return -1;
+	long v = (long)pg_ll(r, 0, 0);
+	PQclear(r);
+	if (v > PG_LATEST_SCHEMA)
+		return rn_fail(err, EINVAL,
+		               "__all__: store: the database has schema version %ld, newer than "
+		               "this runneld's %d",
+		               v, PG_LATEST_SCHEMA);
+	return v;
+}
+
 /* Bring the database to PG_LATEST_SCHEMA, one process at a time (an
- * advisory lock held to the end of the transaction). */
+ * advisory lock held to the end of the transaction). A database already
+ * there is only read: every worker opens the store, and 50 jobs launched
+ * at once would otherwise queue on the lock and its DDL. */
 static int migrate(pg *p, pgc *c, runnel_error *err)
 {
+	long v = schema_version(c, err);
+	if (v < 0 || v == PG_LATEST_SCHEMA)
+		return v < 0 ? -1 : 0;
 	if (pg_exec(c, "BEGIN", err) < 0)
 		return -1;
 	if (pg_exec(c, "SELECT pg_advisory_xact_lock(" SCHEMA_LOCK_KEY ")", err) < 0 ||
 	    pg_exec(c, "CREATE TABLE IF NOT EXISTS schema_version(version integer NOT NULL)", err) <
-	        0)
+	        0 ||
+	    (v = schema_version(c, err)) < 0) /* again, under the lock */
 		goto fail;
-	PGresult *r =
-	    pg_qd(c, "SELECT coalesce(max(version), 0) FROM schema_version", 0, NULL, err);
-	if (!r)
-		goto fail;
-	long v = (long)pg_ll(r, 0, 0);
-	PQclear(r);
-	if (v > PG_LATEST_SCHEMA) {
-		rn_fail(err, EINVAL,
-		        "__all__: store: the database has schema version %ld, newer than this "
-		        "runneld's %d",
-		        v, PG_LATEST_SCHEMA);
-		goto fail;
-	}
 	if (v < 1 && (create_v1(p, c, err) < 0 ||
 	              pg_exec(c, "INSERT INTO schema_version(version) VALUES(1)", err) < 0))
 		goto fail;
 	/* kinds added since (notification templates) and the index the
 	 * notifications' watcher reads jobs by (notify.h) */
-	if (create_kind_tables(c, err) < 0 ||
-	    pg_exec(c, "CREATE INDEX IF NOT EXISTS unified_jobs_modified ON unified_jobs(modified)",
-	            err) < 0 ||
-	    create_later_tables(c, err) < 0)
+	if (v < 2 &&
+	    (create_kind_tables(c, err) < 0 ||
+	     pg_exec(c,
+	             "CREATE INDEX IF NOT EXISTS unified_jobs_modified ON unified_jobs(modified)",
+	             err) < 0 ||
+	     create_later_tables(c, err) < 0 ||
+	     pg_exec(c, "INSERT INTO schema_version(version) VALUES(2)", err) < 0))
 		goto fail;
 	return pg_exec(c, "COMMIT", err);
 fail:

@@ -1131,6 +1131,50 @@ static void test_events_transient_failure_keeps_batch(void **state)
 	store_close(st);
 }
 
+/* A store opened on a database of an older schema brings it up to date
+ * and loses nothing of a job running across it: on PostgreSQL, a database
+ * of version 1 (no event_parent_pending) gets the table, made from the
+ * events stored, so the job's stats still flag the parents. A database of a
+ * newer version than this runneld's is refused. */
+static void test_schema_upgrade(void **state)
+{
+	fixture *f = *state;
+	runnel_error err;
+	long j = mkjob(f->st, "job");
+	json_t *b = json_array();
+	json_array_append_new(b,
+	                      ev(j, 1, "playbook_on_task_start", "t1", "p1", NULL, "", 0, 0, NULL));
+	json_array_append_new(b, ev(j, 2, "runner_on_ok", "r1", "t1", "h1", "", 0, 0,
+	                            "{\"res\":{\"changed\":true}}"));
+	long stored = -1, dropped = -1;
+	assert_int_equal(store_events_insert(f->st, b, &stored, &dropped, &err), 0);
+	json_decref(b);
+	char db[64];
+	test_db_name(f->dir, db);
+	if (test_on_pg())
+		assert_non_null(test_pg_sql(db, "DROP TABLE event_parent_pending;"
+		                                " DELETE FROM schema_version WHERE version > 1"));
+	store_settings ss = {.state_dir = f->dir, .backend = test_on_pg() ? f->url : NULL};
+	store *other = store_open(&ss, &err);
+	assert_non_null(other);
+	store_close(other);
+	b = json_array();
+	json_array_append_new(b, ev(j, 3, "playbook_on_stats", "s1", NULL, NULL, "", 0, 0,
+	                            "{\"ok\":{\"h1\":1},\"changed\":{\"h1\":1}}"));
+	assert_int_equal(store_events_insert(f->st, b, &stored, &dropped, &err), 0);
+	json_decref(b);
+	store_page pg = {0};
+	store_query q = {.page_size = 100};
+	assert_int_equal(store_events_list(f->st, j, &q, &pg, &err), 0);
+	assert_true(json_is_true(json_object_get(json_array_get(pg.results, 0), "changed")));
+	store_page_clear(&pg);
+	if (test_on_pg()) {
+		assert_non_null(test_pg_sql(db, "INSERT INTO schema_version(version) VALUES(99)"));
+		assert_null(store_open(&ss, &err));
+		assert_non_null(strstr(err.message, "schema version 99"));
+	}
+}
+
 /* Two handles on one state dir (the engine and a worker) see each other's writes. */
 static void test_two_handles(void **state)
 {
@@ -1178,6 +1222,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_events_transient_failure_keeps_batch, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_two_handles, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_schema_upgrade, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
