@@ -884,41 +884,49 @@ static bool src_host_status(void *ctx, long job_id, long counts[SHAPE_HOST_STATU
 	return any;
 }
 
+/* The columns shape_pg_row reads, of a kind's table. */
+static const char *row_columns(store_kind kind)
+{
+	return model_is_job_kind(kind) ? "id, created, modified, name, data::text, secret,"
+	                                 " events_stored, type"
+	                               : "id, created, modified, name, data::text, secret, 0, ''";
+}
+
+/* The AWX shape of row i of r (row_columns' columns). */
+static json_t *shape_pg_row(const shape_source *src, store_kind kind, PGresult *r, int i)
+{
+	json_t *data = json_loads(pg_val(r, i, 4), 0, NULL);
+	shape_row row = {.kind = kind,
+	                 .id = (long)pg_ll(r, i, 0),
+	                 .created = pg_val(r, i, 1),
+	                 .modified = pg_val(r, i, 2),
+	                 .name = pg_val(r, i, 3),
+	                 .data = data,
+	                 .secret = PQgetisnull(r, i, 5) ? NULL : pg_val(r, i, 5),
+	                 .events_stored = (long)pg_ll(r, i, 6)};
+	json_t *o = shape_object(src, &row);
+	json_decref(data);
+	return o;
+}
+
 json_t *pg_get_locked(pg *p, pgc *c, store_kind kind, long id, runnel_error *err)
 {
 	(void)p;
 	char sql[200], ib[24];
-	if (model_is_job_kind(kind))
-		snprintf(sql, sizeof sql,
-		         "SELECT created, modified, name, data::text, secret, events_stored, type"
-		         " FROM unified_jobs WHERE id=$1");
-	else
-		snprintf(sql, sizeof sql,
-		         "SELECT created, modified, name, data::text, secret, 0, '' FROM %s WHERE "
-		         "id=$1",
-		         pg_table(kind));
+	snprintf(sql, sizeof sql, "SELECT %s FROM %s WHERE id=$1", row_columns(kind),
+	         pg_table(kind));
 	const char *v[1] = {pg_num(ib, id)};
 	PGresult *r = pg_q(c, sql, 1, v, err);
 	if (!r)
 		return NULL;
 	if (!PQntuples(r) || (model_is_job_kind(kind) && kind != STORE_UNIFIED_JOB &&
-	                      strcmp(pg_val(r, 0, 6), store_kind_type(kind)))) {
+	                      strcmp(pg_val(r, 0, 7), store_kind_type(kind)))) {
 		PQclear(r);
 		return rn_fail(err, ENOENT, "__all__: Not found."), NULL;
 	}
-	json_t *data = json_loads(pg_val(r, 0, 3), 0, NULL);
 	shape_source src = {
 	    .ctx = c, .lookup = src_lookup, .count = src_count, .host_status = src_host_status};
-	shape_row row = {.kind = kind,
-	                 .id = id,
-	                 .created = pg_val(r, 0, 0),
-	                 .modified = pg_val(r, 0, 1),
-	                 .name = pg_val(r, 0, 2),
-	                 .data = data,
-	                 .secret = PQgetisnull(r, 0, 4) ? NULL : pg_val(r, 0, 4),
-	                 .events_stored = (long)pg_ll(r, 0, 5)};
-	json_t *o = shape_object(&src, &row);
-	json_decref(data);
+	json_t *o = shape_pg_row(&src, kind, r, 0);
 	PQclear(r);
 	return o;
 }
@@ -968,18 +976,22 @@ int pg_list(store *st, store_kind kind, const store_query *q, store_page *out, r
 		goto out;
 	out->count = (long)pg_ll(r, 0, 0);
 	PQclear(r);
-	sql = rn_xasprintf("SELECT id FROM %s%s%s LIMIT %ld OFFSET %ld", pg_table(kind), where.data,
-	                   order, limit, offset);
+	/* the page's rows in one query, shaped with one lookup per object
+	 * they name (the same snapshot throughout) */
+	sql = rn_xasprintf("SELECT %s FROM %s%s%s LIMIT %ld OFFSET %ld", row_columns(kind),
+	                   pg_table(kind), where.data, order, limit, offset);
 	r = pg_qd(c, sql, prm.n, (const char *const *)prm.v, err);
 	free(sql);
 	if (!r)
 		goto out;
+	shape_source inner = {
+	    .ctx = c, .lookup = src_lookup, .count = src_count, .host_status = src_host_status};
+	shape_memo memo;
+	shape_source src = shape_memo_source(&memo, &inner);
 	out->results = json_array();
-	for (int i = 0; i < PQntuples(r); i++) {
-		json_t *o = pg_get_locked(p, c, kind, (long)pg_ll(r, i, 0), err);
-		if (o)
-			json_array_append_new(out->results, o);
-	}
+	for (int i = 0; i < PQntuples(r); i++)
+		json_array_append_new(out->results, shape_pg_row(&src, kind, r, i));
+	shape_memo_clear(&memo);
 	PQclear(r);
 	rc = pg_exec(c, "COMMIT", err);
 out:

@@ -10,6 +10,72 @@
 
 #include "model.h"
 #include "notify_model.h"
+#include "util.h"
+
+/* ------------------------------------------------------------------ */
+/* the memo                                                             */
+
+struct shape_memo_entry {
+	store_kind kind;
+	long id;
+	bool found;
+	char *name;
+	json_t *data;
+};
+
+static bool memo_lookup(void *ctx, store_kind kind, long id, char **name, json_t **data)
+{
+	shape_memo *m = ctx;
+	struct shape_memo_entry *e = NULL;
+	for (size_t i = 0; i < m->n && !e; i++)
+		if (m->entries[i].kind == kind && m->entries[i].id == id)
+			e = &m->entries[i];
+	if (!e) {
+		if (m->n == m->cap) {
+			m->cap = m->cap ? m->cap * 2 : 16;
+			m->entries = rn_xrealloc(m->entries, m->cap * sizeof *m->entries);
+		}
+		e = &m->entries[m->n++];
+		*e = (struct shape_memo_entry){.kind = kind, .id = id};
+		/* with its data always: a later lookup of it may want them */
+		e->found = m->inner->lookup(m->inner->ctx, kind, id, &e->name, &e->data);
+	}
+	if (!e->found)
+		return false;
+	*name = rn_xstrdup(e->name ? e->name : "");
+	if (data)
+		*data = e->data ? json_deep_copy(e->data) : json_object();
+	return true;
+}
+
+static long memo_count(void *ctx, shape_count what, long id)
+{
+	shape_memo *m = ctx;
+	return m->inner->count(m->inner->ctx, what, id);
+}
+
+static bool memo_host_status(void *ctx, long job_id, long counts[SHAPE_HOST_STATUSES])
+{
+	shape_memo *m = ctx;
+	return m->inner->host_status(m->inner->ctx, job_id, counts);
+}
+
+shape_source shape_memo_source(shape_memo *m, const shape_source *inner)
+{
+	*m = (shape_memo){.inner = inner};
+	return (shape_source){
+	    .ctx = m, .lookup = memo_lookup, .count = memo_count, .host_status = memo_host_status};
+}
+
+void shape_memo_clear(shape_memo *m)
+{
+	for (size_t i = 0; i < m->n; i++) {
+		free(m->entries[i].name);
+		json_decref(m->entries[i].data);
+	}
+	free(m->entries);
+	*m = (shape_memo){0};
+}
 
 /* ------------------------------------------------------------------ */
 /* objects                                                              */

@@ -45,6 +45,20 @@ typedef struct shape_source {
 	bool (*host_status)(void *ctx, long job_id, long counts[SHAPE_HOST_STATUSES]);
 } shape_source;
 
+/* A shape_source that answers each lookup of one read once: the rows of a
+ * list page share their templates, projects, inventories and users, and a
+ * backend whose lookups are round trips (PostgreSQL) asks for each once per
+ * page. The rows must come from one snapshot (a lookup's answer is kept). */
+typedef struct shape_memo {
+	const shape_source *inner;
+	struct shape_memo_entry *entries;
+	size_t n, cap;
+} shape_memo;
+
+/* A source (returned) that asks m, which asks inner; m and inner outlive it. */
+shape_source shape_memo_source(shape_memo *m, const shape_source *inner);
+void shape_memo_clear(shape_memo *m);
+
 /* One row of an object: the columns every kind has and the stored fields. */
 typedef struct shape_row {
 	store_kind kind; /* the kind asked for (STORE_UNIFIED_JOB shows each job as its type) */

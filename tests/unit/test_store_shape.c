@@ -212,6 +212,43 @@ static void test_unified_jobs(void **state)
 	json_decref(o);
 }
 
+/* Shaped through a memo, rows that name the same objects ask the source for
+ * each once, and show what they show without it; an object that is gone is
+ * asked for once too. */
+static void test_memo(void **state)
+{
+	(void)state;
+	fake f;
+	shape_source plain = source(&f);
+	static const char *const rows[] = {
+	    "{\"type\": \"job\", \"status\": \"running\", \"project\": 4, \"inventory\": 2,"
+	    " \"job_template\": 7, \"created_by\": 1}",
+	    "{\"type\": \"job\", \"status\": \"running\", \"project\": 4, \"inventory\": 2,"
+	    " \"job_template\": 7, \"created_by\": 1}",
+	    "{\"type\": \"job\", \"status\": \"running\", \"project\": 4, \"inventory\": 42,"
+	    " \"job_template\": 7, \"created_by\": 1}",
+	};
+	json_t *want[3];
+	for (int i = 0; i < 3; i++)
+		want[i] = shape(&plain, STORE_JOB, 10 + i, rows[i], NULL, 0);
+	int plain_lookups = f.lookups;
+	shape_memo memo;
+	shape_source inner = source(&f);
+	shape_source src = shape_memo_source(&memo, &inner);
+	for (int i = 0; i < 3; i++) {
+		json_t *o = shape(&src, STORE_JOB, 10 + i, rows[i], NULL, 0);
+		assert_true(json_equal(o, want[i]));
+		json_decref(o);
+		json_decref(want[i]);
+	}
+	/* project 4, inventory 2, template 7, user 1, inventory 42 (gone) */
+	assert_int_equal(f.lookups, 5);
+	assert_int_equal(memo.n, 5);
+	assert_int_equal(plain_lookups, 3 * 4); /* without the memo: each row its four */
+	shape_memo_clear(&memo);
+	assert_int_equal(memo.n, 0);
+}
+
 /* A job template shows its project's organization (AWX's read-only
  * JobTemplate.organization), whatever its row holds. */
 static void test_job_template_organization(void **state)
@@ -426,6 +463,7 @@ int main(void)
 	    cmocka_unit_test(test_users_and_tokens),
 	    cmocka_unit_test(test_inventory_counts),
 	    cmocka_unit_test(test_unified_jobs),
+	    cmocka_unit_test(test_memo),
 	    cmocka_unit_test(test_job_template_organization),
 	    cmocka_unit_test(test_events_and_summaries),
 	    cmocka_unit_test(test_inventory_render),
