@@ -425,7 +425,7 @@ static int create_later_tables(pgc *c, runnel_error *err)
 	    (pg_exec(c,
 	             "CREATE TABLE event_parent_pending(job_id bigint NOT NULL, uuid text COLLATE"
 	             " \"C\" NOT NULL, failed boolean NOT NULL DEFAULT false, changed boolean"
-	             " NOT NULL DEFAULT false, PRIMARY KEY(job_id, uuid))",
+	             " NOT NULL DEFAULT false, up text COLLATE \"C\", PRIMARY KEY(job_id, uuid))",
 	             err) < 0 ||
 	     pg_exec(
 	         c,

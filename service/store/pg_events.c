@@ -219,8 +219,9 @@ static int store_stats(pgc *c, long long job_id, const json_t *stats, const char
 		return -1;
 	/* Parents (playbook_on_*: tasks, plays) are failed / changed when a
 	 * child is: first the parents of flagged events (gathered as the
-	 * batches came, event_parent_pending), then theirs. The flags go to
-	 * event_parent_flags, not into the parents' rows. */
+	 * batches came, event_parent_pending), then theirs (the parent's own
+	 * parent as its batch saw it, else from its event row). The flags go
+	 * to event_parent_flags, not into the parents' rows. */
 	static const char *const prop[] = {
 	    "INSERT INTO event_parent_flags(job_id, uuid, failed, changed)"
 	    " SELECT job_id, uuid, failed, changed FROM event_parent_pending WHERE job_id=$1"
@@ -228,10 +229,16 @@ static int store_stats(pgc *c, long long job_id, const json_t *stats, const char
 	    " failed = event_parent_flags.failed OR excluded.failed,"
 	    " changed = event_parent_flags.changed OR excluded.changed",
 	    "INSERT INTO event_parent_flags(job_id, uuid, failed, changed)"
-	    " SELECT $1::bigint, e.parent_uuid, bool_or(f.failed), bool_or(f.changed)"
-	    " FROM event_parent_flags f JOIN events e ON e.job_id=$1 AND e.uuid=f.uuid"
-	    " AND e.event LIKE 'playbook\\_on%' WHERE f.job_id=$1 AND e.parent_uuid<>''"
-	    " GROUP BY e.parent_uuid ON CONFLICT(job_id, uuid) DO UPDATE SET"
+	    " SELECT $1::bigint, up, bool_or(failed), bool_or(changed) FROM ("
+	    " SELECT p.up, f.failed, f.changed FROM event_parent_flags f"
+	    " JOIN event_parent_pending p ON p.job_id=$1 AND p.uuid=f.uuid AND p.up IS NOT NULL"
+	    " WHERE f.job_id=$1"
+	    " UNION ALL SELECT e.parent_uuid, f.failed, f.changed FROM event_parent_flags f"
+	    " CROSS JOIN LATERAL (SELECT parent_uuid FROM events e WHERE e.job_id=$1"
+	    " AND e.uuid=f.uuid AND e.event LIKE 'playbook\\_on%' OFFSET 0) e"
+	    " WHERE f.job_id=$1 AND NOT EXISTS (SELECT 1 FROM event_parent_pending p"
+	    " WHERE p.job_id=$1 AND p.uuid=f.uuid AND p.up IS NOT NULL)) x"
+	    " WHERE up<>'' GROUP BY up ON CONFLICT(job_id, uuid) DO UPDATE SET"
 	    " failed = event_parent_flags.failed OR excluded.failed,"
 	    " changed = event_parent_flags.changed OR excluded.changed",
 	    NULL};
@@ -357,6 +364,7 @@ typedef struct parent_mark {
 	long long job;
 	store_str uuid;
 	bool failed, changed;
+	store_str up; /* a parent row of the batch: its own parent */
 } parent_mark;
 
 static int mark_cmp(const void *a, const void *b)
@@ -386,24 +394,41 @@ static void array_str(rn_buf *b, store_str v)
 }
 
 /* The parents rows [from, to) of b flag, into event_parent_pending; the
- * batch's jobs locked (no other writer touches their rows). 0 or -1. */
+ * batch's jobs locked (no other writer touches their rows). A flagged
+ * parent whose own row (a playbook_on_* event) is in the batch too is
+ * marked with its parent ("up"), so that the stats need not look it up in
+ * the events; the others get theirs then. 0 or -1. */
 static int mark_parents(pgc *c, const ev_batch *b, size_t from, size_t to, runnel_error *err)
 {
-	parent_mark *m = NULL;
-	size_t n = 0;
+	parent_mark *m = NULL, *rows = NULL;
+	size_t n = 0, nrows = 0;
 	for (size_t i = from; i < to; i++) {
 		const store_event_row *r = &b->rows[i];
 		if ((r->failed || r->changed) && r->parent_uuid.n) {
 			if (!m)
 				m = rn_xmalloc((to - i) * sizeof *m);
-			m[n++] = (parent_mark){r->job_id, r->parent_uuid, r->failed, r->changed};
+			m[n++] = (parent_mark){.job = r->job_id,
+			                       .uuid = r->parent_uuid,
+			                       .failed = r->failed,
+			                       .changed = r->changed};
+		}
+		if (r->event.n >= EVENT_PARENT_PREFIX_LEN &&
+		    !memcmp(r->event.p, EVENT_PARENT_PREFIX, EVENT_PARENT_PREFIX_LEN)) {
+			if (!rows)
+				rows = rn_xmalloc((to - i) * sizeof *rows);
+			rows[nrows++] =
+			    (parent_mark){.job = r->job_id, .uuid = r->uuid, .up = r->parent_uuid};
 		}
 	}
-	if (!n)
+	if (!n) {
+		free(rows);
 		return 0;
+	}
 	qsort(m, n, sizeof *m, mark_cmp);
-	rn_buf a[4];
-	for (int k = 0; k < 4; k++) {
+	if (rows)
+		qsort(rows, nrows, sizeof *rows, mark_cmp);
+	rn_buf a[5];
+	for (int k = 0; k < 5; k++) {
 		rn_buf_init(&a[k]);
 		rn_buf_appendc(&a[k], '{');
 	}
@@ -411,6 +436,8 @@ static int mark_parents(pgc *c, const ev_batch *b, size_t from, size_t to, runne
 		bool failed = false, changed = false;
 		for (k = i; k < n && mark_cmp(&m[i], &m[k]) == 0; k++)
 			failed |= m[k].failed, changed |= m[k].changed;
+		const parent_mark *own =
+		    rows ? bsearch(&m[i], rows, nrows, sizeof *rows, mark_cmp) : NULL;
 		const char *sep = i ? "," : "";
 		char t[32];
 		rn_buf_append(&a[0], t, (size_t)snprintf(t, sizeof t, "%s%lld", sep, m[i].job));
@@ -420,25 +447,33 @@ static int mark_parents(pgc *c, const ev_batch *b, size_t from, size_t to, runne
 		              (size_t)snprintf(t, sizeof t, "%s%c", sep, failed ? 't' : 'f'));
 		rn_buf_append(&a[3], t,
 		              (size_t)snprintf(t, sizeof t, "%s%c", sep, changed ? 't' : 'f'));
+		rn_buf_append(&a[4], sep, strlen(sep));
+		if (own)
+			array_str(&a[4], own->up);
+		else
+			rn_buf_append(&a[4], "NULL", 4);
 	}
-	const char *v[4];
-	for (int k = 0; k < 4; k++) {
+	const char *v[5];
+	for (int k = 0; k < 5; k++) {
 		rn_buf_appendc(&a[k], '}');
 		v[k] = a[k].data;
 	}
 	PGresult *r =
 	    pg_q(c,
-	         "INSERT INTO event_parent_pending(job_id, uuid, failed, changed) SELECT * FROM"
-	         " unnest($1::bigint[], $2::text[], $3::boolean[], $4::boolean[])"
+	         "INSERT INTO event_parent_pending(job_id, uuid, failed, changed, up) SELECT * FROM"
+	         " unnest($1::bigint[], $2::text[], $3::boolean[], $4::boolean[], $5::text[])"
 	         " ON CONFLICT(job_id, uuid) DO UPDATE SET"
 	         " failed = event_parent_pending.failed OR excluded.failed,"
-	         " changed = event_parent_pending.changed OR excluded.changed"
+	         " changed = event_parent_pending.changed OR excluded.changed,"
+	         " up = coalesce(event_parent_pending.up, excluded.up)"
 	         " WHERE (excluded.failed AND NOT event_parent_pending.failed)"
-	         " OR (excluded.changed AND NOT event_parent_pending.changed)",
-	         4, v, err);
-	for (int k = 0; k < 4; k++)
+	         " OR (excluded.changed AND NOT event_parent_pending.changed)"
+	         " OR (event_parent_pending.up IS NULL AND excluded.up IS NOT NULL)",
+	         5, v, err);
+	for (int k = 0; k < 5; k++)
 		rn_buf_free(&a[k]);
 	free(m);
+	free(rows);
 	if (!r)
 		return -1;
 	PQclear(r);
