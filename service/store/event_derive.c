@@ -23,9 +23,10 @@ bool event_is_stats(const char *event, size_t n)
 	return n == 17 && !memcmp(event, "playbook_on_stats", 17);
 }
 
-bool event_is_parent(const char *event)
+bool event_is_parent(const char *event, size_t n)
 {
-	return event && !strncmp(event, EVENT_PARENT_PREFIX, EVENT_PARENT_PREFIX_LEN);
+	return n >= EVENT_PARENT_PREFIX_LEN &&
+	       !memcmp(event, EVENT_PARENT_PREFIX, EVENT_PARENT_PREFIX_LEN);
 }
 
 /* True if one host of stats' count named name is above 0. */

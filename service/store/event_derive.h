@@ -35,9 +35,10 @@ void event_derive_flags(const char *event, const json_t *event_data, bool *faile
 /* True for playbook_on_stats (n: the name's length). */
 bool event_is_stats(const char *event, size_t n);
 
-/* True for an event that has children (playbook_on_*). Backends that test
- * it in SQL test the prefix EVENT_PARENT_PREFIX (EVENT_PARENT_PREFIX_LEN bytes). */
-bool event_is_parent(const char *event);
+/* True for an event that has children (playbook_on_*; n: the name's length).
+ * Backends that test it in SQL test the prefix EVENT_PARENT_PREFIX
+ * (EVENT_PARENT_PREFIX_LEN bytes). */
+bool event_is_parent(const char *event, size_t n);
 #define EVENT_PARENT_PREFIX     "playbook_on"
 #define EVENT_PARENT_PREFIX_LEN 11
 

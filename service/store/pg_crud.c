@@ -884,6 +884,13 @@ static bool src_host_status(void *ctx, long job_id, long counts[SHAPE_HOST_STATU
 	return any;
 }
 
+/* The shape_source of a connection. */
+static shape_source source_of(pgc *c)
+{
+	return (shape_source){
+	    .ctx = c, .lookup = src_lookup, .count = src_count, .host_status = src_host_status};
+}
+
 /* The columns shape_pg_row reads, of a kind's table. */
 static const char *row_columns(store_kind kind)
 {
@@ -924,8 +931,7 @@ json_t *pg_get_locked(pg *p, pgc *c, store_kind kind, long id, runnel_error *err
 		PQclear(r);
 		return rn_fail(err, ENOENT, "__all__: Not found."), NULL;
 	}
-	shape_source src = {
-	    .ctx = c, .lookup = src_lookup, .count = src_count, .host_status = src_host_status};
+	shape_source src = source_of(c);
 	json_t *o = shape_pg_row(&src, kind, r, 0);
 	PQclear(r);
 	return o;
@@ -984,8 +990,7 @@ int pg_list(store *st, store_kind kind, const store_query *q, store_page *out, r
 	free(sql);
 	if (!r)
 		goto out;
-	shape_source inner = {
-	    .ctx = c, .lookup = src_lookup, .count = src_count, .host_status = src_host_status};
+	shape_source inner = source_of(c);
 	shape_memo memo;
 	shape_source src = shape_memo_source(&memo, &inner);
 	out->results = json_array();

@@ -32,7 +32,8 @@ static const char temp_sql[] =
 /* Rows go from events_in to events; the job's own created is the partition
  * key (the job's events all land in its hour), the event's when the job is
  * unknown. In the same statement the jobs' stored counts go up by what was
- * stored, and the parents the stored rows flag are marked (mark_parents). It answers a row (-1,
+ * stored, and the parents the stored rows flag are marked (as mark_parents
+ * marks them, from the rows this statement stored). It answers a row (-1,
  * events stored) and a row (job, counter) per playbook_on_stats stored. */
 static const char move_sql[] =
     "WITH ins AS (INSERT INTO events(job_id, counter, event, event_data, failed, changed, uuid,"
@@ -412,8 +413,7 @@ static int mark_parents(pgc *c, const ev_batch *b, size_t from, size_t to, runne
 			                       .failed = r->failed,
 			                       .changed = r->changed};
 		}
-		if (r->event.n >= EVENT_PARENT_PREFIX_LEN &&
-		    !memcmp(r->event.p, EVENT_PARENT_PREFIX, EVENT_PARENT_PREFIX_LEN)) {
+		if (event_is_parent(r->event.p, r->event.n)) {
 			if (!rows)
 				rows = rn_xmalloc((to - i) * sizeof *rows);
 			rows[nrows++] =
