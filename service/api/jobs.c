@@ -123,13 +123,21 @@ static int job_relaunch(api_request *rq, api_response *rs, store_kind kind)
 	return api_json(rs, 201, api_survey_decorate_job(rq, nj));
 }
 
+/* 0 when the job of the request's kind is there, else -1 and answered. */
+static int job_exists(api_request *rq, api_response *rs, store_kind kind)
+{
+	runnel_error err = {0};
+	if (store_exists(rq->st, kind, rq->ids[0], &err) == 0)
+		return 0;
+	api_error(rs, &err);
+	return -1;
+}
+
 /* GET <job>/job_events/ (or events/): ordered by counter, filterable. */
 static int job_events(api_request *rq, api_response *rs, store_kind kind)
 {
-	json_t *job = the_job(rq, rs, kind);
-	if (!job)
+	if (job_exists(rq, rs, kind) < 0)
 		return 0;
-	json_decref(job);
 	api_list_opts o = {.events = true, .rel_parent = rq->ids[0]};
 	return api_list(rq, rs, kind, &o);
 }
@@ -137,10 +145,8 @@ static int job_events(api_request *rq, api_response *rs, store_kind kind)
 /* GET <job>/job_host_summaries/. */
 static int job_summaries(api_request *rq, api_response *rs, store_kind kind)
 {
-	json_t *job = the_job(rq, rs, kind);
-	if (!job)
+	if (job_exists(rq, rs, kind) < 0)
 		return 0;
-	json_decref(job);
 	api_list_opts o = {.summaries = true, .rel_parent = rq->ids[0]};
 	return api_list(rq, rs, kind, &o);
 }
@@ -148,10 +154,8 @@ static int job_summaries(api_request *rq, api_response *rs, store_kind kind)
 /* GET <job>/credentials/. */
 static int job_credentials(api_request *rq, api_response *rs, store_kind kind)
 {
-	json_t *job = the_job(rq, rs, kind);
-	if (!job)
+	if (job_exists(rq, rs, kind) < 0)
 		return 0;
-	json_decref(job);
 	api_list_opts o = {.rel = STORE_REL_JOB_CREDENTIALS, .rel_parent = rq->ids[0]};
 	return api_list(rq, rs, STORE_CREDENTIAL, &o);
 }

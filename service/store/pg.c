@@ -244,11 +244,6 @@ void pg_rollback(pgc *c)
 	PQclear(PQexec(c->conn, "ROLLBACK"));
 }
 
-int pg_snapshot_begin(pgc *c, runnel_error *err)
-{
-	return pg_exec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err);
-}
-
 long long pg_int(pgc *c, const char *sql, long long param, long long dflt)
 {
 	char b[24];
@@ -631,6 +626,7 @@ static const store_ops pg_ops = {
     .close = pg_close,
     .create = pg_create,
     .get = pg_get,
+    .exists = pg_exists,
     .update = pg_update,
     .remove = pg_remove,
     .list = pg_list,

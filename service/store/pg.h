@@ -76,11 +76,6 @@ PGresult *pg_qd(pgc *c, const char *sql, int n, const char *const *vals, runnel_
 int pg_exec(pgc *c, const char *sql, runnel_error *err);
 /* ROLLBACK, errors ignored. */
 void pg_rollback(pgc *c);
-/* Begin a read-only snapshot (REPEATABLE READ): a list's count and its page
- * then see the same rows, so a row added between the two cannot make the
- * page longer than the count. End it with pg_exec(c, "COMMIT"); pg_release
- * rolls back one left open on an error path. 0 or -1 with err. */
-int pg_snapshot_begin(pgc *c, runnel_error *err);
 /* A single-integer result of sql with one integer parameter (dflt when no row / error). */
 long long pg_int(pgc *c, const char *sql, long long param, long long dflt);
 
@@ -138,6 +133,7 @@ json_t *pg_get_locked(pg *p, pgc *c, store_kind kind, long id, runnel_error *err
 json_t *pg_create(store *st, store_kind kind, const json_t *fields, unsigned flags,
                   runnel_error *err);
 json_t *pg_get(store *st, store_kind kind, long id, runnel_error *err);
+int pg_exists(store *st, store_kind kind, long id, runnel_error *err);
 json_t *pg_update(store *st, store_kind kind, long id, const json_t *fields, unsigned flags,
                   runnel_error *err);
 int pg_remove(store *st, store_kind kind, long id, runnel_error *err);

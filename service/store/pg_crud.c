@@ -24,6 +24,11 @@
 #include "shape.h"
 #include "util.h"
 
+/* shapes and lists (below) */
+static shape_source source_of(pgc *c);
+static shape_row pg_shape_row(store_kind kind, PGresult *r, int i, int col);
+static void shape_rows(const shape_source *inner, shape_row *rows, size_t n, json_t *out);
+
 /* ------------------------------------------------------------------ */
 /* rows                                                                 */
 
@@ -266,6 +271,28 @@ json_t *pg_get(store *st, store_kind kind, long id, runnel_error *err)
 	json_t *o = pg_get_locked(p, c, kind, id, err);
 	pg_release(p, c);
 	return o;
+}
+
+int pg_exists(store *st, store_kind kind, long id, runnel_error *err)
+{
+	pg *p = pg_of(st);
+	pgc *c = pg_acquire(p, err);
+	if (!c)
+		return -1;
+	bool typed = model_is_job_kind(kind) && kind != STORE_UNIFIED_JOB;
+	char sql[128], ib[24];
+	snprintf(sql, sizeof sql, "SELECT 1 FROM %s WHERE id=$1%s", pg_table(kind),
+	         typed ? " AND type=$2" : "");
+	const char *v[2] = {pg_num(ib, id), typed ? store_kind_type(kind) : NULL};
+	PGresult *r = pg_q(c, sql, typed ? 2 : 1, v, err);
+	int rc = -1;
+	if (r && PQntuples(r))
+		rc = 0;
+	else if (r)
+		rn_fail(err, ENOENT, "__all__: Not found.");
+	PQclear(r);
+	pg_release(p, c);
+	return rc;
 }
 
 json_t *pg_update(store *st, store_kind kind, long id, const json_t *fields, unsigned flags,
@@ -679,29 +706,33 @@ json_t *pg_token_authenticate(store *st, const char *token, json_t **token_out, 
 	pgc *c = pg_acquire(p, err);
 	if (!c)
 		return NULL;
-	json_t *out = NULL;
+	/* the token and its user in one round trip, shaped together */
 	const char *v[1] = {hash};
-	PGresult *r = pg_q(c, "SELECT id FROM \"tokens\" WHERE secret=$1", 1, v, err);
-	if (r) {
-		long tid = PQntuples(r) ? (long)pg_ll(r, 0, 0) : 0;
-		runnel_error e2 = {0};
-		json_t *tok = tid ? pg_get_locked(p, c, STORE_TOKEN, tid, &e2) : NULL;
+	PGresult *r = pg_q(c,
+	                   "SELECT t.id, t.created, t.modified, t.name, t.data::text, t.secret, 0,"
+	                   " u.id, u.created, u.modified, u.name, u.data::text, u.secret, 0"
+	                   " FROM \"tokens\" t JOIN \"users\" u"
+	                   " ON u.id = (t.data->>'user')::bigint WHERE t.secret=$1",
+	                   1, v, err);
+	json_t *out = NULL;
+	if (r && PQntuples(r)) {
+		shape_row rows[2] = {pg_shape_row(STORE_TOKEN, r, 0, 0),
+		                     pg_shape_row(STORE_USER, r, 0, 7)};
+		shape_source src = source_of(c);
+		json_t *both = json_array();
+		shape_rows(&src, rows, 2, both);
+		json_t *tok = json_array_get(both, 0);
 		const char *expires = json_string_value(json_object_get(tok, "expires"));
-		long uid = (long)json_integer_value(json_object_get(tok, "user"));
-		if (tok && expires && model_time_passed(expires))
-			uid = 0;
-		if (uid)
-			out = pg_get_locked(p, c, STORE_USER, uid, &e2);
-		if (out) {
+		if (!expires || !model_time_passed(expires)) {
+			out = json_incref(json_array_get(both, 1));
 			if (token_out)
 				*token_out = json_incref(tok);
-		} else {
-			rn_fail(err, EACCES,
-			        "__all__: Authentication credentials were not provided.");
 		}
-		json_decref(tok);
-		PQclear(r);
+		json_decref(both);
 	}
+	if (r && !out)
+		rn_fail(err, EACCES, "__all__: Authentication credentials were not provided.");
+	PQclear(r);
 	pg_release(p, c);
 	return out;
 }
@@ -884,14 +915,110 @@ static bool src_host_status(void *ctx, long job_id, long counts[SHAPE_HOST_STATU
 	return any;
 }
 
+/* "{1,2,3}": ids as a bigint[] parameter. */
+static char *id_array(const long *ids, size_t n, size_t stride)
+{
+	rn_buf b;
+	rn_buf_init(&b);
+	rn_buf_append(&b, "{", 1);
+	for (size_t i = 0; i < n; i++) {
+		char ib[24];
+		if (i)
+			rn_buf_append(&b, ",", 1);
+		pg_num(ib, *(const long *)((const char *)ids + i * stride));
+		rn_buf_append(&b, ib, strlen(ib));
+	}
+	rn_buf_append(&b, "}", 1);
+	return b.data;
+}
+
+static int cmp_ref(const void *a, const void *b)
+{
+	const shape_ref *x = a, *y = b;
+	return x->kind != y->kind ? (x->kind > y->kind) - (x->kind < y->kind)
+	                          : (x->id > y->id) - (x->id < y->id);
+}
+
+/* All the lookups in one query: a SELECT per kind, by UNION ALL (kinds in
+ * order, so that the same kinds make the same statement). */
+static int src_lookup_many(void *ctx, const shape_ref *refs, size_t n, shape_found_fn found,
+                           void *ud)
+{
+	shape_ref *sorted = rn_xmalloc(n * sizeof *sorted);
+	memcpy(sorted, refs, n * sizeof *sorted);
+	qsort(sorted, n, sizeof *sorted, cmp_ref);
+	rn_buf sql;
+	rn_buf_init(&sql);
+	pg_params prm = {0};
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		while (j < n && sorted[j].kind == sorted[i].kind)
+			j++;
+		char *ids = id_array(&sorted[i].id, j - i, sizeof *sorted);
+		char *part = rn_xasprintf("%sSELECT %d, id, name, data::text FROM %s"
+		                          " WHERE id = ANY($%d::bigint[])",
+		                          i ? " UNION ALL " : "", (int)sorted[i].kind,
+		                          pg_table(sorted[i].kind), pg_params_add(&prm, ids));
+		rn_buf_append(&sql, part, strlen(part));
+		free(part);
+		free(ids);
+		i = j;
+	}
+	free(sorted);
+	runnel_error e;
+	PGresult *r = pg_q(ctx, sql.data, prm.n, (const char *const *)prm.v, &e);
+	rn_buf_free(&sql);
+	pg_params_free(&prm);
+	if (!r)
+		return -1;
+	for (int i = 0; i < PQntuples(r); i++)
+		found(ud, (store_kind)pg_ll(r, i, 0), (long)pg_ll(r, i, 1), pg_val(r, i, 2),
+		      pg_val(r, i, 3));
+	PQclear(r);
+	return 0;
+}
+
+/* The host status counts (src_host_status) of many jobs in one query. */
+static int src_host_status_many(void *ctx, const long *ids, size_t n, shape_status_fn got, void *ud)
+{
+	char *arr = id_array(ids, n, sizeof *ids);
+	const char *v[1] = {arr};
+	runnel_error e;
+	PGresult *r = pg_q(
+	    ctx,
+	    "SELECT job_id, count(*) FILTER (WHERE dark>0),"
+	    " count(*) FILTER (WHERE dark=0 AND failures>0),"
+	    " count(*) FILTER (WHERE dark=0 AND failures=0 AND changed>0),"
+	    " count(*) FILTER (WHERE dark=0 AND failures=0 AND changed=0 AND ok>0),"
+	    " count(*) FILTER (WHERE dark=0 AND failures=0 AND changed=0 AND ok=0 AND skipped>0)"
+	    " FROM host_summaries WHERE job_id = ANY($1::bigint[]) GROUP BY job_id",
+	    1, v, &e);
+	free(arr);
+	if (!r)
+		return -1;
+	for (int i = 0; i < PQntuples(r); i++) {
+		long counts[SHAPE_HOST_STATUSES];
+		for (int k = 0; k < SHAPE_HOST_STATUSES; k++)
+			counts[k] = (long)pg_ll(r, i, k + 1);
+		got(ud, (long)pg_ll(r, i, 0), counts);
+	}
+	PQclear(r);
+	return 0;
+}
+
 /* The shape_source of a connection. */
 static shape_source source_of(pgc *c)
 {
-	return (shape_source){
-	    .ctx = c, .lookup = src_lookup, .count = src_count, .host_status = src_host_status};
+	return (shape_source){.ctx = c,
+	                      .lookup = src_lookup,
+	                      .count = src_count,
+	                      .host_status = src_host_status,
+	                      .lookup_many = src_lookup_many,
+	                      .host_status_many = src_host_status_many};
 }
 
-/* The columns shape_pg_row reads, of a kind's table. */
+/* The columns shape_pg_rows reads, of a kind's table (ROW_COLUMNS of them). */
+#define ROW_COLUMNS 8
 static const char *row_columns(store_kind kind)
 {
 	return model_is_job_kind(kind) ? "id, created, modified, name, data::text, secret,"
@@ -899,21 +1026,43 @@ static const char *row_columns(store_kind kind)
 	                               : "id, created, modified, name, data::text, secret, 0, ''";
 }
 
-/* The AWX shape of row i of r (row_columns' columns). */
-static json_t *shape_pg_row(const shape_source *src, store_kind kind, PGresult *r, int i)
+/* Row i of r as a shape_row, its columns (row_columns') from col on; its
+ * data parsed (json_decref it). */
+static shape_row pg_shape_row(store_kind kind, PGresult *r, int i, int col)
 {
-	json_t *data = json_loads(pg_val(r, i, 4), 0, NULL);
-	shape_row row = {.kind = kind,
-	                 .id = (long)pg_ll(r, i, 0),
-	                 .created = pg_val(r, i, 1),
-	                 .modified = pg_val(r, i, 2),
-	                 .name = pg_val(r, i, 3),
-	                 .data = data,
-	                 .secret = PQgetisnull(r, i, 5) ? NULL : pg_val(r, i, 5),
-	                 .events_stored = (long)pg_ll(r, i, 6)};
-	json_t *o = shape_object(src, &row);
-	json_decref(data);
-	return o;
+	return (shape_row){.kind = kind,
+	                   .id = (long)pg_ll(r, i, col),
+	                   .created = pg_val(r, i, col + 1),
+	                   .modified = pg_val(r, i, col + 2),
+	                   .name = pg_val(r, i, col + 3),
+	                   .data = json_loads(pg_val(r, i, col + 4), 0, NULL),
+	                   .secret = PQgetisnull(r, i, col + 5) ? NULL : pg_val(r, i, col + 5),
+	                   .events_stored = (long)pg_ll(r, i, col + 6)};
+}
+
+/* rows[0..n) in the AWX shape, appended to out (and their data freed): the
+ * lookups of them all made at once (shape_memo_prefetch). */
+static void shape_rows(const shape_source *inner, shape_row *rows, size_t n, json_t *out)
+{
+	shape_memo memo;
+	shape_source src = shape_memo_source(&memo, inner);
+	shape_memo_prefetch(&memo, rows, n);
+	for (size_t i = 0; i < n; i++) {
+		json_array_append_new(out, shape_object(&src, &rows[i]));
+		json_decref((json_t *)rows[i].data);
+	}
+	shape_memo_clear(&memo);
+}
+
+/* Rows [0, n) of r (row_columns' columns) in the AWX shape, appended to out. */
+static void shape_pg_rows(const shape_source *inner, store_kind kind, PGresult *r, int n,
+                          json_t *out)
+{
+	shape_row *rows = rn_xmalloc((n ? (size_t)n : 1) * sizeof *rows);
+	for (int i = 0; i < n; i++)
+		rows[i] = pg_shape_row(kind, r, i, 0);
+	shape_rows(inner, rows, (size_t)n, out);
+	free(rows);
 }
 
 json_t *pg_get_locked(pg *p, pgc *c, store_kind kind, long id, runnel_error *err)
@@ -932,8 +1081,11 @@ json_t *pg_get_locked(pg *p, pgc *c, store_kind kind, long id, runnel_error *err
 		return rn_fail(err, ENOENT, "__all__: Not found."), NULL;
 	}
 	shape_source src = source_of(c);
-	json_t *o = shape_pg_row(&src, kind, r, 0);
+	json_t *one = json_array();
+	shape_pg_rows(&src, kind, r, 1, one);
 	PQclear(r);
+	json_t *o = json_incref(json_array_get(one, 0));
+	json_decref(one);
 	return o;
 }
 
@@ -973,32 +1125,36 @@ int pg_list(store *st, store_kind kind, const store_query *q, store_page *out, r
 	int rc = -1;
 	pg *p = pg_of(st);
 	pgc *c = pg_acquire(p, err);
-	if (!c || pg_snapshot_begin(c, err) < 0)
+	if (!c)
 		goto out;
-	char *sql = rn_xasprintf("SELECT count(*) FROM %s%s", pg_table(kind), where.data);
+	/* the page and the count of all it is a page of in one statement (one
+	 * snapshot: the page is never longer than the count) */
+	const char *table = pg_table(kind);
+	char *sql = rn_xasprintf("SELECT %s, (SELECT count(*) FROM %s%s) FROM %s%s%s LIMIT %ld"
+	                         " OFFSET %ld",
+	                         row_columns(kind), table, where.data, table, where.data, order,
+	                         limit, offset);
 	PGresult *r = pg_qd(c, sql, prm.n, (const char *const *)prm.v, err);
 	free(sql);
 	if (!r)
 		goto out;
-	out->count = (long)pg_ll(r, 0, 0);
-	PQclear(r);
-	/* the page's rows in one query, shaped with one lookup per object
-	 * they name (the same snapshot throughout) */
-	sql = rn_xasprintf("SELECT %s FROM %s%s%s LIMIT %ld OFFSET %ld", row_columns(kind),
-	                   pg_table(kind), where.data, order, limit, offset);
-	r = pg_qd(c, sql, prm.n, (const char *const *)prm.v, err);
-	free(sql);
-	if (!r)
-		goto out;
-	shape_source inner = source_of(c);
-	shape_memo memo;
-	shape_source src = shape_memo_source(&memo, &inner);
+	int n = PQntuples(r);
+	out->count = n ? (long)pg_ll(r, 0, ROW_COLUMNS) : 0;
+	if (!n && offset > 0) { /* past the end: the count on its own */
+		PQclear(r);
+		sql = rn_xasprintf("SELECT count(*) FROM %s%s", table, where.data);
+		r = pg_qd(c, sql, prm.n, (const char *const *)prm.v, err);
+		free(sql);
+		if (!r)
+			goto out;
+		out->count = (long)pg_ll(r, 0, 0);
+	}
+	/* shaped with one lookup per object the rows name */
+	shape_source src = source_of(c);
 	out->results = json_array();
-	for (int i = 0; i < PQntuples(r); i++)
-		json_array_append_new(out->results, shape_pg_row(&src, kind, r, i));
-	shape_memo_clear(&memo);
+	shape_pg_rows(&src, kind, r, n, out->results);
 	PQclear(r);
-	rc = pg_exec(c, "COMMIT", err);
+	rc = 0;
 out:
 	if (rc < 0)
 		store_page_clear(out);

@@ -913,9 +913,7 @@ static int list_job_rows(store *st, bool summaries, long job_id, const store_que
 	pg *p = pg_of(st);
 	pgc *c = pg_acquire(p, err);
 	char type[32], created[40], jb[24];
-	long stored = 0;
-	if (!c || pg_snapshot_begin(c, err) < 0 ||
-	    job_of(c, job_id, type, created, &stored, err) < 0) {
+	if (!c || job_of(c, job_id, type, created, NULL, err) < 0) {
 		pg_release(p, c);
 		query_clear(&qy);
 		return -1;
@@ -939,46 +937,54 @@ static int list_job_rows(store *st, bool summaries, long job_id, const store_que
 	long limit = qy.limit, offset = qy.offset;
 	query_clear(&qy);
 	int rc = -1;
-	PGresult *r;
+	/* the page and the count of all it is a page of in one statement (one
+	 * snapshot: the page is never longer than the count); of all of the
+	 * job's events, the count the batches that stored them kept (count(*)
+	 * would visit every row) */
+	const char *table = summaries ? "host_summaries" : "events";
+	bool all = !summaries && where.len == unfiltered;
+	char *count = all ? rn_xstrdup("SELECT events_stored FROM unified_jobs WHERE id = $1")
+	                  : rn_xasprintf("SELECT count(*) FROM %s%s", table, where.data);
 	char *sql;
-	if (!summaries && where.len == unfiltered) {
-		/* all of the job's events: the count the batches that stored them
-		 * kept, in the same snapshot (count(*) would visit every row) */
-		out->count = stored;
-	} else {
-		sql = rn_xasprintf("SELECT count(*) FROM %s%s",
-		                   summaries ? "host_summaries" : "events", where.data);
-		r = pg_qd(c, sql, prm.n, (const char *const *)prm.v, err);
-		free(sql);
-		if (!r)
-			goto out;
-		out->count = (long)pg_ll(r, 0, 0);
-		PQclear(r);
-	}
 	if (summaries)
 		sql =
 		    rn_xasprintf("SELECT id, host_id, host_name, created, modified, changed, dark,"
-		                 " failures, ignored, ok, processed, rescued, skipped, failed"
+		                 " failures, ignored, ok, processed, rescued, skipped, failed, (%s)"
 		                 " FROM host_summaries%s%s LIMIT %ld OFFSET %ld",
-		                 where.data, order, limit, offset);
+		                 count, where.data, order, limit, offset);
 	else
 		sql = rn_xasprintf(
 		    "SELECT events.id, counter, event, event_data,"
-		    " (events.failed OR (left(events.event, 11) = 'playbook_on' AND "
-		    "coalesce(f.failed,"
-		    " false))),"
+		    " (events.failed OR (left(events.event, 11) = 'playbook_on' AND"
+		    " coalesce(f.failed, false))),"
 		    " (events.changed OR (left(events.event, 11) = 'playbook_on' AND"
 		    " coalesce(f.changed, false))),"
-		    " events.uuid, parent_uuid, host_id, host_name, playbook, play, role, task, "
-		    "stdout,"
-		    " start_line, end_line, verbosity, created, modified, job_created FROM events"
-		    " LEFT JOIN event_parent_flags f ON f.job_id = events.job_id AND f.uuid ="
-		    " events.uuid%s%s LIMIT %ld OFFSET %ld",
-		    where.data, order, limit, offset);
-	r = pg_qd(c, sql, prm.n, (const char *const *)prm.v, err);
+		    " events.uuid, parent_uuid, host_id, host_name, playbook, play, role, task,"
+		    " stdout, start_line, end_line, verbosity, created, modified, job_created,"
+		    " (%s) FROM events LEFT JOIN event_parent_flags f"
+		    " ON f.job_id = events.job_id AND f.uuid = events.uuid%s%s LIMIT %ld OFFSET "
+		    "%ld",
+		    count, where.data, order, limit, offset);
+	PGresult *r = pg_qd(c, sql, prm.n, (const char *const *)prm.v, err);
 	free(sql);
-	if (!r)
+	if (!r) {
+		free(count);
 		goto out;
+	}
+	int count_col = summaries ? 14 : 21;
+	out->count = PQntuples(r) ? (long)pg_ll(r, 0, count_col) : 0;
+	if (!PQntuples(r) && offset > 0) { /* past the end: the count on its own */
+		PQclear(r);
+		r = pg_qd(c, count, all ? 1 : prm.n, (const char *const *)prm.v, err);
+		if (!r) {
+			free(count);
+			goto out;
+		}
+		out->count = (long)pg_ll(r, 0, 0);
+		PQclear(r);
+		r = NULL;
+	}
+	free(count);
 	out->results = json_array();
 	for (int i = 0; i < PQntuples(r); i++) {
 		json_t *o;
@@ -1028,7 +1034,7 @@ static int list_job_rows(store *st, bool summaries, long job_id, const store_que
 		json_array_append_new(out->results, o);
 	}
 	PQclear(r);
-	rc = pg_exec(c, "COMMIT", err);
+	rc = 0;
 out:
 	if (rc < 0)
 		store_page_clear(out);

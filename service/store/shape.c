@@ -23,20 +23,54 @@ struct shape_memo_entry {
 	json_t *data;
 };
 
+struct shape_memo_status {
+	long job_id;
+	bool any;
+	long counts[SHAPE_HOST_STATUSES];
+};
+
+/* Grow an array of elements of size sz to hold one more. */
+static void *grow(void *v, size_t n, size_t *cap, size_t sz)
+{
+	if (n < *cap)
+		return v;
+	*cap = *cap ? *cap * 2 : 16;
+	return rn_xrealloc(v, *cap * sz);
+}
+
+static struct shape_memo_entry *memo_find(shape_memo *m, store_kind kind, long id)
+{
+	for (size_t i = 0; i < m->n; i++)
+		if (m->entries[i].kind == kind && m->entries[i].id == id)
+			return &m->entries[i];
+	return NULL;
+}
+
+/* A new entry: not found until an answer says so. */
+static struct shape_memo_entry *memo_add(shape_memo *m, store_kind kind, long id)
+{
+	m->entries = grow(m->entries, m->n, &m->cap, sizeof *m->entries);
+	struct shape_memo_entry *e = &m->entries[m->n++];
+	*e = (struct shape_memo_entry){.kind = kind, .id = id};
+	return e;
+}
+
 static bool memo_lookup(void *ctx, store_kind kind, long id, char **name, json_t **data)
 {
 	shape_memo *m = ctx;
-	struct shape_memo_entry *e = NULL;
-	for (size_t i = 0; i < m->n && !e; i++)
-		if (m->entries[i].kind == kind && m->entries[i].id == id)
-			e = &m->entries[i];
-	if (!e) {
-		if (m->n == m->cap) {
-			m->cap = m->cap ? m->cap * 2 : 16;
-			m->entries = rn_xrealloc(m->entries, m->cap * sizeof *m->entries);
+	struct shape_memo_entry *e = memo_find(m, kind, id);
+	if (!e && m->noting) {
+		bool noted = false;
+		for (size_t i = 0; i < m->n_noted && !noted; i++)
+			noted = m->noted[i].kind == kind && m->noted[i].id == id;
+		if (!noted) {
+			m->noted = grow(m->noted, m->n_noted, &m->cap_noted, sizeof *m->noted);
+			m->noted[m->n_noted++] = (shape_ref){kind, id};
 		}
-		e = &m->entries[m->n++];
-		*e = (struct shape_memo_entry){.kind = kind, .id = id};
+		return false;
+	}
+	if (!e) {
+		e = memo_add(m, kind, id);
 		/* with its data always: a later lookup of it may want them */
 		e->found = m->inner->lookup(m->inner->ctx, kind, id, &e->name, &e->data);
 	}
@@ -51,13 +85,37 @@ static bool memo_lookup(void *ctx, store_kind kind, long id, char **name, json_t
 static long memo_count(void *ctx, shape_count what, long id)
 {
 	shape_memo *m = ctx;
-	return m->inner->count(m->inner->ctx, what, id);
+	return m->noting ? 0 : m->inner->count(m->inner->ctx, what, id);
+}
+
+static struct shape_memo_status *status_add(shape_memo *m, long job_id)
+{
+	m->statuses = grow(m->statuses, m->n_statuses, &m->cap_statuses, sizeof *m->statuses);
+	struct shape_memo_status *s = &m->statuses[m->n_statuses++];
+	*s = (struct shape_memo_status){.job_id = job_id};
+	return s;
 }
 
 static bool memo_host_status(void *ctx, long job_id, long counts[SHAPE_HOST_STATUSES])
 {
 	shape_memo *m = ctx;
-	return m->inner->host_status(m->inner->ctx, job_id, counts);
+	struct shape_memo_status *s = NULL;
+	for (size_t i = 0; i < m->n_statuses && !s; i++)
+		if (m->statuses[i].job_id == job_id)
+			s = &m->statuses[i];
+	if (!s && m->noting) {
+		m->noted_jobs =
+		    grow(m->noted_jobs, m->n_noted_jobs, &m->cap_noted_jobs, sizeof *m->noted_jobs);
+		m->noted_jobs[m->n_noted_jobs++] = job_id;
+		return false;
+	}
+	if (!s) {
+		s = status_add(m, job_id);
+		s->any = m->inner->host_status(m->inner->ctx, job_id, s->counts);
+	}
+	if (s->any)
+		memcpy(counts, s->counts, sizeof s->counts);
+	return s->any;
 }
 
 shape_source shape_memo_source(shape_memo *m, const shape_source *inner)
@@ -74,7 +132,66 @@ void shape_memo_clear(shape_memo *m)
 		json_decref(m->entries[i].data);
 	}
 	free(m->entries);
+	free(m->statuses);
+	free(m->noted);
+	free(m->noted_jobs);
 	*m = (shape_memo){0};
+}
+
+/* lookup_many's answers, into the memo's entries (noted as not found). */
+static void memo_found(void *ud, store_kind kind, long id, const char *name, const char *data)
+{
+	struct shape_memo_entry *e = memo_find(ud, kind, id);
+	if (!e || e->found)
+		return;
+	e->found = true;
+	e->name = rn_xstrdup(name ? name : "");
+	e->data = data ? json_loads(data, 0, NULL) : NULL;
+	if (!e->data)
+		e->data = json_object();
+}
+
+static void memo_status(void *ud, long job_id, const long counts[SHAPE_HOST_STATUSES])
+{
+	shape_memo *m = ud;
+	for (size_t i = 0; i < m->n_statuses; i++)
+		if (m->statuses[i].job_id == job_id) {
+			m->statuses[i].any = true;
+			memcpy(m->statuses[i].counts, counts, sizeof m->statuses[i].counts);
+		}
+}
+
+void shape_memo_prefetch(shape_memo *m, const shape_row *rows, size_t n)
+{
+	const shape_source *in = m->inner;
+	if (!in->lookup_many || !n)
+		return;
+	shape_source self = {
+	    .ctx = m, .lookup = memo_lookup, .count = memo_count, .host_status = memo_host_status};
+	m->noting = true;
+	m->n_noted = m->n_noted_jobs = 0;
+	for (size_t i = 0; i < n; i++)
+		json_decref(shape_object(&self, &rows[i]));
+	m->noting = false;
+	if (m->n_noted) {
+		size_t first = m->n;
+		for (size_t i = 0; i < m->n_noted; i++)
+			memo_add(m, m->noted[i].kind, m->noted[i].id);
+		if (in->lookup_many(in->ctx, m->noted, m->n_noted, memo_found, m) < 0)
+			while (m->n > first) { /* asked one at a time then */
+				m->n--;
+				free(m->entries[m->n].name);
+				json_decref(m->entries[m->n].data);
+			}
+	}
+	if (m->n_noted_jobs && in->host_status_many) {
+		size_t first = m->n_statuses;
+		for (size_t i = 0; i < m->n_noted_jobs; i++)
+			status_add(m, m->noted_jobs[i]);
+		if (in->host_status_many(in->ctx, m->noted_jobs, m->n_noted_jobs, memo_status, m) <
+		    0)
+			m->n_statuses = first;
+	}
 }
 
 /* ------------------------------------------------------------------ */

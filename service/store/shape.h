@@ -31,6 +31,19 @@ typedef enum shape_count {
  * else changed > 0 "changed", else ok > 0 "ok", else skipped > 0 "skipped"). */
 enum { SHAPE_DARK, SHAPE_FAILURES, SHAPE_CHANGED, SHAPE_OK, SHAPE_SKIPPED, SHAPE_HOST_STATUSES };
 
+/* One lookup of a shape: an object by kind and id. */
+typedef struct shape_ref {
+	store_kind kind;
+	long id;
+} shape_ref;
+
+/* lookup_many's answer for one ref that exists: its name and its stored
+ * fields as JSON text. */
+typedef void (*shape_found_fn)(void *ud, store_kind kind, long id, const char *name,
+                               const char *data);
+/* host_status_many's answer for one job that has host summaries. */
+typedef void (*shape_status_fn)(void *ud, long job_id, const long counts[SHAPE_HOST_STATUSES]);
+
 /* What a backend gives shape.c (the backend's connection in ctx). */
 typedef struct shape_source {
 	void *ctx;
@@ -43,6 +56,16 @@ typedef struct shape_source {
 	/* The job's hosts counted by status (SHAPE_DARK...), as its host
 	 * summaries say: true, false when it has none. */
 	bool (*host_status)(void *ctx, long job_id, long counts[SHAPE_HOST_STATUSES]);
+	/* Optional, for a backend whose every lookup is a round trip (NULL:
+	 * one at a time is as cheap): lookup of refs[0..n) at once, found() for
+	 * each that exists; 0, or -1 when the backend failed (the lookups are
+	 * then made one at a time). */
+	int (*lookup_many)(void *ctx, const shape_ref *refs, size_t n, shape_found_fn found,
+	                   void *ud);
+	/* Optional: host_status of jobs ids[0..n) at once, got() for each that
+	 * has summaries; 0 or -1 as lookup_many. */
+	int (*host_status_many)(void *ctx, const long *ids, size_t n, shape_status_fn got,
+	                        void *ud);
 } shape_source;
 
 /* A shape_source that answers each lookup of one read once: the rows of a
@@ -53,6 +76,14 @@ typedef struct shape_memo {
 	const shape_source *inner;
 	struct shape_memo_entry *entries;
 	size_t n, cap;
+	struct shape_memo_status *statuses;
+	size_t n_statuses, cap_statuses;
+	/* while prefetching: unknown lookups are noted here, not made */
+	bool noting;
+	shape_ref *noted;
+	size_t n_noted, cap_noted;
+	long *noted_jobs;
+	size_t n_noted_jobs, cap_noted_jobs;
 } shape_memo;
 
 /* A source (returned) that asks m, which asks inner; m and inner outlive it. */
@@ -71,6 +102,13 @@ typedef struct shape_row {
 
 /* The AWX shape of an object row (a new object). */
 json_t *shape_object(const shape_source *src, const shape_row *row);
+
+/* Fill m with what shaping rows[0..n) through it looks up, in one
+ * lookup_many and one host_status_many of its inner source (nothing when
+ * that has none): the rows are shaped once with the unknown lookups noted,
+ * then those are asked all at once. A lookup that only a found one leads to
+ * (a template's project's organization) is made when the rows are shaped. */
+void shape_memo_prefetch(shape_memo *m, const shape_row *rows, size_t n);
 
 /* One row of a job's events. Strings are never NULL ("" for none). */
 typedef struct shape_event_row {

@@ -448,6 +448,7 @@ static const store_ops sqlite_ops = {
     .close = sq_close,
     .create = sq_create,
     .get = sq_get,
+    .exists = sq_exists_as,
     .update = sq_update,
     .remove = sq_remove,
     .list = sq_list,

@@ -301,6 +301,33 @@ json_t *sq_get(store *st, store_kind kind, long id, runnel_error *err)
 	return r;
 }
 
+int sq_exists_as(store *st, store_kind kind, long id, runnel_error *err)
+{
+	sq *s = SQ(st);
+	bool typed = model_is_job_kind(kind) && kind != STORE_UNIFIED_JOB;
+	char sql[128];
+	snprintf(sql, sizeof sql, "SELECT 1 FROM %s WHERE id=?1%s", sq_table_of(kind),
+	         typed ? " AND type=?2" : "");
+	sq_lock(s);
+	int rc = -1;
+	sqlite3_stmt *st2 = sq_prep(s, sql, err);
+	if (st2) {
+		sqlite3_bind_int64(st2, 1, id);
+		if (typed)
+			sqlite3_bind_text(st2, 2, store_kind_type(kind), -1, SQLITE_STATIC);
+		int step = sqlite3_step(st2);
+		if (step == SQLITE_ROW)
+			rc = 0;
+		else if (step == SQLITE_DONE)
+			rn_fail(err, ENOENT, "__all__: Not found.");
+		else
+			sq_db_fail(s, err, "get");
+		sqlite3_reset(st2);
+	}
+	sq_unlock(s);
+	return rc;
+}
+
 /* Read the raw data/secret of a row. The caller holds the lock; frees *data, *secret. */
 int sq_read_raw(sq *s, store_kind kind, long id, json_t **data, char **secret, runnel_error *err)
 {

@@ -171,6 +171,7 @@ json_t *sq_create(store *st, store_kind kind, const json_t *fields, unsigned fla
 
 /* Get an object. */
 json_t *sq_get(store *st, store_kind kind, long id, runnel_error *err);
+int sq_exists_as(store *st, store_kind kind, long id, runnel_error *err);
 
 /* Read the raw data/secret of a row. The caller holds the lock; frees *data, *secret. */
 int sq_read_raw(sq *s, store_kind kind, long id, json_t **data, char **secret, runnel_error *err);

@@ -216,6 +216,10 @@ typedef struct store_ops {
 	 * "$encrypted$"; unified jobs include job_args, job_env,
 	 * event_processing_finished, host_status_counts, artifacts, ... */
 	json_t *(*get)(store *st, store_kind kind, long id, runnel_error *err);
+	/* 0 when get would find the object of kind with id, else -1 with err
+	 * (ENOENT when there is none): get without the shaping, for a caller
+	 * that only asks whether it is there. */
+	int (*exists)(store *st, store_kind kind, long id, runnel_error *err);
 	/* Update some fields (PATCH semantics); returns the updated object or
 	 * NULL with err. A credential input given as "$encrypted$" keeps its
 	 * stored value. */
@@ -433,6 +437,10 @@ static inline json_t *store_create(store *st, store_kind k, const json_t *f, uns
 static inline json_t *store_get(store *st, store_kind k, long id, runnel_error *e)
 {
 	return st->ops->get(st, k, id, e);
+}
+static inline int store_exists(store *st, store_kind k, long id, runnel_error *e)
+{
+	return st->ops->exists(st, k, id, e);
 }
 static inline json_t *store_update(store *st, store_kind k, long id, const json_t *f, unsigned fl,
                                    runnel_error *e)

@@ -21,7 +21,7 @@
  * types have kind "ssh", project 4 is in organization 3; counts are 10 * (what + 1) + id; job 5 has
  * host summaries (2 ok, 1 failed), other jobs none. Calls are counted. */
 typedef struct fake {
-	int lookups, counts, statuses;
+	int lookups, counts, statuses, lookup_manys, status_manys;
 	store_kind last_kind;
 	bool asked_data;
 } fake;
@@ -61,6 +61,43 @@ static bool fake_status(void *ctx, long job_id, long n[SHAPE_HOST_STATUSES])
 	n[SHAPE_OK] = 2;
 	n[SHAPE_FAILURES] = 1;
 	return true;
+}
+
+/* lookup_many over fake_lookup: one call, each ref answered as the one-by-one
+ * lookup would (not counted as lookups). */
+static int fake_lookup_many(void *ctx, const shape_ref *refs, size_t n, shape_found_fn found,
+                            void *ud)
+{
+	fake *f = ctx;
+	f->lookup_manys++;
+	int before = f->lookups;
+	for (size_t i = 0; i < n; i++) {
+		char *name = NULL;
+		json_t *data = NULL;
+		if (fake_lookup(ctx, refs[i].kind, refs[i].id, &name, &data)) {
+			char *text = json_dumps(data, JSON_COMPACT);
+			found(ud, refs[i].kind, refs[i].id, name, text);
+			free(text);
+		}
+		free(name);
+		json_decref(data);
+	}
+	f->lookups = before;
+	return 0;
+}
+
+static int fake_status_many(void *ctx, const long *ids, size_t n, shape_status_fn got, void *ud)
+{
+	fake *f = ctx;
+	f->status_manys++;
+	int before = f->statuses;
+	for (size_t i = 0; i < n; i++) {
+		long counts[SHAPE_HOST_STATUSES];
+		if (fake_status(ctx, ids[i], counts))
+			got(ud, ids[i], counts);
+	}
+	f->statuses = before;
+	return 0;
 }
 
 static shape_source source(fake *f)
@@ -247,6 +284,66 @@ static void test_memo(void **state)
 	assert_int_equal(plain_lookups, 3 * 4); /* without the memo: each row its four */
 	shape_memo_clear(&memo);
 	assert_int_equal(memo.n, 0);
+}
+
+/* Prefetched: every lookup and host status of a page asked in one call
+ * each, and the same shapes as one at a time; a lookup only a found object
+ * leads to (the template's project's organization) is made when shaping. */
+static void test_memo_prefetch(void **state)
+{
+	(void)state;
+	fake f;
+	shape_source plain = source(&f);
+	static const char *const rows[] = {
+	    "{\"type\": \"job\", \"status\": \"successful\", \"project\": 4,"
+	    " \"inventory\": 2, \"job_template\": 7, \"created_by\": 1}",
+	    "{\"type\": \"job\", \"status\": \"running\", \"project\": 4, \"inventory\": 42,"
+	    " \"job_template\": 7, \"created_by\": 1}",
+	};
+	const long ids[] = {5, 11};
+	json_t *want[3];
+	for (int i = 0; i < 2; i++)
+		want[i] = shape(&plain, STORE_JOB, ids[i], rows[i], NULL, 0);
+	want[2] = shape(&plain, STORE_JOB_TEMPLATE, 7, "{\"project\": 4}", NULL, 0);
+	shape_source inner = source(&f);
+	inner.lookup_many = fake_lookup_many;
+	inner.host_status_many = fake_status_many;
+	shape_row r[3];
+	json_t *data[3];
+	for (int i = 0; i < 3; i++) {
+		data[i] = json_loads(i < 2 ? rows[i] : "{\"project\": 4}", 0, NULL);
+		r[i] = (shape_row){.kind = i < 2 ? STORE_JOB : STORE_JOB_TEMPLATE,
+		                   .id = i < 2 ? ids[i] : 7,
+		                   .created = "2024-01-01T00:00:00.000000Z",
+		                   .modified = "2024-01-02T00:00:00.000000Z",
+		                   .name = "n",
+		                   .data = data[i]};
+	}
+	shape_memo memo;
+	shape_source src = shape_memo_source(&memo, &inner);
+	shape_memo_prefetch(&memo, r, 3);
+	assert_int_equal(f.lookup_manys, 1);
+	assert_int_equal(f.status_manys, 1);
+	assert_int_equal(f.lookups, 0);
+	for (int i = 0; i < 3; i++) {
+		json_t *o = shape_object(&src, &r[i]);
+		assert_true(json_equal(o, want[i]));
+		json_decref(o);
+		json_decref(want[i]);
+		json_decref(data[i]);
+	}
+	/* only organization 3, which project 4's data names */
+	assert_int_equal(f.lookups, 1);
+	assert_int_equal(f.last_kind, STORE_ORGANIZATION);
+	assert_int_equal(f.statuses, 0);
+	shape_memo_clear(&memo);
+
+	/* a source without lookup_many: prefetch asks nothing */
+	shape_source one = source(&f);
+	src = shape_memo_source(&memo, &one);
+	shape_memo_prefetch(&memo, r, 2);
+	assert_int_equal(f.lookups + f.statuses + f.lookup_manys, 0);
+	shape_memo_clear(&memo);
 }
 
 /* A job template shows its project's organization (AWX's read-only
@@ -462,6 +559,7 @@ int main(void)
 	    cmocka_unit_test(test_credential_secrets_hidden),
 	    cmocka_unit_test(test_users_and_tokens),
 	    cmocka_unit_test(test_inventory_counts),
+	    cmocka_unit_test(test_memo_prefetch),
 	    cmocka_unit_test(test_unified_jobs),
 	    cmocka_unit_test(test_memo),
 	    cmocka_unit_test(test_job_template_organization),
