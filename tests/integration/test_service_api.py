@@ -348,6 +348,13 @@ def test_bad_input(world):
     r = s.post(u("/api/v2/ad_hoc_commands/"), json={"inventory": world["inv"]["id"], "forks": "many"})
     assert r.status_code == 400 and "forks" in r.json()
     assert s.get(u("/api/v2/jobs/999999/")).status_code == 404
+    # a job's sub-lists: 404 for no such job, and for one of another kind
+    for sub in ("job_events", "job_host_summaries", "credentials"):
+        assert s.get(u("/api/v2/jobs/999999/%s/" % sub)).status_code == 404
+    pu = s.get(u("/api/v2/project_updates/")).json()["results"]
+    assert pu, "the world's project was updated"
+    assert s.get(u("/api/v2/jobs/%d/job_events/" % pu[0]["id"])).status_code == 404
+    assert s.get(u("/api/v2/project_updates/%d/events/" % pu[0]["id"])).status_code == 200
     assert s.get(u("/api/v2/no_such_thing/")).status_code == 404
     assert s.delete(u("/api/v2/ping/")).status_code == 405
     assert s.post(u("/api/v2/jobs/")).status_code == 405

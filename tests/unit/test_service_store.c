@@ -231,9 +231,19 @@ static void test_users_tokens(void **state)
 	assert_non_null(t);
 	const char *tok = json_string_value(json_object_get(t, "token"));
 	assert_non_null(tok);
-	u = store_token_authenticate(f->st, tok, NULL, &err);
+	json_t *tok_obj = NULL;
+	u = store_token_authenticate(f->st, tok, &tok_obj, &err);
 	assert_non_null(u);
 	assert_int_equal(json_integer_value(json_object_get(u, "id")), uid);
+	/* the user and the token as get shows them */
+	json_t *want = store_get(f->st, STORE_USER, uid, &err);
+	assert_true(json_equal(u, want));
+	json_decref(want);
+	want =
+	    store_get(f->st, STORE_TOKEN, (long)json_integer_value(json_object_get(t, "id")), &err);
+	assert_true(json_equal(tok_obj, want));
+	json_decref(want);
+	json_decref(tok_obj);
 	json_decref(u);
 	json_decref(t);
 	assert_null(store_token_authenticate(f->st, "deadbeef", NULL, &err));
@@ -543,6 +553,15 @@ static void test_job_lifecycle(void **state)
 	json_decref(o);
 	/* a job is not a project update */
 	assert_null(store_get(f->st, STORE_PROJECT_UPDATE, j, &err));
+	assert_int_equal(err.code, ENOENT);
+	/* exists: what get finds, without the shape */
+	assert_int_equal(store_exists(f->st, STORE_JOB, j, &err), 0);
+	assert_int_equal(store_exists(f->st, STORE_UNIFIED_JOB, j, &err), 0);
+	err.code = 0;
+	assert_int_equal(store_exists(f->st, STORE_PROJECT_UPDATE, j, &err), -1);
+	assert_int_equal(err.code, ENOENT);
+	err.code = 0;
+	assert_int_equal(store_exists(f->st, STORE_JOB, j + 1000, &err), -1);
 	assert_int_equal(err.code, ENOENT);
 	const char *from_new[] = {"new", NULL};
 	char cur[32];
