@@ -1040,13 +1040,21 @@ static shape_row pg_shape_row(store_kind kind, PGresult *r, int i, int col)
 	                   .events_stored = (long)pg_ll(r, i, col + 6)};
 }
 
+/* Fewer rows than this are shaped with the memo's lookups one at a time:
+ * each is a statement prepared and planned once per connection, where a
+ * lookup_many (an id array) is planned at every call, which costs
+ * PostgreSQL more than a few round trips (bench/pg_requests.py). */
+#define PREFETCH_MIN_ROWS 3
+
 /* rows[0..n) in the AWX shape, appended to out (and their data freed): the
- * lookups of them all made at once (shape_memo_prefetch). */
+ * lookups of them all made at once (shape_memo_prefetch) when they are
+ * many. */
 static void shape_rows(const shape_source *inner, shape_row *rows, size_t n, json_t *out)
 {
 	shape_memo memo;
 	shape_source src = shape_memo_source(&memo, inner);
-	shape_memo_prefetch(&memo, rows, n);
+	if (n >= PREFETCH_MIN_ROWS)
+		shape_memo_prefetch(&memo, rows, n);
 	for (size_t i = 0; i < n; i++) {
 		json_array_append_new(out, shape_object(&src, &rows[i]));
 		json_decref((json_t *)rows[i].data);
@@ -1130,11 +1138,17 @@ int pg_list(store *st, store_kind kind, const store_query *q, store_page *out, r
 	/* the page and the count of all it is a page of in one statement (one
 	 * snapshot: the page is never longer than the count) */
 	const char *table = pg_table(kind);
-	char *sql = rn_xasprintf("SELECT %s, (SELECT count(*) FROM %s%s) FROM %s%s%s LIMIT %ld"
-	                         " OFFSET %ld",
-	                         row_columns(kind), table, where.data, table, where.data, order,
-	                         limit, offset);
-	PGresult *r = pg_qd(c, sql, prm.n, (const char *const *)prm.v, err);
+	/* limit and offset as parameters: a list's text is then the same for
+	 * every page and filter value, prepared once per connection */
+	int nwhere = prm.n;
+	char lb[24], ob[24];
+	int li = pg_params_add(&prm, pg_num(lb, limit));
+	int oi = pg_params_add(&prm, pg_num(ob, offset));
+	char *sql =
+	    rn_xasprintf("SELECT %s, (SELECT count(*) FROM %s%s) FROM %s%s%s LIMIT $%d"
+	                 " OFFSET $%d",
+	                 row_columns(kind), table, where.data, table, where.data, order, li, oi);
+	PGresult *r = pg_q(c, sql, prm.n, (const char *const *)prm.v, err);
 	free(sql);
 	if (!r)
 		goto out;
@@ -1143,7 +1157,7 @@ int pg_list(store *st, store_kind kind, const store_query *q, store_page *out, r
 	if (!n && offset > 0) { /* past the end: the count on its own */
 		PQclear(r);
 		sql = rn_xasprintf("SELECT count(*) FROM %s%s", table, where.data);
-		r = pg_qd(c, sql, prm.n, (const char *const *)prm.v, err);
+		r = pg_qd(c, sql, nwhere, (const char *const *)prm.v, err);
 		free(sql);
 		if (!r)
 			goto out;
