@@ -83,7 +83,8 @@ static void fail_orphan(engine *e, long job_id, const char *why)
 		json_int_t stored = json_integer_value(json_object_get(job, "stored_events"));
 		json_t *f =
 		    json_pack("{s:I}", "emitted_events", emitted > stored ? emitted : stored);
-		json_decref(store_update(e->st, STORE_UNIFIED_JOB, job_id, f, STORE_SYSTEM, &err));
+		json_decref(store_update(e->st, STORE_UNIFIED_JOB, job_id, f,
+		                         STORE_SYSTEM | STORE_NO_RESULT, &err));
 		json_decref(f);
 		bool canceled = json_is_true(json_object_get(job, "cancel_flag"));
 		store_job_transition(e->st, job_id, NULL, canceled ? "canceled" : "failed", NULL,
@@ -619,7 +620,8 @@ static void claim(engine *e)
 			continue;
 		}
 		json_t *f = json_pack("{s:i}", "worker_pid", (int)pid);
-		json_decref(store_update(e->st, STORE_UNIFIED_JOB, id, f, STORE_SYSTEM, &err));
+		json_decref(store_update(e->st, STORE_UNIFIED_JOB, id, f,
+		                         STORE_SYSTEM | STORE_NO_RESULT, &err));
 		json_decref(f);
 		engine_log(e, "job %ld: waiting, worker pid %d", id, (int)pid);
 	}

@@ -827,7 +827,8 @@ static json_t *launch_job_template(engine *e, long jt_id, const json_t *override
 		char now[32];
 		rn_utc_isoformat(now);
 		json_t *u = json_pack("{s:s+}", "last_job_run", now, "Z");
-		json_decref(store_update(e->st, STORE_JOB_TEMPLATE, jt_id, u, STORE_SYSTEM, NULL));
+		json_decref(store_update(e->st, STORE_JOB_TEMPLATE, jt_id, u,
+		                         STORE_SYSTEM | STORE_NO_RESULT, NULL));
 		json_decref(u);
 	}
 out:
@@ -966,7 +967,8 @@ static json_t *launch_project_update(engine *e, long project_id, long created_by
 	json_t *r = enqueue(e, STORE_PROJECT_UPDATE, f, NULL, err);
 	if (r) {
 		json_t *u = json_pack("{s:s}", "status", "pending");
-		json_decref(store_update(e->st, STORE_PROJECT, project_id, u, STORE_SYSTEM, NULL));
+		json_decref(store_update(e->st, STORE_PROJECT, project_id, u,
+		                         STORE_SYSTEM | STORE_NO_RESULT, NULL));
 		json_decref(u);
 	}
 	json_decref(f);

@@ -746,7 +746,8 @@ static bool start_job(job_run *r)
 	gethostname(r->host, sizeof r->host);
 	json_t *f = json_pack("{s:i,s:s,s:s}", "worker_pid", (int)getpid(), "execution_node",
 	                      r->host, "controller_node", r->host);
-	json_decref(store_update(r->st, STORE_UNIFIED_JOB, r->id, f, STORE_SYSTEM, &err));
+	json_decref(
+	    store_update(r->st, STORE_UNIFIED_JOB, r->id, f, STORE_SYSTEM | STORE_NO_RESULT, &err));
 	json_decref(f);
 	return true;
 }

@@ -650,8 +650,8 @@ json_t *engine_launch_workflow(engine *e, long wfjt_id, const json_t *prompts,
 	char now[32];
 	rn_utc_isoformat(now);
 	json_t *u = json_pack("{s:s+}", "last_job_run", now, "Z");
-	json_decref(
-	    store_update(e->st, STORE_WORKFLOW_JOB_TEMPLATE, wfjt_id, u, STORE_SYSTEM, NULL));
+	json_decref(store_update(e->st, STORE_WORKFLOW_JOB_TEMPLATE, wfjt_id, u,
+	                         STORE_SYSTEM | STORE_NO_RESULT, NULL));
 	json_decref(u);
 	r = store_get(e->st, STORE_UNIFIED_JOB, id, err);
 	workflow_wake(e);
@@ -862,7 +862,8 @@ static void finish(engine *e, const json_t *wj, const char *status, const char *
 	long wfjt = int_of(wj, "workflow_job_template");
 	json_t *u = json_pack("{s:s,s:b}", "status", status, "last_job_failed",
 	                      strcmp(status, "successful"));
-	json_decref(store_update(e->st, STORE_WORKFLOW_JOB_TEMPLATE, wfjt, u, STORE_SYSTEM, NULL));
+	json_decref(store_update(e->st, STORE_WORKFLOW_JOB_TEMPLATE, wfjt, u,
+	                         STORE_SYSTEM | STORE_NO_RESULT, NULL));
 	json_decref(u);
 }
 
@@ -872,7 +873,8 @@ static void set_dnr(engine *e, wf_node *n)
 	n->dnr = true;
 	json_t *u = json_pack("{s:b}", "do_not_run", 1);
 	runnel_error err = {0};
-	json_decref(store_update(e->st, STORE_WORKFLOW_JOB_NODE, n->id, u, STORE_SYSTEM, &err));
+	json_decref(store_update(e->st, STORE_WORKFLOW_JOB_NODE, n->id, u,
+	                         STORE_SYSTEM | STORE_NO_RESULT, &err));
 	json_decref(u);
 }
 

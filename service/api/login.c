@@ -306,7 +306,8 @@ static int login_post(api_request *rq, api_response *rs)
 	char now[32];
 	model_now(now);
 	json_t *ll = json_pack("{s:s}", "last_login", now);
-	json_decref(store_update(rq->st, STORE_USER, uid, ll, STORE_SYSTEM, &err));
+	json_decref(
+	    store_update(rq->st, STORE_USER, uid, ll, STORE_SYSTEM | STORE_NO_RESULT, &err));
 	json_decref(ll);
 	api_logf(rq, "User %s logged in (user %ld, session login)",
 	         json_string_value(json_object_get(u, "username")), uid);

@@ -337,7 +337,7 @@ json_t *pg_update(store *st, store_kind kind, long id, const json_t *fields, uns
 	json_object_update(data, v);
 	if (write_raw(c, kind, id, data, newsecret, err) < 0 || pg_exec(c, "COMMIT", err) < 0)
 		goto out;
-	r = pg_get_locked(p, c, kind, id, err);
+	r = flags & STORE_NO_RESULT ? json_object() : pg_get_locked(p, c, kind, id, err);
 out:
 	pg_release(p, c); /* rolls back an open transaction */
 	json_decref(v);

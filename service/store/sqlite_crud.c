@@ -454,7 +454,7 @@ json_t *sq_update(store *st, store_kind kind, long id, const json_t *fields, uns
 	if (sq_exec_sql(s, "COMMIT", err) < 0)
 		goto out;
 	in_tx = false;
-	r = sq_get_locked(s, kind, id, err);
+	r = flags & STORE_NO_RESULT ? json_object() : sq_get_locked(s, kind, id, err);
 out:
 	if (in_tx)
 		sq_exec_sql(s, "ROLLBACK", NULL);

@@ -189,6 +189,9 @@ enum {
 	/* Internal callers (engine, dispatcher, workers) may write read-only
 	 * fields (status, job_args, scm_revision, ...); the API must not pass it. */
 	STORE_SYSTEM = 1 << 0,
+	/* update: the caller reads nothing of the result, which is then an
+	 * empty object instead of the object shaped again */
+	STORE_NO_RESULT = 1 << 1,
 };
 
 /* One chunk of stdout handed to a store_stdout_fn: the text of one event

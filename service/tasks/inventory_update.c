@@ -55,7 +55,8 @@ static int run_inventory(task *t, runnel_run_result *res, runnel_error *err)
 		json_array_append_new(args, json_string(tool.argv[i]));
 	char *args_text = json_dumps(args, JSON_COMPACT);
 	json_t *f = json_pack("{s:s,s:s}", "job_args", args_text, "job_cwd", t->cfg.project_dir);
-	json_decref(store_update(t->st, STORE_INVENTORY_UPDATE, t->job_id, f, STORE_SYSTEM, err));
+	json_decref(store_update(t->st, STORE_INVENTORY_UPDATE, t->job_id, f,
+	                         STORE_SYSTEM | STORE_NO_RESULT, err));
 	json_decref(f), json_decref(args), free(args_text);
 	char *line = rn_xasprintf("ansible-inventory -i %s --list --export", path);
 	task_emit(t, line);

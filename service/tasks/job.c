@@ -118,7 +118,8 @@ int task_job_prepare(task *t, runnel_error *err)
 	    json_string(p ? json_string_value(json_object_get(p, "scm_branch")) ?: "" : ""));
 	if (rev && *rev) {
 		json_t *f = json_pack("{s:s}", "scm_revision", rev);
-		json_decref(store_update(t->st, STORE_JOB, t->job_id, f, STORE_SYSTEM, err));
+		json_decref(store_update(t->st, STORE_JOB, t->job_id, f,
+		                         STORE_SYSTEM | STORE_NO_RESULT, err));
 		json_decref(f);
 	}
 	json_decref(p);

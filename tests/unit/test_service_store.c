@@ -554,6 +554,16 @@ static void test_job_lifecycle(void **state)
 	/* a job is not a project update */
 	assert_null(store_get(f->st, STORE_PROJECT_UPDATE, j, &err));
 	assert_int_equal(err.code, ENOENT);
+	/* an update whose caller reads nothing: applied, an empty object back */
+	json_t *f2 = json_pack("{s:s}", "execution_node", "node-a");
+	o = store_update(f->st, STORE_JOB, j, f2, STORE_SYSTEM | STORE_NO_RESULT, &err);
+	json_decref(f2);
+	assert_non_null(o);
+	assert_int_equal(json_object_size(o), 0);
+	json_decref(o);
+	o = store_get(f->st, STORE_JOB, j, &err);
+	assert_string_equal(json_string_value(json_object_get(o, "execution_node")), "node-a");
+	json_decref(o);
 	/* exists: what get finds, without the shape */
 	assert_int_equal(store_exists(f->st, STORE_JOB, j, &err), 0);
 	assert_int_equal(store_exists(f->st, STORE_UNIFIED_JOB, j, &err), 0);
