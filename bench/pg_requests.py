@@ -26,30 +26,19 @@ sys.path.insert(0, os.path.join(ROOT, 'bench'))
 sys.path.insert(0, os.path.join(ROOT, 'tests', 'integration'))
 sys.argv = sys.argv[:1]  # service_bench reads its own options at import
 import service_bench as sb  # noqa: E402  (Runneld, make_world, wait_for)
+from pg_bench import pg_cpu  # noqa: E402
 from runneld_harness import PG_BIN, start_postgres  # noqa: E402
 
 N = int(os.environ.get('N', 1000))
 JOBS = 20  # launched, of one template; the list of them all is one request
-TICK = os.sysconf('SC_CLK_TCK')
 
 
-def cpu_s(pids):
-    """utime + stime of pids (those still there), in seconds."""
-    total = 0
-    for pid in pids:
-        try:
-            with open('/proc/%d/stat' % pid) as f:
-                st = f.read()
-        except OSError:
-            continue
-        fields = st[st.rindex(')') + 2:].split()
-        total += int(fields[11]) + int(fields[12])
-    return total / TICK
-
-
-def cluster_pids(pg):
-    """The postmaster and its children."""
-    return [pg.pid] + sb.proc_children(pg.pid)
+def proc_cpu_s(pid):
+    """utime + stime of one process (all its threads), in seconds."""
+    with open('/proc/%d/stat' % pid) as f:
+        st = f.read()
+    fields = st[st.rindex(')') + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
 
 
 def main():
@@ -89,18 +78,17 @@ def main():
                 d.get(path)  # the connection's statements prepared
                 pg.psql('SELECT pg_stat_statements_reset()', db='rq')
                 times = []
-                pids = cluster_pids(pg)
-                c0, r0 = cpu_s(pids), cpu_s([d.proc.pid])
+                c0, r0 = pg_cpu(pg), proc_cpu_s(d.proc.pid)
                 for _ in range(N):
                     t = time.monotonic()
                     d.get(path)
                     times.append(time.monotonic() - t)
-                pg_cpu = (cpu_s(pids) - c0) / N * 1e6
-                rd_cpu = (cpu_s([d.proc.pid]) - r0) / N * 1e6
+                pg_us = (pg_cpu(pg) - c0) / N * 1e6
+                rd_us = (proc_cpu_s(d.proc.pid) - r0) / N * 1e6
                 calls = int(pg.psql("SELECT coalesce(sum(calls), 0) FROM pg_stat_statements"
                                     " WHERE query NOT LIKE '%pg_stat_statements%'", db='rq'))
                 times.sort()
-                rows.append((what, path, calls / N, pg_cpu, rd_cpu,
+                rows.append((what, path, calls / N, pg_us, rd_us,
                              statistics.median(times) * 1000, times[int(len(times) * 0.9)] * 1000))
         finally:
             d.stop()
@@ -111,11 +99,11 @@ def main():
     sb.say('| request | statements (round trips) per request | PostgreSQL CPU µs per request'
            ' | runneld CPU µs per request | median ms | p90 ms |')
     sb.say('|---|---|---|---|---|---|')
-    for what, path, per, pg_cpu, rd_cpu, p50, p90 in rows:
+    for what, path, per, pg_us, rd_us, p50, p90 in rows:
         if len(path) > 70:
             path = path[:60] + '…'
         sb.say('| %s `%s` | %.1f | %.0f | %.0f | %.2f | %.2f |' % (
-            what, path, per, pg_cpu, rd_cpu, p50, p90))
+            what, path, per, pg_us, rd_us, p50, p90))
     sb.say()
     sb.say('_%d requests of each on an idle runneld; load average %s._' % (N, sb.load()))
 
