@@ -1040,10 +1040,10 @@ static shape_row pg_shape_row(store_kind kind, PGresult *r, int i, int col)
 	                   .events_stored = (long)pg_ll(r, i, col + 6)};
 }
 
-/* Fewer rows than this are shaped with the memo's lookups one at a time:
- * each is a statement prepared and planned once per connection, where a
- * lookup_many (an id array) is planned at every call, which costs
- * PostgreSQL more than a few round trips (bench/pg_requests.py). */
+/* Fewer rows than this are shaped with lookups one at a time: each is a
+ * statement prepared and planned once per connection, where a lookup_many
+ * (an id array) is planned at every call, which costs PostgreSQL more than
+ * a few round trips (bench/pg_requests.py). */
 #define PREFETCH_MIN_ROWS 3
 
 /* rows[0..n) in the AWX shape, appended to out (and their data freed): the
@@ -1051,15 +1051,20 @@ static shape_row pg_shape_row(store_kind kind, PGresult *r, int i, int col)
  * many. */
 static void shape_rows(const shape_source *inner, shape_row *rows, size_t n, json_t *out)
 {
+	/* a row or two straight from the source: the memo keeps (and so
+	 * parses) the data of every object it looks up, which costs more than
+	 * asking twice for a user */
+	bool many = n >= PREFETCH_MIN_ROWS;
 	shape_memo memo;
-	shape_source src = shape_memo_source(&memo, inner);
-	if (n >= PREFETCH_MIN_ROWS)
+	shape_source src = many ? shape_memo_source(&memo, inner) : *inner;
+	if (many)
 		shape_memo_prefetch(&memo, rows, n);
 	for (size_t i = 0; i < n; i++) {
 		json_array_append_new(out, shape_object(&src, &rows[i]));
 		json_decref((json_t *)rows[i].data);
 	}
-	shape_memo_clear(&memo);
+	if (many)
+		shape_memo_clear(&memo);
 }
 
 /* Rows [0, n) of r (row_columns' columns) in the AWX shape, appended to out. */
