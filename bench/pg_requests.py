@@ -15,6 +15,7 @@ cluster's processes and runneld used per request (/proc), and the median
 and p90 wall time of one request (client included), on an idle runneld.
 """
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -92,6 +93,8 @@ def main():
                              statistics.median(times) * 1000, times[int(len(times) * 0.9)] * 1000))
         finally:
             d.stop()
+            shutil.rmtree(tmp, ignore_errors=True)
+            shutil.rmtree(iso, ignore_errors=True)
     finally:
         pg.stop()
     sb.say('## PostgreSQL: what one API request costs (issue 11)')
