@@ -123,6 +123,10 @@ int pg_params_add(pg_params *p, const char *text);
 void pg_params_free(pg_params *p);
 /* " AND <cond>" for each condition of qy appended to where. */
 void pg_where(const query *qy, rn_buf *where, pg_params *p);
+/* " LIMIT $i OFFSET $j" (a new string), limit and offset added to p as
+ * parameters: a page's text is then the same for every page and filter
+ * value, prepared once per connection. */
+char *pg_limit(pg_params *p, long limit, long offset);
 /* " ORDER BY <keys>, <id_col>" of qy (a new string). */
 char *pg_order(const query *qy, const char *id_col);
 

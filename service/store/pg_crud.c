@@ -26,8 +26,7 @@
 
 /* shapes and lists (below) */
 static shape_source source_of(pgc *c);
-static shape_row pg_shape_row(store_kind kind, PGresult *r, int i, int col);
-static void shape_rows(const shape_source *inner, shape_row *rows, size_t n, json_t *out);
+static json_t *shape_pg_one(const shape_source *src, store_kind kind, PGresult *r, int i, int col);
 
 /* ------------------------------------------------------------------ */
 /* rows                                                                 */
@@ -716,19 +715,15 @@ json_t *pg_token_authenticate(store *st, const char *token, json_t **token_out, 
 	                   1, v, err);
 	json_t *out = NULL;
 	if (r && PQntuples(r)) {
-		shape_row rows[2] = {pg_shape_row(STORE_TOKEN, r, 0, 0),
-		                     pg_shape_row(STORE_USER, r, 0, 7)};
 		shape_source src = source_of(c);
-		json_t *both = json_array();
-		shape_rows(&src, rows, 2, both);
-		json_t *tok = json_array_get(both, 0);
+		json_t *tok = shape_pg_one(&src, STORE_TOKEN, r, 0, 0);
 		const char *expires = json_string_value(json_object_get(tok, "expires"));
 		if (!expires || !model_time_passed(expires)) {
-			out = json_incref(json_array_get(both, 1));
+			out = shape_pg_one(&src, STORE_USER, r, 0, 7);
 			if (token_out)
 				*token_out = json_incref(tok);
 		}
-		json_decref(both);
+		json_decref(tok);
 	}
 	if (r && !out)
 		rn_fail(err, EACCES, "__all__: Authentication credentials were not provided.");
@@ -894,20 +889,23 @@ static long src_count(void *ctx, shape_count what, long id)
 	return (long)pg_int(ctx, sql[what], id, 0);
 }
 
+/* A job's hosts counted by status (shape.h's SHAPE_DARK...: each host in
+ * the first it is in), as columns of host_summaries. */
+#define HOST_STATUS_COUNTS                                                                         \
+	"count(*) FILTER (WHERE dark>0),"                                                          \
+	" count(*) FILTER (WHERE dark=0 AND failures>0),"                                          \
+	" count(*) FILTER (WHERE dark=0 AND failures=0 AND changed>0),"                            \
+	" count(*) FILTER (WHERE dark=0 AND failures=0 AND changed=0 AND ok>0),"                   \
+	" count(*) FILTER (WHERE dark=0 AND failures=0 AND changed=0 AND ok=0 AND skipped>0)"
+
 static bool src_host_status(void *ctx, long job_id, long counts[SHAPE_HOST_STATUSES])
 {
 	char ib[24];
 	const char *v[1] = {pg_num(ib, job_id)};
 	runnel_error e;
-	PGresult *r = pg_q(
-	    ctx,
-	    "SELECT count(*) FILTER (WHERE dark>0),"
-	    " count(*) FILTER (WHERE dark=0 AND failures>0),"
-	    " count(*) FILTER (WHERE dark=0 AND failures=0 AND changed>0),"
-	    " count(*) FILTER (WHERE dark=0 AND failures=0 AND changed=0 AND ok>0),"
-	    " count(*) FILTER (WHERE dark=0 AND failures=0 AND changed=0 AND ok=0 AND skipped>0),"
-	    " count(*) FROM host_summaries WHERE job_id=$1",
-	    1, v, &e);
+	PGresult *r =
+	    pg_q(ctx, "SELECT " HOST_STATUS_COUNTS ", count(*) FROM host_summaries WHERE job_id=$1",
+	         1, v, &e);
 	bool any = r && pg_ll(r, 0, 5) > 0;
 	for (int i = 0; any && i < SHAPE_HOST_STATUSES; i++)
 		counts[i] = (long)pg_ll(r, 0, i);
@@ -984,15 +982,10 @@ static int src_host_status_many(void *ctx, const long *ids, size_t n, shape_stat
 	char *arr = id_array(ids, n, sizeof *ids);
 	const char *v[1] = {arr};
 	runnel_error e;
-	PGresult *r = pg_q(
-	    ctx,
-	    "SELECT job_id, count(*) FILTER (WHERE dark>0),"
-	    " count(*) FILTER (WHERE dark=0 AND failures>0),"
-	    " count(*) FILTER (WHERE dark=0 AND failures=0 AND changed>0),"
-	    " count(*) FILTER (WHERE dark=0 AND failures=0 AND changed=0 AND ok>0),"
-	    " count(*) FILTER (WHERE dark=0 AND failures=0 AND changed=0 AND ok=0 AND skipped>0)"
-	    " FROM host_summaries WHERE job_id = ANY($1::bigint[]) GROUP BY job_id",
-	    1, v, &e);
+	PGresult *r = pg_q(ctx,
+	                   "SELECT job_id, " HOST_STATUS_COUNTS
+	                   " FROM host_summaries WHERE job_id = ANY($1::bigint[]) GROUP BY job_id",
+	                   1, v, &e);
 	free(arr);
 	if (!r)
 		return -1;
@@ -1067,6 +1060,15 @@ static void shape_rows(const shape_source *inner, shape_row *rows, size_t n, jso
 		shape_memo_clear(&memo);
 }
 
+/* Row i of r in the AWX shape, its columns from col on (a new object). */
+static json_t *shape_pg_one(const shape_source *src, store_kind kind, PGresult *r, int i, int col)
+{
+	shape_row row = pg_shape_row(kind, r, i, col);
+	json_t *o = shape_object(src, &row);
+	json_decref((json_t *)row.data);
+	return o;
+}
+
 /* Rows [0, n) of r (row_columns' columns) in the AWX shape, appended to out. */
 static void shape_pg_rows(const shape_source *inner, store_kind kind, PGresult *r, int n,
                           json_t *out)
@@ -1094,11 +1096,8 @@ json_t *pg_get_locked(pg *p, pgc *c, store_kind kind, long id, runnel_error *err
 		return rn_fail(err, ENOENT, "__all__: Not found."), NULL;
 	}
 	shape_source src = source_of(c);
-	json_t *one = json_array();
-	shape_pg_rows(&src, kind, r, 1, one);
+	json_t *o = shape_pg_one(&src, kind, r, 0, 0);
 	PQclear(r);
-	json_t *o = json_incref(json_array_get(one, 0));
-	json_decref(one);
 	return o;
 }
 
@@ -1143,16 +1142,12 @@ int pg_list(store *st, store_kind kind, const store_query *q, store_page *out, r
 	/* the page and the count of all it is a page of in one statement (one
 	 * snapshot: the page is never longer than the count) */
 	const char *table = pg_table(kind);
-	/* limit and offset as parameters: a list's text is then the same for
-	 * every page and filter value, prepared once per connection */
 	int nwhere = prm.n;
-	char lb[24], ob[24];
-	int li = pg_params_add(&prm, pg_num(lb, limit));
-	int oi = pg_params_add(&prm, pg_num(ob, offset));
+	char *page = pg_limit(&prm, limit, offset);
 	char *sql =
-	    rn_xasprintf("SELECT %s, (SELECT count(*) FROM %s%s) FROM %s%s%s LIMIT $%d"
-	                 " OFFSET $%d",
-	                 row_columns(kind), table, where.data, table, where.data, order, li, oi);
+	    rn_xasprintf("SELECT %s, (SELECT count(*) FROM %s%s) FROM %s%s%s%s", row_columns(kind),
+	                 table, where.data, table, where.data, order, page);
+	free(page);
 	PGresult *r = pg_q(c, sql, prm.n, (const char *const *)prm.v, err);
 	free(sql);
 	if (!r)

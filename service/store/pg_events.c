@@ -945,19 +945,15 @@ static int list_job_rows(store *st, bool summaries, long job_id, const store_que
 	bool all = !summaries && where.len == unfiltered;
 	char *count = all ? rn_xstrdup("SELECT events_stored FROM unified_jobs WHERE id = $1")
 	                  : rn_xasprintf("SELECT count(*) FROM %s%s", table, where.data);
-	/* limit and offset as parameters: a page's text is then the same for
-	 * every page and filter value, prepared once per connection */
 	int nwhere = all ? 1 : prm.n;
-	char lb[24], ob[24];
-	int li = pg_params_add(&prm, pg_num(lb, limit));
-	int oi = pg_params_add(&prm, pg_num(ob, offset));
+	char *page = pg_limit(&prm, limit, offset);
 	char *sql;
 	if (summaries)
 		sql =
 		    rn_xasprintf("SELECT id, host_id, host_name, created, modified, changed, dark,"
 		                 " failures, ignored, ok, processed, rescued, skipped, failed,"
-		                 " (%s) FROM host_summaries%s%s LIMIT $%d OFFSET $%d",
-		                 count, where.data, order, li, oi);
+		                 " (%s) FROM host_summaries%s%s%s",
+		                 count, where.data, order, page);
 	else
 		sql = rn_xasprintf(
 		    "SELECT events.id, counter, event, event_data,"
@@ -968,9 +964,9 @@ static int list_job_rows(store *st, bool summaries, long job_id, const store_que
 		    " events.uuid, parent_uuid, host_id, host_name, playbook, play, role, task,"
 		    " stdout, start_line, end_line, verbosity, created, modified, job_created,"
 		    " (%s) FROM events LEFT JOIN event_parent_flags f"
-		    " ON f.job_id = events.job_id AND f.uuid = events.uuid%s%s"
-		    " LIMIT $%d OFFSET $%d",
-		    count, where.data, order, li, oi);
+		    " ON f.job_id = events.job_id AND f.uuid = events.uuid%s%s%s",
+		    count, where.data, order, page);
+	free(page);
 	PGresult *r = pg_q(c, sql, prm.n, (const char *const *)prm.v, err);
 	free(sql);
 	if (!r) {

@@ -33,6 +33,15 @@ int pg_params_add(pg_params *p, const char *text)
 	return p->n;
 }
 
+char *pg_limit(pg_params *p, long limit, long offset)
+{
+	char lb[24], ob[24];
+	snprintf(lb, sizeof lb, "%ld", limit);
+	snprintf(ob, sizeof ob, "%ld", offset);
+	int li = pg_params_add(p, lb);
+	return rn_xasprintf(" LIMIT $%d OFFSET $%d", li, pg_params_add(p, ob));
+}
+
 /* The SQL type of a model type's values. */
 static const char *sql_type(model_type t)
 {

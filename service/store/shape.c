@@ -88,6 +88,14 @@ static long memo_count(void *ctx, shape_count what, long id)
 	return m->noting ? 0 : m->inner->count(m->inner->ctx, what, id);
 }
 
+static struct shape_memo_status *status_find(shape_memo *m, long job_id)
+{
+	for (size_t i = 0; i < m->n_statuses; i++)
+		if (m->statuses[i].job_id == job_id)
+			return &m->statuses[i];
+	return NULL;
+}
+
 static struct shape_memo_status *status_add(shape_memo *m, long job_id)
 {
 	m->statuses = grow(m->statuses, m->n_statuses, &m->cap_statuses, sizeof *m->statuses);
@@ -99,10 +107,7 @@ static struct shape_memo_status *status_add(shape_memo *m, long job_id)
 static bool memo_host_status(void *ctx, long job_id, long counts[SHAPE_HOST_STATUSES])
 {
 	shape_memo *m = ctx;
-	struct shape_memo_status *s = NULL;
-	for (size_t i = 0; i < m->n_statuses && !s; i++)
-		if (m->statuses[i].job_id == job_id)
-			s = &m->statuses[i];
+	struct shape_memo_status *s = status_find(m, job_id);
 	if (!s && m->noting) {
 		m->noted_jobs =
 		    grow(m->noted_jobs, m->n_noted_jobs, &m->cap_noted_jobs, sizeof *m->noted_jobs);
@@ -153,12 +158,11 @@ static void memo_found(void *ud, store_kind kind, long id, const char *name, con
 
 static void memo_status(void *ud, long job_id, const long counts[SHAPE_HOST_STATUSES])
 {
-	shape_memo *m = ud;
-	for (size_t i = 0; i < m->n_statuses; i++)
-		if (m->statuses[i].job_id == job_id) {
-			m->statuses[i].any = true;
-			memcpy(m->statuses[i].counts, counts, sizeof m->statuses[i].counts);
-		}
+	struct shape_memo_status *s = status_find(ud, job_id);
+	if (!s)
+		return;
+	s->any = true;
+	memcpy(s->counts, counts, sizeof s->counts);
 }
 
 void shape_memo_prefetch(shape_memo *m, const shape_row *rows, size_t n)
