@@ -672,8 +672,11 @@ class Freshness(threading.Thread):
                 url = r.get('next')
 
 
-def run_e2e(label, bus_kind, shimdir, playbook, per_job, njobs, source):
-    """Launch njobs jobs at once; measure rate, freshness, memory."""
+def run_e2e(label, bus_kind, shimdir, playbook, per_job, njobs, source, mark=None):
+    """Launch njobs jobs at once; measure rate, freshness, memory.
+    mark, if given, is called with 'start' just before the first launch and
+    with 'end' once every job is done, while runneld and Redis still run
+    (bench/pg_e2e_floor.py counts their CPU between the two)."""
     tmp = tempfile.mkdtemp(prefix='e2e-', dir=DISK)
     iso = tempfile.mkdtemp(prefix='e2e-', dir=TMPFS)
     rd = Redis(tmp) if bus_kind == 'redis' else None
@@ -692,6 +695,8 @@ def run_e2e(label, bus_kind, shimdir, playbook, per_job, njobs, source):
         ldavg = load()
         mem = Sampler(d)
         mem.start()
+        if mark:
+            mark('start')
         t0 = time.monotonic()
         # the freshness poller follows every 10th job from its launch on
         fresh = Freshness(d, [])
@@ -715,6 +720,8 @@ def run_e2e(label, bus_kind, shimdir, playbook, per_job, njobs, source):
                 raise RuntimeError('e2e: jobs not done after 1 h')
             time.sleep(0.5)
         t_end = time.monotonic()
+        if mark:
+            mark('end')
         fresh.stop_flag = True
         mem.stop_flag = True
         fresh.join(60)
