@@ -191,7 +191,8 @@ static void reaped_write(engine *e, const engine_reaped *r, json_t *job)
 	json_t *f = json_pack("{s:I}", "emitted_events", (json_int_t)(emitted + held));
 	if (r->kept_pdd)
 		json_object_set_new(f, "private_data_dir", json_string(r->kept_pdd));
-	json_t *o = store_update(e->st, STORE_UNIFIED_JOB, r->job_id, f, STORE_SYSTEM, &err);
+	json_t *o = store_update(e->st, STORE_UNIFIED_JOB, r->job_id, f,
+	                         STORE_SYSTEM | STORE_NO_RESULT, &err);
 	if (!o)
 		engine_log(e, "job %ld: emitted_events: %s", r->job_id, err.message);
 	json_decref(o);
