@@ -68,8 +68,9 @@ static int survey_spec(api_request *rq, api_response *rs)
 
 /* The labels of parents[0..n) by rel: a new array of n arrays of {id,
  * name}, in one store call whatever n (a list page's rows would otherwise
- * cost a call or more each). A failed call shows no labels, as a label
- * that is gone is not shown: the object itself is still answered. */
+ * cost a call or more each). A failed call is logged and shows no labels:
+ * the objects are still answered (as they were when one call per row
+ * failed). */
 static json_t *labels_many(api_request *rq, store_rel rel, const long *parents, size_t n)
 {
 	runnel_error err = {0};
