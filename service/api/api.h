@@ -153,12 +153,17 @@ extern const api_route
 /* surveys.c: job_templates/N/survey_spec/, labels/, job_templates/N/labels/, jobs/N/labels/ */
 extern const api_route api_routes_surveys[];
 /* A job as shown: without its sealed survey answers, with its labels
- * (surveys.c; returns job; fits api_list_opts.decorate). */
+ * (surveys.c; returns job). */
 json_t *api_survey_decorate_job(api_request *rq, json_t *job);
+/* api_survey_decorate_job of each of jobs (an array), their labels asked in
+ * one store call (fits api_list_opts.decorate_page). */
+void api_survey_decorate_jobs(api_request *rq, json_t *jobs);
 /* A template's labels as launch defaults show them ([{id, name}]; NULL: none). */
 json_t *api_labels_brief(api_request *rq, long job_template_id);
-/* A template's labels as summary_fields show them ({count, results}). */
-json_t *api_labels_summary(api_request *rq, long job_template_id);
+/* Set summary_fields.labels ({count, results: [{id, name}]}, AWX's) of each
+ * of objs (an array) of type type that has summary_fields, to its labels by
+ * rel (JOB_LABELS, JOB_TEMPLATE_LABELS): one store call for them all. */
+void api_labels_attach(api_request *rq, store_rel rel, const char *type, json_t *objs);
 /* The survey's messages for launch extra_vars of template jt (a new array). */
 json_t *api_survey_launch_errors(const json_t *jt, const json_t *extra_vars);
 extern const api_route
@@ -278,6 +283,10 @@ typedef struct api_list_opts {
 	bool summaries; /* list the host summaries of job rel_parent */
 	json_t *(*decorate)(api_request *rq,
 	                    json_t *obj); /* each result through this, may be NULL */
+	/* Then the page's results (an array) through this at once, may be
+	 * NULL: for what one store call answers for all the rows (their labels)
+	 * instead of one per row. */
+	void (*decorate_page)(api_request *rq, json_t *results);
 } api_list_opts;
 
 /* GET a list of kind: filters (?name=, ?status__in=, ?or__id=, ...),

@@ -25,7 +25,7 @@ static json_t *the_job(api_request *rq, api_response *rs, store_kind kind)
 /* GET the list of kind. */
 static int job_list(api_request *rq, api_response *rs, store_kind kind)
 {
-	api_list_opts o = {.decorate = api_survey_decorate_job};
+	api_list_opts o = {.decorate_page = api_survey_decorate_jobs};
 	return api_list(rq, rs, kind, &o);
 }
 

@@ -66,62 +66,90 @@ static int survey_spec(api_request *rq, api_response *rs)
 
 /* ---- labels ---- */
 
-/* {"count", "results": [{id, name}]} of the labels related to parent by rel
- * (AWX's summary_fields.labels); brief: the list alone, NULL when empty
- * (launch defaults). */
-static json_t *labels_of(api_request *rq, store_rel rel, long parent, bool brief)
+/* The labels of parents[0..n) by rel: a new array of n arrays of {id,
+ * name}, in one store call whatever n (a list page's rows would otherwise
+ * cost a call or more each). A failed call is logged and shows no labels:
+ * the objects are still answered (as they were when one call per row
+ * failed). */
+static json_t *labels_many(api_request *rq, store_rel rel, const long *parents, size_t n)
 {
 	runnel_error err = {0};
-	json_t *ids = store_related_ids(rq->st, rel, parent, false, &err);
-	json_t *res = json_array();
-	size_t i;
-	json_t *id;
-	json_array_foreach(ids, i, id) {
-		json_t *l = store_get(rq->st, STORE_LABEL, (long)json_integer_value(id), &err);
-		if (l)
-			json_array_append_new(res,
-			                      json_pack("{s:O,s:O}", "id", json_object_get(l, "id"),
-			                                "name", json_object_get(l, "name")));
-		json_decref(l);
+	json_t *all = store_related_names(rq->st, rel, parents, n, &err);
+	if (!all) {
+		api_logf(rq, "labels: %s", err.message);
+		all = json_array();
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(all, json_array());
 	}
-	json_decref(ids);
-	if (brief) {
-		if (json_array_size(res))
-			return res;
-		json_decref(res);
-		return NULL;
-	}
-	return json_pack("{s:I,s:o}", "count", (json_int_t)json_array_size(res), "results", res);
+	return all;
 }
 
 json_t *api_labels_brief(api_request *rq, long job_template_id)
 {
-	return labels_of(rq, STORE_REL_JOB_TEMPLATE_LABELS, job_template_id, true);
+	json_t *all = labels_many(rq, STORE_REL_JOB_TEMPLATE_LABELS, &job_template_id, 1);
+	json_t *res = json_incref(json_array_get(all, 0));
+	json_decref(all);
+	if (json_array_size(res))
+		return res;
+	json_decref(res);
+	return NULL;
 }
 
-json_t *api_labels_summary(api_request *rq, long job_template_id)
+void api_labels_attach(api_request *rq, store_rel rel, const char *type, json_t *objs)
 {
-	return labels_of(rq, STORE_REL_JOB_TEMPLATE_LABELS, job_template_id, false);
+	size_t n = json_array_size(objs), k = 0, i;
+	long *ids = rn_xmalloc((n ? n : 1) * sizeof *ids);
+	json_t *o;
+	/* the objects that show labels, in the order their ids are asked */
+	json_array_foreach(objs, i, o) {
+		const char *t = json_string_value(json_object_get(o, "type"));
+		if (t && !strcmp(t, type) && json_is_object(json_object_get(o, "summary_fields")))
+			ids[k++] = (long)json_integer_value(json_object_get(o, "id"));
+	}
+	json_t *all = labels_many(rq, rel, ids, k);
+	free(ids);
+	k = 0;
+	json_array_foreach(objs, i, o) {
+		const char *t = json_string_value(json_object_get(o, "type"));
+		json_t *sf = json_object_get(o, "summary_fields");
+		if (!t || strcmp(t, type) || !json_is_object(sf))
+			continue;
+		json_t *res = json_array_get(all, k++);
+		/* AWX's summary_fields.labels */
+		json_object_set_new(sf, "labels",
+		                    json_pack("{s:I,s:O}", "count",
+		                              (json_int_t)json_array_size(res), "results", res));
+	}
+	json_decref(all);
 }
 
-/* A job as the API shows it: without its sealed survey answers (AWX never
- * shows them), with its labels. Returns job. */
+void api_survey_decorate_jobs(api_request *rq, json_t *jobs)
+{
+	size_t i;
+	json_t *job;
+	json_array_foreach(jobs, i, job) {
+		if (!json_is_object(job))
+			continue;
+		json_object_del(job, "survey_passwords");
+		const char *type = json_string_value(json_object_get(job, "type"));
+		json_t *rel = json_object_get(job, "related");
+		if (type && !strcmp(type, "job") &&
+		    json_is_object(json_object_get(job, "summary_fields")) && json_is_object(rel))
+			json_object_set_new(rel, "labels",
+			                    json_sprintf("/api/v2/jobs/%lld/labels/",
+			                                 (long long)json_integer_value(
+			                                     json_object_get(job, "id"))));
+	}
+	api_labels_attach(rq, STORE_REL_JOB_LABELS, "job", jobs);
+}
+
 json_t *api_survey_decorate_job(api_request *rq, json_t *job)
 {
 	if (!json_is_object(job))
 		return job;
-	json_object_del(job, "survey_passwords");
-	const char *type = json_string_value(json_object_get(job, "type"));
-	json_t *sf = json_object_get(job, "summary_fields");
-	json_t *rel = json_object_get(job, "related");
-	if (type && !strcmp(type, "job") && json_is_object(sf)) {
-		long id = (long)json_integer_value(json_object_get(job, "id"));
-		json_object_set_new(sf, "labels", labels_of(rq, STORE_REL_JOB_LABELS, id, false));
-		char url[96];
-		snprintf(url, sizeof url, "/api/v2/jobs/%ld/labels/", id);
-		if (json_is_object(rel))
-			json_object_set_new(rel, "labels", json_string(url));
-	}
+	json_t *one = json_pack("[O]", job);
+	api_survey_decorate_jobs(rq, one);
+	json_decref(one);
 	return job;
 }
 

@@ -39,9 +39,11 @@ static bool playbook_ok(api_request *rq, api_response *rs, const json_t *current
 	return true;
 }
 
-/* Add what AWX shows on a template and the store does not keep. */
-static json_t *decorate_template(api_request *rq, json_t *o)
+/* Add what AWX shows on a template and the store does not keep, but its
+ * labels (templates_labels). */
+static json_t *template_fields(api_request *rq, json_t *o)
 {
+	(void)rq;
 	if (!json_object_get(o, "survey_enabled"))
 		json_object_set_new(o, "survey_enabled", json_false());
 	/* as AWX: the spec is read at survey_spec/ (its password defaults sealed) */
@@ -55,10 +57,22 @@ static json_t *decorate_template(api_request *rq, json_t *o)
 		         (long long)json_integer_value(json_object_get(o, "id")));
 		json_object_set_new(json_object_get(o, "related"), "labels", json_string(url));
 	}
-	if (json_is_object(json_object_get(o, "summary_fields")))
-		json_object_set_new(
-		    json_object_get(o, "summary_fields"), "labels",
-		    api_labels_summary(rq, (long)json_integer_value(json_object_get(o, "id"))));
+	return o;
+}
+
+/* The labels of a page of templates (summary_fields.labels), asked at once. */
+static void templates_labels(api_request *rq, json_t *templates)
+{
+	api_labels_attach(rq, STORE_REL_JOB_TEMPLATE_LABELS, "job_template", templates);
+}
+
+/* Add what AWX shows on a template and the store does not keep. */
+static json_t *decorate_template(api_request *rq, json_t *o)
+{
+	template_fields(rq, o);
+	json_t *one = json_pack("[O]", o);
+	templates_labels(rq, one);
+	json_decref(one);
 	return o;
 }
 
@@ -66,7 +80,7 @@ static json_t *decorate_template(api_request *rq, json_t *o)
 static int templates(api_request *rq, api_response *rs)
 {
 	if (!strcmp(rq->method, "GET")) {
-		api_list_opts o = {.decorate = decorate_template};
+		api_list_opts o = {.decorate = template_fields, .decorate_page = templates_labels};
 		return api_list(rq, rs, STORE_JOB_TEMPLATE, &o);
 	}
 	json_t *body = api_body_object(rq, rs);
@@ -314,7 +328,7 @@ static int template_jobs(api_request *rq, api_response *rs)
 		return api_error(rs, &err);
 	json_decref(jt);
 	json_t *f = json_pack("{s:I}", "job_template", (json_int_t)rq->ids[0]);
-	api_list_opts o = {.filters = f, .decorate = api_survey_decorate_job};
+	api_list_opts o = {.filters = f, .decorate_page = api_survey_decorate_jobs};
 	api_list(rq, rs, STORE_JOB, &o);
 	json_decref(f);
 	return 0;

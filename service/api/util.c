@@ -423,6 +423,8 @@ int api_list(api_request *rq, api_response *rs, store_kind kind, const api_list_
 		json_array_foreach(out.results, i, o)
 			json_array_set_new(out.results, i, opts->decorate(rq, json_incref(o)));
 	}
+	if (opts && opts->decorate_page)
+		opts->decorate_page(rq, out.results);
 	if (!(opts && (opts->events || opts->summaries))) {
 		size_t i;
 		json_t *o;

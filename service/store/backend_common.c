@@ -32,6 +32,33 @@ int store_relation_check(const store_raw_ops *ops, void *ctx, store_rel rel, lon
 	return 0;
 }
 
+int store_related_names_kind(store_rel rel, store_kind *child, runnel_error *err)
+{
+	store_kind pk;
+	store_rel_kinds(rel, &pk, child);
+	if (*child == STORE_KIND_COUNT || model_is_job_kind(*child))
+		return rn_fail(err, EINVAL, "__all__: Unknown relation.");
+	return 0;
+}
+
+json_t *store_related_names_new(size_t n)
+{
+	json_t *out = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(out, json_array());
+	return out;
+}
+
+void store_related_names_add(json_t *out, const long *parents, size_t n, long parent, long child,
+                             const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (parents[i] == parent)
+			json_array_append_new(json_array_get(out, i),
+			                      json_pack("{s:I,s:s}", "id", (json_int_t)child,
+			                                "name", name ? name : ""));
+}
+
 long store_upsert_member(const store_raw_ops *ops, void *ctx, store_kind kind, long inv,
                          const char *name, const json_t *vars, long source, bool overwrite_vars,
                          runnel_error *err)

@@ -53,6 +53,18 @@ typedef struct store_raw_ops {
 int store_relation_check(const store_raw_ops *ops, void *ctx, store_rel rel, long parent,
                          long child, bool add, runnel_error *err);
 
+/* store.h's related_names on a backend: the kind of rel's children (whose
+ * table the backend joins for their names) in *child, or -1 with EINVAL
+ * when rel has none or they are unified jobs (one table of many kinds). */
+int store_related_names_kind(store_rel rel, store_kind *child, runnel_error *err);
+/* related_names' answer before its rows: a new array of n empty arrays. */
+json_t *store_related_names_new(size_t n);
+/* One row of related_names' query: child (named name) of parent, appended
+ * to the array of every i where parents[i] == parent (a page may name a
+ * parent twice). The caller hands the rows over ordered by child id. */
+void store_related_names_add(json_t *out, const long *parents, size_t n, long parent, long child,
+                             const char *name);
+
 /* The id of the host or group (kind) named name in inventory inv, created
  * with vars (NULL: {}) or its variables set to vars; 0 with err. The
  * caller holds a transaction. */

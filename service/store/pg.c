@@ -633,6 +633,7 @@ static const store_ops pg_ops = {
     .associate = pg_associate,
     .disassociate = pg_disassociate,
     .related_ids = pg_related_ids,
+    .related_names = pg_related_names,
     .user_authenticate = pg_user_authenticate,
     .user_secret_stamp = pg_user_secret_stamp,
     .token_create = pg_token_create,

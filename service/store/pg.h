@@ -145,6 +145,8 @@ int pg_list(store *st, store_kind kind, const store_query *q, store_page *out, r
 int pg_associate(store *st, store_rel rel, long parent, long child, runnel_error *err);
 int pg_disassociate(store *st, store_rel rel, long parent, long child, runnel_error *err);
 json_t *pg_related_ids(store *st, store_rel rel, long id, bool reverse, runnel_error *err);
+json_t *pg_related_names(store *st, store_rel rel, const long *parents, size_t n,
+                         runnel_error *err);
 json_t *pg_user_authenticate(store *st, const char *username, const char *password,
                              unsigned char *stamp, runnel_error *err);
 int pg_user_secret_stamp(store *st, long user_id, unsigned char stamp[32], runnel_error *err);

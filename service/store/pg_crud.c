@@ -570,6 +570,23 @@ int pg_disassociate(store *st, store_rel rel, long parent, long child, runnel_er
 	return relate(st, rel, parent, child, false, err);
 }
 
+/* "{1,2,3}": ids as a bigint[] parameter. */
+static char *id_array(const long *ids, size_t n, size_t stride)
+{
+	rn_buf b;
+	rn_buf_init(&b);
+	rn_buf_append(&b, "{", 1);
+	for (size_t i = 0; i < n; i++) {
+		char ib[24];
+		if (i)
+			rn_buf_append(&b, ",", 1);
+		pg_num(ib, *(const long *)((const char *)ids + i * stride));
+		rn_buf_append(&b, ib, strlen(ib));
+	}
+	rn_buf_append(&b, "}", 1);
+	return b.data;
+}
+
 /* The ids related to id, as a new array, or NULL with err. */
 static json_t *related_on(pgc *c, store_rel rel, long id, bool reverse, runnel_error *err)
 {
@@ -598,6 +615,43 @@ json_t *pg_related_ids(store *st, store_rel rel, long id, bool reverse, runnel_e
 	json_t *a = related_on(c, rel, id, reverse, err);
 	pg_release(p, c);
 	return a;
+}
+
+json_t *pg_related_names(store *st, store_rel rel, const long *parents, size_t n, runnel_error *err)
+{
+	store_kind child;
+	if (store_related_names_kind(rel, &child, err) < 0)
+		return NULL;
+	json_t *out = store_related_names_new(n);
+	if (!n)
+		return out;
+	pg *p = pg_of(st);
+	pgc *c = pg_acquire(p, err);
+	if (!c) {
+		json_decref(out);
+		return NULL;
+	}
+	/* one statement for all the parents: a page's rows in one round trip */
+	char *sql = rn_xasprintf("SELECT r.parent, r.child, t.name FROM relations r"
+	                         " JOIN %s t ON t.id = r.child"
+	                         " WHERE r.rel=$1 AND r.parent = ANY($2::bigint[])"
+	                         " ORDER BY r.parent, r.child",
+	                         pg_table(child));
+	char rb[24];
+	char *arr = id_array(parents, n, sizeof *parents);
+	const char *v[2] = {pg_num(rb, rel), arr};
+	PGresult *r = pg_q(c, sql, 2, v, err);
+	free(arr);
+	free(sql);
+	if (r)
+		for (int i = 0; i < PQntuples(r); i++)
+			store_related_names_add(out, parents, n, (long)pg_ll(r, i, 0),
+			                        (long)pg_ll(r, i, 1), pg_val(r, i, 2));
+	else
+		json_decref(out), out = NULL;
+	PQclear(r);
+	pg_release(p, c);
+	return out;
 }
 
 /* ------------------------------------------------------------------ */
@@ -911,23 +965,6 @@ static bool src_host_status(void *ctx, long job_id, long counts[SHAPE_HOST_STATU
 		counts[i] = (long)pg_ll(r, 0, i);
 	PQclear(r);
 	return any;
-}
-
-/* "{1,2,3}": ids as a bigint[] parameter. */
-static char *id_array(const long *ids, size_t n, size_t stride)
-{
-	rn_buf b;
-	rn_buf_init(&b);
-	rn_buf_append(&b, "{", 1);
-	for (size_t i = 0; i < n; i++) {
-		char ib[24];
-		if (i)
-			rn_buf_append(&b, ",", 1);
-		pg_num(ib, *(const long *)((const char *)ids + i * stride));
-		rn_buf_append(&b, ib, strlen(ib));
-	}
-	rn_buf_append(&b, "}", 1);
-	return b.data;
 }
 
 static int cmp_ref(const void *a, const void *b)

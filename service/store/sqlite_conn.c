@@ -455,6 +455,7 @@ static const store_ops sqlite_ops = {
     .associate = sq_associate,
     .disassociate = sq_disassociate,
     .related_ids = sq_related_ids,
+    .related_names = sq_related_names,
     .user_authenticate = sq_user_authenticate,
     .user_secret_stamp = sq_user_secret_stamp,
     .token_create = sq_token_create,

@@ -586,6 +586,59 @@ static json_t *related_locked(sq *s, store_rel rel, long id, bool reverse, runne
 	return a;
 }
 
+/* The children of parents with their names, in one statement: the parent
+ * ids go in as one JSON array (json_each), so the text is one whatever n
+ * and stays in the statement cache. */
+json_t *sq_related_names(store *st, store_rel rel, const long *parents, size_t n, runnel_error *err)
+{
+	store_kind child;
+	if (store_related_names_kind(rel, &child, err) < 0)
+		return NULL;
+	json_t *out = store_related_names_new(n);
+	if (!n)
+		return out;
+	rn_buf ids;
+	rn_buf_init(&ids);
+	rn_buf_appendc(&ids, '[');
+	for (size_t i = 0; i < n; i++) {
+		char b[24];
+		int len = snprintf(b, sizeof b, "%s%ld", i ? "," : "", parents[i]);
+		rn_buf_append(&ids, b, (size_t)len);
+	}
+	rn_buf_appendc(&ids, ']');
+	char *sql = rn_xasprintf("SELECT r.parent, r.child, t.name FROM relations r"
+	                         " JOIN %s t ON t.id = r.child"
+	                         " WHERE r.rel=? AND r.parent IN (SELECT value FROM json_each(?))"
+	                         " ORDER BY r.parent, r.child",
+	                         sq_table_of(child));
+	sq *s = SQ(st);
+	sq_lock(s);
+	sqlite3_stmt *stm = sq_prep(s, sql, err);
+	free(sql);
+	if (stm) {
+		sqlite3_bind_int(stm, 1, rel);
+		sqlite3_bind_text(stm, 2, ids.data, (int)ids.len, SQLITE_STATIC);
+		int rc;
+		while ((rc = sqlite3_step(stm)) == SQLITE_ROW)
+			store_related_names_add(out, parents, n, (long)sqlite3_column_int64(stm, 0),
+			                        (long)sqlite3_column_int64(stm, 1),
+			                        (const char *)sqlite3_column_text(stm, 2));
+		if (rc != SQLITE_DONE) {
+			sq_db_fail(s, err, "related names");
+			json_decref(out);
+			out = NULL;
+		}
+		sqlite3_reset(stm);
+		sqlite3_clear_bindings(stm);
+	} else {
+		json_decref(out);
+		out = NULL;
+	}
+	sq_unlock(s);
+	rn_buf_free(&ids);
+	return out;
+}
+
 /* The ids related to id. */
 json_t *sq_related_ids(store *st, store_rel rel, long id, bool reverse, runnel_error *err)
 {

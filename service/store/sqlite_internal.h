@@ -195,6 +195,8 @@ int sq_disassociate(store *st, store_rel rel, long parent, long child, runnel_er
 
 /* The ids related to id. */
 json_t *sq_related_ids(store *st, store_rel rel, long id, bool reverse, runnel_error *err);
+json_t *sq_related_names(store *st, store_rel rel, const long *parents, size_t n,
+                         runnel_error *err);
 
 /* ---- users, tokens, credentials (sqlite_auth.c) ---- */
 

@@ -241,6 +241,15 @@ typedef struct store_ops {
 	/* The child ids of parent by rel (reverse: the parent ids of a child),
 	 * as a new array of integers, or NULL with err. */
 	json_t *(*related_ids)(store *st, store_rel rel, long id, bool reverse, runnel_error *err);
+	/* The children of many parents by rel at once, with their names (a
+	 * page's labels in one statement instead of one per row): a new array
+	 * of n arrays, the i-th the children of parents[i] as {"id", "name"}
+	 * (name: the child's name; a user's is its username), ordered by id as
+	 * related_ids orders them. A child whose row is gone is left out. rel's
+	 * child kind must have rows of its own and not be a unified job kind
+	 * (EINVAL). n == 0: an empty array, nothing asked. NULL with err. */
+	json_t *(*related_names)(store *st, store_rel rel, const long *parents, size_t n,
+	                         runnel_error *err);
 
 	/* ---- users and tokens ---- */
 
@@ -470,6 +479,11 @@ static inline int store_disassociate(store *st, store_rel r, long p, long c, run
 static inline json_t *store_related_ids(store *st, store_rel r, long id, bool rev, runnel_error *e)
 {
 	return st->ops->related_ids(st, r, id, rev, e);
+}
+static inline json_t *store_related_names(store *st, store_rel r, const long *parents, size_t n,
+                                          runnel_error *e)
+{
+	return st->ops->related_names(st, r, parents, n, e);
 }
 static inline json_t *store_user_authenticate(store *st, const char *u, const char *p,
                                               runnel_error *e)

@@ -4,10 +4,10 @@ One runneld on SQLite (its state dir's runneld.db) and one on PostgreSQL (a
 throwaway cluster started here: initdb + pg_ctl on a temp dir, loopback, a
 free port) are given the same world, run the same job, cancel the same long
 job, and are read through the same API requests: objects, lists with
-filters and ordering, events, host summaries, stdout (whole and by line
-ranges). The answers are compared after normalization: what differs between
-any two runs (times, uuids, temp paths, pids, the event rows' own ids) is
-replaced, and nothing else.
+filters and ordering (their labels included), events, host summaries,
+stdout (whole and by line ranges). The answers are compared after
+normalization: what differs between any two runs (times, uuids, temp
+paths, pids, the event rows' own ids) is replaced, and nothing else.
 
 Also here: `--store` refuses a URL with a password and a backend it does not
 know, naming the option.
@@ -104,6 +104,13 @@ def pair():
             sides[name] = {"d": d, "tmp": base}
         for s in sides.values():
             s["w"] = setup_world(s["d"], repo)
+            # labels, attached out of id order: the jobs take them (a page's
+            # labels are read for all its rows at once: related_names)
+            d, w = s["d"], s["w"]
+            labs = [d.create("labels", name=n, organization=w["org"]["id"]) for n in ("zeta", "alpha")]
+            for lab in reversed(labs):
+                d.post("/api/v2/job_templates/%d/labels/" % w["jt"]["id"], {"id": lab["id"]},
+                       expect=(204,))
         # the same job on both, then the same long job canceled on both; one
         # fork, so that the hosts' events come in the same order every run
         for s in sides.values():
@@ -154,6 +161,8 @@ OBJECT_PATHS = [
     "/api/v2/job_templates/?ask_limit_on_launch=true",
     "/api/v2/credential_types/?order_by=-name&page_size=2&page=2",
     "/api/v2/users/",
+    "/api/v2/labels/",
+    "/api/v2/jobs/{ok}/labels/",
     "/api/v2/jobs/{ok}/job_host_summaries/",
     "/api/v2/jobs/{ok}/job_host_summaries/?failed=true",
     "/api/v2/jobs/{canceled}/job_host_summaries/",

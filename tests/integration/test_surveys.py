@@ -408,6 +408,46 @@ def test_template_labels_attach_launch_relaunch_detach(world):
     assert d.req("GET", "/api/v2/labels/%d/" % lone["id"]).status_code == 404
 
 
+def test_labels_on_list_pages_as_on_each_object(world):
+    """A page's labels (asked for all its rows at once) are each row's own,
+    as the row's GET and its labels/ list show them: by id, whatever the
+    order they were made or attached in; none is {"count": 0, "results": []}."""
+    d = world["d"]
+    org = world["org"]["id"]
+    labs = [d.create("labels", name=n, organization=org) for n in ("zeta", "alpha", "mid")]
+    jts = [new_template(world, "list-labels-%d" % i, playbook="ok.yml") for i in range(3)]
+    for jt, attach in ((jts[0], [labs[2], labs[0]]), (jts[1], [labs[1]]), (jts[2], [])):
+        for lab in attach:
+            r = d.req("POST", "/api/v2/job_templates/%d/labels/" % jt["id"], json={"id": lab["id"]})
+            assert r.status_code == 204, r.text
+    jobs = [launch(d, jt) for jt in (jts[0], jts[1], jts[2], jts[0])]
+    for j in jobs:
+        d.wait_job("/api/v2/jobs/%d/" % j["id"])
+
+    def summary(labels):
+        res = sorted(({"id": x["id"], "name": x["name"]} for x in labels), key=lambda x: x["id"])
+        return {"count": len(res), "results": res}
+
+    want_jt = {jts[0]["id"]: summary([labs[2], labs[0]]), jts[1]["id"]: summary([labs[1]]),
+               jts[2]["id"]: summary([])}
+    page = d.get("/api/v2/jobs/?id__in=%s&order_by=-id" % ",".join(str(j["id"]) for j in jobs))
+    assert [j["id"] for j in page["results"]] == sorted((j["id"] for j in jobs), reverse=True)
+    for j in page["results"]:
+        assert j["summary_fields"]["labels"] == want_jt[j["job_template"]], j["id"]
+        assert j["related"]["labels"] == "/api/v2/jobs/%d/labels/" % j["id"]
+        one = d.get("/api/v2/jobs/%d/" % j["id"])
+        assert one["summary_fields"]["labels"] == j["summary_fields"]["labels"]
+        listed = d.get("/api/v2/jobs/%d/labels/" % j["id"])["results"]
+        assert summary(listed) == j["summary_fields"]["labels"]
+    # a template's jobs, and the templates themselves
+    page = d.get("/api/v2/job_templates/%d/jobs/?order_by=id" % jts[0]["id"])
+    assert [j["summary_fields"]["labels"] for j in page["results"]] == [want_jt[jts[0]["id"]]] * 2
+    page = d.get("/api/v2/job_templates/?id__in=%s" % ",".join(str(t["id"]) for t in jts))
+    assert {t["id"]: t["summary_fields"]["labels"] for t in page["results"]} == want_jt
+    for t in page["results"]:
+        assert d.get("/api/v2/job_templates/%d/" % t["id"])["summary_fields"] == t["summary_fields"]
+
+
 # ---- the awx.awx collection ---------------------------------------------
 
 def test_awx_collection_survey_and_label(world):

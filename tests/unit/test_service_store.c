@@ -541,6 +541,100 @@ static long mkjob(store *st, const char *type)
 	return mk(st, (store_kind)k, js, STORE_SYSTEM);
 }
 
+/* The children of parent by rel as related_ids and get show them, one call
+ * each: [{id, name}] (what related_names answers in one). */
+static json_t *names_one_by_one(store *st, store_rel rel, long parent)
+{
+	store_kind pk, ck;
+	store_rel_kinds(rel, &pk, &ck);
+	runnel_error err = {0};
+	json_t *ids = store_related_ids(st, rel, parent, false, &err);
+	assert_non_null(ids);
+	json_t *out = json_array();
+	size_t i;
+	json_t *id;
+	json_array_foreach(ids, i, id) {
+		json_t *o = store_get(st, ck, (long)json_integer_value(id), &err);
+		if (o)
+			json_array_append_new(out,
+			                      json_pack("{s:O,s:O}", "id", json_object_get(o, "id"),
+			                                "name", json_object_get(o, "name")));
+		json_decref(o);
+	}
+	json_decref(ids);
+	return out;
+}
+
+/* related_names: the children of many parents in one call, each parent's
+ * ordered by id, parents in the order (and as often) asked. */
+static void test_related_names(void **state)
+{
+	fixture *f = *state;
+	runnel_error err = {0};
+	long org = mk(f->st, STORE_ORGANIZATION, "{\"name\":\"Default\"}", 0);
+	char js[128];
+	long l[3];
+	const char *names[3] = {"b", "a", "\u00e9t\u00e9"};
+	for (int i = 0; i < 3; i++) {
+		snprintf(js, sizeof js, "{\"name\":\"%s\",\"organization\":%ld}", names[i], org);
+		l[i] = mk(f->st, STORE_LABEL, js, 0);
+	}
+	long j1 = mkjob(f->st, "job"), j2 = mkjob(f->st, "job"), j3 = mkjob(f->st, "job");
+	long pu = mkjob(f->st, "project_update");
+	/* attached out of id order: the answer is in id order */
+	assert_int_equal(store_associate(f->st, STORE_REL_JOB_LABELS, j1, l[2], &err), 0);
+	assert_int_equal(store_associate(f->st, STORE_REL_JOB_LABELS, j1, l[0], &err), 0);
+	assert_int_equal(store_associate(f->st, STORE_REL_JOB_LABELS, j3, l[1], &err), 0);
+	assert_int_equal(store_associate(f->st, STORE_REL_JOB_LABELS, pu, l[1], &err), 0);
+	long jt =
+	    mk(f->st, STORE_JOB_TEMPLATE, "{\"name\":\"t\",\"playbook\":\"p.yml\"}", STORE_SYSTEM);
+	assert_int_equal(store_associate(f->st, STORE_REL_JOB_TEMPLATE_LABELS, jt, l[0], &err), 0);
+
+	long parents[] = {j3, j1, j2, j1, pu, 9999};
+	size_t n = sizeof parents / sizeof parents[0];
+	json_t *got = store_related_names(f->st, STORE_REL_JOB_LABELS, parents, n, &err);
+	if (!got)
+		fail_msg("related_names: %s", err.message);
+	assert_int_equal(json_array_size(got), n);
+	for (size_t i = 0; i < n; i++) {
+		json_t *want = names_one_by_one(f->st, STORE_REL_JOB_LABELS, parents[i]);
+		if (!json_equal(json_array_get(got, i), want)) {
+			char *a = json_dumps(json_array_get(got, i), 0), *b = json_dumps(want, 0);
+			fail_msg("parent %ld: %s, not %s", parents[i], a, b);
+		}
+		json_decref(want);
+	}
+	/* spelled out once: j1's two labels, by id */
+	json_t *j1s = json_array_get(got, 1);
+	assert_int_equal(json_array_size(j1s), 2);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(j1s, 0), "id")), l[0]);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(j1s, 0), "name")),
+	                    "b");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(j1s, 1), "name")),
+	                    "\xc3\xa9t\xc3\xa9");
+	assert_int_equal(json_array_size(json_array_get(got, 2)), 0); /* j2: none */
+	assert_int_equal(json_array_size(json_array_get(got, 5)), 0); /* no such job */
+	json_decref(got);
+
+	/* another relation: the template's labels, not the jobs' */
+	got = store_related_names(f->st, STORE_REL_JOB_TEMPLATE_LABELS, (long[]){jt, j1}, 2, &err);
+	assert_non_null(got);
+	assert_int_equal(json_array_size(json_array_get(got, 0)), 1);
+	assert_int_equal(json_array_size(json_array_get(got, 1)), 0);
+	json_decref(got);
+
+	/* none asked: an empty answer */
+	got = store_related_names(f->st, STORE_REL_JOB_LABELS, NULL, 0, &err);
+	assert_non_null(got);
+	assert_int_equal(json_array_size(got), 0);
+	json_decref(got);
+
+	/* a relation without children of their own */
+	err.code = 0;
+	assert_null(store_related_names(f->st, STORE_REL_NONE, parents, n, &err));
+	assert_int_equal(err.code, EINVAL);
+}
+
 /* Status transitions, explanations appended, cancel flag once. */
 static void test_job_lifecycle(void **state)
 {
@@ -1240,6 +1334,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_credential_secrets, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_inventory, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_job_lifecycle, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_related_names, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_events, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_events_overlapping_batch, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_events_parent_flags_across_batches, setup,
