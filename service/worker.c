@@ -447,7 +447,8 @@ static void on_status(json_t *status, void *ud)
 	    json_pack("{s:s,s:s,s:o}", "job_args", args, "job_cwd", cwd ? cwd : "", "job_env", env);
 	free(args);
 	runnel_error err;
-	json_t *o = store_update(w->st, STORE_UNIFIED_JOB, t->job_id, f, STORE_SYSTEM, &err);
+	json_t *o = store_update(w->st, STORE_UNIFIED_JOB, t->job_id, f,
+	                         STORE_SYSTEM | STORE_NO_RESULT, &err);
 	if (!o)
 		fprintf(stderr, "runneld-worker: job %ld: save job_args: %s\n", t->job_id,
 		        err.message);
@@ -1083,7 +1084,8 @@ static void finish_job(job_run *r)
 	double first = rn_now();
 	int pause = 50;
 	json_t *saved;
-	while (!(saved = store_update(r->st, STORE_UNIFIED_JOB, id, fin, STORE_SYSTEM, &err))) {
+	while (!(saved = store_update(r->st, STORE_UNIFIED_JOB, id, fin,
+	                              STORE_SYSTEM | STORE_NO_RESULT, &err))) {
 		fprintf(stderr, "runneld-worker: job %ld: save emitted_events: %s\n", id,
 		        err.message);
 		if (!retry_write(&r->w, first, &pause, &err))
