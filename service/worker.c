@@ -559,20 +559,15 @@ static void account_events(worker *w, long id, const char **status)
 	bool eof_applied = false;
 	for (;;) {
 		runnel_error err;
-		json_t *j = store_get(w->st, STORE_UNIFIED_JOB, id, &err);
-		if (j) {
-			long now_stored =
-			    (long)json_integer_value(json_object_get(j, "stored_events"));
-			long row_emitted =
-			    (long)json_integer_value(json_object_get(j, "emitted_events"));
-			json_decref(j);
-			if (now_stored > stored) {
-				stored = now_stored;
+		store_progress pr; /* the counts alone: the job is not shaped at each poll */
+		if (store_job_progress(w->st, id, &pr, &err) == 0) {
+			if (pr.stored_events > stored) {
+				stored = pr.stored_events;
 				last_progress = rn_now();
 			}
 			if (stored >= emitted)
 				return;
-			if (w->eof_sent && !w->gave_up && row_emitted == emitted) {
+			if (w->eof_sent && !w->gave_up && pr.emitted_events == emitted) {
 				eof_applied = true;
 				break;
 			}
@@ -1015,9 +1010,8 @@ static int run_task(job_run *r)
 static void map_result(job_run *r)
 {
 	runnel_error err;
-	json_t *now = store_get(r->st, STORE_UNIFIED_JOB, r->id, &err);
-	bool cancel_flag = now && json_is_true(json_object_get(now, "cancel_flag"));
-	json_decref(now);
+	store_progress now;
+	bool cancel_flag = store_job_progress(r->st, r->id, &now, &err) == 0 && now.cancel_flag;
 	switch (r->res.status) {
 	case RUNNEL_SUCCESSFUL:
 		r->status = "successful";
@@ -1065,9 +1059,8 @@ static void finish_job(job_run *r)
 	runnel_error err;
 	long id = r->id;
 	if (got_signal && !strcmp(r->status, "error")) {
-		json_t *now = store_get(r->st, STORE_UNIFIED_JOB, id, &err);
-		bool cf = now && json_is_true(json_object_get(now, "cancel_flag"));
-		json_decref(now);
+		store_progress now;
+		bool cf = store_job_progress(r->st, id, &now, &err) == 0 && now.cancel_flag;
 		r->status = cf ? "canceled" : "failed";
 		if (!cf)
 			explain(r->st, id, "job_explanation", shutdown_explanation());
