@@ -884,7 +884,6 @@ static int prepare_task(job_run *r)
 static void build_env(job_run *r)
 {
 	task *t = &r->t;
-	runnel_error err;
 	long id = r->id;
 	json_object_set_new(t->extravars, "awx_job_id", json_integer(id));
 	json_object_set_new(t->extravars, "tower_job_id", json_integer(id));
@@ -896,11 +895,11 @@ static void build_env(job_run *r)
 	if (task_int(t, "created_by")) {
 		json_object_set_new(t->extravars, "awx_user_id",
 		                    json_integer(task_int(t, "created_by")));
-		json_t *u = store_get(r->st, STORE_USER, task_int(t, "created_by"), &err);
-		if (u)
-			json_object_set(t->extravars, "awx_user_name",
-			                json_object_get(u, "username"));
-		json_decref(u);
+		/* the username as the job shows it (summary_fields, read with
+		 * the job): the user is not read again */
+		const char *uname = task_summary(t, "created_by", "username");
+		if (uname)
+			json_object_set_new(t->extravars, "awx_user_name", json_string(uname));
 	}
 	char idbuf[32];
 	snprintf(idbuf, sizeof idbuf, "%ld", id);
