@@ -447,7 +447,8 @@ static void on_status(json_t *status, void *ud)
 	    json_pack("{s:s,s:s,s:o}", "job_args", args, "job_cwd", cwd ? cwd : "", "job_env", env);
 	free(args);
 	runnel_error err;
-	json_t *o = store_update(w->st, STORE_UNIFIED_JOB, t->job_id, f, STORE_SYSTEM, &err);
+	json_t *o = store_update(w->st, STORE_UNIFIED_JOB, t->job_id, f,
+	                         STORE_SYSTEM | STORE_NO_RESULT, &err);
 	if (!o)
 		fprintf(stderr, "runneld-worker: job %ld: save job_args: %s\n", t->job_id,
 		        err.message);
@@ -558,20 +559,15 @@ static void account_events(worker *w, long id, const char **status)
 	bool eof_applied = false;
 	for (;;) {
 		runnel_error err;
-		json_t *j = store_get(w->st, STORE_UNIFIED_JOB, id, &err);
-		if (j) {
-			long now_stored =
-			    (long)json_integer_value(json_object_get(j, "stored_events"));
-			long row_emitted =
-			    (long)json_integer_value(json_object_get(j, "emitted_events"));
-			json_decref(j);
-			if (now_stored > stored) {
-				stored = now_stored;
+		store_progress pr; /* the counts alone: the job is not shaped at each poll */
+		if (store_job_progress(w->st, id, &pr, &err) == 0) {
+			if (pr.stored_events > stored) {
+				stored = pr.stored_events;
 				last_progress = rn_now();
 			}
 			if (stored >= emitted)
 				return;
-			if (w->eof_sent && !w->gave_up && row_emitted == emitted) {
+			if (w->eof_sent && !w->gave_up && pr.emitted_events == emitted) {
 				eof_applied = true;
 				break;
 			}
@@ -888,7 +884,6 @@ static int prepare_task(job_run *r)
 static void build_env(job_run *r)
 {
 	task *t = &r->t;
-	runnel_error err;
 	long id = r->id;
 	json_object_set_new(t->extravars, "awx_job_id", json_integer(id));
 	json_object_set_new(t->extravars, "tower_job_id", json_integer(id));
@@ -900,11 +895,11 @@ static void build_env(job_run *r)
 	if (task_int(t, "created_by")) {
 		json_object_set_new(t->extravars, "awx_user_id",
 		                    json_integer(task_int(t, "created_by")));
-		json_t *u = store_get(r->st, STORE_USER, task_int(t, "created_by"), &err);
-		if (u)
-			json_object_set(t->extravars, "awx_user_name",
-			                json_object_get(u, "username"));
-		json_decref(u);
+		/* the username as the job shows it (summary_fields, read with
+		 * the job): the user is not read again */
+		const char *uname = task_summary(t, "created_by", "username");
+		if (uname)
+			json_object_set_new(t->extravars, "awx_user_name", json_string(uname));
 	}
 	char idbuf[32];
 	snprintf(idbuf, sizeof idbuf, "%ld", id);
@@ -1014,9 +1009,8 @@ static int run_task(job_run *r)
 static void map_result(job_run *r)
 {
 	runnel_error err;
-	json_t *now = store_get(r->st, STORE_UNIFIED_JOB, r->id, &err);
-	bool cancel_flag = now && json_is_true(json_object_get(now, "cancel_flag"));
-	json_decref(now);
+	store_progress now;
+	bool cancel_flag = store_job_progress(r->st, r->id, &now, &err) == 0 && now.cancel_flag;
 	switch (r->res.status) {
 	case RUNNEL_SUCCESSFUL:
 		r->status = "successful";
@@ -1064,9 +1058,8 @@ static void finish_job(job_run *r)
 	runnel_error err;
 	long id = r->id;
 	if (got_signal && !strcmp(r->status, "error")) {
-		json_t *now = store_get(r->st, STORE_UNIFIED_JOB, id, &err);
-		bool cf = now && json_is_true(json_object_get(now, "cancel_flag"));
-		json_decref(now);
+		store_progress now;
+		bool cf = store_job_progress(r->st, id, &now, &err) == 0 && now.cancel_flag;
 		r->status = cf ? "canceled" : "failed";
 		if (!cf)
 			explain(r->st, id, "job_explanation", shutdown_explanation());
@@ -1083,7 +1076,8 @@ static void finish_job(job_run *r)
 	double first = rn_now();
 	int pause = 50;
 	json_t *saved;
-	while (!(saved = store_update(r->st, STORE_UNIFIED_JOB, id, fin, STORE_SYSTEM, &err))) {
+	while (!(saved = store_update(r->st, STORE_UNIFIED_JOB, id, fin,
+	                              STORE_SYSTEM | STORE_NO_RESULT, &err))) {
 		fprintf(stderr, "runneld-worker: job %ld: save emitted_events: %s\n", id,
 		        err.message);
 		if (!retry_write(&r->w, first, &pause, &err))

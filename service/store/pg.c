@@ -645,6 +645,7 @@ static const store_ops pg_ops = {
     .job_transition = pg_job_transition,
     .job_append = pg_job_append,
     .job_set_cancel_flag = pg_job_set_cancel_flag,
+    .job_progress = pg_job_progress,
     .jobs_cleanup = pg_jobs_cleanup,
     .events_insert = pg_events_insert,
     .events_insert_rows = pg_events_insert_rows,

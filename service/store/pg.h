@@ -162,6 +162,7 @@ int pg_job_transition(store *st, long id, const char *const *from, const char *s
                       char *current, runnel_error *err);
 int pg_job_append(store *st, long id, const char *field, const char *text, runnel_error *err);
 int pg_job_set_cancel_flag(store *st, long id, runnel_error *err);
+int pg_job_progress(store *st, long id, store_progress *out, runnel_error *err);
 int pg_schedule_claim(store *st, long id, const char *expected, const char *next,
                       runnel_error *err);
 int pg_jobs_cleanup(store *st, double days, long *deleted, runnel_error *err);

@@ -872,6 +872,40 @@ int pg_job_set_cancel_flag(store *st, long id, runnel_error *err)
 	return rc;
 }
 
+/* The members job_progress reads, picked out of the row's data by the
+ * server (a job's data holds its env, args and artifacts: not sent whole
+ * for three of its values), then read as shape.c reads them. */
+int pg_job_progress(store *st, long id, store_progress *out, runnel_error *err)
+{
+	pg *p = pg_of(st);
+	pgc *c = pg_acquire(p, err);
+	if (!c)
+		return -1;
+	char ib[24];
+	const char *v[1] = {pg_num(ib, id)};
+	PGresult *r = pg_q(c,
+	                   "SELECT jsonb_build_object("
+	                   "'status', data->'status',"
+	                   " 'cancel_flag', data->'cancel_flag',"
+	                   " 'emitted_events', data->'emitted_events')::text,"
+	                   " events_stored"
+	                   " FROM unified_jobs WHERE id=$1",
+	                   1, v, err);
+	pg_release(p, c);
+	if (!r)
+		return -1;
+	int rc = 0;
+	if (PQntuples(r)) {
+		json_t *data = json_loads(pg_val(r, 0, 0), 0, NULL);
+		shape_job_progress(data, (long)pg_ll(r, 0, 1), out);
+		json_decref(data);
+	} else {
+		rc = rn_fail(err, ENOENT, "__all__: Not found.");
+	}
+	PQclear(r);
+	return rc;
+}
+
 int pg_jobs_cleanup(store *st, double days, long *deleted, runnel_error *err)
 {
 	pg *p = pg_of(st);

@@ -556,6 +556,15 @@ json_t *shape_object(const shape_source *src, const shape_row *row)
 	return o;
 }
 
+void shape_job_progress(const json_t *data, long events_stored, store_progress *out)
+{
+	const char *status = json_string_value(json_object_get(data, "status"));
+	snprintf(out->status, sizeof out->status, "%s", status ? status : "");
+	out->cancel_flag = json_is_true(json_object_get(data, "cancel_flag"));
+	out->emitted_events = (long)json_integer_value(json_object_get(data, "emitted_events"));
+	out->stored_events = events_stored;
+}
+
 /* ------------------------------------------------------------------ */
 /* events                                                               */
 

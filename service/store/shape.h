@@ -103,6 +103,10 @@ typedef struct shape_row {
 /* The AWX shape of an object row (a new object). */
 json_t *shape_object(const shape_source *src, const shape_row *row);
 
+/* store.h's job_progress of a unified job from its stored fields (data; may
+ * be NULL) and its events_stored: the values shape_object shows. */
+void shape_job_progress(const json_t *data, long events_stored, store_progress *out);
+
 /* Fill m with what shaping rows[0..n) through it looks up, in one
  * lookup_many and one host_status_many of its inner source (nothing when
  * that has none): the rows are shaped once with the unknown lookups noted,

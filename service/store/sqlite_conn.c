@@ -467,6 +467,7 @@ static const store_ops sqlite_ops = {
     .job_transition = sq_job_transition,
     .job_append = sq_job_append,
     .job_set_cancel_flag = sq_job_set_cancel_flag,
+    .job_progress = sq_job_progress,
     .jobs_cleanup = sq_jobs_cleanup,
     .events_insert = sq_events_insert,
     .events_insert_rows = sq_events_insert_rows,

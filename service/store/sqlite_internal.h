@@ -242,6 +242,8 @@ int sq_job_append(store *st, long id, const char *field, const char *text, runne
 
 /* Set cancel_flag once. */
 int sq_job_set_cancel_flag(store *st, long id, runnel_error *err);
+/* A job's status, cancel flag and event counts (store.h job_progress). */
+int sq_job_progress(store *st, long id, store_progress *out, runnel_error *err);
 /* Claim a schedule's run (store.h schedule_claim). */
 int sq_schedule_claim(store *st, long id, const char *expected, const char *next,
                       runnel_error *err);

@@ -6,6 +6,7 @@
 
 #include "backend_common.h"
 #include "job_states.h"
+#include "shape.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -66,6 +67,34 @@ int sq_job_set_cancel_flag(store *st, long id, runnel_error *err)
 	if (rc < 0)
 		sq_exec_sql(s, "ROLLBACK", NULL);
 	json_decref(data);
+	sq_unlock(s);
+	return rc;
+}
+
+/* A job's status, cancel flag and event counts from its one row
+ * (store.h job_progress; the values shape.c reads them as). */
+int sq_job_progress(store *st, long id, store_progress *out, runnel_error *err)
+{
+	sq *s = SQ(st);
+	sq_lock(s);
+	int rc = -1;
+	sqlite3_stmt *stm =
+	    sq_prep(s, "SELECT data, events_stored FROM unified_jobs WHERE id=?", err);
+	if (stm) {
+		sqlite3_bind_int64(stm, 1, id);
+		int step = sqlite3_step(stm);
+		if (step == SQLITE_ROW) {
+			json_t *data = json_loads(sq_col_text(stm, 0), 0, NULL);
+			shape_job_progress(data, (long)sqlite3_column_int64(stm, 1), out);
+			json_decref(data);
+			rc = 0;
+		} else if (step == SQLITE_DONE) {
+			rn_fail(err, ENOENT, "__all__: Not found.");
+		} else {
+			sq_db_fail(s, err, "job progress");
+		}
+		sqlite3_reset(stm);
+	}
 	sq_unlock(s);
 	return rc;
 }

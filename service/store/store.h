@@ -200,6 +200,15 @@ typedef int (*store_stdout_fn)(const char *text, size_t len, void *userdata);
 
 typedef struct store store;
 
+/* What store_job_progress reads of a unified job: the values its get shows
+ * as status, cancel_flag, emitted_events and stored_events. */
+typedef struct store_progress {
+	char status[32]; /* "" when it has none */
+	bool cancel_flag;
+	long emitted_events; /* the events the job made (its worker says at the end) */
+	long stored_events;  /* the events stored so far */
+} store_progress;
+
 /*
  * The vtable. Call through the store_* inline wrappers below.
  */
@@ -322,6 +331,12 @@ typedef struct store_ops {
 	/* Set cancel_flag if not yet set. 1 when it was set now, 0 when it was
 	 * already set, -1 with err. */
 	int (*job_set_cancel_flag)(store *st, long job_id, runnel_error *err);
+	/* A unified job's status, cancel_flag, emitted_events and stored_events
+	 * as get shows them, from its one row without the shaping (no lookups,
+	 * no counts): for a caller that polls them (a worker waiting for its
+	 * events to be stored, reading its cancel flag). 0 and *out filled, or
+	 * -1 with err (ENOENT when there is no such job). */
+	int (*job_progress)(store *st, long job_id, store_progress *out, runnel_error *err);
 	/* Delete finished unified jobs (and their events and summaries) finished
 	 * more than days ago; *deleted gets the count. 0 or -1. */
 	int (*jobs_cleanup)(store *st, double days, long *deleted, runnel_error *err);
@@ -540,6 +555,10 @@ static inline int store_job_append(store *st, long id, const char *f, const char
 static inline int store_job_set_cancel_flag(store *st, long id, runnel_error *e)
 {
 	return st->ops->job_set_cancel_flag(st, id, e);
+}
+static inline int store_job_progress(store *st, long id, store_progress *out, runnel_error *e)
+{
+	return st->ops->job_progress(st, id, out, e);
 }
 static inline int store_jobs_cleanup(store *st, double days, long *n, runnel_error *e)
 {

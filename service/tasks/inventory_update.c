@@ -135,7 +135,7 @@ static int after_inventory(task *t, runnel_run_result *res, runnel_error *err)
 	                      "last_job_run", now, "last_job_failed", !ok, "last_update_failed",
 	                      !ok, "last_updated", now);
 	json_t *o = store_update(t->st, STORE_INVENTORY_SOURCE, task_int(t, "inventory_source"), f,
-	                         STORE_SYSTEM, err);
+	                         STORE_SYSTEM | STORE_NO_RESULT, err);
 	json_decref(f);
 	json_decref(o);
 	return o ? 0 : -1;
@@ -171,7 +171,7 @@ int task_inventory_update_prepare(task *t, runnel_error *err)
 		json_decref(src);
 		return rn_fail(err, EINVAL, "source_project: The inventory source has no project.");
 	}
-	char *dir = task_project_dir(t, proj, err);
+	char *dir = task_project_dir(t, proj, NULL, err);
 	if (!dir || task_path_inside(dir, rel, "source_path", err) < 0) {
 		free(dir);
 		json_decref(src);

@@ -92,30 +92,30 @@ int task_job_prepare(task *t, runnel_error *err)
 		return rn_fail(err, EINVAL, "inventory: Job has no inventory.");
 	if (!proj)
 		return rn_fail(err, EINVAL, "project: Job has no project.");
-	char *dir = task_project_dir(t, proj, err);
+	json_t *p = NULL; /* the project, read once: its directory, then its revision */
+	char *dir = task_project_dir(t, proj, &p, err);
 	if (!dir)
 		return -1;
 	task_keep(t, dir);
-	if (task_path_inside(dir, task_str(t, "playbook"), "playbook", err) < 0)
+	int rc = -1;
+	if (task_path_inside(dir, task_str(t, "playbook"), "playbook", err) == 0 &&
+	    task_write_inventory(t, inv, err) == 0 && apply_credentials(t, err) == 0) {
+		json_t *ev = task_parse_vars(t, "extra_vars", task_str(t, "extra_vars"), err);
+		if (ev) {
+			json_object_update(t->extravars, ev);
+			json_decref(ev);
+			rc = open_survey_passwords(t, err);
+		}
+	}
+	if (rc < 0) {
+		json_decref(p);
 		return -1;
-	if (task_write_inventory(t, inv, err) < 0)
-		return -1;
-	if (apply_credentials(t, err) < 0)
-		return -1;
-	json_t *ev = task_parse_vars(t, "extra_vars", task_str(t, "extra_vars"), err);
-	if (!ev)
-		return -1;
-	json_object_update(t->extravars, ev);
-	json_decref(ev);
-	if (open_survey_passwords(t, err) < 0)
-		return -1;
-	json_t *p = store_get(t->st, STORE_PROJECT, proj, err);
-	const char *rev = p ? json_string_value(json_object_get(p, "scm_revision")) : NULL;
+	}
+	const char *rev = json_string_value(json_object_get(p, "scm_revision"));
 	json_object_set_new(t->extravars, "awx_project_revision", json_string(rev ? rev : ""));
 	json_object_set_new(t->envvars, "PROJECT_REVISION", json_string(rev ? rev : ""));
-	json_object_set_new(
-	    t->extravars, "awx_project_scm_branch",
-	    json_string(p ? json_string_value(json_object_get(p, "scm_branch")) ?: "" : ""));
+	json_object_set_new(t->extravars, "awx_project_scm_branch",
+	                    json_string(json_string_value(json_object_get(p, "scm_branch")) ?: ""));
 	if (rev && *rev) {
 		json_t *f = json_pack("{s:s}", "scm_revision", rev);
 		json_decref(store_update(t->st, STORE_JOB, t->job_id, f,
@@ -130,10 +130,10 @@ int task_job_prepare(task *t, runnel_error *err)
 	json_object_set_new(t->extravars, "awx_job_template_name",
 	                    json_string(task_str(t, "name")));
 	json_object_set_new(t->extravars, "awx_inventory_id", json_integer(inv));
-	json_t *io = store_get(t->st, STORE_INVENTORY, inv, err);
-	json_object_set_new(t->extravars, "awx_inventory_name",
-	                    json_string(io ? json_string_value(json_object_get(io, "name")) : ""));
-	json_decref(io);
+	/* its name as the job shows it (summary_fields, read with the job): the
+	 * inventory is not shaped again (its counts, organization, users) */
+	const char *iname = task_summary(t, "inventory", "name");
+	json_object_set_new(t->extravars, "awx_inventory_name", json_string(iname ? iname : ""));
 	common_args(t);
 	if (*task_str(t, "start_at_task")) {
 		json_array_append_new(t->args, json_string("--start-at-task"));

@@ -53,16 +53,16 @@ static int after_update(task *t, runnel_run_result *res, runnel_error *err)
 	                       !ok, "last_updated", now);
 	if (ok && rev)
 		json_object_set_new(pf, "scm_revision", json_string(rev));
-	json_t *o =
-	    store_update(t->st, STORE_PROJECT, task_int(t, "project"), pf, STORE_SYSTEM, err);
+	json_t *o = store_update(t->st, STORE_PROJECT, task_int(t, "project"), pf,
+	                         STORE_SYSTEM | STORE_NO_RESULT, err);
 	json_decref(pf);
 	if (!o)
 		return -1;
 	json_decref(o);
 	if (ok && rev) {
 		json_t *jf = json_pack("{s:s}", "scm_revision", rev);
-		json_decref(
-		    store_update(t->st, STORE_PROJECT_UPDATE, t->job_id, jf, STORE_SYSTEM, err));
+		json_decref(store_update(t->st, STORE_PROJECT_UPDATE, t->job_id, jf,
+		                         STORE_SYSTEM | STORE_NO_RESULT, err));
 		json_decref(jf);
 		char *line = rn_xasprintf("Project revision: %s", rev);
 		task_emit(t, line);
@@ -87,15 +87,10 @@ static const char *local_repo(const char *url)
 /* Fill the run of a project update. */
 int task_project_update_prepare(task *t, runnel_error *err)
 {
-	long pid = task_int(t, "project");
-	json_t *p = store_get(t->st, STORE_PROJECT, pid, err);
-	if (!p)
+	json_t *p = NULL; /* the project, read once with its directory */
+	char *dir = task_project_dir(t, task_int(t, "project"), &p, err);
+	if (!dir)
 		return -1;
-	char *dir = task_project_dir(t, pid, err);
-	if (!dir) {
-		json_decref(p);
-		return -1;
-	}
 	t->cfg.project_dir = task_keep(t, dir);
 	t->after = after_update;
 	const char *scm_type = json_string_value(json_object_get(p, "scm_type"));

@@ -40,6 +40,13 @@ bool task_bool(task *t, const char *field)
 	return json_is_true(json_object_get(t->job, field));
 }
 
+/* A string of the job's summary_fields (task.h). */
+const char *task_summary(task *t, const char *fk, const char *key)
+{
+	json_t *sf = json_object_get(json_object_get(t->job, "summary_fields"), fk);
+	return json_string_value(json_object_get(sf, key));
+}
+
 /* Parse variables text (JSON first, then YAML, as ansible-runner's loader),
  * within the loader's bounds (datafile.h: an alias bomb is an error). */
 json_t *task_parse_vars(task *t, const char *field, const char *text, runnel_error *err)
@@ -67,13 +74,16 @@ json_t *task_parse_vars(task *t, const char *field, const char *text, runnel_err
 }
 
 /* A project's directory (project_files.h: one directory under the projects root). */
-char *task_project_dir(task *t, long project_id, runnel_error *err)
+char *task_project_dir(task *t, long project_id, json_t **project, runnel_error *err)
 {
 	json_t *p = store_get(t->st, STORE_PROJECT, project_id, err);
 	if (!p)
 		return NULL;
 	char *dir = project_dir(t->projects_root, p, err);
-	json_decref(p);
+	if (dir && project)
+		*project = p;
+	else
+		json_decref(p);
 	return dir;
 }
 

@@ -80,8 +80,11 @@ int task_add_credential(task *t, long credential_id, bool become_enabled, runnel
  * NULL with err (EINVAL "<field>: ...") when it is neither or not a mapping. */
 json_t *task_parse_vars(task *t, const char *field, const char *text, runnel_error *err);
 
-/* The directory of a project: projects_root/local_path. Caller frees. */
-char *task_project_dir(task *t, long project_id, runnel_error *err);
+/* The directory of a project: projects_root/local_path. Caller frees. With
+ * project not NULL, *project gets the project read for it (a new reference,
+ * set only when the directory is returned): a caller that reads more of the
+ * project does not read it again. */
+char *task_project_dir(task *t, long project_id, json_t **project, runnel_error *err);
 
 /* Check that rel is a path inside dir (no absolute path, no "..", no
  * symlink leading out) and exists. 0 or -1 with EINVAL "<field>: ...". */
@@ -96,6 +99,10 @@ const char *task_copy_project(task *t, const char *dir, runnel_error *err);
 const char *task_str(task *t, const char *field);
 long task_int(task *t, const char *field);
 bool task_bool(task *t, const char *field);
+/* A string of the job's summary_fields: summary_fields[fk][key] (the name
+ * of its inventory, the username of its creator) as read with the job, or
+ * NULL when the job shows none (no such fk, its object gone). */
+const char *task_summary(task *t, const char *fk, const char *key);
 
 /* The job types. */
 int task_job_prepare(task *t, runnel_error *err);

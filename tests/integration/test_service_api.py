@@ -184,6 +184,24 @@ def test_template_launch_successful(world):
     assert again["status"] == "successful" and again["launch_type"] == "relaunch"
 
 
+def test_job_meta_variables(world):
+    """The awx_* variables a job gets besides its own fields (AWX's
+    build_extra_vars_file): its inventory's name and its creator's username
+    (as the job shows them in summary_fields), its project's revision and
+    branch (the revision also recorded on the job)."""
+    d = world["d"]
+    names = ("awx_inventory_name", "awx_user_name", "awx_project_revision", "awx_project_scm_branch",
+             "awx_job_template_name")
+    probe = "meta[" + "|".join("{{ %s }}" % n for n in names) + "]"
+    job = d.wait_job(launch(d, world["jt"]["id"], extra_vars={"greeting": probe})["url"])
+    assert job["status"] == "successful", job
+    assert job["summary_fields"]["inventory"]["name"] == "Inv"
+    assert job["summary_fields"]["created_by"]["username"] == "admin"
+    assert job["scm_revision"] == world["rev"]
+    txt = d.req("GET", "/api/v2/jobs/%d/stdout/?format=txt" % job["id"]).text
+    assert "meta[Inv|admin|%s||OK]" % world["rev"] in txt, txt
+
+
 def test_failed_and_unreachable_hosts(world):
     d = world["d"]
     job = launch(d, world["jt"]["id"], limit="all")

@@ -635,6 +635,27 @@ static void test_related_names(void **state)
 	assert_int_equal(err.code, EINVAL);
 }
 
+/* store_job_progress of job id says what its get shows (status,
+ * cancel_flag, emitted_events, stored_events); returns it. */
+static store_progress progress_as_get(store *st, long id)
+{
+	runnel_error err = {0};
+	store_progress pr;
+	memset(&pr, 0x55, sizeof pr); /* every field must be filled */
+	if (store_job_progress(st, id, &pr, &err) < 0)
+		fail_msg("progress of %ld: %s", id, err.message);
+	json_t *o = store_get(st, STORE_UNIFIED_JOB, id, &err);
+	assert_non_null(o);
+	const char *status = json_string_value(json_object_get(o, "status"));
+	assert_string_equal(pr.status, status ? status : "");
+	assert_int_equal(pr.cancel_flag, json_is_true(json_object_get(o, "cancel_flag")));
+	assert_int_equal(pr.emitted_events,
+	                 json_integer_value(json_object_get(o, "emitted_events")));
+	assert_int_equal(pr.stored_events, json_integer_value(json_object_get(o, "stored_events")));
+	json_decref(o);
+	return pr;
+}
+
 /* Status transitions, explanations appended, cancel flag once. */
 static void test_job_lifecycle(void **state)
 {
@@ -677,8 +698,18 @@ static void test_job_lifecycle(void **state)
 	assert_string_equal(cur, "pending");
 	assert_int_equal(store_job_transition(f->st, j, NULL, "waiting", cur, &err), 1);
 	assert_int_equal(store_job_transition(f->st, j, NULL, "running", cur, &err), 1);
+	/* progress: what get shows, without the shape */
+	store_progress pr = progress_as_get(f->st, j);
+	assert_string_equal(pr.status, "running");
+	assert_false(pr.cancel_flag);
+	assert_int_equal(pr.emitted_events, 0);
+	assert_int_equal(pr.stored_events, 0);
+	err.code = 0;
+	assert_int_equal(store_job_progress(f->st, j + 1000, &pr, &err), -1);
+	assert_int_equal(err.code, ENOENT);
 	assert_int_equal(store_job_set_cancel_flag(f->st, j, &err), 1);
 	assert_int_equal(store_job_set_cancel_flag(f->st, j, &err), 0);
+	assert_true(progress_as_get(f->st, j).cancel_flag);
 	assert_int_equal(store_job_append(f->st, j, "job_explanation", "first", &err), 0);
 	assert_int_equal(store_job_append(f->st, j, "job_explanation", "second", &err), 0);
 	assert_int_equal(store_job_transition(f->st, j, NULL, "canceled", cur, &err), 1);
@@ -692,8 +723,10 @@ static void test_job_lifecycle(void **state)
 	assert_false(json_is_true(json_object_get(o, "can_cancel")));
 	assert_true(json_is_true(json_object_get(o, "event_processing_finished")));
 	json_decref(o);
+	assert_string_equal(progress_as_get(f->st, j).status, "canceled");
 	/* lists by type */
-	mkjob(f->st, "project_update");
+	long pu = mkjob(f->st, "project_update");
+	assert_string_equal(progress_as_get(f->st, pu).status, "new"); /* any unified job */
 	store_page pg = {0};
 	assert_int_equal(store_list(f->st, STORE_JOB, NULL, &pg, &err), 0);
 	assert_int_equal(pg.count, 1);
@@ -781,6 +814,10 @@ static void test_events(void **state)
 	assert_int_equal(store_events_insert(f->st, batch, &stored, &dropped, &err), 0);
 	assert_int_equal(stored, 0);
 	json_decref(batch);
+	/* progress: the events stored so far, as the job's get counts them */
+	store_progress pr = progress_as_get(f->st, j);
+	assert_int_equal(pr.stored_events, 8);
+	assert_int_equal(pr.emitted_events, 0);
 
 	store_page pg = {0};
 	store_query q = {.page_size = 100};
@@ -849,6 +886,10 @@ static void test_events(void **state)
 	json_decref(patch);
 	const char *any[] = {"new", NULL};
 	assert_int_equal(store_job_transition(f->st, j, any, "failed", NULL, &err), 1);
+	pr = progress_as_get(f->st, j);
+	assert_string_equal(pr.status, "failed");
+	assert_int_equal(pr.emitted_events, 8);
+	assert_int_equal(pr.stored_events, 8);
 	json_t *jo = store_get(f->st, STORE_JOB, j, &err);
 	assert_true(json_is_true(json_object_get(jo, "event_processing_finished")));
 	assert_int_equal(
