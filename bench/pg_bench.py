@@ -68,13 +68,10 @@ def log(text):
     sys.stderr.flush()
 
 
-def pg_cpu(pg):
-    """CPU seconds of the cluster so far: the postmaster with the backends it
-    reaped (cutime/cstime), plus the live ones."""
-    tick = os.sysconf('SC_CLK_TCK')
-    with open(os.path.join(pg.data, 'postmaster.pid')) as f:
-        pm = int(f.readline())
-    total = 0
+def proc_table():
+    """{pid: the fields of /proc/PID/stat after the command} of every live
+    process: [0] state, [1] ppid, [11:15] utime, stime, cutime, cstime."""
+    out = {}
     for pid in os.listdir('/proc'):
         if not pid.isdigit():
             continue
@@ -83,8 +80,19 @@ def pg_cpu(pg):
                 st = f.read()
         except OSError:
             continue
-        fields = st[st.rindex(')') + 2:].split()
-        if int(pid) == pm:
+        out[int(pid)] = st[st.rindex(')') + 2:].split()
+    return out
+
+
+def pg_cpu(pg):
+    """CPU seconds of the cluster so far: the postmaster with the backends it
+    reaped (cutime/cstime), plus the live ones."""
+    tick = os.sysconf('SC_CLK_TCK')
+    with open(os.path.join(pg.data, 'postmaster.pid')) as f:
+        pm = int(f.readline())
+    total = 0
+    for pid, fields in proc_table().items():
+        if pid == pm:
             total += sum(int(x) for x in fields[11:15])
         elif int(fields[1]) == pm:
             total += int(fields[11]) + int(fields[12])

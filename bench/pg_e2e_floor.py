@@ -66,36 +66,15 @@ CORES = os.cpu_count()
 TARGET = 25000
 
 
-def process_cpu(pid):
-    """utime + stime + cutime + cstime of pid, in seconds (0 when gone)."""
-    try:
-        with open('/proc/%d/stat' % pid) as f:
-            st = f.read()
-    except OSError:
-        return 0.0
-    fields = st[st.rindex(')') + 2:].split()
-    return sum(int(x) for x in fields[11:15]) / os.sysconf('SC_CLK_TCK')
-
-
-def descendants():
-    """The pids of this process's live descendants."""
-    parent = {}
-    for pid in os.listdir('/proc'):
-        if not pid.isdigit():
-            continue
-        try:
-            with open('/proc/%s/stat' % pid) as f:
-                st = f.read()
-            parent[int(pid)] = int(st[st.rindex(')') + 2:].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
+def descendants(procs):
+    """The pids of this process's live descendants in procs (proc_table)."""
     me, out = os.getpid(), []
-    for pid in parent:
+    for pid in procs:
         if pid == me:
             continue
         p, hops = pid, 0
         while p not in (0, 1, me) and hops < 64:
-            p, hops = parent.get(p, 0), hops + 1
+            p, hops = int(procs[p][1]) if p in procs else 0, hops + 1
         if p == me:
             out.append(pid)
     return out
@@ -104,14 +83,16 @@ def descendants():
 def tree_cpu():
     """CPU seconds of this process and every live descendant (each with what
     its reaped children used)."""
-    return process_cpu(os.getpid()) + sum(process_cpu(pid) for pid in descendants())
+    procs = pg_bench.proc_table()
+    return sum(int(x) for pid in [os.getpid()] + descendants(procs) if pid in procs
+               for x in procs[pid][11:15]) / os.sysconf('SC_CLK_TCK')
 
 
 def store_threads_cpu():
     """CPU seconds of runneld's storing threads: its writers (rn-store) and
     SQLite's checkpointer (rn-checkpoint)."""
     total = 0.0
-    for pid in descendants():
+    for pid in descendants(pg_bench.proc_table()):
         try:
             with open('/proc/%d/comm' % pid) as f:
                 if f.read().strip() != 'runneld':
