@@ -424,7 +424,8 @@ int engine_check_playbook(engine *e, long project_id, const char *playbook, runn
 static json_t *enqueue(engine *e, store_kind kind, json_t *fields, json_t *credentials,
                        runnel_error *err)
 {
-	json_t *job = store_create(e->st, kind, fields, STORE_SYSTEM, err);
+	/* its id alone: the job is read once it is pending, below */
+	json_t *job = store_create(e->st, kind, fields, STORE_SYSTEM | STORE_NO_RESULT, err);
 	if (!job)
 		return NULL;
 	long id = (long)json_integer_value(json_object_get(job, "id"));

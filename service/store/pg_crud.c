@@ -241,7 +241,8 @@ json_t *pg_create_locked(pg *p, pgc *c, store_kind kind, const json_t *fields, u
 	}
 	long id = (long)pg_ll(r, 0, 0);
 	PQclear(r);
-	out = pg_get_locked(p, c, kind, id, err);
+	out = flags & STORE_NO_RESULT ? json_pack("{s:I}", "id", (json_int_t)id)
+	                              : pg_get_locked(p, c, kind, id, err);
 done:
 	free(data);
 	free(secret);

@@ -277,7 +277,10 @@ json_t *sq_create_locked(sq *s, store_kind kind, const json_t *fields, unsigned 
 	}
 	if (rc != SQLITE_DONE)
 		return sq_db_fail(s, err, "insert"), NULL;
-	return sq_get_locked(s, kind, (long)sqlite3_last_insert_rowid(s->db), err);
+	long id = (long)sqlite3_last_insert_rowid(s->db);
+	if (flags & STORE_NO_RESULT)
+		return json_pack("{s:I}", "id", (json_int_t)id);
+	return sq_get_locked(s, kind, id, err);
 }
 
 /* Create an object. */

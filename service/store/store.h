@@ -189,8 +189,9 @@ enum {
 	/* Internal callers (engine, dispatcher, workers) may write read-only
 	 * fields (status, job_args, scm_revision, ...); the API must not pass it. */
 	STORE_SYSTEM = 1 << 0,
-	/* update: the caller reads nothing of the result, which is then an
-	 * empty object instead of the object shaped again */
+	/* The caller reads nothing of the result but its id: an update's is
+	 * then an empty object, a create's {"id": N}, instead of the object
+	 * shaped (again) */
 	STORE_NO_RESULT = 1 << 1,
 };
 

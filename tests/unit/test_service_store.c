@@ -656,6 +656,30 @@ static store_progress progress_as_get(store *st, long id)
 	return pr;
 }
 
+/* A create whose caller reads its id alone (STORE_NO_RESULT): {"id"} back,
+ * the object stored as a create without the flag stores it. */
+static void test_create_no_result(void **state)
+{
+	fixture *f = *state;
+	runnel_error err;
+	const char *fields[] = {"{\"name\":\"quiet\",\"type\":\"job\"}", "{\"name\":\"quiet\"}"};
+	store_kind kind[] = {STORE_JOB, STORE_ORGANIZATION};
+	for (int i = 0; i < 2; i++) {
+		json_t *in = json_loads(fields[i], 0, NULL);
+		json_t *o = store_create(f->st, kind[i], in, STORE_SYSTEM | STORE_NO_RESULT, &err);
+		json_decref(in);
+		assert_non_null(o);
+		assert_int_equal(json_object_size(o), 1);
+		long id = (long)json_integer_value(json_object_get(o, "id"));
+		assert_true(id > 0);
+		json_decref(o);
+		o = store_get(f->st, kind[i], id, &err);
+		assert_non_null(o);
+		assert_string_equal(json_string_value(json_object_get(o, "name")), "quiet");
+		json_decref(o);
+	}
+}
+
 /* Status transitions, explanations appended, cancel flag once. */
 static void test_job_lifecycle(void **state)
 {
@@ -1376,6 +1400,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_inventory, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_job_lifecycle, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_related_names, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_create_no_result, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_events, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_events_overlapping_batch, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_events_parent_flags_across_batches, setup,
