@@ -72,26 +72,23 @@ bool dispatch_signal(engine *e, long job_id, int sig)
 static void fail_orphan(engine *e, long job_id, const char *why)
 {
 	runnel_error err;
-	json_t *job = store_get(e->st, STORE_UNIFIED_JOB, job_id, &err);
-	if (!job)
+	store_progress job; /* its status and counts: the job is not shaped */
+	if (store_job_progress(e->st, job_id, &job, &err) < 0)
 		return;
-	if (job_state_is_active(json_string_value(json_object_get(job, "status")))) {
+	if (job_state_is_active(job.status)) {
 		store_job_append(e->st, job_id, "job_explanation", why, &err);
 		/* the EOF never came: the worker's count is all we know; never
 		 * lower it to what was stored (that would hide a loss) */
-		json_int_t emitted = json_integer_value(json_object_get(job, "emitted_events"));
-		json_int_t stored = json_integer_value(json_object_get(job, "stored_events"));
-		json_t *f =
-		    json_pack("{s:I}", "emitted_events", emitted > stored ? emitted : stored);
+		long emitted = job.emitted_events, stored = job.stored_events;
+		json_t *f = json_pack("{s:I}", "emitted_events",
+		                      (json_int_t)(emitted > stored ? emitted : stored));
 		json_decref(store_update(e->st, STORE_UNIFIED_JOB, job_id, f,
 		                         STORE_SYSTEM | STORE_NO_RESULT, &err));
 		json_decref(f);
-		bool canceled = json_is_true(json_object_get(job, "cancel_flag"));
-		store_job_transition(e->st, job_id, NULL, canceled ? "canceled" : "failed", NULL,
-		                     &err);
+		store_job_transition(e->st, job_id, NULL, job.cancel_flag ? "canceled" : "failed",
+		                     NULL, &err);
 		engine_log(e, "job %ld: reaped: %s", job_id, why);
 	}
-	json_decref(job);
 }
 
 /* ------------------------------------------------------------------ */
@@ -139,11 +136,11 @@ static void describe_cleanup(engine *e, const jobproc *rec, const jobproc_ended 
 
 /* Write the final record of a job whose worker died: the explanation with
  * the event figures, emitted_events, the status. */
-static void reaped_write(engine *e, const engine_reaped *r, json_t *job)
+static void reaped_write(engine *e, const engine_reaped *r, const store_progress *job)
 {
 	runnel_error err;
-	long stored = (long)json_integer_value(json_object_get(job, "stored_events"));
-	long field = (long)json_integer_value(json_object_get(job, "emitted_events"));
+	long stored = job->stored_events;
+	long field = job->emitted_events;
 	/* an EOF the receiver read may know more than the record */
 	long emitted = r->emitted < 0 ? -1 : (field > r->emitted ? field : r->emitted);
 	/* events the job made that were still in the worker died with it */
@@ -197,8 +194,7 @@ static void reaped_write(engine *e, const engine_reaped *r, json_t *job)
 		engine_log(e, "job %ld: emitted_events: %s", r->job_id, err.message);
 	json_decref(o);
 	json_decref(f);
-	bool canceled = json_is_true(json_object_get(job, "cancel_flag"));
-	const char *status = canceled ? "canceled" : r->status;
+	const char *status = job->cancel_flag ? "canceled" : r->status;
 	int moved = store_job_transition(e->st, r->job_id, NULL, status, NULL, &err);
 	if (moved == 1)
 		engine_log(e, "job %ld: %s: %s", r->job_id, status, text);
@@ -214,18 +210,18 @@ static void reaped_settle(engine *e, bool now)
 	for (size_t i = 0; i < e->nreaped;) {
 		engine_reaped *r = &e->reaped[i];
 		runnel_error err;
-		json_t *job = store_get(e->st, STORE_UNIFIED_JOB, r->job_id, &err);
-		bool active =
-		    job && job_state_is_active(json_string_value(json_object_get(job, "status")));
-		long stored = (long)json_integer_value(json_object_get(job, "stored_events"));
+		/* polled while the job's events are stored: its counts alone, as
+		 * the worker's own wait reads them */
+		store_progress job;
+		bool found = store_job_progress(e->st, r->job_id, &job, &err) == 0;
+		bool active = found && job_state_is_active(job.status);
+		long stored = found ? job.stored_events : 0;
 		if (active && !now && r->emitted > stored && rn_now() < r->deadline) {
-			json_decref(job);
 			i++;
 			continue;
 		}
 		if (active)
-			reaped_write(e, r, job);
-		json_decref(job);
+			reaped_write(e, r, &job);
 		free(r->why);
 		free(r->kept_pdd);
 		e->reaped[i] = e->reaped[--e->nreaped];
@@ -391,13 +387,13 @@ static void reap_previous(engine *e, long job_id)
 		if (jobproc_load(e->s.state_dir, job_id, &rec, &err) != 1)
 			return;
 	}
-	job = store_get(e->st, STORE_UNIFIED_JOB, job_id, &err);
-	if (!job) {
+	store_progress now; /* its status and counts: the job is not shaped */
+	if (store_job_progress(e->st, job_id, &now, &err) < 0) {
 		jobproc_forget(&rec);
 		jobproc_clear(&rec);
 		return;
 	}
-	bool active = job_state_is_active(json_string_value(json_object_get(job, "status")));
+	bool active = job_state_is_active(now.status);
 	bool local = !strcmp(e->s.bus_backend, "local");
 	if (active) {
 		rn_buf why;
@@ -423,13 +419,12 @@ static void reap_previous(engine *e, long job_id)
 		                   .status = "failed",
 		                   .kept_pdd = !e->cleanup && rec.pdd ? rec.pdd : NULL,
 		                   .restarted = true};
-		reaped_write(e, &r, job);
+		reaped_write(e, &r, &now);
 		rn_buf_free(&why);
 	} else {
 		jobproc_ended ended = {0};
 		jobproc_end(&rec, false, 1.0, &ended);
-		long emitted = (long)json_integer_value(json_object_get(job, "emitted_events"));
-		long stored = (long)json_integer_value(json_object_get(job, "stored_events"));
+		long emitted = now.emitted_events, stored = now.stored_events;
 		if (local && stored < emitted) {
 			/* its worker finished the job, but runneld was not there to store
 			 * the last events it sent: the local bus lost them */
@@ -443,7 +438,6 @@ static void reap_previous(engine *e, long job_id)
 			engine_log(e, "job %ld: %s", job_id, line);
 		}
 	}
-	json_decref(job);
 	jobproc_forget(&rec);
 	jobproc_clear(&rec);
 }
